@@ -1,0 +1,43 @@
+# dataiku-iac — developer entry points. Everything installs into ./.venv.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: dev demo test test-fast test-slow lint fmt plugin bench fault clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+dev: $(BIN)/python
+	$(BIN)/pip install -q -e ./emulator -e '.[dev]'
+
+# The main job: a plan/apply of the roadmap demo against the bundled DSS emulator.
+demo: dev
+	$(BIN)/python scripts/demo.py
+
+# The CI suite: everything but the slow sweeps.
+test: dev
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-slow: dev
+	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check python-lib emulator tests scripts benchmarks
+
+fmt: dev
+	$(BIN)/ruff format python-lib emulator tests scripts benchmarks
+
+plugin: dev
+	$(BIN)/python scripts/build_plugin.py
+
+bench: dev
+	$(BIN)/python benchmarks/run.py
+
+fault: dev
+	$(BIN)/python -m pytest -m "slow" tests/fault $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""The exception taxonomy of dataiku-iac.
+
+One root (`IacError`) and a shallow tree. Callers branch on the class, never on the
+message text. Every error carries a message safe to print: no secret value ever goes
+into an exception (values that might be secret are redacted before raising).
+
+Config validation does not stop at the first problem: it accumulates `Diagnostic`s
+and raises one `ConfigError` carrying all of them, Terraform-style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in the user's configuration, tied to a place in a file.
+
+    `path` is the YAML path inside the document, e.g. ``datasets[2].format``.
+    `line` and `column` are 1-based; 0 means unknown (e.g. a missing file).
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: Optional[str] = None
+    severity: str = "error"  # "error" | "warning"
+
+    def location(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        return where
+
+    def render(self) -> str:
+        text = f"{self.location()}: {self.severity}: "
+        if self.path:
+            text += f"{self.path}: "
+        text += self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity,
+        }
+
+
+class IacError(Exception):
+    """Root of every error dataiku-iac raises on purpose. The CLI maps it to exit code 1."""
+
+    exit_code = 1
+
+
+class ConfigError(IacError):
+    """The configuration is invalid. Carries every diagnostic found, not just the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        count = len(self.diagnostics)
+        first = self.diagnostics[0].render() if self.diagnostics else "invalid configuration"
+        summary = first if count == 1 else f"{count} configuration errors; first: {first}"
+        super().__init__(summary)
+
+
+class PlanError(IacError):
+    """A plan cannot be computed (e.g. an unmanaged object stands where a resource should go)."""
+
+
+class StalePlanError(PlanError):
+    """A saved plan no longer matches the state or config it was computed against."""
+
+
+class UnsafeOperationError(PlanError):
+    """The plan would delete data or a protected object and no flag allows it."""
+
+
+class StateError(IacError):
+    """The state is unreadable, corrupt, of a foreign lineage, or a write was refused."""
+
+
+class LockError(StateError):
+    """The state lock is held by someone else (or could not be taken/released)."""
+
+    def __init__(self, message: str, holder: Optional[dict] = None):
+        super().__init__(message)
+        self.holder = holder or {}
+
+
+class DssError(IacError):
+    """DSS refused or failed a call. `transient` says whether retrying may help."""
+
+    def __init__(self, message: str, *, error_type: str = "", transient: bool = False):
+        super().__init__(message)
+        self.error_type = error_type
+        self.transient = transient
+
+
+@dataclass
+class ErrorReport:
+    """A structured error for JSON output: the class name, message and diagnostics."""
+
+    kind: str
+    message: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @classmethod
+    def from_exception(cls, exc: IacError) -> "ErrorReport":
+        diags = exc.diagnostics if isinstance(exc, ConfigError) else []
+        return cls(kind=type(exc).__name__, message=str(exc), diagnostics=diags)
+
+    def to_json(self) -> dict:
+        return {
+            "error": {
+                "kind": self.kind,
+                "message": self.message,
+                "diagnostics": [d.to_json() for d in self.diagnostics],
+            }
+        }
