@@ -92,6 +92,14 @@ class StateError(IacError):
     """The state is unreadable, corrupt, of a foreign lineage, or a write was refused."""
 
 
+class StateCorruptError(StateError):
+    """A state, history or journal file is unreadable or invalid. Recovery: roll back to a kept serial."""
+
+
+class StateConflictError(StateError):
+    """A write was refused: another writer moved the serial on, or the lineage is foreign."""
+
+
 class LockError(StateError):
     """The state lock is held by someone else (or could not be taken/released)."""
 
