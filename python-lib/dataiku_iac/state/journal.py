@@ -1,0 +1,254 @@
+"""The apply journal: an append-only JSON-lines log of per-action intents and outcomes.
+
+The executor writes an intent before each DSS call and an outcome after it, one line each, so a
+checkpoint costs O(entry) instead of rewriting the state (terraform#35113). The next run
+classifies the journal against the stored state the way Databricks bundles classify their WAL
+(`bundle/direct/dstate`), replays the successful outcomes into a new state serial, and hands the
+intents that never got an outcome to the reconciler, which checks them against live DSS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dataiku_iac.errors import StateConflictError, StateCorruptError, StateError
+from dataiku_iac.state.model import ResourceState, StateDocument, address_problem
+
+JOURNAL_BLOB = "journal.jsonl"
+CORRUPTED_BLOB = "journal.corrupted"
+JOURNAL_VERSION = 1
+KINDS = ("intent", "outcome")
+# Actions whose successful outcome without a `resource` means "no longer in state".
+REMOVING_ACTIONS = ("delete", "forget")
+
+NONE = "none"
+EMPTY = "empty"
+HEADER_ONLY = "header_only"
+OK = "ok"
+STALE = "stale"
+FUTURE = "future"
+LINEAGE_MISMATCH = "lineage_mismatch"
+CORRUPT = "corrupt"  # the header itself is unreadable: nothing can be trusted, refuse
+REFUSED = (FUTURE, LINEAGE_MISMATCH, CORRUPT)
+
+
+def header_line(*, lineage: str, base_serial: int, operation: str, started_at: str) -> bytes:
+    header = {
+        "journal": JOURNAL_VERSION,
+        "lineage": lineage,
+        "base_serial": base_serial,
+        "operation": operation,
+        "started_at": started_at,
+    }
+    return encode_line(header)
+
+
+def encode_line(entry: dict) -> bytes:
+    """One journal line. json.dumps never emits a raw newline, so one entry is always one line."""
+    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
+
+
+def entry_problem(entry: Any) -> str | None:
+    """Why `entry` is not a journal entry, or None. Only seq/kind/address (and ok) are interpreted."""
+    if not isinstance(entry, dict):
+        return "an entry must be a JSON object"
+    seq = entry.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return f"seq must be a non-negative integer, got {seq!r}"
+    if entry.get("kind") not in KINDS:
+        return f"kind must be one of {', '.join(KINDS)}, got {entry.get('kind')!r}"
+    problem = address_problem(entry.get("address"))
+    if problem:
+        return problem
+    if "ok" in entry and not isinstance(entry["ok"], bool):
+        return f"ok must be true or false, got {entry['ok']!r}"
+    return None
+
+
+def _header_problem(header: Any) -> str | None:
+    if not isinstance(header, dict) or "journal" not in header:
+        return "the first line is not a journal header"
+    if header["journal"] != JOURNAL_VERSION:
+        return f"journal version {header['journal']!r} is not {JOURNAL_VERSION} (upgrade dataiku-iac?)"
+    base = header.get("base_serial")
+    if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+        return f"base_serial must be a non-negative integer, got {base!r}"
+    if not isinstance(header.get("lineage"), str) or not isinstance(header.get("operation"), str):
+        return "lineage and operation must be strings"
+    return None
+
+
+@dataclass
+class JournalRead:
+    """A journal read and classified against the stored state (never mutates it by itself)."""
+
+    status: str
+    source: str
+    header: dict | None = None
+    entries: list = field(default_factory=list)
+    corrupt_lines: list = field(default_factory=list)
+    torn_line: str | None = None
+    stored_serial: int = 0
+    stored_lineage: str | None = None
+    message: str = ""
+
+    @property
+    def lineage(self) -> str | None:
+        return self.header.get("lineage") if self.header else None
+
+    @property
+    def base_serial(self) -> int | None:
+        return self.header.get("base_serial") if self.header else None
+
+    @property
+    def operation(self) -> str | None:
+        return self.header.get("operation") if self.header else None
+
+    def pending_intents(self) -> list:
+        """Intents with no later outcome for the same address: DSS calls whose result is unknown.
+
+        An outcome resolves the most recent earlier unresolved intent for its address (which is
+        also the one with the same seq when the executor reuses the intent's seq).
+        """
+        open_by_address: dict = {}
+        for entry in self.entries:
+            stack = open_by_address.setdefault(entry["address"], [])
+            if entry["kind"] == "intent":
+                stack.append(entry)
+            elif stack:
+                same_seq = [i for i, e in enumerate(stack) if e["seq"] == entry["seq"]]
+                stack.pop(same_seq[-1] if same_seq else -1)
+        pending = [e for stack in open_by_address.values() for e in stack]
+        return sorted(pending, key=lambda e: e["seq"])
+
+    def outcomes(self) -> list:
+        return [e for e in self.entries if e["kind"] == "outcome"]
+
+    def raise_for_status(self) -> None:
+        """StateError for the classifications that must stop an apply before any DSS write."""
+        if self.status == CORRUPT:
+            raise StateCorruptError(self.message)
+        if self.status in (FUTURE, LINEAGE_MISMATCH):
+            raise StateConflictError(self.message)
+
+
+def classify(
+    raw: bytes | None,
+    *,
+    source: str,
+    stored_serial: int,
+    stored_lineage: str | None,
+    hint: str = "",
+) -> JournalRead:
+    """Split a journal blob into header, good entries, corrupt lines and a torn last line; classify.
+
+    `stored_lineage` is None when no state has been written yet (serial 0): any lineage matches.
+    """
+    base = JournalRead(status=NONE, source=source, stored_serial=stored_serial, stored_lineage=stored_lineage)
+    if raw is None:
+        base.message = f"{source}: no journal"
+        return base
+    lines = raw.split(b"\n")
+    # Every line is written with its newline in one write; a last piece without one was cut short.
+    tail = lines.pop()
+    if tail:
+        base.torn_line = tail.decode("utf-8", "replace")
+        # A complete JSON entry cut just before its newline is still a whole record: keep it.
+        if _parse_line(tail) is not None and lines:
+            lines.append(tail)
+            base.torn_line = None
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        base.status = EMPTY
+        base.message = f"{source}: the journal is empty" + (" (its only line was torn)" if base.torn_line else "")
+        return base
+    header = _parse_line(lines[0])
+    problem = _header_problem(header)
+    if problem:
+        base.status = CORRUPT
+        base.corrupt_lines = [line.decode("utf-8", "replace") for line in lines]
+        base.message = f"{source}: the journal header is unreadable ({problem}); refusing to guess. {hint}"
+        return base
+    base.header = header
+    for line in lines[1:]:
+        entry = _parse_line(line)
+        if entry is None or entry_problem(entry):
+            base.corrupt_lines.append(line.decode("utf-8", "replace"))
+        else:
+            base.entries.append(entry)
+    _set_status(base, hint)
+    return base
+
+
+def _parse_line(line: bytes) -> Any:
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _set_status(jr: JournalRead, hint: str) -> None:
+    lineage, base_serial = jr.lineage, jr.base_serial
+    assert base_serial is not None
+    if jr.stored_lineage is not None and lineage != jr.stored_lineage:
+        jr.status = LINEAGE_MISMATCH
+        jr.message = (
+            f"{jr.source}: the journal belongs to state lineage {lineage}, but the stored state has "
+            f"lineage {jr.stored_lineage}; it was not written for this state. {hint}"
+        )
+    elif base_serial > jr.stored_serial:
+        jr.status = FUTURE
+        jr.message = (
+            f"{jr.source}: the journal starts from serial {base_serial}, ahead of the stored serial "
+            f"{jr.stored_serial}: the state was rolled back or replaced after this apply began. {hint}"
+        )
+    elif base_serial < jr.stored_serial:
+        jr.status = STALE
+        jr.message = (
+            f"{jr.source}: the journal starts from serial {base_serial}; the state is already at "
+            f"{jr.stored_serial}, so it was compacted: safe to delete"
+        )
+    elif not jr.entries:
+        jr.status = HEADER_ONLY
+        jr.message = f"{jr.source}: the journal has a header and no entries: nothing to replay"
+    else:
+        jr.status = OK
+        jr.message = f"{jr.source}: {len(jr.entries)} entries to replay onto serial {base_serial}"
+
+
+def replay(doc: StateDocument, entries: list) -> StateDocument:
+    """Apply the successful outcomes of `entries`, in order, to a copy of `doc`.
+
+    An outcome with ok=true and a `resource` records that resource; ok=true for a delete (or a
+    forget) without a resource removes the address. Intents and failed outcomes change nothing:
+    what happened to those objects is for the reconciler to find out from live DSS.
+    """
+    result = doc.copy()
+    for entry in entries:
+        if entry.get("kind") != "outcome" or entry.get("ok") is not True:
+            continue
+        resource = entry.get("resource")
+        if resource is not None:
+            rs = ResourceState.from_json(resource, f"journal entry seq {entry.get('seq')}: resource")
+            if rs.address != entry["address"]:
+                raise StateCorruptError(
+                    f"journal entry seq {entry.get('seq')}: resource address {rs.address!r} "
+                    f"differs from the entry address {entry['address']!r}"
+                )
+            result.put(rs)
+        elif entry.get("action") in REMOVING_ACTIONS:
+            result.remove(entry["address"])
+    return result
+
+
+def check_entry(entry: Any) -> bytes:
+    """Validate and encode an entry for `journal_append`."""
+    problem = entry_problem(entry)
+    if problem:
+        raise StateError(f"refusing to journal an invalid entry: {problem}")
+    try:
+        return encode_line(entry)
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"refusing to journal an entry that is not JSON: {exc}") from None

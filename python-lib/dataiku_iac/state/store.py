@@ -1,0 +1,455 @@
+"""State storage: the reader/writer API over a BlobStore, and the backend registry.
+
+Layout inside a store (docs/state-format.md, "Layout"):
+
+    state.json                    the current state (the pointer: what every command reads)
+    history/0000000007.json       every serial ever written, the current one included
+    journal.jsonl                 the running (or interrupted) apply's intents and outcomes
+    journal.corrupted             quarantined unreadable journal lines, kept for forensics
+    lock.json                     present while an apply holds the lock
+    orphaned/, corrupted/         blobs set aside by recovery, never deleted by the tool
+
+A write puts `history/<serial>.json` first and `state.json` last, each atomically: a crash in
+between leaves a complete previous `state.json` plus one uncommitted history entry (serial+1),
+which readers ignore and the next write sets aside under `orphaned/`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from dataiku_iac import __version__
+from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
+from dataiku_iac.state import journal as jrn
+from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
+from dataiku_iac.state.journal import JournalRead, replay
+from dataiku_iac.state.lock import Clock, Locker, LockInfo, iso, utc_now
+from dataiku_iac.state.model import StateDocument, load_json_strict, parse_state
+
+__all__ = [
+    "BlobStore",
+    "HistoryEntry",
+    "JournalRead",
+    "LocalBlobStore",
+    "LockInfo",
+    "Locker",
+    "StateReader",
+    "StateWriter",
+    "known_backends",
+    "open_state",
+    "register_backend",
+    "replay",
+]
+
+STATE_BLOB = "state.json"
+_HISTORY_RE = re.compile(r"^history/(\d{10})\.json$")
+
+
+def history_blob(serial: int) -> str:
+    return f"history/{serial:010d}.json"
+
+
+@dataclass
+class HistoryEntry:
+    """One kept serial. `error` is set (and the other fields best-effort) if that file is unreadable."""
+
+    serial: int
+    lineage: str
+    written_at: str | None
+    resource_count: int
+    operation: str | None
+    error: str | None = None
+
+
+class StateReader:
+    """Read-only access to one environment's state: what planner, drift and read commands get."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        environment: str,
+        locker: Locker | None = None,
+        clock: Clock = utc_now,
+    ):
+        self.store = store
+        self.environment = environment
+        self.clock = clock
+        self.locker = locker or Locker(store, environment=environment, clock=clock)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _source(self, name: str) -> str:
+        return f"{name} in {self.store.describe()}"
+
+    def _recovery_hint(self) -> str:
+        env = self.environment
+        return (
+            f"Run `dataiku-iac state history -e {env}` to list the kept serials, then "
+            f"`dataiku-iac state rollback SERIAL -e {env}` to restore one as a new serial."
+        )
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _parse(self, raw: bytes, name: str) -> StateDocument:
+        try:
+            doc = parse_state(raw, self._source(name))
+        except StateCorruptError as exc:
+            raise StateCorruptError(f"{exc} {self._recovery_hint()}") from None
+        if doc.environment != self.environment:
+            raise StateConflictError(
+                f"{self._source(name)}: this state belongs to environment {doc.environment!r}, "
+                f"not {self.environment!r}; check the state backend path in the configuration"
+            )
+        return doc
+
+    def _history_serials(self) -> list:
+        serials = []
+        for name in self.store.list("history/"):
+            match = _HISTORY_RE.match(name)
+            if match:
+                serials.append(int(match.group(1)))
+        return sorted(serials)
+
+    def _read_stored(self) -> StateDocument | None:
+        """The stored document, None if nothing was ever committed; StateError if anything is off."""
+        raw = self.store.get(STATE_BLOB)
+        serials = self._history_serials()
+        if raw is None:
+            # history/1 alone is the first write interrupted before its pointer: nothing committed.
+            if serials and serials[-1] > 1:
+                raise StateCorruptError(
+                    f"{self._source(STATE_BLOB)} is missing but the history holds serials up to "
+                    f"{serials[-1]}: the state was deleted or lost. {self._recovery_hint()}"
+                )
+            return None
+        doc = self._parse(raw, STATE_BLOB)
+        # serial+1 may be an interrupted write (history goes first); anything newer means the
+        # current file was replaced by an older copy, and applying from it would undo changes.
+        if serials and serials[-1] > doc.serial + 1:
+            raise StateCorruptError(
+                f"{self._source(STATE_BLOB)}: serial {doc.serial} is lower than the newest history "
+                f"entry {serials[-1]}: the state file was replaced by an older copy. {self._recovery_hint()}"
+            )
+        return doc
+
+    def read(self) -> StateDocument:
+        """The current state; a new empty document (fresh lineage, serial 0) if none was written."""
+        return self._read_stored() or StateDocument.new(self.environment)
+
+    def read_serial(self, serial: int) -> StateDocument:
+        name = history_blob(serial)
+        raw = self.store.get(name)
+        if raw is None:
+            raise StateError(
+                f"no serial {serial} in the history of {self.store.describe()}; "
+                f"run `dataiku-iac state history -e {self.environment}` to list the kept serials"
+            )
+        doc = self._parse(raw, name)
+        if doc.serial != serial:
+            raise StateCorruptError(f"{self._source(name)}: holds serial {doc.serial}, not {serial}")
+        return doc
+
+    def history(self) -> list:
+        """Every kept serial, oldest first. Serials beyond the current one (interrupted writes)
+        are left out when the current state is readable."""
+        try:
+            current = self._read_stored()
+            limit = current.serial if current else 0
+        except StateError:
+            limit = None  # show everything: the user is probably choosing what to roll back to
+        entries = []
+        for serial in self._history_serials():
+            if limit is not None and serial > limit:
+                continue
+            entries.append(self._history_entry(serial))
+        return entries
+
+    def _history_entry(self, serial: int) -> HistoryEntry:
+        name = history_blob(serial)
+        try:
+            data = load_json_strict(self.store.get(name) or b"", self._source(name))
+            doc = StateDocument.from_json(data, self._source(name))
+            return HistoryEntry(serial, doc.lineage, doc.written_at, len(doc.resources), doc.operation)
+        except StateError as exc:
+            return HistoryEntry(serial, "", None, 0, None, error=str(exc))
+
+    # -- lock and journal (read-only views) ------------------------------------------------
+
+    def current_lock(self) -> LockInfo | None:
+        return self.locker.current()
+
+    def read_journal(self) -> JournalRead:
+        """The journal classified against the stored state. Never modifies anything, so it is safe
+        while an apply is running elsewhere (an in-flight last line shows up as torn)."""
+        stored = self._read_stored()
+        return jrn.classify(
+            self.store.get(jrn.JOURNAL_BLOB),
+            source=self._source(jrn.JOURNAL_BLOB),
+            stored_serial=stored.serial if stored else 0,
+            stored_lineage=stored.lineage if stored else None,
+            hint=self._journal_hint(),
+        )
+
+    def _journal_hint(self) -> str:
+        return (
+            f"Inspect it, move it aside if it is not needed, and run `dataiku-iac state show -e "
+            f"{self.environment}` to check the state before applying again."
+        )
+
+
+class StateWriter(StateReader):
+    """Read-write access: handed only to the applier and to state-mutating CLI commands.
+
+    Callers hold the lock (`lock`) around writes; the serial check in `write` catches a writer
+    that ignored it, and a lost lock is detected before each write.
+    """
+
+    def __init__(self, store: BlobStore, *, environment: str, locker: Locker | None = None, clock: Clock = utc_now):
+        super().__init__(store, environment=environment, locker=locker, clock=clock)
+        self._lock_id: str | None = None
+        self._lock_ttl = 3600
+        self._journal_open = False
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def write(self, doc: StateDocument, *, expected_serial: int, operation: str) -> StateDocument:
+        """Commit `doc` as serial expected_serial + 1 and return the document as written."""
+        if doc.environment != self.environment:
+            raise StateConflictError(
+                f"refusing to write a state of environment {doc.environment!r} into {self.store.describe()} "
+                f"(environment {self.environment!r})"
+            )
+        self._check_lock_held()
+        stored = self._read_stored()
+        if stored is not None and doc.lineage != stored.lineage:
+            raise StateConflictError(
+                f"refusing to write state lineage {doc.lineage} over lineage {stored.lineage} in "
+                f"{self.store.describe()}: it is a different state, not a newer version of this one"
+            )
+        current = stored.serial if stored else 0
+        if expected_serial != current:
+            raise StateConflictError(
+                f"refusing to write: expected stored serial {expected_serial} but "
+                f"{self.store.describe()} is at serial {current}; another run wrote the state meanwhile. "
+                f"Plan again from the current state."
+            )
+        return self._commit(doc, serial=current + 1, operation=operation)
+
+    def _commit(self, doc: StateDocument, *, serial: int, operation: str) -> StateDocument:
+        data = doc.to_json()
+        data.update(
+            format_version=doc.format_version,
+            tool_version=__version__,
+            serial=serial,
+            written_at=iso(self.clock()),
+            operation=operation,
+        )
+        # Never write what we could not read back.
+        written = StateDocument.from_json(data, "the document to write")
+        raw = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        self._set_aside(history_blob(serial), "orphaned")
+        self.store.put(history_blob(serial), raw)
+        self.store.put(STATE_BLOB, raw)
+        return written
+
+    def _set_aside(self, name: str, folder: str) -> None:
+        """Move a blob we are about to replace to `folder/` so nothing is ever silently lost."""
+        raw = self.store.get(name)
+        if raw is None:
+            return
+        stamp = iso(self.clock()).replace(":", "").replace("-", "")
+        base = name.replace("/", "_")
+        self.store.put(f"{folder}/{stamp}-{base}", raw)
+        self.store.delete(name)
+
+    def restore(self, serial: int, *, operation: str) -> StateDocument:
+        """Write history serial `serial` back as a new serial (same lineage).
+
+        Works when state.json itself is corrupt or missing: the new serial then follows the
+        newest history entry and the damaged file is kept under corrupted/.
+        """
+        snapshot = self.read_serial(serial)
+        self._check_lock_held()
+        try:
+            stored = self._read_stored()
+            base = stored.serial if stored else max(self._history_serials(), default=0)
+        except StateCorruptError:
+            stored = None
+            base = max(self._history_serials(), default=0)
+            self._set_aside(STATE_BLOB, "corrupted")
+        if stored is not None and stored.lineage != snapshot.lineage:
+            raise StateConflictError(
+                f"history serial {serial} has lineage {snapshot.lineage}, the current state {stored.lineage}"
+            )
+        return self._commit(snapshot, serial=base + 1, operation=f"{operation} (restored serial {serial})")
+
+    # -- lock -------------------------------------------------------------------------------
+
+    def lock(self, operation: str, *, ttl_seconds: int = 3600) -> LockInfo:
+        info = self.locker.acquire(operation, ttl_seconds=ttl_seconds)
+        self._lock_id, self._lock_ttl = info.id, ttl_seconds
+        return info
+
+    def refresh_lock(self, lock_id: str, *, ttl_seconds: int | None = None) -> None:
+        self.locker.refresh(lock_id, ttl_seconds=ttl_seconds or self._lock_ttl)
+
+    def unlock(self, lock_id: str) -> None:
+        self.locker.release(lock_id)
+        if lock_id == self._lock_id:
+            self._lock_id = None
+
+    def _check_lock_held(self) -> None:
+        """If this writer took the lock, refuse to write once it has lost it (pulumi#5377)."""
+        if self._lock_id is None:
+            return
+        holder = self.locker.current()
+        if holder is None or holder.id != self._lock_id:
+            raise LockError(
+                f"the state lock {self._lock_id} taken by this run was released or taken over; "
+                f"refusing to write the state of {self.environment!r}",
+                holder=holder.to_json() if holder else None,
+            )
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def read_journal(self) -> JournalRead:
+        """As StateReader.read_journal; in addition, when this writer holds the lock, corrupt lines
+        and a torn last line are moved to journal.corrupted (the result still reports them)."""
+        jr = super().read_journal()
+        if self._lock_id is not None and jr.header and (jr.corrupt_lines or jr.torn_line):
+            self._quarantine(jr)
+            lines = [jrn.encode_line(jr.header)] + [jrn.encode_line(e) for e in jr.entries]
+            self.store.put(jrn.JOURNAL_BLOB, b"".join(lines))
+        return jr
+
+    def _quarantine(self, jr: JournalRead) -> None:
+        records = [("corrupt", line) for line in jr.corrupt_lines]
+        if jr.torn_line is not None:
+            records.append(("torn", jr.torn_line))
+        if not records:
+            return
+        now = iso(self.clock())
+        payload = b"".join(
+            jrn.encode_line({"quarantined_at": now, "reason": reason, "line": line}) for reason, line in records
+        )
+        self.store.append(jrn.CORRUPTED_BLOB, payload)
+
+    def journal_begin(self, *, base_serial: int, lineage: str, operation: str) -> None:
+        """Start a journal for a run on top of serial `base_serial`. Refuses to drop a journal that
+        still holds unreplayed outcomes or unresolved intents (compact it first)."""
+        existing = super().read_journal()
+        existing.raise_for_status()
+        if existing.status == jrn.OK or existing.pending_intents():
+            raise StateConflictError(
+                f"{existing.source} holds {len(existing.entries)} entries from an interrupted "
+                f"{existing.operation!r} run: replay and reconcile it (compact_journal) before starting another"
+            )
+        if base_serial != existing.stored_serial or (existing.stored_lineage not in (None, lineage)):
+            raise StateConflictError(
+                f"cannot start a journal on serial {base_serial} lineage {lineage}: the stored state is "
+                f"serial {existing.stored_serial} lineage {existing.stored_lineage}"
+            )
+        self._quarantine(existing)
+        header = jrn.header_line(
+            lineage=lineage, base_serial=base_serial, operation=operation, started_at=iso(self.clock())
+        )
+        self.store.put(jrn.JOURNAL_BLOB, header)
+        self._journal_open = True
+
+    def journal_append(self, entry: dict) -> None:
+        """Append one entry: O(entry) bytes written, nothing proportional to the state."""
+        if not self._journal_open:
+            raise StateError("journal_append before journal_begin: no journal is open in this run")
+        self.store.append(jrn.JOURNAL_BLOB, jrn.check_entry(entry))
+
+    def journal_clear(self) -> None:
+        """Delete the journal, first moving any unreadable or torn lines to journal.corrupted."""
+        raw = self.store.get(jrn.JOURNAL_BLOB)
+        if raw is not None:
+            jr = jrn.classify(raw, source=jrn.JOURNAL_BLOB, stored_serial=0, stored_lineage=None)
+            self._quarantine(jr)
+            self.store.delete(jrn.JOURNAL_BLOB)
+        self._journal_open = False
+
+    def compact_journal(self, *, operation: str = "replay journal") -> JournalRead:
+        """Fold a leftover journal into the state; returns what was found.
+
+        ok: successful outcomes are replayed into a new serial. stale/empty/header_only: nothing to
+        replay. In every case, intents that never got an outcome are kept in a fresh journal on
+        the new serial, so the reconciler can still check them against DSS; otherwise the journal
+        is cleared. future/lineage_mismatch/corrupt: StateError, nothing touched.
+        """
+        jr = self.read_journal()
+        jr.raise_for_status()
+        if jr.status == jrn.NONE:
+            return jr
+        base, lineage = jr.stored_serial, jr.stored_lineage or jr.lineage
+        if jr.status == jrn.OK and jr.outcomes():
+            stored = self._read_stored()
+            doc = stored or StateDocument.new(self.environment)
+            if stored is None:
+                doc.lineage = jr.lineage or doc.lineage
+            replayed = replay(doc, jr.entries)
+            if replayed.resources != doc.resources:
+                label = f"{operation} of interrupted {jr.operation}"
+                written = self.write(replayed, expected_serial=base, operation=label)
+                base, lineage = written.serial, written.lineage
+        pending = jr.pending_intents()
+        if not pending:
+            self.journal_clear()
+            return jr
+        header = jrn.header_line(
+            lineage=lineage or "", base_serial=base, operation=jr.operation or operation, started_at=iso(self.clock())
+        )
+        self.store.put(jrn.JOURNAL_BLOB, header + b"".join(jrn.encode_line(e) for e in pending))
+        self._journal_open = True
+        return jr
+
+
+# -- backends -----------------------------------------------------------------------------
+
+BackendFactory = Callable[..., StateWriter]
+_BACKENDS: dict = {}
+_ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DEFAULT_LOCAL_PATH = ".dataiku-iac/state"
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make `backend: <name>` available. `factory(spec, *, environment, config_root)` returns a
+    StateWriter over that backend's BlobStore (and its own Locker if it lacks atomic create)."""
+    _BACKENDS[name] = factory
+
+
+def known_backends() -> list:
+    return sorted(_BACKENDS)
+
+
+def open_state(backend_spec: dict, *, environment: str, config_root: Path) -> StateWriter:
+    """The state of `environment` as configured by the `state:` block of iac.yml."""
+    if not _ENV_RE.match(environment or ""):
+        raise StateError(f"invalid environment name {environment!r} for a state location")
+    spec = dict(backend_spec or {})
+    name = spec.get("backend", "local")
+    factory = _BACKENDS.get(name)
+    if factory is None:
+        raise StateError(f"unknown state backend {name!r}; known backends: {', '.join(known_backends())}")
+    return factory(spec, environment=environment, config_root=Path(config_root))
+
+
+def _open_local(spec: dict, *, environment: str, config_root: Path) -> StateWriter:
+    unknown = sorted(set(spec) - {"backend", "path"})
+    if unknown:
+        raise StateError(f"local state backend: unknown option(s) {', '.join(unknown)} (known: path)")
+    path = spec.get("path", DEFAULT_LOCAL_PATH)
+    if not isinstance(path, str) or not path:
+        raise StateError(f"local state backend: path must be a non-empty string, got {path!r}")
+    store = LocalBlobStore(config_root / path / environment, label=str(Path(path) / environment))
+    return StateWriter(store, environment=environment)
+
+
+register_backend("local", _open_local)
