@@ -1,0 +1,159 @@
+"""Talking to DSS: client construction, error classification, retries.
+
+dataikuapi has no timeout, no retry, and discards the HTTP status of errors (an error is
+a `DataikuException("errorType: message")`). So:
+- every client gets a default timeout (a hung DSS must not hang an apply forever);
+- a response hook records the status of the last response per thread, which is how an
+  error is classified as transient (429, 502, 503, 504, connection errors, timeouts) or
+  not (everything else, 500 included: DSS answers 500 for real errors such as a missing
+  code env);
+- only idempotent calls are retried here. A create that failed ambiguously is not
+  retried blindly: the executor first looks for the object (it may exist).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from dataiku_iac.errors import DssError, IacError
+
+T = TypeVar("T")
+TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
+DEFAULT_TIMEOUT = float(os.environ.get("DATAIKU_IAC_HTTP_TIMEOUT", "120"))
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    def __init__(self, timeout: float):
+        super().__init__()
+        self._timeout = timeout
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().send(request, **kwargs)
+
+
+_last_status = threading.local()
+
+
+def _record_status(response: Any, *args: Any, **kwargs: Any) -> None:
+    _last_status.value = response.status_code
+    counter = getattr(_last_status, "counter", None)
+    if counter is not None:
+        counter.increment()
+
+
+class RequestCounter:
+    """Counts HTTP requests made by clients of one `DssConnection` (all threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def increment(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+@dataclass(frozen=True)
+class DssTarget:
+    """Where DSS is and how to authenticate. `repr` never shows the key."""
+
+    url: str
+    api_key: str
+    verify_tls: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __repr__(self) -> str:
+        return f"DssTarget(url={self.url!r}, api_key=<redacted>)"
+
+
+class DssConnection:
+    """Hands out one dataikuapi client per thread (the client is not thread-safe)."""
+
+    def __init__(self, target: DssTarget):
+        self.target = target
+        self.requests = RequestCounter()
+        self._local = threading.local()
+
+    def client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client()
+            self._local.client = client
+        _last_status.counter = self.requests
+        return client
+
+    def _new_client(self) -> Any:
+        from dataikuapi import DSSClient
+
+        client = DSSClient(self.target.url.rstrip("/"), api_key=self.target.api_key)
+        session = client._session
+        adapter = _TimeoutAdapter(self.target.timeout)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.verify = self.target.verify_tls
+        session.hooks.setdefault("response", []).append(_record_status)
+        return client
+
+
+def classify(exc: BaseException) -> DssError:
+    """Turn whatever the client raised into a DssError with a `transient` flag."""
+    if isinstance(exc, DssError):
+        return exc
+    status = getattr(_last_status, "value", None)
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return DssError(f"DSS unreachable: {type(exc).__name__}: {_short(exc)}", transient=True)
+    message = _short(exc)
+    error_type = message.split(":", 1)[0] if ":" in message else ""
+    transient = status in TRANSIENT_STATUSES
+    if isinstance(exc, ValueError) and "Expecting value" in message:
+        transient = transient or (status is not None and status >= 500)
+    return DssError(f"DSS error: {message}", error_type=error_type, transient=transient)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return text if len(text) <= 500 else text[:500] + "…"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delays(self) -> list[float]:
+        return [min(self.max_delay, self.base_delay * (2**i)) * (0.5 + random.random() / 2) for i in range(self.attempts - 1)]
+
+
+def with_retries(
+    fn: Callable[[], T],
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    on_retry: Optional[Callable[[DssError, int], None]] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
+) -> T:
+    """Run an idempotent DSS call, retrying transient failures with jittered backoff."""
+    delays = policy.delays()
+    for attempt in range(policy.attempts):
+        try:
+            return fn()
+        except IacError:
+            raise
+        except Exception as exc:  # dataikuapi raises plain exceptions; classify them
+            error = classify(exc)
+            if not error.transient or attempt == policy.attempts - 1 or (should_stop and should_stop()):
+                raise error from None
+            if on_retry:
+                on_retry(error, attempt + 1)
+            time.sleep(delays[attempt])
+    raise AssertionError("unreachable")

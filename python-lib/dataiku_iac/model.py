@@ -1,0 +1,104 @@
+"""The desired model: what the configuration says DSS should contain.
+
+A `Resource` is one DSS object the tool manages, identified by an address such as
+``dataset.DEMO.TEST_DATA``. Its `attributes` are *logical*: the canonical form of the
+YAML (snake_case keys, shortcuts expanded, environment remapping applied), not DSS's
+JSON. Each resource handler translates between the two (`to_logical` reads a DSS
+document, `patch_document` writes one), so the planner, drift and import all work on
+the same small, declared vocabulary and never on DSS's server-filled documents.
+
+Addresses use the project key *as written in the config*: the same address names the
+same resource in every environment, even when the environment adds a key prefix or
+suffix (``DEMO`` in prod, ``DEMO_FEATURE_X`` for a branch). `Resource.project_key` is
+the effective DSS key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+# The resource types in dependency order: a type may only depend on earlier ones
+# (except scenarios, which may depend on other scenarios).
+RESOURCE_TYPES = ("project", "managed_folder", "dataset", "recipe", "scenario")
+
+
+@dataclass(frozen=True)
+class Address:
+    """A parsed resource address: ``type.PROJECT`` or ``type.PROJECT.NAME``."""
+
+    type: str
+    project: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        parts = text.split(".")
+        if len(parts) == 2 and parts[0] == "project":
+            return cls("project", parts[1], parts[1])
+        if len(parts) == 3 and parts[0] in RESOURCE_TYPES and parts[0] != "project":
+            return cls(parts[0], parts[1], parts[2])
+        raise ValueError(
+            f"invalid address {text!r}: expected project.KEY or <type>.KEY.NAME "
+            f"with type one of {', '.join(RESOURCE_TYPES[1:])}"
+        )
+
+    def __str__(self) -> str:
+        if self.type == "project":
+            return f"project.{self.project}"
+        return f"{self.type}.{self.project}.{self.name}"
+
+
+def address_of(type_: str, project: str, name: Optional[str] = None) -> str:
+    return str(Address(type_, project, name if name is not None else project))
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a resource is declared, for diagnostics."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One desired DSS object."""
+
+    address: str
+    type: str
+    config_project: str  # the project key as written in config (used in addresses)
+    project_key: str  # the effective DSS project key in this environment
+    name: str  # dataset/recipe/folder name, scenario id, or project key
+    attributes: dict[str, Any]
+    depends_on: tuple[str, ...] = ()
+    protect: bool = False
+    source: SourceRef = SourceRef("")
+    # Values that must reach DSS but never a plan, a log or the state: path -> value.
+    secrets: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class DesiredState:
+    """Every resource the configuration declares, keyed by address."""
+
+    resources: dict[str, Resource] = field(default_factory=dict)
+    environment: str = ""
+    config_digest: str = ""
+
+    def add(self, resource: Resource) -> None:
+        self.resources[resource.address] = resource
+
+    def get(self, address: str) -> Optional[Resource]:
+        return self.resources.get(address)
+
+    def addresses(self) -> list[str]:
+        return sorted(self.resources)
+
+    def by_type(self, type_: str) -> Iterable[Resource]:
+        return (r for r in self.resources.values() if r.type == type_)
+
+    def project_keys(self) -> dict[str, str]:
+        """Config key -> effective DSS key, for every declared project."""
+        return {r.config_project: r.project_key for r in self.by_type("project")}

@@ -1,0 +1,221 @@
+"""Inert plan records.
+
+A `Plan` is data: it describes changes and performs none. The executor interprets it;
+the renderers print it; `plan --out` serializes it. A plan is bound to the state it was
+computed against (lineage + serial) and to a digest of the desired configuration, so a
+saved plan applied after either changed is refused as stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+PLAN_FORMAT_VERSION = 1
+REDACTED = "(sensitive value)"
+
+
+class Action(str, Enum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"  # delete then create: DSS names are unique, so never create-before-delete
+    DELETE = "delete"
+    FORGET = "forget"  # in state, gone from DSS and config: drop from state, no DSS call
+
+    def terraform_actions(self) -> list[str]:
+        """The action list in Terraform's JSON plan vocabulary."""
+        return {
+            Action.NOOP: ["no-op"],
+            Action.CREATE: ["create"],
+            Action.UPDATE: ["update"],
+            Action.REPLACE: ["delete", "create"],
+            Action.DELETE: ["delete"],
+            Action.FORGET: ["forget"],
+        }[self]
+
+    @property
+    def changes_dss(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One attribute that differs between DSS (before) and the config (after)."""
+
+    name: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+    forces_replacement: bool = False
+
+    def to_json(self) -> dict:
+        hide = self.sensitive
+        return {
+            "name": self.name,
+            "before": REDACTED if hide else self.before,
+            "after": REDACTED if hide else self.after,
+            "sensitive": self.sensitive,
+            "forces_replacement": self.forces_replacement,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> FieldChange:
+        return cls(
+            name=data["name"],
+            before=data["before"],
+            after=data["after"],
+            sensitive=data.get("sensitive", False),
+            forces_replacement=data.get("forces_replacement", False),
+        )
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """What the plan does to one resource, and why."""
+
+    address: str
+    type: str
+    project_key: str
+    name: str
+    action: Action
+    reason: str
+    before: Optional[dict] = None  # observed logical attributes (None: does not exist)
+    after: Optional[dict] = None  # desired logical attributes (None: to be deleted)
+    field_changes: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    dss_id: Optional[str] = None  # known DSS identity (server-assigned ids come from state)
+    sensitive_fields: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "address": self.address,
+            "type": self.type,
+            "project_key": self.project_key,
+            "name": self.name,
+            "dss_id": self.dss_id,
+            "action": self.action.value,
+            "reason": self.reason,
+            "change": {
+                "actions": self.action.terraform_actions(),
+                "before": _redact(self.before, self.sensitive_fields),
+                "after": _redact(self.after, self.sensitive_fields),
+                "fields": [c.to_json() for c in self.field_changes],
+            },
+            "depends_on": list(self.depends_on),
+            "sensitive_fields": list(self.sensitive_fields),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ResourceChange:
+        change = data["change"]
+        return cls(
+            address=data["address"],
+            type=data["type"],
+            project_key=data["project_key"],
+            name=data["name"],
+            action=Action(data["action"]),
+            reason=data["reason"],
+            before=change["before"],
+            after=change["after"],
+            field_changes=tuple(FieldChange.from_json(c) for c in change["fields"]),
+            depends_on=tuple(data.get("depends_on", ())),
+            dss_id=data.get("dss_id"),
+            sensitive_fields=tuple(data.get("sensitive_fields", ())),
+        )
+
+
+def _redact(attributes: Optional[dict], sensitive: tuple[str, ...]) -> Optional[dict]:
+    if attributes is None:
+        return None
+    return {k: (REDACTED if k in sensitive else v) for k, v in attributes.items()}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    targets: tuple[str, ...] = ()
+    destroy: bool = False
+    drop_data: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A frozen, serializable plan bound to a state lineage/serial and a config digest."""
+
+    environment: str
+    lineage: str
+    serial: int
+    config_digest: str
+    changes: tuple[ResourceChange, ...]
+    options: PlanOptions = PlanOptions()
+    warnings: tuple[str, ...] = ()
+    tool_version: str = ""
+    format_version: int = PLAN_FORMAT_VERSION
+    created_at: str = ""
+    source: dict = field(default_factory=dict)  # where the config came from (dir, git commit …)
+
+    def summary(self) -> dict[str, int]:
+        add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
+        change = sum(1 for c in self.changes if c.action == Action.UPDATE)
+        destroy = sum(1 for c in self.changes if c.action in (Action.DELETE, Action.REPLACE))
+        return {"add": add, "change": change, "destroy": destroy}
+
+    def actionable(self) -> list[ResourceChange]:
+        """Changes that touch DSS or the state (everything but no-ops)."""
+        return [c for c in self.changes if c.action != Action.NOOP]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable())
+
+    def to_json(self) -> dict:
+        body = {
+            "format_version": self.format_version,
+            "tool_version": self.tool_version,
+            "environment": self.environment,
+            "created_at": self.created_at,
+            "state": {"lineage": self.lineage, "serial": self.serial},
+            "config_digest": self.config_digest,
+            "source": self.source,
+            "options": {
+                "targets": list(self.options.targets),
+                "destroy": self.options.destroy,
+                "drop_data": self.options.drop_data,
+            },
+            "summary": self.summary(),
+            "warnings": list(self.warnings),
+            "resource_changes": [c.to_json() for c in self.changes],
+        }
+        body["digest"] = digest_of(body)
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict) -> Plan:
+        options = data.get("options", {})
+        return cls(
+            environment=data["environment"],
+            lineage=data["state"]["lineage"],
+            serial=data["state"]["serial"],
+            config_digest=data["config_digest"],
+            changes=tuple(ResourceChange.from_json(c) for c in data["resource_changes"]),
+            options=PlanOptions(
+                targets=tuple(options.get("targets", ())),
+                destroy=options.get("destroy", False),
+                drop_data=options.get("drop_data", False),
+            ),
+            warnings=tuple(data.get("warnings", ())),
+            tool_version=data.get("tool_version", ""),
+            format_version=data["format_version"],
+            created_at=data.get("created_at", ""),
+            source=data.get("source", {}),
+        )
+
+
+def digest_of(body: dict) -> str:
+    """A content hash of a plan body (without its own digest), to detect tampering."""
+    payload = {k: v for k, v in body.items() if k != "digest"}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

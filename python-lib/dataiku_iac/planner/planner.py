@@ -1,0 +1,311 @@
+"""The planner: desired config + recorded state + observed DSS -> Plan. No I/O.
+
+Rules, in the order they apply to each address:
+- declared, not in state, absent from DSS        -> create
+- declared, not in state, present in DSS         -> error: an unmanaged object stands there
+- declared, in state, absent from DSS            -> create (deleted outside the tool)
+- declared, in state, present, fields differ     -> update, or replace when a field forces it
+- declared, in state, present, no difference     -> no-op
+- not declared, in state, present in DSS         -> delete (only what the state owns)
+- not declared, in state, absent from DSS        -> forget (drop from state, no DSS call)
+Objects that are neither declared nor in state are never touched.
+
+Safety checks run after the decisions and raise one error listing every problem:
+protected objects cannot be deleted or replaced; a project holding objects the tool does
+not own cannot be deleted (deleting it would delete them); a managed folder read or written
+by an unmanaged recipe cannot be deleted (DSS deletes the recipes using a folder).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable, Optional
+
+from dataiku_iac import __version__
+from dataiku_iac.errors import PlanError, UnsafeOperationError
+from dataiku_iac.model import RESOURCE_TYPES, DesiredState, Resource
+from dataiku_iac.planner.observed import Observation
+from dataiku_iac.planner.plan import Action, FieldChange, Plan, PlanOptions, ResourceChange
+from dataiku_iac.resources import handler_for
+from dataiku_iac.resources.base import Observed
+from dataiku_iac.resources.policy import ABSENT, UNSET, project_observed
+
+_TYPE_ORDER = {t: i for i, t in enumerate(RESOURCE_TYPES)}
+
+
+def plan(
+    desired: DesiredState,
+    state: Any,
+    observed: Observation,
+    options: PlanOptions = PlanOptions(),
+    *,
+    created_at: Optional[str] = None,
+    source: Optional[dict] = None,
+) -> Plan:
+    """Compute a plan. `state` is a StateDocument (lineage, serial, resources)."""
+    wanted = _select_desired(desired, state, options)
+    addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=_sort_key)
+    changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
+    _check_conflicts(changes, wanted, state, observed)
+    _check_safety(changes, state, observed, options)
+    return Plan(
+        environment=desired.environment or getattr(state, "environment", ""),
+        lineage=state.lineage,
+        serial=state.serial,
+        config_digest=desired.config_digest,
+        changes=tuple(changes),
+        options=options,
+        warnings=tuple(_warnings(changes, options)),
+        tool_version=__version__,
+        created_at=created_at or _now(),
+        source=source or {},
+    )
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _sort_key(address: str) -> tuple:
+    type_ = address.split(".", 1)[0]
+    return (_TYPE_ORDER.get(type_, 99), address)
+
+
+# -- selection (destroy, --target) ------------------------------------------------
+def _select_desired(desired: DesiredState, state: Any, options: PlanOptions) -> dict[str, Resource]:
+    if options.destroy:
+        return {}
+    if not options.targets:
+        return dict(desired.resources)
+    selected = _closure(options.targets, lambda a: desired.resources[a].depends_on if a in desired.resources else ())
+    return {a: r for a, r in desired.resources.items() if a in selected}
+
+
+def _state_addresses(state: Any, desired: DesiredState, options: PlanOptions) -> set[str]:
+    owned = set(state.resources)
+    if not options.targets:
+        return owned
+    if options.destroy:
+        # Destroying a target destroys what depends on it too.
+        dependents: dict[str, set[str]] = {}
+        for address, entry in state.resources.items():
+            for dep in entry.depends_on:
+                dependents.setdefault(dep, set()).add(address)
+        return owned & _closure(options.targets, lambda a: dependents.get(a, ()))
+    selected = _closure(options.targets, lambda a: desired.resources[a].depends_on if a in desired.resources else ())
+    return owned & selected
+
+
+def _closure(start: Iterable[str], edges: Any) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        address = todo.pop()
+        if address in seen:
+            continue
+        seen.add(address)
+        todo.extend(edges(address))
+    return seen
+
+
+# -- per-address decision ---------------------------------------------------------
+def _decide(address: str, resource: Optional[Resource], entry: Any, observed: Observation) -> ResourceChange:
+    live = _lookup(address, resource, entry, observed)
+    if resource is None:
+        return _removal(address, entry, live)
+    if entry is None and live is not None:
+        return _change(resource, Action.NOOP, "conflict: exists in DSS but is not managed", live, entry)
+    if live is None:
+        reason = "deleted outside dataiku-iac" if entry is not None else "declared in config"
+        return _change(resource, Action.CREATE, reason, None, entry, effective=_effective(resource, entry))
+    fields = diff_fields(resource, live, entry)
+    effective = _effective(resource, entry)
+    if any(f.forces_replacement for f in fields):
+        forced = ", ".join(f.name for f in fields if f.forces_replacement)
+        return _change(resource, Action.REPLACE, f"{forced} cannot be changed in place", live, entry, fields, effective)
+    if fields:
+        return _change(resource, Action.UPDATE, _update_reason(fields, entry), live, entry, fields, effective)
+    return _change(resource, Action.NOOP, "in sync", live, entry, effective=effective)
+
+
+def _lookup(address: str, resource: Optional[Resource], entry: Any, observed: Observation) -> Optional[Observed]:
+    type_ = resource.type if resource else entry.type
+    project_key = resource.project_key if resource else entry.project_key
+    name = resource.name if resource else entry.name
+    dss_id = entry.dss_id if entry is not None else None
+    if type_ in ("managed_folder", "scenario") and dss_id:
+        return observed.find(type_, project_key, dss_id=dss_id)
+    return observed.find(type_, project_key, name=name)
+
+
+def _removal(address: str, entry: Any, live: Optional[Observed]) -> ResourceChange:
+    base = dict(
+        address=address,
+        type=entry.type,
+        project_key=entry.project_key,
+        name=entry.name,
+        dss_id=entry.dss_id,
+        depends_on=tuple(entry.depends_on),
+    )
+    if live is None:
+        return ResourceChange(action=Action.FORGET, reason="gone from DSS and config", before=None, after=None, **base)
+    before = project_observed(entry.attributes, live.attributes, "subset") if entry.attributes else None
+    return ResourceChange(action=Action.DELETE, reason="removed from config", before=before, after=None, **base)
+
+
+def _change(
+    resource: Resource,
+    action: Action,
+    reason: str,
+    live: Optional[Observed],
+    entry: Any,
+    fields: Iterable[FieldChange] = (),
+    effective: Optional[dict] = None,
+) -> ResourceChange:
+    effective = effective if effective is not None else dict(resource.attributes)
+    before = None
+    if live is not None:
+        before = {
+            name: project_observed(value, live.attributes.get(name), handler_for(resource.type).policy.get(name).compare)
+            for name, value in effective.items()
+        }
+    dss_id = live.dss_id if live is not None else (entry.dss_id if entry is not None else None)
+    policy = handler_for(resource.type).policy
+    return ResourceChange(
+        address=resource.address,
+        type=resource.type,
+        project_key=resource.project_key,
+        name=resource.name,
+        action=action,
+        reason=reason,
+        before=before,
+        after=effective,
+        field_changes=tuple(fields),
+        depends_on=resource.depends_on,
+        dss_id=dss_id,
+        sensitive_fields=tuple(n for n in effective if policy.get(n).sensitive),
+    )
+
+
+def _update_reason(fields: list[FieldChange], entry: Any) -> str:
+    names = ", ".join(f.name for f in fields)
+    return f"{names} differ{'s' if len(fields) == 1 else ''} from config"
+
+
+def _effective(resource: Resource, entry: Any) -> dict:
+    """Declared attributes, plus reset values for attributes the config stopped declaring."""
+    effective = dict(resource.attributes)
+    prior = entry.attributes if entry is not None else {}
+    policy = handler_for(resource.type).policy
+    for name, old in prior.items():
+        field = policy.get(name)
+        if name not in effective and field.reset is not UNSET:
+            effective[name] = field.reset
+        elif field.compare == "map" and name in effective:
+            effective[name] = _with_removed_keys(effective[name], old)
+    return effective
+
+
+def _with_removed_keys(desired: dict, prior: dict) -> dict:
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (desired or {}).items()}
+    for key, old in (prior or {}).items():
+        if isinstance(old, dict) and set(old) != {"secret_env"}:
+            merged[key] = _with_removed_keys(merged.get(key) or {}, old)
+        elif key not in merged:
+            merged[key] = ABSENT
+    return merged
+
+
+def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldChange]:
+    """Per-field differences between the effective desired attributes and DSS."""
+    policy = handler_for(resource.type).policy
+    changes = []
+    for name, value in _effective(resource, entry).items():
+        current = live.attributes.get(name)
+        if policy.equal(name, value, current):
+            continue
+        field = policy.get(name)
+        changes.append(
+            FieldChange(
+                name=name,
+                before=project_observed(value, current, field.compare),
+                after=value,
+                sensitive=field.sensitive,
+                forces_replacement=field.replace,
+            )
+        )
+    return changes
+
+
+# -- checks -----------------------------------------------------------------------
+def _check_conflicts(changes: list[ResourceChange], wanted: dict, state: Any, observed: Observation) -> None:
+    problems = [
+        f"{c.address} already exists in DSS (project {c.project_key}) but is not managed by dataiku-iac; "
+        f"adopt it with `dataiku-iac import project {c.project_key}` or rename it in the config"
+        for c in changes
+        if c.reason.startswith("conflict:")
+    ]
+    if problems:
+        raise PlanError("; ".join(problems))
+
+
+def _check_safety(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> None:
+    problems = []
+    for change in changes:
+        if change.action not in (Action.DELETE, Action.REPLACE):
+            continue
+        entry = state.resources.get(change.address)
+        if entry is not None and entry.protect:
+            problems.append(
+                f"{change.address} is protected and would be {'replaced' if change.action == Action.REPLACE else 'deleted'}; "
+                f"remove the protection first (`dataiku-iac state protect --off {change.address}`)"
+            )
+        if change.type == "project" and change.action == Action.DELETE:
+            problems.extend(_unowned_in_project(change, state, observed))
+        if change.type == "managed_folder":
+            problems.extend(_unowned_folder_users(change, state, observed))
+    if problems:
+        raise UnsafeOperationError("refusing to plan: " + "; ".join(problems))
+
+
+def _unowned_in_project(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+    project = observed.project(change.project_key)
+    if project is None or not project.exists:
+        return []
+    owned = {(e.type, e.dss_id) for e in state.resources.values() if e.project_key == change.project_key}
+    strangers = [f"{o.type} {o.name}" for o in project.all_objects() if (o.type, o.dss_id) not in owned]
+    if not strangers:
+        return []
+    listed = ", ".join(sorted(strangers)[:10]) + (" …" if len(strangers) > 10 else "")
+    return [
+        f"project {change.project_key} cannot be deleted: it holds {len(strangers)} object(s) "
+        f"not managed by dataiku-iac ({listed}), which DSS would delete with it"
+    ]
+
+
+def _unowned_folder_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+    project = observed.project(change.project_key)
+    if project is None:
+        return []
+    owned_recipes = {e.dss_id for e in state.resources.values() if e.type == "recipe" and e.project_key == change.project_key}
+    users = []
+    for recipe in project.objects.get("recipe", []):
+        refs = [r for role in ("inputs", "outputs") for refs in recipe.attributes.get(role, {}).values() for r in refs]
+        if change.name in refs and recipe.dss_id not in owned_recipes:
+            users.append(recipe.name)
+    if not users:
+        return []
+    return [
+        f"managed folder {change.name} in {change.project_key} is used by recipe(s) not managed by dataiku-iac "
+        f"({', '.join(sorted(users))}); DSS deletes the recipes using a folder it deletes"
+    ]
+
+
+def _warnings(changes: list[ResourceChange], options: PlanOptions) -> list[str]:
+    warnings = []
+    deletes = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE) and c.type in ("dataset", "managed_folder", "project")]
+    if deletes and not options.drop_data:
+        warnings.append("objects deleted or replaced keep their stored data (use --drop-data to delete it)")
+    if deletes and options.drop_data:
+        warnings.append("--drop-data: the stored data of deleted datasets and folders will be DELETED")
+    return warnings

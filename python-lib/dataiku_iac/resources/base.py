@@ -1,0 +1,151 @@
+"""The resource-handler protocol and the context handlers share.
+
+One handler per resource type, with a small fixed protocol:
+
+- `observe(client, project_key, ctx)`: read every live object of this type in a project,
+  with the fewest requests DSS allows (list endpoints that return full documents; per
+  object reads only where DSS has no bulk read), returning `Observed` records;
+- `to_logical(doc, ctx)`: a pure translation of a DSS document into logical attributes;
+- `create`, `update`, `delete`: the mutating calls. Updates are read-modify-write: GET
+  the full document, change only the managed keys, PUT it back. Nothing is ever created
+  with ``overwrite=True`` (it drops data).
+
+Handlers never print, never decide what to do (the planner does), and never read
+secrets from anywhere but `Resource.secrets`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources.policy import FieldPolicy
+
+
+@dataclass
+class Observed:
+    """A live DSS object, as the planner sees it."""
+
+    type: str
+    project_key: str
+    name: str  # logical name: dataset/recipe/folder name, scenario id, project key
+    dss_id: str
+    attributes: dict[str, Any]
+    version_tag: Optional[dict] = None
+
+
+@dataclass
+class ProjectContext:
+    """What handlers need to know about one project while observing or applying.
+
+    Managed folders are referenced by server-assigned ids in DSS documents but by name in
+    the config; this context holds the mapping, and is updated when folders are created
+    during an apply (guarded by a lock: the executor runs actions in parallel).
+    """
+
+    project_key: str
+    folder_ids: dict[str, str] = field(default_factory=dict)  # name -> odb id
+    connection_types: dict[str, str] = field(default_factory=dict)  # name -> DSS type
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def folder_name(self, odb_id: str) -> Optional[str]:
+        with self._lock:
+            for name, fid in self.folder_ids.items():
+                if fid == odb_id:
+                    return name
+        return None
+
+    def folder_id(self, name: str) -> Optional[str]:
+        with self._lock:
+            return self.folder_ids.get(name)
+
+    def remember_folder(self, name: str, odb_id: str) -> None:
+        with self._lock:
+            self.folder_ids[name] = odb_id
+
+
+class ResourceHandler:
+    """Base class: subclasses set `type` and `policy` and implement the protocol."""
+
+    type: str = ""
+    policy: FieldPolicy
+
+    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+        raise NotImplementedError
+
+    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        raise NotImplementedError
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        raise NotImplementedError
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        raise NotImplementedError
+
+    def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
+        """Look up one object by logical name (used to reconcile an interrupted create)."""
+        for item in self.observe(client, project_key, ctx):
+            if item.name == name:
+                return item
+        return None
+
+
+def save_if_changed(settings: Any, raw: dict, before: dict) -> dict:
+    """Save a settings object only if `raw` differs from its state as read.
+
+    DSS bumps versionTag on every save, even a no-op one, so saving unchanged documents
+    would show as churn to everyone watching the project. After a save the document's
+    versionTag is stale (DSS assigned a new one), so it is dropped from the result: the
+    next observation reads the object again.
+    """
+    if raw == before:
+        return raw
+    settings.save()
+    saved = dict(raw)
+    saved.pop("versionTag", None)
+    return saved
+
+
+def version_tag_of(doc: dict) -> Optional[dict]:
+    tag = doc.get("versionTag")
+    if not isinstance(tag, dict):
+        return None
+    return {k: tag.get(k) for k in ("versionNumber", "lastModifiedOn") if k in tag}
+
+
+def set_path(doc: dict, dotted: str, value: Any) -> None:
+    """Set doc[a][b][c] for "a.b.c", creating intermediate mappings."""
+    parts = dotted.split(".")
+    node = doc
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def get_path(doc: Any, dotted: str, default: Any = None) -> Any:
+    node = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def deep_merge(base: dict, patch: dict) -> dict:
+    """Merge `patch` into a copy of `base`: mappings merge, anything else replaces."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

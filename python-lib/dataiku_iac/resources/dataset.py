@@ -1,0 +1,233 @@
+"""Datasets: managed, SQL table, SQL query, filesystem and uploaded.
+
+Managed datasets are created through DSS's managed-dataset endpoint, so DSS derives the
+type, storage path and format defaults from the connection exactly as its UI would;
+everything else is then set by one read-modify-write of the settings. A dataset is never
+created with ``overwrite=True`` and deleting one drops its data only when asked to.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    deep_merge,
+    save_if_changed,
+    version_tag_of,
+)
+from dataiku_iac.resources.policy import Field, FieldPolicy
+
+POLICY = FieldPolicy(
+    fields=(
+        Field("kind", replace=True),
+        Field("connection", replace=True),
+        Field("format"),
+        Field("format_params", compare="subset"),
+        Field("path"),
+        Field("table"),
+        Field("schema_name"),
+        Field("catalog"),
+        Field("query"),
+        Field("partitioning", compare="subset"),
+        Field("schema", compare="subset"),
+        Field("description", reset=""),
+        Field("tags", compare="set", reset=[]),
+        Field("params", compare="subset"),
+    )
+)
+
+# Logical attribute -> key inside the DSS `params` document.
+_PARAM_KEYS = {"path": "path", "table": "table", "schema_name": "schema", "catalog": "catalog", "query": "query"}
+_COLUMN_KEYS = ("name", "type", "comment", "meaning")
+
+
+class DatasetHandler(ResourceHandler):
+    type = "dataset"
+    policy = POLICY
+
+    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+        # The dataset list returns full documents: one request per project.
+        items = client.get_project(project_key).list_datasets()
+        return [self._observed(project_key, dict(item), ctx) for item in items]
+
+    def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        return Observed(
+            type="dataset",
+            project_key=project_key,
+            name=doc["name"],
+            dss_id=doc["name"],
+            attributes=self.to_logical(doc, ctx),
+            version_tag=version_tag_of(doc),
+        )
+
+    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+        params = doc.get("params") or {}
+        attrs: dict[str, Any] = {
+            "kind": dataset_kind(doc),
+            "connection": params.get("connection") or params.get("uploadConnection"),
+            "format": doc.get("formatType"),
+            "format_params": copy.deepcopy(doc.get("formatParams") or {}),
+            "partitioning": _partitioning_to_logical(doc.get("partitioning") or {}),
+            "schema": {"columns": [_column_to_logical(c) for c in (doc.get("schema") or {}).get("columns") or []]},
+            "description": doc.get("description") or "",
+            "tags": list(doc.get("tags") or []),
+            "params": copy.deepcopy(params),
+        }
+        for logical, key in _PARAM_KEYS.items():
+            attrs[logical] = params.get(key)
+        return attrs
+
+    # -- mutation ----------------------------------------------------------------
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        project = client.get_project(resource.project_key)
+        attrs = resource.attributes
+        kind = attrs["kind"]
+        name = resource.name
+        if kind == "managed":
+            creator = project.new_managed_dataset(name)
+            creator.with_store_into(attrs["connection"], format_option_id=format_option_id(attrs.get("format")))
+            creator.create()  # overwrite=False: never drop an existing dataset's data
+        elif kind == "sql_table":
+            project.create_sql_table_dataset(
+                name,
+                _connection_type(client, attrs["connection"], ctx),
+                attrs["connection"],
+                attrs.get("table"),
+                attrs.get("schema_name"),
+                catalog=attrs.get("catalog"),
+            )
+        elif kind == "sql_query":
+            params = {"connection": attrs["connection"], "mode": "query", "query": attrs.get("query", "")}
+            project.create_dataset(name, _connection_type(client, attrs["connection"], ctx), params=params)
+        elif kind == "filesystem":
+            params = {"connection": attrs["connection"], "path": attrs.get("path", "")}
+            project.create_dataset(
+                name,
+                "Filesystem",
+                params=params,
+                formatType=attrs.get("format"),
+                formatParams=attrs.get("format_params") or {},
+            )
+        elif kind == "uploaded":
+            project.create_upload_dataset(name, connection=attrs.get("connection"))
+        else:
+            raise ValueError(f"unsupported dataset kind {kind!r}")
+        return self._save(client, resource, ctx)
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        return self._save(client, resource, ctx)
+
+    def _save(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        dataset = client.get_project(resource.project_key).get_dataset(resource.name)
+        settings = dataset.get_settings()
+        raw = settings.get_raw()
+        before = copy.deepcopy(raw)
+        patch_document(raw, resource.attributes)
+        return self._observed(resource.project_key, save_if_changed(settings, raw, before), ctx)
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        client.get_project(project_key).get_dataset(dss_id).delete(drop_data=drop_data)
+
+
+# DSS names storage formats of new managed datasets by "format option" ids (the ids its
+# project settings list in `preferedStorageFormats`); the config speaks of plain formats.
+FORMAT_OPTION_IDS = {
+    "csv": "CSV_EXCEL_GZIP",
+    "parquet": "PARQUET_HIVE",
+    "avro": "AVRO",
+    "orc": "ORC",
+    "json": "JSON",
+}
+
+
+def format_option_id(fmt: Any) -> Any:
+    if not fmt:
+        return None
+    return FORMAT_OPTION_IDS.get(str(fmt).lower(), fmt)
+
+
+def dataset_kind(doc: dict) -> str:
+    params = doc.get("params") or {}
+    dss_type = doc.get("type")
+    if dss_type == "UploadedFiles":
+        return "uploaded"
+    if doc.get("managed"):
+        return "managed"
+    if params.get("mode") == "query":
+        return "sql_query"
+    if params.get("mode") == "table" or "table" in params:
+        return "sql_table"
+    if dss_type == "Filesystem":
+        return "filesystem"
+    return f"other:{dss_type}"
+
+
+def patch_document(doc: dict, attrs: dict) -> None:
+    """Write the declared logical attributes into a DSS dataset document, in place."""
+    params = doc.setdefault("params", {})
+    if "params" in attrs:
+        doc["params"] = params = deep_merge(params, attrs["params"])
+    for logical, key in _PARAM_KEYS.items():
+        if logical in attrs and attrs[logical] is not None:
+            params[key] = attrs[logical]
+    if attrs.get("format") and attrs.get("kind") != "sql_table" and attrs.get("kind") != "sql_query":
+        doc["formatType"] = attrs["format"]
+    if "format_params" in attrs:
+        doc["formatParams"] = deep_merge(doc.get("formatParams") or {}, attrs["format_params"])
+    if "partitioning" in attrs:
+        doc["partitioning"] = _partitioning_to_dss(doc.get("partitioning") or {}, attrs["partitioning"])
+    if "schema" in attrs:
+        schema = doc.setdefault("schema", {})
+        schema["columns"] = _columns_to_dss(schema.get("columns") or [], attrs["schema"].get("columns") or [])
+    if "description" in attrs:
+        doc["description"] = attrs["description"]
+    if "tags" in attrs:
+        doc["tags"] = list(attrs["tags"])
+
+
+def _connection_type(client: Any, connection: str, ctx: ProjectContext) -> str:
+    """The DSS dataset type of a SQL connection (PostgreSQL, Snowflake, …)."""
+    if connection not in ctx.connection_types:
+        ctx.connection_types[connection] = client.get_connection(connection).get_info()["type"]
+    return ctx.connection_types[connection]
+
+
+def _column_to_logical(column: dict) -> dict:
+    return {k: column[k] for k in _COLUMN_KEYS if column.get(k) not in (None, "")}
+
+
+def _columns_to_dss(current: list, declared: list) -> list:
+    """Declared columns in declared order; server-added keys of same-named columns kept."""
+    by_name = {c.get("name"): c for c in current}
+    return [deep_merge(by_name.get(col["name"], {}), col) for col in declared]
+
+
+def _partitioning_to_logical(partitioning: dict) -> dict:
+    dims = []
+    for dim in partitioning.get("dimensions") or []:
+        item = {"name": dim.get("name"), "type": dim.get("type")}
+        period = (dim.get("params") or {}).get("period")
+        if period:
+            item["period"] = period
+        dims.append(item)
+    logical: dict[str, Any] = {"dimensions": dims}
+    if partitioning.get("filePathPattern"):
+        logical["file_path_pattern"] = partitioning["filePathPattern"]
+    return logical
+
+
+def _partitioning_to_dss(current: dict, logical: dict) -> dict:
+    patched = dict(current)
+    if "dimensions" in logical:
+        patched["dimensions"] = [
+            {"name": d["name"], "type": d["type"], "params": {"period": d["period"]} if d.get("period") else {}}
+            for d in logical["dimensions"]
+        ]
+    if "file_path_pattern" in logical:
+        patched["filePathPattern"] = logical["file_path_pattern"]
+    return patched

@@ -1,0 +1,86 @@
+"""Managed folders. DSS assigns each folder an 8-character id; the config names folders,
+so the id is learned at creation and recorded in state (and in the project context, for
+recipes that reference the folder)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    save_if_changed,
+    version_tag_of,
+)
+from dataiku_iac.resources.policy import Field, FieldPolicy
+
+POLICY = FieldPolicy(
+    fields=(
+        Field("connection"),
+        Field("path"),
+        Field("description", reset=""),
+        Field("tags", compare="set", reset=[]),
+    )
+)
+
+
+class ManagedFolderHandler(ResourceHandler):
+    type = "managed_folder"
+    policy = POLICY
+
+    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+        # The folder list returns full documents: one request per project.
+        folders = client.get_project(project_key).list_managed_folders()
+        observed = [self._observed(project_key, doc, ctx) for doc in folders]
+        for item in observed:
+            ctx.remember_folder(item.name, item.dss_id)
+        return observed
+
+    def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        return Observed(
+            type="managed_folder",
+            project_key=project_key,
+            name=doc["name"],
+            dss_id=doc["id"],
+            attributes=self.to_logical(doc, ctx),
+            version_tag=version_tag_of(doc),
+        )
+
+    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+        params = doc.get("params") or {}
+        return {
+            "connection": params.get("connection"),
+            "path": params.get("path"),
+            "description": doc.get("description") or "",
+            "tags": list(doc.get("tags") or []),
+        }
+
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        project = client.get_project(resource.project_key)
+        folder = project.create_managed_folder(resource.name, connection_name=resource.attributes["connection"])
+        ctx.remember_folder(resource.name, folder.odb_id)
+        return self._save(client, resource, folder.odb_id, ctx)
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        return self._save(client, resource, current.dss_id, ctx)
+
+    def _save(self, client: Any, resource: Resource, odb_id: str, ctx: ProjectContext) -> Observed:
+        settings = client.get_project(resource.project_key).get_managed_folder(odb_id).get_settings()
+        raw = settings.get_raw()
+        before = copy.deepcopy(raw)
+        attrs = resource.attributes
+        params = raw.setdefault("params", {})
+        for key in ("connection", "path"):
+            if attrs.get(key) is not None:
+                params[key] = attrs[key]
+        if "description" in attrs:
+            raw["description"] = attrs["description"]
+        if "tags" in attrs:
+            raw["tags"] = list(attrs["tags"])
+        return self._observed(resource.project_key, save_if_changed(settings, raw, before), ctx)
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        client.get_project(project_key).get_managed_folder(dss_id).delete(drop_data=drop_data)

@@ -1,0 +1,161 @@
+"""Declarative field policies: how each logical attribute of a resource type is compared.
+
+Planning and drift detection both go through `FieldPolicy.compare`, so they cannot
+disagree about what counts as a change. DSS fills in many defaults and adds keys after
+upgrades (see dss-samples/SOURCES.md, "What DSS adds or changes on its own"), so most
+comparisons are *subset* comparisons: what the config declares must be true in DSS;
+what DSS adds on its own is not a difference.
+
+Compare modes:
+- ``exact``: equal after JSON normalisation (1 == 1.0, CRLF == LF in strings).
+- ``set``: lists compared as sets (tags).
+- ``subset``: every declared key (recursively) equals DSS's value; extra DSS keys ignored.
+- ``items``: lists compared position by position, each item as a subset (schema columns,
+  triggers, steps): order matters, server-filled keys inside items do not.
+- ``keyed``: lists of mappings compared as sets keyed by `key` (permission rows).
+- ``map``: a mapping whose declared keys are compared exactly; a key removed from the
+  config (present in prior state) must be absent in DSS (project variables).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+UNSET: Any = object()  # "no reset value": a field dropped from config simply stops being managed
+ABSENT: Any = "\x00<absent>"  # marks a map key that must not exist in DSS
+
+
+@dataclass(frozen=True)
+class Field:
+    """The policy for one logical attribute."""
+
+    name: str
+    compare: str = "exact"
+    replace: bool = False  # a change can only be made by deleting and re-creating the object
+    reset: Any = UNSET  # value DSS should go back to when the attribute leaves the config
+    sensitive: bool = False  # never shown in plans, never stored in state
+    key: Optional[Callable[[dict], str]] = None  # for "keyed" lists
+
+
+@dataclass(frozen=True)
+class FieldPolicy:
+    """The fields a resource type manages, and how."""
+
+    fields: tuple[Field, ...]
+    # DSS keys that are bookkeeping, never configuration (documented; drift ignores them).
+    server_owned: tuple[str, ...] = ("versionTag", "creationTag")
+    _index: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({f.name: f for f in self.fields})
+
+    def get(self, name: str) -> Field:
+        found = self._index.get(name)
+        return found if found is not None else Field(name)
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def equal(self, name: str, desired: Any, observed: Any) -> bool:
+        policy = self.get(name)
+        return _COMPARATORS[policy.compare](desired, observed, policy)
+
+
+def normalize(value: Any) -> Any:
+    """Canonical JSON-ish form: ints for integral floats, LF line endings, tuples as lists."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, dict):
+        return {str(k): normalize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalize(v) for v in value]
+    return value
+
+
+def _exact(desired: Any, observed: Any, _policy: Field) -> bool:
+    return normalize(desired) == normalize(observed)
+
+
+def _set(desired: Any, observed: Any, _policy: Field) -> bool:
+    return sorted(map(_canon, desired or [])) == sorted(map(_canon, observed or []))
+
+
+def is_subset(desired: Any, observed: Any) -> bool:
+    """True when every key declared in `desired` has the same value in `observed`."""
+    if isinstance(desired, dict):
+        if not isinstance(observed, dict):
+            return False
+        return all(is_subset(v, observed.get(k, ABSENT)) for k, v in desired.items())
+    if isinstance(desired, list):
+        if not isinstance(observed, list) or len(desired) != len(observed):
+            return False
+        return all(is_subset(d, o) for d, o in zip(desired, observed))
+    return normalize(desired) == normalize(observed)
+
+
+def _subset(desired: Any, observed: Any, _policy: Field) -> bool:
+    return is_subset(desired, observed if observed is not None else {})
+
+
+def _items(desired: Any, observed: Any, _policy: Field) -> bool:
+    return is_subset(list(desired or []), list(observed or []))
+
+
+def _keyed(desired: Any, observed: Any, policy: Field) -> bool:
+    key = policy.key or (lambda item: _canon(item))
+    want = {key(item): item for item in desired or []}
+    have = {key(item): item for item in observed or []}
+    return want.keys() == have.keys() and all(is_subset(want[k], have[k]) for k in want)
+
+
+def _map(desired: Any, observed: Any, _policy: Field) -> bool:
+    observed = observed or {}
+    for key, value in (desired or {}).items():
+        if isinstance(value, dict) and not _is_secret_ref(value):
+            if not _map(value, observed.get(key), _policy):
+                return False
+        elif value == ABSENT:
+            if key in observed:
+                return False
+        elif normalize(observed.get(key, ABSENT)) != normalize(value):
+            return False
+    return True
+
+
+def _is_secret_ref(value: dict) -> bool:
+    return set(value) == {"secret_env"}
+
+
+def _canon(value: Any) -> str:
+    import json
+
+    return json.dumps(normalize(value), sort_keys=True)
+
+
+_COMPARATORS: dict[str, Callable[[Any, Any, Field], bool]] = {
+    "exact": _exact,
+    "set": _set,
+    "subset": _subset,
+    "items": _items,
+    "keyed": _keyed,
+    "map": _map,
+}
+
+
+def project_observed(desired: Any, observed: Any, compare: str) -> Any:
+    """The part of an observed value that a diff should show next to `desired`.
+
+    For subset-style comparisons, DSS's extra keys are noise in a plan: show only the
+    keys the config declares.
+    """
+    if compare in ("subset", "items", "map") and isinstance(desired, dict) and isinstance(observed, dict):
+        return {k: project_observed(v, observed.get(k), compare) for k, v in desired.items() if k in observed}
+    if compare == "items" and isinstance(desired, list) and isinstance(observed, list):
+        shown = [project_observed(d, o, "subset") for d, o in zip(desired, observed)]
+        return shown + observed[len(desired) :]
+    return observed

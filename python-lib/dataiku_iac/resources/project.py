@@ -1,0 +1,290 @@
+"""Projects: name, description, tags, owner, permissions, variables, code env, container.
+
+A DSS project is spread over four documents (metadata, permissions, variables,
+settings); an update rewrites only the documents holding a changed attribute.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, version_tag_of
+from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy
+
+# DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
+PERMISSION_FLAGS = (
+    "admin",
+    "readProjectContent",
+    "writeProjectContent",
+    "exportDatasetsData",
+    "readDashboards",
+    "writeDashboards",
+    "moderateDashboards",
+    "runScenarios",
+    "manageDashboardAuthorizations",
+    "manageExposedElements",
+    "manageAdditionalDashboardUsers",
+    "executeApp",
+    "shareToWorkspaces",
+    "publishToDataCollections",
+)
+ROLES = {
+    "reader": ("read_project_content", "read_dashboards"),
+    "contributor": (
+        "read_project_content",
+        "write_project_content",
+        "export_datasets_data",
+        "read_dashboards",
+        "write_dashboards",
+        "run_scenarios",
+    ),
+    "admin": (
+        "admin",
+        "read_project_content",
+        "write_project_content",
+        "export_datasets_data",
+        "read_dashboards",
+        "write_dashboards",
+        "run_scenarios",
+    ),
+}
+
+
+def snake(flag: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in flag)
+
+
+def camel(flag: str) -> str:
+    head, *rest = flag.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def _permission_key(row: dict) -> str:
+    return f"group:{row['group']}" if "group" in row else f"user:{row.get('user')}"
+
+
+POLICY = FieldPolicy(
+    fields=(
+        Field("name"),
+        Field("description", reset=""),
+        Field("short_description", reset=""),
+        Field("tags", compare="set", reset=[]),
+        Field("owner"),
+        Field("permissions", compare="keyed", key=_permission_key, reset=[]),
+        Field("variables", compare="map"),
+        Field("code_env", compare="subset", reset={"python": "inherit", "r": "inherit"}),
+        Field("container", reset="inherit"),
+    )
+)
+
+# Which DSS document holds each logical attribute.
+_DOCUMENT_OF = {
+    "name": "metadata",
+    "description": "metadata",
+    "short_description": "metadata",
+    "tags": "metadata",
+    "owner": "permissions",
+    "permissions": "permissions",
+    "variables": "variables",
+    "code_env": "settings",
+    "container": "settings",
+}
+
+
+class ProjectHandler(ResourceHandler):
+    type = "project"
+    policy = POLICY
+
+    # -- observation -------------------------------------------------------------
+    def read_documents(self, client: Any, project_key: str) -> dict[str, Any]:
+        project = client.get_project(project_key)
+        return {
+            "metadata": project.get_metadata(),
+            "permissions": project.get_permissions(),
+            "variables": project.get_variables(),
+            "settings": project.get_settings().get_raw(),
+        }
+
+    def observe_project(self, client: Any, project_key: str, summary: dict) -> Observed:
+        docs = self.read_documents(client, project_key)
+        docs["summary"] = summary
+        return Observed(
+            type="project",
+            project_key=project_key,
+            name=project_key,
+            dss_id=project_key,
+            attributes=self.to_logical(docs, ProjectContext(project_key)),
+            version_tag=version_tag_of(summary),
+        )
+
+    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+        metadata = doc.get("metadata") or {}
+        permissions = doc.get("permissions") or {}
+        settings = (doc.get("settings") or {}).get("settings") or {}
+        variables = doc.get("variables") or {}
+        return {
+            "name": metadata.get("label") or (doc.get("summary") or {}).get("name"),
+            "description": metadata.get("description") or "",
+            "short_description": metadata.get("shortDesc") or "",
+            "tags": list(metadata.get("tags") or []),
+            "owner": permissions.get("owner"),
+            "permissions": [_row_to_logical(r) for r in permissions.get("permissions") or []],
+            "variables": {
+                "standard": dict(variables.get("standard") or {}),
+                "local": dict(variables.get("local") or {}),
+            },
+            "code_env": {
+                "python": _env_to_logical((settings.get("codeEnvs") or {}).get("python")),
+                "r": _env_to_logical((settings.get("codeEnvs") or {}).get("r")),
+            },
+            "container": _container_to_logical(settings.get("container")),
+        }
+
+    # -- mutation ----------------------------------------------------------------
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        attrs = resource.attributes
+        owner = attrs.get("owner") or client.get_auth_info().get("authIdentifier") or "admin"
+        client.create_project(
+            resource.project_key,
+            attrs.get("name") or resource.project_key,
+            owner,
+            description=attrs.get("description") or None,
+            tags=list(attrs.get("tags") or []),
+        )
+        current = self.observe_project(client, resource.project_key, {})
+        return self.update(client, resource, current, ctx)
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        project = client.get_project(resource.project_key)
+        changed = self._changed_documents(resource.attributes, current.attributes)
+        if "metadata" in changed:
+            project.set_metadata(self._patch_metadata(project.get_metadata(), resource.attributes))
+        if "permissions" in changed:
+            project.set_permissions(self._patch_permissions(project.get_permissions(), resource.attributes))
+        if "variables" in changed:
+            project.set_variables(self._patch_variables(project.get_variables(), resource))
+        if "settings" in changed:
+            settings = project.get_settings()
+            self._patch_settings(settings.get_raw(), resource.attributes)
+            settings.save()
+        summary = next((p for p in client.list_projects() if p.get("projectKey") == resource.project_key), {})
+        return self.observe_project(client, resource.project_key, summary)
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        future = client.get_project(dss_id).delete(
+            clear_managed_datasets=drop_data,
+            clear_output_managed_folders=drop_data,
+            clear_job_and_scenario_logs=True,
+        )
+        if future is not None and hasattr(future, "wait_for_result"):
+            future.wait_for_result()
+
+    # -- helpers -----------------------------------------------------------------
+    def _changed_documents(self, desired: dict, observed: dict) -> set[str]:
+        return {
+            _DOCUMENT_OF[name]
+            for name, value in desired.items()
+            if name in _DOCUMENT_OF and not self.policy.equal(name, value, observed.get(name))
+        }
+
+    @staticmethod
+    def _patch_metadata(metadata: dict, attrs: dict) -> dict:
+        patched = copy.deepcopy(metadata)
+        for name, key in (("name", "label"), ("description", "description"), ("short_description", "shortDesc")):
+            if name in attrs:
+                patched[key] = attrs[name]
+        if "tags" in attrs:
+            patched["tags"] = list(attrs["tags"])
+        return patched
+
+    @staticmethod
+    def _patch_permissions(permissions: dict, attrs: dict) -> dict:
+        patched = copy.deepcopy(permissions)
+        if attrs.get("owner"):
+            patched["owner"] = attrs["owner"]
+        if "permissions" in attrs:
+            patched["permissions"] = [_row_to_dss(row) for row in attrs["permissions"]]
+        return patched
+
+    @staticmethod
+    def _patch_variables(variables: dict, resource: Resource) -> dict:
+        patched = {"standard": dict(variables.get("standard") or {}), "local": dict(variables.get("local") or {})}
+        for section, values in (resource.attributes.get("variables") or {}).items():
+            for key, value in values.items():
+                if value == ABSENT:
+                    patched[section].pop(key, None)
+                elif isinstance(value, dict) and set(value) == {"secret_env"}:
+                    patched[section][key] = resource.secrets[f"variables.{section}.{key}"]
+                else:
+                    patched[section][key] = value
+        return patched
+
+    @staticmethod
+    def _patch_settings(raw: dict, attrs: dict) -> None:
+        settings = raw.setdefault("settings", {})
+        if "code_env" in attrs:
+            envs = settings.setdefault("codeEnvs", {})
+            for lang, value in attrs["code_env"].items():
+                envs[lang] = _env_to_dss(value, envs.get(lang) or {})
+        if "container" in attrs:
+            settings["container"] = _container_to_dss(attrs["container"])
+
+
+def _row_to_logical(row: dict) -> dict:
+    who = {"group": row["group"]} if row.get("group") else {"user": row.get("user")}
+    who["permissions"] = sorted(snake(f) for f in PERMISSION_FLAGS if row.get(f))
+    return who
+
+
+def _row_to_dss(row: dict) -> dict:
+    dss: dict[str, Any] = {"group": row["group"]} if "group" in row else {"user": row["user"]}
+    granted = set(row.get("permissions") or [])
+    for flag in PERMISSION_FLAGS:
+        dss[flag] = snake(flag) in granted
+    return dss
+
+
+def expand_role(role: str) -> list[str]:
+    return sorted(ROLES[role])
+
+
+def _env_to_logical(selection: Optional[dict]) -> str:
+    selection = selection or {}
+    mode = selection.get("mode", "INHERIT")
+    if mode == "EXPLICIT_ENV":
+        return selection.get("envName") or ""
+    if mode == "USE_BUILTIN_MODE":
+        return "builtin"
+    return "inherit"
+
+
+def _env_to_dss(value: str, current: dict) -> dict:
+    patched = dict(current)
+    patched.pop("envName", None)
+    if value == "inherit":
+        patched["mode"] = "INHERIT"
+    elif value == "builtin":
+        patched["mode"] = "USE_BUILTIN_MODE"
+    else:
+        patched.update({"mode": "EXPLICIT_ENV", "envName": value})
+    return patched
+
+
+def _container_to_logical(selection: Optional[dict]) -> str:
+    selection = selection or {}
+    mode = selection.get("containerMode", "INHERIT")
+    if mode == "NONE":
+        return "none"
+    if mode == "EXPLICIT_CONTAINER":
+        return selection.get("containerConf") or ""
+    return "inherit"
+
+
+def _container_to_dss(value: str) -> dict:
+    if value == "inherit":
+        return {"containerMode": "INHERIT"}
+    if value == "none":
+        return {"containerMode": "NONE"}
+    return {"containerMode": "EXPLICIT_CONTAINER", "containerConf": value}

@@ -1,0 +1,180 @@
+"""Recipes: python, r, shell, sql_query, sql_script and sync.
+
+Recipes are created in DSS's *raw* mode: the prototype is taken as-is, so DSS neither
+auto-creates outputs nor touches existing data (outputs are datasets or folders of their
+own, created earlier in the plan). The code, code env and the rest are then set with one
+read-modify-write. Managed folders appear in DSS documents by id and in the config by
+name; the project context translates.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, deep_merge, version_tag_of
+from dataiku_iac.resources.policy import Field, FieldPolicy
+
+CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
+ENV_TYPES = ("python", "r")
+
+POLICY = FieldPolicy(
+    fields=(
+        Field("kind", replace=True),
+        Field("inputs"),
+        Field("outputs"),
+        Field("code"),
+        Field("code_env"),
+        Field("params", compare="subset"),
+        Field("description", reset=""),
+        Field("tags", compare="set", reset=[]),
+    )
+)
+
+
+class RecipeHandler(ResourceHandler):
+    type = "recipe"
+    policy = POLICY
+
+    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+        # The recipe list carries no payload (the code): DSS has no bulk read for it,
+        # so each recipe is read once.
+        project = client.get_project(project_key)
+        observed = []
+        for item in project.list_recipes():
+            data = project.get_recipe(item["name"]).get_settings().data
+            observed.append(self._observed(project_key, data, ctx))
+        return observed
+
+    def _observed(self, project_key: str, data: dict, ctx: ProjectContext) -> Observed:
+        recipe = data["recipe"]
+        return Observed(
+            type="recipe",
+            project_key=project_key,
+            name=recipe["name"],
+            dss_id=recipe["name"],
+            attributes=self.to_logical(data, ctx),
+            version_tag=version_tag_of(recipe),
+        )
+
+    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+        recipe = doc.get("recipe") or {}
+        kind = recipe.get("type")
+        attrs: dict[str, Any] = {
+            "kind": kind,
+            "inputs": _roles_to_logical(recipe.get("inputs") or {}, ctx),
+            "outputs": _roles_to_logical(recipe.get("outputs") or {}, ctx),
+            "params": copy.deepcopy(recipe.get("params") or {}),
+            "description": recipe.get("description") or "",
+            "tags": list(recipe.get("tags") or []),
+        }
+        if kind in CODE_TYPES:
+            attrs["code"] = doc.get("payload") or ""
+        if kind in ENV_TYPES:
+            attrs["code_env"] = _env_to_logical((recipe.get("params") or {}).get("envSelection"))
+        return attrs
+
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        attrs = resource.attributes
+        prototype = {
+            "type": attrs["kind"],
+            "name": resource.name,
+            "inputs": _roles_to_dss({}, attrs.get("inputs") or {}, ctx, "deps"),
+            "outputs": _roles_to_dss({}, attrs.get("outputs") or {}, ctx, "appendMode"),
+        }
+        # Raw creation: no output auto-creation, no input checks, payload as given.
+        creation = {"rawCreation": True, "rawPayload": attrs.get("code", "")}
+        client.get_project(resource.project_key).create_recipe(prototype, creation)
+        return self._save(client, resource, ctx)
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        return self._save(client, resource, ctx)
+
+    def _save(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        settings = client.get_project(resource.project_key).get_recipe(resource.name).get_settings()
+        before = copy.deepcopy(settings.data)
+        patched = copy.deepcopy(settings.data)
+        patch_document(patched, resource.attributes, ctx)
+        if patched != before:  # every save bumps versionTag: skip no-op saves
+            settings.data["recipe"] = patched["recipe"]
+            settings.set_payload(patched.get("payload", ""))
+            settings.save()
+            patched["recipe"].pop("versionTag", None)
+        return self._observed(resource.project_key, patched, ctx)
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        # Deleting a recipe never deletes its outputs (their data is not touched).
+        client.get_project(project_key).get_recipe(dss_id).delete()
+
+
+def patch_document(doc: dict, attrs: dict, ctx: ProjectContext) -> None:
+    """Write declared logical attributes into a `{recipe, payload}` document, in place."""
+    recipe = doc.setdefault("recipe", {})
+    if "inputs" in attrs:
+        recipe["inputs"] = _roles_to_dss(recipe.get("inputs") or {}, attrs["inputs"], ctx, "deps")
+    if "outputs" in attrs:
+        recipe["outputs"] = _roles_to_dss(recipe.get("outputs") or {}, attrs["outputs"], ctx, "appendMode")
+    if "params" in attrs:
+        recipe["params"] = deep_merge(recipe.get("params") or {}, attrs["params"])
+    if "code_env" in attrs:
+        params = recipe.setdefault("params", {})
+        params["envSelection"] = _env_to_dss(attrs["code_env"], params.get("envSelection") or {})
+    if "code" in attrs:
+        doc["payload"] = attrs["code"]
+    if "description" in attrs:
+        recipe["description"] = attrs["description"]
+    if "tags" in attrs:
+        recipe["tags"] = list(attrs["tags"])
+
+
+def _ref_to_logical(ref: str, ctx: ProjectContext) -> str:
+    return ctx.folder_name(ref) or ref
+
+
+def _ref_to_dss(name: str, ctx: ProjectContext) -> str:
+    return ctx.folder_id(name) or name
+
+
+def _roles_to_logical(roles: dict, ctx: ProjectContext) -> dict[str, list[str]]:
+    logical = {}
+    for role, body in roles.items():
+        refs = [_ref_to_logical(item.get("ref"), ctx) for item in (body or {}).get("items") or []]
+        if refs:
+            logical[role] = refs
+    return logical
+
+
+def _roles_to_dss(current: dict, logical: dict, ctx: ProjectContext, extra: str) -> dict:
+    """DSS's role -> items structure; existing items keep their server-side keys."""
+    result = {}
+    for role, names in logical.items():
+        existing = {item.get("ref"): item for item in (current.get(role) or {}).get("items") or []}
+        items = []
+        for name in names:
+            ref = _ref_to_dss(name, ctx)
+            default = {"ref": ref, "deps": []} if extra == "deps" else {"ref": ref, "appendMode": False}
+            items.append(existing.get(ref, default))
+        result[role] = {"items": items}
+    return result
+
+
+def _env_to_logical(selection: Any) -> str:
+    selection = selection or {}
+    mode = selection.get("envMode", "INHERIT")
+    if mode == "EXPLICIT_ENV":
+        return selection.get("envName") or ""
+    if mode == "USE_BUILTIN_MODE":
+        return "builtin"
+    return "inherit"
+
+
+def _env_to_dss(value: str, current: dict) -> dict:
+    patched = {k: v for k, v in current.items() if k != "envName"}
+    if value == "inherit":
+        patched["envMode"] = "INHERIT"
+    elif value == "builtin":
+        patched["envMode"] = "USE_BUILTIN_MODE"
+    else:
+        patched.update({"envMode": "EXPLICIT_ENV", "envName": value})
+    return patched
