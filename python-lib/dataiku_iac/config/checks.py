@@ -1,0 +1,104 @@
+"""Checks that look across documents or outside them: unique keys and names, code files.
+
+References between resources (unknown inputs, cycles) are the model builder's job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+from ..errors import Diagnostic
+from .documents import ProjectDocument
+from .files import ConfinedReadError, read_confined
+from .yamlsafe import decode_utf8
+
+# list key -> (identity key, what to call one item)
+NAMED_LISTS: Dict[str, Tuple[str, str]] = {
+    "datasets": ("name", "dataset name"),
+    "managed_folders": ("name", "managed folder name"),
+    "recipes": ("name", "recipe name"),
+    "scenarios": ("id", "scenario id"),
+}
+
+# (list key, key naming a file) pairs that the loader reads
+CODE_FILE_KEYS = (("recipes", "code_file"), ("recipes", "sql_file"), ("datasets", "sql_file"))
+
+
+def _items(doc: ProjectDocument, list_key: str) -> List[Tuple[int, dict]]:
+    items = doc.data.get(list_key)
+    if not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def check_duplicate_keys(errors: List[Diagnostic], projects: List[ProjectDocument]) -> None:
+    """Two project files may not declare the same project key."""
+    first: Dict[str, ProjectDocument] = {}
+    for doc in projects:
+        key = doc.key
+        if not isinstance(key, str):
+            continue
+        if key in first:
+            other = first[key]
+            line, _ = other.locate(("project", "key"))
+            errors.append(doc.diagnostic(("project", "key"),
+                          f"project key '{key}' is already declared in {other.file} (line {line})",
+                          "each DSS project is described by exactly one file", where="value"))
+        else:
+            first[key] = doc
+
+
+def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> None:
+    """Names are unique within a list, and a dataset and a folder may not share a name
+    (recipe inputs and outputs refer to both by bare name)."""
+    for list_key, (id_key, what) in NAMED_LISTS.items():
+        seen: Dict[Any, int] = {}
+        for index, item in _items(doc, list_key):
+            name = item.get(id_key)
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                line, _ = doc.locate((list_key, seen[name], id_key))
+                errors.append(doc.diagnostic((list_key, index, id_key),
+                              f"duplicate {what} '{name}' (first defined at line {line})", where="value"))
+            else:
+                seen[name] = index
+    datasets = {item.get("name"): i for i, item in _items(doc, "datasets")}
+    for index, item in _items(doc, "managed_folders"):
+        name = item.get("name")
+        if isinstance(name, str) and name in datasets:
+            line, _ = doc.locate(("datasets", datasets[name], "name"))
+            errors.append(doc.diagnostic(("managed_folders", index, "name"),
+                          f"managed folder '{name}' has the same name as a dataset (line {line})",
+                          "inputs and outputs refer to datasets and folders by name: make them distinct",
+                          where="value"))
+
+
+def check_code_files(errors: List[Diagnostic], root: Path, doc: ProjectDocument) -> Dict[str, str]:
+    """Read every code_file / sql_file the document names; keyed by the path as written."""
+    contents: Dict[str, str] = {}
+    for list_key, file_key in CODE_FILE_KEYS:
+        for index, item in _items(doc, list_key):
+            rel = item.get(file_key)
+            if not isinstance(rel, str) or rel in contents:
+                continue
+            path = (list_key, index, file_key)
+            text = _read_code(errors, root, doc, path, rel)
+            if text is not None:
+                contents[rel] = text
+    return contents
+
+
+def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path: tuple, rel: str):
+    try:
+        raw = read_confined(root, rel)
+    except ConfinedReadError as exc:
+        errors.append(doc.diagnostic(path, exc.problem.message, exc.problem.hint, where="value"))
+        return None
+    text, problem = decode_utf8(raw, rel)
+    if problem is not None:
+        errors.append(doc.diagnostic(path, f"'{rel}' is not valid UTF-8 (line {problem.line})",
+                                     "save the file as UTF-8", where="value"))
+        return None
+    return text

@@ -1,0 +1,102 @@
+"""What the loader hands to the model builder: located documents and the loaded config."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import Diagnostic
+from .paths import Mark, MarkMap, YamlPath, nearest_mark, render_path, source_path_for
+
+
+def position(mark: Optional[Mark], exact: bool, where: str) -> Tuple[int, int]:
+    """(line, column) to report: the key or the value of the node, or its entry start."""
+    if mark is None:
+        return 0, 0
+    if not exact or where == "entry":
+        return mark.entry_position()
+    if where == "key" and mark.key_line:
+        return mark.key_line, mark.key_column
+    return mark.line, mark.column
+
+
+class Located:
+    """A document plus the marks of its nodes (which may come from several files)."""
+
+    file: str
+    marks: MarkMap
+
+    def locate(self, path: YamlPath) -> Tuple[int, int]:
+        """(line, column) of the node at `path`, or of its nearest marked ancestor.
+
+        For a mapping entry this is where its key starts; for a list item, where the item starts.
+        """
+        mark, _ = nearest_mark(self.marks, tuple(path))
+        return position(mark, False, "entry")
+
+    def diagnostic(self, path: YamlPath, message: str, hint: Optional[str] = None,
+                   severity: str = "error", where: str = "entry") -> Diagnostic:
+        """A diagnostic at `path`, in the file the node came from (an override lives in the env file)."""
+        path = tuple(path)
+        mark, shown = source_path_for(self.marks, path)
+        exact = mark is not None and self.marks.get(path) is mark
+        line, column = position(mark, exact, where)
+        file = mark.file if mark is not None else self.file
+        return Diagnostic(file, line, column, render_path(shown), message, hint, severity)
+
+
+@dataclass
+class ProjectDocument(Located):
+    """One project file, effective: variables substituted and overrides applied."""
+
+    file: str
+    data: Dict[str, Any]
+    files: Dict[str, str] = field(default_factory=dict)
+    marks: MarkMap = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def key(self) -> Optional[str]:
+        project = self.data.get("project")
+        return project.get("key") if isinstance(project, dict) else None
+
+
+@dataclass
+class EnvironmentConfig(Located):
+    name: str
+    file: str
+    data: Dict[str, Any]
+    marks: MarkMap = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class LoadedConfig:
+    root: Path
+    settings: Dict[str, Any]
+    environment: Optional[EnvironmentConfig]
+    projects: List[ProjectDocument]
+    warnings: List[Diagnostic]
+    digest: str
+
+    @property
+    def policies(self) -> Dict[str, Any]:
+        """iac.yml policies with the environment's on top."""
+        return _merged(self.settings.get("policies", {}), self._env_section("policies"))
+
+    @property
+    def state(self) -> Dict[str, Any]:
+        """iac.yml state backend settings with the environment's on top."""
+        return _merged(self.settings.get("state", {}), self._env_section("state"))
+
+    def project(self, key: str) -> Optional[ProjectDocument]:
+        return next((p for p in self.projects if p.key == key), None)
+
+    def _env_section(self, name: str) -> Dict[str, Any]:
+        return self.environment.data.get(name, {}) if self.environment else {}
+
+
+def _merged(base: Dict[str, Any], top: Dict[str, Any]) -> Dict[str, Any]:
+    result = copy.deepcopy(base)
+    result.update(copy.deepcopy(top))
+    return result

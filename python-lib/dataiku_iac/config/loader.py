@@ -1,0 +1,341 @@
+"""`load_config`: read, check and assemble a configuration directory.
+
+Every stage collects diagnostics instead of stopping, so that one run reports every
+problem: a syntax error in one file does not hide the errors of the others. A file
+whose YAML could not be read safely is left out of the later stages (its data is not
+trusted), and so are checks whose answer depends on it (e.g. "this override names an
+unknown address" is not reported while some project file is unreadable).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from ..errors import ConfigError, Diagnostic
+from . import overrides as ov
+from .checks import check_code_files, check_duplicate_keys, check_duplicate_names
+from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument
+from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
+from .paths import MarkMap
+from .schema import Issue, check
+from .suggest import did_you_mean
+from .variables import (
+    DSS_BUILTINS,
+    Untouched,
+    project_variable_names,
+    scalar_variables,
+    substitute,
+    unknown_reference_message,
+)
+from .yamlsafe import decode_utf8, parse_yaml
+
+SETTINGS_FILE = "iac.yml"
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+SETTINGS_DEFAULTS: Dict[str, Any] = {
+    "version": 1,
+    "defaults": {
+        "dataset": {"connection": "filesystem_managed", "format": "csv"},
+        "managed_folder": {"connection": "filesystem_folders"},
+        "sql_connection": None,
+    },
+    "state": {"backend": "local", "path": ".dataiku-iac/state"},
+    "policies": {"require_saved_plan": False, "allow_destroy": True, "drift": "fail"},
+}
+
+ENVIRONMENT_DEFAULTS: Dict[str, Any] = {
+    "dss": {"url": None, "api_key_env": "DKU_API_KEY", "verify_tls": True},
+    "project_key": {"prefix": "", "suffix": ""},
+    "variables": {},
+    "connections": {},
+    "code_envs": {},
+    "containers": {},
+    "overrides": {},
+    "policies": {},
+    "state": {},
+}
+
+
+@dataclass
+class _Source(Located):
+    """One YAML file as read: its data (None if unusable) and the marks of its nodes."""
+
+    file: str
+    data: Any = None
+    marks: MarkMap = field(default_factory=dict)
+    usable: bool = False
+    empty: bool = False
+
+
+class _Run:
+    """The state of one load: where we are and everything found so far."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.errors: List[Diagnostic] = []
+        self.warnings: List[Diagnostic] = []
+        self.all_projects_readable = True
+
+    def error(self, file: str, message: str, hint: Optional[str] = None, line: int = 0, column: int = 0) -> None:
+        self.errors.append(Diagnostic(file, line, column, "", message, hint))
+
+    def issues(self, doc: Located, issues: List[Issue], severity: str = "error") -> None:
+        for issue in issues:
+            diag = doc.diagnostic(issue.path, issue.message, issue.hint, severity, issue.where)
+            (self.errors if severity == "error" else self.warnings).append(diag)
+
+    # -- reading ---------------------------------------------------------------------
+    def read_yaml(self, rel: str) -> _Source:
+        source = _Source(rel)
+        try:
+            raw = read_confined(self.root, rel)
+        except ConfinedReadError as exc:
+            self.error(rel, exc.problem.message, exc.problem.hint)
+            return source
+        text, problem = decode_utf8(raw, rel)
+        if problem is not None:
+            self.errors.append(problem)
+            return source
+        parsed = parse_yaml(text, rel)
+        self.errors.extend(parsed.diagnostics)
+        source.data, source.marks, source.empty = parsed.data, parsed.marks, parsed.empty
+        source.usable = parsed.usable
+        return source
+
+    def read_mapping(self, rel: str, empty_ok: bool, what: str) -> _Source:
+        """A YAML file whose top level must be a mapping (an empty file counts as {} if allowed)."""
+        source = self.read_yaml(rel)
+        if not source.usable:
+            return source
+        if source.data is None and empty_ok:
+            source.data = {}
+        elif not isinstance(source.data, dict):
+            got = "empty" if source.data is None else f"a {type(source.data).__name__}"
+            self.errors.append(source.diagnostic((), f"{what} must be a YAML mapping at the top level, but it is {got}"))
+            source.usable = False
+        return source
+
+
+def load_config(root: Union[str, Path], environment: Optional[str] = None) -> LoadedConfig:
+    """Load and check the configuration under `root` for `environment` (None: no environment).
+
+    Raises ConfigError with every error found. Warnings are returned in `warnings`.
+    """
+    root = Path(root)
+    run = _Run(root)
+    if not root.is_dir():
+        raise ConfigError([Diagnostic(str(root), 0, 0, "", "the configuration directory does not exist")])
+    settings = _load_settings(run)
+    env_source = _load_environment(run, environment) if environment is not None else None
+    variables = scalar_variables(env_source.data.get("variables")) if env_source and env_source.usable else {}
+    projects = _load_projects(run, variables, env_source)
+    if run.errors:
+        raise ConfigError(_sorted(run.errors))
+    env = _environment_config(environment, env_source)
+    digest = _digest(settings, env, projects)
+    return LoadedConfig(root, settings, env, projects, _sorted(run.warnings), digest)
+
+
+# -- iac.yml ------------------------------------------------------------------------------
+def _load_settings(run: _Run) -> Dict[str, Any]:
+    if not (run.root / SETTINGS_FILE).exists() and not (run.root / SETTINGS_FILE).is_symlink():
+        return copy.deepcopy(SETTINGS_DEFAULTS)
+    source = run.read_mapping(SETTINGS_FILE, empty_ok=True, what=SETTINGS_FILE)
+    if not source.usable:
+        return copy.deepcopy(SETTINGS_DEFAULTS)
+    run.issues(source, check(source.data, "iac"))
+    return with_defaults(source.data, SETTINGS_DEFAULTS)
+
+
+def with_defaults(data: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:
+    """`defaults` deep-merged under `data` (data wins; nested mappings are filled in)."""
+    result = copy.deepcopy(defaults)
+    if not isinstance(data, dict):
+        return result
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = with_defaults(value, result[key])
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+# -- environments/<env>.yml ----------------------------------------------------------------
+def available_environments(root: Path) -> List[str]:
+    return sorted({Path(f).stem for f in list_yaml_files(root, "environments")})
+
+
+def _load_environment(run: _Run, name: str) -> Optional[_Source]:
+    if not _ENV_NAME.match(name or ""):
+        run.error("environments/", f"invalid environment name '{name}'",
+                  "an environment name may contain letters, digits, '_', '-' and '.'")
+        return None
+    candidates = [f"environments/{name}.{ext}" for ext in ("yml", "yaml")]
+    present = [c for c in candidates if (run.root / c).exists() or (run.root / c).is_symlink()]
+    if not present:
+        known = available_environments(run.root)
+        hint = f"available environments: {', '.join(known)}" if known else "no environment files found"
+        run.error(candidates[0], f"environment '{name}' not found: there is no {candidates[0]}", hint)
+        return None
+    if len(present) > 1:
+        run.error(present[1], f"environment '{name}' is defined twice ({present[0]} and {present[1]})",
+                  "keep only one of the two files")
+        return None
+    source = run.read_mapping(present[0], empty_ok=True, what="an environment file")
+    if not source.usable:
+        return source
+    env_vars = scalar_variables(source.data.get("variables"))
+    data, untouched = _substitute_except_variables(source.data, env_vars)
+    source.data = data
+    run.issues(source, check(data, "environment"))
+    source.untouched = untouched  # type: ignore[attr-defined]
+    return source
+
+
+def _substitute_except_variables(data: Dict[str, Any], variables: Dict[str, Any]) -> Tuple[Dict[str, Any], List[Untouched]]:
+    """Variables may be used anywhere in an environment file except in `variables` itself."""
+    result: Dict[str, Any] = {}
+    found: List[Untouched] = []
+    for key, value in data.items():
+        if key == "variables":
+            result[key] = value
+            continue
+        result[key], names = substitute(value, variables, (key,))
+        found.extend(names)
+    return result, found
+
+
+def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optional[EnvironmentConfig]:
+    if name is None or source is None:
+        return None
+    return EnvironmentConfig(name, source.file, with_defaults(source.data, ENVIRONMENT_DEFAULTS), source.marks)
+
+
+# -- projects/*.yml ------------------------------------------------------------------------
+def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source]) -> List[ProjectDocument]:
+    files = list_yaml_files(run.root, "projects")
+    if not files:
+        run.error("projects/", "no project files found under projects/",
+                  "add one file per DSS project, e.g. projects/demo.yml")
+        return []
+    if len(files) > MAX_PROJECT_FILES:
+        run.error("projects/", f"too many project files ({len(files)}); the limit is {MAX_PROJECT_FILES}")
+        return []
+    docs: List[Tuple[ProjectDocument, List[Untouched]]] = []
+    for rel in files:
+        source = run.read_mapping(rel, empty_ok=False, what="a project file")
+        if not source.usable:
+            run.all_projects_readable = False
+            continue
+        data, untouched = substitute(source.data, variables)
+        docs.append((ProjectDocument(rel, data, {}, source.marks), untouched))
+    projects = [doc for doc, _ in docs]
+    if env is not None and env.usable:
+        _apply_overrides(run, env, projects)
+    for doc, untouched in docs:
+        run.issues(doc, check(doc.data, "project"))
+        if env is not None:
+            _warn_untouched(run, doc, doc, untouched, variables)
+    if env is not None and env.usable:
+        _warn_env_untouched(run, env, projects, variables)
+    check_duplicate_keys(run.errors, projects)
+    for doc in projects:
+        check_duplicate_names(run.errors, doc)
+        doc.files = check_code_files(run.errors, run.root, doc)
+    return projects
+
+
+def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> None:
+    entries = env.data.get("overrides")
+    if not isinstance(entries, dict):
+        return
+    by_key = {doc.key: doc for doc in reversed(projects) if isinstance(doc.key, str)}
+    for text, patch in entries.items():
+        address = ov.Address.parse(text)
+        if address is None or not isinstance(patch, dict):
+            continue  # reported by the environment schema
+        target = _override_target(run, env, by_key, address, text)
+        if target is None:
+            continue
+        doc, path = target
+        current = ov.get_at(doc.data, path)
+        for key, _value in ov.identity_changes(address, patch, current):
+            run.errors.append(env.diagnostic(("overrides", text, key),
+                              f"an override cannot change '{key}' (it would change the address {text})",
+                              where="key"))
+            patch = {k: v for k, v in patch.items() if k != key}
+        ov.merge(current, path, doc.marks, patch, ("overrides", text), env.marks)
+
+
+def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument],
+                     address: ov.Address, text: str) -> Optional[Tuple[ProjectDocument, tuple]]:
+    doc = by_key.get(address.project_key)
+    path = ov.find_target(doc.data, address) if doc is not None else None
+    if path is not None and doc is not None:
+        return doc, path
+    if run.all_projects_readable:
+        known = [a for d in by_key.values() for a in _addresses(d)]
+        run.errors.append(env.diagnostic(("overrides", text),
+                          f"override of an unknown address '{text}': no config file defines it",
+                          did_you_mean(text, known), where="key"))
+    return None
+
+
+def _addresses(doc: ProjectDocument) -> List[str]:
+    key = doc.key
+    found = [f"project.{key}"]
+    for kind, (list_key, id_key) in ov.COLLECTIONS.items():
+        items = doc.data.get(list_key)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get(id_key), str):
+                found.append(f"{kind}.{key}.{item[id_key]}")
+    return found
+
+
+def _warn_untouched(run: _Run, doc: Located, project: ProjectDocument,
+                    untouched: List[Untouched], variables: Dict[str, Any]) -> None:
+    known = project_variable_names(project.data) | DSS_BUILTINS
+    for ref in untouched:
+        mark = doc.marks.get(ref.path)
+        if ref.name in known or mark is None or mark.file != doc.file:
+            continue  # known to DSS, or the value was replaced by an override
+        message, hint = unknown_reference_message(ref.name, variables, known)
+        run.warnings.append(doc.diagnostic(ref.path, message, hint, "warning", "value"))
+
+
+def _warn_env_untouched(run: _Run, env: _Source, projects: List[ProjectDocument], variables: Dict[str, Any]) -> None:
+    """References left in the environment file: known if DSS or the targeted project knows them."""
+    by_key = {doc.key: doc for doc in projects}
+    for ref in getattr(env, "untouched", []):
+        known = set(DSS_BUILTINS)
+        if len(ref.path) >= 2 and ref.path[0] == "overrides":
+            address = ov.Address.parse(str(ref.path[1]))
+            target = by_key.get(address.project_key) if address else None
+            if target is not None:
+                known |= project_variable_names(target.data)
+        if ref.name in known:
+            continue
+        message, hint = unknown_reference_message(ref.name, variables, known)
+        run.warnings.append(env.diagnostic(ref.path, message, hint, "warning", "value"))
+
+
+# -- digest & ordering ---------------------------------------------------------------------
+def _digest(settings: Dict[str, Any], env: Optional[EnvironmentConfig], projects: List[ProjectDocument]) -> str:
+    """sha256 of a canonical JSON of everything that shapes a plan (plan staleness)."""
+    payload = {
+        "settings": settings,
+        "environment": {"name": env.name, "data": env.data} if env else None,
+        "projects": [{"file": p.file, "data": p.data, "files": p.files} for p in projects],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sorted(diagnostics: List[Diagnostic]) -> List[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.path, d.message))

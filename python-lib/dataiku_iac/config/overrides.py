@@ -1,0 +1,100 @@
+"""Per-resource overrides from the environment file.
+
+``overrides`` maps an address as written in config (before any key prefix/suffix) to
+a patch, deep-merged into that resource: mappings merge, lists and scalars replace,
+``null`` removes the key. The patched values keep the marks of the environment file,
+so an error in an overridden value points into the environment file.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
+
+from .paths import MarkMap, YamlPath, has_prefix
+
+# kind -> (list key in a project file, identity key of its items)
+COLLECTIONS = {
+    "dataset": ("datasets", "name"),
+    "managed_folder": ("managed_folders", "name"),
+    "recipe": ("recipes", "name"),
+    "scenario": ("scenarios", "id"),
+}
+
+
+@dataclass(frozen=True)
+class Address:
+    kind: str
+    project_key: str
+    name: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> Optional[Address]:
+        parts = text.split(".")
+        if len(parts) == 2 and parts[0] == "project":
+            return cls("project", parts[1])
+        if len(parts) == 3 and parts[0] in COLLECTIONS:
+            return cls(parts[0], parts[1], parts[2])
+        return None
+
+    def identity_key(self) -> str:
+        return "key" if self.kind == "project" else COLLECTIONS[self.kind][1]
+
+
+def find_target(data: Any, address: Address) -> Optional[YamlPath]:
+    """The path of the resource `address` names inside one project document, if any."""
+    if not isinstance(data, dict):
+        return None
+    if address.kind == "project":
+        return ("project",) if isinstance(data.get("project"), dict) else None
+    list_key, id_key = COLLECTIONS[address.kind]
+    items = data.get(list_key)
+    if not isinstance(items, list):
+        return None
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get(id_key) == address.name:
+            return (list_key, index)
+    return None
+
+
+def get_at(data: Any, path: YamlPath) -> Any:
+    for elem in path:
+        data = data[elem]
+    return data
+
+
+def drop_marks(marks: MarkMap, path: YamlPath) -> None:
+    for key in [p for p in marks if has_prefix(p, path)]:
+        del marks[key]
+
+
+def copy_marks(source: MarkMap, source_path: YamlPath, marks: MarkMap, target_path: YamlPath) -> None:
+    """Graft the marks of the patch subtree at `source_path` under `target_path`."""
+    for path, mark in source.items():
+        if has_prefix(path, source_path):
+            marks[(*target_path, *path[len(source_path):])] = mark
+
+
+def merge(target: dict, target_path: YamlPath, marks: MarkMap,
+          patch: dict, patch_path: YamlPath, patch_marks: MarkMap) -> None:
+    """Deep-merge `patch` into `target` in place, moving marks along."""
+    for key, value in patch.items():
+        dst, src = (*target_path, key), (*patch_path, key)
+        if value is None:
+            target.pop(key, None)
+            drop_marks(marks, dst)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], dst, marks, value, src, patch_marks)
+        else:
+            target[key] = copy.deepcopy(value)
+            drop_marks(marks, dst)
+            copy_marks(patch_marks, src, marks, dst)
+
+
+def identity_changes(address: Address, patch: dict, current: dict) -> List[Tuple[str, Any]]:
+    """An override may not rename what it targets (that would change its address)."""
+    key = address.identity_key()
+    if key in patch and patch[key] != current.get(key):
+        return [(key, patch[key])]
+    return []

@@ -1,0 +1,269 @@
+"""JSON Schema validation with human messages.
+
+The schemas (draft 2020-12) live in ``schemas/``. jsonschema finds every error; this
+module turns each into an `Issue`: a YAML path, a plain-English message, an optional
+hint, and which part of the node to point at (the key or the value).
+
+The schemas carry a few annotations of our own, which validators ignore:
+
+- ``x-messages``: ``{validator keyword: message}``, the message for that failure here;
+- ``x-context``: e.g. "a dataset of type sql_table", woven into required/unknown-key messages;
+- ``x-kind`` / ``x-type``: which per-type definition this is (to say "'table' is only
+  valid for a dataset of type sql_table");
+- ``x-locate``: for "not both" errors, the key to point at;
+- ``x-hint``: a hint to attach.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .paths import YamlPath
+from .suggest import did_you_mean
+
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+
+_JSON_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true or false)",
+    "null": "null",
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem at a YAML path. `where` is "key" (point at the key), "value" or "entry"."""
+
+    path: YamlPath
+    message: str
+    hint: Optional[str] = None
+    where: str = "value"
+
+
+@cache
+def load_schema(kind: str) -> dict:
+    return json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(kind))
+
+
+def check(data: Any, kind: str) -> List[Issue]:
+    """Every schema problem of `data` against schema `kind` (project | iac | environment)."""
+    root = load_schema(kind)
+    issues: List[Issue] = []
+    seen = set()
+    for error in _validator(kind).iter_errors(data):
+        for issue in explain(error, root):
+            if (issue.path, issue.message) not in seen:
+                seen.add((issue.path, issue.message))
+                issues.append(issue)
+    return issues
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def describe_types(types: Iterable[str]) -> str:
+    words = [_JSON_TYPE_WORDS.get(t, t) for t in types]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _custom(error: ValidationError, keyword: Optional[str] = None) -> Optional[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return schema.get("x-messages", {}).get(keyword or error.validator)
+
+
+def _hint(error: ValidationError) -> Optional[str]:
+    return error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+
+
+def explain(error: ValidationError, root: dict) -> List[Issue]:
+    """The issues one jsonschema error stands for (an unknown-keys error may name several keys)."""
+    path: YamlPath = tuple(error.absolute_path)
+    if "propertyNames" in error.schema_path:
+        return [_bad_key(error, path)]
+    handler = _HANDLERS.get(error.validator or "false", _generic)
+    return handler(error, path, root)
+
+
+def _bad_key(error: ValidationError, path: YamlPath) -> Issue:
+    key = error.instance
+    message = _custom(error) or f"invalid key '{key}'"
+    return Issue((*path, key), f"{message} (got '{key}')", _hint(error), "key")
+
+
+def _additional(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    schema = error.schema
+    allowed = list(schema.get("properties", {}))
+    context = schema.get("x-context")
+    issues = []
+    for key in error.instance:
+        if key in schema.get("properties", {}):
+            continue
+        message = f"unknown key '{key}'" + (f" for {context}" if context else "")
+        hint = did_you_mean(key, allowed) or _valid_for_other_types(root, schema, key)
+        issues.append(Issue((*path, key), message, hint, "key"))
+    return issues
+
+
+def _valid_for_other_types(root: dict, schema: dict, key: str) -> Optional[str]:
+    """'table' on a managed dataset: say which dataset types take it."""
+    kind = schema.get("x-kind")
+    if not kind or not schema.get("x-type"):
+        return None
+    types = [d["x-type"] for d in root.get("$defs", {}).values()
+             if d.get("x-kind") == kind and d.get("x-type") and key in d.get("properties", {})]
+    if not types:
+        return None
+    return f"'{key}' is only valid for a {kind} of type {' or '.join(types)}"
+
+
+def _required(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    context = error.schema.get("x-context") if isinstance(error.schema, dict) else None
+    issues = []
+    for key in error.validator_value:
+        if isinstance(error.instance, dict) and key not in error.instance:
+            message = f"'{key}' is required for {context}" if context else f"missing required key '{key}'"
+            issues.append(Issue(path, message, _hint(error), "entry"))
+    return issues
+
+
+def _type(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    got = describe_value(error.instance)
+    message = _custom(error) or f"expected {describe_types(expected)}"
+    return [Issue(path, f"{message}, got {got}", _hint(error))]
+
+
+def _enum(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    options = [str(o) for o in error.validator_value]
+    got = error.instance
+    message = _custom(error) or f"must be one of: {', '.join(options)}"
+    shown = f"'{got}'" if isinstance(got, str) else json.dumps(got)
+    hint = did_you_mean(got, options) if isinstance(got, str) else None
+    return [Issue(path, f"{message} (got {shown})", hint or _hint(error))]
+
+
+def _anyof(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    """Descend into the one branch whose type fits the value; else summarize."""
+    branches: Dict[int, List[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [i for i in range(len(error.validator_value)) if not _type_mismatch(branches.get(i, []))]
+    if len(fitting) == 1 and branches.get(fitting[0]):
+        return [issue for sub in branches[fitting[0]] for issue in explain(sub, root)]
+    custom = _custom(error)
+    if not fitting:
+        expected = [e.validator_value for errs in branches.values() for e in errs
+                    if e.validator == "type" and not e.relative_path]
+        flat = [t for v in expected for t in (v if isinstance(v, list) else [v])]
+        message = custom or f"expected {describe_types(dict.fromkeys(flat))}"
+        return [Issue(path, f"{message}, got {describe_value(error.instance)}", _hint(error))]
+    return [Issue(path, custom or "does not match any of the allowed shapes", _hint(error), "entry")]
+
+
+def _type_mismatch(errors: List[ValidationError]) -> bool:
+    return any(e.validator == "type" and not e.relative_path for e in errors)
+
+
+def _not(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    message = _custom(error) or "this value is not allowed here"
+    locate = error.schema.get("x-locate") if isinstance(error.schema, dict) else None
+    if locate and isinstance(error.instance, dict) and locate in error.instance:
+        return [Issue((*path, locate), message, _hint(error), "key")]
+    where = "key" if path and isinstance(path[-1], str) else "entry"
+    return [Issue(path, message, _hint(error), where)]
+
+
+def _bounds(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    words = {
+        "minimum": "must be at least {}", "maximum": "must be at most {}",
+        "exclusiveMinimum": "must be greater than {}", "exclusiveMaximum": "must be less than {}",
+        "minLength": "must be at least {} characters long", "maxLength": "must be at most {} characters long",
+        "minItems": "must have at least {} item(s)", "maxItems": "must have at most {} item(s)",
+    }
+    if error.validator == "minLength" and error.validator_value == 1:
+        default = "must not be empty"
+    else:
+        default = words[error.validator].format(error.validator_value)
+    message = _custom(error) or default
+    return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
+
+
+def _pattern(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    message = _custom(error) or f"must match the pattern {error.validator_value}"
+    return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
+
+
+def _const(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    message = _custom(error) or f"must be {json.dumps(error.validator_value)}"
+    return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
+
+
+def _unique(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    return [Issue(path, _custom(error) or "the list contains the same item twice", _hint(error))]
+
+
+def _generic(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+    if error.validator is None or error.validator == "false":
+        where = "key" if path and isinstance(path[-1], str) else "entry"
+        return [Issue(path, "this key is not allowed here", None, where)]
+    return [Issue(path, _custom(error) or error.message, _hint(error))]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"'{shown}'"
+    if isinstance(value, (list, dict)):
+        return describe_value(value)
+    return json.dumps(value)
+
+
+_HANDLERS = {
+    "additionalProperties": _additional,
+    "required": _required,
+    "type": _type,
+    "enum": _enum,
+    "anyOf": _anyof,
+    "oneOf": _anyof,
+    "not": _not,
+    "minimum": _bounds,
+    "maximum": _bounds,
+    "exclusiveMinimum": _bounds,
+    "exclusiveMaximum": _bounds,
+    "minLength": _bounds,
+    "maxLength": _bounds,
+    "minItems": _bounds,
+    "maxItems": _bounds,
+    "pattern": _pattern,
+    "const": _const,
+    "uniqueItems": _unique,
+}
