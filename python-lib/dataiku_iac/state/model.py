@@ -38,11 +38,16 @@ _RS_REQUIRED = ("address", "type", "project_key", "name", "dss_id", "attributes"
 _RS_OPTIONAL = ("protect", "origin", "secret_fingerprints")
 
 
-def make_address(type_: str, project_key: str, name: str) -> str:
-    """The canonical address of a resource: `project.KEY` for a project, `type.KEY.NAME` otherwise."""
-    if name == project_key and type_ == "project":
-        return f"project.{project_key}"
-    return f"{type_}.{project_key}.{name}"
+def make_address(type_: str, key: str, name: str | None = None) -> str:
+    """The address of a resource: `project.KEY` for a project, `type.KEY.NAME` otherwise.
+
+    KEY is the project key as written in the configuration, so an address names the same
+    resource in every environment; the effective DSS key (with an environment prefix or
+    suffix) is the resource's `project_key`.
+    """
+    if type_ == "project":
+        return f"project.{key}"
+    return f"{type_}.{key}.{name}"
 
 
 def address_problem(address: Any) -> str | None:
@@ -191,9 +196,9 @@ def _resource_problem(data: Any) -> str | None:
         return f"type {data['type']!r} must be lowercase letters, digits, _"
     if not _KEY_RE.match(data["project_key"]):
         return f"project_key {data['project_key']!r} must be letters, digits, _"
-    expected = make_address(data["type"], data["project_key"], data["name"])
-    if data["address"] != expected:
-        return f"address {data['address']!r} does not match its type, project_key and name ({expected!r})"
+    problem = _address_mismatch(data)
+    if problem:
+        return problem
     if not isinstance(data["attributes"], dict):
         return f"attributes must be an object, got {type(data['attributes']).__name__}"
     tag = data["version_tag"]
@@ -217,6 +222,22 @@ def _resource_problem(data: Any) -> str | None:
     if data.get("origin", "created") not in ORIGINS:
         return f"origin must be one of {', '.join(ORIGINS)}, got {data['origin']!r}"
     return _fingerprints_problem(data.get("secret_fingerprints", {}))
+
+
+def _address_mismatch(data: dict) -> str | None:
+    """The address must agree with the type and name: `type.KEY.NAME`, or `type.KEY` for an object
+    named after its project (a project's name is its effective DSS key)."""
+    parts = data["address"].split(".", 2)
+    if parts[0] != data["type"]:
+        return f"address {data['address']!r} does not match its type {data['type']!r}"
+    if len(parts) == 3 and parts[2] != data["name"]:
+        return f"address {data['address']!r} does not match its name {data['name']!r}"
+    if len(parts) == 2 and data["name"] != data["project_key"]:
+        return (
+            f"address {data['address']!r} names a project-level object, but its name {data['name']!r} "
+            f"is not its project_key {data['project_key']!r}"
+        )
+    return None
 
 
 def _fingerprints_problem(fps: Any) -> str | None:
@@ -281,6 +302,7 @@ class StateDocument:
                     f"{source}: resources[{key!r}]: stored under a key different from its address {rs.address!r}"
                 )
             resources[key] = rs
+        _check_identities(resources, source)
         return cls(
             format_version=data["format_version"],
             tool_version=data["tool_version"],
@@ -351,6 +373,28 @@ def _check_header(data: Any, source: str) -> None:
             raise StateCorruptError(f"{source}: {key} must be a string or null, got {data[key]!r}")
     if not isinstance(data["resources"], dict):
         raise StateCorruptError(f"{source}: resources must be an object keyed by address")
+
+
+def _check_identities(resources: dict, source: str) -> None:
+    """Cross-resource invariants: one config key maps to one DSS project key, and no DSS object is
+    owned twice (two entries for one object would mean two deletes, or a delete of a live object)."""
+    effective: dict = {}
+    owners: dict = {}
+    for address, rs in resources.items():
+        key = address.split(".", 2)[1]
+        known = effective.setdefault(key, (rs.project_key, address))
+        if known[0] != rs.project_key:
+            raise StateCorruptError(
+                f"{source}: resources[{address!r}] has project_key {rs.project_key!r} but "
+                f"{known[1]!r} maps the same project to {known[0]!r}"
+            )
+        identity = (rs.type, rs.project_key, rs.dss_id)
+        other = owners.setdefault(identity, address)
+        if other != address:
+            raise StateCorruptError(
+                f"{source}: resources[{address!r}] and resources[{other!r}] are the same DSS object "
+                f"({rs.type} {rs.dss_id!r} in project {rs.project_key}); an object is recorded once"
+            )
 
 
 class _DuplicateKey(ValueError):

@@ -7,11 +7,16 @@ from pathlib import Path
 from dataiku_iac.state import LocalBlobStore, ResourceState, StateDocument, StateWriter, make_address
 
 
-def resource(type_: str = "dataset", key: str = "DEMO", name: str = "TEST_DATA", **extra) -> ResourceState:
+def resource(
+    type_: str = "dataset", key: str = "DEMO", name: str = "TEST_DATA", *, effective: str = "", **extra
+) -> ResourceState:
+    """A resource of config project `key`, deployed as DSS project `effective` (default: the same)."""
+    effective = effective or key
+    name = effective if type_ == "project" else name
     fields = dict(
         address=make_address(type_, key, name),
         type=type_,
-        project_key=key,
+        project_key=effective,
         name=name,
         dss_id=name,
         attributes={"type": "managed", "format": "parquet"},

@@ -87,8 +87,7 @@ def _delete(key):
 
 
 def _rekey(data):
-    key = sorted(data["resources"])[-1]
-    data["resources"]["dataset.DEMO.ELSEWHERE"] = data["resources"].pop(key)
+    data["resources"]["dataset.DEMO.ELSEWHERE"] = data["resources"].pop("dataset.DEMO.DS_0")
 
 
 def _bad_address(data):
@@ -97,8 +96,11 @@ def _bad_address(data):
 
 
 def _address_mismatch(data):
-    key = sorted(data["resources"])[-1]
-    data["resources"][key]["name"] = "OTHER"
+    data["resources"]["dataset.DEMO.DS_0"]["name"] = "OTHER"
+
+
+def _project_name_mismatch(data):
+    data["resources"]["project.DEMO"]["name"] = "OTHER"
 
 
 def _bad_dependency(data):
@@ -107,6 +109,17 @@ def _bad_dependency(data):
 
 def _plaintext_secret(data):
     _first_resource(data)["secret_fingerprints"] = {"params.password": "hunter2"}
+
+
+def _project_key_flip(data):
+    data["resources"]["dataset.DEMO.DS_1"]["project_key"] = "DEMX"
+
+
+def _same_dss_object_twice(data):
+    keys = sorted(data["resources"])
+    first, second = data["resources"][keys[0]], data["resources"][keys[1]]
+    second["dss_id"] = first["dss_id"] = "SHARED"
+    second["type"] = first["type"]
 
 
 FIELD_CASES = {
@@ -129,7 +142,11 @@ FIELD_CASES = {
     "resource_missing_field": (lambda d: _first_resource(d).pop("dss_id"), "missing field(s) dss_id"),
     "resource_key_not_address": (_rekey, "different from its address"),
     "malformed_address": (_bad_address, "address"),
-    "address_mismatch": (_address_mismatch, "does not match its type, project_key and name"),
+    "address_mismatch": (_address_mismatch, "does not match its name"),
+    "type_differs_from_address": (_set(["resources", "*", "type"], "recipe"), "does not match its type"),
+    "project_name_mismatch": (_project_name_mismatch, "is not its project_key"),
+    "project_key_flip": (_project_key_flip, "maps the same project to"),
+    "duplicate_dss_object": (_same_dss_object_twice, "are the same DSS object"),
     "malformed_dependency": (_bad_dependency, "depends_on"),
     "plaintext_in_fingerprints": (_plaintext_secret, "not a fingerprint"),
 }

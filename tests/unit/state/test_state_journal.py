@@ -317,7 +317,7 @@ _step = st.tuples(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(_step, max_size=25))
 def test_replaying_outcomes_equals_applying_directly(tmp_path_factory, steps):
     """Whatever the sequence of actions, failures and lost outcomes: replaying the journal through
