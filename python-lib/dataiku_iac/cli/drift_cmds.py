@@ -1,0 +1,62 @@
+"""`dataiku-iac drift`: exit 0 when DSS matches the recorded state, 2 when it drifted."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from dataiku_iac.cli.main import EXIT_CHANGES, Context, cli, env_option, handle_errors, json_option
+from dataiku_iac.engine.drift import DriftReport
+from dataiku_iac.output.text import Style, fmt
+
+
+@cli.command()
+@env_option
+@json_option
+@click.pass_obj
+@handle_errors()
+def drift(obj: Context, environment: str, as_json: bool) -> None:
+    """Report changes made in DSS behind the tool's back (exit 2 when any)."""
+    report = obj.session(environment).drift()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        click.echo(render_drift(report, obj.style), nl=False)
+    if report.has_drift:
+        sys.exit(EXIT_CHANGES)
+
+
+def render_drift(report: DriftReport, style: Style) -> str:
+    lines = []
+    if not report.has_drift:
+        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({report.checked} resources checked).")
+    else:
+        counts = report.counts()
+        lines.append(
+            style("Drift detected", "red", bold=True)
+            + f" in environment {report.environment}: {counts['changed']} changed, {counts['deleted']} deleted, {counts['unmanaged']} unmanaged."
+        )
+        lines.append("")
+        for item in report.items:
+            lines.extend(_item(item, style))
+    pending = report.pending or {}
+    if "error" in pending:
+        lines.append(style(f"\nThe configuration cannot be planned: {pending['error']}", "yellow"))
+    elif any(pending.values()):
+        lines.append(f"\nConfig changes not yet applied: {pending['add']} to add, {pending['change']} to change, {pending['destroy']} to destroy.")
+    return "\n".join(lines) + "\n"
+
+
+def _item(item, style: Style) -> list:
+    if item.kind == "deleted":
+        return [style(f"  - {item.address} was deleted outside dataiku-iac", "red")]
+    if item.kind == "unmanaged":
+        return [style(f"  ? {item.address} exists in DSS but is not managed by dataiku-iac", "cyan")]
+    lines = [style(f"  ~ {item.address} changed outside dataiku-iac", "yellow")]
+    for f in item.fields:
+        recorded = "(sensitive value)" if f.sensitive else fmt(f.recorded)
+        live = "(sensitive value)" if f.sensitive else fmt(f.live)
+        lines.append(f"      ~ {f.name}: {recorded} (applied) -> {live} (in DSS)")
+    return lines

@@ -1,0 +1,343 @@
+"""The `dataiku-iac` command line.
+
+Conventions (docs/cli-reference.md): Terraform-like commands and output; `-C DIR` picks the
+config directory; DSS is reached through DKU_DSS_URL / DKU_API_KEY unless the environment
+file says otherwise; `--json` gives machine-readable output; exit codes are 0 success,
+1 error, 2 changes or drift present (with --detailed-exitcode, and always for `drift`).
+Errors the tool expects are printed as one clear message, never as a traceback (set
+DATAIKU_IAC_DEBUG=1 to see one for an unexpected failure).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import click
+
+from dataiku_iac import __version__
+from dataiku_iac.cli import scaffold
+from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
+from dataiku_iac.errors import ConfigError, ErrorReport, IacError
+from dataiku_iac.output.text import Style, render_apply_summary, render_plan
+from dataiku_iac.planner.plan import Action, Plan, PlanOptions
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+class Context:
+    def __init__(self, root: Path, color: bool):
+        self.root = root
+        self.style = Style(color=color)
+
+    def session(self, environment: str, parallelism: int = DEFAULT_PARALLELISM) -> Session:
+        return Session(self.root, environment, parallelism=parallelism)
+
+
+def _use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def handle_errors(json_flag: str = "as_json") -> Callable:
+    """Turn expected errors into a message and exit code 1 (JSON too, when asked)."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            as_json = kwargs.get(json_flag, False)
+            try:
+                return fn(*args, **kwargs)
+            except IacError as exc:
+                _report(exc, as_json)
+                sys.exit(EXIT_ERROR)
+            except click.exceptions.Exit:
+                raise
+            except KeyboardInterrupt:
+                click.echo("Interrupted.", err=True)
+                sys.exit(130)
+            except Exception as exc:  # a bug: say so plainly, keep the traceback for debug mode
+                if os.environ.get("DATAIKU_IAC_DEBUG"):
+                    raise
+                click.echo(f"Internal error: {type(exc).__name__}: {exc}", err=True)
+                click.echo("This is a bug in dataiku-iac; run with DATAIKU_IAC_DEBUG=1 for details.", err=True)
+                sys.exit(EXIT_ERROR)
+
+        return wrapper
+
+    return decorate
+
+
+def _report(exc: IacError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(ErrorReport.from_exception(exc).to_json(), indent=2))
+        return
+    if isinstance(exc, ConfigError):
+        for diag in exc.diagnostics:
+            click.echo(diag.render(), err=True)
+        count = len(exc.diagnostics)
+        click.echo(f"Error: the configuration has {count} problem{'s' if count != 1 else ''}.", err=True)
+        return
+    click.echo(f"Error: {exc}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".", help="Config directory (default: current).")
+@click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set or stdout is not a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, no_color: bool) -> None:
+    """Infrastructure as code for Dataiku DSS: YAML -> plan -> apply, with state and drift."""
+    ctx.obj = Context(root, _use_color(no_color))
+
+
+env_option = click.option("-e", "--env", "environment", required=True, help="Environment name (environments/<ENV>.yml).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+target_option = click.option("--target", "targets", multiple=True, metavar="ADDR", help="Limit to this resource and its dependencies (repeatable).")
+parallelism_option = click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True, help="Concurrent DSS operations.")
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors()
+def init(obj: Context, directory: Optional[Path]) -> None:
+    """Create a config skeleton: iac.yml, environments/dev.yml, projects/."""
+    root = directory or obj.root
+    created = scaffold.init(root)
+    for path in created:
+        click.echo(f"  created {path}")
+    click.echo(f"Initialized a dataiku-iac configuration in {root}. Add projects under projects/, then run `dataiku-iac plan -e dev`.")
+
+
+@cli.command()
+@env_option
+@json_option
+@click.pass_obj
+@handle_errors()
+def validate(obj: Context, environment: str, as_json: bool) -> None:
+    """Check the configuration (syntax, schema, references) without contacting DSS."""
+    session = obj.session(environment)
+    warnings = session.validate()
+    count = len(session.desired.resources)
+    if as_json:
+        click.echo(json.dumps({"valid": True, "resources": count, "warnings": [w.to_json() for w in warnings]}, indent=2))
+        return
+    for warning in warnings:
+        click.echo(warning.render(), err=True)
+    click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({count} resources).")
+
+
+@cli.command()
+@env_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan, to apply exactly this later.")
+@json_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@target_option
+@click.option("--destroy", is_flag=True, help="Plan the destruction of everything the state owns.")
+@click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
+@parallelism_option
+@click.pass_obj
+@handle_errors()
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, parallelism: int) -> None:
+    """Show what apply would change in DSS."""
+    session = obj.session(environment, parallelism)
+    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+    result = session.plan(options)
+    if out is not None:
+        _write_plan(out, result.plan)
+    if as_json:
+        click.echo(json.dumps(result.plan.to_json(), indent=2, sort_keys=False, default=str))
+    else:
+        click.echo(render_plan(result.plan, obj.style, notes=result.notes), nl=False)
+        if out is not None:
+            click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with `dataiku-iac apply -e {environment} {out}`.")
+    if detailed_exitcode and result.plan.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+def _targets(session: Session, targets: tuple) -> tuple:
+    if not targets:
+        return ()
+    from dataiku_iac.model import Address
+
+    known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    for target in targets:
+        try:
+            Address.parse(target)
+        except ValueError as exc:
+            raise IacError(str(exc)) from None
+        if target not in known:
+            raise IacError(f"--target {target}: no such resource in the configuration or the state")
+    return tuple(targets)
+
+
+def _write_plan(path: Path, plan_record: Plan) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan_record.to_json(), indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@cli.command()
+@env_option
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
+@click.option("--resume", is_flag=True, help="Say explicitly that this run completes an interrupted apply (apply always does).")
+@target_option
+@click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
+@parallelism_option
+@json_option
+@click.pass_obj
+@handle_errors()
+def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool) -> None:
+    """Make DSS match the configuration (or apply a saved plan exactly)."""
+    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False)
+
+
+@cli.command()
+@env_option
+@click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
+@target_option
+@click.option("--drop-data", is_flag=True, help="Also delete the stored data of datasets and folders.")
+@parallelism_option
+@json_option
+@click.pass_obj
+@handle_errors()
+def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool) -> None:
+    """Delete every DSS object the state owns (nothing else)."""
+    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True)
+
+
+def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool) -> None:
+    session = obj.session(environment, parallelism)
+    saved = _read_plan(planfile) if planfile else None
+    interactive = sys.stdin.isatty() and not as_json
+    if saved is None and not auto_approve and not interactive:
+        raise IacError("apply needs --auto-approve or a saved plan file when not run interactively")
+    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+    progress = _Progress(obj.style, enabled=not as_json)
+    stop = threading.Event()
+
+    def show_plan(result: Any) -> None:
+        if not as_json:
+            click.echo(render_plan(result.plan, obj.style, notes=result.notes), nl=False)
+
+    def confirm(plan_record: Plan) -> bool:
+        if saved is not None or auto_approve:
+            return True
+        answer = click.prompt("\nDo you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False)
+        if answer.strip() != "yes":
+            click.echo("Apply cancelled.")
+            return False
+        return True
+
+    with _graceful_stop(stop, obj.style):
+        planned, applied = session.apply(options, saved_plan=saved, confirm=confirm, on_plan=show_plan, on_event=progress, stop=stop)
+    if as_json:
+        click.echo(json.dumps(_apply_json(planned.plan, applied), indent=2, default=str))
+    elif applied is not None:
+        click.echo("\n" + render_apply_summary(applied, planned.plan, obj.style), nl=False)
+    if applied is not None and not applied.ok:
+        sys.exit(EXIT_ERROR)
+
+
+def _read_plan(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IacError(f"cannot read the plan file {path}: {exc}") from None
+
+
+def _apply_json(plan_record: Plan, applied: Any) -> dict:
+    body: dict[str, Any] = {"plan": plan_record.to_json(), "applied": applied is not None}
+    if applied is not None:
+        body.update({"ok": applied.ok, "done": applied.done, "failed": applied.failed, "skipped": applied.skipped, "stopped": applied.stopped, "serial": applied.state.serial})
+    return body
+
+
+class _Progress:
+    """Prints one line when an action starts and one when it ends, with its duration."""
+
+    LABELS = {
+        Action.CREATE: ("Creating...", "Creation complete"),
+        Action.UPDATE: ("Modifying...", "Modifications complete"),
+        Action.DELETE: ("Destroying...", "Destruction complete"),
+        Action.REPLACE: ("Replacing...", "Replacement complete"),
+        Action.FORGET: ("Forgetting...", "Removed from state"),
+    }
+
+    def __init__(self, style: Style, enabled: bool):
+        self.style = style
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}
+
+    def __call__(self, kind: str, change: Any, detail: str) -> None:
+        if not self.enabled:
+            return
+        start, end = self.LABELS.get(change.action, ("Working...", "Done"))
+        with self._lock:
+            if kind == "start":
+                self._started[change.address] = time.monotonic()
+                click.echo(f"{change.address}: {start}")
+            elif kind == "done":
+                elapsed = time.monotonic() - self._started.get(change.address, time.monotonic())
+                click.echo(self.style(f"{change.address}: {end} after {elapsed:.1f}s", "green"))
+            elif kind == "error":
+                click.echo(self.style(f"{change.address}: failed: {detail}", "red"))
+
+
+class _graceful_stop:
+    """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: stop now."""
+
+    def __init__(self, stop: threading.Event, style: Style):
+        self.stop = stop
+        self.style = style
+        self._previous: dict = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        click.echo(self.style("\nInterrupt received: finishing in-flight operations and saving the state. Interrupt again to stop at once.", "yellow"), err=True)
+
+    def __enter__(self) -> _graceful_stop:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+@cli.command()
+@json_option
+def version(as_json: bool) -> None:
+    """Show the version of dataiku-iac and of the DSS client it uses."""
+    try:
+        from importlib.metadata import version as pkg_version
+
+        client_version = pkg_version("dataiku-api-client")
+    except Exception:
+        client_version = "unknown"
+    info = {"version": __version__, "dataikuapi": client_version, "python": platform.python_version()}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo(f"dataiku-iac {__version__} (dataikuapi {client_version}, Python {info['python']})")
+
+
+def main() -> None:
+    cli(prog_name="dataiku-iac")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""`dataiku-iac init`: a config skeleton that validates as soon as a project is added."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+IAC_YML = """\
+# dataiku-iac settings shared by every environment (docs/config-reference.md).
+version: 1
+defaults:
+  dataset:
+    connection: filesystem_managed
+  managed_folder:
+    connection: filesystem_folders
+state:
+  backend: local            # state kept under .dataiku-iac/state/<env>/ (keep it out of Git)
+  path: .dataiku-iac/state
+"""
+
+DEV_YML = """\
+# Environment "dev". DSS is reached at dss.url, or at $DKU_DSS_URL when unset; the API key
+# always comes from an environment variable, never from this file.
+dss:
+  api_key_env: DKU_API_KEY
+variables: {}
+connections: {}             # remap connection names: {name in config: name in this DSS}
+code_envs: {}               # remap code env names the same way
+"""
+
+GITIGNORE = """\
+# dataiku-iac local state and saved plans
+.dataiku-iac/
+*.tfplan.json
+"""
+
+FILES = {
+    "iac.yml": IAC_YML,
+    "environments/dev.yml": DEV_YML,
+    ".gitignore": GITIGNORE,
+}
+
+
+def init(root: Path) -> list[str]:
+    """Create missing skeleton files under `root`; never overwrite existing ones."""
+    created = []
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "projects").mkdir(exist_ok=True)
+    for rel, content in FILES.items():
+        path = root / rel
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        created.append(rel)
+    if not created:
+        created.append("(nothing: the configuration already exists)")
+    return created

@@ -1,0 +1,133 @@
+"""Drift detection: live DSS compared with what the tool last applied (pure).
+
+Three kinds of drift, for every project the state manages:
+- `changed`: a managed attribute differs from the value recorded at the last apply
+  (compared with the same field policies as the planner, so DSS's own bookkeeping,
+  defaults and key order are never reported);
+- `deleted`: an object the state owns is gone from DSS;
+- `unmanaged`: an object exists in a managed project that the state does not own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from dataiku_iac.planner.observed import Observation
+from dataiku_iac.planner.plan import REDACTED
+from dataiku_iac.resources import handler_for
+from dataiku_iac.resources.policy import project_observed
+
+
+@dataclass(frozen=True)
+class DriftedField:
+    name: str
+    recorded: Any
+    live: Any
+    sensitive: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "recorded": REDACTED if self.sensitive else self.recorded,
+            "live": REDACTED if self.sensitive else self.live,
+        }
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    address: str
+    type: str
+    project_key: str
+    name: str
+    kind: str  # changed | deleted | unmanaged
+    fields: tuple[DriftedField, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "address": self.address,
+            "type": self.type,
+            "project_key": self.project_key,
+            "name": self.name,
+            "kind": self.kind,
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+@dataclass
+class DriftReport:
+    environment: str
+    items: list[DriftItem] = field(default_factory=list)
+    pending: Optional[dict] = None  # plan summary of config changes not yet applied
+    checked: int = 0
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.items)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"changed": 0, "deleted": 0, "unmanaged": 0}
+        for item in self.items:
+            counts[item.kind] += 1
+        return counts
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": 1,
+            "environment": self.environment,
+            "drift": self.has_drift,
+            "checked": self.checked,
+            "summary": self.counts(),
+            "pending_config_changes": self.pending,
+            "resources": [i.to_json() for i in self.items],
+        }
+
+
+def detect_drift(state: Any, observation: Observation, environment: str = "") -> DriftReport:
+    report = DriftReport(environment=environment, checked=len(state.resources))
+    for address in sorted(state.resources):
+        entry = state.resources[address]
+        item = _check(entry, observation)
+        if item is not None:
+            report.items.append(item)
+    report.items.extend(_unmanaged(state, observation))
+    return report
+
+
+def _check(entry: Any, observation: Observation) -> Optional[DriftItem]:
+    live = _live(entry, observation)
+    if live is None:
+        return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "deleted")
+    policy = handler_for(entry.type).policy
+    fields = []
+    for name, recorded in sorted(entry.attributes.items()):
+        current = live.attributes.get(name)
+        if policy.equal(name, recorded, current):
+            continue
+        compare = policy.get(name).compare
+        fields.append(DriftedField(name, recorded, project_observed(recorded, current, compare), policy.get(name).sensitive))
+    if not fields:
+        return None
+    return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "changed", tuple(fields))
+
+
+def _live(entry: Any, observation: Observation) -> Any:
+    if entry.type == "project":
+        project = observation.project(entry.project_key)
+        return project.project if project is not None and project.exists else None
+    return observation.find(entry.type, entry.project_key, dss_id=entry.dss_id, name=entry.name)
+
+
+def _unmanaged(state: Any, observation: Observation) -> list[DriftItem]:
+    managed_projects = {e.project_key: e for e in state.resources.values() if e.type == "project"}
+    owned = {(e.project_key, e.type, e.dss_id) for e in state.resources.values()}
+    items = []
+    for key, project_entry in sorted(managed_projects.items()):
+        project = observation.project(key)
+        if project is None or not project.exists:
+            continue
+        prefix = project_entry.address.split(".", 1)[1]
+        for obj in sorted(project.all_objects(), key=lambda o: (o.type, o.name)):
+            if (key, obj.type, obj.dss_id) not in owned:
+                items.append(DriftItem(f"{obj.type}.{prefix}.{obj.name}", obj.type, key, obj.name, "unmanaged"))
+    return items

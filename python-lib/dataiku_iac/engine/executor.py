@@ -1,0 +1,354 @@
+"""The executor: interprets a Plan against DSS, checkpointing every action.
+
+For each action it journals the intent (with the resource record it will write), makes
+the DSS calls, then journals the outcome. The journal is append-only, so checkpointing
+costs O(1) per action whatever the state size; the state document itself is written once
+at the end (compaction). If the process dies, the next run replays the outcomes and
+reconciles the intents that have none against live DSS (see `reconcile.py`).
+
+Actions run in parallel along the dependency graph, bounded by `parallelism`. A failed
+action stops its dependents (they are reported as skipped) but not unrelated work. A
+stop request (Ctrl-C) lets in-flight calls finish, starts nothing new, and still
+compacts the journal into the state. If writing the journal fails, nothing further is
+sent to DSS: a DSS change the state cannot record must not happen.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, with_retries
+from dataiku_iac.errors import DssError, IacError, StateError
+from dataiku_iac.model import DesiredState, Resource
+from dataiku_iac.planner.plan import Action, Plan, ResourceChange
+from dataiku_iac.resources import handler_for
+from dataiku_iac.resources.base import Observed, ProjectContext
+from dataiku_iac.state import ResourceState, StateDocument
+
+EventSink = Callable[[str, ResourceChange, str], None]
+
+
+@dataclass
+class ApplyResult:
+    state: StateDocument
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.stopped
+
+    def counts(self) -> dict[str, int]:
+        return {"done": len(self.done), "failed": len(self.failed), "skipped": len(self.skipped)}
+
+
+class JournalFailure(StateError):
+    """The journal could not be written: no further DSS call may be made."""
+
+
+class Executor:
+    def __init__(
+        self,
+        connection: DssConnection,
+        writer: Any,
+        desired: DesiredState,
+        contexts: dict[str, ProjectContext],
+        *,
+        parallelism: int = 4,
+        drop_data: bool = False,
+        on_event: Optional[EventSink] = None,
+        stop: Optional[threading.Event] = None,
+        retry: RetryPolicy = RetryPolicy(),
+    ):
+        self.connection = connection
+        self.writer = writer
+        self.desired = desired
+        self.contexts = contexts
+        self.parallelism = max(1, parallelism)
+        self.drop_data = drop_data
+        self.on_event = on_event or (lambda kind, change, detail: None)
+        self.stop = stop or threading.Event()
+        self.retry = retry
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._journal_broken: Optional[BaseException] = None
+
+    # -- orchestration -------------------------------------------------------------------
+    def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
+        doc = state.copy()
+        result = ApplyResult(state=doc)
+        actions = [c for c in plan.changes if c.action != Action.NOOP]
+        if not actions:
+            return result
+        self.writer.journal_begin(base_serial=state.serial, lineage=state.lineage, operation="apply")
+        try:
+            self._run_graph(actions, doc, result)
+        finally:
+            result.stopped = result.stopped or self.stop.is_set()
+            result.state = self._compact(doc, state)
+        if self._journal_broken is not None:
+            raise JournalFailure(f"could not write the apply journal: {self._journal_broken}") from None
+        return result
+
+    def _run_graph(self, actions: list[ResourceChange], doc: StateDocument, result: ApplyResult) -> None:
+        waits_on = dependency_graph(actions)
+        pending = {c.address: c for c in actions}
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            while pending or running:
+                self._skip_blocked(pending, waits_on, result)
+                if not self._halted():
+                    for address in self._ready(pending, waits_on, result, limit=self.parallelism - len(running)):
+                        change = pending.pop(address)
+                        running[pool.submit(self._run_one, change, doc)] = address
+                if not running:
+                    if pending and self._halted():
+                        result.skipped.extend(sorted(pending))
+                        pending.clear()
+                    if not pending:
+                        break
+                    continue
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    address = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        result.done.append(address)
+                    else:
+                        result.failed[address] = _message(error)
+
+    def _halted(self) -> bool:
+        return self.stop.is_set() or self._journal_broken is not None
+
+    @staticmethod
+    def _ready(pending: dict, waits_on: dict, result: ApplyResult, *, limit: int) -> list[str]:
+        finished = set(result.done)
+        ready = [a for a in sorted(pending) if waits_on.get(a, set()) <= finished]
+        return ready[: max(0, limit)]
+
+    @staticmethod
+    def _skip_blocked(pending: dict, waits_on: dict, result: ApplyResult) -> None:
+        blocked = set(result.failed) | set(result.skipped)
+        changed = True
+        while changed:
+            changed = False
+            for address in sorted(pending):
+                if waits_on.get(address, set()) & blocked:
+                    pending.pop(address)
+                    result.skipped.append(address)
+                    blocked.add(address)
+                    changed = True
+
+    # -- one action ----------------------------------------------------------------------
+    def _run_one(self, change: ResourceChange, doc: StateDocument) -> None:
+        self.on_event("start", change, "")
+        try:
+            if change.action == Action.FORGET:
+                self._journal("outcome", change, "forget", ok=True)
+                self._remove(doc, change.address)
+            elif change.action == Action.DELETE:
+                self._delete(change, doc)
+            elif change.action == Action.REPLACE:
+                self._delete(change, doc)
+                self._create(change, doc)
+            elif change.action == Action.CREATE:
+                self._create(change, doc)
+            elif change.action == Action.UPDATE:
+                self._update(change, doc)
+        except BaseException as exc:
+            self.on_event("error", change, _message(exc))
+            raise
+        self.on_event("done", change, "")
+
+    def _create(self, change: ResourceChange, doc: StateDocument) -> None:
+        resource = self._resource(change)
+        handler = handler_for(change.type)
+        ctx = self._ctx(resource.project_key)
+        planned = self._record(resource, None, doc)
+        seq = self._journal("intent", change, "create", resource=planned)
+        observed = self._create_call(handler, resource, ctx)
+        record = self._record(resource, observed, doc)
+        self._journal("outcome", change, "create", ok=True, seq=seq, resource=record)
+        self._put(doc, record)
+
+    def _create_call(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        """Create, and survive an ambiguous failure: the object may exist after all."""
+        client = self.connection.client
+        for attempt in range(self.retry.attempts):
+            try:
+                return handler.create(client(), resource, ctx)
+            except IacError:
+                raise
+            except Exception as exc:
+                error = classify(exc)
+                existing = self._find(handler, resource, ctx)
+                if existing is not None:
+                    # The create went through (or half-way): adopt it and finish its settings.
+                    return with_retries(lambda found=existing: handler.update(client(), resource, found, ctx), policy=self.retry)
+                if not error.transient or attempt == self.retry.attempts - 1 or self.stop.is_set():
+                    raise error from None
+        raise AssertionError("unreachable")
+
+    def _find(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
+        try:
+            return with_retries(
+                lambda: handler.find(self.connection.client(), resource.project_key, resource.name, ctx) if resource.type != "project" else _find_project(self.connection.client(), resource.project_key),
+                policy=self.retry,
+            )
+        except DssError:
+            return None
+
+    def _update(self, change: ResourceChange, doc: StateDocument) -> None:
+        resource = self._resource(change)
+        handler = handler_for(change.type)
+        ctx = self._ctx(resource.project_key)
+        current = Observed(change.type, resource.project_key, resource.name, change.dss_id or resource.name, change.before or {})
+        seq = self._journal("intent", change, "update", resource=self._record(resource, None, doc))
+        observed = with_retries(lambda: handler.update(self.connection.client(), resource, current, ctx), policy=self.retry)
+        record = self._record(resource, observed, doc)
+        self._journal("outcome", change, "update", ok=True, seq=seq, resource=record)
+        self._put(doc, record)
+
+    def _delete(self, change: ResourceChange, doc: StateDocument) -> None:
+        handler = handler_for(change.type)
+        dss_id = change.dss_id or change.name
+        seq = self._journal("intent", change, "delete")
+
+        def call() -> None:
+            try:
+                handler.delete(self.connection.client(), change.project_key, dss_id, drop_data=self.drop_data)
+            except Exception as exc:
+                if _gone(exc):  # a retried delete whose first attempt went through
+                    return
+                raise
+
+        with_retries(call, policy=self.retry)
+        self._journal("outcome", change, "delete", ok=True, seq=seq)
+        self._remove(doc, change.address)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _resource(self, change: ResourceChange) -> Resource:
+        """The desired resource, with the plan's effective attributes (resets included)."""
+        declared = self.desired.get(change.address)
+        if declared is None:
+            raise IacError(f"{change.address} is in the plan but not in the configuration")
+        return Resource(
+            address=declared.address,
+            type=declared.type,
+            config_project=declared.config_project,
+            project_key=declared.project_key,
+            name=declared.name,
+            attributes=dict(change.after or declared.attributes),
+            depends_on=declared.depends_on,
+            protect=declared.protect,
+            source=declared.source,
+            secrets=declared.secrets,
+        )
+
+    def _record(self, resource: Resource, observed: Optional[Observed], doc: StateDocument) -> ResourceState:
+        declared = self.desired.get(resource.address)
+        prior = doc.get(resource.address)
+        return ResourceState(
+            address=resource.address,
+            type=resource.type,
+            project_key=resource.project_key,
+            name=resource.name,
+            dss_id=observed.dss_id if observed is not None else (prior.dss_id if prior else resource.name),
+            attributes=dict(declared.attributes if declared else resource.attributes),
+            version_tag=observed.version_tag if observed is not None else None,
+            depends_on=list(resource.depends_on),
+            protect=resource.protect or bool(prior and prior.protect),
+            origin=prior.origin if prior else "created",
+        )
+
+    def _ctx(self, project_key: str) -> ProjectContext:
+        with self._lock:
+            return self.contexts.setdefault(project_key, ProjectContext(project_key))
+
+    def _journal(self, kind: str, change: ResourceChange, action: str, *, ok: Optional[bool] = None, seq: Optional[int] = None, resource: Optional[ResourceState] = None) -> int:
+        with self._lock:
+            if self._journal_broken is not None:
+                raise JournalFailure("the journal is broken: stopping before the next DSS call")
+            if seq is None:
+                self._seq += 1
+                seq = self._seq
+            entry: dict[str, Any] = {"seq": seq, "kind": kind, "action": action, "address": change.address, "time": _now()}
+            if ok is not None:
+                entry["ok"] = ok
+            if resource is not None:
+                entry["resource"] = resource.to_json()
+            try:
+                self.writer.journal_append(entry)
+            except BaseException as exc:
+                self._journal_broken = exc
+                raise JournalFailure(f"could not write the apply journal: {exc}") from exc
+            return seq
+
+    def _put(self, doc: StateDocument, record: ResourceState) -> None:
+        with self._lock:
+            doc.put(record)
+
+    def _remove(self, doc: StateDocument, address: str) -> None:
+        with self._lock:
+            doc.remove(address)
+
+    def _compact(self, doc: StateDocument, base: StateDocument) -> StateDocument:
+        """Write the final state as one new serial, then drop the journal."""
+        if self._journal_broken is not None:
+            return doc  # the journal on disk is what the next run must replay
+        if doc.resources == base.resources:
+            self.writer.journal_clear()
+            return base
+        written = self.writer.write(doc, expected_serial=base.serial, operation="apply")
+        self.writer.journal_clear()
+        return written
+
+
+def dependency_graph(actions: list[ResourceChange]) -> dict[str, set[str]]:
+    """address -> addresses of actions that must finish first.
+
+    Creates and updates wait for the creates/updates of what they depend on. Deletes wait
+    for the deletes of what depends on them (children before parents), and for updates of
+    resources that stop using them.
+    """
+    by_address = {c.address: c for c in actions}
+    waits: dict[str, set[str]] = {c.address: set() for c in actions}
+    for change in actions:
+        for dep in change.depends_on:
+            other = by_address.get(dep)
+            if other is None:
+                continue
+            if change.action in (Action.CREATE, Action.UPDATE, Action.REPLACE) and other.action in (Action.CREATE, Action.UPDATE, Action.REPLACE):
+                waits[change.address].add(dep)
+            elif change.action in (Action.DELETE, Action.FORGET) and other.action in (Action.DELETE, Action.FORGET, Action.REPLACE):
+                waits[dep].add(change.address)
+    return waits
+
+
+def _find_project(client: Any, project_key: str) -> Optional[Observed]:
+    from dataiku_iac.resources.project import ProjectHandler
+
+    summaries = {p["projectKey"]: p for p in client.list_projects()}
+    if project_key not in summaries:
+        return None
+    return ProjectHandler().observe_project(client, project_key, summaries[project_key])
+
+
+def _gone(exc: BaseException) -> bool:
+    text = str(exc)
+    return "NotFoundException" in text or "does not exist" in text
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 600 else text[:600] + "…"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")

@@ -1,0 +1,256 @@
+"""The engine facade: one object that wires config, state, DSS, planner and executor.
+
+The CLI and the DSS plugin (macros, scenario steps, webapp) call this and nothing
+below it, so both faces of the product behave the same. It never prints: progress
+goes to an event callback, results come back as records.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from dataiku_iac.builder import build_desired
+from dataiku_iac.config import load_config
+from dataiku_iac.engine.drift import DriftReport, detect_drift
+from dataiku_iac.engine.dss import DssConnection, DssTarget
+from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
+from dataiku_iac.engine.observe import observe, project_keys_of, secret_paths_of
+from dataiku_iac.engine.reconcile import adopt_pending
+from dataiku_iac.errors import ConfigError, Diagnostic, IacError, StalePlanError
+from dataiku_iac.model import DesiredState
+from dataiku_iac.planner.observed import Observation
+from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
+from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
+
+DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    state: StateDocument
+    observation: Observation
+    contexts: dict[str, ProjectContext]
+    notes: list[str] = field(default_factory=list)
+
+
+class Session:
+    """Everything one command needs for one environment of one config directory."""
+
+    def __init__(
+        self,
+        root: Path,
+        environment: str,
+        *,
+        environ: Optional[dict] = None,
+        dss_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        parallelism: int = DEFAULT_PARALLELISM,
+        source: Optional[dict] = None,
+    ):
+        self.root = Path(root)
+        self.environment = environment
+        self.environ = dict(os.environ if environ is None else environ)
+        self._dss_url = dss_url
+        self._api_key = api_key
+        self.parallelism = parallelism
+        self.source = source or {"kind": "directory", "path": str(self.root)}
+        self._cfg: Any = None
+        self._desired: Optional[DesiredState] = None
+        self._connection: Optional[DssConnection] = None
+
+    # -- configuration --------------------------------------------------------------------
+    @property
+    def config(self) -> Any:
+        if self._cfg is None:
+            self._cfg = load_config(self.root, self.environment)
+        return self._cfg
+
+    @property
+    def desired(self) -> DesiredState:
+        if self._desired is None:
+            self._desired = build_desired(self.config, self.environ)
+        return self._desired
+
+    def validate(self) -> list[Diagnostic]:
+        """Load and build everything; return warnings (errors raise ConfigError)."""
+        self.desired  # noqa: B018 - building is the validation
+        return list(self.config.warnings)
+
+    # -- DSS and state ------------------------------------------------------------------------
+    def connection(self) -> DssConnection:
+        if self._connection is None:
+            self._connection = DssConnection(self._target())
+        return self._connection
+
+    def _target(self) -> DssTarget:
+        env = self.config.environment.data if self.config.environment else {}
+        dss = env.get("dss") or {}
+        url = self._dss_url or dss.get("url") or self.environ.get("DKU_DSS_URL")
+        key_var = dss.get("api_key_env") or "DKU_API_KEY"
+        key = self._api_key or self.environ.get(key_var)
+        problems = []
+        if not url:
+            problems.append("no DSS URL: set dss.url in the environment file or DKU_DSS_URL")
+        if not key:
+            problems.append(f"no API key: set the environment variable {key_var}")
+        if problems:
+            file = self.config.environment.file if self.config.environment else "environments/"
+            raise ConfigError([Diagnostic(file, 0, 0, "dss", p) for p in problems])
+        return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True))
+
+    def state_spec(self) -> dict:
+        spec = dict((self.config.settings or {}).get("state") or {})
+        env = self.config.environment.data if self.config.environment else {}
+        spec.update(env.get("state") or {})
+        spec.setdefault("backend", "local")
+        return spec
+
+    def state_writer(self) -> StateWriter:
+        return open_state(self.state_spec(), environment=self.environment, config_root=self.root)
+
+    def state_reader(self) -> StateReader:
+        return self.state_writer()
+
+    # -- plan ---------------------------------------------------------------------------------
+    def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
+        """A read-only plan: replays a leftover journal in memory, writes nothing."""
+        desired = self.desired
+        reader = self.state_reader()
+        state, pending = _state_with_journal(reader)
+        observation, contexts = self.observe(desired, state)
+        notes: list[str] = []
+        if pending:
+            state, notes = adopt_pending(state, pending, observation)
+            notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
+        result = compute_plan(desired, state, observation, options, source=self.source)
+        return PlanResult(result, state, observation, contexts, notes)
+
+    def observe(self, desired: DesiredState, state: StateDocument) -> tuple[Observation, dict[str, ProjectContext]]:
+        return observe(
+            self.connection(),
+            project_keys_of(desired, state),
+            secret_paths=secret_paths_of(desired, state),
+            parallelism=self.parallelism,
+        )
+
+    # -- drift --------------------------------------------------------------------------------
+    def drift(self) -> DriftReport:
+        """Compare live DSS with the recorded state; also count config changes not applied."""
+        desired = self.desired
+        state, pending = _state_with_journal(self.state_reader())
+        observation, _ = self.observe(desired, state)
+        if pending:
+            state, _notes = adopt_pending(state, pending, observation)
+        report = detect_drift(state, observation, self.environment)
+        try:
+            report.pending = compute_plan(desired, state, observation, source=self.source).summary()
+        except IacError as exc:
+            report.pending = {"error": str(exc)}
+        return report
+
+    # -- apply --------------------------------------------------------------------------------
+    def apply(
+        self,
+        options: PlanOptions = PlanOptions(),
+        *,
+        saved_plan: Optional[dict] = None,
+        confirm: Callable[[Plan], bool] = lambda plan: True,
+        on_plan: Callable[[PlanResult], None] = lambda result: None,
+        on_event: Optional[EventSink] = None,
+        stop: Optional[threading.Event] = None,
+        lock_ttl: int = 3600,
+    ) -> tuple[PlanResult, Optional[ApplyResult]]:
+        """Lock, reconcile any interrupted apply, plan (or check a saved plan), apply."""
+        desired = self.desired
+        writer = self.state_writer()
+        lock = writer.lock("apply", ttl_seconds=lock_ttl)
+        heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
+        try:
+            state, observation, contexts, notes = self._reconciled(writer, desired)
+            if saved_plan is not None:
+                planned = self._check_saved(saved_plan, state)
+            else:
+                planned = compute_plan(desired, state, observation, options, source=self.source)
+            result = PlanResult(planned, state, observation, contexts, notes)
+            on_plan(result)
+            if not planned.has_changes or not confirm(planned):
+                return result, None
+            executor = Executor(
+                self.connection(),
+                writer,
+                desired,
+                contexts,
+                parallelism=self.parallelism,
+                drop_data=planned.options.drop_data,
+                on_event=on_event,
+                stop=stop,
+            )
+            return result, executor.apply(planned, state)
+        finally:
+            heartbeat.stop()
+            writer.unlock(lock.id)
+
+    def _reconciled(self, writer: StateWriter, desired: DesiredState) -> tuple:
+        writer.compact_journal(operation="replay journal")
+        state = writer.read()
+        pending = writer.read_journal().pending_intents()
+        observation, contexts = self.observe(desired, state)
+        notes: list[str] = []
+        if pending:
+            reconciled, notes = adopt_pending(state, pending, observation)
+            if reconciled.resources != state.resources:
+                state = writer.write(reconciled, expected_serial=state.serial, operation="reconcile interrupted apply")
+            writer.journal_clear()
+        return state, observation, contexts, notes
+
+    def _check_saved(self, saved: dict, state: StateDocument) -> Plan:
+        if saved.get("digest") != digest_of(saved):
+            raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
+        plan = Plan.from_json(saved)
+        if plan.environment != self.environment:
+            raise StalePlanError(f"the saved plan is for environment {plan.environment!r}, not {self.environment!r}")
+        if plan.lineage != state.lineage and state.serial > 0:
+            raise StalePlanError("saved plan does not match the state (different lineage); make a new plan")
+        if plan.serial != state.serial:
+            raise StalePlanError(
+                f"saved plan is stale: it was made against state serial {plan.serial}, "
+                f"the state is now at serial {state.serial}; make a new plan"
+            )
+        if plan.config_digest != self.config.digest:
+            raise StalePlanError("saved plan is stale: the configuration changed since it was made; make a new plan")
+        return plan
+
+
+def _state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict]]:
+    state = reader.read()
+    journal = reader.read_journal()
+    journal.raise_for_status()
+    if journal.status == "ok":
+        state = replay(state, journal.entries)
+    return state, journal.pending_intents() if journal.header else []
+
+
+class _Heartbeat:
+    """Keeps the state lock's expiry ahead of a long apply."""
+
+    def __init__(self, writer: StateWriter, lock_id: str, ttl: int):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(writer, lock_id, ttl), daemon=True)
+        self._thread.start()
+
+    def _run(self, writer: StateWriter, lock_id: str, ttl: int) -> None:
+        while not self._stop.wait(max(1.0, ttl / 3)):
+            try:
+                writer.refresh_lock(lock_id)
+            except IacError:
+                return  # the write path re-checks ownership and refuses if the lock was lost
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,183 @@
+"""Human-readable rendering of plans, apply progress and drift, Terraform style.
+
+Renderers return strings; the CLI decides where they go. Colors are applied through a
+`Style` so tests and pipes get plain text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from dataiku_iac.planner.plan import REDACTED, Action, Plan, ResourceChange
+from dataiku_iac.resources.policy import ABSENT
+
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.DELETE: "-",
+    Action.REPLACE: "-/+",
+    Action.FORGET: "x",
+    Action.NOOP: " ",
+}
+COLORS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.REPLACE: "magenta",
+    Action.FORGET: "cyan",
+    Action.NOOP: "white",
+}
+VERBS = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in-place",
+    Action.DELETE: "will be destroyed",
+    Action.REPLACE: "must be replaced",
+    Action.FORGET: "will be removed from state (already gone from DSS)",
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    color: bool = False
+
+    def __call__(self, text: str, fg: str = "", bold: bool = False) -> str:
+        if not self.color:
+            return text
+        import click
+
+        return click.style(text, fg=fg or None, bold=bold)
+
+
+def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()) -> str:
+    lines: list[str] = []
+    for note in notes:
+        lines.append(style(f"Note: {note}", "cyan"))
+    actionable = plan.actionable()
+    if not actionable:
+        lines.append(style("No changes.", "green", bold=True) + " DSS matches the configuration.")
+        return "\n".join(lines) + "\n"
+    lines.append("dataiku-iac will perform the following actions:")
+    lines.append("")
+    for change in actionable:
+        lines.extend(render_change(change, style))
+        lines.append("")
+    for warning in plan.warnings:
+        lines.append(style(f"Warning: {warning}", "yellow"))
+    summary = plan.summary()
+    lines.append(
+        style("Plan:", bold=True)
+        + f" {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_change(change: ResourceChange, style: Style) -> list[str]:
+    color = COLORS[change.action]
+    symbol = SYMBOLS[change.action]
+    where = "" if change.type == "project" else f" in project {change.project_key}"
+    header = f"  # {change.address} {VERBS[change.action]}{where}"
+    lines = [style(header, bold=True), style(f"  #   ({change.reason})", "white")]
+    lines.append(style(f"  {symbol} {change.type} {_label(change)}", color))
+    if change.action == Action.CREATE:
+        lines.extend(_attributes(change.after or {}, "+", style, color, change.sensitive_fields))
+    elif change.action == Action.DELETE:
+        lines.extend(_attributes(change.before or {}, "-", style, color, change.sensitive_fields))
+    elif change.action in (Action.UPDATE, Action.REPLACE):
+        for field in change.field_changes:
+            lines.extend(_field_change(field, style))
+    return lines
+
+
+def _label(change: ResourceChange) -> str:
+    if change.type == "project":
+        return change.project_key
+    suffix = f" (id {change.dss_id})" if change.dss_id and change.dss_id != change.name else ""
+    return f"{change.project_key}.{change.name}{suffix}"
+
+
+def _attributes(attrs: dict, symbol: str, style: Style, color: str, sensitive: Iterable[str]) -> list[str]:
+    lines = []
+    hidden = set(sensitive)
+    for name in sorted(attrs):
+        value = REDACTED if name in hidden else attrs[name]
+        if value in (None, "", [], {}):
+            continue
+        lines.extend(style(line, color) for line in _assignment(name, value, f"      {symbol} "))
+    return lines
+
+
+def _field_change(field: Any, style: Style) -> list[str]:
+    before = REDACTED if field.sensitive else field.before
+    after = REDACTED if field.sensitive else field.after
+    marker = style("  # forces replacement", "red") if field.forces_replacement else ""
+    if _is_short(before) and _is_short(after):
+        text = f"      ~ {field.name} = {fmt(before)} -> {fmt(after)}"
+        return [style(text, "yellow") + marker]
+    lines = [style(f"      ~ {field.name}:", "yellow") + marker]
+    for line in fmt(before, indent=True).splitlines():
+        lines.append(style(f"          - {line}", "red"))
+    for line in fmt(after, indent=True).splitlines():
+        lines.append(style(f"          + {line}", "green"))
+    return lines
+
+
+def _assignment(name: str, value: Any, prefix: str) -> list[str]:
+    if _is_short(value):
+        return [f"{prefix}{name} = {fmt(value)}"]
+    body = fmt(value, indent=True).splitlines()
+    return [f"{prefix}{name} = {body[0]}"] + [f"{' ' * len(prefix)}{line}" for line in body[1:]]
+
+
+def _is_short(value: Any) -> bool:
+    text = fmt(value)
+    return "\n" not in text and len(text) <= 60
+
+
+def fmt(value: Any, indent: bool = False) -> str:
+    if value is None:
+        return "(none)"
+    if value == ABSENT:
+        return "(removed)"
+    if isinstance(value, str) and "\n" in value and indent:
+        return value.rstrip("\n")
+    cleaned = _clean(value)
+    return json.dumps(cleaned, indent=2 if indent else None, sort_keys=True, ensure_ascii=False)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if value == ABSENT:
+        return "(removed)"
+    return value
+
+
+def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str:
+    summary = {"add": 0, "change": 0, "destroy": 0}
+    done = set(result.done)
+    for change in plan.changes:
+        if change.address not in done:
+            continue
+        if change.action in (Action.CREATE, Action.REPLACE):
+            summary["add"] += 1
+        if change.action == Action.UPDATE:
+            summary["change"] += 1
+        if change.action in (Action.DELETE, Action.REPLACE):
+            summary["destroy"] += 1
+    lines = []
+    for address, message in sorted(result.failed.items()):
+        lines.append(style(f"Error: {address}: {message}", "red"))
+    if result.skipped:
+        lines.append(style(f"Skipped (a dependency failed or the run stopped): {', '.join(sorted(result.skipped))}", "yellow"))
+    if result.stopped:
+        lines.append(style("Apply interrupted: finished in-flight actions and saved the state. Run apply again to resume.", "yellow"))
+    verdict = "Apply complete!" if result.ok else "Apply incomplete."
+    lines.append(
+        style(verdict, "green" if result.ok else "red", bold=True)
+        + f" Resources: {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
+    )
+    return "\n".join(lines) + "\n"
