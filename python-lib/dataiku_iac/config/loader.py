@@ -131,8 +131,9 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None) -> Lo
     run = _Run(root)
     if not root.is_dir():
         raise ConfigError([Diagnostic(str(root), 0, 0, "", "the configuration directory does not exist")])
-    settings = _load_settings(run)
+    settings, settings_source = _load_settings(run)
     env_source = _load_environment(run, environment) if environment is not None else None
+    _check_state_backend(run, settings, settings_source, env_source)
     variables = scalar_variables(env_source.data.get("variables")) if env_source and env_source.usable else {}
     projects = _load_projects(run, variables, env_source)
     if run.errors:
@@ -143,14 +144,38 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None) -> Lo
 
 
 # -- iac.yml ------------------------------------------------------------------------------
-def _load_settings(run: _Run) -> Dict[str, Any]:
+def _load_settings(run: _Run) -> Tuple[Dict[str, Any], Optional[_Source]]:
     if not (run.root / SETTINGS_FILE).exists() and not (run.root / SETTINGS_FILE).is_symlink():
-        return copy.deepcopy(SETTINGS_DEFAULTS)
+        return copy.deepcopy(SETTINGS_DEFAULTS), None
     source = run.read_mapping(SETTINGS_FILE, empty_ok=True, what=SETTINGS_FILE)
     if not source.usable:
-        return copy.deepcopy(SETTINGS_DEFAULTS)
+        return copy.deepcopy(SETTINGS_DEFAULTS), None
     run.issues(source, check(source.data, "iac"))
-    return with_defaults(source.data, SETTINGS_DEFAULTS)
+    defaults = copy.deepcopy(SETTINGS_DEFAULTS)
+    state = source.data.get("state")
+    if isinstance(state, dict) and state.get("backend", "local") != "local":
+        del defaults["state"]["path"]  # the local path means nothing to another backend
+    return with_defaults(source.data, defaults), source
+
+
+# What each state backend cannot do without (checked on iac.yml + environment merged).
+STATE_BACKEND_NEEDS = {"managed_folder": ("folder",), "s3": ("bucket",)}
+
+
+def _check_state_backend(run: _Run, settings: Dict[str, Any], iac: Optional[_Source], env: Optional[_Source]) -> None:
+    env_state = env.data.get("state") if env is not None and env.usable else None
+    env_state = env_state if isinstance(env_state, dict) else {}
+    state = {**(settings.get("state") or {}), **env_state}
+    backend = state.get("backend")
+    missing = [k for k in STATE_BACKEND_NEEDS.get(backend, ()) if not state.get(k)]
+    if not missing:
+        return
+    where = env if "backend" in env_state else iac
+    if where is None:
+        return
+    for key in missing:
+        run.errors.append(where.diagnostic(("state", "backend"), f"the {backend} state backend needs 'state.{key}'",
+                                           "set it in iac.yml or in the environment file", where="key"))
 
 
 def with_defaults(data: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:

@@ -102,6 +102,7 @@ class _Composer:
         self.diagnostics: List[Diagnostic] = []
         self.nodes = 0
         self.refused = False  # an anchor/alias/tag was met: the data is not usable
+        self.reported: set = set()  # anchors and aliases are reported once per file (a bomb has hundreds)
 
     # -- diagnostics -------------------------------------------------------------------
     def error(self, mark: Any, path: YamlPath, message: str, hint: Optional[str] = None) -> None:
@@ -158,7 +159,7 @@ class _Composer:
                        "split the configuration into several files")
             raise _Abort()
         if depth > MAX_DEPTH:
-            self.error(event.start_mark, path, f"nesting is deeper than {MAX_DEPTH} levels")
+            self.error(event.start_mark, path[:8], f"nesting is deeper than {MAX_DEPTH} levels")
             raise _Abort()
 
     def record(self, path: YamlPath, event: Any, key_event: Any) -> None:
@@ -170,19 +171,22 @@ class _Composer:
     def check_node(self, event: Any, path: YamlPath) -> None:
         """Refuse anchors, aliases and explicit tags; keep reading to report them all."""
         if isinstance(event, ev.AliasEvent):
-            self.refused = True
-            self.error(event.start_mark, path, f"YAML aliases are not allowed ('*{event.anchor}')",
-                       "anchors and aliases are refused (they make alias bombs possible); repeat the value")
+            self.refuse_once("alias", event, path, f"YAML aliases are not allowed ('*{event.anchor}')")
             return
         if event.anchor is not None:
-            self.refused = True
-            self.error(event.start_mark, path, f"YAML anchors are not allowed ('&{event.anchor}')",
-                       "anchors and aliases are refused (they make alias bombs possible); repeat the value")
+            self.refuse_once("anchor", event, path, f"YAML anchors are not allowed ('&{event.anchor}')")
         tag = getattr(event, "tag", None)
         if tag is not None:
             self.refused = True
             self.error(event.start_mark, path, f"YAML tags are not allowed ('{_short_tag(tag)}')",
                        "remove the tag: values are plain strings, numbers, booleans, lists and mappings")
+
+    def refuse_once(self, kind: str, event: Any, path: YamlPath, message: str) -> None:
+        self.refused = True
+        if kind not in self.reported:
+            self.reported.add(kind)
+            self.error(event.start_mark, path, message,
+                       "anchors and aliases are refused (they make alias bombs possible); repeat the value")
 
     def compose_sequence(self, path: YamlPath, depth: int) -> list:
         items: list = []
@@ -216,6 +220,7 @@ class _Composer:
         if not isinstance(event, ev.ScalarEvent):
             self.count_node(event, path, depth + 1)
             self.check_node(event, path)
+            self.refused = True
             self.error(event.start_mark, path, "mapping keys must be plain strings, not lists or mappings")
             self.skip_node()
             return None

@@ -1,0 +1,44 @@
+"""The malformed-config corpus (tests/fixtures/malformed): every loader case fails with the
+expected located diagnostics; every model case loads cleanly (the model builder rejects it)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from dataiku_iac.config import load_config
+from dataiku_iac.errors import ConfigError
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "malformed"
+sys.path.insert(0, str(CORPUS))
+from materialize import cases, expectations, matches, materialize, stage  # noqa: E402
+
+LOADER_CASES = [c for c in cases() if stage(c) == "loader"]
+MODEL_CASES = [c for c in cases() if stage(c) == "model"]
+
+
+def test_corpus_size():
+    assert len(LOADER_CASES) >= 50
+    assert len(MODEL_CASES) >= 8
+
+
+@pytest.mark.parametrize("case", LOADER_CASES, ids=lambda c: c.name)
+def test_loader_case(case: Path, tmp_path: Path):
+    root = materialize(case, tmp_path / "cfg")
+    with pytest.raises(ConfigError) as info:
+        load_config(root, "dev")
+    diagnostics = info.value.diagnostics
+    rendered = "\n".join(d.render() for d in diagnostics)
+    for expected in expectations(case):
+        assert expected["stage"] == "loader"
+        assert any(matches(expected, d) for d in diagnostics), f"{expected} not in:\n{rendered}"
+    for diag in diagnostics:
+        assert "Traceback" not in diag.message
+        assert diag.severity == "error"
+
+
+@pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
+def test_model_case_loads_without_loader_errors(case: Path, tmp_path: Path):
+    cfg = load_config(materialize(case, tmp_path / "cfg"), "dev")
+    assert cfg.projects
