@@ -66,9 +66,10 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     for warning in plan.warnings:
         lines.append(style(f"Warning: {warning}", "yellow"))
     summary = plan.summary()
+    forget = f", {summary['forget']} to forget" if summary["forget"] else ""
     lines.append(
         style("Plan:", bold=True)
-        + f" {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+        + f" {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
     )
     return "\n".join(lines) + "\n"
 

@@ -161,7 +161,8 @@ class Plan:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
         change = sum(1 for c in self.changes if c.action == Action.UPDATE)
         destroy = sum(1 for c in self.changes if c.action in (Action.DELETE, Action.REPLACE))
-        return {"add": add, "change": change, "destroy": destroy}
+        forget = sum(1 for c in self.changes if c.action == Action.FORGET)
+        return {"add": add, "change": change, "destroy": destroy, "forget": forget}
 
     def actionable(self) -> list[ResourceChange]:
         """Changes that touch DSS or the state (everything but no-ops)."""

@@ -116,7 +116,7 @@ def _decide(address: str, resource: Optional[Resource], entry: Any, observed: Ob
     if entry is None and live is not None:
         return _change(resource, Action.NOOP, "conflict: exists in DSS but is not managed", live, entry)
     if live is None:
-        reason = "deleted outside dataiku-iac" if entry is not None else "declared in config"
+        reason = "deleted outside dataiku-iac" if entry is not None else "new in the config"
         return _change(resource, Action.CREATE, reason, None, entry, effective=_effective(resource, entry))
     fields = diff_fields(resource, live, entry)
     effective = _effective(resource, entry)
@@ -188,8 +188,7 @@ def _change(
 
 
 def _update_reason(fields: list[FieldChange], entry: Any) -> str:
-    names = ", ".join(f.name for f in fields)
-    return f"{names} differ{'s' if len(fields) == 1 else ''} from config"
+    return "DSS differs from the config on: " + ", ".join(f.name for f in fields)
 
 
 def _effective(resource: Resource, entry: Any) -> dict:

@@ -1,0 +1,2 @@
+import dataiku
+# clean the orders
