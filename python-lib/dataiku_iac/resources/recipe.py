@@ -139,7 +139,9 @@ def _ref_to_dss(name: str, ctx: ProjectContext) -> str:
 def _roles_to_logical(roles: dict, ctx: ProjectContext) -> dict[str, list[str]]:
     logical = {}
     for role, body in roles.items():
-        refs = [_ref_to_logical(item.get("ref"), ctx) for item in (body or {}).get("items") or []]
+        if not isinstance(body, dict):
+            continue  # not a role (a key some DSS version added): nothing to read
+        refs = [_ref_to_logical(item.get("ref"), ctx) for item in body.get("items") or [] if isinstance(item, dict)]
         if refs:
             logical[role] = refs
     return logical

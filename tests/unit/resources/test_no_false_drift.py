@@ -1,0 +1,132 @@
+"""No false differences on real DSS documents (dss-samples/).
+
+For every dataset, folder, recipe and scenario document DSS wrote, the logical attributes
+read from it must still compare equal after the changes DSS makes on its own: a bumped
+versionTag and creationTag, new default keys after an upgrade (top level and nested),
+another key order, integral floats. This is what keeps `plan` and `drift` quiet when
+nobody changed anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dataiku_iac.resources import handler_for
+from dataiku_iac.resources.base import ProjectContext
+
+SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "dss-samples"
+KINDS = {"dataset": "dataset", "managed_folder": "managed_folder", "recipe": "recipe", "scenario": "scenario"}
+
+
+def _documents() -> list[tuple[str, str, dict]]:
+    docs = []
+    for folder, type_ in KINDS.items():
+        for path in sorted((SAMPLES / folder).glob("*.json")):
+            if path.name.endswith(".payload.json"):
+                continue
+            docs.append((type_, path.name, _api_shape(type_, path)))
+    return docs
+
+
+def _api_shape(type_: str, path: Path) -> dict:
+    """The on-disk documents lack what the API adds (name, projectKey, id, payload)."""
+    doc = json.loads(path.read_text())
+    stem = path.stem
+    if type_ == "dataset":
+        doc.setdefault("name", stem)
+        doc.setdefault("projectKey", "SAMPLES")
+    elif type_ == "managed_folder":
+        doc.setdefault("id", "AbCd1234")
+        doc.setdefault("name", stem)
+    elif type_ == "recipe":
+        payload = path.with_name(stem + ".payload.json")
+        doc.setdefault("name", stem)
+        doc = {"recipe": doc, "payload": payload.read_text() if payload.exists() else ""}
+    elif type_ == "scenario":
+        doc.setdefault("id", stem.upper())
+    return doc
+
+
+def _perturb(doc: dict, seed: int) -> dict:
+    """What DSS does to a document without anyone changing its configuration."""
+    rng = random.Random(seed)
+    changed = copy.deepcopy(doc)
+    target = changed["recipe"] if "recipe" in changed else changed
+    for tag in ("versionTag", "creationTag"):
+        if isinstance(target.get(tag), dict):
+            target[tag]["versionNumber"] = target[tag].get("versionNumber", 0) + rng.randint(1, 50)
+            target[tag]["lastModifiedOn"] = target[tag].get("lastModifiedOn", 0) + rng.randint(1, 10**9)
+            target[tag]["extendedProperties"] = {}
+    _add_defaults(changed, rng)
+    return _reorder(changed, rng)
+
+
+def _add_defaults(node: object, rng: random.Random, depth: int = 0) -> None:
+    if isinstance(node, dict):
+        for value in list(node.values()):
+            _add_defaults(value, rng, depth + 1)
+        if depth <= 2 and rng.random() < 0.7:
+            node[f"newServerDefault{rng.randint(0, 999)}"] = rng.choice([False, 0, "V2", {}, []])
+    elif isinstance(node, list):
+        for value in node:
+            _add_defaults(value, rng, depth + 1)
+
+
+def _reorder(node: object, rng: random.Random) -> object:
+    if isinstance(node, dict):
+        keys = list(node)
+        rng.shuffle(keys)
+        return {k: _reorder(node[k], rng) for k in keys}
+    if isinstance(node, list):
+        return [_reorder(v, rng) for v in node]
+    if isinstance(node, int) and not isinstance(node, bool) and rng.random() < 0.3:
+        return float(node)
+    return node
+
+
+DOCUMENTS = _documents()
+
+
+def test_samples_are_present() -> None:
+    assert len(DOCUMENTS) >= 40, f"expected the dss-samples documents, found {len(DOCUMENTS)} in {SAMPLES}"
+
+
+def _assert_no_diff(type_: str, name: str, doc: dict, seed: int) -> None:
+    handler = handler_for(type_)
+    ctx = ProjectContext("SAMPLES", folder_ids={"dashboards": "AbCd1234"})
+    desired = handler.to_logical(doc, ctx)
+    observed = handler.to_logical(_perturb(doc, seed), ctx)
+    differing = [f for f in desired if not handler.policy.equal(f, desired[f], observed.get(f))]
+    assert not differing, f"{name}: false difference on {differing} after DSS-side churn (seed {seed})"
+
+
+@pytest.mark.parametrize(("type_", "name", "doc"), DOCUMENTS, ids=[f"{t}/{n}" for t, n, _ in DOCUMENTS])
+def test_dss_churn_is_not_a_change(type_: str, name: str, doc: dict) -> None:
+    _assert_no_diff(type_, name, doc, seed=7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(index=st.integers(min_value=0, max_value=len(DOCUMENTS) - 1), seed=st.integers(min_value=0, max_value=10**6))
+def test_dss_churn_is_never_a_change(index: int, seed: int) -> None:
+    type_, name, doc = DOCUMENTS[index]
+    _assert_no_diff(type_, name, doc, seed)
+
+
+@pytest.mark.parametrize(("type_", "name", "doc"), DOCUMENTS[:20], ids=[f"{t}/{n}" for t, n, _ in DOCUMENTS[:20]])
+def test_a_real_change_is_seen(type_: str, name: str, doc: dict) -> None:
+    """The comparison is not blind: changing a managed value is reported."""
+    handler = handler_for(type_)
+    ctx = ProjectContext("SAMPLES")
+    desired = handler.to_logical(doc, ctx)
+    changed = copy.deepcopy(doc)
+    target = changed["recipe"] if "recipe" in changed else changed
+    target["tags"] = list(target.get("tags") or []) + ["changed-behind-our-back"]
+    observed = handler.to_logical(changed, ctx)
+    assert not handler.policy.equal("tags", desired["tags"], observed["tags"])
