@@ -158,7 +158,8 @@ class _Composer:
             self.error(event.start_mark, path, f"the file has more than {MAX_NODES:,} YAML nodes",
                        "split the configuration into several files")
             raise _Abort()
-        if depth > MAX_DEPTH:
+        # `depth` counts the collections around this node; a collection adds one more level.
+        if isinstance(event, ev.CollectionStartEvent) and depth + 1 > MAX_DEPTH:
             self.error(event.start_mark, path[:8], f"nesting is deeper than {MAX_DEPTH} levels")
             raise _Abort()
 
