@@ -1,0 +1,45 @@
+"""`dataiku-iac import project KEY`: adopt a live project (YAML + state)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from dataiku_iac.cli.main import Context, cli, env_option, handle_errors, json_option
+from dataiku_iac.engine.importer import import_project
+
+
+@cli.group("import")
+def import_() -> None:
+    """Adopt existing DSS objects into the configuration and the state."""
+
+
+@import_.command("project")
+@click.argument("project_key")
+@env_option
+@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), help="Config directory to write into (default: -C).")
+@json_option
+@click.pass_obj
+@handle_errors()
+def project(obj: Context, project_key: str, environment: str, output: Optional[Path], as_json: bool) -> None:
+    """Write projects/<key>.yml (and code files) from a live project, and adopt its objects."""
+    session = obj.session(environment)
+    result = import_project(session, project_key, output)
+    if as_json:
+        click.echo(json.dumps(result.__dict__, indent=2))
+        return
+    for rel in result.files:
+        click.echo(f"  wrote {rel}")
+    click.echo(f"Adopted {len(result.adopted)} object(s) of project {project_key} into the state of {environment!r}.")
+    for skipped in result.skipped:
+        click.echo(obj.style(f"  not imported (not expressible in the config yet): {skipped}", "yellow"))
+    for secret in result.secrets:
+        click.echo(obj.style(f"  secret variable written as a reference: {secret} (set it before the next plan)", "yellow"))
+    summary = result.plan_summary
+    if any(summary.values()):
+        click.echo(obj.style(f"Check: the plan is not empty after import ({summary}); please report this.", "red"))
+    else:
+        click.echo(obj.style("Check: plan after import -> No changes.", "green"))

@@ -1,0 +1,338 @@
+"""`import project KEY`: adopt a live DSS project as YAML plus state.
+
+The YAML is written from the logical attributes the handlers read, minus what DSS
+fills in by itself (server-computed paths, default format options, default step and
+trigger settings), so the file reads like something a person wrote. Code goes to
+`recipes/` and `sql/` files. Then the objects are adopted into state (origin
+"imported": owned from now on), and a plan confirms the import is exact: `No changes.`
+
+Objects the config format cannot express yet (visual recipes, plugin datasets,
+scenarios with script steps) are left out, reported, and stay unmanaged. Variables whose
+names look secret are written as `{secret_env: NAME}` references, never as values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from dataiku_iac.builder import build_desired
+from dataiku_iac.config import load_config
+from dataiku_iac.engine.observe import observe
+from dataiku_iac.errors import IacError
+from dataiku_iac.planner.observed import ProjectObservation
+from dataiku_iac.planner.plan import PlanOptions
+from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.resources.project import ROLES
+from dataiku_iac.resources.recipe import CODE_TYPES
+from dataiku_iac.state import ResourceState
+
+SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
+CODE_FILES = {"python": ("recipes", ".py"), "r": ("recipes", ".R"), "shell": ("recipes", ".sh"), "sql_query": ("sql", ".sql"), "sql_script": ("sql", ".sql")}
+SUPPORTED_RECIPES = ("python", "r", "shell", "sql_query", "sql_script", "sync")
+SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
+SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
+# Format options a person chooses for a file-based dataset; the rest are DSS defaults.
+FORMAT_KEYS = {
+    "csv": ("separator", "style", "parseHeaderRow", "charset", "compress", "quoteChar", "escapeChar", "skipRowsBeforeHeader", "skipRowsAfterHeader"),
+    "parquet": ("parquetCompressionMethod",),
+    "json": ("charset",),
+}
+DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
+
+
+@dataclass
+class ImportResult:
+    project_key: str
+    config_key: str
+    files: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    plan_summary: dict = field(default_factory=dict)
+
+
+def import_project(session: Any, project_key: str, output: Optional[Path] = None) -> ImportResult:
+    root = Path(output) if output is not None else session.root
+    env = session.config.environment.data if session.config.environment else {}
+    config_key = _config_key(project_key, env.get("project_key") or {})
+    observation, _contexts = observe(session.connection(), [project_key], parallelism=session.parallelism)
+    live = observation.project(project_key)
+    if live is None or not live.exists:
+        raise IacError(f"project {project_key} does not exist in DSS (or this API key cannot read it)")
+    result = ImportResult(project_key=project_key, config_key=config_key)
+    writer = _Writer(root, env, result)
+    document = writer.project_document(config_key, live)
+    writer.write(f"projects/{config_key.lower()}.yml", _dump(document))
+    secret_values = writer.secret_values
+    _adopt(session, root, live, result, secret_values)
+    return result
+
+
+def _config_key(project_key: str, rules: dict) -> str:
+    prefix, suffix = rules.get("prefix") or "", rules.get("suffix") or ""
+    key = project_key
+    if prefix and key.startswith(prefix):
+        key = key[len(prefix) :]
+    if suffix and key.endswith(suffix):
+        key = key[: -len(suffix)]
+    return key
+
+
+class _Writer:
+    """Builds the YAML document and the code files of one project."""
+
+    def __init__(self, root: Path, env: dict, result: ImportResult):
+        self.root = root
+        self.result = result
+        self.secret_values: dict[str, str] = {}
+        self.connections = {v: k for k, v in (env.get("connections") or {}).items()}
+        self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
+        self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        if path.exists():
+            raise IacError(f"{path} already exists; import into an empty location or remove it first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.result.files.append(rel)
+
+    def project_document(self, config_key: str, live: ProjectObservation) -> dict:
+        doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
+        sections = (
+            ("managed_folders", "managed_folder", self.folder),
+            ("datasets", "dataset", self.dataset),
+            ("recipes", "recipe", self.recipe),
+            ("scenarios", "scenario", self.scenario),
+        )
+        for key, type_, convert in sections:
+            items = []
+            for obj in sorted(live.objects.get(type_, []), key=lambda o: o.name):
+                item = convert(obj.name, obj.attributes)
+                if item is None:
+                    self.result.skipped.append(f"{type_} {obj.name}")
+                else:
+                    items.append(item)
+            if items:
+                doc[key] = items
+        return doc
+
+    # -- per type ------------------------------------------------------------------------
+    def project(self, key: str, attrs: dict) -> dict:
+        item: dict[str, Any] = {"key": key, "name": attrs.get("name") or key}
+        for name in ("description", "short_description"):
+            if attrs.get(name):
+                item[name] = attrs[name]
+        if attrs.get("owner"):
+            item["owner"] = attrs["owner"]
+        if attrs.get("tags"):
+            item["tags"] = list(attrs["tags"])
+        if attrs.get("permissions"):
+            item["permissions"] = [_permission(row) for row in attrs["permissions"]]
+        variables = self.variables(key, attrs.get("variables") or {})
+        if variables:
+            item["variables"] = variables
+        envs = {lang: self.code_envs.get(v, v) for lang, v in (attrs.get("code_env") or {}).items() if v and v != "inherit"}
+        if envs:
+            item["code_env"] = envs["python"] if list(envs) == ["python"] else envs
+        if attrs.get("container") not in (None, "", "inherit"):
+            item["container"] = self.containers.get(attrs["container"], attrs["container"])
+        return item
+
+    def variables(self, key: str, variables: dict) -> dict:
+        result = {}
+        for section in ("standard", "local"):
+            values = {}
+            for name, value in (variables.get(section) or {}).items():
+                if SECRET_NAME.search(name) and isinstance(value, str):
+                    env_name = re.sub(r"[^A-Z0-9]+", "_", f"DKU_IAC_SECRET_{key}_{name}".upper())
+                    self.secret_values[env_name] = value
+                    self.result.secrets.append(f"{section}.{name} -> ${env_name}")
+                    values[name] = {"secret_env": env_name}
+                else:
+                    values[name] = value
+            if values:
+                result[section] = values
+        return result
+
+    def folder(self, name: str, attrs: dict) -> dict:
+        item: dict[str, Any] = {"name": name, "connection": self.connections.get(attrs.get("connection"), attrs.get("connection"))}
+        path = attrs.get("path") or ""
+        if path and "${odbId}" not in path:
+            item["path"] = path
+        _common(item, attrs)
+        return item
+
+    def dataset(self, name: str, attrs: dict) -> Optional[dict]:
+        kind = attrs.get("kind") or ""
+        if kind.startswith("other:"):
+            return None
+        item: dict[str, Any] = {"name": name, "type": kind}
+        if attrs.get("connection"):
+            item["connection"] = self.connections.get(attrs["connection"], attrs["connection"])
+        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format"):
+            item["format"] = attrs["format"]
+        if kind in ("filesystem", "uploaded"):
+            chosen = {k: v for k, v in (attrs.get("format_params") or {}).items() if k in FORMAT_KEYS.get(attrs.get("format"), ())}
+            if chosen:
+                item["format_params"] = chosen
+        if kind == "filesystem" and attrs.get("path"):
+            item["path"] = attrs["path"]
+        if kind == "sql_table":
+            for key in ("table", "schema_name", "catalog"):
+                if attrs.get(key):
+                    item[key] = attrs[key]
+        if kind == "sql_query":
+            item["query"] = attrs.get("query") or ""
+        dims = (attrs.get("partitioning") or {}).get("dimensions") or []
+        if dims:
+            item["partitioning"] = dict(attrs["partitioning"])
+        columns = (attrs.get("schema") or {}).get("columns") or []
+        if columns:
+            item["schema"] = {"columns": columns}
+        _common(item, attrs)
+        return item
+
+    def recipe(self, name: str, attrs: dict) -> Optional[dict]:
+        kind = attrs.get("kind")
+        if kind not in SUPPORTED_RECIPES:
+            return None
+        item: dict[str, Any] = {"name": name, "type": kind, "inputs": _roles(attrs.get("inputs")), "outputs": _roles(attrs.get("outputs"))}
+        if kind in CODE_TYPES:
+            folder, ext = CODE_FILES[kind]
+            rel = f"{folder}/{name}{ext}"
+            self.write(rel, attrs.get("code") or "")
+            item["sql_file" if folder == "sql" else "code_file"] = rel
+        if attrs.get("code_env") not in (None, "", "inherit"):
+            item["code_env"] = self.code_envs.get(attrs["code_env"], attrs["code_env"])
+        _common(item, attrs)
+        return item
+
+    def scenario(self, scenario_id: str, attrs: dict) -> Optional[dict]:
+        triggers = [_trigger(t) for t in attrs.get("triggers") or []]
+        steps = [_step(s) for s in attrs.get("steps") or []]
+        if any(t is None for t in triggers) or any(s is None for s in steps):
+            return None
+        item: dict[str, Any] = {"id": scenario_id, "name": attrs.get("name") or scenario_id, "active": bool(attrs.get("active"))}
+        if attrs.get("run_as"):
+            item["run_as"] = attrs["run_as"]
+        if triggers:
+            item["triggers"] = triggers
+        if steps:
+            item["steps"] = steps
+        if attrs.get("reporters"):
+            item["reporters"] = attrs["reporters"]
+        _common(item, attrs)
+        return item
+
+
+def _common(item: dict, attrs: dict) -> None:
+    if attrs.get("description"):
+        item["description"] = attrs["description"]
+    if attrs.get("tags"):
+        item["tags"] = list(attrs["tags"])
+
+
+def _permission(row: dict) -> dict:
+    who = {k: row[k] for k in ("group", "user") if k in row}
+    flags = sorted(row.get("permissions") or [])
+    role = next((r for r, granted in ROLES.items() if sorted(granted) == flags), None)
+    return {**who, "role": role} if role else {**who, "permissions": flags}
+
+
+def _roles(roles: Any) -> Any:
+    roles = roles or {}
+    if set(roles) <= {"main"}:
+        return list(roles.get("main") or [])
+    return {role: list(refs) for role, refs in roles.items()}
+
+
+def _trigger(trigger: dict) -> Optional[dict]:
+    if trigger.get("type") not in SUPPORTED_TRIGGERS:
+        return None
+    item = {k: v for k, v in trigger.items() if k not in ("name", "active") and v not in (None, [])}
+    if not trigger.get("active", True):
+        item["active"] = False
+    if item.get("type") == "dataset_change":
+        item = {k: v for k, v in item.items() if not (k == "grace_delay_seconds" and v == 0)}
+    if item.get("type") == "temporal" and "repeat_every" in item:
+        item["repeat_every"] = int(item["repeat_every"])
+    return item
+
+
+def _step(step: dict) -> Optional[dict]:
+    if step.get("type") not in SUPPORTED_STEPS:
+        return None
+    item: dict[str, Any] = {"type": step["type"]}
+    if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
+        item["name"] = step["name"]
+    if not step.get("enabled", True):
+        item["enabled"] = False
+    if step.get("run_condition") not in (None, "on_success"):
+        item["run_condition"] = step["run_condition"]
+    for key, value in step.items():
+        if key in ("type", "name", "enabled", "run_condition") or value in (None, [], {}):
+            continue
+        item[key] = value
+    return item
+
+
+def _dump(document: dict) -> str:
+    header = "# Imported by dataiku-iac. Review, commit, and manage this project from here on.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def _adopt(session: Any, root: Path, live: ProjectObservation, result: ImportResult, secrets: dict[str, str]) -> None:
+    """Record the imported objects in state, then check the plan is empty for them."""
+    cfg = load_config(root, session.environment)
+    desired = build_desired(cfg, {**session.environ, **secrets})
+    resources = [r for r in desired.resources.values() if r.project_key == live.project_key]
+    writer = session.state_writer()
+    lock = writer.lock(f"import project {live.project_key}")
+    try:
+        state = writer.read()
+        clash = [r.address for r in resources if state.get(r.address) is not None]
+        if clash:
+            raise IacError(f"already in the state: {', '.join(clash)}")
+        updated = state.copy()
+        for resource in resources:
+            observed = live.project if resource.type == "project" else live.find(resource.type, name=resource.name)
+            if observed is None:
+                continue
+            updated.put(
+                ResourceState(
+                    address=resource.address,
+                    type=resource.type,
+                    project_key=resource.project_key,
+                    name=resource.name,
+                    dss_id=observed.dss_id,
+                    attributes=dict(resource.attributes),
+                    version_tag=observed.version_tag,
+                    depends_on=list(resource.depends_on),
+                    protect=resource.protect,
+                    origin="imported",
+                )
+            )
+            result.adopted.append(resource.address)
+        state = writer.write(updated, expected_serial=state.serial, operation=f"import project {live.project_key}")
+    finally:
+        writer.unlock(lock.id)
+    targets = tuple(result.adopted)
+    observation, _ = observe(session.connection(), [live.project_key], parallelism=session.parallelism, secret_paths=_secret_paths(resources))
+    check = compute_plan(desired, state, observation, PlanOptions(targets=targets))
+    result.plan_summary = check.summary()
+
+
+def _secret_paths(resources: list) -> dict:
+    paths: dict[str, dict] = {}
+    for resource in resources:
+        for section, values in (resource.attributes.get("variables") or {}).items():
+            for name, value in values.items():
+                if isinstance(value, dict) and "secret_env" in value:
+                    paths.setdefault(resource.project_key, {})[(section, name)] = value["secret_env"]
+    return paths
