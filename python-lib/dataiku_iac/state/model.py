@@ -449,6 +449,14 @@ def _ends_open(text: str) -> bool:
     return in_string or depth > 0
 
 
+def peek_header(raw: bytes, source: str) -> dict:
+    """The parsed JSON with only its header validated: cheap enough to list a long history.
+    Resources are validated when a serial is actually read (`parse_state`)."""
+    data = load_json_strict(raw, source)
+    _check_header(data, source)
+    return data
+
+
 def parse_state(raw: bytes, source: str) -> StateDocument:
     """Bytes of a state file -> validated document. Every failure is a StateError naming `source`."""
     return StateDocument.from_json(load_json_strict(raw, source), source)

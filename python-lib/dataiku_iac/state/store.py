@@ -16,6 +16,7 @@ which readers ignore and the next write sets aside under `orphaned/`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from dataiku_iac.state import journal as jrn
 from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
 from dataiku_iac.state.journal import JournalRead, replay
 from dataiku_iac.state.lock import Clock, Locker, LockInfo, iso, utc_now
-from dataiku_iac.state.model import StateDocument, load_json_strict, parse_state
+from dataiku_iac.state.model import StateDocument, parse_state, peek_header
 
 __all__ = [
     "BlobStore",
@@ -80,6 +81,9 @@ class StateReader:
         self.environment = environment
         self.clock = clock
         self.locker = locker or Locker(store, environment=environment, clock=clock)
+        # sha256 of the state.json bytes this object last validated (or wrote) -> (serial, lineage):
+        # lets a write re-check the stored serial without re-validating 10,000 resources.
+        self._validated: tuple = ("", 0, None)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -128,14 +132,28 @@ class StateReader:
                 )
             return None
         doc = self._parse(raw, STATE_BLOB)
+        self._check_history_ahead(doc.serial, serials)
+        self._validated = (hashlib.sha256(raw).hexdigest(), doc.serial, doc.lineage)
+        return doc
+
+    def _check_history_ahead(self, serial: int, serials: list) -> None:
         # serial+1 may be an interrupted write (history goes first); anything newer means the
         # current file was replaced by an older copy, and applying from it would undo changes.
-        if serials and serials[-1] > doc.serial + 1:
+        if serials and serials[-1] > serial + 1:
             raise StateCorruptError(
-                f"{self._source(STATE_BLOB)}: serial {doc.serial} is lower than the newest history "
+                f"{self._source(STATE_BLOB)}: serial {serial} is lower than the newest history "
                 f"entry {serials[-1]}: the state file was replaced by an older copy. {self._recovery_hint()}"
             )
-        return doc
+
+    def _stored_head(self) -> tuple:
+        """(serial, lineage) of the stored state, (0, None) if none; as strict as `_read_stored`,
+        but skips re-validating bytes this object has already validated."""
+        raw = self.store.get(STATE_BLOB)
+        if raw is not None and hashlib.sha256(raw).hexdigest() == self._validated[0]:
+            self._check_history_ahead(self._validated[1], self._history_serials())
+            return self._validated[1], self._validated[2]
+        stored = self._read_stored()
+        return (stored.serial, stored.lineage) if stored else (0, None)
 
     def read(self) -> StateDocument:
         """The current state; a new empty document (fresh lineage, serial 0) if none was written."""
@@ -158,8 +176,8 @@ class StateReader:
         """Every kept serial, oldest first. Serials beyond the current one (interrupted writes)
         are left out when the current state is readable."""
         try:
-            current = self._read_stored()
-            limit = current.serial if current else 0
+            raw = self.store.get(STATE_BLOB)
+            limit = peek_header(raw, self._source(STATE_BLOB))["serial"] if raw is not None else 0
         except StateError:
             limit = None  # show everything: the user is probably choosing what to roll back to
         entries = []
@@ -172,9 +190,8 @@ class StateReader:
     def _history_entry(self, serial: int) -> HistoryEntry:
         name = history_blob(serial)
         try:
-            data = load_json_strict(self.store.get(name) or b"", self._source(name))
-            doc = StateDocument.from_json(data, self._source(name))
-            return HistoryEntry(serial, doc.lineage, doc.written_at, len(doc.resources), doc.operation)
+            data = peek_header(self.store.get(name) or b"", self._source(name))
+            return HistoryEntry(serial, data["lineage"], data.get("written_at"), len(data["resources"]), data.get("operation"))
         except StateError as exc:
             return HistoryEntry(serial, "", None, 0, None, error=str(exc))
 
@@ -186,12 +203,12 @@ class StateReader:
     def read_journal(self) -> JournalRead:
         """The journal classified against the stored state. Never modifies anything, so it is safe
         while an apply is running elsewhere (an in-flight last line shows up as torn)."""
-        stored = self._read_stored()
+        serial, lineage = self._stored_head()
         return jrn.classify(
             self.store.get(jrn.JOURNAL_BLOB),
             source=self._source(jrn.JOURNAL_BLOB),
-            stored_serial=stored.serial if stored else 0,
-            stored_lineage=stored.lineage if stored else None,
+            stored_serial=serial,
+            stored_lineage=lineage,
             hint=self._journal_hint(),
         )
 
@@ -225,13 +242,12 @@ class StateWriter(StateReader):
                 f"(environment {self.environment!r})"
             )
         self._check_lock_held()
-        stored = self._read_stored()
-        if stored is not None and doc.lineage != stored.lineage:
+        current, lineage = self._stored_head()
+        if lineage is not None and doc.lineage != lineage:
             raise StateConflictError(
-                f"refusing to write state lineage {doc.lineage} over lineage {stored.lineage} in "
+                f"refusing to write state lineage {doc.lineage} over lineage {lineage} in "
                 f"{self.store.describe()}: it is a different state, not a newer version of this one"
             )
-        current = stored.serial if stored else 0
         if expected_serial != current:
             raise StateConflictError(
                 f"refusing to write: expected stored serial {expected_serial} but "
@@ -255,6 +271,7 @@ class StateWriter(StateReader):
         self._set_aside(history_blob(serial), "orphaned")
         self.store.put(history_blob(serial), raw)
         self.store.put(STATE_BLOB, raw)
+        self._validated = (hashlib.sha256(raw).hexdigest(), written.serial, written.lineage)
         return written
 
     def _set_aside(self, name: str, folder: str) -> None:
@@ -276,15 +293,14 @@ class StateWriter(StateReader):
         snapshot = self.read_serial(serial)
         self._check_lock_held()
         try:
-            stored = self._read_stored()
-            base = stored.serial if stored else max(self._history_serials(), default=0)
+            base, lineage = self._stored_head()
         except StateCorruptError:
-            stored = None
-            base = max(self._history_serials(), default=0)
+            # The case rollback exists for: continue after everything kept, set the damage aside.
+            base, lineage = max(self._history_serials(), default=0), None
             self._set_aside(STATE_BLOB, "corrupted")
-        if stored is not None and stored.lineage != snapshot.lineage:
+        if lineage is not None and lineage != snapshot.lineage:
             raise StateConflictError(
-                f"history serial {serial} has lineage {snapshot.lineage}, the current state {stored.lineage}"
+                f"history serial {serial} has lineage {snapshot.lineage}, the current state {lineage}"
             )
         return self._commit(snapshot, serial=base + 1, operation=f"{operation} (restored serial {serial})")
 

@@ -179,3 +179,43 @@ def test_history_files_are_named_by_zero_padded_serial(writer, store):
     for expected in range(3):
         doc = writer.write(doc, expected_serial=expected, operation="apply")
     assert store.list("history/") == [f"history/{s:010d}.json" for s in (1, 2, 3)]
+
+
+def test_restore_refuses_to_overwrite_a_newer_format(writer, store):
+    writer.write(doc_with(), expected_serial=0, operation="apply")
+    data = json.loads(store.get(STATE_BLOB))
+    data["format_version"] = 2
+    store.put(STATE_BLOB, json.dumps(data).encode())
+    with pytest.raises(StateError, match="upgrade dataiku-iac"):
+        writer.restore(1, operation="rollback")
+    assert json.loads(store.get(STATE_BLOB))["format_version"] == 2
+
+
+def test_restore_after_an_interrupted_write_sets_the_orphan_aside(recording):
+    writer = writer_on(recording)
+    first = writer.write(doc_with(), expected_serial=0, operation="apply")
+    writer.write(first, expected_serial=1, operation="apply")
+    recording.fail_put = STATE_BLOB
+    with pytest.raises(KeyboardInterrupt):
+        writer.write(first, expected_serial=2, operation="apply")
+    recording.fail_put = None
+    restored = writer_on(recording).restore(1, operation="rollback")
+    assert restored.serial == 3 and len(recording.list("orphaned/")) == 1
+
+
+def test_write_revalidates_a_state_changed_behind_its_back(writer, store):
+    doc = writer.write(doc_with(), expected_serial=0, operation="apply")
+    other = writer_on(store)
+    other.write(doc, expected_serial=1, operation="apply")  # another process moved the serial on
+    with pytest.raises(StateConflictError, match="is at serial 2"):
+        writer.write(doc, expected_serial=1, operation="apply")
+
+
+def test_history_lists_headers_and_defers_resource_validation(writer, store):
+    writer.write(doc_with(), expected_serial=0, operation="apply")
+    data = json.loads(store.get(history_blob(1)))
+    data["resources"]["project.DEMO"]["protect"] = "yes"
+    store.put(history_blob(1), json.dumps(data).encode())
+    assert writer.history()[0].error is None  # listing stays cheap on long histories
+    with pytest.raises(StateError, match="protect must be"):
+        writer.read_serial(1)
