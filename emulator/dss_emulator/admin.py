@@ -1,0 +1,114 @@
+"""The emulator's own admin API, under ``/__emulator__`` (no auth, loopback only). See docs/emulator.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Tuple
+
+from werkzeug.wrappers import Request
+
+from . import defaults, errors
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+
+class AdminApi:
+    def __init__(self, app: Emulator) -> None:
+        self.app = app
+
+    def dispatch(self, request: Request, sub: str) -> Tuple[int, Any]:
+        method = request.method.upper()
+        key = (method, sub.rstrip("/"))
+        handlers = {
+            ("POST", "/reset"): self.reset,
+            ("GET", "/faults"): lambda r: self.app.faults.list(),
+            ("POST", "/faults"): self.add_faults,
+            ("DELETE", "/faults"): self.clear_faults,
+            ("GET", "/requests"): self.requests,
+            ("DELETE", "/requests"): self.clear_requests,
+            ("GET", "/stats"): lambda r: self.app.log.stats(),
+            ("GET", "/latency"): lambda r: {"latency_ms": self.app.faults.latency_ms},
+            ("POST", "/latency"): self.set_latency,
+            ("POST", "/seed"): self.seed,
+            ("GET", "/plugins"): lambda r: {"plugin_dirs": list(self.app.store.plugin_dirs)},
+            ("POST", "/plugins"): self.register_plugin,
+            ("GET", "/info"): self.info,
+        }
+        handler = handlers.get(key)
+        if handler is None:
+            raise errors.not_found("No emulator admin endpoint {} {}".format(*key))
+        return 200, handler(request)
+
+    @staticmethod
+    def _json(request: Request) -> Any:
+        data = request.get_data()
+        if not data.strip():
+            return {}
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError as exc:
+            raise errors.invalid_json(str(exc)) from None
+
+    def reset(self, request: Request) -> Dict[str, Any]:
+        full = bool(self._json(request).get("full", False))
+        self.app.reset(full=full)
+        return {"reset": True, "full": full}
+
+    def add_faults(self, request: Request) -> Any:
+        body = self._json(request)
+        specs = body if isinstance(body, list) else [body]
+        return [self.app.faults.add(spec) for spec in specs]
+
+    def clear_faults(self, request: Request) -> Dict[str, Any]:
+        self.app.faults.clear()
+        return {"cleared": True}
+
+    def requests(self, request: Request) -> Any:
+        since = int(request.args.get("since", "0"))
+        return self.app.log.entries(since)
+
+    def clear_requests(self, request: Request) -> Dict[str, Any]:
+        self.app.log.clear()
+        return {"cleared": True}
+
+    def set_latency(self, request: Request) -> Dict[str, Any]:
+        self.app.faults.latency_ms = int(self._json(request).get("latency_ms", 0))
+        return {"latency_ms": self.app.faults.latency_ms}
+
+    def seed(self, request: Request) -> Dict[str, Any]:
+        body = self._json(request)
+        store = self.app.store
+        with store.lock:
+            for conn in body.get("connections", []):
+                store.put_connection(defaults.connection_doc(conn))
+            for env in body.get("code_envs", []):
+                store.put_code_env(defaults.code_env_doc(env))
+            for group in body.get("groups", []):
+                store.put_group(defaults.group_doc(group))
+            for user in body.get("users", []):
+                store.put_user(defaults.user_doc(user))
+            for key in body.get("api_keys", []):
+                store.put_api_key(key)
+            if "global_variables" in body:
+                store.set_global_variables(body["global_variables"])
+        return {"seeded": {k: len(v) for k, v in body.items() if isinstance(v, list)}}
+
+    def register_plugin(self, request: Request) -> Dict[str, Any]:
+        path = Path(self._json(request)["path"]).resolve()
+        if not (path / "plugin.json").is_file():
+            raise errors.bad_request(f"No plugin.json in {path}")
+        with self.app.store.lock:
+            self.app.store.add_plugin_dir(str(path))
+        return {"plugin_dirs": list(self.app.store.plugin_dirs)}
+
+    def info(self, request: Request) -> Dict[str, Any]:
+        store = self.app.store
+        return {
+            "url": self.app.public_url,
+            "data_dir": str(store.data_dir) if store.data_dir else None,
+            "projects": len(store.projects),
+            "latency_ms": self.app.faults.latency_ms,
+            "dataiku_stand_in": self.app.dataiku_stand_in,
+        }

@@ -1,0 +1,60 @@
+"""``dss-emulator --port PORT [--host 127.0.0.1] [--api-key KEY] [--data-dir DIR] [--latency-ms MS] ...``"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from .server import EmulatorServer
+from .store import DEFAULT_ADMIN_KEY
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="dss-emulator", description="Emulator of the Dataiku DSS public REST API."
+    )
+    p.add_argument("--port", type=int, required=True, help="TCP port (0 picks a free one, printed at start)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--api-key", default=DEFAULT_ADMIN_KEY, help="admin API key (login 'admin')")
+    p.add_argument("--data-dir", type=Path, default=None, help="persist everything here (default: in memory)")
+    p.add_argument("--latency-ms", type=int, default=0, help="latency added to every /dip/publicapi request")
+    p.add_argument(
+        "--plugin-dir", action="append", default=[], help="register a plugin directory (repeatable)"
+    )
+    p.add_argument(
+        "--dataiku-stand-in",
+        default=None,
+        help="directory holding the 'dataiku' stand-in package, needed to run plugin macros/steps",
+    )
+    p.add_argument("--subprocess-timeout", type=float, default=300.0, help="timeout of plugin code runs (s)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    server = EmulatorServer(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        data_dir=args.data_dir,
+        latency_ms=args.latency_ms,
+        plugin_dirs=args.plugin_dir,
+        dataiku_stand_in=args.dataiku_stand_in,
+        subprocess_timeout=args.subprocess_timeout,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(
+        "dss-emulator listening on {} (data dir: {})".format(server.url, args.data_dir or "memory"),
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Route modules, one per object kind. Importing this package registers every route on ROUTER."""
+
+from . import (  # noqa: F401
+    datasets,
+    folders,
+    instance,
+    jobs,
+    library,
+    macros,
+    projects,
+    recipes,
+    scenarios,
+)

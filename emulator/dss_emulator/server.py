@@ -1,0 +1,244 @@
+"""The WSGI application and an in-process server (``EmulatorServer``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import errors
+from .auth import authenticate
+from .context import Ctx, Raw
+from .faults import FaultManager, RequestLog
+from .router import ROUTER
+from .store import DEFAULT_ADMIN_KEY, Store, default_seed
+
+API_PREFIX = "/dip/publicapi"
+ADMIN_PREFIX = "/__emulator__"
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def error_response(err: errors.DSSError) -> Response:
+    return json_response(err.envelope(), err.status)
+
+
+class Emulator:
+    """The emulated DSS: store + runtime state (jobs, futures, runs) + fault injection."""
+
+    def __init__(
+        self,
+        api_key: str = DEFAULT_ADMIN_KEY,
+        data_dir: Optional[Path] = None,
+        latency_ms: int = 0,
+        plugin_dirs: Optional[List[str]] = None,
+        dataiku_stand_in: Optional[str] = None,
+        public_url: Optional[str] = None,
+        subprocess_timeout: float = 300.0,
+    ) -> None:
+        seed = default_seed(api_key)
+        seed["plugins"] = list(plugin_dirs or [])
+        self.store = Store(data_dir, seed)
+        self.faults = FaultManager(latency_ms=latency_ms)
+        self.log = RequestLog()
+        self.dataiku_stand_in = str(Path(dataiku_stand_in).resolve()) if dataiku_stand_in else None
+        self.subprocess_timeout = subprocess_timeout
+        self.public_url = public_url  # set once the server knows its port
+        self.runtime_lock = threading.Lock()
+        self.futures: Dict[str, Dict[str, Any]] = {}
+        self.jobs: Dict[str, Dict[str, Dict[str, Any]]] = {}
+        self.macro_runs: Dict[str, Dict[str, Any]] = {}
+        self.project_folders: Dict[str, Dict[str, Any]] = {}
+        self.project_locations: Dict[str, str] = {}
+        from . import routes  # noqa: F401  (registers every route on ROUTER)
+        from .admin import AdminApi
+        from .runs import ScenarioEngine
+
+        self.admin = AdminApi(self)
+        self.scenarios = ScenarioEngine(self)
+
+    # ---------------------------------------------------------------- WSGI
+
+    def __call__(self, environ: Dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        path = request.path
+        if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
+            response = self.handle_api(request, path[len(API_PREFIX) :] or "/")
+        elif path.startswith(ADMIN_PREFIX + "/"):
+            response = self.handle_admin(request, path[len(ADMIN_PREFIX) :])
+        else:
+            response = error_response(errors.not_found(f"Not a DSS public API path: {path}"))
+        return response(environ, start_response)
+
+    def handle_admin(self, request: Request, sub: str) -> Response:
+        if not _is_loopback(request.remote_addr):
+            return error_response(errors.forbidden("The emulator admin API only answers loopback clients"))
+        try:
+            status, payload = self.admin.dispatch(request, sub)
+            return json_response(payload, status)
+        except errors.DSSError as err:
+            return error_response(err)
+        except (ValueError, KeyError, TypeError) as exc:
+            return error_response(errors.bad_request(f"Bad admin request: {exc}"))
+
+    def handle_api(self, request: Request, sub: str) -> Response:
+        started = time.time()
+        seq = self.log.start()
+        method = request.method.upper()
+        response = self._answer(request, method, sub)
+        self.log.finish(
+            seq, method, sub, request.query_string.decode("latin-1"), response.status_code, started
+        )
+        return response
+
+    def _answer(self, request: Request, method: str, sub: str) -> Response:
+        # Latency and hangs happen before taking any lock, so parallel clients overlap.
+        if self.faults.latency_ms > 0:
+            time.sleep(self.faults.latency_ms / 1000.0)
+        decision = self.faults.decide(method, sub)
+        if decision.sleep_ms:
+            time.sleep(decision.sleep_ms / 1000.0)
+        if decision.hang is not None:
+            self.faults.hang(decision)
+            return error_response(decision.hang.error())
+        if decision.fail_before is not None:
+            return error_response(decision.fail_before.error())
+        try:
+            response = self._dispatch(request, method, sub)
+        except errors.DSSError as err:
+            response = error_response(err)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            response = error_response(
+                errors.DSSError(
+                    500, "com.dataiku.dip.emulator.InternalError", f"Emulator internal error: {exc!r}"
+                )
+            )
+        if decision.fail_after is not None:
+            return error_response(decision.fail_after.error())
+        return response
+
+    def _dispatch(self, request: Request, method: str, sub: str) -> Response:
+        route, params, other_verb = ROUTER.match(method, sub)
+        if route is None:
+            if other_verb:
+                raise errors.DSSError(405, errors.NOT_FOUND, f"Method {method} not allowed on {sub}")
+            raise errors.not_found(f"The emulator does not implement {method} {sub}")
+        with self.store.lock:
+            caller = authenticate(self.store, request.headers)
+        ctx = Ctx(request, self, caller, params)
+        if route.locked:
+            with self.store.lock:
+                result = route.handler(ctx)
+        else:
+            result = route.handler(ctx)
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, Raw):
+            return Response(result.data, status=result.status, mimetype=result.mimetype)
+        return json_response({} if result is None else result)
+
+    # ---------------------------------------------------------------- runtime helpers
+
+    def reset(self, full: bool = False) -> None:
+        self.faults.clear()  # also wakes hanging requests
+        self.scenarios.reset()
+        self.store.reset(full=full)
+        with self.runtime_lock:
+            self.futures.clear()
+            self.jobs.clear()
+            self.macro_runs.clear()
+            self.project_folders.clear()
+            self.project_locations.clear()
+
+    def add_future(self, result: Any, label: str = "") -> Dict[str, Any]:
+        """Long tasks complete inline; the future stays readable through GET /futures/{id}."""
+        from .defaults import random_id
+
+        job_id = random_id(16)
+        state = {
+            "jobId": job_id,
+            "hasResult": True,
+            "result": result,
+            "alive": False,
+            "aborted": False,
+            "progress": {"states": []},
+            "jobDisplayName": label,
+            "startTime": int(time.time() * 1000),
+        }
+        with self.runtime_lock:
+            self.futures[job_id] = state
+        return state
+
+
+def _is_loopback(addr: Optional[str]) -> bool:
+    try:
+        return addr is not None and ipaddress.ip_address(addr).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request is too noisy
+        pass
+
+
+class EmulatorServer:
+    """Run the emulator in a background thread: ``EmulatorServer(port=0).start()``; ``.url``; ``.stop()``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = DEFAULT_ADMIN_KEY,
+        data_dir: Optional[Path] = None,
+        latency_ms: int = 0,
+        plugin_dirs: Optional[List[str]] = None,
+        dataiku_stand_in: Optional[str] = None,
+        subprocess_timeout: float = 300.0,
+    ) -> None:
+        self.app = Emulator(
+            api_key=api_key,
+            data_dir=data_dir,
+            latency_ms=latency_ms,
+            plugin_dirs=plugin_dirs,
+            dataiku_stand_in=dataiku_stand_in,
+            subprocess_timeout=subprocess_timeout,
+        )
+        self.api_key = api_key
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self.host = host
+        self.port = self._server.server_port
+        self.app.public_url = self.url
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dss-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self.app.faults.clear()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

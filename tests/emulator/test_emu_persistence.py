@@ -1,0 +1,66 @@
+"""Persistence: a restart with the same data dir keeps every object and file; reset clears projects."""
+
+from __future__ import annotations
+
+from dss_emulator.pytest_plugin import start_subprocess, stop_subprocess
+
+
+def _populate(client) -> dict:
+    p = client.create_project(
+        "KEEP", "Kept", "admin", permissions=[{"group": "analysts", "readProjectContent": True}]
+    )
+    p.new_managed_dataset("d").with_store_into("filesystem_managed").create()
+    p.new_recipe("python", "r").with_input("d").with_new_output_dataset(
+        "o", "filesystem_managed"
+    ).with_script("print(2)").create()
+    folder = p.create_managed_folder("state")
+    folder.put_file("/state/v1.json", b'{"serial": 1}')
+    scenario = p.create_scenario("Nightly", "step_based")
+    p.set_variables({"standard": {"env": "prod"}, "local": {"l": 1}})
+    lib = p.get_library()
+    lib.get_folder("/python").add_file("helpers.py").write("X = 1\n")
+    client.create_connection("extra_conn", "Filesystem", params={"root": "/x"})
+    return {"folder": folder.id, "scenario": scenario.id}
+
+
+def test_restart_keeps_everything(tmp_path):
+    handle = start_subprocess(tmp_path / "data")
+    try:
+        ids = _populate(handle.client())
+        before = handle.client().get_project("KEEP").get_dataset("d").get_settings().get_raw()
+    finally:
+        stop_subprocess(handle)
+    handle = start_subprocess(tmp_path / "data")
+    try:
+        client = handle.client()
+        p = client.get_project("KEEP")
+        assert p.get_dataset("d").get_settings().get_raw() == before
+        assert [r["name"] for r in p.list_recipes()] == ["r"]
+        assert p.get_recipe("r").get_settings().get_code() == "print(2)"
+        assert p.get_managed_folder(ids["folder"]).get_file("/state/v1.json").content == b'{"serial": 1}'
+        assert [s["id"] for s in p.list_scenarios()] == [ids["scenario"]]
+        assert p.get_variables() == {"standard": {"env": "prod"}, "local": {"l": 1}}
+        assert p.get_permissions()["permissions"][0]["group"] == "analysts"
+        assert p.get_library().get_file("/python/helpers.py").read() == "X = 1\n"
+        assert "extra_conn" in client.list_connections()
+        handle.admin.reset()
+        assert client.list_project_keys() == []
+        assert "extra_conn" in client.list_connections()
+        handle.admin.reset(full=True)
+        assert "extra_conn" not in client.list_connections()
+        assert "filesystem_managed" in client.list_connections()
+    finally:
+        stop_subprocess(handle)
+
+
+def test_in_memory_server_in_process():
+    import dataikuapi
+    from dss_emulator.server import EmulatorServer
+
+    server = EmulatorServer(port=0, api_key="k").start()
+    try:
+        client = dataikuapi.DSSClient(server.url, api_key="k")
+        client.create_project("MEM", "m", "admin")
+        assert client.list_project_keys() == ["MEM"]
+    finally:
+        server.stop()
