@@ -198,3 +198,12 @@ def test_errors_are_sorted_and_all_reported(tree):
 def test_missing_config_directory(tmp_path):
     with pytest.raises(ConfigError):
         load_config(tmp_path / "nope", "dev")
+
+
+def test_init_skeleton_plus_the_roadmap_demo_loads(tmp_path):
+    scaffold = pytest.importorskip("dataiku_iac.cli.scaffold")
+    scaffold.init(tmp_path)
+    (tmp_path / "projects" / "demo.yml").write_text(DEMO, encoding="utf-8")
+    cfg = load_config(tmp_path, "dev")
+    assert cfg.projects[0].data["datasets"][0]["format"] == "parquet"
+    assert cfg.warnings == []

@@ -62,7 +62,7 @@ def test_overridden_values_point_into_the_environment_file(tree):
 def test_schema_errors_in_an_override_are_reported_in_the_environment_file(tree):
     tree.write({"projects/p.yml": PROJECT}, env='overrides:\n  "dataset.P.RAW": {type: sql_tabel}\n')
     diags = tree.errors()
-    assert [(d.file, d.line) for d in diags][0] == ("environments/dev.yml", 2)
+    assert (diags[0].file, diags[0].line) == ("environments/dev.yml", 2)
     assert "did you mean 'sql_table'" in messages(diags)[0]
 
 
