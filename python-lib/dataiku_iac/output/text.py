@@ -113,6 +113,10 @@ def _field_change(field: Any, style: Style) -> list[str]:
     before = REDACTED if field.sensitive else field.before
     after = REDACTED if field.sensitive else field.after
     marker = style("  # forces replacement", "red") if field.forces_replacement else ""
+    if isinstance(before, dict) and isinstance(after, dict):
+        leaves = _leaf_changes(field.name, before, after)
+        if leaves:
+            return [style(line, "yellow") + marker for line in leaves]
     if _is_short(before) and _is_short(after):
         text = f"      ~ {field.name} = {fmt(before)} -> {fmt(after)}"
         return [style(text, "yellow") + marker]
@@ -121,6 +125,25 @@ def _field_change(field: Any, style: Style) -> list[str]:
         lines.append(style(f"          - {line}", "red"))
     for line in fmt(after, indent=True).splitlines():
         lines.append(style(f"          + {line}", "green"))
+    return lines
+
+
+def _leaf_changes(prefix: str, before: dict, after: dict) -> list[str]:
+    """One line per differing leaf of two mappings: `~ variables.standard.x = 1 -> 2`."""
+    lines = []
+    for key in sorted(set(before) | set(after), key=str):
+        path = f"{prefix}.{key}"
+        old, new = before.get(key, ABSENT), after.get(key, ABSENT)
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines.extend(_leaf_changes(path, old, new))
+        elif new == ABSENT and key in after:
+            lines.append(f"      - {path} = {fmt(old)}  (removed)")
+        elif key not in after:
+            continue  # a key DSS has that the config does not manage
+        elif old == ABSENT:
+            lines.append(f"      + {path} = {fmt(new)}")
+        elif old != new:
+            lines.append(f"      ~ {path} = {fmt(old)} -> {fmt(new)}")
     return lines
 
 
