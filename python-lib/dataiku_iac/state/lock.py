@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -180,6 +181,9 @@ class Locker:
         self.store = store
         self.environment = environment
         self.clock = clock
+        # A heartbeat thread refreshes while the main thread may release: without this, a refresh
+        # that read the lock before the release would write it back after, leaving it held.
+        self._mutex = threading.Lock()
 
     def current(self) -> LockInfo | None:
         for _ in range(self.read_retries):
@@ -223,13 +227,15 @@ class Locker:
         return holder
 
     def refresh(self, lock_id: str, *, ttl_seconds: int) -> LockInfo:
-        holder = self._require(lock_id, "refresh the state lock")
-        holder.expires = iso(self.clock() + timedelta(seconds=ttl_seconds))
-        # Not a compare-and-swap: between the check and the put only an unlock with our exact ID
-        # could intervene, which is already an explicit override by an operator.
-        self.store.put(LOCK_BLOB, holder.to_bytes())
-        return holder
+        with self._mutex:
+            holder = self._require(lock_id, "refresh the state lock")
+            holder.expires = iso(self.clock() + timedelta(seconds=ttl_seconds))
+            # Not a compare-and-swap across processes: between the check and the put only an
+            # unlock with our exact ID could intervene, which is already an operator's override.
+            self.store.put(LOCK_BLOB, holder.to_bytes())
+            return holder
 
     def release(self, lock_id: str) -> None:
-        self._require(lock_id, "release the state lock")
-        self.store.delete(LOCK_BLOB)
+        with self._mutex:
+            self._require(lock_id, "release the state lock")
+            self.store.delete(LOCK_BLOB)

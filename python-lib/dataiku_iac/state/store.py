@@ -294,6 +294,7 @@ class StateWriter(StateReader):
         self._check_lock_held()
         try:
             base, lineage = self._stored_head()
+            self._refuse_unreplayed_journal("roll back")
         except StateCorruptError:
             # The case rollback exists for: continue after everything kept, set the damage aside.
             base, lineage = max(self._history_serials(), default=0), None
@@ -354,6 +355,16 @@ class StateWriter(StateReader):
             jrn.encode_line({"quarantined_at": now, "reason": reason, "line": line}) for reason, line in records
         )
         self.store.append(jrn.CORRUPTED_BLOB, payload)
+
+    def _refuse_unreplayed_journal(self, doing: str) -> None:
+        """Moving the serial on would make a journal with unreplayed outcomes stale, silently
+        dropping DSS changes it records: refuse until it is compacted."""
+        jr = super().read_journal()
+        if jr.status == jrn.OK and jr.outcomes():
+            raise StateConflictError(
+                f"cannot {doing}: {jr.source} holds {len(jr.outcomes())} outcomes of an interrupted "
+                f"{jr.operation!r} run not yet in the state; run `dataiku-iac apply -e {self.environment} --resume` first"
+            )
 
     def journal_begin(self, *, base_serial: int, lineage: str, operation: str) -> None:
         """Start a journal for a run on top of serial `base_serial`. Refuses to drop a journal that

@@ -193,3 +193,25 @@ def test_lock_race_100_trials_8_processes_exactly_one_holder(tmp_path, capsys):
         )
     assert exactly_one == TRIALS
     assert losers_naming_holder == TRIALS * (RACERS - 1)
+
+
+def test_release_during_an_in_flight_refresh_leaves_no_lock(tmp_path):
+    """The heartbeat thread may be between reading and rewriting the lock when the run ends."""
+    import threading
+    import time
+
+    class SlowLockWrites(LocalBlobStore):
+        def put(self, name, data):
+            if name == LOCK_BLOB:
+                time.sleep(0.2)
+            super().put(name, data)
+
+    store = SlowLockWrites(tmp_path)
+    writer = StateWriter(store, environment="dev")
+    info = writer.lock("apply")
+    heartbeat = threading.Thread(target=writer.refresh_lock, args=(info.id,))
+    heartbeat.start()
+    time.sleep(0.05)
+    writer.unlock(info.id)
+    heartbeat.join()
+    assert store.get(LOCK_BLOB) is None

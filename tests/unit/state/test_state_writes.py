@@ -219,3 +219,15 @@ def test_history_lists_headers_and_defers_resource_validation(writer, store):
     assert writer.history()[0].error is None  # listing stays cheap on long histories
     with pytest.raises(StateError, match="protect must be"):
         writer.read_serial(1)
+
+
+def test_restore_refuses_while_a_journal_holds_unreplayed_outcomes(writer):
+    doc = writer.write(doc_with(), expected_serial=0, operation="apply")
+    writer.journal_begin(base_serial=1, lineage=doc.lineage, operation="apply")
+    rs = resource(name="NEW")
+    writer.journal_append({"seq": 1, "kind": "outcome", "action": "create", "address": rs.address,
+                           "ok": True, "resource": rs.to_json()})
+    with pytest.raises(StateConflictError, match="--resume"):
+        writer.restore(1, operation="rollback")
+    writer.compact_journal()
+    assert writer.restore(1, operation="rollback").serial == 3
