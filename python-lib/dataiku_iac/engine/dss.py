@@ -77,10 +77,17 @@ class DssTarget:
 
 
 class DssConnection:
-    """Hands out one dataikuapi client per thread (the client is not thread-safe)."""
+    """Hands out one dataikuapi client per thread (the client is not thread-safe).
 
-    def __init__(self, target: DssTarget):
+    Built from a URL and API key (the CLI), or from a factory of ready clients (inside
+    DSS: ``dataiku.api_client``, which authenticates as the running user).
+    """
+
+    def __init__(self, target: Optional[DssTarget] = None, *, factory: Optional[Callable[[], Any]] = None):
+        if target is None and factory is None:
+            raise ValueError("a DssConnection needs a target or a client factory")
         self.target = target
+        self._factory = factory
         self.requests = RequestCounter()
         self._local = threading.local()
 
@@ -93,14 +100,20 @@ class DssConnection:
         return client
 
     def _new_client(self) -> Any:
-        from dataikuapi import DSSClient
+        if self._factory is not None:
+            client = self._factory()
+            timeout = DEFAULT_TIMEOUT
+        else:
+            from dataikuapi import DSSClient
 
-        client = DSSClient(self.target.url.rstrip("/"), api_key=self.target.api_key)
+            assert self.target is not None
+            client = DSSClient(self.target.url.rstrip("/"), api_key=self.target.api_key)
+            client._session.verify = self.target.verify_tls
+            timeout = self.target.timeout
         session = client._session
-        adapter = _TimeoutAdapter(self.target.timeout)
+        adapter = _TimeoutAdapter(timeout)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.verify = self.target.verify_tls
         session.hooks.setdefault("response", []).append(_record_status)
         return client
 

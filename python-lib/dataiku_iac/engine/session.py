@@ -53,6 +53,7 @@ class Session:
         api_key: Optional[str] = None,
         parallelism: int = DEFAULT_PARALLELISM,
         source: Optional[dict] = None,
+        client_factory: Optional[Callable[[], Any]] = None,
     ):
         self.root = Path(root)
         self.environment = environment
@@ -64,6 +65,7 @@ class Session:
         self._cfg: Any = None
         self._desired: Optional[DesiredState] = None
         self._connection: Optional[DssConnection] = None
+        self._client_factory = client_factory  # inside DSS: dataiku.api_client
 
     # -- configuration --------------------------------------------------------------------
     @property
@@ -86,7 +88,10 @@ class Session:
     # -- DSS and state ------------------------------------------------------------------------
     def connection(self) -> DssConnection:
         if self._connection is None:
-            self._connection = DssConnection(self._target())
+            if self._client_factory is not None:
+                self._connection = DssConnection(factory=self._client_factory)
+            else:
+                self._connection = DssConnection(self._target())
         return self._connection
 
     def _target(self) -> DssTarget:
