@@ -119,7 +119,7 @@ def documents(draw):
     return doc
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(documents())
 def test_round_trip_and_schema_agree(doc):
     raw = doc.to_bytes()
