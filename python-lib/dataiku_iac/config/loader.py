@@ -23,7 +23,7 @@ from .checks import check_code_files, check_duplicate_keys, check_duplicate_name
 from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument
 from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
 from .paths import MarkMap
-from .schema import Issue, check
+from .schema import Issue, check, describe_value
 from .suggest import did_you_mean
 from .variables import (
     DSS_BUILTINS,
@@ -71,6 +71,7 @@ class _Source(Located):
     marks: MarkMap = field(default_factory=dict)
     usable: bool = False
     empty: bool = False
+    untouched: List[Untouched] = field(default_factory=list)  # ${NAME}s left for DSS
 
 
 class _Run:
@@ -116,7 +117,7 @@ class _Run:
         if source.data is None and empty_ok:
             source.data = {}
         elif not isinstance(source.data, dict):
-            got = "empty" if source.data is None else f"a {type(source.data).__name__}"
+            got = "empty" if source.data is None else describe_value(source.data)
             self.errors.append(source.diagnostic((), f"{what} must be a YAML mapping at the top level, but it is {got}"))
             source.usable = False
         return source
@@ -219,7 +220,7 @@ def _load_environment(run: _Run, name: str) -> Optional[_Source]:
     data, untouched = _substitute_except_variables(source.data, env_vars)
     source.data = data
     run.issues(source, check(data, "environment"))
-    source.untouched = untouched  # type: ignore[attr-defined]
+    source.untouched = untouched
     return source
 
 
@@ -244,6 +245,25 @@ def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optio
 
 # -- projects/*.yml ------------------------------------------------------------------------
 def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source]) -> List[ProjectDocument]:
+    docs = _read_projects(run, variables)
+    projects = [doc for doc, _ in docs]
+    if env is not None and env.usable:
+        _apply_overrides(run, env, projects)
+    for doc, untouched in docs:
+        run.issues(doc, check(doc.data, "project"))
+        if env is not None:
+            _warn_untouched(run, doc, untouched, variables)
+    if env is not None and env.usable:
+        _warn_env_untouched(run, env, projects, variables)
+    check_duplicate_keys(run.errors, projects)
+    for doc in projects:
+        check_duplicate_names(run.errors, doc)
+        doc.files = check_code_files(run.errors, run.root, doc)
+    return projects
+
+
+def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDocument, List[Untouched]]]:
+    """Every readable project file, variables substituted, with the references left for DSS."""
     files = list_yaml_files(run.root, "projects")
     if not files:
         run.error("projects/", "no project files found under projects/",
@@ -252,7 +272,7 @@ def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source])
     if len(files) > MAX_PROJECT_FILES:
         run.error("projects/", f"too many project files ({len(files)}); the limit is {MAX_PROJECT_FILES}")
         return []
-    docs: List[Tuple[ProjectDocument, List[Untouched]]] = []
+    docs = []
     for rel in files:
         source = run.read_mapping(rel, empty_ok=False, what="a project file")
         if not source.usable:
@@ -260,20 +280,7 @@ def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source])
             continue
         data, untouched = substitute(source.data, variables)
         docs.append((ProjectDocument(rel, data, {}, source.marks), untouched))
-    projects = [doc for doc, _ in docs]
-    if env is not None and env.usable:
-        _apply_overrides(run, env, projects)
-    for doc, untouched in docs:
-        run.issues(doc, check(doc.data, "project"))
-        if env is not None:
-            _warn_untouched(run, doc, doc, untouched, variables)
-    if env is not None and env.usable:
-        _warn_env_untouched(run, env, projects, variables)
-    check_duplicate_keys(run.errors, projects)
-    for doc in projects:
-        check_duplicate_names(run.errors, doc)
-        doc.files = check_code_files(run.errors, run.root, doc)
-    return projects
+    return docs
 
 
 def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> None:
@@ -323,9 +330,8 @@ def _addresses(doc: ProjectDocument) -> List[str]:
     return found
 
 
-def _warn_untouched(run: _Run, doc: Located, project: ProjectDocument,
-                    untouched: List[Untouched], variables: Dict[str, Any]) -> None:
-    known = project_variable_names(project.data) | DSS_BUILTINS
+def _warn_untouched(run: _Run, doc: ProjectDocument, untouched: List[Untouched], variables: Dict[str, Any]) -> None:
+    known = project_variable_names(doc.data) | DSS_BUILTINS
     for ref in untouched:
         mark = doc.marks.get(ref.path)
         if ref.name in known or mark is None or mark.file != doc.file:
@@ -337,7 +343,7 @@ def _warn_untouched(run: _Run, doc: Located, project: ProjectDocument,
 def _warn_env_untouched(run: _Run, env: _Source, projects: List[ProjectDocument], variables: Dict[str, Any]) -> None:
     """References left in the environment file: known if DSS or the targeted project knows them."""
     by_key = {doc.key: doc for doc in projects}
-    for ref in getattr(env, "untouched", []):
+    for ref in env.untouched:
         known = set(DSS_BUILTINS)
         if len(ref.path) >= 2 and ref.path[0] == "overrides":
             address = ov.Address.parse(str(ref.path[1]))

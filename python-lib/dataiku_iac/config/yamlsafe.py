@@ -207,14 +207,20 @@ class _Composer:
                 continue
             if key in first_seen:
                 self.report_duplicate(path, key, key_event, first_seen[key])
-                saved = {p: m for p, m in self.marks.items() if p[: len(path) + 1] == (*path, key)}
-                self.compose((*path, key), key_event, depth + 1)  # read and drop: the first one wins
-                self.marks.update(saved)
+                self.compose_dropped((*path, key), key_event, depth + 1)
                 continue
             first_seen[key] = key_event.start_mark
             result[key] = self.compose((*path, key), key_event, depth + 1)
         self.loader.get_event()
         return result
+
+    def compose_dropped(self, path: YamlPath, key_event: Any, depth: int) -> None:
+        """Read a duplicate key's value and drop it (the first one wins), keeping the first's marks."""
+        saved = {p: m for p, m in self.marks.items() if p[: len(path)] == path}
+        self.compose(path, key_event, depth)
+        for stale in [p for p in self.marks if p[: len(path)] == path]:
+            del self.marks[stale]
+        self.marks.update(saved)
 
     def compose_key(self, path: YamlPath, depth: int) -> Optional[str]:
         event = self.loader.peek_event()

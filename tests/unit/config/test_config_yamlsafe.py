@@ -148,3 +148,10 @@ def test_complex_keys_are_refused():
 def test_errors_per_file_are_capped():
     text = "".join(f"k{i}: !t{i} v\n" for i in range(100))
     assert len(parse(text).diagnostics) == 20
+
+
+def test_a_dropped_duplicate_leaves_no_marks_behind():
+    result = parse("a:\n  x: 1\na:\n  y: 2\n")
+    assert result.data == {"a": {"x": 1}}
+    assert ("a", "y") not in result.marks
+    assert result.marks[("a",)].key_line == 1
