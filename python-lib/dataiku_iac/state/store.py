@@ -175,11 +175,12 @@ class StateReader:
     def history(self) -> list:
         """Every kept serial, oldest first. Serials beyond the current one (interrupted writes)
         are left out when the current state is readable."""
+        raw = self.store.get(STATE_BLOB)
         try:
-            raw = self.store.get(STATE_BLOB)
-            limit = peek_header(raw, self._source(STATE_BLOB))["serial"] if raw is not None else 0
+            limit = peek_header(raw, self._source(STATE_BLOB))["serial"] if raw is not None else None
         except StateError:
-            limit = None  # show everything: the user is probably choosing what to roll back to
+            limit = None
+        # With state.json missing or damaged, show everything: the user is choosing a rollback.
         entries = []
         for serial in self._history_serials():
             if limit is not None and serial > limit:

@@ -186,6 +186,8 @@ def test_missing_state_with_history_is_detected(writer, store):
     store.delete(STATE_BLOB)
     with pytest.raises(StateCorruptError, match="is missing but the history holds serials up to 3"):
         writer.read()
+    assert [h.serial for h in writer.history()] == [1, 2, 3]
+    assert writer.restore(3, operation="rollback").serial == 4
 
 
 def test_state_of_another_environment_is_refused(writer, store, tmp_path):
