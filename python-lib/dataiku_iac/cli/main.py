@@ -223,6 +223,7 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
     options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
     progress = _Progress(obj.style, enabled=not as_json)
     stop = threading.Event()
+    cancelled = []
 
     def show_plan(result: Any) -> None:
         if not as_json:
@@ -234,6 +235,7 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
         answer = click.prompt("\nDo you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False)
         if answer.strip() != "yes":
             click.echo("Apply cancelled.")
+            cancelled.append(True)
             return False
         return True
 
@@ -243,7 +245,7 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
         click.echo(json.dumps(_apply_json(planned.plan, applied), indent=2, default=str))
     elif applied is not None:
         click.echo("\n" + render_apply_summary(applied, planned.plan, obj.style), nl=False)
-    if applied is not None and not applied.ok:
+    if cancelled or (applied is not None and not applied.ok):
         sys.exit(EXIT_ERROR)
 
 
