@@ -56,7 +56,8 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
         lines.append(style(f"Note: {note}", "cyan"))
     actionable = plan.actionable()
     if not actionable:
-        lines.append(style("No changes.", "green", bold=True) + " DSS matches the configuration.")
+        lines.append("DSS matches the configuration: nothing to do.")
+        lines.append(style("No changes.", "green", bold=True))
         return "\n".join(lines) + "\n"
     lines.append("dataiku-iac will perform the following actions:")
     lines.append("")
