@@ -123,10 +123,13 @@ class _Run:
         return source
 
 
-def load_config(root: Union[str, Path], environment: Optional[str] = None) -> LoadedConfig:
+def load_config(root: Union[str, Path], environment: Optional[str] = None, *, projects: bool = True) -> LoadedConfig:
     """Load and check the configuration under `root` for `environment` (None: no environment).
 
     Raises ConfigError with every error found. Warnings are returned in `warnings`.
+    With `projects=False` only iac.yml and the environment file are read: commands that
+    work on the state (state list, unlock, import into an empty config) must not depend
+    on every project file being valid.
     """
     root = Path(root)
     run = _Run(root)
@@ -136,12 +139,12 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None) -> Lo
     env_source = _load_environment(run, environment) if environment is not None else None
     _check_state_backend(run, settings, settings_source, env_source)
     variables = scalar_variables(env_source.data.get("variables")) if env_source and env_source.usable else {}
-    projects = _load_projects(run, variables, env_source)
+    documents = _load_projects(run, variables, env_source) if projects else []
     if run.errors:
         raise ConfigError(_sorted(run.errors))
     env = _environment_config(environment, env_source)
-    digest = _digest(settings, env, projects)
-    return LoadedConfig(root, settings, env, projects, _sorted(run.warnings), digest)
+    digest = _digest(settings, env, documents)
+    return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest)
 
 
 # -- iac.yml ------------------------------------------------------------------------------
