@@ -58,8 +58,10 @@ class ProjectDocument(Located):
 
     @property
     def key(self) -> Optional[str]:
+        """The project key as written, or None when it is missing or not a string (a schema error)."""
         project = self.data.get("project")
-        return project.get("key") if isinstance(project, dict) else None
+        key = project.get("key") if isinstance(project, dict) else None
+        return key if isinstance(key, str) else None
 
 
 @dataclass
