@@ -2,8 +2,8 @@
 
 Enable with ``pytest_plugins = ["dss_emulator.pytest_plugin"]``. Fixtures:
   dss_emulator (session)  handle with .url, .api_key, .admin, .client(), .client_for(key), .proc, .data_dir
-  dss (function)          same handle; before each test: faults cleared, projects reset, request log
-                          cleared, latency 0
+  dss (function)          same handle; before each test: faults cleared, full reset (projects and
+                          instance config back to the start-up seed), request log cleared, latency 0
   dss_client (function)   dss.client(), a fresh dataikuapi.DSSClient with the admin key
 """
 
@@ -99,7 +99,7 @@ class EmulatorHandle:
 
     def reset_all(self) -> None:
         self.admin.clear_faults()  # first: releases hanging requests
-        self.admin.reset()
+        self.admin.reset(full=True)  # instance config back to the start-up seed too
         self.admin.clear_requests()
         self.admin.set_latency(0)
 

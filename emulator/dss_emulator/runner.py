@@ -73,7 +73,9 @@ def main() -> int:
         out["ok"] = True
     except SystemExit as exc:  # a step calling exit(): 0/None is success
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = {"ok": status == 0, "kind": "none", "value": "", "error": f"exit status {exc.code}"}
+        out = {"ok": status == 0, "kind": "none", "value": ""}
+        if status != 0:
+            out["error"] = f"exit status {exc.code}"
         code = status
     except BaseException as exc:
         traceback.print_exc()

@@ -366,8 +366,8 @@ class ScenarioEngine:
         step_dir, plugin = find_step(self.app.store.plugin_dirs, stype)
         config = params.get("config", params)
         outcome = run_plugin_code(self.app, "step", step_dir / "step.py", plugin, proj.key, config, caller)
-        if outcome.get("error"):
-            raise StepFailure(outcome["error"])
+        if not outcome.get("ok"):
+            raise StepFailure(outcome.get("error") or "Plugin step failed")
         return outcome.get("log", "")
 
     # ---------------------------------------------------------------- reading

@@ -16,7 +16,9 @@ def test_request_log_and_stats(dss, dss_client):
     dss_client.get_project("LOG").get_metadata()
     log = dss.admin.requests()
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
-        ("POST", "/projects/", 200), ("GET", "/projects/LOG/metadata", 200)]
+        ("POST", "/projects/", 200),
+        ("GET", "/projects/LOG/metadata", 200),
+    ]
     assert all(e["duration_ms"] >= 0 and e["time"] > 0 and e["seq"] > 0 for e in log)
     assert dss.admin.requests(since=log[0]["seq"]) == log[1:]
     stats = dss.admin.stats()
@@ -51,9 +53,14 @@ def test_error_mode_does_not_apply_the_change(dss, dss_client):
 
 def test_after_mode_applies_then_fails(dss, dss_client):
     p = dss_client.create_project("A", "a", "admin")
-    dss.admin.add_fault(method="POST", path="/datasets/managed$", status=502, mode="after",
-                        body={"errorType": "com.example.Gateway", "message": "bad gateway"})
-    with pytest.raises(DataikuException, match="com.example.Gateway: bad gateway"):
+    dss.admin.add_fault(
+        method="POST",
+        path="/datasets/managed$",
+        status=502,
+        mode="after",
+        body={"errorType": "com.example.Gateway", "message": "bad gateway"},
+    )
+    with pytest.raises(DataikuException, match=r"com\.example\.Gateway: bad gateway"):
         p.new_managed_dataset("made_anyway").with_store_into("filesystem_managed").create()
     assert [d["name"] for d in p.list_datasets()] == ["made_anyway"]
 
@@ -88,7 +95,7 @@ def test_latency_overlaps_across_parallel_clients(dss):
     def call():
         try:
             dataikuapi.DSSClient(dss.url, api_key=dss.api_key).list_project_keys()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=call) for _ in range(6)]
