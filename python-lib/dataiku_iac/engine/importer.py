@@ -43,6 +43,10 @@ FORMAT_KEYS = {
     "json": ("charset",),
 }
 DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
+# DSS writes this short description itself when a project is created.
+AUTO_SHORT_DESC = re.compile(r"^The project \*.*\* was created by .* on .*$")
+# Temporal trigger settings that are DSS's defaults (or our creation-time stamp).
+TRIGGER_DEFAULTS = {"repeat_every": 1, "timezone": "SERVER"}
 
 
 @dataclass
@@ -58,7 +62,7 @@ class ImportResult:
 
 def import_project(session: Any, project_key: str, output: Optional[Path] = None) -> ImportResult:
     root = Path(output) if output is not None else session.root
-    env = session.config.environment.data if session.config.environment else {}
+    env = session.settings.environment.data if session.settings.environment else {}
     config_key = _config_key(project_key, env.get("project_key") or {})
     observation, _contexts = observe(session.connection(), [project_key], parallelism=session.parallelism)
     live = observation.project(project_key)
@@ -125,9 +129,11 @@ class _Writer:
     # -- per type ------------------------------------------------------------------------
     def project(self, key: str, attrs: dict) -> dict:
         item: dict[str, Any] = {"key": key, "name": attrs.get("name") or key}
-        for name in ("description", "short_description"):
-            if attrs.get(name):
-                item[name] = attrs[name]
+        if attrs.get("description"):
+            item["description"] = attrs["description"]
+        short = attrs.get("short_description") or ""
+        if short and not AUTO_SHORT_DESC.match(short):
+            item["short_description"] = short
         if attrs.get("owner"):
             item["owner"] = attrs["owner"]
         if attrs.get("tags"):
@@ -175,7 +181,8 @@ class _Writer:
         item: dict[str, Any] = {"name": name, "type": kind}
         if attrs.get("connection"):
             item["connection"] = self.connections.get(attrs["connection"], attrs["connection"])
-        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format"):
+        sql_storage = kind == "managed" and (attrs.get("params") or {}).get("table") is not None
+        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage:
             item["format"] = attrs["format"]
         if kind in ("filesystem", "uploaded"):
             chosen = {k: v for k, v in (attrs.get("format_params") or {}).items() if k in FORMAT_KEYS.get(attrs.get("format"), ())}
@@ -260,8 +267,11 @@ def _trigger(trigger: dict) -> Optional[dict]:
         item["active"] = False
     if item.get("type") == "dataset_change":
         item = {k: v for k, v in item.items() if not (k == "grace_delay_seconds" and v == 0)}
-    if item.get("type") == "temporal" and "repeat_every" in item:
-        item["repeat_every"] = int(item["repeat_every"])
+    if item.get("type") == "temporal":
+        item.pop("starting_from", None)  # a start date DSS (or the tool) stamped at creation
+        for key, default in TRIGGER_DEFAULTS.items():
+            if item.get(key) == default:
+                item.pop(key)
     return item
 
 

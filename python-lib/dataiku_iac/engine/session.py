@@ -63,6 +63,7 @@ class Session:
         self.parallelism = parallelism
         self.source = source or {"kind": "directory", "path": str(self.root)}
         self._cfg: Any = None
+        self._settings: Any = None
         self._desired: Optional[DesiredState] = None
         self._connection: Optional[DssConnection] = None
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
@@ -73,6 +74,15 @@ class Session:
         if self._cfg is None:
             self._cfg = load_config(self.root, self.environment)
         return self._cfg
+
+    @property
+    def settings(self) -> Any:
+        """iac.yml and the environment file only (no project files): enough for state and DSS access."""
+        if self._cfg is not None:
+            return self._cfg
+        if self._settings is None:
+            self._settings = load_config(self.root, self.environment, projects=False)
+        return self._settings
 
     @property
     def desired(self) -> DesiredState:
@@ -95,7 +105,7 @@ class Session:
         return self._connection
 
     def _target(self) -> DssTarget:
-        env = self.config.environment.data if self.config.environment else {}
+        env = self.settings.environment.data if self.settings.environment else {}
         dss = env.get("dss") or {}
         url = self._dss_url or dss.get("url") or self.environ.get("DKU_DSS_URL")
         key_var = dss.get("api_key_env") or "DKU_API_KEY"
@@ -106,13 +116,13 @@ class Session:
         if not key:
             problems.append(f"no API key: set the environment variable {key_var}")
         if problems:
-            file = self.config.environment.file if self.config.environment else "environments/"
+            file = self.settings.environment.file if self.settings.environment else "environments/"
             raise ConfigError([Diagnostic(file, 0, 0, "dss", p) for p in problems])
         return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True))
 
     def state_spec(self) -> dict:
-        spec = dict((self.config.settings or {}).get("state") or {})
-        env = self.config.environment.data if self.config.environment else {}
+        spec = dict((self.settings.settings or {}).get("state") or {})
+        env = self.settings.environment.data if self.settings.environment else {}
         spec.update(env.get("state") or {})
         spec.setdefault("backend", "local")
         return spec
