@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import ProjectContext
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "dss-samples"
+# A vendored copy of ../shared/dss-samples (real DSS documents; see its SOURCES.md).
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "dss-samples"
 KINDS = {"dataset": "dataset", "managed_folder": "managed_folder", "recipe": "recipe", "scenario": "scenario"}
 
 
