@@ -328,7 +328,12 @@ def normalize_trigger(trigger: Dict[str, Any]) -> Dict[str, Any]:
         "name": trigger.get("name") or "Trigger",
     }
     out.update(load("scenario_trigger.json"))
-    return deep_merge(out, {k: v for k, v in trigger.items() if k != "id"})
+    if trigger.get("type") == "ds_modified":
+        out.update(load("trigger_ds_modified_grace.json"))
+    out = deep_merge(out, {k: v for k, v in trigger.items() if k != "id"})
+    if out.get("type") == "temporal" and isinstance(out.get("params"), dict):
+        out["params"].setdefault("lastUpdate", now_ms())  # DSS stamps temporal triggers on save
+    return out
 
 
 def new_scenario(

@@ -193,6 +193,11 @@ def scenario_defaults(root: Path) -> None:
         if k not in ("id", "type", "name", "params", "graceDelaySettings")
     }
     write("scenario_trigger.json", "scenario/step_based_ds_modified_trigger.json triggers[0]", trig)
+    write(
+        "trigger_ds_modified_grace.json",
+        "scenario/step_based_ds_modified_trigger.json triggers[0]",
+        {"graceDelaySettings": st["triggers"][0]["graceDelaySettings"]},
+    )
     build = {k: v for k, v in st["params"]["steps"][0]["params"].items() if k != "builds"}
     write(
         "step_params_build_flowitem.json", "scenario/step_based_ds_modified_trigger.json step params", build

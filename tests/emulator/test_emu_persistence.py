@@ -64,3 +64,47 @@ def test_in_memory_server_in_process():
         assert client.list_project_keys() == ["MEM"]
     finally:
         server.stop()
+
+
+def test_console_script_start_contract(tmp_path):
+    """`dss-emulator --port PORT --host --api-key --data-dir --latency-ms` answers GET /projects/ once ready."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import dataikuapi
+    from dss_emulator.pytest_plugin import wait_until_ready
+
+    script = shutil.which("dss-emulator") or str(Path(sys.executable).parent / "dss-emulator")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            script,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--api-key",
+            "cli-key",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--latency-ms",
+            "100",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url, "cli-key", proc=proc)
+        start = time.time()
+        assert dataikuapi.DSSClient(url, api_key="cli-key").list_project_keys() == []
+        assert time.time() - start >= 0.1
+    finally:
+        proc.kill()
+        proc.wait()

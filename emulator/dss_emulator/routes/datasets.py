@@ -76,6 +76,9 @@ def create_dataset(ctx: Ctx) -> Dict[str, Any]:
         for k, v in body.items()
         if k not in ("name", "projectKey", "type", "params", "managed", "versionTag", "creationTag")
     }
+    extra = {k: v for k, v in extra.items() if v is not None}  # the client sends formatType: null
+    if not extra.get("formatType"):
+        extra.pop("formatParams", None)
     doc = defaults.new_dataset(proj.key, name, dtype, bool(body.get("managed", False)), params, extra)
     return _created(ctx, proj, doc)
 
