@@ -9,6 +9,7 @@ they are read, so no secret value ever reaches the planner, a plan or a log.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Optional
 
@@ -72,8 +73,12 @@ def _mask_secrets(project: ProjectObservation, paths: dict[tuple, str]) -> None:
     variables = project.project.attributes.get("variables") or {}
     for (section, name), env_name in paths.items():
         values = variables.get(section) or {}
-        if name in values and not isinstance(values[name], dict):
-            values[name] = {"secret_env": env_name, "fingerprint": fingerprint(str(values[name]))}
+        if name in values:
+            # Whatever DSS holds there (a string, or anything else) is masked: only its
+            # fingerprint is ever compared, so a wrong value is still seen as a change.
+            live = values[name]
+            text = live if isinstance(live, str) else json.dumps(live, sort_keys=True)
+            values[name] = {"secret_env": env_name, "fingerprint": fingerprint(text)}
 
 
 def secret_paths_of(desired: DesiredState, state: Any) -> dict[str, dict[tuple, str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from dataiku_iac.planner.plan import REDACTED, Action, Plan, ResourceChange
-from dataiku_iac.resources.policy import ABSENT
+from dataiku_iac.resources.policy import ABSENT, is_secret_ref
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -135,6 +135,10 @@ def _leaf_changes(prefix: str, before: dict, after: dict) -> list[str]:
     for key in sorted(set(before) | set(after), key=str):
         path = f"{prefix}.{key}"
         old, new = before.get(key, ABSENT), after.get(key, ABSENT)
+        if is_secret_ref(new):
+            if old != new:
+                lines.append(f"      ~ {path} = {REDACTED} (from ${new['secret_env']})")
+            continue
         if isinstance(old, dict) and isinstance(new, dict):
             lines.extend(_leaf_changes(path, old, new))
         elif new == ABSENT and key in after:

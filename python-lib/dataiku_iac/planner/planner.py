@@ -28,7 +28,7 @@ from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Action, FieldChange, Plan, PlanOptions, ResourceChange
 from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import Observed
-from dataiku_iac.resources.policy import ABSENT, UNSET, project_observed
+from dataiku_iac.resources.policy import ABSENT, UNSET, is_secret_ref, project_observed
 
 _TYPE_ORDER = {t: i for i, t in enumerate(RESOURCE_TYPES)}
 
@@ -208,7 +208,7 @@ def _effective(resource: Resource, entry: Any) -> dict:
 def _with_removed_keys(desired: dict, prior: dict) -> dict:
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (desired or {}).items()}
     for key, old in (prior or {}).items():
-        if isinstance(old, dict) and set(old) != {"secret_env"}:
+        if isinstance(old, dict) and not is_secret_ref(old):
             merged[key] = _with_removed_keys(merged.get(key) or {}, old)
         elif key not in merged:
             merged[key] = ABSENT

@@ -116,7 +116,7 @@ def _keyed(desired: Any, observed: Any, policy: Field) -> bool:
 def _map(desired: Any, observed: Any, _policy: Field) -> bool:
     observed = observed or {}
     for key, value in (desired or {}).items():
-        if isinstance(value, dict) and not _is_secret_ref(value):
+        if isinstance(value, dict) and not is_secret_ref(value):
             if not _map(value, observed.get(key), _policy):
                 return False
         elif value == ABSENT:
@@ -127,8 +127,9 @@ def _map(desired: Any, observed: Any, _policy: Field) -> bool:
     return True
 
 
-def _is_secret_ref(value: dict) -> bool:
-    return set(value) == {"secret_env"}
+def is_secret_ref(value: Any) -> bool:
+    """A secret variable's reference: `{secret_env: NAME}` (+ a fingerprint once built)."""
+    return isinstance(value, dict) and "secret_env" in value
 
 
 def _canon(value: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, version_tag_of
-from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy
+from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy, is_secret_ref
 
 # DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
 PERMISSION_FLAGS = (
@@ -215,7 +215,7 @@ class ProjectHandler(ResourceHandler):
             for key, value in values.items():
                 if value == ABSENT:
                     patched[section].pop(key, None)
-                elif isinstance(value, dict) and set(value) == {"secret_env"}:
+                elif is_secret_ref(value):
                     patched[section][key] = resource.secrets[f"variables.{section}.{key}"]
                 else:
                     patched[section][key] = value
