@@ -27,6 +27,7 @@ from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
+from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
 
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
 
@@ -128,7 +129,10 @@ class Session:
         return spec
 
     def state_writer(self) -> StateWriter:
-        return open_state(self.state_spec(), environment=self.environment, config_root=self.root)
+        spec = self.state_spec()
+        # Only a state kept in DSS gets the connection: local state commands need no credentials.
+        connection = None if spec.get("backend") == "local" else self.connection
+        return open_state(spec, environment=self.environment, config_root=self.root, connection=connection)
 
     def state_reader(self) -> StateReader:
         return self.state_writer()

@@ -17,6 +17,7 @@ which readers ignore and the next write sets aside under `orphaned/`.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -449,7 +450,8 @@ DEFAULT_LOCAL_PATH = ".dataiku-iac/state"
 
 def register_backend(name: str, factory: BackendFactory) -> None:
     """Make `backend: <name>` available. `factory(spec, *, environment, config_root)` returns a
-    StateWriter over that backend's BlobStore (and its own Locker if it lacks atomic create)."""
+    StateWriter over that backend's BlobStore (and its own Locker if it lacks atomic create).
+    A backend stored in DSS also declares a `connection` keyword (see `open_state`)."""
     _BACKENDS[name] = factory
 
 
@@ -457,8 +459,15 @@ def known_backends() -> list:
     return sorted(_BACKENDS)
 
 
-def open_state(backend_spec: dict, *, environment: str, config_root: Path) -> StateWriter:
-    """The state of `environment` as configured by the `state:` block of iac.yml."""
+def open_state(
+    backend_spec: dict, *, environment: str, config_root: Path, connection: object | None = None
+) -> StateWriter:
+    """The state of `environment` as configured by the `state:` block of iac.yml.
+
+    `connection` (a `DssConnection`, or a zero-argument callable returning one) is handed to
+    backends that live in DSS; a factory receives it only if it declares a `connection`
+    keyword, so local backends never need DSS credentials.
+    """
     if not _ENV_RE.match(environment or ""):
         raise StateError(f"invalid environment name {environment!r} for a state location")
     spec = dict(backend_spec or {})
@@ -466,7 +475,17 @@ def open_state(backend_spec: dict, *, environment: str, config_root: Path) -> St
     factory = _BACKENDS.get(name)
     if factory is None:
         raise StateError(f"unknown state backend {name!r}; known backends: {', '.join(known_backends())}")
+    if connection is not None and _accepts_connection(factory):
+        return factory(spec, environment=environment, config_root=Path(config_root), connection=connection)
     return factory(spec, environment=environment, config_root=Path(config_root))
+
+
+def _accepts_connection(factory: BackendFactory) -> bool:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return "connection" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _open_local(spec: dict, *, environment: str, config_root: Path) -> StateWriter:

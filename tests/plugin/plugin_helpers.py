@@ -1,0 +1,70 @@
+"""Helpers for the plugin tests (real dataikuapi against the emulator; nothing mocked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dataiku_iac.engine.dss import DssConnection, DssTarget
+
+STATE_PROJECT = "IAC_STATE"
+STATE_FOLDER = "iac_state"
+ALICE_KEY = "alice-key"  # a non-admin user
+ADMIN_USER_KEY = "ops-admin-key"  # a DSS admin (member of the administrators group)
+
+
+def seed_users(dss: Any) -> None:
+    dss.admin.seed(
+        groups=[{"name": "administrators", "admin": True}, {"name": "data_team"}],
+        users=[
+            {"login": "alice", "groups": ["data_team"], "secrets": [{"key": "git_token", "value": "s3cr3t-T0KEN"}]},
+            {"login": "ops", "groups": ["administrators"]},
+        ],
+        api_keys=[
+            {"key": ALICE_KEY, "id": "alice01", "login": "alice"},
+            {"key": ADMIN_USER_KEY, "id": "ops01", "login": "ops"},
+        ],
+    )
+
+
+def make_state_project(client: Any) -> str:
+    keys = {p["projectKey"] for p in client.list_projects()}
+    if STATE_PROJECT not in keys:
+        client.create_project(STATE_PROJECT, "IaC state", "admin")
+    project = client.get_project(STATE_PROJECT)
+    perms = project.get_permissions()
+    # The data team may write the state (and so take the lock), not administer the project.
+    perms["permissions"] = [{"group": "data_team", "readProjectContent": True, "writeProjectContent": True}]
+    project.set_permissions(perms)
+    for folder in project.list_managed_folders():
+        if folder["name"] == STATE_FOLDER:
+            return folder["id"]
+    return project.create_managed_folder(STATE_FOLDER).id
+
+
+def connection_for(dss: Any, api_key: str | None = None) -> DssConnection:
+    return DssConnection(DssTarget(url=dss.url, api_key=api_key or dss.api_key))
+
+
+def state_spec(path: str = "") -> dict:
+    spec = {"backend": "managed_folder", "project_key": STATE_PROJECT, "folder": STATE_FOLDER}
+    if path:
+        spec["path"] = path
+    return spec
+
+
+def write_files(root: Path, files: dict) -> Path:
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root
+
+
+def small_state(env: str = "dev") -> Any:
+    """A valid state document owning one project, for write tests."""
+    from dataiku_iac.state import ResourceState, StateDocument
+
+    doc = StateDocument.new(env)
+    doc.put(ResourceState(address="project.DEMO", type="project", project_key="DEMO", name="DEMO", dss_id="DEMO", attributes={}, version_tag=None, depends_on=[]))
+    return doc
