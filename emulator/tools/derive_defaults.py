@@ -1,7 +1,7 @@
 """Derive the emulator's default documents from the real DSS samples.
 
 Run once by a developer (the samples live outside the package):
-    python emulator/tools/derive_defaults.py /work/shared/dss-samples
+    python emulator/tools/derive_defaults.py tests/fixtures/dss-samples
 The output files in dss_emulator/defaults/ are committed; each records the sample it comes from.
 Only object-specific values (names, users, timestamps, schemas, options) are stripped or blanked;
 every key and default value is DSS's own.
@@ -205,7 +205,8 @@ def scenario_defaults(root: Path) -> None:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/dss-samples")
+    default = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "dss-samples"
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     OUT.mkdir(parents=True, exist_ok=True)
     dataset_defaults(root)
     folder_defaults(root)

@@ -1,4 +1,4 @@
-"""Fidelity against real DSS documents (/work/shared/dss-samples, or $DSS_SAMPLES_DIR).
+"""Fidelity against real DSS documents (tests/fixtures/dss-samples, or $DSS_SAMPLES_DIR).
 
 How we compare: for each sample we create the same kind of object through the real client, with the
 options the sample shows (connection type, format, mode, steps...), read it back and compare the *key
@@ -22,7 +22,9 @@ from typing import Any, Iterable, Set
 
 import pytest
 
-SAMPLES = Path(os.environ.get("DSS_SAMPLES_DIR", "/work/shared/dss-samples"))
+SAMPLES = Path(
+    os.environ.get("DSS_SAMPLES_DIR", Path(__file__).resolve().parents[1] / "fixtures" / "dss-samples")
+)
 API = ["name", "projectKey", "id", "smartName"]
 ERA = [
     "featureGroup",
