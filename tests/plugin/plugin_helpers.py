@@ -68,3 +68,41 @@ def small_state(env: str = "dev") -> Any:
     doc = StateDocument.new(env)
     doc.put(ResourceState(address="project.DEMO", type="project", project_key="DEMO", name="DEMO", dss_id="DEMO", attributes={}, version_tag=None, depends_on=[]))
     return doc
+
+
+def demo_config(project_key: str = "PLUG_DEMO", state_path: str = "") -> dict:
+    """A small configuration (project, dataset, folder) whose state lives in the state folder."""
+    state = f"\n  path: {state_path}" if state_path else ""
+    return {
+        "iac.yml": (
+            "version: 1\nstate:\n  backend: managed_folder\n"
+            f"  project_key: {STATE_PROJECT}\n  folder: {STATE_FOLDER}{state}\n"
+        ),
+        "environments/dev.yml": "variables:\n  owner_team: data\n",
+        "projects/demo.yml": (
+            f"project:\n  key: {project_key}\n  name: Plugin Demo\n"
+            "datasets:\n  - name: TEST_DATA\n    type: managed\n    format: parquet\n"
+            "managed_folders:\n  - name: models\n"
+        ),
+    }
+
+
+def upload_library(client: Any, project_key: str, folder: str, files: dict) -> None:
+    """Put `files` into the project library under /folder (the way a user or DSS's Git sync would)."""
+    from dataiku_iac.dss.service import write_library_files
+
+    keys = {p["projectKey"] for p in client.list_projects()}
+    if project_key not in keys:
+        client.create_project(project_key, project_key, "admin")
+    write_library_files(client, project_key, folder, files)
+
+
+def git_repo(root: Path, files: dict, subpath: str = "") -> str:
+    """A local Git repository holding `files` under `subpath`; returns its path (a git URL)."""
+    import git
+
+    repo = git.Repo.init(root, initial_branch="main")
+    write_files(root / subpath if subpath else root, files)
+    repo.git.add(A=True)
+    repo.git.execute(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "config"])
+    return str(root)

@@ -1,0 +1,497 @@
+"""The service layer of the DSS plugin: what macros, scenario steps, the custom recipe and the
+webapp call. Stable API; each function documents its contract.
+
+Conventions shared by every function:
+
+- `client_factory` is a zero-argument callable returning a `dataikuapi.DSSClient`. Inside DSS
+  pass `dataiku.api_client`: in an impersonated macro (and under
+  `dataiku.WebappImpersonationContext`) it acts as the calling user, so DSS itself enforces
+  that user's rights on every call.
+- `caller` is the identity of the person asking (`Caller`): from `current_caller(client_factory)`
+  in a macro or step, from `caller_from_browser_headers(...)` in a webapp backend. Mutating
+  operations are authorized against the caller (`check_permission`), never against the
+  plugin's or the webapp's run-as identity (confused-deputy safe).
+- `source_spec` says where the configuration is (see `dataiku_iac.sources`):
+  `{"kind": "library", "project_key": ..., "path": "iac"}`,
+  `{"kind": "git", "url": ..., "ref": ..., "subpath": ..., "credentials": {...}}` or
+  `{"kind": "directory", "path": ...}`.
+- Results come with an HTML rendering (escaped, no secrets) that looks like the CLI output.
+- Errors are `IacError` subclasses with a message safe to show; `PermissionDenied` for
+  refusals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+
+from dataiku_iac.dss import html as render
+from dataiku_iac.engine.drift import DriftReport
+from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.session import DEFAULT_PARALLELISM, PlanResult, Session
+from dataiku_iac.errors import IacError, StalePlanError
+from dataiku_iac.planner.plan import Plan, PlanOptions
+from dataiku_iac.sources import describe_source, materialize
+
+ClientFactory = Callable[[], Any]
+
+#: actions that change DSS or the state, and so need `check_permission` to pass
+MUTATING_ACTIONS = ("apply", "destroy", "import")
+#: actions reserved to DSS administrators (state repair; reliability-anchors §5.4)
+ADMIN_ACTIONS = ("state_unlock", "state_rollback")
+READ_ACTIONS = ("plan", "drift", "state_list", "state_history", "validate")
+
+
+class PermissionDenied(IacError):
+    """The caller may not perform this action on these projects."""
+
+
+# -- identity ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking. `admin` is None when DSS did not say (then group definitions decide)."""
+
+    login: str
+    groups: tuple = ()
+    admin: Optional[bool] = None
+
+    @classmethod
+    def from_auth_info(cls, info: Mapping[str, Any]) -> Caller:
+        login = info.get("associatedDSSUser") or info.get("authIdentifier")
+        if not login:
+            raise PermissionDenied("DSS did not identify the caller (no authIdentifier in the auth info)")
+        admin = info.get("admin")
+        return cls(str(login), tuple(sorted(info.get("groups") or ())), admin if isinstance(admin, bool) else None)
+
+
+def current_caller(client_factory: ClientFactory) -> Caller:
+    """The user the client acts as: in an impersonated macro or a step, the person running it."""
+    return Caller.from_auth_info(client_factory().get_auth_info())
+
+
+def caller_from_browser_headers(client_factory: ClientFactory, headers: Mapping[str, str]) -> Caller:
+    """The browsing user of a webapp request (never the backend's run-as user)."""
+    return Caller.from_auth_info(client_factory().get_auth_info_from_browser_headers(dict(headers)))
+
+
+def is_admin(client_factory: ClientFactory, caller: Caller) -> bool:
+    """Whether the caller is a DSS administrator. Fails closed: unknown means no."""
+    if caller.admin is not None:
+        return caller.admin
+    client = client_factory()
+    for group in caller.groups:
+        with contextlib.suppress(Exception):  # a non-admin client cannot read groups: not admin
+            if client.get_group(group).get_definition().get("admin"):
+                return True
+    return False
+
+
+def is_project_admin(client_factory: ClientFactory, caller: Caller, project_key: str) -> bool:
+    """Whether the caller owns the project or holds its ADMIN permission (user or group row).
+
+    Reading a project's permissions needs admin rights on it, so a client that cannot read
+    them (or a project that does not exist yet) answers no.
+    """
+    try:
+        perms = client_factory().get_project(project_key).get_permissions()
+    except Exception:
+        return False
+    if perms.get("owner") == caller.login:
+        return True
+    for row in perms.get("permissions") or []:
+        if not row.get("admin"):
+            continue
+        if row.get("user") == caller.login or (row.get("group") and row.get("group") in caller.groups):
+            return True
+    return False
+
+
+def check_permission(client_factory: ClientFactory, caller: Caller, action: str, project_keys: Iterable[str]) -> None:
+    """Raise PermissionDenied unless `caller` may perform `action` on every project in
+    `project_keys` (effective DSS keys).
+
+    - read actions (plan, drift, state_list, state_history, validate): allowed here; DSS
+      itself checks read access through the caller's client;
+    - apply, destroy, import: DSS administrators, or users who are project admins (owner or
+      ADMIN permission) of EVERY project touched; a project that does not exist yet can only
+      be created by an administrator;
+    - state_unlock, state_rollback: DSS administrators only.
+    """
+    keys = sorted(set(project_keys))
+    if action in READ_ACTIONS:
+        return
+    if action not in MUTATING_ACTIONS + ADMIN_ACTIONS:
+        raise PermissionDenied(f"unknown action {action!r}")
+    if is_admin(client_factory, caller):
+        return
+    if action in ADMIN_ACTIONS:
+        raise PermissionDenied(f"{caller.login} may not {action.replace('_', ' ')}: only DSS administrators may")
+    missing = [k for k in keys if not is_project_admin(client_factory, caller, k)]
+    if missing:
+        raise PermissionDenied(
+            f"{caller.login} may not {action}: it touches project(s) {', '.join(missing)} of which "
+            f"{caller.login} is not a project administrator (and {caller.login} is not a DSS administrator)"
+        )
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_session(
+    client_factory: ClientFactory,
+    source_spec: dict,
+    environment: str,
+    *,
+    environ: Optional[dict] = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    cache_dir: Optional[Path] = None,
+) -> Iterator[Session]:
+    """A Session over the materialized configuration; the copy is removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix="dataiku-iac-"))
+    try:
+        root, provenance = materialize(source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir)
+        yield Session(
+            root,
+            environment,
+            environ=environ,
+            parallelism=parallelism,
+            source=provenance,
+            client_factory=client_factory,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def plan_token(plan: Plan) -> str:
+    """A short digest of what a plan would do and what it was computed against.
+
+    Unlike `Plan.to_json()["digest"]` it leaves out the creation time, so re-planning an
+    unchanged configuration against an unchanged state and DSS gives the same token: this is
+    what "apply exactly the plan I reviewed" compares (`apply(confirm_token=...)`).
+    """
+    body = plan.to_json()
+    payload = {k: body[k] for k in ("environment", "config_digest", "options", "resource_changes")}
+    # A never-written state gets a fresh lineage at each read: only a committed one identifies it.
+    payload["state"] = {"serial": plan.serial, "lineage": plan.lineage if plan.serial > 0 else None}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def touched_projects(plan: Plan) -> list:
+    """Effective project keys of every change that touches DSS or the state."""
+    return sorted({c.project_key for c in plan.actionable()})
+
+
+def _targets(session: Session, targets: Iterable[str]) -> tuple:
+    targets = tuple(t for t in targets if t)
+    if not targets:
+        return ()
+    known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise IacError(f"unknown target(s): {', '.join(unknown)} (not in the configuration or the state)")
+    return targets
+
+
+# -- plan, apply, drift ----------------------------------------------------------------------
+
+
+def plan(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    *,
+    targets: Iterable[str] = (),
+    destroy: bool = False,
+    drop_data: bool = False,
+    environ: Optional[dict] = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    cache_dir: Optional[Path] = None,
+) -> tuple[PlanResult, str]:
+    """Compute a plan (read-only: no lock, no write). Returns the PlanResult and its HTML.
+
+    `result.plan.to_json()` is the reviewable plan (same JSON as `dataiku-iac plan --json`,
+    with `source` recording where the config came from); `plan_token(result.plan)` is the
+    token to pass to `apply(confirm_token=...)`.
+    """
+    check_permission(client_factory, caller, "plan", ())
+    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+        result = session.plan(options)
+        source = describe_source(session.source)
+    return result, render.plan_html(result, token=plan_token(result.plan), source=source)
+
+
+@dataclass
+class ApplyReport:
+    """The outcome of `apply`: the plan it ran (or found empty) and what the executor did."""
+
+    plan: PlanResult
+    result: Optional[ApplyResult]
+    token: str
+    source: dict
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is None or self.result.ok
+
+    def to_json(self) -> dict:
+        body: dict = {"plan": self.plan.plan.to_json(), "token": self.token, "applied": self.result is not None, "ok": self.ok}
+        if self.result is not None:
+            r = self.result
+            body.update(done=r.done, failed=r.failed, skipped=r.skipped, stopped=r.stopped, serial=r.state.serial)
+        if self.message:
+            body["message"] = self.message
+        return body
+
+
+def apply(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    *,
+    plan_json: Optional[dict] = None,
+    confirm_token: Optional[str] = None,
+    auto_approve: bool = False,
+    targets: Iterable[str] = (),
+    destroy: bool = False,
+    drop_data: bool = False,
+    on_event: Optional[EventSink] = None,
+    stop: Optional[threading.Event] = None,
+    environ: Optional[dict] = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    cache_dir: Optional[Path] = None,
+) -> tuple[ApplyReport, str]:
+    """Apply, under the state lock, exactly one of:
+
+    - `plan_json`: a saved plan (from `plan(...)[0].plan.to_json()`), applied exactly; refused
+      if the state, the configuration or the file changed since;
+    - `confirm_token`: the token of a reviewed plan; the plan is recomputed under the lock and
+      applied only if its token is the same (nothing changed since the review);
+    - `auto_approve=True`: whatever the plan is now (continuous deployment, policy-gated by the
+      caller).
+
+    The caller must pass `check_permission(..., "apply"/"destroy", touched projects)`; this is
+    checked before the lock on the configured projects and again on the exact plan. A plan
+    with no changes returns `result=None`. Apply failures of single resources are reported in
+    the result (`ok` False), not raised.
+    """
+    if plan_json is None and not confirm_token and not auto_approve:
+        raise IacError("apply needs a reviewed plan (plan JSON), the token of a reviewed plan, or auto-approval")
+    action = "destroy" if destroy or (plan_json or {}).get("options", {}).get("destroy") else "apply"
+    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+        planned_keys = {r.project_key for r in session.desired.resources.values()}
+        if plan_json is not None:
+            planned_keys = {c.get("project_key") for c in plan_json.get("resource_changes", []) if c.get("project_key")}
+        check_permission(client_factory, caller, action, planned_keys)
+
+        def confirm(planned: Plan) -> bool:
+            if confirm_token and plan_token(planned) != confirm_token:
+                raise StalePlanError(
+                    f"the plan changed since it was reviewed (token {confirm_token}, now {plan_token(planned)}): "
+                    f"review the new plan and confirm its token"
+                )
+            check_permission(client_factory, caller, action, touched_projects(planned))
+            return True
+
+        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+        planned, applied = session.apply(options, saved_plan=plan_json, confirm=confirm, on_event=on_event, stop=stop)
+        source = dict(session.source)
+    message = "" if applied is not None else "No changes: DSS already matches the configuration."
+    report = ApplyReport(planned, applied, plan_token(planned.plan), source, message)
+    return report, render.apply_html(report, source=describe_source(source))
+
+
+def drift(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    *,
+    environ: Optional[dict] = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    cache_dir: Optional[Path] = None,
+    policy: Optional[str] = None,
+) -> tuple[DriftReport, str]:
+    """Compare live DSS with the recorded state (read-only). Returns the report and its HTML
+    (`policy` is only shown in the HTML, e.g. "fail" or "warn")."""
+    check_permission(client_factory, caller, "drift", ())
+    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+        report = session.drift()
+        source = describe_source(session.source)
+    return report, render.drift_html(report, source=source, policy=policy)
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    project_key: str
+    files: dict = field(default_factory=dict)  # relative path -> text
+    adopted: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    secrets: list = field(default_factory=list)
+    plan_summary: dict = field(default_factory=dict)
+    written_to: str = ""
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def import_project(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    project_key: str,
+    *,
+    write_back: bool = True,
+    environ: Optional[dict] = None,
+    cache_dir: Optional[Path] = None,
+) -> tuple[ImportReport, str]:
+    """Adopt the live project `project_key`: write its YAML (and code files) and record its
+    objects in the state of `environment`, as `dataiku-iac import project` does.
+
+    The files are returned in `ImportReport.files`. With `write_back`, they are also written
+    into the configuration: into the project library folder for a library source, into the
+    directory for a directory source (a Git source is never pushed to: take the files from
+    the report or the HTML). Needs `check_permission(..., "import", [project_key])`.
+    """
+    from dataiku_iac.engine.importer import import_project as engine_import
+
+    check_permission(client_factory, caller, "import", [project_key])
+    with open_session(client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir) as session:
+        outcome = engine_import(session, project_key, session.root)
+        files = {rel: (session.root / rel).read_text(encoding="utf-8") for rel in outcome.files}
+        kind = session.source.get("kind")
+    report = ImportReport(project_key, files, outcome.adopted, outcome.skipped, outcome.secrets, outcome.plan_summary)
+    if write_back and kind == "library":
+        from dataiku_iac.sources.library import library_folder
+
+        folder = library_folder(source_spec.get("path", "iac"))
+        write_library_files(client_factory(), source_spec["project_key"], folder, files)
+        report.written_to = f"project library of {source_spec['project_key']}, folder /{folder}"
+    elif write_back and kind == "directory":
+        report.written_to = f"directory {source_spec.get('path')}"
+    return report, _import_html(report)
+
+
+def write_library_files(client: Any, project_key: str, folder: str, files: Mapping[str, str]) -> None:
+    """Create or overwrite `files` (relative path -> text) under /folder of a project library."""
+    from dataiku_iac.sources.common import check_rel
+
+    for rel, text in sorted(files.items()):
+        check_rel(rel)
+        library = client.get_project(project_key).get_library()  # fresh: the handle caches the tree
+        parts = [p for p in (folder.split("/") if folder else [])] + rel.split("/")
+        node = library.root
+        for part in parts[:-1]:
+            child = next((c for c in node.list() if c.name == part), None)
+            node = child if child is not None and child.children is not None else node.add_folder(part)
+        existing = next((c for c in node.list() if c.name == parts[-1]), None)
+        handle = existing if existing is not None else node.add_file(parts[-1])
+        handle.write(text.encode("utf-8"))
+
+
+def _import_html(report: ImportReport) -> str:
+    rows = [
+        ("Project", report.project_key),
+        ("Adopted", f"{len(report.adopted)} object(s)"),
+        ("Written to", report.written_to or "not written back: copy the files below into the configuration"),
+        ("Plan after import", "No changes." if not any(report.plan_summary.values()) else json.dumps(report.plan_summary)),
+    ]
+    body = render.meta_table(rows)
+    for skipped in report.skipped:
+        body += render.alert("warn", f"not imported (not expressible in the config yet): {skipped}")
+    for secret in report.secrets:
+        body += render.alert("warn", f"secret variable written as a reference: {secret} (set it before the next plan)")
+    for rel, text in sorted(report.files.items()):
+        body += f"<h4><code>{render.esc(rel)}</code></h4><pre>{render.esc(text)}</pre>"
+    return render.page(f"dataiku-iac import of {report.project_key}", body)
+
+
+# -- state -------------------------------------------------------------------------------------
+
+
+def state_list(
+    client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, *, cache_dir: Optional[Path] = None
+) -> tuple[dict, str]:
+    """The resources the state owns and the current lock: `{serial, lineage, resources: [...], lock}`."""
+    check_permission(client_factory, caller, "state_list", ())
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+        writer = session.state_writer()
+        doc = writer.read()
+        lock = writer.current_lock()
+        where = writer.store.describe()
+    rows = [
+        {"address": a, "dss_id": r.dss_id, "project_key": r.project_key, "origin": r.origin, "protect": r.protect}
+        for a, r in sorted(doc.resources.items())
+    ]
+    body = {"serial": doc.serial, "lineage": doc.lineage, "backend": where, "resources": rows, "lock": lock.to_json() if lock else None}
+    intro = f"Environment {environment}, state serial {doc.serial} in {where}. " + (
+        f"Locked: {lock.who}, {lock.operation!r}, since {lock.created}, lock ID {lock.id}." if lock else "Not locked."
+    )
+    table = [[r["address"], r["dss_id"], r["project_key"], r["origin"], "yes" if r["protect"] else ""] for r in rows]
+    html = render.table_html("dataiku-iac state", ["Address", "DSS id", "Project", "Origin", "Protected"], table, intro)
+    return body, html
+
+
+def state_history(
+    client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, *, cache_dir: Optional[Path] = None
+) -> tuple[list, str]:
+    """Every kept state serial, oldest first, as dicts (serial, written_at, operation, ...)."""
+    check_permission(client_factory, caller, "state_history", ())
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+        entries = [dict(e.__dict__) for e in session.state_reader().history()]
+    rows = [[e["serial"], e["written_at"], e["resource_count"], e["operation"], e["error"] or ""] for e in entries]
+    html = render.table_html("dataiku-iac state history", ["Serial", "Written at", "Resources", "Operation", "Error"], rows)
+    return entries, html
+
+
+def state_unlock(
+    client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, lock_id: str, *, cache_dir: Optional[Path] = None
+) -> tuple[dict, str]:
+    """Release a stale lock by its exact ID (DSS administrators only). Returns the released holder."""
+    check_permission(client_factory, caller, "state_unlock", ())
+    if not lock_id or not lock_id.strip():
+        raise IacError("state unlock needs the exact lock ID (shown in the lock error and in the state listing)")
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+        writer = session.state_writer()
+        holder = writer.current_lock()
+        writer.unlock(lock_id.strip())
+    released = holder.to_json() if holder else {}
+    who = f" held by {holder.who} for {holder.operation!r}" if holder else ""
+    return released, render.page("dataiku-iac state unlock", render.alert("ok", f"Released lock {lock_id}{who}."))
+
+
+def state_rollback(
+    client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, serial: int, *, cache_dir: Optional[Path] = None
+) -> tuple[dict, str]:
+    """Write history serial `serial` back as a new serial, under the lock (DSS administrators
+    only). Changes only the state, not DSS: plan afterwards to see what it implies."""
+    check_permission(client_factory, caller, "state_rollback", ())
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+        writer = session.state_writer()
+        lock = writer.lock(f"state rollback {serial}")
+        try:
+            written = writer.restore(int(serial), operation="rollback")
+        finally:
+            writer.unlock(lock.id)
+    body = {"restored": int(serial), "serial": written.serial}
+    text = f"Restored serial {serial} as serial {written.serial}. Run a plan to see what it implies for DSS."
+    return body, render.page("dataiku-iac state rollback", render.alert("ok", text))
+
