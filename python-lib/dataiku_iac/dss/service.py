@@ -115,6 +115,42 @@ def is_project_admin(client_factory: ClientFactory, caller: Caller, project_key:
     return False
 
 
+#: DSS project permission flags that let a user read the project's content
+READ_FLAGS = ("admin", "readProjectContent", "writeProjectContent")
+
+
+def can_read_project(client_factory: ClientFactory, caller: Caller, project_key: str) -> bool:
+    """Whether the caller owns the project or holds a permission row (user or group) granting
+    read, write or admin on its content. Fails closed: unreadable permissions answer no."""
+    try:
+        perms = client_factory().get_project(project_key).get_permissions()
+    except Exception:
+        return False
+    if perms.get("owner") == caller.login:
+        return True
+    for row in perms.get("permissions") or []:
+        applies = row.get("user") == caller.login or (row.get("group") and row.get("group") in caller.groups)
+        if applies and any(row.get(flag) for flag in READ_FLAGS):
+            return True
+    return False
+
+
+def check_read_access(client_factory: ClientFactory, caller: Caller, project_keys: Iterable[str]) -> None:
+    """Raise PermissionDenied unless `caller` may read every existing project in `project_keys`.
+
+    For code whose client does not act as the caller (a webapp backend runs as its run-as
+    user), so DSS cannot check read access for us. A project that does not exist yet (or
+    that the client cannot see) holds nothing the client could reveal, so it passes.
+    """
+    keys = sorted(set(project_keys))
+    if not keys or is_admin(client_factory, caller):
+        return
+    visible = set(client_factory().list_project_keys())
+    unreadable = [k for k in keys if k in visible and not can_read_project(client_factory, caller, k)]
+    if unreadable:
+        raise PermissionDenied(f"{caller.login} may not read project(s) {', '.join(unreadable)}")
+
+
 def check_permission(client_factory: ClientFactory, caller: Caller, action: str, project_keys: Iterable[str]) -> None:
     """Raise PermissionDenied unless `caller` may perform `action` on every project in
     `project_keys` (effective DSS keys).
