@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import dataikuapi
 
 __all__ = [
+    "Dataset",
     "Folder",
     "api_client",
     "default_project_key",
@@ -114,3 +115,46 @@ class Folder:
         self._handle.delete_file(path)
 
     clear_path = delete_path
+
+
+class Dataset:
+    """``dataiku.Dataset``, write side only: ``write_schema`` sets the schema through the public API;
+    rows go to ``$DKU_STAND_IN_DATASETS_DIR/<PROJECT>.<name>.jsonl`` (the public API cannot write rows),
+    where tests read them. Rows are appended, like an append-mode output."""
+
+    def __init__(self, name: str, project_key: Optional[str] = None, ignore_flow: bool = False) -> None:
+        if "." in name and project_key is None:
+            project_key, name = name.split(".", 1)
+        self.project_key = project_key or default_project_key()
+        self.name = name
+
+    def _rows_path(self) -> str:
+        folder = os.environ.get("DKU_STAND_IN_DATASETS_DIR")
+        if not folder:
+            raise Exception("The dataiku stand-in writes dataset rows under $DKU_STAND_IN_DATASETS_DIR: set it")
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, f"{self.project_key}.{self.name}.jsonl")
+
+    def write_schema(self, columns: List[Dict[str, Any]], dropAndCreate: bool = False) -> None:
+        dataset = api_client().get_project(self.project_key).get_dataset(self.name)
+        dataset.set_schema({"columns": list(columns), "userModified": True})
+
+    def get_writer(self) -> _DatasetWriter:
+        return _DatasetWriter(self._rows_path())
+
+
+class _DatasetWriter:
+    def __init__(self, path: str) -> None:
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()/__exit__
+
+    def write_row_dict(self, row: Dict[str, Any]) -> None:
+        self._handle.write(json.dumps(row, default=str) + "\n")
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> _DatasetWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,386 @@
+"""The logic behind the plugin's macros, scenario steps and recipe, so their files stay thin.
+
+Every DSS component gets a flat `config` dict of its params (runnable.json / step.json /
+recipe.json). This module turns it into service calls. The component files only import the
+internal `dataiku` package to get `dataiku.api_client` and their config, and pass them here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Optional
+
+from dataiku_iac.dss import service
+from dataiku_iac.errors import IacError
+
+log = logging.getLogger("dataiku_iac.plugin")
+ClientFactory = Callable[[], Any]
+
+DRIFT_STEP_TYPE = "pystep_dataiku-iac_check-drift"
+DRIFT_POLICIES = ("fail", "warn")
+APPLY_POLICIES = ("plan_only", "apply_if_no_deletes", "apply_always")
+
+
+class ComponentError(IacError):
+    """A component's params are unusable (the message names the param)."""
+
+
+# -- params -> service arguments ------------------------------------------------------------
+
+
+def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, current_project: Optional[str]) -> dict:
+    """The config source described by the common params:
+
+    source_kind: "library" (default) | "git" | "directory"
+    library_project (default: the current project), library_path (default "iac")
+    git_url, git_ref (default "main"), git_subpath, git_secret (name of a DSS user secret
+    holding a token or password), git_credentials (a preset: {username, password|token})
+    directory_path
+    """
+    kind = str(config.get("source_kind") or "library")
+    if kind == "library":
+        project = config.get("library_project") or current_project
+        if not project:
+            raise ComponentError("library_project: choose the project whose library holds the configuration")
+        return {"kind": "library", "project_key": str(project), "path": str(config.get("library_path") or "iac")}
+    if kind == "git":
+        url = str(config.get("git_url") or "").strip()
+        if not url:
+            raise ComponentError("git_url: the URL of the Git repository holding the configuration")
+        spec = {
+            "kind": "git",
+            "url": url,
+            "ref": str(config.get("git_ref") or "main"),
+            "subpath": str(config.get("git_subpath") or ""),
+        }
+        credentials = git_credentials(config, client_factory)
+        if credentials:
+            spec["credentials"] = credentials
+        return spec
+    if kind == "directory":
+        path = str(config.get("directory_path") or "").strip()
+        if not path:
+            raise ComponentError("directory_path: the directory holding the configuration")
+        return {"kind": "directory", "path": path}
+    raise ComponentError(f"source_kind: unknown config source {kind!r} (library, git or directory)")
+
+
+def git_credentials(config: Mapping[str, Any], client_factory: ClientFactory) -> Optional[dict]:
+    """From a preset (`git_credentials`) or the caller's DSS user secret named `git_secret`.
+
+    The secret is read with the caller's own client (`get_auth_info(with_secrets=True)`), so a
+    user can only use their own secrets.
+    """
+    preset = config.get("git_credentials")
+    if isinstance(preset, dict) and (preset.get("password") or preset.get("token")):
+        return {k: preset[k] for k in ("username", "password", "token") if preset.get(k)}
+    name = str(config.get("git_secret") or "").strip()
+    if not name:
+        return None
+    info = client_factory().get_auth_info(with_secrets=True)
+    for secret in info.get("secrets") or []:
+        if secret.get("key") == name or secret.get("name") == name:
+            username = str(config.get("git_username") or "").strip()
+            return {"username": username, "token": secret.get("value")} if username else {"token": secret.get("value")}
+    raise ComponentError(f"git_secret: you have no DSS user secret named {name!r} (Profile > Credentials)")
+
+
+def environment_of(config: Mapping[str, Any]) -> str:
+    env = str(config.get("environment") or "").strip()
+    if not env:
+        raise ComponentError("environment: the environment to work on (environments/<name>.yml)")
+    return env
+
+
+def targets_of(config: Mapping[str, Any]) -> tuple:
+    raw = config.get("targets") or []
+    if isinstance(raw, str):
+        raw = [t for t in raw.replace(",", " ").split()]
+    return tuple(str(t).strip() for t in raw if str(t).strip())
+
+
+def _context(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> tuple:
+    caller = service.current_caller(client_factory)
+    return caller, source_spec(config, client_factory, project_key), environment_of(config)
+
+
+# -- macros -----------------------------------------------------------------------------------
+
+
+def plan_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
+    caller, spec, env = _context(config, client_factory, project_key)
+    _result, html = service.plan(
+        client_factory, caller, spec, env, targets=targets_of(config), destroy=bool(config.get("destroy"))
+    )
+    return html
+
+
+def apply_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
+    """Dry run (a plan) unless `dry_run` is false; then needs `plan_json` or `confirm_token`."""
+    caller, spec, env = _context(config, client_factory, project_key)
+    targets, destroy = targets_of(config), bool(config.get("destroy"))
+    if config.get("dry_run", True):
+        _result, html = service.plan(client_factory, caller, spec, env, targets=targets, destroy=destroy)
+        return html
+    plan_json = _plan_json(config.get("plan_json"))
+    token = str(config.get("confirm_token") or "").strip() or None
+    if plan_json is None and token is None:
+        raise ComponentError(
+            "to apply, paste the reviewed plan (plan_json) or its plan token (confirm_token) from a plan run"
+        )
+    report, html = service.apply(
+        client_factory, caller, spec, env, plan_json=plan_json, confirm_token=token, targets=targets,
+        destroy=destroy, drop_data=bool(config.get("drop_data")),
+    )
+    if not report.ok:
+        raise ComponentError("apply incomplete: " + _failures(report))
+    return html
+
+
+def _plan_json(raw: Any) -> Optional[dict]:
+    if not raw:
+        return None
+    if isinstance(raw, dict):
+        return raw
+    try:
+        data = json.loads(str(raw))
+    except ValueError as exc:
+        raise ComponentError(f"plan_json: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or "resource_changes" not in data:
+        raise ComponentError("plan_json: not a dataiku-iac plan (no resource_changes)")
+    return data
+
+
+def _failures(report: Any) -> str:
+    result = report.result
+    parts = [f"{a}: {m}" for a, m in sorted(result.failed.items())]
+    if result.skipped:
+        parts.append(f"skipped {', '.join(sorted(result.skipped))}")
+    if result.stopped:
+        parts.append("stopped")
+    return "; ".join(parts) or "see the log"
+
+
+def drift_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
+    caller, spec, env = _context(config, client_factory, project_key)
+    report, html = service.drift(client_factory, caller, spec, env)
+    if report.has_drift and config.get("fail_on_drift"):
+        raise ComponentError(drift_summary(report))
+    return html
+
+
+def import_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
+    caller, spec, env = _context(config, client_factory, project_key)
+    key = str(config.get("import_project") or "").strip()
+    if not key:
+        raise ComponentError("import_project: the DSS project to import")
+    _report, html = service.import_project(
+        client_factory, caller, spec, env, key, write_back=bool(config.get("write_back", True))
+    )
+    return html
+
+
+def state_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
+    caller, spec, env = _context(config, client_factory, project_key)
+    action = str(config.get("state_action") or "list")
+    if action == "list":
+        return service.state_list(client_factory, caller, spec, env)[1]
+    if action == "history":
+        return service.state_history(client_factory, caller, spec, env)[1]
+    if action == "unlock":
+        return service.state_unlock(client_factory, caller, spec, env, str(config.get("lock_id") or ""))[1]
+    if action == "rollback":
+        serial = config.get("serial")
+        if serial in (None, ""):
+            raise ComponentError("serial: the history serial to restore")
+        return service.state_rollback(client_factory, caller, spec, env, int(serial))[1]
+    raise ComponentError(f"state_action: unknown action {action!r} (list, history, unlock, rollback)")
+
+
+# -- scheduled drift check: scenario set-up --------------------------------------------------
+
+SOURCE_KEYS = (
+    "source_kind", "library_project", "library_path", "git_url", "git_ref", "git_subpath",
+    "git_secret", "git_username", "directory_path", "environment",
+)
+
+
+def setup_drift_scenario_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: str) -> dict:
+    """Create (or update) a step-based scenario in `project_key` that runs the check-drift step
+    on a schedule. Returns {"scenarioId", "projectKey", "created"}."""
+    from dataiku_iac.dss.html import alert, meta_table, page
+
+    environment_of(config)
+    source_spec(config, client_factory, project_key)  # validate now, not at 3 a.m.
+    step_config = {k: config[k] for k in SOURCE_KEYS if config.get(k) not in (None, "")}
+    step_config.setdefault("library_project", project_key if step_config.get("source_kind", "library") == "library" else None)
+    step_config = {k: v for k, v in step_config.items() if v is not None}
+    step_config["policy"] = str(config.get("policy") or "fail")
+    if config.get("report_folder"):
+        step_config["report_folder"] = str(config["report_folder"])
+    name = str(config.get("scenario_name") or f"IaC drift check ({config['environment']})")
+    scenario_id, created = create_drift_scenario(
+        client_factory(), project_key, name, step_config,
+        frequency=str(config.get("frequency") or "Daily"), hour=int(config.get("hour") or 6),
+        minute=int(config.get("minute") or 0),
+    )
+    body = meta_table([("Scenario", f"{project_key}.{scenario_id}"), ("Schedule", _schedule_text(config))])
+    verb = "Created" if created else "Updated"
+    return {"html": page("dataiku-iac drift check", alert("ok", f"{verb} the scenario {name!r}.") + body),
+            "scenarioId": scenario_id, "created": created}
+
+
+def _schedule_text(config: Mapping[str, Any]) -> str:
+    freq = str(config.get("frequency") or "Daily")
+    if freq == "Hourly":
+        return f"hourly at minute {int(config.get('minute') or 0)}"
+    return f"{freq.lower()} at {int(config.get('hour') or 6):02d}:{int(config.get('minute') or 0):02d}"
+
+
+def create_drift_scenario(
+    client: Any, project_key: str, name: str, step_config: dict, *, frequency: str = "Daily", hour: int = 6, minute: int = 0
+) -> tuple:
+    """A step-based scenario with one `pystep_dataiku-iac_check-drift` step and a temporal trigger."""
+    project = client.get_project(project_key)
+    existing = [s for s in project.list_scenarios() if s.get("name") == name]
+    if existing:
+        scenario = project.get_scenario(existing[0]["id"])
+        created = False
+    else:
+        scenario = project.create_scenario(name, "step_based")
+        created = True
+    settings = scenario.get_settings()
+    settings.raw_steps.clear()
+    settings.raw_steps.append(
+        {
+            "id": "iac_check_drift",
+            "type": DRIFT_STEP_TYPE,
+            "name": "Check drift (dataiku-iac)",
+            "enabled": True,
+            "runConditionType": "RUN_IF_STATUS_MATCH",
+            "runConditionStatuses": ["SUCCESS", "WARNING"],
+            "maxRetriesOnFail": 0,
+            "delayBetweenRetries": 10,
+            "resetScenarioStatus": False,
+            "params": {"config": step_config},
+        }
+    )
+    settings.raw_triggers.clear()
+    start = datetime.now(timezone.utc).strftime("%Y-%m-%d")  # fixed, so re-saving shows no diff
+    settings.raw_triggers.append(
+        {
+            "id": "iac_drift_schedule",
+            "type": "temporal",
+            "name": "dataiku-iac drift schedule",
+            "delay": 5,
+            "active": True,
+            "params": {
+                "frequency": frequency, "repeatFrequency": 1, "hour": hour, "minute": minute,
+                "startingFrom": start, "daysOfWeek": [], "monthlyRunOn": "ON_THE_DAY", "timezone": "SERVER",
+            },
+        }
+    )
+    settings.active = True
+    settings.save()
+    return scenario.id, created
+
+
+# -- scenario steps -----------------------------------------------------------------------------
+
+
+def drift_summary(report: Any) -> str:
+    counts = report.counts()
+    addresses = ", ".join(i.address for i in report.items[:10]) + (" …" if len(report.items) > 10 else "")
+    return (
+        f"drift in environment {report.environment}: {counts['changed']} changed, {counts['deleted']} deleted, "
+        f"{counts['unmanaged']} unmanaged ({addresses})"
+    )
+
+
+def check_drift_step(
+    config: Mapping[str, Any], client_factory: ClientFactory, project_key: str, out: Callable[[str], None] = print
+) -> dict:
+    """The check-drift scenario step. Writes the report (JSON + HTML) to the `report_folder`
+    managed folder of `project_key` if set, prints it (the step's log), and raises on drift
+    when the policy is "fail" (the step and so the scenario fail; DSS reporters can then
+    mail the run). With "warn", drift is reported and the step succeeds."""
+    policy = str(config.get("policy") or "fail")
+    if policy not in DRIFT_POLICIES:
+        raise ComponentError(f"policy: {policy!r} is not one of {', '.join(DRIFT_POLICIES)}")
+    caller, spec, env = _context(config, client_factory, project_key)
+    report, html = service.drift(client_factory, caller, spec, env, policy=policy)
+    from dataiku_iac.cli.drift_cmds import render_drift
+    from dataiku_iac.output.text import Style
+
+    text = render_drift(report, Style())
+    out(text)
+    written = write_report(client_factory, project_key, config.get("report_folder"), env, report.to_json(), html)
+    if written:
+        out(f"Report written to {written}")
+    if report.has_drift and policy == "fail":
+        raise ComponentError(drift_summary(report) + (f"; report: {written}" if written else ""))
+    if report.has_drift:
+        out("WARNING: " + drift_summary(report))
+    return report.to_json()
+
+
+def write_report(
+    client_factory: ClientFactory, project_key: str, folder: Any, environment: str, body: dict, html: str
+) -> str:
+    """Write `drift/<env>/latest.{json,html}` and a timestamped JSON into a managed folder."""
+    if not folder:
+        return ""
+    from dataiku_iac.engine.dss import DssConnection
+    from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
+
+    store = ManagedFolderBlobStore(DssConnection(factory=client_factory), project_key, str(folder), f"drift/{environment}")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    payload = (json.dumps(body, indent=2, default=str) + "\n").encode("utf-8")
+    store.put(f"{stamp}.json", payload)
+    store.put("latest.json", payload)
+    store.put("latest.html", html.encode("utf-8"))
+    return f"managed folder {folder} of {project_key}: /drift/{environment}/latest.html"
+
+
+def apply_from_git_step(
+    config: Mapping[str, Any], client_factory: ClientFactory, project_key: str, out: Callable[[str], None] = print
+) -> dict:
+    """Continuous deployment: plan, then apply with auto-approval only when `policy` allows:
+
+    plan_only            never apply; fail when the plan has changes (a gate for reviews)
+    apply_if_no_deletes  apply when nothing would be deleted or replaced, else fail
+    apply_always         apply whatever the plan is
+    """
+    policy = str(config.get("policy") or "apply_if_no_deletes")
+    if policy not in APPLY_POLICIES:
+        raise ComponentError(f"policy: {policy!r} is not one of {', '.join(APPLY_POLICIES)}")
+    caller, spec, env = _context(config, client_factory, project_key)
+    result, _html = service.plan(client_factory, caller, spec, env)
+    from dataiku_iac.output.text import Style, render_apply_summary, render_plan
+
+    out(render_plan(result.plan, Style(), notes=result.notes))
+    summary = result.plan.summary()
+    if not result.plan.has_changes:
+        return {"applied": False, "summary": summary}
+    if policy == "plan_only":
+        raise ComponentError(f"the configuration has changes to apply ({_counts(summary)}) and the policy is plan_only")
+    if policy == "apply_if_no_deletes" and summary["destroy"]:
+        raise ComponentError(
+            f"the plan deletes or replaces {summary['destroy']} resource(s); the policy apply_if_no_deletes "
+            "refuses it: apply it from a reviewed plan instead"
+        )
+    report, _ = service.apply(
+        client_factory, caller, spec, env, confirm_token=service.plan_token(result.plan)
+    )
+    if report.result is not None:
+        out(render_apply_summary(report.result, report.plan.plan, Style()))
+    if not report.ok:
+        raise ComponentError("apply incomplete: " + _failures(report))
+    return report.to_json()
+
+
+def _counts(summary: dict) -> str:
+    return f"{summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy"
