@@ -7,3 +7,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "stand_in"))
 
 pytest_plugins = ["dss_emulator.pytest_plugin"]
+
+
+# -- a local S3-compatible server (moto over HTTP) for the S3 state backend ---------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 in a subprocess, one request at a time (see tests/s3_server.py); bucket created."""
+    from tests.s3_server import start_s3_server
+
+    server = start_s3_server(tmp_path_factory.mktemp("s3") / "s3-server.log")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,10 +11,19 @@ from dataiku_iac.errors import StateError
 from dataiku_iac.state import LocalBlobStore
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "s3"])
 def blob_store(request, tmp_path):
     if request.param == "local":
         return LocalBlobStore(tmp_path / "blobs")
+    if request.param == "s3":  # moto over HTTP (tests/s3_server.py), a fresh prefix per test
+        import uuid
+
+        from dataiku_iac.state.backends.s3 import S3BlobStore
+
+        from tests.s3_server import BUCKET
+
+        server = request.getfixturevalue("s3_server")
+        return S3BlobStore(server.client(), BUCKET, f"conformance/{uuid.uuid4().hex}")
     raise AssertionError(request.param)
 
 
