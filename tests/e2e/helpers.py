@@ -1,0 +1,242 @@
+"""Helpers shared by the acceptance tests (tests/e2e: the CLI; tests/integration: the engine).
+
+Everything here talks to the bundled DSS emulator through the real `dataikuapi` client or
+through the emulator's admin API; nothing is mocked. The CLI is run as a subprocess, exactly
+as a user or a CI pipeline runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "dataiku-iac")
+EXAMPLES = REPO / "examples"
+SAMPLES = Path("/work/shared/dss-samples")
+WRITE_METHODS = ("POST", "PUT", "DELETE")
+OBJECT_TYPES = ("dataset", "managed_folder", "recipe", "scenario")
+
+DEMO_YAML = """\
+project:
+  key: DEMO_PROJECT
+  name: Demo Project
+
+datasets:
+  - name: TEST_DATA
+    type: managed
+    format: parquet
+"""
+
+
+# -- running the CLI -----------------------------------------------------------------------
+@dataclass
+class CliResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def last_line(self) -> str:
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def __str__(self) -> str:
+        return f"$ dataiku-iac {' '.join(self.args)}\nexit {self.returncode}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+
+
+def cli_env(dss: Any, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
+    env.update(DKU_DSS_URL=dss.url, DKU_API_KEY=dss.api_key, NO_COLOR="1", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def run_cli(dss: Any, root: Path, *args: str, expect: Optional[int] = 0, timeout: float = 120, env: Optional[dict] = None) -> CliResult:
+    """Run `dataiku-iac -C root ARGS`; assert its exit code unless `expect` is None."""
+    argv = ["--no-color", "-C", str(root), *args]
+    done = subprocess.run(
+        [CLI, *argv],
+        cwd=str(root),
+        env=env or cli_env(dss),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    result = CliResult(list(args), done.returncode, done.stdout, done.stderr)
+    if expect is not None:
+        assert result.returncode == expect, str(result)
+    assert "Traceback" not in result.output, str(result)
+    return result
+
+
+def spawn_cli(dss: Any, root: Path, *args: str, env: Optional[dict] = None, log: Optional[Path] = None) -> subprocess.Popen:
+    """Start the CLI without waiting (for kill/interrupt tests); output goes to `log`."""
+    out = open(log or (root / "cli.log"), "w")  # noqa: SIM115 - closed by the child's exit
+    return subprocess.Popen(
+        [CLI, "--no-color", "-C", str(root), *args],
+        cwd=str(root),
+        env=env or cli_env(dss),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def plan_line(result: CliResult) -> str:
+    """The closing line of a human plan: `Plan: …` or `No changes. …`."""
+    return result.last_line()
+
+
+def assert_no_changes(dss: Any, root: Path, env: str = "dev") -> CliResult:
+    result = run_cli(dss, root, "plan", "-e", env, "--detailed-exitcode")
+    assert result.last_line().startswith("No changes."), str(result)
+    return result
+
+
+# -- configurations ------------------------------------------------------------------------
+def write_config(root: Path, projects: dict[str, str], *, iac: Optional[str] = None, env: str = "", files: Optional[dict[str, str]] = None) -> Path:
+    """A config directory: `dataiku-iac init`'s iac.yml unless given, environments/dev.yml, projects."""
+    from dataiku_iac.cli import scaffold
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "projects").mkdir(exist_ok=True)
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "iac.yml").write_text(iac if iac is not None else scaffold.IAC_YML, encoding="utf-8")
+    (root / "environments" / "dev.yml").write_text(env or scaffold.DEV_YML, encoding="utf-8")
+    for name, text in projects.items():
+        (root / "projects" / name).write_text(text, encoding="utf-8")
+    for rel, text in (files or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def big_project_yaml(key: str = "BULK", *, pairs: int = 8, folders: int = 4, scenarios: int = 3) -> str:
+    """A project of 1 + folders + 2*pairs datasets + pairs+folders recipes + scenarios resources.
+
+    raw_i (managed csv) -> prep_i (python) -> clean_i (managed parquet); clean_k -> report_k
+    (python) -> folder f_k; scenarios build clean_i, watch raw_i or a folder, call each other.
+    """
+    lines = [f"project:\n  key: {key}\n  name: Bulk project {key}\n  variables:\n    standard:\n      size: {pairs}\n"]
+    lines.append("managed_folders:\n")
+    lines += [f"  - name: f_{k}\n    description: folder {k}\n" for k in range(folders)]
+    lines.append("datasets:\n")
+    for i in range(pairs):
+        lines.append(f"  - name: raw_{i}\n    type: managed\n    format: csv\n")
+        lines.append(f"  - name: clean_{i}\n    type: managed\n    format: parquet\n    tags: [clean]\n")
+    lines.append("recipes:\n")
+    for i in range(pairs):
+        lines.append(f"  - name: prep_{i}\n    type: python\n    inputs: [raw_{i}]\n    outputs: [clean_{i}]\n    code: |\n      # prep {i}\n")
+    for k in range(folders):
+        lines.append(f"  - name: report_{k}\n    type: python\n    inputs: [clean_{k % pairs}]\n    outputs: [f_{k}]\n    code: |\n      # report {k}\n")
+    if scenarios:
+        lines.append("scenarios:\n")
+    for s in range(scenarios):
+        trigger = (
+            f"      - type: dataset_change\n        datasets: [raw_{s % pairs}]\n"
+            if s % 2 == 0
+            else f"      - type: dataset_change\n        folders: [f_{s % folders}]\n"
+        )
+        steps = f"      - type: build\n        datasets: [clean_{s % pairs}]\n"
+        if s > 0:
+            steps += f"      - type: run_scenario\n        scenario: S_{s - 1}\n"
+        lines.append(f"  - id: S_{s}\n    name: Scenario {s}\n    triggers:\n{trigger}    steps:\n{steps}")
+    return "".join(lines)
+
+
+def big_project_names(pairs: int = 8, folders: int = 4, scenarios: int = 3) -> dict[str, set[str]]:
+    """The object names `big_project_yaml` declares, by type."""
+    return {
+        "dataset": {f"raw_{i}" for i in range(pairs)} | {f"clean_{i}" for i in range(pairs)},
+        "managed_folder": {f"f_{k}" for k in range(folders)},
+        "recipe": {f"prep_{i}" for i in range(pairs)} | {f"report_{k}" for k in range(folders)},
+        "scenario": {f"S_{s}" for s in range(scenarios)},
+    }
+
+
+# -- looking at DSS through dataikuapi -------------------------------------------------------
+def list_names(client: Any, project_key: str) -> dict[str, list[str]]:
+    """Object names per type, as DSS lists them (duplicates kept: folders may share names)."""
+    project = client.get_project(project_key)
+    return {
+        "dataset": sorted(d["name"] for d in project.list_datasets()),
+        "managed_folder": sorted(f["name"] for f in project.list_managed_folders()),
+        "recipe": sorted(r["name"] for r in project.list_recipes()),
+        "scenario": sorted(s["id"] for s in project.list_scenarios()),
+    }
+
+
+def version_tags(client: Any, project_keys: Iterable[str]) -> dict[tuple, Any]:
+    """(project, type, id) -> versionTag of every object (and the project's four documents)."""
+    tags: dict[tuple, Any] = {}
+    existing = set(client.list_project_keys())
+    for key in project_keys:
+        if key not in existing:
+            continue
+        project = client.get_project(key)
+        summary = project.get_summary()
+        tags[(key, "project", key)] = summary.get("versionTag")
+        tags[(key, "project-settings", key)] = (project.get_settings().get_raw() or {}).get("versionTag")
+        tags[(key, "project-metadata", key)] = json.dumps(project.get_metadata(), sort_keys=True)
+        tags[(key, "project-permissions", key)] = json.dumps(project.get_permissions(), sort_keys=True)
+        tags[(key, "project-variables", key)] = json.dumps(project.get_variables(), sort_keys=True)
+        for item in project.list_datasets():
+            tags[(key, "dataset", item["name"])] = project.get_dataset(item["name"]).get_settings().get_raw().get("versionTag")
+        for item in project.list_managed_folders():
+            tags[(key, "managed_folder", item["id"])] = project.get_managed_folder(item["id"]).get_settings().get_raw().get("versionTag")
+        for item in project.list_recipes():
+            data = project.get_recipe(item["name"]).get_settings().data
+            tags[(key, "recipe", item["name"])] = (data["recipe"].get("versionTag"), data.get("payload"))
+        for item in project.list_scenarios():
+            tags[(key, "scenario", item["id"])] = project.get_scenario(item["id"]).get_settings().get_raw().get("versionTag")
+    return tags
+
+
+# -- the emulator's request log --------------------------------------------------------------
+def request_count(dss: Any) -> int:
+    return int(dss.admin.stats()["requests"])
+
+
+def writes_since(dss: Any, since: int) -> list[tuple[str, str]]:
+    """(method, path) of every DSS public-API write after request number `since`."""
+    return [(e["method"], e["path"]) for e in dss.admin.requests(since=since) if e["method"] in WRITE_METHODS]
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.005, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy (no blind sleeps)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Signal the CLI process we started (its own session: it has no children of its own)."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+
+
+def state_dir(root: Path, env: str = "dev") -> Path:
+    return root / ".dataiku-iac" / "state" / env
