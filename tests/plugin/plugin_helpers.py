@@ -106,3 +106,53 @@ def git_repo(root: Path, files: dict, subpath: str = "") -> str:
     repo.git.add(A=True)
     repo.git.execute(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "config"])
     return str(root)
+
+
+PLUGIN_ID = "dataiku-iac"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_macro(client: Any, project_key: str, macro_id: str, params: dict) -> str:
+    """Run one of our macros through DSS's public API; returns its (HTML) result or raises."""
+    macro = client.get_project(project_key).get_macro(f"pyrunnable_{PLUGIN_ID}_{macro_id}")
+    run_id = macro.run(params=params, wait=True)
+    result = macro.get_result(run_id, as_type="string")
+    return result.decode("utf-8") if isinstance(result, bytes) else result
+
+
+def cli_plan_json(dss: Any, config_dir: Path, env: str = "dev") -> dict:
+    """`dataiku-iac plan --json` in a subprocess, as a user would run it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    environ = {**os.environ, "DKU_DSS_URL": dss.url, "DKU_API_KEY": dss.api_key}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dataiku_iac", "-C", str(config_dir), "plan", "-e", env, "--json"],
+        env=environ, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def run_recipe(dss: Any, project_key: str, output: str, config: dict, rows_dir: Path) -> list:
+    """Run custom-recipes/drift-report/recipe.py as DSS would (config and roles from the env)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DKU_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(REPO / "python-lib"), str(REPO / "tests" / "stand_in")]),
+        DKU_DSS_URL=dss.url, DKU_API_KEY=dss.api_key, DKU_CURRENT_PROJECT_KEY=project_key,
+        DKU_CUSTOM_RECIPE_CONFIG=json.dumps(config),
+        DKU_CUSTOM_RECIPE_OUTPUTS=json.dumps({"report": [f"{project_key}.{output}"]}),
+        DKU_STAND_IN_DATASETS_DIR=str(rows_dir),
+    )
+    recipe = REPO / "custom-recipes" / "drift-report" / "recipe.py"
+    proc = subprocess.run([sys.executable, str(recipe)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    path = rows_dir / f"{project_key}.{output}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]

@@ -10,6 +10,7 @@ sensitive are already redacted by the plan and drift records.
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any, Iterable, Optional
 
@@ -89,7 +90,26 @@ def plan_html(result: Any, *, token: str, source: str, title: str = "dataiku-iac
         ("State", f"serial {plan.serial}, lineage {plan.lineage}"),
         ("Plan token", token if plan.has_changes else ""),
     ]
-    return page(title, meta_table(rows) + pre(render_plan(plan, HtmlStyle(), notes=result.notes)))
+    body = meta_table(rows) + pre(render_plan(plan, HtmlStyle(), notes=result.notes))
+    return page(title, body + plan_json_block(plan))
+
+
+def plan_json_block(plan: Any) -> str:
+    """The reviewable plan as JSON (what `dataiku-iac plan --json` prints), to paste into the
+    apply macro or keep with a change request."""
+    text = json.dumps(plan.to_json(), indent=2, default=str)
+    return (
+        "<details><summary>Plan JSON (paste into the apply macro to apply exactly this plan)</summary>"
+        f'<pre class="iac-plan-json">{esc(text)}</pre></details>'
+    )
+
+
+def extract_plan_json(page_html: str) -> dict:
+    """The plan JSON embedded by `plan_html` (for tests and tools reading macro results)."""
+    match = re.search(r'<pre class="iac-plan-json">(.*?)</pre>', page_html, re.S)
+    if match is None:
+        raise ValueError("no plan JSON in this page")
+    return json.loads(html.unescape(match.group(1)))
 
 
 def apply_html(report: Any, *, source: str) -> str:
