@@ -16,6 +16,7 @@ sent to DSS: a DSS change the state cannot record must not happen.
 from __future__ import annotations
 
 import datetime
+import heapq
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -97,53 +98,62 @@ class Executor:
         return result
 
     def _run_graph(self, actions: list[ResourceChange], doc: StateDocument, result: ApplyResult) -> None:
+        """Kahn's algorithm: each action counts its unfinished prerequisites and finishing one
+        decrements its dependents, so scheduling costs O(edges) in all, not O(N) per step
+        (O(N^2) at 10,000 resources). Ready actions start lowest address first, as the
+        planner orders them: deterministic at parallelism 1."""
+        by_address = {c.address: c for c in actions}
         waits_on = dependency_graph(actions)
-        pending = {c.address: c for c in actions}
+        remaining = {address: len(deps) for address, deps in waits_on.items()}
+        dependents: dict[str, list[str]] = {address: [] for address in by_address}
+        for address, deps in waits_on.items():
+            for dep in deps:
+                dependents[dep].append(address)
+        ready = sorted(address for address, count in remaining.items() if count == 0)
+        heapq.heapify(ready)
+        unsettled = set(by_address)  # neither done, failed nor skipped
         running: dict[Future, str] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            while pending or running:
-                self._skip_blocked(pending, waits_on, result)
+            while unsettled:
                 if not self._halted():
-                    for address in self._ready(pending, waits_on, result, limit=self.parallelism - len(running)):
-                        change = pending.pop(address)
-                        running[pool.submit(self._run_one, change, doc)] = address
+                    while ready and len(running) < self.parallelism:
+                        address = heapq.heappop(ready)
+                        running[pool.submit(self._run_one, by_address[address], doc)] = address
                 if not running:
-                    if pending and self._halted():
-                        result.skipped.extend(sorted(pending))
-                        pending.clear()
-                    if not pending:
-                        break
-                    continue
+                    # Halted (stop request, broken journal), or nothing can ever become ready
+                    # (a cycle the builder let through): what is left does not run.
+                    result.skipped.extend(sorted(unsettled))
+                    unsettled.clear()
+                    break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in finished:
                     address = running.pop(future)
+                    unsettled.discard(address)
                     error = future.exception()
                     if error is None:
                         result.done.append(address)
+                        for dependent in dependents[address]:
+                            remaining[dependent] -= 1
+                            if remaining[dependent] == 0 and dependent in unsettled:
+                                heapq.heappush(ready, dependent)
                     else:
                         result.failed[address] = _message(error)
+                        self._skip_dependents(address, dependents, unsettled, result)
 
     def _halted(self) -> bool:
         return self.stop.is_set() or self._journal_broken is not None
 
     @staticmethod
-    def _ready(pending: dict, waits_on: dict, result: ApplyResult, *, limit: int) -> list[str]:
-        finished = set(result.done)
-        ready = [a for a in sorted(pending) if waits_on.get(a, set()) <= finished]
-        return ready[: max(0, limit)]
-
-    @staticmethod
-    def _skip_blocked(pending: dict, waits_on: dict, result: ApplyResult) -> None:
-        blocked = set(result.failed) | set(result.skipped)
-        changed = True
-        while changed:
-            changed = False
-            for address in sorted(pending):
-                if waits_on.get(address, set()) & blocked:
-                    pending.pop(address)
-                    result.skipped.append(address)
-                    blocked.add(address)
-                    changed = True
+    def _skip_dependents(failed: str, dependents: dict[str, list[str]], unsettled: set[str], result: ApplyResult) -> None:
+        """Everything that (transitively) waits on a failed action is skipped."""
+        todo = list(dependents[failed])
+        while todo:
+            address = todo.pop()
+            if address not in unsettled:
+                continue
+            unsettled.discard(address)
+            result.skipped.append(address)
+            todo.extend(dependents[address])
 
     # -- one action ----------------------------------------------------------------------
     def _run_one(self, change: ResourceChange, doc: StateDocument) -> None:
@@ -299,14 +309,20 @@ class Executor:
             doc.remove(address)
 
     def _compact(self, doc: StateDocument, base: StateDocument) -> StateDocument:
-        """Write the final state as one new serial, then drop the journal."""
+        """Write the final state as one new serial, then compact the journal.
+
+        Intents that never got an outcome (an action that failed part-way: a create whose POST
+        went through before a later call failed, a create or delete whose answer was lost) are
+        not dropped: `compact_journal` keeps them in a journal on the new serial, and the next
+        run looks them up in DSS like those of a killed run (a half-made object is adopted, not
+        left in DSS unowned). Everything else is cleared.
+        """
         if self._journal_broken is not None:
             return doc  # the journal on disk is what the next run must replay
-        if doc.resources == base.resources:
-            self.writer.journal_clear()
-            return base
-        written = self.writer.write(doc, expected_serial=base.serial, operation="apply")
-        self.writer.journal_clear()
+        written = base
+        if doc.resources != base.resources:
+            written = self.writer.write(doc, expected_serial=base.serial, operation="apply")
+        self.writer.compact_journal(operation="apply")
         return written
 
 
