@@ -149,3 +149,25 @@ def deep_merge(base: dict, patch: dict) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+# Code-env selections look the same in project settings (key "mode") and in recipe params
+# (key "envMode"); the config says "inherit", "builtin" or an env name.
+_ENV_MODES = {"inherit": "INHERIT", "builtin": "USE_BUILTIN_MODE"}
+
+
+def env_selection_to_logical(selection: Optional[dict], mode_key: str) -> str:
+    selection = selection or {}
+    mode = selection.get(mode_key, "INHERIT")
+    if mode == "EXPLICIT_ENV":
+        return selection.get("envName") or ""
+    return "builtin" if mode == "USE_BUILTIN_MODE" else "inherit"
+
+
+def env_selection_to_dss(value: str, current: dict, mode_key: str) -> dict:
+    patched = {k: v for k, v in current.items() if k != "envName"}
+    if value in _ENV_MODES:
+        patched[mode_key] = _ENV_MODES[value]
+    else:
+        patched.update({mode_key: "EXPLICIT_ENV", "envName": value})
+    return patched

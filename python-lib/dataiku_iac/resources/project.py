@@ -10,7 +10,14 @@ import copy
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
-from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, version_tag_of
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    env_selection_to_dss,
+    env_selection_to_logical,
+    version_tag_of,
+)
 from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy, is_secret_ref
 
 # DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
@@ -136,8 +143,8 @@ class ProjectHandler(ResourceHandler):
                 "local": dict(variables.get("local") or {}),
             },
             "code_env": {
-                "python": _env_to_logical((settings.get("codeEnvs") or {}).get("python")),
-                "r": _env_to_logical((settings.get("codeEnvs") or {}).get("r")),
+                "python": env_selection_to_logical((settings.get("codeEnvs") or {}).get("python"), "mode"),
+                "r": env_selection_to_logical((settings.get("codeEnvs") or {}).get("r"), "mode"),
             },
             "container": _container_to_logical(settings.get("container")),
         }
@@ -227,7 +234,7 @@ class ProjectHandler(ResourceHandler):
         if "code_env" in attrs:
             envs = settings.setdefault("codeEnvs", {})
             for lang, value in attrs["code_env"].items():
-                envs[lang] = _env_to_dss(value, envs.get(lang) or {})
+                envs[lang] = env_selection_to_dss(value, envs.get(lang) or {}, "mode")
         if "container" in attrs:
             settings["container"] = _container_to_dss(attrs["container"])
 
@@ -248,28 +255,6 @@ def _row_to_dss(row: dict) -> dict:
 
 def expand_role(role: str) -> list[str]:
     return sorted(ROLES[role])
-
-
-def _env_to_logical(selection: Optional[dict]) -> str:
-    selection = selection or {}
-    mode = selection.get("mode", "INHERIT")
-    if mode == "EXPLICIT_ENV":
-        return selection.get("envName") or ""
-    if mode == "USE_BUILTIN_MODE":
-        return "builtin"
-    return "inherit"
-
-
-def _env_to_dss(value: str, current: dict) -> dict:
-    patched = dict(current)
-    patched.pop("envName", None)
-    if value == "inherit":
-        patched["mode"] = "INHERIT"
-    elif value == "builtin":
-        patched["mode"] = "USE_BUILTIN_MODE"
-    else:
-        patched.update({"mode": "EXPLICIT_ENV", "envName": value})
-    return patched
 
 
 def _container_to_logical(selection: Optional[dict]) -> str:

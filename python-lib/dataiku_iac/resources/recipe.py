@@ -13,7 +13,15 @@ import copy
 from typing import Any
 
 from dataiku_iac.model import Resource
-from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, deep_merge, version_tag_of
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    deep_merge,
+    env_selection_to_dss,
+    env_selection_to_logical,
+    version_tag_of,
+)
 from dataiku_iac.resources.policy import Field, FieldPolicy
 
 CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
@@ -72,7 +80,7 @@ class RecipeHandler(ResourceHandler):
         if kind in CODE_TYPES:
             attrs["code"] = doc.get("payload") or ""
         if kind in ENV_TYPES:
-            attrs["code_env"] = _env_to_logical((recipe.get("params") or {}).get("envSelection"))
+            attrs["code_env"] = env_selection_to_logical((recipe.get("params") or {}).get("envSelection"), "envMode")
         return attrs
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
@@ -119,7 +127,7 @@ def patch_document(doc: dict, attrs: dict, ctx: ProjectContext) -> None:
         recipe["params"] = deep_merge(recipe.get("params") or {}, attrs["params"])
     if "code_env" in attrs:
         params = recipe.setdefault("params", {})
-        params["envSelection"] = _env_to_dss(attrs["code_env"], params.get("envSelection") or {})
+        params["envSelection"] = env_selection_to_dss(attrs["code_env"], params.get("envSelection") or {}, "envMode")
     if "code" in attrs:
         doc["payload"] = attrs["code"]
     if "description" in attrs:
@@ -159,24 +167,3 @@ def _roles_to_dss(current: dict, logical: dict, ctx: ProjectContext, extra: str)
             items.append(existing.get(ref, default))
         result[role] = {"items": items}
     return result
-
-
-def _env_to_logical(selection: Any) -> str:
-    selection = selection or {}
-    mode = selection.get("envMode", "INHERIT")
-    if mode == "EXPLICIT_ENV":
-        return selection.get("envName") or ""
-    if mode == "USE_BUILTIN_MODE":
-        return "builtin"
-    return "inherit"
-
-
-def _env_to_dss(value: str, current: dict) -> dict:
-    patched = {k: v for k, v in current.items() if k != "envName"}
-    if value == "inherit":
-        patched["envMode"] = "INHERIT"
-    elif value == "builtin":
-        patched["envMode"] = "USE_BUILTIN_MODE"
-    else:
-        patched.update({"envMode": "EXPLICIT_ENV", "envName": value})
-    return patched
