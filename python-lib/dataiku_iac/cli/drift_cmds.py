@@ -9,6 +9,7 @@ import click
 
 from dataiku_iac.cli.main import EXIT_CHANGES, Context, cli, env_option, handle_errors, json_option
 from dataiku_iac.engine.drift import DriftReport
+from dataiku_iac.engine.policies import drift_exit_code
 from dataiku_iac.output.text import Style, fmt
 
 
@@ -18,14 +19,21 @@ from dataiku_iac.output.text import Style, fmt
 @click.pass_obj
 @handle_errors()
 def drift(obj: Context, environment: str, as_json: bool) -> None:
-    """Report changes made in DSS behind the tool's back (exit 2 when any)."""
-    report = obj.session(environment).drift()
+    """Report changes made in DSS behind the tool's back (exit 2 when any, 0 under `policies.drift: warn`)."""
+    session = obj.session(environment)
+    report = session.drift()
+    policies = session.policies
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+        body = report.to_json()
+        body["policy"] = policies.drift
+        click.echo(json.dumps(body, indent=2, default=str))
     else:
         click.echo(render_drift(report, obj.style), nl=False)
-    if report.has_drift:
-        sys.exit(EXIT_CHANGES)
+        if report.has_drift and policies.drift == "warn":
+            click.echo(obj.style(f"Warning: drift is reported, not failed ({policies.where('drift')}: warn); exit code 0.", "yellow"))
+    code = drift_exit_code(policies, report.has_drift, changes_code=EXIT_CHANGES)
+    if code:
+        sys.exit(code)
 
 
 def render_drift(report: DriftReport, style: Style) -> str:

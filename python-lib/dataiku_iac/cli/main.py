@@ -99,6 +99,7 @@ def cli(ctx: click.Context, root: Path, no_color: bool) -> None:
 
 env_option = click.option("-e", "--env", "environment", required=True, help="Environment name (environments/<ENV>.yml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+allow_destroy_option = click.option("--allow-destroy", is_flag=True, help="Accept deletions where the environment's policy is allow_destroy: false (recorded in the plan).")
 target_option = click.option("--target", "targets", multiple=True, metavar="ADDR", help="Limit to this resource and its dependencies (repeatable).")
 parallelism_option = click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True, help="Concurrent DSS operations.")
 
@@ -118,20 +119,27 @@ def init(obj: Context, directory: Optional[Path]) -> None:
 
 @cli.command()
 @env_option
+@click.option("--offline", is_flag=True, help="Do not contact DSS (skip the checks of connections and code envs).")
 @json_option
 @click.pass_obj
 @handle_errors()
-def validate(obj: Context, environment: str, as_json: bool) -> None:
-    """Check the configuration (syntax, schema, references) without contacting DSS."""
+def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> None:
+    """Check the configuration; with DSS credentials, also its connections and code envs in DSS (read-only)."""
     session = obj.session(environment)
     warnings = session.validate()
     count = len(session.desired.resources)
+    remote = not offline and session.has_dss_credentials()
+    notes = session.check_targets() if remote else []
+    checked = "connections and code envs checked in DSS" if remote else "DSS not contacted"
     if as_json:
-        click.echo(json.dumps({"valid": True, "resources": count, "warnings": [w.to_json() for w in warnings]}, indent=2))
+        body = {"valid": True, "resources": count, "remote_checked": remote, "notes": notes, "warnings": [w.to_json() for w in warnings]}
+        click.echo(json.dumps(body, indent=2))
         return
     for warning in warnings:
         click.echo(warning.render(), err=True)
-    click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({count} resources).")
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({count} resources; {checked}).")
 
 
 @cli.command()
@@ -142,13 +150,14 @@ def validate(obj: Context, environment: str, as_json: bool) -> None:
 @target_option
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything the state owns.")
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
+@allow_destroy_option
 @parallelism_option
 @click.pass_obj
 @handle_errors()
-def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, parallelism: int) -> None:
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, allow_destroy: bool, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism)
-    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy)
     result = session.plan(options)
     if out is not None:
         _write_plan(out, result.plan)
@@ -191,13 +200,14 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @click.option("--resume", is_flag=True, help="Say explicitly that this run completes an interrupted apply (apply always does).")
 @target_option
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
+@allow_destroy_option
 @parallelism_option
 @json_option
 @click.pass_obj
 @handle_errors()
-def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool) -> None:
+def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, allow_destroy: bool, parallelism: int, as_json: bool) -> None:
     """Make DSS match the configuration (or apply a saved plan exactly)."""
-    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False)
+    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy)
 
 
 @cli.command()
@@ -205,22 +215,26 @@ def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
 @target_option
 @click.option("--drop-data", is_flag=True, help="Also delete the stored data of datasets and folders.")
+@allow_destroy_option
 @parallelism_option
 @json_option
 @click.pass_obj
 @handle_errors()
-def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool) -> None:
+def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, allow_destroy: bool, parallelism: int, as_json: bool) -> None:
     """Delete every DSS object the state owns (nothing else)."""
-    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True)
+    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy)
 
 
-def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool) -> None:
+def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False) -> None:
     session = obj.session(environment, parallelism)
     saved = _read_plan(planfile) if planfile else None
+    if saved is not None and (saved.get("source") or {}).get("kind") == "rollback":
+        serial = saved["source"].get("serial")
+        raise IacError(f"{planfile} is a rollback plan: apply it with `dataiku-iac state rollback {serial} -e {environment} --plan {planfile}`")
     interactive = sys.stdin.isatty() and not as_json
     if saved is None and not auto_approve and not interactive:
         raise IacError("apply needs --auto-approve or a saved plan file when not run interactively")
-    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy)
     progress = _Progress(obj.style, enabled=not as_json)
     stop = threading.Event()
     cancelled = []

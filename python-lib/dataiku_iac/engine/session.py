@@ -16,10 +16,12 @@ from typing import Any, Callable, Optional
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.engine.drift import DriftReport, detect_drift
-from dataiku_iac.engine.dss import DssConnection, DssTarget
+from dataiku_iac.engine.dss import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.observe import observe, project_keys_of, secret_paths_of
+from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
+from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, StalePlanError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
@@ -68,6 +70,7 @@ class Session:
         self._desired: Optional[DesiredState] = None
         self._connection: Optional[DssConnection] = None
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
+        self._targets_checked = False
 
     # -- configuration --------------------------------------------------------------------
     @property
@@ -95,6 +98,38 @@ class Session:
         """Load and build everything; return warnings (errors raise ConfigError)."""
         self.desired  # noqa: B018 - building is the validation
         return list(self.config.warnings)
+
+    @property
+    def policies(self) -> Policies:
+        return policies_of(self.settings, self.environment)
+
+    def has_dss_credentials(self) -> bool:
+        """Whether a DSS URL and API key (or an in-DSS client) are available."""
+        if self._client_factory is not None:
+            return True
+        try:
+            self._target()
+        except ConfigError:
+            return False
+        return True
+
+    def check_targets(self, desired: Optional[DesiredState] = None) -> list[str]:
+        """Check every remapped connection and code env against the target DSS (two list calls);
+        ConfigError naming the environment file entry and the missing target. Returns notes."""
+        desired = desired or self.desired
+        client = self.connection().client()
+        inventory = read_inventory(client, connection_names(desired), with_retries)
+        url = self._target().url if self._client_factory is None else "this DSS"
+        where = f"the DSS of environment {self.environment!r} ({url})"
+        problems = check_targets(desired, inventory, self.settings.environment, where=where)
+        if problems:
+            raise ConfigError(problems)
+        self._targets_checked = True
+        return inventory.notes
+
+    def _check_targets_once(self, desired: DesiredState) -> None:
+        if not self._targets_checked:
+            self.check_targets(desired)
 
     # -- DSS and state ------------------------------------------------------------------------
     def connection(self) -> DssConnection:
@@ -141,6 +176,7 @@ class Session:
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan: replays a leftover journal in memory, writes nothing."""
         desired = self.desired
+        self._check_targets_once(desired)
         reader = self.state_reader()
         state, pending = _state_with_journal(reader)
         observation, contexts = self.observe(desired, state)
@@ -149,6 +185,7 @@ class Session:
             state, notes = adopt_pending(state, pending, observation)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
         result = compute_plan(desired, state, observation, options, source=self.source)
+        check_plan(result, self.policies)
         return PlanResult(result, state, observation, contexts, notes)
 
     def observe(self, desired: DesiredState, state: StateDocument) -> tuple[Observation, dict[str, ProjectContext]]:
@@ -188,6 +225,9 @@ class Session:
     ) -> tuple[PlanResult, Optional[ApplyResult]]:
         """Lock, reconcile any interrupted apply, plan (or check a saved plan), apply."""
         desired = self.desired
+        if saved_plan is None:
+            check_unsaved_apply(self.policies, destroy=options.destroy)
+        self._check_targets_once(desired)
         writer = self.state_writer()
         lock = writer.lock("apply", ttl_seconds=lock_ttl)
         heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
@@ -197,6 +237,7 @@ class Session:
                 planned = self._check_saved(saved_plan, state)
             else:
                 planned = compute_plan(desired, state, observation, options, source=self.source)
+            check_plan(planned, self.policies)
             result = PlanResult(planned, state, observation, contexts, notes)
             on_plan(result)
             if not planned.has_changes or not confirm(planned):

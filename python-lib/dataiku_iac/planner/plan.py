@@ -139,6 +139,13 @@ class PlanOptions:
     targets: tuple[str, ...] = ()
     destroy: bool = False
     drop_data: bool = False
+    allow_destroy: bool = False  # overrides an environment's `allow_destroy: false` policy
+
+    def to_json(self) -> dict:
+        body: dict[str, Any] = {"targets": list(self.targets), "destroy": self.destroy, "drop_data": self.drop_data}
+        if self.allow_destroy:  # only when set: plans of environments without the policy are unchanged
+            body["allow_destroy"] = True
+        return body
 
 
 @dataclass(frozen=True)
@@ -181,11 +188,7 @@ class Plan:
             "state": {"lineage": self.lineage, "serial": self.serial},
             "config_digest": self.config_digest,
             "source": self.source,
-            "options": {
-                "targets": list(self.options.targets),
-                "destroy": self.options.destroy,
-                "drop_data": self.options.drop_data,
-            },
+            "options": self.options.to_json(),
             "summary": self.summary(),
             "warnings": list(self.warnings),
             "resource_changes": [c.to_json() for c in self.changes],
@@ -206,6 +209,7 @@ class Plan:
                 targets=tuple(options.get("targets", ())),
                 destroy=options.get("destroy", False),
                 drop_data=options.get("drop_data", False),
+                allow_destroy=options.get("allow_destroy", False),
             ),
             warnings=tuple(data.get("warnings", ())),
             tool_version=data.get("tool_version", ""),

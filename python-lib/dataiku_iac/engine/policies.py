@@ -1,0 +1,95 @@
+"""Environment policies (`policies:` in iac.yml, overridden per key by the environment file).
+
+- `require_saved_plan: true`: `apply`/`destroy` without a saved plan file are refused, so only a
+  plan someone reviewed (`plan --out FILE`) reaches this environment.
+- `allow_destroy: false`: a plan that deletes or replaces DSS objects is refused unless it was
+  made with `--allow-destroy`. The override is recorded in the plan's options (and so in a saved
+  plan and its digest): the reviewer sees it, and `apply FILE` needs no second flag. Forgetting
+  (dropping from state an object already gone from DSS) is not a deletion.
+- `drift: fail|warn`: whether `drift` exits 2 (fail, the default) or 0 (warn) when it finds drift.
+
+The engine enforces the first two (the CLI and the DSS plugin call the same Session); the CLI
+maps the third to an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dataiku_iac.errors import UnsafeOperationError
+from dataiku_iac.planner.plan import Action, Plan
+
+DEFAULTS = {"require_saved_plan": False, "allow_destroy": True, "drift": "fail"}
+
+
+@dataclass(frozen=True)
+class Policies:
+    require_saved_plan: bool
+    allow_destroy: bool
+    drift: str
+    environment: str
+    sources: dict  # policy name -> file that sets it ("environments/prod.yml", "iac.yml", "default")
+
+    def where(self, name: str) -> str:
+        return f"policies.{name} in {self.sources.get(name, 'the configuration')}"
+
+
+def policies_of(settings: Any, environment: str) -> Policies:
+    """The effective policies of a LoadedConfig (iac.yml, then the environment file on top)."""
+    env_data = settings.environment.data if settings.environment is not None else {}
+    env_policies = env_data.get("policies") or {}
+    iac_policies = (settings.settings or {}).get("policies") or {}
+    sources = {}
+    for name in DEFAULTS:
+        if name in env_policies:
+            sources[name] = settings.environment.file
+        elif name in iac_policies:
+            sources[name] = "iac.yml"
+        else:
+            sources[name] = "default"
+    merged = {**DEFAULTS, **iac_policies, **env_policies}
+    return Policies(
+        require_saved_plan=bool(merged["require_saved_plan"]),
+        allow_destroy=bool(merged["allow_destroy"]),
+        drift=str(merged["drift"]),
+        environment=environment,
+        sources=sources,
+    )
+
+
+def check_unsaved_apply(policies: Policies, *, destroy: bool) -> None:
+    """`require_saved_plan`: refuse an apply/destroy that plans on the spot."""
+    if not policies.require_saved_plan:
+        return
+    env = policies.environment
+    flags = " --destroy" if destroy else ""
+    raise UnsafeOperationError(
+        f"environment {env!r} only applies saved plans ({policies.where('require_saved_plan')}): run "
+        f"`dataiku-iac plan -e {env}{flags} --out {env}.plan`, have it reviewed, then "
+        f"`dataiku-iac apply -e {env} {env}.plan`"
+    )
+
+
+def deletions(plan: Plan) -> list:
+    return [c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
+
+
+def check_plan(plan: Plan, policies: Policies) -> None:
+    """`allow_destroy: false`: refuse a plan that deletes or replaces DSS objects, unless it
+    was made with --allow-destroy."""
+    removed = deletions(plan)
+    if policies.allow_destroy or not removed or plan.options.allow_destroy:
+        return
+    listed = ", ".join(
+        f"{c.address} ({'replaced' if c.action == Action.REPLACE else 'deleted'})" for c in removed[:10]
+    ) + (" …" if len(removed) > 10 else "")
+    raise UnsafeOperationError(
+        f"environment {policies.environment!r} does not allow deletions ({policies.where('allow_destroy')}), "
+        f"and this plan would delete or replace {len(removed)} DSS object(s): {listed}. If that is intended, "
+        f"plan again with --allow-destroy (it is recorded in the plan for the reviewer)"
+    )
+
+
+def drift_exit_code(policies: Policies, has_drift: bool, *, changes_code: int = 2) -> int:
+    return changes_code if has_drift and policies.drift == "fail" else 0

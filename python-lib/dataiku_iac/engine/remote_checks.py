@@ -1,0 +1,234 @@
+"""Check every connection and code env the desired model uses against the target DSS.
+
+A promotion usually fails on names: prod has `fs_prod`, not `filesystem_managed`. The builder
+has already applied the environment's remapping, so each resource carries the *target* name;
+this module asks DSS (two list calls) whether each target exists and fits its use, before any
+change is planned:
+
+- a managed dataset needs a connection that allows managed datasets and can store them
+  (file-based or SQL); an `sql_table`/`sql_query` dataset a SQL connection; a `filesystem`
+  dataset a Filesystem connection; a managed folder a file-based connection allowing folders;
+- a code env must exist in the language that uses it (python recipes and `code_env.python`:
+  PYTHON; r: R).
+
+Each problem becomes a `Diagnostic` located where the name comes from: the remapping entry in
+the environment file (`connections.filesystem_managed`) when the name was remapped, else the
+resource in its project file, with the missing target and what DSS offers instead.
+
+Connections are listed with the admin endpoint; a key without admin rights falls back to the
+names endpoint plus `/connections/{name}/info` per connection used. Container configurations
+are not checked (no public listing of them in the API the engine uses).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from dataiku_iac.errors import Diagnostic
+from dataiku_iac.model import DesiredState, Resource
+
+# Connection types, as DSS names them (dataikuapi dss/dataset.py; S3 connections report "EC2").
+SQL_TYPES = frozenset({
+    "JDBC", "PostgreSQL", "MySQL", "Vertica", "Snowflake", "Redshift", "Greenplum", "Teradata", "Oracle",
+    "SQLServer", "SAPHANA", "Netezza", "BigQuery", "Athena", "hiveserver2", "Synapse", "FabricWarehouse",
+    "Databricks", "DatabricksLakebase", "ClickHouse", "Trino", "AlloyDB", "Denodo", "Kdbplus",
+})
+FILE_TYPES = frozenset({"Filesystem", "HDFS", "EC2", "S3", "Azure", "GCS", "SharePointOnline"})
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a resource needs from a connection."""
+
+    label: str  # "a connection allowing managed datasets (file-based or SQL)"
+    types: frozenset
+    flag: Optional[str] = None  # a connection setting that must not be False
+
+
+NEEDS = {
+    "managed": Need("a connection allowing managed datasets (file-based or SQL)", FILE_TYPES | SQL_TYPES, "allowManagedDatasets"),
+    "sql_table": Need("a SQL connection", SQL_TYPES),
+    "sql_query": Need("a SQL connection", SQL_TYPES),
+    "filesystem": Need("a Filesystem connection", frozenset({"Filesystem"})),
+    "uploaded": Need("a file-based connection", FILE_TYPES),
+    "managed_folder": Need("a file-based connection allowing managed folders", FILE_TYPES, "allowManagedFolders"),
+}
+RECIPE_LANGS = {"python": "PYTHON", "r": "R"}
+
+
+@dataclass
+class Inventory:
+    """What the target DSS offers. `connections` maps a name to its info (type, allow* flags)."""
+
+    connections: dict[str, dict]
+    code_envs: set  # {(LANG, name)}
+    code_envs_listed: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Use:
+    """One target name and everyone who needs it, with the same requirement."""
+
+    kind: str  # "connection" | "code_env"
+    target: str
+    requirement: Any  # Need, or a language "PYTHON"/"R"
+    users: list = field(default_factory=list)  # (Resource, what)
+
+
+def read_inventory(client: Any, names: set, with_retries: Callable = lambda f: f()) -> Inventory:
+    """List connections and code envs (admin endpoints first, per-connection info otherwise)."""
+    notes: list[str] = []
+    try:
+        listed = with_retries(lambda: client.list_connections())
+        connections = {name: dict(item) for name, item in listed.items()}
+    except Exception:
+        connections = _connections_without_admin(client, names, with_retries)
+        notes.append("connections were checked through /connections/{name}/info (the API key is not an admin's)")
+    try:
+        envs = with_retries(lambda: client.list_code_envs())
+        code_envs = {(e.get("envLang"), e.get("envName")) for e in envs}
+        listed_envs = True
+    except Exception as exc:
+        code_envs, listed_envs = set(), False
+        notes.append(f"code envs were not checked: DSS refused to list them ({str(exc)[:120]})")
+    return Inventory(connections, code_envs, listed_envs, notes)
+
+
+def _connections_without_admin(client: Any, names: set, with_retries: Callable) -> dict:
+    existing = set(with_retries(lambda: client.list_connections_names("")))
+    found = {}
+    for name in sorted(names & existing):
+        try:
+            found[name] = dict(with_retries(lambda n=name: client.get_connection(n).get_info()))
+        except Exception:
+            found[name] = {"name": name}  # exists but its details are not readable: type unknown
+    return found
+
+
+def connection_names(desired: DesiredState) -> set:
+    return {u.target for u in _uses(desired) if u.kind == "connection"}
+
+
+def _uses(desired: DesiredState) -> list[_Use]:
+    uses: dict[tuple, _Use] = {}
+
+    def add(kind: str, target: Optional[str], requirement: Any, resource: Resource, what: str) -> None:
+        if not target or target in ("inherit", "builtin"):
+            return
+        key = (kind, target, requirement)
+        uses.setdefault(key, _Use(kind, target, requirement)).users.append((resource, what))
+
+    for resource in sorted(desired.resources.values(), key=lambda r: r.address):
+        attrs = resource.attributes
+        if resource.type == "dataset" and attrs.get("kind") in NEEDS:
+            add("connection", attrs.get("connection"), NEEDS[attrs["kind"]], resource, f"{attrs['kind']} dataset")
+        elif resource.type == "managed_folder":
+            add("connection", attrs.get("connection"), NEEDS["managed_folder"], resource, "managed folder")
+        elif resource.type == "recipe" and attrs.get("kind") in RECIPE_LANGS:
+            add("code_env", attrs.get("code_env"), RECIPE_LANGS[attrs["kind"]], resource, f"{attrs['kind']} recipe")
+        elif resource.type == "project":
+            for lang, env in (attrs.get("code_env") or {}).items():
+                add("code_env", env, lang.upper(), resource, f"project code_env.{lang}")
+    return list(uses.values())
+
+
+def check_targets(desired: DesiredState, inventory: Inventory, environment: Any, *, where: str) -> list[Diagnostic]:
+    """Every problem with the connections and code envs the model uses; [] when all fit.
+
+    `environment` is the loaded EnvironmentConfig (for locating remapping entries), `where`
+    names the target DSS in messages ("DSS http://… of environment 'prod'").
+    """
+    problems = []
+    for use in _merge_missing(_uses(desired), inventory):
+        if use.kind == "connection":
+            message, hint = _connection_problem(use, inventory)
+        else:
+            message, hint = _code_env_problem(use, inventory)
+        if message:
+            problems.append(_locate(use, message.replace("{where}", where), hint, environment))
+    return problems
+
+
+def _merge_missing(uses: list[_Use], inventory: Inventory) -> list[_Use]:
+    """One problem per missing connection, whatever the uses: a missing name is one mistake."""
+    merged: list[_Use] = []
+    missing: dict[str, _Use] = {}
+    for use in uses:
+        if use.kind == "connection" and use.target not in inventory.connections:
+            if use.target in missing:
+                missing[use.target].users.extend(use.users)
+                continue
+            missing[use.target] = use
+        merged.append(use)
+    return merged
+
+
+def _connection_problem(use: _Use, inventory: Inventory) -> tuple:
+    need: Need = use.requirement
+    info = inventory.connections.get(use.target)
+    users = _users(use)
+    if info is None:
+        fitting = sorted(n for n, i in inventory.connections.items() if _fits(i, need))
+        hint = _did_you_mean(use.target, fitting) or (
+            f"connections there that fit: {', '.join(fitting)}" if fitting else "no connection there fits"
+        )
+        return f"connection {use.target!r} does not exist on {{where}}; needed by {users}", hint
+    ctype = info.get("type")
+    if ctype is not None and ctype not in need.types:
+        return f"connection {use.target!r} is a {ctype} connection, but {users} needs {need.label}", None
+    if need.flag and info.get(need.flag) is False:
+        return f"connection {use.target!r} does not allow {_flag_text(need.flag)} ({need.flag} is off); needed by {users}", None
+    return None, None
+
+
+def _fits(info: dict, need: Need) -> bool:
+    return info.get("type") in need.types and not (need.flag and info.get(need.flag) is False)
+
+
+def _flag_text(flag: str) -> str:
+    return {"allowManagedDatasets": "managed datasets", "allowManagedFolders": "managed folders"}.get(flag, flag)
+
+
+def _code_env_problem(use: _Use, inventory: Inventory) -> tuple:
+    if not inventory.code_envs_listed:
+        return None, None
+    lang = use.requirement
+    if (lang, use.target) in inventory.code_envs:
+        return None, None
+    other = [lg for lg, name in inventory.code_envs if name == use.target]
+    if other:
+        return f"code env {use.target!r} is a {other[0]} env on {{where}}, but {_users(use)} needs a {lang} env", None
+    same_lang = sorted(name for lg, name in inventory.code_envs if lg == lang)
+    hint = _did_you_mean(use.target, same_lang) or (
+        f"{lang} code envs there: {', '.join(same_lang)}" if same_lang else f"there is no {lang} code env there"
+    )
+    return f"{lang} code env {use.target!r} does not exist on {{where}}; needed by {_users(use)}", hint
+
+
+def _users(use: _Use) -> str:
+    shown = [f"{r.address} ({what})" for r, what in use.users[:5]]
+    more = len(use.users) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _did_you_mean(name: str, candidates: list) -> Optional[str]:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _locate(use: _Use, message: str, hint: Optional[str], environment: Any) -> Diagnostic:
+    """At the remapping entry of the environment file if the name was remapped, else at the
+    first resource that uses it (its project file), saying that no remapping applies."""
+    section = "connections" if use.kind == "connection" else "code_envs"
+    mapping = (environment.data.get(section) or {}) if environment is not None else {}
+    keys = sorted(k for k, v in mapping.items() if v == use.target and k != v)
+    if environment is not None and keys:
+        return environment.diagnostic((section, keys[0]), message, hint, where="value")
+    resource = use.users[0][0]
+    env_file = environment.file if environment is not None else "the environment file"
+    note = f"{section}: {use.target!r} is not remapped in {env_file}"
+    hint = f"{hint}; or remap it in {env_file} under {section}:" if hint else f"remap it in {env_file} under {section}:"
+    return Diagnostic(resource.source.file, resource.source.line, resource.source.column, resource.address, f"{message} ({note})", hint)
