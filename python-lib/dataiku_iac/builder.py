@@ -342,7 +342,7 @@ class _Builder:
                 )
                 return
             trigger.update(parsed)
-        for key in ("frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from"):
+        for key in ("frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from", "monthly_run_on"):
             if key in item:
                 trigger[key] = item[key]
         if trigger.get("frequency") == "Minutely":
