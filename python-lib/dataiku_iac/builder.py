@@ -191,7 +191,9 @@ class _Builder:
         kind = item["type"]
         attrs: dict[str, Any] = {"kind": kind, "connection": self._connection(self._dataset_connection(item))}
         defaults = self.defaults.get("dataset") or {}
-        fmt = item.get("format") or (defaults.get("format") if kind == "managed" else None)
+        # The default format goes with the default connection: a dataset on a connection of its
+        # own (an SQL database, where DSS keeps no format) gets what DSS chooses unless it names one.
+        fmt = item.get("format") or (defaults.get("format") if kind == "managed" and not item.get("connection") else None)
         if fmt and kind in ("managed", "filesystem", "uploaded"):
             attrs["format"] = fmt
         _copy(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
