@@ -156,8 +156,8 @@ def dataset_kind(doc: dict) -> str:
     dss_type = doc.get("type")
     if dss_type == "UploadedFiles":
         return "uploaded"
-    if doc.get("managed"):
-        return "managed"
+    if doc.get("managed") and params.get("connection"):
+        return "managed"  # not Inline (editable) datasets: DSS flags them managed, they have no connection
     if params.get("mode") == "query":
         return "sql_query"
     if params.get("mode") == "table" or "table" in params:
