@@ -221,6 +221,8 @@ class _Writer:
         return item
 
     def scenario(self, scenario_id: str, attrs: dict) -> Optional[dict]:
+        if attrs.get("kind", "step_based") != "step_based":
+            return None  # a script scenario: its Python is not expressible in the config
         triggers = [_trigger(t) for t in attrs.get("triggers") or []]
         steps = [_step(s) for s in attrs.get("steps") or []]
         if any(t is None for t in triggers) or any(s is None for s in steps):

@@ -79,6 +79,7 @@ class ScenarioHandler(ResourceHandler):
 
     def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
         return {
+            "kind": doc.get("type"),  # step_based or custom_python (a script): read, never declared
             "name": doc.get("name"),
             "active": bool(doc.get("active")),
             "run_as": doc.get("runAsUser"),
