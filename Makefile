@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: dev demo test test-fast test-slow lint fmt plugin bench fault clean
+.PHONY: dev demo test test-fast test-slow test-browser lint fmt plugin bench fault clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: dev
 
 test-slow: dev
 	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)
+
+# The IaC console in headless Chromium (Debian's package; Playwright never downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
+test-browser: dev
+	@test -x $(CHROMIUM) || { echo "No Chromium at $(CHROMIUM). Install it with:"; \
+		echo "  apt-get update && apt-get install -y chromium"; exit 1; }
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q playwright
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest -m browser tests/webapp $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check python-lib emulator tests scripts benchmarks

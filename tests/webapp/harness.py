@@ -71,6 +71,10 @@ def page_app(prefix: str) -> Any:
         body = (WEBAPP_DIR / "body.html").read_text(encoding="utf-8")
         return Response(PAGE.format(body=body, prefix=json.dumps(prefix)), mimetype="text/html")
 
+    @app.route("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)  # DSS serves its own; the browser asks for one anyway
+
     @app.route("/static/<name>")
     def static_file(name: str) -> Response:
         types = {"app.js": "application/javascript", "style.css": "text/css"}

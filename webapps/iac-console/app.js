@@ -13,6 +13,7 @@
     "replace": "must be replaced", "forget": "will be removed from state", "no-op": "unchanged"
   };
   var POLL_MS = 700;
+  var AUTO_OPEN_LIMIT = 25; // small plans open with every diff visible; big ones start folded
 
   var state = { context: null, plan: null, job: null, pollTimer: null, busy: false };
 
@@ -212,25 +213,44 @@
     (plan.warnings || []).forEach(function (w) { list.appendChild(el("li", { className: "iac-warning", text: "Warning: " + w })); });
   }
 
-  function renderPlanTree(plan) {
+  function renderPlanTree(plan, openState) {
     var tree = $("iac-plan-tree");
     var showNoop = $("iac-show-noop").checked;
+    var open = openState || defaultOpenState(plan);
     clear(tree);
     plan.projects.forEach(function (project) {
       var resources = project.resources.filter(function (r) { return showNoop || r.action !== "no-op"; });
       if (!resources.length) { return; }
-      tree.appendChild(projectNode(project, resources));
+      tree.appendChild(projectNode(project, resources, open));
     });
     if (!tree.firstChild) {
       tree.appendChild(el("p", { className: "iac-empty", text: "Nothing to show." }));
     }
   }
 
-  function projectNode(project, resources) {
+  function defaultOpenState(plan) {
+    var actionable = [];
+    plan.projects.forEach(function (project) {
+      project.resources.forEach(function (r) { if (r.action !== "no-op") { actionable.push(r.address); } });
+    });
+    var open = {};
+    if (actionable.length <= AUTO_OPEN_LIMIT) { actionable.forEach(function (a) { open[a] = true; }); }
+    return open;
+  }
+
+  function currentOpenState() {
+    var open = {};
+    document.querySelectorAll("#iac-plan-tree .iac-resource").forEach(function (item) {
+      if (item.querySelector("details").open) { open[item.getAttribute("data-address")] = true; }
+    });
+    return open;
+  }
+
+  function projectNode(project, resources, open) {
     var counts = el("span", { className: "iac-counts", text: countsText(project.counts) });
     var summary = el("summary", {}, [el("span", { className: "iac-project-key", text: project.project_key }), counts]);
     var list = el("ul", { className: "iac-resources" });
-    resources.forEach(function (change) { list.appendChild(resourceNode(change)); });
+    resources.forEach(function (change) { list.appendChild(resourceNode(change, Boolean(open[change.address]))); });
     return el("details", { open: "", className: "iac-project", "data-project": project.project_key },
       [summary, list]);
   }
@@ -243,7 +263,7 @@
     return parts.length ? parts.join(", ") : "no changes";
   }
 
-  function resourceNode(change) {
+  function resourceNode(change, open) {
     var symbol = el("span", { className: "iac-symbol", "aria-hidden": "true", text: ACTION_SYMBOLS[change.action] || "?" });
     var label = el("span", { className: "iac-address", text: change.address });
     var verb = el("span", { className: "iac-verb", text: ACTION_VERBS[change.action] || change.action });
@@ -252,8 +272,10 @@
       el("p", { className: "iac-reason", text: change.reason || "" }),
       fieldTable(change.fields || [])
     ]);
+    var details = el("details", {}, [head, body]);
+    details.open = open;
     return el("li", { className: "iac-resource iac-" + change.action, "data-address": change.address,
-      "data-action": change.action }, [el("details", {}, [head, body])]);
+      "data-action": change.action }, [details]);
   }
 
   function fieldTable(fields) {
@@ -280,6 +302,11 @@
     $("iac-apply-button").disabled = true;
     $("iac-plan-binding").textContent = "Plan " + plan.digest.slice(0, 12) + " for environment " + plan.environment +
       ", computed against state serial " + plan.serial + ". Applying is refused if the state or the configuration changes first.";
+    var hint = $("iac-apply-hint");
+    var allowed = !plan.can_apply || plan.can_apply.allowed;
+    show(hint, !allowed);
+    hint.textContent = allowed ? "" : "You cannot apply this plan yourself: " + plan.can_apply.reason +
+      ". A DSS administrator, or an administrator of every project it touches, can.";
   }
 
   /* ---------------------------------------------------------------- apply */
@@ -337,12 +364,15 @@
   }
 
   function eventNode(event) {
-    var text = event.kind === "start" ? "started" : event.kind === "done" ? "done" : event.kind;
+    var text = event.kind === "start" ? "started" : event.kind;
     var item = el("li", { className: "iac-event iac-event-" + event.kind }, [
       el("time", { text: event.at }),
-      el("span", { className: "iac-event-kind", text: text }),
-      el("span", { className: "iac-address", text: event.address || "" })
+      el("span", { className: "iac-event-kind", text: text })
     ]);
+    if (event.address) {
+      item.appendChild(el("span", { className: "iac-event-action", text: event.action }));
+      item.appendChild(el("span", { className: "iac-address", text: event.address }));
+    }
     if (event.detail) { item.appendChild(el("span", { className: "iac-event-detail", text: event.detail })); }
     return item;
   }
@@ -391,7 +421,7 @@
     clear(facts);
     if (!lock) { return; }
     [["Lock id", lock.id], ["Held by", lock.who], ["Operation", lock.operation], ["Since", lock.created],
-      ["Expires", lock.expires], ["State", lock.description || ""]].forEach(function (pair) {
+      ["Expires", lock.expires], ["Status", lock.status || ""]].forEach(function (pair) {
       facts.appendChild(el("dt", { text: pair[0] }));
       facts.appendChild(el("dd", { text: String(pair[1]) }));
     });
@@ -427,10 +457,11 @@
     $("iac-drift-summary").textContent = (drift.drift
       ? "Drift found: " + counts.changed + " changed, " + counts.deleted + " deleted, " + counts.unmanaged + " unmanaged."
       : "No drift: DSS matches the last apply.") + when;
-    drift.resources.forEach(function (item) { tree.appendChild(driftNode(item)); });
+    var open = drift.resources.length <= AUTO_OPEN_LIMIT;
+    drift.resources.forEach(function (item) { tree.appendChild(driftNode(item, open)); });
   }
 
-  function driftNode(item) {
+  function driftNode(item, open) {
     var rows = (item.fields || []).map(function (f) {
       return { name: f.name, before: f.recorded, after: f.live, kind: "change" };
     });
@@ -443,7 +474,9 @@
       table.querySelector("thead th:nth-child(2)").textContent = "Recorded at last apply";
       table.querySelector("thead th:nth-child(3)").textContent = "Live in DSS";
     }
-    return el("details", { className: "iac-drift-item iac-drift-" + item.kind }, [head, table]);
+    var details = el("details", { className: "iac-drift-item iac-drift-" + item.kind }, [head, table]);
+    details.open = open;
+    return details;
   }
 
   /* ---------------------------------------------------------------- wiring */
@@ -455,7 +488,9 @@
     });
     $("iac-drift-button").addEventListener("click", function () { loadDrift(true); });
     $("iac-error-close").addEventListener("click", hideError);
-    $("iac-show-noop").addEventListener("change", function () { if (state.plan) { renderPlanTree(state.plan); } });
+    $("iac-show-noop").addEventListener("change", function () {
+      if (state.plan) { renderPlanTree(state.plan, currentOpenState()); }
+    });
     $("iac-approve-check").addEventListener("change", function (e) { $("iac-apply-button").disabled = !e.target.checked; });
     $("iac-apply-button").addEventListener("click", startApply);
     $("iac-history-refresh").addEventListener("click", loadHistory);

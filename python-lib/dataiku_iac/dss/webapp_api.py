@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ from dataiku_iac.dss.webapp_jobs import (
     utc_stamp,
 )
 from dataiku_iac.dss.webapp_views import drift_view, plan_view
+from dataiku_iac.state.lock import parse_iso, utc_now
 
 ClientFactory = Callable[[], Any]
 SOURCE_KINDS = ("library", "git")  # a browser may not name a server directory
@@ -237,7 +239,16 @@ class Console:
             caller.login, {"source": source, "environment": environment}, plan_json, tuple(sorted(keys))
         )
         view = plan_view(plan_json, plan_id=shown.id, notes=result.notes)
+        view["can_apply"] = self._may_apply(who, plan_json)
         return {"plan": view}
+
+    def _may_apply(self, who: service.Caller, plan_json: dict) -> dict:
+        """A hint for the page (the apply route decides): whether this caller could apply the plan."""
+        try:
+            service.check_permission(self.client_factory, who, _plan_action(plan_json), _touched(plan_json))
+        except service.PermissionDenied as exc:
+            return {"allowed": False, "reason": str(exc)}
+        return {"allowed": True, "reason": ""}
 
     def apply(self, caller: Caller, body: Any) -> tuple[dict, int]:
         if not isinstance(body, dict):
@@ -384,10 +395,29 @@ def _outcome(report: Any) -> tuple[str, str, Optional[int]]:
     return "failed", message, result.state.serial
 
 
-def _lock_view(lock: Optional[dict]) -> Optional[dict]:
+def _plan_action(plan_json: dict) -> str:
+    return "destroy" if plan_json.get("options", {}).get("destroy") else "apply"
+
+
+def _touched(plan_json: dict) -> list[str]:
+    return sorted({c["project_key"] for c in plan_json["resource_changes"] if c["action"] != "no-op"})
+
+
+def _lock_view(lock: Optional[dict], now: Optional[datetime] = None) -> Optional[dict]:
+    """The lock's holder, plus whether it looks stale (expired): the cue an admin needs to unlock."""
     if not lock:
         return None
-    return {k: lock.get(k) for k in ("id", "operation", "who", "created", "expires", "backend")}
+    view = {k: lock.get(k) for k in ("id", "operation", "who", "created", "expires", "backend")}
+    try:
+        left = (parse_iso(str(lock.get("expires"))) - (now or utc_now())).total_seconds()
+    except (TypeError, ValueError):
+        view["status"] = "unknown expiry"
+        return view
+    minutes = int(abs(left) // 60)
+    view["status"] = (
+        f"expired {minutes} min ago: probably stale" if left <= 0 else f"active, expires in {minutes} min"
+    )
+    return view
 
 
 # -- Flask wiring ----------------------------------------------------------------------------------

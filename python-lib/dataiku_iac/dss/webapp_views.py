@@ -8,7 +8,7 @@ only inserts text and both faces of the product show the same thing.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from dataiku_iac.output.text import fmt
 from dataiku_iac.planner.plan import REDACTED
@@ -165,16 +165,11 @@ def _row(
 
 
 def drift_view(report_json: dict, *, checked_at: str = "") -> dict:
-    """A drift report (already redacted by `DriftReport.to_json`) with its values formatted."""
+    """A drift report (already redacted by `DriftReport.to_json`) with per-leaf, formatted values."""
     resources = []
     for item in report_json.get("resources", []):
         fields = [
-            {
-                "name": f["name"],
-                "recorded": fmt(f["recorded"], indent=True),
-                "live": fmt(f["live"], indent=True),
-            }
-            for f in item.get("fields", [])
+            row for f in item.get("fields", []) for row in drift_rows(f["name"], f["recorded"], f["live"])
         ]
         resources.append(
             {**{k: item[k] for k in ("address", "type", "project_key", "name", "kind")}, "fields": fields}
@@ -188,3 +183,28 @@ def drift_view(report_json: dict, *, checked_at: str = "") -> dict:
         "pending_config_changes": report_json.get("pending_config_changes"),
         "resources": resources,
     }
+
+
+def drift_rows(name: str, recorded: Any, live: Any) -> list[dict]:
+    """One row per differing leaf (`variables.standard.region`), or the whole values when they are
+    not both mappings, or when they differ only by normalization the leaves do not show."""
+    rows = (
+        _drift_leaves(name, recorded, live) if isinstance(recorded, dict) and isinstance(live, dict) else []
+    )
+    return rows or [{"name": name, "recorded": fmt(recorded, indent=True), "live": fmt(live, indent=True)}]
+
+
+def _drift_leaves(prefix: str, recorded: dict, live: dict) -> list[dict]:
+    rows = []
+    for key in sorted(set(recorded) | set(live), key=str):
+        path = f"{prefix}.{key}"
+        old, new = recorded.get(key, ABSENT), live.get(key, ABSENT)
+        if isinstance(old, dict) and isinstance(new, dict):
+            rows.extend(_drift_leaves(path, old, new))
+        elif old != new:
+            rows.append({"name": path, "recorded": _leaf(old), "live": _leaf(new)})
+    return rows
+
+
+def _leaf(value: Any) -> str:
+    return "(absent)" if value == ABSENT else fmt(value, indent=True)
