@@ -1,0 +1,59 @@
+"""Acceptance point 2: every example configuration converges.
+
+For each directory under examples/ (each has a dev environment; none is skipped): apply, then
+plan says `No changes.`; a second apply changes nothing in DSS: no POST/PUT/DELETE reaches the
+public API, and no object's versionTag (nor any project document) moves.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import EXAMPLES, assert_no_changes, request_count, run_cli, version_tags, writes_since
+
+
+def example_dirs() -> list[Path]:
+    return sorted(p for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_every_example_has_a_dev_environment() -> None:
+    dirs = example_dirs()
+    assert dirs, "no examples found"
+    for directory in dirs:
+        assert (directory / "environments" / "dev.yml").is_file(), f"{directory.name} has no dev environment"
+        assert list((directory / "projects").glob("*.y*ml")), f"{directory.name} has no project file"
+
+
+def _effective_keys(root: Path) -> set[str]:
+    state = json.loads((root / ".dataiku-iac" / "state" / "dev" / "state.json").read_text())
+    return {r["project_key"] for r in state["resources"].values()}
+
+
+@pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
+def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
+    root = tmp_path / example.name
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".dataiku-iac", "*.tfplan.json"))
+    run_cli(dss, root, "validate", "-e", "dev")
+    first = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert "Apply complete!" in first.stdout, str(first)
+    assert_no_changes(dss, root)
+
+    keys = sorted(_effective_keys(root))
+    assert keys, "the example created no project"
+    client = dss.client()
+    tags_before = version_tags(client, keys)
+    assert len(tags_before) > 5 * len(keys) - 1, tags_before
+    before = request_count(dss)
+    second = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert second.last_line().startswith("No changes."), str(second)
+    assert writes_since(dss, before) == [], "the second apply wrote to DSS"
+    after = request_count(dss)
+    assert version_tags(client, keys) == tags_before, "a versionTag moved during the second apply"
+    assert writes_since(dss, after) == []
+    drift = run_cli(dss, root, "drift", "-e", "dev")
+    assert drift.stdout.startswith("No drift."), str(drift)

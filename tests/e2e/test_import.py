@@ -1,0 +1,170 @@
+"""Acceptance point 3: import round trip on projects built from real DSS documents.
+
+A project is built in the emulator through dataikuapi from /work/shared/dss-samples (see
+tests/e2e/samples.py); `dataiku-iac import project KEY -e dev` writes YAML, code files and state;
+`plan -e dev` must then say `No changes.`. What the config cannot express is reported as not
+imported and stays unmanaged. The YAML must read like something a person wrote: no DSS
+bookkeeping, no server-computed paths, no DSS default step or trigger settings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e import samples
+from tests.e2e.helpers import (
+    cli_env,
+    request_count,
+    run_cli,
+    state_dir,
+    version_tags,
+    write_config,
+    writes_since,
+)
+
+SUFFIX_ENV = """\
+dss:
+  api_key_env: DKU_API_KEY
+project_key:
+  suffix: _DEV
+connections:
+  warehouse_pg: postgreSQL
+code_envs:
+  py_base: Python-base36
+"""
+# Keys DSS fills in or owns: none may appear in an imported file.
+BOOKKEEPING_KEYS = {"versionTag", "creationTag", "lastModifiedBy", "lastModifiedOn", "versionNumber", "projectKey"}
+STEP_DEFAULT_KEYS = {
+    "maxRetriesOnFail",
+    "delayBetweenRetries",
+    "resetScenarioStatus",
+    "alwaysShowComment",
+    "runConditionType",
+    "runConditionStatuses",
+    "runConditionExpression",
+    "proceedOnFailure",
+    "partitionsSpec",
+    "graceDelaySettings",
+    "triggerWhenAllFire",
+    "lastUpdate",
+    "refreshHiveMetastore",
+    "autoUpdateSchemaBeforeEachRecipeRun",
+    "stopAtFlowZoneBoundary",
+    "adminConfig",
+}
+DATASET_DEFAULT_KEYS = {"metrics", "checks", "probes", "flowOptions", "readWriteOptions", "dkuProperties", "customFields", "managed", "params"}
+
+
+@pytest.fixture
+def sample_project(dss: Any) -> str:
+    samples.seed_instance(dss)
+    return "SAMPLES"
+
+
+@pytest.mark.parametrize("suffixed", [False, True], ids=["plain-env", "suffixed-env"])
+def test_import_round_trip_of_sample_documents(dss: Any, tmp_path: Path, sample_project: str, suffixed: bool) -> None:
+    config_key = sample_project
+    dss_key = f"{config_key}_DEV" if suffixed else config_key
+    client = dss.client()
+    samples.build_sample_project(client, dss_key)
+    root = write_config(tmp_path / "cfg", {}, env=SUFFIX_ENV if suffixed else "")
+    env = cli_env(dss, **samples.secret_env(config_key))
+
+    before = request_count(dss)
+    tags_before = version_tags(client, [dss_key])
+    imported = run_cli(dss, root, "import", "project", dss_key, "-e", "dev", env=env)
+    assert writes_since(dss, before) == [], "import must not change DSS"
+    assert version_tags(client, [dss_key]) == tags_before
+    assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
+    skipped = set(re.findall(r"not imported \(not expressible in the config yet\): (.+)", imported.stdout))
+    assert skipped == samples.EXPECTED_SKIPPED, str(imported)
+
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", env=env)
+    assert plan.last_line().startswith("No changes."), str(plan)
+
+    project_file = root / "projects" / f"{config_key.lower()}.yml"
+    document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    assert document["project"]["key"] == config_key
+    _assert_clean_yaml(document)
+    _assert_expressible_objects_imported(document, client, dss_key)
+
+    state = run_cli(dss, root, "state", "list", "-e", "dev", env=env).stdout
+    for line in samples.EXPECTED_SKIPPED:
+        type_, name = line.split()
+        assert f"{type_}.{config_key}.{name}" not in state, f"{line} was skipped but adopted"
+    drift = run_cli(dss, root, "drift", "-e", "dev", "--json", expect=2, env=env).json()
+    assert {r["kind"] for r in drift["resources"]} == {"unmanaged"}
+    assert {f"{r['type']} {r['name']}" for r in drift["resources"]} == samples.EXPECTED_SKIPPED
+
+    if suffixed:  # remapped names are written in the config's vocabulary
+        assert "warehouse_pg" in project_file.read_text(encoding="utf-8")
+        assert "py_base" in project_file.read_text(encoding="utf-8")
+
+    # Apply after import changes nothing in DSS.
+    before = request_count(dss)
+    applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    assert applied.last_line().startswith("No changes."), str(applied)
+    assert writes_since(dss, before) == []
+
+
+def _assert_clean_yaml(document: dict) -> None:
+    for key in BOOKKEEPING_KEYS:
+        found = samples.find_value(document, lambda k, key=key: k == key)
+        assert found is None, f"bookkeeping key in the imported YAML: {found}"
+    text = yaml.safe_dump(document)
+    for computed in ("${odbId}", "${projectKey}/", "/${projectKey}"):
+        assert computed not in text, f"a server-computed path ({computed}) was written into the YAML"
+    for item in document.get("scenarios") or []:
+        for step in item.get("steps") or []:
+            assert not (set(step) & STEP_DEFAULT_KEYS), f"DSS step defaults in {item['id']}: {step}"
+            assert not re.match(r"^Step #\d+$", step.get("name", "")), f"default step name in {item['id']}"
+            assert step.get("run_condition", "x") != "on_success" and step.get("enabled", False) is not True, step
+        for trigger in item.get("triggers") or []:
+            assert not (set(trigger) & STEP_DEFAULT_KEYS), f"DSS trigger defaults in {item['id']}: {trigger}"
+            assert "starting_from" not in trigger and trigger.get("timezone") != "SERVER", trigger
+            assert trigger.get("repeat_every") != 1 and trigger.get("active", False) is not True, trigger
+    for item in document.get("datasets") or []:
+        assert not (set(item) & DATASET_DEFAULT_KEYS), f"DSS dataset defaults in {item['name']}: {sorted(item)}"
+        if item["type"] == "managed":
+            assert "path" not in item, f"managed dataset {item['name']} has its computed path"
+    for item in document.get("managed_folders") or []:
+        assert "path" not in item or "${" not in item["path"], item
+
+
+def _assert_expressible_objects_imported(document: dict, client: Any, dss_key: str) -> None:
+    project = client.get_project(dss_key)
+    live = {
+        "dataset": {d["name"] for d in project.list_datasets()},
+        "managed_folder": {f["name"] for f in project.list_managed_folders()},
+        "recipe": {r["name"] for r in project.list_recipes()},
+        "scenario": {s["id"] for s in project.list_scenarios()},
+    }
+    written = {
+        "dataset": {d["name"] for d in document.get("datasets") or []},
+        "managed_folder": {f["name"] for f in document.get("managed_folders") or []},
+        "recipe": {r["name"] for r in document.get("recipes") or []},
+        "scenario": {s["id"] for s in document.get("scenarios") or []},
+    }
+    for type_, names in live.items():
+        skipped = {line.split()[1] for line in samples.EXPECTED_SKIPPED if line.split()[0] == type_}
+        assert written[type_] == names - skipped, type_
+    kinds = {d["type"] for d in document["datasets"]}
+    assert kinds == {"managed", "sql_table", "sql_query", "filesystem", "uploaded"}
+    assert {r["type"] for r in document["recipes"]} == {"python", "sql_query", "sync"}
+    steps = {s["type"] for item in document["scenarios"] for s in item.get("steps") or []}
+    assert steps == {"build", "run_scenario", "run_macro", "set_variables"}
+    triggers = {t["type"] for item in document["scenarios"] for t in item.get("triggers") or []}
+    assert triggers == {"temporal", "dataset_change"}
+
+
+def test_import_refuses_a_missing_project_and_writes_nothing(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {})
+    result = run_cli(dss, root, "import", "project", "NOPE", "-e", "dev", expect=1)
+    assert "does not exist" in result.stderr
+    assert list((root / "projects").iterdir()) == []
+    assert not (state_dir(root) / "state.json").exists()
