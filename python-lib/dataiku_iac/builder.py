@@ -137,6 +137,8 @@ class _Builder:
             value = item["code_env"]
             value = {"python": value} if isinstance(value, str) else dict(value)
             attrs["code_env"] = {lang: self._code_env(v) for lang, v in value.items()}
+            for lang, v in value.items():
+                self._note_remap(address_of("project", ctx.key), f"code_env.{lang}", v, attrs["code_env"][lang])
         if "container" in item:
             attrs["container"] = self._container(item["container"])
         return self._resource(ctx, "project", ctx.key, ("project",), attrs, protect=item.get("protect"), secrets=secrets)
@@ -178,10 +180,16 @@ class _Builder:
     def _connection(self, value: Optional[str]) -> Optional[str]:
         return None if value is None else self.env.connections.get(value, value)
 
+    def _note_remap(self, address: str, attribute: str, before: Any, after: Any) -> None:
+        if before != after and isinstance(before, str):
+            self.desired.remapped_from[(address, attribute)] = before
+
     # -- folders and datasets ----------------------------------------------------------------
     def _folder(self, ctx: _FileContext, index: int, item: dict) -> Resource:
         defaults = self.defaults.get("managed_folder") or {}
-        attrs = {"connection": self._connection(item.get("connection") or defaults.get("connection") or DEFAULT_CONNECTIONS["managed_folder"])}
+        written = item.get("connection") or defaults.get("connection") or DEFAULT_CONNECTIONS["managed_folder"]
+        attrs = {"connection": self._connection(written)}
+        self._note_remap(address_of("managed_folder", ctx.key, item["name"]), "connection", written, attrs["connection"])
         _copy(item, attrs, "path", "description")
         if "tags" in item:
             attrs["tags"] = list(item["tags"])
@@ -189,7 +197,9 @@ class _Builder:
 
     def _dataset(self, ctx: _FileContext, index: int, item: dict) -> Resource:
         kind = item["type"]
-        attrs: dict[str, Any] = {"kind": kind, "connection": self._connection(self._dataset_connection(item))}
+        written = self._dataset_connection(item)
+        attrs: dict[str, Any] = {"kind": kind, "connection": self._connection(written)}
+        self._note_remap(address_of("dataset", ctx.key, item["name"]), "connection", written, attrs["connection"])
         defaults = self.defaults.get("dataset") or {}
         # The default format goes with the default connection: a dataset on a connection of its
         # own (an SQL database, where DSS keeps no format) gets what DSS chooses unless it names one.
@@ -251,6 +261,7 @@ class _Builder:
             attrs["code"] = code
         if "code_env" in item:
             attrs["code_env"] = self._code_env(item["code_env"])
+            self._note_remap(address_of("recipe", ctx.key, item["name"]), "code_env", item["code_env"], attrs["code_env"])
         _copy(item, attrs, "params", "description")
         if "tags" in item:
             attrs["tags"] = list(item["tags"])

@@ -86,6 +86,9 @@ class DesiredState:
     resources: dict[str, Resource] = field(default_factory=dict)
     environment: str = ""
     config_digest: str = ""
+    # (address, attribute) -> the connection / code-env name written in the config, where the
+    # environment remapped it (so a bad target is reported at the remapping entry that made it).
+    remapped_from: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, resource: Resource) -> None:
         self.resources[resource.address] = resource

@@ -76,6 +76,7 @@ class _Use:
     target: str
     requirement: Any  # Need, or a language "PYTHON"/"R"
     users: list = field(default_factory=list)  # (Resource, what)
+    written: set = field(default_factory=set)  # the names in the config that the environment remapped here
 
 
 def read_inventory(client: Any, names: set, with_retries: Callable = lambda f: f()) -> Inventory:
@@ -115,23 +116,27 @@ def connection_names(desired: DesiredState) -> set:
 def _uses(desired: DesiredState) -> list[_Use]:
     uses: dict[tuple, _Use] = {}
 
-    def add(kind: str, target: Optional[str], requirement: Any, resource: Resource, what: str) -> None:
+    def add(kind: str, target: Optional[str], requirement: Any, resource: Resource, what: str, attribute: str) -> None:
         if not target or target in ("inherit", "builtin"):
             return
         key = (kind, target, requirement)
-        uses.setdefault(key, _Use(kind, target, requirement)).users.append((resource, what))
+        use = uses.setdefault(key, _Use(kind, target, requirement))
+        use.users.append((resource, what))
+        written = desired.remapped_from.get((resource.address, attribute))
+        if written:
+            use.written.add(written)
 
     for resource in sorted(desired.resources.values(), key=lambda r: r.address):
         attrs = resource.attributes
         if resource.type == "dataset" and attrs.get("kind") in NEEDS:
-            add("connection", attrs.get("connection"), NEEDS[attrs["kind"]], resource, f"{attrs['kind']} dataset")
+            add("connection", attrs.get("connection"), NEEDS[attrs["kind"]], resource, f"{attrs['kind']} dataset", "connection")
         elif resource.type == "managed_folder":
-            add("connection", attrs.get("connection"), NEEDS["managed_folder"], resource, "managed folder")
+            add("connection", attrs.get("connection"), NEEDS["managed_folder"], resource, "managed folder", "connection")
         elif resource.type == "recipe" and attrs.get("kind") in RECIPE_LANGS:
-            add("code_env", attrs.get("code_env"), RECIPE_LANGS[attrs["kind"]], resource, f"{attrs['kind']} recipe")
+            add("code_env", attrs.get("code_env"), RECIPE_LANGS[attrs["kind"]], resource, f"{attrs['kind']} recipe", "code_env")
         elif resource.type == "project":
             for lang, env in (attrs.get("code_env") or {}).items():
-                add("code_env", env, lang.upper(), resource, f"project code_env.{lang}")
+                add("code_env", env, lang.upper(), resource, f"project code_env.{lang}", f"code_env.{lang}")
     return list(uses.values())
 
 
@@ -160,6 +165,7 @@ def _merge_missing(uses: list[_Use], inventory: Inventory) -> list[_Use]:
         if use.kind == "connection" and use.target not in inventory.connections:
             if use.target in missing:
                 missing[use.target].users.extend(use.users)
+                missing[use.target].written |= use.written
                 continue
             missing[use.target] = use
         merged.append(use)
@@ -224,7 +230,7 @@ def _locate(use: _Use, message: str, hint: Optional[str], environment: Any) -> D
     first resource that uses it (its project file), saying that no remapping applies."""
     section = "connections" if use.kind == "connection" else "code_envs"
     mapping = (environment.data.get(section) or {}) if environment is not None else {}
-    keys = sorted(k for k, v in mapping.items() if v == use.target and k != v)
+    keys = sorted(k for k in use.written if mapping.get(k) == use.target)
     if environment is not None and keys:
         return environment.diagnostic((section, keys[0]), message, hint, where="value")
     resource = use.users[0][0]
