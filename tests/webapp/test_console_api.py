@@ -23,6 +23,7 @@ from tests.webapp.console_setup import (
     FILES,
     MALLORY,
     OPS_PROJECT,
+    RUNAS_KEY,
     World,
     write_library,
 )
@@ -504,3 +505,74 @@ def test_a_failing_apply_thread_reports_a_safe_message(
     job = apply_plan(admin, shown)
     assert job["status"] == "failed" and "reference" in job["message"]
     assert CANARY not in json.dumps(job) and "KeyError" not in json.dumps(job)
+
+
+# -- a Git source ------------------------------------------------------------------------------------
+
+
+def git_repo(path: Any, files: dict) -> str:
+    """A local repository holding the config under `dss/`, on branch main; returns its file:// URL."""
+    import subprocess
+
+    for rel, text in files.items():
+        target = path / "dss" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "HOME": str(path),
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "config"]):
+        subprocess.run(["git", *args], cwd=path, check=True, env=env)
+    return f"file://{path}"
+
+
+def test_plan_and_apply_from_the_configured_git_repository(
+    backend_factory: Any, world: World, tmp_path: Any
+) -> None:
+    url = git_repo(tmp_path / "repo", FILES)
+    api = Api(
+        backend_factory({"source_kind": "git", "git_url": url, "git_ref": "main", "git_subpath": "dss"}),
+        ADMIN,
+    )
+    defaults = api.get("/api/context").get_json()["defaults"]
+    assert defaults["source"] == {"kind": "git", "url": url, "ref": "main", "subpath": "dss"}
+    target = {"source": defaults["source"], "environment": "dev"}
+    response = api.post("/api/plan", target)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    shown = response.get_json()["plan"]
+    assert shown["summary"]["add"] == 3
+    assert shown["source"]["kind"] == "git" and len(shown["source"]["commit"]) == 40
+    assert apply_plan(api, shown)["status"] == "succeeded"
+    assert [h["serial"] for h in api.post("/api/history", target).get_json()["history"]] == [1]
+
+
+def test_drift_shows_the_last_scheduled_check_from_its_report_folder(
+    backend_factory: Any, world: World, dss: Any
+) -> None:
+    from dataiku_iac.dss.components import write_report
+
+    dss.client().get_project(OPS_PROJECT).create_managed_folder("iac_reports")
+    config = {"source_kind": "library", "library_path": "iac", "drift_report_folder": "iac_reports"}
+    admin = Api(backend_factory(config), ADMIN)
+    assert admin.post("/api/drift", world.target()).get_json()["drift"] is None
+    report = {"environment": "dev", "drift": True, "checked": 3, "summary": {"changed": 0, "deleted": 1, "unmanaged": 0},
+              "resources": [{"address": "dataset.DEMO_PROJECT.ORDERS", "type": "dataset", "project_key": DEMO_KEY,
+                             "name": "ORDERS", "kind": "deleted", "fields": []}]}  # fmt: skip
+    factory = lambda: dss.client_for(RUNAS_KEY)  # noqa: E731
+    write_report(factory, OPS_PROJECT, "iac_reports", "dev", report, "<p>report</p>")
+
+    shown = admin.post("/api/drift", world.target()).get_json()["drift"]
+    assert shown["summary"]["deleted"] == 1 and shown["resources"][0]["kind"] == "deleted"
+    assert shown["origin"] == f"scheduled drift check (folder iac_reports of {OPS_PROJECT})"
+    assert len(shown["checked_at"]) == 20 and shown["checked_at"].endswith("Z")
+    assert Api(backend_factory(config), MALLORY).post("/api/drift", world.target()).status_code == 403
+
+    fresh = admin.post("/api/drift", world.target(run=True)).get_json()["drift"]
+    assert fresh["origin"] == "this console"
+    assert admin.post("/api/drift", world.target()).get_json()["drift"]["origin"] == "this console", (
+        "the newest wins"
+    )

@@ -453,7 +453,7 @@
     clear(tree);
     if (!drift) { return; }
     var counts = drift.summary;
-    var when = drift.checked_at ? " Checked " + drift.checked_at + "." : "";
+    var when = drift.checked_at ? " Checked " + drift.checked_at + (drift.origin ? " by the " + drift.origin : "") + "." : "";
     $("iac-drift-summary").textContent = (drift.drift
       ? "Drift found: " + counts.changed + " changed, " + counts.deleted + " deleted, " + counts.unmanaged + " unmanaged."
       : "No drift: DSS matches the last apply.") + when;

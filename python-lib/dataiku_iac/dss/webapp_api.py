@@ -19,7 +19,9 @@ Security model (reliability-anchors §5.4, plugin-conventions §4.4):
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
@@ -47,6 +49,8 @@ from dataiku_iac.dss.webapp_jobs import (
     utc_stamp,
 )
 from dataiku_iac.dss.webapp_views import drift_view, plan_view
+from dataiku_iac.engine.dss import DssConnection
+from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
 from dataiku_iac.state.lock import parse_iso, utc_now
 
 ClientFactory = Callable[[], Any]
@@ -67,6 +71,8 @@ class ConsoleSettings:
     environment: str = "dev"
     environments: tuple[str, ...] = ()
     git_url_prefixes: tuple[str, ...] = ()
+    drift_report_project: str = ""  # where the scheduled drift check writes its reports
+    drift_report_folder: str = ""
     parallelism: int = service.DEFAULT_PARALLELISM
 
     @classmethod
@@ -90,6 +96,8 @@ class ConsoleSettings:
             environment=str(config.get("environment") or "dev"),
             environments=tuple(str(e) for e in config.get("environments") or () if e),
             git_url_prefixes=tuple(str(p) for p in config.get("git_url_prefixes") or () if p),
+            drift_report_project=str(config.get("drift_report_project") or default_project_key or ""),
+            drift_report_folder=str(config.get("drift_report_folder") or ""),
             parallelism=max(1, int(config.get("parallelism") or service.DEFAULT_PARALLELISM)),
         )
 
@@ -358,7 +366,7 @@ class Console:
         source, environment = parse_target(body, self.settings)
         scope = _scope(source, environment)
         if not body.get("run"):
-            last = self._last_drift.get(scope)
+            last = _newest(self._last_drift.get(scope), self._scheduled_drift(environment))
             if last is not None:
                 self.require_read(caller, last["project_keys"], source)
             return {"drift": last["view"] if last else None}
@@ -367,9 +375,43 @@ class Console:
         )
         keys = {item.project_key for item in report.items}
         self.require_read(caller, keys, source)
-        view = drift_view(report.to_json(), checked_at=utc_stamp())
+        view = dict(drift_view(report.to_json(), checked_at=utc_stamp()), origin="this console")
         self._last_drift[scope] = {"view": view, "project_keys": sorted(keys)}
         return {"drift": view}
+
+    def _scheduled_drift(self, environment: str) -> Optional[dict]:
+        """The last report of the scheduled drift check (check-drift step), if the settings name
+        its folder: `drift/<env>/latest.json`, dated by the newest timestamped copy beside it."""
+        project, folder = self.settings.drift_report_project, self.settings.drift_report_folder
+        if not (project and folder):
+            return None
+        connection = DssConnection(factory=self.client_factory)
+        store = ManagedFolderBlobStore(connection, project, folder, f"drift/{environment}")
+        raw = store.get("latest.json")
+        if raw is None:
+            return None
+        report = json.loads(raw.decode("utf-8"))
+        stamps = [m.group(0) for m in map(_REPORT_STAMP.match, store.list()) if m]
+        checked_at = _stamp_to_iso(max(stamps)) if stamps else ""
+        view = dict(
+            drift_view(report, checked_at=checked_at),
+            origin=f"scheduled drift check (folder {folder} of {project})",
+        )
+        keys = {r.get("project_key", "") for r in report.get("resources", [])} | {project}
+        return {"view": view, "project_keys": sorted(k for k in keys if k)}
+
+
+_REPORT_STAMP = re.compile(r"^\d{8}T\d{6}Z(?=\.json$)")
+
+
+def _stamp_to_iso(stamp: str) -> str:
+    """`20260101T120000Z` (the drift step's file names) → `2026-01-01T12:00:00Z`."""
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}Z"
+
+
+def _newest(*results: Optional[dict]) -> Optional[dict]:
+    found = [r for r in results if r is not None]
+    return max(found, key=lambda r: r["view"].get("checked_at") or "") if found else None
 
 
 def _outcome(report: Any) -> tuple[str, str, Optional[int]]:
