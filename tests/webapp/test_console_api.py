@@ -200,6 +200,17 @@ def test_plan_needs_read_access_to_the_config_project(as_user: Any, world: World
     assert f"may not read project(s) {OPS_PROJECT}" in error_of(response)["message"]
 
 
+def test_config_errors_are_not_shown_to_who_may_not_read_the_config(
+    as_user: Any, world: World, dss: Any
+) -> None:
+    write_library(
+        dss.client(), OPS_PROJECT, "iac", {"projects/demo.yml": "project:\n  key: DEMO\n  secret_plan: x\n"}
+    )
+    response = as_user(MALLORY).post("/api/plan", world.target())
+    assert response.status_code == 403 and "secret_plan" not in response.get_data(as_text=True)
+    assert as_user(ALICE).post("/api/plan", world.target()).status_code == 400
+
+
 def test_plan_needs_read_access_to_every_managed_project(as_user: Any, world: World, dss: Any) -> None:
     admin = as_user(ADMIN)
     apply_plan(admin, plan(admin, world))

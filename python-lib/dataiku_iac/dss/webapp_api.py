@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
@@ -192,10 +193,21 @@ class Console:
         self.jobs = JobRegistry()
         self._last_drift: dict[str, dict] = {}
         self._secret_env_names: set[str] = set(_ALWAYS_SECRET_ENV)
+        self._secrets_lock = threading.Lock()  # Flask serves requests on several threads
 
     # -- shared checks ---------------------------------------------------------------------------
     def service_caller(self, caller: Caller) -> service.Caller:
         return service.Caller(caller.login, tuple(sorted(caller.groups)), caller.admin)
+
+    def _target(self, caller: Caller, body: Any) -> tuple[dict, str]:
+        """The request's (source, environment), once it is known the caller may read the source.
+
+        Checked before any work: errors from reading a config (diagnostics quote it) must not
+        reach someone who may not read the project library it lives in.
+        """
+        source, environment = parse_target(body, self.settings)
+        self.require_read(caller, (), source)
+        return source, environment
 
     def require_read(self, caller: Caller, project_keys: Iterable[str], source: dict) -> None:
         keys = set(project_keys)
@@ -204,15 +216,17 @@ class Console:
         service.check_read_access(self.client_factory, self.service_caller(caller), sorted(keys))
 
     def scrubber(self) -> Callable[[Any], Any]:
-        values = [self.environ.get(name, "") for name in sorted(self._secret_env_names)]
-        return make_scrubber(values)
+        with self._secrets_lock:
+            names = sorted(self._secret_env_names)
+        return make_scrubber([self.environ.get(name, "") for name in names])
 
     def _learn_secret_names(self, payload: Any) -> None:
         """Remember the env vars that hold secrets (`{secret_env: NAME}` references in plans)."""
         if isinstance(payload, dict):
             name = payload.get("secret_env")
             if isinstance(name, str):
-                self._secret_env_names.add(name)
+                with self._secrets_lock:
+                    self._secret_env_names.add(name)
             for value in payload.values():
                 self._learn_secret_names(value)
         elif isinstance(payload, list):
@@ -234,7 +248,7 @@ class Console:
         return {"user": user, "defaults": defaults}
 
     def plan(self, caller: Caller, body: Any) -> dict:
-        source, environment = parse_target(body, self.settings)
+        source, environment = self._target(caller, body)
         who = self.service_caller(caller)
         result, _html = service.plan(self.client_factory, who, source, environment, **self._common())
         plan_json = result.plan.to_json()
@@ -344,7 +358,7 @@ class Console:
         return {"lock": _lock_view(lock), "environment": environment}
 
     def _state_listing(self, caller: Caller, body: Any) -> tuple[dict, str, dict]:
-        source, environment = parse_target(body, self.settings)
+        source, environment = self._target(caller, body)
         listing, _html = service.state_list(
             self.client_factory, self.service_caller(caller), source, environment
         )
@@ -352,7 +366,7 @@ class Console:
         return source, environment, listing
 
     def unlock(self, caller: Caller, body: Any) -> dict:
-        source, environment = parse_target(body, self.settings)
+        source, environment = self._target(caller, body)
         lock_id = _text(body, "lock_id", required=True, limit=200)
         who = self.service_caller(caller)
         try:
@@ -363,7 +377,7 @@ class Console:
         return {"unlocked": True, "released": _lock_view(released or None)}
 
     def drift(self, caller: Caller, body: Any) -> dict:
-        source, environment = parse_target(body, self.settings)
+        source, environment = self._target(caller, body)
         scope = _scope(source, environment)
         if not body.get("run"):
             last = _newest(self._last_drift.get(scope), self._scheduled_drift(environment))
