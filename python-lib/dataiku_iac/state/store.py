@@ -95,7 +95,8 @@ class StateReader:
         env = self.environment
         return (
             f"Run `dataiku-iac state history -e {env}` to list the kept serials, then "
-            f"`dataiku-iac state rollback SERIAL -e {env}` to restore one as a new serial."
+            f"`dataiku-iac state restore SERIAL -e {env}` to restore one as a new serial (the state only; "
+            f"DSS is not changed)."
         )
 
     # -- state ------------------------------------------------------------------------------

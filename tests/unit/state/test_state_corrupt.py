@@ -66,7 +66,7 @@ def test_byte_level_damage_is_detected(writer, store, case):
     message = str(err.value)
     assert "state.json" in message and store.describe() in message
     assert BYTE_CASES[case] in message
-    assert "dataiku-iac state rollback" in message
+    assert "dataiku-iac state restore SERIAL" in message
 
 
 def _set(path, value):
