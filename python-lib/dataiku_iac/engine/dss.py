@@ -133,6 +133,17 @@ def classify(exc: BaseException) -> DssError:
     return DssError(f"DSS error: {message}", error_type=error_type, transient=transient)
 
 
+def may_still_run(exc: BaseException) -> bool:
+    """True if the failed request may still be carried out by DSS after the client saw the error:
+    the client stopped waiting (read timeout, connection dropped after sending) or a gateway
+    answered in DSS's place (502, 504). A failed connect never reached DSS."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return True
+    return getattr(_last_status, "value", None) in (502, 504)
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return text if len(text) <= 500 else text[:500] + "…"

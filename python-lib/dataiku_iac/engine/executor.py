@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime
 import heapq
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, with_retries
+from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, with_retries
 from dataiku_iac.errors import DssError, IacError, StateError
 from dataiku_iac.model import DesiredState, Resource
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
@@ -31,6 +32,10 @@ from dataiku_iac.resources.base import Observed, ProjectContext
 from dataiku_iac.state import ResourceState, StateDocument
 
 EventSink = Callable[[str, ResourceChange, str], None]
+
+# Types whose DSS id is assigned by the server: DSS accepts two of them with the same name, so
+# a blind retry of their create can duplicate them.
+SERVER_ASSIGNED_IDS = frozenset({"managed_folder"})
 
 
 @dataclass
@@ -188,8 +193,17 @@ class Executor:
         self._put(doc, record)
 
     def _create_call(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Observed:
-        """Create, and survive an ambiguous failure: the object may exist after all."""
+        """Create, and survive an ambiguous failure: the object may exist after all.
+
+        A create is retried only when the object is not found afterwards, and, for types whose
+        DSS id is server-assigned (their names are not unique), only when DSS certainly did not
+        receive it or already answered: a create that may still be running in DSS (the client
+        timed out, a gateway answered 502/504) would otherwise make a second object. That
+        action fails instead, its intent stays in the journal, and the next run adopts the
+        object if it appeared.
+        """
         client = self.connection.client
+        delays = self.retry.delays()
         for attempt in range(self.retry.attempts):
             try:
                 return handler.create(client(), resource, ctx)
@@ -197,12 +211,22 @@ class Executor:
                 raise
             except Exception as exc:
                 error = classify(exc)
+                in_flight = may_still_run(exc)
                 existing = self._find(handler, resource, ctx)
                 if existing is not None:
                     # The create went through (or half-way): adopt it and finish its settings.
                     return with_retries(lambda found=existing: handler.update(client(), resource, found, ctx), policy=self.retry)
                 if not error.transient or attempt == self.retry.attempts - 1 or self.stop.is_set():
                     raise error from None
+                if in_flight and resource.type in SERVER_ASSIGNED_IDS:
+                    raise DssError(
+                        f"{error}; the create may still complete in DSS, so it is not retried "
+                        f"(a retry could make a second {resource.type} named {resource.name!r}): "
+                        f"the next apply looks for it and adopts it",
+                        error_type=error.error_type,
+                        transient=True,
+                    ) from None
+                time.sleep(delays[attempt])
         raise AssertionError("unreachable")
 
     def _find(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
