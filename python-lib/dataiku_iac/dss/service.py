@@ -344,7 +344,14 @@ def apply(
             return True
 
         options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
-        planned, applied = session.apply(options, saved_plan=plan_json, confirm=confirm, on_event=on_event, stop=stop)
+        planned, applied = session.apply(
+            options,
+            saved_plan=plan_json,
+            confirm=confirm,
+            on_event=on_event,
+            stop=stop,
+            operation=f"{action} for DSS user {caller.login}",
+        )
         source = dict(session.source)
     message = "" if applied is not None else "No changes: DSS already matches the configuration."
     report = ApplyReport(planned, applied, plan_token(planned.plan), source, message)

@@ -11,14 +11,20 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.dss import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
-from dataiku_iac.engine.observe import observe, project_keys_of, secret_paths_of
+from dataiku_iac.engine.observe import (
+    BackgroundObservation,
+    observe,
+    project_keys_of,
+    secret_paths_of,
+    state_project_keys,
+)
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
@@ -31,6 +37,7 @@ from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
 
+T = TypeVar("T")
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
 
 
@@ -175,11 +182,9 @@ class Session:
     # -- plan ---------------------------------------------------------------------------------
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan: replays a leftover journal in memory, writes nothing."""
-        desired = self.desired
-        self._check_targets_once(desired)
-        reader = self.state_reader()
-        state, pending = _state_with_journal(reader)
-        observation, contexts = self.observe(desired, state)
+        state, pending = self._config_errors_first(lambda: _state_with_journal(self.state_reader()))
+        desired, observing = self._load_while_observing(state)
+        observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         notes: list[str] = []
         if pending:
             state, notes = adopt_pending(state, pending, observation)
@@ -196,12 +201,39 @@ class Session:
             parallelism=self.parallelism,
         )
 
+    def _load_while_observing(self, state: StateDocument) -> tuple[DesiredState, BackgroundObservation]:
+        """Build (and check) the desired model while DSS is observed for the projects `state` names.
+
+        Loading the configuration is CPU work (about as long as the observation's round trips
+        at 1,000 resources) and the observation mostly waits on DSS: side by side, one hides
+        the other. The caller finishes the observation with the configuration's projects
+        (those the state did not name: usually none, and they only need `GET /projects/`).
+        """
+        connection = self._config_errors_first(self.connection)
+        observing = BackgroundObservation(connection, state_project_keys(state), parallelism=self.parallelism)
+        try:
+            desired = self.desired
+            self._check_targets_once(desired)
+        except BaseException:
+            observing.cancel()
+            raise
+        return desired, observing
+
+    def _config_errors_first(self, step: Callable[[], T]) -> T:
+        """Run a state or DSS step that now comes before the configuration is loaded; if it
+        fails, configuration errors are still reported first, as when loading came first."""
+        try:
+            return step()
+        except IacError:
+            self.desired  # noqa: B018 - raises ConfigError if the configuration is invalid
+            raise
+
     # -- drift --------------------------------------------------------------------------------
     def drift(self) -> DriftReport:
         """Compare live DSS with the recorded state; also count config changes not applied."""
-        desired = self.desired
-        state, pending = _state_with_journal(self.state_reader())
-        observation, _ = self.observe(desired, state)
+        state, pending = self._config_errors_first(lambda: _state_with_journal(self.state_reader()))
+        desired, observing = self._load_while_observing(state)
+        observation, _ = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
@@ -222,17 +254,28 @@ class Session:
         on_event: Optional[EventSink] = None,
         stop: Optional[threading.Event] = None,
         lock_ttl: int = 3600,
+        operation: str = "apply",
     ) -> tuple[PlanResult, Optional[ApplyResult]]:
-        """Lock, reconcile any interrupted apply, plan (or check a saved plan), apply."""
-        desired = self.desired
+        """Lock, reconcile any interrupted apply, plan (or check a saved plan), apply.
+
+        `operation` labels the lock (and so the error a concurrent run sees): callers that run
+        on behalf of someone else, like the DSS webapp backend, name that person in it.
+        """
         if saved_plan is None:
-            check_unsaved_apply(self.policies, destroy=options.destroy)
-        self._check_targets_once(desired)
-        writer = self.state_writer()
-        lock = writer.lock("apply", ttl_seconds=lock_ttl)
+            self._config_errors_first(lambda: check_unsaved_apply(self.policies, destroy=options.destroy))
+        writer = self._config_errors_first(self.state_writer)
+        # Observe while the configuration loads, for the state as read before the lock. Once
+        # locked, the observation is kept only if the state is still the one it was made for.
+        early_state = self._config_errors_first(writer.read)
+        desired, observing = self._load_while_observing(early_state)
+        try:
+            lock = writer.lock(operation, ttl_seconds=lock_ttl)
+        except BaseException:
+            observing.cancel()
+            raise
         heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
         try:
-            state, observation, contexts, notes = self._reconciled(writer, desired)
+            state, observation, contexts, notes = self._reconciled(writer, desired, early_state, observing)
             if saved_plan is not None:
                 planned = self._check_saved(saved_plan, state)
             else:
@@ -257,11 +300,28 @@ class Session:
             heartbeat.stop()
             writer.unlock(lock.id)
 
-    def _reconciled(self, writer: StateWriter, desired: DesiredState) -> tuple:
-        writer.compact_journal(operation="replay journal")
-        state = writer.read()
-        pending = writer.read_journal().pending_intents()
-        observation, contexts = self.observe(desired, state)
+    def _reconciled(
+        self,
+        writer: StateWriter,
+        desired: DesiredState,
+        early_state: Optional[StateDocument] = None,
+        observing: Optional[BackgroundObservation] = None,
+    ) -> tuple:
+        try:
+            writer.compact_journal(operation="replay journal")
+            state = writer.read()
+            pending = writer.read_journal().pending_intents()
+        except BaseException:
+            if observing is not None:
+                observing.cancel()
+            raise
+        if observing is not None and not pending and _same_serial(early_state, state):
+            # No run wrote the state between the early read and the lock: the observation holds.
+            observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
+        else:
+            if observing is not None:
+                observing.cancel()  # another run (or a journal replay) moved the state: observe afresh
+            observation, contexts = self.observe(desired, state)
         notes: list[str] = []
         if pending:
             reconciled, notes = adopt_pending(state, pending, observation)
@@ -286,6 +346,10 @@ class Session:
         if plan.config_digest != self.config.digest:
             raise StalePlanError("saved plan is stale: the configuration changed since it was made; make a new plan")
         return plan
+
+
+def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:
+    return before is not None and (before.lineage, before.serial) == (after.lineage, after.serial)
 
 
 def _state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict]]:
