@@ -336,7 +336,9 @@ class Session:
         plan = Plan.from_json(saved)
         if plan.environment != self.environment:
             raise StalePlanError(f"the saved plan is for environment {plan.environment!r}, not {self.environment!r}")
-        if plan.lineage != state.lineage and state.serial > 0:
+        # A plan made before any state was written (serial 0) binds to no lineage yet: if a state
+        # appeared since, the plan is stale (serial check below), not of another lineage.
+        if plan.lineage != state.lineage and state.serial > 0 and plan.serial > 0:
             raise StalePlanError("saved plan does not match the state (different lineage); make a new plan")
         if plan.serial != state.serial:
             raise StalePlanError(
