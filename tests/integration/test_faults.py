@@ -1,0 +1,225 @@
+"""Acceptance point 8: DSS failures injected by the emulator, through the engine's Session.
+
+- a transient 503 on a create or an update is retried and the apply succeeds;
+- an ambiguous success (the change is made, the response is an error) on a create is adopted,
+  never duplicated;
+- a non-transient error fails that action, its dependents are skipped, the state records what
+  succeeded, and the next apply (fault cleared) finishes, with `No changes.` after.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dataiku_iac.engine.session import Session
+
+from tests.e2e.helpers import list_names, request_count, state_dir, write_config, writes_since
+
+PROJECT = """\
+project:
+  key: FAULTS
+  name: Fault injection
+  variables:
+    standard: {stage: one}
+managed_folders:
+  - name: drop
+datasets:
+  - name: raw
+    type: managed
+    format: csv
+  - name: clean
+    type: managed
+    format: parquet
+  - name: side
+    type: managed
+    description: side table
+recipes:
+  - name: cleanup
+    type: python
+    inputs: [raw]
+    outputs: [clean]
+    code: "print('clean')\\n"
+  - name: to_drop
+    type: python
+    inputs: [clean]
+    outputs: [drop]
+    code: "print('drop')\\n"
+scenarios:
+  - id: DAILY
+    name: Daily
+    triggers:
+      - {type: dataset_change, datasets: [raw]}
+    steps:
+      - {type: build, datasets: [clean]}
+"""
+KEY = "FAULTS"
+EXPECTED = {
+    "dataset": ["clean", "raw", "side"],
+    "managed_folder": ["drop"],
+    "recipe": ["cleanup", "to_drop"],
+    "scenario": ["DAILY"],
+}
+
+
+def _session(dss: Any, root: Path) -> Session:
+    return Session(root, "dev", environ={"DKU_DSS_URL": dss.url, "DKU_API_KEY": dss.api_key}, parallelism=2)
+
+
+def _apply(dss: Any, root: Path) -> Any:
+    _, applied = _session(dss, root).apply()
+    return applied
+
+
+def _assert_converged(dss: Any, root: Path) -> None:
+    assert list_names(dss.client(), KEY) == EXPECTED
+    plan = _session(dss, root).plan().plan
+    assert not plan.has_changes, [c.address for c in plan.actionable()]
+    before = request_count(dss)
+    _, applied = _session(dss, root).apply()
+    assert applied is None and writes_since(dss, before) == []
+
+
+def _statuses(dss: Any, method: str, pattern: str) -> list[int]:
+    import re
+
+    return [e["status"] for e in dss.admin.requests() if e["method"] == method and re.search(pattern, e["path"])]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "cfg", {"faults.yml": PROJECT})
+
+
+# -- transient errors are retried ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", r"^/projects/$"),
+        ("POST", r"/datasets/managed$"),
+        ("GET", r"/datasets/side$"),  # the read-modify-write right after a create
+        ("PUT", r"/datasets/side$"),
+        ("POST", r"/managedfolders/$"),
+        ("POST", r"/recipes/$"),
+        ("POST", r"/scenarios/$"),
+    ],
+    ids=lambda v: v.strip("^$/").replace("/", "_") if "/" in v else v,
+)
+def test_a_transient_503_on_a_create_is_retried(dss: Any, root: Path, method: str, path: str) -> None:
+    dss.admin.add_fault(method=method, path=path, status=503, nth=1, times=2)
+    applied = _apply(dss, root)
+    assert applied.ok, applied.failed
+    assert _statuses(dss, method, path)[:3] == [503, 503, 200]
+    _assert_converged(dss, root)
+
+
+def test_a_transient_503_on_an_update_is_retried(dss: Any, root: Path) -> None:
+    assert _apply(dss, root).ok
+    (root / "projects" / "faults.yml").write_text(
+        PROJECT.replace("{stage: one}", "{stage: two}").replace("description: side table", "description: now described"),
+        encoding="utf-8",
+    )
+    dss.admin.add_fault(method="PUT", path=r"/datasets/side$", status=503, nth=1, times=1)
+    dss.admin.add_fault(method="PUT", path=r"/variables/$", status=503, nth=1, times=2)
+    applied = _apply(dss, root)
+    assert applied.ok and sorted(applied.done) == ["dataset.FAULTS.side", "project.FAULTS"]
+    assert _statuses(dss, "PUT", r"/variables/$") == [200, 503, 503, 200]  # the first PUT is the first apply's
+    project = dss.client().get_project(KEY)
+    assert project.get_variables()["standard"] == {"stage": "two"}
+    assert project.get_dataset("side").get_settings().get_raw()["description"] == "now described"
+    _assert_converged(dss, root)
+
+
+def test_transient_errors_past_the_retry_budget_fail_the_action(dss: Any, root: Path) -> None:
+    dss.admin.add_fault(method="POST", path=r"/datasets/managed$", status=503, nth=1, times=0)  # forever
+    applied = _apply(dss, root)
+    assert set(applied.failed) == {"dataset.FAULTS.raw", "dataset.FAULTS.clean", "dataset.FAULTS.side"}
+    assert "503" in " ".join(applied.failed.values()) or "Injected" in " ".join(applied.failed.values())
+    dss.admin.clear_faults()
+    assert _apply(dss, root).ok
+    _assert_converged(dss, root)
+
+
+# -- ambiguous successes are adopted, never duplicated ---------------------------------------
+@pytest.mark.parametrize("status", [500, 502])
+@pytest.mark.parametrize(
+    "path",
+    [r"^/projects/$", r"/datasets/managed$", r"/managedfolders/$", r"/recipes/$", r"/scenarios/$"],
+    ids=["project", "dataset", "folder", "recipe", "scenario"],
+)
+def test_an_ambiguous_create_is_adopted_not_duplicated(dss: Any, root: Path, path: str, status: int) -> None:
+    dss.admin.add_fault(method="POST", path=path, status=status, nth=1, times=1, mode="after")
+    applied = _apply(dss, root)
+    assert applied.ok, applied.failed
+    assert _statuses(dss, "POST", path)[0] == status
+    _assert_converged(dss, root)
+    state = json.loads((state_dir(root) / "state.json").read_text())
+    folder = state["resources"]["managed_folder.FAULTS.drop"]
+    assert folder["dss_id"] == dss.client().get_project(KEY).list_managed_folders()[0]["id"]
+
+
+def test_an_ambiguous_update_is_harmless(dss: Any, root: Path) -> None:
+    assert _apply(dss, root).ok
+    (root / "projects" / "faults.yml").write_text(PROJECT.replace("{stage: one}", "{stage: two}"), encoding="utf-8")
+    dss.admin.add_fault(method="PUT", path=r"/variables/$", status=502, nth=1, times=1, mode="after")
+    _apply(dss, root)  # whatever it reports, DSS holds the value and the next apply converges
+    assert dss.client().get_project(KEY).get_variables()["standard"] == {"stage": "two"}
+    _assert_converged(dss, root)
+
+
+# -- a hard failure stops that branch only ------------------------------------------------------
+def test_a_non_transient_error_fails_the_action_and_skips_its_dependents(dss: Any, root: Path) -> None:
+    dss.admin.add_fault(
+        method="POST",
+        path=r"/datasets/managed$",
+        status=400,
+        nth=2,
+        times=1,
+        body={"errorType": "java.lang.IllegalArgumentException", "message": "Invalid dataset settings"},
+    )
+    applied = _apply(dss, root)
+    failed = set(applied.failed)
+    assert len(failed) == 1 and failed <= {"dataset.FAULTS.clean", "dataset.FAULTS.raw", "dataset.FAULTS.side"}
+    assert "Invalid dataset settings" in next(iter(applied.failed.values()))
+    assert _statuses(dss, "POST", r"/datasets/managed$").count(400) == 1, "a non-transient error was retried"
+    failed_name = next(iter(failed)).rsplit(".", 1)[1]
+    dependents = {
+        "raw": {"recipe.FAULTS.cleanup", "scenario.FAULTS.DAILY"},
+        "clean": {"recipe.FAULTS.cleanup", "recipe.FAULTS.to_drop", "scenario.FAULTS.DAILY"},
+        "side": set(),
+    }[failed_name]
+    assert set(applied.skipped) == dependents
+    assert not applied.ok
+
+    state = json.loads((state_dir(root) / "state.json").read_text())
+    assert set(state["resources"]) == set(applied.done), "the state must record exactly what succeeded"
+    assert not (state_dir(root) / "lock.json").exists()
+    # The failed create's intent stays journaled (the next run checks DSS for it); nothing else.
+    journal = [json.loads(line) for line in (state_dir(root) / "journal.jsonl").read_text().splitlines()[1:]]
+    assert {(e["kind"], e["address"]) for e in journal} == {("intent", next(iter(failed)))}
+    live = list_names(dss.client(), KEY)
+    assert failed_name not in live["dataset"]
+    assert {f"recipe.FAULTS.{n}" for n in live["recipe"]} == {a for a in applied.done if a.startswith("recipe.")}
+
+    dss.admin.clear_faults()
+    again = _apply(dss, root)
+    assert again.ok and set(again.done) == failed | dependents
+    _assert_converged(dss, root)
+
+
+def test_a_failed_update_keeps_the_previous_record(dss: Any, root: Path) -> None:
+    assert _apply(dss, root).ok
+    before = json.loads((state_dir(root) / "state.json").read_text())
+    (root / "projects" / "faults.yml").write_text(PROJECT.replace("{stage: one}", "{stage: two}"), encoding="utf-8")
+    dss.admin.add_fault(method="PUT", path=r"/variables/$", status=500, nth=1, times=1)
+    applied = _apply(dss, root)
+    assert set(applied.failed) == {"project.FAULTS"}
+    after = json.loads((state_dir(root) / "state.json").read_text())
+    assert after["resources"]["project.FAULTS"]["attributes"] == before["resources"]["project.FAULTS"]["attributes"]
+    assert dss.client().get_project(KEY).get_variables()["standard"] == {"stage": "one"}
+    dss.admin.clear_faults()
+    assert _apply(dss, root).ok
+    assert dss.client().get_project(KEY).get_variables()["standard"] == {"stage": "two"}
+    _assert_converged(dss, root)
