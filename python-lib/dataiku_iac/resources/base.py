@@ -4,7 +4,10 @@ One handler per resource type, with a small fixed protocol:
 
 - `observe(client, project_key, ctx)`: read every live object of this type in a project,
   with the fewest requests DSS allows (list endpoints that return full documents; per
-  object reads only where DSS has no bulk read), returning `Observed` records;
+  object reads only where DSS has no bulk read), returning `Observed` records. It is
+  composed of three steps the engine also calls separately, to run the requests of every
+  project in one pool: `list_items` (one list request), `read_item` (the per-object read,
+  for types whose `per_object_read` is set) and `observed_from` (a pure translation);
 - `to_logical(doc, ctx)`: a pure translation of a DSS document into logical attributes;
 - `create`, `update`, `delete`: the mutating calls. Updates are read-modify-write: GET
   the full document, change only the managed keys, PUT it back. Nothing is ever created
@@ -71,8 +74,23 @@ class ResourceHandler:
 
     type: str = ""
     policy: FieldPolicy
+    # Whether the list lacks what the logical attributes need (one GET per object then).
+    per_object_read: bool = False
 
     def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+        items = self.list_items(client, project_key)
+        return [self.observed_from(project_key, self.read_item(client, project_key, item), ctx) for item in items]
+
+    def list_items(self, client: Any, project_key: str) -> list[dict]:
+        """The type's list endpoint for one project: one request."""
+        raise NotImplementedError
+
+    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
+        """The full document of a listed object (no request when the list carries it)."""
+        return item
+
+    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        """Translate a full document (pure, but for folders, which teach `ctx` their ids)."""
         raise NotImplementedError
 
     def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:

@@ -50,10 +50,12 @@ class DatasetHandler(ResourceHandler):
     type = "dataset"
     policy = POLICY
 
-    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+    def list_items(self, client: Any, project_key: str) -> list[dict]:
         # The dataset list returns full documents: one request per project.
-        items = client.get_project(project_key).list_datasets()
-        return [self._observed(project_key, dict(item), ctx) for item in items]
+        return [dict(item) for item in client.get_project(project_key).list_datasets()]
+
+    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        return self._observed(project_key, doc, ctx)
 
     def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
         return Observed(

@@ -31,12 +31,13 @@ class ManagedFolderHandler(ResourceHandler):
     type = "managed_folder"
     policy = POLICY
 
-    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
+    def list_items(self, client: Any, project_key: str) -> list[dict]:
         # The folder list returns full documents: one request per project.
-        folders = client.get_project(project_key).list_managed_folders()
-        observed = [self._observed(project_key, doc, ctx) for doc in folders]
-        for item in observed:
-            ctx.remember_folder(item.name, item.dss_id)
+        return list(client.get_project(project_key).list_managed_folders())
+
+    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        observed = self._observed(project_key, doc, ctx)
+        ctx.remember_folder(observed.name, observed.dss_id)  # recipes and scenarios name folders by id
         return observed
 
     def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:

@@ -105,18 +105,29 @@ class ProjectHandler(ResourceHandler):
     policy = POLICY
 
     # -- observation -------------------------------------------------------------
-    def read_documents(self, client: Any, project_key: str) -> dict[str, Any]:
+    # The four documents a project is spread over; DSS has no bulk read of them.
+    DOCUMENTS = ("metadata", "permissions", "variables", "settings")
+
+    def read_document(self, client: Any, project_key: str, name: str) -> Any:
         project = client.get_project(project_key)
-        return {
-            "metadata": project.get_metadata(),
-            "permissions": project.get_permissions(),
-            "variables": project.get_variables(),
-            "settings": project.get_settings().get_raw(),
-        }
+        if name == "metadata":
+            return project.get_metadata()
+        if name == "permissions":
+            return project.get_permissions()
+        if name == "variables":
+            return project.get_variables()
+        if name == "settings":
+            return project.get_settings().get_raw()
+        raise ValueError(f"not a project document: {name}")
+
+    def read_documents(self, client: Any, project_key: str) -> dict[str, Any]:
+        return {name: self.read_document(client, project_key, name) for name in self.DOCUMENTS}
 
     def observe_project(self, client: Any, project_key: str, summary: dict) -> Observed:
-        docs = self.read_documents(client, project_key)
-        docs["summary"] = summary
+        return self.observed_from_documents(project_key, self.read_documents(client, project_key), summary)
+
+    def observed_from_documents(self, project_key: str, documents: dict[str, Any], summary: dict) -> Observed:
+        docs = dict(documents, summary=summary)
         return Observed(
             type="project",
             project_key=project_key,

@@ -45,15 +45,18 @@ class RecipeHandler(ResourceHandler):
     type = "recipe"
     policy = POLICY
 
-    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
-        # The recipe list carries no payload (the code): DSS has no bulk read for it,
-        # so each recipe is read once.
-        project = client.get_project(project_key)
-        observed = []
-        for item in project.list_recipes():
-            data = project.get_recipe(item["name"]).get_settings().data
-            observed.append(self._observed(project_key, data, ctx))
-        return observed
+    # The recipe list carries no payload (the code): DSS has no bulk read for it, so each
+    # recipe is read once.
+    per_object_read = True
+
+    def list_items(self, client: Any, project_key: str) -> list[dict]:
+        return list(client.get_project(project_key).list_recipes())
+
+    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
+        return client.get_project(project_key).get_recipe(item["name"]).get_settings().data
+
+    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        return self._observed(project_key, doc, ctx)
 
     def _observed(self, project_key: str, data: dict, ctx: ProjectContext) -> Observed:
         recipe = data["recipe"]

@@ -55,14 +55,17 @@ class ScenarioHandler(ResourceHandler):
     type = "scenario"
     policy = POLICY
 
-    def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
-        # The scenario list is light (no triggers or steps): each scenario is read once.
-        project = client.get_project(project_key)
-        observed = []
-        for item in project.list_scenarios():
-            raw = project.get_scenario(item["id"]).get_settings().get_raw()
-            observed.append(self._observed(project_key, raw, ctx))
-        return observed
+    # The scenario list is light (no triggers or steps): each scenario is read once.
+    per_object_read = True
+
+    def list_items(self, client: Any, project_key: str) -> list[dict]:
+        return list(client.get_project(project_key).list_scenarios())
+
+    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
+        return client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
+
+    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+        return self._observed(project_key, doc, ctx)
 
     def _observed(self, project_key: str, raw: dict, ctx: ProjectContext) -> Observed:
         return Observed(
