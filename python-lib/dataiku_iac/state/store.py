@@ -135,8 +135,34 @@ class StateReader:
             return None
         doc = self._parse(raw, STATE_BLOB)
         self._check_history_ahead(doc.serial, serials)
+        self._check_matches_history(raw, doc, serials)
         self._validated = (hashlib.sha256(raw).hexdigest(), doc.serial, doc.lineage)
         return doc
+
+    def _check_matches_history(self, raw: bytes, doc: StateDocument, serials: list) -> None:
+        """Every commit writes the same bytes to history/<serial>.json and state.json, so a
+        state.json that differs from its history entry was changed outside dataiku-iac: a state
+        copied from elsewhere (another lineage), a hand edit, or damage that still parses (a
+        flipped character in an id). Planning from it could delete or recreate objects."""
+        if doc.serial not in serials:
+            return  # that history entry was pruned by hand: nothing to compare with
+        name = history_blob(doc.serial)
+        kept = self.store.get(name)
+        if kept is None or kept == raw:
+            return
+        try:
+            kept_lineage = peek_header(kept, self._source(name))["lineage"]
+        except StateError:
+            kept_lineage = None
+        what = (
+            f"it is lineage {doc.lineage}, the history of this state is lineage {kept_lineage}: a state from elsewhere"
+            if kept_lineage is not None and kept_lineage != doc.lineage
+            else "it was edited or damaged after it was written"
+        )
+        raise StateCorruptError(
+            f"{self._source(STATE_BLOB)}: serial {doc.serial} differs from {name}, which was written with "
+            f"the same bytes; {what}. {self._recovery_hint()}"
+        )
 
     def _check_history_ahead(self, serial: int, serials: list) -> None:
         # serial+1 may be an interrupted write (history goes first); anything newer means the
