@@ -202,21 +202,17 @@ class Session:
         )
 
     def _load_while_observing(self, state: StateDocument) -> tuple[DesiredState, BackgroundObservation]:
-        """Build (and check) the desired model while DSS is observed for the projects `state` names.
+        """Build (and check) the desired model, then start observing DSS for the projects
+        `state` names; the caller finishes the observation with the configuration's projects.
 
-        Loading the configuration is CPU work (about as long as the observation's round trips
-        at 1,000 resources) and the observation mostly waits on DSS: side by side, one hides
-        the other. The caller finishes the observation with the configuration's projects
-        (those the state did not name: usually none, and they only need `GET /projects/`).
+        The configuration is loaded *before* the first DSS request, not beside it: a bad
+        configuration must fail with no DSS call at all (the bad-input contract), even a
+        read. The observation still overlaps what follows (the lock, the journal replay).
         """
-        connection = self._config_errors_first(self.connection)
+        desired = self.desired
+        self._check_targets_once(desired)
+        connection = self.connection()
         observing = BackgroundObservation(connection, state_project_keys(state), parallelism=self.parallelism)
-        try:
-            desired = self.desired
-            self._check_targets_once(desired)
-        except BaseException:
-            observing.cancel()
-            raise
         return desired, observing
 
     def _config_errors_first(self, step: Callable[[], T]) -> T:
