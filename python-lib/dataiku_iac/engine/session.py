@@ -347,7 +347,11 @@ class Session:
 
 
 def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:
-    return before is not None and (before.lineage, before.serial) == (after.lineage, after.serial)
+    if before is None:
+        return False
+    if before.serial == 0 and after.serial == 0:
+        return True  # no state written yet: each read of an absent state makes up a new lineage
+    return (before.lineage, before.serial) == (after.lineage, after.serial)
 
 
 def _state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict]]:
