@@ -39,6 +39,8 @@ RUN_CONDITIONS = {
     "on_failure": {"runConditionType": "RUN_IF_STATUS_MATCH", "runConditionStatuses": ["FAILED"]},
     "always": {"runConditionType": "RUN_ALWAYS"},
 }
+# What a build step without `job_type` does (docs/config-reference.md, the schema's default).
+DEFAULT_JOB_TYPE = "NON_RECURSIVE_FORCED_BUILD"
 STEP_DEFAULTS = {
     "enabled": True,
     "alwaysShowComment": False,
@@ -297,7 +299,7 @@ def step_to_dss(logical: dict, index: int, ctx: ProjectContext) -> dict:
             {"type": "MANAGED_FOLDER", "itemId": ctx.folder_id(f) or f, "partitionsSpec": ""}
             for f in logical.get("folders") or []
         ]
-        dss.update({"type": "build_flowitem", "params": {"builds": builds, "jobType": logical.get("job_type") or "RECURSIVE_BUILD"}})
+        dss.update({"type": "build_flowitem", "params": {"builds": builds, "jobType": logical.get("job_type") or DEFAULT_JOB_TYPE}})
     elif kind == "run_scenario":
         params = {"scenarioId": logical["scenario"]}
         if logical.get("project"):
