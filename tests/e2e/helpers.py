@@ -130,22 +130,27 @@ def write_config(root: Path, projects: dict[str, str], *, iac: Optional[str] = N
     return root
 
 
-def big_project_yaml(key: str = "BULK", *, pairs: int = 8, folders: int = 4, scenarios: int = 3) -> str:
+def big_project_yaml(key: str = "BULK", *, pairs: int = 8, folders: int = 4, scenarios: int = 3, version: int = 1) -> str:
     """A project of 1 + folders + 2*pairs datasets + pairs+folders recipes + scenarios resources.
 
     raw_i (managed csv) -> prep_i (python) -> clean_i (managed parquet); clean_k -> report_k
     (python) -> folder f_k; scenarios build clean_i, watch raw_i or a folder, call each other.
+    `version` 2 edits every kind of object: folder descriptions, recipe code and variables change
+    (updates) and raw_0 becomes a Filesystem dataset (a replacement: delete, then create).
     """
-    lines = [f"project:\n  key: {key}\n  name: Bulk project {key}\n  variables:\n    standard:\n      size: {pairs}\n"]
+    lines = [f"project:\n  key: {key}\n  name: Bulk project {key}\n  variables:\n    standard:\n      size: {pairs}\n      version: {version}\n"]
     lines.append("managed_folders:\n")
-    lines += [f"  - name: f_{k}\n    description: folder {k}\n" for k in range(folders)]
+    lines += [f"  - name: f_{k}\n    description: folder {k} v{version}\n" for k in range(folders)]
     lines.append("datasets:\n")
     for i in range(pairs):
-        lines.append(f"  - name: raw_{i}\n    type: managed\n    format: csv\n")
+        if version > 1 and i == 0:
+            lines.append(f"  - name: raw_{i}\n    type: filesystem\n    path: /landing/raw_{i}\n    format: csv\n")
+        else:
+            lines.append(f"  - name: raw_{i}\n    type: managed\n    format: csv\n")
         lines.append(f"  - name: clean_{i}\n    type: managed\n    format: parquet\n    tags: [clean]\n")
     lines.append("recipes:\n")
     for i in range(pairs):
-        lines.append(f"  - name: prep_{i}\n    type: python\n    inputs: [raw_{i}]\n    outputs: [clean_{i}]\n    code: |\n      # prep {i}\n")
+        lines.append(f"  - name: prep_{i}\n    type: python\n    inputs: [raw_{i}]\n    outputs: [clean_{i}]\n    code: |\n      # prep {i} v{version}\n")
     for k in range(folders):
         lines.append(f"  - name: report_{k}\n    type: python\n    inputs: [clean_{k % pairs}]\n    outputs: [f_{k}]\n    code: |\n      # report {k}\n")
     if scenarios:

@@ -14,7 +14,7 @@ import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -147,7 +147,10 @@ def _kill_apply_at(dss: Any, root: Path, point: KillPoint) -> None:
 
 def _unlock_stale(dss: Any, root: Path) -> None:
     """A killed run leaves its lock: the next apply refuses, names it stale and shows the unlock
-    command (docs/state-format.md: a dead holder's lock is never taken over silently)."""
+    command (docs/state-format.md: a dead holder's lock is never taken over silently). A run
+    killed before it took the lock (while it read DSS) leaves none."""
+    if not (state_dir(root) / "lock.json").exists():
+        return
     refused = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", expect=1)
     assert "looks stale" in refused.stderr and "is no longer running" in refused.stderr, str(refused)
     lock_id = re.search(r"dataiku-iac state unlock (\S+) -e dev", refused.stderr)
@@ -156,10 +159,10 @@ def _unlock_stale(dss: Any, root: Path) -> None:
     assert not (state_dir(root) / "lock.json").exists()
 
 
-def _assert_complete(dss: Any, root: Path) -> None:
+def _assert_complete(dss: Any, root: Path, expected: Optional[dict] = None) -> None:
     """Every declared object exists in DSS exactly once, the state owns each, and the plan is empty."""
     names = list_names(dss.client(), BULK)
-    expected = big_project_names()
+    expected = expected or big_project_names()
     for type_, wanted in expected.items():
         assert names[type_] == sorted(wanted), f"{type_}: DSS holds {names[type_]}, expected each of {sorted(wanted)} once"
     state = json.loads((state_dir(root) / "state.json").read_text(encoding="utf-8"))
@@ -183,6 +186,7 @@ FAST_KILL_POINTS = [
 def test_apply_killed_midway_is_completed_by_the_next_apply(dss: Any, tmp_path: Path, point: KillPoint) -> None:
     root = _bulk_config(tmp_path)
     _kill_apply_at(dss, root, point)
+    assert (state_dir(root) / "lock.json").exists(), "a run killed while applying must leave its lock"
     _unlock_stale(dss, root)
     resumed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--resume")
     assert "Apply complete!" in resumed.stdout, str(resumed)
@@ -213,6 +217,61 @@ def test_apply_killed_all_along_the_apply(dss: Any, tmp_path: Path, bulk_apply_r
     _unlock_stale(dss, root)
     run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     _assert_complete(dss, root)
+
+
+EDIT_KILL_POINTS = [
+    KillPoint("sent", 1, "DELETE", r"/recipes/"),  # removed from the config
+    KillPoint("sent", 1, "POST", r"/datasets/$"),  # raw_0's replacement: deleted, not yet re-created
+    KillPoint("answered", 2, "PUT", r"/managedfolders/"),
+]
+
+
+@pytest.mark.parametrize("point", EDIT_KILL_POINTS, ids=lambda p: p.id)
+def test_apply_of_edits_killed_midway_is_completed(dss: Any, tmp_path: Path, point: KillPoint) -> None:
+    """Deletes, a replacement and updates, killed half-way: the next apply finishes all of it."""
+    root = _bulk_config(tmp_path)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    smaller = {"pairs": 6, "folders": 3, "scenarios": 2}
+    (root / "projects" / "bulk.yml").write_text(big_project_yaml(BULK, version=2, **smaller), encoding="utf-8")
+    _kill_apply_at(dss, root, point)
+    _unlock_stale(dss, root)
+    resumed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert "Apply complete!" in resumed.stdout, str(resumed)
+    _assert_complete(dss, root, big_project_names(**smaller))
+    project = dss.client().get_project(BULK)
+    assert project.get_dataset("raw_0").get_settings().get_raw()["type"] == "Filesystem"
+    assert project.get_variables()["standard"]["version"] == 2
+    assert {f["description"] for f in project.list_managed_folders()} == {f"folder {k} v2" for k in range(3)}
+
+
+@pytest.fixture(scope="module")
+def edit_apply_requests(dss_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """How many requests the apply of the edits makes (measured once)."""
+    dss_emulator.reset_all()
+    root = _bulk_config(tmp_path_factory.mktemp("calibrate-edits"))
+    run_cli(dss_emulator, root, "apply", "-e", "dev", "--auto-approve")
+    (root / "projects" / "bulk.yml").write_text(big_project_yaml(BULK, version=2, pairs=6, folders=3, scenarios=2), encoding="utf-8")
+    before = request_count(dss_emulator)
+    run_cli(dss_emulator, root, "apply", "-e", "dev", "--auto-approve")
+    total = request_count(dss_emulator) - before
+    dss_emulator.reset_all()
+    return total
+
+
+EDIT_SWEEP = [(mode, i) for i in range(16) for mode in ("count", "answered")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "step"), EDIT_SWEEP, ids=[f"{m}-{i}of16" for m, i in EDIT_SWEEP])
+def test_apply_of_edits_killed_all_along(dss: Any, tmp_path: Path, edit_apply_requests: int, mode: str, step: int) -> None:
+    smaller = {"pairs": 6, "folders": 3, "scenarios": 2}
+    root = _bulk_config(tmp_path)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    (root / "projects" / "bulk.yml").write_text(big_project_yaml(BULK, version=2, **smaller), encoding="utf-8")
+    _kill_apply_at(dss, root, KillPoint(mode, 1 + step * (edit_apply_requests - 2) // 16))
+    _unlock_stale(dss, root)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    _assert_complete(dss, root, big_project_names(**smaller))
 
 
 def test_apply_killed_twice_then_completed(dss: Any, tmp_path: Path) -> None:
