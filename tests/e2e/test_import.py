@@ -168,3 +168,36 @@ def test_import_refuses_a_missing_project_and_writes_nothing(dss: Any, tmp_path:
     assert "does not exist" in result.stderr
     assert list((root / "projects").iterdir()) == []
     assert not (state_dir(root) / "state.json").exists()
+
+
+def _example_dirs() -> list[Path]:
+    from tests.e2e.test_convergence import example_dirs
+
+    return example_dirs()
+
+
+@pytest.mark.parametrize("example", _example_dirs(), ids=lambda p: p.name)
+def test_projects_the_tool_made_import_back_to_an_empty_plan(dss: Any, tmp_path: Path, example: Path) -> None:
+    """Apply an example, then import its projects into a fresh config (same environment file):
+    the importer and the model builder agree on every attribute the tool itself wrote."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(example, source)
+    run_cli(dss, source, "apply", "-e", "dev", "--auto-approve")
+    state = yaml.safe_load((state_dir(source) / "state.json").read_text())
+    keys = sorted({r["project_key"] for r in state["resources"].values()})
+    fresh = tmp_path / "fresh"
+    (fresh / "environments").mkdir(parents=True)
+    shutil.copy(source / "environments" / "dev.yml", fresh / "environments" / "dev.yml")
+    if (source / "iac.yml").exists():
+        shutil.copy(source / "iac.yml", fresh / "iac.yml")
+    client = dss.client()
+    tags_before = version_tags(client, keys)
+    for key in keys:
+        imported = run_cli(dss, fresh, "import", "project", key, "-e", "dev")
+        assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
+        assert "not imported" not in imported.stdout, str(imported)
+    plan = run_cli(dss, fresh, "plan", "-e", "dev", "--detailed-exitcode")
+    assert plan.last_line().startswith("No changes."), str(plan)
+    assert version_tags(client, keys) == tags_before
