@@ -9,7 +9,8 @@ engine's Session (the CLI is not the point here):
 2. objects the tool does not own (in the managed project and in another project) survive
    every apply untouched (same versionTag), and every DELETE DSS receives names an object
    the state owned;
-3. after the edited config is applied, (1) holds again and DSS holds exactly the config.
+3. after the edited config is applied, (1) holds again and DSS holds exactly the config;
+4. drift right after an apply reports nothing but the unmanaged objects.
 """
 
 from __future__ import annotations
@@ -190,6 +191,8 @@ def _apply_converges(dss: Any, root: Path, doc: dict) -> None:
     _, again = _session(dss, root).apply()
     assert again is None and writes_since(dss, before) == [], writes_since(dss, before)
     _assert_matches(dss, doc)
+    drift = _session(dss, root).drift()
+    assert [(i.address, i.kind) for i in drift.items if i.kind != "unmanaged"] == [], "false drift right after an apply"
 
 
 def _assert_matches(dss: Any, doc: dict, strangers: Optional[dict] = None) -> None:
@@ -261,5 +264,11 @@ def test_apply_converges_and_edits_touch_only_owned_objects(dss: Any, data: st.D
         assert again is None and writes_since(dss, before) == []
         _assert_matches(dss, second, STRANGERS)
         assert _stranger_tags(dss) == strangers_before, "an unmanaged object was modified"
+        drift = _session(dss, root).drift()
+        assert sorted((i.type, i.name, i.kind) for i in drift.items) == [
+            ("dataset", "zz_stranger", "unmanaged"),
+            ("managed_folder", "zz_folder", "unmanaged"),
+            ("scenario", "ZZ_HAND", "unmanaged"),
+        ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
