@@ -579,6 +579,11 @@ def fault_trial(dss: Any, root: Path, declared: dict, point: int, kind: str, tim
     return record
 
 
+def sweep_positions(total: int) -> range:
+    """1..total, or every FAULT_SWEEP_STEP-th position (a quick smoke run of a sweep)."""
+    return range(1, total + 1, max(1, int(os.environ.get("FAULT_SWEEP_STEP", "1"))))
+
+
 def run_sweep(pool: list, tmp: Path, trials: list, fn: Callable[..., dict]) -> list:
     """Run `fn(dss, root, *trial)` for every trial, one worker per emulator of `pool`."""
     import queue
@@ -635,19 +640,29 @@ class Report:
 
     def __init__(self) -> None:
         self.sections: dict = {}
+        self.seconds: dict = {}
         self.started = time.time()
 
     def add(self, section: str, record: dict) -> None:
         self.sections.setdefault(section, []).append(record)
 
+    def timed(self, section: str, seconds: float) -> None:
+        self.seconds[section] = round(self.seconds.get(section, 0.0) + seconds, 1)
+
     def write(self, path: Path = ARTIFACTS / "fault-report.json") -> Optional[Path]:
         if not self.sections:
             return None
         path.parent.mkdir(parents=True, exist_ok=True)
+        summary = {}
+        for name, records in self.sections.items():
+            summary[name] = summarize(records)
+            if name in self.seconds:
+                summary[name]["wall_seconds"] = self.seconds[name]
         body = {
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "wall_seconds": round(time.time() - self.started, 1),
-            "summary": {name: summarize(name, records) for name, records in self.sections.items()},
+            "workers": int(os.environ.get("FAULT_WORKERS", "2")),
+            "summary": summary,
             "trials": self.sections,
         }
         path.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
@@ -655,35 +670,65 @@ class Report:
         return path
 
 
-def summarize(name: str, records: list) -> dict:
-    total = len(records)
-    out: dict = {"trials": total}
-    for key in ("recovered", "detected", "no_write_before_detection", "restored", "stopped_before_next_call", "clean"):
+RATIOS = (
+    "recovered", "killed", "confirmed", "unlock_needed", "clean", "plan_empty", "detected",
+    "no_write_before_detection", "restored", "damaged_file_kept", "stopped_before_next_call",
+    "lock_released", "winner_succeeded", "retried_ok", "failed_cleanly",
+)
+SUMS = (
+    "duplicates", "orphans_dss", "orphans_state", "missing", "unexpected", "bad_ids", "double_holders",
+    "lost_updates", "losers", "losers_named_holder", "untracked_changes", "leaks", "scanned", "traceback",
+)
+
+
+def summarize(records: list) -> dict:
+    out: dict = {"trials": len(records)}
+    for key in RATIOS:
         values = [r[key] for r in records if key in r]
         if values:
             out[key] = f"{sum(bool(v) for v in values)}/{len(values)}"
-    for key in ("duplicates", "orphans_dss", "orphans_state", "missing", "unexpected", "bad_ids", "double_holders", "leaks", "lost_updates", "retried_ok", "failed_cleanly"):
+    for key in SUMS:
         values = [r[key] for r in records if key in r]
         if values:
             out[key] = sum(int(v) for v in values)
-    plans = [r["plan_empty"] for r in records if "plan_empty" in r]
-    if plans:
-        out["plan_empty"] = f"{sum(plans)}/{len(plans)}"
+    errors = [r for r in records if "error" in r and "trial" in r]
+    if errors:
+        out["trials_that_could_not_run"] = len(errors)
     times = sorted(r["resume_seconds"] for r in records if "resume_seconds" in r)
     if times:
         out["median_resume_seconds"] = round(times[len(times) // 2], 2)
         out["max_resume_seconds"] = round(times[-1], 2)
+    if any("kind" in r for r in records):
+        by_kind: dict = {}
+        for r in records:
+            if "kind" not in r:
+                continue
+            row = by_kind.setdefault(f"{r['kind']} x{r['times']}", {"trials": 0, "retried_ok": 0, "failed_cleanly": 0, "recovered": 0})
+            row["trials"] += 1
+            row["retried_ok"] += int(bool(r.get("retried_ok")))
+            row["failed_cleanly"] += int(bool(r.get("failed_cleanly")))
+            row["recovered"] += int(bool(r.get("recovered")))
+        out["by_kind"] = by_kind
     return out
 
 
 def render_markdown(body: dict) -> str:
-    lines = ["# Fault-injection report", "", f"Generated {body['generated_at']}, wall time {body['wall_seconds']} s.", ""]
+    lines = [
+        "# Fault-injection report",
+        "",
+        f"Generated {body['generated_at']}; wall time {body['wall_seconds']} s with {body['workers']} emulator workers.",
+        "Produced by `make fault` (tests/fault, `pytest -m slow`); trial records are in fault-report.json.",
+        "",
+    ]
     for name, summary in body["summary"].items():
-        lines.append(f"## {name}")
-        lines.append("")
-        lines.append("| figure | value |")
-        lines.append("| --- | --- |")
+        lines += [f"## {name}", "", "| figure | value |", "| --- | --- |"]
         for key, value in summary.items():
-            lines.append(f"| {key} | {value} |")
+            if key != "by_kind":
+                lines.append(f"| {key} | {value} |")
         lines.append("")
+        if "by_kind" in summary:
+            lines += ["| fault | trials | retried ok | failed cleanly | recovered |", "| --- | --- | --- | --- | --- |"]
+            for kind, row in summary["by_kind"].items():
+                lines.append(f"| {kind} | {row['trials']} | {row['retried_ok']} | {row['failed_cleanly']} | {row['recovered']} |")
+            lines.append("")
     return "\n".join(lines)

@@ -143,6 +143,7 @@ def test_concurrent_applies_have_one_holder(seeded: Any, tmp_path: Path, backend
 @pytest.mark.timeout(6 * 3600)
 @pytest.mark.parametrize("backend", ["local", "managed_folder", "s3"])
 def test_concurrent_applies_100_trials(seeded: Any, tmp_path: Path, backend: str, s3_server: Any, fault_report: fl.Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = time.monotonic()
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     trials = int(os.environ.get("FAULT_RACE_TRIALS", "100"))
@@ -150,5 +151,6 @@ def test_concurrent_applies_100_trials(seeded: Any, tmp_path: Path, backend: str
     records = [race_trial(seeded, tmp_path, backend, index, racers, s3_server.url) for index in range(trials)]
     for record in records:
         fault_report.add(f"concurrent-{backend}", record)
+    fault_report.timed(f"concurrent-{backend}", time.monotonic() - started)
     bad = [r for r in records if r["holders"] != 1 or r["losers_named_holder"] != r["losers"] or not r["winner_succeeded"] or r["lost_updates"] or r["duplicates"]]
     assert not bad, f"{len(bad)}/{len(records)} trials failed; first: {bad[:2]}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,10 +297,12 @@ def test_corrupt_journal_classified(baseline: Baseline, tmp_path: Path, name: st
 # -- the figures for the report ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_corrupt_corpus_report(baseline: Baseline, tmp_path: Path, fault_report: fl.Report) -> None:
+    started = time.monotonic()
     """The whole corpus again, recorded in test-artifacts/fault-report.json."""
     records = [state_case(baseline, tmp_path / "state", name) for name in sorted(STATE_CASES)]
     records += [journal_case(baseline, tmp_path / "journal", name) for name in sorted(JOURNAL_CASES)]
     for record in records:
         fault_report.add("corrupt-state-and-journal", record)
+    fault_report.timed("corrupt-state-and-journal", time.monotonic() - started)
     bad = [r for r in records if not (r["detected"] and r["no_write_before_detection"] and r.get("restored", True) and not r["traceback"])]
     assert not bad, bad

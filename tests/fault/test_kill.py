@@ -16,6 +16,7 @@ request) from an undisturbed run at --parallelism 1, where the order is fixed. T
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +124,13 @@ def test_plan_after_a_kill_writes_nothing(seeded: Any, tmp_path: Path, create_lo
 @pytest.mark.timeout(6 * 3600)
 @pytest.mark.parametrize("scenario", ["create", "change"])
 def test_kill_sweep_every_request(emulator_pool: list, tmp_path: Path, declared: dict, fault_report: fl.Report, scenario: str) -> None:
+    started = time.monotonic()
     total = fl.apply_requests(emulator_pool[0], tmp_path / "measure", scenario)
-    trials = [(declared, k, mode, scenario) for k in range(1, total + 1) for mode in ("before", "inflight") if not (mode == "before" and k == total)]
+    trials = [(declared, k, mode, scenario) for k in fl.sweep_positions(total) for mode in ("before", "inflight") if not (mode == "before" and k == total)]
     records = fl.run_sweep(emulator_pool, tmp_path, trials, fl.kill_trial)
     for record in sorted(records, key=lambda r: (r.get("k", 0), r.get("mode", ""))):
         fault_report.add(f"kill-{scenario}", record)
+    fault_report.timed(f"kill-{scenario}", time.monotonic() - started)
     failed = [r for r in records if not (r.get("killed") and r.get("recovered"))]
     assert len(records) == len(trials)
     assert not failed, f"{len(failed)}/{len(records)} kill trials not recovered; first: {failed[:3]}"

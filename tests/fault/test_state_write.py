@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -209,6 +210,7 @@ def test_disk_full_during_a_cli_apply(seeded: Any, tmp_path: Path, declared: dic
 @pytest.mark.slow
 @pytest.mark.timeout(4 * 3600)
 def test_state_write_failure_sweep(emulator_pool: list, tmp_path: Path, declared: dict, fault_report: fl.Report) -> None:
+    started = time.monotonic()
     """Every append and every put of the create apply, at parallelism 1 and 4."""
     dss = emulator_pool[0]
     root = tmp_path / "measure"
@@ -216,11 +218,12 @@ def test_state_write_failure_sweep(emulator_pool: list, tmp_path: Path, declared
     counter = FailingStore(LocalBlobStore(root / STATE_DIR), dss)
     _planned, result = _Session(root, counter, environ=fl.cli_env(dss)).apply(PlanOptions())
     assert result is not None and result.ok
-    trials = [(declared, "append", n, p) for n in range(1, counter.appends + 1) for p in (1, 4)]
+    trials = [(declared, "append", n, p) for n in fl.sweep_positions(counter.appends) for p in (1, 4)]
     trials += [(declared, "put", n, p) for n in range(1, counter.puts + 1) for p in (1, 4)]
     records = fl.run_sweep(emulator_pool, tmp_path, trials, write_failure_trial)
     for record in sorted(records, key=lambda r: (r.get("op", ""), r.get("parallelism", 0), r.get("n", 0))):
         fault_report.add("state-write-failure", record)
+    fault_report.timed("state-write-failure", time.monotonic() - started)
     bad = [r for r in records if not (r.get("failed") and r.get("stopped_before_next_call") and r.get("recovered") and r.get("lock_released"))]
     assert len(records) == len(trials)
     assert not bad, f"{len(bad)}/{len(records)} trials failed; first: {bad[:3]}"
