@@ -24,6 +24,8 @@ sys.path.insert(0, str(CORPUS))
 from materialize import cases, expectations, materialize  # noqa: E402
 
 CASES = cases()
+# ~190 CLI runs happen in the first test's setup: give it room on a busy machine.
+pytestmark = pytest.mark.timeout(900)
 COMMANDS = (("validate", "-e", "dev"), ("plan", "-e", "dev"))
 
 
