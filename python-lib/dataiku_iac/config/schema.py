@@ -20,11 +20,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .fastschema import compile_schema
 from .paths import YamlPath
 from .suggest import did_you_mean
 
@@ -61,8 +62,19 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(kind))
 
 
+@cache
+def _fast_check(kind: str) -> Optional[Callable[[Any], bool]]:
+    return compile_schema(load_schema(kind))
+
+
 def check(data: Any, kind: str) -> List[Issue]:
     """Every schema problem of `data` against schema `kind` (project | iac | environment)."""
+    fast = _fast_check(kind)
+    try:
+        if fast is not None and fast(data):
+            return []  # valid: nothing for jsonschema to find (and explaining is what costs)
+    except Exception:  # odd values (a YAML date...): let jsonschema decide and explain
+        pass
     root = load_schema(kind)
     issues: List[Issue] = []
     seen = set()

@@ -1,0 +1,159 @@
+"""A fast yes/no check of a document against our JSON Schemas, for the common case: valid.
+
+jsonschema finds and explains every error, which the loader needs when a document is
+invalid, but it pays for that on valid documents too: about 1.3 ms per resource, 1.3 s of
+every command at 1,000 resources and 13 s at 10,000 (most of `plan`'s own CPU). This
+module compiles a schema once into plain Python closures that only answer "valid or not",
+about 20 times faster. `schema.check` asks it first and runs jsonschema only when it says
+"not valid", so messages are unchanged.
+
+It must never say "valid" where jsonschema would not. So it mirrors jsonschema's own rules
+(its type checker, its `equal` and `uniq`), supports exactly the keywords our schemas use,
+and refuses to compile a schema with any other keyword (`compile_schema` returns None and
+the caller keeps using jsonschema alone). tests/unit/config/test_fastschema.py compares the
+two on every document the test suite knows and on generated ones.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Optional
+
+from jsonschema import Draft202012Validator
+
+try:  # jsonschema's own equality (True != 1, 1 == 1.0, recursive) and uniqueness
+    from jsonschema._utils import equal as _equal
+    from jsonschema._utils import uniq as _uniq
+except ImportError:  # pragma: no cover - a jsonschema without them: no fast path
+    _equal = _uniq = None  # type: ignore[assignment]
+
+Check = Callable[[Any], bool]
+_TYPES = Draft202012Validator.TYPE_CHECKER
+
+# Keywords with no bearing on validity (annotations, and our own x-* messages).
+_IGNORED = {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _is(instance: Any, type_: str) -> bool:
+    return _TYPES.is_type(instance, type_)
+
+
+def compile_schema(root: dict) -> Optional[Check]:
+    """A function telling whether an instance is valid against `root`; None if the schema
+    uses a keyword this module does not implement."""
+    if _equal is None or _uniq is None:
+        return None
+    refs: dict[str, Check] = {}
+
+    def ref(pointer: str) -> Check:
+        if not pointer.startswith("#/"):
+            raise _Unsupported(pointer)
+        if pointer not in refs:
+            target: Any = root
+            for part in pointer[2:].split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                if not isinstance(target, dict) or part not in target:
+                    raise _Unsupported(pointer)
+                target = target[part]
+            # Compile lazily, on first use: definitions may refer to themselves.
+            slot: list[Check] = []
+            refs[pointer] = lambda instance: slot[0](instance)
+            slot.append(node(target))
+        return refs[pointer]
+
+    def node(schema: Any) -> Check:
+        if schema is True:
+            return lambda instance: True
+        if schema is False:
+            return lambda instance: False
+        if not isinstance(schema, dict):
+            raise _Unsupported(repr(schema))
+        checks: list[Check] = []
+        for keyword, value in schema.items():
+            if keyword in _IGNORED or keyword.startswith("x-") or keyword in ("then", "else"):
+                continue
+            checks.append(keyword_check(keyword, value, schema))
+        if not checks:
+            return lambda instance: True
+        if len(checks) == 1:
+            return checks[0]
+        return lambda instance: all(check(instance) for check in checks)
+
+    def keyword_check(keyword: str, value: Any, schema: dict) -> Check:
+        if keyword == "$ref":
+            return ref(value)
+        if keyword == "type":
+            types = [value] if isinstance(value, str) else list(value)
+            return lambda instance: any(_is(instance, t) for t in types)
+        if keyword == "enum":
+            options = list(value)
+            return lambda instance: any(_equal(each, instance) for each in options)
+        if keyword == "const":
+            return lambda instance: _equal(instance, value)
+        if keyword == "required":
+            names = list(value)
+            return lambda instance: not _is(instance, "object") or all(n in instance for n in names)
+        if keyword == "properties":
+            props = {name: node(sub) for name, sub in value.items()}
+            return lambda instance: not _is(instance, "object") or all(
+                check(instance[name]) for name, check in props.items() if name in instance
+            )
+        if keyword == "additionalProperties":
+            if "patternProperties" in schema:
+                raise _Unsupported("patternProperties")
+            known = set(schema.get("properties") or {})
+            if value is False:
+                return lambda instance: not _is(instance, "object") or all(k in known for k in instance)
+            extra = node(value)
+            return lambda instance: not _is(instance, "object") or all(
+                extra(v) for k, v in instance.items() if k not in known
+            )
+        if keyword == "propertyNames":
+            names_check = node(value)
+            return lambda instance: not _is(instance, "object") or all(names_check(k) for k in instance)
+        if keyword == "items":
+            if "prefixItems" in schema or not isinstance(value, (dict, bool)):
+                raise _Unsupported("items")
+            item = node(value)
+            return lambda instance: not _is(instance, "array") or all(item(v) for v in instance)
+        if keyword == "minItems":
+            return lambda instance: not _is(instance, "array") or len(instance) >= value
+        if keyword == "uniqueItems":
+            if not value:
+                return lambda instance: True
+            return lambda instance: not _is(instance, "array") or _uniq(instance)
+        if keyword == "pattern":
+            regex = re.compile(value)
+            return lambda instance: not _is(instance, "string") or regex.search(instance) is not None
+        if keyword == "minLength":
+            return lambda instance: not _is(instance, "string") or len(instance) >= value
+        if keyword == "maxLength":
+            return lambda instance: not _is(instance, "string") or len(instance) <= value
+        if keyword == "minimum":
+            return lambda instance: not _is(instance, "number") or instance >= value
+        if keyword == "maximum":
+            return lambda instance: not _is(instance, "number") or instance <= value
+        if keyword == "allOf":
+            subs = [node(s) for s in value]
+            return lambda instance: all(s(instance) for s in subs)
+        if keyword == "anyOf":
+            subs = [node(s) for s in value]
+            return lambda instance: any(s(instance) for s in subs)
+        if keyword == "not":
+            sub = node(value)
+            return lambda instance: not sub(instance)
+        if keyword == "if":
+            condition = node(value)
+            then = node(schema["then"]) if "then" in schema else (lambda instance: True)
+            otherwise = node(schema["else"]) if "else" in schema else (lambda instance: True)
+            return lambda instance: then(instance) if condition(instance) else otherwise(instance)
+        raise _Unsupported(keyword)
+
+    try:
+        return node(root)
+    except _Unsupported:
+        return None
