@@ -6,7 +6,9 @@ requests longer than that:
   exists once; a managed folder (server-assigned id, names not unique) is not retried blindly,
   its action fails, and the next apply adopts the folder DSS made: never two folders;
 - a read that hangs fails the plan cleanly (exit 1, no traceback, nothing written);
-- SIGTERM (a CI job cancelled) stops an apply as cleanly as Ctrl-C.
+- SIGTERM (a CI job cancelled) stops an apply as cleanly as Ctrl-C;
+- a refused API key or an unreachable DSS fails cleanly, never prints the key, and leaves the
+  state and its lock as they were.
 """
 
 from __future__ import annotations
@@ -124,4 +126,21 @@ def test_sigterm_stops_an_apply_like_ctrl_c(dss: Any, tmp_path: Path, sig: int) 
     assert not (state_dir(root) / "lock.json").exists() and not (state_dir(root) / "journal.jsonl").exists()
     dss.admin.set_latency(0)
     run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert_no_changes(dss, root)
+
+
+def test_a_refused_key_or_an_unreachable_dss_fails_cleanly(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {"slow.yml": PROJECT})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    serial = (state_dir(root) / "state.json").read_bytes()
+    wrong_key = cli_env(dss, DKU_API_KEY="not-a-key")
+    for args in (("plan", "-e", "dev"), ("apply", "-e", "dev", "--auto-approve"), ("drift", "-e", "dev")):
+        refused = run_cli(dss, root, *args, env=wrong_key, expect=1)
+        assert refused.stderr.startswith("Error:") and "Unknown API Key" in refused.stderr, str(refused)
+        assert "not-a-key" not in refused.output, "the API key was printed"
+    nowhere = cli_env(dss, DKU_DSS_URL="http://127.0.0.1:9")
+    failed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=nowhere, expect=1)
+    assert failed.stderr.startswith("Error: DSS unreachable"), str(failed)
+    assert (state_dir(root) / "state.json").read_bytes() == serial, "a failed run changed the state"
+    assert not (state_dir(root) / "lock.json").exists()
     assert_no_changes(dss, root)
