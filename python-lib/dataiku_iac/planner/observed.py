@@ -16,19 +16,34 @@ class ProjectObservation:
     exists: bool
     project: Optional[Observed] = None
     objects: dict[str, list[Observed]] = field(default_factory=dict)  # type -> objects
+    _indexes: dict[str, tuple[tuple[int, int], dict[str, Observed], dict[str, Observed]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def find(self, type_: str, *, name: Optional[str] = None, dss_id: Optional[str] = None) -> Optional[Observed]:
         if type_ == "project":
             return self.project
-        for item in self.objects.get(type_, []):
-            if dss_id is not None and item.dss_id == dss_id:
-                return item
+        by_name, by_id = self._index(type_)
+        if dss_id is not None and dss_id in by_id:
+            return by_id[dss_id]
         if dss_id is not None and type_ in ("managed_folder", "scenario"):
             return None  # server-assigned identity: never guess by name once we know the id
-        for item in self.objects.get(type_, []):
-            if name is not None and item.name == name:
-                return item
-        return None
+        return by_name.get(name) if name is not None else None
+
+    def _index(self, type_: str) -> tuple[dict[str, Observed], dict[str, Observed]]:
+        """Lookups by name and by id, so planning N resources costs O(N), not O(N x objects).
+        Rebuilt when the list was replaced or changed size (objects are appended while observing)."""
+        items = self.objects.get(type_, [])
+        cached = self._indexes.get(type_)
+        if cached is None or cached[0] != (id(items), len(items)):
+            by_name: dict[str, Observed] = {}
+            by_id: dict[str, Observed] = {}
+            for item in items:  # the first of duplicates wins, as the linear scan did
+                by_name.setdefault(item.name, item)
+                by_id.setdefault(item.dss_id, item)
+            cached = ((id(items), len(items)), by_name, by_id)
+            self._indexes[type_] = cached
+        return cached[1], cached[2]
 
     def all_objects(self) -> list[Observed]:
         return [o for items in self.objects.values() for o in items]
