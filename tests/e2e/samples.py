@@ -139,6 +139,7 @@ def build_sample_project(client: Any, key: str, name: str = "Imported from sampl
     for file, dataset_name in DATASETS.items():
         _dataset(project, built, sample(f"dataset/{file}.json"), dataset_name)
     _dataset(project, built, _filesystem_variant(), "top_2500_files")
+    _managed_parquet(project, built, "train_copy_fs")
     for file, recipe_name in RECIPES.items():
         _recipe(project, built, file, recipe_name)
     for file, scenario_id in SCENARIOS.items():
@@ -191,6 +192,20 @@ def _filesystem_variant() -> dict:
     doc["managed"] = False
     doc["params"]["path"] = "/imports/top_2500"
     return doc
+
+
+def _managed_parquet(project: Any, built: SampleProject, name: str) -> None:
+    """A managed Filesystem Parquet dataset, made the way DSS's UI makes one (the managed-dataset
+    endpoint with the PARQUET_HIVE format option), then given the HDFS Parquet sample's schema
+    and format settings."""
+    doc = sample("dataset/api_hdfs_parquet_managed.json")
+    project.new_managed_dataset(name).with_store_into("filesystem_managed", format_option_id="PARQUET_HIVE").create()
+    settings = project.get_dataset(name).get_settings()
+    raw = settings.get_raw()
+    raw["schema"] = copy.deepcopy(doc["schema"])
+    raw["formatParams"] = {**(raw.get("formatParams") or {}), **copy.deepcopy(doc["formatParams"])}
+    settings.save()
+    built.datasets.add(name)
 
 
 def _ensure_dataset(project: Any, built: SampleProject, name: str) -> None:
