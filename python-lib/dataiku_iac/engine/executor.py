@@ -82,7 +82,8 @@ class Executor:
         self.stop = stop or threading.Event()
         self.retry = retry
         self._seq = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the state document and the project contexts
+        self._journal_lock = threading.Lock()  # journal appends, in sequence order
         self._journal_broken: Optional[BaseException] = None
 
     # -- orchestration -------------------------------------------------------------------
@@ -306,7 +307,10 @@ class Executor:
             return self.contexts.setdefault(project_key, ProjectContext(project_key))
 
     def _journal(self, kind: str, change: ResourceChange, action: str, *, ok: Optional[bool] = None, seq: Optional[int] = None, resource: Optional[ResourceState] = None) -> int:
-        with self._lock:
+        record = resource.to_json() if resource is not None else None  # outside the lock
+        # Its own lock: a worker waiting for another's journal fsync must not also block the
+        # workers that only touch the in-memory state or the project contexts.
+        with self._journal_lock:
             if self._journal_broken is not None:
                 raise JournalFailure("the journal is broken: stopping before the next DSS call")
             if seq is None:
@@ -315,8 +319,8 @@ class Executor:
             entry: dict[str, Any] = {"seq": seq, "kind": kind, "action": action, "address": change.address, "time": _now()}
             if ok is not None:
                 entry["ok"] = ok
-            if resource is not None:
-                entry["resource"] = resource.to_json()
+            if record is not None:
+                entry["resource"] = record
             try:
                 self.writer.journal_append(entry)
             except BaseException as exc:
