@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, with_retries
+from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError
 from dataiku_iac.model import DesiredState, Resource
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
 from dataiku_iac.resources import handler_for
-from dataiku_iac.resources.base import Observed, ProjectContext
+from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
 from dataiku_iac.state import ResourceState, StateDocument
 
 EventSink = Callable[[str, ResourceChange, str], None]
@@ -54,6 +55,15 @@ class ApplyResult:
         return {"done": len(self.done), "failed": len(self.failed), "skipped": len(self.skipped)}
 
 
+@dataclass(frozen=True)
+class _Written:
+    address: str
+    project_key: str
+    type: str
+    dss_id: str
+    expected_version: int
+
+
 class JournalFailure(StateError):
     """The journal could not be written: no further DSS call may be made."""
 
@@ -71,8 +81,10 @@ class Executor:
         on_event: Optional[EventSink] = None,
         stop: Optional[threading.Event] = None,
         retry: RetryPolicy = RetryPolicy(),
+        learn_version_tags: bool = False,
     ):
         self.connection = connection
+        self.learn_version_tags = learn_version_tags
         self.writer = writer
         self.desired = desired
         self.contexts = contexts
@@ -85,6 +97,7 @@ class Executor:
         self._lock = threading.Lock()  # the state document and the project contexts
         self._journal_lock = threading.Lock()  # journal appends, in sequence order
         self._journal_broken: Optional[BaseException] = None
+        self._written: list[_Written] = []  # recipes and scenarios written, for _learn_version_tags
 
     # -- orchestration -------------------------------------------------------------------
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
@@ -96,6 +109,7 @@ class Executor:
         self.writer.journal_begin(base_serial=state.serial, lineage=state.lineage, operation="apply")
         try:
             self._run_graph(actions, doc, result)
+            self._learn_version_tags(doc)
         finally:
             result.stopped = result.stopped or self.stop.is_set()
             result.state = self._compact(doc, state)
@@ -190,6 +204,7 @@ class Executor:
         seq = self._journal("intent", change, "create", resource=planned)
         observed = self._create_call(handler, resource, ctx)
         record = self._record(resource, observed, doc)
+        self._note_written(handler, record, observed)
         self._journal("outcome", change, "create", ok=True, seq=seq, resource=record)
         self._put(doc, record)
 
@@ -247,6 +262,7 @@ class Executor:
         seq = self._journal("intent", change, "update", resource=self._record(resource, None, doc))
         observed = with_retries(lambda: handler.update(self.connection.client(), resource, current, ctx), policy=self.retry)
         record = self._record(resource, observed, doc)
+        self._note_written(handler, record, observed)
         self._journal("outcome", change, "update", ok=True, seq=seq, resource=record)
         self._put(doc, record)
 
@@ -301,6 +317,45 @@ class Executor:
             protect=resource.protect or bool(prior and prior.protect),
             origin=prior.origin if prior else "created",
         )
+
+    def _note_written(self, handler: Any, record: ResourceState, observed: Observed) -> None:
+        if self.learn_version_tags and handler.per_object_read and observed.expected_version is not None:
+            with self._lock:
+                self._written.append(_Written(record.address, record.project_key, record.type, record.dss_id, observed.expected_version))
+
+    def _learn_version_tags(self, doc: StateDocument) -> None:
+        """Record the versionTag of the recipes and scenarios this apply wrote, when provably ours.
+
+        A save leaves the object's new versionTag unknown, so the next observation would read
+        every written recipe and scenario again. One list per project and type (if its items
+        carry versionTags) tells it; it is recorded, marked in sync, only if its versionNumber
+        is the one our writes produced (the number read before saving, +1 per save): anyone
+        else's save in between gives another number, and nothing is recorded. The observation
+        then skips reading these objects while their versionTag stays the same
+        (observe.recorded_stand_ins). Best effort: a failed list records nothing.
+        """
+        if not self._written or self._halted():
+            return
+        groups: dict[tuple[str, str], list[_Written]] = {}
+        for written in self._written:
+            groups.setdefault((written.project_key, written.type), []).append(written)
+
+        def listed(key: str, type_: str) -> dict[Optional[str], Optional[dict]]:
+            handler = handler_for(type_)
+            try:
+                items = with_retries(lambda: handler.list_items(self.connection.client(), key), policy=self.retry)
+            except IacError:
+                return {}
+            return {handler.item_id(item): version_tag_of(item) for item in items}
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            tags = dict(zip(groups, pool.map(lambda group: listed(*group), groups)))
+        for group, written_items in groups.items():
+            for written in written_items:
+                tag = tags[group].get(written.dss_id)
+                record = doc.get(written.address)
+                if record is not None and tag and tag.get("versionNumber") == written.expected_version:
+                    record.version_tag = {**tag, IN_SYNC: True}
 
     def _ctx(self, project_key: str) -> ProjectContext:
         with self._lock:

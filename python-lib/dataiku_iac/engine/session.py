@@ -20,11 +20,14 @@ from dataiku_iac.engine.dss import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
+    Reuse,
     observe,
     project_keys_of,
+    recorded_stand_ins,
     secret_paths_of,
     state_project_keys,
 )
+from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_version_tags_of
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
@@ -64,6 +67,7 @@ class Session:
         parallelism: int = DEFAULT_PARALLELISM,
         source: Optional[dict] = None,
         client_factory: Optional[Callable[[], Any]] = None,
+        trust_list_version_tags: Optional[bool] = None,
     ):
         self.root = Path(root)
         self.environment = environment
@@ -78,6 +82,11 @@ class Session:
         self._connection: Optional[DssConnection] = None
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
         self._targets_checked = False
+        # Skip reading recipes/scenarios whose listed versionTag proves them unchanged
+        # (observe.recorded_stand_ins); DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 turns it off.
+        self.trust_list_version_tags = (
+            trust_list_version_tags if trust_list_version_tags is not None else trust_list_version_tags_of(self.environ)
+        )
 
     # -- configuration --------------------------------------------------------------------
     @property
@@ -199,7 +208,11 @@ class Session:
             project_keys_of(desired, state),
             secret_paths=secret_paths_of(desired, state),
             parallelism=self.parallelism,
+            reuse=self._reuse(state, desired),
         )
+
+    def _reuse(self, state: StateDocument, desired: Optional[DesiredState]) -> Optional[Reuse]:
+        return recorded_stand_ins(state, desired) if self.trust_list_version_tags else None
 
     def _load_while_observing(self, state: StateDocument) -> tuple[DesiredState, BackgroundObservation]:
         """Build (and check) the desired model, then start observing DSS for the projects
@@ -212,7 +225,9 @@ class Session:
         desired = self.desired
         self._check_targets_once(desired)
         connection = self.connection()
-        observing = BackgroundObservation(connection, state_project_keys(state), parallelism=self.parallelism)
+        observing = BackgroundObservation(
+            connection, state_project_keys(state), parallelism=self.parallelism, reuse=self._reuse(state, desired)
+        )
         return desired, observing
 
     def _config_errors_first(self, step: Callable[[], T]) -> T:
@@ -290,6 +305,7 @@ class Session:
                 drop_data=planned.options.drop_data,
                 on_event=on_event,
                 stop=stop,
+                learn_version_tags=self.trust_list_version_tags,
             )
             return result, executor.apply(planned, state)
         finally:

@@ -37,6 +37,9 @@ class Observed:
     dss_id: str
     attributes: dict[str, Any]
     version_tag: Optional[dict] = None
+    # After a create or update: the versionNumber DSS gives the object for our writes (the
+    # number read before saving, +1 if saved; DSS bumps it on every save). None: unknown.
+    expected_version: Optional[int] = None
 
 
 @dataclass
@@ -85,6 +88,10 @@ class ResourceHandler:
         """The type's list endpoint for one project: one request."""
         raise NotImplementedError
 
+    def item_id(self, item: dict) -> Optional[str]:
+        """The DSS id of a listed object (its name, but for server-assigned ids)."""
+        return item.get("name")
+
     def read_item(self, client: Any, project_key: str, item: dict) -> dict:
         """The full document of a listed object (no request when the list carries it)."""
         return item
@@ -127,6 +134,15 @@ def save_if_changed(settings: Any, raw: dict, before: dict) -> dict:
     saved = dict(raw)
     saved.pop("versionTag", None)
     return saved
+
+
+def version_after_save(doc_before: dict, saved: bool) -> Optional[int]:
+    """The versionNumber a document read as `doc_before` has once saved (or not)."""
+    tag = doc_before.get("versionTag")
+    number = tag.get("versionNumber") if isinstance(tag, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool):
+        return None
+    return number + 1 if saved else number
 
 
 def version_tag_of(doc: dict) -> Optional[dict]:

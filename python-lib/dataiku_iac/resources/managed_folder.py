@@ -5,7 +5,7 @@ recipes that reference the folder)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
@@ -34,6 +34,9 @@ class ManagedFolderHandler(ResourceHandler):
     def list_items(self, client: Any, project_key: str) -> list[dict]:
         # The folder list returns full documents: one request per project.
         return list(client.get_project(project_key).list_managed_folders())
+
+    def item_id(self, item: dict) -> Optional[str]:
+        return item.get("id")
 
     def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
         observed = self._observed(project_key, doc, ctx)

@@ -20,6 +20,7 @@ from dataiku_iac.resources.base import (
     deep_merge,
     env_selection_to_dss,
     env_selection_to_logical,
+    version_after_save,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
@@ -107,12 +108,15 @@ class RecipeHandler(ResourceHandler):
         before = copy.deepcopy(settings.data)
         patched = copy.deepcopy(settings.data)
         patch_document(patched, resource.attributes, ctx)
-        if patched != before:  # every save bumps versionTag: skip no-op saves
+        saved = patched != before
+        if saved:  # every save bumps versionTag: skip no-op saves
             settings.data["recipe"] = patched["recipe"]
             settings.set_payload(patched.get("payload", ""))
             settings.save()
             patched["recipe"].pop("versionTag", None)
-        return self._observed(resource.project_key, patched, ctx)
+        observed = self._observed(resource.project_key, patched, ctx)
+        observed.expected_version = version_after_save(before.get("recipe") or {}, saved)
+        return observed
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         # Deleting a recipe never deletes its outputs (their data is not touched).

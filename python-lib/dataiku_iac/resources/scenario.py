@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import copy
 import datetime
-from typing import Any
+from typing import Any, Optional
 
 from dataiku_iac.model import Resource
-from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, deep_merge, version_tag_of
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    deep_merge,
+    version_after_save,
+    version_tag_of,
+)
 from dataiku_iac.resources.policy import Field, FieldPolicy
 
 POLICY = FieldPolicy(
@@ -63,6 +70,9 @@ class ScenarioHandler(ResourceHandler):
     def list_items(self, client: Any, project_key: str) -> list[dict]:
         return list(client.get_project(project_key).list_scenarios())
 
+    def item_id(self, item: dict) -> Optional[str]:
+        return item.get("id")
+
     def read_item(self, client: Any, project_key: str, item: dict) -> dict:
         return client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
 
@@ -106,20 +116,26 @@ class ScenarioHandler(ResourceHandler):
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         patch_document(raw, resource.attributes, ctx)
-        if raw != before:  # e.g. DSS ignored a key on create: one save to converge
+        saved = raw != before
+        if saved:  # e.g. DSS ignored a key on create: one save to converge
             settings.save()
             raw.pop("versionTag", None)
-        return self._observed(resource.project_key, raw, ctx)
+        observed = self._observed(resource.project_key, raw, ctx)
+        observed.expected_version = version_after_save(before, saved)
+        return observed
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
         settings = client.get_project(resource.project_key).get_scenario(current.dss_id).get_settings()
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         patch_document(raw, resource.attributes, ctx)
-        if raw != before:
+        saved = raw != before
+        if saved:
             settings.save()
             raw.pop("versionTag", None)
-        return self._observed(resource.project_key, raw, ctx)
+        observed = self._observed(resource.project_key, raw, ctx)
+        observed.expected_version = version_after_save(before, saved)
+        return observed
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         client.get_project(project_key).get_scenario(dss_id).delete()
