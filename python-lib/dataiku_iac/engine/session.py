@@ -285,8 +285,12 @@ class Session:
             observing.cancel()
             raise
         heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
+        taken_over = getattr(writer.locker, "taken_over", None)
         try:
             state, observation, contexts, notes = self._reconciled(writer, desired, early_state, observing)
+            if taken_over is not None:
+                notes.insert(0, f"took over the state lock {taken_over.id} left by {taken_over.who} "
+                                f"(process {taken_over.pid}, no longer running) for {taken_over.operation}")
             if saved_plan is not None:
                 planned = self._check_saved(saved_plan, state)
             else:

@@ -239,3 +239,61 @@ class Locker:
         with self._mutex:
             self._require(lock_id, "release the state lock")
             self.store.delete(LOCK_BLOB)
+
+
+class LocalLocker(Locker):
+    """The lock of the local backend: the blob lock, plus a kernel lock proving the holder lives.
+
+    Like Terraform's local backend (fcntl locks on the state file), the holder keeps an
+    exclusive `flock` on `lock.alive` for as long as it holds the lock; the operating system
+    drops it when the process dies, however it dies. So a lock.json whose `lock.alive` can be
+    taken was left by a dead run: it is taken over, and the next apply simply continues (its
+    journal holds the interrupted work). A live holder cannot be unlocked from another
+    process: its kernel lock stays. Limits: flock needs a local filesystem (not NFS); on
+    systems without fcntl (Windows) this falls back to the plain blob lock.
+    """
+
+    ALIVE = "lock.alive"
+
+    def __init__(self, store: BlobStore, directory: str, *, environment: str, clock: Clock = utc_now):
+        super().__init__(store, environment=environment, clock=clock)
+        self.directory = directory
+        self._alive_fd: int | None = None
+        self.taken_over: LockInfo | None = None  # the dead run's lock this run replaced, if any
+
+    def acquire(self, operation: str, *, ttl_seconds: int) -> LockInfo:
+        try:
+            import fcntl
+        except ImportError:  # no flock: the blob lock alone
+            return super().acquire(operation, ttl_seconds=ttl_seconds)
+        os.makedirs(self.directory, exist_ok=True)
+        fd = os.open(os.path.join(self.directory, self.ALIVE), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            holder = self.current()
+            if holder is not None:
+                raise self._held_error(holder) from None
+            raise LockError(
+                f"Error acquiring the state lock for environment {self.environment!r} "
+                f"({self.store.describe()}): another dataiku-iac process on this machine holds it"
+            ) from None
+        try:
+            # Holding the kernel lock, no live run holds the state lock: a lock.json left
+            # behind belongs to a dead process and is replaced.
+            self.taken_over = self.current()
+            if self.taken_over is not None:
+                self.store.delete(LOCK_BLOB)
+            info = super().acquire(operation, ttl_seconds=ttl_seconds)
+        except BaseException:
+            os.close(fd)  # closing drops the flock
+            raise
+        self._alive_fd = fd
+        return info
+
+    def release(self, lock_id: str) -> None:
+        super().release(lock_id)
+        fd, self._alive_fd = self._alive_fd, None
+        if fd is not None:
+            os.close(fd)

@@ -29,7 +29,7 @@ from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError,
 from dataiku_iac.state import journal as jrn
 from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
 from dataiku_iac.state.journal import JournalRead, replay
-from dataiku_iac.state.lock import Clock, Locker, LockInfo, iso, utc_now
+from dataiku_iac.state.lock import Clock, LocalLocker, Locker, LockInfo, iso, utc_now
 from dataiku_iac.state.model import StateDocument, parse_state, peek_header
 
 __all__ = [
@@ -522,8 +522,9 @@ def _open_local(spec: dict, *, environment: str, config_root: Path) -> StateWrit
     path = spec.get("path", DEFAULT_LOCAL_PATH)
     if not isinstance(path, str) or not path:
         raise StateError(f"local state backend: path must be a non-empty string, got {path!r}")
-    store = LocalBlobStore(config_root / path / environment, label=str(Path(path) / environment))
-    return StateWriter(store, environment=environment)
+    directory = config_root / path / environment
+    store = LocalBlobStore(directory, label=str(Path(path) / environment))
+    return StateWriter(store, environment=environment, locker=LocalLocker(store, str(directory), environment=environment))
 
 
 register_backend("local", _open_local)
