@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import socket
 import subprocess
@@ -75,6 +76,15 @@ class Emulator:
         request = urllib.request.Request(self.url + "/__emulator__" + path, data=data, method=method)
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read().decode() or "null")
+
+    def cpu_seconds(self) -> Optional[float]:
+        """CPU time the emulator process used so far (Linux /proc; None elsewhere)."""
+        assert self.proc is not None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def clear_requests(self) -> None:
         self._admin("DELETE", "/requests")

@@ -100,6 +100,7 @@ class Bench:
         self.rows: list[dict] = []
 
     def run(self) -> dict:
+        self.load_start = [round(x, 2) for x in os.getloadavg()]
         generate.generate(self.root, self.n)
         with Emulator(self.latency_ms, log=self.work / "emulator.log") as dss:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
@@ -130,13 +131,16 @@ class Bench:
             "parallelism": self.parallelism,
             "changed": len(changed),
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "load_average": {"start": self.load_start, "end": [round(x, 2) for x in os.getloadavg()]},
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "steps": self.rows,
         }
 
     def step(self, dss: Emulator, env: dict, label: str, args: list[str], limit: limits.Limit, *, expect: int) -> ChildRun:
         dss.clear_requests()
+        emulator_cpu = dss.cpu_seconds()
         run = run_child([CLI, "--no-color", "-C", str(self.root), *args], env, self.work, label, self.timeout)
+        emulator_after = dss.cpu_seconds()
         if run.returncode != expect:
             raise RuntimeError(f"{label}: exit {run.returncode}, expected {expect}\n{run.stdout[-3000:]}")
         entries = dss.requests()
@@ -148,6 +152,9 @@ class Bench:
             "wall_s": round(run.wall_s, 3),
             "cpu_s": round(run.cpu_s, 3),
             "max_rss_mb": round(run.max_rss_mb, 1),
+            # The emulator shares the machine: its CPU (about 1 ms per request) is DSS's work,
+            # which the limits do not count; on 2 cores it competes with ours.
+            "emulator_cpu_s": round(emulator_after - emulator_cpu, 3) if emulator_cpu is not None and emulator_after is not None else None,
             "requests": requests,
             "by_kind": summarize(entries),
             "limit": limit.to_json(latency_s, self.parallelism),
@@ -156,12 +163,21 @@ class Bench:
         }
         self.rows.append(row)
         print(
-            f"  N={self.n:<6} L={self.latency_ms:>2}ms {label:<16} {run.wall_s:8.2f}s  cpu {run.cpu_s:7.2f}s  "
+            f"  N={self.n:<6} L={self.latency_ms:>2}ms {label:<16} {run.wall_s:8.2f}s  cpu {run.cpu_s:7.2f}s (emulator {row['emulator_cpu_s'] or 0:6.2f}s)  "
             f"rss {run.max_rss_mb:6.1f}MB  req {requests:>6} (limit {limit.requests:>6}, x{row['requests_ratio'] or 0:.2f})  "
             f"time limit {limit_time:7.2f}s (x{row['time_ratio'] or 0:.2f})",
             flush=True,
         )
         return run
+
+
+def _fastest(runs: list[dict]) -> dict:
+    """One result, each step from the run where it was fastest (the machine is shared: the
+    minimum is the least disturbed measure). Request counts do not vary between runs."""
+    best = dict(runs[0], runs=len(runs))
+    best["steps"] = [min((r["steps"][i] for r in runs), key=lambda s: s["wall_s"]) for i in range(len(runs[0]["steps"]))]
+    best["load_average"] = [r["load_average"] for r in runs]
+    return best
 
 
 def _expect(run: ChildRun, text: str) -> None:
@@ -184,20 +200,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory of the result files")
     parser.add_argument("--keep", action="store_true", help="keep the work directories (configs, outputs)")
     parser.add_argument("--timeout", type=float, default=3600, help="per-step timeout (s)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each size/latency this many times; keep each step's fastest run"
+    )
     parser.add_argument("--no-report", action="store_true", help="do not regenerate docs/performance.md and the plot")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for n in (int(s) for s in args.sizes.split(",")):
         for latency in (int(s) for s in args.latency.split(",")):
-            work = Path(tempfile.mkdtemp(prefix=f"dataiku-iac-bench-{n}-"))
-            try:
-                print(f"N={n} latency={latency}ms parallelism={args.parallelism} (work dir {work})", flush=True)
-                result = Bench(n, latency, args.parallelism, work, args.timeout).run()
-                target = args.out / f"bench-N{n}-L{latency}.json"
-                target.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-            finally:
-                if not args.keep:
-                    shutil.rmtree(work, ignore_errors=True)
+            runs = []
+            for attempt in range(max(1, args.repeat)):
+                work = Path(tempfile.mkdtemp(prefix=f"dataiku-iac-bench-{n}-"))
+                try:
+                    print(f"N={n} latency={latency}ms parallelism={args.parallelism} run {attempt + 1} (work dir {work})", flush=True)
+                    runs.append(Bench(n, latency, args.parallelism, work, args.timeout).run())
+                finally:
+                    if not args.keep:
+                        shutil.rmtree(work, ignore_errors=True)
+            target = args.out / f"bench-N{n}-L{latency}.json"
+            target.write_text(json.dumps(_fastest(runs), indent=1) + "\n", encoding="utf-8")
     if not args.no_report:
         import report
 
