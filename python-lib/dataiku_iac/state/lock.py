@@ -254,6 +254,8 @@ class LocalLocker(Locker):
     """
 
     ALIVE = "lock.alive"
+    #: how long a loser waits for the live holder's lock.json to describe it
+    HOLDER_WAIT_SECONDS = 3.0
 
     def __init__(self, store: BlobStore, directory: str, *, environment: str, clock: Clock = utc_now):
         super().__init__(store, environment=environment, clock=clock)
@@ -272,7 +274,13 @@ class LocalLocker(Locker):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
+            # The holder writes lock.json right after taking the kernel lock: wait for it briefly,
+            # so the error names the holder and its lock ID like every other lock error.
+            deadline = time.monotonic() + self.HOLDER_WAIT_SECONDS
             holder = self.current()
+            while holder is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+                holder = self.current()
             if holder is not None:
                 raise self._held_error(holder) from None
             raise LockError(
