@@ -608,6 +608,11 @@ def run_sweep(pool: list, tmp: Path, trials: list, fn: Callable[..., dict]) -> l
                 record = {"trial": repr(trial), "recovered": False, "error": f"{type(exc).__name__}: {exc}"[:3000]}
             with lock:
                 records.append(record)
+                if not record.get("recovered", True):
+                    # long sweeps: show failures as they happen, not only at the end
+                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                    with open(ARTIFACTS / "fault-failures.jsonl", "a", encoding="utf-8") as out:
+                        out.write(json.dumps({"fn": fn.__name__, **record}, default=str) + "\n")
 
     threads = [threading.Thread(target=worker, args=(i, d), daemon=True) for i, d in enumerate(pool)]
     for thread in threads:

@@ -3,8 +3,9 @@
 Deterministic kill points (faultlib.kill_apply_at): a `hang` rule parks every request from k+1
 on, so DSS has carried out exactly k requests when the CLI is killed ("before"); "inflight" also
 delays request k itself, which DSS carries out after the CLI is dead (its answer is lost). The
-recovery is what the docs prescribe: `apply`; the killed run's lock is reported as stale with
-its ID, `state unlock ID`, `apply`. Then DSS must hold every declared object exactly once, the
+recovery is what the docs prescribe: `apply` (the local backend's kernel lock died with the
+killed process, so the lock is taken over; had it been reported as held, `state unlock ID` with
+the ID from the message, then `apply`, and the figures say how often that was needed). Then DSS must hold every declared object exactly once, the
 state must own each (with the right server-assigned ids), nothing undeclared may be left, the
 journal and lock must be gone, and a follow-up plan must say `No changes.`.
 
@@ -58,7 +59,8 @@ def test_kill_during_create_apply(seeded: Any, tmp_path: Path, declared: dict, c
     point = fl.position(create_log, method, pattern, nth)
     record = fl.kill_trial(seeded, tmp_path / "cfg", declared, point, mode, "create", SERIAL)
     _assert_recovered(record)
-    assert record["unlock_needed"], "a SIGKILLed run keeps its lock (no automatic takeover)"
+    # The local backend's kernel lock dies with the process: the next apply takes the lock over.
+    assert not record["unlock_needed"], "the killed run's lock needed a manual unlock"
 
 
 def test_kill_at_the_last_request(seeded: Any, tmp_path: Path, declared: dict, create_log: list) -> None:
@@ -86,15 +88,11 @@ def test_a_killed_recovery_is_itself_recovered(seeded: Any, tmp_path: Path, decl
     fl.prepare(seeded, root, "create")
     first = fl.kill_apply_at(seeded, root, fl.position(create_log, "POST", r"/managedfolders/$", 1), mode="inflight", args=SERIAL)
     assert first.killed and first.confirmed
-    refused = fl.run_cli(seeded, root, "apply", "-e", "dev", "--auto-approve")
-    lock_id = fl._UNLOCK_RE.search(refused.stderr)
-    assert refused.returncode == 1 and lock_id, str(refused)
-    assert fl.run_cli(seeded, root, "state", "unlock", lock_id.group(1), "-e", "dev").returncode == 0
     # The resume reconciles (adopts the folder), then dies in the middle of its own creates.
     second = fl.kill_apply_at(seeded, root, 30, mode="inflight", args=SERIAL)
-    assert second.killed
+    assert second.killed and "took over the state lock" in second.log, second.log[-2000:]
     recovery = fl.recover(seeded, root)
-    assert recovery.unlocked and recovery.final.returncode == 0, recovery.output
+    assert not recovery.unlocked and recovery.final.returncode == 0, recovery.output
     check = fl.check_integrity(seeded, root, declared[0])
     assert check.ok, str(check)
 
@@ -131,6 +129,11 @@ def test_kill_sweep_every_request(emulator_pool: list, tmp_path: Path, declared:
     for record in sorted(records, key=lambda r: (r.get("k", 0), r.get("mode", ""))):
         fault_report.add(f"kill-{scenario}", record)
     fault_report.timed(f"kill-{scenario}", time.monotonic() - started)
-    failed = [r for r in records if not (r.get("killed") and r.get("recovered"))]
+    # A run's request count varies by a request or two at parallelism 4 (e.g. two threads both
+    # reading a connection's type before either caches it): a point past the end of that run
+    # kills nothing. Only the tail may be affected; such trials are reported, not counted.
+    unkilled = [r.get("k", 0) for r in records if r.get("recovered") and not r.get("killed")]
+    assert all(k >= total - 3 for k in unkilled), f"runs ended before their kill point: {unkilled}"
+    failed = [r for r in records if not r.get("recovered")]
     assert len(records) == len(trials)
     assert not failed, f"{len(failed)}/{len(records)} kill trials not recovered; first: {failed[:3]}"
