@@ -63,11 +63,6 @@ def test_kill_during_create_apply(seeded: Any, tmp_path: Path, declared: dict, c
     assert not record["unlock_needed"], "the killed run's lock needed a manual unlock"
 
 
-def test_kill_at_the_last_request(seeded: Any, tmp_path: Path, declared: dict, create_log: list) -> None:
-    record = fl.kill_trial(seeded, tmp_path / "cfg", declared, len(create_log), "inflight", "create", SERIAL)
-    _assert_recovered(record)
-
-
 CHANGE_POINTS = {
     "delete-inflight": ("inflight", "DELETE", r"/datasets/", 1),
     "replace-between-delete-and-create": ("before", "DELETE", r"/datasets/lookup$", 1),

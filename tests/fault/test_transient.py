@@ -37,11 +37,8 @@ CASES = {
     # A folder create that DSS completes after the client timed out must not be retried (a
     # second folder of the same name would be made); the next apply adopts the late one.
     "late-commit-of-a-folder-create": ("create", "late-commit", 1, "POST", r"/managedfolders/$", 1, "clean_failure"),
-    "after-504-project-create": ("create", "after-504", 1, "POST", r"^/projects/$", 1, "retried"),
     "after-504-dataset-create": ("create", "after-504", 1, "POST", r"/datasets/managed$", 1, "retried"),
-    "after-504-sql-dataset-create": ("create", "after-504", 1, "POST", r"/FAULT/datasets/$", 1, "retried"),
     "after-504-folder-create": ("create", "after-504", 1, "POST", r"/managedfolders/$", 1, "retried"),
-    "after-504-recipe-create": ("create", "after-504", 1, "POST", r"/recipes/$", 1, "retried"),
     "after-504-scenario-create": ("create", "after-504", 1, "POST", r"/scenarios/$", 1, "retried"),
     "after-500-delete": ("change", "after-500", 1, "DELETE", r"/datasets/", 1, "clean_failure"),
     "after-504-delete": ("change", "after-504", 1, "DELETE", r"/managedfolders/", 1, "retried"),
