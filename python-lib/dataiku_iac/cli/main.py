@@ -11,6 +11,7 @@ DATAIKU_IAC_DEBUG=1 to see one for an unexpected failure).
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import platform
@@ -352,6 +353,12 @@ def version(as_json: bool) -> None:
 
 
 def main() -> None:
+    # A command builds a few large, mostly acyclic object graphs (configuration, state,
+    # observation: millions of containers at 10,000 resources); with the default young
+    # generation of 700 objects the cyclic collector runs thousands of times over them.
+    # Measured at N=10,000: loading the configuration 2.57 -> 2.12 s, reading the state
+    # 0.78 -> 0.31 s. Reference counting still frees everything acyclic at once.
+    gc.set_threshold(50_000, 20, 100)
     cli(prog_name="dataiku-iac")
 
 
