@@ -158,6 +158,16 @@ class Observer:
         self._pool.shutdown(wait=True)
 
 
+def contexts_from_state(state: Any) -> dict[str, ProjectContext]:
+    """Project contexts as the state knows them (folder name -> id), without asking DSS."""
+    contexts: dict[str, ProjectContext] = {}
+    for entry in state.resources.values():
+        ctx = contexts.setdefault(entry.project_key, ProjectContext(entry.project_key))
+        if entry.type == "managed_folder":
+            ctx.remember_folder(entry.name, entry.dss_id)
+    return contexts
+
+
 def trust_list_version_tags(environ: Optional[dict] = None) -> bool:
     value = (environ if environ is not None else os.environ).get(TRUST_ENV, "1")
     return value.strip().lower() not in ("0", "false", "no", "off")

@@ -21,6 +21,7 @@ from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
     Reuse,
+    contexts_from_state,
     observe,
     project_keys_of,
     recorded_stand_ins,
@@ -278,16 +279,24 @@ class Session:
         # Observe while the configuration loads, for the state as read before the lock. Once
         # locked, the observation is kept only if the state is still the one it was made for.
         early_state = self._config_errors_first(writer.read)
-        desired, observing = self._load_while_observing(early_state)
+        observing: Optional[BackgroundObservation] = None
+        if saved_plan is None:
+            desired, observing = self._load_while_observing(early_state)
+        else:
+            desired = self.desired
+            self._check_targets_once(desired)
         try:
             lock = writer.lock(operation, ttl_seconds=lock_ttl)
         except BaseException:
-            observing.cancel()
+            if observing is not None:
+                observing.cancel()
             raise
         heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
         taken_over = getattr(writer.locker, "taken_over", None)
         try:
-            state, observation, contexts, notes = self._reconciled(writer, desired, early_state, observing)
+            state, observation, contexts, notes = self._reconciled(
+                writer, desired, early_state, observing, saved=saved_plan is not None
+            )
             if taken_over is not None:
                 notes.insert(0, f"took over the state lock {taken_over.id} left by {taken_over.who} "
                                 f"(process {taken_over.pid}, no longer running) for {taken_over.operation}")
@@ -322,6 +331,8 @@ class Session:
         desired: DesiredState,
         early_state: Optional[StateDocument] = None,
         observing: Optional[BackgroundObservation] = None,
+        *,
+        saved: bool = False,
     ) -> tuple:
         try:
             writer.compact_journal(operation="replay journal")
@@ -331,7 +342,15 @@ class Session:
             if observing is not None:
                 observing.cancel()
             raise
-        if observing is not None and not pending and _same_serial(early_state, state):
+        if saved and not pending:
+            # A saved plan is applied exactly, as reviewed: nothing is planned from DSS, so it is
+            # not observed again (as Terraform applies a saved plan without refreshing). DSS is
+            # still read where safety needs it: an update re-reads the document it saves, a
+            # create fails on an object in the way, a delete of a gone object is a no-op, and an
+            # interrupted apply's journal (pending) is reconciled against a fresh observation.
+            # Folder ids, which recipes and scenarios need, come from the state.
+            observation, contexts = Observation(), contexts_from_state(state)
+        elif observing is not None and not pending and _same_serial(early_state, state):
             # No run wrote the state between the early read and the lock: the observation holds.
             observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         else:
