@@ -126,7 +126,7 @@ class ErrorReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
-    def from_exception(cls, exc: IacError) -> "ErrorReport":
+    def from_exception(cls, exc: IacError) -> ErrorReport:
         diags = exc.diagnostics if isinstance(exc, ConfigError) else []
         return cls(kind=type(exc).__name__, message=str(exc), diagnostics=diags)
 
