@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "dataiku-iac")
 EXAMPLES = REPO / "examples"
-SAMPLES = Path("/work/shared/dss-samples")
+# The vendored copy of the real DSS documents (see tests/fixtures/dss-samples/SOURCES.md).
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "dss-samples"
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 OBJECT_TYPES = ("dataset", "managed_folder", "recipe", "scenario")
 
