@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from dataiku_iac.errors import PlanError
 from dataiku_iac.output.text import render_plan
 from dataiku_iac.planner.plan import PlanOptions

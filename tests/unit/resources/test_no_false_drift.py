@@ -15,11 +15,10 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import ProjectContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # A vendored copy of ../shared/dss-samples (real DSS documents; see its SOURCES.md).
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "dss-samples"
@@ -59,7 +58,7 @@ def _perturb(doc: dict, seed: int) -> dict:
     """What DSS does to a document without anyone changing its configuration."""
     rng = random.Random(seed)
     changed = copy.deepcopy(doc)
-    target = changed["recipe"] if "recipe" in changed else changed
+    target = changed.get("recipe", changed)
     for tag in ("versionTag", "creationTag"):
         if isinstance(target.get(tag), dict):
             target[tag]["versionNumber"] = target[tag].get("versionNumber", 0) + rng.randint(1, 50)
@@ -127,7 +126,7 @@ def test_a_real_change_is_seen(type_: str, name: str, doc: dict) -> None:
     ctx = ProjectContext("SAMPLES")
     desired = handler.to_logical(doc, ctx)
     changed = copy.deepcopy(doc)
-    target = changed["recipe"] if "recipe" in changed else changed
+    target = changed.get("recipe", changed)
     target["tags"] = list(target.get("tags") or []) + ["changed-behind-our-back"]
     observed = handler.to_logical(changed, ctx)
     assert not handler.policy.equal("tags", desired["tags"], observed["tags"])
