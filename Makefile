@@ -42,7 +42,7 @@ plugin: dev
 	$(BIN)/python scripts/build_plugin.py
 
 # The performance benchmark (N = 100, 1,000, 10,000 at 20 ms and 0 ms of emulated latency;
-# about 30 minutes on 2 cores). BENCH_ARGS="--sizes 100,1000" for a shorter run.
+# about 20 minutes on 2 cores). BENCH_ARGS="--sizes 100,1000" for a shorter run.
 BENCH_ARGS ?=
 bench: dev
 	$(BIN)/pip install -q -e '.[dev,bench]'
