@@ -185,7 +185,16 @@ class Executor:
             elif change.action == Action.DELETE:
                 self._delete(change, doc)
             elif change.action == Action.REPLACE:
-                self._delete(change, doc)
+                lingering = self._delete(change, doc)
+                if lingering and change.type not in SERVER_ASSIGNED_IDS:
+                    # DSS may still carry out the delete whose answer was lost; landing after
+                    # the re-create, it would delete the new object of the same name.
+                    raise DssError(
+                        f"the delete of the old {change.type} {change.name!r} may still be running in DSS "
+                        f"(its answer was lost), so the replacement is not created in this run: the next "
+                        f"apply creates it",
+                        transient=True,
+                    )
                 self._create(change, doc)
             elif change.action == Action.CREATE:
                 self._create(change, doc)
@@ -266,22 +275,27 @@ class Executor:
         self._journal("outcome", change, "update", ok=True, seq=seq, resource=record)
         self._put(doc, record)
 
-    def _delete(self, change: ResourceChange, doc: StateDocument) -> None:
+    def _delete(self, change: ResourceChange, doc: StateDocument) -> bool:
+        """Delete; True if an attempt's answer was lost (DSS may still carry that request out)."""
         handler = handler_for(change.type)
         dss_id = change.dss_id or change.name
         seq = self._journal("intent", change, "delete")
+        lingering = False
 
         def call() -> None:
+            nonlocal lingering
             try:
                 handler.delete(self.connection.client(), change.project_key, dss_id, drop_data=self.drop_data)
             except Exception as exc:
                 if _gone(exc):  # a retried delete whose first attempt went through
                     return
+                lingering = lingering or may_still_run(exc)
                 raise
 
         with_retries(call, policy=self.retry)
         self._journal("outcome", change, "delete", ok=True, seq=seq)
         self._remove(doc, change.address)
+        return lingering
 
     # -- helpers ---------------------------------------------------------------------------
     def _resource(self, change: ResourceChange) -> Resource:
