@@ -38,7 +38,14 @@ code_envs:
   py_base: Python-base36
 """
 # Keys DSS fills in or owns: none may appear in an imported file.
-BOOKKEEPING_KEYS = {"versionTag", "creationTag", "lastModifiedBy", "lastModifiedOn", "versionNumber", "projectKey"}
+BOOKKEEPING_KEYS = {
+    "versionTag",
+    "creationTag",
+    "lastModifiedBy",
+    "lastModifiedOn",
+    "versionNumber",
+    "projectKey",
+}
 STEP_DEFAULT_KEYS = {
     "maxRetriesOnFail",
     "delayBetweenRetries",
@@ -57,7 +64,17 @@ STEP_DEFAULT_KEYS = {
     "stopAtFlowZoneBoundary",
     "adminConfig",
 }
-DATASET_DEFAULT_KEYS = {"metrics", "checks", "probes", "flowOptions", "readWriteOptions", "dkuProperties", "customFields", "managed", "params"}
+DATASET_DEFAULT_KEYS = {
+    "metrics",
+    "checks",
+    "probes",
+    "flowOptions",
+    "readWriteOptions",
+    "dkuProperties",
+    "customFields",
+    "managed",
+    "params",
+}
 
 
 @pytest.fixture
@@ -67,7 +84,9 @@ def sample_project(dss: Any) -> str:
 
 
 @pytest.mark.parametrize("suffixed", [False, True], ids=["plain-env", "suffixed-env"])
-def test_import_round_trip_of_sample_documents(dss: Any, tmp_path: Path, sample_project: str, suffixed: bool) -> None:
+def test_import_round_trip_of_sample_documents(
+    dss: Any, tmp_path: Path, sample_project: str, suffixed: bool
+) -> None:
     config_key = sample_project
     dss_key = f"{config_key}_DEV" if suffixed else config_key
     client = dss.client()
@@ -123,13 +142,17 @@ def _assert_clean_yaml(document: dict) -> None:
         for step in item.get("steps") or []:
             assert not (set(step) & STEP_DEFAULT_KEYS), f"DSS step defaults in {item['id']}: {step}"
             assert not re.match(r"^Step #\d+$", step.get("name", "")), f"default step name in {item['id']}"
-            assert step.get("run_condition", "x") != "on_success" and step.get("enabled", False) is not True, step
+            assert (
+                step.get("run_condition", "x") != "on_success" and step.get("enabled", False) is not True
+            ), step
         for trigger in item.get("triggers") or []:
             assert not (set(trigger) & STEP_DEFAULT_KEYS), f"DSS trigger defaults in {item['id']}: {trigger}"
             assert "starting_from" not in trigger and trigger.get("timezone") != "SERVER", trigger
             assert trigger.get("repeat_every") != 1 and trigger.get("active", False) is not True, trigger
     for item in document.get("datasets") or []:
-        assert not (set(item) & DATASET_DEFAULT_KEYS), f"DSS dataset defaults in {item['name']}: {sorted(item)}"
+        assert not (set(item) & DATASET_DEFAULT_KEYS), (
+            f"DSS dataset defaults in {item['name']}: {sorted(item)}"
+        )
         if item["type"] == "managed":
             assert "path" not in item, f"managed dataset {item['name']} has its computed path"
     for item in document.get("managed_folders") or []:
@@ -201,3 +224,22 @@ def test_projects_the_tool_made_import_back_to_an_empty_plan(dss: Any, tmp_path:
     plan = run_cli(dss, fresh, "plan", "-e", "dev", "--detailed-exitcode")
     assert plan.last_line().startswith("No changes."), str(plan)
     assert version_tags(client, keys) == tags_before
+
+
+def test_multi_line_descriptions_import_as_literal_blocks(dss: Any, tmp_path: Path) -> None:
+    """A description written in the DSS UI over several lines comes back as a `|` block that
+    reads like the text, and the plan after import is still empty."""
+    client = dss.client()
+    project = client.create_project("NOTES", "Notes", "admin")
+    text = "Sales tables.\n\nOwner: data-eng.\nRefreshed nightly.\n"
+    project.set_metadata({**project.get_metadata(), "description": text})
+    root = write_config(tmp_path / "cfg", {})
+    imported = run_cli(dss, root, "import", "project", "NOTES", "-e", "dev")
+    assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
+    written = (root / "projects" / "notes.yml").read_text(encoding="utf-8")
+    assert "description: |\n    Sales tables.\n\n    Owner: data-eng.\n    Refreshed nightly.\n" in written, (
+        written
+    )
+    assert yaml.safe_load(written)["project"]["description"] == text
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
+    assert plan.last_line().startswith("No changes."), str(plan)

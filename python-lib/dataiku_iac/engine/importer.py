@@ -32,13 +32,29 @@ from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.state import ResourceState
 
 SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
-CODE_FILES = {"python": ("recipes", ".py"), "r": ("recipes", ".R"), "shell": ("recipes", ".sh"), "sql_query": ("sql", ".sql"), "sql_script": ("sql", ".sql")}
+CODE_FILES = {
+    "python": ("recipes", ".py"),
+    "r": ("recipes", ".R"),
+    "shell": ("recipes", ".sh"),
+    "sql_query": ("sql", ".sql"),
+    "sql_script": ("sql", ".sql"),
+}
 SUPPORTED_RECIPES = ("python", "r", "shell", "sql_query", "sql_script", "sync")
 SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
 SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
 # Format options a person chooses for a file-based dataset; the rest are DSS defaults.
 FORMAT_KEYS = {
-    "csv": ("separator", "style", "parseHeaderRow", "charset", "compress", "quoteChar", "escapeChar", "skipRowsBeforeHeader", "skipRowsAfterHeader"),
+    "csv": (
+        "separator",
+        "style",
+        "parseHeaderRow",
+        "charset",
+        "compress",
+        "quoteChar",
+        "escapeChar",
+        "skipRowsBeforeHeader",
+        "skipRowsAfterHeader",
+    ),
     "parquet": ("parquetCompressionMethod",),
     "json": ("charset",),
 }
@@ -143,7 +159,11 @@ class _Writer:
         variables = self.variables(key, attrs.get("variables") or {})
         if variables:
             item["variables"] = variables
-        envs = {lang: self.code_envs.get(v, v) for lang, v in (attrs.get("code_env") or {}).items() if v and v != "inherit"}
+        envs = {
+            lang: self.code_envs.get(v, v)
+            for lang, v in (attrs.get("code_env") or {}).items()
+            if v and v != "inherit"
+        }
         if envs:
             item["code_env"] = envs["python"] if list(envs) == ["python"] else envs
         if attrs.get("container") not in (None, "", "inherit"):
@@ -167,7 +187,10 @@ class _Writer:
         return result
 
     def folder(self, name: str, attrs: dict) -> dict:
-        item: dict[str, Any] = {"name": name, "connection": self.connections.get(attrs.get("connection"), attrs.get("connection"))}
+        item: dict[str, Any] = {
+            "name": name,
+            "connection": self.connections.get(attrs.get("connection"), attrs.get("connection")),
+        }
         path = attrs.get("path") or ""
         if path and "${odbId}" not in path:
             item["path"] = path
@@ -185,7 +208,11 @@ class _Writer:
         if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage:
             item["format"] = attrs["format"]
         if kind in ("filesystem", "uploaded"):
-            chosen = {k: v for k, v in (attrs.get("format_params") or {}).items() if k in FORMAT_KEYS.get(attrs.get("format"), ())}
+            chosen = {
+                k: v
+                for k, v in (attrs.get("format_params") or {}).items()
+                if k in FORMAT_KEYS.get(attrs.get("format"), ())
+            }
             if chosen:
                 item["format_params"] = chosen
         if kind == "filesystem" and attrs.get("path"):
@@ -209,7 +236,12 @@ class _Writer:
         kind = attrs.get("kind")
         if kind not in SUPPORTED_RECIPES:
             return None
-        item: dict[str, Any] = {"name": name, "type": kind, "inputs": _roles(attrs.get("inputs")), "outputs": _roles(attrs.get("outputs"))}
+        item: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "inputs": _roles(attrs.get("inputs")),
+            "outputs": _roles(attrs.get("outputs")),
+        }
         if kind in CODE_TYPES:
             folder, ext = CODE_FILES[kind]
             rel = f"{folder}/{name}{ext}"
@@ -227,7 +259,11 @@ class _Writer:
         steps = [_step(s) for s in attrs.get("steps") or []]
         if any(t is None for t in triggers) or any(s is None for s in steps):
             return None
-        item: dict[str, Any] = {"id": scenario_id, "name": attrs.get("name") or scenario_id, "active": bool(attrs.get("active"))}
+        item: dict[str, Any] = {
+            "id": scenario_id,
+            "name": attrs.get("name") or scenario_id,
+            "active": bool(attrs.get("active")),
+        }
         if attrs.get("run_as"):
             item["run_as"] = attrs["run_as"]
         if triggers:
@@ -294,12 +330,45 @@ def _step(step: dict) -> Optional[dict]:
     return item
 
 
+class _ReadableDumper(yaml.SafeDumper):
+    """Writes multi-line strings (descriptions, step scripts) as `|` blocks, which read and diff
+    like the text itself; PyYAML's default folds them into quoted scalars with blank lines."""
+
+
+_OTHER_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # The emitter still falls back to a quoted scalar where a block cannot hold the text exactly
+    # (trailing spaces on a line, control characters), so the round trip stays lossless.
+    # Other YAML line breaks (\r, NEL, LS, PS) are normalized by a block and even by PyYAML's
+    # single-quoted style: only an escaped double-quoted scalar keeps them.
+    if _OTHER_BREAKS.intersection(value):
+        style: Optional[str] = '"'
+    else:
+        style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReadableDumper.add_representer(str, _represent_str)
+
+
 def _dump(document: dict) -> str:
     header = "# Imported by dataiku-iac. Review, commit, and manage this project from here on.\n"
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    body = yaml.dump(
+        document,
+        Dumper=_ReadableDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return header + body
 
 
-def _adopt(session: Any, root: Path, live: ProjectObservation, result: ImportResult, secrets: dict[str, str]) -> None:
+def _adopt(
+    session: Any, root: Path, live: ProjectObservation, result: ImportResult, secrets: dict[str, str]
+) -> None:
     """Record the imported objects in state, then check the plan is empty for them."""
     cfg = load_config(root, session.environment)
     desired = build_desired(cfg, {**session.environ, **secrets})
@@ -313,7 +382,9 @@ def _adopt(session: Any, root: Path, live: ProjectObservation, result: ImportRes
             raise IacError(f"already in the state: {', '.join(clash)}")
         updated = state.copy()
         for resource in resources:
-            observed = live.project if resource.type == "project" else live.find(resource.type, name=resource.name)
+            observed = (
+                live.project if resource.type == "project" else live.find(resource.type, name=resource.name)
+            )
             if observed is None:
                 continue
             updated.put(
@@ -331,11 +402,18 @@ def _adopt(session: Any, root: Path, live: ProjectObservation, result: ImportRes
                 )
             )
             result.adopted.append(resource.address)
-        state = writer.write(updated, expected_serial=state.serial, operation=f"import project {live.project_key}")
+        state = writer.write(
+            updated, expected_serial=state.serial, operation=f"import project {live.project_key}"
+        )
     finally:
         writer.unlock(lock.id)
     targets = tuple(result.adopted)
-    observation, _ = observe(session.connection(), [live.project_key], parallelism=session.parallelism, secret_paths=_secret_paths(resources))
+    observation, _ = observe(
+        session.connection(),
+        [live.project_key],
+        parallelism=session.parallelism,
+        secret_paths=_secret_paths(resources),
+    )
     check = compute_plan(desired, state, observation, PlanOptions(targets=targets))
     result.plan_summary = check.summary()
 
