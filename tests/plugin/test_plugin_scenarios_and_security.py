@@ -8,6 +8,7 @@ import threading
 import pytest
 from dataiku_iac.dss import service
 from dataiku_iac.dss.html import extract_plan_json
+from dataiku_iac.planner.plan import Plan
 from plugin_helpers import ALICE_KEY, demo_config, run_macro, upload_library
 
 OPS = "OPS"
@@ -143,3 +144,72 @@ def test_stale_lock_from_a_killed_apply_is_released_by_id_only(dss, applied):
     assert f"Released lock {stale.id}" in html
     report, _ = service.apply(dss.client, caller, SPEC, "dev", auto_approve=True)
     assert report.ok and report.result is None  # nothing to do, and the lock was taken and released
+
+
+def _dataset_description(client, key="PLUG_DEMO", name="TEST_DATA"):
+    return client.get_project(key).get_dataset(name).get_settings().get_raw().get("description", "")
+
+
+def test_rollback_macro_reviews_then_applies_the_recorded_configuration(dss, applied):
+    """The state macro's rollback is the CLI's `state rollback`: a review with a token, then the
+    reviewed plan applied; DSS ends at the configuration recorded at that serial."""
+    client = applied
+    caller = service.current_caller(dss.client)
+    history, _ = service.state_history(dss.client, caller, SPEC, "dev")
+    good = history[-1]["serial"]
+    config = demo_config()
+    config["projects/demo.yml"] = config["projects/demo.yml"].replace(
+        "    format: parquet\n", "    format: parquet\n    description: second version\n"
+    ).replace("  - name: models\n", "  - name: models\n  - name: scratch\n")
+    upload_library(client, OPS, "iac", config)
+    assert service.apply(dss.client, caller, SPEC, "dev", auto_approve=True)[0].ok
+    assert _dataset_description(client) == "second version"
+
+    params = {**LIBRARY, "state_action": "rollback", "serial": good, "allow_destroy": True}
+    review = run_macro(client, OPS, "state", params)
+    assert f"rollback to serial {good}" in review and "Data is not rolled back" in review
+    assert "second version" in review and "scratch" in review
+    token = service.plan_token(Plan.from_json(extract_plan_json(review)))
+    assert _dataset_description(client) == "second version", "a review must not change DSS"
+
+    done = run_macro(client, OPS, "state", {**params, "rollback_token": token})
+    assert "Apply complete" in done, done
+    assert _dataset_description(client) == ""
+    assert "scratch" not in {f["name"] for f in client.get_project("PLUG_DEMO").list_managed_folders()}
+    again = run_macro(client, OPS, "state", params)
+    assert f"No changes: DSS already matches the configuration recorded at serial {good}" in again
+    history, _ = service.state_history(dss.client, caller, SPEC, "dev")
+    assert history[-1]["operation"] == f"rollback to serial {good}"
+
+
+def test_rollback_token_is_refused_once_dss_changed(dss, applied):
+    client = applied
+    caller = service.current_caller(dss.client)
+    good = service.state_history(dss.client, caller, SPEC, "dev")[0][-1]["serial"]
+    config = demo_config()
+    config["projects/demo.yml"] = config["projects/demo.yml"].replace("  - name: models\n", "  - name: models\n  - name: scratch\n")
+    upload_library(client, OPS, "iac", config)
+    service.apply(dss.client, caller, SPEC, "dev", auto_approve=True)
+    review, _ = service.state_rollback(dss.client, caller, SPEC, "dev", good, allow_destroy=True)
+    assert review.plan.plan.has_changes
+    client.get_project("PLUG_DEMO").get_dataset("TEST_DATA").delete()  # by hand, after the review
+    with pytest.raises(Exception, match="changed since it was reviewed"):
+        service.state_rollback(dss.client, caller, SPEC, "dev", good, confirm_token=review.token, allow_destroy=True)
+    assert "scratch" in {f["name"] for f in client.get_project("PLUG_DEMO").list_managed_folders()}
+
+
+def test_restore_rewrites_the_state_only_and_both_are_admin_only(dss, applied):
+    client = applied
+    caller = service.current_caller(dss.client)
+    first = service.state_history(dss.client, caller, SPEC, "dev")[0][-1]["serial"]
+    tags = client.get_project("PLUG_DEMO").get_dataset("TEST_DATA").get_settings().get_raw()["versionTag"]
+    html = run_macro(client, OPS, "state", {**LIBRARY, "state_action": "restore", "serial": first})
+    assert f"Restored serial {first} as serial {first + 1}. DSS was not changed" in html
+    assert client.get_project("PLUG_DEMO").get_dataset("TEST_DATA").get_settings().get_raw()["versionTag"] == tags
+    with pytest.raises(Exception, match="serial: a state serial from the history"):
+        run_macro(client, OPS, "state", {**LIBRARY, "state_action": "restore", "serial": ""})
+    alice = lambda: dss.client_for(ALICE_KEY)  # noqa: E731 - a client factory acting as alice
+    as_alice = service.current_caller(alice)
+    for call in (service.state_rollback, service.state_restore):
+        with pytest.raises(service.PermissionDenied, match="only DSS administrators may"):
+            call(alice, as_alice, SPEC, "dev", first)

@@ -193,11 +193,29 @@ def state_macro(config: Mapping[str, Any], client_factory: ClientFactory, projec
     if action == "unlock":
         return service.state_unlock(client_factory, caller, spec, env, str(config.get("lock_id") or ""))[1]
     if action == "rollback":
-        serial = config.get("serial")
-        if serial in (None, ""):
-            raise ComponentError("serial: the history serial to restore")
-        return service.state_rollback(client_factory, caller, spec, env, int(serial))[1]
-    raise ComponentError(f"state_action: unknown action {action!r} (list, history, unlock, rollback)")
+        return _rollback(config, client_factory, caller, spec, env)
+    if action == "restore":
+        return service.state_restore(client_factory, caller, spec, env, _serial(config))[1]
+    raise ComponentError(f"state_action: unknown action {action!r} (list, history, unlock, rollback, restore)")
+
+
+def _rollback(config: Mapping[str, Any], client_factory: ClientFactory, caller: Any, spec: dict, env: str) -> str:
+    """A review (the rollback plan and its token) unless the token of a reviewed plan is given."""
+    token = str(config.get("rollback_token") or "").strip() or None
+    report, html = service.state_rollback(
+        client_factory, caller, spec, env, _serial(config), confirm_token=token,
+        drop_data=bool(config.get("drop_data")), allow_destroy=bool(config.get("allow_destroy")),
+    )
+    if not report.ok:
+        raise ComponentError("rollback incomplete: " + _failures(report))
+    return html
+
+
+def _serial(config: Mapping[str, Any]) -> int:
+    serial = config.get("serial")
+    if serial in (None, "") or not str(serial).strip().isdigit():
+        raise ComponentError(f"serial: a state serial from the history (got {serial!r})")
+    return int(serial)
 
 
 # -- scheduled drift check: scenario set-up --------------------------------------------------

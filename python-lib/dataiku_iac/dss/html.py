@@ -112,7 +112,7 @@ def extract_plan_json(page_html: str) -> dict:
     return json.loads(html.unescape(match.group(1)))
 
 
-def apply_html(report: Any, *, source: str) -> str:
+def apply_html(report: Any, *, source: str, title: str = "dataiku-iac apply") -> str:
     plan = report.plan.plan
     parts = [meta_table([("Environment", plan.environment), ("Configuration", source)])]
     parts.append(pre(render_plan(plan, HtmlStyle(), notes=report.plan.notes)))
@@ -122,7 +122,7 @@ def apply_html(report: Any, *, source: str) -> str:
         parts.append(meta_table([("State written", f"serial {state.serial}")]))
     elif report.message:
         parts.append(alert("warn", report.message))
-    return page("dataiku-iac apply", "".join(parts))
+    return page(title, "".join(parts))
 
 
 def drift_html(report: Any, *, source: str, policy: Optional[str] = None) -> str:

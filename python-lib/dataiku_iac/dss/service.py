@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from dataiku_iac.dss import html as render
 from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, PlanResult, Session
 from dataiku_iac.errors import IacError, StalePlanError
 from dataiku_iac.planner.plan import Plan, PlanOptions
@@ -45,7 +46,7 @@ ClientFactory = Callable[[], Any]
 #: actions that change DSS or the state, and so need `check_permission` to pass
 MUTATING_ACTIONS = ("apply", "destroy", "import")
 #: actions reserved to DSS administrators (state repair; reliability-anchors §5.4)
-ADMIN_ACTIONS = ("state_unlock", "state_rollback")
+ADMIN_ACTIONS = ("state_unlock", "state_rollback", "state_restore")
 READ_ACTIONS = ("plan", "drift", "state_list", "state_history", "validate")
 
 
@@ -160,7 +161,7 @@ def check_permission(client_factory: ClientFactory, caller: Caller, action: str,
     - apply, destroy, import: DSS administrators, or users who are project admins (owner or
       ADMIN permission) of EVERY project touched; a project that does not exist yet can only
       be created by an administrator;
-    - state_unlock, state_rollback: DSS administrators only.
+    - state_unlock, state_rollback, state_restore: DSS administrators only.
     """
     keys = sorted(set(project_keys))
     if action in READ_ACTIONS:
@@ -522,19 +523,76 @@ def state_unlock(
 
 
 def state_rollback(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    serial: int,
+    *,
+    confirm_token: Optional[str] = None,
+    drop_data: bool = False,
+    allow_destroy: bool = False,
+    on_event: Optional[EventSink] = None,
+    environ: Optional[dict] = None,
+    cache_dir: Optional[Path] = None,
+) -> tuple[ApplyReport, str]:
+    """Make DSS match the configuration recorded at state `serial` (DSS administrators only),
+    like `dataiku-iac state rollback`. Without `confirm_token` this is the review: the rollback
+    plan (read-only) and its token. With the token, the plan is recomputed under the lock and
+    applied only if it is the one reviewed. Data is not rolled back; the page says so."""
+    check_permission(client_factory, caller, "state_rollback", ())
+    options = PlanOptions(drop_data=drop_data, allow_destroy=allow_destroy)
+    with open_session(client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir) as session:
+        source = dict(session.source)
+        if not confirm_token:
+            result = plan_rollback(session, int(serial), options)
+            report = ApplyReport(result, None, plan_token(result.plan), source, _rollback_review(serial, result))
+        else:
+            result, applied = apply_rollback(
+                session, int(serial), options, confirm=_token_check(confirm_token), on_event=on_event,
+                operation=f"rollback to serial {serial} for DSS user {caller.login}",
+            )
+            done = "No changes: DSS already matches that configuration." if applied is None else ""
+            report = ApplyReport(result, applied, plan_token(result.plan), source, done)
+    title = f"dataiku-iac state rollback to serial {serial}"
+    if not confirm_token:
+        return report, render.plan_html(result, token=report.token, source=describe_source(source), title=title) + render.alert("warn", report.message)
+    return report, render.apply_html(report, source=describe_source(source), title=title)
+
+
+def _rollback_review(serial: int, result: PlanResult) -> str:
+    if not result.plan.has_changes:
+        return f"No changes: DSS already matches the configuration recorded at serial {serial}."
+    return f"Review this plan, then run the rollback to serial {serial} again with its plan token to apply it. {DATA_NOTE}"
+
+
+def _token_check(token: str) -> Callable[[Plan], bool]:
+    def confirm(planned: Plan) -> bool:
+        if plan_token(planned) != token.strip():
+            raise StalePlanError(
+                f"the rollback plan changed since it was reviewed (token {token.strip()}, now {plan_token(planned)}; "
+                f"DSS, the state or the options changed): review the new plan and confirm its token"
+            )
+        return True
+
+    return confirm
+
+
+def state_restore(
     client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, serial: int, *, cache_dir: Optional[Path] = None
 ) -> tuple[dict, str]:
     """Write history serial `serial` back as a new serial, under the lock (DSS administrators
-    only). Changes only the state, not DSS: plan afterwards to see what it implies."""
-    check_permission(client_factory, caller, "state_rollback", ())
+    only), like `dataiku-iac state restore`: the recovery for a damaged state. Changes only the
+    state, not DSS: plan afterwards to see what it implies."""
+    check_permission(client_factory, caller, "state_restore", ())
     with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
         writer = session.state_writer()
-        lock = writer.lock(f"state rollback {serial}")
+        lock = writer.lock(f"state restore {serial} for DSS user {caller.login}")
         try:
-            written = writer.restore(int(serial), operation="rollback")
+            written = writer.restore(int(serial), operation="state restore")
         finally:
             writer.unlock(lock.id)
     body = {"restored": int(serial), "serial": written.serial}
-    text = f"Restored serial {serial} as serial {written.serial}. Run a plan to see what it implies for DSS."
-    return body, render.page("dataiku-iac state rollback", render.alert("ok", text))
+    text = f"Restored serial {serial} as serial {written.serial}. DSS was not changed: run a plan to see what it implies."
+    return body, render.page("dataiku-iac state restore", render.alert("ok", text))
 

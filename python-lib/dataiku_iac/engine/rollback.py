@@ -179,8 +179,10 @@ def apply_rollback(
     on_event: Optional[EventSink] = None,
     stop: Optional[threading.Event] = None,
     lock_ttl: int = 3600,
+    operation: Optional[str] = None,
 ) -> tuple[Any, Optional[ApplyResult]]:
-    """Lock, reconcile an interrupted apply, plan the rollback (or check a saved one), apply."""
+    """Lock, reconcile an interrupted apply, plan the rollback (or check a saved one), apply.
+    `operation` is what the lock says the holder is doing (the plugin names the DSS user)."""
     from dataiku_iac.engine.session import PlanResult, _Heartbeat
 
     policies = session.policies
@@ -192,7 +194,7 @@ def apply_rollback(
             f"`dataiku-iac state rollback {serial} -e {env} --plan rollback.plan`"
         )
     writer = session.state_writer()
-    lock = writer.lock(f"rollback to serial {serial}", ttl_seconds=lock_ttl)
+    lock = writer.lock(operation or f"rollback to serial {serial}", ttl_seconds=lock_ttl)
     heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
     try:
         target = load_target(session, writer, serial, writer.read().lineage)
