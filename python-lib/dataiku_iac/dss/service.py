@@ -336,11 +336,8 @@ def apply(
         check_permission(client_factory, caller, action, planned_keys)
 
         def confirm(planned: Plan) -> bool:
-            if confirm_token and plan_token(planned) != confirm_token:
-                raise StalePlanError(
-                    f"the plan changed since it was reviewed (token {confirm_token}, now {plan_token(planned)}): "
-                    f"review the new plan and confirm its token"
-                )
+            if confirm_token:
+                _token_check(confirm_token, "plan")(planned)
             check_permission(client_factory, caller, action, touched_projects(planned))
             return True
 
@@ -566,12 +563,14 @@ def _rollback_review(serial: int, result: PlanResult) -> str:
     return f"Review this plan, then run the rollback to serial {serial} again with its plan token to apply it. {DATA_NOTE}"
 
 
-def _token_check(token: str) -> Callable[[Plan], bool]:
+def _token_check(token: str, what: str = "rollback plan") -> Callable[[Plan], bool]:
+    """A `confirm` callback: go on only if the plan recomputed under the lock is the one reviewed."""
+
     def confirm(planned: Plan) -> bool:
         if plan_token(planned) != token.strip():
             raise StalePlanError(
-                f"the rollback plan changed since it was reviewed (token {token.strip()}, now {plan_token(planned)}; "
-                f"DSS, the state or the options changed): review the new plan and confirm its token"
+                f"the {what} changed since it was reviewed (token {token.strip()}, now {plan_token(planned)}; "
+                f"DSS, the state, the configuration or the options changed): review the new plan and confirm its token"
             )
         return True
 
