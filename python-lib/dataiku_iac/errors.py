@@ -101,11 +101,16 @@ class StateConflictError(StateError):
 
 
 class LockError(StateError):
-    """The state lock is held by someone else (or could not be taken/released)."""
+    """The state lock is held by someone else (or could not be taken/released).
 
-    def __init__(self, message: str, holder: Optional[dict] = None):
+    `contended` says another run holds the lock or was taking it at that moment: waiting may
+    help (`--lock-timeout`). Other lock errors (a store without conditional writes, a release
+    with the wrong ID) will not go away by waiting."""
+
+    def __init__(self, message: str, holder: Optional[dict] = None, *, contended: bool = False):
         super().__init__(message)
         self.holder = holder or {}
+        self.contended = contended or bool(self.holder)
 
 
 class DssError(IacError):

@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from dataiku_iac.cli.main import Context, cli, env_option, handle_errors, json_option
+from dataiku_iac.cli.main import Context, cli, env_option, handle_errors, json_option, lock_timeout_option
 from dataiku_iac.engine.importer import import_project
 
 
@@ -20,6 +20,7 @@ def import_() -> None:
 @import_.command("project")
 @click.argument("project_key")
 @env_option
+@lock_timeout_option
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), help="Config directory to write into (default: -C).")
 @json_option
 @click.pass_obj

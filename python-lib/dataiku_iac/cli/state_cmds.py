@@ -20,6 +20,7 @@ from dataiku_iac.cli.main import (
     env_option,
     handle_errors,
     json_option,
+    lock_timeout_option,
 )
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM
@@ -116,6 +117,7 @@ def _mutate(obj: Context, environment: str, operation: str, change: Callable[[An
 
 @state.command("rm")
 @env_option
+@lock_timeout_option
 @click.argument("addresses", nargs=-1, required=True)
 @click.pass_obj
 @handle_errors()
@@ -135,6 +137,7 @@ def rm(obj: Context, environment: str, addresses: tuple) -> None:
 
 @state.command("protect")
 @env_option
+@lock_timeout_option
 @click.argument("addresses", nargs=-1, required=True)
 @click.option("--off", is_flag=True, help="Remove the protection instead.")
 @click.pass_obj
@@ -172,6 +175,7 @@ def unlock(obj: Context, environment: str, lock_id: str) -> None:
 
 @state.command("rollback")
 @env_option
+@lock_timeout_option
 @click.argument("serial", type=int)
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
 @click.option("--dry-run", is_flag=True, help="Only show the rollback plan.")
@@ -231,6 +235,7 @@ def _echo_rollback_plan(obj: Context, serial: int, result: Any) -> None:
 
 @state.command("restore")
 @env_option
+@lock_timeout_option
 @click.argument("serial", type=int)
 @click.pass_obj
 @handle_errors()
@@ -263,6 +268,7 @@ def pull(obj: Context, environment: str) -> None:
 
 @state.command("push")
 @env_option
+@lock_timeout_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Push even over another lineage or a newer serial.")
 @click.pass_obj
@@ -314,6 +320,7 @@ def check_push(pushed: Any, stored: Any, *, environment: str, force: bool) -> li
 
 @state.command("mv")
 @env_option
+@lock_timeout_option
 @click.argument("source")
 @click.argument("destination")
 @click.pass_obj

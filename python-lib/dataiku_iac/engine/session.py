@@ -32,7 +32,7 @@ from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_ver
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
-from dataiku_iac.errors import ConfigError, Diagnostic, IacError, StalePlanError
+from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StalePlanError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
@@ -69,8 +69,13 @@ class Session:
         source: Optional[dict] = None,
         client_factory: Optional[Callable[[], Any]] = None,
         trust_list_version_tags: Optional[bool] = None,
+        lock_wait_seconds: float = 0.0,
+        on_lock_wait: Optional[Callable[[LockError], None]] = None,
     ):
         self.root = Path(root)
+        # `--lock-timeout`: how long writers of this session wait for a lock held by another run
+        self.lock_wait_seconds = lock_wait_seconds
+        self.on_lock_wait = on_lock_wait
         self.environment = environment
         self.environ = dict(os.environ if environ is None else environ)
         self._dss_url = dss_url
@@ -184,7 +189,11 @@ class Session:
         spec = self.state_spec()
         # Only a state kept in DSS gets the connection: local state commands need no credentials.
         connection = None if spec.get("backend") == "local" else self.connection
-        return open_state(spec, environment=self.environment, config_root=self.root, connection=connection)
+        writer = open_state(spec, environment=self.environment, config_root=self.root, connection=connection)
+        writer.lock_wait_seconds = self.lock_wait_seconds
+        if self.on_lock_wait is not None:
+            writer.on_lock_wait = self.on_lock_wait
+        return writer
 
     def state_reader(self) -> StateReader:
         return self.state_writer()

@@ -204,7 +204,7 @@ class Locker:
             holder = self.current()
             if holder is not None:
                 raise self._held_error(holder)
-        raise LockError(f"could not take the state lock in {self.store.describe()}: it keeps changing hands")
+        raise LockError(f"could not take the state lock in {self.store.describe()}: it keeps changing hands", contended=True)
 
     def _held_error(self, holder: LockInfo) -> LockError:
         message = (
@@ -285,7 +285,8 @@ class LocalLocker(Locker):
                 raise self._held_error(holder) from None
             raise LockError(
                 f"Error acquiring the state lock for environment {self.environment!r} "
-                f"({self.store.describe()}): another dataiku-iac process on this machine holds it"
+                f"({self.store.describe()}): another dataiku-iac process on this machine holds it",
+                contended=True,
             ) from None
         try:
             # Holding the kernel lock, no live run holds the state lock: a lock.json left

@@ -20,6 +20,7 @@ import hashlib
 import inspect
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -336,10 +337,38 @@ class StateWriter(StateReader):
 
     # -- lock -------------------------------------------------------------------------------
 
+    #: how long `lock` keeps trying while another run holds the lock (`--lock-timeout`); 0: fail at once
+    lock_wait_seconds: float = 0.0
+    #: told once, with the holder's error, when `lock` starts waiting
+    on_lock_wait: Callable[[LockError], None] = staticmethod(lambda error: None)
+
     def lock(self, operation: str, *, ttl_seconds: int = 3600) -> LockInfo:
-        info = self.locker.acquire(operation, ttl_seconds=ttl_seconds)
+        info = self._acquire_waiting(operation, ttl_seconds)
         self._lock_id, self._lock_ttl = info.id, ttl_seconds
         return info
+
+    def _acquire_waiting(self, operation: str, ttl_seconds: int) -> LockInfo:
+        """Take the lock; while another run holds it, retry until `lock_wait_seconds` ran out.
+        Backs off from 0.25 s to 5 s between attempts, like Terraform's -lock-timeout."""
+        deadline = time.monotonic() + self.lock_wait_seconds
+        delay, waiting = 0.25, False
+        while True:
+            try:
+                return self.locker.acquire(operation, ttl_seconds=ttl_seconds)
+            except LockError as error:
+                remaining = deadline - time.monotonic()
+                if not error.contended or remaining <= 0:
+                    if waiting:
+                        raise LockError(
+                            f"{error} (still held after waiting {self.lock_wait_seconds:g} s, --lock-timeout)",
+                            holder=error.holder, contended=True,
+                        ) from None
+                    raise
+                if not waiting:
+                    self.on_lock_wait(error)
+                    waiting = True
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 5.0)
 
     def refresh_lock(self, lock_id: str, *, ttl_seconds: int | None = None) -> None:
         self.locker.refresh(lock_id, ttl_seconds=ttl_seconds or self._lock_ttl)

@@ -260,7 +260,8 @@ class DssMutexLocker(Locker):
             if holder is None:
                 raise LockError(
                     f"could not take the state lock in {self.store.describe()}: another run took and "
-                    f"released it meanwhile; try again"
+                    f"released it meanwhile; try again",
+                    contended=True,
                 )
             raise self._held_error(holder)
         try:

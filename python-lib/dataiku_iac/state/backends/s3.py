@@ -396,7 +396,8 @@ class S3Locker(Locker):
         if holder is None or holder.id != mine.id:
             raise LockError(
                 f"the state lock in {self.s3.describe()} was taken but then found "
-                f"{'gone' if holder is None else 'held by ' + holder.id}; try again"
+                f"{'gone' if holder is None else 'held by ' + holder.id}; try again",
+                contended=True,
             )
         return mine
 
