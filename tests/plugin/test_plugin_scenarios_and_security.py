@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from dataiku_iac.dss import service
@@ -213,3 +214,37 @@ def test_restore_rewrites_the_state_only_and_both_are_admin_only(dss, applied):
     for call in (service.state_rollback, service.state_restore):
         with pytest.raises(service.PermissionDenied, match="only DSS administrators may"):
             call(alice, as_alice, SPEC, "dev", first)
+
+
+def test_apply_from_git_step_waits_for_a_held_lock_when_asked(dss, state_project):
+    """Two deployment scenarios overlapping: with lock_timeout_seconds the second waits for the
+    first to release the managed-folder lock, then applies; without, it fails naming the holder."""
+    from dataiku_iac.dss import components
+
+    client = dss.client()
+    upload_library(client, OPS, "iac", demo_config())
+    config = {**LIBRARY, "library_project": OPS, "policy": "apply_always"}
+    with service.open_session(dss.client, SPEC, "dev") as session:
+        writer = session.state_writer()
+        held = writer.lock("apply (another scenario)")
+    with pytest.raises(Exception, match=held.id):
+        components.apply_from_git_step(config, dss.client, OPS, out=lambda text: None)
+    said: list = []
+    outcome: dict = {}
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            result=components.apply_from_git_step({**config, "lock_timeout_seconds": 120}, dss.client, OPS, out=said.append)
+        )
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("Waiting up to 120 s for the lock" in s for s in said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(held.id in s and "Waiting up to 120 s" in s for s in said), said
+        assert worker.is_alive() and "PLUG_DEMO" not in {p["projectKey"] for p in client.list_projects()}
+    finally:
+        writer.unlock(held.id)
+    worker.join(120)
+    assert outcome["result"]["ok"] is True and outcome["result"]["applied"] is True
+    assert "PLUG_DEMO" in {p["projectKey"] for p in client.list_projects()}

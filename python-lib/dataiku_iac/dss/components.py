@@ -390,14 +390,27 @@ def apply_from_git_step(
             f"the plan deletes or replaces {summary['destroy']} resource(s); the policy apply_if_no_deletes "
             "refuses it: apply it from a reviewed plan instead"
         )
+    wait = _lock_timeout(config)
     report, _ = service.apply(
-        client_factory, caller, spec, env, confirm_token=service.plan_token(result.plan)
+        client_factory, caller, spec, env, confirm_token=service.plan_token(result.plan), lock_wait_seconds=wait,
+        on_lock_wait=lambda error: out(f"{error}\nWaiting up to {wait:g} s for the lock (lock_timeout_seconds)..."),
     )
     if report.result is not None:
         out(render_apply_summary(report.result, report.plan.plan, Style()))
     if not report.ok:
         raise ComponentError("apply incomplete: " + _failures(report))
     return report.to_json()
+
+
+def _lock_timeout(config: Mapping[str, Any]) -> float:
+    raw = config.get("lock_timeout_seconds")
+    try:
+        seconds = float(raw or 0)
+    except (TypeError, ValueError):
+        raise ComponentError(f"lock_timeout_seconds: a number of seconds (got {raw!r})") from None
+    if seconds < 0:
+        raise ComponentError(f"lock_timeout_seconds: a number of seconds, not negative (got {raw!r})")
+    return seconds
 
 
 def _counts(summary: dict) -> str:

@@ -192,8 +192,11 @@ def open_session(
     environ: Optional[dict] = None,
     parallelism: int = DEFAULT_PARALLELISM,
     cache_dir: Optional[Path] = None,
+    lock_wait_seconds: float = 0.0,
+    on_lock_wait: Optional[Callable[[Any], None]] = None,
 ) -> Iterator[Session]:
-    """A Session over the materialized configuration; the copy is removed afterwards."""
+    """A Session over the materialized configuration; the copy is removed afterwards.
+    `lock_wait_seconds`: how long to wait for a state lock another run holds (0: fail at once)."""
     work = Path(tempfile.mkdtemp(prefix="dataiku-iac-"))
     try:
         root, provenance = materialize(source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir)
@@ -204,6 +207,8 @@ def open_session(
             parallelism=parallelism,
             source=provenance,
             client_factory=client_factory,
+            lock_wait_seconds=lock_wait_seconds,
+            on_lock_wait=on_lock_wait,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -311,6 +316,8 @@ def apply(
     environ: Optional[dict] = None,
     parallelism: int = DEFAULT_PARALLELISM,
     cache_dir: Optional[Path] = None,
+    lock_wait_seconds: float = 0.0,
+    on_lock_wait: Optional[Callable[[Any], None]] = None,
 ) -> tuple[ApplyReport, str]:
     """Apply, under the state lock, exactly one of:
 
@@ -329,7 +336,10 @@ def apply(
     if plan_json is None and not confirm_token and not auto_approve:
         raise IacError("apply needs a reviewed plan (plan JSON), the token of a reviewed plan, or auto-approval")
     action = "destroy" if destroy or (plan_json or {}).get("options", {}).get("destroy") else "apply"
-    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+    with open_session(
+        client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
+        lock_wait_seconds=lock_wait_seconds, on_lock_wait=on_lock_wait,
+    ) as session:
         planned_keys = {r.project_key for r in session.desired.resources.values()}
         if plan_json is not None:
             planned_keys = {c.get("project_key") for c in plan_json.get("resource_changes", []) if c.get("project_key")}
