@@ -11,19 +11,28 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "dataiku-iac")
-EXAMPLES = REPO / "examples"
+from tests import support
+
+# Shared with the other suites (tests/support), re-exported for the tests that import them from here.
+from tests.support import (  # noqa: F401
+    CLI,
+    EXAMPLES,
+    REPO,
+    WRITE_METHODS,
+    CliResult,
+    cli_env,
+    request_count,
+    state_dir,
+    wait_for,
+    write_config,
+    writes_since,
+)
+
 # The vendored copy of the real DSS documents (see tests/fixtures/dss-samples/SOURCES.md).
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "dss-samples"
-WRITE_METHODS = ("POST", "PUT", "DELETE")
 OBJECT_TYPES = ("dataset", "managed_folder", "recipe", "scenario")
 
 DEMO_YAML = """\
@@ -39,66 +48,15 @@ datasets:
 
 
 # -- running the CLI -----------------------------------------------------------------------
-@dataclass
-class CliResult:
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def last_line(self) -> str:
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def __str__(self) -> str:
-        return f"$ dataiku-iac {' '.join(self.args)}\nexit {self.returncode}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
-
-
-def cli_env(dss: Any, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
-    env.update(DKU_DSS_URL=dss.url, DKU_API_KEY=dss.api_key, NO_COLOR="1", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
-
-
 def run_cli(dss: Any, root: Path, *args: str, expect: Optional[int] = 0, timeout: float = 120, env: Optional[dict] = None) -> CliResult:
-    """Run `dataiku-iac -C root ARGS`; assert its exit code unless `expect` is None."""
-    argv = ["--no-color", "-C", str(root), *args]
-    done = subprocess.run(
-        [CLI, *argv],
-        cwd=str(root),
-        env=env or cli_env(dss),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    result = CliResult(list(args), done.returncode, done.stdout, done.stderr)
-    if expect is not None:
-        assert result.returncode == expect, str(result)
-    assert "Traceback" not in result.output, str(result)
-    return result
+    """Run `dataiku-iac -C root ARGS`; assert its exit code unless `expect` is None (never a traceback)."""
+    return support.run_cli(root, *args, env=env or cli_env(dss), expect=expect, timeout=timeout)
 
 
 def spawn_cli(dss: Any, root: Path, *args: str, env: Optional[dict] = None, log: Optional[Path] = None) -> subprocess.Popen:
-    """Start the CLI without waiting (for kill/interrupt tests); output goes to `log`."""
-    out = open(log or (root / "cli.log"), "w")  # noqa: SIM115 - closed by the child's exit
-    return subprocess.Popen(
-        [CLI, "--no-color", "-C", str(root), *args],
-        cwd=str(root),
-        env=env or cli_env(dss),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    """Start the CLI without waiting (for kill/interrupt tests), in its own session; output goes to
+    `log` (default root/cli.log, truncated)."""
+    return support.spawn_cli(root, *args, env=env or cli_env(dss), log=log, new_session=True)
 
 
 def plan_line(result: CliResult) -> str:
@@ -113,24 +71,6 @@ def assert_no_changes(dss: Any, root: Path, env: str = "dev") -> CliResult:
 
 
 # -- configurations ------------------------------------------------------------------------
-def write_config(root: Path, projects: dict[str, str], *, iac: Optional[str] = None, env: str = "", files: Optional[dict[str, str]] = None) -> Path:
-    """A config directory: `dataiku-iac init`'s iac.yml unless given, environments/dev.yml, projects."""
-    from dataiku_iac.cli import scaffold
-
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "projects").mkdir(exist_ok=True)
-    (root / "environments").mkdir(exist_ok=True)
-    (root / "iac.yml").write_text(iac if iac is not None else scaffold.IAC_YML, encoding="utf-8")
-    (root / "environments" / "dev.yml").write_text(env or scaffold.DEV_YML, encoding="utf-8")
-    for name, text in projects.items():
-        (root / "projects" / name).write_text(text, encoding="utf-8")
-    for rel, text in (files or {}).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
-
-
 def big_project_yaml(key: str = "BULK", *, pairs: int = 8, folders: int = 4, scenarios: int = 3, version: int = 1) -> str:
     """A project of 1 + folders + 2*pairs datasets + pairs+folders recipes + scenarios resources.
 
@@ -217,32 +157,9 @@ def version_tags(client: Any, project_keys: Iterable[str]) -> dict[tuple, Any]:
     return tags
 
 
-# -- the emulator's request log --------------------------------------------------------------
-def request_count(dss: Any) -> int:
-    return int(dss.admin.stats()["requests"])
-
-
-def writes_since(dss: Any, since: int) -> list[tuple[str, str]]:
-    """(method, path) of every DSS public-API write after request number `since`."""
-    return [(e["method"], e["path"]) for e in dss.admin.requests(since=since) if e["method"] in WRITE_METHODS]
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.005, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy (no blind sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
+# -- processes -----------------------------------------------------------------------------
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Signal the CLI process we started (its own session: it has no children of its own)."""
     if proc.poll() is None:
         os.kill(proc.pid, sig)
 
-
-def state_dir(root: Path, env: str = "dev") -> Path:
-    return root / ".dataiku-iac" / "state" / env

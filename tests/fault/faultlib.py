@@ -23,18 +23,18 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "dataiku-iac")
-REPO = Path(__file__).resolve().parents[2]
+from tests import support
+
+# Shared with the other suites (tests/support), re-exported for the tests that use them as fl.*.
+from tests.support import CLI, REPO, WRITE_METHODS, request_count, state_dir, writes_since  # noqa: F401
+
 ARTIFACTS = REPO / "test-artifacts"
-WRITE_METHODS = ("POST", "PUT", "DELETE")
 CHILD_TYPES = ("dataset", "managed_folder", "recipe", "scenario")
 
 # Unique canaries: if any of these strings shows up anywhere the tool writes, a secret leaked.
@@ -138,15 +138,9 @@ def side_project_yaml(key: str = "SIDE", variant: int = 0) -> str:
 
 
 def write_config(root: Path, *, variant: int = 0, main_key: str = "FAULT", side_key: str = "SIDE") -> Path:
-    from dataiku_iac.cli import scaffold
-
-    (root / "projects").mkdir(parents=True, exist_ok=True)
-    (root / "environments").mkdir(exist_ok=True)
-    (root / "iac.yml").write_text(scaffold.IAC_YML, encoding="utf-8")
-    (root / "environments" / "dev.yml").write_text(scaffold.DEV_YML, encoding="utf-8")
-    (root / "projects" / "main.yml").write_text(main_project_yaml(main_key, variant=variant), encoding="utf-8")
-    (root / "projects" / "side.yml").write_text(side_project_yaml(side_key, variant=variant), encoding="utf-8")
-    return root
+    """`dataiku-iac init`'s iac.yml and environments/dev.yml, projects/main.yml and projects/side.yml."""
+    projects = {"main.yml": main_project_yaml(main_key, variant=variant), "side.yml": side_project_yaml(side_key, variant=variant)}
+    return support.write_config(root, projects)
 
 
 def seed_dss(dss: Any) -> None:
@@ -174,75 +168,28 @@ def seed_dss(dss: Any) -> None:
 
 
 # -- running the CLI -------------------------------------------------------------------------
-@dataclass
-class Run:
-    args: tuple
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def __str__(self) -> str:
-        return f"$ dataiku-iac {' '.join(self.args)}\nexit {self.returncode}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+# A finished run (args, returncode, stdout, stderr, seconds, output); the shared result class.
+Run = support.CliResult
 
 
 def cli_env(dss: Any, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
-    env.update(DKU_DSS_URL=dss.url, DKU_API_KEY=dss.api_key, NO_COLOR="1", PYTHONUNBUFFERED="1")
-    env[SECRET_ENV] = CANARY_VARIABLE
-    env.update(extra)
-    return env
+    """The shared CLI environment, plus the secret the configuration reads (a canary)."""
+    return support.cli_env(dss, **{SECRET_ENV: CANARY_VARIABLE, **extra})
 
 
 def run_cli(dss: Any, root: Path, *args: str, env: Optional[dict] = None, timeout: float = 180) -> Run:
-    started = time.monotonic()
-    done = subprocess.run(
-        [CLI, "--no-color", "-C", str(root), *args],
-        cwd=str(root),
-        env=env or cli_env(dss),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    return Run(tuple(args), done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    """Run the CLI and return the run, whatever its exit code or output (nothing asserted)."""
+    return support.run_cli(root, *args, env=env or cli_env(dss), expect=None, timeout=timeout, forbid=())
 
 
 def spawn_cli(dss: Any, root: Path, *args: str, env: Optional[dict] = None, log: Optional[Path] = None) -> subprocess.Popen:
-    out = open(log or (root / "cli.log"), "ab")  # noqa: SIM115 - inherited by the child
-    try:
-        return subprocess.Popen(
-            [CLI, "--no-color", "-C", str(root), *args],
-            cwd=str(root),
-            env=env or cli_env(dss),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    finally:
-        out.close()
-
-
-def request_count(dss: Any) -> int:
-    return int(dss.admin.stats()["requests"])
-
-
-def writes_since(dss: Any, since: int) -> list:
-    return [(e["method"], e["path"]) for e in dss.admin.requests(since=since) if e["method"] in WRITE_METHODS]
+    """Start the CLI without waiting; its output is appended to `log` (default root/cli.log)."""
+    return support.spawn_cli(root, *args, env=env or cli_env(dss), log=log, append=True)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 60, interval: float = 0.01, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    """The shared `wait_for` with this suite's defaults: 60 s, polling every 10 ms."""
+    return support.wait_for(predicate, timeout=timeout, interval=interval, what=what)
 
 
 # -- deterministic kills ---------------------------------------------------------------------
@@ -356,7 +303,7 @@ def live_objects(client: Any, project_keys: Iterable[str]) -> dict:
 
 
 def read_state(root: Path, env: str = "dev") -> dict:
-    path = root / ".dataiku-iac" / "state" / env / "state.json"
+    path = state_dir(root, env) / "state.json"
     if not path.exists():
         return {"serial": 0, "resources": {}}
     return json.loads(path.read_text(encoding="utf-8"))
@@ -508,8 +455,8 @@ def kill_trial(dss: Any, root: Path, declared: dict, point: int, mode: str, scen
     kill = kill_apply_at(dss, root, point, mode=mode, args=args)
     recovery = recover(dss, root)
     check = check_integrity(dss, root, declared[variant])
-    state_dir = root / ".dataiku-iac" / "state" / "dev"
-    clean = not (state_dir / "lock.json").exists() and not (state_dir / "journal.jsonl").exists()
+    state = state_dir(root)
+    clean = not (state / "lock.json").exists() and not (state / "journal.jsonl").exists()
     recovered = recovery.final.returncode == 0 and check.ok and clean
     record = {
         "scenario": scenario,
