@@ -35,6 +35,8 @@ class AdminApi:
             ("GET", "/plugins"): lambda r: {"plugin_dirs": list(self.app.store.plugin_dirs)},
             ("POST", "/plugins"): self.register_plugin,
             ("GET", "/info"): self.info,
+            ("GET", "/behaviour"): lambda r: dict(self.app.behaviour),
+            ("POST", "/behaviour"): self.set_behaviour,
         }
         handler = handlers.get(key)
         if handler is None:
@@ -76,6 +78,12 @@ class AdminApi:
     def set_latency(self, request: Request) -> Dict[str, Any]:
         self.app.faults.latency_ms = int(self._json(request).get("latency_ms", 0))
         return {"latency_ms": self.app.faults.latency_ms}
+
+    def set_behaviour(self, request: Request) -> Dict[str, str]:
+        body = self._json(request)
+        if not isinstance(body, dict):
+            raise errors.bad_request("Expected a JSON object of behaviour switches")
+        return self.app.set_behaviour(body)
 
     def seed(self, request: Request) -> Dict[str, Any]:
         body = self._json(request)

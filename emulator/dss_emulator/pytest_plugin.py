@@ -2,8 +2,9 @@
 
 Enable with ``pytest_plugins = ["dss_emulator.pytest_plugin"]``. Fixtures:
   dss_emulator (session)  handle with .url, .api_key, .admin, .client(), .client_for(key), .proc, .data_dir
-  dss (function)          same handle; before each test: faults cleared, full reset (projects and
-                          instance config back to the start-up seed), request log cleared, latency 0
+  dss (function)          same handle; before each test: faults cleared, full reset (projects,
+                          instance config and behaviour switches back to the start-up seed),
+                          request log cleared, latency 0
   dss_client (function)   dss.client(), a fresh dataikuapi.DSSClient with the admin key
 """
 
@@ -77,6 +78,13 @@ class AdminClient:
 
     def info(self) -> Dict[str, Any]:
         return self._call("GET", "/info")
+
+    def behaviour(self) -> Dict[str, str]:
+        return self._call("GET", "/behaviour")
+
+    def set_behaviour(self, **switches: str) -> Dict[str, str]:
+        """E.g. ``set_behaviour(scenario_create_id="from_name")``; a full reset restores the defaults."""
+        return self._call("POST", "/behaviour", switches)
 
 
 class EmulatorHandle:

@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -23,6 +23,18 @@ from .store import DEFAULT_ADMIN_KEY, Store, default_seed
 
 API_PREFIX = "/dip/publicapi"
 ADMIN_PREFIX = "/__emulator__"
+# Switches between DSS behaviours the emulator cannot settle (docs/emulator.md, "doubts"):
+# name -> (default, allowed values). Set with POST /__emulator__/behaviour; a full reset
+# restores the defaults.
+BEHAVIOURS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+    # Whether POST /projects/{pk}/scenarios/ takes the scenario id from the body ("body") or
+    # ignores it and derives the id from the name ("from_name").
+    "scenario_create_id": ("body", ("body", "from_name")),
+}
+
+
+def default_behaviour() -> Dict[str, str]:
+    return {name: default for name, (default, _allowed) in BEHAVIOURS.items()}
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -60,6 +72,7 @@ class Emulator:
         self.macro_runs: Dict[str, Dict[str, Any]] = {}
         self.project_folders: Dict[str, Dict[str, Any]] = {}
         self.project_locations: Dict[str, str] = {}
+        self.behaviour: Dict[str, str] = default_behaviour()
         from . import routes  # noqa: F401  (registers every route on ROUTER)
         from .admin import AdminApi
         from .runs import ScenarioEngine
@@ -160,6 +173,20 @@ class Emulator:
             self.macro_runs.clear()
             self.project_folders.clear()
             self.project_locations.clear()
+            if full:
+                self.behaviour = default_behaviour()
+
+    def set_behaviour(self, changes: Dict[str, Any]) -> Dict[str, str]:
+        """Validate every switch first, then apply them all (all or nothing)."""
+        for name, value in changes.items():
+            if name not in BEHAVIOURS:
+                raise errors.bad_request(f"Unknown emulator behaviour '{name}' (known: {sorted(BEHAVIOURS)})")
+            allowed = BEHAVIOURS[name][1]
+            if value not in allowed:
+                raise errors.bad_request(f"Behaviour '{name}' must be one of {list(allowed)}, not {value!r}")
+        with self.runtime_lock:
+            self.behaviour.update(changes)
+            return dict(self.behaviour)
 
     def add_future(self, result: Any, label: str = "") -> Dict[str, Any]:
         """Long tasks complete inline; the future stays readable through GET /futures/{id}."""

@@ -35,6 +35,30 @@ def test_explicit_id_duplicates_and_invalid(project):
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_scenario("x", "weird_type"))
 
 
+def test_behaviour_switch_scenario_create_id(dss, project):
+    assert dss.admin.behaviour() == {"scenario_create_id": "body"}
+    assert dss.admin.set_behaviour(scenario_create_id="from_name") == {"scenario_create_id": "from_name"}
+    scenario = project.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"})
+    assert scenario.id == "NIGHTLYBUILD"  # the body's id is ignored: derived from the name
+    assert [s["id"] for s in project.list_scenarios()] == ["NIGHTLYBUILD"]
+    raises_dss(
+        ILLEGAL_ARGUMENT,
+        lambda: project.create_scenario("nightly-build", "step_based", definition={"id": "other"}),
+        "NIGHTLYBUILD already exists",
+    )
+    with pytest.raises(RuntimeError, match="400"):
+        dss.admin.set_behaviour(scenario_create_id="sometimes")
+    with pytest.raises(RuntimeError, match="400"):
+        dss.admin.set_behaviour(no_such_switch="body")
+    assert dss.admin.behaviour() == {"scenario_create_id": "from_name"}
+    dss.admin.reset()  # a partial reset keeps the switches
+    assert dss.admin.behaviour() == {"scenario_create_id": "from_name"}
+    dss.admin.reset(full=True)
+    assert dss.admin.behaviour() == {"scenario_create_id": "body"}
+    again = dss.client().create_project("SC", "Scenarios", "admin")
+    assert again.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"}).id == "nightly_build"
+
+
 def test_list_is_light(project):
     project.create_scenario("A", "step_based")
     items = project.list_scenarios()

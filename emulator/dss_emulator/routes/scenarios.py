@@ -67,7 +67,10 @@ def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     stype = body.get("type", "step_based")
     if stype not in SCENARIO_TYPES:
         raise errors.bad_request(f"Unknown scenario type '{stype}' (expected one of {SCENARIO_TYPES})")
-    sid = body.get("id") or defaults.scenario_id_from_name(name)
+    if ctx.app.behaviour["scenario_create_id"] == "from_name":
+        sid = defaults.scenario_id_from_name(name)  # the body's id, if any, is ignored
+    else:
+        sid = body.get("id") or defaults.scenario_id_from_name(name)
     if not isinstance(sid, str) or not SCENARIO_ID_RE.match(sid):
         raise errors.bad_request(f"Invalid scenario id '{sid}'")
     if sid in proj.scenarios:
