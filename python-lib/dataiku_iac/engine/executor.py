@@ -211,13 +211,13 @@ class Executor:
         ctx = self._ctx(resource.project_key)
         planned = self._record(resource, None, doc)
         seq = self._journal("intent", change, "create", resource=planned)
-        observed = self._create_call(handler, resource, ctx)
+        observed = self._create_call(handler, resource, ctx, doc)
         record = self._record(resource, observed, doc)
         self._note_written(handler, record, observed)
         self._journal("outcome", change, "create", ok=True, seq=seq, resource=record)
         self._put(doc, record)
 
-    def _create_call(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+    def _create_call(self, handler: Any, resource: Resource, ctx: ProjectContext, doc: StateDocument) -> Observed:
         """Create, and survive an ambiguous failure: the object may exist after all.
 
         A create is retried only when the object is not found afterwards, and, for types whose
@@ -225,7 +225,9 @@ class Executor:
         receive it or already answered: a create that may still be running in DSS (the client
         timed out, a gateway answered 502/504) would otherwise make a second object. That
         action fails instead, its intent stays in the journal, and the next run adopts the
-        object if it appeared.
+        object if it appeared. An object the state records for another address is never
+        adopted (DSS may have given it the id this resource is configured with: scenario ids
+        derived from names).
         """
         client = self.connection.client
         delays = self.retry.delays()
@@ -238,6 +240,13 @@ class Executor:
                 error = classify(exc)
                 in_flight = may_still_run(exc)
                 existing = self._find(handler, resource, ctx)
+                owner = self._owner(doc, existing, resource.address) if existing is not None else None
+                if owner is not None:
+                    raise DssError(
+                        f"{error}; the {resource.type} DSS holds as {existing.dss_id!r} belongs to {owner}, "
+                        f"so it is not adopted for {resource.address}",
+                        error_type=error.error_type,
+                    ) from None
                 if existing is not None:
                     # The create went through (or half-way): adopt it and finish its settings.
                     return with_retries(lambda found=existing: handler.update(client(), resource, found, ctx), policy=self.retry)
@@ -257,11 +266,21 @@ class Executor:
     def _find(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
         try:
             return with_retries(
-                lambda: handler.find(self.connection.client(), resource.project_key, resource.name, ctx) if resource.type != "project" else _find_project(self.connection.client(), resource.project_key),
+                lambda: handler.find_created(self.connection.client(), resource, ctx) if resource.type != "project" else _find_project(self.connection.client(), resource.project_key),
                 policy=self.retry,
             )
         except DssError:
             return None
+
+    def _owner(self, doc: StateDocument, found: Observed, address: str) -> Optional[str]:
+        """The other address the state records `found` for, if any."""
+        if found.type == "project":
+            return None
+        with self._lock:
+            for entry in doc.resources.values():
+                if (entry.type, entry.project_key, entry.dss_id) == (found.type, found.project_key, found.dss_id) and entry.address != address:
+                    return entry.address
+        return None
 
     def _update(self, change: ResourceChange, doc: StateDocument) -> None:
         resource = self._resource(change)

@@ -69,9 +69,11 @@ class Observer:
         parallelism: int = 4,
         cancel: Optional[threading.Event] = None,
         reuse: Optional[Reuse] = None,
+        scenario_ids: Optional[dict[str, dict[str, str]]] = None,
     ):
         self.connection = connection
         self.reuse = reuse
+        self.scenario_ids = scenario_ids or {}
         self.parallelism = max(1, parallelism)
         self.cancel = cancel or threading.Event()
         self.observation = Observation()
@@ -92,7 +94,7 @@ class Observer:
         summaries = self._summaries
         existing = [k for k in keys if k in summaries]
         for key in keys:
-            self.contexts[key] = ProjectContext(key)
+            self.contexts[key] = ProjectContext(key, scenario_ids=dict(self.scenario_ids.get(key) or {}))
             self.observation.projects[key] = ProjectObservation(project_key=key, exists=key in summaries)
         if existing:
             self._observe_existing(existing, summaries)
@@ -159,13 +161,29 @@ class Observer:
 
 
 def contexts_from_state(state: Any) -> dict[str, ProjectContext]:
-    """Project contexts as the state knows them (folder name -> id), without asking DSS."""
+    """Project contexts as the state knows them (folder name -> id, scenario id -> DSS id),
+    without asking DSS."""
     contexts: dict[str, ProjectContext] = {}
     for entry in state.resources.values():
         ctx = contexts.setdefault(entry.project_key, ProjectContext(entry.project_key))
         if entry.type == "managed_folder":
             ctx.remember_folder(entry.name, entry.dss_id)
+        elif entry.type == "scenario":
+            ctx.remember_scenario(entry.name, entry.dss_id)
     return contexts
+
+
+def scenario_ids_of(state: Any) -> dict[str, dict[str, str]]:
+    """Project key -> {configured scenario id: DSS id}, as the state records them.
+
+    DSS may give a created scenario an id of its own (derived from its name), and only the
+    state knows which configured scenario it is: run_scenario steps need it to be translated.
+    """
+    ids: dict[str, dict[str, str]] = {}
+    for entry in state.resources.values():
+        if entry.type == "scenario":
+            ids.setdefault(entry.project_key, {})[entry.name] = entry.dss_id
+    return ids
 
 
 def trust_list_version_tags(environ: Optional[dict] = None) -> bool:
@@ -227,9 +245,10 @@ def observe(
     secret_paths: Optional[dict[str, dict[tuple, str]]] = None,
     parallelism: int = 4,
     reuse: Optional[Reuse] = None,
+    scenario_ids: Optional[dict[str, dict[str, str]]] = None,
 ) -> tuple[Observation, dict[str, ProjectContext]]:
     """Observe the given projects. Returns the observation and per-project contexts."""
-    observer = Observer(connection, parallelism=parallelism, reuse=reuse)
+    observer = Observer(connection, parallelism=parallelism, reuse=reuse, scenario_ids=scenario_ids)
     try:
         observer.observe(project_keys)
     finally:
@@ -245,10 +264,18 @@ class BackgroundObservation:
     """
 
     def __init__(
-        self, connection: DssConnection, project_keys: Iterable[str], *, parallelism: int = 4, reuse: Optional[Reuse] = None
+        self,
+        connection: DssConnection,
+        project_keys: Iterable[str],
+        *,
+        parallelism: int = 4,
+        reuse: Optional[Reuse] = None,
+        scenario_ids: Optional[dict[str, dict[str, str]]] = None,
     ):
         self._cancel = threading.Event()
-        self._observer = Observer(connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse)
+        self._observer = Observer(
+            connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse, scenario_ids=scenario_ids
+        )
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, args=(sorted(set(project_keys)),), name="observe-background", daemon=True)
         self._thread.start()

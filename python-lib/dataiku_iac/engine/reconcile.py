@@ -7,7 +7,8 @@ Their outcomes are looked up in DSS rather than guessed:
 - a delete whose object is gone is removed from state;
 - anything else needs nothing: the next plan recomputes it from what DSS holds.
 Objects with server-assigned ids (managed folders) are found by name; if several share
-it, the tool refuses to guess.
+it, the tool refuses to guess. An object the state records for another address is never
+adopted (DSS may give a scenario the id another one is configured with).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def adopt_pending(doc: StateDocument, pending: list[dict], observation: Observat
         planned = intent.get("resource")
         if action == "create" and planned is not None:
             record = ResourceState.from_json(planned, f"journal intent {intent.get('seq')}")
-            live = _find_unique(observation, record)
+            live = _find_unique(observation, record, result)
             if live is not None:
                 record.dss_id = live.dss_id
                 record.version_tag = None  # unknown: the next observation reads it in full
@@ -44,13 +45,17 @@ def adopt_pending(doc: StateDocument, pending: list[dict], observation: Observat
     return result, notes
 
 
-def _find_unique(observation: Observation, record: ResourceState) -> Any:
+def _find_unique(observation: Observation, record: ResourceState, doc: StateDocument) -> Any:
     project = observation.project(record.project_key)
     if project is None or not project.exists:
         return None
     if record.type == "project":
         return project.project
-    matches = [o for o in project.objects.get(record.type, []) if o.name == record.name]
+    others = {
+        e.dss_id for e in doc.resources.values()
+        if e.type == record.type and e.project_key == record.project_key and e.address != record.address
+    }
+    matches = [o for o in project.objects.get(record.type, []) if o.name == record.name and o.dss_id not in others]
     if len(matches) > 1:
         raise StateError(
             f"cannot reconcile {record.address}: {len(matches)} {record.type} objects named {record.name!r} "

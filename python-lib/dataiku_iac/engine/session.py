@@ -25,6 +25,7 @@ from dataiku_iac.engine.observe import (
     observe,
     project_keys_of,
     recorded_stand_ins,
+    scenario_ids_of,
     secret_paths_of,
     state_project_keys,
 )
@@ -219,6 +220,7 @@ class Session:
             secret_paths=secret_paths_of(desired, state),
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
+            scenario_ids=scenario_ids_of(state),
         )
 
     def _reuse(self, state: StateDocument, desired: Optional[DesiredState]) -> Optional[Reuse]:
@@ -236,7 +238,11 @@ class Session:
         self._check_targets_once(desired)
         connection = self.connection()
         observing = BackgroundObservation(
-            connection, state_project_keys(state), parallelism=self.parallelism, reuse=self._reuse(state, desired)
+            connection,
+            state_project_keys(state),
+            parallelism=self.parallelism,
+            reuse=self._reuse(state, desired),
+            scenario_ids=scenario_ids_of(state),
         )
         return desired, observing
 

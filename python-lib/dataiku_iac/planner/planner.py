@@ -238,12 +238,23 @@ def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldCha
 
 # -- checks -----------------------------------------------------------------------
 def _check_conflicts(changes: list[ResourceChange], wanted: dict, state: Any, observed: Observation) -> None:
-    problems = [
-        f"{c.address} already exists in DSS (project {c.project_key}) but is not managed by dataiku-iac; "
-        f"adopt it with `dataiku-iac import project {c.project_key}` or rename it in the config"
-        for c in changes
-        if c.reason.startswith("conflict:")
-    ]
+    # DSS may give a scenario the id another one is configured with (ids derived from names).
+    owners = {(e.type, e.project_key, e.dss_id): e.address for e in state.resources.values()}
+    problems = []
+    for c in changes:
+        if not c.reason.startswith("conflict:"):
+            continue
+        owner = owners.get((c.type, c.project_key, c.dss_id))
+        if owner is not None and owner != c.address:
+            problems.append(
+                f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is {owner}; "
+                f"rename one of them in the config (DSS may derive a scenario's id from its name)"
+            )
+        else:
+            problems.append(
+                f"{c.address} already exists in DSS (project {c.project_key}) but is not managed by dataiku-iac; "
+                f"adopt it with `dataiku-iac import project {c.project_key}` or rename it in the config"
+            )
     if problems:
         raise PlanError("; ".join(problems))
 

@@ -49,10 +49,16 @@ class ProjectContext:
     Managed folders are referenced by server-assigned ids in DSS documents but by name in
     the config; this context holds the mapping, and is updated when folders are created
     during an apply (guarded by a lock: the executor runs actions in parallel).
+
+    Scenarios likewise: `run_scenario` steps name a scenario by its DSS id, the config by the
+    configured id, and DSS may assign an id of its own (derived from the name) when it
+    creates one. That mapping is only known from the state (address -> dss_id) and from the
+    creates of the running apply; a configured id it does not hold is taken as the DSS id.
     """
 
     project_key: str
     folder_ids: dict[str, str] = field(default_factory=dict)  # name -> odb id
+    scenario_ids: dict[str, str] = field(default_factory=dict)  # configured id -> DSS id
     connection_types: dict[str, str] = field(default_factory=dict)  # name -> DSS type
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -70,6 +76,23 @@ class ProjectContext:
     def remember_folder(self, name: str, odb_id: str) -> None:
         with self._lock:
             self.folder_ids[name] = odb_id
+
+    def scenario_id(self, name: str) -> str:
+        """The DSS id of the scenario configured as `name` (`name` itself when not known)."""
+        with self._lock:
+            return self.scenario_ids.get(name, name)
+
+    def scenario_name(self, dss_id: str) -> Optional[str]:
+        """The configured id of the scenario DSS knows as `dss_id`, if known."""
+        with self._lock:
+            for name, sid in self.scenario_ids.items():
+                if sid == dss_id:
+                    return name
+        return None
+
+    def remember_scenario(self, name: str, dss_id: str) -> None:
+        with self._lock:
+            self.scenario_ids[name] = dss_id
 
 
 class ResourceHandler:
@@ -118,6 +141,10 @@ class ResourceHandler:
             if item.name == name:
                 return item
         return None
+
+    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
+        """After a create failed: the object our create may have made, if it exists (adopted)."""
+        return self.find(client, resource.project_key, resource.name, ctx)
 
 
 def save_if_changed(settings: Any, raw: dict, before: dict) -> dict:

@@ -6,6 +6,12 @@ grace periods; none of that is configuration. When a save rewrites a trigger or 
 the DSS item at the same position keeps its server-side keys (ids included), so DSS
 never sees spurious replacements.
 
+Scenario ids: the create sends the configured id, but DSS may ignore it and derive the id
+from the name (UNVERIFIED, docs/emulator.md). The state records whatever id DSS gave
+(dss_id), and `run_scenario` steps are translated between configured ids and DSS ids
+through the project context, which knows that mapping from the state and from this run's
+creates.
+
 Note: when `run_as` is not set, DSS runs a scenario as its last modifier
 (``versionTag.lastModifiedBy``), so any save changes who it runs as. Declare `run_as`
 for scenarios whose identity matters.
@@ -92,6 +98,17 @@ class ScenarioHandler(ResourceHandler):
     def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext):
         return next((o for o in self.observe(client, project_key, ctx) if o.name == name), None)
 
+    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
+        """A scenario DSS holds under the configured id is ours only if it has our name.
+
+        When DSS derives ids from names, a scenario named "A b" (another address's, or
+        nobody's) can hold the id `AB` we configured: adopting it would overwrite it.
+        """
+        found = self.find(client, resource.project_key, resource.name, ctx)
+        if found is None or found.attributes.get("name") != (resource.attributes.get("name") or resource.name):
+            return None
+        return found
+
     def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
         return {
             "kind": doc.get("type"),  # step_based or custom_python (a script): read, never declared
@@ -112,6 +129,9 @@ class ScenarioHandler(ResourceHandler):
         created = client.get_project(resource.project_key).create_scenario(
             resource.attributes.get("name") or resource.name, "step_based", definition=definition
         )
+        # DSS may not have used the configured id: steps of later creates calling this
+        # scenario must name the id it has.
+        ctx.remember_scenario(resource.name, created.id)
         settings = created.get_settings()
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
@@ -284,7 +304,9 @@ def step_to_logical(step: dict, ctx: ProjectContext) -> dict:
             }
         )
     elif kind == "run_scenario":
-        logical.update({"type": "run_scenario", "scenario": params.get("scenarioId"), "project": params.get("projectKey")})
+        project = params.get("projectKey")
+        scenario = _scenario_ref_to_logical(params.get("scenarioId"), project, ctx)
+        logical.update({"type": "run_scenario", "scenario": scenario, "project": project})
     elif kind == "runnable":
         logical.update({"type": "run_macro", "macro": params.get("runnableType"), "params": params.get("config") or {}})
     elif kind == "set_project_vars":
@@ -292,6 +314,24 @@ def step_to_logical(step: dict, ctx: ProjectContext) -> dict:
     else:
         logical.update({"type": kind, "params": copy.deepcopy(params)})
     return logical
+
+
+def _same_project(project: Any, ctx: ProjectContext) -> bool:
+    return project in (None, "", ctx.project_key)
+
+
+def _scenario_ref_to_logical(dss_id: Any, project: Any, ctx: ProjectContext) -> Any:
+    """The configured id of the scenario a run_scenario step calls (same project only)."""
+    if not isinstance(dss_id, str) or not _same_project(project, ctx):
+        return dss_id
+    name = ctx.scenario_name(dss_id)
+    if name is not None:
+        return name
+    if ctx.scenario_id(dss_id) != dss_id:
+        # A configured id that DSS knows under another id: the step does not call that
+        # scenario (it was written with the configured id), so it must not compare equal.
+        return f"DSS id {dss_id}"
+    return dss_id
 
 
 def _run_condition_to_logical(step: dict) -> str:
@@ -317,7 +357,8 @@ def step_to_dss(logical: dict, index: int, ctx: ProjectContext) -> dict:
         ]
         dss.update({"type": "build_flowitem", "params": {"builds": builds, "jobType": logical.get("job_type") or DEFAULT_JOB_TYPE}})
     elif kind == "run_scenario":
-        params = {"scenarioId": logical["scenario"]}
+        scenario = logical["scenario"]
+        params = {"scenarioId": ctx.scenario_id(scenario) if _same_project(logical.get("project"), ctx) else scenario}
         if logical.get("project"):
             params["projectKey"] = logical["project"]
         dss.update({"type": "run_scenario", "params": params})
