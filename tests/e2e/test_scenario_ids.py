@@ -202,7 +202,7 @@ def test_configured_id_taken_by_another_scenarios_derived_id(dss: Any, tmp_path:
     for _ in range(2):  # plan and apply refuse, naming the owner; DSS is left alone
         for command in (["plan"], ["apply", "--auto-approve"]):
             refused = run_cli(dss, root, *command, "-e", "dev", expect=1)
-            assert "scenario.CLASH.AB: the scenario DSS holds as 'AB' in project CLASH is scenario.CLASH.a_b" in refused.output, str(refused)
+            assert "scenario.CLASH.AB: the scenario DSS holds as 'AB' in project CLASH is managed as scenario.CLASH.a_b" in refused.output, str(refused)
     assert _only_scenario(project("CLASH")) == ("AB", first, "from a_b", [])
     report = _drift(dss, root)
     assert report["resources"] == [], report

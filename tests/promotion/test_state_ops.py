@@ -181,7 +181,9 @@ def test_state_mv_follows_a_config_key_change(dss, tmp_path):
     (root / "projects" / "ops.yml").write_text(_project().replace(f"key: {KEY}", "key: OPS_DEV"))
     (root / "environments" / "dev.yml").write_text("dss:\n  api_key_env: DKU_API_KEY\n")
     before = _run(dss, root, "plan", "-e", "dev", expect=1)
-    assert "already exists in DSS" in before.stderr or "protected" in before.stderr
+    # The plan refuses, and names the command that follows the rename.
+    assert "is managed as project.OPS" in before.stderr, str(before)
+    assert "`dataiku-iac state mv project.OPS project.OPS_DEV`" in before.stderr, str(before)
     moved = _run(dss, root, "state", "mv", "project.OPS", "project.OPS_DEV", "-e", "dev")
     assert "Moved dataset.OPS.raw to dataset.OPS_DEV.raw." in moved.stdout
     assert _run(dss, root, "plan", "-e", "dev").last_line() == "No changes."

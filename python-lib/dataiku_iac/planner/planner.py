@@ -247,8 +247,10 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict, state: Any, ob
         owner = owners.get((c.type, c.project_key, c.dss_id))
         if owner is not None and owner != c.address:
             problems.append(
-                f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is {owner}; "
-                f"rename one of them in the config (DSS may derive a scenario's id from its name)"
+                f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is managed as {owner}. "
+                f"If the config renamed it, move its state with `dataiku-iac state mv {owner} {c.address}`; "
+                f"otherwise rename one of them in the config"
+                + (" (DSS may derive a scenario's id from its name)" if c.type == "scenario" else "")
             )
         else:
             problems.append(
