@@ -22,6 +22,7 @@ import yaml
 
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
+from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.errors import IacError
 from dataiku_iac.planner.observed import ProjectObservation
@@ -343,10 +344,14 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # (trailing spaces on a line, control characters), so the round trip stays lossless.
     # Other YAML line breaks (\r, NEL, LS, PS) are normalized by a block and even by PyYAML's
     # single-quoted style: only an escaped double-quoted scalar keeps them.
+    # PyYAML writes plain what its YAML 1.1 rules read as text, but the config reader uses the
+    # YAML 1.2 core schema, where `0E0`, `1e3` or `0o17` are numbers: quote those.
     if _OTHER_BREAKS.intersection(value):
         style: Optional[str] = '"'
+    elif "\n" in value:
+        style = "|"
     else:
-        style = "|" if "\n" in value else None
+        style = None if isinstance(resolve_plain(value), str) else "'"
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

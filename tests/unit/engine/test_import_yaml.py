@@ -35,6 +35,14 @@ def test_text_a_block_cannot_hold_keeps_a_quoted_form() -> None:
         assert _read_back(text) == {"d": value}
 
 
+def test_text_the_config_reader_would_take_for_a_number_is_quoted() -> None:
+    """Found by the property below: PyYAML (YAML 1.1) writes `0E0` plain, and the config reader
+    (YAML 1.2 core schema) read it back as the float 0.0."""
+    for value in ("0E0", "1e3", "0o17", "0x1F", "-5", ".5", "+1.5e-3", "null", "~", "true", "False", ""):
+        text = _dump({"d": value})
+        assert _read_back(text) == {"d": value}, text
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
 def test_every_string_round_trips_through_the_config_reader(value: str) -> None:
