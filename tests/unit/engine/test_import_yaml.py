@@ -43,7 +43,7 @@ def test_text_the_config_reader_would_take_for_a_number_is_quoted() -> None:
         assert _read_back(text) == {"d": value}, text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None, derandomize=True)  # CI-stable; run with more examples by hand
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
 def test_every_string_round_trips_through_the_config_reader(value: str) -> None:
     text = _dump({"description": value})
