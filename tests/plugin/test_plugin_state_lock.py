@@ -11,6 +11,8 @@ from dataiku_iac.state import open_state
 from dataiku_iac.state.backends.managed_folder import DssMutexLocker, ManagedFolderBlobStore
 from plugin_helpers import connection_for, small_state, state_spec
 
+from tests.support.state_cycles import check_empty_states_keep_the_lineage
+
 
 def _writer(dss, env="dev", path="", api_key=None):
     return open_state(state_spec(path), environment=env, config_root=".", connection=connection_for(dss, api_key))
@@ -46,6 +48,11 @@ def test_state_write_read_and_history(dss, state_project):
     again = _writer(dss).read()
     assert again.serial == written.serial == 1 and again.lineage == written.lineage
     assert [h.serial for h in _writer(dss).history()] == [1]
+
+
+def test_a_state_holding_no_resources_keeps_its_lineage(dss, state_project):
+    """Issue 10: destroy leaves a state without resources; the next apply continues its lineage."""
+    check_empty_states_keep_the_lineage(lambda: _writer(dss, path="cycle"))
 
 
 def test_unknown_folder_and_options_are_explained(dss, state_project):

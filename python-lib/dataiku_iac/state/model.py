@@ -345,6 +345,11 @@ class StateDocument:
     def __len__(self) -> int:
         return len(self.resources)
 
+    def __bool__(self) -> bool:
+        # `__len__` alone would make a state holding no resources (every state after a destroy)
+        # falsy, and `stored or StateDocument.new(...)` would then start a new lineage over it.
+        return True
+
 
 def _check_header(data: Any, source: str) -> None:
     if not isinstance(data, dict):

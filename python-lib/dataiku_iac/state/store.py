@@ -182,11 +182,12 @@ class StateReader:
             self._check_history_ahead(self._validated[1], self._history_serials())
             return self._validated[1], self._validated[2]
         stored = self._read_stored()
-        return (stored.serial, stored.lineage) if stored else (0, None)
+        return (stored.serial, stored.lineage) if stored is not None else (0, None)
 
     def read(self) -> StateDocument:
         """The current state; a new empty document (fresh lineage, serial 0) if none was written."""
-        return self._read_stored() or StateDocument.new(self.environment)
+        stored = self._read_stored()
+        return stored if stored is not None else StateDocument.new(self.environment)
 
     def read_serial(self, serial: int) -> StateDocument:
         name = history_blob(serial)
@@ -476,7 +477,7 @@ class StateWriter(StateReader):
         base, lineage = jr.stored_serial, jr.stored_lineage or jr.lineage
         if jr.status == jrn.OK and jr.outcomes():
             stored = self._read_stored()
-            doc = stored or StateDocument.new(self.environment)
+            doc = stored if stored is not None else StateDocument.new(self.environment)
             if stored is None:
                 doc.lineage = jr.lineage or doc.lineage
             replayed = replay(doc, jr.entries)

@@ -15,6 +15,7 @@ from dataiku_iac.state.lock import LOCK_BLOB
 from statetest_helpers import doc_with
 
 from tests.s3_server import BUCKET
+from tests.support.state_cycles import check_empty_states_keep_the_lineage
 
 TRIALS = 100
 RACERS = 8
@@ -253,3 +254,9 @@ def test_lock_race_100_trials_8_processes_exactly_one_holder(s3_server, capsys):
               f"{len(double)}; losers naming the winner's lock ID: {named}/{TRIALS * (RACERS - 1)}")
     assert double == []
     assert named == TRIALS * (RACERS - 1)
+
+
+def test_a_state_holding_no_resources_keeps_its_lineage(s3_server):
+    """Issue 10: destroy leaves a state without resources; the next apply continues its lineage."""
+    prefix = f"t/{uuid.uuid4().hex}"
+    check_empty_states_keep_the_lineage(lambda: _writer(s3_server, prefix))

@@ -11,6 +11,8 @@ from dataiku_iac.state import StateDocument
 from dataiku_iac.state.store import STATE_BLOB, history_blob
 from statetest_helpers import doc_with, resource, writer_on
 
+from tests.support.state_cycles import check_empty_states_keep_the_lineage
+
 
 def test_empty_store_reads_as_new_document(writer):
     doc = writer.read()
@@ -231,3 +233,9 @@ def test_restore_refuses_while_a_journal_holds_unreplayed_outcomes(writer):
         writer.restore(1, operation="rollback")
     writer.compact_journal()
     assert writer.restore(1, operation="rollback").serial == 3
+
+
+def test_a_state_holding_no_resources_keeps_its_lineage(store):
+    """Issue 10: after a destroy the state holds no resources; it must still be *the* state (one
+    lineage, serials continuing), not a missing one that a new lineage replaces."""
+    check_empty_states_keep_the_lineage(lambda: writer_on(store))
