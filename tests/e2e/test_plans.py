@@ -176,7 +176,7 @@ def test_destroy_deletes_only_owned_objects(dss: Any, tmp_path: Path) -> None:
     client.get_project("NEIGHBOUR").new_managed_dataset("theirs").with_store_into("filesystem_managed").create()
     before = request_count(dss)
     destroyed = run_cli(dss, root, "destroy", "-e", "dev", "--auto-approve")
-    assert "Resources: 0 added, 0 changed, 6 destroyed." in destroyed.stdout, str(destroyed)
+    assert destroyed.last_line() == "Destroy complete! Resources: 6 destroyed.", str(destroyed)
     assert client.list_project_keys() == ["NEIGHBOUR"]
     assert [d["name"] for d in client.get_project("NEIGHBOUR").list_datasets()] == ["theirs"]
     assert all("/NEIGHBOUR" not in path for _, path in writes_since(dss, before))

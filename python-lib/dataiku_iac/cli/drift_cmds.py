@@ -52,9 +52,18 @@ def render_drift(report: DriftReport, style: Style) -> str:
     pending = report.pending or {}
     if "error" in pending:
         lines.append(style(f"\nThe configuration cannot be planned: {pending['error']}", "yellow"))
-    elif any(pending.values()):
-        lines.append(f"\nConfig changes not yet applied: {pending['add']} to add, {pending['change']} to change, {pending['destroy']} to destroy.")
+    else:
+        reverts = report.reverts or {}
+        if any(reverts.values()):
+            lines.append(f"\nAn apply would revert the drift above (the configuration did not change): {_counts(reverts)}.")
+        if any(pending.values()):
+            lines.append(f"\nConfig changes not yet applied: {_counts(pending)}.")
     return "\n".join(lines) + "\n"
+
+
+def _counts(summary: dict) -> str:
+    text = f"{summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy"
+    return text + (f", {summary['forget']} to forget" if summary.get("forget") else "")
 
 
 def _item(item, style: Style) -> list:

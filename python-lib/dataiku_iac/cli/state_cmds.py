@@ -23,7 +23,7 @@ from dataiku_iac.cli.main import (
     lock_timeout_option,
 )
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
-from dataiku_iac.engine.session import DEFAULT_PARALLELISM
+from dataiku_iac.engine.session import DEFAULT_PARALLELISM, state_with_journal
 from dataiku_iac.errors import IacError, StateError
 from dataiku_iac.model import Address
 from dataiku_iac.output.text import render_apply_summary, render_plan
@@ -46,19 +46,52 @@ def _writer(obj: Context, environment: str) -> Any:
 @click.pass_obj
 @handle_errors()
 def list_(obj: Context, environment: str, as_json: bool) -> None:
-    """List the resources the state owns."""
-    doc = _writer(obj, environment).read()
+    """List the resources the state owns (with those an interrupted apply journaled)."""
+    reader = _writer(obj, environment)
+    stored = reader.read()
+    try:
+        doc, pending, interrupted = state_with_journal(reader)
+    except StateError as exc:  # an unusable journal: list the stored state, say why the journal is not in it
+        click.echo(f"Warning: {exc}", err=True)
+        doc, pending, interrupted = stored, [], False
+    journaled = {a for a, r in doc.resources.items() if stored.get(a) != r}
     rows = [
-        {"address": a, "dss_id": r.dss_id, "project_key": r.project_key, "origin": r.origin, "protect": r.protect}
+        {"address": a, "dss_id": r.dss_id, "project_key": r.project_key, "origin": r.origin, "protect": r.protect,
+         "journal": a in journaled}
         for a, r in sorted(doc.resources.items())
     ]
+    gone = sorted(set(stored.resources) - set(doc.resources))
+    unknown = [f"{e.get('action')} {e['address']}" for e in pending]
     if as_json:
-        click.echo(json.dumps({"serial": doc.serial, "lineage": doc.lineage, "resources": rows}, indent=2))
+        body: dict[str, Any] = {"serial": doc.serial, "lineage": doc.lineage, "resources": rows}
+        if interrupted:
+            body["interrupted_apply"] = {"removed": gone, "unknown_outcomes": unknown}
+        click.echo(json.dumps(body, indent=2))
         return
     for row in rows:
         marks = " (protected)" if row["protect"] else ""
+        marks += " (from the journal of an interrupted apply)" if row["journal"] else ""
         ident = f"  [id {row['dss_id']}]" if row["dss_id"] not in row["address"] else ""
         click.echo(f"{row['address']}{ident}{marks}")
+    if interrupted:
+        click.echo(_interrupted_note(environment, stored.serial, len(journaled), gone, unknown), err=True)
+
+
+def _interrupted_note(environment: str, serial: int, journaled: int, gone: list, unknown: list) -> str:
+    """What `state list` says when an apply was interrupted: what is not in the state yet, and what to run."""
+    base = f"serial {serial}" if serial else "no state written yet"
+    lines = [f"Note: an apply was interrupted ({base}); its journal is not yet folded into the state:"]
+    if journaled:
+        lines.append(f"  {journaled} resource(s) above were created or changed by it (marked)")
+    if gone:
+        lines.append(f"  deleted by it, no longer listed: {', '.join(gone)}")
+    if unknown:
+        lines.append(f"  outcome unknown until checked in DSS: {', '.join(unknown)}")
+    lines.append(
+        f"Run `dataiku-iac plan -e {environment}` to see how it reconciles, then `dataiku-iac apply -e {environment}` "
+        f"to record it and finish the work."
+    )
+    return "\n".join(lines)
 
 
 @state.command("show")

@@ -58,7 +58,8 @@ class DriftItem:
 class DriftReport:
     environment: str
     items: list[DriftItem] = field(default_factory=list)
-    pending: Optional[dict] = None  # plan summary of config changes not yet applied
+    pending: Optional[dict] = None  # plan summary of config changes not yet applied ({"error"} if unplannable)
+    reverts: Optional[dict] = None  # plan summary of the changes that only revert the drift
     checked: int = 0
 
     @property
@@ -79,6 +80,7 @@ class DriftReport:
             "checked": self.checked,
             "summary": self.counts(),
             "pending_config_changes": self.pending,
+            "pending_reverts": self.reverts,
             "resources": [i.to_json() for i in self.items],
         }
 

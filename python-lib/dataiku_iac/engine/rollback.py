@@ -22,7 +22,7 @@ import copy
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from dataiku_iac.builder import fingerprint
@@ -152,10 +152,10 @@ def _current_desired(session: Any) -> Optional[DesiredState]:
 def plan_rollback(session: Any, serial: int, options: PlanOptions = PlanOptions()) -> Any:
     """A read-only rollback plan (writes nothing): a PlanResult like `Session.plan`."""
     from dataiku_iac.engine.reconcile import adopt_pending
-    from dataiku_iac.engine.session import PlanResult, _state_with_journal
+    from dataiku_iac.engine.session import PlanResult, state_with_journal
 
     reader = session.state_reader()
-    state, pending = _state_with_journal(reader)
+    state, pending, interrupted = state_with_journal(reader)
     target = load_target(session, reader, serial, state.lineage)
     session.check_targets(target.desired)
     observation, contexts = session.observe(target.desired, state)
@@ -164,6 +164,8 @@ def plan_rollback(session: Any, serial: int, options: PlanOptions = PlanOptions(
         state, more = adopt_pending(state, pending, observation)
         notes += more
     planned = compute_plan(target.desired, state, observation, options, source=rollback_source(serial, target.snapshot))
+    if interrupted:
+        planned = replace(planned, reconciled_digest=state.content_digest())
     check_plan(planned, session.policies)
     return PlanResult(planned, state, observation, contexts, notes)
 
@@ -201,7 +203,7 @@ def apply_rollback(
         session.check_targets(target.desired)
         state, observation, contexts, notes = session._reconciled(writer, target.desired)
         if saved_plan is not None:
-            planned = _check_saved(saved_plan, session.environment, state, target)
+            planned = _check_saved(saved_plan, session.environment, state, target, writer)
         else:
             planned = compute_plan(target.desired, state, observation, options, source=rollback_source(serial, target.snapshot))
         check_plan(planned, policies)
@@ -220,7 +222,9 @@ def apply_rollback(
         writer.unlock(lock.id)
 
 
-def _check_saved(saved: dict, environment: str, state: StateDocument, target: RollbackTarget) -> Plan:
+def _check_saved(saved: dict, environment: str, state: StateDocument, target: RollbackTarget, reader: Any) -> Plan:
+    from dataiku_iac.engine.session import check_saved_serial
+
     if saved.get("digest") != digest_of(saved):
         raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
     plan = Plan.from_json(saved)
@@ -229,11 +233,10 @@ def _check_saved(saved: dict, environment: str, state: StateDocument, target: Ro
         raise StalePlanError(f"the saved plan is not a rollback to serial {target.serial}")
     if plan.environment != environment:
         raise StalePlanError(f"the saved plan is for environment {plan.environment!r}, not {environment!r}")
-    if plan.lineage != state.lineage or plan.serial != state.serial:
-        raise StalePlanError(
-            f"saved rollback plan is stale: it was made against state serial {plan.serial}, the state is now "
-            f"at serial {state.serial}; make a new one with `dataiku-iac state rollback {target.serial} -e {environment} --out FILE`"
-        )
+    remake = f"make a new one with `dataiku-iac state rollback {target.serial} -e {environment} --out FILE`"
+    if plan.lineage != state.lineage:
+        raise StalePlanError(f"saved rollback plan does not match the state (different lineage); {remake}")
+    check_saved_serial(plan, state, reader, remake, what="saved rollback plan")
     if plan.config_digest != target.desired.config_digest:
         raise StalePlanError("saved rollback plan is stale: the secrets it writes changed since it was made; make a new one")
     return plan

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -38,12 +38,16 @@ from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
 from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.planner.planner import split_reverts
 from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
 
 T = TypeVar("T")
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
+# The operations of the serials an apply writes before planning, to fold in an interrupted apply.
+REPLAY_OPERATION = "replay journal"
+RECONCILE_OPERATION = "reconcile interrupted apply"
 
 
 @dataclass
@@ -202,7 +206,7 @@ class Session:
     # -- plan ---------------------------------------------------------------------------------
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan: replays a leftover journal in memory, writes nothing."""
-        state, pending = self._config_errors_first(lambda: _state_with_journal(self.state_reader()))
+        state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(self.state_reader()))
         desired, observing = self._load_while_observing(state)
         observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         notes: list[str] = []
@@ -210,6 +214,8 @@ class Session:
             state, notes = adopt_pending(state, pending, observation)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
         result = compute_plan(desired, state, observation, options, source=self.source)
+        if interrupted:
+            result = replace(result, reconciled_digest=state.content_digest())
         check_plan(result, self.policies)
         return PlanResult(result, state, observation, contexts, notes)
 
@@ -257,15 +263,17 @@ class Session:
 
     # -- drift --------------------------------------------------------------------------------
     def drift(self) -> DriftReport:
-        """Compare live DSS with the recorded state; also count config changes not applied."""
-        state, pending = self._config_errors_first(lambda: _state_with_journal(self.state_reader()))
+        """Compare live DSS with the recorded state; also count what an apply would change,
+        told apart: changes of the config not yet applied, and reverts of the drift."""
+        state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(self.state_reader()))
         desired, observing = self._load_while_observing(state)
         observation, _ = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
         try:
-            report.pending = compute_plan(desired, state, observation, source=self.source).summary()
+            pending = compute_plan(desired, state, observation, source=self.source)
+            report.pending, report.reverts = split_reverts(pending, state)
         except IacError as exc:
             report.pending = {"error": str(exc)}
         return report
@@ -316,7 +324,7 @@ class Session:
                 notes.insert(0, f"took over the state lock {taken_over.id} left by {taken_over.who} "
                                 f"(process {taken_over.pid}, no longer running) for {taken_over.operation}")
             if saved_plan is not None:
-                planned = self._check_saved(saved_plan, state)
+                planned = self._check_saved(saved_plan, state, writer)
             else:
                 planned = compute_plan(desired, state, observation, options, source=self.source)
             check_plan(planned, self.policies)
@@ -350,7 +358,7 @@ class Session:
         saved: bool = False,
     ) -> tuple:
         try:
-            writer.compact_journal(operation="replay journal")
+            writer.compact_journal(operation=REPLAY_OPERATION)
             state = writer.read()
             pending = writer.read_journal().pending_intents()
         except BaseException:
@@ -376,11 +384,11 @@ class Session:
         if pending:
             reconciled, notes = adopt_pending(state, pending, observation)
             if reconciled.resources != state.resources:
-                state = writer.write(reconciled, expected_serial=state.serial, operation="reconcile interrupted apply")
+                state = writer.write(reconciled, expected_serial=state.serial, operation=RECONCILE_OPERATION)
             writer.journal_clear()
         return state, observation, contexts, notes
 
-    def _check_saved(self, saved: dict, state: StateDocument) -> Plan:
+    def _check_saved(self, saved: dict, state: StateDocument, reader: StateReader) -> Plan:
         if saved.get("digest") != digest_of(saved):
             raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
         plan = Plan.from_json(saved)
@@ -390,14 +398,13 @@ class Session:
         # appeared since, the plan is stale (serial check below), not of another lineage.
         if plan.lineage != state.lineage and state.serial > 0 and plan.serial > 0:
             raise StalePlanError("saved plan does not match the state (different lineage); make a new plan")
-        if plan.serial != state.serial:
-            raise StalePlanError(
-                f"saved plan is stale: it was made against state serial {plan.serial}, "
-                f"the state is now at serial {state.serial}; make a new plan"
-            )
+        check_saved_serial(plan, state, reader, self._remake_plan())
         if plan.config_digest != self.config.digest:
-            raise StalePlanError("saved plan is stale: the configuration changed since it was made; make a new plan")
+            raise StalePlanError(f"saved plan is stale: the configuration changed since it was made; {self._remake_plan()}")
         return plan
+
+    def _remake_plan(self) -> str:
+        return f"make a new plan with `dataiku-iac plan -e {self.environment} --out FILE` and apply that file"
 
 
 def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:
@@ -408,13 +415,47 @@ def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:
     return (before.lineage, before.serial) == (after.lineage, after.serial)
 
 
-def _state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict]]:
+def state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict], bool]:
+    """The state with an interrupted apply's journal replayed in memory; its intents still to
+    reconcile; and whether there was such a journal (the next apply writes its replay first)."""
     state = reader.read()
     journal = reader.read_journal()
     journal.raise_for_status()
+    if state.serial == 0 and journal.lineage:
+        state.lineage = journal.lineage  # the first apply was interrupted: its lineage, as compaction writes
     if journal.status == "ok":
         state = replay(state, journal.entries)
-    return state, journal.pending_intents() if journal.header else []
+    pending = journal.pending_intents() if journal.header else []
+    return state, pending, journal.status == "ok" or bool(pending)
+
+
+def check_saved_serial(plan: Plan, state: StateDocument, reader: StateReader, remake: str, what: str = "saved plan") -> None:
+    """StalePlanError unless `plan` was made on the state `state` is (same serial), or on the same
+    serial plus an interrupted apply whose replay and reconciliation are all that was written
+    since, with exactly the content the plan expected (`Plan.reconciled_digest`)."""
+    if plan.serial == state.serial and plan.reconciled_digest in (None, state.content_digest()):
+        return
+    if plan.serial != state.serial and _reconciled_as_planned(plan, state, reader):
+        return
+    if plan.serial == state.serial:
+        raise StalePlanError(
+            f"{what} is stale: it was made on top of an interrupted apply, which was reconciled "
+            f"differently since (DSS changed); {remake}"
+        )
+    raise StalePlanError(
+        f"{what} is stale: it was made against state serial {plan.serial}, "
+        f"the state is now at serial {state.serial}; {remake}"
+    )
+
+
+def _reconciled_as_planned(plan: Plan, state: StateDocument, reader: StateReader) -> bool:
+    if plan.reconciled_digest is None or plan.lineage != state.lineage or not plan.serial < state.serial:
+        return False
+    for serial in range(plan.serial + 1, state.serial + 1):
+        operation = reader.history_entry(serial).operation or ""
+        if not (operation.startswith(f"{REPLAY_OPERATION} of interrupted ") or operation == RECONCILE_OPERATION):
+            return False  # another run wrote the state meanwhile
+    return state.content_digest() == plan.reconciled_digest
 
 
 class _Heartbeat:

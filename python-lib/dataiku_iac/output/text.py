@@ -203,10 +203,13 @@ def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str
     if result.skipped:
         lines.append(style(f"Skipped (a dependency failed or the run stopped): {', '.join(sorted(result.skipped))}", "yellow"))
     if result.stopped:
-        lines.append(style("Apply interrupted: finished in-flight actions and saved the state. Run apply again to resume.", "yellow"))
-    verdict = "Apply complete!" if result.ok else "Apply incomplete."
-    lines.append(
-        style(verdict, "green" if result.ok else "red", bold=True)
-        + f" Resources: {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
-    )
+        run = "destroy" if plan.options.destroy else "apply"
+        lines.append(style(f"{run.capitalize()} interrupted: finished in-flight actions and saved the state. Run {run} again to resume.", "yellow"))
+    if plan.options.destroy:  # as Terraform's `destroy`: a destroy plan adds and changes nothing
+        verdict = "Destroy complete!" if result.ok else "Destroy incomplete."
+        counts = f" Resources: {summary['destroy']} destroyed."
+    else:
+        verdict = "Apply complete!" if result.ok else "Apply incomplete."
+        counts = f" Resources: {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
+    lines.append(style(verdict, "green" if result.ok else "red", bold=True) + counts)
     return "\n".join(lines) + "\n"

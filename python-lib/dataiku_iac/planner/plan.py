@@ -163,6 +163,10 @@ class Plan:
     format_version: int = PLAN_FORMAT_VERSION
     created_at: str = ""
     source: dict = field(default_factory=dict)  # where the config came from (dir, git commit …)
+    # Made on top of an interrupted apply: the state's content digest after its journal is
+    # replayed and reconciled (what the next apply writes first), so that writing it does not
+    # make the plan stale. None for a plan made on the stored state as it is.
+    reconciled_digest: Optional[str] = None
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
@@ -185,7 +189,7 @@ class Plan:
             "tool_version": self.tool_version,
             "environment": self.environment,
             "created_at": self.created_at,
-            "state": {"lineage": self.lineage, "serial": self.serial},
+            "state": self._state_json(),
             "config_digest": self.config_digest,
             "source": self.source,
             "options": self.options.to_json(),
@@ -195,6 +199,12 @@ class Plan:
         }
         body["digest"] = digest_of(body)
         return body
+
+    def _state_json(self) -> dict:
+        state: dict[str, Any] = {"lineage": self.lineage, "serial": self.serial}
+        if self.reconciled_digest is not None:  # only then: other plans keep their shape
+            state["reconciled_digest"] = self.reconciled_digest
+        return state
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
@@ -216,6 +226,7 @@ class Plan:
             format_version=data["format_version"],
             created_at=data.get("created_at", ""),
             source=data.get("source", {}),
+            reconciled_digest=data["state"].get("reconciled_digest"),
         )
 
 

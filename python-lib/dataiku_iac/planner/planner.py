@@ -236,6 +236,41 @@ def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldCha
     return changes
 
 
+# -- config changes and reverts of drift ----------------------------------------------
+def reverts_drift(change: ResourceChange, entry: Any) -> bool:
+    """Whether `change` only undoes what was changed in DSS behind the tool's back: the state
+    records the resource and the config asks for what was last applied to it, so the config did
+    not change, DSS did. A re-create of an object deleted outside the tool is a revert too."""
+    if entry is None or change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
+        return False
+    policy = handler_for(change.type).policy
+    recorded = entry.attributes
+    if change.action == Action.CREATE:
+        after = change.after or {}
+        if set(recorded) - set(after):
+            return False  # the config stopped declaring a field
+        return all(name in recorded and policy.equal(name, value, recorded[name]) for name, value in after.items())
+    return all(f.name in recorded and policy.equal(f.name, f.after, recorded[f.name]) for f in change.field_changes)
+
+
+def split_reverts(plan: Plan, state: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """The plan's summary split in two: (changes the config makes, reverts of drift)."""
+    config: list[ResourceChange] = []
+    reverts: list[ResourceChange] = []
+    for change in plan.actionable():
+        (reverts if reverts_drift(change, state.resources.get(change.address)) else config).append(change)
+    return _summary(config), _summary(reverts)
+
+
+def _summary(changes: list[ResourceChange]) -> dict[str, int]:
+    return {
+        "add": sum(1 for c in changes if c.action in (Action.CREATE, Action.REPLACE)),
+        "change": sum(1 for c in changes if c.action == Action.UPDATE),
+        "destroy": sum(1 for c in changes if c.action in (Action.DELETE, Action.REPLACE)),
+        "forget": sum(1 for c in changes if c.action == Action.FORGET),
+    }
+
+
 # -- checks -----------------------------------------------------------------------
 def _check_conflicts(changes: list[ResourceChange], wanted: dict, state: Any, observed: Observation) -> None:
     # DSS may give a scenario the id another one is configured with (ids derived from names).

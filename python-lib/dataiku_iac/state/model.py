@@ -342,6 +342,14 @@ class StateDocument:
     def __contains__(self, address: str) -> bool:
         return address in self.resources
 
+    def content_digest(self) -> str:
+        """sha256 of the resources (not of serial, lineage or timestamps): equal digests mean two
+        documents record exactly the same objects. A saved plan made on top of an interrupted
+        apply keeps this digest of the state it expected after reconciliation."""
+        body = {addr: self.resources[addr].to_json() for addr in sorted(self.resources)}
+        blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
     def __len__(self) -> int:
         return len(self.resources)
 

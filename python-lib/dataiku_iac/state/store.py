@@ -215,10 +215,11 @@ class StateReader:
         for serial in self._history_serials():
             if limit is not None and serial > limit:
                 continue
-            entries.append(self._history_entry(serial))
+            entries.append(self.history_entry(serial))
         return entries
 
-    def _history_entry(self, serial: int) -> HistoryEntry:
+    def history_entry(self, serial: int) -> HistoryEntry:
+        """The header of one kept serial (its resources are not validated: cheap)."""
         name = history_blob(serial)
         try:
             data = peek_header(self.store.get(name) or b"", self._source(name))
