@@ -190,7 +190,7 @@ def new_folder(
     project_key: str, odb_id: str, name: str, ftype: str, params: Dict[str, Any], extra: Dict[str, Any]
 ) -> Dict[str, Any]:
     doc: Dict[str, Any] = {"name": name, "type": ftype}
-    base_params = {k: params[k] for k in ("connection", "path") if k in params}
+    base_params: Dict[str, Any] = {k: params[k] for k in ("connection", "path") if k in params}
     if ftype in FS_TYPES:
         base_params.update(load("folder_params_fs.json"))
     doc["params"] = deep_merge(base_params, params)

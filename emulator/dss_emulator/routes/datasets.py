@@ -255,9 +255,9 @@ def rename_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
     old, new = body.get("oldName"), body.get("newName")
-    if old not in proj.datasets:
+    if not isinstance(old, str) or old not in proj.datasets:
         raise errors.not_found(f"dataset does not exist: {proj.key}.{old}")
-    _check_new_name(proj, new)
+    new = _check_new_name(proj, new)
     doc = proj.datasets[old]
     ctx.store.remove_dataset(proj, old)
     doc["name"] = new

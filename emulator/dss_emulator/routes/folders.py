@@ -123,7 +123,8 @@ def folder_usages(ctx: Ctx) -> List[Dict[str, Any]]:
 def rename_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
-    doc = proj.folders.get(body.get("id"))
+    fid = body.get("id")
+    doc = proj.folders.get(fid) if isinstance(fid, str) else None
     if doc is None:
         raise errors.not_found("managed folder does not exist: {}.{}".format(proj.key, body.get("id")))
     doc["name"] = _check_folder_name(body.get("newName"))

@@ -37,7 +37,7 @@ def _tree(lib: FileArea) -> List[Dict[str, Any]]:
         node[parts[-1]] = None
 
     def render(node: Dict[str, Any], prefix: str) -> List[Dict[str, Any]]:
-        out = []
+        out: List[Dict[str, Any]] = []
         for name in sorted(node):
             full = prefix + "/" + name
             child = node[name]

@@ -233,9 +233,9 @@ def rename_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
     old, new = body.get("oldName"), body.get("newName")
-    if old not in proj.recipes:
+    if not isinstance(old, str) or old not in proj.recipes:
         raise errors.not_found(f"recipe does not exist: {proj.key}.{old}")
-    check_name("Recipe", new)
+    new = check_name("Recipe", new)
     if new in proj.recipes:
         raise errors.already_exists(f"Recipe {new} already exists in project {proj.key}")
     doc, payload = proj.recipes[old], proj.payloads.get(old, "")
