@@ -48,7 +48,7 @@ class BlobStore(Protocol):
         """Remove a blob; no error if it does not exist."""
         ...
 
-    def list(self, prefix: str = "") -> list:
+    def list(self, prefix: str = "") -> list[str]:
         """Sorted names of the blobs whose name starts with `prefix`."""
         ...
 
@@ -187,7 +187,7 @@ class LocalBlobStore:
             raise StateError(f"cannot delete {name} in {self.describe()}: {exc.strerror}") from None
         _fsync_dir(target.parent)
 
-    def list(self, prefix: str = "") -> list:
+    def list(self, prefix: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
         names = []

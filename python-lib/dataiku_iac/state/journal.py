@@ -45,7 +45,7 @@ def header_line(*, lineage: str, base_serial: int, operation: str, started_at: s
     return encode_line(header)
 
 
-def encode_line(entry: dict) -> bytes:
+def encode_line(entry: dict[str, Any]) -> bytes:
     """One journal line. json.dumps never emits a raw newline, so one entry is always one line."""
     return (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
 
@@ -86,9 +86,9 @@ class JournalRead:
 
     status: str
     source: str
-    header: dict | None = None
-    entries: list = field(default_factory=list)
-    corrupt_lines: list = field(default_factory=list)
+    header: dict[str, Any] | None = None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    corrupt_lines: list[str] = field(default_factory=list)
     torn_line: str | None = None
     stored_serial: int = 0
     stored_lineage: str | None = None
@@ -106,13 +106,13 @@ class JournalRead:
     def operation(self) -> str | None:
         return self.header.get("operation") if self.header else None
 
-    def pending_intents(self) -> list:
+    def pending_intents(self) -> list[dict[str, Any]]:
         """Intents with no later outcome for the same address: DSS calls whose result is unknown.
 
         An outcome resolves the most recent earlier unresolved intent for its address (which is
         also the one with the same seq when the executor reuses the intent's seq).
         """
-        open_by_address: dict = {}
+        open_by_address: dict[str, list[dict[str, Any]]] = {}
         for entry in self.entries:
             stack = open_by_address.setdefault(entry["address"], [])
             if entry["kind"] == "intent":
@@ -123,7 +123,7 @@ class JournalRead:
         pending = [e for stack in open_by_address.values() for e in stack]
         return sorted(pending, key=lambda e: e["seq"])
 
-    def outcomes(self) -> list:
+    def outcomes(self) -> list[dict[str, Any]]:
         return [e for e in self.entries if e["kind"] == "outcome"]
 
     def raise_for_status(self) -> None:
@@ -218,7 +218,8 @@ def _set_status(jr: JournalRead, hint: str) -> None:
         jr.message = f"{jr.source}: {len(jr.entries)} entries to replay onto serial {base_serial}"
 
 
-def replay(doc: StateDocument, entries: list) -> StateDocument:
+def replay(doc: StateDocument, entries: list[dict[str, Any]]) -> StateDocument:
+
     """Apply the successful outcomes of `entries`, in order, to a copy of `doc`.
 
     An outcome with ok=true and a `resource` records that resource; ok=true for a delete (or a

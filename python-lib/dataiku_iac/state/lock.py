@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import LockError
@@ -66,7 +66,8 @@ class LockInfo:
     tool_version: str
     backend: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+
         return {
             "id": self.id,
             "operation": self.operation,

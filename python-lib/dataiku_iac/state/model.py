@@ -15,10 +15,13 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import StateCorruptError, StateError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeGuard
 
 FORMAT_VERSION = 1
 
@@ -95,7 +98,7 @@ def _sorted_json(value: Any) -> Any:
     return value
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -108,14 +111,14 @@ class ResourceState:
     project_key: str
     name: str
     dss_id: str
-    attributes: dict
-    version_tag: dict | None
-    depends_on: list
+    attributes: dict[str, Any]
+    version_tag: dict[str, Any] | None
+    depends_on: list[str]
     protect: bool = False
     origin: str = "created"
-    secret_fingerprints: dict = field(default_factory=dict)
+    secret_fingerprints: dict[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "type": self.type,
@@ -170,7 +173,7 @@ class ResourceState:
         return _resource_problem(self.to_json())
 
 
-def _field_problem(data: dict, required: tuple, optional: tuple) -> str | None:
+def _field_problem(data: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]) -> str | None:
     missing = [k for k in required if k not in data]
     if missing:
         return f"missing field(s) {', '.join(missing)}"
@@ -224,7 +227,7 @@ def _resource_problem(data: Any) -> str | None:
     return _fingerprints_problem(data.get("secret_fingerprints", {}))
 
 
-def _address_mismatch(data: dict) -> str | None:
+def _address_mismatch(data: dict[str, Any]) -> str | None:
     """The address must agree with the type and name: `type.KEY.NAME`, or `type.KEY` for an object
     named after its project (a project's name is its effective DSS key)."""
     parts = data["address"].split(".", 2)
@@ -259,7 +262,7 @@ class StateDocument:
     lineage: str
     serial: int
     environment: str
-    resources: dict = field(default_factory=dict)
+    resources: dict[str, ResourceState] = field(default_factory=dict)
     # Set by the writer: when this serial was written and by which operation ("apply", "rollback"…).
     written_at: str | None = None
     operation: str | None = None
@@ -275,7 +278,7 @@ class StateDocument:
             resources={},
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "format_version": self.format_version,
             "tool_version": self.tool_version,
@@ -359,7 +362,8 @@ class StateDocument:
         return True
 
 
-def _check_header(data: Any, source: str) -> None:
+def _check_header(data: Any, source: str) -> dict[str, Any]:
+    """`data` itself once its header is valid."""
     if not isinstance(data, dict):
         raise StateCorruptError(f"{source}: the state must be a JSON object, got {type(data).__name__}")
     # The version comes first: a newer format may legitimately have fields we do not know.
@@ -386,13 +390,14 @@ def _check_header(data: Any, source: str) -> None:
             raise StateCorruptError(f"{source}: {key} must be a string or null, got {data[key]!r}")
     if not isinstance(data["resources"], dict):
         raise StateCorruptError(f"{source}: resources must be an object keyed by address")
+    return data
 
 
-def _check_identities(resources: dict, source: str) -> None:
+def _check_identities(resources: dict[str, ResourceState], source: str) -> None:
     """Cross-resource invariants: one config key maps to one DSS project key, and no DSS object is
     owned twice (two entries for one object would mean two deletes, or a delete of a live object)."""
-    effective: dict = {}
-    owners: dict = {}
+    effective: dict[str, tuple[str, str]] = {}
+    owners: dict[tuple[str, str, str], str] = {}
     for address, rs in resources.items():
         key = address.split(".", 2)[1]
         known = effective.setdefault(key, (rs.project_key, address))
@@ -414,8 +419,8 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _no_duplicates(pairs: list) -> dict:
-    seen: dict = {}
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
             raise _DuplicateKey(key)
@@ -462,12 +467,12 @@ def _ends_open(text: str) -> bool:
     return in_string or depth > 0
 
 
-def peek_header(raw: bytes, source: str) -> dict:
+def peek_header(raw: bytes, source: str) -> dict[str, Any]:
+
     """The parsed JSON with only its header validated: cheap enough to list a long history.
     Resources are validated when a serial is actually read (`parse_state`)."""
-    data = load_json_strict(raw, source)
-    _check_header(data, source)
-    return data
+    return _check_header(load_json_strict(raw, source), source)
+
 
 
 def parse_state(raw: bytes, source: str) -> StateDocument:

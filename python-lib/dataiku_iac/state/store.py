@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
@@ -85,7 +85,7 @@ class StateReader:
         self.locker = locker or Locker(store, environment=environment, clock=clock)
         # sha256 of the state.json bytes this object last validated (or wrote) -> (serial, lineage):
         # lets a write re-check the stored serial without re-validating 10,000 resources.
-        self._validated: tuple = ("", 0, None)
+        self._validated: tuple[str, int, str | None] = ("", 0, None)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ class StateReader:
             )
         return doc
 
-    def _history_serials(self) -> list:
+    def _history_serials(self) -> list[int]:
         serials = []
         for name in self.store.list("history/"):
             match = _HISTORY_RE.match(name)
@@ -140,7 +140,7 @@ class StateReader:
         self._validated = (hashlib.sha256(raw).hexdigest(), doc.serial, doc.lineage)
         return doc
 
-    def _check_matches_history(self, raw: bytes, doc: StateDocument, serials: list) -> None:
+    def _check_matches_history(self, raw: bytes, doc: StateDocument, serials: list[int]) -> None:
         """Every commit writes the same bytes to history/<serial>.json and state.json, so a
         state.json that differs from its history entry was changed outside dataiku-iac: a state
         copied from elsewhere (another lineage), a hand edit, or damage that still parses (a
@@ -165,7 +165,7 @@ class StateReader:
             f"the same bytes; {what}. {self._recovery_hint()}"
         )
 
-    def _check_history_ahead(self, serial: int, serials: list) -> None:
+    def _check_history_ahead(self, serial: int, serials: list[int]) -> None:
         # serial+1 may be an interrupted write (history goes first); anything newer means the
         # current file was replaced by an older copy, and applying from it would undo changes.
         if serials and serials[-1] > serial + 1:
@@ -174,7 +174,7 @@ class StateReader:
                 f"entry {serials[-1]}: the state file was replaced by an older copy. {self._recovery_hint()}"
             )
 
-    def _stored_head(self) -> tuple:
+    def _stored_head(self) -> tuple[int, str | None]:
         """(serial, lineage) of the stored state, (0, None) if none; as strict as `_read_stored`,
         but skips re-validating bytes this object has already validated."""
         raw = self.store.get(STATE_BLOB)
@@ -202,7 +202,7 @@ class StateReader:
             raise StateCorruptError(f"{self._source(name)}: holds serial {doc.serial}, not {serial}")
         return doc
 
-    def history(self) -> list:
+    def history(self) -> list[HistoryEntry]:
         """Every kept serial, oldest first. Serials beyond the current one (interrupted writes)
         are left out when the current state is readable."""
         raw = self.store.get(STATE_BLOB)
@@ -448,7 +448,7 @@ class StateWriter(StateReader):
         self.store.put(jrn.JOURNAL_BLOB, header)
         self._journal_open = True
 
-    def journal_append(self, entry: dict) -> None:
+    def journal_append(self, entry: dict[str, Any]) -> None:
         """Append one entry: O(entry) bytes written, nothing proportional to the state."""
         if not self._journal_open:
             raise StateError("journal_append before journal_begin: no journal is open in this run")
@@ -501,7 +501,7 @@ class StateWriter(StateReader):
 # -- backends -----------------------------------------------------------------------------
 
 BackendFactory = Callable[..., StateWriter]
-_BACKENDS: dict = {}
+_BACKENDS: dict[str, BackendFactory] = {}
 _ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEFAULT_LOCAL_PATH = ".dataiku-iac/state"
 
@@ -513,12 +513,12 @@ def register_backend(name: str, factory: BackendFactory) -> None:
     _BACKENDS[name] = factory
 
 
-def known_backends() -> list:
+def known_backends() -> list[str]:
     return sorted(_BACKENDS)
 
 
 def open_state(
-    backend_spec: dict, *, environment: str, config_root: Path, connection: object | None = None
+    backend_spec: dict[str, Any], *, environment: str, config_root: Path, connection: object | None = None
 ) -> StateWriter:
     """The state of `environment` as configured by the `state:` block of iac.yml.
 
@@ -546,7 +546,8 @@ def _accepts_connection(factory: BackendFactory) -> bool:
     return "connection" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _open_local(spec: dict, *, environment: str, config_root: Path) -> StateWriter:
+def _open_local(spec: dict[str, Any], *, environment: str, config_root: Path) -> StateWriter:
+
     unknown = sorted(set(spec) - {"backend", "path"})
     if unknown:
         raise StateError(f"local state backend: unknown option(s) {', '.join(unknown)} (known: path)")

@@ -31,7 +31,7 @@ import socket
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from dataiku_iac.engine.dss import DssConnection, classify, with_retries
 from dataiku_iac.errors import IacError, LockError, StateError
@@ -45,7 +45,8 @@ LOCK_TAG = "dataiku-iac-lock"
 #: how long a loser waits for the winner's lease file before describing the lock from DSS alone
 LEASE_WAIT_SECONDS = 3.0
 
-ConnectionSource = Any  # a DssConnection, or a zero-argument callable returning one
+# A DssConnection, or a zero-argument callable returning one (opened only when the state is read).
+ConnectionSource = Union[DssConnection, Callable[[], DssConnection], None]
 
 
 def _resolve_connection(connection: ConnectionSource) -> DssConnection:
@@ -90,8 +91,8 @@ class ManagedFolderBlobStore:
     def _find_folder(self) -> str:
         project = self.client().get_project(self.project_key)
         folders = self._call(project.list_managed_folders, "list the managed folders")
-        by_id = [f["id"] for f in folders if f.get("id") == self.folder_ref]
-        by_name = [f["id"] for f in folders if f.get("name") == self.folder_ref]
+        by_id = [str(f["id"]) for f in folders if f.get("id") == self.folder_ref]
+        by_name = [str(f["id"]) for f in folders if f.get("name") == self.folder_ref]
         if by_id:
             return by_id[0]
         if len(by_name) == 1:
@@ -119,7 +120,7 @@ class ManagedFolderBlobStore:
         check_blob_name(name)
         return f"/{self.prefix}/{name}" if self.prefix else f"/{name}"
 
-    def _listing(self) -> dict:
+    def _listing(self) -> dict[str, Any]:
         """path (without leading slash, relative to the prefix) -> size, for everything under the prefix."""
         items = self._call(lambda: self._handle().list_contents().get("items", []), "list the files")
         base = f"{self.prefix}/" if self.prefix else ""
@@ -139,11 +140,13 @@ class ManagedFolderBlobStore:
         def read() -> bytes:
             response = self._handle().get_file(path)
             try:
-                return response.content
+                content: bytes = response.content
+                return content
             finally:
                 response.close()
 
-        return self._call(read, f"read {name}")
+        content: bytes = self._call(read, f"read {name}")
+        return content
 
     def put(self, name: str, data: bytes) -> None:
         path = self._path(name)
@@ -165,7 +168,7 @@ class ManagedFolderBlobStore:
         path = self._path(name)
         self._call(lambda: self._handle().delete_file(path), f"delete {name}")
 
-    def list(self, prefix: str = "") -> list:
+    def list(self, prefix: str = "") -> list[str]:
         return sorted(n for n in self._listing() if n.startswith(prefix) and _is_blob_name(n))
 
 
@@ -213,7 +216,7 @@ class DssMutexLocker(Locker):
     def _project(self) -> Any:
         return self.mf_store.client().get_project(self.mf_store.project_key)
 
-    def _mutex_doc(self) -> Optional[dict]:
+    def _mutex_doc(self) -> Optional[dict[str, Any]]:
         """The mutex dataset's document, or None; existence from the list endpoint."""
         items = self.mf_store._call(self._project().list_datasets, "list the datasets (state lock)")
         for item in items:
@@ -231,7 +234,7 @@ class DssMutexLocker(Locker):
                 return False
             raise StateError(f"cannot take the state lock in {self.store.describe()}: {error}") from None
 
-    def _label_mutex(self, info: LockInfo) -> dict:
+    def _label_mutex(self, info: LockInfo) -> dict[str, Any]:
         """Describe the dataset for people looking at the Flow; returns its creationTag."""
         dataset = self._project().get_dataset(self.mutex_name)
         settings = dataset.get_settings()
@@ -292,7 +295,7 @@ class DssMutexLocker(Locker):
                 return _unleased(self.mutex_name, tag, self.store.describe())
             time.sleep(0.1)  # the holder writes its lease right after creating the mutex
 
-    def _lease(self) -> Optional[tuple]:
+    def _lease(self) -> Optional[tuple[LockInfo, dict[str, Any]]]:
         raw = self.store.get(LOCK_BLOB)
         if raw is None:
             return None
@@ -324,18 +327,18 @@ class DssMutexLocker(Locker):
             self._drop_mutex()
 
 
-def _mutex_ref(name: str, tag: dict) -> dict:
+def _mutex_ref(name: str, tag: dict[str, Any]) -> dict[str, Any]:
     by = (tag.get("lastModifiedBy") or {}).get("login")
     return {"dataset": name, "created_on": tag.get("lastModifiedOn"), "created_by": by}
 
 
-def _lease_bytes(info: LockInfo, name: str, tag: dict) -> bytes:
+def _lease_bytes(info: LockInfo, name: str, tag: dict[str, Any]) -> bytes:
     data = info.to_json()
     data["mutex"] = _mutex_ref(name, tag)
     return (json.dumps(data, indent=2) + "\n").encode("utf-8")
 
 
-def _unleased(name: str, tag: dict, backend: str) -> LockInfo:
+def _unleased(name: str, tag: dict[str, Any], backend: str) -> LockInfo:
     ref = _mutex_ref(name, tag)
     digest = hashlib.sha256(json.dumps(ref, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     created = _from_millis(ref["created_on"])
@@ -366,7 +369,8 @@ def mutex_name(project_key: str, folder: str, prefix: str, environment: str) -> 
 
 
 def open_managed_folder(
-    spec: dict, *, environment: str, config_root: Path, connection: ConnectionSource = None
+    spec: dict[str, Any], *, environment: str, config_root: Path, connection: ConnectionSource = None
+
 ) -> StateWriter:
     """The `managed_folder` backend factory (see the module docstring for the spec)."""
     unknown = sorted(set(spec) - SPEC_KEYS)

@@ -111,27 +111,29 @@ class S3BlobStore:
         return StateError(f"cannot {doing} {name} in {self.describe()}: {code}: {exc}")
 
     # -- raw object calls ------------------------------------------------------------------------
-    def _get_object(self, key: str) -> Optional[dict]:
+    def _get_object(self, key: str) -> Optional[dict[str, Any]]:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)
+            obj: dict[str, Any] = self.client.get_object(Bucket=self.bucket, Key=key)
+            return obj
         except Exception as exc:
             if _is_missing(exc):
                 return None
             raise
 
-    def _put_object(self, key: str, data: bytes, **conditions: Any) -> dict:
+    def _put_object(self, key: str, data: bytes, **conditions: Any) -> dict[str, Any]:
         """PutObject, retrying only the 409 S3 returns while another conditional write is in flight."""
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                return self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **conditions)
+                answer: dict[str, Any] = self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **conditions)
+                return answer
             except Exception as exc:
                 if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _keys(self, prefix: str) -> list:
-        keys: list = []
+    def _keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents") or [])
@@ -145,7 +147,7 @@ class S3BlobStore:
             if obj is None:
                 self._remember_etag(name, None)
                 return None
-            body = obj["Body"].read()
+            body: bytes = obj["Body"].read()
             self._remember_etag(name, obj.get("ETag"))
             generation = (obj.get("Metadata") or {}).get(GENERATION_META)
             if generation:
@@ -292,7 +294,7 @@ class S3BlobStore:
         except Exception:  # garbage collection must never fail a state operation
             pass
 
-    def list(self, prefix: str = "") -> list:
+    def list(self, prefix: str = "") -> list[str]:
         base = f"{self.prefix}/"
         try:
             keys = self._keys(base + prefix)
@@ -309,7 +311,7 @@ class S3BlobStore:
         return sorted(names)
 
     # -- conditional operations on the lock ---------------------------------------------------------
-    def get_with_etag(self, name: str) -> tuple:
+    def get_with_etag(self, name: str) -> tuple[Optional[bytes], Optional[str]]:
         """(bytes, ETag) or (None, None)."""
         try:
             obj = self._get_object(self._key(name))
@@ -369,7 +371,7 @@ class S3Locker(Locker):
       never delete a lock that someone else took in between.
     """
 
-    _probed: dict = {}
+    _probed: dict[tuple[str, str, str], bool] = {}
     _probe_mutex = threading.Lock()
 
     def __init__(self, store: S3BlobStore, *, environment: str, clock: Clock = utc_now):
@@ -401,12 +403,17 @@ class S3Locker(Locker):
             )
         return mine
 
-    def _require_with_etag(self, lock_id: str, doing: str) -> tuple:
+    def _require_with_etag(self, lock_id: str, doing: str) -> tuple[LockInfo, str]:
         raw, etag = self.s3.get_with_etag(LOCK_BLOB)
         holder = LockInfo.from_bytes(raw) if raw is not None else None
         if holder is None or holder.id != lock_id:
             self._require(lock_id, doing)  # raises the usual message (not locked / held by …)
+            # ours again on the second read: the lock object changed in between
+            raise LockError(f"the state lock {lock_id} changed while being read; try again")
+        if etag is None:  # S3 always sends one; without it no compare-and-swap is possible
+            raise LockError(f"{self.s3.describe()} answered the state lock without an ETag: cannot {doing}")
         return holder, etag
+
 
     def refresh(self, lock_id: str, *, ttl_seconds: int) -> LockInfo:
         with self._mutex:
@@ -425,7 +432,7 @@ class S3Locker(Locker):
                 raise LockError(f"the state lock {lock_id} changed while being released; try again")
 
 
-def make_client(spec: dict) -> Any:
+def make_client(spec: dict[str, Any]) -> Any:
     """A boto3 S3 client from the spec; credentials from the standard AWS chain only."""
     try:
         import boto3
@@ -435,7 +442,7 @@ def make_client(spec: dict) -> Any:
             "the s3 state backend needs boto3: pip install 'dataiku-iac[s3]'"
         ) from None
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60)
-    kwargs: dict = {"config": config}
+    kwargs: dict[str, Any] = {"config": config}
     if spec.get("region"):
         kwargs["region_name"] = spec["region"]
     if spec.get("endpoint_url"):
@@ -444,7 +451,7 @@ def make_client(spec: dict) -> Any:
     return boto3.session.Session().client("s3", **kwargs)
 
 
-def check_spec(spec: dict) -> None:
+def check_spec(spec: dict[str, Any]) -> None:
     unknown = sorted(set(spec) - SPEC_KEYS)
     if unknown:
         raise StateError(
@@ -458,7 +465,8 @@ def check_spec(spec: dict) -> None:
         raise StateError(f"s3 state backend: invalid key_prefix {prefix!r}")
 
 
-def open_s3(spec: dict, *, environment: str, config_root: Path, client: Any = None) -> StateWriter:
+def open_s3(spec: dict[str, Any], *, environment: str, config_root: Path, client: Any = None) -> StateWriter:
+
     check_spec(spec)
     prefix = "/".join(p for p in (spec.get("key_prefix", DEFAULT_KEY_PREFIX).strip("/"), environment) if p)
     store = S3BlobStore(client or make_client(spec), spec["bucket"], prefix)
