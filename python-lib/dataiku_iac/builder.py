@@ -188,8 +188,9 @@ class _Builder:
     def _folder(self, ctx: _FileContext, index: int, item: dict) -> Resource:
         defaults = self.defaults.get("managed_folder") or {}
         written = item.get("connection") or defaults.get("connection") or DEFAULT_CONNECTIONS["managed_folder"]
-        attrs = {"connection": self._connection(written)}
+        attrs: dict[str, Any] = {"connection": self._connection(written)}
         self._note_remap(address_of("managed_folder", ctx.key, item["name"]), "connection", written, attrs["connection"])
+
         _copy(item, attrs, "path", "description")
         if "tags" in item:
             attrs["tags"] = list(item["tags"])

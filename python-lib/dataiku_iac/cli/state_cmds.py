@@ -311,7 +311,9 @@ def push(obj: Context, environment: str, file: str, force: bool) -> None:
 
     Refused, unless --force: a state of another lineage, a lower serial than the stored one, or
     the same serial with different content (Terraform's rules)."""
-    raw = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
+    with click.open_file(file, "rb") as stream:  # "-" is standard input
+        raw: bytes = stream.read()
+
     pushed = parse_state(raw, "-" if file == "-" else file)
 
     def change(doc: Any) -> list:

@@ -25,7 +25,7 @@ try:  # jsonschema's own equality (True != 1, 1 == 1.0, recursive) and uniquenes
     from jsonschema._utils import equal as _equal
     from jsonschema._utils import uniq as _uniq
 except ImportError:  # pragma: no cover - a jsonschema without them: no fast path
-    _equal = _uniq = None  # type: ignore[assignment]
+    _equal = _uniq = None
 
 Check = Callable[[Any], bool]
 _TYPES = Draft202012Validator.TYPE_CHECKER

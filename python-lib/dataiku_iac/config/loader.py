@@ -163,7 +163,7 @@ def _load_settings(run: _Run) -> Tuple[Dict[str, Any], Optional[_Source]]:
 
 
 # What each state backend cannot do without (checked on iac.yml + environment merged).
-STATE_BACKEND_NEEDS = {"managed_folder": ("folder",), "s3": ("bucket",)}
+STATE_BACKEND_NEEDS: Dict[str, Tuple[str, ...]] = {"managed_folder": ("folder",), "s3": ("bucket",)}
 
 
 def _check_state_backend(run: _Run, settings: Dict[str, Any], iac: Optional[_Source], env: Optional[_Source]) -> None:
@@ -171,7 +171,8 @@ def _check_state_backend(run: _Run, settings: Dict[str, Any], iac: Optional[_Sou
     env_state = env_state if isinstance(env_state, dict) else {}
     state = {**(settings.get("state") or {}), **env_state}
     backend = state.get("backend")
-    missing = [k for k in STATE_BACKEND_NEEDS.get(backend, ()) if not state.get(k)]
+    missing = [k for k in STATE_BACKEND_NEEDS.get(backend or "", ()) if not state.get(k)]
+
     if not missing:
         return
     where = env if "backend" in env_state else iac

@@ -50,7 +50,7 @@ def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, curren
         url = str(config.get("git_url") or "").strip()
         if not url:
             raise ComponentError("git_url: the URL of the Git repository holding the configuration")
-        spec = {
+        spec: dict[str, Any] = {
             "kind": "git",
             "url": url,
             "ref": str(config.get("git_ref") or "main"),
@@ -215,7 +215,8 @@ def _serial(config: Mapping[str, Any]) -> int:
     serial = config.get("serial")
     if serial in (None, "") or not str(serial).strip().isdigit():
         raise ComponentError(f"serial: a state serial from the history (got {serial!r})")
-    return int(serial)
+    return int(str(serial).strip())
+
 
 
 # -- scheduled drift check: scenario set-up --------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import secrets as _secrets
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
 from dataiku_iac.errors import (
     ConfigError,
@@ -27,6 +27,12 @@ from dataiku_iac.errors import (
     UnsafeOperationError,
 )
 from dataiku_iac.planner.plan import REDACTED
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    # A request's headers (werkzeug's are case-insensitive) or a plain mapping (tests).
+    HeaderSource = Union[Mapping[str, str], Headers]
 
 log = logging.getLogger("dataiku_iac.webapp")
 
@@ -92,7 +98,7 @@ class Caller:
         }
 
 
-def identify(client_factory: Callable[[], Any], headers: Mapping[str, str]) -> Caller:
+def identify(client_factory: Callable[[], Any], headers: HeaderSource) -> Caller:
     """Ask DSS who the browser session belongs to (`POST /auth/info-from-browser-headers`)."""
     try:
         info = client_factory().get_auth_info_from_browser_headers(dict(headers))
@@ -113,7 +119,8 @@ def identify(client_factory: Callable[[], Any], headers: Mapping[str, str]) -> C
     )
 
 
-def check_client_request(method: str, headers: Mapping[str, str]) -> None:
+def check_client_request(method: str, headers: HeaderSource) -> None:
+
     """Refuse calls not made by the console's script: cheap, effective CSRF protection.
 
     A cross-site page can make the browser send cookies with a form post or an image, but it

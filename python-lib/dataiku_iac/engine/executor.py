@@ -240,16 +240,17 @@ class Executor:
                 error = classify(exc)
                 in_flight = may_still_run(exc)
                 existing = self._find(handler, resource, ctx)
-                owner = self._owner(doc, existing, resource.address) if existing is not None else None
-                if owner is not None:
-                    raise DssError(
-                        f"{error}; the {resource.type} DSS holds as {existing.dss_id!r} belongs to {owner}, "
-                        f"so it is not adopted for {resource.address}",
-                        error_type=error.error_type,
-                    ) from None
                 if existing is not None:
-                    # The create went through (or half-way): adopt it and finish its settings.
-                    return with_retries(lambda found=existing: handler.update(client(), resource, found, ctx), policy=self.retry)
+                    owner = self._owner(doc, existing, resource.address)
+                    if owner is not None:
+                        raise DssError(
+                            f"{error}; the {resource.type} DSS holds as {existing.dss_id!r} belongs to {owner}, "
+                            f"so it is not adopted for {resource.address}",
+                            error_type=error.error_type,
+                        ) from None
+                    return self._adopt(handler, resource, existing, ctx)
+
+
                 if not error.transient or attempt == self.retry.attempts - 1 or self.stop.is_set():
                     raise error from None
                 if in_flight and resource.type in SERVER_ASSIGNED_IDS:
@@ -263,7 +264,13 @@ class Executor:
                 time.sleep(delays[attempt])
         raise AssertionError("unreachable")
 
+    def _adopt(self, handler: Any, resource: Resource, found: Observed, ctx: ProjectContext) -> Observed:
+        """The create went through (or half-way): adopt the object and finish its settings."""
+        client = self.connection.client
+        return with_retries(lambda: handler.update(client(), resource, found, ctx), policy=self.retry)
+
     def _find(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
+
         try:
             return with_retries(
                 lambda: handler.find_created(self.connection.client(), resource, ctx) if resource.type != "project" else _find_project(self.connection.client(), resource.project_key),

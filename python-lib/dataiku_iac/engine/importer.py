@@ -83,7 +83,7 @@ def import_project(session: Any, project_key: str, output: Optional[Path] = None
     config_key = _config_key(project_key, env.get("project_key") or {})
     observation, _contexts = observe(session.connection(), [project_key], parallelism=session.parallelism)
     live = observation.project(project_key)
-    if live is None or not live.exists:
+    if live is None or not live.exists or live.project is None:
         raise IacError(f"project {project_key} does not exist in DSS (or this API key cannot read it)")
     result = ImportResult(project_key=project_key, config_key=config_key)
     writer = _Writer(root, env, result)
@@ -124,6 +124,7 @@ class _Writer:
         self.result.files.append(rel)
 
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
+        assert live.project is not None  # import_project checked it
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
         sections = (
             ("managed_folders", "managed_folder", self.folder),
@@ -212,7 +213,8 @@ class _Writer:
             chosen = {
                 k: v
                 for k, v in (attrs.get("format_params") or {}).items()
-                if k in FORMAT_KEYS.get(attrs.get("format"), ())
+                if k in FORMAT_KEYS.get(attrs.get("format") or "", ())
+
             }
             if chosen:
                 item["format_params"] = chosen

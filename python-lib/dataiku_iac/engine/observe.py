@@ -140,8 +140,8 @@ class Observer:
             recorded = self.reuse(key, type_, item) if self.reuse is not None else None
             slots.append(recorded if recorded is not None else self._pool.submit(read, key, type_, item))
         for (key, type_, _item), slot in zip(to_read, slots):
-            observed = slot if isinstance(slot, Observed) else slot.result()
-            self.observation.projects[key].objects[type_].append(observed)
+            read_back = slot if isinstance(slot, Observed) else slot.result()
+            self.observation.projects[key].objects[type_].append(read_back)
 
     def _call(self, fn: Callable[[], T]) -> T:
         if self.cancel.is_set():
@@ -220,8 +220,10 @@ def recorded_stand_ins(state: Any, desired: Optional[DesiredState]) -> Reuse:
     def reuse(project_key: str, type_: str, item: dict) -> Optional[Observed]:
         if not recorded:
             return None
-        entry = recorded.get((project_key, type_, handler_for(type_).item_id(item)))
+        dss_id = handler_for(type_).item_id(item)
+        entry = recorded.get((project_key, type_, dss_id)) if dss_id is not None else None
         listed = version_tag_of(item)
+
         if entry is None or not _same_version(listed, entry.version_tag):
             return None
         declared = desired.get(entry.address) if desired is not None else None

@@ -178,10 +178,11 @@ class Session:
             problems.append("no DSS URL: set dss.url in the environment file or DKU_DSS_URL")
         if not key:
             problems.append(f"no API key: set the environment variable {key_var}")
-        if problems:
+        if not url or not key:
             file = self.settings.environment.file if self.settings.environment else "environments/"
             raise ConfigError([Diagnostic(file, 0, 0, "dss", p) for p in problems])
         return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True))
+
 
     def state_spec(self) -> dict:
         spec = dict((self.settings.settings or {}).get("state") or {})

@@ -100,7 +100,8 @@ def _label(change: ResourceChange) -> str:
 
 
 def _attributes(attrs: dict, symbol: str, style: Style, color: str, sensitive: Iterable[str]) -> list[str]:
-    lines = []
+    lines: list[str] = []
+
     hidden = set(sensitive)
     for name in sorted(attrs):
         value = REDACTED if name in hidden else attrs[name]

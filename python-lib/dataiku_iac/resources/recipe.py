@@ -156,7 +156,8 @@ def _roles_to_logical(roles: dict, ctx: ProjectContext) -> dict[str, list[str]]:
     for role, body in roles.items():
         if not isinstance(body, dict):
             continue  # not a role (a key some DSS version added): nothing to read
-        refs = [_ref_to_logical(item.get("ref"), ctx) for item in body.get("items") or [] if isinstance(item, dict)]
+        items = [item for item in body.get("items") or [] if isinstance(item, dict) and isinstance(item.get("ref"), str)]
+        refs = [_ref_to_logical(item["ref"], ctx) for item in items]
         if refs:
             logical[role] = refs
     return logical
@@ -170,7 +171,8 @@ def _roles_to_dss(current: dict, logical: dict, ctx: ProjectContext, extra: str)
         items = []
         for name in names:
             ref = _ref_to_dss(name, ctx)
-            default = {"ref": ref, "deps": []} if extra == "deps" else {"ref": ref, "appendMode": False}
+            default: dict[str, Any] = {"ref": ref, "deps": []} if extra == "deps" else {"ref": ref, "appendMode": False}
+
             items.append(existing.get(ref, default))
         result[role] = {"items": items}
     return result

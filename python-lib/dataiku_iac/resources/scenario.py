@@ -47,7 +47,8 @@ POLICY = FieldPolicy(
     )
 )
 
-RUN_CONDITIONS = {
+RUN_CONDITIONS: dict[str, dict[str, Any]] = {
+
     "on_success": {"runConditionType": "RUN_IF_STATUS_MATCH", "runConditionStatuses": ["SUCCESS", "WARNING"]},
     "on_failure": {"runConditionType": "RUN_IF_STATUS_MATCH", "runConditionStatuses": ["FAILED"]},
     "always": {"runConditionType": "RUN_ALWAYS"},
