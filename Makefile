@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: dev demo test test-fast test-slow test-browser lint fmt plugin bench fault clean
+.PHONY: dev demo test test-fast test-slow test-browser lint typecheck fmt plugin bench fault clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ test-browser: dev
 lint: dev
 	$(BIN)/ruff check python-lib emulator tests scripts benchmarks
 
+# mypy over python-lib and the emulator; the settings (strict on the pure core) are in pyproject.toml.
+typecheck: dev
+	$(BIN)/mypy
+
 fmt: dev
 	$(BIN)/ruff format python-lib emulator tests scripts benchmarks
 
@@ -52,4 +56,5 @@ fault: dev
 	$(BIN)/python -m pytest -m "slow" tests/fault $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+
