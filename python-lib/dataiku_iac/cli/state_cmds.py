@@ -55,8 +55,9 @@ def list_(obj: Context, environment: str, as_json: bool) -> None:
         click.echo(f"Warning: {exc}", err=True)
         doc, pending, interrupted = stored, [], False
     journaled = {a for a, r in doc.resources.items() if stored.get(a) != r}
-    rows = [
-        {"address": a, "dss_id": r.dss_id, "project_key": r.project_key, "origin": r.origin, "protect": r.protect,
+    rows: list[dict[str, Any]] = [
+        {"address": a, "dss_id": r.dss_id,
+ "project_key": r.project_key, "origin": r.origin, "protect": r.protect,
          "journal": a in journaled}
         for a, r in sorted(doc.resources.items())
     ]

@@ -273,8 +273,9 @@ class Session:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
         try:
-            pending = compute_plan(desired, state, observation, source=self.source)
-            report.pending, report.reverts = split_reverts(pending, state)
+            plan = compute_plan(desired, state, observation, source=self.source)
+            report.pending, report.reverts = split_reverts(plan, state)
+
         except IacError as exc:
             report.pending = {"error": str(exc)}
         return report
