@@ -6,11 +6,12 @@ References between resources (unknown inputs, cycles) are the model builder's jo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import Diagnostic
 from .documents import ProjectDocument
 from .files import ConfinedReadError, read_confined
+from .paths import YamlPath
 from .yamlsafe import decode_utf8
 
 # list key -> (identity key, what to call one item)
@@ -25,7 +26,7 @@ NAMED_LISTS: Dict[str, Tuple[str, str]] = {
 CODE_FILE_KEYS = (("recipes", "code_file"), ("recipes", "sql_file"), ("datasets", "sql_file"))
 
 
-def _items(doc: ProjectDocument, list_key: str) -> List[Tuple[int, dict]]:
+def _items(doc: ProjectDocument, list_key: str) -> List[Tuple[int, Dict[str, Any]]]:
     items = doc.data.get(list_key)
     if not isinstance(items, list):
         return []
@@ -90,7 +91,8 @@ def check_code_files(errors: List[Diagnostic], root: Path, doc: ProjectDocument)
     return contents
 
 
-def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path: tuple, rel: str):
+def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path: YamlPath, rel: str) -> Optional[str]:
+
     try:
         raw = read_confined(root, rel)
     except ConfinedReadError as exc:

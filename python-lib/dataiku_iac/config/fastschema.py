@@ -39,10 +39,10 @@ class _Unsupported(Exception):
 
 
 def _is(instance: Any, type_: str) -> bool:
-    return _TYPES.is_type(instance, type_)
+    return bool(_TYPES.is_type(instance, type_))
 
 
-def compile_schema(root: dict) -> Optional[Check]:
+def compile_schema(root: dict[str, Any]) -> Optional[Check]:
     """A function telling whether an instance is valid against `root`; None if the schema
     uses a keyword this module does not implement."""
     if _equal is None or _uniq is None:
@@ -83,7 +83,8 @@ def compile_schema(root: dict) -> Optional[Check]:
             return checks[0]
         return lambda instance: all(check(instance) for check in checks)
 
-    def keyword_check(keyword: str, value: Any, schema: dict) -> Check:
+    def keyword_check(keyword: str, value: Any, schema: dict[str, Any]) -> Check:
+
         if keyword == "$ref":
             return ref(value)
         if keyword == "type":

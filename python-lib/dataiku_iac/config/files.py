@@ -97,7 +97,8 @@ def _too_big(rel: str, max_bytes: int) -> FileProblem:
     return FileProblem(f"'{rel}' is larger than {max_bytes // 1024} KiB", "split it into smaller files")
 
 
-def list_yaml_files(root: Path, folder: str) -> list:
+def list_yaml_files(root: Path, folder: str) -> list[str]:
+
     """Relative posix paths of the *.yml / *.yaml files directly in `root/folder`, sorted.
 
     Hidden files (editor backups, lock files) are skipped. Symlinks are listed here and

@@ -22,7 +22,7 @@ from . import overrides as ov
 from .checks import check_code_files, check_duplicate_keys, check_duplicate_names
 from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument
 from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
-from .paths import MarkMap
+from .paths import MarkMap, YamlPath
 from .schema import Issue, check, describe_value
 from .suggest import did_you_mean
 from .variables import (
@@ -102,8 +102,10 @@ class _Run:
         text, problem = decode_utf8(raw, rel)
         if problem is not None:
             self.errors.append(problem)
+        if text is None:
             return source
         parsed = parse_yaml(text, rel)
+
         self.errors.extend(parsed.diagnostics)
         source.data, source.marks, source.empty = parsed.data, parsed.marks, parsed.empty
         source.usable = parsed.usable
@@ -310,7 +312,8 @@ def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -
 
 
 def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument],
-                     address: ov.Address, text: str) -> Optional[Tuple[ProjectDocument, tuple]]:
+                     address: ov.Address, text: str) -> Optional[Tuple[ProjectDocument, YamlPath]]:
+
     doc = by_key.get(address.project_key)
     path = ov.find_target(doc.data, address) if doc is not None else None
     if path is not None and doc is not None:

@@ -76,8 +76,8 @@ def copy_marks(source: MarkMap, source_path: YamlPath, marks: MarkMap, target_pa
             marks[(*target_path, *path[len(source_path):])] = mark
 
 
-def merge(target: dict, target_path: YamlPath, marks: MarkMap,
-          patch: dict, patch_path: YamlPath, patch_marks: MarkMap) -> None:
+def merge(target: dict[str, Any], target_path: YamlPath, marks: MarkMap,
+          patch: dict[str, Any], patch_path: YamlPath, patch_marks: MarkMap) -> None:
     """Deep-merge `patch` into `target` in place, moving marks along."""
     for key, value in patch.items():
         dst, src = (*target_path, key), (*patch_path, key)
@@ -92,7 +92,8 @@ def merge(target: dict, target_path: YamlPath, marks: MarkMap,
             copy_marks(patch_marks, src, marks, dst)
 
 
-def identity_changes(address: Address, patch: dict, current: dict) -> List[Tuple[str, Any]]:
+def identity_changes(address: Address, patch: dict[str, Any], current: dict[str, Any]) -> List[Tuple[str, Any]]:
+
     """An override may not rename what it targets (that would change its address)."""
     key = address.identity_key()
     if key in patch and patch[key] != current.get(key):

@@ -53,8 +53,9 @@ class Issue:
 
 
 @cache
-def load_schema(kind: str) -> dict:
-    return json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+def load_schema(kind: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    return schema
 
 
 @cache
@@ -109,14 +110,16 @@ def describe_types(types: Iterable[str]) -> str:
 
 def _custom(error: ValidationError, keyword: Optional[str] = None) -> Optional[str]:
     schema = error.schema if isinstance(error.schema, dict) else {}
-    return schema.get("x-messages", {}).get(keyword or error.validator)
+    message: Optional[str] = schema.get("x-messages", {}).get(keyword or error.validator)
+    return message
+
 
 
 def _hint(error: ValidationError) -> Optional[str]:
     return error.schema.get("x-hint") if isinstance(error.schema, dict) else None
 
 
-def explain(error: ValidationError, root: dict) -> List[Issue]:
+def explain(error: ValidationError, root: dict[str, Any]) -> List[Issue]:
     """The issues one jsonschema error stands for (an unknown-keys error may name several keys)."""
     path: YamlPath = tuple(error.absolute_path)
     if "propertyNames" in error.schema_path:
@@ -131,7 +134,7 @@ def _bad_key(error: ValidationError, path: YamlPath) -> Issue:
     return Issue((*path, key), f"{message} (got '{key}')", _hint(error), "key")
 
 
-def _additional(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _additional(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     schema = error.schema
     allowed = list(schema.get("properties", {}))
     context = schema.get("x-context")
@@ -145,7 +148,7 @@ def _additional(error: ValidationError, path: YamlPath, root: dict) -> List[Issu
     return issues
 
 
-def _valid_for_other_types(root: dict, schema: dict, key: str) -> Optional[str]:
+def _valid_for_other_types(root: dict[str, Any], schema: dict[str, Any], key: str) -> Optional[str]:
     """'table' on a managed dataset: say which dataset types take it."""
     kind = schema.get("x-kind")
     if not kind or not schema.get("x-type"):
@@ -157,7 +160,7 @@ def _valid_for_other_types(root: dict, schema: dict, key: str) -> Optional[str]:
     return f"'{key}' is only valid for a {kind} of type {' or '.join(types)}"
 
 
-def _required(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _required(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     context = error.schema.get("x-context") if isinstance(error.schema, dict) else None
     issues = []
     for key in error.validator_value:
@@ -167,14 +170,14 @@ def _required(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]
     return issues
 
 
-def _type(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _type(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
     got = describe_value(error.instance)
     message = _custom(error) or f"expected {describe_types(expected)}"
     return [Issue(path, f"{message}, got {got}", _hint(error))]
 
 
-def _enum(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _enum(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     options = [str(o) for o in error.validator_value]
     got = error.instance
     message = _custom(error) or f"must be one of: {', '.join(options)}"
@@ -183,7 +186,7 @@ def _enum(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
     return [Issue(path, f"{message} (got {shown})", hint or _hint(error))]
 
 
-def _anyof(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _anyof(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     """Descend into the one branch whose type fits the value; else summarize."""
     branches: Dict[int, List[ValidationError]] = {}
     for sub in error.context or []:
@@ -205,7 +208,7 @@ def _type_mismatch(errors: List[ValidationError]) -> bool:
     return any(e.validator == "type" and not e.relative_path for e in errors)
 
 
-def _not(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _not(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     message = _custom(error) or "this value is not allowed here"
     locate = error.schema.get("x-locate") if isinstance(error.schema, dict) else None
     if locate and isinstance(error.instance, dict) and locate in error.instance:
@@ -214,7 +217,7 @@ def _not(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
     return [Issue(path, message, _hint(error), where)]
 
 
-def _bounds(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _bounds(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     words = {
         "minimum": "must be at least {}", "maximum": "must be at most {}",
         "exclusiveMinimum": "must be greater than {}", "exclusiveMaximum": "must be less than {}",
@@ -229,21 +232,21 @@ def _bounds(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
     return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
 
 
-def _pattern(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _pattern(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     message = _custom(error) or f"must match the pattern {error.validator_value}"
     return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
 
 
-def _const(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _const(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     message = _custom(error) or f"must be {json.dumps(error.validator_value)}"
     return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
 
 
-def _unique(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _unique(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     return [Issue(path, _custom(error) or "the list contains the same item twice", _hint(error))]
 
 
-def _generic(error: ValidationError, path: YamlPath, root: dict) -> List[Issue]:
+def _generic(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     if error.validator is None or error.validator == "false":
         where = "key" if path and isinstance(path[-1], str) else "entry"
         return [Issue(path, "this key is not allowed here", None, where)]

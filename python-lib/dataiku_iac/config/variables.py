@@ -63,7 +63,7 @@ def substitute_string(text: str, variables: Mapping[str, Any]) -> Tuple[Any, Lis
         return variables[whole.group(1)], []
     untouched: List[str] = []
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         escaped, name = match.group(1), match.group(2)
         if escaped:
             return "${" + name + "}"
@@ -99,9 +99,9 @@ def escape(text: str) -> str:
     return _PLAIN_REFERENCE.sub(lambda m: "$" + m.group(0), text)
 
 
-def project_variable_names(data: Any) -> set:
+def project_variable_names(data: Any) -> set[str]:
     """Names DSS will know for this project: project variables and set_variables steps."""
-    names: set = set()
+    names: set[str] = set()
     if not isinstance(data, dict):
         return names
     project = data.get("project")
@@ -117,7 +117,8 @@ def project_variable_names(data: Any) -> set:
     return names
 
 
-def _dicts(value: Any) -> Iterable[dict]:
+def _dicts(value: Any) -> Iterable[dict[str, Any]]:
+
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 

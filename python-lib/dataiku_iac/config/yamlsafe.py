@@ -102,7 +102,7 @@ class _Composer:
         self.diagnostics: List[Diagnostic] = []
         self.nodes = 0
         self.refused = False  # an anchor/alias/tag was met: the data is not usable
-        self.reported: set = set()  # anchors and aliases are reported once per file (a bomb has hundreds)
+        self.reported: set[str] = set()  # anchors and aliases are reported once per file (a bomb has hundreds)
 
     # -- diagnostics -------------------------------------------------------------------
     def error(self, mark: Any, path: YamlPath, message: str, hint: Optional[str] = None) -> None:
@@ -189,16 +189,17 @@ class _Composer:
             self.error(event.start_mark, path, message,
                        "anchors and aliases are refused (they make alias bombs possible); repeat the value")
 
-    def compose_sequence(self, path: YamlPath, depth: int) -> list:
-        items: list = []
+    def compose_sequence(self, path: YamlPath, depth: int) -> list[Any]:
+        items: list[Any] = []
         while not self.loader.check_event(ev.SequenceEndEvent):
             items.append(self.compose((*path, len(items)), None, depth + 1))
         self.loader.get_event()
         return items
 
-    def compose_mapping(self, path: YamlPath, depth: int) -> dict:
-        result: dict = {}
-        first_seen: dict = {}
+    def compose_mapping(self, path: YamlPath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Any] = {}  # key -> the mark where it first appeared
+
         while not self.loader.check_event(ev.MappingEndEvent):
             key_event = self.loader.peek_event()
             key = self.compose_key(path, depth)
@@ -303,7 +304,8 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
         return ParsedYaml(diagnostics=[yaml_error_diagnostic(exc, file, text)], usable=False)
 
 
-def decode_utf8(raw: bytes, file: str) -> tuple:
+def decode_utf8(raw: bytes, file: str) -> tuple[Optional[str], Optional[Diagnostic]]:
+
     """(text, diagnostic): UTF-8 only; the diagnostic names the line of the first bad byte."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
