@@ -52,7 +52,7 @@ class FieldChange:
     sensitive: bool = False
     forces_replacement: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         hide = self.sensitive
         return {
             "name": self.name,
@@ -63,7 +63,7 @@ class FieldChange:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> FieldChange:
+    def from_json(cls, data: dict[str, Any]) -> FieldChange:
         return cls(
             name=data["name"],
             before=data["before"],
@@ -83,14 +83,14 @@ class ResourceChange:
     name: str
     action: Action
     reason: str
-    before: Optional[dict] = None  # observed logical attributes (None: does not exist)
-    after: Optional[dict] = None  # desired logical attributes (None: to be deleted)
+    before: Optional[dict[str, Any]] = None  # observed logical attributes (None: does not exist)
+    after: Optional[dict[str, Any]] = None  # desired logical attributes (None: to be deleted)
     field_changes: tuple[FieldChange, ...] = ()
     depends_on: tuple[str, ...] = ()
     dss_id: Optional[str] = None  # known DSS identity (server-assigned ids come from state)
     sensitive_fields: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "type": self.type,
@@ -110,7 +110,7 @@ class ResourceChange:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> ResourceChange:
+    def from_json(cls, data: dict[str, Any]) -> ResourceChange:
         change = data["change"]
         return cls(
             address=data["address"],
@@ -128,7 +128,7 @@ class ResourceChange:
         )
 
 
-def _redact(attributes: Optional[dict], sensitive: tuple[str, ...]) -> Optional[dict]:
+def _redact(attributes: Optional[dict[str, Any]], sensitive: tuple[str, ...]) -> Optional[dict[str, Any]]:
     if attributes is None:
         return None
     return {k: (REDACTED if k in sensitive else v) for k, v in attributes.items()}
@@ -141,7 +141,7 @@ class PlanOptions:
     drop_data: bool = False
     allow_destroy: bool = False  # overrides an environment's `allow_destroy: false` policy
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"targets": list(self.targets), "destroy": self.destroy, "drop_data": self.drop_data}
         if self.allow_destroy:  # only when set: plans of environments without the policy are unchanged
             body["allow_destroy"] = True
@@ -162,7 +162,7 @@ class Plan:
     tool_version: str = ""
     format_version: int = PLAN_FORMAT_VERSION
     created_at: str = ""
-    source: dict = field(default_factory=dict)  # where the config came from (dir, git commit …)
+    source: dict[str, Any] = field(default_factory=dict)  # where the config came from (dir, git commit …)
     # Made on top of an interrupted apply: the state's content digest after its journal is
     # replayed and reconciled (what the next apply writes first), so that writing it does not
     # make the plan stale. None for a plan made on the stored state as it is.
@@ -183,7 +183,7 @@ class Plan:
     def has_changes(self) -> bool:
         return bool(self.actionable())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         body = {
             "format_version": self.format_version,
             "tool_version": self.tool_version,
@@ -200,14 +200,14 @@ class Plan:
         body["digest"] = digest_of(body)
         return body
 
-    def _state_json(self) -> dict:
+    def _state_json(self) -> dict[str, Any]:
         state: dict[str, Any] = {"lineage": self.lineage, "serial": self.serial}
         if self.reconciled_digest is not None:  # only then: other plans keep their shape
             state["reconciled_digest"] = self.reconciled_digest
         return state
 
     @classmethod
-    def from_json(cls, data: dict) -> Plan:
+    def from_json(cls, data: dict[str, Any]) -> Plan:
         options = data.get("options", {})
         return cls(
             environment=data["environment"],
@@ -230,7 +230,7 @@ class Plan:
         )
 
 
-def digest_of(body: dict) -> str:
+def digest_of(body: dict[str, Any]) -> str:
     """A content hash of a plan body (without its own digest), to detect tampering."""
     payload = {k: v for k, v in body.items() if k != "digest"}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

@@ -40,7 +40,7 @@ def plan(
     options: PlanOptions = PlanOptions(),
     *,
     created_at: Optional[str] = None,
-    source: Optional[dict] = None,
+    source: Optional[dict[str, Any]] = None,
 ) -> Plan:
     """Compute a plan. `state` is a StateDocument (lineage, serial, resources)."""
     wanted = _select_desired(desired, state, options)
@@ -66,7 +66,7 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _sort_key(address: str) -> tuple:
+def _sort_key(address: str) -> tuple[int, str]:
     type_ = address.split(".", 1)[0]
     return (_TYPE_ORDER.get(type_, 99), address)
 
@@ -160,7 +160,7 @@ def _change(
     live: Optional[Observed],
     entry: Any,
     fields: Iterable[FieldChange] = (),
-    effective: Optional[dict] = None,
+    effective: Optional[dict[str, Any]] = None,
 ) -> ResourceChange:
     effective = effective if effective is not None else dict(resource.attributes)
     before = None
@@ -191,7 +191,7 @@ def _update_reason(fields: list[FieldChange], entry: Any) -> str:
     return "DSS differs from the config on: " + ", ".join(f.name for f in fields)
 
 
-def _effective(resource: Resource, entry: Any) -> dict:
+def _effective(resource: Resource, entry: Any) -> dict[str, Any]:
     """Declared attributes, plus reset values for attributes the config stopped declaring."""
     effective = dict(resource.attributes)
     prior = entry.attributes if entry is not None else {}
@@ -205,7 +205,7 @@ def _effective(resource: Resource, entry: Any) -> dict:
     return effective
 
 
-def _with_removed_keys(desired: dict, prior: dict) -> dict:
+def _with_removed_keys(desired: dict[str, Any], prior: dict[str, Any]) -> dict[str, Any]:
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (desired or {}).items()}
     for key, old in (prior or {}).items():
         if isinstance(old, dict) and not is_secret_ref(old):
@@ -272,7 +272,7 @@ def _summary(changes: list[ResourceChange]) -> dict[str, int]:
 
 
 # -- checks -----------------------------------------------------------------------
-def _check_conflicts(changes: list[ResourceChange], wanted: dict, state: Any, observed: Observation) -> None:
+def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], state: Any, observed: Observation) -> None:
     # DSS may give a scenario the id another one is configured with (ids derived from names).
     owners = {(e.type, e.project_key, e.dss_id): e.address for e in state.resources.values()}
     problems = []

@@ -36,7 +36,7 @@ class Observed:
     name: str  # logical name: dataset/recipe/folder name, scenario id, project key
     dss_id: str
     attributes: dict[str, Any]
-    version_tag: Optional[dict] = None
+    version_tag: Optional[dict[str, Any]] = None
     # After a create or update: the versionNumber DSS gives the object for our writes (the
     # number read before saving, +1 if saved; DSS bumps it on every save). None: unknown.
     expected_version: Optional[int] = None
@@ -107,23 +107,23 @@ class ResourceHandler:
         items = self.list_items(client, project_key)
         return [self.observed_from(project_key, self.read_item(client, project_key, item), ctx) for item in items]
 
-    def list_items(self, client: Any, project_key: str) -> list[dict]:
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         """The type's list endpoint for one project: one request."""
         raise NotImplementedError
 
-    def item_id(self, item: dict) -> Optional[str]:
+    def item_id(self, item: dict[str, Any]) -> Optional[str]:
         """The DSS id of a listed object (its name, but for server-assigned ids)."""
         return item.get("name")
 
-    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
+    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
         """The full document of a listed object (no request when the list carries it)."""
         return item
 
-    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         """Translate a full document (pure, but for folders, which teach `ctx` their ids)."""
         raise NotImplementedError
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         raise NotImplementedError
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
@@ -147,7 +147,7 @@ class ResourceHandler:
         return self.find(client, resource.project_key, resource.name, ctx)
 
 
-def save_if_changed(settings: Any, raw: dict, before: dict) -> dict:
+def save_if_changed(settings: Any, raw: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     """Save a settings object only if `raw` differs from its state as read.
 
     DSS bumps versionTag on every save, even a no-op one, so saving unchanged documents
@@ -163,7 +163,7 @@ def save_if_changed(settings: Any, raw: dict, before: dict) -> dict:
     return saved
 
 
-def version_after_save(doc_before: dict, saved: bool) -> Optional[int]:
+def version_after_save(doc_before: dict[str, Any], saved: bool) -> Optional[int]:
     """The versionNumber a document read as `doc_before` has once saved (or not)."""
     tag = doc_before.get("versionTag")
     number = tag.get("versionNumber") if isinstance(tag, dict) else None
@@ -172,14 +172,14 @@ def version_after_save(doc_before: dict, saved: bool) -> Optional[int]:
     return number + 1 if saved else number
 
 
-def version_tag_of(doc: dict) -> Optional[dict]:
+def version_tag_of(doc: dict[str, Any]) -> Optional[dict[str, Any]]:
     tag = doc.get("versionTag")
     if not isinstance(tag, dict):
         return None
     return {k: tag.get(k) for k in ("versionNumber", "lastModifiedOn") if k in tag}
 
 
-def set_path(doc: dict, dotted: str, value: Any) -> None:
+def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     """Set doc[a][b][c] for "a.b.c", creating intermediate mappings."""
     parts = dotted.split(".")
     node = doc
@@ -201,7 +201,7 @@ def get_path(doc: Any, dotted: str, default: Any = None) -> Any:
     return node
 
 
-def deep_merge(base: dict, patch: dict) -> dict:
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """Merge `patch` into a copy of `base`: mappings merge, anything else replaces."""
     merged = dict(base)
     for key, value in patch.items():
@@ -217,7 +217,7 @@ def deep_merge(base: dict, patch: dict) -> dict:
 _ENV_MODES = {"inherit": "INHERIT", "builtin": "USE_BUILTIN_MODE"}
 
 
-def env_selection_to_logical(selection: Optional[dict], mode_key: str) -> str:
+def env_selection_to_logical(selection: Optional[dict[str, Any]], mode_key: str) -> str:
     selection = selection or {}
     mode = selection.get(mode_key, "INHERIT")
     if mode == "EXPLICIT_ENV":
@@ -225,7 +225,7 @@ def env_selection_to_logical(selection: Optional[dict], mode_key: str) -> str:
     return "builtin" if mode == "USE_BUILTIN_MODE" else "inherit"
 
 
-def env_selection_to_dss(value: str, current: dict, mode_key: str) -> dict:
+def env_selection_to_dss(value: str, current: dict[str, Any], mode_key: str) -> dict[str, Any]:
     patched = {k: v for k, v in current.items() if k != "envName"}
     if value in _ENV_MODES:
         patched[mode_key] = _ENV_MODES[value]

@@ -50,14 +50,14 @@ class DatasetHandler(ResourceHandler):
     type = "dataset"
     policy = POLICY
 
-    def list_items(self, client: Any, project_key: str) -> list[dict]:
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         # The dataset list returns full documents: one request per project.
         return [dict(item) for item in client.get_project(project_key).list_datasets()]
 
-    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return self._observed(project_key, doc, ctx)
 
-    def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def _observed(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return Observed(
             type="dataset",
             project_key=project_key,
@@ -67,7 +67,7 @@ class DatasetHandler(ResourceHandler):
             version_tag=version_tag_of(doc),
         )
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         params = doc.get("params") or {}
         attrs: dict[str, Any] = {
             "kind": dataset_kind(doc),
@@ -153,7 +153,7 @@ def format_option_id(fmt: Any) -> Any:
     return FORMAT_OPTION_IDS.get(str(fmt).lower(), fmt)
 
 
-def dataset_kind(doc: dict) -> str:
+def dataset_kind(doc: dict[str, Any]) -> str:
     params = doc.get("params") or {}
     dss_type = doc.get("type")
     if dss_type == "UploadedFiles":
@@ -169,7 +169,7 @@ def dataset_kind(doc: dict) -> str:
     return f"other:{dss_type}"
 
 
-def patch_document(doc: dict, attrs: dict) -> None:
+def patch_document(doc: dict[str, Any], attrs: dict[str, Any]) -> None:
     """Write the declared logical attributes into a DSS dataset document, in place."""
     params = doc.setdefault("params", {})
     if "params" in attrs:
@@ -199,17 +199,18 @@ def _connection_type(client: Any, connection: str, ctx: ProjectContext) -> str:
     return ctx.connection_types[connection]
 
 
-def _column_to_logical(column: dict) -> dict:
+def _column_to_logical(column: dict[str, Any]) -> dict[str, Any]:
     return {k: column[k] for k in _COLUMN_KEYS if column.get(k) not in (None, "")}
 
 
-def _columns_to_dss(current: list, declared: list) -> list:
+def _columns_to_dss(current: list[dict[str, Any]], declared: list[dict[str, Any]]) -> list[dict[str, Any]]:
+
     """Declared columns in declared order; server-added keys of same-named columns kept."""
     by_name = {c.get("name"): c for c in current}
     return [deep_merge(by_name.get(col["name"], {}), col) for col in declared]
 
 
-def _partitioning_to_logical(partitioning: dict) -> dict:
+def _partitioning_to_logical(partitioning: dict[str, Any]) -> dict[str, Any]:
     dims = []
     for dim in partitioning.get("dimensions") or []:
         item = {"name": dim.get("name"), "type": dim.get("type")}
@@ -223,7 +224,7 @@ def _partitioning_to_logical(partitioning: dict) -> dict:
     return logical
 
 
-def _partitioning_to_dss(current: dict, logical: dict) -> dict:
+def _partitioning_to_dss(current: dict[str, Any], logical: dict[str, Any]) -> dict[str, Any]:
     patched = dict(current)
     if "dimensions" in logical:
         patched["dimensions"] = [

@@ -31,19 +31,19 @@ class ManagedFolderHandler(ResourceHandler):
     type = "managed_folder"
     policy = POLICY
 
-    def list_items(self, client: Any, project_key: str) -> list[dict]:
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         # The folder list returns full documents: one request per project.
         return list(client.get_project(project_key).list_managed_folders())
 
-    def item_id(self, item: dict) -> Optional[str]:
+    def item_id(self, item: dict[str, Any]) -> Optional[str]:
         return item.get("id")
 
-    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         observed = self._observed(project_key, doc, ctx)
         ctx.remember_folder(observed.name, observed.dss_id)  # recipes and scenarios name folders by id
         return observed
 
-    def _observed(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def _observed(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return Observed(
             type="managed_folder",
             project_key=project_key,
@@ -53,7 +53,7 @@ class ManagedFolderHandler(ResourceHandler):
             version_tag=version_tag_of(doc),
         )
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         params = doc.get("params") or {}
         return {
             "connection": params.get("connection"),

@@ -35,7 +35,7 @@ class Field:
     replace: bool = False  # a change can only be made by deleting and re-creating the object
     reset: Any = UNSET  # value DSS should go back to when the attribute leaves the config
     sensitive: bool = False  # never shown in plans, never stored in state
-    key: Optional[Callable[[dict], str]] = None  # for "keyed" lists
+    key: Optional[Callable[[dict[str, Any]], str]] = None  # for "keyed" lists
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def normalize(value: Any) -> Any:
 
 
 def _exact(desired: Any, observed: Any, _policy: Field) -> bool:
-    return normalize(desired) == normalize(observed)
+    return bool(normalize(desired) == normalize(observed))
 
 
 def _set(desired: Any, observed: Any, _policy: Field) -> bool:
@@ -95,7 +95,7 @@ def is_subset(desired: Any, observed: Any) -> bool:
         if not isinstance(observed, list) or len(desired) != len(observed):
             return False
         return all(is_subset(d, o) for d, o in zip(desired, observed))
-    return normalize(desired) == normalize(observed)
+    return bool(normalize(desired) == normalize(observed))
 
 
 def _subset(desired: Any, observed: Any, _policy: Field) -> bool:

@@ -68,7 +68,7 @@ def camel(flag: str) -> str:
     return head + "".join(p.capitalize() for p in rest)
 
 
-def _permission_key(row: dict) -> str:
+def _permission_key(row: dict[str, Any]) -> str:
     return f"group:{row['group']}" if "group" in row else f"user:{row.get('user')}"
 
 
@@ -123,10 +123,10 @@ class ProjectHandler(ResourceHandler):
     def read_documents(self, client: Any, project_key: str) -> dict[str, Any]:
         return {name: self.read_document(client, project_key, name) for name in self.DOCUMENTS}
 
-    def observe_project(self, client: Any, project_key: str, summary: dict) -> Observed:
+    def observe_project(self, client: Any, project_key: str, summary: dict[str, Any]) -> Observed:
         return self.observed_from_documents(project_key, self.read_documents(client, project_key), summary)
 
-    def observed_from_documents(self, project_key: str, documents: dict[str, Any], summary: dict) -> Observed:
+    def observed_from_documents(self, project_key: str, documents: dict[str, Any], summary: dict[str, Any]) -> Observed:
         docs = dict(documents, summary=summary)
         return Observed(
             type="project",
@@ -137,7 +137,7 @@ class ProjectHandler(ResourceHandler):
             version_tag=version_tag_of(summary),
         )
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         metadata = doc.get("metadata") or {}
         permissions = doc.get("permissions") or {}
         settings = (doc.get("settings") or {}).get("settings") or {}
@@ -230,10 +230,10 @@ class ProjectHandler(ResourceHandler):
 
     # -- helpers -----------------------------------------------------------------
     @staticmethod
-    def _documents_of(attrs: dict) -> set[str]:
+    def _documents_of(attrs: dict[str, Any]) -> set[str]:
         return {_DOCUMENT_OF[name] for name in attrs if name in _DOCUMENT_OF}
 
-    def _changed_documents(self, desired: dict, observed: dict) -> set[str]:
+    def _changed_documents(self, desired: dict[str, Any], observed: dict[str, Any]) -> set[str]:
         return {
             _DOCUMENT_OF[name]
             for name, value in desired.items()
@@ -241,7 +241,7 @@ class ProjectHandler(ResourceHandler):
         }
 
     @staticmethod
-    def _patch_metadata(metadata: dict, attrs: dict) -> dict:
+    def _patch_metadata(metadata: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
         patched = copy.deepcopy(metadata)
         for name, key in (("name", "label"), ("description", "description"), ("short_description", "shortDesc")):
             if name in attrs:
@@ -251,7 +251,7 @@ class ProjectHandler(ResourceHandler):
         return patched
 
     @staticmethod
-    def _patch_permissions(permissions: dict, attrs: dict) -> dict:
+    def _patch_permissions(permissions: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
         patched = copy.deepcopy(permissions)
         if attrs.get("owner"):
             patched["owner"] = attrs["owner"]
@@ -260,7 +260,7 @@ class ProjectHandler(ResourceHandler):
         return patched
 
     @staticmethod
-    def _patch_variables(variables: dict, resource: Resource) -> dict:
+    def _patch_variables(variables: dict[str, Any], resource: Resource) -> dict[str, Any]:
         patched = {"standard": dict(variables.get("standard") or {}), "local": dict(variables.get("local") or {})}
         for section, values in (resource.attributes.get("variables") or {}).items():
             for key, value in values.items():
@@ -273,7 +273,7 @@ class ProjectHandler(ResourceHandler):
         return patched
 
     @staticmethod
-    def _patch_settings(raw: dict, attrs: dict) -> None:
+    def _patch_settings(raw: dict[str, Any], attrs: dict[str, Any]) -> None:
         settings = raw.setdefault("settings", {})
         if "code_env" in attrs:
             envs = settings.setdefault("codeEnvs", {})
@@ -283,13 +283,13 @@ class ProjectHandler(ResourceHandler):
             settings["container"] = _container_to_dss(attrs["container"])
 
 
-def _row_to_logical(row: dict) -> dict:
+def _row_to_logical(row: dict[str, Any]) -> dict[str, Any]:
     who = {"group": row["group"]} if row.get("group") else {"user": row.get("user")}
     who["permissions"] = sorted(snake(f) for f in PERMISSION_FLAGS if row.get(f))
     return who
 
 
-def _row_to_dss(row: dict) -> dict:
+def _row_to_dss(row: dict[str, Any]) -> dict[str, Any]:
     dss: dict[str, Any] = {"group": row["group"]} if "group" in row else {"user": row["user"]}
     granted = set(row.get("permissions") or [])
     for flag in PERMISSION_FLAGS:
@@ -301,7 +301,7 @@ def expand_role(role: str) -> list[str]:
     return sorted(ROLES[role])
 
 
-def _container_to_logical(selection: Optional[dict]) -> str:
+def _container_to_logical(selection: Optional[dict[str, Any]]) -> str:
     selection = selection or {}
     mode = selection.get("containerMode", "INHERIT")
     if mode == "NONE":
@@ -311,7 +311,7 @@ def _container_to_logical(selection: Optional[dict]) -> str:
     return "inherit"
 
 
-def _container_to_dss(value: str) -> dict:
+def _container_to_dss(value: str) -> dict[str, Any]:
     if value == "inherit":
         return {"containerMode": "INHERIT"}
     if value == "none":

@@ -50,16 +50,18 @@ class RecipeHandler(ResourceHandler):
     # recipe is read once.
     per_object_read = True
 
-    def list_items(self, client: Any, project_key: str) -> list[dict]:
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         return list(client.get_project(project_key).list_recipes())
 
-    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
-        return client.get_project(project_key).get_recipe(item["name"]).get_settings().data
+    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = client.get_project(project_key).get_recipe(item["name"]).get_settings().data
+        return data
 
-    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return self._observed(project_key, doc, ctx)
 
-    def _observed(self, project_key: str, data: dict, ctx: ProjectContext) -> Observed:
+    def _observed(self, project_key: str, data: dict[str, Any], ctx: ProjectContext) -> Observed:
         recipe = data["recipe"]
         return Observed(
             type="recipe",
@@ -70,7 +72,7 @@ class RecipeHandler(ResourceHandler):
             version_tag=version_tag_of(recipe),
         )
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         recipe = doc.get("recipe") or {}
         kind = recipe.get("type")
         attrs: dict[str, Any] = {
@@ -123,7 +125,7 @@ class RecipeHandler(ResourceHandler):
         client.get_project(project_key).get_recipe(dss_id).delete()
 
 
-def patch_document(doc: dict, attrs: dict, ctx: ProjectContext) -> None:
+def patch_document(doc: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:
     """Write declared logical attributes into a `{recipe, payload}` document, in place."""
     recipe = doc.setdefault("recipe", {})
     if "inputs" in attrs:
@@ -151,7 +153,7 @@ def _ref_to_dss(name: str, ctx: ProjectContext) -> str:
     return ctx.folder_id(name) or name
 
 
-def _roles_to_logical(roles: dict, ctx: ProjectContext) -> dict[str, list[str]]:
+def _roles_to_logical(roles: dict[str, Any], ctx: ProjectContext) -> dict[str, list[str]]:
     logical = {}
     for role, body in roles.items():
         if not isinstance(body, dict):
@@ -163,7 +165,7 @@ def _roles_to_logical(roles: dict, ctx: ProjectContext) -> dict[str, list[str]]:
     return logical
 
 
-def _roles_to_dss(current: dict, logical: dict, ctx: ProjectContext, extra: str) -> dict:
+def _roles_to_dss(current: dict[str, Any], logical: dict[str, Any], ctx: ProjectContext, extra: str) -> dict[str, Any]:
     """DSS's role -> items structure; existing items keep their server-side keys."""
     result = {}
     for role, names in logical.items():

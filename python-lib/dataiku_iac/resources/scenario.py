@@ -74,19 +74,20 @@ class ScenarioHandler(ResourceHandler):
     # The scenario list is light (no triggers or steps): each scenario is read once.
     per_object_read = True
 
-    def list_items(self, client: Any, project_key: str) -> list[dict]:
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         return list(client.get_project(project_key).list_scenarios())
 
-    def item_id(self, item: dict) -> Optional[str]:
+    def item_id(self, item: dict[str, Any]) -> Optional[str]:
         return item.get("id")
 
-    def read_item(self, client: Any, project_key: str, item: dict) -> dict:
-        return client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
+    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
+        raw: dict[str, Any] = client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
+        return raw
 
-    def observed_from(self, project_key: str, doc: dict, ctx: ProjectContext) -> Observed:
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return self._observed(project_key, doc, ctx)
 
-    def _observed(self, project_key: str, raw: dict, ctx: ProjectContext) -> Observed:
+    def _observed(self, project_key: str, raw: dict[str, Any], ctx: ProjectContext) -> Observed:
         return Observed(
             type="scenario",
             project_key=project_key,
@@ -96,7 +97,7 @@ class ScenarioHandler(ResourceHandler):
             version_tag=version_tag_of(raw),
         )
 
-    def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext):
+    def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
         return next((o for o in self.observe(client, project_key, ctx) if o.name == name), None)
 
     def find_created(self, client: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
@@ -110,7 +111,7 @@ class ScenarioHandler(ResourceHandler):
             return None
         return found
 
-    def to_logical(self, doc: dict, ctx: ProjectContext) -> dict[str, Any]:
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         return {
             "kind": doc.get("type"),  # step_based or custom_python (a script): read, never declared
             "name": doc.get("name"),
@@ -162,7 +163,7 @@ class ScenarioHandler(ResourceHandler):
         client.get_project(project_key).get_scenario(dss_id).delete()
 
 
-def patch_document(raw: dict, attrs: dict, ctx: ProjectContext) -> None:
+def patch_document(raw: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:
     """Write declared logical attributes into a DSS scenario document, in place."""
     raw.setdefault("type", "step_based")
     if "name" in attrs:
@@ -187,14 +188,15 @@ def patch_document(raw: dict, attrs: dict, ctx: ProjectContext) -> None:
         raw["tags"] = list(attrs["tags"])
 
 
-def _merge_item(current: list, index: int, wanted: dict) -> dict:
+def _merge_item(current: list[dict[str, Any]], index: int, wanted: dict[str, Any]) -> dict[str, Any]:
     """Keep the server-side keys (id, delays…) of the item already at this position."""
     if index < len(current) and current[index].get("type") == wanted.get("type"):
         return deep_merge(current[index], wanted)
     return wanted
 
 
-def _merge_step(current: list, index: int, wanted: dict) -> dict:
+def _merge_step(current: list[dict[str, Any]], index: int, wanted: dict[str, Any]) -> dict[str, Any]:
+
     if index < len(current) and current[index].get("type") == wanted.get("type"):
         merged = deep_merge(current[index], wanted)
         merged["id"] = current[index].get("id", wanted["id"])
@@ -217,7 +219,7 @@ _TEMPORAL_KEYS = {
 }
 
 
-def trigger_to_logical(trigger: dict, ctx: ProjectContext) -> dict:
+def trigger_to_logical(trigger: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
     params = trigger.get("params") or {}
     kind = trigger.get("type")
     logical: dict[str, Any] = {"name": trigger.get("name"), "active": bool(trigger.get("active"))}
@@ -247,7 +249,7 @@ def trigger_to_logical(trigger: dict, ctx: ProjectContext) -> dict:
     return logical
 
 
-def trigger_to_dss(logical: dict, ctx: ProjectContext) -> dict:
+def trigger_to_dss(logical: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
     kind = logical["type"]
     dss: dict[str, Any] = {"active": logical.get("active", True)}
     if logical.get("name"):
@@ -284,7 +286,7 @@ def _today() -> str:
 
 
 # -- steps -----------------------------------------------------------------------
-def step_to_logical(step: dict, ctx: ProjectContext) -> dict:
+def step_to_logical(step: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
     params = step.get("params") or {}
     kind = step.get("type")
     logical: dict[str, Any] = {
@@ -335,7 +337,7 @@ def _scenario_ref_to_logical(dss_id: Any, project: Any, ctx: ProjectContext) -> 
     return dss_id
 
 
-def _run_condition_to_logical(step: dict) -> str:
+def _run_condition_to_logical(step: dict[str, Any]) -> str:
     kind = step.get("runConditionType", "RUN_IF_STATUS_MATCH")
     if kind == "RUN_ALWAYS":
         return "always"
@@ -344,7 +346,7 @@ def _run_condition_to_logical(step: dict) -> str:
     return "on_success"
 
 
-def step_to_dss(logical: dict, index: int, ctx: ProjectContext) -> dict:
+def step_to_dss(logical: dict[str, Any], index: int, ctx: ProjectContext) -> dict[str, Any]:
     kind = logical["type"]
     dss: dict[str, Any] = {"enabled": logical.get("enabled", True)}
     dss.update(RUN_CONDITIONS[logical.get("run_condition", "on_success")])
