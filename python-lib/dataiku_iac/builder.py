@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef, address_of
 from dataiku_iac.resources.project import expand_role
+from dataiku_iac.secret_sources import SecretsLike, secret_source
 
 FINGERPRINT_KEY = b"dataiku-iac/secret-fingerprint/v1"
 DEFAULT_CONNECTIONS = {"dataset": "filesystem_managed", "managed_folder": "filesystem_folders"}
@@ -47,9 +47,9 @@ class _Env:
 
 
 class _Builder:
-    def __init__(self, cfg: Any, environ: Optional[dict] = None):
+    def __init__(self, cfg: Any, secrets: SecretsLike = None):
         self.cfg = cfg
-        self.environ = os.environ if environ is None else environ
+        self.secrets = secret_source(secrets)
         env_data = cfg.environment.data if cfg.environment is not None else {}
         key_rules = env_data.get("project_key") or {}
         self.env = _Env(
@@ -158,12 +158,12 @@ class _Builder:
             result[section] = {}
             for name, value in (variables[section] or {}).items():
                 if isinstance(value, dict) and set(value) == {"secret_env"}:
-                    secret = self.environ.get(value["secret_env"])
+                    secret = self.secrets.get(value["secret_env"])
                     if secret is None:
                         self._error(
                             ctx.doc,
                             ("project", "variables", section, name, "secret_env"),
-                            f"secret variable {name!r} reads environment variable {value['secret_env']!r}, which is not set",
+                            f"secret variable {name!r} reads {self.secrets.missing(value['secret_env'])}",
                         )
                         continue
                     secrets[f"variables.{section}.{name}"] = secret
@@ -423,9 +423,12 @@ class _FileContext:
     flow_edges: dict[str, set[str]] = field(default_factory=dict)
 
 
-def build_desired(cfg: Any, environ: Optional[dict] = None) -> DesiredState:
-    """Build the desired model from a LoadedConfig; raises ConfigError with every problem."""
-    return _Builder(cfg, environ).build()
+def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
+    """Build the desired model from a LoadedConfig; raises ConfigError with every problem.
+
+    `secrets` resolves `{secret_env: NAME}` values (a `SecretSource`, or a mapping read as
+    environment variables; None: the process environment, as on the CLI)."""
+    return _Builder(cfg, secrets).build()
 
 
 # -- helpers ------------------------------------------------------------------------------------

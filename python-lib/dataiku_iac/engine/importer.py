@@ -30,6 +30,7 @@ from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.project import ROLES
 from dataiku_iac.resources.recipe import CODE_TYPES
+from dataiku_iac.secret_sources import KnownValuesFirst
 from dataiku_iac.state import ResourceState
 
 SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
@@ -378,7 +379,8 @@ def _adopt(
 ) -> None:
     """Record the imported objects in state, then check the plan is empty for them."""
     cfg = load_config(root, session.environment)
-    desired = build_desired(cfg, {**session.environ, **secrets})
+    # The live values of imported secret variables first, then the session's own secret source.
+    desired = build_desired(cfg, KnownValuesFirst(secrets, session.secrets))
     resources = [r for r in desired.resources.values() if r.project_key == live.project_key]
     writer = session.state_writer()
     lock = writer.lock(f"import project {live.project_key}")

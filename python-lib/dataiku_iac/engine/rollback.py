@@ -38,6 +38,7 @@ from dataiku_iac.errors import (
 from dataiku_iac.model import Address, DesiredState, Resource, SourceRef
 from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
 from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.secret_sources import SecretsLike, SecretSource, secret_source
 from dataiku_iac.state import StateDocument
 
 DATA_NOTE = (
@@ -53,7 +54,9 @@ class RollbackTarget:
     desired: DesiredState
 
 
-def desired_from_snapshot(snapshot: StateDocument, serial: int, *, current: Optional[DesiredState], environ: dict) -> DesiredState:
+def desired_from_snapshot(
+    snapshot: StateDocument, serial: int, *, current: Optional[DesiredState], secrets: SecretsLike
+) -> DesiredState:
     """The configuration recorded at `serial`, as a DesiredState the planner can use."""
     desired = DesiredState(environment=snapshot.environment)
     problems: list[Diagnostic] = []
@@ -61,7 +64,7 @@ def desired_from_snapshot(snapshot: StateDocument, serial: int, *, current: Opti
         declared = current.get(address) if current is not None else None
         source = declared.source if declared is not None else SourceRef(f"state serial {serial}")
         attributes = copy.deepcopy(entry.attributes)
-        secrets = _secrets_from_environment(address, attributes, environ, problems, source)
+        values = _recorded_secrets(address, attributes, secret_source(secrets), problems, source)
         desired.add(
             Resource(
                 address=address,
@@ -73,7 +76,7 @@ def desired_from_snapshot(snapshot: StateDocument, serial: int, *, current: Opti
                 depends_on=tuple(sorted(entry.depends_on)),
                 protect=entry.protect,
                 source=source,
-                secrets=secrets,
+                secrets=values,
             )
         )
     if problems:
@@ -82,24 +85,25 @@ def desired_from_snapshot(snapshot: StateDocument, serial: int, *, current: Opti
     return desired
 
 
-def _secrets_from_environment(address: str, attributes: dict, environ: dict, problems: list, source: SourceRef) -> dict:
+def _recorded_secrets(address: str, attributes: dict, secrets: SecretSource, problems: list, source: SourceRef) -> dict:
     """Secret variables were recorded as {secret_env, fingerprint}: take the value from the
-    environment (as a plan does) and fingerprint that value, since it is what will be written."""
-    secrets: dict[str, str] = {}
+    session's secret source (as a plan does) and fingerprint that value, since it is what will
+    be written."""
+    found: dict[str, str] = {}
     for section, values in (attributes.get("variables") or {}).items():
         for name, value in (values or {}).items():
             if not (isinstance(value, dict) and "secret_env" in value):
                 continue
-            secret = environ.get(value["secret_env"])
+            secret = secrets.get(value["secret_env"])
             if secret is None:
                 problems.append(
                     Diagnostic(source.file, source.line, source.column, address,
-                               f"secret variable {name!r} reads environment variable {value['secret_env']!r}, which is not set")
+                               f"secret variable {name!r} reads {secrets.missing(value['secret_env'])}")
                 )
                 continue
-            secrets[f"variables.{section}.{name}"] = secret
+            found[f"variables.{section}.{name}"] = secret
             values[name] = {"secret_env": value["secret_env"], "fingerprint": fingerprint(secret)}
-    return secrets
+    return found
 
 
 def rollback_digest(desired: DesiredState, snapshot: StateDocument, serial: int) -> str:
@@ -136,7 +140,7 @@ def load_target(session: Any, reader: Any, serial: int, current_lineage: str) ->
             f"it is another state's history"
         )
     current = _current_desired(session)
-    desired = desired_from_snapshot(snapshot, serial, current=current, environ=session.environ)
+    desired = desired_from_snapshot(snapshot, serial, current=current, secrets=session.secrets)
     return RollbackTarget(serial, snapshot, desired)
 
 

@@ -40,6 +40,7 @@ from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.planner.planner import split_reverts
 from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.secret_sources import EnvironmentSecrets, SecretSource
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
 
@@ -76,6 +77,7 @@ class Session:
         trust_list_version_tags: Optional[bool] = None,
         lock_wait_seconds: float = 0.0,
         on_lock_wait: Optional[Callable[[LockError], None]] = None,
+        secrets: Optional[SecretSource] = None,
     ):
         self.root = Path(root)
         # `--lock-timeout`: how long writers of this session wait for a lock held by another run
@@ -83,6 +85,10 @@ class Session:
         self.on_lock_wait = on_lock_wait
         self.environment = environment
         self.environ = dict(os.environ if environ is None else environ)
+        # Where `{secret_env: NAME}` values come from. The CLI: its process environment. The
+        # DSS plugin always passes the calling user's DSS user secrets: the DSS-side process
+        # environment is not the user's and must never answer for them.
+        self.secrets: SecretSource = secrets if secrets is not None else EnvironmentSecrets(self.environ)
         self._dss_url = dss_url
         self._api_key = api_key
         self.parallelism = parallelism
@@ -118,7 +124,7 @@ class Session:
     @property
     def desired(self) -> DesiredState:
         if self._desired is None:
-            self._desired = build_desired(self.config, self.environ)
+            self._desired = build_desired(self.config, self.secrets)
         return self._desired
 
     def validate(self) -> list[Diagnostic]:
@@ -278,6 +284,7 @@ class Session:
 
         except IacError as exc:
             report.pending = {"error": str(exc)}
+            report.pending_error = exc
         return report
 
     # -- apply --------------------------------------------------------------------------------
