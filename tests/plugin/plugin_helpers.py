@@ -17,7 +17,7 @@ def seed_users(dss: Any) -> None:
     dss.admin.seed(
         groups=[{"name": "administrators", "admin": True}, {"name": "data_team"}],
         users=[
-            {"login": "alice", "groups": ["data_team"], "secrets": [{"key": "git_token", "value": "s3cr3t-T0KEN"}]},
+            {"login": "alice", "groups": ["data_team"], "secrets": [{"name": "git_token", "value": "s3cr3t-T0KEN", "secret": True}]},
             {"login": "ops", "groups": ["administrators"]},
         ],
         api_keys=[

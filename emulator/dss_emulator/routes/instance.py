@@ -378,8 +378,14 @@ def auth_info(ctx: Ctx, login: str, groups: List[str], admin: bool, via: List[st
         info["associatedDSSUser"] = login
         info["displayName"] = user.get("displayName", login)
     if ctx.qbool("withSecrets"):
-        info["secrets"] = copy.deepcopy(user.get("secrets", []))
+        info["secrets"] = [_auth_info_secret(s) for s in user.get("secrets", []) if isinstance(s, dict)]
     return info
+
+
+def _auth_info_secret(stored: Dict[str, Any]) -> Dict[str, Any]:
+    """A user secret as auth info lists it: ``{key, value}`` (user code reads ``secret["key"]``),
+    while the user's settings store it as ``{name, value, secret}`` (dataikuapi's ``add_secret``)."""
+    return {"key": stored.get("key") or stored.get("name"), "value": stored.get("value")}
 
 
 @route("GET", "/auth/info")
