@@ -76,8 +76,30 @@ class ConfigError(IacError):
         super().__init__(summary)
 
 
+@dataclass(frozen=True)
+class PlanProblem:
+    """One reason a plan was refused, and the DSS project whose content its text reveals (so a
+    face acting for someone else, the console, can withhold it from who may not read it)."""
+
+    address: str
+    project_key: str
+    text: str
+
+
 class PlanError(IacError):
-    """A plan cannot be computed (e.g. an unmanaged object stands where a resource should go)."""
+    """A plan cannot be computed (e.g. an unmanaged object stands where a resource should go).
+
+    `problems` lists each reason with its project when the planner knows them; the message
+    is `prefix` followed by their texts joined with "; "."""
+
+    def __init__(self, message: str, *, problems: tuple[PlanProblem, ...] = (), prefix: str = ""):
+        super().__init__(message)
+        self.problems = tuple(problems)
+        self.prefix = prefix
+
+    @classmethod
+    def of(cls, problems: list[PlanProblem], prefix: str = "") -> PlanError:
+        return cls(prefix + "; ".join(p.text for p in problems), problems=tuple(problems), prefix=prefix)
 
 
 class StalePlanError(PlanError):

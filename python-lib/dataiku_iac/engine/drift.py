@@ -61,6 +61,8 @@ class DriftReport:
     pending: Optional[dict] = None  # plan summary of config changes not yet applied ({"error"} if unplannable)
     reverts: Optional[dict] = None  # plan summary of the changes that only revert the drift
     checked: int = 0
+    # why `pending` is {"error": ...}: kept so a face acting for someone else can withhold parts
+    pending_error: Optional[Exception] = field(default=None, repr=False, compare=False)
 
     @property
     def has_drift(self) -> bool:

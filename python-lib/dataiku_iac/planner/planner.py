@@ -22,7 +22,7 @@ import datetime
 from typing import Any, Iterable, Optional
 
 from dataiku_iac import __version__
-from dataiku_iac.errors import PlanError, UnsafeOperationError
+from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
 from dataiku_iac.model import RESOURCE_TYPES, DesiredState, Resource
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Action, FieldChange, Plan, PlanOptions, ResourceChange
@@ -281,19 +281,20 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
             continue
         owner = owners.get((c.type, c.project_key, c.dss_id))
         if owner is not None and owner != c.address:
-            problems.append(
+            text = (
                 f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is managed as {owner}. "
                 f"If the config renamed it, move its state with `dataiku-iac state mv {owner} {c.address}`; "
                 f"otherwise rename one of them in the config"
                 + (" (DSS may derive a scenario's id from its name)" if c.type == "scenario" else "")
             )
         else:
-            problems.append(
+            text = (
                 f"{c.address} already exists in DSS (project {c.project_key}) but is not managed by dataiku-iac; "
                 f"adopt it with `dataiku-iac import project {c.project_key}` or rename it in the config"
             )
+        problems.append(PlanProblem(c.address, c.project_key, text))
     if problems:
-        raise PlanError("; ".join(problems))
+        raise PlanError.of(problems)
 
 
 def _check_safety(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> None:
@@ -302,17 +303,19 @@ def _check_safety(changes: list[ResourceChange], state: Any, observed: Observati
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
         entry = state.resources.get(change.address)
+        texts = []
         if entry is not None and entry.protect:
-            problems.append(
+            texts.append(
                 f"{change.address} is protected and would be {'replaced' if change.action == Action.REPLACE else 'deleted'}; "
                 f"remove the protection first (`dataiku-iac state protect --off {change.address}`)"
             )
         if change.type == "project" and change.action == Action.DELETE:
-            problems.extend(_unowned_in_project(change, state, observed))
+            texts.extend(_unowned_in_project(change, state, observed))
         if change.type == "managed_folder":
-            problems.extend(_unowned_folder_users(change, state, observed))
+            texts.extend(_unowned_folder_users(change, state, observed))
+        problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
     if problems:
-        raise UnsafeOperationError("refusing to plan: " + "; ".join(problems))
+        raise UnsafeOperationError.of(problems, prefix="refusing to plan: ")
 
 
 def _unowned_in_project(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
