@@ -37,11 +37,13 @@ def materialize(
     client_factory: Optional[Callable[[], Any]] = None,
     work_dir: Optional[Path] = None,
     cache_dir: Optional[Path] = None,
+    user: Optional[str] = None,
 ) -> tuple[Path, dict]:
     """Make the configuration of `spec` readable on disk; see the module docstring.
 
     `work_dir` receives the materialized copy (library, git); `cache_dir` keeps Git clones
-    between runs (default: a directory under the system temp dir).
+    between runs (default: the OS user's private directory under the system temp dir), in a
+    private subdirectory per `user` (the DSS login of the caller).
     """
     if not isinstance(spec, dict):
         raise SourceError("the config source must be a mapping with a 'kind'")
@@ -53,7 +55,7 @@ def materialize(
             raise SourceError("a project library source needs a DSS client")
         return from_library(spec, client_factory(), _work(work_dir))
     if kind == "git":
-        return from_git(spec, _work(work_dir), cache_dir)
+        return from_git(spec, _work(work_dir), cache_dir, user)
     raise SourceError(f"unknown config source kind {kind!r} (expected one of: {', '.join(KINDS)})")
 
 

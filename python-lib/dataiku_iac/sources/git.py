@@ -8,6 +8,10 @@
   them from the environment of the git process only. Messages from git are scrubbed of them.
 - Only regular files and directories are exported; symbolic links are skipped (the loader
   would refuse those pointing outside anyway).
+- The cache is private: one per OS user (`<tmp>/dataiku-iac-git-<uid>`) and, inside it, one
+  per DSS user, each created 0700. A cache directory owned by another user, reachable through
+  a symbolic link, or open to group/others is refused, never used: another user could have
+  planted objects or hooks in it, or could read what was fetched with someone's credentials.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from dataiku_iac.sources.common import MAX_FILES, MAX_TOTAL_BYTES, SourceError, check_rel, write_confined
@@ -39,13 +43,15 @@ esac
 
 @dataclass(frozen=True)
 class GitCredentials:
-    """HTTP(S) credentials. `repr` never shows the password."""
+    """HTTP(S) credentials. `repr` never shows the password. `hosts`: the hosts a preset is
+    bound to (None for the caller's own secret, which they may send where they like)."""
 
     username: str
     password: str
+    hosts: Optional[tuple[str, ...]] = None
 
     def __repr__(self) -> str:
-        return f"GitCredentials(username={self.username!r}, password=<redacted>)"
+        return f"GitCredentials(username={self.username!r}, password=<redacted>, hosts={self.hosts!r})"
 
     @classmethod
     def from_spec(cls, value: object) -> Optional[GitCredentials]:
@@ -58,8 +64,47 @@ class GitCredentials:
         secret = value.get("password") or value.get("token")
         if not secret:
             return None
+        hosts = value.get("hosts")
+        bound = None if hosts is None else tuple(str(h) for h in hosts)
         # A bare token: hosts accept any non-empty user name with it (GitHub, GitLab, Bitbucket).
-        return cls(str(value.get("username") or "x-access-token"), str(secret))
+        return cls(str(value.get("username") or "x-access-token"), str(secret), bound)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _endpoint(text: str, default_scheme: str) -> Optional[tuple[str, str, int]]:
+    """(scheme, host, port) of a URL or of a `host[:port]` entry; None if it has no host."""
+    parts = urlsplit(text if "://" in text else f"{default_scheme}://{text}")
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname.lower().rstrip("."), port
+
+
+def check_bound(url: str, hosts: Optional[Iterable[str]]) -> None:
+    """Refuse to send a preset's credentials to a URL outside the hosts it is bound to.
+
+    An entry is `host`, `host:port` or `https://host[:port]` (HTTPS), or `http://host:port` to
+    allow plain HTTP to that one endpoint. The URL's scheme, host and port must equal one
+    entry's. `hosts` None means "not a preset" (nothing to check). Runs before any connection.
+    """
+    if hosts is None:
+        return
+    allowed = {e for e in (_endpoint(str(h).strip(), "https") for h in hosts) if e is not None}
+    target = _endpoint(url.strip(), "") if "://" in url else None
+    if target is not None and target in allowed:
+        return
+    names = ", ".join(sorted(str(h) for h in hosts)) or "no host"
+    where = f"{target[0]}://{target[1]}:{target[2]}" if target else "a non-HTTP(S) location"
+    raise SourceError(
+        f"refusing to send the Git credential preset to {where}: it is bound to {names}. Use a URL "
+        f"on one of those hosts, your own DSS user secret, or ask an administrator to add the host "
+        f"to the preset"
+    )
 
 
 def check_url(url: object) -> str:
@@ -87,7 +132,7 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")).geturl()
 
 
-def from_git(spec: dict, work: Path, cache_dir: Optional[Path] = None) -> tuple[Path, dict]:
+def from_git(spec: dict, work: Path, cache_dir: Optional[Path] = None, user: Optional[str] = None) -> tuple[Path, dict]:
     url = check_url(spec.get("url"))
     ref = str(spec.get("ref") or "HEAD").strip()
     if not _REF.match(ref) or ref.startswith("-") or ".." in ref:
@@ -96,7 +141,9 @@ def from_git(spec: dict, work: Path, cache_dir: Optional[Path] = None) -> tuple[
     if subpath:
         check_rel(subpath)
     credentials = GitCredentials.from_spec(spec.get("credentials"))
-    cache = Path(cache_dir or Path(tempfile.gettempdir()) / "dataiku-iac-git-cache")
+    if credentials is not None:
+        check_bound(url, credentials.hosts)
+    cache = user_cache_dir(cache_dir, user)
     with _Git(url, cache, credentials) as git:
         commit = git.resolve(ref)
         root = work / "config"
@@ -107,6 +154,38 @@ def from_git(spec: dict, work: Path, cache_dir: Optional[Path] = None) -> tuple[
     return root, provenance
 
 
+def default_cache_root() -> Path:
+    """The OS user's own Git cache root: predictable, so it is checked, never trusted."""
+    return Path(tempfile.gettempdir()) / f"dataiku-iac-git-{os.getuid()}"
+
+
+def user_cache_dir(base: Optional[Path], user: Optional[str]) -> Path:
+    """The private cache directory of one DSS user (or of the OS user when `user` is None)."""
+    root = Path(base) if base is not None else default_cache_root()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(root)
+    if not user:
+        return root
+    return ensure_private_dir(root / ("user-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:20]))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` 0700, or check that the existing one is ours alone; SourceError otherwise."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = os.lstat(path)
+    problem = None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        problem = "it is not a plain directory (a symbolic link or a file)"
+    elif info.st_uid != os.getuid():
+        problem = f"it belongs to another user (uid {info.st_uid}, this process runs as uid {os.getuid()})"
+    elif info.st_mode & 0o077:
+        problem = f"other users may use it (mode {stat.S_IMODE(info.st_mode):o}, expected 700)"
+    if problem:
+        raise SourceError(f"refusing the Git cache directory {path}: {problem}; remove it and run again")
+    return path
+
+
 class _Git:
     """A bare cache repository for one URL, locked for the duration of a fetch and export."""
 
@@ -114,7 +193,6 @@ class _Git:
         self.url = url
         self.credentials = credentials
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
-        cache.mkdir(parents=True, exist_ok=True)
         self.path = cache / f"{key}.git"
         self._lock_path = cache / f"{key}.lock"
         self._stack = contextlib.ExitStack()
@@ -137,9 +215,16 @@ class _Git:
         import git
 
         try:
-            return self.repo.git.execute(["git", *args], env=self.env, with_extended_output=False)
+            return self.repo.git.execute(["git", *self._options(), *args], env=self.env, with_extended_output=False)
         except git.GitCommandError as exc:
             raise SourceError(self._scrub(f"git {args[0]} failed: {(exc.stderr or '').strip()}")) from None
+
+    def _options(self) -> list[str]:
+        """With credentials: no redirect (it could lead them to another host) and no credential
+        helper from the user's git config (it could store them on disk)."""
+        if self.credentials is None:
+            return []
+        return ["-c", "http.followRedirects=false", "-c", "credential.helper="]
 
     def _scrub(self, text: str) -> str:
         text = text.replace(self.url, redact_url(self.url))
@@ -169,7 +254,7 @@ class _Git:
 
         args = ["archive", "--format=tar", commit] + (["--", subpath] if subpath else [])
         try:
-            data = self.repo.git.execute(["git", *args], env=self.env, stdout_as_string=False)
+            data = self.repo.git.execute(["git", *self._options(), *args], env=self.env, stdout_as_string=False)
         except git.GitCommandError as exc:
             raise SourceError(self._scrub(f"git archive failed: {(exc.stderr or '').strip()}")) from None
         root.mkdir(parents=True, exist_ok=True)
