@@ -16,8 +16,11 @@ RUNAS_KEY = "webapp-runas-key"  # the webapp backend's run-as identity (an admin
 OPS_PROJECT = "IACOPS"  # holds the config (library folder "iac") and the state folder
 STATE_FOLDER = "iac_state"
 DEMO_KEY = "DEMO_PROJECT"
-CANARY_ENV = "IAC_CONSOLE_CANARY"
+CANARY_ENV = "IAC_SECRET_CONSOLE_CANARY"
 CANARY = "canary-5ecret-9f3b2d71c0"  # the value of a secret project variable: never in a response
+# Inside DSS, `{secret_env: NAME}` reads the DSS user secret NAME of the person planning: every
+# user of the world has this one, stored as DSS stores user settings (dataikuapi `add_secret`).
+USER_SECRETS = [{"name": CANARY_ENV, "value": CANARY, "secret": True}]
 
 IAC_YML = f"""\
 version: 1
@@ -68,9 +71,9 @@ def seed_users(dss: Any) -> None:
     dss.admin.seed(
         groups=[{"name": "administrators", "admin": True}, {"name": "analysts"}],
         users=[
-            {"login": ADMIN, "displayName": "Ada Admin", "groups": ["administrators"]},
-            {"login": ALICE, "displayName": "Alice Analyst", "groups": ["analysts"]},
-            {"login": MALLORY, "displayName": "Mallory", "groups": []},
+            {"login": ADMIN, "displayName": "Ada Admin", "groups": ["administrators"], "secrets": USER_SECRETS},
+            {"login": ALICE, "displayName": "Alice Analyst", "groups": ["analysts"], "secrets": USER_SECRETS},
+            {"login": MALLORY, "displayName": "Mallory", "groups": [], "secrets": USER_SECRETS},
         ],
         api_keys=[{"key": RUNAS_KEY, "login": "webapp_runas", "admin": True}],
     )

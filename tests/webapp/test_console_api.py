@@ -301,13 +301,18 @@ def test_a_non_admin_is_refused_apply_with_403_and_a_clear_message(as_user: Any,
     assert not service_projects_exist(world)
 
 
+def grant(dss: Any, project_key: str, row: dict) -> None:
+    project = dss.client().get_project(project_key)
+    perms = project.get_permissions()
+    perms["permissions"].append(row)
+    project.set_permissions(perms)
+
+
 def test_a_project_admin_may_apply_to_their_own_project(as_user: Any, world: World, dss: Any) -> None:
     admin = as_user(ADMIN)
     apply_plan(admin, plan(admin, world))
-    project = dss.client().get_project(DEMO_KEY)
-    perms = project.get_permissions()
-    perms["permissions"].append({"user": ALICE, "admin": True})
-    project.set_permissions(perms)
+    grant(dss, DEMO_KEY, {"user": ALICE, "admin": True})
+    grant(dss, OPS_PROJECT, {"user": ALICE, "readProjectContent": True, "writeProjectContent": True})  # the state
     write_library(
         dss.client(),
         OPS_PROJECT,

@@ -15,6 +15,10 @@ Conventions shared by every function:
   `{"kind": "library", "project_key": ..., "path": "iac"}`,
   `{"kind": "git", "url": ..., "ref": ..., "subpath": ..., "credentials": {...}}` or
   `{"kind": "directory", "path": ...}`.
+- `secrets` (optional on every function that builds a configuration) is where `{secret_env:
+  NAME}` values come from: by default the DSS user secrets of the user the client acts as,
+  checked to be `caller` (`dss.user_secrets`); the webapp passes its browsing user's. Never
+  the process environment (`environ` only tunes the engine, e.g. the version-tag shortcut).
 - Results come with an HTML rendering (escaped, no secrets) that looks like the CLI output.
 - Errors are `IacError` subclasses with a message safe to show; `PermissionDenied` for
   refusals.
@@ -33,12 +37,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from dataiku_iac.dss import html as render
+from dataiku_iac.dss.user_secrets import WHERE_TO_SET, for_client_user
 from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.executor import ApplyResult, EventSink
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, PlanResult, Session
 from dataiku_iac.errors import IacError, StalePlanError
 from dataiku_iac.planner.plan import Plan, PlanOptions
+from dataiku_iac.secret_sources import SecretSource
 from dataiku_iac.sources import describe_source, materialize
 
 ClientFactory = Callable[[], Any]
@@ -123,6 +129,15 @@ READ_FLAGS = ("admin", "readProjectContent", "writeProjectContent")
 def can_read_project(client_factory: ClientFactory, caller: Caller, project_key: str) -> bool:
     """Whether the caller owns the project or holds a permission row (user or group) granting
     read, write or admin on its content. Fails closed: unreadable permissions answer no."""
+    return _has_project_flag(client_factory, caller, project_key, READ_FLAGS)
+
+
+#: DSS project permission flags that let a user change the project's content (and so a state
+#: kept in one of its managed folders: its lock dataset, journal and serials)
+WRITE_FLAGS = ("admin", "writeProjectContent")
+
+
+def _has_project_flag(client_factory: ClientFactory, caller: Caller, project_key: str, flags: tuple) -> bool:
     try:
         perms = client_factory().get_project(project_key).get_permissions()
     except Exception:
@@ -131,9 +146,38 @@ def can_read_project(client_factory: ClientFactory, caller: Caller, project_key:
         return True
     for row in perms.get("permissions") or []:
         applies = row.get("user") == caller.login or (row.get("group") and row.get("group") in caller.groups)
-        if applies and any(row.get(flag) for flag in READ_FLAGS):
+        if applies and any(row.get(flag) for flag in flags):
             return True
     return False
+
+
+def check_state_write(client_factory: ClientFactory, caller: Caller, session: Session) -> None:
+    """Raise PermissionDenied unless `caller` may change the state of `session`'s environment
+    (take its lock, write its journal and serials). Checked before the lock is taken.
+
+    Needed where the client is not the caller (the console's backend runs as its run-as user,
+    for whom DSS would accept the writes): a user who may only read the state project must
+    never lock or write its state. A state kept in a managed folder needs write access on its
+    project; any other backend is written with the DSS server's own credentials, so only DSS
+    administrators may change it from inside DSS.
+    """
+    if is_admin(client_factory, caller):
+        return
+    spec = session.state_spec()
+    env = session.environment
+    if spec.get("backend") != "managed_folder":
+        raise PermissionDenied(
+            f"{caller.login} may not change the state of environment {env!r}: it is kept in a "
+            f"{spec.get('backend')!r} backend, which DSS writes with the server's own credentials, so "
+            f"only DSS administrators may; keep the state in a managed folder to let project members apply"
+        )
+    project_key = session.state_writer().store.project_key
+    if not _has_project_flag(client_factory, caller, project_key, WRITE_FLAGS):
+        raise PermissionDenied(
+            f"{caller.login} may not change the state of environment {env!r}: it is kept in project "
+            f"{project_key}, where {caller.login} may at most read (applying takes the state's lock and "
+            f"writes it); ask an administrator of {project_key} for write access"
+        )
 
 
 def check_read_access(client_factory: ClientFactory, caller: Caller, project_keys: Iterable[str]) -> None:
@@ -194,12 +238,21 @@ def open_session(
     cache_dir: Optional[Path] = None,
     lock_wait_seconds: float = 0.0,
     on_lock_wait: Optional[Callable[[Any], None]] = None,
+    caller: Optional[Caller] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> Iterator[Session]:
     """A Session over the materialized configuration; the copy is removed afterwards.
-    `lock_wait_seconds`: how long to wait for a state lock another run holds (0: fail at once)."""
+    `lock_wait_seconds`: how long to wait for a state lock another run holds (0: fail at once).
+    `secrets`: default, the DSS user secrets of the client's user, who must be `caller` if given.
+    `caller` also selects the Git cache (one per DSS user)."""
+    login = caller.login if caller is not None else None
+    if secrets is None:
+        secrets = for_client_user(client_factory, login)
     work = Path(tempfile.mkdtemp(prefix="dataiku-iac-"))
     try:
-        root, provenance = materialize(source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir)
+        root, provenance = materialize(
+            source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir, user=login
+        )
         yield Session(
             root,
             environment,
@@ -209,6 +262,7 @@ def open_session(
             client_factory=client_factory,
             lock_wait_seconds=lock_wait_seconds,
             on_lock_wait=on_lock_wait,
+            secrets=secrets,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -260,6 +314,7 @@ def plan(
     environ: Optional[dict] = None,
     parallelism: int = DEFAULT_PARALLELISM,
     cache_dir: Optional[Path] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> tuple[PlanResult, str]:
     """Compute a plan (read-only: no lock, no write). Returns the PlanResult and its HTML.
 
@@ -268,7 +323,10 @@ def plan(
     token to pass to `apply(confirm_token=...)`.
     """
     check_permission(client_factory, caller, "plan", ())
-    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+    with open_session(
+        client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
+        caller=caller, secrets=secrets,
+    ) as session:
         options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
         result = session.plan(options)
         source = describe_source(session.source)
@@ -318,6 +376,7 @@ def apply(
     cache_dir: Optional[Path] = None,
     lock_wait_seconds: float = 0.0,
     on_lock_wait: Optional[Callable[[Any], None]] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> tuple[ApplyReport, str]:
     """Apply, under the state lock, exactly one of:
 
@@ -338,12 +397,13 @@ def apply(
     action = "destroy" if destroy or (plan_json or {}).get("options", {}).get("destroy") else "apply"
     with open_session(
         client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
-        lock_wait_seconds=lock_wait_seconds, on_lock_wait=on_lock_wait,
+        lock_wait_seconds=lock_wait_seconds, on_lock_wait=on_lock_wait, caller=caller, secrets=secrets,
     ) as session:
         planned_keys = {r.project_key for r in session.desired.resources.values()}
         if plan_json is not None:
             planned_keys = {c.get("project_key") for c in plan_json.get("resource_changes", []) if c.get("project_key")}
         check_permission(client_factory, caller, action, planned_keys)
+        check_state_write(client_factory, caller, session)
 
         def confirm(planned: Plan) -> bool:
             if confirm_token:
@@ -376,11 +436,15 @@ def drift(
     parallelism: int = DEFAULT_PARALLELISM,
     cache_dir: Optional[Path] = None,
     policy: Optional[str] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> tuple[DriftReport, str]:
     """Compare live DSS with the recorded state (read-only). Returns the report and its HTML
     (`policy` is only shown in the HTML, e.g. "fail" or "warn")."""
     check_permission(client_factory, caller, "drift", ())
-    with open_session(client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir) as session:
+    with open_session(
+        client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
+        caller=caller, secrets=secrets,
+    ) as session:
         report = session.drift()
         source = describe_source(session.source)
     return report, render.drift_html(report, source=source, policy=policy)
@@ -413,6 +477,7 @@ def import_project(
     write_back: bool = True,
     environ: Optional[dict] = None,
     cache_dir: Optional[Path] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> tuple[ImportReport, str]:
     """Adopt the live project `project_key`: write its YAML (and code files) and record its
     objects in the state of `environment`, as `dataiku-iac import project` does.
@@ -425,7 +490,10 @@ def import_project(
     from dataiku_iac.engine.importer import import_project as engine_import
 
     check_permission(client_factory, caller, "import", [project_key])
-    with open_session(client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir) as session:
+    with open_session(
+        client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir, caller=caller, secrets=secrets
+    ) as session:
+        check_state_write(client_factory, caller, session)
         outcome = engine_import(session, project_key, session.root)
         files = {rel: (session.root / rel).read_text(encoding="utf-8") for rel in outcome.files}
         kind = session.source.get("kind")
@@ -469,7 +537,8 @@ def _import_html(report: ImportReport) -> str:
     for skipped in report.skipped:
         body += render.alert("warn", f"not imported (not expressible in the config yet): {skipped}")
     for secret in report.secrets:
-        body += render.alert("warn", f"secret variable written as a reference: {secret} (set it before the next plan)")
+        body += render.alert("warn", f"secret variable written as a reference: {secret} (before the next plan, add a "
+                                     f"DSS user secret of that name, {WHERE_TO_SET})")
     for rel, text in sorted(report.files.items()):
         body += f"<h4><code>{render.esc(rel)}</code></h4><pre>{render.esc(text)}</pre>"
     return render.page(f"dataiku-iac import of {report.project_key}", body)
@@ -483,7 +552,7 @@ def state_list(
 ) -> tuple[dict, str]:
     """The resources the state owns and the current lock: `{serial, lineage, resources: [...], lock}`."""
     check_permission(client_factory, caller, "state_list", ())
-    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller) as session:
         writer = session.state_writer()
         doc = writer.read()
         lock = writer.current_lock()
@@ -506,7 +575,7 @@ def state_history(
 ) -> tuple[list, str]:
     """Every kept state serial, oldest first, as dicts (serial, written_at, operation, ...)."""
     check_permission(client_factory, caller, "state_history", ())
-    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller) as session:
         entries = [dict(e.__dict__) for e in session.state_reader().history()]
     rows = [[e["serial"], e["written_at"], e["resource_count"], e["operation"], e["error"] or ""] for e in entries]
     html = render.table_html("dataiku-iac state history", ["Serial", "Written at", "Resources", "Operation", "Error"], rows)
@@ -520,7 +589,7 @@ def state_unlock(
     check_permission(client_factory, caller, "state_unlock", ())
     if not lock_id or not lock_id.strip():
         raise IacError("state unlock needs the exact lock ID (shown in the lock error and in the state listing)")
-    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller) as session:
         writer = session.state_writer()
         holder = writer.current_lock()
         writer.unlock(lock_id.strip())
@@ -542,6 +611,7 @@ def state_rollback(
     on_event: Optional[EventSink] = None,
     environ: Optional[dict] = None,
     cache_dir: Optional[Path] = None,
+    secrets: Optional[SecretSource] = None,
 ) -> tuple[ApplyReport, str]:
     """Make DSS match the configuration recorded at state `serial` (DSS administrators only),
     like `dataiku-iac state rollback`. Without `confirm_token` this is the review: the rollback
@@ -549,7 +619,9 @@ def state_rollback(
     applied only if it is the one reviewed. Data is not rolled back; the page says so."""
     check_permission(client_factory, caller, "state_rollback", ())
     options = PlanOptions(drop_data=drop_data, allow_destroy=allow_destroy)
-    with open_session(client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir) as session:
+    with open_session(
+        client_factory, source_spec, environment, environ=environ, cache_dir=cache_dir, caller=caller, secrets=secrets
+    ) as session:
         source = dict(session.source)
         if not confirm_token:
             result = plan_rollback(session, int(serial), options)
@@ -594,7 +666,7 @@ def state_restore(
     only), like `dataiku-iac state restore`: the recovery for a damaged state. Changes only the
     state, not DSS: plan afterwards to see what it implies."""
     check_permission(client_factory, caller, "state_restore", ())
-    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir) as session:
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller) as session:
         writer = session.state_writer()
         lock = writer.lock(f"state restore {serial} for DSS user {caller.login}")
         try:

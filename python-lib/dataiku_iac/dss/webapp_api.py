@@ -12,6 +12,11 @@ Security model (reliability-anchors §5.4, plugin-conventions §4.4):
 - Apply needs `service.check_permission(..., "apply")` (DSS admin, or admin of every project the
   plan touches), checked before the apply starts and again by the service under the lock.
   Unlock is for DSS administrators only.
+- Apply also needs write access to the project holding the state (`service.check_state_write`):
+  a user who may only read it never takes its lock nor writes a serial.
+- `{secret_env: NAME}` resolves from the browsing user's DSS user secrets (`Caller.secrets`),
+  never from this backend's process environment.
+- A refused plan names objects only in projects the caller may read (`_withhold`).
 - Only a plan this backend showed to this same user can be applied, and the approval must name
   its id, digest and state serial; the engine then refuses it if the state or config moved.
 - Answers never carry tracebacks or secret values (`webapp_http.answer_for`, `make_scrubber`).
@@ -51,6 +56,7 @@ from dataiku_iac.dss.webapp_jobs import (
 )
 from dataiku_iac.dss.webapp_views import drift_view, plan_view
 from dataiku_iac.engine.dss import DssConnection
+from dataiku_iac.errors import PlanError, PlanProblem
 from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
 from dataiku_iac.state.lock import parse_iso, utc_now
 
@@ -215,10 +221,14 @@ class Console:
             keys.add(source["project_key"])  # reading a project's library is reading the project
         service.check_read_access(self.client_factory, self.service_caller(caller), sorted(keys))
 
-    def scrubber(self) -> Callable[[Any], Any]:
+    def scrubber(self, caller: Optional[Caller] = None) -> Callable[[Any], Any]:
+        """Scrubs the values of secret-looking process variables and the caller's user secrets."""
         with self._secrets_lock:
             names = sorted(self._secret_env_names)
-        return make_scrubber([self.environ.get(name, "") for name in names])
+        values = [self.environ.get(name, "") for name in names]
+        if caller is not None and caller.secrets is not None:
+            values += caller.secrets.values()
+        return make_scrubber(values)
 
     def _learn_secret_names(self, payload: Any) -> None:
         """Remember the env vars that hold secrets (`{secret_env: NAME}` references in plans)."""
@@ -233,8 +243,25 @@ class Console:
             for value in payload:
                 self._learn_secret_names(value)
 
-    def _common(self) -> dict:
-        return {"environ": self.environ, "parallelism": self.settings.parallelism}
+    def _common(self, caller: Caller) -> dict:
+        # `environ` only tunes the engine; secrets come from the browsing user's DSS user secrets.
+        return {"environ": self.environ, "parallelism": self.settings.parallelism, "secrets": caller.secrets}
+
+    def _withhold(self, caller: Caller, exc: PlanError) -> PlanError:
+        """The plan error as the caller may see it: a problem in a project they cannot read only
+        says that much (the backend sees every project; they must not learn what it holds)."""
+        hidden = {
+            p.project_key
+            for p in exc.problems
+            if not service.can_read_project(self.client_factory, self.service_caller(caller), p.project_key)
+        }
+        if not hidden or service.is_admin(self.client_factory, self.service_caller(caller)):
+            return exc
+        problems = [
+            p if p.project_key not in hidden else PlanProblem(p.address, p.project_key, _withheld_text(p))
+            for p in exc.problems
+        ]
+        return type(exc).of(problems, prefix=exc.prefix)
 
     # -- routes ----------------------------------------------------------------------------------
     def context(self, caller: Caller) -> dict:
@@ -250,7 +277,10 @@ class Console:
     def plan(self, caller: Caller, body: Any) -> dict:
         source, environment = self._target(caller, body)
         who = self.service_caller(caller)
-        result, _html = service.plan(self.client_factory, who, source, environment, **self._common())
+        try:
+            result, _html = service.plan(self.client_factory, who, source, environment, **self._common(caller))
+        except PlanError as exc:
+            raise self._withhold(caller, exc) from None
         plan_json = result.plan.to_json()
         self._learn_secret_names(plan_json)
         keys = {c.project_key for c in result.plan.changes} | {
@@ -289,24 +319,36 @@ class Console:
         touched = sorted(
             {c["project_key"] for c in shown.plan_json["resource_changes"] if c["action"] != "no-op"}
         )
+        source, environment = shown.target["source"], shown.target["environment"]
         try:
             service.check_permission(self.client_factory, who, action, touched)
+            self._check_state_write(caller, source, environment)
         except service.PermissionDenied as exc:
             raise Forbidden(f"You may not apply this plan: {exc}") from None
         self.plans.take(plan_id, caller.login, digest, serial)
         total = sum(1 for c in shown.plan_json["resource_changes"] if c["action"] != "no-op")
-        source, environment = shown.target["source"], shown.target["environment"]
         job = ApplyJob(
             new_job_id(), caller.login, environment, _scope(source, environment), shown.digest, total
         )
         try:
-            self.jobs.start(job, lambda j: self._run_apply(j, who, source, environment, shown.plan_json))
+            self.jobs.start(job, lambda j: self._run_apply(j, caller, source, environment, shown.plan_json))
         except JobConflict as exc:
             raise Conflict(str(exc), kind="ApplyRunning") from None
         return {"job": job.snapshot()}, 202
 
+    def _check_state_write(self, caller: Caller, source: dict, environment: str) -> None:
+        """Before accepting an apply: may the caller change the state? (The service checks
+        again in the job, before the lock; this answers the page at once with a 403.)"""
+        who = self.service_caller(caller)
+        if service.is_admin(self.client_factory, who):
+            return
+        with service.open_session(
+            self.client_factory, source, environment, caller=who, secrets=caller.secrets
+        ) as session:
+            service.check_state_write(self.client_factory, who, session)
+
     def _run_apply(
-        self, job: ApplyJob, who: service.Caller, source: dict, environment: str, plan_json: dict
+        self, job: ApplyJob, caller: Caller, source: dict, environment: str, plan_json: dict
     ) -> None:
         """The background thread: apply exactly the approved plan, record events, never raise."""
         job.record("queued", detail="taking the state lock and checking the plan is still current")
@@ -317,15 +359,17 @@ class Console:
         try:
             report, _html = service.apply(
                 self.client_factory,
-                who,
+                self.service_caller(caller),
                 source,
                 environment,
                 plan_json=plan_json,
                 on_event=on_event,
-                **self._common(),
+                **self._common(caller),
             )
         except Exception as exc:  # the thread must end in a recorded, safe state
-            body, _status = answer_for(exc, scrub=self.scrubber())
+            if isinstance(exc, PlanError):
+                exc = self._withhold(caller, exc)
+            body, _status = answer_for(_translate(exc), scrub=self.scrubber(caller))
             job.finish("failed", body["error"]["message"])
             return
         job.finish(*_outcome(report))
@@ -385,10 +429,12 @@ class Console:
                 self.require_read(caller, last["project_keys"], source)
             return {"drift": last["view"] if last else None}
         report, _html = service.drift(
-            self.client_factory, self.service_caller(caller), source, environment, **self._common()
+            self.client_factory, self.service_caller(caller), source, environment, **self._common(caller)
         )
         keys = {item.project_key for item in report.items}
         self.require_read(caller, keys, source)
+        if isinstance(report.pending_error, PlanError):
+            report.pending = {"error": str(self._withhold(caller, report.pending_error))}
         view = dict(drift_view(report.to_json(), checked_at=utc_stamp()), origin="this console")
         self._last_drift[scope] = {"view": view, "project_keys": sorted(keys)}
         return {"drift": view}
@@ -451,6 +497,13 @@ def _outcome(report: Any) -> tuple[str, str, Optional[int]]:
     return "failed", message, result.state.serial
 
 
+def _withheld_text(problem: PlanProblem) -> str:
+    return (
+        f"{problem.address}: refused because of what project {problem.project_key} holds, and you "
+        f"may not read that project (ask one of its administrators or a DSS administrator)"
+    )
+
+
 def _plan_action(plan_json: dict) -> str:
     return "destroy" if plan_json.get("options", {}).get("destroy") else "apply"
 
@@ -484,15 +537,16 @@ def define_routes(app: Any, console: Console) -> None:
     from flask import jsonify, request
 
     def handle(fn: Callable[[Caller], Any]) -> Any:
+        caller: Optional[Caller] = None
         try:
             check_client_request(request.method, request.headers)
             caller = identify(console.client_factory, request.headers)
             result = fn(caller)
         except Exception as exc:  # the only place errors become answers: nothing else escapes
-            body, status = answer_for(_translate(exc), scrub=console.scrubber())
+            body, status = answer_for(_translate(exc), scrub=console.scrubber(caller))
             return jsonify(body), status
         body, status = result if isinstance(result, tuple) else (result, 200)
-        scrub = console.scrubber()  # a plan may just have taught it new secret names
+        scrub = console.scrubber(caller)  # a plan may just have taught it new secret names
         response = jsonify(scrub(body))
         response.headers["Cache-Control"] = "no-store"
         return response, status

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import secrets as _secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
+from dataiku_iac.dss.user_secrets import DssUserSecrets, for_browser_user
 from dataiku_iac.errors import (
     ConfigError,
     DssError,
@@ -82,12 +83,15 @@ class Conflict(ApiError):
 @dataclass(frozen=True)
 class Caller:
     """The DSS user behind the browser, as DSS itself reports it. `admin` is None when DSS did
-    not say; the service layer then decides from the user's groups (failing closed)."""
+    not say; the service layer then decides from the user's groups (failing closed).
+    `secrets`: that user's DSS user secrets (read on first use), what `{secret_env: NAME}`
+    resolves from for them: never the backend's process environment."""
 
     login: str
     groups: tuple[str, ...]
     admin: Optional[bool] = None
     display_name: str = ""
+    secrets: Optional[DssUserSecrets] = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -115,7 +119,11 @@ def identify(client_factory: Callable[[], Any], headers: HeaderSource) -> Caller
     groups = tuple(g for g in info.get("groups") or [] if isinstance(g, str))
     admin = info.get("admin")
     return Caller(
-        login, groups, admin if isinstance(admin, bool) else None, str(info.get("displayName") or login)
+        login,
+        groups,
+        admin if isinstance(admin, bool) else None,
+        str(info.get("displayName") or login),
+        for_browser_user(client_factory, dict(headers), login),
     )
 
 
