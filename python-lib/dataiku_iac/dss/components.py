@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
 from dataiku_iac.dss import service
+from dataiku_iac.dss.user_secrets import WHERE_TO_SET
 from dataiku_iac.errors import IacError
+from dataiku_iac.sources.git import check_bound
 
 log = logging.getLogger("dataiku_iac.plugin")
 ClientFactory = Callable[[], Any]
@@ -58,6 +60,7 @@ def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, curren
         }
         credentials = git_credentials(config, client_factory)
         if credentials:
+            check_bound(url, credentials.get("hosts"))  # before anything connects anywhere
             spec["credentials"] = credentials
         return spec
     if kind == "directory":
@@ -71,12 +74,26 @@ def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, curren
 def git_credentials(config: Mapping[str, Any], client_factory: ClientFactory) -> Optional[dict]:
     """From a preset (`git_credentials`) or the caller's DSS user secret named `git_secret`.
 
-    The secret is read with the caller's own client (`get_auth_info(with_secrets=True)`), so a
-    user can only use their own secrets.
+    A preset (an administrator's credential that users may pick) is bound to the hosts its
+    definition lists: `hosts` travels with it and the Git source refuses any other URL before
+    connecting (`sources.git.check_bound`). A preset that lists no host is refused. The user
+    secret is read with the caller's own client (`get_auth_info(with_secrets=True)`), so a
+    user can only use their own secrets, on any URL they choose.
     """
     preset = config.get("git_credentials")
     if isinstance(preset, dict) and (preset.get("password") or preset.get("token")):
-        return {k: preset[k] for k in ("username", "password", "token") if preset.get(k)}
+        hosts = preset.get("hosts")
+        if isinstance(hosts, str):
+            hosts = [h for h in hosts.replace(",", " ").split() if h]
+        hosts = [str(h).strip() for h in hosts or [] if str(h).strip()]
+        if not hosts:
+            raise ComponentError(
+                "git_credentials: this preset does not say which Git hosts it is for; a DSS "
+                "administrator must fill its 'Hosts' (Administration > Plugins > dataiku-iac > "
+                "Settings > Git credentials) before anyone can use it"
+            )
+        picked = {k: preset[k] for k in ("username", "password", "token") if preset.get(k)}
+        return {**picked, "hosts": hosts}
     name = str(config.get("git_secret") or "").strip()
     if not name:
         return None
@@ -85,7 +102,7 @@ def git_credentials(config: Mapping[str, Any], client_factory: ClientFactory) ->
         if secret.get("key") == name or secret.get("name") == name:
             username = str(config.get("git_username") or "").strip()
             return {"username": username, "token": secret.get("value")} if username else {"token": secret.get("value")}
-    raise ComponentError(f"git_secret: you have no DSS user secret named {name!r} (Profile > Credentials)")
+    raise ComponentError(f"git_secret: you have no DSS user secret named {name!r} ({WHERE_TO_SET})")
 
 
 def environment_of(config: Mapping[str, Any]) -> str:
