@@ -46,6 +46,7 @@ from dataiku_iac.errors import IacError, StalePlanError
 from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.secret_sources import SecretSource
 from dataiku_iac.sources import describe_source, materialize
+from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
 
 ClientFactory = Callable[[], Any]
 
@@ -163,15 +164,15 @@ def check_state_write(client_factory: ClientFactory, caller: Caller, session: Se
     """
     if is_admin(client_factory, caller):
         return
-    spec = session.state_spec()
     env = session.environment
-    if spec.get("backend") != "managed_folder":
+    store = session.state_writer().store
+    if not isinstance(store, ManagedFolderBlobStore):
         raise PermissionDenied(
             f"{caller.login} may not change the state of environment {env!r}: it is kept in a "
-            f"{spec.get('backend')!r} backend, which DSS writes with the server's own credentials, so "
+            f"{session.state_spec().get('backend')!r} backend, which DSS writes with the server's own credentials, so "
             f"only DSS administrators may; keep the state in a managed folder to let project members apply"
         )
-    project_key = session.state_writer().store.project_key
+    project_key = store.project_key
     if not _has_project_flag(client_factory, caller, project_key, WRITE_FLAGS):
         raise PermissionDenied(
             f"{caller.login} may not change the state of environment {env!r}: it is kept in project "

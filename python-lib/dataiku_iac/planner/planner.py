@@ -275,7 +275,7 @@ def _summary(changes: list[ResourceChange]) -> dict[str, int]:
 def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], state: Any, observed: Observation) -> None:
     # DSS may give a scenario the id another one is configured with (ids derived from names).
     owners = {(e.type, e.project_key, e.dss_id): e.address for e in state.resources.values()}
-    problems = []
+    problems: list[PlanProblem] = []
     for c in changes:
         if not c.reason.startswith("conflict:"):
             continue
@@ -298,7 +298,7 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
 
 
 def _check_safety(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> None:
-    problems = []
+    problems: list[PlanProblem] = []
     for change in changes:
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
