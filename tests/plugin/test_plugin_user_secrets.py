@@ -47,6 +47,7 @@ def config(variables: str) -> dict:
 
 USES_X = config("      x: {secret_env: IAC_SECRET_X}\n")
 USES_DKU_API_KEY = config("      leak: {secret_env: DKU_API_KEY}\n")
+USES_NOTHING = config("      plain: value\n")
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,29 @@ def test_plan_and_apply_macros_read_the_callers_user_secret_never_the_process_en
     held = everything_dss_holds(admin)
     assert PROCESS_SECRET not in held and OPS_SECRET in held  # the variable, not the state
     assert OPS_SECRET not in held.replace(repr({"x": OPS_SECRET}), "")
+
+
+def test_rollback_macro_reads_the_administrators_user_secret(leaky):
+    """Rolling back to a serial that recorded a secret variable writes it from the user secret of
+    the administrator running the state macro, as a plan does."""
+    from dataiku_iac.dss import service
+    from dataiku_iac.planner.plan import Plan
+
+    admin, ops = leaky.client(), leaky.client_for(ADMIN_USER_KEY)
+    set_user_secret(admin, "ops", "IAC_SECRET_X", OPS_SECRET)
+    for files in (USES_X, USES_NOTHING):
+        upload_library(admin, OPS, "iac", files)
+        reviewed = extract_plan_json(run_macro(ops, OPS, "plan", LIBRARY))
+        run_macro(ops, OPS, "apply", {**LIBRARY, "dry_run": False, "plan_json": reviewed})
+    assert admin.get_project(TARGET).get_variables()["local"] == {"plain": "value"}
+
+    params = {**LIBRARY, "state_action": "rollback", "serial": 1}
+    review = run_macro(ops, OPS, "state", params)
+    token = service.plan_token(Plan.from_json(extract_plan_json(review)))
+    done = run_macro(ops, OPS, "state", {**params, "rollback_token": token})
+    assert "Apply complete" in done and PROCESS_SECRET not in review + done and OPS_SECRET not in review + done
+    assert admin.get_project(TARGET).get_variables()["local"] == {"x": OPS_SECRET}
+    assert PROCESS_SECRET not in everything_dss_holds(admin)
 
 
 def test_dku_api_key_of_the_macro_process_is_never_a_secret_value(leaky):
