@@ -107,6 +107,7 @@ def test_a_reader_of_the_state_project_never_locks_or_writes_it(
 
     shown = plan(alice, world)  # she may plan: read-only
     assert shown["has_changes"]
+    assert shown["can_apply"]["allowed"] is False and OPS_PROJECT in shown["can_apply"]["reason"]
     response = alice.post("/api/apply", approve(shown))
     assert response.status_code == 403
     message = error_of(response)["message"]

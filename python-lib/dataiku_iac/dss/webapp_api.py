@@ -291,13 +291,16 @@ class Console:
             caller.login, {"source": source, "environment": environment}, plan_json, tuple(sorted(keys))
         )
         view = plan_view(plan_json, plan_id=shown.id, notes=result.notes)
-        view["can_apply"] = self._may_apply(who, plan_json)
+        view["can_apply"] = self._may_apply(caller, source, environment, plan_json)
         return {"plan": view}
 
-    def _may_apply(self, who: service.Caller, plan_json: dict) -> dict:
+    def _may_apply(self, caller: Caller, source: dict, environment: str, plan_json: dict) -> dict:
         """A hint for the page (the apply route decides): whether this caller could apply the plan."""
+        who = self.service_caller(caller)
         try:
             service.check_permission(self.client_factory, who, _plan_action(plan_json), _touched(plan_json))
+            if _touched(plan_json):
+                self._check_state_write(caller, source, environment)
         except service.PermissionDenied as exc:
             return {"allowed": False, "reason": str(exc)}
         return {"allowed": True, "reason": ""}
