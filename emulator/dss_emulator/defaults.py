@@ -71,17 +71,25 @@ CODE_RECIPE_TYPES = {
     "streaming_spark_scala",
     "julia",
 }
+# The storage format options of a new managed file dataset (`formatOptionId`): the ids dataikuapi
+# documents for recipe outputs (dss/recipe.py, with_new_output), each with the formatParams file it
+# gets. Derived from a real sample unless the file says "hand-made" (docs/emulator.md).
 FORMAT_OPTIONS = {
-    "csv": "format_csv_escaping_nogzip_forhive.json",
     "CSV_ESCAPING_NOGZIP_FORHIVE": "format_csv_escaping_nogzip_forhive.json",
-    "CSV_EXCEL_GZIP": "format_csv_excel_gzip.json",
     "CSV_UNIX_GZIP": "format_csv_unix_gzip.json",
-    "parquet": "format_parquet_hive.json",
+    "CSV_EXCEL_GZIP": "format_csv_excel_gzip.json",
+    "CSV_EXCEL_GZIP_BIGQUERY": "format_csv_excel_gzip.json",  # no sample: taken as CSV_EXCEL_GZIP
+    "CSV_NOQUOTING_NOGZIP_FORPIG": "format_csv_escaping_nogzip_forhive.json",  # no sample: as the Hive one
     "PARQUET_HIVE": "format_parquet_hive.json",
+    "AVRO": "format_avro.json",
+    "ORC": "format_orc.json",
 }
-FORMAT_TYPES = {"format_parquet_hive.json": "parquet"}
-# First entry of DSS's default `preferedStorageFormats` (project params sample).
-DEFAULT_FORMAT_OPTION = "CSV_ESCAPING_NOGZIP_FORHIVE"
+FORMAT_TYPES = {"format_parquet_hive.json": "parquet", "format_avro.json": "avro", "format_orc.json": "orc"}
+# The format a managed file dataset gets when the client names none: gzip CSV, unix style, on the
+# server filesystem (every filesystem sample is gzip CSV, the recent ones unix style); Hive-style CSV
+# on the Hadoop and cloud stores (the S3 sample). dss-fidelity-findings.md section 5.
+DEFAULT_FORMAT_OPTION = "CSV_UNIX_GZIP"
+DEFAULT_FORMAT_OPTION_BY_TYPE = {t: "CSV_ESCAPING_NOGZIP_FORHIVE" for t in ("HDFS", "S3", "GCS", "Azure")}
 
 ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -148,9 +156,11 @@ def dataset_type_for_connection(conn: Dict[str, Any]) -> str:
     return CONNECTION_TO_DATASET_TYPE.get(ctype, ctype)
 
 
-def format_for_option(option_id: Optional[str]) -> Optional[Dict[str, Any]]:
-    """(formatType, formatParams) for a DSS format option id, or None if unknown."""
-    fname = FORMAT_OPTIONS.get(option_id or DEFAULT_FORMAT_OPTION)
+def format_for_option(option_id: Optional[str], dataset_type: str) -> Optional[Dict[str, Any]]:
+    """(formatType, formatParams) for a DSS format option id (None: the type's default), or None if
+    the option is unknown."""
+    default = DEFAULT_FORMAT_OPTION_BY_TYPE.get(dataset_type, DEFAULT_FORMAT_OPTION)
+    fname = FORMAT_OPTIONS.get(option_id or default)
     if fname is None:
         return None
     return {"formatType": FORMAT_TYPES.get(fname, "csv"), "formatParams": load(fname)}
@@ -302,8 +312,16 @@ def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
 
 
 def scenario_id_from_name(name: str) -> str:
-    """Recent DSS derives the id from the name: 'Build game analysis' -> 'BUILDGAMEANALYSIS' (sample)."""
-    return re.sub(r"[^A-Za-z0-9]", "", name or "").upper()
+    """DSS 15 derives a scenario id from its name: the case is kept and every character outside
+    [A-Za-z0-9_] becomes '_' ('Nightly build' -> 'Nightly_build'; dss-fidelity-findings.md section 2)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name or "")
+
+
+def sort_tags(doc: Dict[str, Any]) -> None:
+    """DSS 15 keeps the tags of projects and scenarios as a set and returns them sorted
+    (dss-fidelity-findings.md section 5)."""
+    if isinstance(doc.get("tags"), list):
+        doc["tags"] = sorted(set(doc["tags"]), key=str)
 
 
 def normalize_step(step: Dict[str, Any], index: int) -> Dict[str, Any]:
@@ -354,6 +372,7 @@ def new_scenario(
 def normalize_scenario(doc: Dict[str, Any]) -> None:
     """DSS writes every step and trigger default, and gives triggers random ids, on each save."""
     doc["triggers"] = [normalize_trigger(t) for t in doc.get("triggers") or []]
+    sort_tags(doc)
     params = doc.setdefault("params", {})
     if doc.get("type") == "step_based":
         params["steps"] = [normalize_step(s, i) for i, s in enumerate(params.get("steps") or [])]
@@ -381,6 +400,7 @@ def connection_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
         "maxActivities": 0,
         "indexingSettings": {},
         "owner": "admin",
+        "creationTag": version_tag(spec.get("owner") or "admin", 0),  # findings section 7
     }
     return deep_merge(doc, {k: v for k, v in spec.items() if k != "name"})
 
@@ -412,10 +432,27 @@ def code_env_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
         "specCondaEnvironment": "",
         "actualPackageList": "",
         "permissions": [],
-        "usableByAll": True,
         "owner": "admin",
     }
-    return deep_merge(doc, {k: v for k, v in spec.items() if k not in ("envLang", "envName")})
+    doc.update({k: copy.deepcopy(desc[k]) for k in CODE_ENV_MIRRORED_KEYS})
+    doc = deep_merge(doc, {k: v for k, v in spec.items() if k not in ("envLang", "envName")})
+    mirror_code_env_keys(doc)
+    return doc
+
+
+# Code env settings DSS shows both at the top level and inside `desc`; on a PUT the top-level value
+# wins (dss-fidelity-findings.md section 7).
+CODE_ENV_MIRRORED_KEYS = ("usableByAll", "allContainerConfs", "containerConfs")
+
+
+def mirror_code_env_keys(doc: Dict[str, Any]) -> None:
+    """Make `desc` agree with the top level, the top level winning; a key only in `desc` is copied up."""
+    desc = doc.setdefault("desc", {})
+    for key in CODE_ENV_MIRRORED_KEYS:
+        if key in doc:
+            desc[key] = copy.deepcopy(doc[key])
+        elif key in desc:
+            doc[key] = copy.deepcopy(desc[key])
 
 
 def user_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -436,6 +473,11 @@ def user_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
     return deep_merge(doc, {k: v for k, v in spec.items() if k not in ("login", "password")})
 
 
+# The group DSS gives a user created through the API without groups (findings section 7 says DSS
+# does; which group it is, is an assumption: the group DSS ships for read-only users).
+DEFAULT_USER_GROUP = "readers"
+
+
 def group_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
     admin = bool(spec.get("admin", False))
     doc = {
@@ -451,6 +493,6 @@ def group_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
         "mayCreateAuthenticatedConnections": admin,
         "mayDevelopPlugins": admin,
         "ldapGroupNames": [],
-        "ssoGroupNames": [],
+        "azureADGroupNames": [],
     }
     return deep_merge(doc, {k: v for k, v in spec.items() if k != "name"})

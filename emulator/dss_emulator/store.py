@@ -11,6 +11,7 @@ changed is rewritten:
     config/projects/<KEY>/recipes/<name>.json + <name>.payload
     config/projects/<KEY>/managed_folders/<id>.json
     config/projects/<KEY>/scenarios/<id>.json (+ <id>.py for script scenarios)
+    config/projects/<KEY>/flow_zones.json            the flow zones, in creation order
     config/projects/<KEY>/lib/...                    project library files, as real files
     managed_folders/<KEY>/<id>/...                   managed-folder contents, as real files
     scenarios/<KEY>/<id>/runs/<runId>.json           scenario run history
@@ -84,8 +85,9 @@ def default_seed(admin_key: str = DEFAULT_ADMIN_KEY) -> Dict[str, Any]:
         ],
         "groups": [
             {"name": "administrators", "admin": True, "description": "DSS administrators"},
+            # DSS ships these two groups (dss-fidelity-findings.md section 7).
             {"name": "data_team", "mayCreateProjects": True, "description": "Data team"},
-            {"name": "analysts", "description": "Analysts"},
+            {"name": "readers", "description": "Read-only users"},
         ],
     }
 
@@ -114,6 +116,7 @@ class ProjectData:
         self.scenarios: Dict[str, Dict[str, Any]] = {}
         self.scenario_scripts: Dict[str, str] = {}
         self.runs: Dict[str, List[Dict[str, Any]]] = {}
+        self.zones: Dict[str, Dict[str, Any]] = {}  # zone id -> zone (the default zone only once edited)
         self.library = library
 
 
@@ -304,6 +307,7 @@ class Store:
 
     def remove_dataset(self, proj: ProjectData, name: str) -> None:
         proj.datasets.pop(name, None)
+        self.rename_in_zones(proj, "DATASET", name, None)
         self._remove(f"{self._project_rel(proj.key)}/datasets/{_fname(name)}")
 
     def save_recipe(self, proj: ProjectData, name: str) -> None:
@@ -313,6 +317,7 @@ class Store:
 
     def remove_recipe(self, proj: ProjectData, name: str) -> None:
         proj.recipes.pop(name, None)
+        self.rename_in_zones(proj, "RECIPE", name, None)
         proj.payloads.pop(name, None)
         base = "{}/recipes/{}".format(self._project_rel(proj.key), quote(name, safe=""))
         self._remove(base + ".json")
@@ -323,6 +328,7 @@ class Store:
 
     def remove_folder(self, proj: ProjectData, fid: str, drop_data: bool) -> None:
         proj.folders.pop(fid, None)
+        self.rename_in_zones(proj, "MANAGED_FOLDER", fid, None)
         self._remove(f"{self._project_rel(proj.key)}/managed_folders/{_fname(fid)}")
         area = self.folder_areas.pop((proj.key, fid), None)
         if drop_data:
@@ -353,6 +359,27 @@ class Store:
         self._remove(base + ".json")
         self._remove(base + ".py")
         self._remove("scenarios/{}/{}".format(proj.key, quote(sid, safe="")))
+
+    def save_zones(self, proj: ProjectData) -> None:
+        self._write_json(self._project_rel(proj.key) + "/flow_zones.json", list(proj.zones.values()))
+
+    def rename_in_zones(self, proj: ProjectData, object_type: str, old: str, new: Optional[str]) -> None:
+        """Point the project's zone references to a local object at its new id (drop them if None)."""
+        changed = False
+        for zone in proj.zones.values():
+            for key in ("items", "shared"):
+                refs = []
+                for ref in zone.get(key, []):
+                    local = ref.get("projectKey", proj.key) == proj.key
+                    if local and (ref.get("objectType"), ref.get("objectId")) == (object_type, old):
+                        changed = True
+                        if new is None:
+                            continue
+                        ref = dict(ref, objectId=new)
+                    refs.append(ref)
+                zone[key] = refs
+        if changed:
+            self.save_zones(proj)
 
     def save_run(self, proj: ProjectData, sid: str, run: Dict[str, Any], generation: int) -> None:
         """Persist a scenario run; ignored if the world was reset since the run started."""
@@ -415,6 +442,8 @@ class Store:
             script = f.with_suffix(".py")
             if script.exists():
                 proj.scenario_scripts[sid] = script.read_text(encoding="utf-8")
+        if (pdir / "flow_zones.json").exists():
+            proj.zones = {z["id"]: z for z in self._read_json(pdir / "flow_zones.json")}
         runs_root = self.data_dir / "scenarios" / key if self.data_dir else None
         for sid in proj.scenarios:
             rdir = runs_root / quote(sid, safe="") / "runs" if runs_root else None

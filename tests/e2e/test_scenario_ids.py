@@ -2,7 +2,7 @@
 
 The engine sends the configured scenario id in the create body. Whether DSS honours it is
 UNVERIFIED (docs/emulator.md, "scenario id"): DSS may ignore it and derive the id from the
-scenario's *name* (`Nightly build` -> `NIGHTLYBUILD`). The emulator does either, switched by
+scenario's *name* (`Nightly build` -> `Nightly_build`). The emulator does either, switched by
 `POST /__emulator__/behaviour {"scenario_create_id": "body" | "from_name"}`, and the tool must be
 correct under both: the state records the server's id, plans and drift are clean, updates and
 deletes hit that scenario, `run_scenario` steps point at it, and import round-trips.
@@ -64,7 +64,7 @@ def _expected_ids(behaviour: str) -> dict[str, str]:
     """Configured id -> the id DSS gives the scenario."""
     if behaviour == "body":
         return {"nightly_build": "nightly_build", "weekly_report": "weekly_report"}
-    return {"nightly_build": "NIGHTLYBUILD", "weekly_report": "WEEKLYREPORT"}
+    return {"nightly_build": "Nightly_build", "weekly_report": "Weekly_report"}
 
 
 def _state(dss: Any, root: Path) -> dict[str, str]:
@@ -120,11 +120,11 @@ def test_scenarios_converge_whatever_id_dss_assigns(dss: Any, tmp_path: Path, be
     before = dss.admin.stats()["requests"]
     run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     assert writes_since(dss, before) == [("DELETE", f"/projects/{KEY}/scenarios/{ids['weekly_report']}")]
-    assert _scenario_ids(client) == sorted([ids["nightly_build"], "MADEBYHAND"])
+    assert _scenario_ids(client) == sorted([ids["nightly_build"], "Made_by_hand"])
     assert _state(dss, root) == {f"scenario.{KEY}.nightly_build": ids["nightly_build"]}
     assert_no_changes(dss, root)
     report = run_cli(dss, root, "drift", "-e", "dev", "--json", expect=2).json()
-    assert [(r["kind"], r["name"]) for r in report["resources"]] == [("unmanaged", "MADEBYHAND")], json.dumps(report)
+    assert [(r["kind"], r["name"]) for r in report["resources"]] == [("unmanaged", "Made_by_hand")], json.dumps(report)
 
 
 def test_saved_plan_and_steps_written_with_configured_ids(dss: Any, tmp_path: Path) -> None:
@@ -138,8 +138,8 @@ def test_saved_plan_and_steps_written_with_configured_ids(dss: Any, tmp_path: Pa
     run_cli(dss, root, "plan", "-e", "dev", "--out", str(plan_file))
     run_cli(dss, root, "apply", "-e", "dev", str(plan_file))
     project = client.get_project(KEY)
-    weekly = project.get_scenario("WEEKLYREPORT")
-    assert weekly.get_settings().get_raw()["params"]["steps"][0]["params"]["scenarioId"] == "NIGHTLYBUILD"
+    weekly = project.get_scenario("Weekly_report")
+    assert weekly.get_settings().get_raw()["params"]["steps"][0]["params"]["scenarioId"] == "Nightly_build"
     assert_no_changes(dss, root)
 
     settings = weekly.get_settings()
@@ -153,7 +153,7 @@ def test_saved_plan_and_steps_written_with_configured_ids(dss: Any, tmp_path: Pa
     plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2)
     assert "DSS id nightly_build" in plan.stdout and "scenario.SCIDS.weekly_report will be updated" in plan.stdout, str(plan)
     run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
-    assert weekly.get_settings().get_raw()["params"]["steps"][0]["params"]["scenarioId"] == "NIGHTLYBUILD"
+    assert weekly.get_settings().get_raw()["params"]["steps"][0]["params"]["scenarioId"] == "Nightly_build"
     assert weekly.run_and_wait(no_fail=True).outcome == "SUCCESS"
     assert_no_changes(dss, root)
 
@@ -167,9 +167,9 @@ scenarios:
   - id: a_b
     name: {first}
     description: from a_b
-  - id: AB
-    name: AB
-    description: from AB
+  - id: A_b
+    name: A_b
+    description: from A_b
     steps:
       - type: run_scenario
         scenario: a_b
@@ -179,31 +179,31 @@ scenarios:
 @pytest.mark.parametrize(
     ("first", "message"),
     [
-        ("A b", "Scenario AB already exists"),  # DSS's AB is named "A b": not what AB's create made
-        ("AB", "belongs to scenario.CLASH.a_b"),  # same name too: the state says whose it is
+        ("A b", "Scenario A_b already exists"),  # DSS's A_b is named "A b": not what A_b's create made
+        ("A_b", "belongs to scenario.CLASH.a_b"),  # same name too: the state says whose it is
     ],
     ids=["other-name", "same-name"],
 )
 def test_configured_id_taken_by_another_scenarios_derived_id(dss: Any, tmp_path: Path, first: str, message: str) -> None:
-    """`a_b` is created first (AB's step calls it) and DSS gives it the id AB, the id `AB` is
-    configured with. AB's create fails; the scenario DSS holds as AB stays a_b's (not adopted,
+    """`a_b` is created first (A_b's step calls it) and DSS gives it the id A_b, the id `A_b` is
+    configured with. A_b's create fails; the scenario DSS holds as A_b stays a_b's (not adopted,
     not overwritten), in this apply and in the next plans."""
     dss.admin.set_behaviour(scenario_create_id="from_name")
     project = dss.client().get_project  # the project exists only after the apply
     root = write_config(tmp_path / "cfg", {"clash.yml": CLASH.format(first=first)})
 
     failed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", expect=1)
-    assert "scenario.CLASH.AB: failed: DSS error: " in failed.stdout and "Scenario AB already exists" in failed.stdout, str(failed)
+    assert "scenario.CLASH.A_b: failed: DSS error: " in failed.stdout and "Scenario A_b already exists" in failed.stdout, str(failed)
     assert message in failed.output, str(failed)
-    assert _only_scenario(project("CLASH")) == ("AB", first, "from a_b", [])
+    assert _only_scenario(project("CLASH")) == ("A_b", first, "from a_b", [])
     rows = run_cli(dss, root, "state", "list", "-e", "dev", "--json").json()["resources"]
-    assert {r["address"]: r["dss_id"] for r in rows if r["address"].startswith("scenario.")} == {"scenario.CLASH.a_b": "AB"}
+    assert {r["address"]: r["dss_id"] for r in rows if r["address"].startswith("scenario.")} == {"scenario.CLASH.a_b": "A_b"}
 
     for _ in range(2):  # plan and apply refuse, naming the owner; DSS is left alone
         for command in (["plan"], ["apply", "--auto-approve"]):
             refused = run_cli(dss, root, *command, "-e", "dev", expect=1)
-            assert "scenario.CLASH.AB: the scenario DSS holds as 'AB' in project CLASH is managed as scenario.CLASH.a_b" in refused.output, str(refused)
-    assert _only_scenario(project("CLASH")) == ("AB", first, "from a_b", [])
+            assert "scenario.CLASH.A_b: the scenario DSS holds as 'A_b' in project CLASH is managed as scenario.CLASH.a_b" in refused.output, str(refused)
+    assert _only_scenario(project("CLASH")) == ("A_b", first, "from a_b", [])
     report = _drift(dss, root)
     assert report["resources"] == [], report
 
@@ -217,10 +217,10 @@ def test_names_deriving_the_same_id_fail_the_second_create(dss: Any, tmp_path: P
     root = write_config(tmp_path / "cfg", {"clash.yml": config})
     for _ in range(2):
         failed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--parallelism", "1", expect=1)
-        assert "scenario.CLASH.y: failed: DSS error: " in failed.stdout and "Scenario NIGHTLY already exists" in failed.stdout, str(failed)
-        assert _only_scenario(dss.client().get_project("CLASH")) == ("NIGHTLY", "Nightly", "from x", [])
+        assert "scenario.CLASH.y: failed: DSS error: " in failed.stdout and "Scenario Nightly already exists" in failed.stdout, str(failed)
+        assert _only_scenario(dss.client().get_project("CLASH")) == ("Nightly", "Nightly", "from x", [])
         rows = run_cli(dss, root, "state", "list", "-e", "dev", "--json").json()["resources"]
-        assert {r["address"]: r["dss_id"] for r in rows if r["address"].startswith("scenario.")} == {"scenario.CLASH.x": "NIGHTLY"}
+        assert {r["address"]: r["dss_id"] for r in rows if r["address"].startswith("scenario.")} == {"scenario.CLASH.x": "Nightly"}
 
 
 def _only_scenario(project: Any) -> tuple:

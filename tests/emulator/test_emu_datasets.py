@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from dss_emulator import defaults
 from emu_helpers import ILLEGAL_ARGUMENT, NOT_FOUND, raises_dss
 
 
@@ -18,8 +19,10 @@ def test_managed_filesystem_csv_gets_dss_defaults(project):
     assert raw["params"]["connection"] == "filesystem_managed"
     assert raw["params"]["path"] == "${projectKey}/TEST_DATA"
     assert raw["params"]["filesSelectionRules"]["mode"] == "ALL"
-    assert raw["formatType"] == "csv" and raw["formatParams"]["style"] == "escape_only_no_quote"
-    assert len(raw["formatParams"]) > 20
+    # No format option: gzip CSV, unix style, as every recent filesystem sample (findings section 5).
+    assert raw["formatType"] == "csv"
+    assert raw["formatParams"]["style"] == "unix" and raw["formatParams"]["compress"] == "gz"
+    assert raw["formatParams"] == defaults.load("format_csv_unix_gzip.json")  # the DSS 8 export's
     for key in (
         "metrics",
         "metricsChecks",
@@ -41,11 +44,56 @@ def test_managed_filesystem_csv_gets_dss_defaults(project):
 def test_managed_parquet_format(project):
     ds = (
         project.new_managed_dataset("PQ")
-        .with_store_into("filesystem_managed", format_option_id="parquet")
+        .with_store_into("filesystem_managed", format_option_id="PARQUET_HIVE")
         .create()
     )
     raw = ds.get_settings().get_raw()
     assert raw["formatType"] == "parquet" and raw["formatParams"]["parquetCompressionMethod"] == "SNAPPY"
+
+
+@pytest.mark.parametrize(
+    ("option", "format_type", "style"),
+    [
+        ("CSV_ESCAPING_NOGZIP_FORHIVE", "csv", "escape_only_no_quote"),
+        ("CSV_UNIX_GZIP", "csv", "unix"),
+        ("CSV_EXCEL_GZIP", "csv", "excel"),
+        ("CSV_EXCEL_GZIP_BIGQUERY", "csv", "excel"),
+        ("CSV_NOQUOTING_NOGZIP_FORPIG", "csv", "escape_only_no_quote"),
+        ("PARQUET_HIVE", "parquet", None),
+        ("AVRO", "avro", None),
+        ("ORC", "orc", None),
+    ],
+)
+def test_every_documented_format_option(project, option, format_type, style):
+    """The format options dataikuapi documents for new managed datasets (dss/recipe.py)."""
+    ds = (
+        project.new_managed_dataset("f")
+        .with_store_into("filesystem_managed", format_option_id=option)
+        .create()
+    )
+    raw = ds.get_settings().get_raw()
+    assert raw["formatType"] == format_type
+    assert raw["formatParams"].get("style") == style
+
+
+@pytest.mark.parametrize("option", ["JSON", "excel", "csv", "parquet", "XLSX"])
+def test_unknown_format_options_are_refused(project, option):
+    raises_dss(
+        ILLEGAL_ARGUMENT,
+        lambda: (
+            project.new_managed_dataset("f")
+            .with_store_into("filesystem_managed", format_option_id=option)
+            .create()
+        ),
+        f"Unknown format option '{option}'.*CSV_UNIX_GZIP",
+    )
+    assert project.list_datasets() == []
+
+
+def test_default_format_of_cloud_and_hadoop_stores_is_hive_csv(dss, project):
+    dss.admin.seed(connections=[{"name": "s3_managed", "type": "EC2"}])
+    raw = project.new_managed_dataset("s3").with_store_into("s3_managed").create().get_settings().get_raw()
+    assert raw["formatParams"]["style"] == "escape_only_no_quote" and raw["formatParams"]["compress"] == ""
 
 
 def test_managed_sql_table(project):

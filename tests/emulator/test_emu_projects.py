@@ -11,10 +11,30 @@ def test_create_list_and_summary(dss_client):
     items = dss_client.list_projects()
     assert [i["projectKey"] for i in items] == ["P1"]
     item = items[0]
-    assert item["name"] == "Project one" and item["owner"] == "admin" and item["tags"] == ["a"]
-    assert item["versionTag"]["versionNumber"] == 0
-    assert dss_client.get_project("P1").get_summary()["projectKey"] == "P1"
+    # The list item keys Dataiku's monitoring plugin reads (findings section 5): the owner is
+    # ownerLogin + ownerDisplayName, never `owner`.
+    assert item["name"] == "Project one" and item["tags"] == ["a"] and "owner" not in item
+    assert item["ownerLogin"] == "admin" and item["ownerDisplayName"] == "Administrator"
+    assert item["projectType"] == "REGULAR" and item["projectAppType"] == "REGULAR"
+    assert item["permissionsVersion"] == "V2" and item["commitMode"] == "AUTO"
+    assert item["tutorialProject"] is False
+    assert item["versionTag"]["versionNumber"] == 0 and item["creationTag"]["versionNumber"] == 0
+    assert dss_client.get_project("P1").get_summary() == item
     assert dss_client.list_project_keys() == ["P1"]
+
+
+def test_project_tags_come_back_sorted(dss_client):
+    project = dss_client.create_project("TAGS", "Tags", "admin", tags=["zulu", "alpha", "mike"])
+    assert project.get_metadata()["tags"] == ["alpha", "mike", "zulu"]
+    metadata = project.get_metadata()
+    metadata["tags"] = ["terraform", "smoke-test", "terraform"]
+    project.set_metadata(metadata)
+    assert project.get_metadata()["tags"] == ["smoke-test", "terraform"]  # a set: sorted, once each
+    assert dss_client.list_projects()[0]["tags"] == ["smoke-test", "terraform"]
+    settings = project.get_settings()
+    settings.settings["tags"] = ["b", "a"]
+    settings.save()
+    assert project.get_summary()["tags"] == ["a", "b"]
 
 
 def test_duplicate_and_invalid_keys(dss_client):

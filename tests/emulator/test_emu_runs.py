@@ -67,12 +67,12 @@ def test_set_project_vars_and_run_scenario_steps(project):
         "parent",
         [
             {"type": "set_project_vars", "params": {"variables": {"a": 1}}},
-            {"type": "run_scenario", "params": {"scenarioId": "CHILD"}},
+            {"type": "run_scenario", "params": {"scenarioId": "child"}},
         ],
     )
     assert parent.run_and_wait().outcome == "SUCCESS"
     assert project.get_variables()["standard"] == {"a": 1, "from": "child"}
-    assert len(project.get_scenario("CHILD").get_last_runs()) == 1
+    assert len(project.get_scenario("child").get_last_runs()) == 1
 
 
 def test_builtin_macro_step_and_custom_python_step(project):

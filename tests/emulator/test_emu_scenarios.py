@@ -13,13 +13,28 @@ def project(dss_client):
 
 def test_create_step_based_defaults(project):
     scenario = project.create_scenario("Build game analysis", "step_based")
-    assert scenario.id == "BUILDGAMEANALYSIS"
+    assert scenario.id == "Build_game_analysis"
     raw = scenario.get_settings().get_raw()
     assert raw["type"] == "step_based" and raw["name"] == "Build game analysis" and raw["active"] is False
     assert raw["params"] == {"steps": []} and raw["triggers"] == [] and raw["reporters"] == []
     assert raw["delayedTriggersBehavior"]["delayWhileRunning"] is True
-    assert raw["projectKey"] == "SC" and raw["id"] == "BUILDGAMEANALYSIS"
+    assert raw["projectKey"] == "SC" and raw["id"] == "Build_game_analysis"
     assert raw["versionTag"]["versionNumber"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "derived"),
+    [
+        ("Nightly build", "Nightly_build"),  # the case is kept (findings section 2)
+        ("24319 - remove quotes", "24319___remove_quotes"),
+        ("already_an_id", "already_an_id"),
+        ("Ünïcode & co.", "_n_code___co_"),
+        ("weekly-report", "weekly_report"),
+    ],
+)
+def test_id_derived_from_the_name(project, name, derived):
+    assert project.create_scenario(name, "step_based").id == derived
+    assert [s["id"] for s in project.list_scenarios()] == [derived]
 
 
 def test_explicit_id_duplicates_and_invalid(project):
@@ -31,7 +46,8 @@ def test_explicit_id_duplicates_and_invalid(project):
         "already exists",
     )
     project.create_scenario("same name", "step_based")
-    raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_scenario("Same Name", "step_based"), "already exists")
+    raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_scenario("same-name", "step_based"), "already exists")
+    assert project.create_scenario("Same Name", "step_based").id == "Same_Name"  # case kept: another id
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_scenario("x", "weird_type"))
 
 
@@ -39,12 +55,12 @@ def test_behaviour_switch_scenario_create_id(dss, project):
     assert dss.admin.behaviour() == {"scenario_create_id": "body"}
     assert dss.admin.set_behaviour(scenario_create_id="from_name") == {"scenario_create_id": "from_name"}
     scenario = project.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"})
-    assert scenario.id == "NIGHTLYBUILD"  # the body's id is ignored: derived from the name
-    assert [s["id"] for s in project.list_scenarios()] == ["NIGHTLYBUILD"]
+    assert scenario.id == "Nightly_build"  # the body's id is ignored: derived from the name
+    assert [s["id"] for s in project.list_scenarios()] == ["Nightly_build"]
     raises_dss(
         ILLEGAL_ARGUMENT,
-        lambda: project.create_scenario("nightly-build", "step_based", definition={"id": "other"}),
-        "NIGHTLYBUILD already exists",
+        lambda: project.create_scenario("Nightly-build", "step_based", definition={"id": "other"}),
+        "Nightly_build already exists",
     )
     with pytest.raises(RuntimeError, match="400"):
         dss.admin.set_behaviour(scenario_create_id="sometimes")
@@ -56,26 +72,55 @@ def test_behaviour_switch_scenario_create_id(dss, project):
     dss.admin.reset(full=True)
     assert dss.admin.behaviour() == {"scenario_create_id": "body"}
     again = dss.client().create_project("SC", "Scenarios", "admin")
-    assert again.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"}).id == "nightly_build"
+    assert (
+        again.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"}).id
+        == "nightly_build"
+    )
 
 
-def test_list_is_light(project):
-    project.create_scenario("A", "step_based")
-    items = project.list_scenarios()
-    assert items == [
-        {
-            "id": "A",
-            "projectKey": "SC",
-            "name": "A",
-            "type": "step_based",
-            "active": False,
-            "tags": [],
-            "markedAsTest": False,
-            "running": False,
-            "nextRun": 0,
-        }
-    ]
+def test_list_items_have_the_dss_shape_without_version_tag(project):
+    """Exactly the keys Dataiku's monitoring plugin reads from scenario list items (findings section 1),
+    with projectKey and tags: no versionTag, no triggers or steps."""
+    created = project.create_scenario("A", "step_based")
+    raw = created.get_settings().get_raw()
+    (item,) = project.list_scenarios()
+    assert item == {
+        "id": "A",
+        "projectKey": "SC",
+        "name": "A",
+        "type": "step_based",
+        "active": False,
+        "tags": [],
+        "markedAsTest": False,
+        "unavailable": False,
+        "running": False,
+        "createdOn": raw["creationTag"]["lastModifiedOn"],
+        "lastModifiedOn": raw["versionTag"]["lastModifiedOn"],
+        "start": 0,
+        "nextRun": 0,
+    }
     assert project.list_scenarios(as_type="objects")[0].id == "A"
+
+    settings = created.get_settings()
+    settings.run_as = "admin"
+    settings.save()
+    (item,) = project.list_scenarios()
+    assert item["runAsUser"] == "admin"
+    assert item["lastModifiedOn"] == created.get_settings().get_raw()["versionTag"]["lastModifiedOn"]
+    assert item["lastModifiedOn"] > item["createdOn"]  # every save moves it
+
+
+def test_scenario_tags_come_back_sorted(project):
+    scenario = project.create_scenario("T", "step_based", definition={"tags": ["zulu", "alpha"]})
+    assert scenario.get_settings().get_raw()["tags"] == ["alpha", "zulu"]
+    settings = scenario.get_settings()
+    settings.get_raw()["tags"] = ["smoke-test", "terraform", "smoke-test"]
+    settings.save()
+    assert project.list_scenarios()[0]["tags"] == ["smoke-test", "terraform"]
+    light = scenario.get_definition(with_status=True)
+    light["tags"] = ["b", "a"]
+    scenario.set_definition(light, with_status=True)
+    assert scenario.get_settings().get_raw()["tags"] == ["a", "b"]
 
 
 def test_save_fills_step_and_trigger_defaults(project):

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     datasets,
+    flow,
     folders,
     instance,
     jobs,

@@ -112,9 +112,13 @@ def managed_dataset_doc(ctx: Ctx, proj: ProjectData, name: str, settings: Dict[s
     else:
         prefix = "" if dtype == "Filesystem" else "/"
         params = {"connection": conn["name"], "path": f"{prefix}${{projectKey}}/{name}"}
-        fmt = defaults.format_for_option(specific.get("formatOptionId"))
+        fmt = defaults.format_for_option(specific.get("formatOptionId"), dtype)
         if fmt is None:
-            raise errors.bad_request("Unknown format option '{}'".format(specific.get("formatOptionId")))
+            raise errors.bad_request(
+                "Unknown format option '{}' (known: {})".format(
+                    specific.get("formatOptionId"), ", ".join(defaults.FORMAT_OPTIONS)
+                )
+            )
         extra.update(fmt)
     return defaults.new_dataset(proj.key, name, dtype, True, params, extra)
 
@@ -259,6 +263,7 @@ def rename_dataset(ctx: Ctx) -> Dict[str, Any]:
         raise errors.not_found(f"dataset does not exist: {proj.key}.{old}")
     new = _check_new_name(proj, new)
     doc = proj.datasets[old]
+    ctx.store.rename_in_zones(proj, "DATASET", old, new)  # the object stays in its zone
     ctx.store.remove_dataset(proj, old)
     doc["name"] = new
     defaults.bump(doc, ctx.login)

@@ -61,6 +61,8 @@ def put_connection(ctx: Ctx) -> Dict[str, Any]:
     old = connection(ctx.store, ctx.params["name"])
     doc = copy.deepcopy(ctx.body_dict())
     doc["name"] = old["name"]
+    if "creationTag" in old:
+        doc["creationTag"] = copy.deepcopy(old["creationTag"])  # a PUT cannot change it
     params = doc.get("params") or {}
     if str(params.get("password", "")).startswith("e:AES:"):
         params["password"] = old.get("params", {}).get(
@@ -130,6 +132,7 @@ def list_code_envs(ctx: Ctx) -> List[Dict[str, Any]]:
             "envName": name,
             "deploymentMode": doc.get("deploymentMode"),
             "owner": doc.get("owner"),
+            "isUptodate": True,  # the emulator builds nothing: every env is as its spec says
         }
         for (lang, name), doc in sorted(ctx.store.code_envs.items())
     ]
@@ -180,6 +183,7 @@ def put_code_env(ctx: Ctx) -> Dict[str, Any]:
     old = _env(ctx)
     doc = copy.deepcopy(ctx.body_dict())
     doc["envLang"], doc["envName"] = old["envLang"], old["envName"]
+    defaults.mirror_code_env_keys(doc)  # the top-level usableByAll/containerConfs... win over desc's
     ctx.store.put_code_env(doc)
     return {}
 
@@ -241,7 +245,10 @@ def create_user(ctx: Ctx) -> Dict[str, Any]:
     for g in body.get("groups") or []:
         if g not in ctx.store.groups:
             raise errors.not_found(f"Group '{g}' does not exist")
-    ctx.store.put_user(defaults.user_doc({k: v for k, v in body.items() if v is not None}))
+    spec = {k: v for k, v in body.items() if v is not None}
+    if not spec.get("groups") and defaults.DEFAULT_USER_GROUP in ctx.store.groups:
+        spec["groups"] = [defaults.DEFAULT_USER_GROUP]  # DSS puts a new user in a default group
+    ctx.store.put_user(defaults.user_doc(spec))
     return copy.deepcopy(ctx.store.users[login])
 
 
@@ -421,4 +428,25 @@ def instance_info(ctx: Ctx) -> Dict[str, Any]:
         "nodeType": "DESIGN",
         "dssVersion": f"emulator-{__version__}",
         "isAutomation": False,
+    }
+
+
+# ---------------------------------------------------------------- licensing
+
+
+@route("GET", "/admin/licensing/status")
+def licensing_status(ctx: Ctx) -> Dict[str, Any]:
+    """A valid Enterprise licence, hand-made (no real document was found; docs/emulator.md): not the
+    Community/Free Edition (``community`` and ``ceEnterprise`` false), so Enterprise features such as
+    flow zones are available; ``limits.licensedProfiles`` holds the user profiles it grants (the key a
+    Terraform provider for DSS 15 reads)."""
+    require_admin(ctx.caller)
+    profiles = {"DESIGNER", "DATA_SCIENTIST", "READER"}
+    profiles |= {u.get("userProfile", "DATA_SCIENTIST") for u in ctx.store.users.values()}
+    return {
+        "community": False,
+        "ceEnterprise": False,
+        "expired": False,
+        "expiresOn": 4102444800000,  # 2100-01-01
+        "limits": {"licensedProfiles": {p: {"maxUsers": -1} for p in sorted(profiles)}},
     }

@@ -1,4 +1,4 @@
-"""Jobs (complete at once, state DONE), futures, and the flow graph."""
+"""Jobs (complete at once, state DONE) and futures."""
 
 from __future__ import annotations
 
@@ -132,33 +132,3 @@ def abort_future(ctx: Ctx) -> Dict[str, Any]:
     with ctx.app.runtime_lock:
         ctx.app.futures.pop(ctx.params["job_id"], None)
     return {}
-
-
-# ---------------------------------------------------------------- flow graph
-
-
-def _node(ref: str, ntype: str) -> Dict[str, Any]:
-    return {"ref": ref, "type": ntype, "predecessors": [], "successors": []}
-
-
-@route("GET", "/projects/{pk}/flow/graph/")
-def flow_graph(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(READ)
-    nodes: Dict[str, Dict[str, Any]] = {}
-    for name in proj.datasets:
-        nodes[name] = _node(name, "COMPUTABLE_DATASET")
-    for fid in proj.folders:
-        nodes[fid] = _node(fid, "COMPUTABLE_FOLDER")
-    for rname, recipe in proj.recipes.items():
-        node = nodes.setdefault(rname, _node(rname, "RUNNABLE_RECIPE"))
-        node["subType"] = recipe.get("type")
-        for role_key, link in (("inputs", "predecessors"), ("outputs", "successors")):
-            for role in (recipe.get(role_key) or {}).values():
-                for item in role.get("items", []):
-                    ref = item.get("ref")
-                    if ref not in nodes:
-                        nodes[ref] = _node(ref, "COMPUTABLE_DATASET")
-                    node[link].append(ref)
-                    back = "successors" if link == "predecessors" else "predecessors"
-                    nodes[ref][back].append(rname)
-    return {"nodes": nodes, "projectKey": proj.key}

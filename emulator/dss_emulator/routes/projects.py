@@ -18,21 +18,39 @@ PERMISSION_KEYS = ("permissions",)
 ROOT_FOLDER = "ROOT"
 
 
-def summary(proj: ProjectData) -> Dict[str, Any]:
+def summary(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
+    """A project as ``GET /projects/`` lists it (and ``GET /projects/{pk}`` summarises it).
+
+    The keys are those Dataiku's monitoring plugin reads from list items (dss-plugin-dataiku-pulse,
+    projects/metadata.py): the owner as ``ownerLogin`` + ``ownerDisplayName`` (not ``owner``),
+    ``projectAppType``, ``permissionsVersion``, ``commitMode`` (the project's ``gitCommitMode``),
+    ``tutorialProject``, and the version and creation tags. Absent values are left out, as DSS's
+    JSON writer leaves out nulls.
+    """
     p = proj.params
-    out: Dict[str, Any] = {"projectKey": proj.key, "name": p.get("name", proj.key), "owner": p.get("owner")}
+    owner = p.get("owner")
+    item: Dict[str, Any] = {
+        "projectKey": proj.key,
+        "name": p.get("name", proj.key),
+        "ownerLogin": owner,
+        "ownerDisplayName": ctx.store.users.get(owner, {}).get("displayName", owner),
+        "commitMode": (p.get("settings") or {}).get("gitCommitMode"),
+    }
     for k in (
         "shortDesc",
         "description",
         "projectStatus",
         "projectType",
+        "projectAppType",
+        "permissionsVersion",
+        "tutorialProject",
         "tags",
         "versionTag",
         "creationTag",
     ):
         if k in p:
-            out[k] = copy.deepcopy(p[k])
-    return out
+            item[k] = copy.deepcopy(p[k])
+    return {k: v for k, v in item.items() if v is not None}
 
 
 @route("GET", "/projects/")
@@ -42,7 +60,7 @@ def list_projects(ctx: Ctx) -> List[Dict[str, Any]]:
         proj = ctx.store.projects[key]
         if not project_rights(proj.params, ctx.caller)[READ]:
             continue
-        item = summary(proj)
+        item = summary(ctx, proj)
         if ctx.qbool("includeLocation"):
             item["projectLocation"] = {"folderId": _locations(ctx).get(key, ROOT_FOLDER)}
         items.append(item)
@@ -71,6 +89,7 @@ def create_project(ctx: Ctx) -> Dict[str, Any]:
     )
     params["permissions"] = [defaults.permission_row(r) for r in body.get("permissions") or []]
     params["tags"] = list(body.get("tags") or [])
+    defaults.sort_tags(params)
     if isinstance(body.get("settings"), dict):
         _check_project_code_envs(ctx, body["settings"])
         params["settings"] = defaults.deep_merge(params["settings"], body["settings"])
@@ -90,7 +109,7 @@ def create_project(ctx: Ctx) -> Dict[str, Any]:
 
 @route("GET", "/projects/{pk}")
 def get_project(ctx: Ctx) -> Dict[str, Any]:
-    return summary(ctx.project(READ))
+    return summary(ctx, ctx.project(READ))
 
 
 @route("DELETE", "/projects/{pk}")
@@ -115,6 +134,7 @@ def set_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     md = ctx.body_dict()
     apply_metadata(proj.params, md)
+    defaults.sort_tags(proj.params)
     if isinstance(md.get("label"), str) and md["label"]:
         proj.params["name"] = md["label"]
     defaults.bump(proj.params, ctx.login)
@@ -151,6 +171,7 @@ def set_settings(ctx: Ctx) -> Dict[str, Any]:
         if k in proj.params:
             new[k] = proj.params[k]
     proj.params = new
+    defaults.sort_tags(proj.params)
     defaults.bump(proj.params, ctx.login)
     ctx.store.save_params(proj)
     return {}

@@ -239,6 +239,7 @@ def rename_recipe(ctx: Ctx) -> Dict[str, Any]:
     if new in proj.recipes:
         raise errors.already_exists(f"Recipe {new} already exists in project {proj.key}")
     doc, payload = proj.recipes[old], proj.payloads.get(old, "")
+    ctx.store.rename_in_zones(proj, "RECIPE", old, new)  # the object stays in its zone
     ctx.store.remove_recipe(proj, old)
     doc["name"] = new
     defaults.bump(doc, ctx.login)

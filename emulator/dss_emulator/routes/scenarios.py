@@ -13,18 +13,13 @@ from ..store import ProjectData
 from .common import SCENARIO_ID_RE, apply_metadata, metadata_of
 
 SCENARIO_TYPES = ("step_based", "custom_python")
-LIGHT_KEYS = (
-    "id",
-    "projectKey",
-    "name",
-    "type",
-    "active",
-    "tags",
-    "description",
-    "shortDesc",
-    "runAsUser",
-    "markedAsTest",
-)
+# The keys of a scenario list item, as Dataiku's own monitoring plugin reads them (dss-plugin-dataiku-pulse,
+# schemas/scenarios_metadata.py), plus projectKey and tags (dataikuapi's DSSScenarioListItem is a taggable
+# list item). No versionTag: DSS lists scenarios without it (dss-fidelity-findings.md section 1).
+LIST_KEYS = ("id", "projectKey", "name", "type", "active", "tags", "runAsUser", "markedAsTest")
+# What the light view adds to a list item: the fields dataikuapi says it can modify (scenario.py,
+# set_definition(with_status=True)).
+LIGHT_KEYS = ("description", "shortDesc", "checklists")
 
 
 def _scenario(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
@@ -35,15 +30,31 @@ def _scenario(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
     return doc
 
 
-def _light(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
-    item = {k: copy.deepcopy(doc[k]) for k in LIGHT_KEYS if k in doc}
+def _tag_time(doc: Dict[str, Any], tag: str) -> int:
+    return int((doc.get(tag) or {}).get("lastModifiedOn") or 0)
+
+
+def list_item(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
+    """A scenario as ``GET /scenarios/`` lists it. Absent optional values are left out, as DSS's
+    JSON writer (Gson) leaves out nulls: ``runAsUser`` appears only when set."""
+    item = {k: copy.deepcopy(doc[k]) for k in LIST_KEYS if doc.get(k) is not None}
+    item.setdefault("markedAsTest", False)
     runs = proj.runs.get(doc["id"]) or []
-    item["running"] = ctx.app.scenarios.is_running(proj, doc["id"])
-    item["nextRun"] = 0  # automatic triggers never fire in the emulator
-    if runs:
-        item["start"] = runs[-1]["start"]
-        if "result" in runs[-1]:
-            item["lastOutcome"] = runs[-1]["result"]["outcome"]
+    running = ctx.app.scenarios.is_running(proj, doc["id"])
+    item.update(
+        unavailable=False,
+        running=running,
+        createdOn=_tag_time(doc, "creationTag"),
+        lastModifiedOn=_tag_time(doc, "versionTag"),
+        start=runs[-1]["start"] if running else 0,  # the current run's start; 0 when not running
+        nextRun=0,  # automatic triggers never fire in the emulator
+    )
+    return item
+
+
+def _light(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
+    item = list_item(ctx, proj, doc)
+    item.update({k: copy.deepcopy(doc[k]) for k in LIGHT_KEYS if k in doc})
     return item
 
 
@@ -54,7 +65,7 @@ def public_run(run: Dict[str, Any]) -> Dict[str, Any]:
 @route("GET", "/projects/{pk}/scenarios/")
 def list_scenarios(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
-    return [_light(ctx, proj, proj.scenarios[s]) for s in sorted(proj.scenarios)]
+    return [list_item(ctx, proj, proj.scenarios[s]) for s in sorted(proj.scenarios)]
 
 
 @route("POST", "/projects/{pk}/scenarios/")
@@ -153,6 +164,7 @@ def set_light(ctx: Ctx) -> Dict[str, Any]:
     apply_metadata(
         doc, {k: v for k, v in body.items() if k in ("tags", "description", "shortDesc", "checklists")}
     )
+    defaults.sort_tags(doc)
     defaults.bump(doc, ctx.login)
     ctx.store.save_scenario(proj, doc["id"])
     return {}
