@@ -196,9 +196,10 @@ def test_a_non_transient_error_fails_the_action_and_skips_its_dependents(dss: An
     state = json.loads((state_dir(root) / "state.json").read_text())
     assert set(state["resources"]) == set(applied.done), "the state must record exactly what succeeded"
     assert not (state_dir(root) / "lock.json").exists()
-    # The failed create's intent stays journaled (the next run checks DSS for it); nothing else.
-    journal = [json.loads(line) for line in (state_dir(root) / "journal.jsonl").read_text().splitlines()[1:]]
-    assert {(e["kind"], e["address"]) for e in journal} == {("intent", next(iter(failed)))}
+    # DSS refused the create (a client error) and holds nothing of it: the journal keeps nothing for
+    # the next run to look up (an intent left open would be reconciled against DSS).
+    journal = state_dir(root) / "journal.jsonl"
+    assert not journal.exists() or journal.read_text().splitlines()[1:] == []
     live = list_names(dss.client(), KEY)
     assert failed_name not in live["dataset"]
     assert {f"recipe.FAULTS.{n}" for n in live["recipe"]} == {a for a in applied.done if a.startswith("recipe.")}
@@ -223,3 +224,72 @@ def test_a_failed_update_keeps_the_previous_record(dss: Any, root: Path) -> None
     assert _apply(dss, root).ok
     assert dss.client().get_project(KEY).get_variables()["standard"] == {"stage": "two"}
     _assert_converged(dss, root)
+
+
+# -- scenario ids DSS derives from names -----------------------------------------------------------
+# When DSS ignores the configured id (switch `scenario_create_id: from_name`), the scenario "Daily"
+# configured as DAILY is created as `Daily`: a create whose answer is lost must find it there.
+def _scenarios(dss: Any) -> list[tuple[str, str, str]]:
+    project = dss.client().get_project(KEY)
+    return [
+        (s["id"], s["name"], project.get_scenario(s["id"]).get_settings().get_raw().get("description", ""))
+        for s in project.list_scenarios()
+    ]
+
+
+def _state_ids(root: Path) -> dict:
+    state = json.loads((state_dir(root) / "state.json").read_text())
+    return {a: r["dss_id"] for a, r in state["resources"].items() if a.startswith("scenario.")}
+
+
+def _assert_scenario_converged(dss: Any, root: Path) -> None:
+    plan = _session(dss, root).plan().plan
+    assert not plan.has_changes, [c.address for c in plan.actionable()]
+    assert [s[0] for s in _scenarios(dss)] == ["Daily"]  # one scenario, never two
+    assert _state_ids(root) == {"scenario.FAULTS.DAILY": "Daily"}
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_lost_scenario_create_is_found_under_the_id_dss_derived(dss: Any, root: Path, status: int) -> None:
+    dss.admin.set_behaviour(scenario_create_id="from_name")
+    dss.admin.add_fault(method="POST", path=r"/scenarios/$", status=status, nth=1, times=1, mode="after")
+    applied = _apply(dss, root)
+    assert applied.ok, applied.failed
+    assert _statuses(dss, "POST", r"/scenarios/$") == [status]  # adopted, not created again
+    _assert_scenario_converged(dss, root)
+
+
+def test_a_lost_scenario_create_is_adopted_by_the_next_apply(dss: Any, root: Path) -> None:
+    dss.admin.set_behaviour(scenario_create_id="from_name")
+    dss.admin.add_fault(method="POST", path=r"/scenarios/$", status=500, nth=1, times=1, mode="after")
+    # The lookup after the failure fails too: this apply cannot know, the intent stays open.
+    dss.admin.add_fault(method="GET", path=r"^/projects/FAULTS/scenarios/$", status=500, nth=1, times=0)
+    applied = _apply(dss, root)
+    assert set(applied.failed) == {"scenario.FAULTS.DAILY"}
+    dss.admin.clear_faults()
+    assert [s[0] for s in _scenarios(dss)] == ["Daily"]
+    notes = _session(dss, root).plan().notes
+    assert "scenario.FAULTS.DAILY: created by the interrupted apply; adopted" in notes, notes
+    # The adoption is recorded; the scenario was created whole (the POST carried its definition): done.
+    assert _apply(dss, root) is None
+    assert _statuses(dss, "POST", r"/scenarios/$") == [500]  # never created twice
+    _assert_scenario_converged(dss, root)
+
+
+def test_a_refused_scenario_create_never_takes_a_scenario_made_by_someone_else(dss: Any, root: Path) -> None:
+    """Someone made "Daily" through the API (id `Daily`, the id DSS derives for ours too): our create is
+    refused, and neither this apply nor the next takes their scenario for ours."""
+    dss.admin.set_behaviour(scenario_create_id="from_name")
+    without = PROJECT[: PROJECT.index("scenarios:")]
+    (root / "projects" / "faults.yml").write_text(without, encoding="utf-8")
+    assert _apply(dss, root).ok
+    theirs = dss.client().get_project(KEY).create_scenario("Daily", "step_based", definition={"description": "theirs"})
+    assert theirs.id == "Daily"
+    (root / "projects" / "faults.yml").write_text(PROJECT, encoding="utf-8")
+    for _ in range(2):
+        applied = _apply(dss, root)
+        assert set(applied.failed) == {"scenario.FAULTS.DAILY"}
+        assert "Scenario Daily already exists" in applied.failed["scenario.FAULTS.DAILY"]
+        assert _scenarios(dss) == [("Daily", "Daily", "theirs")]
+        assert _state_ids(root) == {}
+        assert _session(dss, root).plan().notes == []  # nothing left open to reconcile

@@ -130,7 +130,7 @@ def create_zone(ctx: Ctx) -> Dict[str, Any]:
     zone_id = defaults.random_id(7)
     while zone_id in proj.zones or zone_id == DEFAULT_ZONE:
         zone_id = defaults.random_id(7)
-    zone = {
+    zone: Dict[str, Any] = {
         "id": zone_id,
         "name": name,
         "color": body.get("color") or DEFAULT_COLOR,

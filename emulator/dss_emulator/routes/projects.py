@@ -33,7 +33,7 @@ def summary(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
         "projectKey": proj.key,
         "name": p.get("name", proj.key),
         "ownerLogin": owner,
-        "ownerDisplayName": ctx.store.users.get(owner, {}).get("displayName", owner),
+        "ownerDisplayName": ctx.store.users.get(owner or "", {}).get("displayName", owner),
         "commitMode": (p.get("settings") or {}).get("gitCommitMode"),
     }
     for k in (

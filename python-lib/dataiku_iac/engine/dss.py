@@ -144,6 +144,16 @@ def may_still_run(exc: BaseException) -> bool:
     return getattr(_last_status, "value", None) in (502, 504)
 
 
+def refused(exc: BaseException) -> bool:
+    """True if DSS answered the failed request with a client error (4xx but 408 and 429): it refused
+    the request, which changed nothing. Anything else (no answer, a timeout, a server or gateway
+    error) may hide a change DSS made. Call it before any other request of the thread."""
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return False
+    status = getattr(_last_status, "value", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in TRANSIENT_STATUSES
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return text if len(text) <= 500 else text[:500] + "…"

@@ -16,6 +16,7 @@ sent to DSS: a DSS change the state cannot record must not happen.
 from __future__ import annotations
 
 import datetime
+import functools
 import heapq
 import threading
 import time
@@ -23,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, with_retries
+from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, refused, with_retries
 from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError
 from dataiku_iac.model import DesiredState, Resource
@@ -62,10 +63,17 @@ class _Written:
     type: str
     dss_id: str
     expected_version: int
+    read_tag: Optional[dict]  # the versionTag read after the object's last save, if it was not saved since
 
 
 class JournalFailure(StateError):
     """The journal could not be written: no further DSS call may be made."""
+
+
+class _NothingCreated(DssError):
+    """A create DSS refused (a client error, every attempt) and whose object is not in DSS: its intent
+    is closed as failed, so the next run does not look for an object that was never made (and cannot
+    take someone else's object for it)."""
 
 
 class Executor:
@@ -211,7 +219,11 @@ class Executor:
         ctx = self._ctx(resource.project_key)
         planned = self._record(resource, None, doc)
         seq = self._journal("intent", change, "create", resource=planned)
-        observed = self._create_call(handler, resource, ctx, doc)
+        try:
+            observed = self._create_call(handler, resource, ctx, doc)
+        except _NothingCreated:
+            self._journal("outcome", change, "create", ok=False, seq=seq)
+            raise
         record = self._record(resource, observed, doc)
         self._note_written(handler, record, observed)
         self._journal("outcome", change, "create", ok=True, seq=seq, resource=record)
@@ -227,10 +239,13 @@ class Executor:
         action fails instead, its intent stays in the journal, and the next run adopts the
         object if it appeared. An object the state records for another address is never
         adopted (DSS may have given it the id this resource is configured with: scenario ids
-        derived from names).
+        derived from names). Once an attempt's answer was lost (anything but a client error), the
+        lookup may also find the object under the id DSS would derive itself (handler.find_created);
+        when DSS refused every attempt and nothing is found, the create is closed as failed.
         """
         client = self.connection.client
         delays = self.retry.delays()
+        answer_lost = False
         for attempt in range(self.retry.attempts):
             try:
                 return handler.create(client(), resource, ctx)
@@ -239,7 +254,8 @@ class Executor:
             except Exception as exc:
                 error = classify(exc)
                 in_flight = may_still_run(exc)
-                existing = self._find(handler, resource, ctx)
+                answer_lost = answer_lost or not refused(exc)  # read before the lookup's own requests
+                existing, looked_up = self._find(handler, resource, ctx, answer_lost=answer_lost)
                 if existing is not None:
                     owner = self._owner(doc, existing, resource.address)
                     if owner is not None:
@@ -252,6 +268,8 @@ class Executor:
 
 
                 if not error.transient or attempt == self.retry.attempts - 1 or self.stop.is_set():
+                    if looked_up and not answer_lost:
+                        raise _NothingCreated(str(error), error_type=error.error_type) from None
                     raise error from None
                 if in_flight and resource.type in SERVER_ASSIGNED_IDS:
                     raise DssError(
@@ -269,15 +287,19 @@ class Executor:
         client = self.connection.client
         return with_retries(lambda: handler.update(client(), resource, found, ctx), policy=self.retry)
 
-    def _find(self, handler: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
+    def _find(self, handler: Any, resource: Resource, ctx: ProjectContext, *, answer_lost: bool) -> tuple[Optional[Observed], bool]:
+        """(the object a failed create may have made, whether the lookup itself succeeded)."""
+
+        def lookup() -> Optional[Observed]:
+            client = self.connection.client()
+            if resource.type == "project":
+                return _find_project(client, resource.project_key)
+            return handler.find_created(client, resource, ctx, answer_lost=answer_lost)
 
         try:
-            return with_retries(
-                lambda: handler.find_created(self.connection.client(), resource, ctx) if resource.type != "project" else _find_project(self.connection.client(), resource.project_key),
-                policy=self.retry,
-            )
+            return with_retries(lookup, policy=self.retry), True
         except DssError:
-            return None
+            return None, False
 
     def _owner(self, doc: StateDocument, found: Observed, address: str) -> Optional[str]:
         """The other address the state records `found` for, if any."""
@@ -360,42 +382,75 @@ class Executor:
 
     def _note_written(self, handler: Any, record: ResourceState, observed: Observed) -> None:
         if self.learn_version_tags and handler.per_object_read and observed.expected_version is not None:
+            written = _Written(record.address, record.project_key, record.type, record.dss_id, observed.expected_version, observed.version_tag)
             with self._lock:
-                self._written.append(_Written(record.address, record.project_key, record.type, record.dss_id, observed.expected_version))
+                self._written.append(written)
 
     def _learn_version_tags(self, doc: StateDocument) -> None:
         """Record the versionTag of the recipes and scenarios this apply wrote, when provably ours.
 
-        A save leaves the object's new versionTag unknown, so the next observation would read
-        every written recipe and scenario again. One list per project and type (if its items
-        carry versionTags) tells it; it is recorded, marked in sync, only if its versionNumber
-        is the one our writes produced (the number read before saving, +1 per save): anyone
-        else's save in between gives another number, and nothing is recorded. The observation
-        then skips reading these objects while their versionTag stays the same
-        (observe.recorded_stand_ins). Best effort: a failed list records nothing.
+        An object read and found as declared (no save) has the versionTag of that read: recorded at
+        no cost. A save leaves the new versionTag unknown, so the next observation would read every
+        written recipe and scenario again. It is looked up (one list per project for recipes, whose
+        list items carry versionTags; one read per saved scenario, whose list items do not) and
+        recorded, marked in sync, only if its versionNumber is the one our writes produced (the
+        number read before saving, +1 per save): anyone else's save in between gives another
+        number, and nothing is recorded. The observation then skips reading these objects while
+        their listed version stays the same (observe.recorded_stand_ins). Best effort: a failed
+        lookup records nothing.
         """
         if not self._written or self._halted():
             return
-        groups: dict[tuple[str, str], list[_Written]] = {}
+        unknown: list[_Written] = []
         for written in self._written:
-            groups.setdefault((written.project_key, written.type), []).append(written)
-
-        def listed(key: str, type_: str) -> dict[Optional[str], Optional[dict]]:
-            handler = handler_for(type_)
-            try:
-                items = with_retries(lambda: handler.list_items(self.connection.client(), key), policy=self.retry)
-            except IacError:
-                return {}
-            return {handler.item_id(item): version_tag_of(item) for item in items}
-
+            if written.read_tag and written.read_tag.get("versionNumber") == written.expected_version:
+                self._mark_in_sync(doc, written, written.read_tag)
+            else:
+                unknown.append(written)
+        lookups = self._version_lookups(unknown)
+        if not lookups:
+            return
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            tags = dict(zip(groups, pool.map(lambda group: listed(*group), groups)))
-        for group, written_items in groups.items():
-            for written in written_items:
-                tag = tags[group].get(written.dss_id)
-                record = doc.get(written.address)
-                if record is not None and tag and tag.get("versionNumber") == written.expected_version:
-                    record.version_tag = {**tag, IN_SYNC: True}
+            found = list(pool.map(lambda lookup: lookup[0](), lookups))
+        for (_call, items), tags in zip(lookups, found):
+            for written in items:
+                tag = tags.get(written.dss_id)
+                if tag and tag.get("versionNumber") == written.expected_version:
+                    self._mark_in_sync(doc, written, tag)
+
+    def _version_lookups(self, unknown: list[_Written]) -> list[tuple[Callable[[], dict], list[_Written]]]:
+        """(call returning {dss_id: versionTag}, the objects it tells about): a list per project and
+        type where list items carry versionTags, a read per object elsewhere."""
+        groups: dict[tuple[str, str], list[_Written]] = {}
+        for written in unknown:
+            groups.setdefault((written.project_key, written.type), []).append(written)
+        lookups: list[tuple[Callable[[], dict], list[_Written]]] = []
+        for (key, type_), items in groups.items():
+            handler = handler_for(type_)
+            if handler.list_has_version_numbers:
+                lookups.append((functools.partial(self._listed_versions, handler, key), items))
+            else:
+                lookups += [(functools.partial(self._read_version, handler, key, w.dss_id), [w]) for w in items]
+        return lookups
+
+    def _listed_versions(self, handler: Any, project_key: str) -> dict:
+        try:
+            items = with_retries(lambda: handler.list_items(self.connection.client(), project_key), policy=self.retry)
+        except IacError:
+            return {}
+        return {handler.item_id(item): version_tag_of(item) for item in items}
+
+    def _read_version(self, handler: Any, project_key: str, dss_id: str) -> dict:
+        try:
+            return {dss_id: with_retries(lambda: handler.read_version(self.connection.client(), project_key, dss_id), policy=self.retry)}
+        except IacError:
+            return {}
+
+    @staticmethod
+    def _mark_in_sync(doc: StateDocument, written: _Written, tag: dict) -> None:
+        record = doc.get(written.address)
+        if record is not None:
+            record.version_tag = {**tag, IN_SYNC: True}
 
     def _ctx(self, project_key: str) -> ProjectContext:
         with self._lock:

@@ -3,7 +3,7 @@
 One `GET /projects/` tells which projects exist. For each existing project: its four
 documents and one list per object type (full documents for datasets and folders), then
 one read per recipe (its code) and per scenario (its triggers and steps), which DSS lists
-without. Against DSS the cost is round trips, so every request of every project goes
+without, unless the list shows the version an apply recorded (`recorded_stand_ins`). Against DSS the cost is round trips, so every request of every project goes
 through one pool of `parallelism` threads, in two rounds (the documents and lists, then
 the per-object reads the lists call for): the time is about
 ``latency * (1 + requests / parallelism)`` whatever the number of projects, instead of
@@ -32,7 +32,7 @@ from dataiku_iac.errors import IacError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.resources import PROJECT_CHILD_TYPES, handler_for
-from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
+from dataiku_iac.resources.base import Observed, ProjectContext
 from dataiku_iac.resources.project import ProjectHandler
 
 T = TypeVar("T")
@@ -173,6 +173,13 @@ def contexts_from_state(state: Any) -> dict[str, ProjectContext]:
     return contexts
 
 
+def remember_scenarios(contexts: dict[str, ProjectContext], state: Any) -> None:
+    """Teach the contexts the scenario ids a reconciliation adopted (configured id -> DSS id)."""
+    for entry in state.resources.values():
+        if entry.type == "scenario" and entry.project_key in contexts:
+            contexts[entry.project_key].remember_scenario(entry.name, entry.dss_id)
+
+
 def scenario_ids_of(state: Any) -> dict[str, dict[str, str]]:
     """Project key -> {configured scenario id: DSS id}, as the state records them.
 
@@ -197,19 +204,22 @@ def recorded_stand_ins(state: Any, desired: Optional[DesiredState]) -> Reuse:
     A recipe's code and a scenario's steps are not in their lists, so each is read once per
     observation: most of a no-op plan's requests. But DSS bumps an object's versionTag on
     every save (dss-samples: 787 of 853 recipe modifications changed versionTag, the 295
-    code-only edits included). So when the list item carries the object's versionTag and it
-    equals the one the state recorded *with the mark that DSS matched the recorded
-    attributes at that version* (only written after an apply verified it, see
-    Executor._learn_version_tags), the recorded attributes are what a read would find, and
-    the object is not read. Only if the configuration still declares exactly those
-    attributes (otherwise the plan needs the live values) or no longer declares the object.
+    code-only edits included). So when the list item shows the object's version and it equals
+    the one the state recorded *with the mark that DSS matched the recorded attributes at that
+    version* (only written after an apply verified it, see Executor._learn_version_tags), the
+    recorded attributes are what a read would find, and the object is not read. Only if the
+    configuration still declares exactly those attributes (otherwise the plan needs the live
+    values) or no longer declares the object.
 
-    Assumption, unverified on a real DSS: list items carry the versionTag. The reference
-    (dataikuapi-surface.md section 11) lists recipe items as name/projectKey/type/tags and
-    scenario items without it, and DSS 13 stores versionTags apart from object files. When
-    an item has no versionTag, the object is read as before: this only ever saves requests.
-    The emulator's recipe list carries it; its scenario list does not. Set
-    DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 to read every object regardless.
+    What "the version" is depends on the list (handler.listed_version):
+    - recipes: list items carry the versionTag (Dataiku's own monitoring plugins read it from
+      them); versionNumber and lastModifiedOn must both match;
+    - scenarios: DSS lists them without versionTag, with `lastModifiedOn` only. It is taken
+      as the versionTag's time, which moves on every save; it must match to the millisecond,
+      and what the item shows itself (name, active, run-as user, tags) must equal the recorded
+      attributes (handler.listed_agrees). docs/performance.md says why that is safe enough.
+    When an item shows no usable version, the object is read as before: this only ever saves
+    requests. Set DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 to read every object regardless.
     """
     recorded: dict[tuple[str, str, str], Any] = {}
     for entry in state.resources.values():
@@ -220,24 +230,29 @@ def recorded_stand_ins(state: Any, desired: Optional[DesiredState]) -> Reuse:
     def reuse(project_key: str, type_: str, item: dict) -> Optional[Observed]:
         if not recorded:
             return None
-        dss_id = handler_for(type_).item_id(item)
+        handler = handler_for(type_)
+        dss_id = handler.item_id(item)
         entry = recorded.get((project_key, type_, dss_id)) if dss_id is not None else None
-        listed = version_tag_of(item)
-
-        if entry is None or not _same_version(listed, entry.version_tag):
+        if entry is None or not _same_version(handler.listed_version(item), entry.version_tag):
+            return None
+        if not handler.listed_agrees(item, entry.attributes):
             return None
         declared = desired.get(entry.address) if desired is not None else None
         if declared is not None and declared.attributes != entry.attributes:
             return None
-        return Observed(type_, project_key, entry.name, entry.dss_id, copy.deepcopy(entry.attributes), version_tag=listed)
+        tag = {k: v for k, v in entry.version_tag.items() if k != IN_SYNC}
+        # As a read would give it: an observed object's name is its DSS id (a scenario's may differ
+        # from the configured id the state calls it by).
+        return Observed(type_, project_key, entry.dss_id, entry.dss_id, copy.deepcopy(entry.attributes), version_tag=tag)
 
     return reuse
 
 
 def _same_version(listed: Optional[dict], recorded: Optional[dict]) -> bool:
-    if not listed or not recorded or "versionNumber" not in listed:
+    """Every version key the list shows equals the recorded one (and it shows at least one)."""
+    if not listed or not recorded:
         return False
-    return all(listed.get(k) == recorded.get(k) for k in ("versionNumber", "lastModifiedOn"))
+    return all(recorded.get(k) == v for k, v in listed.items())
 
 
 def observe(

@@ -7,8 +7,11 @@ Their outcomes are looked up in DSS rather than guessed:
 - a delete whose object is gone is removed from state;
 - anything else needs nothing: the next plan recomputes it from what DSS holds.
 Objects with server-assigned ids (managed folders) are found by name; if several share
-it, the tool refuses to guess. An object the state records for another address is never
-adopted (DSS may give a scenario the id another one is configured with).
+it, the tool refuses to guess. A scenario is found by its name under an id the create may have
+given it (the configured one, or the one DSS derives from the name when it ignores it). An
+object the state records for another address is never adopted (DSS may give a scenario the id
+another one is configured with). A create DSS refused is closed in the journal as failed, so it
+is never looked up here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 from dataiku_iac.errors import StateError
 from dataiku_iac.planner.observed import Observation
+from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.resources.scenario import created_ids
 from dataiku_iac.state import ResourceState, StateDocument
 
 
@@ -55,13 +60,22 @@ def _find_unique(observation: Observation, record: ResourceState, doc: StateDocu
         e.dss_id for e in doc.resources.values()
         if e.type == record.type and e.project_key == record.project_key and e.address != record.address
     }
-    matches = [o for o in project.objects.get(record.type, []) if o.name == record.name and o.dss_id not in others]
+    matches = [o for o in project.objects.get(record.type, []) if _created_by(record, o) and o.dss_id not in others]
     if len(matches) > 1:
         raise StateError(
             f"cannot reconcile {record.address}: {len(matches)} {record.type} objects named {record.name!r} "
             f"exist in project {record.project_key}; delete the duplicates in DSS, then run apply again"
         )
     return matches[0] if matches else None
+
+
+def _created_by(record: ResourceState, live: Any) -> bool:
+    """Whether `live` may be the object the interrupted create of `record` made."""
+    if record.type != "scenario":
+        return live.name == record.name
+    name = record.attributes.get("name") or record.name
+    ids = created_ids(record.name, name, ProjectContext(record.project_key), answer_lost=True)
+    return live.dss_id in ids and live.attributes.get("name") == name
 
 
 def _find_by_id(observation: Observation, entry: ResourceState) -> Any:

@@ -25,6 +25,7 @@ from dataiku_iac.engine.observe import (
     observe,
     project_keys_of,
     recorded_stand_ins,
+    remember_scenarios,
     scenario_ids_of,
     secret_paths_of,
     state_project_keys,
@@ -99,7 +100,7 @@ class Session:
         self._connection: Optional[DssConnection] = None
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
         self._targets_checked = False
-        # Skip reading recipes/scenarios whose listed versionTag proves them unchanged
+        # Skip reading recipes/scenarios whose listed version proves them unchanged
         # (observe.recorded_stand_ins); DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 turns it off.
         self.trust_list_version_tags = (
             trust_list_version_tags if trust_list_version_tags is not None else trust_list_version_tags_of(self.environ)
@@ -219,6 +220,7 @@ class Session:
         notes: list[str] = []
         if pending:
             state, notes = adopt_pending(state, pending, observation)
+            remember_scenarios(contexts, state)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
         result = compute_plan(desired, state, observation, options, source=self.source)
         if interrupted:
@@ -392,6 +394,7 @@ class Session:
         notes: list[str] = []
         if pending:
             reconciled, notes = adopt_pending(state, pending, observation)
+            remember_scenarios(contexts, reconciled)
             if reconciled.resources != state.resources:
                 state = writer.write(reconciled, expected_serial=state.serial, operation=RECONCILE_OPERATION)
             writer.journal_clear()

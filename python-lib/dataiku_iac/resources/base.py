@@ -119,6 +119,25 @@ class ResourceHandler:
         """The full document of a listed object (no request when the list carries it)."""
         return item
 
+    # Whether list items carry the object's versionTag (versionNumber included), so that one list
+    # tells the versions an apply produced (Executor._learn_version_tags); else one read per object.
+    list_has_version_numbers: bool = True
+
+    def listed_version(self, item: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """What a list item tells of the object's current version, compared with the version an apply
+        recorded to skip the per-object read (observe.recorded_stand_ins); None: nothing usable."""
+        tag = version_tag_of(item)
+        number = (tag or {}).get("versionNumber")
+        return tag if isinstance(number, int) and not isinstance(number, bool) else None
+
+    def listed_agrees(self, item: dict[str, Any], attributes: dict[str, Any]) -> bool:
+        """Whether the attributes a list item shows itself equal recorded ones (True where it shows none)."""
+        return True
+
+    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
+        """The versionTag of one object, read from its document (one request)."""
+        raise NotImplementedError
+
     def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         """Translate a full document (pure, but for folders, which teach `ctx` their ids)."""
         raise NotImplementedError
@@ -142,8 +161,9 @@ class ResourceHandler:
                 return item
         return None
 
-    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
-        """After a create failed: the object our create may have made, if it exists (adopted)."""
+    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext, *, answer_lost: bool = False) -> Optional[Observed]:
+        """After a create failed: the object our create may have made, if it exists (adopted).
+        `answer_lost`: DSS may have carried out the create without us seeing its answer."""
         return self.find(client, resource.project_key, resource.name, ctx)
 
 

@@ -6,11 +6,13 @@ grace periods; none of that is configuration. When a save rewrites a trigger or 
 the DSS item at the same position keeps its server-side keys (ids included), so DSS
 never sees spurious replacements.
 
-Scenario ids: the create sends the configured id, but DSS may ignore it and derive the id
-from the name (UNVERIFIED, docs/emulator.md). The state records whatever id DSS gave
+Scenario ids: the create sends the configured id, which DSS honours as far as is known, but
+it may ignore it and derive the id from the name (keeping the case, other characters than
+[A-Za-z0-9_] becoming '_': docs/emulator.md). The state records whatever id DSS gave
 (dss_id), and `run_scenario` steps are translated between configured ids and DSS ids
 through the project context, which knows that mapping from the state and from this run's
-creates.
+creates. A create whose answer was lost is found under either id, by its name
+(`find_created`, reconcile.py).
 
 Note: when `run_as` is not set, DSS runs a scenario as its last modifier
 (``versionTag.lastModifiedBy``), so any save changes who it runs as. Declare `run_as`
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
@@ -84,6 +87,36 @@ class ScenarioHandler(ResourceHandler):
         raw: dict[str, Any] = client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
         return raw
 
+    # DSS lists scenarios without versionTag, only `lastModifiedOn` (and `createdOn`): the version an
+    # apply produced is read from each scenario's document, and an observation compares the listed
+    # lastModifiedOn with the one recorded (docs/performance.md, "Assumptions about DSS").
+    list_has_version_numbers = False
+
+    def listed_version(self, item: dict[str, Any]) -> Optional[dict[str, Any]]:
+        stamp = item.get("lastModifiedOn")
+        if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp > 0:
+            return {"lastModifiedOn": stamp}
+        return None
+
+    def listed_agrees(self, item: dict[str, Any], attributes: dict[str, Any]) -> bool:
+        """The name, active flag, run-as user and tags the list shows equal the recorded ones: a change
+        there that did not move lastModifiedOn (a toggle DSS would not version) still forces a read."""
+        shown = {
+            "name": item.get("name"),
+            "active": bool(item.get("active")),
+            "run_as": item.get("runAsUser"),
+            "tags": sorted(set(item.get("tags") or [])),
+        }
+        for key, value in shown.items():
+            if key in attributes:
+                recorded = sorted(set(attributes[key] or [])) if key == "tags" else attributes[key]
+                if recorded != value:
+                    return False
+        return True
+
+    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
+        return version_tag_of(self.read_item(client, project_key, {"id": dss_id}))
+
     def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return self._observed(project_key, doc, ctx)
 
@@ -100,16 +133,22 @@ class ScenarioHandler(ResourceHandler):
     def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
         return next((o for o in self.observe(client, project_key, ctx) if o.name == name), None)
 
-    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext) -> Optional[Observed]:
-        """A scenario DSS holds under the configured id is ours only if it has our name.
+    def find_created(self, client: Any, resource: Resource, ctx: ProjectContext, *, answer_lost: bool = False) -> Optional[Observed]:
+        """The scenario our failed create made: one holding our name under an id our create gives it.
 
-        When DSS derives ids from names, a scenario named "A b" (another address's, or
-        nobody's) can hold the id `AB` we configured: adopting it would overwrite it.
+        Those ids (`created_ids`) are the configured id, the id DSS answered if the POST went
+        through before a later call failed, and, when the answer may have been lost, the id DSS
+        derives from the name when it ignores the configured one. A scenario holding one of them
+        under another name is not ours (another address's, or nobody's): adopting it would
+        overwrite it. Two candidates: the tool refuses to guess (None: the create fails, the plan
+        then shows what stands in the way). One list, and one read of the match.
         """
-        found = self.find(client, resource.project_key, resource.name, ctx)
-        if found is None or found.attributes.get("name") != (resource.attributes.get("name") or resource.name):
+        name = resource.attributes.get("name") or resource.name
+        ids = created_ids(resource.name, name, ctx, answer_lost=answer_lost)
+        matches = [i for i in self.list_items(client, resource.project_key) if i.get("id") in ids and i.get("name") == name]
+        if len(matches) != 1:
             return None
-        return found
+        return self.observed_from(resource.project_key, self.read_item(client, resource.project_key, matches[0]), ctx)
 
     def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         return {
@@ -161,6 +200,21 @@ class ScenarioHandler(ResourceHandler):
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         client.get_project(project_key).get_scenario(dss_id).delete()
+
+
+def id_from_name(name: str) -> str:
+    """The id DSS 15 gives a scenario created without one: its name with the case kept and every
+    character outside [A-Za-z0-9_] replaced by '_' ("Nightly build" -> "Nightly_build";
+    reference/dss-fidelity-findings.md section 2)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def created_ids(configured_id: str, name: str, ctx: ProjectContext, *, answer_lost: bool) -> set[str]:
+    """The ids a create of scenario `configured_id` named `name` may have given it in DSS."""
+    ids = {configured_id, ctx.scenario_id(configured_id)}
+    if answer_lost:
+        ids.add(id_from_name(name))
+    return ids
 
 
 def patch_document(raw: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:
