@@ -5,21 +5,40 @@ overrides. This step canonicalises each YAML item into logical attributes (short
 expanded, defaults from iac.yml filled in, connection / code-env / container names
 remapped for the environment, project keys prefixed or suffixed), infers dependencies,
 and checks what a schema cannot: references to unknown objects, Flow cycles, recipes
-writing the same output, scenarios calling each other in a loop. Every problem found is
-reported, each located in its file.
+writing the same output, scenarios calling each other in a loop, schedules and dates, the
+length of effective project keys. Every problem found is reported, each located in its file.
+
+`check_config` runs the loader and this builder in one pass, so that one run reports every
+problem of a configuration: the builder also checks documents the loader found wrong,
+skipping the nodes it flagged (and never reporting a follow-on error under them), and does
+not call a reference unknown when the object it may name could not be read.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar, Union
 
+from dataiku_iac.config import LoadedConfig, load_config
+from dataiku_iac.config.documents import blame_override
+from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef, address_of
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.secret_sources import SecretsLike, secret_source
+
+T = TypeVar("T")
+# DSS documents no maximum length for a project key; 64 is the limit the config schema puts
+# on a key as written, and the one kept for the effective key (prefix + key + suffix), so that
+# an environment's prefix cannot make a key that the written-key rule would have refused.
+# (docs/config-reference.md, "project_key": the real DSS limit is unknown, this is conservative.)
+MAX_PROJECT_KEY_LENGTH = 64
+# What building an item of a document the loader found wrong may raise: skipped, already reported.
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
 FINGERPRINT_KEY = b"dataiku-iac/secret-fingerprint/v1"
 DEFAULT_CONNECTIONS = {"dataset": "filesystem_managed", "managed_folder": "filesystem_folders"}
@@ -47,35 +66,65 @@ class _Env:
 
 
 class _Builder:
-    def __init__(self, cfg: Any, secrets: SecretsLike = None):
+    def __init__(self, cfg: Any, secrets: SecretsLike = None, *, tolerant: bool = False):
         self.cfg = cfg
         self.secrets = secret_source(secrets)
-        env_data = cfg.environment.data if cfg.environment is not None else {}
-        key_rules = env_data.get("project_key") or {}
+        # tolerant: the loader found errors; build what can be built, skip what cannot.
+        self.tolerant = tolerant
+        env_data = _mapping(cfg.environment.data) if cfg.environment is not None else {}
+        key_rules = _mapping(env_data.get("project_key"))
         self.env = _Env(
             name=cfg.environment.name if cfg.environment is not None else "",
-            prefix=key_rules.get("prefix") or "",
-            suffix=key_rules.get("suffix") or "",
-            connections=dict(env_data.get("connections") or {}),
-            code_envs=dict(env_data.get("code_envs") or {}),
-            containers=dict(env_data.get("containers") or {}),
+            prefix=_text(key_rules.get("prefix")),
+            suffix=_text(key_rules.get("suffix")),
+            connections=_names_map(env_data.get("connections")),
+            code_envs=_names_map(env_data.get("code_envs")),
+            containers=_names_map(env_data.get("containers")),
         )
-        self.defaults = (cfg.settings or {}).get("defaults") or {}
+        self.defaults = _mapping(_mapping(cfg.settings).get("defaults"))
         self.diagnostics: list[Diagnostic] = []
+        self.origins: dict[Diagnostic, tuple[Any, tuple]] = {}  # diagnostic -> (document, path)
         self.desired = DesiredState(environment=self.env.name, config_digest=cfg.digest)
-        self.config_keys = {doc.data["project"]["key"] for doc in cfg.projects}
+        self.config_keys = {doc.key for doc in cfg.projects if doc.key is not None}
+        # (config key, scenario id) -> the run_scenario steps of that scenario: (callee, doc, path)
+        self.scenario_calls: dict[tuple[str, str], list[tuple[tuple[str, str], Any, tuple]]] = {}
 
     # -- entry point ---------------------------------------------------------------
     def build(self) -> DesiredState:
-        for doc in self.cfg.projects:
-            self._project_file(doc)
-        self._check_cycles()
+        self.check()
         if self.diagnostics:
             raise ConfigError(self.diagnostics)
         return self.desired
 
+    def check(self) -> list[Diagnostic]:
+        """Build everything that can be built; every problem found (the desired state is
+        complete only when there is none)."""
+        built: set[str] = set()
+        for doc in self.cfg.projects:
+            if doc.key in built:
+                continue  # a second file with the same key: reported by the loader
+            built.add(doc.key)
+            self._guard(lambda d=doc: self._project_file(d))
+        if not self._check_scenario_calls():
+            self._check_cycles()
+        return self.diagnostics
+
+    def _guard(self, build: Callable[[], T]) -> Optional[T]:
+        """Run one item's build; with loader errors around, an item of an unexpected shape is
+        skipped (the loader reported it). Without, a failure is a bug and propagates."""
+        if not self.tolerant:
+            return build()
+        try:
+            return build()
+        except _SHAPE_ERRORS:
+            return None
+
     def _error(self, doc: Any, path: tuple, message: str, hint: Optional[str] = None) -> None:
-        self.diagnostics.append(doc.diagnostic(path, message, hint))
+        if doc.is_flagged(path):
+            return  # the node (or its parent) is already reported: no follow-on error
+        diagnostic = doc.diagnostic(path, message, hint)
+        self.diagnostics.append(diagnostic)
+        self.origins[diagnostic] = (doc, tuple(path))
 
     def _source(self, doc: Any, path: tuple) -> SourceRef:
         line, column = doc.locate(path)
@@ -84,25 +133,52 @@ class _Builder:
     # -- one project file ------------------------------------------------------------
     def _project_file(self, doc: Any) -> None:
         data = doc.data
-        key = data["project"]["key"]
-        names = {
-            "dataset": {d["name"] for d in data.get("datasets") or []},
-            "managed_folder": {f["name"] for f in data.get("managed_folders") or []},
-            "scenario": {s["id"] for s in data.get("scenarios") or []},
-        }
-        ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names)
-        self._add(self._project(ctx, data["project"]))
-        for i, item in enumerate(data.get("managed_folders") or []):
-            self._add(self._folder(ctx, i, item))
-        for i, item in enumerate(data.get("datasets") or []):
-            self._add(self._dataset(ctx, i, item))
-        self._recipes(ctx, data.get("recipes") or [])
-        for i, item in enumerate(data.get("scenarios") or []):
-            self._add(self._scenario(ctx, i, item))
+        key = doc.key
+        if key is None:
+            return  # no usable project key (reported by the loader): nothing can be addressed
+        names, complete = {}, {}
+        for type_, list_key, id_key in (("dataset", "datasets", "name"), ("managed_folder", "managed_folders", "name"),
+                                        ("scenario", "scenarios", "id")):
+            names[type_], complete[type_] = _identities(data.get(list_key), id_key)
+        ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names, complete=complete)
+        self._check_key_length(ctx)
+        if not doc.is_flagged(("project",)):
+            self._add(self._guard(lambda: self._project(ctx, data["project"])))
+        for i, item in self._items(doc, "managed_folders"):
+            self._add(self._guard(lambda i=i, item=item: self._folder(ctx, i, item)))
+        for i, item in self._items(doc, "datasets"):
+            self._add(self._guard(lambda i=i, item=item: self._dataset(ctx, i, item)))
+        self._recipes(ctx, self._items(doc, "recipes"))
+        for i, item in self._items(doc, "scenarios"):
+            self._add(self._guard(lambda i=i, item=item: self._scenario(ctx, i, item)))
+
+    @staticmethod
+    def _items(doc: Any, list_key: str) -> list[tuple[int, dict]]:
+        """(index, item) of a list of the document; every item when the document is valid,
+        only the mappings the loader did not flag when it is not."""
+        items = doc.data.get(list_key)
+        if not isinstance(items, list):
+            return []
+        return [(i, item) for i, item in enumerate(items)
+                if isinstance(item, dict) and not doc.is_flagged((list_key, i))]
 
     def _add(self, resource: Optional[Resource]) -> None:
         if resource is not None:
             self.desired.add(resource)
+
+    def _check_key_length(self, ctx: _FileContext) -> None:
+        """The environment's prefix/suffix must not push a key past what the schema allows a
+        written key: reported at the prefix (or suffix) in the environment file."""
+        if len(ctx.key) > MAX_PROJECT_KEY_LENGTH or len(ctx.effective) <= MAX_PROJECT_KEY_LENGTH:
+            return  # a written key too long is the schema's error; a short one is fine
+        environment = self.cfg.environment
+        where = ("project_key", "prefix" if self.env.prefix else "suffix")
+        line, _ = ctx.doc.locate(("project", "key"))
+        message = (f"the effective key of project {ctx.key} ({ctx.doc.file}:{line}) would be {ctx.effective!r}: "
+                   f"{len(ctx.effective)} characters, more than the {MAX_PROJECT_KEY_LENGTH} a project key may have")
+        hint = "shorten the prefix or suffix, or the project key"
+        if environment is not None:
+            self.diagnostics.append(environment.diagnostic(where, message, hint, where="value"))
 
     def _resource(self, ctx: _FileContext, type_: str, name: str, path: tuple, attrs: dict, deps=(), protect=False, secrets=None) -> Resource:
         project_address = address_of("project", ctx.key)
@@ -158,6 +234,8 @@ class _Builder:
             result[section] = {}
             for name, value in (variables[section] or {}).items():
                 if isinstance(value, dict) and set(value) == {"secret_env"}:
+                    if ctx.doc.is_flagged(("project", "variables", section, name)):
+                        continue  # a name the schema refused (not IAC_SECRET_*): never read it
                     secret = self.secrets.get(value["secret_env"])
                     if secret is None:
                         self._error(
@@ -228,16 +306,14 @@ class _Builder:
         return (self.defaults.get("dataset") or {}).get("connection") or DEFAULT_CONNECTIONS["dataset"]
 
     # -- recipes ------------------------------------------------------------------------------
-    def _recipes(self, ctx: _FileContext, items: list) -> None:
+    def _recipes(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
         writers: dict[str, int] = {}
-        for index, item in enumerate(items):
-            resource = self._recipe(ctx, index, item, writers)
-            self._add(resource)
+        for index, item in items:
+            self._add(self._guard(lambda index=index, item=item: self._recipe(ctx, index, item, writers)))
         ctx.flow_edges = self._flow_edges(ctx, items)
 
     def _recipe(self, ctx: _FileContext, index: int, item: dict, writers: dict[str, int]) -> Resource:
         path = ("recipes", index)
-        kind = item["type"]
         inputs = _roles(item.get("inputs"))
         outputs = _roles(item.get("outputs"))
         deps = set()
@@ -246,9 +322,10 @@ class _Builder:
                 for position, ref in enumerate(refs):
                     where = path + (role_kind,) + ((role, position) if isinstance(item.get(role_kind), dict) else (position,))
                     deps |= self._flow_ref(ctx, ref, where, role_kind)
-        for ref in {r for refs in outputs.values() for r in refs}:
-            if ref in {r for refs in inputs.values() for r in refs}:
-                self._error(ctx.doc, path + ("outputs",), f"recipe {item['name']!r} writes {ref!r}, which is also its input")
+        input_refs = {r for refs in inputs.values() for r in refs}
+        for ref in sorted({r for refs in outputs.values() for r in refs}):
+            if ref in input_refs:
+                self._error(ctx.doc, path + ("outputs",), f"recipe {item.get('name')!r} writes {ref!r}, which is also its input")
             if ref in writers:
                 self._error(
                     ctx.doc,
@@ -256,7 +333,7 @@ class _Builder:
                     f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer",
                 )
             writers.setdefault(ref, index)
-        attrs: dict[str, Any] = {"kind": kind, "inputs": inputs, "outputs": outputs}
+        attrs: dict[str, Any] = {"kind": item["type"], "inputs": inputs, "outputs": outputs}
         code = _code_of(ctx.doc, item)
         if code is not None:
             attrs["code"] = code
@@ -277,50 +354,62 @@ class _Builder:
         for type_ in ("dataset", "managed_folder"):
             if ref in ctx.names[type_]:
                 return {address_of(type_, ctx.key, ref)}
+        if not (ctx.complete["dataset"] and ctx.complete["managed_folder"]):
+            return set()  # it may name the dataset or folder the loader could not read
         what = "input" if role_kind == "inputs" else "output"
         hint = _did_you_mean(ref, ctx.names["dataset"] | ctx.names["managed_folder"])
         self._error(ctx.doc, path, f"recipe {what} {ref!r} is not a dataset or managed folder of project {ctx.key}", hint)
         return set()
 
-    def _flow_edges(self, ctx: _FileContext, items: list) -> dict[str, set[str]]:
+    def _flow_edges(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> dict[str, set[str]]:
         """Dataset-level Flow graph: input -> output through each recipe."""
         edges: dict[str, set[str]] = {}
-        for item in items:
+        writer_of: dict[str, int] = {}
+        for index, item in items:
             inputs = {r for refs in _roles(item.get("inputs")).values() for r in refs}
             outputs = {r for refs in _roles(item.get("outputs")).values() for r in refs}
+            for output in outputs:
+                writer_of.setdefault(output, index)
             for source in inputs:
                 edges.setdefault(source, set()).update(outputs)
-        self._check_flow_cycle(ctx, edges, items)
-        return edges
-
-    def _check_flow_cycle(self, ctx: _FileContext, edges: dict[str, set[str]], items: list) -> None:
-        cycle = _find_cycle(edges)
+        cycle = find_cycle(edges)
         if cycle:
-            index = next(
-                (i for i, item in enumerate(items) if cycle[0] in {r for refs in _roles(item.get("outputs")).values() for r in refs}),
-                0,
-            )
+            index = writer_of.get(cycle[0], items[0][0] if items else 0)
             self._error(ctx.doc, ("recipes", index), "the Flow has a cycle: " + " -> ".join(cycle + [cycle[0]]))
+        return edges
 
     # -- scenarios --------------------------------------------------------------------------------
     def _scenario(self, ctx: _FileContext, index: int, item: dict) -> Resource:
         path = ("scenarios", index)
         deps: set[str] = set()
+        triggers = self._each(ctx, path + ("triggers",), item.get("triggers"), lambda p, t: self._trigger(ctx, p, t, deps))
+        steps = self._each(ctx, path + ("steps",), item.get("steps"), lambda p, s: self._step(ctx, p, s, deps, item.get("id")))
         attrs: dict[str, Any] = {"name": item["name"], "active": bool(item.get("active", False))}
         if "run_as" in item:
             attrs["run_as"] = item["run_as"]
-        attrs["triggers"] = [self._trigger(ctx, path + ("triggers", i), t, deps) for i, t in enumerate(item.get("triggers") or [])]
-        attrs["steps"] = [self._step(ctx, path + ("steps", i), s, deps) for i, s in enumerate(item.get("steps") or [])]
+        attrs["triggers"] = triggers
+        attrs["steps"] = steps
         attrs["reporters"] = [dict(r) for r in item.get("reporters") or []]
         _copy(item, attrs, "description")
         if "tags" in item:
             attrs["tags"] = list(item["tags"])
         return self._resource(ctx, "scenario", item["id"], path, attrs, deps, protect=item.get("protect"))
 
+    def _each(self, ctx: _FileContext, path: tuple, items: Any, build: Callable[[tuple, dict], dict]) -> list[dict]:
+        """Build each item of a list (triggers, steps), skipping those the loader flagged."""
+        built = []
+        for i, item in enumerate(items or []):
+            if ctx.doc.is_flagged(path + (i,)):
+                continue
+            result = self._guard(lambda i=i, item=item: build(path + (i,), item))
+            if result is not None:
+                built.append(result)
+        return built
+
     def _require(self, ctx: _FileContext, type_: str, name: str, path: tuple, what: str, deps: set) -> None:
         if name in ctx.names[type_]:
             deps.add(address_of(type_, ctx.key, name))
-        else:
+        elif ctx.complete[type_]:  # else it may name an object the loader could not read
             label = {"dataset": "dataset", "managed_folder": "managed folder", "scenario": "scenario"}[type_]
             self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", _did_you_mean(name, ctx.names[type_]))
 
@@ -345,17 +434,16 @@ class _Builder:
         return trigger
 
     def _temporal(self, ctx: _FileContext, path: tuple, item: dict, trigger: dict) -> None:
+        if isinstance(item.get("starting_from"), str):
+            problem = check_datetime(item["starting_from"])
+            if problem:
+                self._error(ctx.doc, path + ("starting_from",), problem)
         if "cron" in item:
-            parsed = parse_cron(item["cron"])
-            if parsed is None:
-                self._error(
-                    ctx.doc,
-                    path + ("cron",),
-                    f"unsupported cron expression {item['cron']!r}",
-                    "supported forms: 'M * * * *' (hourly), 'M H * * *' (daily), 'M H * * DAYS' (weekly, DAYS like 1-5 or MON,WED)",
-                )
+            try:
+                trigger.update(parse_cron(item["cron"]))
+            except ScheduleError as exc:
+                self._error(ctx.doc, path + ("cron",), f"unsupported cron expression {item['cron']!r}: {exc}", SUPPORTED_FORMS)
                 return
-            trigger.update(parsed)
         for key in ("frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from", "monthly_run_on"):
             if key in item:
                 trigger[key] = item[key]
@@ -364,7 +452,7 @@ class _Builder:
             trigger["every_minutes"] = trigger.pop("repeat_every", 1)
             trigger.pop("frequency")
 
-    def _step(self, ctx: _FileContext, path: tuple, item: dict, deps: set) -> dict:
+    def _step(self, ctx: _FileContext, path: tuple, item: dict, deps: set, scenario_id: Any) -> dict:
         kind = item["type"]
         step: dict[str, Any] = {
             "type": kind,
@@ -383,12 +471,7 @@ class _Builder:
             if "job_type" in item:
                 step["job_type"] = item["job_type"]
         elif kind == "run_scenario":
-            project = item.get("project")
-            if project is None or project == ctx.key:
-                self._require(ctx, "scenario", item["scenario"], path + ("scenario",), "run_scenario step", deps)
-            step["scenario"] = item["scenario"]
-            if project is not None:
-                step["project"] = self.env.key(project) if project in self.config_keys else project
+            self._run_scenario(ctx, path, item, step, deps, scenario_id)
         elif kind == "run_macro":
             step["macro"] = item["macro"]
             step["params"] = dict(item.get("params") or {})
@@ -396,16 +479,44 @@ class _Builder:
             step["variables"] = dict(item.get("variables") or {})
         return step
 
+    def _run_scenario(self, ctx: _FileContext, path: tuple, item: dict, step: dict, deps: set, caller: Any) -> None:
+        project = item.get("project")
+        callee = item["scenario"]
+        if project is None or project == ctx.key:
+            self._require(ctx, "scenario", callee, path + ("scenario",), "run_scenario step", deps)
+        step["scenario"] = callee
+        if project is not None:
+            step["project"] = self.env.key(project) if project in self.config_keys else project
+        if isinstance(caller, str) and (project is None or project in self.config_keys):
+            calls = self.scenario_calls.setdefault((ctx.key, caller), [])
+            calls.append(((project or ctx.key, callee), ctx.doc, path + ("scenario",)))
+
     # -- cycles between resources --------------------------------------------------------------
+    def _check_scenario_calls(self) -> bool:
+        """A scenario that runs itself, or scenarios of the configuration that run each other in
+        a loop (also across projects): reported at the step that closes the loop. True if found."""
+        edges = {caller: {callee for callee, _, _ in calls} for caller, calls in self.scenario_calls.items()}
+        cycle = find_cycle(edges)
+        if cycle is None:
+            return False
+        following = cycle[1] if len(cycle) > 1 else cycle[0]
+        _, doc, path = next(c for c in self.scenario_calls[cycle[0]] if c[0] == following)
+        if len(cycle) == 1:
+            message = f"scenario {cycle[0][1]!r} runs itself (a run_scenario step names its own scenario)"
+        else:
+            loop = " -> ".join(address_of("scenario", key, sid) for key, sid in [*cycle, cycle[0]])
+            message = f"scenarios run each other in a loop: {loop}"
+        self._error(doc, path, message, "a scenario may not start itself, directly or through other scenarios")
+        return True
+
     def _check_cycles(self) -> None:
         edges = {a: set(r.depends_on) for a, r in self.desired.resources.items()}
-        cycle = _find_cycle(edges)
+        cycle = find_cycle(edges)
         if cycle:
             resource = self.desired.resources[cycle[0]]
-            doc = next(d for d in self.cfg.projects if d.file == resource.source.file)
             self.diagnostics.append(
                 Diagnostic(
-                    file=doc.file,
+                    file=resource.source.file,
                     line=resource.source.line,
                     column=resource.source.column,
                     path="",
@@ -420,6 +531,8 @@ class _FileContext:
     key: str
     effective: str
     names: dict[str, set[str]]
+    # whether `names` holds every object of that type (False when an item has no usable name)
+    complete: dict[str, bool] = field(default_factory=dict)
     flow_edges: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -431,6 +544,50 @@ def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
     return _Builder(cfg, secrets).build()
 
 
+def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike = None) -> tuple[LoadedConfig, DesiredState]:
+    """Load and build in one pass: every offline problem of the configuration, at once.
+
+    The loader's errors (syntax, schema, duplicates, files) and the builder's (references,
+    cycles, schedules, key lengths) are raised together in one ConfigError, sorted by file and
+    line, with the warnings found on the way.
+    """
+    cfg = load_config(root, environment, strict=False)
+    source = secret_source(secrets)
+    builder = _Builder(cfg, source, tolerant=bool(cfg.errors))
+    found = builder.check()
+    if found:
+        found = _blame_overrides(root, environment, source, cfg, builder, found)
+    problems = [*cfg.errors, *found]
+    if problems:
+        raise ConfigError(_sorted(problems), warnings=cfg.warnings)
+    return cfg, builder.desired
+
+
+def _blame_overrides(root: Union[str, Path], environment: str, secrets: SecretsLike, cfg: LoadedConfig,
+                     builder: _Builder, found: list[Diagnostic]) -> list[Diagnostic]:
+    """A problem located in a project file that the configuration does not have without the
+    environment's overrides is reported at the override that brought it in (the environment file).
+    Only computed when such a problem exists: it builds the configuration once more."""
+    suspects = [d for d in found if d in builder.origins and builder.origins[d][0].overridden
+                and d.file == builder.origins[d][0].file]
+    if not suspects or cfg.environment is None:
+        return found
+    plain = load_config(root, environment, strict=False, overrides=False)
+    before = {(d.file, d.path, d.message) for d in _Builder(plain, secrets, tolerant=True).check()}
+    blamed = []
+    for diagnostic in found:
+        if diagnostic in suspects and (diagnostic.file, diagnostic.path, diagnostic.message) not in before:
+            doc, path = builder.origins[diagnostic]
+            diagnostic = blame_override(doc, cfg.environment, path, diagnostic.message, diagnostic.hint)
+        blamed.append(diagnostic)
+    return blamed
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    unique = list(dict.fromkeys(diagnostics))
+    return sorted(unique, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+
+
 # -- helpers ------------------------------------------------------------------------------------
 def _copy(source: dict, target: dict, *keys: str) -> None:
     for key in keys:
@@ -440,11 +597,15 @@ def _copy(source: dict, target: dict, *keys: str) -> None:
 
 
 def _roles(value: Any) -> dict[str, list[str]]:
-    if value is None:
-        return {}
+    """role -> references, from a list (the main role) or a mapping of lists. References that
+    are not strings (a schema error, reported by the loader) are left out."""
     if isinstance(value, list):
-        return {"main": list(value)} if value else {}
-    return {role: list(refs) for role, refs in value.items() if refs}
+        refs = [r for r in value if isinstance(r, str)]
+        return {"main": refs} if refs else {}
+    if isinstance(value, dict):
+        roles = {role: [r for r in refs if isinstance(r, str)] for role, refs in value.items() if isinstance(refs, list)}
+        return {role: refs for role, refs in roles.items() if refs}
+    return {}
 
 
 def _code_of(doc: Any, item: dict) -> Optional[str]:
@@ -452,8 +613,33 @@ def _code_of(doc: Any, item: dict) -> Optional[str]:
         if inline in item:
             return item[inline]
         if file_key in item:
-            return doc.files[item[file_key]]
+            return doc.files.get(item[file_key])  # absent: unreadable, reported by the loader
     return None
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _names_map(value: Any) -> dict[str, str]:
+    """An environment's remapping section (connections, code_envs, containers): str -> str only."""
+    return {k: v for k, v in _mapping(value).items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _identities(items: Any, id_key: str) -> tuple[set[str], bool]:
+    """The names of a list's items, and whether every item has one (else a reference to an
+    unknown name may be a reference to the unnamed item: not reported)."""
+    if items is None:
+        return set(), True
+    if not isinstance(items, list):
+        return set(), False
+    names = {item.get(id_key) for item in items if isinstance(item, dict)}
+    complete = all(isinstance(item, dict) and isinstance(item.get(id_key), str) for item in items)
+    return {n for n in names if isinstance(n, str)}, complete
 
 
 def _partitioning(value: dict) -> dict:
@@ -463,84 +649,39 @@ def _partitioning(value: dict) -> dict:
     return logical
 
 
-def _find_cycle(edges: dict[str, set[str]]) -> Optional[list[str]]:
-    """Return one cycle (as a node list) if the directed graph has any."""
-    white, grey, black = 0, 1, 2
-    color: dict[str, int] = {}
-    stack: list[str] = []
+def find_cycle(edges: dict[Any, set[Any]]) -> Optional[list[Any]]:
+    """One cycle of the directed graph `edges` (node -> successors), as a node list, or None.
 
-    def visit(node: str) -> Optional[list[str]]:
-        color[node] = grey
-        stack.append(node)
-        for nxt in sorted(edges.get(node, ())):
-            state = color.get(nxt, white)
-            if state == grey:
-                return stack[stack.index(nxt) :]
-            if state == white:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        color[node] = black
-        return None
-
-    for node in sorted(edges):
-        if color.get(node, white) == white:
-            found = visit(node)
-            if found:
-                return found
+    Iterative depth-first search with an explicit stack: a chain of any length (10,000
+    datasets in a row) must not exhaust Python's recursion limit. Nodes and successors are
+    visited in sorted order, so the cycle reported is always the same one.
+    """
+    done: set[Any] = set()
+    for root in sorted(edges):
+        if root in done:
+            continue
+        on_path: dict[Any, int] = {root: 0}  # node -> its position in `path`
+        path = [root]
+        stack = [iter(sorted(edges.get(root, ())))]
+        while stack:
+            nxt = next(stack[-1], _END)
+            if nxt is _END:
+                stack.pop()
+                node = path.pop()
+                del on_path[node]
+                done.add(node)
+            elif nxt in on_path:
+                return path[on_path[nxt]:]
+            elif nxt not in done:
+                on_path[nxt] = len(path)
+                path.append(nxt)
+                stack.append(iter(sorted(edges.get(nxt, ()))))
     return None
 
 
-def _did_you_mean(name: str, candidates: set[str]) -> Optional[str]:
-    import difflib
+_END = object()
 
+
+def _did_you_mean(name: str, candidates: set[str]) -> Optional[str]:
     close = difflib.get_close_matches(name, sorted(candidates), n=1)
     return f"did you mean {close[0]!r}?" if close else None
-
-
-_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_DAY_NAMES = {d[:3].upper(): i for i, d in enumerate(_DAYS)}
-
-
-def parse_cron(expression: str) -> Optional[dict]:
-    """Translate the cron forms DSS's temporal triggers can express; None otherwise."""
-    parts = expression.split()
-    if len(parts) != 5 or parts[2] != "*" or parts[3] != "*":
-        return None
-    minute, hour, _, _, dow = parts
-    if not minute.isdigit() or not 0 <= int(minute) <= 59:
-        return None
-    if hour == "*" and dow == "*":
-        return {"frequency": "Hourly", "minute": int(minute), "hour": 0}
-    if not hour.isdigit() or not 0 <= int(hour) <= 23:
-        return None
-    if dow == "*":
-        return {"frequency": "Daily", "hour": int(hour), "minute": int(minute)}
-    days = _parse_days(dow)
-    if days is None:
-        return None
-    return {"frequency": "Weekly", "hour": int(hour), "minute": int(minute), "days": days}
-
-
-def _parse_days(field_text: str) -> Optional[list[str]]:
-    indexes: set[int] = set()
-    for part in field_text.split(","):
-        if "-" in part:
-            lo, hi = (_day_index(p) for p in part.split("-", 1))
-            if lo is None or hi is None or lo > hi:
-                return None
-            indexes.update(range(lo, hi + 1))
-        else:
-            index = _day_index(part)
-            if index is None:
-                return None
-            indexes.add(index)
-    return [_DAYS[i % 7] for i in sorted(indexes)]
-
-
-def _day_index(text: str) -> Optional[int]:
-    text = text.strip().upper()
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text) % 7
-    return _DAY_NAMES.get(text[:3])

@@ -10,8 +10,36 @@ and raises one `ConfigError` carrying all of them, Terraform-style.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
+
+# Characters that must never reach a terminal raw from user input: C0 controls (ESC starts a
+# terminal escape sequence, BEL rings, NUL and CR hide what precedes them), DEL, C1 controls
+# (0x9b is a one-byte CSI on some terminals) and the Unicode bidirectional overrides that make
+# text display in another order than it reads ("Trojan Source").
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_one(match: re.Match) -> str:
+    char = match.group(0)
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with every control character escaped (ESC -> \\x1b): safe to show on a terminal.
+
+    Messages quote user input (names, values, paths from YAML, DSS answers); this is applied
+    where messages are rendered, so no message has to remember it. Newlines (and tabs) are kept
+    only in free-form text (`keep_newlines`), never in a one-line diagnostic.
+    """
+    pattern = _UNPRINTABLE_KEEP_LINES if keep_newlines else _UNPRINTABLE
+    return pattern.sub(_escape_one, text)
 
 
 @dataclass(frozen=True)
@@ -39,13 +67,14 @@ class Diagnostic:
         return where
 
     def render(self) -> str:
+        """One line for a terminal (control characters from the input escaped)."""
         text = f"{self.location()}: {self.severity}: "
         if self.path:
             text += f"{self.path}: "
         text += self.message
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return printable(text)
 
     def to_json(self) -> dict:
         return {
@@ -66,10 +95,12 @@ class IacError(Exception):
 
 
 class ConfigError(IacError):
-    """The configuration is invalid. Carries every diagnostic found, not just the first."""
+    """The configuration is invalid. Carries every diagnostic found, not just the first, and
+    the warnings found on the way (so that a failing run does not hide them)."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], warnings: Iterable[Diagnostic] = ()):
         self.diagnostics = list(diagnostics)
+        self.warnings = list(warnings)
         count = len(self.diagnostics)
         first = self.diagnostics[0].render() if self.diagnostics else "invalid configuration"
         summary = first if count == 1 else f"{count} configuration errors; first: {first}"
@@ -151,11 +182,13 @@ class ErrorReport:
     kind: str
     message: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
-    def from_exception(cls, exc: IacError) -> ErrorReport:
+    def from_exception(cls, exc: IacError, warnings: Iterable[Diagnostic] = ()) -> ErrorReport:
         diags = exc.diagnostics if isinstance(exc, ConfigError) else []
-        return cls(kind=type(exc).__name__, message=str(exc), diagnostics=diags)
+        found = [*(exc.warnings if isinstance(exc, ConfigError) else []), *warnings]
+        return cls(kind=type(exc).__name__, message=str(exc), diagnostics=diags, warnings=_unique(found))
 
     def to_json(self) -> dict:
         return {
@@ -163,5 +196,10 @@ class ErrorReport:
                 "kind": self.kind,
                 "message": self.message,
                 "diagnostics": [d.to_json() for d in self.diagnostics],
+                "warnings": [d.to_json() for d in self.warnings],
             }
         }
+
+
+def _unique(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(diagnostics))

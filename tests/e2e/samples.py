@@ -279,8 +279,8 @@ def _run_and_set_vars() -> dict:
 
 def secret_env(key: str) -> dict[str, str]:
     """Environment variables the imported config reads its secret variables from (the importer's
-    naming rule: DKU_IAC_SECRET_<CONFIG KEY>_<VARIABLE>, upper-cased)."""
-    return {f"DKU_IAC_SECRET_{key}_{name}".upper(): value for name, value in SECRET_VALUES.items()}
+    naming rule: IAC_SECRET_<CONFIG KEY>_<VARIABLE>, upper-cased)."""
+    return {f"IAC_SECRET_{key}_{name}".upper(): value for name, value in SECRET_VALUES.items()}
 
 
 def find_value(node: Any, predicate: Any, path: str = "") -> Optional[str]:

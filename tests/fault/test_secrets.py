@@ -1,6 +1,6 @@
 """Issue 5 §4, secret canary: unique secrets never appear anywhere the tool writes.
 
-Canaries: a secret project variable (`{secret_env: FAULT_SUITE_TOKEN}` in the YAML, the value in
+Canaries: a secret project variable (`{secret_env: IAC_SECRET_FAULT_SUITE_TOKEN}` in the YAML, the value in
 the process environment, then rotated twice), the password and a secret property of a SQL
 connection seeded in the emulator (the configuration uses that connection; the engine's
 connection checks read the admin connection list, which carries the property in clear), and the

@@ -14,7 +14,7 @@ project:
   name: Secrets
   variables:
     local:
-      token: {secret_env: SECRET_TOKEN}
+      token: {secret_env: IAC_SECRET_TOKEN}
       plain: 1
 """
 
@@ -28,7 +28,7 @@ def _config(root: Path) -> Path:
 
 
 def _session(root: Path, dss, secret: str) -> Session:
-    environ = {"DKU_DSS_URL": dss.url, "DKU_API_KEY": dss.api_key, "SECRET_TOKEN": secret}
+    environ = {"DKU_DSS_URL": dss.url, "DKU_API_KEY": dss.api_key, "IAC_SECRET_TOKEN": secret}
     return Session(root, "dev", environ=environ)
 
 

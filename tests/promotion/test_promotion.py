@@ -157,8 +157,12 @@ def test_validate_offline_or_without_credentials_does_not_contact_dss(dss3, sale
     _edit_env(sales, "staging", "filesystem_managed: fs_staging\n", "filesystem_managed: nowhere\n")
     before = staging.handle.admin.stats()["requests"]
     offline = run_cli(sales, "validate", "-e", "staging", "--offline", env=staging.cli_env())
-    assert "DSS not contacted" in offline.stdout
+    assert "DSS not contacted (--offline)" in offline.stdout
     env = staging.cli_env()
     del env["DKU_API_KEY_STAGING"]
-    run_cli(sales, "validate", "-e", "staging", env=env)
+    # Only --offline skips DSS: a configured key that cannot be read is an error, never a success.
+    result = run_cli(sales, "validate", "-e", "staging", env=env, expect=1)
+    assert "Success" not in result.output
+    assert result.stderr.startswith("environments/staging.yml:4:16: error: dss.api_key_env: "
+                                    "the environment variable DKU_API_KEY_STAGING is not set"), str(result)
     assert staging.handle.admin.stats()["requests"] == before

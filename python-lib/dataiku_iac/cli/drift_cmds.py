@@ -20,7 +20,7 @@ from dataiku_iac.output.text import Style, fmt
 @handle_errors()
 def drift(obj: Context, environment: str, as_json: bool) -> None:
     """Report changes made in DSS behind the tool's back (exit 2 when any, 0 under `policies.drift: warn`)."""
-    session = obj.session(environment)
+    session = obj.session(environment, as_json=as_json)
     report = session.drift()
     policies = session.policies
     if as_json:

@@ -27,7 +27,7 @@ def import_() -> None:
 @handle_errors()
 def project(obj: Context, project_key: str, environment: str, output: Optional[Path], as_json: bool) -> None:
     """Write projects/<key>.yml (and code files) from a live project, and adopt its objects."""
-    session = obj.session(environment)
+    session = obj.session(environment, as_json=as_json)
     result = import_project(session, project_key, output)
     if as_json:
         click.echo(json.dumps(result.__dict__, indent=2))

@@ -27,8 +27,9 @@ import click
 
 from dataiku_iac import __version__
 from dataiku_iac.cli import scaffold
+from dataiku_iac.engine.dss import DssTarget
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
-from dataiku_iac.errors import ConfigError, ErrorReport, IacError, LockError
+from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, render_apply_summary, render_plan
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions
 
@@ -40,12 +41,29 @@ class Context:
         self.root = root
         self.style = Style(color=color)
         self.lock_wait_seconds = 0.0  # --lock-timeout of the command, where it takes the lock
+        # The configuration's warnings: printed as soon as the offline checks pass, or kept for
+        # the JSON answer (`--json`), so that an error found later (DSS) never hides them.
+        self.warnings: list[Diagnostic] = []
+        self.json_output = False
 
-    def session(self, environment: str, parallelism: int = DEFAULT_PARALLELISM) -> Session:
+    def session(self, environment: str, parallelism: int = DEFAULT_PARALLELISM, *, as_json: bool = False) -> Session:
+        self.json_output = as_json
         return Session(
             self.root, environment, parallelism=parallelism,
             lock_wait_seconds=self.lock_wait_seconds, on_lock_wait=_say_waiting(self.lock_wait_seconds),
+            on_warnings=self._warn, on_target=_say_target,
         )
+
+    def _warn(self, warnings: list[Diagnostic]) -> None:
+        self.warnings.extend(warnings)
+        if not self.json_output:
+            for warning in warnings:
+                click.echo(warning.render(), err=True)
+
+
+def _say_target(target: DssTarget) -> None:
+    """Where the API key is about to go, on stderr, before the first request (never the key)."""
+    click.echo(printable(target.describe()), err=True)
 
 
 def _say_waiting(seconds: float) -> Callable[[LockError], None]:
@@ -99,7 +117,8 @@ def handle_errors(json_flag: str = "as_json") -> Callable:
             try:
                 return fn(*args, **kwargs)
             except IacError as exc:
-                _report(exc, as_json)
+                context = next((a for a in args if isinstance(a, Context)), None)
+                _report(exc, as_json, context.warnings if context is not None else [])
                 sys.exit(EXIT_ERROR)
             except click.exceptions.Exit:
                 raise
@@ -118,17 +137,18 @@ def handle_errors(json_flag: str = "as_json") -> Callable:
     return decorate
 
 
-def _report(exc: IacError, as_json: bool) -> None:
+def _report(exc: IacError, as_json: bool, warnings: list[Diagnostic]) -> None:
+    """The error (and the warnings not shown yet) on stderr; with --json, all of it on stdout."""
     if as_json:
-        click.echo(json.dumps(ErrorReport.from_exception(exc).to_json(), indent=2))
+        click.echo(json.dumps(ErrorReport.from_exception(exc, warnings).to_json(), indent=2))
         return
     if isinstance(exc, ConfigError):
-        for diag in exc.diagnostics:
+        for diag in [*exc.warnings, *exc.diagnostics]:
             click.echo(diag.render(), err=True)
         count = len(exc.diagnostics)
         click.echo(f"Error: the configuration has {count} problem{'s' if count != 1 else ''}.", err=True)
         return
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(printable(f"Error: {exc}", keep_newlines=True), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -173,21 +193,18 @@ def init(obj: Context, directory: Optional[Path]) -> None:
 @click.pass_obj
 @handle_errors()
 def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> None:
-    """Check the configuration; with DSS credentials, also its connections and code envs in DSS (read-only)."""
-    session = obj.session(environment)
-    warnings = session.validate()
+    """Check the configuration, then its connections and code envs in DSS (read-only; --offline: not)."""
+    session = obj.session(environment, as_json=as_json)
+    warnings = session.validate(offline=offline)  # every offline problem at once (ConfigError)
     count = len(session.desired.resources)
-    remote = not offline and session.has_dss_credentials()
-    notes = session.check_targets() if remote else []
-    checked = "connections and code envs checked in DSS" if remote else "DSS not contacted"
+    notes = [] if offline else session.check_targets()  # a credential that cannot be read is an error
+    checked = "DSS not contacted (--offline)" if offline else "connections and code envs checked in DSS"
     if as_json:
-        body = {"valid": True, "resources": count, "remote_checked": remote, "notes": notes, "warnings": [w.to_json() for w in warnings]}
+        body = {"valid": True, "resources": count, "remote_checked": not offline, "notes": notes, "warnings": [w.to_json() for w in warnings]}
         click.echo(json.dumps(body, indent=2))
         return
-    for warning in warnings:
-        click.echo(warning.render(), err=True)
     for note in notes:
-        click.echo(f"Note: {note}", err=True)
+        click.echo(printable(f"Note: {note}"), err=True)
     click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({count} resources; {checked}).")
 
 
@@ -205,7 +222,7 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @handle_errors()
 def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, allow_destroy: bool, parallelism: int) -> None:
     """Show what apply would change in DSS."""
-    session = obj.session(environment, parallelism)
+    session = obj.session(environment, parallelism, as_json=as_json)
     options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy)
     result = session.plan(options)
     if out is not None:
@@ -277,7 +294,7 @@ def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, 
 
 
 def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False) -> None:
-    session = obj.session(environment, parallelism)
+    session = obj.session(environment, parallelism, as_json=as_json)
     saved = _read_plan(planfile) if planfile else None
     if saved is not None and (saved.get("source") or {}).get("kind") == "rollback":
         serial = saved["source"].get("serial")

@@ -60,6 +60,7 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
             if not isinstance(name, str):
                 continue
             if name in seen:
+                doc.flagged.add((list_key, index))
                 line, _ = doc.locate((list_key, seen[name], id_key))
                 errors.append(doc.diagnostic((list_key, index, id_key),
                               f"duplicate {what} '{name}' (first defined at line {line})", where="value"))
@@ -69,6 +70,7 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
     for index, item in _items(doc, "managed_folders"):
         name = item.get("name")
         if isinstance(name, str) and name in datasets:
+            doc.flagged.add(("managed_folders", index))
             line, _ = doc.locate(("datasets", datasets[name], "name"))
             errors.append(doc.diagnostic(("managed_folders", index, "name"),
                           f"managed folder '{name}' has the same name as a dataset (line {line})",
@@ -96,10 +98,12 @@ def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path:
     try:
         raw = read_confined(root, rel)
     except ConfinedReadError as exc:
+        doc.flagged.add(path)
         errors.append(doc.diagnostic(path, exc.problem.message, exc.problem.hint, where="value"))
         return None
     text, problem = decode_utf8(raw, rel)
     if problem is not None:
+        doc.flagged.add(path)
         errors.append(doc.diagnostic(path, f"'{rel}' is not valid UTF-8 (line {problem.line})",
                                      "save the file as UTF-8", where="value"))
         return None

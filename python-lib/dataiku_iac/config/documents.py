@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..errors import Diagnostic
 from .paths import Mark, MarkMap, YamlPath, nearest_mark, render_path, source_path_for
@@ -55,6 +55,16 @@ class ProjectDocument(Located):
     data: Dict[str, Any]
     files: Dict[str, str] = field(default_factory=dict)
     marks: MarkMap = field(default_factory=dict, repr=False, compare=False)
+    # Paths of the nodes the loader found wrong (schema, duplicates, unreadable code files): the
+    # model builder skips them and reports nothing under them (no follow-on errors).
+    flagged: Set[YamlPath] = field(default_factory=set, repr=False, compare=False)
+    # The environment's overrides applied to this document: (target path, address as written).
+    overridden: List[Tuple[YamlPath, str]] = field(default_factory=list, repr=False, compare=False)
+
+    def is_flagged(self, path: YamlPath) -> bool:
+        """Whether the node at `path`, or one of its ancestors, was found wrong by the loader."""
+        path = tuple(path)
+        return bool(self.flagged) and any(path[:i] in self.flagged for i in range(len(path) + 1))
 
     @property
     def key(self) -> Optional[str]:
@@ -62,6 +72,20 @@ class ProjectDocument(Located):
         project = self.data.get("project")
         key = project.get("key") if isinstance(project, dict) else None
         return key if isinstance(key, str) else None
+
+
+def blame_override(doc: ProjectDocument, env: Located, path: YamlPath, message: str,
+                   hint: Optional[str] = None) -> Diagnostic:
+    """A problem at `path` of `doc` that only the environment's overrides brought in, located in
+    the environment file: at the override entry (or the key it changed, such as a `null` that
+    removed a required key) whose target holds `path`, else at the first override of `doc`."""
+    path = tuple(path)
+    holding = [(target, text) for target, text in doc.overridden if path[: len(target)] == tuple(target)]
+    target, text = max(holding, key=lambda t: len(t[0])) if holding else doc.overridden[0]
+    inside = path[len(target):] if holding else ()
+    where = f"{render_path(path)} of {doc.file}" if path else doc.file
+    return env.diagnostic(("overrides", text, *inside), f"{message} (at {where}, once this override is applied)",
+                          hint, where="key")
 
 
 @dataclass
@@ -80,6 +104,8 @@ class LoadedConfig:
     projects: List[ProjectDocument]
     warnings: List[Diagnostic]
     digest: str
+    # Errors found while loading, when loaded with strict=False (else load_config raises them).
+    errors: List[Diagnostic] = field(default_factory=list)
 
     @property
     def policies(self) -> Dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from ..errors import ConfigError, Diagnostic
 from . import overrides as ov
 from .checks import check_code_files, check_duplicate_keys, check_duplicate_names
-from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument
+from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument, blame_override
 from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
 from .paths import MarkMap, YamlPath
 from .schema import Issue, check, describe_value
@@ -37,6 +37,9 @@ from .yamlsafe import decode_utf8, parse_yaml
 
 SETTINGS_FILE = "iac.yml"
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# An environment name becomes a file name (environments/<name>.yml) and part of state paths and
+# lock names; file systems refuse names over 255 bytes. 64 leaves room for every suffix.
+MAX_ENV_NAME_LENGTH = 64
 
 SETTINGS_DEFAULTS: Dict[str, Any] = {
     "version": 1,
@@ -90,6 +93,8 @@ class _Run:
         for issue in issues:
             diag = doc.diagnostic(issue.path, issue.message, issue.hint, severity, issue.where)
             (self.errors if severity == "error" else self.warnings).append(diag)
+            if severity == "error" and isinstance(doc, ProjectDocument):
+                doc.flagged.add(issue.subject)
 
     # -- reading ---------------------------------------------------------------------
     def read_yaml(self, rel: str) -> _Source:
@@ -125,13 +130,19 @@ class _Run:
         return source
 
 
-def load_config(root: Union[str, Path], environment: Optional[str] = None, *, projects: bool = True) -> LoadedConfig:
+def load_config(root: Union[str, Path], environment: Optional[str] = None, *, projects: bool = True,
+                strict: bool = True, overrides: bool = True) -> LoadedConfig:
     """Load and check the configuration under `root` for `environment` (None: no environment).
 
     Raises ConfigError with every error found. Warnings are returned in `warnings`.
     With `projects=False` only iac.yml and the environment file are read: commands that
     work on the state (state list, unlock, import into an empty config) must not depend
     on every project file being valid.
+
+    With `strict=False` the errors are returned in `errors` instead, with every readable
+    document (the wrong nodes listed in `ProjectDocument.flagged`), so that the model builder
+    can check the rest in the same run (`builder.check_config`). `overrides=False` leaves
+    the environment's overrides out (to tell which problems they bring in).
     """
     root = Path(root)
     run = _Run(root)
@@ -141,12 +152,12 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None, *, pr
     env_source = _load_environment(run, environment) if environment is not None else None
     _check_state_backend(run, settings, settings_source, env_source)
     variables = scalar_variables(env_source.data.get("variables")) if env_source and env_source.usable else {}
-    documents = _load_projects(run, variables, env_source) if projects else []
-    if run.errors:
-        raise ConfigError(_sorted(run.errors))
+    documents = _load_projects(run, variables, env_source, overrides) if projects else []
+    if run.errors and strict:
+        raise ConfigError(_sorted(run.errors), warnings=_sorted(run.warnings))
     env = _environment_config(environment, env_source)
     digest = _digest(settings, env, documents)
-    return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest)
+    return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest, _sorted(run.errors))
 
 
 # -- iac.yml ------------------------------------------------------------------------------
@@ -208,6 +219,10 @@ def _load_environment(run: _Run, name: str) -> Optional[_Source]:
         run.error("environments/", f"invalid environment name '{name}'",
                   "an environment name may contain letters, digits, '_', '-' and '.'")
         return None
+    if len(name) > MAX_ENV_NAME_LENGTH:
+        run.error("environments/", f"the environment name '{name[:20]}…' is {len(name)} characters long; "
+                  f"the limit is {MAX_ENV_NAME_LENGTH}", "use a shorter environment name")
+        return None
     candidates = [f"environments/{name}.{ext}" for ext in ("yml", "yaml")]
     present = [c for c in candidates if (run.root / c).exists() or (run.root / c).is_symlink()]
     if not present:
@@ -250,13 +265,17 @@ def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optio
 
 
 # -- projects/*.yml ------------------------------------------------------------------------
-def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source]) -> List[ProjectDocument]:
+def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source], overrides: bool = True) -> List[ProjectDocument]:
     docs = _read_projects(run, variables)
     projects = [doc for doc, _ in docs]
-    if env is not None and env.usable:
-        _apply_overrides(run, env, projects)
+    baselines: Dict[int, set] = {}
+    if env is not None and env.usable and overrides:
+        baselines = _apply_overrides(run, env, projects)
     for doc, untouched in docs:
-        run.issues(doc, check(doc.data, "project"))
+        issues = check(doc.data, "project")
+        if id(doc) in baselines and env is not None:
+            issues = _blame_overrides(run, env, doc, issues, baselines[id(doc)])
+        run.issues(doc, issues)
         if env is not None:
             _warn_untouched(run, doc, untouched, variables)
     if env is not None and env.usable:
@@ -289,10 +308,13 @@ def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDo
     return docs
 
 
-def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> None:
+def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> Dict[int, set]:
+    """Apply the overrides; for each document they touch, the schema problems it had before
+    (so that those it has only after are reported at the override that brought them)."""
     entries = env.data.get("overrides")
+    baselines: Dict[int, set] = {}
     if not isinstance(entries, dict):
-        return
+        return baselines
     by_key = {doc.key: doc for doc in reversed(projects) if isinstance(doc.key, str)}
     for text, patch in entries.items():
         address = ov.Address.parse(text)
@@ -302,6 +324,9 @@ def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -
         if target is None:
             continue
         doc, path = target
+        if id(doc) not in baselines:
+            baselines[id(doc)] = {(i.path, i.message) for i in check(doc.data, "project")}
+        doc.overridden.append((path, text))
         current = ov.get_at(doc.data, path)
         for key, _value in ov.identity_changes(address, patch, current):
             run.errors.append(env.diagnostic(("overrides", text, key),
@@ -309,6 +334,21 @@ def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -
                               where="key"))
             patch = {k: v for k, v in patch.items() if k != key}
         ov.merge(current, path, doc.marks, patch, ("overrides", text), env.marks)
+    return baselines
+
+
+def _blame_overrides(run: _Run, env: _Source, doc: ProjectDocument, issues: List[Issue], before: set) -> List[Issue]:
+    """Report the problems that only the overrides brought into `doc` at those overrides, in the
+    environment file (a problem already located there, in an overridden value, stays put)."""
+    kept = []
+    for issue in issues:
+        in_project_file = doc.diagnostic(issue.path, issue.message).file == doc.file
+        if (issue.path, issue.message) in before or not in_project_file:
+            kept.append(issue)
+            continue
+        run.errors.append(blame_override(doc, env, issue.subject, issue.message, issue.hint))
+        doc.flagged.add(issue.subject)
+    return kept
 
 
 def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument],

@@ -17,6 +17,7 @@ The schemas carry a few annotations of our own, which validators ignore:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,13 @@ class Issue:
     message: str
     hint: Optional[str] = None
     where: str = "value"
+    # The node the problem is about, when it is not `path`: a missing required key is reported
+    # at its parent mapping, but only the key itself is wrong (its siblings can still be checked).
+    about: Optional[YamlPath] = None
+
+    @property
+    def subject(self) -> YamlPath:
+        return self.about if self.about is not None else self.path
 
 
 @cache
@@ -166,7 +174,7 @@ def _required(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> L
     for key in error.validator_value:
         if isinstance(error.instance, dict) and key not in error.instance:
             message = f"'{key}' is required for {context}" if context else f"missing required key '{key}'"
-            issues.append(Issue(path, message, _hint(error), "entry"))
+            issues.append(Issue(path, message, _hint(error), "entry", about=(*path, key)))
     return issues
 
 
@@ -234,7 +242,15 @@ def _bounds(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> Lis
 
 def _pattern(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:
     message = _custom(error) or f"must match the pattern {error.validator_value}"
-    return [Issue(path, f"{message} (got {_show(error.instance)})", _hint(error))]
+    return [Issue(path, f"{message} (got {_show(error.instance)})", _rename_hint(error) or _hint(error))]
+
+
+def _rename_hint(error: ValidationError) -> Optional[str]:
+    """`x-rename-prefix`: the name a value should take (DB_PASSWORD -> IAC_SECRET_DB_PASSWORD)."""
+    prefix = error.schema.get("x-rename-prefix") if isinstance(error.schema, dict) else None
+    if not prefix or not isinstance(error.instance, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", error.instance):
+        return None
+    return f"rename the variable to {prefix}{error.instance} (here and where it is set)"
 
 
 def _const(error: ValidationError, path: YamlPath, root: dict[str, Any]) -> List[Issue]:

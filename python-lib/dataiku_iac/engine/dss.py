@@ -71,9 +71,15 @@ class DssTarget:
     api_key: str
     verify_tls: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    key_source: str = ""  # where the key came from: the variable's name (never its value)
 
     def __repr__(self) -> str:
         return f"DssTarget(url={self.url!r}, api_key=<redacted>)"
+
+    def describe(self) -> str:
+        """'Using DSS at https://… (key from DKU_API_KEY_PROD)': shown before the first request."""
+        source = f" (key from {self.key_source})" if self.key_source else ""
+        return f"Using DSS at {self.url}{source}"
 
 
 class DssConnection:

@@ -179,7 +179,7 @@ class _Writer:
             values = {}
             for name, value in (variables.get(section) or {}).items():
                 if SECRET_NAME.search(name) and isinstance(value, str):
-                    env_name = re.sub(r"[^A-Z0-9]+", "_", f"DKU_IAC_SECRET_{key}_{name}".upper())
+                    env_name = re.sub(r"[^A-Z0-9]+", "_", f"IAC_SECRET_{key}_{name}".upper())
                     self.secret_values[env_name] = value
                     self.result.secrets.append(f"{section}.{name} -> ${env_name}")
                     values[name] = {"secret_env": env_name}

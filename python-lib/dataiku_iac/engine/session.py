@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from dataiku_iac.builder import build_desired
+from dataiku_iac.builder import check_config
 from dataiku_iac.config import load_config
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.dss import DssConnection, DssTarget, with_retries
@@ -50,6 +50,11 @@ DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads 
 # The operations of the serials an apply writes before planning, to fold in an interrupted apply.
 REPLAY_OPERATION = "replay journal"
 RECONCILE_OPERATION = "reconcile interrupted apply"
+# The only variables `dss.api_key_env` may name (the environment schema enforces the same
+# pattern): a configuration must not be able to send another secret of the runner, such as
+# GITHUB_TOKEN, to DSS (docs/security.md).
+DEFAULT_API_KEY_ENV = "DKU_API_KEY"
+RUNNER_URL_ENV = "DKU_DSS_URL"
 
 
 @dataclass
@@ -79,8 +84,15 @@ class Session:
         lock_wait_seconds: float = 0.0,
         on_lock_wait: Optional[Callable[[LockError], None]] = None,
         secrets: Optional[SecretSource] = None,
+        on_warnings: Optional[Callable[[list[Diagnostic]], None]] = None,
+        on_target: Optional[Callable[[DssTarget], None]] = None,
     ):
         self.root = Path(root)
+        # Told the configuration's warnings once it passed the offline checks (before any DSS
+        # check, so that a failing DSS check cannot hide them; a ConfigError carries its own).
+        self.on_warnings = on_warnings
+        # Told where DSS is and which variable the key comes from, before the first request.
+        self.on_target = on_target
         # `--lock-timeout`: how long writers of this session wait for a lock held by another run
         self.lock_wait_seconds = lock_wait_seconds
         self.on_lock_wait = on_lock_wait
@@ -100,6 +112,7 @@ class Session:
         self._connection: Optional[DssConnection] = None
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
         self._targets_checked = False
+        self._needs_dss = True  # every command that loads the projects talks to DSS, but `validate --offline`
         # Skip reading recipes/scenarios whose listed version proves them unchanged
         # (observe.recorded_stand_ins); DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 turns it off.
         self.trust_list_version_tags = (
@@ -109,8 +122,7 @@ class Session:
     # -- configuration --------------------------------------------------------------------
     @property
     def config(self) -> Any:
-        if self._cfg is None:
-            self._cfg = load_config(self.root, self.environment)
+        self._load()
         return self._cfg
 
     @property
@@ -124,28 +136,45 @@ class Session:
 
     @property
     def desired(self) -> DesiredState:
-        if self._desired is None:
-            self._desired = build_desired(self.config, self.secrets)
+        self._load()
+        assert self._desired is not None
         return self._desired
 
-    def validate(self) -> list[Diagnostic]:
-        """Load and build everything; return warnings (errors raise ConfigError)."""
-        self.desired  # noqa: B018 - building is the validation
+    def _load(self) -> None:
+        """Every offline check at once (files, schema, references, schedules…, and the DSS URL
+        and API key when the command needs DSS): one ConfigError with all the problems, or the
+        configuration and its desired model."""
+        if self._cfg is not None:
+            return
+        try:
+            self._cfg, self._desired = check_config(self.root, self.environment, self.secrets)
+        except ConfigError as exc:
+            credentials = self._credential_problems() if self._needs_dss else []
+            if not credentials:
+                raise
+            raise ConfigError(_unique_sorted([*exc.diagnostics, *credentials]), exc.warnings) from None
+        if self.on_warnings is not None and self._cfg.warnings:
+            self.on_warnings(list(self._cfg.warnings))
+
+    def validate(self, *, offline: bool = False) -> list[Diagnostic]:
+        """Load and build everything; return warnings (errors raise ConfigError). Unless
+        `offline`, a DSS URL or API key that cannot be read is one of the errors."""
+        self._needs_dss = not offline
+        self._load()
         return list(self.config.warnings)
+
+    def _credential_problems(self) -> list[Diagnostic]:
+        if self._client_factory is not None or self._connection is not None:
+            return []
+        try:
+            self._target()
+        except ConfigError as exc:
+            return exc.diagnostics
+        return []
 
     @property
     def policies(self) -> Policies:
         return policies_of(self.settings, self.environment)
-
-    def has_dss_credentials(self) -> bool:
-        """Whether a DSS URL and API key (or an in-DSS client) are available."""
-        if self._client_factory is not None:
-            return True
-        try:
-            self._target()
-        except ConfigError:
-            return False
-        return True
 
     def check_targets(self, desired: Optional[DesiredState] = None) -> list[str]:
         """Check every remapped connection and code env against the target DSS (two list calls);
@@ -171,24 +200,55 @@ class Session:
             if self._client_factory is not None:
                 self._connection = DssConnection(factory=self._client_factory)
             else:
-                self._connection = DssConnection(self._target())
+                target = self._target()
+                if self.on_target is not None:
+                    self.on_target(target)  # before the first request: where the key goes
+                self._connection = DssConnection(target)
         return self._connection
 
     def _target(self) -> DssTarget:
-        env = self.settings.environment.data if self.settings.environment else {}
-        dss = env.get("dss") or {}
-        url = self._dss_url or dss.get("url") or self.environ.get("DKU_DSS_URL")
-        key_var = dss.get("api_key_env") or "DKU_API_KEY"
+        """Where DSS is and the API key, or a ConfigError located in the environment file.
+
+        The URL comes from DKU_DSS_URL (set by whoever runs the tool: a CI runner, a laptop) or
+        else from `dss.url`; when both are set they must agree, so that a change to an
+        environment file (a pull request) cannot send the runner's key to another host. The key
+        comes from the variable `dss.api_key_env` names (DKU_API_KEY or DKU_API_KEY_<SUFFIX>,
+        enforced by the schema); a named variable that is not set is an error, never a silent
+        "DSS not contacted".
+        """
+        env = self.settings.environment
+        dss = (env.data.get("dss") if env is not None else None) or {}
+        file_url = dss.get("url")
+        runner_url = self.environ.get(RUNNER_URL_ENV)
+        key_var = dss.get("api_key_env") or DEFAULT_API_KEY_ENV
+        problems: list[tuple[tuple, str, str]] = []
+        if self._dss_url:
+            url = self._dss_url
+        else:
+            url = runner_url or file_url
+            if runner_url and file_url and not _same_url(runner_url, file_url):
+                problems.append((("dss", "url"),
+                                 f"{file_url!r} differs from {RUNNER_URL_ENV} ({runner_url!r}), which is set "
+                                 "where the tool runs: a configuration file may not send the API key to another DSS",
+                                 f"remove dss.url from the environment file, or set {RUNNER_URL_ENV} to the DSS you mean"))
+            if not url:
+                problems.append((("dss", "url"), f"no DSS URL: set {RUNNER_URL_ENV} (or dss.url in the environment file)",
+                                 "or run `validate --offline` to check the configuration without DSS"))
         key = self._api_key or self.environ.get(key_var)
-        problems = []
-        if not url:
-            problems.append("no DSS URL: set dss.url in the environment file or DKU_DSS_URL")
         if not key:
-            problems.append(f"no API key: set the environment variable {key_var}")
-        if not url or not key:
-            file = self.settings.environment.file if self.settings.environment else "environments/"
-            raise ConfigError([Diagnostic(file, 0, 0, "dss", p) for p in problems])
-        return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True))
+            problems.append((("dss", "api_key_env"), f"the environment variable {key_var} is not set: there is no API key for DSS",
+                             f"export {key_var} (never write the key in a file), or run `validate --offline` "
+                             "to check the configuration without DSS"))
+        if problems:
+            raise ConfigError([self._env_diagnostic(path, message, hint) for path, message, hint in problems])
+        key_source = key_var if not self._api_key else "the caller"
+        return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True), key_source=key_source)
+
+    def _env_diagnostic(self, path: tuple, message: str, hint: str) -> Diagnostic:
+        env = self.settings.environment
+        if env is None:
+            return Diagnostic("environments/", 0, 0, ".".join(path), message, hint)
+        return env.diagnostic(path, message, hint, where="value")
 
 
     def state_spec(self) -> dict:
@@ -417,6 +477,29 @@ class Session:
 
     def _remake_plan(self) -> str:
         return f"make a new plan with `dataiku-iac plan -e {self.environment} --out FILE` and apply that file"
+
+
+def _unique_sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    unique = list(dict.fromkeys(diagnostics))
+    return sorted(unique, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Whether two DSS URLs name the same place (scheme and host case, a trailing '/' and a
+    default port aside)."""
+    return _url_key(a) == _url_key(b)
+
+
+def _url_key(url: str) -> tuple:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
 
 
 def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from dataiku_iac.errors import printable
 from dataiku_iac.planner.plan import REDACTED, Action, Plan, ResourceChange
 from dataiku_iac.resources.policy import ABSENT, is_secret_ref
 
@@ -43,6 +44,9 @@ class Style:
     color: bool = False
 
     def __call__(self, text: str, fg: str = "", bold: bool = False) -> str:
+        # Every line of output goes through here: control characters that come from the config
+        # or from DSS (a description holding ESC) are escaped before colors are added.
+        text = printable(text, keep_newlines=True)
         if not self.color:
             return text
         import click

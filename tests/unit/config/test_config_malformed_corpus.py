@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dataiku_iac.builder import check_config
 from dataiku_iac.config import load_config
 from dataiku_iac.errors import ConfigError
 
@@ -31,7 +32,8 @@ def test_loader_case(case: Path, tmp_path: Path):
     diagnostics = info.value.diagnostics
     rendered = "\n".join(d.render() for d in diagnostics)
     for expected in expectations(case):
-        assert expected["stage"] == "loader"
+        if expected["stage"] != "loader":
+            continue  # a case of several stages: the builder's part is checked by test_one_run_case
         assert any(matches(expected, d) for d in diagnostics), f"{expected} not in:\n{rendered}"
     for diag in diagnostics:
         assert "Traceback" not in diag.message
@@ -42,3 +44,17 @@ def test_loader_case(case: Path, tmp_path: Path):
 def test_model_case_loads_without_loader_errors(case: Path, tmp_path: Path):
     cfg = load_config(materialize(case, tmp_path / "cfg"), "dev")
     assert cfg.projects
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_one_run_case(case: Path, tmp_path: Path):
+    """What the CLI runs (`check_config`): every expectation of every case, loader and model
+    stages together, in one ConfigError."""
+    root = materialize(case, tmp_path / "cfg")
+    with pytest.raises(ConfigError) as info:
+        check_config(root, "dev", secrets={})
+    diagnostics = info.value.diagnostics
+    rendered = "\n".join(d.render() for d in diagnostics)
+    for expected in expectations(case):
+        assert any(matches(expected, d) for d in diagnostics), f"{expected} not in:\n{rendered}"
+    assert all(d.severity == "error" for d in diagnostics)

@@ -41,7 +41,7 @@ def test_every_mapping_with_properties_is_closed(kind):
 FULL_PROJECT = {
     "project": {
         "key": "SALES", "name": "Sales", "description": "d", "short_description": "s", "owner": "admin",
-        "tags": ["a"], "variables": {"standard": {"k": [1, {"x": 2}]}, "local": {"t": {"secret_env": "TOKEN"}}},
+        "tags": ["a"], "variables": {"standard": {"k": [1, {"x": 2}]}, "local": {"t": {"secret_env": "IAC_SECRET_TOKEN"}}},
         "permissions": [{"group": "g", "role": "reader"}, {"user": "u", "permissions": ["admin", "run_scenarios"]}],
         "code_env": "py39", "container": "inherit", "protect": True,
     },
@@ -101,7 +101,7 @@ def test_full_settings_and_environment_are_accepted():
                                       "managed_folder": {"connection": "f"}, "sql_connection": "pg"},
            "state": {"backend": "s3", "bucket": "b", "key_prefix": "p/", "region": "eu", "endpoint_url": "http://minio:9000"},
            "policies": {"require_saved_plan": True, "allow_destroy": False, "drift": "warn"}}
-    env = {"dss": {"url": "https://dss", "api_key_env": "MY_KEY", "verify_tls": False},
+    env = {"dss": {"url": "https://dss", "api_key_env": "DKU_API_KEY_MINE", "verify_tls": False},
            "project_key": {"prefix": "", "suffix": "_FEATURE_X"}, "variables": {"A": 1, "B": "x", "C": None},
            "connections": {"a": "b"}, "code_envs": {"a": "b"}, "containers": {"a": "b"},
            "overrides": {"project.P": {}, "dataset.P.X": {"format": "csv"}, "managed_folder.P.f": {},
@@ -159,9 +159,32 @@ def test_anyof_descends_into_the_branch_of_the_right_type():
     assert issue.message == "expected a list, got a string"
 
 
-def test_secret_env_must_name_an_environment_variable():
+def test_secret_env_must_name_an_iac_secret_variable():
     issue = one(base(project={"key": "P", "name": "p", "variables": {"local": {"t": {"secret_env": "1X"}}}}))
-    assert "environment variable name" in issue.message
+    assert "must start with IAC_SECRET_" in issue.message
+
+
+def test_secret_env_outside_the_prefix_is_refused_with_the_new_name():
+    # Security: a config may not read GITHUB_TOKEN (or DKU_API_KEY) into a DSS project variable.
+    for name in ("GITHUB_TOKEN", "DKU_API_KEY", "DB_PASSWORD", "IAC_SECRET_"):
+        issue = one(base(project={"key": "P", "name": "p", "variables": {"local": {"t": {"secret_env": name}}}}))
+        assert issue.path == ("project", "variables", "local", "t", "secret_env")
+        assert "must start with IAC_SECRET_" in issue.message
+    issue = one(base(project={"key": "P", "name": "p", "variables": {"local": {"t": {"secret_env": "DB_PASSWORD"}}}}))
+    assert issue.hint.startswith("rename the variable to IAC_SECRET_DB_PASSWORD")
+    assert check(base(project={"key": "P", "name": "p", "variables": {"local": {"t": {"secret_env": "IAC_SECRET_DB"}}}}), "project") == []
+
+
+@pytest.mark.parametrize("name", ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DKU_API_KEYX", "DKU_API_KEY_", "dku_api_key", "MY_KEY"])
+def test_api_key_env_may_only_name_dku_api_key_variables(name):
+    issues = check({"dss": {"api_key_env": name}}, "environment")
+    assert [i.path for i in issues] == [("dss", "api_key_env")]
+    assert "DKU_API_KEY or DKU_API_KEY_<SUFFIX>" in issues[0].message
+
+
+@pytest.mark.parametrize("name", ["DKU_API_KEY", "DKU_API_KEY_PROD", "DKU_API_KEY_team_2"])
+def test_api_key_env_accepts_the_documented_names(name):
+    assert check({"dss": {"api_key_env": name}}, "environment") == []
 
 
 def test_cron_fields_conflict():

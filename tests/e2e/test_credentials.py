@@ -1,0 +1,190 @@
+"""Issue 10, Security 2 and Lifecycle 3-4: where the API key goes, and what a configuration
+cannot make the CLI do with the runner's credentials.
+
+The attack: a pull request edits environments/dev.yml, and a CI job runs a read-only
+`validate` or `plan` with the runner's DKU_API_KEY (and, as CI runners do, GITHUB_TOKEN) in its
+environment. A URL in the file must not redirect the key, `api_key_env` must not name another
+variable, `secret_env` must not read one into DSS. Each attack points the CLI at a listener of
+our own that must receive no request at all (so no key).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.e2e.helpers import DEMO_YAML, cli_env, request_count, run_cli, write_config
+
+API_KEY = "the-runner-s-dss-key-6c1f"  # never shown anywhere
+GITHUB_TOKEN = "ghp_runner_token_9a8b7c"
+
+
+class Listener:
+    """A host an attacker controls: records every request it receives (headers included)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        seen = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                seen.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"[]")
+
+            do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    with Listener() as running:
+        yield running
+
+
+def runner_env(dss: Any, key: str = API_KEY, **extra: str) -> dict[str, str]:
+    """A CI runner: DKU_DSS_URL and DKU_API_KEY set by the pipeline, and a GITHUB_TOKEN."""
+    return cli_env(dss, DKU_API_KEY=key, GITHUB_TOKEN=GITHUB_TOKEN, **extra)
+
+
+def assert_no_secret_in(result: Any) -> None:
+    assert API_KEY not in result.output and GITHUB_TOKEN not in result.output, str(result)
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_url_in_the_environment_file_cannot_redirect_the_runner_key(dss: Any, tmp_path: Path, listener: Listener, command: str):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=f"dss:\n  url: {listener.url}/\n")
+    before = request_count(dss)
+    result = run_cli(dss, root, command, "-e", "dev", expect=1, env=runner_env(dss))
+    assert listener.requests == []
+    assert request_count(dss) == before
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("environments/dev.yml:2:8: error: dss.url: ")
+    assert f"differs from DKU_DSS_URL ('{dss.url}')" in first and "may not send the API key to another DSS" in first
+    assert "Using DSS at" not in result.stderr
+    assert_no_secret_in(result)
+
+
+def test_the_same_url_in_the_file_and_the_runner_is_fine(dss: Any, tmp_path: Path):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=f"dss:\n  url: {dss.url}/\n")
+    run_cli(dss, root, "validate", "-e", "dev", env=runner_env(dss, key=dss.api_key))
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DKU_API_KEYS"])
+def test_api_key_env_cannot_name_another_variable_of_the_runner(dss: Any, tmp_path: Path, listener: Listener, variable: str):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML},
+                        env=f"dss:\n  url: {listener.url}\n  api_key_env: {variable}\n")
+    env = runner_env(dss, AWS_SECRET_ACCESS_KEY="aws-secret", DKU_API_KEYS="plural")
+    del env["DKU_DSS_URL"]  # a laptop: the file's URL is the only one
+    for command in ("validate", "plan"):
+        result = run_cli(dss, root, command, "-e", "dev", expect=1, env=env)
+        assert "environments/dev.yml:3:16: error: dss.api_key_env: the API key variable must be DKU_API_KEY or " \
+               "DKU_API_KEY_<SUFFIX>" in result.stderr, str(result)
+        assert_no_secret_in(result)
+    assert listener.requests == []
+
+
+@pytest.mark.parametrize("variable", ["DKU_API_KEY", "GITHUB_TOKEN"])
+def test_secret_env_cannot_read_the_runner_key_into_dss(dss: Any, tmp_path: Path, listener: Listener, variable: str):
+    project = DEMO_YAML.replace("  name: Demo Project\n", f"  name: Demo Project\n  variables:\n    local:\n      leak: {{secret_env: {variable}}}\n")
+    root = write_config(tmp_path / "cfg", {"demo.yml": project})
+    before = request_count(dss)
+    for command in ("validate", "plan"):
+        result = run_cli(dss, root, command, "-e", "dev", expect=1, env=runner_env(dss))
+        assert (f"projects/demo.yml:6:26: error: project.variables.local.leak.secret_env: a secret variable's name must "
+                f"start with IAC_SECRET_") in result.stderr, str(result)
+        assert f"rename the variable to IAC_SECRET_{variable}" in result.stderr
+        assert_no_secret_in(result)
+    assert request_count(dss) == before
+
+
+def test_the_host_and_the_key_variable_are_shown_before_any_request(dss: Any, tmp_path: Path):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env="dss:\n  api_key_env: DKU_API_KEY_DEV\n")
+    env = runner_env(dss, DKU_API_KEY_DEV=dss.api_key)
+    line = f"Using DSS at {dss.url} (key from DKU_API_KEY_DEV)"
+    for args in (("validate",), ("plan",), ("apply", "--auto-approve"), ("drift",), ("plan", "--json")):
+        result = run_cli(dss, root, *args, "-e", "dev", env=env)
+        assert result.stderr.splitlines()[0] == line, str(result)
+        assert dss.api_key not in result.output
+    offline = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env)
+    assert "Using DSS" not in offline.output
+
+
+def test_a_mistyped_api_key_variable_is_an_error_not_a_success(dss: Any, tmp_path: Path):
+    # "Success! … DSS not contacted" with exit 0 was the answer: only --offline skips DSS now.
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env="dss:\n  api_key_env: DKU_API_KEY_PRDO\n")
+    env = runner_env(dss, DKU_API_KEY_PROD="the-real-one")
+    before = request_count(dss)
+    for command in ("validate", "plan"):
+        result = run_cli(dss, root, command, "-e", "dev", expect=1, env=env)
+        assert result.stderr.splitlines()[0] == (
+            "environments/dev.yml:2:16: error: dss.api_key_env: the environment variable DKU_API_KEY_PRDO is not set: "
+            "there is no API key for DSS (export DKU_API_KEY_PRDO (never write the key in a file), or run "
+            "`validate --offline` to check the configuration without DSS)"), str(result)
+        assert "Success" not in result.output
+    assert request_count(dss) == before
+    offline = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env)
+    assert "Success! The configuration is valid (2 resources; DSS not contacted (--offline))." in offline.stdout
+
+
+def test_no_dss_url_at_all_is_an_error_unless_offline(dss: Any, tmp_path: Path):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML})
+    env = runner_env(dss)
+    del env["DKU_DSS_URL"]
+    result = run_cli(dss, root, "validate", "-e", "dev", expect=1, env=env)
+    assert "dss.url: no DSS URL: set DKU_DSS_URL" in result.stderr
+    run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env)
+
+
+def test_credential_problems_come_with_the_configuration_problems(dss: Any, tmp_path: Path, listener: Listener):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML.replace("type: managed", "type: managd")},
+                        env=f"dss:\n  url: {listener.url}\n  api_key_env: DKU_API_KEY_PRDO\n")
+    result = run_cli(dss, root, "validate", "-e", "dev", expect=1, env=runner_env(dss))
+    assert "environments/dev.yml:2:8: error: dss.url: " in result.stderr
+    assert "environments/dev.yml:3:16: error: dss.api_key_env: the environment variable DKU_API_KEY_PRDO is not set" in result.stderr
+    assert "projects/demo.yml:7:11: error: datasets[0].type: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: the configuration has 3 problems."
+    assert listener.requests == []
+
+
+def test_a_failing_dss_check_keeps_the_warnings(dss: Any, tmp_path: Path):
+    project = DEMO_YAML.replace("  name: Demo Project\n", "  name: Demo Project\n  description: 'for ${TEAMM}'\n")
+    project += "    connection: nowhere\n"
+    root = write_config(tmp_path / "cfg", {"demo.yml": project}, env="variables: {TEAM: data}\n")
+    result = run_cli(dss, root, "validate", "-e", "dev", expect=1, env=runner_env(dss, key=dss.api_key))
+    lines = result.stderr.splitlines()
+    warning = next(i for i, x in enumerate(lines) if "warning: project.description: '${TEAMM}' is not an environment variable" in x)
+    error = next(i for i, x in enumerate(lines) if "connection 'nowhere' does not exist" in x)
+    assert warning < error and "did you mean '${TEAM}'?" in lines[warning]
+    as_json = run_cli(dss, root, "validate", "-e", "dev", "--json", expect=1, env=runner_env(dss, key=dss.api_key)).json()["error"]
+    assert [w["path"] for w in as_json["warnings"]] == ["project.description"]
+    assert "does not exist" in as_json["diagnostics"][0]["message"]
+    planned = run_cli(dss, root, "plan", "-e", "dev", expect=1, env=runner_env(dss, key=dss.api_key))
+    assert "'${TEAMM}' is not an environment variable" in planned.stderr
+
+
+def test_json_error_answers_are_still_json(dss: Any, tmp_path: Path):
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env="dss:\n  api_key_env: DKU_API_KEY_PRDO\n")
+    body = run_cli(dss, root, "validate", "-e", "dev", "--json", expect=1, env=runner_env(dss)).json()
+    assert json.dumps(body) and body["error"]["diagnostics"][0]["path"] == "dss.api_key_env"
