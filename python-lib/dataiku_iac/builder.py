@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar, Union
 
@@ -104,7 +105,7 @@ class _Builder:
             if doc.key in built:
                 continue  # a second file with the same key: reported by the loader
             built.add(doc.key)
-            self._guard(lambda d=doc: self._project_file(d))
+            self._guard(partial(self._project_file, doc))
         if not self._check_scenario_calls():
             self._check_cycles()
         return self.diagnostics
@@ -145,12 +146,12 @@ class _Builder:
         if not doc.is_flagged(("project",)):
             self._add(self._guard(lambda: self._project(ctx, data["project"])))
         for i, item in self._items(doc, "managed_folders"):
-            self._add(self._guard(lambda i=i, item=item: self._folder(ctx, i, item)))
+            self._add(self._guard(partial(self._folder, ctx, i, item)))
         for i, item in self._items(doc, "datasets"):
-            self._add(self._guard(lambda i=i, item=item: self._dataset(ctx, i, item)))
+            self._add(self._guard(partial(self._dataset, ctx, i, item)))
         self._recipes(ctx, self._items(doc, "recipes"))
         for i, item in self._items(doc, "scenarios"):
-            self._add(self._guard(lambda i=i, item=item: self._scenario(ctx, i, item)))
+            self._add(self._guard(partial(self._scenario, ctx, i, item)))
 
     @staticmethod
     def _items(doc: Any, list_key: str) -> list[tuple[int, dict]]:
@@ -309,7 +310,7 @@ class _Builder:
     def _recipes(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
         writers: dict[str, int] = {}
         for index, item in items:
-            self._add(self._guard(lambda index=index, item=item: self._recipe(ctx, index, item, writers)))
+            self._add(self._guard(partial(self._recipe, ctx, index, item, writers)))
         ctx.flow_edges = self._flow_edges(ctx, items)
 
     def _recipe(self, ctx: _FileContext, index: int, item: dict, writers: dict[str, int]) -> Resource:
@@ -401,7 +402,7 @@ class _Builder:
         for i, item in enumerate(items or []):
             if ctx.doc.is_flagged(path + (i,)):
                 continue
-            result = self._guard(lambda i=i, item=item: build(path + (i,), item))
+            result = self._guard(partial(build, path + (i,), item))
             if result is not None:
                 built.append(result)
         return built

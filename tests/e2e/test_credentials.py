@@ -32,14 +32,14 @@ class Listener:
         seen = self.requests
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 seen.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"[]")
 
-            do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+            do_POST = do_PUT = do_DELETE = do_GET
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -112,8 +112,8 @@ def test_secret_env_cannot_read_the_runner_key_into_dss(dss: Any, tmp_path: Path
     before = request_count(dss)
     for command in ("validate", "plan"):
         result = run_cli(dss, root, command, "-e", "dev", expect=1, env=runner_env(dss))
-        assert (f"projects/demo.yml:6:26: error: project.variables.local.leak.secret_env: a secret variable's name must "
-                f"start with IAC_SECRET_") in result.stderr, str(result)
+        assert ("projects/demo.yml:6:26: error: project.variables.local.leak.secret_env: a secret variable's name must "
+                "start with IAC_SECRET_") in result.stderr, str(result)
         assert f"rename the variable to IAC_SECRET_{variable}" in result.stderr
         assert_no_secret_in(result)
     assert request_count(dss) == before

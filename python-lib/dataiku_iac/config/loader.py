@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from ..errors import ConfigError, Diagnostic
 from . import overrides as ov
@@ -40,6 +40,8 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # An environment name becomes a file name (environments/<name>.yml) and part of state paths and
 # lock names; file systems refuse names over 255 bytes. 64 leaves room for every suffix.
 MAX_ENV_NAME_LENGTH = 64
+# The schema problems of a document before the environment's overrides: (path, message).
+_Baseline = Set[Tuple[YamlPath, str]]
 
 SETTINGS_DEFAULTS: Dict[str, Any] = {
     "version": 1,
@@ -268,7 +270,7 @@ def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optio
 def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source], overrides: bool = True) -> List[ProjectDocument]:
     docs = _read_projects(run, variables)
     projects = [doc for doc, _ in docs]
-    baselines: Dict[int, set] = {}
+    baselines: Dict[int, _Baseline] = {}
     if env is not None and env.usable and overrides:
         baselines = _apply_overrides(run, env, projects)
     for doc, untouched in docs:
@@ -308,11 +310,11 @@ def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDo
     return docs
 
 
-def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> Dict[int, set]:
+def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> Dict[int, _Baseline]:
     """Apply the overrides; for each document they touch, the schema problems it had before
     (so that those it has only after are reported at the override that brought them)."""
     entries = env.data.get("overrides")
-    baselines: Dict[int, set] = {}
+    baselines: Dict[int, _Baseline] = {}
     if not isinstance(entries, dict):
         return baselines
     by_key = {doc.key: doc for doc in reversed(projects) if isinstance(doc.key, str)}
@@ -337,7 +339,7 @@ def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -
     return baselines
 
 
-def _blame_overrides(run: _Run, env: _Source, doc: ProjectDocument, issues: List[Issue], before: set) -> List[Issue]:
+def _blame_overrides(run: _Run, env: _Source, doc: ProjectDocument, issues: List[Issue], before: _Baseline) -> List[Issue]:
     """Report the problems that only the overrides brought into `doc` at those overrides, in the
     environment file (a problem already located there, in an overridden value, stays put)."""
     kept = []

@@ -222,6 +222,7 @@ class Session:
         runner_url = self.environ.get(RUNNER_URL_ENV)
         key_var = dss.get("api_key_env") or DEFAULT_API_KEY_ENV
         problems: list[tuple[tuple, str, str]] = []
+        url: Optional[str]
         if self._dss_url:
             url = self._dss_url
         else:
@@ -239,7 +240,7 @@ class Session:
             problems.append((("dss", "api_key_env"), f"the environment variable {key_var} is not set: there is no API key for DSS",
                              f"export {key_var} (never write the key in a file), or run `validate --offline` "
                              "to check the configuration without DSS"))
-        if problems:
+        if problems or not url or not key:
             raise ConfigError([self._env_diagnostic(path, message, hint) for path, message, hint in problems])
         key_source = key_var if not self._api_key else "the caller"
         return DssTarget(url=url, api_key=key, verify_tls=dss.get("verify_tls", True), key_source=key_source)

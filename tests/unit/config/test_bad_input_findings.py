@@ -18,8 +18,8 @@ from cfg_helpers import Tree
 from dataiku_iac.builder import MAX_PROJECT_KEY_LENGTH, check_config, find_cycle
 from dataiku_iac.config import load_config
 from dataiku_iac.config.schedule import ScheduleError, check_datetime, parse_cron
-from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, printable
 from dataiku_iac.engine.executor import dependency_graph
+from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, printable
 from dataiku_iac.output.text import Style
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
@@ -61,8 +61,8 @@ def test_hourly_and_daily_cron():
 @pytest.mark.parametrize("expression, reason", [
     ("² 3 * * *", "the minute must be a number from 0 to 59 (got '²')"),  # crashed: int('²')
     ("0 ٣ * * *", "the hour must be a number from 0 to 23 (got '٣')"),  # was read as 3
-    ("٠ 3 * * *", "the minute must be a number"),
-    ("0 3 * * ١", "is not a day of the week"),
+    ("\u0660 3 * * *", "the minute must be a number"),
+    ("0 3 * * \u0661", "is not a day of the week"),
     ("0 3 * * MONKEY", "'MONKEY' is not a day of the week"),  # was read as Monday
     ("0 3 * * MONDAY", "'MONDAY' is not a day of the week"),
     ("0 3 * * 8", "'8' is not a day of the week"),
