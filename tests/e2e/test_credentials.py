@@ -86,6 +86,17 @@ def test_a_url_in_the_environment_file_cannot_redirect_the_runner_key(dss: Any, 
     assert_no_secret_in(result)
 
 
+def test_a_state_kept_in_dss_is_not_read_before_the_configuration_is_checked(dss: Any, tmp_path: Path, listener: Listener):
+    env = f"dss:\n  url: {listener.url}\nstate: {{backend: managed_folder, project_key: OPS, folder: iac_state}}\n"
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=env)
+    before = request_count(dss)
+    for args in (("plan",), ("drift",), ("apply", "--auto-approve")):
+        result = run_cli(dss, root, *args, "-e", "dev", expect=1, env=runner_env(dss))
+        assert "environments/dev.yml:2:8: error: dss.url: " in result.stderr, str(result)
+        assert "Using DSS at" not in result.stderr
+    assert request_count(dss) == before and listener.requests == []
+
+
 def test_the_same_url_in_the_file_and_the_runner_is_fine(dss: Any, tmp_path: Path):
     root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=f"dss:\n  url: {dss.url}/\n")
     run_cli(dss, root, "validate", "-e", "dev", env=runner_env(dss, key=dss.api_key))

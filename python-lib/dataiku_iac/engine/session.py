@@ -324,8 +324,13 @@ class Session:
 
     def _config_errors_first(self, step: Callable[[], T]) -> T:
         """Run a state or DSS step that now comes before the configuration is loaded; if it
-        fails, configuration errors are still reported first, as when loading came first."""
+        fails, configuration errors are still reported first, as when loading came first.
+
+        A state kept in DSS is read with the DSS key: then the configuration is checked first,
+        so that a bad configuration (a redirected `dss.url` among others) never reaches DSS."""
         try:
+            if self.state_spec().get("backend") != "local":
+                self.desired  # noqa: B018 - raises ConfigError if the configuration is invalid
             return step()
         except IacError:
             self.desired  # noqa: B018 - raises ConfigError if the configuration is invalid
