@@ -8,9 +8,8 @@ import sys
 import click
 
 from dataiku_iac.cli.main import EXIT_CHANGES, Context, cli, env_option, handle_errors, json_option
-from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.policies import drift_exit_code
-from dataiku_iac.output.text import Style, fmt
+from dataiku_iac.output.drift import render_drift
 
 
 @cli.command()
@@ -34,46 +33,3 @@ def drift(obj: Context, environment: str, as_json: bool) -> None:
     code = drift_exit_code(policies, report.has_drift, changes_code=EXIT_CHANGES)
     if code:
         sys.exit(code)
-
-
-def render_drift(report: DriftReport, style: Style) -> str:
-    lines = []
-    if not report.has_drift:
-        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({report.checked} resources checked).")
-    else:
-        counts = report.counts()
-        lines.append(
-            style("Drift detected", "red", bold=True)
-            + f" in environment {report.environment}: {counts['changed']} changed, {counts['deleted']} deleted, {counts['unmanaged']} unmanaged."
-        )
-        lines.append("")
-        for item in report.items:
-            lines.extend(_item(item, style))
-    pending = report.pending or {}
-    if "error" in pending:
-        lines.append(style(f"\nThe configuration cannot be planned: {pending['error']}", "yellow"))
-    else:
-        reverts = report.reverts or {}
-        if any(reverts.values()):
-            lines.append(f"\nAn apply would revert the drift above (the configuration did not change): {_counts(reverts)}.")
-        if any(pending.values()):
-            lines.append(f"\nConfig changes not yet applied: {_counts(pending)}.")
-    return "\n".join(lines) + "\n"
-
-
-def _counts(summary: dict) -> str:
-    text = f"{summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy"
-    return text + (f", {summary['forget']} to forget" if summary.get("forget") else "")
-
-
-def _item(item, style: Style) -> list:
-    if item.kind == "deleted":
-        return [style(f"  - {item.address} was deleted outside dataiku-iac", "red")]
-    if item.kind == "unmanaged":
-        return [style(f"  ? {item.address} exists in DSS but is not managed by dataiku-iac", "cyan")]
-    lines = [style(f"  ~ {item.address} changed outside dataiku-iac", "yellow")]
-    for f in item.fields:
-        recorded = "(sensitive value)" if f.sensitive else fmt(f.recorded)
-        live = "(sensitive value)" if f.sensitive else fmt(f.live)
-        lines.append(f"      ~ {f.name}: {recorded} (applied) -> {live} (in DSS)")
-    return lines

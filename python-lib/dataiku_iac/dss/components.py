@@ -348,7 +348,7 @@ def check_drift_step(
         raise ComponentError(f"policy: {policy!r} is not one of {', '.join(DRIFT_POLICIES)}")
     caller, spec, env = _context(config, client_factory, project_key)
     report, html = service.drift(client_factory, caller, spec, env, policy=policy)
-    from dataiku_iac.cli.drift_cmds import render_drift
+    from dataiku_iac.output.drift import render_drift
     from dataiku_iac.output.text import Style
 
     text = render_drift(report, Style())

@@ -126,7 +126,7 @@ def apply_html(report: Any, *, source: str, title: str = "dataiku-iac apply") ->
 
 
 def drift_html(report: Any, *, source: str, policy: Optional[str] = None) -> str:
-    from dataiku_iac.cli.drift_cmds import render_drift
+    from dataiku_iac.output.drift import render_drift
 
     rows = [("Environment", report.environment), ("Configuration", source), ("Policy", policy or "")]
     return page("dataiku-iac drift check", meta_table(rows) + pre(render_drift(report, HtmlStyle())))
