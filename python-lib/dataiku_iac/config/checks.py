@@ -66,7 +66,8 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
                               f"duplicate {what} '{name}' (first defined at line {line})", where="value"))
             else:
                 seen[name] = index
-    datasets = {item.get("name"): i for i, item in _items(doc, "datasets")}
+    # A name that is not a string is the schema's error to report; it cannot clash (nor be hashed).
+    datasets = {name: i for i, item in _items(doc, "datasets") if isinstance(name := item.get("name"), str)}
     for index, item in _items(doc, "managed_folders"):
         name = item.get("name")
         if isinstance(name, str) and name in datasets:
