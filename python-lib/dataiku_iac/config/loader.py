@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from ..errors import ConfigError, Diagnostic
@@ -186,8 +187,9 @@ def _check_state_backend(run: _Run, settings: Dict[str, Any], iac: Optional[_Sou
     env_state = env_state if isinstance(env_state, dict) else {}
     state = {**(settings.get("state") or {}), **env_state}
     backend = state.get("backend")
+    if backend in (None, "local"):
+        _check_local_state_path(run, state.get("path"), env if "path" in env_state else iac)
     missing = [k for k in STATE_BACKEND_NEEDS.get(backend or "", ()) if not state.get(k)]
-
     if not missing:
         return
     where = env if "backend" in env_state else iac
@@ -196,6 +198,23 @@ def _check_state_backend(run: _Run, settings: Dict[str, Any], iac: Optional[_Sou
     for key in missing:
         run.errors.append(where.diagnostic(("state", "backend"), f"the {backend} state backend needs 'state.{key}'",
                                            "set it in iac.yml or in the environment file", where="key"))
+
+
+def _check_local_state_path(run: _Run, path: Any, where: Optional[_Source]) -> None:
+    """The local state lives under the config root, like every path of the configuration: an
+    absolute path or one climbing out with `..` would write the state anywhere on the machine."""
+    if where is None or not isinstance(path, str) or not path:
+        return
+    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute():
+        problem = f"the local state path {path!r} is absolute; it must be relative to the configuration directory"
+    elif posixpath.normpath(path.replace("\\", "/")).split("/")[0] == "..":
+        problem = f"the local state path {path!r} climbs out of the configuration directory ('..')"
+    else:
+        return
+    run.errors.append(where.diagnostic(
+        ("state", "path"), problem,
+        "e.g. .dataiku-iac/state (the default); to keep the state elsewhere, use a managed_folder or s3 backend",
+    ))
 
 
 def with_defaults(data: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:

@@ -555,6 +555,13 @@ def _open_local(spec: dict[str, Any], *, environment: str, config_root: Path) ->
     if not isinstance(path, str) or not path:
         raise StateError(f"local state backend: path must be a non-empty string, got {path!r}")
     directory = config_root / path / environment
+    root = Path(config_root).resolve()
+    if Path(path).is_absolute() or not directory.resolve().is_relative_to(root):
+        # The config loader reports this with the file and line of the setting; this is the backstop.
+        raise StateError(
+            f"local state backend: path {path!r} is outside the configuration directory {root}; use a path "
+            f"relative to it (default {DEFAULT_LOCAL_PATH}), or a managed_folder or s3 backend"
+        )
     store = LocalBlobStore(directory, label=str(Path(path) / environment))
     return StateWriter(store, environment=environment, locker=LocalLocker(store, str(directory), environment=environment))
 

@@ -207,3 +207,20 @@ def test_init_skeleton_plus_the_roadmap_demo_loads(tmp_path):
     cfg = load_config(tmp_path, "dev")
     assert cfg.projects[0].data["datasets"][0]["format"] == "parquet"
     assert cfg.warnings == []
+
+
+@pytest.mark.parametrize("path", ["/var/lib/iac-state", "../elsewhere", "state/../../x", "C:\\state"])
+def test_a_local_state_path_outside_the_config_directory_is_refused_where_it_is_set(tree, path):
+    """Issue 10, security 7: an absolute `state.path` wrote the state anywhere on the machine."""
+    tree.write({"projects/demo.yml": DEMO, "iac.yml": f"version: 1\nstate:\n  backend: local\n  path: '{path}'\n"})
+    [diag] = tree.errors()
+    assert (diag.file, diag.line, diag.path) == ("iac.yml", 4, "state.path"), diag.render()
+    assert "configuration directory" in diag.message and "managed_folder or s3" in (diag.hint or "")
+    tree.write({"iac.yml": "version: 1\n"}, env=f"state:\n  path: '{path}'\n")
+    [diag] = tree.errors()
+    assert (diag.file, diag.line, diag.path) == ("environments/dev.yml", 2, "state.path"), diag.render()
+
+
+def test_a_relative_local_state_path_inside_the_config_directory_is_fine(tree):
+    cfg = tree.write({"projects/demo.yml": DEMO, "iac.yml": "state: {path: infra/../state/here}\n"}).load()
+    assert cfg.state["path"] == "infra/../state/here"

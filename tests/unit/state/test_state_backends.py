@@ -59,3 +59,21 @@ def test_register_backend(tmp_path, monkeypatch):
     writer = open_state({"backend": "memory", "x": 1}, environment="dev", config_root=tmp_path)
     assert writer.store.root == tmp_path / "elsewhere"
     assert seen == {"spec": {"backend": "memory", "x": 1}, "environment": "dev", "config_root": tmp_path}
+
+
+@pytest.mark.parametrize("path", ["/tmp/elsewhere", "../elsewhere"])
+def test_local_backend_refuses_a_path_outside_the_config_root(tmp_path, path):
+    root = tmp_path / "cfg"
+    root.mkdir()
+    with pytest.raises(StateError, match="outside the configuration directory"):
+        open_state({"backend": "local", "path": path}, environment="dev", config_root=root)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_local_backend_refuses_a_symlink_out_of_the_config_root(tmp_path):
+    root = tmp_path / "cfg"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    (root / ".dataiku-iac").symlink_to(tmp_path / "outside")
+    with pytest.raises(StateError, match="outside the configuration directory"):
+        open_state({}, environment="dev", config_root=root)
