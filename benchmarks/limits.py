@@ -113,13 +113,12 @@ def create_requests(resource: Any) -> tuple[list[str], list[str]]:
     if resource.type == "scenario":
         return ["POST"], []  # the create body is the whole definition
     if resource.type == "project":
-        # POST /projects/ carries name, owner, description, tags and permissions.
-        writes, reads = ["POST"], []
+        # POST /projects/ carries name, owner, description, tags and permissions; not custom
+        # metadata, so the state's marker (resources/project.py) is one metadata save, which
+        # also carries a short description.
+        writes, reads = ["POST", "PUT metadata"], ["GET metadata"]
         if any((attrs.get("variables") or {}).get(s) for s in ("standard", "local")):
             writes.append("PUT variables")
-        if attrs.get("short_description"):
-            writes.append("PUT metadata")
-            reads.append("GET metadata")
         envs = attrs.get("code_env") or {}
         if any(v not in (None, "inherit") for v in envs.values()) or attrs.get("container", "inherit") != "inherit":
             writes.append("PUT settings")

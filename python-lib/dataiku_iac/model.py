@@ -79,6 +79,16 @@ class Resource:
     secrets: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class StateHome:
+    """Where the state itself lives in DSS (the managed_folder backend): that folder and its
+    project are never deleted by a plan, whatever the configuration or the state says."""
+
+    project_key: str  # the effective DSS key of the project holding the folder
+    folder_id: str
+    where: str  # for messages: "managed folder 'iac_state' of project OPS, path /"
+
+
 @dataclass
 class DesiredState:
     """Every resource the configuration declares, keyed by address."""

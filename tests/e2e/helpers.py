@@ -157,6 +157,15 @@ def version_tags(client: Any, project_keys: Iterable[str]) -> dict[tuple, Any]:
     return tags
 
 
+def unmark_project(client: Any, project_key: str) -> None:
+    """Remove the dataiku-iac marker from a project's metadata: what a user does to import into a
+    new state a project whose old state is given up (the importer refuses another state's)."""
+    project = client.get_project(project_key)
+    metadata = project.get_metadata()
+    metadata["custom"]["kv"].pop("dataiku-iac.lineage", None)
+    project.set_metadata(metadata)
+
+
 # -- processes -----------------------------------------------------------------------------
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Signal the CLI process we started (its own session: it has no children of its own)."""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.helpers import assert_no_changes, run_cli, write_config, writes_since
+from tests.e2e.helpers import assert_no_changes, run_cli, unmark_project, write_config, writes_since
 
 BEHAVIOURS = ["body", "from_name"]
 KEY = "SCIDS"
@@ -235,6 +235,7 @@ def test_import_of_a_project_whose_scenario_ids_dss_chose(dss: Any, tmp_path: Pa
     ids = _expected_ids(behaviour)
     built = write_config(tmp_path / "built", {"scids.yml": _project()})
     run_cli(dss, built, "apply", "-e", "dev", "--auto-approve")
+    unmark_project(dss.client(), KEY)  # the built state is given up: import into a new one
 
     root = write_config(tmp_path / "imported", {})
     imported = run_cli(dss, root, "import", "project", KEY, "-e", "dev")

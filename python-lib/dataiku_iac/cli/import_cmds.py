@@ -35,6 +35,8 @@ def project(obj: Context, project_key: str, environment: str, output: Optional[P
     for rel in result.files:
         click.echo(f"  wrote {rel}")
     click.echo(f"Adopted {len(result.adopted)} object(s) of project {project_key} into the state of {environment!r}.")
+    for protected in result.protected:
+        click.echo(obj.style(f"  adopted as protected (never deleted): {protected}", "cyan"))
     for skipped in result.skipped:
         click.echo(obj.style(f"  not imported (not expressible in the config yet): {skipped}", "yellow"))
     for secret in result.secrets:

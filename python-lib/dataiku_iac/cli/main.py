@@ -164,6 +164,11 @@ env_option = click.option("-e", "--env", "environment", required=True, help="Env
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 allow_destroy_option = click.option("--allow-destroy", is_flag=True, help="Accept deletions where the environment's policy is allow_destroy: false (recorded in the plan).")
 target_option = click.option("--target", "targets", multiple=True, metavar="ADDR", help="Limit to this resource and its dependencies (repeatable).")
+force_delete_option = click.option(
+    "--force-delete", "force_delete", multiple=True, metavar="ADDR",
+    help="Delete ADDR although its project is not marked as managed by this state; project.KEY covers every "
+         "delete in that project (repeatable; recorded in the plan).",
+)
 lock_timeout_option = click.option(
     "--lock-timeout", metavar="DURATION", envvar="DATAIKU_IAC_LOCK_TIMEOUT", expose_value=False,
     callback=_set_lock_timeout, is_eager=False,
@@ -217,13 +222,17 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything the state owns.")
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
+@force_delete_option
 @parallelism_option
 @click.pass_obj
 @handle_errors()
-def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, allow_destroy: bool, parallelism: int) -> None:
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism, as_json=as_json)
-    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy)
+    options = PlanOptions(
+        targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
+        force_delete=_addresses("--force-delete", force_delete),
+    )
     result = session.plan(options)
     if out is not None:
         _write_plan(out, result.plan)
@@ -253,6 +262,17 @@ def _targets(session: Session, targets: tuple) -> tuple:
     return tuple(targets)
 
 
+def _addresses(flag: str, addresses: tuple) -> tuple:
+    from dataiku_iac.model import Address
+
+    for address in addresses:
+        try:
+            Address.parse(address)
+        except ValueError as exc:
+            raise IacError(f"{flag} {address}: {exc}") from None
+    return tuple(addresses)
+
+
 def _write_plan(path: Path, plan_record: Plan) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(plan_record.to_json(), indent=2, default=str), encoding="utf-8")
@@ -267,14 +287,15 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @target_option
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
+@force_delete_option
 @parallelism_option
 @lock_timeout_option
 @json_option
 @click.pass_obj
 @handle_errors()
-def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, allow_destroy: bool, parallelism: int, as_json: bool) -> None:
+def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Make DSS match the configuration (or apply a saved plan exactly)."""
-    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy)
+    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy, force_delete=force_delete)
 
 
 @cli.command()
@@ -283,18 +304,21 @@ def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve
 @target_option
 @click.option("--drop-data", is_flag=True, help="Also delete the stored data of datasets and folders.")
 @allow_destroy_option
+@force_delete_option
 @parallelism_option
 @lock_timeout_option
 @json_option
 @click.pass_obj
 @handle_errors()
-def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, allow_destroy: bool, parallelism: int, as_json: bool) -> None:
+def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Delete every DSS object the state owns (nothing else)."""
-    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy)
+    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy, force_delete=force_delete)
 
 
-def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False) -> None:
+def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = ()) -> None:
     session = obj.session(environment, parallelism, as_json=as_json)
+    if planfile is not None and force_delete:
+        raise IacError("--force-delete is recorded in a plan: give it to `plan --out`, not with a saved plan file")
     saved = _read_plan(planfile) if planfile else None
     if saved is not None and (saved.get("source") or {}).get("kind") == "rollback":
         serial = saved["source"].get("serial")
@@ -302,7 +326,10 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
     interactive = sys.stdin.isatty() and not as_json
     if saved is None and not auto_approve and not interactive:
         raise IacError("apply needs --auto-approve or a saved plan file when not run interactively")
-    options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy)
+    options = PlanOptions(
+        targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
+        force_delete=_addresses("--force-delete", force_delete),
+    )
     progress = _Progress(obj.style, enabled=not as_json)
     stop = threading.Event()
     cancelled = []

@@ -12,12 +12,14 @@ import click
 
 from dataiku_iac.cli.main import (
     Context,
+    _addresses,
     _graceful_stop,
     _Progress,
     _read_plan,
     _write_plan,
     cli,
     env_option,
+    force_delete_option,
     handle_errors,
     json_option,
     lock_timeout_option,
@@ -217,13 +219,14 @@ def unlock(obj: Context, environment: str, lock_id: str) -> None:
 @click.option("--plan", "planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Apply exactly this saved rollback plan.")
 @click.option("--drop-data", is_flag=True, help="Objects the rollback deletes also lose their stored data.")
 @click.option("--allow-destroy", is_flag=True, help="Accept deletions where the environment's policy is allow_destroy: false.")
+@force_delete_option
 @click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True, help="Concurrent DSS operations.")
 @click.pass_obj
 @handle_errors()
-def rollback(obj: Context, environment: str, serial: int, auto_approve: bool, dry_run: bool, out: Optional[Path], planfile: Optional[Path], drop_data: bool, allow_destroy: bool, parallelism: int) -> None:
+def rollback(obj: Context, environment: str, serial: int, auto_approve: bool, dry_run: bool, out: Optional[Path], planfile: Optional[Path], drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Make DSS match the configuration recorded at state SERIAL (data is not rolled back)."""
     session = obj.session(environment, parallelism)
-    options = PlanOptions(drop_data=drop_data, allow_destroy=allow_destroy)
+    options = PlanOptions(drop_data=drop_data, allow_destroy=allow_destroy, force_delete=_addresses("--force-delete", force_delete))
     if dry_run or out is not None:
         result = plan_rollback(session, serial, options)
         _echo_rollback_plan(obj, serial, result)

@@ -26,11 +26,12 @@ from typing import Any, Callable, Optional
 
 from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, refused, with_retries
 from dataiku_iac.engine.observe import IN_SYNC
-from dataiku_iac.errors import DssError, IacError, StateError
-from dataiku_iac.model import DesiredState, Resource
-from dataiku_iac.planner.plan import Action, Plan, ResourceChange
+from dataiku_iac.errors import DssError, IacError, StateError, UnsafeOperationError
+from dataiku_iac.model import DesiredState, Resource, StateHome
+from dataiku_iac.planner.plan import Action, Plan, PlanOptions, ResourceChange
 from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
+from dataiku_iac.resources.project import ProjectHandler
 from dataiku_iac.state import ResourceState, StateDocument
 
 EventSink = Callable[[str, ResourceChange, str], None]
@@ -90,6 +91,8 @@ class Executor:
         stop: Optional[threading.Event] = None,
         retry: RetryPolicy = RetryPolicy(),
         learn_version_tags: bool = False,
+        markers: Optional[dict[str, Optional[str]]] = None,
+        state_home: Optional[StateHome] = None,
     ):
         self.connection = connection
         self.learn_version_tags = learn_version_tags
@@ -106,6 +109,15 @@ class Executor:
         self._journal_lock = threading.Lock()  # journal appends, in sequence order
         self._journal_broken: Optional[BaseException] = None
         self._written: list[_Written] = []  # recipes and scenarios written, for _learn_version_tags
+        # Project markers as just observed (project key -> lineage or None); a project delete
+        # whose project is not in here (a saved plan: nothing observed) reads its marker first.
+        self.markers = dict(markers or {})
+        self.state_home = state_home
+        self._lineage = ""
+        self._options = PlanOptions()
+        self._to_mark: set[str] = set()
+        self._marked: set[str] = set()
+        self._mark_lock = threading.Lock()
 
     # -- orchestration -------------------------------------------------------------------
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
@@ -114,6 +126,7 @@ class Executor:
         actions = [c for c in plan.changes if c.action != Action.NOOP]
         if not actions:
             return result
+        self._lineage, self._options, self._to_mark = state.lineage, plan.options, set(plan.mark_projects)
         self.writer.journal_begin(base_serial=state.serial, lineage=state.lineage, operation="apply")
         try:
             self._run_graph(actions, doc, result)
@@ -191,8 +204,11 @@ class Executor:
                 self._journal("outcome", change, "forget", ok=True)
                 self._remove(doc, change.address)
             elif change.action == Action.DELETE:
+                self._check_before_delete(change)
                 self._delete(change, doc)
             elif change.action == Action.REPLACE:
+                self._check_before_delete(change)
+                self._mark_before_write(change)
                 lingering = self._delete(change, doc)
                 if lingering and change.type not in SERVER_ASSIGNED_IDS:
                     # DSS may still carry out the delete whose answer was lost; landing after
@@ -205,18 +221,64 @@ class Executor:
                     )
                 self._create(change, doc)
             elif change.action == Action.CREATE:
+                self._mark_before_write(change)
                 self._create(change, doc)
             elif change.action == Action.UPDATE:
+                self._mark_before_write(change)
                 self._update(change, doc)
         except BaseException as exc:
             self.on_event("error", change, _message(exc))
             raise
         self.on_event("done", change, "")
 
+    # -- project markers (see resources/project.py) ---------------------------------------
+    def _mark_before_write(self, change: ResourceChange) -> None:
+        """Mark an existing, unmarked project the plan writes in, once, before the first write."""
+        key = change.project_key
+        if key not in self._to_mark:
+            return
+        with self._mark_lock:
+            if key in self._marked:
+                return
+            client = self.connection.client
+            with_retries(lambda: ProjectHandler().mark(client(), key, self._lineage), policy=self.retry)
+            self._marked.add(key)
+
+    def _check_before_delete(self, change: ResourceChange) -> None:
+        """The planner refuses these deletes; a saved plan is applied without planning again (its
+        digest is no signature), so they are checked here too: the state's own folder and project,
+        and anything in a project not marked as this state's. The markers come from the
+        observation; only a saved plan's apply reads them (one metadata GET per project)."""
+        home = self.state_home
+        if home is not None and change.project_key == home.project_key and (
+            change.type == "project" or (change.type == "managed_folder" and change.dss_id == home.folder_id)
+        ):
+            raise UnsafeOperationError(f"refusing to delete {change.address}: it holds the state of this environment ({home.where})")
+        if self._options.forces_delete(change.address):
+            return
+        marker = self._marker(change.project_key)
+        if marker != self._lineage:
+            raise UnsafeOperationError(
+                f"refusing to delete {change.address}: project {change.project_key} is not marked as managed by this "
+                f"state (lineage {self._lineage}; its marker: {marker or 'none'}); if that is intended, plan again "
+                f"with `--force-delete {change.address}`"
+            )
+
+    def _marker(self, project_key: str) -> Optional[str]:
+        with self._mark_lock:
+            if project_key not in self.markers:
+                client = self.connection.client
+                self.markers[project_key] = with_retries(
+                    lambda: ProjectHandler().read_marker(client(), project_key), policy=self.retry
+                )
+            return self.markers[project_key]
+
     def _create(self, change: ResourceChange, doc: StateDocument) -> None:
         resource = self._resource(change)
         handler = handler_for(change.type)
         ctx = self._ctx(resource.project_key)
+        if change.type == "project":
+            ctx.marker = self._lineage  # written with the new project's metadata
         planned = self._record(resource, None, doc)
         seq = self._journal("intent", change, "create", resource=planned)
         try:

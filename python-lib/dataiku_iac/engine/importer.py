@@ -9,6 +9,11 @@ trigger settings), so the file reads like something a person wrote. Code goes to
 Objects the config format cannot express yet (visual recipes, plugin datasets,
 scenarios with script steps) are left out, reported, and stay unmanaged. Variables whose
 names look secret are written as `{secret_env: NAME}` references, never as values.
+
+Adopting marks the project as managed by this state (its metadata marker, see
+resources/project.py); a project marked by another state is refused. The managed folder that
+holds this very state (managed_folder backend) is adopted as protected (`protect: true` in the
+YAML and the state): with the planner's own rule, it is never deleted or replaced.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import yaml
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.yamlsafe import resolve_plain
+from dataiku_iac.engine.dss import with_retries
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.errors import IacError
+from dataiku_iac.model import StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
-from dataiku_iac.resources.project import ROLES
+from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
 from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.secret_sources import KnownValuesFirst
 from dataiku_iac.state import ResourceState
@@ -75,6 +82,7 @@ class ImportResult:
     adopted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)  # adopted as protected, and why
     plan_summary: dict = field(default_factory=dict)
 
 
@@ -82,12 +90,15 @@ def import_project(session: Any, project_key: str, output: Optional[Path] = None
     root = Path(output) if output is not None else session.root
     env = session.settings.environment.data if session.settings.environment else {}
     config_key = _config_key(project_key, env.get("project_key") or {})
+    reader = session.state_reader()
+    home = reader.home()
     observation, _contexts = observe(session.connection(), [project_key], parallelism=session.parallelism)
     live = observation.project(project_key)
     if live is None or not live.exists or live.project is None:
         raise IacError(f"project {project_key} does not exist in DSS (or this API key cannot read it)")
+    _refuse_foreign_marker(live, reader.read())  # before any file is written
     result = ImportResult(project_key=project_key, config_key=config_key)
-    writer = _Writer(root, env, result)
+    writer = _Writer(root, env, result, home if home is not None and home.project_key == project_key else None)
     document = writer.project_document(config_key, live)
     writer.write(f"projects/{config_key.lower()}.yml", _dump(document))
     secret_values = writer.secret_values
@@ -108,9 +119,10 @@ def _config_key(project_key: str, rules: dict) -> str:
 class _Writer:
     """Builds the YAML document and the code files of one project."""
 
-    def __init__(self, root: Path, env: dict, result: ImportResult):
+    def __init__(self, root: Path, env: dict, result: ImportResult, home: Optional[StateHome] = None):
         self.root = root
         self.result = result
+        self.home = home  # the state's own folder, if it is in this project
         self.secret_values: dict[str, str] = {}
         self.connections = {v: k for k, v in (env.get("connections") or {}).items()}
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
@@ -139,8 +151,11 @@ class _Writer:
                 item = convert(obj.name, obj.attributes)
                 if item is None:
                     self.result.skipped.append(f"{type_} {obj.name}")
-                else:
-                    items.append(item)
+                    continue
+                if self.home is not None and type_ == "managed_folder" and obj.dss_id == self.home.folder_id:
+                    item["protect"] = True  # it holds this very state: never deleted, whatever the YAML says
+                    self.result.protected.append(f"managed folder {obj.name}: it holds the state ({self.home.where})")
+                items.append(item)
             if items:
                 doc[key] = items
         return doc
@@ -389,6 +404,7 @@ def _adopt(
         clash = [r.address for r in resources if state.get(r.address) is not None]
         if clash:
             raise IacError(f"already in the state: {', '.join(clash)}")
+        _mark_adopted(session, live, state)
         updated = state.copy()
         for resource in resources:
             observed = (
@@ -425,6 +441,25 @@ def _adopt(
     )
     check = compute_plan(desired, state, observation, PlanOptions(targets=targets))
     result.plan_summary = check.summary()
+
+
+def _refuse_foreign_marker(live: ProjectObservation, state: Any) -> None:
+    """A project marked by another state is refused: two states deleting in one project would
+    fight over it. (A state never written yet has no lineage of its own: any marker is foreign.)"""
+    if live.marker is not None and (live.marker != state.lineage or state.serial == 0):
+        raise IacError(
+            f"project {live.project_key} is marked as managed by another dataiku-iac state (lineage {live.marker}, "
+            f"the {MARKER_KEY!r} key of its metadata): import it into that state, or, if that state is gone for good, "
+            f"remove the key from the project's metadata in DSS first"
+        )
+
+
+def _mark_adopted(session: Any, live: ProjectObservation, state: Any) -> None:
+    """Mark the project as this state's before the state records it."""
+    _refuse_foreign_marker(live, state)
+    if live.marker is None:
+        client = session.connection().client
+        with_retries(lambda: ProjectHandler().mark(client(), live.project_key, state.lineage))
 
 
 def _secret_paths(resources: list) -> dict:

@@ -33,7 +33,7 @@ from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.resources import PROJECT_CHILD_TYPES, handler_for
 from dataiku_iac.resources.base import Observed, ProjectContext
-from dataiku_iac.resources.project import ProjectHandler
+from dataiku_iac.resources.project import ProjectHandler, marker_of
 
 T = TypeVar("T")
 # (project key, type, list item) -> the object as recorded in state, when that can stand for
@@ -123,6 +123,7 @@ class Observer:
             docs = {name: documents[(key, name)].result() for name in ProjectHandler.DOCUMENTS}
             project = self.observation.projects[key]
             project.project = project_handler.observed_from_documents(key, docs, summaries[key])
+            project.marker = marker_of(docs["metadata"])  # read anyway: the marker costs no request
             for type_ in PROJECT_CHILD_TYPES:
                 observed, items = listings[(key, type_)].result()
                 project.objects[type_] = observed

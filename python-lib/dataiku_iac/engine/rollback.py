@@ -167,7 +167,9 @@ def plan_rollback(session: Any, serial: int, options: PlanOptions = PlanOptions(
     if pending:
         state, more = adopt_pending(state, pending, observation)
         notes += more
-    planned = compute_plan(target.desired, state, observation, options, source=rollback_source(serial, target.snapshot))
+    planned = compute_plan(
+        target.desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=reader.home()
+    )
     if interrupted:
         planned = replace(planned, reconciled_digest=state.content_digest())
     check_plan(planned, session.policies)
@@ -209,7 +211,9 @@ def apply_rollback(
         if saved_plan is not None:
             planned = _check_saved(saved_plan, session.environment, state, target, writer)
         else:
-            planned = compute_plan(target.desired, state, observation, options, source=rollback_source(serial, target.snapshot))
+            planned = compute_plan(
+                target.desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=writer.home()
+            )
         check_plan(planned, policies)
         result = PlanResult(planned, state, observation, contexts, [DATA_NOTE, *notes])
         on_plan(result)
@@ -218,6 +222,8 @@ def apply_rollback(
         executor = _RollbackExecutor(
             session.connection(), writer, target.desired, contexts,
             parallelism=session.parallelism, drop_data=planned.options.drop_data, on_event=on_event, stop=stop,
+            markers=observation.markers(),
+            state_home=writer.home(),
         )
         executor.label = f"rollback to serial {serial}"
         return result, executor.apply(planned, state)

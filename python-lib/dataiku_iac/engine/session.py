@@ -34,7 +34,7 @@ from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_ver
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
-from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StalePlanError
+from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StalePlanError, StateError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
@@ -261,6 +261,8 @@ class Session:
 
     def state_writer(self) -> StateWriter:
         spec = self.state_spec()
+        if spec.get("backend") == "local" and self._client_factory is not None:
+            raise StateError(self._no_local_state_in_dss())
         # Only a state kept in DSS gets the connection: local state commands need no credentials.
         connection = None if spec.get("backend") == "local" else self.connection
         writer = open_state(spec, environment=self.environment, config_root=self.root, connection=connection)
@@ -269,13 +271,25 @@ class Session:
             writer.on_lock_wait = self.on_lock_wait
         return writer
 
+    def _no_local_state_in_dss(self) -> str:
+        """Inside DSS the configuration is a temporary copy (project library, Git): a local state
+        next to it would be deleted after every run, and each run would start from no state."""
+        return (
+            f"the local state backend (the default) cannot be used inside DSS: the configuration is a temporary "
+            f"copy ({self.source.get('kind', 'directory')} source), so a state written next to it would be deleted "
+            f"after the run. Keep the state in DSS: set `state: {{backend: managed_folder, project_key: PROJECT, "
+            f"folder: FOLDER}}` in iac.yml or environments/{self.environment}.yml (the folder must exist), or use "
+            f"backend: s3"
+        )
+
     def state_reader(self) -> StateReader:
         return self.state_writer()
 
     # -- plan ---------------------------------------------------------------------------------
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan: replays a leftover journal in memory, writes nothing."""
-        state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(self.state_reader()))
+        reader = self._config_errors_first(self.state_reader)
+        state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(reader))
         desired, observing = self._load_while_observing(state)
         observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         notes: list[str] = []
@@ -283,7 +297,7 @@ class Session:
             state, notes = adopt_pending(state, pending, observation)
             remember_scenarios(contexts, state)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
-        result = compute_plan(desired, state, observation, options, source=self.source)
+        result = compute_plan(desired, state, observation, options, source=self.source, state_home=reader.home())
         if interrupted:
             result = replace(result, reconciled_digest=state.content_digest())
         check_plan(result, self.policies)
@@ -340,16 +354,16 @@ class Session:
     def drift(self) -> DriftReport:
         """Compare live DSS with the recorded state; also count what an apply would change,
         told apart: changes of the config not yet applied, and reverts of the drift."""
-        state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(self.state_reader()))
+        reader = self._config_errors_first(self.state_reader)
+        state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(reader))
         desired, observing = self._load_while_observing(state)
         observation, _ = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
         try:
-            plan = compute_plan(desired, state, observation, source=self.source)
+            plan = compute_plan(desired, state, observation, source=self.source, state_home=reader.home())
             report.pending, report.reverts = split_reverts(plan, state)
-
         except IacError as exc:
             report.pending = {"error": str(exc)}
             report.pending_error = exc
@@ -403,7 +417,7 @@ class Session:
             if saved_plan is not None:
                 planned = self._check_saved(saved_plan, state, writer)
             else:
-                planned = compute_plan(desired, state, observation, options, source=self.source)
+                planned = compute_plan(desired, state, observation, options, source=self.source, state_home=writer.home())
             check_plan(planned, self.policies)
             result = PlanResult(planned, state, observation, contexts, notes)
             on_plan(result)
@@ -419,6 +433,8 @@ class Session:
                 on_event=on_event,
                 stop=stop,
                 learn_version_tags=self.trust_list_version_tags,
+                markers=observation.markers(),
+                state_home=writer.home(),
             )
             return result, executor.apply(planned, state)
         finally:

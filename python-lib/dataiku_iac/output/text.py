@@ -70,6 +70,8 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
         lines.append("")
     for warning in plan.warnings:
         lines.append(style(f"Warning: {warning}", "yellow"))
+    for key in plan.mark_projects:
+        lines.append(style(f"Note: project {key} will be marked as managed by this state (project metadata) before the first change in it.", "cyan"))
     summary = plan.summary()
     forget = f", {summary['forget']} to forget" if summary["forget"] else ""
     lines.append(

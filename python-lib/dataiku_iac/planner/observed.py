@@ -16,6 +16,8 @@ class ProjectObservation:
     exists: bool
     project: Optional[Observed] = None
     objects: dict[str, list[Observed]] = field(default_factory=dict)  # type -> objects
+    # The lineage of the state the project's metadata says manages it (None: unmarked).
+    marker: Optional[str] = None
     _indexes: dict[str, tuple[tuple[int, int], dict[str, Observed], dict[str, Observed]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -58,6 +60,10 @@ class Observation:
 
     def project(self, project_key: str) -> Optional[ProjectObservation]:
         return self.projects.get(project_key)
+
+    def markers(self) -> dict[str, Optional[str]]:
+        """Project key -> marker, for every observed project that exists."""
+        return {key: p.marker for key, p in self.projects.items() if p.exists}
 
     def find(
         self, type_: str, project_key: str, *, name: Optional[str] = None, dss_id: Optional[str] = None

@@ -140,11 +140,20 @@ class PlanOptions:
     destroy: bool = False
     drop_data: bool = False
     allow_destroy: bool = False  # overrides an environment's `allow_destroy: false` policy
+    # Addresses whose delete is allowed although their project is not marked as managed by this
+    # state (`--force-delete`); a project's address covers every delete in that project.
+    force_delete: tuple[str, ...] = ()
+
+    def forces_delete(self, address: str) -> bool:
+        """Whether `--force-delete` names `address` or the project it is in."""
+        return address in self.force_delete or project_address_of(address) in self.force_delete
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"targets": list(self.targets), "destroy": self.destroy, "drop_data": self.drop_data}
         if self.allow_destroy:  # only when set: plans of environments without the policy are unchanged
             body["allow_destroy"] = True
+        if self.force_delete:  # likewise
+            body["force_delete"] = list(self.force_delete)
         return body
 
 
@@ -167,6 +176,10 @@ class Plan:
     # replayed and reconciled (what the next apply writes first), so that writing it does not
     # make the plan stale. None for a plan made on the stored state as it is.
     reconciled_digest: Optional[str] = None
+    # Existing projects the apply marks as managed by this state before writing in them (their
+    # metadata has no marker yet: states written before markers existed). Created projects are
+    # marked as they are created, and are not listed.
+    mark_projects: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
@@ -197,6 +210,8 @@ class Plan:
             "warnings": list(self.warnings),
             "resource_changes": [c.to_json() for c in self.changes],
         }
+        if self.mark_projects:  # only when set: other plans keep their shape
+            body["mark_projects"] = list(self.mark_projects)
         body["digest"] = digest_of(body)
         return body
 
@@ -220,6 +235,7 @@ class Plan:
                 destroy=options.get("destroy", False),
                 drop_data=options.get("drop_data", False),
                 allow_destroy=options.get("allow_destroy", False),
+                force_delete=tuple(options.get("force_delete", ())),
             ),
             warnings=tuple(data.get("warnings", ())),
             tool_version=data.get("tool_version", ""),
@@ -227,7 +243,13 @@ class Plan:
             created_at=data.get("created_at", ""),
             source=data.get("source", {}),
             reconciled_digest=data["state"].get("reconciled_digest"),
+            mark_projects=tuple(data.get("mark_projects", ())),
         )
+
+
+def project_address_of(address: str) -> str:
+    """`project.KEY` for any address in the project of config key KEY."""
+    return "project." + address.split(".", 2)[1]
 
 
 def digest_of(body: dict[str, Any]) -> str:

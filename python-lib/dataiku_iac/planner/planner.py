@@ -13,7 +13,12 @@ Objects that are neither declared nor in state are never touched.
 Safety checks run after the decisions and raise one error listing every problem:
 protected objects cannot be deleted or replaced; a project holding objects the tool does
 not own cannot be deleted (deleting it would delete them); a managed folder read or written
-by an unmanaged recipe cannot be deleted (DSS deletes the recipes using a folder).
+by an unmanaged recipe cannot be deleted (DSS deletes the recipes using a folder); the
+managed folder holding the state itself, and its project, are never deleted or replaced
+(`state_home`: the tool must not destroy its own state and history); nothing is deleted or
+replaced in a project whose marker (project metadata, see resources/project.py) does not name
+this state's lineage, unless `--force-delete` names it: the state alone is not proof enough
+that the tool owns a project (a state edited to claim a foreign project must not delete it).
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ from typing import Any, Iterable, Optional
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
-from dataiku_iac.model import RESOURCE_TYPES, DesiredState, Resource
+from dataiku_iac.model import RESOURCE_TYPES, DesiredState, Resource, StateHome
 from dataiku_iac.planner.observed import Observation
-from dataiku_iac.planner.plan import Action, FieldChange, Plan, PlanOptions, ResourceChange
+from dataiku_iac.planner.plan import (
+    Action,
+    FieldChange,
+    Plan,
+    PlanOptions,
+    ResourceChange,
+    project_address_of,
+)
 from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.policy import ABSENT, UNSET, is_secret_ref, project_observed
+from dataiku_iac.resources.project import MARKER_KEY
 
 _TYPE_ORDER = {t: i for i, t in enumerate(RESOURCE_TYPES)}
 
@@ -41,13 +54,16 @@ def plan(
     *,
     created_at: Optional[str] = None,
     source: Optional[dict[str, Any]] = None,
+    state_home: Optional[StateHome] = None,
 ) -> Plan:
-    """Compute a plan. `state` is a StateDocument (lineage, serial, resources)."""
+    """Compute a plan. `state` is a StateDocument (lineage, serial, resources); `state_home`
+    is where that state is stored in DSS, if it is (never deleted)."""
     wanted = _select_desired(desired, state, options)
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=_sort_key)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
     _check_conflicts(changes, wanted, state, observed)
-    _check_safety(changes, state, observed, options)
+    _check_force_delete(changes, options)
+    _check_safety(changes, state, observed, options, state_home)
     return Plan(
         environment=desired.environment or getattr(state, "environment", ""),
         lineage=state.lineage,
@@ -55,10 +71,11 @@ def plan(
         config_digest=desired.config_digest,
         changes=tuple(changes),
         options=options,
-        warnings=tuple(_warnings(changes, options)),
+        warnings=tuple(_warnings(changes, options) + _marker_warnings(changes, state, observed, options)),
         tool_version=__version__,
         created_at=created_at or _now(),
         source=source or {},
+        mark_projects=tuple(_projects_to_mark(changes, observed)),
     )
 
 
@@ -297,11 +314,14 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
         raise PlanError.of(problems)
 
 
-def _check_safety(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> None:
+def _check_safety(
+    changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions, home: Optional[StateHome]
+) -> None:
     problems: list[PlanProblem] = []
     for change in changes:
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
+        problems.extend(_state_home_problems(change, home))
         entry = state.resources.get(change.address)
         texts = []
         if entry is not None and entry.protect:
@@ -314,8 +334,111 @@ def _check_safety(changes: list[ResourceChange], state: Any, observed: Observati
         if change.type == "managed_folder":
             texts.extend(_unowned_folder_users(change, state, observed))
         problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
+    problems.extend(_marker_problems(changes, state, observed, options))
     if problems:
         raise UnsafeOperationError.of(problems, prefix="refusing to plan: ")
+
+
+def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> list[PlanProblem]:
+    """The state's own folder and its project: deleting them would delete the state and its
+    history (no flag allows it; `state rm` stops managing them without touching DSS)."""
+    if home is None or change.project_key != home.project_key:
+        return []
+    verb = "replaced" if change.action == Action.REPLACE else "deleted"
+    if change.type == "project" and change.action == Action.DELETE:
+        what = f"project {change.project_key} holds the state of this environment ({home.where})"
+    elif change.type == "managed_folder" and change.dss_id == home.folder_id:
+        what = f"{change.address} is the managed folder holding the state of this environment ({home.where})"
+    else:
+        return []
+    text = (
+        f"{what}: it is never {verb} by dataiku-iac; keep {change.address} in the configuration as it is, or stop "
+        f"managing it without touching DSS (`dataiku-iac state rm {change.address}`)"
+    )
+    return [PlanProblem(change.address, change.project_key, text)]
+
+
+# -- project markers (a second key next to the state) --------------------------------------
+def _project_address(change: ResourceChange) -> str:
+    return project_address_of(change.address)
+
+
+def _forced(change: ResourceChange, options: PlanOptions) -> bool:
+    return options.forces_delete(change.address)
+
+
+def _removes(change: ResourceChange) -> bool:
+    return change.action in (Action.DELETE, Action.REPLACE)
+
+
+def _marker_problems(
+    changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions
+) -> list[PlanProblem]:
+    """Deletes in projects not marked with this state's lineage, grouped by project."""
+    unmarked: dict[str, tuple[Optional[str], str, list[str]]] = {}
+    for change in changes:
+        if not _removes(change) or _forced(change, options):
+            continue
+        project = observed.project(change.project_key)
+        marker = project.marker if project is not None else None
+        if marker == state.lineage:
+            continue
+        entry = unmarked.setdefault(change.project_key, (marker, _project_address(change), []))
+        entry[2].append(change.address)
+    problems = []
+    for key, (marker, project_address, addresses) in sorted(unmarked.items()):
+        why = (
+            f"project {key} is marked as managed by another dataiku-iac state (lineage {marker}), not by this one "
+            f"(lineage {state.lineage})"
+            if marker
+            else f"project {key} is not marked as managed by this state (its metadata has no {MARKER_KEY!r} key): "
+            f"this state did not create or import it, or was written before dataiku-iac marked projects"
+        )
+        text = (
+            f"{why}; it would delete {', '.join(addresses)}. If that is intended, name it: `--force-delete "
+            f"{project_address}` (every delete in the project) or `--force-delete ADDR` for each"
+        )
+        problems.append(PlanProblem(project_address, key, text))
+    return problems
+
+
+def _check_force_delete(changes: list[ResourceChange], options: PlanOptions) -> None:
+    """Each `--force-delete` must name something this plan deletes: a typo must not pass silently."""
+    removed = {c.address for c in changes if _removes(c)} | {_project_address(c) for c in changes if _removes(c)}
+    unused = [a for a in options.force_delete if a not in removed]
+    if unused:
+        raise PlanError(f"--force-delete {', '.join(unused)}: this plan deletes nothing there")
+
+
+def _marker_warnings(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> list[str]:
+    warnings = []
+    forced = sorted({c.address for c in changes if _removes(c) and _forced(c, options)})
+    if forced:
+        warnings.append(f"--force-delete: deleted without checking that their project is marked as this state's: {', '.join(forced)}")
+    markers = observed.markers()
+    foreign = sorted({
+        c.project_key for c in changes
+        if c.action in (Action.CREATE, Action.UPDATE) and markers.get(c.project_key) not in (None, state.lineage)
+    })
+    for key in foreign:
+        warnings.append(
+            f"project {key} is marked as managed by another dataiku-iac state (lineage {markers[key]}); "
+            f"this plan changes objects in it"
+        )
+    return warnings
+
+
+def _projects_to_mark(changes: list[ResourceChange], observed: Observation) -> list[str]:
+    """Existing, unmarked projects this plan writes in: the apply marks them first. Not those it
+    only deletes in (forced), so marking never makes its own deletes look owned."""
+    keys = set()
+    for change in changes:
+        if change.action not in (Action.CREATE, Action.UPDATE):
+            continue
+        project = observed.project(change.project_key)
+        if project is not None and project.exists and project.marker is None:
+            keys.add(change.project_key)
+    return sorted(keys)
 
 
 def _unowned_in_project(change: ResourceChange, state: Any, observed: Observation) -> list[str]:

@@ -60,6 +60,8 @@ class ProjectContext:
     folder_ids: dict[str, str] = field(default_factory=dict)  # name -> odb id
     scenario_ids: dict[str, str] = field(default_factory=dict)  # configured id -> DSS id
     connection_types: dict[str, str] = field(default_factory=dict)  # name -> DSS type
+    # The state lineage a project create writes as the project's marker (see project.MARKER_KEY).
+    marker: Optional[str] = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def folder_name(self, odb_id: str) -> Optional[str]:

@@ -2,6 +2,13 @@
 
 A DSS project is spread over four documents (metadata, permissions, variables,
 settings); an update rewrites only the documents holding a changed attribute.
+
+The tool marks each project it creates or adopts with the lineage of the state that owns it,
+in the project's custom metadata (`custom.kv`, the "Metadata" tab of the project in DSS).
+The marker is a second key next to the state: a delete in a project whose marker is missing
+or names another state is refused unless forced (see planner `_marker_problems`), so a state
+edited to claim a project the configuration never named cannot make `apply` delete it.
+It is read with the metadata every observation reads anyway: no extra request.
 """
 
 from __future__ import annotations
@@ -57,6 +64,27 @@ ROLES = {
         "run_scenarios",
     ),
 }
+
+
+# The key of the project's custom metadata holding the lineage of the state that manages it.
+MARKER_KEY = "dataiku-iac.lineage"
+
+
+def marker_of(metadata: Any) -> Optional[str]:
+    """The state lineage a project's metadata document is marked with, None if unmarked."""
+    custom = metadata.get("custom") if isinstance(metadata, dict) else None
+    kv = custom.get("kv") if isinstance(custom, dict) else None
+    value = kv.get(MARKER_KEY) if isinstance(kv, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def with_marker(metadata: dict, lineage: str) -> dict:
+    """`metadata` with the marker set, every other custom key kept."""
+    patched = copy.deepcopy(metadata)
+    custom = patched.get("custom") if isinstance(patched.get("custom"), dict) else {}
+    kv = custom.get("kv") if isinstance(custom.get("kv"), dict) else {}
+    patched["custom"] = {**custom, "kv": {**kv, MARKER_KEY: lineage}}
+    return patched
 
 
 def snake(flag: str) -> str:
@@ -173,13 +201,27 @@ class ProjectHandler(ResourceHandler):
         )
         # The create carried name, owner, description and tags. Each document holding a declared
         # attribute is then read once and written only if it differs (which also checks that
-        # DSS kept what the create carried); documents declaring nothing are not read.
-        return self._write_documents(client, resource, self._documents_of(resource.attributes))
+        # DSS kept what the create carried); documents declaring nothing are not read. The
+        # create cannot carry custom metadata: the marker goes with the metadata write.
+        documents = self._documents_of(resource.attributes) | ({"metadata"} if ctx.marker else set())
+        return self._write_documents(client, resource, documents, marker=ctx.marker)
+
+    def mark(self, client: Any, project_key: str, lineage: str) -> None:
+        """Mark an existing project as managed by the state of `lineage` (read-modify-write)."""
+        project = client.get_project(project_key)
+        metadata = project.get_metadata()
+        if marker_of(metadata) != lineage:
+            project.set_metadata(with_marker(metadata, lineage))
+
+    def read_marker(self, client: Any, project_key: str) -> Optional[str]:
+        return marker_of(client.get_project(project_key).get_metadata())
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
-        return self._write_documents(client, resource, self._changed_documents(resource.attributes, current.attributes))
+        documents = self._changed_documents(resource.attributes, current.attributes)
+        # A create whose answer was lost finishes as an update of the project found: with its marker.
+        return self._write_documents(client, resource, documents | ({"metadata"} if ctx.marker else set()), marker=ctx.marker)
 
-    def _write_documents(self, client: Any, resource: Resource, documents: set[str]) -> Observed:
+    def _write_documents(self, client: Any, resource: Resource, documents: set[str], marker: Optional[str] = None) -> Observed:
         """Read-modify-write the given documents, skipping saves that change nothing.
 
         The project is not read again afterwards (that was 5 more requests per project, on
@@ -192,6 +234,8 @@ class ProjectHandler(ResourceHandler):
         if "metadata" in documents:
             metadata = project.get_metadata()
             patched = self._patch_metadata(metadata, attrs)
+            if marker:
+                patched = with_marker(patched, marker)
             if patched != metadata:
                 project.set_metadata(patched)
         if "permissions" in documents:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
+from dataiku_iac.model import StateHome
 from dataiku_iac.state import journal as jrn
 from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
 from dataiku_iac.state.journal import JournalRead, replay
@@ -226,6 +227,12 @@ class StateReader:
             return HistoryEntry(serial, data["lineage"], data.get("written_at"), len(data["resources"]), data.get("operation"))
         except StateError as exc:
             return HistoryEntry(serial, "", None, 0, None, error=str(exc))
+
+    def home(self) -> StateHome | None:
+        """Where the state is kept in DSS, if it is (the managed_folder backend): a plan never
+        deletes that folder or its project."""
+        home = getattr(self.store, "home", None)
+        return home() if callable(home) else None
 
     # -- lock and journal (read-only views) ------------------------------------------------
 

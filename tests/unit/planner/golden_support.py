@@ -14,7 +14,8 @@ from dataiku_iac.state import StateDocument
 
 
 def load_observation(path: Path) -> Observation:
-    """observed.json: {"projects": {KEY: {"exists", "project": attrs, "objects": {type: [...]}}}}."""
+    """observed.json: {"projects": {KEY: {"exists", "project": attrs, "objects": {type: [...]},
+    "marker": lineage}}}; `marker` is the project's dataiku-iac marker (absent: unmarked)."""
     observation = Observation()
     if not path.exists():
         return observation
@@ -27,7 +28,7 @@ def load_observation(path: Path) -> Observation:
             type_: [Observed(type_, key, o["name"], o.get("dss_id", o["name"]), o["attributes"]) for o in items]
             for type_, items in body.get("objects", {}).items()
         }
-        observation.projects[key] = ProjectObservation(key, body.get("exists", True), project, objects)
+        observation.projects[key] = ProjectObservation(key, body.get("exists", True), project, objects, marker=body.get("marker"))
     return observation
 
 

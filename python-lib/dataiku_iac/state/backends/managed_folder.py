@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional, Union
 
 from dataiku_iac.engine.dss import DssConnection, classify, with_retries
 from dataiku_iac.errors import IacError, LockError, StateError
+from dataiku_iac.model import StateHome
 from dataiku_iac.state.blobs import check_blob_name
 from dataiku_iac.state.lock import LOCK_BLOB, Clock, Locker, LockInfo, iso, utc_now
 from dataiku_iac.state.store import StateWriter, register_backend
@@ -81,6 +82,10 @@ class ManagedFolderBlobStore:
     def describe(self) -> str:
         where = f"/{self.prefix}" if self.prefix else "/"
         return f"managed folder {self.folder_ref!r} of project {self.project_key}, path {where}"
+
+    def home(self) -> StateHome:
+        """The folder and project holding the state: a plan never deletes them."""
+        return StateHome(project_key=self.project_key, folder_id=self.folder_id, where=self.describe())
 
     @property
     def folder_id(self) -> str:
