@@ -78,11 +78,13 @@ def marker_of(metadata: Any) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-def with_marker(metadata: dict, lineage: str) -> dict:
+def with_marker(metadata: dict[str, Any], lineage: str) -> dict[str, Any]:
     """`metadata` with the marker set, every other custom key kept."""
     patched = copy.deepcopy(metadata)
-    custom = patched.get("custom") if isinstance(patched.get("custom"), dict) else {}
-    kv = custom.get("kv") if isinstance(custom.get("kv"), dict) else {}
+    custom = patched.get("custom")
+    custom = custom if isinstance(custom, dict) else {}
+    kv = custom.get("kv")
+    kv = kv if isinstance(kv, dict) else {}
     patched["custom"] = {**custom, "kv": {**kv, MARKER_KEY: lineage}}
     return patched
 
