@@ -10,16 +10,25 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-dev: $(BIN)/python
+# Editable installs: code changes need no reinstall, dependency changes (the pyproject files) do.
+DEV_STAMP := $(VENV)/.dev-installed
+$(DEV_STAMP): $(BIN)/python pyproject.toml emulator/pyproject.toml
 	$(BIN)/pip install -q -e ./emulator -e '.[dev]'
+	@touch $@
+
+dev: $(DEV_STAMP)
+
 
 # The main job: a plan/apply of the roadmap demo against the bundled DSS emulator.
 demo: dev
 	$(BIN)/python scripts/demo.py
 
-# The CI suite: everything but the slow sweeps.
+# The CI suite: everything but the slow sweeps, on PYTEST_WORKERS processes (pytest-xdist; each
+# has its own emulator; modules marked xdist_group stay on one worker). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 test: dev
-	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not browser" -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
 
 test-slow: dev
 	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)

@@ -24,8 +24,10 @@ sys.path.insert(0, str(CORPUS))
 from materialize import cases, expectations, materialize  # noqa: E402
 
 CASES = cases()
-# ~190 CLI runs happen in the first test's setup: give it room on a busy machine.
-pytestmark = pytest.mark.timeout(900)
+# ~190 CLI runs happen in the first test's setup: give it room on a busy machine, and keep the
+# module on one xdist worker (one batch, not one per worker).
+pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("malformed")]
+
 COMMANDS = (("validate", "-e", "dev"), ("plan", "-e", "dev"))
 
 

@@ -26,6 +26,9 @@ import pytest
 from tests.fault import faultlib as fl
 from tests.s3_server import BUCKET, CREDENTIALS, start_s3_server
 
+# On one xdist worker: one S3 server for the module.
+pytestmark = pytest.mark.xdist_group("test_concurrent")
+
 RACERS = 4
 STATE_PROJECT = "IACSTATE"
 STATE_FOLDER = "iac_state"

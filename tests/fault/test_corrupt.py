@@ -31,6 +31,9 @@ from dataiku_iac.state import journal as jrn
 
 from tests.fault import faultlib as fl
 
+# On one xdist worker: its module fixture (a 3-serial baseline) is built once.
+pytestmark = pytest.mark.xdist_group("test_corrupt")
+
 STATE_DIR = Path(".dataiku-iac") / "state" / "dev"
 
 

@@ -25,6 +25,9 @@ import pytest
 
 from tests.fault import faultlib as fl
 
+# On one xdist worker: its module fixtures (the request logs) are built once.
+pytestmark = pytest.mark.xdist_group("test_kill")
+
 SERIAL = ("--parallelism", "1")
 
 

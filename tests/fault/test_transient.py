@@ -24,6 +24,9 @@ import pytest
 
 from tests.fault import faultlib as fl
 
+# On one xdist worker: its module fixture (the request logs) is built once.
+pytestmark = pytest.mark.xdist_group("test_transient")
+
 SERIAL = ("--parallelism", "1")
 
 # name: (scenario, kind, times, method, path regex, nth, expected first-run outcome)

@@ -11,6 +11,9 @@ import pytest
 
 from tests.promotion.helpers import run_cli, writes
 
+# On one xdist worker: one set of dev/staging/prod emulators for the module.
+pytestmark = pytest.mark.xdist_group("test_promotion")
+
 PROJECT_KEYS = {"dev": "SALES_DEV", "staging": "SALES", "prod": "SALES"}
 
 

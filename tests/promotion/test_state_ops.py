@@ -11,6 +11,9 @@ import pytest
 
 from tests.promotion.helpers import cli_env, run_cli, writes
 
+# On one xdist worker: one set of dev/staging/prod emulators for the module.
+pytestmark = pytest.mark.xdist_group("test_state_ops")
+
 KEY = "OPS"
 
 

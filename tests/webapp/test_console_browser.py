@@ -25,6 +25,8 @@ LAUNCH_ARGS = [
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm; Chromium then crashes
+
     "--disable-component-update",
     "--disable-sync",
 ]
