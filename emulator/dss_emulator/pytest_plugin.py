@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -196,11 +197,15 @@ def _extra_args(rootpath: Path) -> List[str]:
 @pytest.fixture(scope="session")
 def dss_emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
     tmp = Path(tempfile.mkdtemp(prefix="dss-emulator-"))
-    handle = start_subprocess(tmp / "data", extra_args=_extra_args(Path(str(request.config.rootpath))))
     try:
-        yield handle
+        handle = start_subprocess(tmp / "data", extra_args=_extra_args(Path(str(request.config.rootpath))))
+        try:
+            yield handle
+        finally:
+            stop_subprocess(handle)
     finally:
-        stop_subprocess(handle)
+        shutil.rmtree(tmp, ignore_errors=True)  # one per session (per xdist worker): never left behind
+
 
 
 @pytest.fixture
