@@ -204,7 +204,7 @@ def test_update_diff_drift_and_lock_views(open_console: Any, world: World, dss: 
     admin_api = as_user(ADMIN)
     assert apply_plan(admin_api, plan(admin_api, world))["status"] == "succeeded"
     edited = (
-        FILES["projects/demo.yml"].replace("region: eu", "region: us").replace("format: csv", "format: json")
+        FILES["projects/demo.yml"].replace("region: eu", "region: us").replace("format: csv", "format: parquet")
     )
     write_library(dss.client(), OPS_PROJECT, "iac", {"projects/demo.yml": edited})
 

@@ -136,14 +136,16 @@ class DatasetHandler(ResourceHandler):
         client.get_project(project_key).get_dataset(dss_id).delete(drop_data=drop_data)
 
 
-# DSS names storage formats of new managed datasets by "format option" ids (the ids its
-# project settings list in `preferedStorageFormats`); the config speaks of plain formats.
+# DSS names the storage format of a new managed dataset by a "format option" id (the ids
+# dataikuapi documents for new outputs; docs/emulator.md, "Managed dataset formats"); the config
+# speaks of the formatType it gives. These are the only formats DSS writes as a managed dataset:
+# the config schema refuses any other (`$defs/managed_format`). A csv dataset's style and
+# compression are its format_params.
 FORMAT_OPTION_IDS = {
     "csv": "CSV_EXCEL_GZIP",
     "parquet": "PARQUET_HIVE",
     "avro": "AVRO",
     "orc": "ORC",
-    "json": "JSON",
 }
 
 

@@ -88,8 +88,8 @@ def test_an_override_may_not_rename_its_target(tree):
 
 
 def test_override_values_use_environment_variables(tree):
-    cfg = load(tree, 'variables: {FMT: json}\noverrides:\n  "dataset.P.RAW": {format: "${FMT}"}\n')
-    assert cfg.projects[0].data["datasets"][0]["format"] == "json"
+    cfg = load(tree, 'variables: {FMT: parquet}\noverrides:\n  "dataset.P.RAW": {format: "${FMT}"}\n')
+    assert cfg.projects[0].data["datasets"][0]["format"] == "parquet"
 
 
 def test_overrides_are_keyed_before_prefix_and_suffix(tree):

@@ -1,0 +1,77 @@
+"""Every documented dataset format applies and reads back, or `validate` refuses it with its place.
+
+DSS writes a managed dataset in csv, parquet, avro or orc only (the format options dataikuapi
+documents: docs/emulator.md, "Managed dataset formats"). Other formats (json, excel, xml...) are
+for datasets reading existing files: a managed dataset declaring one is refused by `validate`,
+naming file, line and field and listing the valid formats, before anything reaches DSS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import assert_no_changes, run_cli, write_config, writes_since
+
+MANAGED_FORMATS = ("csv", "parquet", "avro", "orc")
+FILE_FORMATS = ("csv", "parquet", "avro", "orc", "json", "excel", "xml")
+
+
+def _project(managed: tuple, files: tuple) -> str:
+    lines = ["project:\n  key: FMT\n  name: Formats\n\ndatasets:\n"]
+    lines += [f"  - name: managed_{f}\n    type: managed\n    format: {f}\n" for f in managed]
+    lines += [
+        f"  - name: files_{f}\n    type: filesystem\n    connection: filesystem_managed\n    path: /landing/{f}\n    format: {f}\n"
+        for f in files
+    ]
+    return "".join(lines)
+
+
+def test_every_valid_format_applies_and_reads_back(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {"fmt.yml": _project(MANAGED_FORMATS, FILE_FORMATS)})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("FMT")
+    formats = {d["name"]: d["formatType"] for d in project.list_datasets()}
+    assert formats == {
+        **{f"managed_{f}": f for f in MANAGED_FORMATS},
+        **{f"files_{f}": f for f in FILE_FORMATS},
+    }
+    before = dss.admin.stats()["requests"]
+    assert_no_changes(dss, root)
+    assert writes_since(dss, before) == []
+    report = run_cli(dss, root, "drift", "-e", "dev", "--json").json()
+    assert report["drift"] is False, report
+
+
+@pytest.mark.parametrize("fmt", ["json", "excel", "xml", "JSON", "xlsx"])
+def test_a_managed_dataset_in_a_format_dss_cannot_write_is_refused_by_validate(
+    dss: Any, tmp_path: Path, fmt: str
+) -> None:
+    root = write_config(tmp_path / "cfg", {"fmt.yml": _project(("csv", fmt), ())})
+    before = dss.admin.stats()["requests"]
+    for command in ("validate", "plan"):
+        result = run_cli(dss, root, command, "-e", "dev", expect=1)
+        line = f"projects/fmt.yml:11:13: error: datasets[1].format: DSS stores a managed dataset as csv, parquet, avro or orc only (got '{fmt}')"
+        assert line in result.output, str(result)
+    assert dss.admin.stats()["requests"] == before  # refused before any request to DSS
+    assert "FMT" not in dss.client().list_project_keys()
+
+
+def test_every_bad_format_is_reported_at_once_with_its_place(dss: Any, tmp_path: Path) -> None:
+    """A default in iac.yml, two datasets and an environment override: four errors in one run."""
+    iac = "version: 1\ndefaults:\n  dataset:\n    connection: filesystem_managed\n    format: json\n"
+    env = 'dss:\n  api_key_env: DKU_API_KEY\noverrides:\n  "dataset.FMT.managed_csv":\n    format: excel\n'
+    project = _project(("csv", "xml", "orc"), ("json",)).replace("    format: orc\n", "    format: ORC\n")
+    root = write_config(tmp_path / "cfg", {"fmt.yml": project}, iac=iac, env=env)
+    result = run_cli(dss, root, "validate", "-e", "dev", expect=1)
+    wanted = [
+        "iac.yml:5:13: error: defaults.dataset.format: DSS stores a managed dataset as csv, parquet, avro or orc only (got 'json')",
+        "datasets[1].format: DSS stores a managed dataset as csv, parquet, avro or orc only (got 'xml')",
+        "datasets[2].format: DSS stores a managed dataset as csv, parquet, avro or orc only (got 'ORC') (did you mean 'orc'?)",
+        "format: DSS stores a managed dataset as csv, parquet, avro or orc only (got 'excel')",
+    ]
+    for text in wanted:
+        assert text in result.output, str(result)
+    assert "files_json" not in result.output  # a filesystem dataset reads json files: fine
