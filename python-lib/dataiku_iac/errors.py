@@ -175,6 +175,11 @@ class DssError(IacError):
         self.transient = transient
 
 
+class DssPermissionError(DssError):
+    """The API key's user may not see or change what the command needs (DSS answered, or would
+    answer, "not authorized"). Waiting does not help; another key, or rights in DSS, does."""
+
+
 @dataclass
 class ErrorReport:
     """A structured error for JSON output: the class name, message and diagnostics."""

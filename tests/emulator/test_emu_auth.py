@@ -44,6 +44,20 @@ def test_non_admin_sees_only_permitted_projects(dss_client, bob):
     assert bob.get_project("OPEN").list_datasets() == []
 
 
+def test_missing_and_unreadable_projects_answer_alike(dss, dss_client, bob):
+    """DSS answers 401 "Failed to read project permissions" for a project that does not exist and
+    for one the caller may not read, alike (findings section 3): nothing tells them apart."""
+    dss_client.create_project("HIDDEN", "h", "admin")
+    answers = []
+    for key in ("HIDDEN", "NO_SUCH_PROJECT"):
+        dss.admin.clear_requests()
+        error = raises_dss(UNAUTHORIZED, bob.get_project(key).get_summary)
+        (entry,) = dss.admin.requests()
+        answers.append((entry["status"], str(error).replace(key, "KEY")))
+    assert answers[0] == answers[1] == (401, f"{UNAUTHORIZED}: Failed to read project permissions")
+    assert "HIDDEN" not in bob.list_project_keys()
+
+
 def test_read_only_key_cannot_write(dss_client, bob):
     dss_client.create_project(
         "RO", "ro", "admin", permissions=[{"group": "analysts", "readProjectContent": True}]

@@ -9,6 +9,14 @@ the per-object reads the lists call for): the time is about
 ``latency * (1 + requests / parallelism)`` whatever the number of projects, instead of
 one project's sequence of requests per thread.
 
+A project the state holds but the project list does not show is either deleted or unreadable
+to the key's user: DSS lists only the projects a user may read, and answers every request on
+any other project, existing or not, with the same "Failed to read project permissions". Only
+then is the user asked for (`get_auth_info`): an administrator sees every project, so for
+one the project is gone; for anyone else the tool cannot tell, and stops with a permission
+error naming the projects and the user (`UnreadableProjects`) rather than plan to re-create
+them or report them deleted.
+
 `BackgroundObservation` runs this on a thread while the caller loads the configuration
 (CPU-bound, about as long as the observation at 1,000 resources), starting with the
 projects the state names and adding the configuration's own once it is known.
@@ -28,7 +36,7 @@ from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from dataiku_iac.builder import fingerprint
 from dataiku_iac.engine.dss import DssConnection, with_retries
-from dataiku_iac.errors import IacError
+from dataiku_iac.errors import DssPermissionError, IacError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.resources import PROJECT_CHILD_TYPES, handler_for
@@ -46,6 +54,25 @@ IN_SYNC = "inSync"  # marks a recorded version tag at which DSS matched the reco
 
 class ObservationCancelled(IacError):
     """The caller gave up on the observation (its configuration did not load)."""
+
+
+class UnreadableProjects(DssPermissionError):
+    """Projects the state holds that DSS does not show to the key's user (not an administrator)."""
+
+    def __init__(self, keys: list[str], user: str):
+        self.keys, self.user = keys, user
+        names = ", ".join(keys)
+        one = len(keys) == 1
+        super().__init__(
+            f"the state holds project{'' if one else 's'} {names}, but DSS does not show "
+            f"{'it' if one else 'them'} to {user!r}, the user of this API key. DSS answers the same for a "
+            f"project that does not exist and for one its user may not read, so the tool cannot tell "
+            f"whether {'it was' if one else 'they were'} deleted, and plans nothing for "
+            f"{'it' if one else 'them'}. Use a key whose user may read {names}, or a DSS administrator's "
+            f"key (an administrator sees every project: a deleted one is then planned for creation again); "
+            f"to stop managing {'it' if one else 'them'}, remove {'its' if one else 'their'} resources "
+            f"from the state with `dataiku-iac state rm`."
+        )
 
 
 def project_keys_of(desired: DesiredState, state: Any) -> list[str]:
@@ -70,8 +97,10 @@ class Observer:
         cancel: Optional[threading.Event] = None,
         reuse: Optional[Reuse] = None,
         scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+        recorded: Iterable[str] = (),
     ):
         self.connection = connection
+        self.recorded = set(recorded)  # the project keys the state holds
         self.reuse = reuse
         self.scenario_ids = scenario_ids or {}
         self.parallelism = max(1, parallelism)
@@ -92,12 +121,24 @@ class Observer:
             projects = self._call(lambda: self.connection.client().list_projects())
             self._summaries = {p["projectKey"]: p for p in projects}
         summaries = self._summaries
+        self._check_unlisted([k for k in keys if k in self.recorded and k not in summaries])
         existing = [k for k in keys if k in summaries]
         for key in keys:
             self.contexts[key] = ProjectContext(key, scenario_ids=dict(self.scenario_ids.get(key) or {}))
             self.observation.projects[key] = ProjectObservation(project_key=key, exists=key in summaries)
         if existing:
             self._observe_existing(existing, summaries)
+
+    def _check_unlisted(self, keys: list[str]) -> None:
+        """Projects the state holds and the list does not show: deleted, or unreadable to this
+        user. One request, only then: an administrator sees every project (they are deleted);
+        anyone else cannot tell, and UnreadableProjects stops the command."""
+        if not keys:
+            return
+        info = self._call(lambda: self.connection.client().get_auth_info())
+        if info.get("admin"):
+            return
+        raise UnreadableProjects(keys, str(info.get("associatedDSSUser") or info.get("authIdentifier") or "?"))
 
     def _observe_existing(self, keys: list[str], summaries: dict[str, dict]) -> None:
         project_handler = handler_for("project")
@@ -264,9 +305,11 @@ def observe(
     parallelism: int = 4,
     reuse: Optional[Reuse] = None,
     scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+    recorded: Iterable[str] = (),
 ) -> tuple[Observation, dict[str, ProjectContext]]:
-    """Observe the given projects. Returns the observation and per-project contexts."""
-    observer = Observer(connection, parallelism=parallelism, reuse=reuse, scenario_ids=scenario_ids)
+    """Observe the given projects (`recorded`: those the state holds). Returns the observation
+    and per-project contexts."""
+    observer = Observer(connection, parallelism=parallelism, reuse=reuse, scenario_ids=scenario_ids, recorded=recorded)
     try:
         observer.observe(project_keys)
     finally:
@@ -289,10 +332,11 @@ class BackgroundObservation:
         parallelism: int = 4,
         reuse: Optional[Reuse] = None,
         scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+        recorded: Iterable[str] = (),
     ):
         self._cancel = threading.Event()
         self._observer = Observer(
-            connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse, scenario_ids=scenario_ids
+            connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse, scenario_ids=scenario_ids, recorded=recorded
         )
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, args=(sorted(set(project_keys)),), name="observe-background", daemon=True)

@@ -311,6 +311,7 @@ class Session:
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
             scenario_ids=scenario_ids_of(state),
+            recorded=state_project_keys(state),
         )
 
     def _reuse(self, state: StateDocument, desired: Optional[DesiredState]) -> Optional[Reuse]:
@@ -333,6 +334,7 @@ class Session:
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
             scenario_ids=scenario_ids_of(state),
+            recorded=state_project_keys(state),
         )
         return desired, observing
 
