@@ -55,7 +55,7 @@ def test_an_unreadable_project_is_a_permission_error(dss: Any, applied: Path, co
     if "--json" in command:
         assert result.json()["error"]["kind"] == "UnreadableProjects", text  # a DssPermissionError
     else:
-        assert text.strip().startswith("Error: the state holds project HIDDEN"), text
+        assert "\nError: the state holds project HIDDEN" in "\n" + text, text
     for wrong in ("Plan:", "to add", "will be created", '"deleted"', "complete!"):
         assert wrong not in text, text
     assert writes_since(dss, before) == []
