@@ -102,7 +102,9 @@ def test_a_hung_read_fails_the_plan_cleanly(dss: Any, tmp_path: Path) -> None:
         failed = run_cli(dss, root, "plan", "-e", "dev", env=_env(dss), expect=1)
     finally:
         dss.admin.clear_faults()  # releases the hung requests
-    assert failed.stderr.startswith("Error:") and "unreachable" in failed.stderr.lower(), str(failed)
+    host, error = failed.stderr.splitlines()  # where the key went, then one clear error
+    assert host == f"Using DSS at {dss.url} (key from DKU_API_KEY)", str(failed)
+    assert error.startswith("Error:") and "unreachable" in error.lower(), str(failed)
     assert writes_since(dss, before) == []
     assert_no_changes(dss, root)
 
@@ -136,11 +138,14 @@ def test_a_refused_key_or_an_unreachable_dss_fails_cleanly(dss: Any, tmp_path: P
     wrong_key = cli_env(dss, DKU_API_KEY="not-a-key")
     for args in (("plan", "-e", "dev"), ("apply", "-e", "dev", "--auto-approve"), ("drift", "-e", "dev")):
         refused = run_cli(dss, root, *args, env=wrong_key, expect=1)
-        assert refused.stderr.startswith("Error:") and "Unknown API Key" in refused.stderr, str(refused)
+        host, error = refused.stderr.splitlines()
+        assert host == f"Using DSS at {dss.url} (key from DKU_API_KEY)", str(refused)
+        assert error.startswith("Error:") and "Unknown API Key" in error, str(refused)
         assert "not-a-key" not in refused.output, "the API key was printed"
     nowhere = cli_env(dss, DKU_DSS_URL="http://127.0.0.1:9")
     failed = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=nowhere, expect=1)
-    assert failed.stderr.startswith("Error: DSS unreachable"), str(failed)
+    assert failed.stderr.splitlines()[0] == "Using DSS at http://127.0.0.1:9 (key from DKU_API_KEY)", str(failed)
+    assert failed.stderr.splitlines()[1].startswith("Error: DSS unreachable"), str(failed)
     assert (state_dir(root) / "state.json").read_bytes() == serial, "a failed run changed the state"
     assert not (state_dir(root) / "lock.json").exists()
     assert_no_changes(dss, root)
