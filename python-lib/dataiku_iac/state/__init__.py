@@ -14,7 +14,6 @@ from dataiku_iac.state.model import (
     StateDocument,
     make_address,
     parse_state,
-    secret_fingerprint,
 )
 from dataiku_iac.state.store import (
     HistoryEntry,
@@ -43,5 +42,4 @@ __all__ = [
     "parse_state",
     "register_backend",
     "replay",
-    "secret_fingerprint",
 ]

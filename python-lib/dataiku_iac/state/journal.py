@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataiku_iac.errors import StateConflictError, StateCorruptError, StateError
+from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.model import ResourceState, StateDocument, address_problem
 
 JOURNAL_BLOB = "journal.jsonl"
@@ -34,14 +35,21 @@ CORRUPT = "corrupt"  # the header itself is unreadable: nothing can be trusted, 
 REFUSED = (FUTURE, LINEAGE_MISMATCH, CORRUPT)
 
 
-def header_line(*, lineage: str, base_serial: int, operation: str, started_at: str) -> bytes:
-    header = {
+def header_line(
+    *, lineage: str, base_serial: int, operation: str, started_at: str, fingerprint_key: str | None = None
+) -> bytes:
+    """`fingerprint_key`: the key the run fingerprints secrets under. A state that stores none yet
+    (before its first write, or format 1) takes it from here when the run is recovered, since
+    the journaled records are fingerprinted under it."""
+    header: dict[str, Any] = {
         "journal": JOURNAL_VERSION,
         "lineage": lineage,
         "base_serial": base_serial,
         "operation": operation,
         "started_at": started_at,
     }
+    if fingerprint_key is not None:
+        header["fingerprint_key"] = fingerprint_key
     return encode_line(header)
 
 
@@ -77,7 +85,19 @@ def _header_problem(header: Any) -> str | None:
         return f"base_serial must be a non-negative integer, got {base!r}"
     if not isinstance(header.get("lineage"), str) or not isinstance(header.get("operation"), str):
         return "lineage and operation must be strings"
+    if "fingerprint_key" in header:
+        return fp.key_problem(header["fingerprint_key"])
     return None
+
+
+def journal_key_header(raw: bytes | None) -> dict[str, Any] | None:
+    """The journal's header if it is readable and records a fingerprint key, else None."""
+    if not raw:
+        return None
+    header = _parse_line(raw.split(b"\n", 1)[0])
+    if _header_problem(header) or "fingerprint_key" not in header:
+        return None
+    return dict(header)
 
 
 @dataclass

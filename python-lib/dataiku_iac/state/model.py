@@ -10,7 +10,6 @@ re-create or delete objects in DSS. Validation is hand-written (not jsonschema) 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -19,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from dataiku_iac import __version__
 from dataiku_iac.errors import StateCorruptError, StateError
+from dataiku_iac.state import fingerprints as fp
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
 
-FORMAT_VERSION = 1
+# 2: the header holds `fingerprint_key`, secret fingerprints are keyed (docs/state-format.md).
+# Format 1 (no key, unkeyed fingerprints) is still read; every write is format 2.
+FORMAT_VERSION = 2
 
 ORIGINS = ("created", "imported")
 
@@ -32,11 +34,11 @@ ORIGINS = ("created", "imported")
 # rather than split blindly.
 _TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
-_FINGERPRINT_RE = re.compile(r"^[a-z0-9-]+:[0-9a-f]{16,128}$")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 _DOC_REQUIRED = ("format_version", "tool_version", "lineage", "serial", "environment", "resources")
 _DOC_OPTIONAL = ("written_at", "operation")
+_DOC_KEY = "fingerprint_key"
 _RS_REQUIRED = ("address", "type", "project_key", "name", "dss_id", "attributes", "version_tag", "depends_on")
 _RS_OPTIONAL = ("protect", "origin", "secret_fingerprints")
 
@@ -69,15 +71,6 @@ def address_problem(address: Any) -> str | None:
     if len(parts) == 3 and not parts[2]:
         return f"address {address!r} has an empty name"
     return None
-
-
-def secret_fingerprint(value: str, key: bytes) -> str:
-    """The HMAC-SHA256 fingerprint stored in state instead of a secret value.
-
-    Keyed so that a leaked state file does not allow offline guessing of short secrets.
-    """
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"hmac-sha256:{digest}"
 
 
 def _clone(value: Any) -> Any:
@@ -116,7 +109,6 @@ class ResourceState:
     depends_on: list[str]
     protect: bool = False
     origin: str = "created"
-    secret_fingerprints: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,7 +122,6 @@ class ResourceState:
             "depends_on": sorted(self.depends_on),
             "version_tag": _sorted_json(self.version_tag),
             "attributes": _sorted_json(self.attributes),
-            "secret_fingerprints": dict(sorted(self.secret_fingerprints.items())),
         }
 
     @classmethod
@@ -150,7 +141,6 @@ class ResourceState:
             depends_on=list(data["depends_on"]),
             protect=data.get("protect", False),
             origin=data.get("origin", "created"),
-            secret_fingerprints=dict(data.get("secret_fingerprints", {})),
         )
 
     def copy(self) -> ResourceState:
@@ -165,7 +155,6 @@ class ResourceState:
             depends_on=list(self.depends_on),
             protect=self.protect,
             origin=self.origin,
-            secret_fingerprints=dict(self.secret_fingerprints),
         )
 
     def problem(self) -> str | None:
@@ -224,7 +213,7 @@ def _resource_problem(data: Any) -> str | None:
         return f"protect must be true or false, got {data['protect']!r}"
     if data.get("origin", "created") not in ORIGINS:
         return f"origin must be one of {', '.join(ORIGINS)}, got {data['origin']!r}"
-    return _fingerprints_problem(data.get("secret_fingerprints", {}))
+    return _fingerprints_problem(data)
 
 
 def _address_mismatch(data: dict[str, Any]) -> str | None:
@@ -243,13 +232,21 @@ def _address_mismatch(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _fingerprints_problem(fps: Any) -> str | None:
-    if not isinstance(fps, dict):
-        return f"secret_fingerprints must be an object, got {type(fps).__name__}"
-    for path, fp in fps.items():
-        # The format check is a guard: a secret value put here by mistake is refused, not stored.
-        if not isinstance(fp, str) or not _FINGERPRINT_RE.match(fp):
-            return f"secret_fingerprints[{path!r}] is not a fingerprint like 'hmac-sha256:<hex>' (value not shown)"
+def _fingerprints_problem(data: dict[str, Any]) -> str | None:
+    """Secret references must hold a fingerprint or nothing: the format check is a guard, so a
+    secret value put there by mistake (or by hand) is refused, never stored or echoed."""
+    refs = fp.secret_refs(data["attributes"]) if data["type"] == "project" else iter(())
+    for path, ref in refs:
+        problem = fp.secret_ref_problem(path, ref)
+        if problem:
+            return problem
+    # Written empty by format 1, never filled, no longer written; still guarded when read.
+    legacy = data.get("secret_fingerprints", {})
+    if not isinstance(legacy, dict):
+        return f"secret_fingerprints must be an object, got {type(legacy).__name__}"
+    for path, value in legacy.items():
+        if not fp.looks_like_fingerprint(value):
+            return f"secret_fingerprints[{path!r}] is not a fingerprint like '{fp.SCHEME}:<hex>' (value not shown)"
     return None
 
 
@@ -266,17 +263,31 @@ class StateDocument:
     # Set by the writer: when this serial was written and by which operation ("apply", "rollback"…).
     written_at: str | None = None
     operation: str | None = None
+    # The lineage's secret fingerprint key (state/fingerprints.py): chosen with the lineage, kept
+    # by every serial. None only in a format-1 state read as stored (`history`, `state show`).
+    fingerprint_key: str | None = None
+    # Whether `fingerprint_key` was read from a stored state (False: chosen by this run for a
+    # state not written yet, or for a format-1 state, and stored by the next write). Only a
+    # stored key binds a plan's fingerprints: another run would fingerprint under another key.
+    fingerprint_key_stored: bool = field(default=False, compare=False)
 
     @classmethod
-    def new(cls, environment: str) -> StateDocument:
+    def new(cls, environment: str, *, lineage: str | None = None, fingerprint_key: str | None = None) -> StateDocument:
         return cls(
             format_version=FORMAT_VERSION,
             tool_version=__version__,
-            lineage=str(uuid.uuid4()),
+            lineage=lineage or str(uuid.uuid4()),
             serial=0,
             environment=environment,
             resources={},
+            fingerprint_key=fingerprint_key or fp.new_key(),
         )
+
+    @property
+    def fingerprint_key_id(self) -> str:
+        """The public name of this state's stored fingerprint key; "" while the key is not stored
+        (every run until the first write would choose another one)."""
+        return fp.key_id(self.fingerprint_key) if self.fingerprint_key_stored else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -287,6 +298,7 @@ class StateDocument:
             "environment": self.environment,
             "written_at": self.written_at,
             "operation": self.operation,
+            **({_DOC_KEY: self.fingerprint_key} if self.fingerprint_key is not None else {}),
             "resources": {addr: self.resources[addr].to_json() for addr in sorted(self.resources)},
         }
 
@@ -315,6 +327,8 @@ class StateDocument:
             resources=resources,
             written_at=data.get("written_at"),
             operation=data.get("operation"),
+            fingerprint_key=data.get(_DOC_KEY),
+            fingerprint_key_stored=_DOC_KEY in data,
         )
 
     def copy(self) -> StateDocument:
@@ -327,6 +341,8 @@ class StateDocument:
             resources={addr: rs.copy() for addr, rs in self.resources.items()},
             written_at=self.written_at,
             operation=self.operation,
+            fingerprint_key=self.fingerprint_key,
+            fingerprint_key_stored=self.fingerprint_key_stored,
         )
 
     def put(self, rs: ResourceState) -> None:
@@ -373,7 +389,7 @@ def _check_header(data: Any, source: str) -> dict[str, Any]:
             f"{source}: state format_version {version} was written by a newer dataiku-iac "
             f"(this is {__version__}, which reads format {FORMAT_VERSION}); upgrade dataiku-iac"
         )
-    problem = _field_problem(data, _DOC_REQUIRED, _DOC_OPTIONAL)
+    problem = _field_problem(data, _DOC_REQUIRED, (*_DOC_OPTIONAL, _DOC_KEY))
     if problem:
         raise StateCorruptError(f"{source}: {problem}")
     if not _is_int(version) or version < 1:
@@ -390,7 +406,19 @@ def _check_header(data: Any, source: str) -> dict[str, Any]:
             raise StateCorruptError(f"{source}: {key} must be a string or null, got {data[key]!r}")
     if not isinstance(data["resources"], dict):
         raise StateCorruptError(f"{source}: resources must be an object keyed by address")
+    _check_key(data, version, source)
     return data
+
+
+def _check_key(data: dict[str, Any], version: int, source: str) -> None:
+    """Format 2 always holds its lineage's fingerprint key; format 1 never had one."""
+    if _DOC_KEY not in data:
+        if version >= 2:
+            raise StateCorruptError(f"{source}: missing field(s) {_DOC_KEY} (the lineage's secret fingerprint key)")
+        return
+    problem = fp.key_problem(data[_DOC_KEY])
+    if problem:
+        raise StateCorruptError(f"{source}: {problem}")
 
 
 def _check_identities(resources: dict[str, ResourceState], source: str) -> None:

@@ -30,6 +30,8 @@ RESOURCE_SCHEMA = {
             "properties": {"versionNumber": {"type": "integer"}},
         },
         "attributes": {"type": "object"},
+        # Format 1 wrote it, always empty; format 2 no longer writes it (fingerprints live in
+        # the secret references inside `attributes`).
         "secret_fingerprints": {
             "type": "object",
             "additionalProperties": {"type": "string", "pattern": r"^[a-z0-9-]+:[0-9a-f]{16,128}$"},
@@ -40,13 +42,17 @@ RESOURCE_SCHEMA = {
 
 STATE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://dataiku-iac/schemas/state-v1.json",
-    "title": "dataiku-iac state, format_version 1",
+    "$id": "https://dataiku-iac/schemas/state-v2.json",
+    "title": "dataiku-iac state, format_version 2 (1 is still read)",
     "type": "object",
     "additionalProperties": False,
     "required": ["format_version", "tool_version", "lineage", "serial", "environment", "resources"],
+    # Format 2 holds the lineage's secret fingerprint key; format 1 had none.
+    "if": {"properties": {"format_version": {"const": 2}}},
+    "then": {"required": ["fingerprint_key"]},
     "properties": {
-        "format_version": {"const": 1},
+        "format_version": {"enum": [1, 2]},
+        "fingerprint_key": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
         "tool_version": {"type": "string", "minLength": 1},
         "lineage": {"type": "string", "pattern": r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
         "serial": {"type": "integer", "minimum": 0},
@@ -68,6 +74,9 @@ JOURNAL_HEADER_SCHEMA = {
         "base_serial": {"type": "integer", "minimum": 0},
         "operation": {"type": "string"},
         "started_at": {"type": "string"},
+        # Only in the journal of a state's first apply (nothing stored yet): the key the run
+        # fingerprinted with, so a recovery keeps it.
+        "fingerprint_key": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
     },
 }
 

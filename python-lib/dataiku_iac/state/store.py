@@ -28,11 +28,12 @@ from typing import Any, Callable
 from dataiku_iac import __version__
 from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
 from dataiku_iac.model import StateHome
+from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state import journal as jrn
 from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
 from dataiku_iac.state.journal import JournalRead, replay
 from dataiku_iac.state.lock import Clock, LocalLocker, Locker, LockInfo, iso, utc_now
-from dataiku_iac.state.model import StateDocument, parse_state, peek_header
+from dataiku_iac.state.model import FORMAT_VERSION, StateDocument, parse_state, peek_header
 
 __all__ = [
     "BlobStore",
@@ -84,9 +85,16 @@ class StateReader:
         self.environment = environment
         self.clock = clock
         self.locker = locker or Locker(store, environment=environment, clock=clock)
-        # sha256 of the state.json bytes this object last validated (or wrote) -> (serial, lineage):
-        # lets a write re-check the stored serial without re-validating 10,000 resources.
-        self._validated: tuple[str, int, str | None] = ("", 0, None)
+        # sha256 of the state.json bytes this object last validated (or wrote) -> (serial, lineage,
+        # fingerprint key): lets a write re-check the stored serial without re-validating 10,000
+        # resources.
+        self._validated: tuple[str, int, str | None, str | None] = ("", 0, None, None)
+        # The lineage and fingerprint key of a state not written yet, and the key of a format-1
+        # state (which has none): chosen once per reader, so every read of one run agrees (the
+        # plan and the apply of a run fingerprint secrets under the same key); the next write
+        # stores them.
+        self._unwritten_doc: StateDocument | None = None
+        self._new_key = fp.new_key()
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -138,7 +146,7 @@ class StateReader:
         doc = self._parse(raw, STATE_BLOB)
         self._check_history_ahead(doc.serial, serials)
         self._check_matches_history(raw, doc, serials)
-        self._validated = (hashlib.sha256(raw).hexdigest(), doc.serial, doc.lineage)
+        self._validated = (hashlib.sha256(raw).hexdigest(), doc.serial, doc.lineage, doc.fingerprint_key)
         return doc
 
     def _check_matches_history(self, raw: bytes, doc: StateDocument, serials: list[int]) -> None:
@@ -178,17 +186,56 @@ class StateReader:
     def _stored_head(self) -> tuple[int, str | None]:
         """(serial, lineage) of the stored state, (0, None) if none; as strict as `_read_stored`,
         but skips re-validating bytes this object has already validated."""
+        serial, lineage, _key = self._stored_head_and_key()
+        return serial, lineage
+
+    def _stored_head_and_key(self) -> tuple[int, str | None, str | None]:
+        """(serial, lineage, fingerprint key) of the stored state: (0, None, None) if none, the key
+        None for a format-1 state."""
         raw = self.store.get(STATE_BLOB)
         if raw is not None and hashlib.sha256(raw).hexdigest() == self._validated[0]:
             self._check_history_ahead(self._validated[1], self._history_serials())
-            return self._validated[1], self._validated[2]
+            return self._validated[1], self._validated[2], self._validated[3]
         stored = self._read_stored()
-        return (stored.serial, stored.lineage) if stored is not None else (0, None)
+        return (stored.serial, stored.lineage, stored.fingerprint_key) if stored is not None else (0, None, None)
 
     def read(self) -> StateDocument:
-        """The current state; a new empty document (fresh lineage, serial 0) if none was written."""
+        """The current state, always with a fingerprint key.
+
+        Nothing written yet: a new empty document (serial 0), the same lineage and key for every
+        read through this object, or those an interrupted first apply journaled. A format-1 state
+        (no key yet) gets a key the same way; the next write stores it."""
         stored = self._read_stored()
-        return stored if stored is not None else StateDocument.new(self.environment)
+        if stored is None:
+            return self._unwritten()
+        if stored.fingerprint_key is None:
+            stored.fingerprint_key = self._pending_key(stored.lineage)
+        return stored
+
+    def _journaled_key(self, lineage: str | None) -> dict[str, Any] | None:
+        """The header of a journal that recorded the fingerprint key of a state that stores none
+        (an interrupted first apply, or the first apply after an upgrade): its records are
+        fingerprinted under that key. `lineage` None: a state never written (base serial 0)."""
+        header = jrn.journal_key_header(self.store.get(jrn.JOURNAL_BLOB))
+        if header is None:
+            return None
+        if lineage is None and header["base_serial"] != 0:
+            return None
+        if lineage is not None and header["lineage"] != lineage:
+            return None
+        return header
+
+    def _pending_key(self, lineage: str) -> str:
+        header = self._journaled_key(lineage)
+        return header["fingerprint_key"] if header is not None else self._new_key
+
+    def _unwritten(self) -> StateDocument:
+        header = self._journaled_key(None)
+        if header is not None:
+            return StateDocument.new(self.environment, lineage=header["lineage"], fingerprint_key=header["fingerprint_key"])
+        if self._unwritten_doc is None:
+            self._unwritten_doc = StateDocument.new(self.environment, fingerprint_key=self._new_key)
+        return self._unwritten_doc.copy()
 
     def read_serial(self, serial: int) -> StateDocument:
         name = history_blob(serial)
@@ -281,11 +328,20 @@ class StateWriter(StateReader):
                 f"(environment {self.environment!r})"
             )
         self._check_lock_held()
-        current, lineage = self._stored_head()
+        current, lineage, key = self._stored_head_and_key()
         if lineage is not None and doc.lineage != lineage:
             raise StateConflictError(
                 f"refusing to write state lineage {doc.lineage} over lineage {lineage} in "
                 f"{self.store.describe()}: it is a different state, not a newer version of this one"
+            )
+        if doc.fingerprint_key is None:  # a format-1 document: it takes its lineage's key
+            doc = doc.copy()
+            doc.fingerprint_key = key or self._pending_key(doc.lineage)
+        elif key is not None and doc.fingerprint_key != key:
+            # Its secret fingerprints were made under another key: they would all read as changed.
+            raise StateConflictError(
+                f"refusing to write state lineage {doc.lineage} with a secret fingerprint key other than "
+                f"the one {self.store.describe()} holds for it (a lineage keeps one key)"
             )
         if expected_serial != current:
             raise StateConflictError(
@@ -296,9 +352,12 @@ class StateWriter(StateReader):
         return self._commit(doc, serial=current + 1, operation=operation)
 
     def _commit(self, doc: StateDocument, *, serial: int, operation: str) -> StateDocument:
+        if doc.fingerprint_key is None:  # a format-1 document: its lineage gets its key now
+            doc = doc.copy()
+            doc.fingerprint_key = self._pending_key(doc.lineage)
         data = doc.to_json()
         data.update(
-            format_version=doc.format_version,
+            format_version=FORMAT_VERSION,
             tool_version=__version__,
             serial=serial,
             written_at=iso(self.clock()),
@@ -310,7 +369,7 @@ class StateWriter(StateReader):
         self._set_aside(history_blob(serial), "orphaned")
         self.store.put(history_blob(serial), raw)
         self.store.put(STATE_BLOB, raw)
-        self._validated = (hashlib.sha256(raw).hexdigest(), written.serial, written.lineage)
+        self._validated = (hashlib.sha256(raw).hexdigest(), written.serial, written.lineage, written.fingerprint_key)
         return written
 
     def _set_aside(self, name: str, folder: str) -> None:
@@ -332,17 +391,32 @@ class StateWriter(StateReader):
         snapshot = self.read_serial(serial)
         self._check_lock_held()
         try:
-            base, lineage = self._stored_head()
+            base, lineage, key = self._stored_head_and_key()
             self._refuse_unreplayed_journal("roll back")
         except StateCorruptError:
             # The case rollback exists for: continue after everything kept, set the damage aside.
             base, lineage = max(self._history_serials(), default=0), None
+            key = self._newest_kept_key(snapshot.lineage)
             self._set_aside(STATE_BLOB, "corrupted")
         if lineage is not None and lineage != snapshot.lineage:
             raise StateConflictError(
                 f"history serial {serial} has lineage {snapshot.lineage}, the current state {lineage}"
             )
+        # A serial written before the lineage had a key (format 1) comes back under the lineage's key.
+        snapshot.fingerprint_key = key or snapshot.fingerprint_key
         return self._commit(snapshot, serial=base + 1, operation=f"{operation} (restored serial {serial})")
+
+    def _newest_kept_key(self, lineage: str) -> str | None:
+        """The fingerprint key of the newest readable history entry of `lineage` (state.json is
+        damaged): the lineage's key, which a restored serial must keep."""
+        for serial in reversed(self._history_serials()):
+            try:
+                data = peek_header(self.store.get(history_blob(serial)) or b"", self._source(history_blob(serial)))
+            except StateError:
+                continue
+            if data["lineage"] == lineage and data.get("fingerprint_key"):
+                return str(data["fingerprint_key"])
+        return None
 
     # -- lock -------------------------------------------------------------------------------
 
@@ -433,7 +507,7 @@ class StateWriter(StateReader):
                 f"{jr.operation!r} run not yet in the state; run `dataiku-iac apply -e {self.environment} --resume` first"
             )
 
-    def journal_begin(self, *, base_serial: int, lineage: str, operation: str) -> None:
+    def journal_begin(self, *, base_serial: int, lineage: str, operation: str, fingerprint_key: str | None = None) -> None:
         """Start a journal for a run on top of serial `base_serial`. Refuses to drop a journal that
         still holds unreplayed outcomes or unresolved intents (compact it first)."""
         existing = super().read_journal()
@@ -450,7 +524,8 @@ class StateWriter(StateReader):
             )
         self._quarantine(existing)
         header = jrn.header_line(
-            lineage=lineage, base_serial=base_serial, operation=operation, started_at=iso(self.clock())
+            lineage=lineage, base_serial=base_serial, operation=operation, started_at=iso(self.clock()),
+            fingerprint_key=fingerprint_key,
         )
         self.store.put(jrn.JOURNAL_BLOB, header)
         self._journal_open = True
@@ -483,10 +558,10 @@ class StateWriter(StateReader):
         if jr.status == jrn.NONE:
             return jr
         base, lineage = jr.stored_serial, jr.stored_lineage or jr.lineage
+        key = (jr.header or {}).get("fingerprint_key")
         if jr.status == jrn.OK and jr.outcomes():
-            stored = self._read_stored()
-            doc = stored if stored is not None else StateDocument.new(self.environment)
-            if stored is None:
+            doc = self.read()  # the lineage and key the journal recorded, if nothing stores them
+            if base == 0:
                 doc.lineage = jr.lineage or doc.lineage
             replayed = replay(doc, jr.entries)
             if replayed.resources != doc.resources:
@@ -498,7 +573,8 @@ class StateWriter(StateReader):
             self.journal_clear()
             return jr
         header = jrn.header_line(
-            lineage=lineage or "", base_serial=base, operation=jr.operation or operation, started_at=iso(self.clock())
+            lineage=lineage or "", base_serial=base, operation=jr.operation or operation, started_at=iso(self.clock()),
+            fingerprint_key=key,
         )
         self.store.put(jrn.JOURNAL_BLOB, header + b"".join(jrn.encode_line(e) for e in pending))
         self._journal_open = True

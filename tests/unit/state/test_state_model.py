@@ -8,7 +8,7 @@ import uuid
 import jsonschema
 import pytest
 from dataiku_iac.errors import StateCorruptError, StateError
-from dataiku_iac.state import FORMAT_VERSION, ResourceState, StateDocument, parse_state, secret_fingerprint
+from dataiku_iac.state import FORMAT_VERSION, ResourceState, StateDocument, parse_state
 from dataiku_iac.state.model import address_problem, make_address
 from dataiku_iac.state.schema import (
     JOURNAL_ENTRY_SCHEMA,
@@ -24,10 +24,12 @@ from statetest_helpers import doc_with, resource
 
 def test_new_document():
     doc = StateDocument.new("dev")
-    assert doc.format_version == FORMAT_VERSION == 1
+    assert doc.format_version == FORMAT_VERSION == 2
     assert doc.serial == 0 and doc.resources == {} and doc.environment == "dev"
     assert str(uuid.UUID(doc.lineage)) == doc.lineage
     assert StateDocument.new("dev").lineage != doc.lineage
+    # A lineage starts with its own random secret fingerprint key.
+    assert len(doc.fingerprint_key) == 64 and StateDocument.new("dev").fingerprint_key != doc.fingerprint_key
 
 
 def test_addresses():
@@ -55,18 +57,27 @@ def test_put_validates_and_remove_get():
     doc = doc_with()
     with pytest.raises(StateError, match="does not match its name"):
         doc.put(ResourceState("dataset.DEMO.A", "dataset", "DEMO", "B", "B", {}, None, []))
-    with pytest.raises(StateError, match="not a fingerprint"):
-        doc.put(resource(name="S", secret_fingerprints={"password": "plaintext"}))
-    rs = resource(name="S", secret_fingerprints={"password": secret_fingerprint("s3cret", b"key")})
+    rs = resource(name="S")
     doc.put(rs)
     assert doc.get(rs.address) is rs and rs.address in doc
     assert doc.remove(rs.address) is rs and doc.remove(rs.address) is None and doc.get(rs.address) is None
 
 
-def test_secret_fingerprint_is_keyed_and_never_the_value():
-    fp = secret_fingerprint("s3cret", b"k1")
-    assert fp.startswith("hmac-sha256:") and "s3cret" not in fp
-    assert fp != secret_fingerprint("s3cret", b"k2") and fp == secret_fingerprint("s3cret", b"k1")
+def _secret_project(reference: dict) -> ResourceState:
+    return resource("project", "SEC", attributes={"name": "S", "variables": {"local": {"token": reference}}})
+
+
+def test_a_secret_reference_holds_a_fingerprint_or_nothing():
+    """The guard that keeps a secret value out of the state, wherever a reference sits."""
+    doc = StateDocument.new("dev")
+    doc.put(_secret_project({"secret_env": "IAC_SECRET_T", "fingerprint": "scrypt-v1:" + "ab" * 16}))
+    doc.put(_secret_project({"secret_env": "IAC_SECRET_T"}))  # fingerprint unknown
+    for bad in ({"secret_env": "IAC_SECRET_T", "fingerprint": "hunter2"},
+                {"secret_env": "IAC_SECRET_T", "value": "hunter2"},
+                {"secret_env": 3}):
+        with pytest.raises(StateError, match=r"value not shown") as caught:
+            doc.put(_secret_project(bad))
+        assert "hunter2" not in str(caught.value)
 
 
 def test_copy_is_deep():
@@ -81,10 +92,13 @@ def test_copy_is_deep():
 
 def test_optional_resource_fields_default():
     data = resource().to_json()
-    for key in ("protect", "origin", "secret_fingerprints"):
+    for key in ("protect", "origin"):
         del data[key]
     rs = ResourceState.from_json(data, "x")
-    assert rs.protect is False and rs.origin == "created" and rs.secret_fingerprints == {}
+    assert rs.protect is False and rs.origin == "created"
+    # Format 1 wrote an always-empty `secret_fingerprints`: still read, no longer written.
+    assert "secret_fingerprints" not in rs.to_json()
+    assert ResourceState.from_json({**data, "secret_fingerprints": {}}, "x") == rs
 
 
 def test_parse_errors_name_the_source():
@@ -142,7 +156,9 @@ SCHEMA_REJECTS = {
     "missing_lineage": lambda d: d.pop("lineage"),
     "bad_lineage": lambda d: d.update(lineage="x"),
     "unknown_field": lambda d: d.update(extra=1),
-    "future_version": lambda d: d.update(format_version=2),
+    "future_version": lambda d: d.update(format_version=3),
+    "missing_key": lambda d: d.pop("fingerprint_key"),
+    "bad_key": lambda d: d.update(fingerprint_key="hunter2"),
     "bad_origin": lambda d: d["resources"]["project.DEMO"].update(origin="x"),
     "bad_fingerprint": lambda d: d["resources"]["project.DEMO"].update(secret_fingerprints={"p": "secret"}),
     "bad_dependency": lambda d: d["resources"]["project.DEMO"].update(depends_on=["no"]),

@@ -28,7 +28,7 @@ def _writer(server, prefix: str | None = None, env: str = "dev") -> StateWriter:
 
 def _same_lineage(base, count: int):
     doc = doc_with(count=count)
-    doc.lineage = base.lineage
+    doc.lineage, doc.fingerprint_key = base.lineage, base.fingerprint_key
     return doc
 
 

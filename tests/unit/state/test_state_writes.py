@@ -40,8 +40,9 @@ def test_write_increments_serial_and_keeps_every_serial(writer):
 
 def test_written_document_round_trips(writer):
     doc = doc_with()
-    doc.put(resource(name="SECRETIVE", protect=True, origin="imported",
-                     secret_fingerprints={"params.password": "hmac-sha256:" + "ab" * 32}))
+    doc.put(resource(name="SECRETIVE", protect=True, origin="imported"))
+    doc.put(resource("project", "SEC", attributes={"variables": {"local": {
+        "token": {"secret_env": "IAC_SECRET_TOKEN", "fingerprint": "scrypt-v1:" + "ab" * 16}}}}))
     written = writer.write(doc, expected_serial=0, operation="apply")
     again = writer.read()
     assert again == written
@@ -186,11 +187,11 @@ def test_history_files_are_named_by_zero_padded_serial(writer, store):
 def test_restore_refuses_to_overwrite_a_newer_format(writer, store):
     writer.write(doc_with(), expected_serial=0, operation="apply")
     data = json.loads(store.get(STATE_BLOB))
-    data["format_version"] = 2
+    data["format_version"] = 3
     store.put(STATE_BLOB, json.dumps(data).encode())
     with pytest.raises(StateError, match="upgrade dataiku-iac"):
         writer.restore(1, operation="rollback")
-    assert json.loads(store.get(STATE_BLOB))["format_version"] == 2
+    assert json.loads(store.get(STATE_BLOB))["format_version"] == 3
 
 
 def test_restore_after_an_interrupted_write_sets_the_orphan_aside(recording):
