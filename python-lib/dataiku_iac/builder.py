@@ -17,8 +17,6 @@ not call a reference unknown when the object it may name could not be read.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -41,14 +39,7 @@ MAX_PROJECT_KEY_LENGTH = 64
 # What building an item of a document the loader found wrong may raise: skipped, already reported.
 _SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
-FINGERPRINT_KEY = b"dataiku-iac/secret-fingerprint/v1"
 DEFAULT_CONNECTIONS = {"dataset": "filesystem_managed", "managed_folder": "filesystem_folders"}
-
-
-def fingerprint(value: str) -> str:
-    """A non-reversible marker of a secret value, for change detection only."""
-    digest = hmac.new(FINGERPRINT_KEY, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return "hmac-sha256:" + digest[:32]
 
 
 @dataclass
@@ -245,8 +236,10 @@ class _Builder:
                             f"secret variable {name!r} reads {self.secrets.missing(value['secret_env'])}",
                         )
                         continue
+                    # The reference stays; its fingerprint needs the state's key, so it is added
+                    # once the state is read (engine/secrets.py: fingerprint_desired).
                     secrets[f"variables.{section}.{name}"] = secret
-                    value = {"secret_env": value["secret_env"], "fingerprint": fingerprint(secret)}
+                    value = {"secret_env": value["secret_env"]}
                 result[section][name] = value
         return result
 

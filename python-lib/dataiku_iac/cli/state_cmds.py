@@ -25,11 +25,12 @@ from dataiku_iac.cli.main import (
     lock_timeout_option,
 )
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
+from dataiku_iac.engine.secrets import forget_fingerprints
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, state_with_journal
 from dataiku_iac.errors import IacError, StateError
 from dataiku_iac.model import Address
 from dataiku_iac.output.text import render_apply_summary, render_plan
-from dataiku_iac.planner.plan import PlanOptions
+from dataiku_iac.planner.plan import REDACTED, PlanOptions
 from dataiku_iac.state import parse_state
 
 
@@ -108,7 +109,10 @@ def show(obj: Context, environment: str, address: str, serial: int) -> None:
     writer = _writer(obj, environment)
     doc = writer.read_serial(serial) if serial is not None else writer.read()
     if address is None:
-        click.echo(json.dumps(doc.to_json(), indent=2))
+        body = doc.to_json()
+        if "fingerprint_key" in body:  # what a state holder pays a slow KDF per guess with; `state pull` has it
+            body["fingerprint_key"] = REDACTED
+        click.echo(json.dumps(body, indent=2))
         return
     entry = doc.get(address)
     if entry is None:
@@ -322,11 +326,20 @@ def push(obj: Context, environment: str, file: str, force: bool) -> None:
 
     def change(doc: Any) -> list:
         messages = check_push(pushed, doc, environment=environment, force=force)
-        if doc.serial == 0:  # nothing stored yet: the pushed state brings its lineage
+        if doc.serial == 0:  # nothing stored yet: the pushed state brings its lineage and key
             doc.lineage = pushed.lineage
+            doc.fingerprint_key = pushed.fingerprint_key or doc.fingerprint_key
         if pushed.resources == doc.resources:
             messages.append("The stored state already holds this content: nothing written.")
         doc.resources = {a: r.copy() for a, r in pushed.resources.items()}
+        if pushed.fingerprint_key not in (None, doc.fingerprint_key):
+            # A lineage keeps its key; fingerprints made under another one compare with nothing.
+            dropped = forget_fingerprints(doc)
+            if dropped:
+                messages.append(
+                    f"{dropped} secret fingerprint(s) of the pushed state were made under another state's key: "
+                    f"unknown until the next apply records them."
+                )
         return messages
 
     _mutate(obj, environment, f"state push (lineage {pushed.lineage} serial {pushed.serial}{', forced' if force else ''})", change)

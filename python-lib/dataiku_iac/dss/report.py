@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping, Optional
 
-from dataiku_iac.planner.plan import REDACTED
-
 COLUMNS = ("checked_at", "environment", "address", "type", "project_key", "kind", "field", "recorded", "live")
 SCHEMA = [{"name": c, "type": "string"} for c in COLUMNS]
 MAX_VALUE_CHARS = 2000
@@ -40,8 +38,9 @@ def drift_rows(report: Mapping[str, Any], checked_at: str) -> list:
 
 
 def state_rows(state: Any, checked_at: str, environment: str) -> list:
-    """From a StateDocument: a row per resource and recorded attribute (kind "state"); secrets
-    are never in the state, only fingerprints, which are shown redacted."""
+    """From a StateDocument: a row per resource and recorded attribute (kind "state"). Secrets are
+    never in the state: secret variables are `{secret_env, fingerprint}` references, keyed by the
+    state's key (state/fingerprints.py), which are safe to show as plans show them."""
     rows = []
     for address, entry in sorted(state.resources.items()):
         base = {"checked_at": checked_at, "environment": environment, "address": address, "type": entry.type,
@@ -49,8 +48,6 @@ def state_rows(state: Any, checked_at: str, environment: str) -> list:
         rows.append({**base, "field": "dss_id", "recorded": _value(entry.dss_id), "live": ""})
         for name, value in sorted(entry.attributes.items()):
             rows.append({**base, "field": name, "recorded": _value(value), "live": ""})
-        for name in sorted(entry.secret_fingerprints):
-            rows.append({**base, "field": name, "recorded": REDACTED, "live": ""})
     return rows
 
 

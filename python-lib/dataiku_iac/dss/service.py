@@ -280,8 +280,21 @@ def plan_token(plan: Plan) -> str:
     payload = {k: body[k] for k in ("environment", "config_digest", "options", "resource_changes")}
     # A never-written state gets a fresh lineage at each read: only a committed one identifies it.
     payload["state"] = {"serial": plan.serial, "lineage": plan.lineage if plan.serial > 0 else None}
+    if not plan.fingerprint_key_id:
+        # Nor is its secret fingerprint key stored yet (before the first apply, or a state of
+        # dataiku-iac 0.1): each run fingerprints under its own, so fingerprints cannot be compared.
+        payload["resource_changes"] = without_fingerprints(payload["resource_changes"])
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def without_fingerprints(value: Any) -> Any:
+    """`value` with the `fingerprint` of every secret reference left out."""
+    if isinstance(value, dict):
+        return {k: without_fingerprints(v) for k, v in value.items() if not (k == "fingerprint" and "secret_env" in value)}
+    if isinstance(value, list):
+        return [without_fingerprints(v) for v in value]
+    return value
 
 
 def touched_projects(plan: Plan) -> list:

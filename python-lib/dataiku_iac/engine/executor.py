@@ -127,7 +127,11 @@ class Executor:
         if not actions:
             return result
         self._lineage, self._options, self._to_mark = state.lineage, plan.options, set(plan.mark_projects)
-        self.writer.journal_begin(base_serial=state.serial, lineage=state.lineage, operation="apply")
+        # The key goes into the journal too: a state that stores none yet (before its first
+        # write, or format 1) gets it back from there if this run is interrupted.
+        self.writer.journal_begin(
+            base_serial=state.serial, lineage=state.lineage, operation="apply", fingerprint_key=state.fingerprint_key
+        )
         try:
             self._run_graph(actions, doc, result)
             self._learn_version_tags(doc)

@@ -395,12 +395,13 @@ def _adopt(
     """Record the imported objects in state, then check the plan is empty for them."""
     cfg = load_config(root, session.environment)
     # The live values of imported secret variables first, then the session's own secret source.
-    desired = build_desired(cfg, KnownValuesFirst(secrets, session.secrets))
-    resources = [r for r in desired.resources.values() if r.project_key == live.project_key]
+    unkeyed = build_desired(cfg, KnownValuesFirst(secrets, session.secrets))
     writer = session.state_writer()
     lock = writer.lock(f"import project {live.project_key}")
     try:
         state = writer.read()
+        desired = session.keyed(unkeyed, state)  # the state records fingerprints under its key
+        resources = [r for r in desired.resources.values() if r.project_key == live.project_key]
         clash = [r.address for r in resources if state.get(r.address) is not None]
         if clash:
             raise IacError(f"already in the state: {', '.join(clash)}")
@@ -438,6 +439,7 @@ def _adopt(
         [live.project_key],
         parallelism=session.parallelism,
         secret_paths=_secret_paths(resources),
+        fingerprint=session.fingerprinter(state),
     )
     check = compute_plan(desired, state, observation, PlanOptions(targets=targets))
     result.plan_summary = check.summary()

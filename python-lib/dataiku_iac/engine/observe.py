@@ -21,8 +21,9 @@ them or report them deleted.
 (CPU-bound, about as long as the observation at 1,000 resources), starting with the
 projects the state names and adding the configuration's own once it is known.
 
-Secret project variables are replaced by fingerprints before the observation is handed
-over, so no secret value ever reaches the planner, a plan or a log. Only logical
+Secret project variables are replaced by `{secret_env, fingerprint}` references, fingerprinted
+under the state's key (state/fingerprints.py), before the observation is handed over, so no
+secret value ever reaches the planner, a plan or a log. Only logical
 attributes are kept: DSS documents are dropped as soon as they are translated.
 """
 
@@ -34,7 +35,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
-from dataiku_iac.builder import fingerprint
 from dataiku_iac.engine.dss import DssConnection, with_retries
 from dataiku_iac.errors import DssPermissionError, IacError
 from dataiku_iac.model import DesiredState
@@ -47,6 +47,8 @@ T = TypeVar("T")
 # (project key, type, list item) -> the object as recorded in state, when that can stand for
 # a per-object read (see `recorded_stand_ins`), else None.
 Reuse = Callable[[str, str, dict], Optional[Observed]]
+# A secret value -> its fingerprint under the state's key (a state.fingerprints.Fingerprinter).
+Fingerprint = Callable[[str], str]
 # Set to 0 to always read recipes and scenarios one by one (see `recorded_stand_ins`).
 TRUST_ENV = "DATAIKU_IAC_TRUST_LIST_VERSION_TAGS"
 IN_SYNC = "inSync"  # marks a recorded version tag at which DSS matched the recorded attributes
@@ -190,11 +192,11 @@ class Observer:
             raise ObservationCancelled("observation cancelled")
         return with_retries(fn, should_stop=self.cancel.is_set)
 
-    def finish(self, secret_paths: Optional[dict[str, dict[tuple, str]]] = None) -> tuple[Observation, dict[str, ProjectContext]]:
+    def finish(
+        self, secret_paths: Optional[dict[str, dict[tuple, str]]] = None, fingerprint: Optional[Fingerprint] = None
+    ) -> tuple[Observation, dict[str, ProjectContext]]:
         self.close()
-        for key, paths in (secret_paths or {}).items():
-            if key in self.observation.projects:
-                _mask_secrets(self.observation.projects[key], paths)
+        _mask_secrets(self.observation, secret_paths or {}, fingerprint)
         self.observation.request_count = self.connection.requests.count - self._before
         return self.observation, self.contexts
 
@@ -302,19 +304,21 @@ def observe(
     project_keys: Iterable[str],
     *,
     secret_paths: Optional[dict[str, dict[tuple, str]]] = None,
+    fingerprint: Optional[Fingerprint] = None,
     parallelism: int = 4,
     reuse: Optional[Reuse] = None,
     scenario_ids: Optional[dict[str, dict[str, str]]] = None,
     recorded: Iterable[str] = (),
 ) -> tuple[Observation, dict[str, ProjectContext]]:
     """Observe the given projects (`recorded`: those the state holds). Returns the observation
-    and per-project contexts."""
+    and per-project contexts; the secret variables at `secret_paths` come fingerprinted by
+    `fingerprint` (without it, unknown)."""
     observer = Observer(connection, parallelism=parallelism, reuse=reuse, scenario_ids=scenario_ids, recorded=recorded)
     try:
         observer.observe(project_keys)
     finally:
         observer.close()
-    return observer.finish(secret_paths)
+    return observer.finish(secret_paths, fingerprint)
 
 
 class BackgroundObservation:
@@ -349,7 +353,10 @@ class BackgroundObservation:
             self._error = exc
 
     def finish(
-        self, project_keys: Iterable[str], secret_paths: Optional[dict[str, dict[tuple, str]]] = None
+        self,
+        project_keys: Iterable[str],
+        secret_paths: Optional[dict[str, dict[tuple, str]]] = None,
+        fingerprint: Optional[Fingerprint] = None,
     ) -> tuple[Observation, dict[str, ProjectContext]]:
         self._thread.join()
         try:
@@ -358,7 +365,7 @@ class BackgroundObservation:
             self._observer.observe(project_keys)  # only those not observed yet
         finally:
             self._observer.close()
-        return self._observer.finish(secret_paths)
+        return self._observer.finish(secret_paths, fingerprint)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -366,15 +373,29 @@ class BackgroundObservation:
         self._observer.close()
 
 
-def _mask_secrets(project: ProjectObservation, paths: dict[tuple, str]) -> None:
-    """Replace secret variable values by {secret_env, fingerprint}: nothing secret survives."""
-    if project.project is None:
-        return
-    variables = project.project.attributes.get("variables") or {}
-    for (section, name), env_name in paths.items():
-        values = variables.get(section) or {}
-        if name in values and not isinstance(values[name], dict):
-            values[name] = {"secret_env": env_name, "fingerprint": fingerprint(str(values[name]))}
+def _mask_secrets(observation: Observation, secret_paths: dict[str, dict[tuple, str]], fingerprint: Optional[Fingerprint]) -> None:
+    """Replace secret variable values by {secret_env, fingerprint}: nothing secret survives.
+
+    The values are fingerprinted together first (in parallel, see Fingerprinter.precompute):
+    most equal the configuration's, already fingerprinted, so they cost nothing."""
+    found: list[tuple[dict, str, str]] = []  # (section values, variable, env name)
+    for key, paths in secret_paths.items():
+        project = observation.projects.get(key)
+        if project is None or project.project is None:
+            continue
+        variables = project.project.attributes.get("variables") or {}
+        for (section, name), env_name in paths.items():
+            values = variables.get(section) or {}
+            if name in values and not isinstance(values[name], dict):
+                found.append((values, name, env_name))
+    precompute = getattr(fingerprint, "precompute", None)
+    if precompute is not None:
+        precompute(str(values[name]) for values, name, _env in found)
+    for values, name, env_name in found:
+        reference = {"secret_env": env_name}
+        if fingerprint is not None:
+            reference["fingerprint"] = fingerprint(str(values[name]))
+        values[name] = reference
 
 
 def secret_paths_of(desired: DesiredState, state: Any) -> dict[str, dict[tuple, str]]:

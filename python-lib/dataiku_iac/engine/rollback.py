@@ -9,7 +9,8 @@ exactly like `apply` does for the YAML:
 - resources owned now but absent at that serial are deleted, under every safety check
   (protection markers, unmanaged objects, `--drop-data`, the `allow_destroy` policy);
 - secret variables recorded as `{secret_env, fingerprint}` read their value from the process
-  environment, as a normal plan does.
+  environment (or the DSS-side secret source), as a normal plan does, and are fingerprinted anew
+  under the state's key; a saved rollback plan is stale when one of them changed value.
 
 Data is never rolled back: a dataset re-created by a rollback is empty, and rows written since
 are kept. The plan is bound to the state serial it was computed from and to a digest of the
@@ -25,7 +26,6 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
-from dataiku_iac.builder import fingerprint
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.policies import check_plan
 from dataiku_iac.errors import (
@@ -87,8 +87,8 @@ def desired_from_snapshot(
 
 def _recorded_secrets(address: str, attributes: dict, secrets: SecretSource, problems: list, source: SourceRef) -> dict:
     """Secret variables were recorded as {secret_env, fingerprint}: take the value from the
-    session's secret source (as a plan does) and fingerprint that value, since it is what will
-    be written."""
+    session's secret source (as a plan does). The recorded fingerprint is dropped: the value
+    written is fingerprinted once the state's key is known (Session.keyed), like a configuration's."""
     found: dict[str, str] = {}
     for section, values in (attributes.get("variables") or {}).items():
         for name, value in (values or {}).items():
@@ -102,7 +102,7 @@ def _recorded_secrets(address: str, attributes: dict, secrets: SecretSource, pro
                 )
                 continue
             found[f"variables.{section}.{name}"] = secret
-            values[name] = {"secret_env": value["secret_env"], "fingerprint": fingerprint(secret)}
+            values[name] = {"secret_env": value["secret_env"]}
     return found
 
 
@@ -162,13 +162,15 @@ def plan_rollback(session: Any, serial: int, options: PlanOptions = PlanOptions(
     state, pending, interrupted = state_with_journal(reader)
     target = load_target(session, reader, serial, state.lineage)
     session.check_targets(target.desired)
-    observation, contexts = session.observe(target.desired, state)
+    desired = session.keyed(target.desired, state)
+    observation, contexts = session.observe(desired, state)
     notes = [DATA_NOTE]
+    state, _rekeyed = session.migrated(state, notes)
     if pending:
         state, more = adopt_pending(state, pending, observation)
         notes += more
     planned = compute_plan(
-        target.desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=reader.home()
+        desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=reader.home()
     )
     if interrupted:
         planned = replace(planned, reconciled_digest=state.content_digest())
@@ -207,12 +209,13 @@ def apply_rollback(
     try:
         target = load_target(session, writer, serial, writer.read().lineage)
         session.check_targets(target.desired)
-        state, observation, contexts, notes = session._reconciled(writer, target.desired)
+        state, observation, contexts, notes, _rekeyed = session._reconciled(writer, target.desired)
+        desired = session.keyed(target.desired, state)
         if saved_plan is not None:
-            planned = _check_saved(saved_plan, session.environment, state, target, writer)
+            planned = _check_saved(saved_plan, session.environment, state, target, writer, desired)
         else:
             planned = compute_plan(
-                target.desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=writer.home()
+                desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=writer.home()
             )
         check_plan(planned, policies)
         result = PlanResult(planned, state, observation, contexts, [DATA_NOTE, *notes])
@@ -220,7 +223,7 @@ def apply_rollback(
         if not planned.has_changes or not confirm(planned):
             return result, None
         executor = _RollbackExecutor(
-            session.connection(), writer, target.desired, contexts,
+            session.connection(), writer, desired, contexts,
             parallelism=session.parallelism, drop_data=planned.options.drop_data, on_event=on_event, stop=stop,
             markers=observation.markers(),
             state_home=writer.home(),
@@ -232,8 +235,10 @@ def apply_rollback(
         writer.unlock(lock.id)
 
 
-def _check_saved(saved: dict, environment: str, state: StateDocument, target: RollbackTarget, reader: Any) -> Plan:
-    from dataiku_iac.engine.session import check_saved_serial
+def _check_saved(
+    saved: dict, environment: str, state: StateDocument, target: RollbackTarget, reader: Any, desired: DesiredState
+) -> Plan:
+    from dataiku_iac.engine.session import check_saved_serial, check_secrets_unchanged
 
     if saved.get("digest") != digest_of(saved):
         raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
@@ -248,5 +253,7 @@ def _check_saved(saved: dict, environment: str, state: StateDocument, target: Ro
         raise StalePlanError(f"saved rollback plan does not match the state (different lineage); {remake}")
     check_saved_serial(plan, state, reader, remake, what="saved rollback plan")
     if plan.config_digest != target.desired.config_digest:
-        raise StalePlanError("saved rollback plan is stale: the secrets it writes changed since it was made; make a new one")
+        raise StalePlanError(f"saved rollback plan is stale: the configuration recorded at serial {target.serial} is not the one "
+            f"it was made from; make a new one")
+    check_secrets_unchanged(plan, desired, state)
     return plan

@@ -34,6 +34,14 @@ from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_ver
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
+from dataiku_iac.engine.secrets import (
+    fingerprint_desired,
+    fingerprinter_of,
+    migrate_legacy,
+    migration_note,
+    settle_unknown,
+    stale_secrets,
+)
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StalePlanError, StateError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
@@ -44,8 +52,10 @@ from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.secret_sources import EnvironmentSecrets, SecretSource
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
+from dataiku_iac.state.fingerprints import Fingerprinter
 
 T = TypeVar("T")
+REKEY_OPERATION = "re-key secret fingerprints"  # the serial an apply writes just to migrate them
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
 # The operations of the serials an apply writes before planning, to fold in an interrupted apply.
 REPLAY_OPERATION = "replay journal"
@@ -113,6 +123,8 @@ class Session:
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
         self._targets_checked = False
         self._needs_dss = True  # every command that loads the projects talks to DSS, but `validate --offline`
+        # One per state key: it remembers the values it fingerprinted, to translate legacy records.
+        self._fingerprinters: dict[str, Fingerprinter] = {}
         # Skip reading recipes/scenarios whose listed version proves them unchanged
         # (observe.recorded_stand_ins); DATAIKU_IAC_TRUST_LIST_VERSION_TAGS=0 turns it off.
         self.trust_list_version_tags = (
@@ -155,6 +167,25 @@ class Session:
             raise ConfigError(_unique_sorted([*exc.diagnostics, *credentials]), exc.warnings) from None
         if self.on_warnings is not None and self._cfg.warnings:
             self.on_warnings(list(self._cfg.warnings))
+
+    def fingerprinter(self, state: StateDocument) -> Fingerprinter:
+        """Fingerprints secret values under `state`'s key (state/fingerprints.py)."""
+        made = fingerprinter_of(state)
+        return self._fingerprinters.setdefault(made.key, made)
+
+    def keyed(self, desired: DesiredState, state: StateDocument) -> DesiredState:
+        """`desired` with its secret references fingerprinted under `state`'s key: what a plan
+        against `state` shows and what an apply records."""
+        return fingerprint_desired(desired, self.fingerprinter(state))
+
+    def migrated(self, state: StateDocument, notes: list[str]) -> tuple[StateDocument, bool]:
+        """`state` with the unkeyed fingerprints of older versions re-keyed (after the observation,
+        which fingerprints the live values they may stand for); True if any were."""
+        state, translated, unknown = migrate_legacy(state, self.fingerprinter(state))
+        note = migration_note(translated, unknown)
+        if note:
+            notes.append(note)
+        return state, note is not None
 
     def validate(self, *, offline: bool = False) -> list[Diagnostic]:
         """Load and build everything; return warnings (errors raise ConfigError). Unless
@@ -291,10 +322,14 @@ class Session:
         reader = self._config_errors_first(self.state_reader)
         state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(reader))
         desired, observing = self._load_while_observing(state)
-        observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
+        observation, contexts = observing.finish(
+            project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
+        )
         notes: list[str] = []
+        state, _rekeyed = self.migrated(state, notes)
         if pending:
-            state, notes = adopt_pending(state, pending, observation)
+            state, adopted = adopt_pending(state, pending, observation)
+            notes += adopted
             remember_scenarios(contexts, state)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
         result = compute_plan(desired, state, observation, options, source=self.source, state_home=reader.home())
@@ -308,6 +343,7 @@ class Session:
             self.connection(),
             project_keys_of(desired, state),
             secret_paths=secret_paths_of(desired, state),
+            fingerprint=self.fingerprinter(state),
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
             scenario_ids=scenario_ids_of(state),
@@ -320,10 +356,12 @@ class Session:
     def _load_while_observing(self, state: StateDocument) -> tuple[DesiredState, BackgroundObservation]:
         """Build (and check) the desired model, then start observing DSS for the projects
         `state` names; the caller finishes the observation with the configuration's projects.
+        Returns the desired model fingerprinted under `state`'s key.
 
         The configuration is loaded *before* the first DSS request, not beside it: a bad
         configuration must fail with no DSS call at all (the bad-input contract), even a
-        read. The observation still overlaps what follows (the lock, the journal replay).
+        read. The observation still overlaps what follows (fingerprinting the secrets, the
+        lock, the journal replay).
         """
         desired = self.desired
         self._check_targets_once(desired)
@@ -336,7 +374,11 @@ class Session:
             scenario_ids=scenario_ids_of(state),
             recorded=state_project_keys(state),
         )
-        return desired, observing
+        try:
+            return self.keyed(desired, state), observing
+        except BaseException:
+            observing.cancel()
+            raise
 
     def _config_errors_first(self, step: Callable[[], T]) -> T:
         """Run a state or DSS step that now comes before the configuration is loaded; if it
@@ -359,7 +401,10 @@ class Session:
         reader = self._config_errors_first(self.state_reader)
         state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(reader))
         desired, observing = self._load_while_observing(state)
-        observation, _ = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
+        observation, _ = observing.finish(
+            project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
+        )
+        state, _rekeyed = self.migrated(state, [])
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
@@ -410,19 +455,24 @@ class Session:
         heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
         taken_over = getattr(writer.locker, "taken_over", None)
         try:
-            state, observation, contexts, notes = self._reconciled(
+            state, observation, contexts, notes, rekeyed = self._reconciled(
                 writer, desired, early_state, observing, saved=saved_plan is not None
             )
+            desired = self.keyed(self.desired, state)  # under the key of the state as locked
             if taken_over is not None:
                 notes.insert(0, f"took over the state lock {taken_over.id} left by {taken_over.who} "
                                 f"(process {taken_over.pid}, no longer running) for {taken_over.operation}")
             if saved_plan is not None:
-                planned = self._check_saved(saved_plan, state, writer)
+                planned = self._check_saved(saved_plan, state, writer, desired)
             else:
                 planned = compute_plan(desired, state, observation, options, source=self.source, state_home=writer.home())
             check_plan(planned, self.policies)
+            state, settled = settle_unknown(state, planned, desired)
+            rekeyed = rekeyed or settled > 0
             result = PlanResult(planned, state, observation, contexts, notes)
             on_plan(result)
+            if not planned.has_changes and rekeyed:
+                result.state = writer.write(state, expected_serial=state.serial, operation=REKEY_OPERATION)
             if not planned.has_changes or not confirm(planned):
                 return result, None
             executor = Executor(
@@ -452,6 +502,9 @@ class Session:
         *,
         saved: bool = False,
     ) -> tuple:
+        """Under the lock: fold a leftover journal in, observe (or keep the early observation),
+        re-key legacy fingerprints, adopt what an interrupted apply created. Returns (state,
+        observation, contexts, notes, whether legacy fingerprints were re-keyed)."""
         try:
             writer.compact_journal(operation=REPLAY_OPERATION)
             state = writer.read()
@@ -470,21 +523,28 @@ class Session:
             observation, contexts = Observation(), contexts_from_state(state)
         elif observing is not None and not pending and _same_serial(early_state, state):
             # No run wrote the state between the early read and the lock: the observation holds.
-            observation, contexts = observing.finish(project_keys_of(desired, state), secret_paths_of(desired, state))
+            observation, contexts = observing.finish(
+                project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
+            )
         else:
             if observing is not None:
                 observing.cancel()  # another run (or a journal replay) moved the state: observe afresh
             observation, contexts = self.observe(desired, state)
         notes: list[str] = []
+        # With a saved plan nothing is observed: legacy records of values the environment holds
+        # are still re-keyed (the desired model fingerprints them), the others become unknown.
+        self.keyed(desired, state)
+        state, rekeyed = self.migrated(state, notes)
         if pending:
-            reconciled, notes = adopt_pending(state, pending, observation)
+            reconciled, adopted = adopt_pending(state, pending, observation)
+            notes += adopted
             remember_scenarios(contexts, reconciled)
             if reconciled.resources != state.resources:
                 state = writer.write(reconciled, expected_serial=state.serial, operation=RECONCILE_OPERATION)
             writer.journal_clear()
-        return state, observation, contexts, notes
+        return state, observation, contexts, notes, rekeyed
 
-    def _check_saved(self, saved: dict, state: StateDocument, reader: StateReader) -> Plan:
+    def _check_saved(self, saved: dict, state: StateDocument, reader: StateReader, desired: DesiredState) -> Plan:
         if saved.get("digest") != digest_of(saved):
             raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
         plan = Plan.from_json(saved)
@@ -497,6 +557,7 @@ class Session:
         check_saved_serial(plan, state, reader, self._remake_plan())
         if plan.config_digest != self.config.digest:
             raise StalePlanError(f"saved plan is stale: the configuration changed since it was made; {self._remake_plan()}")
+        check_secrets_unchanged(plan, desired, state)
         return plan
 
     def _remake_plan(self) -> str:
@@ -524,6 +585,18 @@ def _url_key(url: str) -> tuple:
     except ValueError:
         port = None
     return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def check_secrets_unchanged(plan: Plan, desired: DesiredState, state: StateDocument) -> None:
+    """A saved plan is stale when a secret it writes or keeps changed value since it was made:
+    applying it would write a value nobody reviewed. Names the variables, never a value."""
+    changed = stale_secrets(plan, desired, state.fingerprint_key_id)
+    if changed:
+        raise StalePlanError(
+            "saved plan is stale: the value of secret variable(s) changed since it was made: "
+            + ", ".join(changed)
+            + "; make a new plan (or restore the previous values)"
+        )
 
 
 def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:

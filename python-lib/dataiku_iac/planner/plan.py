@@ -180,6 +180,9 @@ class Plan:
     # metadata has no marker yet: states written before markers existed). Created projects are
     # marked as they are created, and are not listed.
     mark_projects: tuple[str, ...] = ()
+    # The public id of the state key the secret fingerprints were made under: a saved plan's
+    # fingerprints are compared at apply only under the same key (engine/secrets.py).
+    fingerprint_key_id: str = ""
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
@@ -219,6 +222,8 @@ class Plan:
         state: dict[str, Any] = {"lineage": self.lineage, "serial": self.serial}
         if self.reconciled_digest is not None:  # only then: other plans keep their shape
             state["reconciled_digest"] = self.reconciled_digest
+        if self.fingerprint_key_id:
+            state["fingerprint_key_id"] = self.fingerprint_key_id
         return state
 
     @classmethod
@@ -228,6 +233,7 @@ class Plan:
             environment=data["environment"],
             lineage=data["state"]["lineage"],
             serial=data["state"]["serial"],
+            fingerprint_key_id=data["state"].get("fingerprint_key_id", ""),
             config_digest=data["config_digest"],
             changes=tuple(ResourceChange.from_json(c) for c in data["resource_changes"]),
             options=PlanOptions(

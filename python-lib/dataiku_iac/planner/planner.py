@@ -58,6 +58,7 @@ def plan(
 ) -> Plan:
     """Compute a plan. `state` is a StateDocument (lineage, serial, resources); `state_home`
     is where that state is stored in DSS, if it is (never deleted)."""
+    _check_fingerprinted(desired)
     wanted = _select_desired(desired, state, options)
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=_sort_key)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
@@ -68,6 +69,7 @@ def plan(
         environment=desired.environment or getattr(state, "environment", ""),
         lineage=state.lineage,
         serial=state.serial,
+        fingerprint_key_id=getattr(state, "fingerprint_key_id", ""),
         config_digest=desired.config_digest,
         changes=tuple(changes),
         options=options,
@@ -77,6 +79,17 @@ def plan(
         source=source or {},
         mark_projects=tuple(_projects_to_mark(changes, observed)),
     )
+
+
+def _check_fingerprinted(desired: DesiredState) -> None:
+    """A secret reference without its fingerprint would compare equal to any value (that is how
+    an unknown recorded one is treated): a rotated secret would go unnoticed. The engine
+    fingerprints the desired model under the state's key before planning; refuse if it did not."""
+    for resource in desired.by_type("project"):
+        for section in (resource.attributes.get("variables") or {}).values():
+            for name, value in (section or {}).items():
+                if is_secret_ref(value) and "fingerprint" not in value:
+                    raise PlanError(f"{resource.address}: secret variable {name!r} was not fingerprinted before planning")
 
 
 def _now() -> str:

@@ -122,13 +122,20 @@ def _map(desired: Any, observed: Any, _policy: Field) -> bool:
         elif value == ABSENT:
             if key in observed:
                 return False
+        elif is_secret_ref(value) and "fingerprint" not in value:
+            # A recorded secret whose fingerprint is unknown (made under a key the state no longer
+            # has, or by an older version for a value no longer at hand): nothing to compare.
+            # Desired references always carry one (the planner checks), so this is drift-only.
+            if key not in observed:
+                return False
         elif normalize(observed.get(key, ABSENT)) != normalize(value):
             return False
     return True
 
 
 def is_secret_ref(value: Any) -> bool:
-    """A secret variable's reference: `{secret_env: NAME}` (+ a fingerprint once built)."""
+    """A secret variable's reference: `{secret_env: NAME}`, with the value's `fingerprint` once
+    fingerprinted under the state's key (engine/secrets.py)."""
     return isinstance(value, dict) and "secret_env" in value
 
 
