@@ -262,3 +262,19 @@ def test_multi_line_descriptions_import_as_literal_blocks(dss: Any, tmp_path: Pa
     assert yaml.safe_load(written)["project"]["description"] == text
     plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
     assert plan.last_line().startswith("No changes."), str(plan)
+
+
+def test_a_managed_dataset_in_a_format_the_config_refuses_imports_without_it(dss: Any, tmp_path: Path) -> None:
+    """A managed dataset switched in DSS to json (no managed format): the import leaves its format
+    unmanaged rather than write a file `validate` refuses."""
+    project = dss.client().create_project("JSONFMT", "Json format", "admin")
+    project.new_managed_dataset("events").with_store_into("filesystem_managed", format_option_id="PARQUET_HIVE").create()
+    settings = project.get_dataset("events").get_settings()
+    settings.get_raw()["formatType"] = "json"
+    settings.save()
+    root = write_config(tmp_path / "cfg", {})
+    imported = run_cli(dss, root, "import", "project", "JSONFMT", "-e", "dev")
+    assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
+    (dataset,) = yaml.safe_load((root / "projects" / "jsonfmt.yml").read_text(encoding="utf-8"))["datasets"]
+    assert dataset["type"] == "managed" and "format" not in dataset
+    run_cli(dss, root, "validate", "-e", "dev")

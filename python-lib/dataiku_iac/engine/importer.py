@@ -35,6 +35,7 @@ from dataiku_iac.model import StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.resources.dataset import FORMAT_OPTION_IDS
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
 from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.secret_sources import KnownValuesFirst
@@ -223,7 +224,10 @@ class _Writer:
         if attrs.get("connection"):
             item["connection"] = self.connections.get(attrs["connection"], attrs["connection"])
         sql_storage = kind == "managed" and (attrs.get("params") or {}).get("table") is not None
-        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage:
+        # A managed dataset switched in DSS to a format DSS cannot create one in (json...) keeps it
+        # unmanaged: the config only takes the formats of managed creation (FORMAT_OPTION_IDS).
+        writable = kind != "managed" or attrs.get("format") in FORMAT_OPTION_IDS
+        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage and writable:
             item["format"] = attrs["format"]
         if kind in ("filesystem", "uploaded"):
             chosen = {
