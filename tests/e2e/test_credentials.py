@@ -199,3 +199,35 @@ def test_json_error_answers_are_still_json(dss: Any, tmp_path: Path):
     root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env="dss:\n  api_key_env: DKU_API_KEY_PRDO\n")
     body = run_cli(dss, root, "validate", "-e", "dev", "--json", expect=1, env=runner_env(dss)).json()
     assert json.dumps(body) and body["error"]["diagnostics"][0]["path"] == "dss.api_key_env"
+
+
+@pytest.mark.parametrize("where", ["environment", "iac"])
+def test_a_state_endpoint_in_a_file_cannot_redirect_the_runner_s3(
+    dss: Any, tmp_path: Path, listener: Listener, s3_server: Any, where: str
+) -> None:
+    """As for dss.url: where the runner names the S3 endpoint (boto3's AWS_ENDPOINT_URL_S3), a
+    file's `state.endpoint_url` elsewhere is refused at its line, before any S3 request."""
+    from tests.s3_server import BUCKET, CREDENTIALS
+
+    state = f"state:\n  backend: s3\n  bucket: {BUCKET}\n  endpoint_url: {listener.url}\n"
+    env_file, iac = (state, None) if where == "environment" else ("", "version: 1\n" + state)
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=env_file, iac=iac)
+    runner = runner_env(dss, AWS_ENDPOINT_URL_S3=s3_server.url, **CREDENTIALS)
+    for args in (("plan",), ("state", "list")):
+        result = run_cli(dss, root, *args, "-e", "dev", expect=1, env=runner)
+        file = "environments/dev.yml" if where == "environment" else "iac.yml"
+        line = 4 if where == "environment" else 5
+        assert f"{file}:{line}:" in result.stderr and "error: state.endpoint_url: " in result.stderr, str(result)
+        assert f"differs from AWS_ENDPOINT_URL_S3 ('{s3_server.url}')" in result.stderr
+    assert listener.requests == []
+
+
+def test_the_runner_s3_endpoint_alone_is_used(dss: Any, tmp_path: Path, s3_server: Any) -> None:
+    from tests.s3_server import BUCKET, CREDENTIALS
+
+    env_file = f"state:\n  backend: s3\n  bucket: {BUCKET}\n  key_prefix: runner-endpoint\n"
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=env_file)
+    runner = runner_env(dss, API_KEY=dss.api_key, AWS_ENDPOINT_URL_S3=s3_server.url, **CREDENTIALS)
+    runner["DKU_API_KEY"] = dss.api_key
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=runner)
+    assert "No changes." in run_cli(dss, root, "plan", "-e", "dev", env=runner).stdout

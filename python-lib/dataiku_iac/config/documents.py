@@ -106,6 +106,8 @@ class LoadedConfig:
     digest: str
     # Errors found while loading, when loaded with strict=False (else load_config raises them).
     errors: List[Diagnostic] = field(default_factory=list)
+    # Where iac.yml's nodes are, for diagnostics about settings checked after loading.
+    settings_marks: MarkMap = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def policies(self) -> Dict[str, Any]:
@@ -114,11 +116,26 @@ class LoadedConfig:
 
     @property
     def state(self) -> Dict[str, Any]:
-        """iac.yml state backend settings with the environment's on top."""
-        return _merged(self.settings.get("state", {}), self._env_section("state"))
+        """iac.yml state backend settings with the environment's on top. An environment that
+        picks another backend starts afresh: iac.yml's options (a local `path`) are not its own."""
+        base, top = self.settings.get("state") or {}, self._env_section("state")
+        if top.get("backend", base.get("backend", "local")) != base.get("backend", "local"):
+            base = {}
+        spec = _merged(base, top)
+        spec.setdefault("backend", "local")
+        return spec
 
     def project(self, key: str) -> Optional[ProjectDocument]:
         return next((p for p in self.projects if p.key == key), None)
+
+    def state_diagnostic(self, key: str, message: str, hint: Optional[str] = None) -> Diagnostic:
+        """A diagnostic at `state.<key>` of the file that sets it: the environment file when its
+        `state:` section does (it wins over iac.yml), else iac.yml."""
+        if self.environment is not None and key in self._env_section("state"):
+            return self.environment.diagnostic(("state", key), message, hint, where="value")
+        mark, _ = nearest_mark(self.settings_marks, ("state", key))
+        line, column = position(mark, mark is not None and self.settings_marks.get(("state", key)) is mark, "value")
+        return Diagnostic("iac.yml", line, column, f"state.{key}", message, hint)
 
     def _env_section(self, name: str) -> Dict[str, Any]:
         return self.environment.data.get(name, {}) if self.environment else {}

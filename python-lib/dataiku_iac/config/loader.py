@@ -160,7 +160,8 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None, *, pr
         raise ConfigError(_sorted(run.errors), warnings=_sorted(run.warnings))
     env = _environment_config(environment, env_source)
     digest = _digest(settings, env, documents)
-    return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest, _sorted(run.errors))
+    return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest, _sorted(run.errors),
+                        settings_marks=settings_source.marks if settings_source is not None else {})
 
 
 # -- iac.yml ------------------------------------------------------------------------------

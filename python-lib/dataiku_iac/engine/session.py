@@ -65,6 +65,8 @@ RECONCILE_OPERATION = "reconcile interrupted apply"
 # GITHUB_TOKEN, to DSS (docs/security.md).
 DEFAULT_API_KEY_ENV = "DKU_API_KEY"
 RUNNER_URL_ENV = "DKU_DSS_URL"
+#: boto3's own endpoint variables, most specific first: set by the runner, they win over a file
+RUNNER_S3_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
 @dataclass
@@ -284,11 +286,24 @@ class Session:
 
 
     def state_spec(self) -> dict:
-        spec = dict((self.settings.settings or {}).get("state") or {})
-        env = self.settings.environment.data if self.settings.environment else {}
-        spec.update(env.get("state") or {})
-        spec.setdefault("backend", "local")
+        spec = self.settings.state
+        if spec["backend"] == "s3":
+            self._check_s3_endpoint(spec)
         return spec
+
+    def _check_s3_endpoint(self, spec: dict) -> None:
+        """As for `dss.url`: where the runner names the S3 endpoint (boto3's own variables), a
+        configuration file may not send the runner's AWS-signed requests, and the state, elsewhere."""
+        file_url = spec.get("endpoint_url")
+        runner_var = next((name for name in RUNNER_S3_ENDPOINT_ENVS if self.environ.get(name)), None)
+        if not file_url or runner_var is None or _same_url(file_url, self.environ[runner_var]):
+            return
+        raise ConfigError([self.settings.state_diagnostic(
+            "endpoint_url",
+            f"{file_url!r} differs from {runner_var} ({self.environ[runner_var]!r}), which is set where the tool "
+            "runs: a configuration file may not send the state and the runner's AWS requests to another endpoint",
+            f"remove state.endpoint_url from the file, or set {runner_var} to the endpoint you mean",
+        )])
 
     def state_writer(self) -> StateWriter:
         spec = self.state_spec()

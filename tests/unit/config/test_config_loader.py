@@ -224,3 +224,26 @@ def test_a_local_state_path_outside_the_config_directory_is_refused_where_it_is_
 def test_a_relative_local_state_path_inside_the_config_directory_is_fine(tree):
     cfg = tree.write({"projects/demo.yml": DEMO, "iac.yml": "state: {path: infra/../state/here}\n"}).load()
     assert cfg.state["path"] == "infra/../state/here"
+
+
+def test_an_environment_picking_another_state_backend_does_not_inherit_iac_yml_options(tree):
+    tree.write({
+        "iac.yml": "version: 1\nstate: {backend: local, path: .dataiku-iac/state}\n",
+        "environments/prod.yml": "state: {backend: s3, bucket: b}\n",
+        "environments/dev.yml": "state: {path: .dataiku-iac/dev-state}\n",
+    })
+    assert load_config(tree.root, "prod", projects=False).state == {"backend": "s3", "bucket": "b"}
+    dev = load_config(tree.root, "dev", projects=False).state
+    assert dev == {"backend": "local", "path": ".dataiku-iac/dev-state"}
+
+
+def test_a_state_option_is_located_in_the_file_that_sets_it(tree):
+    tree.write({
+        "iac.yml": "version: 1\nstate:\n  backend: s3\n  bucket: b\n  endpoint_url: http://x\n",
+        "environments/dev.yml": "variables: {}\n",
+        "environments/prod.yml": "state:\n  endpoint_url: http://y\n",
+    })
+    dev = load_config(tree.root, "dev", projects=False).state_diagnostic("endpoint_url", "m")
+    assert (dev.file, dev.line, dev.path) == ("iac.yml", 5, "state.endpoint_url")
+    prod = load_config(tree.root, "prod", projects=False).state_diagnostic("endpoint_url", "m")
+    assert (prod.file, prod.line) == ("environments/prod.yml", 2)
