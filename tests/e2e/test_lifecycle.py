@@ -18,6 +18,7 @@ from dataiku_iac.state import open_state
 
 from tests.e2e.helpers import DEMO_YAML, cli_env, kill_group, request_count, state_dir, wait_for, write_config
 from tests.support import run_cli, spawn_cli
+from tests.support.emulator import ensure_state_folder
 
 STATE_PROJECT = "IAC_STATE"
 
@@ -27,8 +28,7 @@ def _state_block(backend: str, dss: Any, request: pytest.FixtureRequest) -> tupl
     if backend == "local":
         return {"backend": "local"}, {}
     if backend == "managed_folder":
-        project = dss.client().create_project(STATE_PROJECT, "IaC state", "admin")
-        project.create_managed_folder("iac_state")
+        ensure_state_folder(dss, STATE_PROJECT, "iac_state")
         return {"backend": "managed_folder", "project_key": STATE_PROJECT, "folder": "iac_state"}, {}
     from tests.s3_server import BUCKET, CREDENTIALS
 

@@ -30,6 +30,7 @@ from dataiku_iac.state.fingerprints import Fingerprinter, legacy_fingerprint
 
 from tests.e2e.helpers import cli_env, run_cli, state_dir, write_config
 from tests.s3_server import BUCKET, CREDENTIALS
+from tests.support.emulator import ensure_state_folder
 
 ENV_NAME = "IAC_SECRET_TOKEN"
 SECRET = "sunshine2024"  # a weak secret: it is in every word list
@@ -225,12 +226,7 @@ def _backend_iac(dss: Any, backend: str, s3_url: str) -> str:
     if backend == "local":
         return "version: 1\n"
     if backend == "managed_folder":
-        client = dss.client()
-        if STATE_PROJECT not in client.list_project_keys():
-            client.create_project(STATE_PROJECT, "IaC state", "admin")
-        project = client.get_project(STATE_PROJECT)
-        if not any(f["name"] == STATE_FOLDER for f in project.list_managed_folders()):
-            project.create_managed_folder(STATE_FOLDER)
+        ensure_state_folder(dss, STATE_PROJECT, STATE_FOLDER)
         return f"version: 1\nstate: {{backend: managed_folder, project_key: {STATE_PROJECT}, folder: {STATE_FOLDER}}}\n"
     prefix = f"fingerprints-{uuid.uuid4().hex}"
     return f"version: 1\nstate: {{backend: s3, bucket: {BUCKET}, key_prefix: {prefix}, endpoint_url: '{s3_url}'}}\n"

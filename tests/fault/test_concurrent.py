@@ -25,6 +25,7 @@ import pytest
 
 from tests.fault import faultlib as fl
 from tests.s3_server import BUCKET, CREDENTIALS, start_s3_server
+from tests.support.emulator import ensure_state_folder
 
 # On one xdist worker: one S3 server for the module.
 pytestmark = pytest.mark.xdist_group("test_concurrent")
@@ -52,15 +53,6 @@ def _iac_yml(backend: str, trial: str, s3_url: str = "") -> str:
     return f"version: 1\nstate: {{backend: s3, bucket: {BUCKET}, key_prefix: {trial}, endpoint_url: '{s3_url}'}}\n"
 
 
-def _ensure_state_folder(dss: Any) -> None:
-    client = dss.client()
-    if STATE_PROJECT not in client.list_project_keys():
-        client.create_project(STATE_PROJECT, "IaC state", "admin")
-    project = client.get_project(STATE_PROJECT)
-    if not any(f["name"] == STATE_FOLDER for f in project.list_managed_folders()):
-        project.create_managed_folder(STATE_FOLDER)
-
-
 def race_trial(dss: Any, root: Path, backend: str, index: int, racers: int, s3_url: str = "") -> dict:
     """One trial: `racers` applies at once on a fresh state; returns the figures."""
     key = f"RACE_{backend.upper()}_{index}"
@@ -75,7 +67,7 @@ def race_trial(dss: Any, root: Path, backend: str, index: int, racers: int, s3_u
         f"project:\n  key: {key}\n  name: Race {index}\ndatasets:\n  - name: d\n    type: managed\n    format: csv\n", encoding="utf-8"
     )
     if backend == "managed_folder":
-        _ensure_state_folder(dss)
+        ensure_state_folder(dss, STATE_PROJECT, STATE_FOLDER)
     env = fl.cli_env(dss, **(CREDENTIALS if backend == "s3" else {}))
     dss.admin.clear_faults()
     rule = dss.admin.add_fault(method="POST", path=r"^/projects/$", mode="hang", times=0, status=503, hang_seconds=300)

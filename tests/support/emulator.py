@@ -27,3 +27,13 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: flo
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def ensure_state_folder(dss: Any, project_key: str = "IAC_STATE", folder: str = "iac_state") -> str:
+    """The managed folder a `managed_folder` state backend writes to, created if missing; its id."""
+    client = dss.client()
+    if project_key not in client.list_project_keys():
+        client.create_project(project_key, "IaC state", "admin")
+    project = client.get_project(project_key)
+    found = next((f for f in project.list_managed_folders() if f["name"] == folder), None)
+    return str(found["id"]) if found else str(project.create_managed_folder(folder).id)
