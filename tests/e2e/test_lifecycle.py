@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataiku_iac.engine.dss import DssConnection, DssTarget
+from dataiku_iac.dssclient import DssConnection, DssTarget
 from dataiku_iac.state import open_state
 
 from tests.e2e.helpers import DEMO_YAML, cli_env, kill_group, request_count, state_dir, wait_for, write_config

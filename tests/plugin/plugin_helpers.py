@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataiku_iac.engine.dss import DssConnection, DssTarget
+from dataiku_iac.dssclient import DssConnection, DssTarget
 
 STATE_PROJECT = "IAC_STATE"
 STATE_FOLDER = "iac_state"

@@ -27,12 +27,19 @@ def modules(*parts: str) -> list[Path]:
 
 
 CORE = ("config", "planner", "resources", "state", "engine", "output", "sources", "builder.py",
-        "model.py", "errors.py", "secret_sources.py")
+        "model.py", "errors.py", "secret_sources.py", "dssclient.py")
 
 
 @pytest.mark.parametrize("path", modules(*CORE), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_the_core_imports_neither_the_cli_nor_the_plugin(path: Path) -> None:
     bad = {n for n in imports_of(path) if n.split(".")[:2] in (["dataiku_iac", "cli"], ["dataiku_iac", "dss"])}
+    assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", modules("state"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_state_never_imports_the_engine(path: Path) -> None:
+    """The state's DSS-hosted backends talk to DSS through `dssclient`, which sits below both."""
+    bad = {n for n in imports_of(path) if n.split(".")[:2] == ["dataiku_iac", "engine"]}
     assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
 
 

@@ -27,7 +27,7 @@ import click
 
 from dataiku_iac import __version__
 from dataiku_iac.cli import scaffold
-from dataiku_iac.engine.dss import DssTarget
+from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, render_apply_summary, render_plan

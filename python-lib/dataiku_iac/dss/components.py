@@ -369,7 +369,7 @@ def write_report(
     """Write `drift/<env>/latest.{json,html}` and a timestamped JSON into a managed folder."""
     if not folder:
         return ""
-    from dataiku_iac.engine.dss import DssConnection
+    from dataiku_iac.dssclient import DssConnection
     from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
 
     store = ManagedFolderBlobStore(DssConnection(factory=client_factory), project_key, str(folder), f"drift/{environment}")

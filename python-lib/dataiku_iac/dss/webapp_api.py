@@ -55,7 +55,7 @@ from dataiku_iac.dss.webapp_jobs import (
     utc_stamp,
 )
 from dataiku_iac.dss.webapp_views import drift_view, plan_view
-from dataiku_iac.engine.dss import DssConnection
+from dataiku_iac.dssclient import DssConnection
 from dataiku_iac.errors import PlanError, PlanProblem
 from dataiku_iac.state.backends.managed_folder import ManagedFolderBlobStore
 from dataiku_iac.state.lock import parse_iso, utc_now

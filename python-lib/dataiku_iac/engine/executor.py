@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from dataiku_iac.engine.dss import DssConnection, RetryPolicy, classify, may_still_run, refused, with_retries
+from dataiku_iac.dssclient import DssConnection, RetryPolicy, classify, may_still_run, refused, with_retries
 from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome

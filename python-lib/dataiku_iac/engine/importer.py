@@ -28,7 +28,7 @@ import yaml
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.yamlsafe import resolve_plain
-from dataiku_iac.engine.dss import with_retries
+from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.errors import IacError
 from dataiku_iac.model import StateHome

@@ -35,7 +35,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
-from dataiku_iac.engine.dss import DssConnection, with_retries
+from dataiku_iac.dssclient import DssConnection, with_retries
 from dataiku_iac.errors import DssPermissionError, IacError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation, ProjectObservation

@@ -15,8 +15,8 @@ from typing import Any, Callable, Optional, TypeVar
 
 from dataiku_iac.builder import check_config
 from dataiku_iac.config import load_config
+from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
-from dataiku_iac.engine.dss import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.observe import (
     BackgroundObservation,

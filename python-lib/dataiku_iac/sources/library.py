@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataiku_iac.engine.dss import with_retries
+from dataiku_iac.dssclient import with_retries
 from dataiku_iac.errors import IacError
 from dataiku_iac.sources.common import (
     MAX_FILES,

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from dataiku_iac.engine.dss import DssConnection, classify, with_retries
+from dataiku_iac.dssclient import DssConnection, classify, with_retries
 from dataiku_iac.errors import IacError, LockError, StateError
 from dataiku_iac.model import StateHome
 from dataiku_iac.state.blobs import check_blob_name

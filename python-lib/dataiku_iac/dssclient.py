@@ -1,4 +1,4 @@
-"""Talking to DSS: client construction, error classification, retries.
+"""The DSS client wrapper: client construction, error classification, retries.
 
 dataikuapi has no timeout, no retry, and discards the HTTP status of errors (an error is
 a `DataikuException("errorType: message")`). So:
@@ -9,6 +9,9 @@ a `DataikuException("errorType: message")`). So:
   code env);
 - only idempotent calls are retried here. A create that failed ambiguously is not
   retried blindly: the executor first looks for the object (it may exist).
+
+It sits below the engine and the state (it imports only `errors`): the engine, the state's
+managed-folder backend and the project-library config source all talk to DSS through it.
 """
 
 from __future__ import annotations
