@@ -122,7 +122,7 @@ class Bench:
             run = self.step(dss, env, "apply 5% change", ["apply", "-e", ENV_NAME, "--auto-approve", *p], limits.update_apply(changed_desired, changed), expect=0)
             _expect(run, f"Resources: 0 added, {len(changed)} changed, 0 destroyed.")
             run = self.step(dss, env, "destroy", ["destroy", "-e", ENV_NAME, "--auto-approve", *p], limits.destroy(changed_desired), expect=0)
-            _expect(run, f"Resources: 0 added, 0 changed, {self.n} destroyed.")
+            _expect(run, f"Destroy complete! Resources: {self.n} destroyed.")
         return {
             "n": self.n,
             "projects": generate.project_count(self.n),
