@@ -7,7 +7,8 @@ comparisons are *subset* comparisons: what the config declares must be true in D
 what DSS adds on its own is not a difference.
 
 Compare modes:
-- ``exact``: equal after JSON normalisation (1 == 1.0, CRLF == LF in strings).
+- ``exact``: equal after JSON normalisation (1 == 1.0, CRLF == LF in strings; but true is not
+  1: JSON's types are kept, where Python's ``True == 1`` would not keep them).
 - ``set``: lists compared as sets (tags).
 - ``subset``: every declared key (recursively) equals DSS's value; extra DSS keys ignored.
 - ``items``: lists compared position by position, each item as a subset (schema columns,
@@ -77,8 +78,23 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values after normalisation: 1 == 1.0, but true != 1 and false != 0."""
+    return _json_equal(normalize(a), normalize(b))
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
 def _exact(desired: Any, observed: Any, _policy: Field) -> bool:
-    return bool(normalize(desired) == normalize(observed))
+    return same_json(desired, observed)
 
 
 def _set(desired: Any, observed: Any, _policy: Field) -> bool:
@@ -95,7 +111,7 @@ def is_subset(desired: Any, observed: Any) -> bool:
         if not isinstance(observed, list) or len(desired) != len(observed):
             return False
         return all(is_subset(d, o) for d, o in zip(desired, observed))
-    return bool(normalize(desired) == normalize(observed))
+    return same_json(desired, observed)
 
 
 def _subset(desired: Any, observed: Any, _policy: Field) -> bool:
@@ -128,7 +144,7 @@ def _map(desired: Any, observed: Any, _policy: Field) -> bool:
             # Desired references always carry one (the planner checks), so this is drift-only.
             if key not in observed:
                 return False
-        elif normalize(observed.get(key, ABSENT)) != normalize(value):
+        elif not same_json(value, observed.get(key, ABSENT)):
             return False
     return True
 
