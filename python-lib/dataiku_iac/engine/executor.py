@@ -148,7 +148,7 @@ class Executor:
         (O(N^2) at 10,000 resources). Ready actions start lowest address first, as the
         planner orders them: deterministic at parallelism 1."""
         by_address = {c.address: c for c in actions}
-        waits_on = dependency_graph(actions)
+        waits_on = dependency_graph(actions, recorded_dependencies(doc, actions))
         remaining = {address: len(deps) for address, deps in waits_on.items()}
         dependents: dict[str, list[str]] = {address: [] for address in by_address}
         for address, deps in waits_on.items():
@@ -570,25 +570,45 @@ class Executor:
         return written
 
 
-def dependency_graph(actions: list[ResourceChange]) -> dict[str, set[str]]:
+def dependency_graph(actions: list[ResourceChange], recorded: Optional[dict[str, tuple[str, ...]]] = None) -> dict[str, set[str]]:
     """address -> addresses of actions that must finish first.
 
     Creates and updates wait for the creates/updates of what they depend on. Deletes wait
-    for the deletes of what depends on them (children before parents), and for updates of
-    resources that stop using them.
+    for the deletes of what depends on them (children before parents), and for the updates
+    of resources that stop using them: `recorded` holds the dependencies the state recorded
+    for each address (a change's `depends_on` are the desired ones). DSS deletes the recipes
+    that use a managed folder with the folder, so a recipe that stops writing a folder the
+    plan deletes must be saved first.
     """
     by_address = {c.address: c for c in actions}
     waits: dict[str, set[str]] = {c.address: set() for c in actions}
+    writes = (Action.CREATE, Action.UPDATE, Action.REPLACE)
+    removals = (Action.DELETE, Action.FORGET)
     for change in actions:
         for dep in change.depends_on:
             other = by_address.get(dep)
             if other is None:
                 continue
-            if change.action in (Action.CREATE, Action.UPDATE, Action.REPLACE) and other.action in (Action.CREATE, Action.UPDATE, Action.REPLACE):
+            if change.action in writes and other.action in writes:
                 waits[change.address].add(dep)
-            elif change.action in (Action.DELETE, Action.FORGET) and other.action in (Action.DELETE, Action.FORGET, Action.REPLACE):
+            elif change.action in removals and other.action in (*removals, Action.REPLACE):
                 waits[dep].add(change.address)
+        if change.action in (Action.UPDATE, Action.REPLACE):
+            for dropped in set((recorded or {}).get(change.address, ())) - set(change.depends_on):
+                other = by_address.get(dropped)
+                if other is not None and other.action in removals:
+                    waits[dropped].add(change.address)
     return waits
+
+
+def recorded_dependencies(state: StateDocument, actions: list[ResourceChange]) -> dict[str, tuple[str, ...]]:
+    """The dependencies the state recorded for the resources the actions update or replace."""
+    recorded: dict[str, tuple[str, ...]] = {}
+    for change in actions:
+        entry = state.get(change.address) if change.action in (Action.UPDATE, Action.REPLACE) else None
+        if entry is not None:
+            recorded[change.address] = tuple(entry.depends_on)
+    return recorded
 
 
 def _find_project(client: Any, project_key: str) -> Optional[Observed]:
