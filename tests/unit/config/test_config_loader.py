@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from cfg_helpers import DEMO, messages
+from dataiku_iac.cli import scaffold
 from dataiku_iac.config import load_config
 from dataiku_iac.errors import ConfigError
 
@@ -201,7 +202,6 @@ def test_missing_config_directory(tmp_path):
 
 
 def test_init_skeleton_plus_the_roadmap_demo_loads(tmp_path):
-    scaffold = pytest.importorskip("dataiku_iac.cli.scaffold")
     scaffold.init(tmp_path)
     (tmp_path / "projects" / "demo.yml").write_text(DEMO, encoding="utf-8")
     cfg = load_config(tmp_path, "dev")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dataiku_iac.builder import check_config
+from dataiku_iac.builder import build_desired, check_config
 from dataiku_iac.config import load_config
 from dataiku_iac.errors import ConfigError
 
@@ -42,8 +42,23 @@ def test_loader_case(case: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
 def test_model_case_loads_without_loader_errors(case: Path, tmp_path: Path):
+    """The loader accepts the case as it is (nothing dropped or repaired on the way): the builder,
+    given what it loaded, still finds every expected problem."""
     cfg = load_config(materialize(case, tmp_path / "cfg"), "dev")
-    assert cfg.projects
+    assert cfg.errors == [] and cfg.warnings == []
+    with pytest.raises(ConfigError) as info:
+        build_desired(cfg, secrets={})
+    diagnostics = info.value.diagnostics
+    rendered = "\n".join(d.render() for d in diagnostics)
+    for expected in map(_as_the_builder_reports_it, expectations(case)):
+        assert any(matches(expected, d) for d in diagnostics), f"{expected} not in:\n{rendered}"
+
+
+def _as_the_builder_reports_it(expected: dict) -> dict:
+    """check_config blames a problem an override causes on the override's line (test_one_run_case);
+    the builder alone reports it where the overridden value sits."""
+    message, blamed, _ = expected["message_contains"].partition(" (at ")
+    return {**expected, "file": None, "line": None, "message_contains": message} if blamed else expected
 
 
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
