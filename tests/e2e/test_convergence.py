@@ -2,7 +2,8 @@
 
 For each directory under examples/ (each has a dev environment; none is skipped): apply, then
 plan says `No changes.`; a second apply changes nothing in DSS: no POST/PUT/DELETE reaches the
-public API, and no object's versionTag (nor any project document) moves.
+public API, and no object's versionTag (nor any project document) moves; drift then finds
+nothing and writes nothing.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     second = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     assert second.last_line().startswith("No changes."), str(second)
     assert writes_since(dss, before) == [], "the second apply wrote to DSS"
-    after = request_count(dss)
     assert version_tags(client, keys) == tags_before, "a versionTag moved during the second apply"
-    assert writes_since(dss, after) == []
+    before_drift = request_count(dss)
     drift = run_cli(dss, root, "drift", "-e", "dev")
     assert drift.stdout.startswith("No drift."), str(drift)
+    assert writes_since(dss, before_drift) == [], "drift wrote to DSS"

@@ -196,22 +196,47 @@ def test_lock_race_100_trials_8_processes_exactly_one_holder(tmp_path, capsys):
 
 
 def test_release_during_an_in_flight_refresh_leaves_no_lock(tmp_path):
-    """The heartbeat thread may be between reading and rewriting the lock when the run ends."""
-    import threading
-    import time
+    """The heartbeat thread may be between reading and rewriting the lock when the run ends.
 
-    class SlowLockWrites(LocalBlobStore):
+    Deterministic: the heartbeat's rewrite of the lock waits until the release is under way
+    (waiting for the locker's mutex, or already deleting the lock), so the two always overlap."""
+    import threading
+
+    heartbeat_writing = threading.Event()
+    release_under_way = threading.Event()
+
+    class AnnouncedMutex:
+        """The locker's mutex, saying when the releasing (main) thread starts waiting for it."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __enter__(self):
+            if threading.current_thread() is threading.main_thread() and heartbeat_writing.is_set():
+                release_under_way.set()
+            self.inner.acquire()
+
+        def __exit__(self, *exc):
+            self.inner.release()
+
+    class HeartbeatWaitsForTheRelease(LocalBlobStore):
         def put(self, name, data):
-            if name == LOCK_BLOB:
-                time.sleep(0.2)
+            if name == LOCK_BLOB and threading.current_thread() is not threading.main_thread():
+                heartbeat_writing.set()
+                assert release_under_way.wait(timeout=30), "the release never started"
             super().put(name, data)
 
-    store = SlowLockWrites(tmp_path)
+        def delete(self, name):
+            release_under_way.set()
+            super().delete(name)
+
+    store = HeartbeatWaitsForTheRelease(tmp_path)
     writer = StateWriter(store, environment="dev")
     info = writer.lock("apply")
+    writer.locker._mutex = AnnouncedMutex(writer.locker._mutex)  # what makes refresh + release atomic
     heartbeat = threading.Thread(target=writer.refresh_lock, args=(info.id,))
     heartbeat.start()
-    time.sleep(0.05)
+    assert heartbeat_writing.wait(timeout=30)
     writer.unlock(info.id)
     heartbeat.join()
     assert store.get(LOCK_BLOB) is None
