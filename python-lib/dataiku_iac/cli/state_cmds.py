@@ -6,7 +6,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import click
 
@@ -25,13 +25,11 @@ from dataiku_iac.cli.main import (
     lock_timeout_option,
 )
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
-from dataiku_iac.engine.secrets import forget_fingerprints
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, state_with_journal
 from dataiku_iac.errors import IacError, StateError
-from dataiku_iac.model import Address
 from dataiku_iac.output.text import render_apply_summary, render_plan
 from dataiku_iac.planner.plan import REDACTED, PlanOptions
-from dataiku_iac.state import parse_state
+from dataiku_iac.state import edits, parse_state
 
 
 @cli.group()
@@ -135,24 +133,13 @@ def history(obj: Context, environment: str, as_json: bool) -> None:
         click.echo(f"serial {entry.serial:>5}  {entry.written_at}  {entry.resource_count:>5} resources  {entry.operation}")
 
 
-def _mutate(obj: Context, environment: str, operation: str, change: Callable[[Any], list[str]]) -> None:
-    """Lock, refuse if an interrupted apply is pending, change, write one new serial."""
-    writer = _writer(obj, environment)
-    lock = writer.lock(operation)
-    try:
-        journal = writer.read_journal()
-        if journal.status not in ("none", "stale", "empty", "header_only"):
-            raise StateError("an interrupted apply left a journal to reconcile: run `dataiku-iac apply` first")
-        doc = writer.read()
-        updated = doc.copy()
-        messages = change(updated)
-        if updated.resources != doc.resources:
-            written = writer.write(updated, expected_serial=doc.serial, operation=operation)
-            messages.append(f"State written as serial {written.serial}.")
-        for message in messages:
-            click.echo(message)
-    finally:
-        writer.unlock(lock.id)
+def _edit(obj: Context, environment: str, operation: str, change: edits.Change) -> None:
+    """Run a state rule (state/edits.py) as one new serial and print what it says."""
+    result = edits.edit(_writer(obj, environment), operation, change)
+    for message in result.messages:
+        click.echo(message)
+    if result.written is not None:
+        click.echo(f"State written as serial {result.written.serial}.")
 
 
 @state.command("rm")
@@ -163,16 +150,7 @@ def _mutate(obj: Context, environment: str, operation: str, change: Callable[[An
 @handle_errors()
 def rm(obj: Context, environment: str, addresses: tuple) -> None:
     """Stop managing resources: remove them from state, leave them in DSS."""
-
-    def change(doc: Any) -> list[str]:
-        missing = [a for a in addresses if doc.get(a) is None]
-        if missing:
-            raise IacError(f"not in the state: {', '.join(missing)}")
-        for address in addresses:
-            doc.remove(address)
-        return [f"Removed {a} from the state (the DSS object is untouched)." for a in addresses]
-
-    _mutate(obj, environment, f"state rm {' '.join(addresses)}", change)
+    _edit(obj, environment, f"state rm {' '.join(addresses)}", lambda doc: edits.remove(doc, addresses))
 
 
 @state.command("protect")
@@ -184,16 +162,7 @@ def rm(obj: Context, environment: str, addresses: tuple) -> None:
 @handle_errors()
 def protect(obj: Context, environment: str, addresses: tuple, off: bool) -> None:
     """Mark resources as protected: plans that delete or replace them are refused."""
-
-    def change(doc: Any) -> list[str]:
-        for address in addresses:
-            entry = doc.get(address)
-            if entry is None:
-                raise IacError(f"{address} is not in the state")
-            entry.protect = not off
-        return [f"{'Unprotected' if off else 'Protected'} {a}." for a in addresses]
-
-    _mutate(obj, environment, f"state protect{' --off' if off else ''}", change)
+    _edit(obj, environment, f"state protect{' --off' if off else ''}", lambda doc: edits.protect(doc, addresses, on=not off))
 
 
 @state.command("unlock")
@@ -323,51 +292,8 @@ def push(obj: Context, environment: str, file: str, force: bool) -> None:
         raw: bytes = stream.read()
 
     pushed = parse_state(raw, "-" if file == "-" else file)
-
-    def change(doc: Any) -> list:
-        messages = check_push(pushed, doc, environment=environment, force=force)
-        if doc.serial == 0:  # nothing stored yet: the pushed state brings its lineage and key
-            doc.lineage = pushed.lineage
-            doc.fingerprint_key = pushed.fingerprint_key or doc.fingerprint_key
-        if pushed.resources == doc.resources:
-            messages.append("The stored state already holds this content: nothing written.")
-        doc.resources = {a: r.copy() for a, r in pushed.resources.items()}
-        if pushed.fingerprint_key not in (None, doc.fingerprint_key):
-            # A lineage keeps its key; fingerprints made under another one compare with nothing.
-            dropped = forget_fingerprints(doc)
-            if dropped:
-                messages.append(
-                    f"{dropped} secret fingerprint(s) of the pushed state were made under another state's key: "
-                    f"unknown until the next apply records them."
-                )
-        return messages
-
-    _mutate(obj, environment, f"state push (lineage {pushed.lineage} serial {pushed.serial}{', forced' if force else ''})", change)
-
-
-def check_push(pushed: Any, stored: Any, *, environment: str, force: bool) -> list:
-    """Terraform's CheckValidImport, with our invariant that the lineage never changes."""
-    if pushed.environment != environment:
-        raise StateError(f"the pushed state belongs to environment {pushed.environment!r}, not {environment!r}")
-    messages = []
-    fresh = stored.serial == 0
-    if not fresh and pushed.lineage != stored.lineage:
-        if not force:
-            raise StateError(
-                f"refusing to push: the file is state lineage {pushed.lineage}, the stored state is lineage "
-                f"{stored.lineage} (a different state); use --force to replace it anyway"
-            )
-        messages.append(f"Forced: the content of lineage {pushed.lineage} replaces the state; it keeps lineage {stored.lineage}.")
-    elif not fresh and pushed.serial < stored.serial and not force:
-        raise StateError(
-            f"refusing to push: the file is serial {pushed.serial}, older than the stored serial {stored.serial} "
-            f"(it would undo later changes); use --force, or `state rollback`/`state restore` to go back on purpose"
-        )
-    elif not fresh and pushed.serial == stored.serial and pushed.resources != stored.resources and not force:
-        raise StateError(
-            f"refusing to push: the file and the stored state are both serial {pushed.serial} but differ; use --force"
-        )
-    return messages
+    _edit(obj, environment, f"state push (lineage {pushed.lineage} serial {pushed.serial}{', forced' if force else ''})",
+          lambda doc: edits.push(doc, pushed, environment=environment, force=force))
 
 
 @state.command("mv")
@@ -383,64 +309,4 @@ def mv(obj: Context, environment: str, source: str, destination: str) -> None:
     `state mv project.OLD project.NEW` moves the project and every resource of it (a config key
     change whose effective DSS key stays the same); `managed_folder.K.old managed_folder.K.new`
     renames a folder's address (folders have server ids)."""
-
-    def change(doc: Any) -> list:
-        moves = plan_moves(doc, source, destination)
-        apply_moves(doc, moves)
-        return [f"Moved {old} to {new}." for old, new in moves]
-
-    _mutate(obj, environment, f"state mv {source} {destination}", change)
-
-
-# DSS identifies these by name: a new name would point the state at an object that does not exist.
-_NAMED_BY_DSS = ("dataset", "recipe", "scenario")
-
-
-def plan_moves(doc: Any, source: str, destination: str) -> list:
-    """[(old, new)] addresses to move; IacError when the move cannot be right."""
-    try:
-        old, new = Address.parse(source), Address.parse(destination)
-    except ValueError as exc:
-        raise IacError(str(exc)) from None
-    if doc.get(source) is None:
-        raise IacError(f"{source} is not in the state")
-    if old.type != new.type:
-        raise IacError(f"cannot move a {old.type} to a {new.type} address")
-    if doc.get(destination) is not None:
-        raise IacError(f"{destination} is already in the state")
-    if old.type == "project":
-        return _project_moves(doc, old, new)
-    if old.type in _NAMED_BY_DSS and old.name != new.name:
-        raise IacError(
-            f"a {old.type}'s name is its identity in DSS: moving {source} to {destination} would point the state at a "
-            f"{old.type} {new.name!r} that DSS does not have. Rename it in DSS first, or `state rm` it and `import` it again"
-        )
-    return [(source, destination)]
-
-
-def _project_moves(doc: Any, old: Address, new: Address) -> list:
-    """The project and every resource of it; the effective DSS key (project_key) is unchanged."""
-    moves = [(str(old), str(new))]
-    for address in sorted(doc.resources):
-        parsed = Address.parse(address)
-        if parsed.type != "project" and parsed.project == old.project:
-            moves.append((address, str(Address(parsed.type, new.project, parsed.name))))
-    taken = [n for _, n in moves if doc.get(n) is not None]
-    if taken:
-        raise IacError(f"cannot move project {old.project}: already in the state: {', '.join(taken)}")
-    return moves
-
-
-def apply_moves(doc: Any, moves: list) -> None:
-    renamed = dict(moves)
-    for old, new in moves:
-        entry = doc.remove(old)
-        entry.address = new
-        if entry.type != "project":  # a project's name is its effective DSS key, which stays
-            entry.name = Address.parse(new).name
-        doc.put(entry)
-    for entry in doc.resources.values():
-        entry.depends_on = sorted(renamed.get(d, d) for d in entry.depends_on)
-    problem = next((e.problem() for e in doc.resources.values() if e.problem()), None)
-    if problem:
-        raise IacError(f"the move would leave an invalid state: {problem}")
+    _edit(obj, environment, f"state mv {source} {destination}", lambda doc: edits.move(doc, source, destination))

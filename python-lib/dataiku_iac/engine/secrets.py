@@ -100,20 +100,6 @@ def settle_unknown(state: StateDocument, plan: Plan, desired: DesiredState) -> t
     return settled, len(todo)
 
 
-def forget_fingerprints(state: StateDocument) -> int:
-    """Drop every keyed fingerprint of `state` (made under a key it no longer has); legacy ones,
-    which say their scheme, are kept for `migrate_legacy`. Returns how many were dropped."""
-    dropped = 0
-    for entry in state.resources.values():
-        if entry.type != "project":
-            continue
-        for _path, ref in secret_refs(entry.attributes):
-            if "fingerprint" in ref and not is_legacy(ref["fingerprint"]):
-                del ref["fingerprint"]
-                dropped += 1
-    return dropped
-
-
 def stale_secrets(plan: Plan, desired: DesiredState, key_id: str) -> list[str]:
     """The secrets whose value changed since `plan` fingerprinted them, as messages naming the
     variable and its environment variable (never a value). Empty when the plan was made under

@@ -6,13 +6,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from dataiku_iac.cli.state_cmds import apply_moves, check_push, plan_moves
 from dataiku_iac.engine.policies import check_plan, check_unsaved_apply, drift_exit_code, policies_of
 from dataiku_iac.engine.remote_checks import Inventory, check_targets, read_inventory
-from dataiku_iac.errors import IacError, StateError, UnsafeOperationError
+from dataiku_iac.errors import UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions, ResourceChange
-from dataiku_iac.state import ResourceState, StateDocument
 
 
 def _settings(iac: dict, env: dict):
@@ -145,58 +143,3 @@ def test_non_admin_keys_fall_back_to_connection_info():
     inventory = read_inventory(Client(), {"pg", "missing"})
     assert inventory.connections == {"pg": {"type": "PostgreSQL"}}
     assert not inventory.code_envs_listed and len(inventory.notes) == 2
-
-
-# -- state push and mv ---------------------------------------------------------------------------------
-
-
-def _doc(serial: int, lineage: str = "11111111-1111-4111-8111-111111111111", n: int = 1) -> StateDocument:
-    doc = StateDocument.new("dev")
-    doc.lineage, doc.serial = lineage, serial
-    doc.put(ResourceState(address="project.P", type="project", project_key="P_DEV", name="P_DEV", dss_id="P_DEV",
-                          attributes={"name": "p"}, version_tag=None, depends_on=[]))
-    for i in range(n):
-        doc.put(ResourceState(address=f"dataset.P.d{i}", type="dataset", project_key="P_DEV", name=f"d{i}",
-                              dss_id=f"d{i}", attributes={}, version_tag=None, depends_on=["project.P"], protect=True))
-    folder = ResourceState(address="managed_folder.P.old", type="managed_folder", project_key="P_DEV", name="old",
-                           dss_id="Xk3P", attributes={}, version_tag=None, depends_on=["project.P"])
-    doc.put(folder)
-    return doc
-
-
-def test_push_rules():
-    stored = _doc(5)
-    assert check_push(_doc(6), stored, environment="dev", force=False) == []
-    with pytest.raises(StateError, match="older than the stored serial 5"):
-        check_push(_doc(4), stored, environment="dev", force=False)
-    with pytest.raises(StateError, match="both serial 5 but differ"):
-        check_push(_doc(5, n=2), stored, environment="dev", force=False)
-    foreign = _doc(9, lineage="22222222-2222-4222-8222-222222222222")
-    with pytest.raises(StateError, match="a different state"):
-        check_push(foreign, stored, environment="dev", force=False)
-    assert "keeps lineage 11111111" in check_push(foreign, stored, environment="dev", force=True)[0]
-    assert check_push(foreign, StateDocument.new("dev"), environment="dev", force=False) == []
-    with pytest.raises(StateError, match="environment 'dev', not 'prod'"):
-        check_push(_doc(6), stored, environment="prod", force=True)
-
-
-def test_project_moves_carry_children_protection_and_dependencies():
-    doc = _doc(3, n=2)
-    moves = plan_moves(doc, "project.P", "project.P_DEV")
-    assert ("dataset.P.d1", "dataset.P_DEV.d1") in moves and len(moves) == 4
-    apply_moves(doc, moves)
-    moved = doc.get("dataset.P_DEV.d0")
-    assert moved.protect and moved.depends_on == ["project.P_DEV"] and moved.project_key == "P_DEV"
-    assert doc.get("project.P_DEV").name == "P_DEV"
-
-
-def test_folder_renames_are_allowed_dataset_renames_are_not():
-    doc = _doc(3)
-    apply_moves(doc, plan_moves(doc, "managed_folder.P.old", "managed_folder.P.new"))
-    assert doc.get("managed_folder.P.new").dss_id == "Xk3P" and doc.get("managed_folder.P.new").name == "new"
-    with pytest.raises(IacError, match="name is its identity in DSS"):
-        plan_moves(doc, "dataset.P.d0", "dataset.P.other")
-    with pytest.raises(IacError, match="cannot move a dataset to a recipe"):
-        plan_moves(doc, "dataset.P.d0", "recipe.P.d0")
-    with pytest.raises(IacError, match="not in the state"):
-        plan_moves(doc, "dataset.P.nope", "dataset.Q.nope")
