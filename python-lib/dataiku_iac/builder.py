@@ -58,9 +58,12 @@ class _Env:
 
 
 class _Builder:
-    def __init__(self, cfg: Any, secrets: SecretsLike = None, *, tolerant: bool = False):
+    def __init__(self, cfg: Any, secrets: SecretsLike = None, *, tolerant: bool = False, secret_values: bool = True):
         self.cfg = cfg
         self.secrets = secret_source(secrets)
+        # secret_values=False: a secret whose value is not set is no error of the configuration (its
+        # reference is checked, not its value); it is listed in `desired.unresolved_secrets`.
+        self.secret_values = secret_values
         # tolerant: the loader found errors; build what can be built, skip what cannot.
         self.tolerant = tolerant
         env_data = _mapping(cfg.environment.data) if cfg.environment is not None else {}
@@ -229,17 +232,18 @@ class _Builder:
                     if ctx.doc.is_flagged(("project", "variables", section, name)):
                         continue  # a name the schema refused (not IAC_SECRET_*): never read it
                     secret = self.secrets.get(value["secret_env"])
-                    if secret is None:
-                        self._error(
-                            ctx.doc,
-                            ("project", "variables", section, name, "secret_env"),
-                            f"secret variable {name!r} reads {self.secrets.missing(value['secret_env'])}",
-                        )
-                        continue
-                    # The reference stays; its fingerprint needs the state's key, so it is added
-                    # once the state is read (engine/secrets.py: fingerprint_desired).
-                    secrets[f"variables.{section}.{name}"] = secret
                     value = {"secret_env": value["secret_env"]}
+                    if secret is None:
+                        path = ("project", "variables", section, name, "secret_env")
+                        message = f"secret variable {name!r} reads {self.secrets.missing(value['secret_env'])}"
+                        if self.secret_values:
+                            self._error(ctx.doc, path, message)
+                            continue
+                        self.desired.unresolved_secrets.append(ctx.doc.diagnostic(path, message))
+                    else:
+                        # The reference stays; its fingerprint needs the state's key, so it is
+                        # added once the state is read (engine/secrets.py: fingerprint_desired).
+                        secrets[f"variables.{section}.{name}"] = secret
                 result[section][name] = value
         return result
 
@@ -538,16 +542,19 @@ def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
     return _Builder(cfg, secrets).build()
 
 
-def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike = None) -> tuple[LoadedConfig, DesiredState]:
+def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike = None, *,
+                 secret_values: bool = True) -> tuple[LoadedConfig, DesiredState]:
     """Load and build in one pass: every offline problem of the configuration, at once.
 
     The loader's errors (syntax, schema, duplicates, files) and the builder's (references,
     cycles, schedules, key lengths) are raised together in one ConfigError, sorted by file and
-    line, with the warnings found on the way.
+    line, with the warnings found on the way. `secret_values=False` checks secret references
+    but not that their values are set (validate, drift): the missing ones are listed in the
+    desired model's `unresolved_secrets` instead.
     """
     cfg = load_config(root, environment, strict=False)
     source = secret_source(secrets)
-    builder = _Builder(cfg, source, tolerant=bool(cfg.errors))
+    builder = _Builder(cfg, source, tolerant=bool(cfg.errors), secret_values=secret_values)
     found = builder.check()
     if found:
         found = _blame_overrides(root, environment, source, cfg, builder, found)

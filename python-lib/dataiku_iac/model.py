@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
+from dataiku_iac.errors import Diagnostic
+
 # The resource types in dependency order: a type may only depend on earlier ones
 # (except scenarios, which may depend on other scenarios).
 RESOURCE_TYPES = ("project", "managed_folder", "dataset", "recipe", "scenario")
@@ -99,6 +101,10 @@ class DesiredState:
     # (address, attribute) -> the connection / code-env name written in the config, where the
     # environment remapped it (so a bad target is reported at the remapping entry that made it).
     remapped_from: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Secret variables whose value is not set where the tool runs, each a located problem. Built
+    # without their values (`check_config(..., secret_values=False)`): what validates and drift
+    # need; a plan or an apply, which write or compare the values, refuses them (Session).
+    unresolved_secrets: list[Diagnostic] = field(default_factory=list)
 
     def add(self, resource: Resource) -> None:
         self.resources[resource.address] = resource

@@ -61,6 +61,8 @@ class DriftReport:
     pending: Optional[dict] = None  # plan summary of config changes not yet applied ({"error"} if unplannable)
     reverts: Optional[dict] = None  # plan summary of the changes that only revert the drift
     checked: int = 0
+    # secret variables whose value is not set here (file:line: message): their pending change is unknown
+    unknown_secrets: list[str] = field(default_factory=list)
     # why `pending` is {"error": ...}: kept so a face acting for someone else can withhold parts
     pending_error: Optional[Exception] = field(default=None, repr=False, compare=False)
 
@@ -83,6 +85,7 @@ class DriftReport:
             "summary": self.counts(),
             "pending_config_changes": self.pending,
             "pending_reverts": self.reverts,
+            "pending_unknown_secrets": self.unknown_secrets,
             "resources": [i.to_json() for i in self.items],
         }
 

@@ -44,6 +44,32 @@ def fingerprint_desired(desired: DesiredState, fingerprinter: Fingerprinter) -> 
     return keyed
 
 
+def assume_recorded(desired: DesiredState, state: StateDocument) -> tuple[DesiredState, list[str]]:
+    """For drift, which may run without the secrets' values: a reference left without its
+    fingerprint (its value is not set here) takes the fingerprint the state recorded, so its
+    pending change is unknown and counted as none (a variable the state never recorded stays a
+    change). Returns (desired, the addresses.paths assumed), `desired` itself when none."""
+    assumed: list[str] = []
+    keyed = dataclasses.replace(desired, resources=dict(desired.resources))
+    for resource in desired.by_type("project"):
+        todo = [path for path, ref in secret_refs(resource.attributes) if "fingerprint" not in ref]
+        if not todo:
+            continue
+        entry = state.resources.get(resource.address)
+        recorded = dict(secret_refs(entry.attributes)) if entry is not None else {}
+        attributes = copy.deepcopy(resource.attributes)
+        for path in todo:
+            fingerprint = recorded.get(path, {}).get("fingerprint")
+            _ref_at(attributes, path)["fingerprint"] = fingerprint or _UNKNOWN
+            assumed.append(f"{resource.address}: {path}")
+        keyed.resources[resource.address] = dataclasses.replace(resource, attributes=attributes)
+    return (keyed if assumed else desired), assumed
+
+
+# Never a real fingerprint: a variable the state did not record is a change.
+_UNKNOWN = "unknown (the value is not set where dataiku-iac runs)"
+
+
 def migrate_legacy(state: StateDocument, fingerprinter: Fingerprinter) -> tuple[StateDocument, int, int]:
     """`state` with the unkeyed fingerprints of older versions translated to its key.
 

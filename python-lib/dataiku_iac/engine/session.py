@@ -35,6 +35,7 @@ from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_appl
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
 from dataiku_iac.engine.secrets import (
+    assume_recorded,
     fingerprint_desired,
     fingerprinter_of,
     migrate_legacy,
@@ -125,6 +126,9 @@ class Session:
         self._client_factory = client_factory  # inside DSS: dataiku.api_client
         self._targets_checked = False
         self._needs_dss = True  # every command that loads the projects talks to DSS, but `validate --offline`
+        # Whether the secret variables' values must be set: a plan or an apply writes or compares
+        # them; validate checks only the references, drift reports the plan it cannot make.
+        self._secret_values = True
         # One per state key: it remembers the values it fingerprinted, to translate legacy records.
         self._fingerprinters: dict[str, Fingerprinter] = {}
         # Skip reading recipes/scenarios whose listed version proves them unchanged
@@ -161,7 +165,9 @@ class Session:
         if self._cfg is not None:
             return
         try:
-            self._cfg, self._desired = check_config(self.root, self.environment, self.secrets)
+            self._cfg, self._desired = check_config(
+                self.root, self.environment, self.secrets, secret_values=self._secret_values
+            )
         except ConfigError as exc:
             credentials = self._credential_problems() if self._needs_dss else []
             if not credentials:
@@ -193,6 +199,7 @@ class Session:
         """Load and build everything; return warnings (errors raise ConfigError). Unless
         `offline`, a DSS URL or API key that cannot be read is one of the errors."""
         self._needs_dss = not offline
+        self._secret_values = False  # checking a configuration needs no secret value
         self._load()
         return list(self.config.warnings)
 
@@ -412,7 +419,10 @@ class Session:
     # -- drift --------------------------------------------------------------------------------
     def drift(self) -> DriftReport:
         """Compare live DSS with the recorded state; also count what an apply would change,
-        told apart: changes of the config not yet applied, and reverts of the drift."""
+        told apart: changes of the config not yet applied, and reverts of the drift. A secret
+        whose value is not set does not stop the report (it compares DSS with the state): its
+        pending change is unknown, counted as none and listed in `unknown_secrets`."""
+        self._secret_values = False
         reader = self._config_errors_first(self.state_reader)
         state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(reader))
         desired, observing = self._load_while_observing(state)
@@ -423,6 +433,9 @@ class Session:
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         report = detect_drift(state, observation, self.environment)
+        if desired.unresolved_secrets:
+            desired, _assumed = assume_recorded(desired, state)
+            report.unknown_secrets = [f"{d.location()}: {d.message}" for d in desired.unresolved_secrets]
         try:
             plan = compute_plan(desired, state, observation, source=self.source, state_home=reader.home())
             report.pending, report.reverts = split_reverts(plan, state)

@@ -32,6 +32,9 @@ def render_drift(report: DriftReport, style: Style) -> str:
             lines.append(f"\nAn apply would revert the drift above (the configuration did not change): {_counts(reverts)}.")
         if any(pending.values()):
             lines.append(f"\nConfig changes not yet applied: {_counts(pending)}.")
+    if report.unknown_secrets:
+        lines.append("\nNot counted (a secret's value is not set here, so whether it changed is unknown):")
+        lines.extend(f"  {line}" for line in report.unknown_secrets)
     return "\n".join(lines) + "\n"
 
 
