@@ -259,7 +259,8 @@ def project_address_of(address: str) -> str:
 
 
 def digest_of(body: dict[str, Any]) -> str:
-    """A content hash of a plan body (without its own digest), to detect tampering."""
+    """A content hash of a plan body (without its own digest): a saved plan whose content no longer
+    matches it was damaged or edited. Not a signature: whoever rewrites the file can recompute it."""
     payload = {k: v for k, v in body.items() if k != "digest"}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
