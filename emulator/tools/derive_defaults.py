@@ -1,32 +1,35 @@
 """Derive the emulator's default documents from the real DSS samples.
 
-Run once by a developer (the samples live outside the package):
-    python emulator/tools/derive_defaults.py tests/fixtures/dss-samples
-The output files in dss_emulator/defaults/ are committed; each records the sample it comes from.
-Only object-specific values (names, users, timestamps, schemas, options) are stripped or blanked;
-every key and default value is DSS's own.
+Run by a developer after changing a sample or this script (the samples live outside the package):
+    python emulator/tools/derive_defaults.py [SAMPLES_DIR] [--out DIR]
+SAMPLES_DIR defaults to the repository's tests/fixtures/dss-samples, DIR to dss_emulator/defaults/.
+The output files are committed; each records the sample it comes from (``_source``), or why it is
+hand-made when no sample exists. Only object-specific values (names, users, timestamps, schemas,
+options) are stripped or blanked; every key and default value is DSS's own.
+tests/emulator/test_emu_derive_defaults.py checks that a run reproduces the committed files exactly.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
-import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "dss_emulator" / "defaults"
+DEFAULTS_DIR = Path(__file__).resolve().parent.parent / "dss_emulator" / "defaults"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "dss-samples"
 
 
 def load(root: Path, rel: str) -> dict:
     return json.loads((root / rel).read_text(encoding="utf-8"))
 
 
-def write(name: str, source: str, doc: object) -> None:
+def write(out: Path, name: str, source: str, doc: object) -> None:
     payload = {"_source": source, "document": doc}
-    (OUT / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def dataset_defaults(root: Path) -> None:
+def dataset_defaults(root: Path, out: Path) -> None:
     ext = load(root, "dataset/git_snowflake_external_table.json")
     base = {
         k: v
@@ -40,52 +43,59 @@ def dataset_defaults(root: Path) -> None:
         "basic:SIZE",
         "records:COUNT_RECORDS",
     ]
-    write("dataset_base.json", "dataset/git_snowflake_external_table.json (DSS 12 era, 2023-09)", base)
+    write(out, "dataset_base.json", "dataset/git_snowflake_external_table.json (DSS 12 era, 2023-09)", base)
     sql = dict(ext["params"])
     for k in ("connection", "catalog", "table", "schema"):
         sql.pop(k, None)
-    write("dataset_params_sql.json", "dataset/git_snowflake_external_table.json params", sql)
+    write(out, "dataset_params_sql.json", "dataset/git_snowflake_external_table.json params", sql)
     pg = load(root, "dataset/api_postgresql_managed_table.json")
     write(
+        out,
         "dataset_params_sql_postgresql_extra.json",
         "dataset/api_postgresql_managed_table.json params",
         {"writeWithCopyBadDataBehavior": pg["params"]["writeWithCopyBadDataBehavior"]},
     )
     fs = load(root, "dataset/export_filesystem_managed_dss804.json")
     fsp = {k: v for k, v in fs["params"].items() if k not in ("connection", "path")}
-    write("dataset_params_fs.json", "dataset/export_filesystem_managed_dss804.json params", fsp)
+    write(out, "dataset_params_fs.json", "dataset/export_filesystem_managed_dss804.json params", fsp)
     s3 = load(root, "dataset/git_s3_managed_csv_no_versiontag.json")
     write(
+        out,
         "format_csv_escaping_nogzip_forhive.json",
         "dataset/git_s3_managed_csv_no_versiontag.json formatParams",
         s3["formatParams"],
     )
     write(
+        out,
         "format_csv_unix_gzip.json",
         "dataset/export_filesystem_managed_dss804.json formatParams",
         fs["formatParams"],
     )
     api = load(root, "dataset/api_filesystem_csv_managed_just_created.json")
     write(
+        out,
         "format_csv_excel_gzip.json",
         "dataset/api_filesystem_csv_managed_just_created.json formatParams",
         api["formatParams"],
     )
     pq = load(root, "dataset/api_hdfs_parquet_managed.json")
     write(
-        "format_parquet_hive.json", "dataset/api_hdfs_parquet_managed.json formatParams", pq["formatParams"]
+        out,
+        "format_parquet_hive.json",
+        "dataset/api_hdfs_parquet_managed.json formatParams",
+        pq["formatParams"],
     )
 
 
-def folder_defaults(root: Path) -> None:
+def folder_defaults(root: Path, out: Path) -> None:
     fo = load(root, "managed_folder/filesystem_folders_2022.json")
     base = {k: v for k, v in fo.items() if k not in ("name", "type", "params", "versionTag", "creationTag")}
-    write("folder_base.json", "managed_folder/filesystem_folders_2022.json", base)
+    write(out, "folder_base.json", "managed_folder/filesystem_folders_2022.json", base)
     fsp = {k: v for k, v in fo["params"].items() if k not in ("connection", "path")}
-    write("folder_params_fs.json", "managed_folder/filesystem_folders_2022.json params", fsp)
+    write(out, "folder_params_fs.json", "managed_folder/filesystem_folders_2022.json params", fsp)
 
 
-def project_defaults(root: Path) -> None:
+def project_defaults(root: Path, out: Path) -> None:
     p = load(root, "project/params_at_creation.json")
     base = copy.deepcopy(p)
     for k in ("owner", "name", "creationTag", "shortDesc"):
@@ -94,40 +104,49 @@ def project_defaults(root: Path) -> None:
     for item in checklist["items"]:
         item["createdOn"] = 0
         item["createdBy"] = ""
-    write("project_params.json", "project/params_at_creation.json (DSS 11/12 era)", base)
+    write(out, "project_params.json", "project/params_at_creation.json (DSS 11/12 era)", base)
     perm = load(root, "project/params_with_permissions_v2.json")["permissions"][3]
     row = {k: (False if isinstance(v, bool) else v) for k, v in perm.items() if k != "group"}
-    write("permission_row.json", "project/params_with_permissions_v2.json permissions[3] (flags reset)", row)
+    write(
+        out,
+        "permission_row.json",
+        "project/params_with_permissions_v2.json permissions[3] (flags reset)",
+        row,
+    )
     lib = load(root, "other/project_lib_external_libraries.json")
-    write("library_external_libraries.json", "other/project_lib_external_libraries.json", lib)
+    write(out, "library_external_libraries.json", "other/project_lib_external_libraries.json", lib)
 
 
-def recipe_defaults(root: Path) -> None:
+def recipe_defaults(root: Path, out: Path) -> None:
     py = load(root, "recipe/python_recipe_at_creation.json")
     code = {
         k: v for k, v in py.items() if k not in ("type", "inputs", "outputs", "versionTag", "creationTag")
     }
-    write("recipe_code.json", "recipe/python_recipe_at_creation.json", code)
+    write(out, "recipe_code.json", "recipe/python_recipe_at_creation.json", code)
     sq = load(root, "recipe/sql_query_recipe.json")
     write(
+        out,
         "recipe_sql_query.json",
         "recipe/sql_query_recipe.json",
         {k: v for k, v in sq.items() if k not in ("type", "inputs", "outputs", "creationTag")},
     )
     sy = load(root, "recipe/sync_recipe.json")
     write(
+        out,
         "recipe_sync.json",
         "recipe/sync_recipe.json",
         {k: v for k, v in sy.items() if k not in ("type", "inputs", "outputs", "versionTag", "creationTag")},
     )
     gr = load(root, "recipe/grouping_recipe.json")
     write(
+        out,
         "recipe_visual.json",
         "recipe/grouping_recipe.json (same keys as join_recipe.json, split_recipe.json)",
         {k: v for k, v in gr.items() if k not in ("type", "inputs", "outputs", "creationTag")},
     )
     sh = load(root, "recipe/prepare_recipe.json")
     write(
+        out,
         "recipe_shaker.json",
         "recipe/prepare_recipe.json",
         {k: v for k, v in sh.items() if k not in ("type", "inputs", "outputs", "creationTag")},
@@ -147,11 +166,12 @@ def recipe_defaults(root: Path) -> None:
         "selectAllColumns": False,
     }
     write(
+        out,
         "payload_grouping.json",
         "recipe/grouping_recipe.payload.json (object-specific lists emptied)",
         payload,
     )
-    write("grouping_key_flags.json", "recipe/grouping_recipe.payload.json keys[1] flags", key_flags)
+    write(out, "grouping_key_flags.json", "recipe/grouping_recipe.payload.json keys[1] flags", key_flags)
     jp = load(root, "recipe/join_recipe.payload.json")
     vi = {k: v for k, v in jp["virtualInputs"][0].items() if k not in ("originLabel", "index")}
     join = {
@@ -166,9 +186,10 @@ def recipe_defaults(root: Path) -> None:
     for k, v in jp.items():
         if k not in join and k not in ("postFilter",):
             join[k] = v
-    write("payload_join.json", "recipe/join_recipe.payload.json (object-specific lists emptied)", join)
-    write("join_virtual_input.json", "recipe/join_recipe.payload.json virtualInputs[0]", vi)
+    write(out, "payload_join.json", "recipe/join_recipe.payload.json (object-specific lists emptied)", join)
+    write(out, "join_virtual_input.json", "recipe/join_recipe.payload.json virtualInputs[0]", vi)
     write(
+        out,
         "join_join.json",
         "recipe/join_recipe.payload.json joins[0] (conditions emptied)",
         {**{k: v for k, v in jp["joins"][0].items() if k != "on"}, "on": []},
@@ -177,42 +198,64 @@ def recipe_defaults(root: Path) -> None:
     shaker = {k: v for k, v in spp.items() if k not in ("columnWidthsByName",)}
     shaker["steps"] = []
     shaker["columnsSelection"] = {"mode": "ALL", "list": []}
-    write("payload_shaker.json", "recipe/prepare_recipe.payload.json (steps and columns emptied)", shaker)
+    write(
+        out, "payload_shaker.json", "recipe/prepare_recipe.payload.json (steps and columns emptied)", shaker
+    )
 
 
-def scenario_defaults(root: Path) -> None:
+def scenario_defaults(root: Path, out: Path) -> None:
     sc = load(root, "scenario/step_based_as_created.json")
     base = {k: v for k, v in sc.items() if k not in ("type", "name", "creationTag")}
-    write("scenario_base.json", "scenario/step_based_as_created.json", base)
+    write(out, "scenario_base.json", "scenario/step_based_as_created.json", base)
     st = load(root, "scenario/step_based_ds_modified_trigger.json")
     step = {k: v for k, v in st["params"]["steps"][0].items() if k not in ("id", "type", "name", "params")}
-    write("scenario_step.json", "scenario/step_based_ds_modified_trigger.json params.steps[0]", step)
+    write(out, "scenario_step.json", "scenario/step_based_ds_modified_trigger.json params.steps[0]", step)
     trig = {
         k: v
         for k, v in st["triggers"][0].items()
         if k not in ("id", "type", "name", "params", "graceDelaySettings")
     }
-    write("scenario_trigger.json", "scenario/step_based_ds_modified_trigger.json triggers[0]", trig)
+    write(out, "scenario_trigger.json", "scenario/step_based_ds_modified_trigger.json triggers[0]", trig)
     write(
+        out,
         "trigger_ds_modified_grace.json",
         "scenario/step_based_ds_modified_trigger.json triggers[0]",
         {"graceDelaySettings": st["triggers"][0]["graceDelaySettings"]},
     )
     build = {k: v for k, v in st["params"]["steps"][0]["params"].items() if k != "builds"}
     write(
-        "step_params_build_flowitem.json", "scenario/step_based_ds_modified_trigger.json step params", build
+        out,
+        "step_params_build_flowitem.json",
+        "scenario/step_based_ds_modified_trigger.json step params",
+        build,
     )
 
 
+def hand_made_defaults(out: Path) -> None:
+    """Documents no sample shows: written here too, so that every file in defaults/ comes from this script."""
+    for option in ("avro", "orc"):
+        source = f"hand-made: no real DSS document of a managed {option.upper()} dataset was found (docs/emulator.md)"
+        write(out, f"format_{option}.json", source, {})
+
+
+def derive(root: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    dataset_defaults(root, out)
+    folder_defaults(root, out)
+    project_defaults(root, out)
+    recipe_defaults(root, out)
+    scenario_defaults(root, out)
+    hand_made_defaults(out)
+
+
 def main() -> None:
-    default = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "dss-samples"
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else default
-    OUT.mkdir(parents=True, exist_ok=True)
-    dataset_defaults(root)
-    folder_defaults(root)
-    project_defaults(root)
-    recipe_defaults(root)
-    scenario_defaults(root)
+    parser = argparse.ArgumentParser(description="Derive dss_emulator/defaults/*.json from real DSS samples.")
+    parser.add_argument(
+        "samples", nargs="?", type=Path, default=SAMPLES_DIR, help="the dss-samples directory"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULTS_DIR, help="where to write the documents")
+    args = parser.parse_args()
+    derive(args.samples, args.out)
 
 
 if __name__ == "__main__":
