@@ -16,7 +16,6 @@ not call a reference unknown when the object it may name could not be read.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable, Optional, TypeVar, Union
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
+from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef, address_of
 from dataiku_iac.resources.project import expand_role
@@ -355,7 +355,7 @@ class _Builder:
         if not (ctx.complete["dataset"] and ctx.complete["managed_folder"]):
             return set()  # it may name the dataset or folder the loader could not read
         what = "input" if role_kind == "inputs" else "output"
-        hint = _did_you_mean(ref, ctx.names["dataset"] | ctx.names["managed_folder"])
+        hint = did_you_mean(ref, ctx.names["dataset"] | ctx.names["managed_folder"])
         self._error(ctx.doc, path, f"recipe {what} {ref!r} is not a dataset or managed folder of project {ctx.key}", hint)
         return set()
 
@@ -409,7 +409,7 @@ class _Builder:
             deps.add(address_of(type_, ctx.key, name))
         elif ctx.complete[type_]:  # else it may name an object the loader could not read
             label = {"dataset": "dataset", "managed_folder": "managed folder", "scenario": "scenario"}[type_]
-            self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", _did_you_mean(name, ctx.names[type_]))
+            self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", did_you_mean(name, ctx.names[type_]))
 
     def _trigger(self, ctx: _FileContext, path: tuple, item: dict, deps: set) -> dict:
         kind = item["type"]
@@ -681,8 +681,3 @@ def find_cycle(edges: dict[Any, set[Any]]) -> Optional[list[Any]]:
 
 
 _END = object()
-
-
-def _did_you_mean(name: str, candidates: set[str]) -> Optional[str]:
-    close = difflib.get_close_matches(name, sorted(candidates), n=1)
-    return f"did you mean {close[0]!r}?" if close else None

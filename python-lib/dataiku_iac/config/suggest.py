@@ -1,4 +1,6 @@
-"""'Did you mean' suggestions for misspelled keys, enum values and names."""
+"""'Did you mean' suggestions for misspelled keys, enum values and names: the one helper the
+loader, the builder (unknown references) and the engine's remote checks (connections, code envs)
+use, so a hint reads the same wherever it comes from."""
 
 from __future__ import annotations
 
@@ -19,5 +21,6 @@ def closest(word: str, candidates: Iterable[str]) -> Optional[str]:
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> Optional[str]:
+    """The hint "did you mean 'close'?" (the name quoted as Python quotes it), or None."""
     match = closest(word, candidates)
-    return f"did you mean '{match}'?" if match else None
+    return f"did you mean {match!r}?" if match else None

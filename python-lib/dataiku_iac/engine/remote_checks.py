@@ -22,10 +22,10 @@ are not checked (no public listing of them in the API the engine uses).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import Diagnostic
 from dataiku_iac.model import DesiredState, Resource
 
@@ -178,7 +178,7 @@ def _connection_problem(use: _Use, inventory: Inventory) -> tuple:
     users = _users(use)
     if info is None:
         fitting = sorted(n for n, i in inventory.connections.items() if _fits(i, need))
-        hint = _did_you_mean(use.target, fitting) or (
+        hint = did_you_mean(use.target, fitting) or (
             f"connections there that fit: {', '.join(fitting)}" if fitting else "no connection there fits"
         )
         return f"connection {use.target!r} does not exist on {{where}}; needed by {users}", hint
@@ -208,7 +208,7 @@ def _code_env_problem(use: _Use, inventory: Inventory) -> tuple:
     if other:
         return f"code env {use.target!r} is a {other[0]} env on {{where}}, but {_users(use)} needs a {lang} env", None
     same_lang = sorted(name for lg, name in inventory.code_envs if lg == lang)
-    hint = _did_you_mean(use.target, same_lang) or (
+    hint = did_you_mean(use.target, same_lang) or (
         f"{lang} code envs there: {', '.join(same_lang)}" if same_lang else f"there is no {lang} code env there"
     )
     return f"{lang} code env {use.target!r} does not exist on {{where}}; needed by {_users(use)}", hint
@@ -218,11 +218,6 @@ def _users(use: _Use) -> str:
     shown = [f"{r.address} ({what})" for r, what in use.users[:5]]
     more = len(use.users) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
-def _did_you_mean(name: str, candidates: list) -> Optional[str]:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _locate(use: _Use, message: str, hint: Optional[str], environment: Any) -> Diagnostic:
