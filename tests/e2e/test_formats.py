@@ -8,6 +8,7 @@ naming file, line and field and listing the valid formats, before anything reach
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,42 @@ def test_every_bad_format_is_reported_at_once_with_its_place(dss: Any, tmp_path:
     for text in wanted:
         assert text in result.output, str(result)
     assert "files_json" not in result.output  # a filesystem dataset reads json files: fine
+
+
+def _format_change_project(old: str, new: str, params: dict) -> tuple[str, str]:
+    """Managed dataset D declared in `old` (with a csv separator when old is csv), then in `new` with `params`."""
+    before = "project:\n  key: FMTCHG\n  name: Format change\n\ndatasets:\n  - name: D\n    type: managed\n"
+    first = f"    format: {old}\n" + ("    format_params: {separator: '|', style: excel}\n" if old == "csv" else "")
+    second = f"    format: {new}\n    format_params: {json.dumps(params)}\n"
+    return before + first, before + second
+
+
+@pytest.mark.parametrize(
+    "old,new,params",
+    [("csv", "avro", {}), ("avro", "parquet", {}), ("parquet", "csv", {"separator": ";"}), ("csv", "orc", {})],
+)
+def test_changing_a_managed_datasets_format_drops_the_old_formats_params_and_warns_about_the_data(
+    dss: Any, tmp_path: Path, old: str, new: str, params: dict
+) -> None:
+    """DSS keeps only the format's own params (the parquet sample has only parquet keys; dataikuapi's
+    set_format replaces formatParams); the files already written stay in the old format."""
+    before, after = _format_change_project(old, new, params)
+    root = write_config(tmp_path / "cfg", {"fmt.yml": before})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    (root / "projects" / "fmt.yml").write_text(after, encoding="utf-8")
+
+    text = run_cli(dss, root, "plan", "-e", "dev").stdout
+    assert f'~ format = "{old}" -> "{new}"' in text, text
+    warning = (
+        f"dataset.FMTCHG.D: the format changes from {old} to {new}, but the data DSS already stored for it "
+        f"stays in {old}: rebuild the dataset (or clear its data) after this apply, before anything reads it"
+    )
+    assert f"Warning: {warning}" in text, text
+    assert warning in run_cli(dss, root, "plan", "-e", "dev", "--json").json()["warnings"]
+
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    doc = dss.client().get_project("FMTCHG").get_dataset("D").get_settings().get_raw()
+    assert doc["formatType"] == new
+    assert doc["formatParams"] == params  # nothing of the old format's params left
+    assert_no_changes(dss, root)
+    assert "format changes" not in run_cli(dss, root, "plan", "-e", "dev").stdout

@@ -73,7 +73,9 @@ def plan(
         config_digest=desired.config_digest,
         changes=tuple(changes),
         options=options,
-        warnings=tuple(_warnings(changes, options) + _marker_warnings(changes, state, observed, options)),
+        warnings=tuple(
+            _warnings(changes, options) + _format_warnings(changes) + _marker_warnings(changes, state, observed, options)
+        ),
         tool_version=__version__,
         created_at=created_at or _now(),
         source=source or {},
@@ -485,6 +487,23 @@ def _unowned_folder_users(change: ResourceChange, state: Any, observed: Observat
         f"managed folder {change.name} in {change.project_key} is used by recipe(s) not managed by dataiku-iac "
         f"({', '.join(sorted(users))}); DSS deletes the recipes using a folder it deletes"
     ]
+
+
+def _format_warnings(changes: list[ResourceChange]) -> list[str]:
+    """A managed dataset whose format changes keeps the files DSS wrote in the old format: DSS
+    converts nothing, and reading them as the new format fails or reads garbage."""
+    warnings = []
+    for change in changes:
+        if change.type != "dataset" or change.action != Action.UPDATE or (change.after or {}).get("kind") != "managed":
+            continue
+        for field in change.field_changes:
+            if field.name == "format" and field.before:
+                warnings.append(
+                    f"{change.address}: the format changes from {field.before} to {field.after}, but the data DSS "
+                    f"already stored for it stays in {field.before}: rebuild the dataset (or clear its data) after "
+                    f"this apply, before anything reads it"
+                )
+    return warnings
 
 
 def _warnings(changes: list[ResourceChange], options: PlanOptions) -> list[str]:

@@ -180,6 +180,10 @@ def patch_document(doc: dict[str, Any], attrs: dict[str, Any]) -> None:
         if logical in attrs and attrs[logical] is not None:
             params[key] = attrs[logical]
     if attrs.get("format") and attrs.get("kind") != "sql_table" and attrs.get("kind") != "sql_query":
+        if doc.get("formatType") != attrs["format"]:
+            # Another format's params mean nothing to the new one (a csv separator to parquet):
+            # DSS keeps only the new format's params, as dataikuapi's set_format writes them.
+            doc["formatParams"] = {}
         doc["formatType"] = attrs["format"]
     if "format_params" in attrs:
         doc["formatParams"] = deep_merge(doc.get("formatParams") or {}, attrs["format_params"])
