@@ -70,6 +70,13 @@ class Ctx:
             raise errors.bad_request("Expected a JSON object as request body")
         return body
 
+    def created(self, answer: Dict[str, Any], *identity: str) -> Dict[str, Any]:
+        """The answer to a create: `answer` (the created document), or only its `identity` keys
+        under the behaviour `create_answer: identity` (docs/emulator.md, doubts)."""
+        if self.app.behaviour["create_answer"] == "identity":
+            return {key: answer[key] for key in identity}
+        return answer
+
     # ---------------------------------------------------------------- objects
 
     def project(self, need: str = READ, key: Optional[str] = None) -> ProjectData:

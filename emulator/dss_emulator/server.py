@@ -30,6 +30,9 @@ BEHAVIOURS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     # Whether POST /projects/{pk}/scenarios/ takes the scenario id from the body ("body") or
     # ignores it and derives the id from the name ("from_name").
     "scenario_create_id": ("body", ("body", "from_name")),
+    # What a create (POST of a dataset, folder, recipe or scenario) answers: the created document
+    # ("document"), or only the key naming it ("identity": all dataikuapi reads of the answer).
+    "create_answer": ("document", ("document", "identity")),
 }
 
 

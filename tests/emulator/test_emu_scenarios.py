@@ -52,8 +52,8 @@ def test_explicit_id_duplicates_and_invalid(project):
 
 
 def test_behaviour_switch_scenario_create_id(dss, project):
-    assert dss.admin.behaviour() == {"scenario_create_id": "body"}
-    assert dss.admin.set_behaviour(scenario_create_id="from_name") == {"scenario_create_id": "from_name"}
+    assert dss.admin.behaviour()["scenario_create_id"] == "body"
+    assert dss.admin.set_behaviour(scenario_create_id="from_name")["scenario_create_id"] == "from_name"
     scenario = project.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"})
     assert scenario.id == "Nightly_build"  # the body's id is ignored: derived from the name
     assert [s["id"] for s in project.list_scenarios()] == ["Nightly_build"]
@@ -66,11 +66,11 @@ def test_behaviour_switch_scenario_create_id(dss, project):
         dss.admin.set_behaviour(scenario_create_id="sometimes")
     with pytest.raises(RuntimeError, match="400"):
         dss.admin.set_behaviour(no_such_switch="body")
-    assert dss.admin.behaviour() == {"scenario_create_id": "from_name"}
+    assert dss.admin.behaviour()["scenario_create_id"] == "from_name"
     dss.admin.reset()  # a partial reset keeps the switches
-    assert dss.admin.behaviour() == {"scenario_create_id": "from_name"}
+    assert dss.admin.behaviour()["scenario_create_id"] == "from_name"
     dss.admin.reset(full=True)
-    assert dss.admin.behaviour() == {"scenario_create_id": "body"}
+    assert dss.admin.behaviour()["scenario_create_id"] == "body"
     again = dss.client().create_project("SC", "Scenarios", "admin")
     assert (
         again.create_scenario("Nightly build", "step_based", definition={"id": "nightly_build"}).id

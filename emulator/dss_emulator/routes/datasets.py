@@ -80,7 +80,7 @@ def create_dataset(ctx: Ctx) -> Dict[str, Any]:
     if not extra.get("formatType"):
         extra.pop("formatParams", None)
     doc = defaults.new_dataset(proj.key, name, dtype, bool(body.get("managed", False)), params, extra)
-    return _created(ctx, proj, doc)
+    return ctx.created(_created(ctx, proj, doc), "name")
 
 
 def _partitioning_from(ctx: Ctx, proj: ProjectData, option: Any) -> Dict[str, Any]:
@@ -131,7 +131,7 @@ def create_managed_dataset(ctx: Ctx) -> Dict[str, Any]:
     settings = body.get("creationSettings") or {}
     if not isinstance(settings, dict):
         raise errors.bad_request("creationSettings must be a JSON object")
-    return _created(ctx, proj, managed_dataset_doc(ctx, proj, name, settings))
+    return ctx.created(_created(ctx, proj, managed_dataset_doc(ctx, proj, name, settings)), "name")
 
 
 def create_managed_output(ctx: Ctx, proj: ProjectData, name: str, settings: Dict[str, Any]) -> None:

@@ -78,7 +78,7 @@ def create_folder(ctx: Ctx) -> Dict[str, Any]:
         for k, v in body.items()
         if k not in ("name", "projectKey", "type", "params", "id", "versionTag", "creationTag")
     }
-    return copy.deepcopy(new_folder(ctx, proj, name, params, body.get("type"), extra))
+    return ctx.created(copy.deepcopy(new_folder(ctx, proj, name, params, body.get("type"), extra)), "id")
 
 
 @route("GET", "/projects/{pk}/managedfolders/{fid}")

@@ -148,7 +148,7 @@ def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj.recipes[name] = doc
     proj.payloads[name] = payload
     ctx.store.save_recipe(proj, name)
-    return {"name": name, "recipe": copy.deepcopy(doc)}
+    return ctx.created({"name": name, "recipe": copy.deepcopy(doc)}, "name")
 
 
 @route("GET", "/projects/{pk}/recipes/{name}")

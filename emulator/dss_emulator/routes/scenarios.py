@@ -94,7 +94,7 @@ def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     if stype == "custom_python":
         proj.scenario_scripts[sid] = ""
     ctx.store.save_scenario(proj, sid)
-    return copy.deepcopy(doc)
+    return ctx.created(copy.deepcopy(doc), "id")
 
 
 @route("GET", "/projects/{pk}/scenarios/{sid}")

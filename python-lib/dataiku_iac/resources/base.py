@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.policy import FieldPolicy
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -167,6 +169,50 @@ class ResourceHandler:
         """After a create failed: the object our create may have made, if it exists (adopted).
         `answer_lost`: DSS may have carried out the create without us seeing its answer."""
         return self.find(client, resource.project_key, resource.name, ctx)
+
+
+def create_answer(client: Any, create: Callable[[], T]) -> tuple[T, Any]:
+    """Run a dataikuapi create on `client`; return its result and what DSS answered the create with.
+
+    dataikuapi returns handles and drops the answer of a create request (the last POST `create`
+    makes). Where that answer is the created object's document (`created_document`), the
+    read-modify-write finishing the create starts from it instead of reading the object again
+    (docs/performance.md, "Assumptions about DSS"). Clients are per thread (DssConnection), so the
+    capture sees only this call's requests.
+    """
+    perform = client._perform_json
+    shadowed = "_perform_json" in vars(client)
+    answers: list[Any] = []
+
+    def capture(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        answer = perform(method, path, *args, **kwargs)
+        if method == "POST":
+            answers.append(answer)
+        return answer
+
+    client._perform_json = capture
+    try:
+        result = create()
+    finally:
+        if shadowed:
+            client._perform_json = perform
+        else:
+            del client._perform_json
+    return result, answers[-1] if answers else None
+
+
+def created_document(answer: Any, identity: dict[str, Any], keys: tuple[str, ...]) -> Optional[dict[str, Any]]:
+    """`answer` if it is the stored document of the object just created, else None (read it then).
+
+    It must name the object (`identity`: its name or id and project key), hold `keys`, and carry
+    a creationTag, which only DSS writes: an echo of the request, or an answer that only names the
+    object (all dataikuapi reads of it), is not taken for the document.
+    """
+    if not isinstance(answer, dict) or not isinstance(answer.get("creationTag"), dict):
+        return None
+    if any(answer.get(k) != v for k, v in identity.items()) or any(k not in answer for k in keys):
+        return None
+    return answer
 
 
 def save_if_changed(settings: Any, raw: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:

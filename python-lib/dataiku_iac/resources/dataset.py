@@ -9,13 +9,15 @@ created with ``overwrite=True`` and deleting one drops its data only when asked 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    create_answer,
+    created_document,
     deep_merge,
     save_if_changed,
     version_tag_of,
@@ -86,6 +88,11 @@ class DatasetHandler(ResourceHandler):
 
     # -- mutation ----------------------------------------------------------------
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        _, answer = create_answer(client, lambda: self._create(client, resource, ctx))
+        identity = {"name": resource.name, "projectKey": resource.project_key}
+        return self._save(client, resource, ctx, created_document(answer, identity, ("type", "params")))
+
+    def _create(self, client: Any, resource: Resource, ctx: ProjectContext) -> None:
         project = client.get_project(resource.project_key)
         attrs = resource.attributes
         kind = attrs["kind"]
@@ -119,14 +126,19 @@ class DatasetHandler(ResourceHandler):
             project.create_upload_dataset(name, connection=attrs.get("connection"))
         else:
             raise ValueError(f"unsupported dataset kind {kind!r}")
-        return self._save(client, resource, ctx)
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
         return self._save(client, resource, ctx)
 
-    def _save(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+    def _save(self, client: Any, resource: Resource, ctx: ProjectContext, created: Optional[dict[str, Any]] = None) -> Observed:
+        """Read-modify-write of the settings; `created`: the document a create answered with (no read)."""
         dataset = client.get_project(resource.project_key).get_dataset(resource.name)
-        settings = dataset.get_settings()
+        if created is not None:
+            from dataikuapi.dss.dataset import DSSDatasetSettings
+
+            settings = DSSDatasetSettings(dataset, created)
+        else:
+            settings = dataset.get_settings()
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         patch_document(raw, resource.attributes)

@@ -12,6 +12,8 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    create_answer,
+    created_document,
     save_if_changed,
     version_tag_of,
 )
@@ -64,15 +66,26 @@ class ManagedFolderHandler(ResourceHandler):
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         project = client.get_project(resource.project_key)
-        folder = project.create_managed_folder(resource.name, connection_name=resource.attributes["connection"])
+        connection = resource.attributes["connection"]
+        folder, answer = create_answer(client, lambda: project.create_managed_folder(resource.name, connection_name=connection))
         ctx.remember_folder(resource.name, folder.odb_id)
-        return self._save(client, resource, folder.odb_id, ctx)
+        identity = {"id": folder.odb_id, "name": resource.name, "projectKey": resource.project_key}
+        return self._save(client, resource, folder.odb_id, ctx, created_document(answer, identity, ("params",)))
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
         return self._save(client, resource, current.dss_id, ctx)
 
-    def _save(self, client: Any, resource: Resource, odb_id: str, ctx: ProjectContext) -> Observed:
-        settings = client.get_project(resource.project_key).get_managed_folder(odb_id).get_settings()
+    def _save(
+        self, client: Any, resource: Resource, odb_id: str, ctx: ProjectContext, created: Optional[dict[str, Any]] = None
+    ) -> Observed:
+        """Read-modify-write of the settings; `created`: the document a create answered with (no read)."""
+        folder = client.get_project(resource.project_key).get_managed_folder(odb_id)
+        if created is not None:
+            from dataikuapi.dss.managedfolder import DSSManagedFolderSettings
+
+            settings = DSSManagedFolderSettings(folder, created)
+        else:
+            settings = folder.get_settings()
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         attrs = resource.attributes

@@ -31,6 +31,8 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    create_answer,
+    created_document,
     deep_merge,
     version_after_save,
     version_tag_of,
@@ -167,13 +169,21 @@ class ScenarioHandler(ResourceHandler):
         definition: dict[str, Any] = {"id": resource.name, "params": {"steps": []}, "triggers": [], "reporters": []}
         patch_document(definition, resource.attributes, ctx)
         definition.pop("name", None)
-        created = client.get_project(resource.project_key).create_scenario(
-            resource.attributes.get("name") or resource.name, "step_based", definition=definition
-        )
+        name = resource.attributes.get("name") or resource.name
+        project = client.get_project(resource.project_key)
+        created, answer = create_answer(client, lambda: project.create_scenario(name, "step_based", definition=definition))
         # DSS may not have used the configured id: steps of later creates calling this
         # scenario must name the id it has.
         ctx.remember_scenario(resource.name, created.id)
-        settings = created.get_settings()
+        # What DSS kept of the definition: its answer, when that is the document, else a read.
+        identity = {"id": created.id, "projectKey": resource.project_key, "type": "step_based"}
+        document = created_document(answer, identity, ("params", "triggers"))
+        if document is not None:
+            from dataikuapi.dss.scenario import StepBasedScenarioSettings
+
+            settings = StepBasedScenarioSettings(client, created, document)
+        else:
+            settings = created.get_settings()
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         patch_document(raw, resource.attributes, ctx)
