@@ -12,6 +12,7 @@ import errno
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -103,6 +104,23 @@ class LocalBlobStore:
             return None
         except OSError as exc:
             raise StateError(f"cannot read {name} in {self.describe()}: {exc.strerror}") from None
+
+    def read_chunks(self, name: str, size: int = 1 << 18) -> Iterator[bytes] | None:
+        """The blob as a stream of chunks of at most `size` bytes, or None if there is no such blob
+        (a large journal is read without holding it whole). Optional for backends."""
+        try:
+            handle = self._path(name).open("rb")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read {name} in {self.describe()}: {exc.strerror}") from None
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while chunk := handle.read(size):
+                    yield chunk
+
+        return chunks()
 
     def _write_temp(self, target: Path, data: bytes) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)

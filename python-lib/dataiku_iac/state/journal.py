@@ -10,6 +10,7 @@ intents that never got an outcome to the reconciler, which checks them against l
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,10 @@ class JournalRead:
     stored_serial: int = 0
     stored_lineage: str | None = None
     message: str = ""
+    # A streamed read (`scan(..., keep_entries=False)`) keeps no entries, only these.
+    entry_count: int = 0
+    outcome_count: int = 0
+    streamed_pending: list[dict[str, Any]] | None = None
 
     @property
     def lineage(self) -> str | None:
@@ -132,18 +137,16 @@ class JournalRead:
         An outcome resolves the most recent earlier unresolved intent for its address (which is
         also the one with the same seq when the executor reuses the intent's seq).
         """
-        open_by_address: dict[str, list[dict[str, Any]]] = {}
+        if self.streamed_pending is not None:
+            return list(self.streamed_pending)
+        tracker = PendingIntents()
         for entry in self.entries:
-            stack = open_by_address.setdefault(entry["address"], [])
-            if entry["kind"] == "intent":
-                stack.append(entry)
-            elif stack:
-                same_seq = [i for i, e in enumerate(stack) if e["seq"] == entry["seq"]]
-                stack.pop(same_seq[-1] if same_seq else -1)
-        pending = [e for stack in open_by_address.values() for e in stack]
-        return sorted(pending, key=lambda e: e["seq"])
+            tracker.add(entry)
+        return tracker.pending()
 
     def outcomes(self) -> list[dict[str, Any]]:
+        if self.streamed_pending is not None:
+            raise StateError("a streamed journal read keeps no outcomes: read the whole journal to replay it")
         return [e for e in self.entries if e["kind"] == "outcome"]
 
     def raise_for_status(self) -> None:
@@ -152,6 +155,26 @@ class JournalRead:
             raise StateCorruptError(self.message)
         if self.status in (FUTURE, LINEAGE_MISMATCH):
             raise StateConflictError(self.message)
+
+
+class PendingIntents:
+    """The intents of a stream of entries still without an outcome, kept as the entries go by."""
+
+    def __init__(self) -> None:
+        self._open_by_address: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, entry: dict[str, Any]) -> None:
+        stack = self._open_by_address.setdefault(entry["address"], [])
+        if entry["kind"] == "intent":
+            stack.append(entry)
+        elif stack:
+            same_seq = [i for i, e in enumerate(stack) if e["seq"] == entry["seq"]]
+            stack.pop(same_seq[-1] if same_seq else -1)
+        if not stack:
+            del self._open_by_address[entry["address"]]
+
+    def pending(self) -> list[dict[str, Any]]:
+        return sorted((e for stack in self._open_by_address.values() for e in stack), key=lambda e: e["seq"])
 
 
 def classify(
@@ -166,40 +189,120 @@ def classify(
 
     `stored_lineage` is None when no state has been written yet (serial 0): any lineage matches.
     """
+    return scan(
+        None if raw is None else [raw],
+        source=source, stored_serial=stored_serial, stored_lineage=stored_lineage, hint=hint,
+    )
+
+
+def scan(
+    chunks: Iterable[bytes] | None,
+    *,
+    source: str,
+    stored_serial: int,
+    stored_lineage: str | None,
+    hint: str = "",
+    keep_entries: bool = True,
+) -> JournalRead:
+    """`classify` over a journal read as a stream of byte chunks (None: no journal).
+
+    With `keep_entries=False` the entries are not kept, only counted, and the intents still
+    without an outcome tracked as they go by: memory stays proportional to a line and to the
+    pending intents, not to the journal (a 10,000-resource apply writes 20,000 entries).
+    """
     base = JournalRead(status=NONE, source=source, stored_serial=stored_serial, stored_lineage=stored_lineage)
-    if raw is None:
+    if chunks is None:
         base.message = f"{source}: no journal"
         return base
-    lines = raw.split(b"\n")
+    reader = _Reader(base, keep_entries, hint)
+    held: bytes | None = None
+    for piece in split_pieces(chunks):
+        if held is not None:
+            reader.feed(held)
+        held = piece
     # Every line is written with its newline in one write; a last piece without one was cut short.
-    tail = lines.pop()
+    tail = held or b""
     if tail:
         base.torn_line = tail.decode("utf-8", "replace")
         # A complete JSON entry cut just before its newline is still a whole record: keep it.
-        if _parse_line(tail) is not None and lines:
-            lines.append(tail)
+        if _parse_line(tail) is not None and reader.pieces:
+            reader.feed(tail)
             base.torn_line = None
-    lines = [line for line in lines if line.strip()]
-    if not lines:
+    if not reader.lines:
         base.status = EMPTY
         base.message = f"{source}: the journal is empty" + (" (its only line was torn)" if base.torn_line else "")
         return base
-    header = _parse_line(lines[0])
-    problem = _header_problem(header)
-    if problem:
-        base.status = CORRUPT
-        base.corrupt_lines = [line.decode("utf-8", "replace") for line in lines]
-        base.message = f"{source}: the journal header is unreadable ({problem}); refusing to guess. {hint}"
+    if base.status == CORRUPT:
         return base
-    base.header = header
-    for line in lines[1:]:
-        entry = _parse_line(line)
-        if entry is None or entry_problem(entry):
-            base.corrupt_lines.append(line.decode("utf-8", "replace"))
-        else:
-            base.entries.append(entry)
+    if not keep_entries:
+        base.streamed_pending = reader.pending.pending()
     _set_status(base, hint)
     return base
+
+
+def split_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces `b"".join(chunks).split(b"\n")` would give, one at a time."""
+    rest = b""
+    for chunk in chunks:
+        buffer = rest + chunk if rest else chunk
+        start = 0
+        end = buffer.find(b"\n", start)
+        while end >= 0:
+            yield buffer[start:end]
+            start = end + 1
+            end = buffer.find(b"\n", start)
+        rest = buffer[start:]
+    yield rest
+
+
+class _Reader:
+    """Classifies the journal's lines one at a time into `jr` (see `scan`)."""
+
+    def __init__(self, jr: JournalRead, keep_entries: bool, hint: str) -> None:
+        self.jr = jr
+        self.keep_entries = keep_entries
+        self.hint = hint
+        self.pending = PendingIntents()
+        self.pieces = 0  # lines ended by a newline, blank ones included
+        self.lines = 0  # lines that are not blank
+
+    def feed(self, line: bytes) -> None:
+        self.pieces += 1
+        if not line.strip():
+            return
+        self.lines += 1
+        jr = self.jr
+        if jr.status == CORRUPT:
+            jr.corrupt_lines.append(line.decode("utf-8", "replace"))
+        elif jr.header is None:
+            self._header(line)
+        else:
+            self._entry(line)
+
+    def _header(self, line: bytes) -> None:
+        header = _parse_line(line)
+        problem = _header_problem(header)
+        if problem:
+            jr = self.jr
+            jr.status = CORRUPT
+            jr.corrupt_lines = [line.decode("utf-8", "replace")] + jr.corrupt_lines
+            jr.message = f"{jr.source}: the journal header is unreadable ({problem}); refusing to guess. {self.hint}"
+        else:
+            self.jr.header = header
+
+    def _entry(self, line: bytes) -> None:
+        jr = self.jr
+        entry = _parse_line(line)
+        if entry is None or entry_problem(entry):
+            jr.corrupt_lines.append(line.decode("utf-8", "replace"))
+            return
+        jr.entry_count += 1
+        if entry["kind"] == "outcome":
+            jr.outcome_count += 1
+        if self.keep_entries:
+            jr.entries.append(entry)
+        else:
+            self.pending.add(entry)
 
 
 def _parse_line(line: bytes) -> Any:
@@ -230,12 +333,12 @@ def _set_status(jr: JournalRead, hint: str) -> None:
             f"{jr.source}: the journal starts from serial {base_serial}; the state is already at "
             f"{jr.stored_serial}, so it was compacted: safe to delete"
         )
-    elif not jr.entries:
+    elif not jr.entry_count:
         jr.status = HEADER_ONLY
         jr.message = f"{jr.source}: the journal has a header and no entries: nothing to replay"
     else:
         jr.status = OK
-        jr.message = f"{jr.source}: {len(jr.entries)} entries to replay onto serial {base_serial}"
+        jr.message = f"{jr.source}: {jr.entry_count} entries to replay onto serial {base_serial}"
 
 
 def replay(doc: StateDocument, entries: list[dict[str, Any]]) -> StateDocument:

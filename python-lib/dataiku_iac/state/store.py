@@ -21,6 +21,7 @@ import inspect
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -538,12 +539,33 @@ class StateWriter(StateReader):
 
     def journal_clear(self) -> None:
         """Delete the journal, first moving any unreadable or torn lines to journal.corrupted."""
-        raw = self.store.get(jrn.JOURNAL_BLOB)
-        if raw is not None:
-            jr = jrn.classify(raw, source=jrn.JOURNAL_BLOB, stored_serial=0, stored_lineage=None)
+        chunks = self._journal_chunks()
+        if chunks is not None:
+            jr = jrn.scan(chunks, source=jrn.JOURNAL_BLOB, stored_serial=0, stored_lineage=None, keep_entries=False)
             self._quarantine(jr)
             self.store.delete(jrn.JOURNAL_BLOB)
         self._journal_open = False
+
+    def _journal_chunks(self) -> Iterable[bytes] | None:
+        """The journal as a stream of chunks where the backend can stream it, else whole."""
+        read_chunks = getattr(self.store, "read_chunks", None)
+        if callable(read_chunks):
+            chunks: Iterable[bytes] | None = read_chunks(jrn.JOURNAL_BLOB)
+            return chunks
+        raw = self.store.get(jrn.JOURNAL_BLOB)
+        return None if raw is None else [raw]
+
+    def _scan_journal(self) -> JournalRead:
+        """The journal classified without keeping its entries (see `journal.scan`)."""
+        serial, lineage = self._stored_head()
+        return jrn.scan(
+            self._journal_chunks(),
+            source=self._source(jrn.JOURNAL_BLOB),
+            stored_serial=serial,
+            stored_lineage=lineage,
+            hint=self._journal_hint(),
+            keep_entries=False,
+        )
 
     def compact_journal(self, *, operation: str = "replay journal") -> JournalRead:
         """Fold a leftover journal into the state; returns what was found.
@@ -552,14 +574,20 @@ class StateWriter(StateReader):
         replay. In every case, intents that never got an outcome are kept in a fresh journal on
         the new serial, so the reconciler can still check them against DSS; otherwise the journal
         is cleared. future/lineage_mismatch/corrupt: StateError, nothing touched.
+
+        The journal is first read as a stream, keeping only the intents without an outcome (the
+        end of an apply compacts 2 entries per action); it is read whole only when it must be
+        replayed or has lines to quarantine.
         """
-        jr = self.read_journal()
+        jr = self._scan_journal()
+        if jr.corrupt_lines or jr.torn_line is not None or (jr.status == jrn.OK and jr.outcome_count):
+            jr = self.read_journal()
         jr.raise_for_status()
         if jr.status == jrn.NONE:
             return jr
         base, lineage = jr.stored_serial, jr.stored_lineage or jr.lineage
         key = (jr.header or {}).get("fingerprint_key")
-        if jr.status == jrn.OK and jr.outcomes():
+        if jr.status == jrn.OK and jr.outcome_count:
             doc = self.read()  # the lineage and key the journal recorded, if nothing stores them
             if base == 0:
                 doc.lineage = jr.lineage or doc.lineage
