@@ -31,10 +31,14 @@ ENV = "bench"
 # Requests that are not observing or changing objects: the check that the environment's
 # remapped connections and code envs exist (two lists, once per command).
 ENVIRONMENT_CHECKS = 2
-# A create-then-save or an update reads the object first (read-modify-write on a fresh
-# document); the limit counts a list per project for datasets and folders. So apply steps
-# may exceed their limit by that, and no more.
+# An update reads the object first (read-modify-write on a fresh document); the limit counts a
+# list per project for datasets and folders. So apply steps may exceed their limit by that, and
+# no more.
 APPLY_SLACK = 1.3
+# A create-then-save starts from DSS's answer to the create when that is the document (the
+# emulator's default, see docs/performance.md "Assumptions about DSS"): no read after a create
+# but a recipe's (DSS answers its create with the name).
+FIRST_APPLY_SLACK = 1.05
 
 
 @pytest.fixture
@@ -77,7 +81,7 @@ def test_request_counts_stay_at_their_limits(dss, bench):
 
     first_apply = _step(dss, apply)
     limit = limits.first_apply(desired)
-    assert first_apply["objects"] <= limit.requests * APPLY_SLACK, (first_apply, limit.to_json(0, 4))
+    assert first_apply["objects"] <= limit.requests * FIRST_APPLY_SLACK, (first_apply, limit.to_json(0, 4))
     assert first_apply.get("POST", 0) == N, first_apply  # one create per object
     assert first_apply.get("PUT", 0) <= limit.writes - N, first_apply  # no save beyond what creates cannot carry
 
