@@ -251,6 +251,7 @@ def _targets(session: Session, targets: tuple) -> tuple:
         return ()
     from dataiku_iac.model import Address
 
+    session.projects_optional = True  # `destroy --target` needs no project file
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
     for target in targets:
         try:

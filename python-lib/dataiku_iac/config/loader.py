@@ -309,12 +309,15 @@ def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source],
     return projects
 
 
+# The one error a destroy tolerates (it needs no project file): engine/session.py recognises it.
+NO_PROJECT_FILES = "no project files found under projects/"
+
+
 def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDocument, List[Untouched]]]:
     """Every readable project file, variables substituted, with the references left for DSS."""
     files = list_yaml_files(run.root, "projects")
     if not files:
-        run.error("projects/", "no project files found under projects/",
-                  "add one file per DSS project, e.g. projects/demo.yml")
+        run.error("projects/", NO_PROJECT_FILES, "add one file per DSS project, e.g. projects/demo.yml")
         return []
     if len(files) > MAX_PROJECT_FILES:
         run.error("projects/", f"too many project files ({len(files)}); the limit is {MAX_PROJECT_FILES}")

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from dataiku_iac.builder import check_config
+from dataiku_iac.builder import build_desired, check_config
 from dataiku_iac.config import load_config
+from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
@@ -129,6 +130,10 @@ class Session:
         # Whether the secret variables' values must be set: a plan or an apply writes or compares
         # them; validate checks only the references, drift reports the plan it cannot make.
         self._secret_values = True
+        # A plan or an apply may run with no project file at all: a destroy needs none, and a plan
+        # then explains that deleting what the state holds is `destroy` (_refuse_no_projects).
+        self.projects_optional = False
+        self._no_project_files = False
         # One per state key: it remembers the values it fingerprinted, to translate legacy records.
         self._fingerprinters: dict[str, Fingerprinter] = {}
         # Skip reading recipes/scenarios whose listed version proves them unchanged
@@ -169,6 +174,11 @@ class Session:
                 self.root, self.environment, self.secrets, secret_values=self._secret_values
             )
         except ConfigError as exc:
+            if self.projects_optional and [d.message for d in exc.diagnostics] == [NO_PROJECT_FILES]:
+                self._cfg = load_config(self.root, self.environment, projects=False)
+                self._desired = build_desired(self._cfg, self.secrets)
+                self._no_project_files = True
+                return
             credentials = self._credential_problems() if self._needs_dss else []
             if not credentials:
                 raise
@@ -341,8 +351,10 @@ class Session:
     # -- plan ---------------------------------------------------------------------------------
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan: replays a leftover journal in memory, writes nothing."""
+        self.projects_optional = True
         reader = self._config_errors_first(self.state_reader)
         state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(reader))
+        self._refuse_no_projects(state, options.destroy)
         desired, observing = self._load_while_observing(state)
         observation, contexts = observing.finish(
             project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
@@ -359,6 +371,19 @@ class Session:
             result = replace(result, reconciled_digest=state.content_digest())
         check_plan(result, self.policies)
         return PlanResult(result, state, observation, contexts, notes)
+
+    def _refuse_no_projects(self, state: StateDocument, destroy: bool) -> None:
+        """With no project file, only a destroy goes on; a plan or an apply stops, and says
+        `destroy` when the state still holds what an empty configuration would delete."""
+        self.desired  # noqa: B018 - loads the configuration (raises ConfigError if invalid)
+        if not self._no_project_files or destroy:
+            return
+        hint = "add one file per DSS project, e.g. projects/demo.yml"
+        if state.resources:
+            hint = (f"the state of environment {self.environment!r} still holds {_resources(len(state.resources))}: "
+                    f"to delete them from DSS, run `dataiku-iac destroy -e {self.environment}` "
+                    f"(`plan --destroy` shows what it would delete); or add the project files back")
+        raise ConfigError([Diagnostic("projects/", 0, 0, "", NO_PROJECT_FILES, hint)])
 
     def observe(self, desired: DesiredState, state: StateDocument) -> tuple[Observation, dict[str, ProjectContext]]:
         return observe(
@@ -462,12 +487,15 @@ class Session:
         `operation` labels the lock (and so the error a concurrent run sees): callers that run
         on behalf of someone else, like the DSS webapp backend, name that person in it.
         """
+        self.projects_optional = True
         if saved_plan is None:
             self._config_errors_first(lambda: check_unsaved_apply(self.policies, destroy=options.destroy))
         writer = self._config_errors_first(self.state_writer)
         # Observe while the configuration loads, for the state as read before the lock. Once
         # locked, the observation is kept only if the state is still the one it was made for.
         early_state = self._config_errors_first(writer.read)
+        saved_destroy = bool(((saved_plan or {}).get("options") or {}).get("destroy"))
+        self._refuse_no_projects(early_state, options.destroy or saved_destroy)
         observing: Optional[BackgroundObservation] = None
         if saved_plan is None:
             desired, observing = self._load_while_observing(early_state)
@@ -590,6 +618,10 @@ class Session:
 
     def _remake_plan(self) -> str:
         return f"make a new plan with `dataiku-iac plan -e {self.environment} --out FILE` and apply that file"
+
+
+def _resources(count: int) -> str:
+    return f"{count} resource" + ("" if count == 1 else "s")
 
 
 def _unique_sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
