@@ -115,3 +115,62 @@ def test_changing_a_managed_datasets_format_drops_the_old_formats_params_and_war
     assert doc["formatParams"] == params  # nothing of the old format's params left
     assert_no_changes(dss, root)
     assert "format changes" not in run_cli(dss, root, "plan", "-e", "dev").stdout
+
+
+SQL_PROJECT = """project:
+  key: FMTSQL
+  name: Formats on SQL
+
+datasets:
+  - name: on_sql
+    type: managed
+    connection: postgres_dw
+    format: parquet
+  - name: params_on_sql
+    type: managed
+    connection: postgres_dw
+    format_params: {separator: ";"}
+  - name: plain_sql
+    type: managed
+    connection: postgres_dw
+  - name: overridden
+    type: managed
+    connection: postgres_dw
+  - name: lost
+    type: managed
+    connection: no_such_connection
+"""
+SQL_ENV = 'dss:\n  api_key_env: DKU_API_KEY\noverrides:\n  "dataset.FMTSQL.overridden":\n    format: csv\n'
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_format_on_a_managed_sql_dataset_is_refused_at_its_line_with_the_other_dss_checks(
+    dss: Any, tmp_path: Path, command: str
+) -> None:
+    """DSS stores a managed dataset on a SQL connection as a table: no file format. Only the target
+    knows the connection's type, so it is a DSS-side check, reported with the missing connection."""
+    root = write_config(tmp_path / "cfg", {"fmt.yml": SQL_PROJECT}, env=SQL_ENV)
+    before = dss.admin.stats()["requests"]
+    result = run_cli(dss, root, command, "-e", "dev", expect=1)
+    sql = "is a managed dataset on PostgreSQL connection 'postgres_dw': DSS stores it as a SQL table, which has no file format"
+    expected = [
+        f"projects/fmt.yml:9:13: error: datasets[0].format: dataset.FMTSQL.on_sql {sql} (format would be ignored)",
+        f"projects/fmt.yml:13:20: error: datasets[1].format_params: dataset.FMTSQL.params_on_sql {sql} (format_params would be ignored)",
+        f'environments/dev.yml:5:13: error: overrides["dataset.FMTSQL.overridden"].format: dataset.FMTSQL.overridden {sql}',
+        "projects/fmt.yml:20:5: error: dataset.FMTSQL.lost: connection 'no_such_connection' does not exist",
+    ]
+    for line in expected:
+        assert line in result.output, str(result)
+    assert "the configuration has 4 problems" in result.output
+    assert "plain_sql" not in result.output  # a managed SQL dataset without a format is fine
+    assert "remove format and format_params, or store the dataset on a file-based connection" in result.output
+    assert writes_since(dss, before) == []
+
+
+def test_a_default_format_on_a_default_sql_connection_is_refused_at_the_default(dss: Any, tmp_path: Path) -> None:
+    iac = "version: 1\ndefaults:\n  dataset:\n    connection: postgres_dw\n    format: parquet\n"
+    project = "project:\n  key: FMTDEF\n  name: Defaults\n\ndatasets:\n  - name: D\n    type: managed\n"
+    root = write_config(tmp_path / "cfg", {"fmt.yml": project}, iac=iac)
+    result = run_cli(dss, root, "plan", "-e", "dev", expect=1)
+    line = "iac.yml:5:13: error: defaults.dataset.format: dataset.FMTDEF.D is a managed dataset on PostgreSQL connection"
+    assert line in result.output, str(result)

@@ -9,7 +9,8 @@ change is planned:
   (file-based or SQL); an `sql_table`/`sql_query` dataset a SQL connection; a `filesystem`
   dataset a Filesystem connection; a managed folder a file-based connection allowing folders;
 - a code env must exist in the language that uses it (python recipes and `code_env.python`:
-  PYTHON; r: R).
+  PYTHON; r: R);
+- a managed dataset on a SQL connection declares no `format`/`format_params` (a table has none).
 
 Each problem becomes a `Diagnostic` located where the name comes from: the remapping entry in
 the environment file (`connections.filesystem_managed`) when the name was remapped, else the
@@ -140,13 +141,16 @@ def _uses(desired: DesiredState) -> list[_Use]:
     return list(uses.values())
 
 
-def check_targets(desired: DesiredState, inventory: Inventory, environment: Any, *, where: str) -> list[Diagnostic]:
+def check_targets(
+    desired: DesiredState, inventory: Inventory, environment: Any, *, where: str, config: Any = None
+) -> list[Diagnostic]:
     """Every problem with the connections and code envs the model uses; [] when all fit.
 
     `environment` is the loaded EnvironmentConfig (for locating remapping entries), `where`
-    names the target DSS in messages ("DSS http://… of environment 'prod'").
+    names the target DSS in messages ("DSS http://… of environment 'prod'"); `config`, the
+    LoadedConfig the model was built from, locates a problem at the field that causes it.
     """
-    problems = []
+    problems = _format_on_sql_problems(desired, inventory, config)
     for use in _merge_missing(_uses(desired), inventory):
         if use.kind == "connection":
             message, hint = _connection_problem(use, inventory)
@@ -155,6 +159,46 @@ def check_targets(desired: DesiredState, inventory: Inventory, environment: Any,
         if message:
             problems.append(_locate(use, message.replace("{where}", where), hint, environment))
     return problems
+
+
+def _format_on_sql_problems(desired: DesiredState, inventory: Inventory, config: Any) -> list[Diagnostic]:
+    """A managed dataset on a SQL connection is a table: DSS keeps no file format for it, so a
+    declared `format`/`format_params` would be written into a document that ignores it (and
+    compared forever). Only known at the target: the environment may remap the connection."""
+    problems = []
+    for resource in sorted(desired.by_type("dataset"), key=lambda r: r.address):
+        attrs = resource.attributes
+        declared = [f for f in ("format", "format_params") if f in attrs]
+        if attrs.get("kind") != "managed" or not declared:
+            continue
+        ctype = (inventory.connections.get(str(attrs.get("connection"))) or {}).get("type")
+        if ctype not in SQL_TYPES:
+            continue
+        message = (
+            f"{resource.address} is a managed dataset on {ctype} connection {attrs['connection']!r}: DSS stores it "
+            f"as a SQL table, which has no file format ({' and '.join(declared)} would be ignored)"
+        )
+        hint = "remove format and format_params, or store the dataset on a file-based connection"
+        problems.append(_at_field(resource, declared, message, hint, config))
+    return sorted(problems, key=lambda d: (d.file, d.line, d.column))
+
+
+def _at_field(resource: Resource, fields: list[str], message: str, hint: str, config: Any) -> Diagnostic:
+    """At the first of `fields` as written for the resource (in its project file, or in the
+    environment file when an override wrote it); a format that came from `defaults.dataset` in
+    iac.yml at that default; else at the resource."""
+    doc = config.project(resource.config_project) if config is not None else None
+    items = (doc.data.get("datasets") if doc is not None else None) or []
+    index = next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") == resource.name), None)
+    if doc is not None and index is not None:
+        for name in fields:
+            if name in items[index]:
+                return doc.diagnostic(("datasets", index, name), message, hint, where="value")
+        mark = config.settings_marks.get(("defaults", "dataset", fields[0]))
+        if mark is not None:
+            return Diagnostic("iac.yml", mark.line, mark.column, f"defaults.dataset.{fields[0]}", message, hint)
+    source = resource.source
+    return Diagnostic(source.file, source.line, source.column, resource.address, message, hint)
 
 
 def _merge_missing(uses: list[_Use], inventory: Inventory) -> list[_Use]:

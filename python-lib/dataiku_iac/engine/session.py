@@ -234,7 +234,7 @@ class Session:
         inventory = read_inventory(client, connection_names(desired), with_retries)
         url = self._target().url if self._client_factory is None else "this DSS"
         where = f"the DSS of environment {self.environment!r} ({url})"
-        problems = check_targets(desired, inventory, self.settings.environment, where=where)
+        problems = check_targets(desired, inventory, self.settings.environment, where=where, config=self._cfg)
         if problems:
             raise ConfigError(problems)
         self._targets_checked = True
