@@ -174,3 +174,55 @@ def test_a_default_format_on_a_default_sql_connection_is_refused_at_the_default(
     result = run_cli(dss, root, "plan", "-e", "dev", expect=1)
     line = "iac.yml:5:13: error: defaults.dataset.format: dataset.FMTDEF.D is a managed dataset on PostgreSQL connection"
     assert line in result.output, str(result)
+
+
+SUBSET_BEFORE = """project:
+  key: FMTSUB
+  name: Subsets
+
+datasets:
+  - name: D
+    type: managed
+    format: csv
+    format_params: {separator: ";", style: excel}
+    params: {notReadyIfEmpty: true}
+"""
+
+
+def test_format_params_and_params_manage_only_the_declared_keys_and_a_removed_key_keeps_its_value(
+    dss: Any, tmp_path: Path
+) -> None:
+    """docs/config-reference.md: keys DSS adds are ignored; a key removed from the config stops
+    being managed (DSS keeps its value, the plan shows nothing); a declared key is enforced."""
+    root = write_config(tmp_path / "cfg", {"fmt.yml": SUBSET_BEFORE})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    dataset = dss.client().get_project("FMTSUB").get_dataset("D")
+
+    def edit_in_dss(format_params: dict, params: dict) -> None:
+        settings = dataset.get_settings()
+        settings.get_raw()["formatParams"].update(format_params)
+        settings.get_raw()["params"].update(params)
+        settings.save()
+
+    edit_in_dss({"quoteChar": "'"}, {"filesSelectionRules": {"mode": "ALL", "excludeRules": ["x"]}})  # never declared
+    assert_no_changes(dss, root)
+    assert run_cli(dss, root, "drift", "-e", "dev", "--json").json()["drift"] is False
+
+    # separator and notReadyIfEmpty leave the config: DSS keeps them, nothing to apply
+    after = SUBSET_BEFORE.replace('separator: ";", ', "").replace("    params: {notReadyIfEmpty: true}\n", "")
+    (root / "projects" / "fmt.yml").write_text(after, encoding="utf-8")
+    assert_no_changes(dss, root)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    raw = dataset.get_settings().get_raw()
+    assert raw["formatParams"]["separator"] == ";" and raw["params"]["notReadyIfEmpty"] is True
+    edit_in_dss({"separator": ","}, {"notReadyIfEmpty": False})  # no longer managed: no difference
+    assert_no_changes(dss, root)
+
+    edit_in_dss({"style": "unix"}, {})  # still declared: the plan puts it back
+    text = run_cli(dss, root, "plan", "-e", "dev").stdout
+    assert "~ format_params" in text and '"unix"' in text and '"excel"' in text, text
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    raw = dataset.get_settings().get_raw()
+    assert raw["formatParams"]["style"] == "excel" and raw["formatParams"]["separator"] == ","
+    assert raw["formatParams"]["quoteChar"] == "'"
+    assert_no_changes(dss, root)
