@@ -21,13 +21,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar, Union
 
+from dataiku_iac.address import address_of
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
-from dataiku_iac.model import DesiredState, Resource, SourceRef, address_of
+from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.resources.project import expand_role
+from dataiku_iac.resources.registry import child_specs, spec_for
 from dataiku_iac.secret_sources import SecretsLike, secret_source
 
 T = TypeVar("T")
@@ -132,9 +134,8 @@ class _Builder:
         if key is None:
             return  # no usable project key (reported by the loader): nothing can be addressed
         names, complete = {}, {}
-        for type_, list_key, id_key in (("dataset", "datasets", "name"), ("managed_folder", "managed_folders", "name"),
-                                        ("scenario", "scenarios", "id")):
-            names[type_], complete[type_] = _identities(data.get(list_key), id_key)
+        for spec in child_specs():
+            names[spec.type], complete[spec.type] = _identities(data.get(spec.section), spec.id_key)
         ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names, complete=complete)
         self._check_key_length(ctx)
         if not doc.is_flagged(("project",)):
@@ -408,7 +409,7 @@ class _Builder:
         if name in ctx.names[type_]:
             deps.add(address_of(type_, ctx.key, name))
         elif ctx.complete[type_]:  # else it may name an object the loader could not read
-            label = {"dataset": "dataset", "managed_folder": "managed folder", "scenario": "scenario"}[type_]
+            label = spec_for(type_).label
             self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", did_you_mean(name, ctx.names[type_]))
 
     def _trigger(self, ctx: _FileContext, path: tuple, item: dict, deps: set) -> dict:

@@ -7,9 +7,9 @@ JSON. Each resource handler translates between the two (`to_logical` reads a DSS
 document, `patch_document` writes one), so the planner, drift and import all work on
 the same small, declared vocabulary and never on DSS's server-filled documents.
 
-Addresses use the project key *as written in the config*: the same address names the
-same resource in every environment, even when the environment adds a key prefix or
-suffix (``DEMO`` in prod, ``DEMO_FEATURE_X`` for a branch). `Resource.project_key` is
+Addresses (`address.py`) use the project key *as written in the config*: the same address
+names the same resource in every environment, even when the environment adds a key prefix
+or suffix (``DEMO`` in prod, ``DEMO_FEATURE_X`` for a branch). `Resource.project_key` is
 the effective DSS key.
 """
 
@@ -19,40 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from dataiku_iac.errors import Diagnostic
-
-# The resource types in dependency order: a type may only depend on earlier ones
-# (except scenarios, which may depend on other scenarios).
-RESOURCE_TYPES = ("project", "managed_folder", "dataset", "recipe", "scenario")
-
-
-@dataclass(frozen=True)
-class Address:
-    """A parsed resource address: ``type.PROJECT`` or ``type.PROJECT.NAME``."""
-
-    type: str
-    project: str
-    name: str
-
-    @classmethod
-    def parse(cls, text: str) -> Address:
-        parts = text.split(".")
-        if len(parts) == 2 and parts[0] == "project":
-            return cls("project", parts[1], parts[1])
-        if len(parts) == 3 and parts[0] in RESOURCE_TYPES and parts[0] != "project":
-            return cls(parts[0], parts[1], parts[2])
-        raise ValueError(
-            f"invalid address {text!r}: expected project.KEY or <type>.KEY.NAME "
-            f"with type one of {', '.join(RESOURCE_TYPES[1:])}"
-        )
-
-    def __str__(self) -> str:
-        if self.type == "project":
-            return f"project.{self.project}"
-        return f"{self.type}.{self.project}.{self.name}"
-
-
-def address_of(type_: str, project: str, name: Optional[str] = None) -> str:
-    return str(Address(type_, project, name if name is not None else project))
 
 
 @dataclass(frozen=True)

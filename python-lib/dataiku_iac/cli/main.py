@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 import click
 
 from dataiku_iac import __version__
+from dataiku_iac.address import Address
 from dataiku_iac.cli import scaffold
 from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
@@ -249,8 +250,6 @@ def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, det
 def _targets(session: Session, targets: tuple) -> tuple:
     if not targets:
         return ()
-    from dataiku_iac.model import Address
-
     session.projects_optional = True  # `destroy --target` needs no project file
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
     for target in targets:
@@ -264,8 +263,6 @@ def _targets(session: Session, targets: tuple) -> tuple:
 
 
 def _addresses(flag: str, addresses: tuple) -> tuple:
-    from dataiku_iac.model import Address
-
     for address in addresses:
         try:
             Address.parse(address)

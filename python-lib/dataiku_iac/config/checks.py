@@ -9,21 +9,21 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import Diagnostic
+from ..resources.registry import child_specs
 from .documents import ProjectDocument
 from .files import ConfinedReadError, read_confined
 from .paths import YamlPath
 from .yamlsafe import decode_utf8
 
-# list key -> (identity key, what to call one item)
-NAMED_LISTS: Dict[str, Tuple[str, str]] = {
-    "datasets": ("name", "dataset name"),
-    "managed_folders": ("name", "managed folder name"),
-    "recipes": ("name", "recipe name"),
-    "scenarios": ("id", "scenario id"),
-}
 
-# (list key, key naming a file) pairs that the loader reads
-CODE_FILE_KEYS = (("recipes", "code_file"), ("recipes", "sql_file"), ("datasets", "sql_file"))
+def named_lists() -> Dict[str, Tuple[str, str]]:
+    """list key -> (identity key, what to call one item's identity), for every registered type."""
+    return {spec.section: (spec.id_key, spec.what()) for spec in child_specs()}
+
+
+def code_file_keys() -> List[Tuple[str, str]]:
+    """(list key, key naming a file) pairs that the loader reads."""
+    return [(spec.section, key) for spec in child_specs() for key in spec.file_keys]
 
 
 def _items(doc: ProjectDocument, list_key: str) -> List[Tuple[int, Dict[str, Any]]]:
@@ -53,7 +53,7 @@ def check_duplicate_keys(errors: List[Diagnostic], projects: List[ProjectDocumen
 def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> None:
     """Names are unique within a list, and a dataset and a folder may not share a name
     (recipe inputs and outputs refer to both by bare name)."""
-    for list_key, (id_key, what) in NAMED_LISTS.items():
+    for list_key, (id_key, what) in named_lists().items():
         seen: Dict[Any, int] = {}
         for index, item in _items(doc, list_key):
             name = item.get(id_key)
@@ -82,7 +82,7 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
 def check_code_files(errors: List[Diagnostic], root: Path, doc: ProjectDocument) -> Dict[str, str]:
     """Read every code_file / sql_file the document names; keyed by the path as written."""
     contents: Dict[str, str] = {}
-    for list_key, file_key in CODE_FILE_KEYS:
+    for list_key, file_key in code_file_keys():
         for index, item in _items(doc, list_key):
             rel = item.get(file_key)
             if not isinstance(rel, str) or rel in contents:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
+from ..address import Address, address_of
 from ..errors import ConfigError, Diagnostic
+from ..resources.registry import specs
 from . import overrides as ov
 from .checks import check_code_files, check_duplicate_keys, check_duplicate_names
 from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument, blame_override
@@ -342,7 +344,7 @@ def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -
         return baselines
     by_key = {doc.key: doc for doc in reversed(projects) if isinstance(doc.key, str)}
     for text, patch in entries.items():
-        address = ov.Address.parse(text)
+        address = ov.parse_address(text)
         if address is None or not isinstance(patch, dict):
             continue  # reported by the environment schema
         target = _override_target(run, env, by_key, address, text)
@@ -377,9 +379,8 @@ def _blame_overrides(run: _Run, env: _Source, doc: ProjectDocument, issues: List
 
 
 def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument],
-                     address: ov.Address, text: str) -> Optional[Tuple[ProjectDocument, YamlPath]]:
-
-    doc = by_key.get(address.project_key)
+                     address: Address, text: str) -> Optional[Tuple[ProjectDocument, YamlPath]]:
+    doc = by_key.get(address.project)
     path = ov.find_target(doc.data, address) if doc is not None else None
     if path is not None and doc is not None:
         return doc, path
@@ -392,13 +393,16 @@ def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument]
 
 
 def _addresses(doc: ProjectDocument) -> List[str]:
-    key = doc.key
-    found = [f"project.{key}"]
-    for kind, (list_key, id_key) in ov.COLLECTIONS.items():
-        items = doc.data.get(list_key)
+    key = doc.key or ""
+    found = []
+    for spec in specs():
+        if not spec.named:
+            found.append(address_of(spec.type, key))
+            continue
+        items = doc.data.get(spec.section)
         for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and isinstance(item.get(id_key), str):
-                found.append(f"{kind}.{key}.{item[id_key]}")
+            if isinstance(item, dict) and isinstance(item.get(spec.id_key), str):
+                found.append(address_of(spec.type, key, item[spec.id_key]))
     return found
 
 
@@ -418,8 +422,8 @@ def _warn_env_untouched(run: _Run, env: _Source, projects: List[ProjectDocument]
     for ref in env.untouched:
         known = set(DSS_BUILTINS)
         if len(ref.path) >= 2 and ref.path[0] == "overrides":
-            address = ov.Address.parse(str(ref.path[1]))
-            target = by_key.get(address.project_key) if address else None
+            address = ov.parse_address(str(ref.path[1]))
+            target = by_key.get(address.project) if address else None
             if target is not None:
                 known |= project_variable_names(target.data)
         if ref.name in known:

@@ -9,52 +9,31 @@ so an error in an overridden value points into the environment file.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
+from ..address import Address
+from ..resources.registry import spec_for
 from .paths import MarkMap, YamlPath, has_prefix
 
-# kind -> (list key in a project file, identity key of its items)
-COLLECTIONS = {
-    "dataset": ("datasets", "name"),
-    "managed_folder": ("managed_folders", "name"),
-    "recipe": ("recipes", "name"),
-    "scenario": ("scenarios", "id"),
-}
 
-
-@dataclass(frozen=True)
-class Address:
-    kind: str
-    project_key: str
-    name: Optional[str] = None
-
-    @classmethod
-    def parse(cls, text: str) -> Optional[Address]:
-        parts = text.split(".")
-        if len(parts) == 2 and parts[0] == "project":
-            return cls("project", parts[1])
-        if len(parts) == 3 and parts[0] in COLLECTIONS:
-            return cls(parts[0], parts[1], parts[2])
-        return None
-
-    def identity_key(self) -> str:
-        return "key" if self.kind == "project" else COLLECTIONS[self.kind][1]
+def parse_address(text: str) -> Optional[Address]:
+    """The address an override is keyed by, or None (the environment schema reports it)."""
+    return Address.find(text)
 
 
 def find_target(data: Any, address: Address) -> Optional[YamlPath]:
     """The path of the resource `address` names inside one project document, if any."""
     if not isinstance(data, dict):
         return None
-    if address.kind == "project":
-        return ("project",) if isinstance(data.get("project"), dict) else None
-    list_key, id_key = COLLECTIONS[address.kind]
-    items = data.get(list_key)
+    spec = spec_for(address.type)
+    if not spec.named:
+        return (spec.section,) if isinstance(data.get(spec.section), dict) else None
+    items = data.get(spec.section)
     if not isinstance(items, list):
         return None
     for index, item in enumerate(items):
-        if isinstance(item, dict) and item.get(id_key) == address.name:
-            return (list_key, index)
+        if isinstance(item, dict) and item.get(spec.id_key) == address.name:
+            return (spec.section, index)
     return None
 
 
@@ -95,7 +74,7 @@ def merge(target: dict[str, Any], target_path: YamlPath, marks: MarkMap,
 def identity_changes(address: Address, patch: dict[str, Any], current: dict[str, Any]) -> List[Tuple[str, Any]]:
 
     """An override may not rename what it targets (that would change its address)."""
-    key = address.identity_key()
+    key = spec_for(address.type).id_key
     if key in patch and patch[key] != current.get(key):
         return [(key, patch[key])]
     return []

@@ -26,6 +26,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from ..address import config_pattern, shapes
+from ..resources.registry import generation
 from .fastschema import compile_schema
 from .paths import YamlPath
 from .suggest import did_you_mean
@@ -60,20 +62,43 @@ class Issue:
         return self.about if self.about is not None else self.path
 
 
-@cache
 def load_schema(kind: str) -> dict[str, Any]:
+    """The schema `kind` (project | iac | environment), with what the registered resource types
+    add to it (see `_assemble`)."""
+    return _schema(kind, generation())
+
+
+@cache
+def _schema(kind: str, _generation: int) -> dict[str, Any]:
     schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    return _assemble(kind, schema)
+
+
+def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The environment's `overrides` are keyed by the addresses of the registered types."""
+    if kind == "environment":
+        names = schema["properties"]["overrides"]["propertyNames"]
+        names["pattern"] = config_pattern()
+        names["x-messages"] = {"pattern": f"an override is keyed by an address: {', '.join(shapes()[:-1])} or {shapes()[-1]}"}
     return schema
 
 
-@cache
 def _validator(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(kind))
+    return _validator_of(kind, generation())
 
 
 @cache
+def _validator_of(kind: str, generation_: int) -> Draft202012Validator:
+    return Draft202012Validator(_schema(kind, generation_))
+
+
 def _fast_check(kind: str) -> Optional[Callable[[Any], bool]]:
-    return compile_schema(load_schema(kind))
+    return _fast_check_of(kind, generation())
+
+
+@cache
+def _fast_check_of(kind: str, generation_: int) -> Optional[Callable[[Any], bool]]:
+    return compile_schema(_schema(kind, generation_))
 
 
 def check(data: Any, kind: str) -> List[Issue]:

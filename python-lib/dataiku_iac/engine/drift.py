@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from dataiku_iac.address import address_of, project_of
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import REDACTED
-from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.policy import project_observed
+from dataiku_iac.resources.registry import handler_for
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,8 @@ def _unmanaged(state: Any, observation: Observation) -> list[DriftItem]:
         project = observation.project(key)
         if project is None or not project.exists:
             continue
-        prefix = project_entry.address.split(".", 1)[1]
+        config_key = project_of(project_entry.address)
         for obj in sorted(project.all_objects(), key=lambda o: (o.type, o.name)):
             if (key, obj.type, obj.dss_id) not in owned:
-                items.append(DriftItem(f"{obj.type}.{prefix}.{obj.name}", obj.type, key, obj.name, "unmanaged"))
+                items.append(DriftItem(address_of(obj.type, config_key, obj.name), obj.type, key, obj.name, "unmanaged"))
     return items

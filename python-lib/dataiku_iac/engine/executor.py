@@ -29,16 +29,13 @@ from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions, ResourceChange
-from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
 from dataiku_iac.resources.project import ProjectHandler
+from dataiku_iac.resources.registry import handler_for, spec_for
 from dataiku_iac.state import ResourceState, StateDocument
 
 EventSink = Callable[[str, ResourceChange, str], None]
 
-# Types whose DSS id is assigned by the server: DSS accepts two of them with the same name, so
-# a blind retry of their create can duplicate them.
-SERVER_ASSIGNED_IDS = frozenset({"managed_folder"})
 
 
 @dataclass
@@ -214,7 +211,7 @@ class Executor:
                 self._check_before_delete(change)
                 self._mark_before_write(change)
                 lingering = self._delete(change, doc)
-                if lingering and change.type not in SERVER_ASSIGNED_IDS:
+                if lingering and not spec_for(change.type).identity.duplicates_possible:
                     # DSS may still carry out the delete whose answer was lost; landing after
                     # the re-create, it would delete the new object of the same name.
                     raise DssError(
@@ -337,7 +334,7 @@ class Executor:
                     if looked_up and not answer_lost:
                         raise _NothingCreated(str(error), error_type=error.error_type) from None
                     raise error from None
-                if in_flight and resource.type in SERVER_ASSIGNED_IDS:
+                if in_flight and spec_for(resource.type).identity.duplicates_possible:
                     raise DssError(
                         f"{error}; the create may still complete in DSS, so it is not retried "
                         f"(a retry could make a second {resource.type} named {resource.name!r}): "
@@ -612,8 +609,6 @@ def recorded_dependencies(state: StateDocument, actions: list[ResourceChange]) -
 
 
 def _find_project(client: Any, project_key: str) -> Optional[Observed]:
-    from dataiku_iac.resources.project import ProjectHandler
-
     summaries = {p["projectKey"]: p for p in client.list_projects()}
     if project_key not in summaries:
         return None

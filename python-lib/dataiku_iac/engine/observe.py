@@ -39,9 +39,10 @@ from dataiku_iac.dssclient import DssConnection, with_retries
 from dataiku_iac.errors import DssPermissionError, IacError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation, ProjectObservation
-from dataiku_iac.resources import PROJECT_CHILD_TYPES, handler_for
 from dataiku_iac.resources.base import Observed, ProjectContext
 from dataiku_iac.resources.project import ProjectHandler, marker_of
+from dataiku_iac.resources.registry import child_specs, find_spec, handler_for
+from dataiku_iac.resources.spec import Identity
 
 T = TypeVar("T")
 # (project key, type, list item) -> the object as recorded in state, when that can stand for
@@ -98,13 +99,13 @@ class Observer:
         parallelism: int = 4,
         cancel: Optional[threading.Event] = None,
         reuse: Optional[Reuse] = None,
-        scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+        requested_ids: Optional[dict[str, dict[str, dict[str, str]]]] = None,
         recorded: Iterable[str] = (),
     ):
         self.connection = connection
         self.recorded = set(recorded)  # the project keys the state holds
         self.reuse = reuse
-        self.scenario_ids = scenario_ids or {}
+        self.requested_ids = requested_ids or {}  # key -> type -> {configured id: DSS id}
         self.parallelism = max(1, parallelism)
         self.cancel = cancel or threading.Event()
         self.observation = Observation()
@@ -126,7 +127,8 @@ class Observer:
         self._check_unlisted([k for k in keys if k in self.recorded and k not in summaries])
         existing = [k for k in keys if k in summaries]
         for key in keys:
-            self.contexts[key] = ProjectContext(key, scenario_ids=dict(self.scenario_ids.get(key) or {}))
+            known = self.requested_ids.get(key) or {}
+            self.contexts[key] = ProjectContext(key, ids={type_: dict(ids) for type_, ids in known.items()})
             self.observation.projects[key] = ProjectObservation(project_key=key, exists=key in summaries)
         if existing:
             self._observe_existing(existing, summaries)
@@ -159,15 +161,16 @@ class Observer:
             # Translate now, so full documents do not pile up: folders teach ctx their ids.
             return [handler.observed_from(key, item, self.contexts[key]) for item in items], []
 
+        child_types = [spec.type for spec in child_specs()]  # in registration order: folders first
         documents = {(k, n): self._pool.submit(document, k, n) for k in keys for n in ProjectHandler.DOCUMENTS}
-        listings = {(k, t): self._pool.submit(listing, k, t) for k in keys for t in PROJECT_CHILD_TYPES}
+        listings = {(k, t): self._pool.submit(listing, k, t) for k in keys for t in child_types}
         to_read: list[tuple[str, str, dict]] = []
         for key in keys:
             docs = {name: documents[(key, name)].result() for name in ProjectHandler.DOCUMENTS}
             project = self.observation.projects[key]
             project.project = project_handler.observed_from_documents(key, docs, summaries[key])
             project.marker = marker_of(docs["metadata"])  # read anyway: the marker costs no request
-            for type_ in PROJECT_CHILD_TYPES:
+            for type_ in child_types:
                 observed, items = listings[(key, type_)].result()
                 project.objects[type_] = observed
                 to_read.extend((key, type_, item) for item in items)
@@ -204,36 +207,42 @@ class Observer:
         self._pool.shutdown(wait=True)
 
 
+def _identity_of(entry: Any) -> Any:
+    spec = find_spec(entry.type)
+    return spec.identity if spec is not None else None
+
+
 def contexts_from_state(state: Any) -> dict[str, ProjectContext]:
-    """Project contexts as the state knows them (folder name -> id, scenario id -> DSS id),
-    without asking DSS."""
+    """Project contexts as the state knows them (name -> DSS id of every object found by its id:
+    folders, scenarios), without asking DSS."""
     contexts: dict[str, ProjectContext] = {}
     for entry in state.resources.values():
         ctx = contexts.setdefault(entry.project_key, ProjectContext(entry.project_key))
-        if entry.type == "managed_folder":
-            ctx.remember_folder(entry.name, entry.dss_id)
-        elif entry.type == "scenario":
-            ctx.remember_scenario(entry.name, entry.dss_id)
+        identity = _identity_of(entry)
+        if identity is not None and identity.found_by_id:
+            ctx.remember(entry.type, entry.name, entry.dss_id)
     return contexts
 
 
-def remember_scenarios(contexts: dict[str, ProjectContext], state: Any) -> None:
-    """Teach the contexts the scenario ids a reconciliation adopted (configured id -> DSS id)."""
+def remember_requested_ids(contexts: dict[str, ProjectContext], state: Any) -> None:
+    """Teach the contexts the ids a reconciliation adopted (configured id -> DSS id)."""
     for entry in state.resources.values():
-        if entry.type == "scenario" and entry.project_key in contexts:
-            contexts[entry.project_key].remember_scenario(entry.name, entry.dss_id)
+        if _identity_of(entry) is Identity.REQUESTED_ID and entry.project_key in contexts:
+            contexts[entry.project_key].remember(entry.type, entry.name, entry.dss_id)
 
 
-def scenario_ids_of(state: Any) -> dict[str, dict[str, str]]:
-    """Project key -> {configured scenario id: DSS id}, as the state records them.
+def requested_ids_of(state: Any) -> dict[str, dict[str, dict[str, str]]]:
+    """Project key -> type -> {configured id: DSS id}, as the state records them, for the types
+    whose create asks for an id DSS may not give (scenarios).
 
     DSS may give a created scenario an id of its own (derived from its name), and only the
     state knows which configured scenario it is: run_scenario steps need it to be translated.
+    (The ids DSS assigns itself, of folders, are learned from observation.)
     """
-    ids: dict[str, dict[str, str]] = {}
+    ids: dict[str, dict[str, dict[str, str]]] = {}
     for entry in state.resources.values():
-        if entry.type == "scenario":
-            ids.setdefault(entry.project_key, {})[entry.name] = entry.dss_id
+        if _identity_of(entry) is Identity.REQUESTED_ID:
+            ids.setdefault(entry.project_key, {}).setdefault(entry.type, {})[entry.name] = entry.dss_id
     return ids
 
 
@@ -268,7 +277,7 @@ def recorded_stand_ins(state: Any, desired: Optional[DesiredState]) -> Reuse:
     recorded: dict[tuple[str, str, str], Any] = {}
     for entry in state.resources.values():
         tag = entry.version_tag
-        if entry.type in ("recipe", "scenario") and isinstance(tag, dict) and tag.get(IN_SYNC) is True:
+        if isinstance(tag, dict) and tag.get(IN_SYNC) is True:
             recorded[(entry.project_key, entry.type, entry.dss_id)] = entry
 
     def reuse(project_key: str, type_: str, item: dict) -> Optional[Observed]:
@@ -307,13 +316,13 @@ def observe(
     fingerprint: Optional[Fingerprint] = None,
     parallelism: int = 4,
     reuse: Optional[Reuse] = None,
-    scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+    requested_ids: Optional[dict[str, dict[str, dict[str, str]]]] = None,
     recorded: Iterable[str] = (),
 ) -> tuple[Observation, dict[str, ProjectContext]]:
     """Observe the given projects (`recorded`: those the state holds). Returns the observation
     and per-project contexts; the secret variables at `secret_paths` come fingerprinted by
     `fingerprint` (without it, unknown)."""
-    observer = Observer(connection, parallelism=parallelism, reuse=reuse, scenario_ids=scenario_ids, recorded=recorded)
+    observer = Observer(connection, parallelism=parallelism, reuse=reuse, requested_ids=requested_ids, recorded=recorded)
     try:
         observer.observe(project_keys)
     finally:
@@ -335,12 +344,12 @@ class BackgroundObservation:
         *,
         parallelism: int = 4,
         reuse: Optional[Reuse] = None,
-        scenario_ids: Optional[dict[str, dict[str, str]]] = None,
+        requested_ids: Optional[dict[str, dict[str, dict[str, str]]]] = None,
         recorded: Iterable[str] = (),
     ):
         self._cancel = threading.Event()
         self._observer = Observer(
-            connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse, scenario_ids=scenario_ids, recorded=recorded
+            connection, parallelism=parallelism, cancel=self._cancel, reuse=reuse, requested_ids=requested_ids, recorded=recorded
         )
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, args=(sorted(set(project_keys)),), name="observe-background", daemon=True)

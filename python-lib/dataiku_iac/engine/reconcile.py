@@ -20,8 +20,7 @@ from typing import Any
 
 from dataiku_iac.errors import StateError
 from dataiku_iac.planner.observed import Observation
-from dataiku_iac.resources.base import ProjectContext
-from dataiku_iac.resources.scenario import created_ids
+from dataiku_iac.resources.registry import handler_for
 from dataiku_iac.state import ResourceState, StateDocument
 
 
@@ -71,11 +70,7 @@ def _find_unique(observation: Observation, record: ResourceState, doc: StateDocu
 
 def _created_by(record: ResourceState, live: Any) -> bool:
     """Whether `live` may be the object the interrupted create of `record` made."""
-    if record.type != "scenario":
-        return live.name == record.name
-    name = record.attributes.get("name") or record.name
-    ids = created_ids(record.name, name, ProjectContext(record.project_key), answer_lost=True)
-    return live.dss_id in ids and live.attributes.get("name") == name
+    return bool(handler_for(record.type).may_have_created(record.name, record.attributes, live))
 
 
 def _find_by_id(observation: Observation, entry: ResourceState) -> Any:

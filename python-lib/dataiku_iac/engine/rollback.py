@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
+from dataiku_iac.address import Address
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.policies import check_plan
 from dataiku_iac.errors import (
@@ -35,7 +36,7 @@ from dataiku_iac.errors import (
     StateConflictError,
     UnsafeOperationError,
 )
-from dataiku_iac.model import Address, DesiredState, Resource, SourceRef
+from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.secret_sources import SecretsLike, SecretSource, secret_source

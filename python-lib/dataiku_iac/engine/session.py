@@ -26,8 +26,8 @@ from dataiku_iac.engine.observe import (
     observe,
     project_keys_of,
     recorded_stand_ins,
-    remember_scenarios,
-    scenario_ids_of,
+    remember_requested_ids,
+    requested_ids_of,
     secret_paths_of,
     state_project_keys,
 )
@@ -364,7 +364,7 @@ class Session:
         if pending:
             state, adopted = adopt_pending(state, pending, observation)
             notes += adopted
-            remember_scenarios(contexts, state)
+            remember_requested_ids(contexts, state)
             notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
         result = compute_plan(desired, state, observation, options, source=self.source, state_home=reader.home())
         if interrupted:
@@ -393,7 +393,7 @@ class Session:
             fingerprint=self.fingerprinter(state),
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
-            scenario_ids=scenario_ids_of(state),
+            requested_ids=requested_ids_of(state),
             recorded=state_project_keys(state),
         )
 
@@ -418,7 +418,7 @@ class Session:
             state_project_keys(state),
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
-            scenario_ids=scenario_ids_of(state),
+            requested_ids=requested_ids_of(state),
             recorded=state_project_keys(state),
         )
         try:
@@ -594,7 +594,7 @@ class Session:
         if pending:
             reconciled, adopted = adopt_pending(state, pending, observation)
             notes += adopted
-            remember_scenarios(contexts, reconciled)
+            remember_requested_ids(contexts, reconciled)
             if reconciled.resources != state.resources:
                 state = writer.write(reconciled, expected_serial=state.serial, operation=RECONCILE_OPERATION)
             writer.journal_clear()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from dataiku_iac.resources.base import Observed
+from dataiku_iac.resources.registry import find_spec
 
 
 @dataclass
@@ -28,8 +29,9 @@ class ProjectObservation:
         by_name, by_id = self._index(type_)
         if dss_id is not None and dss_id in by_id:
             return by_id[dss_id]
-        if dss_id is not None and type_ in ("managed_folder", "scenario"):
-            return None  # server-assigned identity: never guess by name once we know the id
+        spec = find_spec(type_)
+        if dss_id is not None and spec is not None and spec.identity.found_by_id:
+            return None  # never guess by name once we know the id (another object may have the name)
         return by_name.get(name) if name is not None else None
 
     def _index(self, type_: str) -> tuple[dict[str, Observed], dict[str, Observed]]:

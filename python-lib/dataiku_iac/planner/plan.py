@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
+from dataiku_iac.address import project_address_of
+
 PLAN_FORMAT_VERSION = 1
 REDACTED = "(sensitive value)"
 
@@ -251,11 +253,6 @@ class Plan:
             reconciled_digest=data["state"].get("reconciled_digest"),
             mark_projects=tuple(data.get("mark_projects", ())),
         )
-
-
-def project_address_of(address: str) -> str:
-    """`project.KEY` for any address in the project of config key KEY."""
-    return "project." + address.split(".", 2)[1]
 
 
 def digest_of(body: dict[str, Any]) -> str:

@@ -27,8 +27,9 @@ import datetime
 from typing import Any, Iterable, Optional
 
 from dataiku_iac import __version__
+from dataiku_iac.address import project_address_of, type_of
 from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
-from dataiku_iac.model import RESOURCE_TYPES, DesiredState, Resource, StateHome
+from dataiku_iac.model import DesiredState, Resource, StateHome
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import (
     Action,
@@ -36,14 +37,12 @@ from dataiku_iac.planner.plan import (
     Plan,
     PlanOptions,
     ResourceChange,
-    project_address_of,
 )
-from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.policy import ABSENT, UNSET, is_secret_ref, project_observed
 from dataiku_iac.resources.project import MARKER_KEY
-
-_TYPE_ORDER = {t: i for i, t in enumerate(RESOURCE_TYPES)}
+from dataiku_iac.resources.registry import find_spec, handler_for, spec_for, types
+from dataiku_iac.resources.spec import Identity
 
 
 def plan(
@@ -60,7 +59,8 @@ def plan(
     is where that state is stored in DSS, if it is (never deleted)."""
     _check_fingerprinted(desired)
     wanted = _select_desired(desired, state, options)
-    addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=_sort_key)
+    order = {t: i for i, t in enumerate(types())}  # dependency order, then address
+    addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
@@ -98,9 +98,8 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _sort_key(address: str) -> tuple[int, str]:
-    type_ = address.split(".", 1)[0]
-    return (_TYPE_ORDER.get(type_, 99), address)
+def _sort_key(address: str, order: dict[str, int]) -> tuple[int, str]:
+    return (order.get(type_of(address), 99), address)
 
 
 # -- selection (destroy, --target) ------------------------------------------------
@@ -165,7 +164,8 @@ def _lookup(address: str, resource: Optional[Resource], entry: Any, observed: Ob
     project_key = resource.project_key if resource else entry.project_key
     name = resource.name if resource else entry.name
     dss_id = entry.dss_id if entry is not None else None
-    if type_ in ("managed_folder", "scenario") and dss_id:
+    spec = find_spec(type_)  # None: a type this version does not know (nothing observed: forgotten)
+    if dss_id and spec is not None and spec.identity.found_by_id:
         return observed.find(type_, project_key, dss_id=dss_id)
     return observed.find(type_, project_key, name=name)
 
@@ -317,7 +317,7 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
                 f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is managed as {owner}. "
                 f"If the config renamed it, move its state with `dataiku-iac state mv {owner} {c.address}`; "
                 f"otherwise rename one of them in the config"
-                + (" (DSS may derive a scenario's id from its name)" if c.type == "scenario" else "")
+                + _id_note(c.type)
             )
         else:
             text = (
@@ -327,6 +327,16 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
         problems.append(PlanProblem(c.address, c.project_key, text))
     if problems:
         raise PlanError.of(problems)
+
+
+def _id_note(type_: str) -> str:
+    spec = spec_for(type_)
+    return f" (DSS may derive a {spec.label}'s id from its name)" if spec.identity is Identity.REQUESTED_ID else ""
+
+
+def _holds_data(type_: str) -> bool:
+    spec = find_spec(type_)
+    return spec is not None and spec.holds_data
 
 
 def _check_safety(
@@ -508,7 +518,7 @@ def _format_warnings(changes: list[ResourceChange]) -> list[str]:
 
 def _warnings(changes: list[ResourceChange], options: PlanOptions) -> list[str]:
     warnings = []
-    deletes = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE) and c.type in ("dataset", "managed_folder", "project")]
+    deletes = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE) and _holds_data(c.type)]
     if deletes and not options.drop_data:
         warnings.append("objects deleted or replaced keep their stored data (use --drop-data to delete it)")
     if deletes and options.drop_data:

@@ -1,25 +1,3 @@
-"""Resource handlers, one per DSS object type, each with a declarative field policy."""
-
-from __future__ import annotations
-
-from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler
-from dataiku_iac.resources.dataset import DatasetHandler
-from dataiku_iac.resources.managed_folder import ManagedFolderHandler
-from dataiku_iac.resources.project import ProjectHandler
-from dataiku_iac.resources.recipe import RecipeHandler
-from dataiku_iac.resources.scenario import ScenarioHandler
-
-HANDLERS: dict[str, ResourceHandler] = {
-    h.type: h
-    for h in (ProjectHandler(), ManagedFolderHandler(), DatasetHandler(), RecipeHandler(), ScenarioHandler())
-}
-# Types observed inside a project, in the order their observation needs: folders first,
-# so recipes and scenarios can translate folder ids to names.
-PROJECT_CHILD_TYPES = ("managed_folder", "dataset", "recipe", "scenario")
-
-
-def handler_for(type_: str) -> ResourceHandler:
-    return HANDLERS[type_]
-
-
-__all__ = ["HANDLERS", "PROJECT_CHILD_TYPES", "Observed", "ProjectContext", "ResourceHandler", "handler_for"]
+"""Resource types: one module per DSS object type (its handler, field policy and spec), read by
+every layer through `registry.py`. `base.py` holds the handler protocol, `policy.py` the field
+policies and comparators, `spec.py` the spec record."""

@@ -20,7 +20,7 @@ secrets from anywhere but `Resource.secrets`.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 
 from dataiku_iac.model import Resource
@@ -48,55 +48,67 @@ class Observed:
 class ProjectContext:
     """What handlers need to know about one project while observing or applying.
 
-    Managed folders are referenced by server-assigned ids in DSS documents but by name in
-    the config; this context holds the mapping, and is updated when folders are created
-    during an apply (guarded by a lock: the executor runs actions in parallel).
-
-    Scenarios likewise: `run_scenario` steps name a scenario by its DSS id, the config by the
-    configured id, and DSS may assign an id of its own (derived from the name) when it
-    creates one. That mapping is only known from the state (address -> dss_id) and from the
-    creates of the running apply; a configured id it does not hold is taken as the DSS id.
+    DSS documents name some objects by an id the configuration does not know: recipes and
+    scenarios name managed folders by the id DSS assigned them, `run_scenario` steps name a
+    scenario by its DSS id, which DSS may have chosen itself (derived from the name) when it
+    created it. The context holds, per type, the configured name -> DSS id of such objects. It is
+    learned from observation (folders list their ids), from the state (address -> dss_id: the
+    only place that knows which configured scenario DSS gave which id) and from the creates of
+    the running apply (guarded by a lock: the executor runs actions in parallel).
     """
 
     project_key: str
-    folder_ids: dict[str, str] = field(default_factory=dict)  # name -> odb id
-    scenario_ids: dict[str, str] = field(default_factory=dict)  # configured id -> DSS id
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)  # type -> {name: DSS id}
+    folder_ids: InitVar[Optional[dict[str, str]]] = None  # shorthands for ids["managed_folder"]
+    scenario_ids: InitVar[Optional[dict[str, str]]] = None  # and ids["scenario"]
     connection_types: dict[str, str] = field(default_factory=dict)  # name -> DSS type
     # The state lineage a project create writes as the project's marker (see project.MARKER_KEY).
     marker: Optional[str] = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def folder_name(self, odb_id: str) -> Optional[str]:
+    def __post_init__(self, folder_ids: Optional[dict[str, str]], scenario_ids: Optional[dict[str, str]]) -> None:
+        for type_, known in (("managed_folder", folder_ids), ("scenario", scenario_ids)):
+            for name, dss_id in (known or {}).items():
+                self.remember(type_, name, dss_id)
+
+    # -- any type ------------------------------------------------------------------------
+    def remember(self, type_: str, name: str, dss_id: str) -> None:
         with self._lock:
-            for name, fid in self.folder_ids.items():
-                if fid == odb_id:
+            self.ids.setdefault(type_, {})[name] = dss_id
+
+    def dss_id_of(self, type_: str, name: str) -> Optional[str]:
+        """The DSS id of the object of `type_` configured as `name`, if known."""
+        with self._lock:
+            return self.ids.get(type_, {}).get(name)
+
+    def name_of(self, type_: str, dss_id: str) -> Optional[str]:
+        """The configured name of the object of `type_` DSS knows as `dss_id`, if known."""
+        with self._lock:
+            for name, known in self.ids.get(type_, {}).items():
+                if known == dss_id:
                     return name
         return None
 
+    # -- shorthands for the handlers -----------------------------------------------------------
+    def folder_name(self, odb_id: str) -> Optional[str]:
+        return self.name_of("managed_folder", odb_id)
+
     def folder_id(self, name: str) -> Optional[str]:
-        with self._lock:
-            return self.folder_ids.get(name)
+        return self.dss_id_of("managed_folder", name)
 
     def remember_folder(self, name: str, odb_id: str) -> None:
-        with self._lock:
-            self.folder_ids[name] = odb_id
+        self.remember("managed_folder", name, odb_id)
 
     def scenario_id(self, name: str) -> str:
         """The DSS id of the scenario configured as `name` (`name` itself when not known)."""
-        with self._lock:
-            return self.scenario_ids.get(name, name)
+        return self.dss_id_of("scenario", name) or name
 
     def scenario_name(self, dss_id: str) -> Optional[str]:
         """The configured id of the scenario DSS knows as `dss_id`, if known."""
-        with self._lock:
-            for name, sid in self.scenario_ids.items():
-                if sid == dss_id:
-                    return name
-        return None
+        return self.name_of("scenario", dss_id)
 
     def remember_scenario(self, name: str, dss_id: str) -> None:
-        with self._lock:
-            self.scenario_ids[name] = dss_id
+        self.remember("scenario", name, dss_id)
 
 
 class ResourceHandler:
@@ -164,6 +176,11 @@ class ResourceHandler:
             if item.name == name:
                 return item
         return None
+
+    def may_have_created(self, name: str, attributes: dict[str, Any], live: Observed) -> bool:
+        """Whether `live` may be the object that an interrupted create of `name` (with `attributes`)
+        made (reconcile.py): the object of that name, unless DSS may give it another id."""
+        return live.name == name
 
     def find_created(self, client: Any, resource: Resource, ctx: ProjectContext, *, answer_lost: bool = False) -> Optional[Observed]:
         """After a create failed: the object our create may have made, if it exists (adopted).

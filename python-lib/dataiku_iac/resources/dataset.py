@@ -23,6 +23,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.spec import ResourceSpec
 
 POLICY = FieldPolicy(
     fields=(
@@ -252,3 +253,13 @@ def _partitioning_to_dss(current: dict[str, Any], logical: dict[str, Any]) -> di
     if "file_path_pattern" in logical:
         patched["filePathPattern"] = logical["file_path_pattern"]
     return patched
+
+
+SPEC = ResourceSpec(
+    type="dataset",
+    label="dataset",
+    handler=DatasetHandler(),
+    section="datasets",
+    file_keys=("sql_file",),
+    holds_data=True,
+)

@@ -18,6 +18,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.spec import Identity, ResourceSpec
 
 POLICY = FieldPolicy(
     fields=(
@@ -101,3 +102,13 @@ class ManagedFolderHandler(ResourceHandler):
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         client.get_project(project_key).get_managed_folder(dss_id).delete(drop_data=drop_data)
+
+
+SPEC = ResourceSpec(
+    type="managed_folder",
+    label="managed folder",
+    handler=ManagedFolderHandler(),
+    identity=Identity.SERVER_ID,
+    section="managed_folders",
+    holds_data=True,
+)

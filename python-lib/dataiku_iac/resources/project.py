@@ -26,6 +26,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy, is_secret_ref
+from dataiku_iac.resources.spec import ResourceSpec
 
 # DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
 PERMISSION_FLAGS = (
@@ -363,3 +364,14 @@ def _container_to_dss(value: str) -> dict[str, Any]:
     if value == "none":
         return {"containerMode": "NONE"}
     return {"containerMode": "EXPLICIT_CONTAINER", "containerConf": value}
+
+
+SPEC = ResourceSpec(
+    type="project",
+    label="project",
+    handler=ProjectHandler(),
+    named=False,
+    section="project",
+    id_key="key",
+    holds_data=True,
+)

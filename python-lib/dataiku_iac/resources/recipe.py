@@ -24,6 +24,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.spec import ResourceSpec
 
 CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
 ENV_TYPES = ("python", "r")
@@ -178,3 +179,13 @@ def _roles_to_dss(current: dict[str, Any], logical: dict[str, Any], ctx: Project
             items.append(existing.get(ref, default))
         result[role] = {"items": items}
     return result
+
+
+SPEC = ResourceSpec(
+    type="recipe",
+    label="recipe",
+    handler=RecipeHandler(),
+    section="recipes",
+    file_keys=("code_file", "sql_file"),
+    references=("dataset", "managed_folder"),
+)

@@ -38,6 +38,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.spec import Identity, ResourceSpec
 
 POLICY = FieldPolicy(
     fields=(
@@ -134,6 +135,13 @@ class ScenarioHandler(ResourceHandler):
 
     def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
         return next((o for o in self.observe(client, project_key, ctx) if o.name == name), None)
+
+    def may_have_created(self, name: str, attributes: dict[str, Any], live: Observed) -> bool:
+        """A scenario holding our name under an id the create may have given it (the configured one,
+        or the one DSS derives from the name when it ignores it)."""
+        title = attributes.get("name") or name
+        ids = created_ids(name, title, ProjectContext(live.project_key), answer_lost=True)
+        return live.dss_id in ids and live.attributes.get("name") == title
 
     def find_created(self, client: Any, resource: Resource, ctx: ProjectContext, *, answer_lost: bool = False) -> Optional[Observed]:
         """The scenario our failed create made: one holding our name under an id our create gives it.
@@ -438,3 +446,14 @@ def step_to_dss(logical: dict[str, Any], index: int, ctx: ProjectContext) -> dic
         dss.update({"type": kind, "params": copy.deepcopy(logical.get("params") or {})})
     dss["id"] = f"{dss['type']}_{index}"
     return dss
+
+
+SPEC = ResourceSpec(
+    type="scenario",
+    label="scenario",
+    handler=ScenarioHandler(),
+    identity=Identity.REQUESTED_ID,
+    section="scenarios",
+    id_key="id",
+    references=("dataset", "managed_folder", "scenario"),
+)

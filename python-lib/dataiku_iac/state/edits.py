@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from dataiku_iac.address import Address
 from dataiku_iac.errors import IacError, StateError
-from dataiku_iac.model import Address
+from dataiku_iac.resources.registry import spec_for
 from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.model import StateDocument
 from dataiku_iac.state.store import StateWriter
@@ -25,10 +26,6 @@ Move = tuple[str, str]  # (old address, new address)
 
 # Journal states that leave nothing to reconcile (journal.py: none, stale, empty, header_only).
 _NOTHING_PENDING = ("none", "stale", "empty", "header_only")
-
-# DSS identifies these by name: a new name would point the state at an object that does not exist.
-_NAMED_BY_DSS = ("dataset", "recipe", "scenario")
-
 
 @dataclass(frozen=True)
 class EditResult:
@@ -99,9 +96,11 @@ def plan_moves(doc: StateDocument, source: str, destination: str) -> list[Move]:
         raise IacError(f"cannot move a {old.type} to a {new.type} address")
     if doc.get(destination) is not None:
         raise IacError(f"{destination} is already in the state")
-    if old.type == "project":
+    spec = spec_for(old.type)
+    if not spec.named:  # the project, container of the others
         return _project_moves(doc, old, new)
-    if old.type in _NAMED_BY_DSS and old.name != new.name:
+    # DSS identifies most types by name: a new name would point the state at an object it does not have.
+    if spec.identity.name_is_identity and old.name != new.name:
         raise IacError(
             f"a {old.type}'s name is its identity in DSS: moving {source} to {destination} would point the state at a "
             f"{old.type} {new.name!r} that DSS does not have. Rename it in DSS first, or `state rm` it and `import` it again"
@@ -114,7 +113,7 @@ def _project_moves(doc: StateDocument, old: Address, new: Address) -> list[Move]
     moves = [(str(old), str(new))]
     for address in sorted(doc.resources):
         parsed = Address.parse(address)
-        if parsed.type != "project" and parsed.project == old.project:
+        if parsed.type != old.type and parsed.project == old.project:
             moves.append((address, str(Address(parsed.type, new.project, parsed.name))))
     taken = [n for _, n in moves if doc.get(n) is not None]
     if taken:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dataiku_iac import __version__
+from dataiku_iac.address import KEY_RE, TYPE_RE, address_of, syntax_problem
 from dataiku_iac.errors import StateCorruptError, StateError
 from dataiku_iac.state import fingerprints as fp
 
@@ -29,11 +30,9 @@ FORMAT_VERSION = 2
 
 ORIGINS = ("created", "imported")
 
-# type.PROJECT_KEY or type.PROJECT_KEY.NAME. The name may itself contain dots (folder names do),
-# which is why an address is always checked against its resource's type/project_key/name fields
-# rather than split blindly.
-_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
+# Addresses (dataiku_iac/address.py) are type.PROJECT_KEY or type.PROJECT_KEY.NAME. The name may
+# itself contain dots, which is why an address is always checked against its resource's
+# type/project_key/name fields rather than split blindly.
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 _DOC_REQUIRED = ("format_version", "tool_version", "lineage", "serial", "environment", "resources")
@@ -44,33 +43,12 @@ _RS_OPTIONAL = ("protect", "origin", "secret_fingerprints")
 
 
 def make_address(type_: str, key: str, name: str | None = None) -> str:
-    """The address of a resource: `project.KEY` for a project, `type.KEY.NAME` otherwise.
-
-    KEY is the project key as written in the configuration, so an address names the same
-    resource in every environment; the effective DSS key (with an environment prefix or
-    suffix) is the resource's `project_key`.
-    """
-    if type_ == "project":
-        return f"project.{key}"
-    return f"{type_}.{key}.{name}"
+    """The address of a resource (see dataiku_iac/address.py): `project.KEY`, `type.KEY.NAME`."""
+    return address_of(type_, key, name)
 
 
-def address_problem(address: Any) -> str | None:
-    """Why `address` is not a well-formed address, or None if it is."""
-    if not isinstance(address, str) or not address:
-        return f"address must be a non-empty string, got {address!r}"
-    if address != address.strip() or any(ord(c) < 32 for c in address):
-        return f"address {address!r} has surrounding whitespace or control characters"
-    parts = address.split(".", 2)
-    if len(parts) < 2:
-        return f"address {address!r} must look like type.PROJECT_KEY[.NAME]"
-    if not _TYPE_RE.match(parts[0]):
-        return f"address {address!r}: resource type {parts[0]!r} must be lowercase letters, digits, _"
-    if not _KEY_RE.match(parts[1]):
-        return f"address {address!r}: project key {parts[1]!r} must be letters, digits, _"
-    if len(parts) == 3 and not parts[2]:
-        return f"address {address!r} has an empty name"
-    return None
+# Why an address read from a state or a journal is not well-formed (None if it is).
+address_problem = syntax_problem
 
 
 def _clone(value: Any) -> Any:
@@ -184,9 +162,9 @@ def _resource_problem(data: Any) -> str | None:
     problem = address_problem(data["address"])
     if problem:
         return problem
-    if not _TYPE_RE.match(data["type"]):
+    if not TYPE_RE.match(data["type"]):
         return f"type {data['type']!r} must be lowercase letters, digits, _"
-    if not _KEY_RE.match(data["project_key"]):
+    if not KEY_RE.match(data["project_key"]):
         return f"project_key {data['project_key']!r} must be letters, digits, _"
     problem = _address_mismatch(data)
     if problem:

@@ -15,8 +15,8 @@ import random
 from pathlib import Path
 
 import pytest
-from dataiku_iac.resources import handler_for
 from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.resources.registry import handler_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

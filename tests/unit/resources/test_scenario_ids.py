@@ -8,7 +8,7 @@ tests/e2e/test_scenario_ids.py.
 
 from __future__ import annotations
 
-from dataiku_iac.engine.observe import contexts_from_state, scenario_ids_of
+from dataiku_iac.engine.observe import contexts_from_state, requested_ids_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.resources.base import Observed, ProjectContext
@@ -63,7 +63,7 @@ def _entry(address: str, dss_id: str) -> ResourceState:
 def test_state_mapping_reaches_the_project_contexts() -> None:
     state = StateDocument.new("dev")
     state.put(_entry("scenario.P.nightly_build", "NIGHTLYBUILD"))
-    assert scenario_ids_of(state) == {"P": {"nightly_build": "NIGHTLYBUILD"}}
+    assert requested_ids_of(state) == {"P": {"scenario": {"nightly_build": "NIGHTLYBUILD"}}}
     assert contexts_from_state(state)["P"].scenario_id("nightly_build") == "NIGHTLYBUILD"
 
 

@@ -1,0 +1,136 @@
+"""Resource addresses: the one grammar every layer parses and formats them with.
+
+    project.KEY            the project itself (a type whose spec has no name part)
+    TYPE.KEY.NAME          an object inside project KEY: dataset.DEMO.TEST_DATA, scenario.DEMO.BUILD
+
+TYPE is a registered resource type (resources/registry.py), whose spec says whether its addresses
+have a name part. KEY is the project key *as written in the configuration*: the same address
+names the same resource in every environment, even where the environment adds a key prefix or
+suffix. NAME is the object's name or configured id; it may itself contain dots (DSS allows them
+in some names), so it is everything after the second dot.
+
+`Address.parse` is for addresses a person typed (--target, state mv, overrides): the type must
+be registered and have the right shape. `syntax_problem` is for addresses read from a state
+file or a journal: only their form is checked, so a state holding a type this version does not
+know is still readable (and reported where it matters, not as corruption).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from dataiku_iac.resources.registry import find_spec, project_spec, specs
+
+TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # a resource type
+KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")  # a project key (as written, or effective)
+# As written in a configuration (override keys): a config key and a name of the config's shape.
+_CONFIG_KEY = "[A-Z][A-Z0-9_]*"
+_CONFIG_NAME = "[A-Za-z0-9_]+"
+
+
+class AddressError(ValueError):
+    """An address that does not parse (the message says what is expected)."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A parsed address. For a project, `name` is its key (as in the state: a project's name is
+    its key)."""
+
+    type: str
+    project: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        problem = syntax_problem(text)
+        if problem is not None:
+            raise AddressError(f"invalid address {text!r}: {problem}; {expected()}")
+        parts = text.split(".", 2)
+        spec = find_spec(parts[0])
+        if spec is None:
+            raise AddressError(f"invalid address {text!r}: unknown resource type {parts[0]!r}; {expected()}")
+        if spec.named != (len(parts) == 3):
+            shape = f"{spec.type}.KEY.NAME" if spec.named else f"{spec.type}.KEY"
+            raise AddressError(f"invalid address {text!r}: a {spec.label}'s address is {shape}; {expected()}")
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else parts[1])
+
+    @classmethod
+    def find(cls, text: str) -> Optional[Address]:
+        """The address `text` stands for, or None when it does not parse."""
+        try:
+            return cls.parse(text)
+        except AddressError:
+            return None
+
+    def __str__(self) -> str:
+        return address_of(self.type, self.project, self.name)
+
+    @property
+    def project_address(self) -> str:
+        return project_address_of(str(self))
+
+
+def address_of(type_: str, project: str, name: Optional[str] = None) -> str:
+    """The address of an object of `type_` named `name` in the project of config key `project`
+    (`name` is ignored for a type without a name part, and may be left out)."""
+    spec = find_spec(type_)
+    if (spec is not None and not spec.named) or name is None:
+        return f"{type_}.{project}"
+    return f"{type_}.{project}.{name}"
+
+
+def type_of(address: str) -> str:
+    return address.split(".", 1)[0]
+
+
+def project_of(address: str) -> str:
+    """The config key of the project an address is in."""
+    return address.split(".", 2)[1]
+
+
+def project_address_of(address: str) -> str:
+    """`project.KEY` for any address in the project of config key KEY."""
+    return address_of(project_spec().type, project_of(address))
+
+
+def syntax_problem(address: Any) -> Optional[str]:
+    """Why `address` is not of the form `type.KEY[.NAME]`, or None (any type: see the module doc)."""
+    if not isinstance(address, str) or not address:
+        return f"address must be a non-empty string, got {address!r}"
+    if address != address.strip() or any(ord(c) < 32 for c in address):
+        return f"address {address!r} has surrounding whitespace or control characters"
+    parts = address.split(".", 2)
+    if len(parts) < 2:
+        return f"address {address!r} must look like type.PROJECT_KEY[.NAME]"
+    if not TYPE_RE.match(parts[0]):
+        return f"address {address!r}: resource type {parts[0]!r} must be lowercase letters, digits, _"
+    if not KEY_RE.match(parts[1]):
+        return f"address {address!r}: project key {parts[1]!r} must be letters, digits, _"
+    if len(parts) == 3 and not parts[2]:
+        return f"address {address!r} has an empty name"
+    return None
+
+
+def shapes() -> list[str]:
+    """Each registered type's address shape, for messages: project.KEY, then dataset.KEY.NAME,
+    managed_folder.KEY.NAME, … scenario.KEY.ID in alphabetical order."""
+    unnamed = [f"{s.type}.KEY" for s in specs() if not s.named]
+    return unnamed + sorted(f"{s.type}.KEY.{s.id_key.upper()}" for s in specs() if s.named)
+
+
+def expected() -> str:
+    return "expected " + _or(shapes())
+
+
+def config_pattern() -> str:
+    """A regular expression matching the addresses a configuration may write (override keys)."""
+    unnamed = "|".join(re.escape(s.type) for s in specs() if not s.named)
+    named = "|".join(re.escape(s.type) for s in specs() if s.named)
+    return rf"^(({unnamed})\.{_CONFIG_KEY}|({named})\.{_CONFIG_KEY}\.{_CONFIG_NAME})$"
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]

@@ -1,0 +1,104 @@
+"""What the tool knows about one DSS object type, in one record: the resource spec.
+
+Every layer asks the registry (`resources/registry.py`) for a type's spec instead of keeping
+a table of its own: the loader (the config section, its JSON Schema fragment, the identity
+key, the code files it names), the model builder (config -> logical attributes), the planner
+and the executor (identity, field policy), observation (the handler, in registration order),
+import (logical attributes -> config), drift and the state commands (identity, addresses).
+
+A spec says only what is specific to its type. The shared machinery stays shared: variables,
+overrides, the environment's remapping of connections, code envs and containers, project key
+prefix/suffix, secrets, reference and cycle checks, diagnostics with file, line and field.
+docs/architecture.md, "Adding a resource type", shows how to write one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Mapping, Optional
+
+from dataiku_iac.resources.base import ResourceHandler
+
+
+class Identity(Enum):
+    """How DSS identifies the objects of a type, and so how the tool finds one again."""
+
+    # The configured name is the DSS id (datasets, recipes, projects): found by name.
+    NAME = "name"
+    # The create asks for the configured id, but DSS may give another one (it may derive it from
+    # the name: scenarios). The state records the id DSS gave; the object is found by it.
+    REQUESTED_ID = "requested_id"
+    # DSS assigns the id and accepts two objects with the same name (managed folders). The state
+    # records the id; the object is found by it, and its create is never retried blindly.
+    SERVER_ID = "server_id"
+
+    @property
+    def found_by_id(self) -> bool:
+        """Once the state records the object's DSS id, it is looked up by that id, never guessed
+        by name (another object may have taken the name)."""
+        return self is not Identity.NAME
+
+    @property
+    def duplicates_possible(self) -> bool:
+        """DSS accepts two objects with the same name: a create that may still be running in DSS
+        is not retried (it could make a second one), and a replacement does not wait for a delete
+        whose answer was lost (it cannot hit the new object)."""
+        return self is Identity.SERVER_ID
+
+    @property
+    def name_is_identity(self) -> bool:
+        """DSS knows the object by its configured name (or an id asked for with it): a new name in
+        an address (`state mv`) would point the state at an object DSS does not have."""
+        return self is not Identity.SERVER_ID
+
+
+@dataclass(frozen=True)
+class ConfigSchema:
+    """A type's part of the project file's JSON Schema (draft 2020-12).
+
+    `defs` are added to the schema's `$defs` and must include one named after the type: the
+    schema of one item (of the project mapping, for the project). References to the shared
+    definitions of config/schemas/project.schema.json (`name`, `text`, `nonempty`, `tags`,
+    `protect`, `passthrough`, `relpath`, `ref`, `ref_list`, `project_key`, `code_env_name`…)
+    are written `{"$ref": "#/$defs/NAME"}`. A definition name used by two types is an error.
+    """
+
+    defs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One DSS object type: everything the layers need to know about it."""
+
+    type: str  # in addresses, the state, plans: "dataset"
+    label: str  # in messages: "managed folder"
+    handler: ResourceHandler
+    identity: Identity = Identity.NAME
+    # Whether addresses have a name part (`type.KEY.NAME`): all types but the project
+    # (`project.KEY`), the container of the others.
+    named: bool = True
+    # -- the configuration --------------------------------------------------------------------
+    # The key of the project file holding the type's items: a list ("datasets"), or for the
+    # project itself its one mapping ("project").
+    section: str = ""
+    id_key: str = "name"  # the item key holding its identity ("id" for scenarios, "key" for projects)
+    schema: ConfigSchema = ConfigSchema()
+    # Item keys naming a file under the configuration root that the loader reads (code_file…).
+    file_keys: tuple[str, ...] = ()
+    # The types an item may reference (and so depend on): registered before this one, or itself.
+    references: tuple[str, ...] = ()
+    # -- behaviour ----------------------------------------------------------------------------
+    # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
+    holds_data: bool = False
+    # config item -> logical attributes, and back (see `resources/<type>.py`); set in later steps.
+    build: Optional[Callable[..., Any]] = None
+    to_config: Optional[Callable[..., Any]] = None
+
+    @property
+    def policy(self) -> Any:
+        return self.handler.policy
+
+    def what(self) -> str:
+        """How one item's identity is called in messages: "dataset name", "scenario id"."""
+        return f"{self.label} {self.id_key}"
