@@ -45,16 +45,10 @@ class Address:
 
     @classmethod
     def parse(cls, text: str) -> Address:
-        problem = syntax_problem(text)
-        if problem is not None:
-            raise AddressError(f"invalid address {text!r}: {problem}; {expected()}")
-        parts = text.split(".", 2)
-        spec = find_spec(parts[0])
-        if spec is None:
-            raise AddressError(f"invalid address {text!r}: unknown resource type {parts[0]!r}; {expected()}")
-        if spec.named != (len(parts) == 3):
-            shape = f"{spec.type}.KEY.NAME" if spec.named else f"{spec.type}.KEY"
-            raise AddressError(f"invalid address {text!r}: a {spec.label}'s address is {shape}; {expected()}")
+        parts = text.split(".", 2) if syntax_problem(text) is None else []
+        spec = find_spec(parts[0]) if parts else None
+        if spec is None or spec.named != (len(parts) == 3):
+            raise AddressError(f"invalid address {text!r}: {expected()}")
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else parts[1])
 
     @classmethod
@@ -114,15 +108,20 @@ def syntax_problem(address: Any) -> Optional[str]:
     return None
 
 
-def shapes() -> list[str]:
-    """Each registered type's address shape, for messages: project.KEY, then dataset.KEY.NAME,
-    managed_folder.KEY.NAME, … scenario.KEY.ID in alphabetical order."""
-    unnamed = [f"{s.type}.KEY" for s in specs() if not s.named]
-    return unnamed + sorted(f"{s.type}.KEY.{s.id_key.upper()}" for s in specs() if s.named)
-
-
 def expected() -> str:
-    return "expected " + _or(shapes())
+    """What an address looks like, for messages: "expected project.KEY or <type>.KEY.NAME with
+    type one of managed_folder, dataset, recipe, scenario" (the registered types, in order)."""
+    unnamed = " or ".join(f"{s.type}.KEY" for s in specs() if not s.named)
+    named = ", ".join(s.type for s in specs() if s.named)
+    return f"expected {unnamed} or <type>.KEY.NAME with type one of {named}"
+
+
+def override_shapes() -> str:
+    """The addresses an override may be keyed by, for messages: "project.KEY, dataset.KEY.NAME,
+    managed_folder.KEY.NAME, recipe.KEY.NAME or scenario.KEY.ID"."""
+    unnamed = [f"{s.type}.KEY" for s in specs() if not s.named]
+    shapes = unnamed + sorted(f"{s.type}.KEY.{s.id_key.upper()}" for s in specs() if s.named)
+    return shapes[0] if len(shapes) == 1 else ", ".join(shapes[:-1]) + " or " + shapes[-1]
 
 
 def config_pattern() -> str:
@@ -130,7 +129,3 @@ def config_pattern() -> str:
     unnamed = "|".join(re.escape(s.type) for s in specs() if not s.named)
     named = "|".join(re.escape(s.type) for s in specs() if s.named)
     return rf"^(({unnamed})\.{_CONFIG_KEY}|({named})\.{_CONFIG_KEY}\.{_CONFIG_NAME})$"
-
-
-def _or(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]

@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from ..address import config_pattern, shapes
+from ..address import config_pattern, override_shapes
 from ..resources.registry import generation
 from .fastschema import compile_schema
 from .paths import YamlPath
@@ -79,7 +79,7 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()
-        names["x-messages"] = {"pattern": f"an override is keyed by an address: {', '.join(shapes()[:-1])} or {shapes()[-1]}"}
+        names["x-messages"] = {"pattern": f"an override is keyed by an address: {override_shapes()}"}
     return schema
 
 
