@@ -30,6 +30,7 @@ from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.registry import child_specs, spec_for
+from dataiku_iac.resources.spec import ResourceSpec
 from dataiku_iac.secret_sources import SecretsLike, secret_source
 
 T = TypeVar("T")
@@ -140,13 +141,29 @@ class _Builder:
         self._check_key_length(ctx)
         if not doc.is_flagged(("project",)):
             self._add(self._guard(lambda: self._project(ctx, data["project"])))
-        for i, item in self._items(doc, "managed_folders"):
-            self._add(self._guard(partial(self._folder, ctx, i, item)))
-        for i, item in self._items(doc, "datasets"):
-            self._add(self._guard(partial(self._dataset, ctx, i, item)))
-        self._recipes(ctx, self._items(doc, "recipes"))
-        for i, item in self._items(doc, "scenarios"):
-            self._add(self._guard(partial(self._scenario, ctx, i, item)))
+        # Every other type, in registration (dependency) order: a type with a spec-level build, or
+        # one of the built-in types whose config -> logical part is still written below.
+        built_in = {"managed_folder": self._folder, "dataset": self._dataset, "scenario": self._scenario}
+        for spec in child_specs():
+            items = self._items(doc, spec.section)
+            if spec.build is not None:
+                for i, item in items:
+                    self._add(self._guard(partial(self._from_spec, ctx, spec, i, item)))
+            elif spec.type == "recipe":
+                self._recipes(ctx, items)  # also checks across recipes: one writer, no Flow cycle
+            else:
+                for i, item in items:
+                    self._add(self._guard(partial(built_in[spec.type], ctx, i, item)))
+
+    def _from_spec(self, ctx: _FileContext, spec: ResourceSpec, index: int, item: dict) -> Optional[Resource]:
+        """An item of a type whose spec translates it (resources/<type>.py: `build`)."""
+        assert spec.build is not None
+        path = (spec.section, index)
+        item_ctx = _ItemContext(self, ctx, path)
+        attrs = spec.build(item, item_ctx)
+        if attrs is None:
+            return None
+        return self._resource(ctx, spec.type, item[spec.id_key], path, attrs, item_ctx.deps, protect=item.get("protect"))
 
     @staticmethod
     def _items(doc: Any, list_key: str) -> list[tuple[int, dict]]:
@@ -533,6 +550,21 @@ class _FileContext:
     # whether `names` holds every object of that type (False when an item has no usable name)
     complete: dict[str, bool] = field(default_factory=dict)
     flow_edges: dict[str, set[str]] = field(default_factory=dict)
+
+
+class _ItemContext:
+    """What a spec's `build` sees of the builder (resources/spec.py: BuildContext), for one item."""
+
+    def __init__(self, builder: _Builder, ctx: _FileContext, path: tuple):
+        self._builder, self._ctx, self._path = builder, ctx, path
+        self.key, self.effective_key = ctx.key, ctx.effective
+        self.deps: set[str] = set()
+
+    def error(self, path: tuple, message: str, hint: Optional[str] = None) -> None:
+        self._builder._error(self._ctx.doc, self._path + tuple(path), message, hint)
+
+    def require(self, type_: str, name: str, path: tuple, what: str) -> None:
+        self._builder._require(self._ctx, type_, name, self._path + tuple(path), what, self.deps)
 
 
 def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:

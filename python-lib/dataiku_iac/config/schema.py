@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..address import config_pattern, override_shapes
-from ..resources.registry import generation
+from ..resources.registry import child_specs, generation
 from .fastschema import compile_schema
 from .paths import YamlPath
 from .suggest import did_you_mean
@@ -75,7 +75,19 @@ def _schema(kind: str, _generation: int) -> dict[str, Any]:
 
 
 def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """The environment's `overrides` are keyed by the addresses of the registered types."""
+    """What the registered resource types add: a project file's section for each type the file
+    does not describe itself (its items' schema is the spec's fragment; the built-in types are
+    written in project.schema.json, and tests/unit/resources/test_registry.py holds the two to
+    agree), and the environment's `overrides` keyed by the addresses of every type."""
+    if kind == "project":
+        for spec in child_specs():
+            if spec.section in schema["properties"]:
+                continue
+            clash = sorted(set(spec.schema.defs) & set(schema["$defs"]))
+            if clash:
+                raise ValueError(f"resource type {spec.type!r} redefines the schema definitions {', '.join(clash)}")
+            schema["$defs"].update(json.loads(json.dumps(spec.schema.defs)))  # a copy, JSON only
+            schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()

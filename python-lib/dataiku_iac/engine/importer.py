@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,6 +39,8 @@ from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.dataset import FORMAT_OPTION_IDS
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
 from dataiku_iac.resources.recipe import CODE_TYPES
+from dataiku_iac.resources.registry import child_specs
+from dataiku_iac.resources.spec import ToConfig
 from dataiku_iac.secret_sources import KnownValuesFirst
 from dataiku_iac.state import ResourceState
 
@@ -107,6 +110,10 @@ def import_project(session: Any, project_key: str, output: Optional[Path] = None
     return result
 
 
+def _spec_item(to_config: ToConfig, writer: _Writer, name: str, attrs: dict) -> Optional[dict]:
+    return to_config(name, attrs, writer)
+
+
 def _config_key(project_key: str, rules: dict) -> str:
     prefix, suffix = rules.get("prefix") or "", rules.get("suffix") or ""
     key = project_key
@@ -140,13 +147,13 @@ class _Writer:
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
         assert live.project is not None  # import_project checked it
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
-        sections = (
-            ("managed_folders", "managed_folder", self.folder),
-            ("datasets", "dataset", self.dataset),
-            ("recipes", "recipe", self.recipe),
-            ("scenarios", "scenario", self.scenario),
-        )
-        for key, type_, convert in sections:
+        # Every type, in registration order: a type whose spec writes its items (`to_config`), or
+        # one of the built-in types whose logical -> config part is still written below.
+        built_in = {"managed_folder": self.folder, "dataset": self.dataset, "recipe": self.recipe, "scenario": self.scenario}
+        for spec in child_specs():
+            key, type_ = spec.section, spec.type
+            to_config = spec.to_config
+            convert = built_in[type_] if to_config is None else partial(_spec_item, to_config, self)
             items = []
             for obj in sorted(live.objects.get(type_, []), key=lambda o: o.name):
                 item = convert(obj.name, obj.attributes)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from dataiku_iac.resources.base import ResourceHandler
 
@@ -51,6 +51,38 @@ class Identity(Enum):
         """DSS knows the object by its configured name (or an id asked for with it): a new name in
         an address (`state mv`) would point the state at an object DSS does not have."""
         return self is not Identity.SERVER_ID
+
+
+class BuildContext(Protocol):
+    """What a spec's `build` may ask of the model builder while it translates one config item.
+
+    Paths are relative to the item (``("color",)``); the builder reports a problem at the item's
+    file and line, and skips nodes the loader already reported."""
+
+    key: str  # the project key as written in the configuration
+    effective_key: str  # the DSS key (with the environment's prefix or suffix)
+
+    def error(self, path: tuple[Any, ...], message: str, hint: Optional[str] = None) -> None: ...
+
+    def require(self, type_: str, name: str, path: tuple[Any, ...], what: str) -> None:
+        """`name` must be an object of `type_` of this project: the item then depends on it
+        (created before it, deleted after it); else an error at `path`."""
+        ...
+
+
+class ImportContext(Protocol):
+    """What a spec's `to_config` may ask of the importer while it writes one object's item."""
+
+    def write(self, rel: str, text: str) -> None:
+        """Write a file under the configuration root (code the item then names by path)."""
+        ...
+
+
+# config item -> logical attributes (None: nothing to build, every problem reported through ctx)
+Build = Callable[[dict[str, Any], BuildContext], Optional[dict[str, Any]]]
+# (name, logical attributes) -> config item (None: the configuration cannot express the object:
+# it is left out of the imported file, reported, and stays unmanaged)
+ToConfig = Callable[[str, dict[str, Any], ImportContext], Optional[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -91,9 +123,10 @@ class ResourceSpec:
     # -- behaviour ----------------------------------------------------------------------------
     # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
     holds_data: bool = False
-    # config item -> logical attributes, and back (see `resources/<type>.py`); set in later steps.
-    build: Optional[Callable[..., Any]] = None
-    to_config: Optional[Callable[..., Any]] = None
+    # config item -> logical attributes, and back. The built-in types of the first release still
+    # have theirs in builder.py and engine/importer.py (None here); a new type sets both.
+    build: Optional[Build] = None
+    to_config: Optional[ToConfig] = None
 
     @property
     def policy(self) -> Any:

@@ -1,0 +1,96 @@
+"""The resource registry: every layer's knowledge of a type comes from its spec, and the
+hand-written parts of the project schema agree with the specs of the built-in types."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+from dataiku_iac.address import Address, AddressError, address_of, config_pattern, project_address_of
+from dataiku_iac.config.schema import SCHEMA_DIR, load_schema
+from dataiku_iac.resources.registry import RegistryError, child_specs, project_spec, registered, specs, types
+from dataiku_iac.resources.spec import ConfigSchema
+
+from tests.support import throwaway_type
+
+
+def hand_written_project_schema() -> dict:
+    return json.loads((SCHEMA_DIR / "project.schema.json").read_text(encoding="utf-8"))
+
+
+def test_the_built_in_types_in_dependency_order() -> None:
+    assert types() == ("project", "managed_folder", "dataset", "recipe", "scenario")
+    for spec in specs():
+        assert all(types().index(t) <= types().index(spec.type) for t in spec.references), spec.type
+
+
+def test_the_hand_written_project_schema_agrees_with_the_specs() -> None:
+    schema = hand_written_project_schema()
+    sections = {spec.section: spec for spec in specs()}
+    assert set(schema["properties"]) == set(sections), "a section of the schema without a spec, or the reverse"
+    project = project_spec()
+    assert schema["properties"][project.section] == {"$ref": f"#/$defs/{project.type}"}
+    assert project.id_key in schema["$defs"][project.type]["required"]
+    for spec in child_specs():
+        assert schema["properties"][spec.section] == {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
+        item = schema["$defs"][spec.type]
+        branches = [item] + [schema["$defs"][b["$ref"].split("/")[-1]] for b in item.get("oneOf", [])]
+        for branch in branches:  # each shape of an item (datasets and recipes have one per kind)
+            required = branch.get("required") or schema["$defs"][branch["allOf"][0]["$ref"].split("/")[-1]]["required"]
+            assert spec.id_key in required, (spec.type, branch)
+        described = json.dumps({name: d for name, d in schema["$defs"].items() if name.startswith(spec.type)})
+        for key in spec.file_keys:  # a key naming a file the loader reads is a key of the type's items
+            assert f'"{key}"' in described, (spec.type, key)
+
+
+def test_the_override_addresses_are_the_registered_types() -> None:
+    pattern = re.compile(config_pattern())
+    for good in ("project.DEMO", "dataset.DEMO.raw", "managed_folder.DEMO.f", "recipe.DEMO.r", "scenario.DEMO.nightly"):
+        assert pattern.match(good), good
+    for bad in ("project.DEMO.x", "dataset.DEMO", "zone.DEMO.z", "dataset.demo.raw"):
+        assert not pattern.match(bad), bad
+    names = load_schema("environment")["properties"]["overrides"]["propertyNames"]
+    assert names["pattern"] == config_pattern()
+    assert "scenario.KEY.ID" in names["x-messages"]["pattern"]
+
+
+def test_one_address_grammar() -> None:
+    assert str(Address.parse("project.DEMO")) == "project.DEMO"
+    assert Address.parse("dataset.DEMO.raw") == Address("dataset", "DEMO", "raw")
+    assert Address.parse("managed_folder.DEMO.a.b").name == "a.b"  # a name may hold dots
+    assert address_of("project", "DEMO", "ignored") == "project.DEMO"
+    assert project_address_of("scenario.DEMO.nightly") == "project.DEMO"
+    for bad in ("dataset.DEMO", "project.DEMO.x", "zone.DEMO.z", "", " dataset.DEMO.x"):
+        with pytest.raises(AddressError, match=re.escape("expected project.KEY or <type>.KEY.NAME with type one of managed_folder")):
+            Address.parse(bad)
+
+
+def test_a_registered_type_adds_its_section_and_addresses_until_unregistered() -> None:
+    with registered(throwaway_type.SPEC) as spec:
+        assert types()[-1] == spec.type
+        schema = load_schema("project")
+        assert schema["properties"][spec.section] == {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
+        assert re.match(config_pattern(), "throwaway_zone.DEMO.raw")
+    assert spec.type not in types()
+    assert spec.section not in load_schema("project")["properties"]
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"type": "dataset"}, "already registered"),
+        ({"section": "datasets"}, "already dataset's"),
+        ({"references": ("zone",)}, "references zone"),
+        ({"named": False}, "only the first type"),
+        ({"schema": ConfigSchema()}, "defines no item schema"),
+        ({"to_config": None}, "only one of build"),
+        ({"type": "Zone"}, "lowercase"),
+    ],
+)
+def test_a_spec_that_cannot_be_registered_says_why(change: dict, problem: str) -> None:
+    spec = replace(throwaway_type.SPEC, **change)
+    with pytest.raises(RegistryError, match=problem), registered(spec):
+        pass
+    assert types() == ("project", "managed_folder", "dataset", "recipe", "scenario")
