@@ -13,8 +13,9 @@ import string
 from typing import Any, Callable
 
 import pytest
-from dataiku_iac.resources import dataset, handler_for, recipe, scenario
+from dataiku_iac.resources import dataset, recipe, scenario
 from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.resources.registry import handler_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
