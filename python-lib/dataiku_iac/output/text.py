@@ -60,8 +60,12 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
         lines.append(style(f"Note: {note}", "cyan"))
     actionable = plan.actionable()
     if not actionable:
-        lines.append("DSS matches the configuration: nothing to do.")
-        lines.append(style("No changes.", "green", bold=True))
+        lines.extend(style(f"Note: {warning}", "cyan") for warning in plan.warnings)  # e.g. what a destroy keeps
+        if plan.options.destroy:
+            lines.append(style("No changes.", "green", bold=True) + " No objects need to be destroyed.")
+        else:
+            lines.append("DSS matches the configuration: nothing to do.")
+            lines.append(style("No changes.", "green", bold=True))
         return "\n".join(lines) + "\n"
     lines.append("dataiku-iac will perform the following actions:")
     lines.append("")

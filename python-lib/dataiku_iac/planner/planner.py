@@ -24,6 +24,7 @@ that the tool owns a project (a state edited to claim a foreign project must not
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from typing import Any, Iterable, Optional
 
 from dataiku_iac import __version__
@@ -62,6 +63,7 @@ def plan(
     order = {t: i for i, t in enumerate(types())}  # dependency order, then address
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
+    kept = _keep_state_home(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
@@ -74,7 +76,7 @@ def plan(
         changes=tuple(changes),
         options=options,
         warnings=tuple(
-            _warnings(changes, options) + _format_warnings(changes) + _marker_warnings(changes, state, observed, options)
+            kept + _warnings(changes, options) + _format_warnings(changes) + _marker_warnings(changes, state, observed, options)
         ),
         tool_version=__version__,
         created_at=created_at or _now(),
@@ -381,6 +383,18 @@ def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> l
         f"managing it without touching DSS (`dataiku-iac state rm {change.address}`)"
     )
     return [PlanProblem(change.address, change.project_key, text)]
+
+
+def _keep_state_home(changes: list[ResourceChange], home: Optional[StateHome]) -> list[str]:
+    """A destroy deletes everything the state owns but the state's own folder and project: those
+    are kept (no-ops) rather than the destroy refused; returns a note for each one kept."""
+    notes = []
+    for index, change in enumerate(changes):
+        if change.action == Action.DELETE and home is not None and _state_home_problems(change, home):
+            changes[index] = replace(change, action=Action.NOOP, reason="kept: holds the state of this environment")
+            notes.append(f"{change.address} is kept: it holds the state of this environment ({home.where}), which "
+                         f"dataiku-iac never deletes (`dataiku-iac state rm {change.address}` stops managing it)")
+    return notes
 
 
 # -- project markers (a second key next to the state) --------------------------------------

@@ -70,11 +70,14 @@ def test_the_folder_holding_the_state_is_never_deleted() -> None:
     assert plan(desired, state, observed).summary()["destroy"] == 2
 
 
-def test_the_project_holding_the_state_is_never_deleted_not_even_by_destroy() -> None:
+def test_destroy_keeps_the_folder_and_project_holding_the_state_with_a_note() -> None:
     desired, state, observed = _with_state_folder("destroy_all")
-    message = _refusal(desired, state, observed, PlanOptions(destroy=True, drop_data=True), state_home=HOME)
-    assert f"project {KEY} holds the state of this environment" in message
-    assert "the managed folder holding the state" in message
+    result = plan(desired, state, observed, PlanOptions(destroy=True, drop_data=True), state_home=HOME)
+    kept = {c.address for c in result.changes if c.action == Action.NOOP}
+    assert kept == {f"project.{KEY}", f"managed_folder.{KEY}.iac_state"}
+    assert result.summary()["destroy"] == len(state.resources) - 2 > 0, "everything else is destroyed"
+    notes = [w for w in result.warnings if "is kept: it holds the state of this environment" in w]
+    assert len(notes) == 2 and any(f"dataiku-iac state rm managed_folder.{KEY}.iac_state" in n for n in notes)
 
 
 def test_another_folder_of_the_state_project_can_be_deleted() -> None:
@@ -158,3 +161,14 @@ def test_the_marker_is_not_an_attribute_so_it_is_never_drift() -> None:
     observed = copy.deepcopy(observed)
     observed.projects[KEY].marker = state.lineage
     assert not unmarked.has_changes and not plan(desired, state, observed).has_changes
+
+
+def test_a_destroy_that_only_keeps_the_state_home_says_so_and_no_objects_need_destroying() -> None:
+    from dataiku_iac.output.text import render_plan
+
+    desired, state, observed = _with_state_folder("destroy_all")
+    for address in [a for a in state.resources if a not in (f"project.{KEY}", f"managed_folder.{KEY}.iac_state")]:
+        state.resources.pop(address)
+    text = render_plan(plan(desired, state, observed, PlanOptions(destroy=True), state_home=HOME))
+    assert f"Note: project.{KEY} is kept: it holds the state of this environment" in text
+    assert text.splitlines()[-1] == "No changes. No objects need to be destroyed."
