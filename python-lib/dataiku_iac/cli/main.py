@@ -323,6 +323,9 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
         raise IacError(f"{planfile} is a rollback plan: apply it with `dataiku-iac state rollback {serial} -e {environment} --plan {planfile}`")
     interactive = sys.stdin.isatty() and not as_json
     if saved is None and not auto_approve and not interactive:
+        if destroy:
+            raise IacError("destroy needs --auto-approve when not run interactively (there is no terminal to "
+                           f"confirm on); review it first with `dataiku-iac plan -e {environment} --destroy`")
         raise IacError("apply needs --auto-approve or a saved plan file when not run interactively")
     options = PlanOptions(
         targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
@@ -341,7 +344,7 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
             return True
         answer = click.prompt("\nDo you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False)
         if answer.strip() != "yes":
-            click.echo("Apply cancelled.")
+            click.echo("Destroy cancelled." if destroy else "Apply cancelled.")
             cancelled.append(True)
             return False
         return True

@@ -112,6 +112,7 @@ class Executor:
         self.state_home = state_home
         self._lineage = ""
         self._options = PlanOptions()
+        self._operation = "apply"
         self._to_mark: set[str] = set()
         self._marked: set[str] = set()
         self._mark_lock = threading.Lock()
@@ -124,10 +125,11 @@ class Executor:
         if not actions:
             return result
         self._lineage, self._options, self._to_mark = state.lineage, plan.options, set(plan.mark_projects)
+        self._operation = "destroy" if plan.options.destroy else "apply"  # what the state history shows
         # The key goes into the journal too: a state that stores none yet (before its first
         # write, or format 1) gets it back from there if this run is interrupted.
         self.writer.journal_begin(
-            base_serial=state.serial, lineage=state.lineage, operation="apply", fingerprint_key=state.fingerprint_key
+            base_serial=state.serial, lineage=state.lineage, operation=self._operation, fingerprint_key=state.fingerprint_key
         )
         try:
             self._run_graph(actions, doc, result)
@@ -562,8 +564,8 @@ class Executor:
             return doc  # the journal on disk is what the next run must replay
         written = base
         if doc.resources != base.resources:
-            written = self.writer.write(doc, expected_serial=base.serial, operation="apply")
-        self.writer.compact_journal(operation="apply")
+            written = self.writer.write(doc, expected_serial=base.serial, operation=self._operation)
+        self.writer.compact_journal(operation=self._operation)
         return written
 
 

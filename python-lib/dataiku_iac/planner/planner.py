@@ -63,7 +63,7 @@ def plan(
     order = {t: i for i, t in enumerate(types())}  # dependency order, then address
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
-    kept = _keep_state_home(changes, state_home) if options.destroy else []
+    kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
@@ -385,11 +385,16 @@ def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> l
     return [PlanProblem(change.address, change.project_key, text)]
 
 
-def _keep_state_home(changes: list[ResourceChange], home: Optional[StateHome]) -> list[str]:
-    """A destroy deletes everything the state owns but the state's own folder and project: those
-    are kept (no-ops) rather than the destroy refused; returns a note for each one kept."""
+def _destroy_reasons(changes: list[ResourceChange], home: Optional[StateHome]) -> list[str]:
+    """A destroy deletes everything the state owns (the reason says so, not "removed from
+    config"), but the state's own folder and project: those are kept (no-ops) rather than the
+    destroy refused; returns a note for each one kept."""
     notes = []
     for index, change in enumerate(changes):
+        if change.action == Action.DELETE:
+            changes[index] = change = replace(change, reason="destroy requested")
+        elif change.action == Action.FORGET:
+            changes[index] = change = replace(change, reason="gone from DSS")
         if change.action == Action.DELETE and home is not None and _state_home_problems(change, home):
             changes[index] = replace(change, action=Action.NOOP, reason="kept: holds the state of this environment")
             notes.append(f"{change.address} is kept: it holds the state of this environment ({home.where}), which "
