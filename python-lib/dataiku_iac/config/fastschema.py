@@ -16,6 +16,7 @@ two on every document the test suite knows and on generated ones.
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Any, Callable, Optional
 
@@ -38,8 +39,35 @@ class _Unsupported(Exception):
     pass
 
 
-def _is(instance: Any, type_: str) -> bool:
-    return bool(_TYPES.is_type(instance, type_))
+def _is_number(instance: Any) -> bool:
+    return not isinstance(instance, bool) and isinstance(instance, numbers.Number)
+
+
+def _is_integer(instance: Any) -> bool:
+    if isinstance(instance, bool):
+        return False
+    return isinstance(instance, int) or (isinstance(instance, float) and instance.is_integer())
+
+
+# jsonschema's Draft 2020-12 type checker, as plain functions: asking the checker costs a
+# lookup in its persistent map per call (half a million calls to load 10,000 resources).
+# tests/unit/config/test_fastschema.py holds them to the checker.
+TYPE_PREDICATES: dict[str, Check] = {
+    "object": lambda instance: isinstance(instance, dict),
+    "array": lambda instance: isinstance(instance, list),
+    "string": lambda instance: isinstance(instance, str),
+    "boolean": lambda instance: isinstance(instance, bool),
+    "null": lambda instance: instance is None,
+    "number": _is_number,
+    "integer": _is_integer,
+}
+
+
+def _type_predicate(type_: str) -> Check:
+    predicate = TYPE_PREDICATES.get(type_)
+    if predicate is None:
+        return lambda instance: bool(_TYPES.is_type(instance, type_))
+    return predicate
 
 
 def compile_schema(root: dict[str, Any]) -> Optional[Check]:
@@ -88,8 +116,10 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
         if keyword == "$ref":
             return ref(value)
         if keyword == "type":
-            types = [value] if isinstance(value, str) else list(value)
-            return lambda instance: any(_is(instance, t) for t in types)
+            predicates = [_type_predicate(t) for t in ([value] if isinstance(value, str) else value)]
+            if len(predicates) == 1:
+                return predicates[0]
+            return lambda instance: any(p(instance) for p in predicates)
         if keyword == "enum":
             options = list(value)
             return lambda instance: any(_equal(each, instance) for each in options)
@@ -97,10 +127,10 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
             return lambda instance: _equal(instance, value)
         if keyword == "required":
             names = list(value)
-            return lambda instance: not _is(instance, "object") or all(n in instance for n in names)
+            return lambda instance: not isinstance(instance, dict) or all(n in instance for n in names)
         if keyword == "properties":
             props = {name: node(sub) for name, sub in value.items()}
-            return lambda instance: not _is(instance, "object") or all(
+            return lambda instance: not isinstance(instance, dict) or all(
                 check(instance[name]) for name, check in props.items() if name in instance
             )
         if keyword == "additionalProperties":
@@ -108,36 +138,36 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
                 raise _Unsupported("patternProperties")
             known = set(schema.get("properties") or {})
             if value is False:
-                return lambda instance: not _is(instance, "object") or all(k in known for k in instance)
+                return lambda instance: not isinstance(instance, dict) or all(k in known for k in instance)
             extra = node(value)
-            return lambda instance: not _is(instance, "object") or all(
+            return lambda instance: not isinstance(instance, dict) or all(
                 extra(v) for k, v in instance.items() if k not in known
             )
         if keyword == "propertyNames":
             names_check = node(value)
-            return lambda instance: not _is(instance, "object") or all(names_check(k) for k in instance)
+            return lambda instance: not isinstance(instance, dict) or all(names_check(k) for k in instance)
         if keyword == "items":
             if "prefixItems" in schema or not isinstance(value, (dict, bool)):
                 raise _Unsupported("items")
             item = node(value)
-            return lambda instance: not _is(instance, "array") or all(item(v) for v in instance)
+            return lambda instance: not isinstance(instance, list) or all(item(v) for v in instance)
         if keyword == "minItems":
-            return lambda instance: not _is(instance, "array") or len(instance) >= value
+            return lambda instance: not isinstance(instance, list) or len(instance) >= value
         if keyword == "uniqueItems":
             if not value:
                 return lambda instance: True
-            return lambda instance: not _is(instance, "array") or _uniq(instance)
+            return lambda instance: not isinstance(instance, list) or _uniq(instance)
         if keyword == "pattern":
             regex = re.compile(value)
-            return lambda instance: not _is(instance, "string") or regex.search(instance) is not None
+            return lambda instance: not isinstance(instance, str) or regex.search(instance) is not None
         if keyword == "minLength":
-            return lambda instance: not _is(instance, "string") or len(instance) >= value
+            return lambda instance: not isinstance(instance, str) or len(instance) >= value
         if keyword == "maxLength":
-            return lambda instance: not _is(instance, "string") or len(instance) <= value
+            return lambda instance: not isinstance(instance, str) or len(instance) <= value
         if keyword == "minimum":
-            return lambda instance: not _is(instance, "number") or instance >= value
+            return lambda instance: not _is_number(instance) or instance >= value
         if keyword == "maximum":
-            return lambda instance: not _is(instance, "number") or instance <= value
+            return lambda instance: not _is_number(instance) or instance <= value
         if keyword == "allOf":
             subs = [node(s) for s in value]
             return lambda instance: all(s(instance) for s in subs)

@@ -142,3 +142,14 @@ def test_scalar_corner_cases_agree(value):
             for key in ("name", "key", "tags", "variables", "owner"):
                 mutated["project"][key] = value
                 _agree(mutated)
+
+
+@pytest.mark.parametrize(
+    "value", [True, False, 0, 1, -3, 1.0, 1.5, float("nan"), 2**70, "", "1", None, [], [1], {}, {"a": 1}, b"x"]
+)
+def test_type_predicates_are_jsonschemas_type_checker(value):
+    from dataiku_iac.config.fastschema import TYPE_PREDICATES
+
+    checker = Draft202012Validator.TYPE_CHECKER
+    for type_, predicate in TYPE_PREDICATES.items():
+        assert predicate(value) == checker.is_type(value, type_), (type_, value)
