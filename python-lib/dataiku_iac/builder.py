@@ -42,9 +42,6 @@ MAX_PROJECT_KEY_LENGTH = 64
 # What building an item of a document the loader found wrong may raise: skipped, already reported.
 _SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
-DEFAULT_CONNECTIONS = {"dataset": "filesystem_managed", "managed_folder": "filesystem_folders"}
-
-
 @dataclass
 class _Env:
     """The environment settings the builder applies."""
@@ -143,7 +140,6 @@ class _Builder:
             self._add(self._guard(lambda: self._project(ctx, data["project"])))
         # Every other type, in registration (dependency) order: a type with a spec-level build, or
         # one of the built-in types whose config -> logical part is still written below.
-        built_in = {"managed_folder": self._folder, "dataset": self._dataset, "scenario": self._scenario}
         for spec in child_specs():
             items = self._items(doc, spec.section)
             if spec.build is not None:
@@ -151,15 +147,15 @@ class _Builder:
                     self._add(self._guard(partial(self._from_spec, ctx, spec, i, item)))
             elif spec.type == "recipe":
                 self._recipes(ctx, items)  # also checks across recipes: one writer, no Flow cycle
-            else:
+            elif spec.type == "scenario":
                 for i, item in items:
-                    self._add(self._guard(partial(built_in[spec.type], ctx, i, item)))
+                    self._add(self._guard(partial(self._scenario, ctx, i, item)))
 
     def _from_spec(self, ctx: _FileContext, spec: ResourceSpec, index: int, item: dict) -> Optional[Resource]:
         """An item of a type whose spec translates it (resources/<type>.py: `build`)."""
         assert spec.build is not None
         path = (spec.section, index)
-        item_ctx = _ItemContext(self, ctx, path)
+        item_ctx = _ItemContext(self, ctx, path, address_of(spec.type, ctx.key, item[spec.id_key]))
         attrs = spec.build(item, item_ctx)
         if attrs is None:
             return None
@@ -277,49 +273,6 @@ class _Builder:
     def _note_remap(self, address: str, attribute: str, before: Any, after: Any) -> None:
         if before != after and isinstance(before, str):
             self.desired.remapped_from[(address, attribute)] = before
-
-    # -- folders and datasets ----------------------------------------------------------------
-    def _folder(self, ctx: _FileContext, index: int, item: dict) -> Resource:
-        defaults = self.defaults.get("managed_folder") or {}
-        written = item.get("connection") or defaults.get("connection") or DEFAULT_CONNECTIONS["managed_folder"]
-        attrs: dict[str, Any] = {"connection": self._connection(written)}
-        self._note_remap(address_of("managed_folder", ctx.key, item["name"]), "connection", written, attrs["connection"])
-
-        _copy(item, attrs, "path", "description")
-        if "tags" in item:
-            attrs["tags"] = list(item["tags"])
-        return self._resource(ctx, "managed_folder", item["name"], ("managed_folders", index), attrs, protect=item.get("protect"))
-
-    def _dataset(self, ctx: _FileContext, index: int, item: dict) -> Resource:
-        kind = item["type"]
-        written = self._dataset_connection(item)
-        attrs: dict[str, Any] = {"kind": kind, "connection": self._connection(written)}
-        self._note_remap(address_of("dataset", ctx.key, item["name"]), "connection", written, attrs["connection"])
-        defaults = self.defaults.get("dataset") or {}
-        # The default format goes with the default connection: a dataset on a connection of its
-        # own (an SQL database, where DSS keeps no format) gets what DSS chooses unless it names one.
-        fmt = item.get("format") or (defaults.get("format") if kind == "managed" and not item.get("connection") else None)
-        if fmt and kind in ("managed", "filesystem", "uploaded"):
-            attrs["format"] = fmt
-        _copy(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
-        if kind == "sql_query":
-            attrs["query"] = item["query"] if "query" in item else ctx.doc.files[item["sql_file"]]
-        if "partitioning" in item:
-            attrs["partitioning"] = _partitioning(item["partitioning"])
-        if "schema" in item:
-            attrs["schema"] = {"columns": [dict(c) for c in (item["schema"] or {}).get("columns") or []]}
-        if "tags" in item:
-            attrs["tags"] = list(item["tags"])
-        return self._resource(ctx, "dataset", item["name"], ("datasets", index), attrs, protect=item.get("protect"))
-
-    def _dataset_connection(self, item: dict) -> Optional[str]:
-        if item.get("connection"):
-            return item["connection"]
-        if item["type"] in ("sql_table", "sql_query"):
-            return self.defaults.get("sql_connection")
-        if item["type"] == "uploaded":
-            return None
-        return (self.defaults.get("dataset") or {}).get("connection") or DEFAULT_CONNECTIONS["dataset"]
 
     # -- recipes ------------------------------------------------------------------------------
     def _recipes(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
@@ -555,10 +508,24 @@ class _FileContext:
 class _ItemContext:
     """What a spec's `build` sees of the builder (resources/spec.py: BuildContext), for one item."""
 
-    def __init__(self, builder: _Builder, ctx: _FileContext, path: tuple):
-        self._builder, self._ctx, self._path = builder, ctx, path
+    def __init__(self, builder: _Builder, ctx: _FileContext, path: tuple, address: str):
+        self._builder, self._ctx, self._path, self._address = builder, ctx, path, address
         self.key, self.effective_key = ctx.key, ctx.effective
         self.deps: set[str] = set()
+
+    def defaults(self, type_: str) -> dict:
+        return _mapping(self._builder.defaults.get(type_))
+
+    def setting(self, name: str) -> Any:
+        return self._builder.defaults.get(name)
+
+    def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
+        remapped = self._builder._connection(written)
+        self._builder._note_remap(self._address, attribute, written, remapped)
+        return remapped
+
+    def file_text(self, rel: str) -> str:
+        return str(self._ctx.doc.files[rel])
 
     def error(self, path: tuple, message: str, hint: Optional[str] = None) -> None:
         self._builder._error(self._ctx.doc, self._path + tuple(path), message, hint)
@@ -674,13 +641,6 @@ def _identities(items: Any, id_key: str) -> tuple[set[str], bool]:
     names = {item.get(id_key) for item in items if isinstance(item, dict)}
     complete = all(isinstance(item, dict) and isinstance(item.get(id_key), str) for item in items)
     return {n for n in names if isinstance(n, str)}, complete
-
-
-def _partitioning(value: dict) -> dict:
-    logical: dict[str, Any] = {"dimensions": [dict(d) for d in value.get("dimensions") or []]}
-    if "file_path_pattern" in value:
-        logical["file_path_pattern"] = value["file_path_pattern"]
-    return logical
 
 
 def find_cycle(edges: dict[Any, set[Any]]) -> Optional[list[Any]]:

@@ -36,7 +36,6 @@ from dataiku_iac.model import StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
-from dataiku_iac.resources.dataset import FORMAT_OPTION_IDS
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
 from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.resources.registry import child_specs
@@ -55,22 +54,6 @@ CODE_FILES = {
 SUPPORTED_RECIPES = ("python", "r", "shell", "sql_query", "sql_script", "sync")
 SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
 SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
-# Format options a person chooses for a file-based dataset; the rest are DSS defaults.
-FORMAT_KEYS = {
-    "csv": (
-        "separator",
-        "style",
-        "parseHeaderRow",
-        "charset",
-        "compress",
-        "quoteChar",
-        "escapeChar",
-        "skipRowsBeforeHeader",
-        "skipRowsAfterHeader",
-    ),
-    "parquet": ("parquetCompressionMethod",),
-    "json": ("charset",),
-}
 DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
 # DSS writes this short description itself when a project is created.
 AUTO_SHORT_DESC = re.compile(r"^The project \*.*\* was created by .* on .*$")
@@ -136,6 +119,9 @@ class _Writer:
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
         self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
 
+    def config_connection(self, name: Optional[str]) -> Optional[str]:
+        return self.connections.get(name, name) if name is not None else None
+
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel
         if path.exists():
@@ -149,7 +135,7 @@ class _Writer:
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
         # Every type, in registration order: a type whose spec writes its items (`to_config`), or
         # one of the built-in types whose logical -> config part is still written below.
-        built_in = {"managed_folder": self.folder, "dataset": self.dataset, "recipe": self.recipe, "scenario": self.scenario}
+        built_in = {"recipe": self.recipe, "scenario": self.scenario}
         for spec in child_specs():
             key, type_ = spec.section, spec.type
             to_config = spec.to_config
@@ -211,56 +197,6 @@ class _Writer:
             if values:
                 result[section] = values
         return result
-
-    def folder(self, name: str, attrs: dict) -> dict:
-        item: dict[str, Any] = {
-            "name": name,
-            "connection": self.connections.get(attrs.get("connection"), attrs.get("connection")),
-        }
-        path = attrs.get("path") or ""
-        if path and "${odbId}" not in path:
-            item["path"] = path
-        _common(item, attrs)
-        return item
-
-    def dataset(self, name: str, attrs: dict) -> Optional[dict]:
-        kind = attrs.get("kind") or ""
-        if kind.startswith("other:"):
-            return None
-        item: dict[str, Any] = {"name": name, "type": kind}
-        if attrs.get("connection"):
-            item["connection"] = self.connections.get(attrs["connection"], attrs["connection"])
-        sql_storage = kind == "managed" and (attrs.get("params") or {}).get("table") is not None
-        # A managed dataset switched in DSS to a format DSS cannot create one in (json...) keeps it
-        # unmanaged: the config only takes the formats of managed creation (FORMAT_OPTION_IDS).
-        writable = kind != "managed" or attrs.get("format") in FORMAT_OPTION_IDS
-        if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage and writable:
-            item["format"] = attrs["format"]
-        if kind in ("filesystem", "uploaded"):
-            chosen = {
-                k: v
-                for k, v in (attrs.get("format_params") or {}).items()
-                if k in FORMAT_KEYS.get(attrs.get("format") or "", ())
-
-            }
-            if chosen:
-                item["format_params"] = chosen
-        if kind == "filesystem" and attrs.get("path"):
-            item["path"] = attrs["path"]
-        if kind == "sql_table":
-            for key in ("table", "schema_name", "catalog"):
-                if attrs.get(key):
-                    item[key] = attrs[key]
-        if kind == "sql_query":
-            item["query"] = attrs.get("query") or ""
-        dims = (attrs.get("partitioning") or {}).get("dimensions") or []
-        if dims:
-            item["partitioning"] = dict(attrs["partitioning"])
-        columns = (attrs.get("schema") or {}).get("columns") or []
-        if columns:
-            item["schema"] = {"columns": columns}
-        _common(item, attrs)
-        return item
 
     def recipe(self, name: str, attrs: dict) -> Optional[dict]:
         kind = attrs.get("kind")

@@ -317,3 +317,20 @@ def env_selection_to_dss(value: str, current: dict[str, Any], mode_key: str) -> 
     else:
         patched.update({mode_key: "EXPLICIT_ENV", "envName": value})
     return patched
+
+
+def copy_keys(item: dict[str, Any], attrs: dict[str, Any], *keys: str) -> None:
+    """Copy the keys `item` has into `attrs` (a mapping copied one level deep): a spec's `build`."""
+    for key in keys:
+        if key in item:
+            value = item[key]
+            attrs[key] = dict(value) if isinstance(value, dict) else value
+
+
+def described(item: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    """`item` with the description and tags `attrs` has, when not empty: a spec's `to_config`."""
+    if attrs.get("description"):
+        item["description"] = attrs["description"]
+    if attrs.get("tags"):
+        item["tags"] = list(attrs["tags"])
+    return item

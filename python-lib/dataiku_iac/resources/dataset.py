@@ -16,14 +16,35 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    copy_keys,
     create_answer,
     created_document,
     deep_merge,
+    described,
     save_if_changed,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import ResourceSpec
+from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
+
+DEFAULT_CONNECTION = "filesystem_managed"  # a managed dataset's, when neither it nor iac.yml's defaults name one
+# Format options a person chooses for a file-based dataset (import writes only these; the rest
+# are DSS defaults).
+CHOSEN_FORMAT_PARAMS = {
+    "csv": (
+        "separator",
+        "style",
+        "parseHeaderRow",
+        "charset",
+        "compress",
+        "quoteChar",
+        "escapeChar",
+        "skipRowsBeforeHeader",
+        "skipRowsAfterHeader",
+    ),
+    "parquet": ("parquetCompressionMethod",),
+    "json": ("charset",),
+}
 
 POLICY = FieldPolicy(
     fields=(
@@ -255,11 +276,94 @@ def _partitioning_to_dss(current: dict[str, Any], logical: dict[str, Any]) -> di
     return patched
 
 
+# -- the configuration ------------------------------------------------------------------------
+def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """A `datasets` item -> logical attributes."""
+    kind = item["type"]
+    written = _connection_written(item, ctx)
+    attrs: dict[str, Any] = {"kind": kind, "connection": ctx.remap_connection("connection", written)}
+    defaults = ctx.defaults("dataset")
+    # The default format goes with the default connection: a dataset on a connection of its
+    # own (an SQL database, where DSS keeps no format) gets what DSS chooses unless it names one.
+    fmt = item.get("format") or (defaults.get("format") if kind == "managed" and not item.get("connection") else None)
+    if fmt and kind in ("managed", "filesystem", "uploaded"):
+        attrs["format"] = fmt
+    copy_keys(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
+    if kind == "sql_query":
+        attrs["query"] = item["query"] if "query" in item else ctx.file_text(item["sql_file"])
+    if "partitioning" in item:
+        attrs["partitioning"] = _partitioning(item["partitioning"])
+    if "schema" in item:
+        attrs["schema"] = {"columns": [dict(c) for c in (item["schema"] or {}).get("columns") or []]}
+    if "tags" in item:
+        attrs["tags"] = list(item["tags"])
+    return attrs
+
+
+def _connection_written(item: dict[str, Any], ctx: BuildContext) -> Optional[str]:
+    if item.get("connection"):
+        return str(item["connection"])
+    if item["type"] in ("sql_table", "sql_query"):
+        return ctx.setting("sql_connection")  # type: ignore[no-any-return]
+    if item["type"] == "uploaded":
+        return None
+    return ctx.defaults("dataset").get("connection") or DEFAULT_CONNECTION
+
+
+def _partitioning(value: dict[str, Any]) -> dict[str, Any]:
+    logical: dict[str, Any] = {"dimensions": [dict(d) for d in value.get("dimensions") or []]}
+    if "file_path_pattern" in value:
+        logical["file_path_pattern"] = value["file_path_pattern"]
+    return logical
+
+
+def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
+    """Logical attributes -> a `datasets` item; None for a dataset of a plugin (`other:` kinds)."""
+    kind = attrs.get("kind") or ""
+    if kind.startswith("other:"):
+        return None
+    item: dict[str, Any] = {"name": name, "type": kind}
+    if attrs.get("connection"):
+        item["connection"] = ctx.config_connection(attrs["connection"])
+    sql_storage = kind == "managed" and (attrs.get("params") or {}).get("table") is not None
+    # A managed dataset switched in DSS to a format DSS cannot create one in (json...) keeps it
+    # unmanaged: the config only takes the formats of managed creation (FORMAT_OPTION_IDS).
+    writable = kind != "managed" or attrs.get("format") in FORMAT_OPTION_IDS
+    if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage and writable:
+        item["format"] = attrs["format"]
+    if kind in ("filesystem", "uploaded"):
+        chosen = {
+            k: v
+            for k, v in (attrs.get("format_params") or {}).items()
+            if k in CHOSEN_FORMAT_PARAMS.get(attrs.get("format") or "", ())
+        }
+        if chosen:
+            item["format_params"] = chosen
+    if kind == "filesystem" and attrs.get("path"):
+        item["path"] = attrs["path"]
+    if kind == "sql_table":
+        for key in ("table", "schema_name", "catalog"):
+            if attrs.get(key):
+                item[key] = attrs[key]
+    if kind == "sql_query":
+        item["query"] = attrs.get("query") or ""
+    dims = (attrs.get("partitioning") or {}).get("dimensions") or []
+    if dims:
+        item["partitioning"] = dict(attrs["partitioning"])
+    columns = (attrs.get("schema") or {}).get("columns") or []
+    if columns:
+        item["schema"] = {"columns": columns}
+    return described(item, attrs)
+
+
 SPEC = ResourceSpec(
     type="dataset",
     label="dataset",
     handler=DatasetHandler(),
     section="datasets",
+    schema=ConfigSchema(in_project_schema=True),
     file_keys=("sql_file",),
     holds_data=True,
+    build=build,
+    to_config=to_config,
 )

@@ -12,13 +12,17 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    copy_keys,
     create_answer,
     created_document,
+    described,
     save_if_changed,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import Identity, ResourceSpec
+from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+
+DEFAULT_CONNECTION = "filesystem_folders"  # when neither the folder nor iac.yml's defaults name one
 
 POLICY = FieldPolicy(
     fields=(
@@ -104,11 +108,33 @@ class ManagedFolderHandler(ResourceHandler):
         client.get_project(project_key).get_managed_folder(dss_id).delete(drop_data=drop_data)
 
 
+def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """A `managed_folders` item -> logical attributes."""
+    written = item.get("connection") or ctx.defaults("managed_folder").get("connection") or DEFAULT_CONNECTION
+    attrs: dict[str, Any] = {"connection": ctx.remap_connection("connection", written)}
+    copy_keys(item, attrs, "path", "description")
+    if "tags" in item:
+        attrs["tags"] = list(item["tags"])
+    return attrs
+
+
+def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
+    """Logical attributes -> a `managed_folders` item; a path DSS computed (`${odbId}`) is left out."""
+    item: dict[str, Any] = {"name": name, "connection": ctx.config_connection(attrs.get("connection"))}
+    path = attrs.get("path") or ""
+    if path and "${odbId}" not in path:
+        item["path"] = path
+    return described(item, attrs)
+
+
 SPEC = ResourceSpec(
     type="managed_folder",
     label="managed folder",
     handler=ManagedFolderHandler(),
     identity=Identity.SERVER_ID,
     section="managed_folders",
+    schema=ConfigSchema(in_project_schema=True),
     holds_data=True,
+    build=build,
+    to_config=to_config,
 )

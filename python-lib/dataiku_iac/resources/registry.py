@@ -65,7 +65,7 @@ class Registry:
             return "only the first type registered (the project, container of the others) has no name part"
         if spec.named and not self._specs:
             return "the first type registered is the project (its addresses have no name part)"
-        if spec.build is not None and spec.type not in spec.schema.defs:
+        if spec.build is not None and spec.type not in spec.schema.defs and not spec.schema.in_project_schema:
             return f"its schema fragment defines no item schema {spec.type!r} (ConfigSchema.defs)"
         if (spec.build is None) != (spec.to_config is None):
             return "it has only one of build (config -> logical) and to_config (logical -> config)"

@@ -69,12 +69,32 @@ class BuildContext(Protocol):
         (created before it, deleted after it); else an error at `path`."""
         ...
 
+    def defaults(self, type_: str) -> Mapping[str, Any]:
+        """iac.yml's `defaults.<type_>` (empty when it has none)."""
+        ...
+
+    def setting(self, name: str) -> Any:
+        """iac.yml's `defaults.<name>` (a scalar such as `sql_connection`), or None."""
+        ...
+
+    def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
+        """A connection name as the environment remaps it; the plan shows the name as written."""
+        ...
+
+    def file_text(self, rel: str) -> str:
+        """The text of a file the item names (one of the spec's `file_keys`), read by the loader."""
+        ...
+
 
 class ImportContext(Protocol):
     """What a spec's `to_config` may ask of the importer while it writes one object's item."""
 
     def write(self, rel: str, text: str) -> None:
         """Write a file under the configuration root (code the item then names by path)."""
+        ...
+
+    def config_connection(self, name: Optional[str]) -> Optional[str]:
+        """A DSS connection name as the configuration writes it (the environment's mapping reversed)."""
         ...
 
 
@@ -97,6 +117,9 @@ class ConfigSchema:
     """
 
     defs: Mapping[str, Any] = field(default_factory=dict)
+    # The built-in types' item schemas are written in config/schemas/project.schema.json (with
+    # their shared definitions); tests/unit/resources/test_registry.py holds it to their specs.
+    in_project_schema: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,8 +146,8 @@ class ResourceSpec:
     # -- behaviour ----------------------------------------------------------------------------
     # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
     holds_data: bool = False
-    # config item -> logical attributes, and back. The built-in types of the first release still
-    # have theirs in builder.py and engine/importer.py (None here); a new type sets both.
+    # config item -> logical attributes, and back. Recipes, scenarios and the project still have
+    # theirs in builder.py and engine/importer.py (None here); a new type sets both.
     build: Optional[Build] = None
     to_config: Optional[ToConfig] = None
 
