@@ -24,8 +24,9 @@ from dataiku_iac.cli.main import (
     json_option,
     lock_timeout_option,
 )
+from dataiku_iac.engine.pipeline import state_with_journal
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
-from dataiku_iac.engine.session import DEFAULT_PARALLELISM, state_with_journal
+from dataiku_iac.engine.session import DEFAULT_PARALLELISM
 from dataiku_iac.errors import IacError, StateError
 from dataiku_iac.output.text import render_apply_summary, render_plan
 from dataiku_iac.planner.plan import REDACTED, PlanOptions

@@ -40,8 +40,9 @@ from dataiku_iac.dss import html as render
 from dataiku_iac.dss.user_secrets import WHERE_TO_SET, for_client_user
 from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.pipeline import PlanResult
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
-from dataiku_iac.engine.session import DEFAULT_PARALLELISM, PlanResult, Session
+from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import IacError, StalePlanError
 from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.secret_sources import SecretSource

@@ -90,8 +90,12 @@ class Executor:
         learn_version_tags: bool = False,
         markers: Optional[dict[str, Optional[str]]] = None,
         state_home: Optional[StateHome] = None,
+        operation: Optional[str] = None,
     ):
         self.connection = connection
+        # What the journal and the serial the run writes say it is ("rollback to serial 3");
+        # None: "destroy" for a destroy plan, else "apply".
+        self.operation = operation
         self.learn_version_tags = learn_version_tags
         self.writer = writer
         self.desired = desired
@@ -125,7 +129,7 @@ class Executor:
         if not actions:
             return result
         self._lineage, self._options, self._to_mark = state.lineage, plan.options, set(plan.mark_projects)
-        self._operation = "destroy" if plan.options.destroy else "apply"  # what the state history shows
+        self._operation = self.operation or ("destroy" if plan.options.destroy else "apply")  # what the state history shows
         # The key goes into the journal too: a state that stores none yet (before its first
         # write, or format 1) gets it back from there if this run is interrupted.
         self.writer.journal_begin(

@@ -13,8 +13,11 @@ exactly like `apply` does for the YAML:
   under the state's key; a saved rollback plan is stale when one of them changed value.
 
 Data is never rolled back: a dataset re-created by a rollback is empty, and rows written since
-are kept. The plan is bound to the state serial it was computed from and to a digest of the
-rolled-back configuration, so a saved rollback plan (`--out`) applies exactly or is refused.
+are kept. A rollback is a goal of the apply pipeline (`RollbackGoal`, engine/pipeline.py): it is
+planned, checked, confirmed and applied exactly like `apply`. Its plan is bound to the state
+serial it was computed from and to a digest of the rolled-back configuration (its
+`config_digest`), so a saved rollback plan (`--out`) applies exactly or is refused as stale
+under the same rule as a saved `apply` plan (engine/saved_plans.py).
 """
 
 from __future__ import annotations
@@ -23,24 +26,18 @@ import copy
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 from dataiku_iac.address import Address
-from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
-from dataiku_iac.engine.policies import check_plan
-from dataiku_iac.errors import (
-    ConfigError,
-    Diagnostic,
-    StalePlanError,
-    StateConflictError,
-    UnsafeOperationError,
-)
+from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.pipeline import Pipeline, PipelineSession, PlanResult
+from dataiku_iac.engine.policies import Policies
+from dataiku_iac.errors import ConfigError, Diagnostic, StateConflictError, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, SourceRef
-from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
-from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.secret_sources import SecretsLike, SecretSource, secret_source
-from dataiku_iac.state import StateDocument
+from dataiku_iac.state import StateDocument, StateReader
 
 DATA_NOTE = (
     "Data is not rolled back: datasets and folders keep their current contents; objects re-created "
@@ -116,24 +113,11 @@ def rollback_digest(desired: DesiredState, snapshot: StateDocument, serial: int)
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-class _RollbackExecutor(Executor):
-    """The executor, labelling the serial it writes as a rollback in `state history`."""
-
-    label = "rollback"
-
-    def _compact(self, doc: StateDocument, base: StateDocument) -> StateDocument:
-        if self._journal_broken is not None or doc.resources == base.resources:
-            return super()._compact(doc, base)
-        written = self.writer.write(doc, expected_serial=base.serial, operation=self.label)
-        self.writer.journal_clear()
-        return written
-
-
 def rollback_source(serial: int, snapshot: StateDocument) -> dict:
     return {"kind": "rollback", "serial": serial, "written_at": snapshot.written_at, "operation": snapshot.operation}
 
 
-def load_target(session: Any, reader: Any, serial: int, current_lineage: str) -> RollbackTarget:
+def load_target(session: PipelineSession, reader: StateReader, serial: int, current_lineage: str) -> RollbackTarget:
     snapshot = reader.read_serial(serial)
     if snapshot.lineage != current_lineage:
         raise StateConflictError(
@@ -145,7 +129,7 @@ def load_target(session: Any, reader: Any, serial: int, current_lineage: str) ->
     return RollbackTarget(serial, snapshot, desired)
 
 
-def _current_desired(session: Any) -> Optional[DesiredState]:
+def _current_desired(session: PipelineSession) -> Optional[DesiredState]:
     """The current configuration, only to locate resources in messages: a rollback must work
     even when today's YAML does not load (that may be why one rolls back)."""
     try:
@@ -154,107 +138,81 @@ def _current_desired(session: Any) -> Optional[DesiredState]:
         return None
 
 
-def plan_rollback(session: Any, serial: int, options: PlanOptions = PlanOptions()) -> Any:
-    """A read-only rollback plan (writes nothing): a PlanResult like `Session.plan`."""
-    from dataiku_iac.engine.reconcile import adopt_pending
-    from dataiku_iac.engine.session import PlanResult, state_with_journal
+@dataclass
+class RollbackGoal:
+    """DSS as the configuration recorded at state `serial` (engine/pipeline.Goal)."""
 
-    reader = session.state_reader()
-    state, pending, interrupted = state_with_journal(reader)
-    target = load_target(session, reader, serial, state.lineage)
-    session.check_targets(target.desired)
-    desired = session.keyed(target.desired, state)
-    observation, contexts = session.observe(desired, state)
-    notes = [DATA_NOTE]
-    state, _rekeyed = session.migrated(state, notes)
-    if pending:
-        state, more = adopt_pending(state, pending, observation)
-        notes += more
-    planned = compute_plan(
-        desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=reader.home()
-    )
-    if interrupted:
-        planned = replace(planned, reconciled_digest=state.content_digest())
-    check_plan(planned, session.policies)
-    return PlanResult(planned, state, observation, contexts, notes)
+    serial: int
+    options: PlanOptions = field(default_factory=PlanOptions)
+    reads_config = False  # today's YAML need not load: that may be why one rolls back
+    what = "saved rollback plan"
+    _target: Optional[RollbackTarget] = field(default=None, init=False, repr=False)  # loaded by `desired`
 
+    @property
+    def lock_label(self) -> str:
+        return f"rollback to serial {self.serial}"
 
-def apply_rollback(
-    session: Any,
-    serial: int,
-    options: PlanOptions = PlanOptions(),
-    *,
-    saved_plan: Optional[dict] = None,
-    confirm: Callable[[Plan], bool] = lambda plan: True,
-    on_plan: Callable[[Any], None] = lambda result: None,
-    on_event: Optional[EventSink] = None,
-    stop: Optional[threading.Event] = None,
-    lock_ttl: int = 3600,
-    operation: Optional[str] = None,
-) -> tuple[Any, Optional[ApplyResult]]:
-    """Lock, reconcile an interrupted apply, plan the rollback (or check a saved one), apply.
-    `operation` is what the lock says the holder is doing (the plugin names the DSS user)."""
-    from dataiku_iac.engine.session import PlanResult, _Heartbeat
+    @property
+    def state_operation(self) -> str:
+        return f"rollback to serial {self.serial}"
 
-    policies = session.policies
-    if saved_plan is None and policies.require_saved_plan:
-        env = session.environment
+    @property
+    def source_changed(self) -> str:
+        return f"the configuration recorded at serial {self.serial} is not the one it was made from"
+
+    def refuse_unsaved(self, policies: Policies) -> None:
+        if not policies.require_saved_plan:
+            return
+        env, serial = policies.environment, self.serial
         raise UnsafeOperationError(
             f"environment {env!r} only applies saved plans ({policies.where('require_saved_plan')}): run "
             f"`dataiku-iac state rollback {serial} -e {env} --out rollback.plan`, have it reviewed, then "
             f"`dataiku-iac state rollback {serial} -e {env} --plan rollback.plan`"
         )
-    writer = session.state_writer()
-    lock = writer.lock(operation or f"rollback to serial {serial}", ttl_seconds=lock_ttl)
-    heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
-    try:
-        target = load_target(session, writer, serial, writer.read().lineage)
-        session.check_targets(target.desired)
-        state, observation, contexts, notes, _rekeyed = session._reconciled(writer, target.desired)
-        desired = session.keyed(target.desired, state)
-        if saved_plan is not None:
-            planned = _check_saved(saved_plan, session.environment, state, target, writer, desired)
-        else:
-            planned = compute_plan(
-                desired, state, observation, options, source=rollback_source(serial, target.snapshot), state_home=writer.home()
-            )
-        check_plan(planned, policies)
-        result = PlanResult(planned, state, observation, contexts, [DATA_NOTE, *notes])
-        on_plan(result)
-        if not planned.has_changes or not confirm(planned):
-            return result, None
-        executor = _RollbackExecutor(
-            session.connection(), writer, desired, contexts,
-            parallelism=session.parallelism, drop_data=planned.options.drop_data, on_event=on_event, stop=stop,
-            markers=observation.markers(),
-            state_home=writer.home(),
-        )
-        executor.label = f"rollback to serial {serial}"
-        return result, executor.apply(planned, state)
-    finally:
-        heartbeat.stop()
-        writer.unlock(lock.id)
+
+    def desired(self, session: PipelineSession, reader: StateReader, state: StateDocument) -> DesiredState:
+        self._target = load_target(session, reader, self.serial, state.lineage)
+        return self._target.desired
+
+    def source(self, session: PipelineSession) -> dict:
+        assert self._target is not None, "RollbackGoal.desired comes first"
+        return rollback_source(self.serial, self._target.snapshot)
+
+    def notes(self) -> list[str]:
+        return [DATA_NOTE]
+
+    def remake(self, environment: str) -> str:
+        return f"make a new one with `dataiku-iac state rollback {self.serial} -e {environment} --out FILE`"
+
+    def foreign(self, plan: Plan, environment: str) -> Optional[str]:
+        source = plan.source or {}
+        if source.get("kind") == "rollback" and source.get("serial") == self.serial:
+            return None
+        return f"the saved plan is not a rollback to serial {self.serial}"
 
 
-def _check_saved(
-    saved: dict, environment: str, state: StateDocument, target: RollbackTarget, reader: Any, desired: DesiredState
-) -> Plan:
-    from dataiku_iac.engine.session import check_saved_serial, check_secrets_unchanged
+def plan_rollback(session: PipelineSession, serial: int, options: PlanOptions = PlanOptions()) -> PlanResult:
+    """A read-only rollback plan (writes nothing), like `Session.plan`."""
+    return Pipeline(session).plan(RollbackGoal(serial, options))
 
-    if saved.get("digest") != digest_of(saved):
-        raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
-    plan = Plan.from_json(saved)
-    source = plan.source or {}
-    if source.get("kind") != "rollback" or source.get("serial") != target.serial:
-        raise StalePlanError(f"the saved plan is not a rollback to serial {target.serial}")
-    if plan.environment != environment:
-        raise StalePlanError(f"the saved plan is for environment {plan.environment!r}, not {environment!r}")
-    remake = f"make a new one with `dataiku-iac state rollback {target.serial} -e {environment} --out FILE`"
-    if plan.lineage != state.lineage:
-        raise StalePlanError(f"saved rollback plan does not match the state (different lineage); {remake}")
-    check_saved_serial(plan, state, reader, remake, what="saved rollback plan")
-    if plan.config_digest != target.desired.config_digest:
-        raise StalePlanError(f"saved rollback plan is stale: the configuration recorded at serial {target.serial} is not the one "
-            f"it was made from; make a new one")
-    check_secrets_unchanged(plan, desired, state)
-    return plan
+
+def apply_rollback(
+    session: PipelineSession,
+    serial: int,
+    options: PlanOptions = PlanOptions(),
+    *,
+    saved_plan: Optional[dict] = None,
+    confirm: Callable[[Plan], bool] = lambda plan: True,
+    on_plan: Callable[[PlanResult], None] = lambda result: None,
+    on_event: Optional[EventSink] = None,
+    stop: Optional[threading.Event] = None,
+    lock_ttl: int = 3600,
+    operation: Optional[str] = None,
+) -> tuple[PlanResult, Optional[ApplyResult]]:
+    """Roll back through the apply pipeline (Pipeline.apply): lock, fold in an interrupted apply,
+    plan the rollback or check a saved one, apply. `operation` is what the lock says the holder
+    is doing (default `rollback to serial N`; the plugin names the DSS user)."""
+    return Pipeline(session).apply(
+        RollbackGoal(serial, options), saved_plan=saved_plan, confirm=confirm, on_plan=on_plan, on_event=on_event,
+        stop=stop, lock_ttl=lock_ttl, operation=operation,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -18,21 +17,20 @@ from dataiku_iac.config import load_config
 from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
-from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
+from dataiku_iac.engine.executor import ApplyResult, EventSink
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
     Reuse,
-    contexts_from_state,
     observe,
     project_keys_of,
     recorded_stand_ins,
-    remember_requested_ids,
     requested_ids_of,
     secret_paths_of,
     state_project_keys,
 )
 from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_version_tags_of
-from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply, policies_of
+from dataiku_iac.engine.pipeline import ConfigGoal, Pipeline, PlanResult, state_with_journal
+from dataiku_iac.engine.policies import Policies, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
 from dataiku_iac.engine.secrets import (
@@ -41,27 +39,21 @@ from dataiku_iac.engine.secrets import (
     fingerprinter_of,
     migrate_legacy,
     migration_note,
-    settle_unknown,
-    stale_secrets,
 )
-from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StalePlanError, StateError
+from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
-from dataiku_iac.planner.plan import Plan, PlanOptions, digest_of
+from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.planner.planner import split_reverts
 from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.secret_sources import EnvironmentSecrets, SecretSource
-from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state, replay
+from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
 from dataiku_iac.state.fingerprints import Fingerprinter
 
 T = TypeVar("T")
-REKEY_OPERATION = "re-key secret fingerprints"  # the serial an apply writes just to migrate them
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
-# The operations of the serials an apply writes before planning, to fold in an interrupted apply.
-REPLAY_OPERATION = "replay journal"
-RECONCILE_OPERATION = "reconcile interrupted apply"
 # The only variables `dss.api_key_env` may name (the environment schema enforces the same
 # pattern): a configuration must not be able to send another secret of the runner, such as
 # GITHUB_TOKEN, to DSS (docs/security.md).
@@ -69,15 +61,6 @@ DEFAULT_API_KEY_ENV = "DKU_API_KEY"
 RUNNER_URL_ENV = "DKU_DSS_URL"
 #: boto3's own endpoint variables, most specific first: set by the runner, they win over a file
 RUNNER_S3_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-
-
-@dataclass
-class PlanResult:
-    plan: Plan
-    state: StateDocument
-    observation: Observation
-    contexts: dict[str, ProjectContext]
-    notes: list[str] = field(default_factory=list)
 
 
 class Session:
@@ -131,7 +114,7 @@ class Session:
         # them; validate checks only the references, drift reports the plan it cannot make.
         self._secret_values = True
         # A plan or an apply may run with no project file at all: a destroy needs none, and a plan
-        # then explains that deleting what the state holds is `destroy` (_refuse_no_projects).
+        # then explains that deleting what the state holds is `destroy` (refuse_no_projects).
         self.projects_optional = False
         self._no_project_files = False
         # One per state key: it remembers the values it fingerprinted, to translate legacy records.
@@ -240,7 +223,8 @@ class Session:
         self._targets_checked = True
         return inventory.notes
 
-    def _check_targets_once(self, desired: DesiredState) -> None:
+    def check_targets_once(self, desired: DesiredState) -> None:
+        """`check_targets`, unless this session already did."""
         if not self._targets_checked:
             self.check_targets(desired)
 
@@ -348,31 +332,36 @@ class Session:
     def state_reader(self) -> StateReader:
         return self.state_writer()
 
-    # -- plan ---------------------------------------------------------------------------------
+    # -- plan and apply: engine/pipeline.py -----------------------------------------------------
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
-        """A read-only plan: replays a leftover journal in memory, writes nothing."""
+        """A read-only plan of the configuration: replays a leftover journal in memory, writes nothing."""
         self.projects_optional = True
-        reader = self._config_errors_first(self.state_reader)
-        state, pending, interrupted = self._config_errors_first(lambda: state_with_journal(reader))
-        self._refuse_no_projects(state, options.destroy)
-        desired, observing = self._load_while_observing(state)
-        observation, contexts = observing.finish(
-            project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
-        )
-        notes: list[str] = []
-        state, _rekeyed = self.migrated(state, notes)
-        if pending:
-            state, adopted = adopt_pending(state, pending, observation)
-            notes += adopted
-            remember_requested_ids(contexts, state)
-            notes.append("an earlier apply was interrupted; the next apply records this reconciliation")
-        result = compute_plan(desired, state, observation, options, source=self.source, state_home=reader.home())
-        if interrupted:
-            result = replace(result, reconciled_digest=state.content_digest())
-        check_plan(result, self.policies)
-        return PlanResult(result, state, observation, contexts, notes)
+        return Pipeline(self).plan(ConfigGoal(options))
 
-    def _refuse_no_projects(self, state: StateDocument, destroy: bool) -> None:
+    def apply(
+        self,
+        options: PlanOptions = PlanOptions(),
+        *,
+        saved_plan: Optional[dict] = None,
+        confirm: Callable[[Plan], bool] = lambda plan: True,
+        on_plan: Callable[[PlanResult], None] = lambda result: None,
+        on_event: Optional[EventSink] = None,
+        stop: Optional[threading.Event] = None,
+        lock_ttl: int = 3600,
+        operation: str = "apply",
+    ) -> tuple[PlanResult, Optional[ApplyResult]]:
+        """Make DSS match the configuration (destroy: `options.destroy`), or apply `saved_plan`
+        exactly: Pipeline.apply. `operation` labels the lock (and so the error a concurrent run
+        sees): callers that run on behalf of someone else, like the DSS webapp backend, name
+        that person in it."""
+        self.projects_optional = True
+        saved_destroy = bool(((saved_plan or {}).get("options") or {}).get("destroy"))
+        return Pipeline(self).apply(
+            ConfigGoal(options, saved_destroy=saved_destroy), saved_plan=saved_plan, confirm=confirm,
+            on_plan=on_plan, on_event=on_event, stop=stop, lock_ttl=lock_ttl, operation=operation,
+        )
+
+    def refuse_no_projects(self, state: StateDocument, destroy: bool) -> None:
         """With no project file, only a destroy goes on; a plan or an apply stops, and says
         `destroy` when the state still holds what an empty configuration would delete."""
         self.desired  # noqa: B018 - loads the configuration (raises ConfigError if invalid)
@@ -400,34 +389,19 @@ class Session:
     def _reuse(self, state: StateDocument, desired: Optional[DesiredState]) -> Optional[Reuse]:
         return recorded_stand_ins(state, desired) if self.trust_list_version_tags else None
 
-    def _load_while_observing(self, state: StateDocument) -> tuple[DesiredState, BackgroundObservation]:
-        """Build (and check) the desired model, then start observing DSS for the projects
-        `state` names; the caller finishes the observation with the configuration's projects.
-        Returns the desired model fingerprinted under `state`'s key.
-
-        The configuration is loaded *before* the first DSS request, not beside it: a bad
-        configuration must fail with no DSS call at all (the bad-input contract), even a
-        read. The observation still overlaps what follows (fingerprinting the secrets, the
-        lock, the journal replay).
-        """
-        desired = self.desired
-        self._check_targets_once(desired)
-        connection = self.connection()
-        observing = BackgroundObservation(
-            connection,
+    def start_observing(self, state: StateDocument, desired: DesiredState) -> BackgroundObservation:
+        """Observe DSS on a thread for the projects `state` names; the caller finishes it with
+        those of `desired` (BackgroundObservation.finish) or cancels it."""
+        return BackgroundObservation(
+            self.connection(),
             state_project_keys(state),
             parallelism=self.parallelism,
             reuse=self._reuse(state, desired),
             requested_ids=requested_ids_of(state),
             recorded=state_project_keys(state),
         )
-        try:
-            return self.keyed(desired, state), observing
-        except BaseException:
-            observing.cancel()
-            raise
 
-    def _config_errors_first(self, step: Callable[[], T]) -> T:
+    def config_errors_first(self, step: Callable[[], T]) -> T:
         """Run a state or DSS step that now comes before the configuration is loaded; if it
         fails, configuration errors are still reported first, as when loading came first.
 
@@ -448,9 +422,16 @@ class Session:
         whose value is not set does not stop the report (it compares DSS with the state): its
         pending change is unknown, counted as none and listed in `unknown_secrets`."""
         self._secret_values = False
-        reader = self._config_errors_first(self.state_reader)
-        state, pending, _interrupted = self._config_errors_first(lambda: state_with_journal(reader))
-        desired, observing = self._load_while_observing(state)
+        reader = self.config_errors_first(self.state_reader)
+        state, pending, _interrupted = self.config_errors_first(lambda: state_with_journal(reader))
+        desired = self.desired  # before the first DSS request: a bad configuration makes none
+        self.check_targets_once(desired)
+        observing = self.start_observing(state, desired)
+        try:
+            desired = self.keyed(desired, state)
+        except BaseException:
+            observing.cancel()
+            raise
         observation, _ = observing.finish(
             project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
         )
@@ -468,156 +449,6 @@ class Session:
             report.pending = {"error": str(exc)}
             report.pending_error = exc
         return report
-
-    # -- apply --------------------------------------------------------------------------------
-    def apply(
-        self,
-        options: PlanOptions = PlanOptions(),
-        *,
-        saved_plan: Optional[dict] = None,
-        confirm: Callable[[Plan], bool] = lambda plan: True,
-        on_plan: Callable[[PlanResult], None] = lambda result: None,
-        on_event: Optional[EventSink] = None,
-        stop: Optional[threading.Event] = None,
-        lock_ttl: int = 3600,
-        operation: str = "apply",
-    ) -> tuple[PlanResult, Optional[ApplyResult]]:
-        """Lock, reconcile any interrupted apply, plan (or check a saved plan), apply.
-
-        `operation` labels the lock (and so the error a concurrent run sees): callers that run
-        on behalf of someone else, like the DSS webapp backend, name that person in it.
-        """
-        self.projects_optional = True
-        if saved_plan is None:
-            self._config_errors_first(lambda: check_unsaved_apply(self.policies, destroy=options.destroy))
-        writer = self._config_errors_first(self.state_writer)
-        # Observe while the configuration loads, for the state as read before the lock. Once
-        # locked, the observation is kept only if the state is still the one it was made for.
-        early_state = self._config_errors_first(writer.read)
-        saved_destroy = bool(((saved_plan or {}).get("options") or {}).get("destroy"))
-        self._refuse_no_projects(early_state, options.destroy or saved_destroy)
-        observing: Optional[BackgroundObservation] = None
-        if saved_plan is None:
-            desired, observing = self._load_while_observing(early_state)
-        else:
-            desired = self.desired
-            self._check_targets_once(desired)
-        try:
-            lock = writer.lock(operation, ttl_seconds=lock_ttl)
-        except BaseException:
-            if observing is not None:
-                observing.cancel()
-            raise
-        heartbeat = _Heartbeat(writer, lock.id, lock_ttl)
-        taken_over = getattr(writer.locker, "taken_over", None)
-        try:
-            state, observation, contexts, notes, rekeyed = self._reconciled(
-                writer, desired, early_state, observing, saved=saved_plan is not None
-            )
-            desired = self.keyed(self.desired, state)  # under the key of the state as locked
-            if taken_over is not None:
-                notes.insert(0, f"took over the state lock {taken_over.id} left by {taken_over.who} "
-                                f"(process {taken_over.pid}, no longer running) for {taken_over.operation}")
-            if saved_plan is not None:
-                planned = self._check_saved(saved_plan, state, writer, desired)
-            else:
-                planned = compute_plan(desired, state, observation, options, source=self.source, state_home=writer.home())
-            check_plan(planned, self.policies)
-            state, settled = settle_unknown(state, planned, desired)
-            rekeyed = rekeyed or settled > 0
-            result = PlanResult(planned, state, observation, contexts, notes)
-            on_plan(result)
-            if not planned.has_changes and rekeyed:
-                result.state = writer.write(state, expected_serial=state.serial, operation=REKEY_OPERATION)
-            if not planned.has_changes or not confirm(planned):
-                return result, None
-            executor = Executor(
-                self.connection(),
-                writer,
-                desired,
-                contexts,
-                parallelism=self.parallelism,
-                drop_data=planned.options.drop_data,
-                on_event=on_event,
-                stop=stop,
-                learn_version_tags=self.trust_list_version_tags,
-                markers=observation.markers(),
-                state_home=writer.home(),
-            )
-            return result, executor.apply(planned, state)
-        finally:
-            heartbeat.stop()
-            writer.unlock(lock.id)
-
-    def _reconciled(
-        self,
-        writer: StateWriter,
-        desired: DesiredState,
-        early_state: Optional[StateDocument] = None,
-        observing: Optional[BackgroundObservation] = None,
-        *,
-        saved: bool = False,
-    ) -> tuple:
-        """Under the lock: fold a leftover journal in, observe (or keep the early observation),
-        re-key legacy fingerprints, adopt what an interrupted apply created. Returns (state,
-        observation, contexts, notes, whether legacy fingerprints were re-keyed)."""
-        try:
-            writer.compact_journal(operation=REPLAY_OPERATION)
-            state = writer.read()
-            pending = writer.read_journal().pending_intents()
-        except BaseException:
-            if observing is not None:
-                observing.cancel()
-            raise
-        if saved and not pending:
-            # A saved plan is applied exactly, as reviewed: nothing is planned from DSS, so it is
-            # not observed again (as Terraform applies a saved plan without refreshing). DSS is
-            # still read where safety needs it: an update re-reads the document it saves, a
-            # create fails on an object in the way, a delete of a gone object is a no-op, and an
-            # interrupted apply's journal (pending) is reconciled against a fresh observation.
-            # Folder ids, which recipes and scenarios need, come from the state.
-            observation, contexts = Observation(), contexts_from_state(state)
-        elif observing is not None and not pending and _same_serial(early_state, state):
-            # No run wrote the state between the early read and the lock: the observation holds.
-            observation, contexts = observing.finish(
-                project_keys_of(desired, state), secret_paths_of(desired, state), self.fingerprinter(state)
-            )
-        else:
-            if observing is not None:
-                observing.cancel()  # another run (or a journal replay) moved the state: observe afresh
-            observation, contexts = self.observe(desired, state)
-        notes: list[str] = []
-        # With a saved plan nothing is observed: legacy records of values the environment holds
-        # are still re-keyed (the desired model fingerprints them), the others become unknown.
-        self.keyed(desired, state)
-        state, rekeyed = self.migrated(state, notes)
-        if pending:
-            reconciled, adopted = adopt_pending(state, pending, observation)
-            notes += adopted
-            remember_requested_ids(contexts, reconciled)
-            if reconciled.resources != state.resources:
-                state = writer.write(reconciled, expected_serial=state.serial, operation=RECONCILE_OPERATION)
-            writer.journal_clear()
-        return state, observation, contexts, notes, rekeyed
-
-    def _check_saved(self, saved: dict, state: StateDocument, reader: StateReader, desired: DesiredState) -> Plan:
-        if saved.get("digest") != digest_of(saved):
-            raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
-        plan = Plan.from_json(saved)
-        if plan.environment != self.environment:
-            raise StalePlanError(f"the saved plan is for environment {plan.environment!r}, not {self.environment!r}")
-        # A plan made before any state was written (serial 0) binds to no lineage yet: if a state
-        # appeared since, the plan is stale (serial check below), not of another lineage.
-        if plan.lineage != state.lineage and state.serial > 0 and plan.serial > 0:
-            raise StalePlanError("saved plan does not match the state (different lineage); make a new plan")
-        check_saved_serial(plan, state, reader, self._remake_plan())
-        if plan.config_digest != self.config.digest:
-            raise StalePlanError(f"saved plan is stale: the configuration changed since it was made; {self._remake_plan()}")
-        check_secrets_unchanged(plan, desired, state)
-        return plan
-
-    def _remake_plan(self) -> str:
-        return f"make a new plan with `dataiku-iac plan -e {self.environment} --out FILE` and apply that file"
 
 
 def _resources(count: int) -> str:
@@ -645,85 +476,3 @@ def _url_key(url: str) -> tuple:
     except ValueError:
         port = None
     return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
-
-
-def check_secrets_unchanged(plan: Plan, desired: DesiredState, state: StateDocument) -> None:
-    """A saved plan is stale when a secret it writes or keeps changed value since it was made:
-    applying it would write a value nobody reviewed. Names the variables, never a value."""
-    changed = stale_secrets(plan, desired, state.fingerprint_key_id)
-    if changed:
-        raise StalePlanError(
-            "saved plan is stale: the value of secret variable(s) changed since it was made: "
-            + ", ".join(changed)
-            + "; make a new plan (or restore the previous values)"
-        )
-
-
-def _same_serial(before: Optional[StateDocument], after: StateDocument) -> bool:
-    if before is None:
-        return False
-    if before.serial == 0 and after.serial == 0:
-        return True  # no state written yet: each read of an absent state makes up a new lineage
-    return (before.lineage, before.serial) == (after.lineage, after.serial)
-
-
-def state_with_journal(reader: StateReader) -> tuple[StateDocument, list[dict], bool]:
-    """The state with an interrupted apply's journal replayed in memory; its intents still to
-    reconcile; and whether there was such a journal (the next apply writes its replay first)."""
-    state = reader.read()
-    journal = reader.read_journal()
-    journal.raise_for_status()
-    if state.serial == 0 and journal.lineage:
-        state.lineage = journal.lineage  # the first apply was interrupted: its lineage, as compaction writes
-    if journal.status == "ok":
-        state = replay(state, journal.entries)
-    pending = journal.pending_intents() if journal.header else []
-    return state, pending, journal.status == "ok" or bool(pending)
-
-
-def check_saved_serial(plan: Plan, state: StateDocument, reader: StateReader, remake: str, what: str = "saved plan") -> None:
-    """StalePlanError unless `plan` was made on the state `state` is (same serial), or on the same
-    serial plus an interrupted apply whose replay and reconciliation are all that was written
-    since, with exactly the content the plan expected (`Plan.reconciled_digest`)."""
-    if plan.serial == state.serial and plan.reconciled_digest in (None, state.content_digest()):
-        return
-    if plan.serial != state.serial and _reconciled_as_planned(plan, state, reader):
-        return
-    if plan.serial == state.serial:
-        raise StalePlanError(
-            f"{what} is stale: it was made on top of an interrupted apply, which was reconciled "
-            f"differently since (DSS changed); {remake}"
-        )
-    raise StalePlanError(
-        f"{what} is stale: it was made against state serial {plan.serial}, "
-        f"the state is now at serial {state.serial}; {remake}"
-    )
-
-
-def _reconciled_as_planned(plan: Plan, state: StateDocument, reader: StateReader) -> bool:
-    if plan.reconciled_digest is None or plan.lineage != state.lineage or not plan.serial < state.serial:
-        return False
-    for serial in range(plan.serial + 1, state.serial + 1):
-        operation = reader.history_entry(serial).operation or ""
-        if not (operation.startswith(f"{REPLAY_OPERATION} of interrupted ") or operation == RECONCILE_OPERATION):
-            return False  # another run wrote the state meanwhile
-    return state.content_digest() == plan.reconciled_digest
-
-
-class _Heartbeat:
-    """Keeps the state lock's expiry ahead of a long apply."""
-
-    def __init__(self, writer: StateWriter, lock_id: str, ttl: int):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(writer, lock_id, ttl), daemon=True)
-        self._thread.start()
-
-    def _run(self, writer: StateWriter, lock_id: str, ttl: int) -> None:
-        while not self._stop.wait(max(1.0, ttl / 3)):
-            try:
-                writer.refresh_lock(lock_id)
-            except IacError:
-                return  # the write path re-checks ownership and refuses if the lock was lost
-
-    def stop(self) -> None:
-        self._stop.set()
