@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-IAC_YML = """\
+from dataiku_iac import defaults
+
+IAC_YML = f"""\
 # dataiku-iac settings shared by every environment (docs/config-reference.md).
 version: 1
 defaults:
   dataset:
-    connection: filesystem_managed
+    connection: {defaults.DATASET_CONNECTION}
   managed_folder:
-    connection: filesystem_folders
+    connection: {defaults.FOLDER_CONNECTION}
 state:
-  backend: local            # state kept under .dataiku-iac/state/<env>/ (keep it out of Git)
-  path: .dataiku-iac/state
+  backend: {defaults.STATE_BACKEND}            # state kept under {defaults.LOCAL_STATE_PATH}/<env>/ (keep it out of Git)
+  path: {defaults.LOCAL_STATE_PATH}
 """
 
-DEV_YML = """\
+DEV_YML = f"""\
 # Environment "dev". DSS is reached at dss.url, or at $DKU_DSS_URL when unset; the API key
 # always comes from an environment variable, never from this file.
 dss:
-  api_key_env: DKU_API_KEY
-variables: {}
-connections: {}             # remap connection names: {name in config: name in this DSS}
-code_envs: {}               # remap code env names the same way
+  api_key_env: {defaults.API_KEY_ENV}
+variables: {{}}
+connections: {{}}             # remap connection names: {{name in config: name in this DSS}}
+code_envs: {{}}               # remap code env names the same way
 """
 
 GITIGNORE = """\

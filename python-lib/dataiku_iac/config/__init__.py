@@ -9,12 +9,10 @@ See docs/config-reference.md for the file formats and the rules.
 from __future__ import annotations
 
 from .documents import EnvironmentConfig, LoadedConfig, ProjectDocument
-from .loader import ENVIRONMENT_DEFAULTS, SETTINGS_DEFAULTS, available_environments, load_config
+from .loader import available_environments, load_config
 from .paths import render_path
 
 __all__ = [
-    "ENVIRONMENT_DEFAULTS",
-    "SETTINGS_DEFAULTS",
     "EnvironmentConfig",
     "LoadedConfig",
     "ProjectDocument",

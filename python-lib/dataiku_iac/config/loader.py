@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
+from .. import defaults
 from ..address import Address, address_of
 from ..errors import ConfigError, Diagnostic
 from ..resources.registry import specs
@@ -45,29 +46,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_ENV_NAME_LENGTH = 64
 # The schema problems of a document before the environment's overrides: (path, message).
 _Baseline = Set[Tuple[YamlPath, str]]
-
-SETTINGS_DEFAULTS: Dict[str, Any] = {
-    "version": 1,
-    "defaults": {
-        "dataset": {"connection": "filesystem_managed", "format": "csv"},
-        "managed_folder": {"connection": "filesystem_folders"},
-        "sql_connection": None,
-    },
-    "state": {"backend": "local", "path": ".dataiku-iac/state"},
-    "policies": {"require_saved_plan": False, "allow_destroy": True, "drift": "fail"},
-}
-
-ENVIRONMENT_DEFAULTS: Dict[str, Any] = {
-    "dss": {"url": None, "api_key_env": "DKU_API_KEY", "verify_tls": True},
-    "project_key": {"prefix": "", "suffix": ""},
-    "variables": {},
-    "connections": {},
-    "code_envs": {},
-    "containers": {},
-    "overrides": {},
-    "policies": {},
-    "state": {},
-}
 
 
 @dataclass
@@ -169,16 +147,16 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None, *, pr
 # -- iac.yml ------------------------------------------------------------------------------
 def _load_settings(run: _Run) -> Tuple[Dict[str, Any], Optional[_Source]]:
     if not (run.root / SETTINGS_FILE).exists() and not (run.root / SETTINGS_FILE).is_symlink():
-        return copy.deepcopy(SETTINGS_DEFAULTS), None
+        return copy.deepcopy(defaults.SETTINGS), None
     source = run.read_mapping(SETTINGS_FILE, empty_ok=True, what=SETTINGS_FILE)
     if not source.usable:
-        return copy.deepcopy(SETTINGS_DEFAULTS), None
+        return copy.deepcopy(defaults.SETTINGS), None
     run.issues(source, check(source.data, "iac"))
-    defaults = copy.deepcopy(SETTINGS_DEFAULTS)
+    settings = copy.deepcopy(defaults.SETTINGS)
     state = source.data.get("state")
-    if isinstance(state, dict) and state.get("backend", "local") != "local":
-        del defaults["state"]["path"]  # the local path means nothing to another backend
-    return with_defaults(source.data, defaults), source
+    if isinstance(state, dict) and state.get("backend", defaults.STATE_BACKEND) != defaults.STATE_BACKEND:
+        del settings["state"]["path"]  # the local path means nothing to another backend
+    return with_defaults(source.data, settings), source
 
 
 # What each state backend cannot do without (checked on iac.yml + environment merged).
@@ -216,13 +194,13 @@ def _check_local_state_path(run: _Run, path: Any, where: Optional[_Source]) -> N
         return
     run.errors.append(where.diagnostic(
         ("state", "path"), problem,
-        "e.g. .dataiku-iac/state (the default); to keep the state elsewhere, use a managed_folder or s3 backend",
+        f"e.g. {defaults.LOCAL_STATE_PATH} (the default); to keep the state elsewhere, use a managed_folder or s3 backend",
     ))
 
 
-def with_defaults(data: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:
-    """`defaults` deep-merged under `data` (data wins; nested mappings are filled in)."""
-    result = copy.deepcopy(defaults)
+def with_defaults(data: Any, fallback: Dict[str, Any]) -> Dict[str, Any]:
+    """`fallback` deep-merged under `data` (data wins; nested mappings are filled in)."""
+    result = copy.deepcopy(fallback)
     if not isinstance(data, dict):
         return result
     for key, value in data.items():
@@ -285,7 +263,7 @@ def _substitute_except_variables(data: Dict[str, Any], variables: Dict[str, Any]
 def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optional[EnvironmentConfig]:
     if name is None or source is None:
         return None
-    return EnvironmentConfig(name, source.file, with_defaults(source.data, ENVIRONMENT_DEFAULTS), source.marks)
+    return EnvironmentConfig(name, source.file, with_defaults(source.data, defaults.ENVIRONMENT), source.marks)
 
 
 # -- projects/*.yml ------------------------------------------------------------------------

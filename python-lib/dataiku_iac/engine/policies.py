@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dataiku_iac import defaults
 from dataiku_iac.errors import UnsafeOperationError
 from dataiku_iac.planner.plan import Action, Plan
-
-DEFAULTS = {"require_saved_plan": False, "allow_destroy": True, "drift": "fail"}
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,14 @@ def policies_of(settings: Any, environment: str) -> Policies:
     env_policies = env_data.get("policies") or {}
     iac_policies = (settings.settings or {}).get("policies") or {}
     sources = {}
-    for name in DEFAULTS:
+    for name in defaults.POLICIES:
         if name in env_policies:
             sources[name] = settings.environment.file
         elif name in iac_policies:
             sources[name] = "iac.yml"
         else:
             sources[name] = "default"
-    merged = {**DEFAULTS, **iac_policies, **env_policies}
+    merged = {**defaults.POLICIES, **iac_policies, **env_policies}
     return Policies(
         require_saved_plan=bool(merged["require_saved_plan"]),
         allow_destroy=bool(merged["allow_destroy"]),

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
+from dataiku_iac import defaults
 from dataiku_iac.builder import build_desired, check_config
 from dataiku_iac.config import load_config
 from dataiku_iac.config.loader import NO_PROJECT_FILES
@@ -54,10 +55,6 @@ from dataiku_iac.state.fingerprints import Fingerprinter
 
 T = TypeVar("T")
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
-# The only variables `dss.api_key_env` may name (the environment schema enforces the same
-# pattern): a configuration must not be able to send another secret of the runner, such as
-# GITHUB_TOKEN, to DSS (docs/security.md).
-DEFAULT_API_KEY_ENV = "DKU_API_KEY"
 RUNNER_URL_ENV = "DKU_DSS_URL"
 #: boto3's own endpoint variables, most specific first: set by the runner, they win over a file
 RUNNER_S3_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
@@ -254,7 +251,7 @@ class Session:
         dss = (env.data.get("dss") if env is not None else None) or {}
         file_url = dss.get("url")
         runner_url = self.environ.get(RUNNER_URL_ENV)
-        key_var = dss.get("api_key_env") or DEFAULT_API_KEY_ENV
+        key_var = dss.get("api_key_env") or defaults.API_KEY_ENV
         problems: list[tuple[tuple, str, str]] = []
         url: Optional[str]
         if self._dss_url:

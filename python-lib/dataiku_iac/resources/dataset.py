@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
+from dataiku_iac import defaults
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
     Observed,
@@ -27,7 +28,6 @@ from dataiku_iac.resources.base import (
 from dataiku_iac.resources.policy import Field, FieldPolicy
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
 
-DEFAULT_CONNECTION = "filesystem_managed"  # a managed dataset's, when neither it nor iac.yml's defaults name one
 # Format options a person chooses for a file-based dataset (import writes only these; the rest
 # are DSS defaults).
 CHOSEN_FORMAT_PARAMS = {
@@ -282,10 +282,10 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     kind = item["type"]
     written = _connection_written(item, ctx)
     attrs: dict[str, Any] = {"kind": kind, "connection": ctx.remap_connection("connection", written)}
-    defaults = ctx.defaults("dataset")
+    configured = ctx.defaults("dataset")
     # The default format goes with the default connection: a dataset on a connection of its
     # own (an SQL database, where DSS keeps no format) gets what DSS chooses unless it names one.
-    fmt = item.get("format") or (defaults.get("format") if kind == "managed" and not item.get("connection") else None)
+    fmt = item.get("format") or (configured.get("format") if kind == "managed" and not item.get("connection") else None)
     if fmt and kind in ("managed", "filesystem", "uploaded"):
         attrs["format"] = fmt
     copy_keys(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
@@ -307,7 +307,7 @@ def _connection_written(item: dict[str, Any], ctx: BuildContext) -> Optional[str
         return ctx.setting("sql_connection")  # type: ignore[no-any-return]
     if item["type"] == "uploaded":
         return None
-    return ctx.defaults("dataset").get("connection") or DEFAULT_CONNECTION
+    return ctx.defaults("dataset").get("connection") or defaults.DATASET_CONNECTION
 
 
 def _partitioning(value: dict[str, Any]) -> dict[str, Any]:

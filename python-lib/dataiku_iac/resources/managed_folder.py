@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
+from dataiku_iac import defaults
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
     Observed,
@@ -21,8 +22,6 @@ from dataiku_iac.resources.base import (
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
-
-DEFAULT_CONNECTION = "filesystem_folders"  # when neither the folder nor iac.yml's defaults name one
 
 POLICY = FieldPolicy(
     fields=(
@@ -110,7 +109,7 @@ class ManagedFolderHandler(ResourceHandler):
 
 def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     """A `managed_folders` item -> logical attributes."""
-    written = item.get("connection") or ctx.defaults("managed_folder").get("connection") or DEFAULT_CONNECTION
+    written = item.get("connection") or ctx.defaults("managed_folder").get("connection") or defaults.FOLDER_CONNECTION
     attrs: dict[str, Any] = {"connection": ctx.remap_connection("connection", written)}
     copy_keys(item, attrs, "path", "description")
     if "tags" in item:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from dataiku_iac import __version__
+from dataiku_iac import __version__, defaults
 from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
 from dataiku_iac.model import StateHome
 from dataiku_iac.state import fingerprints as fp
@@ -614,7 +614,6 @@ class StateWriter(StateReader):
 BackendFactory = Callable[..., StateWriter]
 _BACKENDS: dict[str, BackendFactory] = {}
 _ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DEFAULT_LOCAL_PATH = ".dataiku-iac/state"
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
@@ -640,7 +639,7 @@ def open_state(
     if not _ENV_RE.match(environment or ""):
         raise StateError(f"invalid environment name {environment!r} for a state location")
     spec = dict(backend_spec or {})
-    name = spec.get("backend", "local")
+    name = spec.get("backend", defaults.STATE_BACKEND)
     factory = _BACKENDS.get(name)
     if factory is None:
         raise StateError(f"unknown state backend {name!r}; known backends: {', '.join(known_backends())}")
@@ -662,7 +661,7 @@ def _open_local(spec: dict[str, Any], *, environment: str, config_root: Path) ->
     unknown = sorted(set(spec) - {"backend", "path"})
     if unknown:
         raise StateError(f"local state backend: unknown option(s) {', '.join(unknown)} (known: path)")
-    path = spec.get("path", DEFAULT_LOCAL_PATH)
+    path = spec.get("path", defaults.LOCAL_STATE_PATH)
     if not isinstance(path, str) or not path:
         raise StateError(f"local state backend: path must be a non-empty string, got {path!r}")
     directory = config_root / path / environment
@@ -671,10 +670,10 @@ def _open_local(spec: dict[str, Any], *, environment: str, config_root: Path) ->
         # The config loader reports this with the file and line of the setting; this is the backstop.
         raise StateError(
             f"local state backend: path {path!r} is outside the configuration directory {root}; use a path "
-            f"relative to it (default {DEFAULT_LOCAL_PATH}), or a managed_folder or s3 backend"
+            f"relative to it (default {defaults.LOCAL_STATE_PATH}), or a managed_folder or s3 backend"
         )
     store = LocalBlobStore(directory, label=str(Path(path) / environment))
     return StateWriter(store, environment=environment, locker=LocalLocker(store, str(directory), environment=environment))
 
 
-register_backend("local", _open_local)
+register_backend(defaults.STATE_BACKEND, _open_local)

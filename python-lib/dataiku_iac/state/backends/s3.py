@@ -42,6 +42,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Optional
 
+from dataiku_iac import defaults
 from dataiku_iac.errors import LockError, StateConflictError, StateError
 from dataiku_iac.state.blobs import check_blob_name
 from dataiku_iac.state.lock import LOCK_BLOB, Clock, Locker, LockInfo, iso, utc_now
@@ -49,7 +50,6 @@ from dataiku_iac.state.store import STATE_BLOB, StateWriter, register_backend
 
 BACKEND = "s3"
 SPEC_KEYS = {"backend", "bucket", "key_prefix", "region", "endpoint_url"}
-DEFAULT_KEY_PREFIX = "dataiku-iac"
 APPENDS = ".appends"  # not a valid blob name part (leading dot): never listed as a blob
 GENERATION_META = "iac-generation"
 PROBE_PREFIX = ".probe"
@@ -460,7 +460,7 @@ def check_spec(spec: dict[str, Any]) -> None:
         )
     if not isinstance(spec.get("bucket"), str) or not spec["bucket"]:
         raise StateError("s3 state backend: 'bucket' is required")
-    prefix = spec.get("key_prefix", DEFAULT_KEY_PREFIX)
+    prefix = spec.get("key_prefix", defaults.S3_KEY_PREFIX)
     if not isinstance(prefix, str) or any(p in (".", "..") for p in prefix.split("/")):
         raise StateError(f"s3 state backend: invalid key_prefix {prefix!r}")
 
@@ -468,7 +468,7 @@ def check_spec(spec: dict[str, Any]) -> None:
 def open_s3(spec: dict[str, Any], *, environment: str, config_root: Path, client: Any = None) -> StateWriter:
 
     check_spec(spec)
-    prefix = "/".join(p for p in (spec.get("key_prefix", DEFAULT_KEY_PREFIX).strip("/"), environment) if p)
+    prefix = "/".join(p for p in (spec.get("key_prefix", defaults.S3_KEY_PREFIX).strip("/"), environment) if p)
     store = S3BlobStore(client or make_client(spec), spec["bucket"], prefix)
     return StateWriter(store, environment=environment, locker=S3Locker(store, environment=environment))
 
