@@ -16,8 +16,16 @@ The public API has no conditional write, no create-if-absent, no rename and no a
 - `put` is one `put_file` (DSS replaces the file; whether a reader can observe a half-written
   file is not documented: a damaged `state.json` is detected on read, and `history/` keeps a
   complete copy of every serial to roll back to);
-- `append` reads and rewrites the blob (O(journal size) per append, not O(entry));
-- existence comes from `list_contents`, never from a failed read;
+- `append` is one `put_file` of a new small file, whatever the blob's size: an appended blob
+  (the journal) is a base file plus one file per append under
+  `.appends/<name>/<generation>/<counter>-<random>`, read back in counter order. The
+  generation is the sha256 of the base file's content, so the appends belong to the base they
+  were made on: `put` writes a new base (one request; readers see the old base with its
+  appends, or the new base alone) and then deletes the old generation's files (garbage a
+  reader ignores; one request for their directory where the folder deletes directories). A blob written by an older version (the whole journal in one file, no
+  `.appends`) reads as before: it is a base without appends;
+- existence comes from `list_contents`, never from a failed read; a `get` costs one listing
+  plus, for content this process did not write itself, one read per file;
 - the lock does not use the folder at all for mutual exclusion: see `DssMutexLocker`.
 """
 
@@ -28,8 +36,11 @@ import json
 import os
 import re
 import socket
+import threading
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -45,6 +56,10 @@ SPEC_KEYS = {"backend", "project_key", "folder", "path"}
 LOCK_TAG = "dataiku-iac-lock"
 #: how long a loser waits for the winner's lease file before describing the lock from DSS alone
 LEASE_WAIT_SECONDS = 3.0
+#: appended files live under this directory of the prefix; not a valid blob name part (leading
+#: dot), so never listed as a blob
+APPENDS = ".appends"
+Paths = list[str]  # (named outside the store class, whose `list` method would shadow the builtin)
 
 # A DssConnection, or a zero-argument callable returning one (opened only when the state is read).
 ConnectionSource = Union[DssConnection, Callable[[], DssConnection], None]
@@ -68,6 +83,13 @@ class ManagedFolderBlobStore:
         self.folder_ref = folder
         self.prefix = prefix.strip("/")
         self._folder_id: Optional[str] = None
+        self._mutex = threading.Lock()
+        # What this process knows of each appended blob (see _Appended): the next append is one
+        # request, and a read whose listing shows nothing new is served from here.
+        self._appended: dict[str, _Appended] = {}
+        # name -> paths of its append files, as the last listing showed them (None: never listed)
+        self._listed_appends: Optional[dict[str, list[str]]] = None
+        self._directory_deletes: Optional[bool] = None  # None: not tried yet (see _delete_files)
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -134,14 +156,16 @@ class ManagedFolderBlobStore:
             path = str(item.get("path", "")).lstrip("/")
             if path.startswith(base):
                 out[path[len(base) :]] = item.get("size")
+        appends: dict[str, list[str]] = {}
+        for path in out:
+            owner = _append_owner(path)
+            if owner is not None:
+                appends.setdefault(owner, []).append(path)
+        with self._mutex:
+            self._listed_appends = appends
         return out
 
-    # -- BlobStore --------------------------------------------------------------------------
-    def get(self, name: str) -> Optional[bytes]:
-        path = self._path(name)
-        if name not in self._listing():
-            return None
-
+    def _read_file(self, path: str, name: str) -> bytes:
         def read() -> bytes:
             response = self._handle().get_file(path)
             try:
@@ -153,9 +177,41 @@ class ManagedFolderBlobStore:
         content: bytes = self._call(read, f"read {name}")
         return content
 
+    # -- BlobStore --------------------------------------------------------------------------
+    def get(self, name: str) -> Optional[bytes]:
+        path = self._path(name)
+        listing = self._listing()
+        base_size = listing.get(name)
+        appends = [p for p in listing if _append_owner(p) == name]
+        if base_size is None and not appends:
+            with self._mutex:
+                self._appended.pop(name, None)
+            return None
+        with self._mutex:
+            known = self._appended.get(name)
+        if known is not None and known.matches(base_size, appends):
+            return known.content()  # nothing but what this process wrote: no read needed
+        base = self._read_file(path, name) if base_size is not None else b""
+        generation = _generation(base)
+        mine = sorted((p for p in appends if p.split("/")[-2] == generation), key=_append_order)
+        parts = [self._read_file(self._folder_path(p), name) for p in mine]
+        with self._mutex:
+            self._appended[name] = _Appended(base, base_size is not None, generation, list(zip(mine, parts)))
+        return base + b"".join(parts)
+
     def put(self, name: str, data: bytes) -> None:
         path = self._path(name)
-        self._call(lambda: self._handle().put_file(path, bytes(data)), f"write {name}")
+        data = bytes(data)
+        old = self._known_appends(name)
+        generation = _generation(data)
+        # Files of the new base's own generation would be read as its appends: gone first. (Only
+        # when the same content is written again; what they hold then was already folded into it.)
+        self._delete_files([p for p in old if p.split("/")[-2] == generation])
+        self._call(lambda: self._handle().put_file(path, data), f"write {name}")
+        with self._mutex:
+            if old or name in self._appended:
+                self._appended[name] = _Appended(data, True, generation, [])
+        self._delete_files([p for p in old if p.split("/")[-2] != generation])  # garbage now
 
     def put_if_absent(self, name: str, data: bytes) -> bool:
         """NOT atomic (the public API has no create-if-absent): list, then write. Nothing in this
@@ -166,15 +222,116 @@ class ManagedFolderBlobStore:
         return True
 
     def append(self, name: str, data: bytes) -> None:
-        # Read and rewrite: the API has no append. Callers (the journal) are serialized by the lock.
-        self.put(name, (self.get(name) or b"") + data)
+        """One new file per append: O(entry) bytes and one request. Callers (the journal) are
+        serialized by the state lock, and within a run by the executor's journal lock."""
+        with self._mutex:
+            known = self._appended.get(name)
+        if known is None:
+            self.get(name)  # once per blob and process: learn the base's generation and the last counter
+            with self._mutex:
+                known = self._appended.get(name)
+            if known is None:
+                known = _Appended(b"", False, _generation(b""), [])
+                with self._mutex:
+                    self._appended[name] = known
+        relative = f"{APPENDS}/{name}/{known.generation}/{known.next_counter():012d}-{uuid.uuid4().hex[:8]}"
+        check_blob_name(name)
+        payload = bytes(data)
+        self._call(lambda: self._handle().put_file(self._folder_path(relative), payload), f"append to {name}")
+        with self._mutex:
+            known.parts.append((relative, payload))
 
     def delete(self, name: str) -> None:
         path = self._path(name)
+        old = self._known_appends(name)
         self._call(lambda: self._handle().delete_file(path), f"delete {name}")
+        with self._mutex:
+            self._appended.pop(name, None)
+        self._delete_files(old)  # without their base they are garbage (see get)
 
     def list(self, prefix: str = "") -> list[str]:
-        return sorted(n for n in self._listing() if n.startswith(prefix) and _is_blob_name(n))
+        listing = self._listing()
+        names = {n for n in listing if _is_blob_name(n)} | {o for o in map(_append_owner, listing) if o}
+        return sorted(n for n in names if n.startswith(prefix))
+
+    # -- appended blobs ---------------------------------------------------------------------
+    def _folder_path(self, relative: str) -> str:
+        return f"/{self.prefix}/{relative}" if self.prefix else f"/{relative}"
+
+    def _known_appends(self, name: str) -> Paths:
+        """The append files of `name`, from the last listing plus what this process wrote since."""
+        if self._listed_appends is None:
+            self._listing()
+        with self._mutex:
+            listed = list((self._listed_appends or {}).get(name, []))
+            known = self._appended.get(name)
+            written = [p for p, _ in known.parts] if known is not None else []
+        return sorted(set(listed) | set(written))
+
+    def _delete_file(self, relative: str) -> None:
+        self._handle().delete_file(self._folder_path(relative))
+
+    def _delete_files(self, relatives: Paths) -> None:
+        """Delete append files: one request per generation directory, where the folder deletes a
+        directory with its files (the emulator does; DSS does not document it), checked by one
+        listing; else, and from then on in this process, one request per file."""
+        remaining = list(relatives)
+        if remaining and self._directory_deletes is not False:
+            try:
+                for directory in sorted({r.rsplit("/", 1)[0] for r in remaining}):
+                    self._call(partial(self._delete_file, directory), "delete appended files")
+                left = self._listing()
+            except StateError:
+                left = None
+            remaining = [r for r in remaining if left is None or r in left]
+            self._directory_deletes = left is not None and not remaining
+        for relative in remaining:
+            self._call(partial(self._delete_file, relative), "delete an appended file")
+        if relatives:
+            with self._mutex:
+                for paths in (self._listed_appends or {}).values():
+                    paths[:] = [p for p in paths if p not in relatives]
+
+
+class _Appended:
+    """An appended blob as this process last read or wrote it: its base, the base's generation
+    and the append files of that generation in order, with their content."""
+
+    def __init__(self, base: bytes, has_base: bool, generation: str, parts: list[tuple[str, bytes]]):
+        self.base = base
+        self.has_base = has_base
+        self.generation = generation
+        self.parts = parts
+
+    def next_counter(self) -> int:
+        return max((_append_order(p)[0] for p, _ in self.parts), default=-1) + 1
+
+    def matches(self, base_size: Any, appends: list[str]) -> bool:
+        """Whether a listing shows exactly this: the same base (by size; a new base written by
+        someone else is a new generation, whose files differ) and the same append files."""
+        if (base_size is not None) != self.has_base or (self.has_base and base_size != len(self.base)):
+            return False
+        return sorted(appends) == sorted(p for p, _ in self.parts)
+
+    def content(self) -> bytes:
+        return self.base + b"".join(data for _, data in self.parts)
+
+
+def _generation(base: bytes) -> str:
+    return hashlib.sha256(base).hexdigest()[:16]
+
+
+def _append_owner(relative: str) -> Optional[str]:
+    """The blob an append file belongs to (`.appends/<name>/<generation>/<file>`), else None."""
+    parts = relative.split("/")
+    if len(parts) < 4 or parts[0] != APPENDS:
+        return None
+    return "/".join(parts[1:-2])
+
+
+def _append_order(relative: str) -> tuple[int, str]:
+    counter, _, rest = relative.split("/")[-1].partition("-")
+    return (int(counter) if counter.isdigit() else -1, rest)
 
 
 def _is_blob_name(name: str) -> bool:
