@@ -8,6 +8,7 @@ written whole by an older version still reads (docs/state-format.md, "For backen
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dataiku_iac.dssclient import DssConnection
@@ -154,3 +155,15 @@ def test_where_a_directory_delete_deletes_nothing_the_files_are_deleted_one_by_o
     paths = [item["path"] for item in _folder(dss).list_contents()["items"]]
     assert not [p for p in paths if f"/{APPENDS}/" in p], paths
     assert _store(dss).get(jrn.JOURNAL_BLOB) is None
+
+
+def test_a_base_another_process_replaced_is_read_again_even_with_the_same_size(dss: Any) -> None:
+    mine, theirs = _store(dss), _store(dss)
+    mine.put(jrn.JOURNAL_BLOB, b"one\n")
+    assert mine.get(jrn.JOURNAL_BLOB) == b"one\n"
+    theirs.put(jrn.JOURNAL_BLOB, b"two\n")
+    assert mine.get(jrn.JOURNAL_BLOB) == b"two\n"
+    mine.append(jrn.JOURNAL_BLOB, b"x\n")
+    time.sleep(0.01)  # lastModified is in milliseconds: a same-size base in the same one is not told apart
+    theirs.put(jrn.JOURNAL_BLOB, b"six\n")  # a new base: its generation hides the appends
+    assert mine.get(jrn.JOURNAL_BLOB) == b"six\n"

@@ -90,6 +90,7 @@ class ManagedFolderBlobStore:
         # name -> paths of its append files, as the last listing showed them (None: never listed)
         self._listed_appends: Optional[dict[str, list[str]]] = None
         self._directory_deletes: Optional[bool] = None  # None: not tried yet (see _delete_files)
+        self._listed_mtimes: dict[str, Any] = {}  # path -> lastModified, as last listed
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -151,11 +152,12 @@ class ManagedFolderBlobStore:
         """path (without leading slash, relative to the prefix) -> size, for everything under the prefix."""
         items = self._call(lambda: self._handle().list_contents().get("items", []), "list the files")
         base = f"{self.prefix}/" if self.prefix else ""
-        out = {}
+        out, mtimes = {}, {}
         for item in items:
             path = str(item.get("path", "")).lstrip("/")
             if path.startswith(base):
                 out[path[len(base) :]] = item.get("size")
+                mtimes[path[len(base) :]] = item.get("lastModified")
         appends: dict[str, list[str]] = {}
         for path in out:
             owner = _append_owner(path)
@@ -163,6 +165,7 @@ class ManagedFolderBlobStore:
                 appends.setdefault(owner, []).append(path)
         with self._mutex:
             self._listed_appends = appends
+            self._listed_mtimes = mtimes
         return out
 
     def _read_file(self, path: str, name: str) -> bytes:
@@ -182,6 +185,7 @@ class ManagedFolderBlobStore:
         path = self._path(name)
         listing = self._listing()
         base_size = listing.get(name)
+        base_mtime = self._listed_mtimes.get(name)
         appends = [p for p in listing if _append_owner(p) == name]
         if base_size is None and not appends:
             with self._mutex:
@@ -189,14 +193,14 @@ class ManagedFolderBlobStore:
             return None
         with self._mutex:
             known = self._appended.get(name)
-        if known is not None and known.matches(base_size, appends):
+        if known is not None and known.matches(base_size, base_mtime, appends):
             return known.content()  # nothing but what this process wrote: no read needed
         base = self._read_file(path, name) if base_size is not None else b""
         generation = _generation(base)
         mine = sorted((p for p in appends if p.split("/")[-2] == generation), key=_append_order)
         parts = [self._read_file(self._folder_path(p), name) for p in mine]
         with self._mutex:
-            self._appended[name] = _Appended(base, base_size is not None, generation, list(zip(mine, parts)))
+            self._appended[name] = _Appended(base, base_mtime, generation, list(zip(mine, parts)))
         return base + b"".join(parts)
 
     def put(self, name: str, data: bytes) -> None:
@@ -207,10 +211,11 @@ class ManagedFolderBlobStore:
         # Files of the new base's own generation would be read as its appends: gone first. (Only
         # when the same content is written again; what they hold then was already folded into it.)
         self._delete_files([p for p in old if p.split("/")[-2] == generation])
-        self._call(lambda: self._handle().put_file(path, data), f"write {name}")
+        written = self._call(lambda: self._handle().put_file(path, data), f"write {name}")
         with self._mutex:
             if old or name in self._appended:
-                self._appended[name] = _Appended(data, True, generation, [])
+                mtime = written.get("lastModified") if isinstance(written, dict) else None
+                self._appended[name] = _Appended(data, mtime, generation, [])
         self._delete_files([p for p in old if p.split("/")[-2] != generation])  # garbage now
 
     def put_if_absent(self, name: str, data: bytes) -> bool:
@@ -231,7 +236,7 @@ class ManagedFolderBlobStore:
             with self._mutex:
                 known = self._appended.get(name)
             if known is None:
-                known = _Appended(b"", False, _generation(b""), [])
+                known = _Appended(b"", None, _generation(b""), [])
                 with self._mutex:
                     self._appended[name] = known
         relative = f"{APPENDS}/{name}/{known.generation}/{known.next_counter():012d}-{uuid.uuid4().hex[:8]}"
@@ -297,19 +302,23 @@ class _Appended:
     """An appended blob as this process last read or wrote it: its base, the base's generation
     and the append files of that generation in order, with their content."""
 
-    def __init__(self, base: bytes, has_base: bool, generation: str, parts: list[tuple[str, bytes]]):
+    def __init__(self, base: bytes, base_mtime: Any, generation: str, parts: list[tuple[str, bytes]]):
+        """`base_mtime`: the base file's lastModified (None: there is no base file)."""
         self.base = base
-        self.has_base = has_base
+        self.base_mtime = base_mtime
         self.generation = generation
         self.parts = parts
 
     def next_counter(self) -> int:
         return max((_append_order(p)[0] for p, _ in self.parts), default=-1) + 1
 
-    def matches(self, base_size: Any, appends: list[str]) -> bool:
-        """Whether a listing shows exactly this: the same base (by size; a new base written by
-        someone else is a new generation, whose files differ) and the same append files."""
-        if (base_size is not None) != self.has_base or (self.has_base and base_size != len(self.base)):
+    def matches(self, base_size: Any, base_mtime: Any, appends: list[str]) -> bool:
+        """Whether a listing shows exactly this: the same base (size and lastModified: another
+        writer's new base of the same size has another time) and the same append files (their
+        names are random). Only with appends of this process: a base alone is simply read."""
+        if not self.parts or base_mtime != self.base_mtime:
+            return False
+        if self.base_mtime is not None and base_size != len(self.base):
             return False
         return sorted(appends) == sorted(p for p, _ in self.parts)
 
