@@ -1,4 +1,8 @@
-"""The emulator's own admin API, under ``/__emulator__`` (no auth, loopback only). See docs/emulator.md."""
+"""The emulator's own admin API, under ``/__emulator__`` (no auth, loopback only). See docs/emulator.md.
+
+Its routes are a werkzeug route table of their own (router.py); unlike the DSS API, an unknown
+path and a wrong verb are both a 404, trailing slashes are ignored, and every answer is a 200.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Dict, Tuple
 from werkzeug.wrappers import Request
 
 from . import defaults, errors
+from .router import NoRoute, RouteTable, WrongMethod
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -17,31 +22,33 @@ if TYPE_CHECKING:
 class AdminApi:
     def __init__(self, app: Emulator) -> None:
         self.app = app
+        self.routes = RouteTable()
+        for method, path, handler in (
+            ("POST", "/reset", self.reset),
+            ("GET", "/faults", self.faults),
+            ("POST", "/faults", self.add_faults),
+            ("DELETE", "/faults", self.clear_faults),
+            ("GET", "/requests", self.requests),
+            ("DELETE", "/requests", self.clear_requests),
+            ("GET", "/stats", self.stats),
+            ("GET", "/latency", self.latency),
+            ("POST", "/latency", self.set_latency),
+            ("POST", "/seed", self.seed),
+            ("GET", "/plugins", self.plugins),
+            ("POST", "/plugins", self.register_plugin),
+            ("GET", "/info", self.info),
+            ("GET", "/behaviour", self.behaviour),
+            ("POST", "/behaviour", self.set_behaviour),
+        ):
+            self.routes.add(method, path, handler)
 
     def dispatch(self, request: Request, sub: str) -> Tuple[int, Any]:
-        method = request.method.upper()
-        key = (method, sub.rstrip("/"))
-        handlers = {
-            ("POST", "/reset"): self.reset,
-            ("GET", "/faults"): lambda r: self.app.faults.list(),
-            ("POST", "/faults"): self.add_faults,
-            ("DELETE", "/faults"): self.clear_faults,
-            ("GET", "/requests"): self.requests,
-            ("DELETE", "/requests"): self.clear_requests,
-            ("GET", "/stats"): lambda r: self.app.log.stats(),
-            ("GET", "/latency"): lambda r: {"latency_ms": self.app.faults.latency_ms},
-            ("POST", "/latency"): self.set_latency,
-            ("POST", "/seed"): self.seed,
-            ("GET", "/plugins"): lambda r: {"plugin_dirs": list(self.app.store.plugin_dirs)},
-            ("POST", "/plugins"): self.register_plugin,
-            ("GET", "/info"): self.info,
-            ("GET", "/behaviour"): lambda r: dict(self.app.behaviour),
-            ("POST", "/behaviour"): self.set_behaviour,
-        }
-        handler = handlers.get(key)
-        if handler is None:
-            raise errors.not_found("No emulator admin endpoint {} {}".format(*key))
-        return 200, handler(request)
+        method, path = request.method.upper(), sub.rstrip("/")
+        try:
+            route, _params = self.routes.match(method, path)
+        except (NoRoute, WrongMethod):
+            raise errors.not_found(f"No emulator admin endpoint {method} {path}") from None
+        return 200, route.handler(request)
 
     @staticmethod
     def _json(request: Request) -> Any:
@@ -57,6 +64,9 @@ class AdminApi:
         full = bool(self._json(request).get("full", False))
         self.app.reset(full=full)
         return {"reset": True, "full": full}
+
+    def faults(self, request: Request) -> Any:
+        return self.app.faults.list()
 
     def add_faults(self, request: Request) -> Any:
         body = self._json(request)
@@ -75,9 +85,18 @@ class AdminApi:
         self.app.log.clear()
         return {"cleared": True}
 
+    def stats(self, request: Request) -> Any:
+        return self.app.log.stats()
+
+    def latency(self, request: Request) -> Dict[str, Any]:
+        return {"latency_ms": self.app.faults.latency_ms}
+
     def set_latency(self, request: Request) -> Dict[str, Any]:
         self.app.faults.latency_ms = int(self._json(request).get("latency_ms", 0))
         return {"latency_ms": self.app.faults.latency_ms}
+
+    def behaviour(self, request: Request) -> Dict[str, str]:
+        return self.app.behaviours()
 
     def set_behaviour(self, request: Request) -> Dict[str, str]:
         body = self._json(request)
@@ -103,6 +122,9 @@ class AdminApi:
                 store.set_global_variables(body["global_variables"])
         return {"seeded": {k: len(v) for k, v in body.items() if isinstance(v, list)}}
 
+    def plugins(self, request: Request) -> Dict[str, Any]:
+        return {"plugin_dirs": list(self.app.store.plugin_dirs)}
+
     def register_plugin(self, request: Request) -> Dict[str, Any]:
         path = Path(self._json(request)["path"]).resolve()
         if not (path / "plugin.json").is_file():
@@ -114,9 +136,9 @@ class AdminApi:
     def info(self, request: Request) -> Dict[str, Any]:
         store = self.app.store
         return {
-            "url": self.app.public_url,
+            "url": self.app.plugin_code.public_url,
             "data_dir": str(store.data_dir) if store.data_dir else None,
             "projects": len(store.projects),
             "latency_ms": self.app.faults.latency_ms,
-            "dataiku_stand_in": self.app.dataiku_stand_in,
+            "dataiku_stand_in": self.app.plugin_code.dataiku_stand_in,
         }

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import Any, Dict, Optional
 
 from werkzeug.wrappers import Request
 
 from . import errors
+from .app import App
 from .auth import READ, Caller, check_project
 from .store import ProjectData, Store
-
-if TYPE_CHECKING:
-    from .server import Emulator
 
 
 @dataclass
@@ -29,7 +27,9 @@ TRUE_STRINGS = {"true", "1", "yes"}
 
 
 class Ctx:
-    def __init__(self, request: Request, app: Emulator, caller: Caller, params: Dict[str, str]) -> None:
+    """One request: its query and body, the caller, the path's variables, and the emulator (``app``)."""
+
+    def __init__(self, request: Request, app: App, caller: Caller, params: Dict[str, str]) -> None:
         self.request = request
         self.app = app
         self.store: Store = app.store
@@ -73,7 +73,7 @@ class Ctx:
     def created(self, answer: Dict[str, Any], *identity: str) -> Dict[str, Any]:
         """The answer to a create: `answer` (the created document), or only its `identity` keys
         under the behaviour `create_answer: identity` (docs/emulator.md, doubts)."""
-        if self.app.behaviour["create_answer"] == "identity":
+        if self.app.behaviour("create_answer") == "identity":
             return {key: answer[key] for key in identity}
         return answer
 

@@ -10,12 +10,17 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 
-def normalize(path: str) -> str:
+def collapse(path: str) -> str:
     """'//a//b/' -> 'a/b'. DSS treats 'contents/x' and 'contents//x' as the same file."""
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
+    return "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def normalize(path: str) -> str:
+    """``collapse``, refusing '..' (a file path never leaves its folder)."""
+    collapsed = collapse(path)
+    if ".." in collapsed.split("/"):
         raise ValueError(f"Illegal path: {path}")
-    return "/".join(parts)
+    return collapsed
 
 
 FileInfo = Tuple[str, int, int]  # (relative path, size, lastModified ms)

@@ -14,14 +14,12 @@ import json
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from . import errors
-from .auth import Caller, caller_for_key
+from .app import App
+from .auth import Caller
 from .store import ProjectData
-
-if TYPE_CHECKING:
-    from .server import Emulator
 
 OUTCOME_RANK = {"SUCCESS": 0, "WARNING": 1, "FAILED": 2, "ABORTED": 3}
 MAX_NESTING = 5
@@ -54,7 +52,7 @@ class StepFailure(Exception):
 
 
 class ScenarioEngine:
-    def __init__(self, app: Emulator) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.fires: Dict[str, Dict[str, Any]] = {}
         self.aborts: Dict[str, threading.Event] = {}
@@ -274,8 +272,6 @@ class ScenarioEngine:
     def _build(
         self, proj: ProjectData, params: Dict[str, Any], caller: Caller, items: List[Dict[str, Any]]
     ) -> str:
-        from .routes.jobs import record_job
-
         outputs = []
         with self.app.store.lock:
             for build in params.get("builds") or []:
@@ -294,9 +290,8 @@ class ScenarioEngine:
                     {"type": kind, "id": item_id, "projectKey": pk, "partition": build.get("partitionsSpec")}
                 )
             if outputs:
-                job = record_job(
-                    self.app, proj.key, params.get("jobType", "RECURSIVE_BUILD"), outputs, caller.login
-                )
+                job_type = params.get("jobType", "RECURSIVE_BUILD")
+                job = self.app.runtime.record_job(proj.key, job_type, outputs, caller.login)
                 items.append({"type": "JOB_EXECUTED", "jobId": job["def"]["id"], "outcome": "SUCCESS"})
         return f"Built {len(outputs)} item(s)"
 
@@ -387,7 +382,3 @@ class ScenarioEngine:
         for event in list(self.aborts.values()):
             event.set()
         self.aborts.clear()
-
-
-def caller_from_key(app: Emulator, key: str) -> Caller:
-    return caller_for_key(app.store, key)

@@ -15,10 +15,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import errors
+from .app import PluginCode
 from .auth import authenticate
 from .context import Ctx, Raw
 from .faults import FaultManager, RequestLog
-from .router import ROUTER
+from .router import API_ROUTES, NoRoute, WrongMethod
+from .runtime import Runtime
 from .store import DEFAULT_ADMIN_KEY, Store, default_seed
 
 API_PREFIX = "/dip/publicapi"
@@ -49,7 +51,11 @@ def error_response(err: errors.DSSError) -> Response:
 
 
 class Emulator:
-    """The emulated DSS: store + runtime state (jobs, futures, runs) + fault injection."""
+    """The emulated DSS: store + runtime state (jobs, futures, runs) + fault injection.
+
+    Route handlers see it through the ``App`` protocol (app.py): ``store``, ``runtime``,
+    ``scenarios``, ``plugin_code`` and ``behaviour(name)``.
+    """
 
     def __init__(
         self,
@@ -66,17 +72,15 @@ class Emulator:
         self.store = Store(data_dir, seed)
         self.faults = FaultManager(latency_ms=latency_ms)
         self.log = RequestLog()
-        self.dataiku_stand_in = str(Path(dataiku_stand_in).resolve()) if dataiku_stand_in else None
-        self.subprocess_timeout = subprocess_timeout
-        self.public_url = public_url  # set once the server knows its port
-        self.runtime_lock = threading.Lock()
-        self.futures: Dict[str, Dict[str, Any]] = {}
-        self.jobs: Dict[str, Dict[str, Dict[str, Any]]] = {}
-        self.macro_runs: Dict[str, Dict[str, Any]] = {}
-        self.project_folders: Dict[str, Dict[str, Any]] = {}
-        self.project_locations: Dict[str, str] = {}
-        self.behaviour: Dict[str, str] = default_behaviour()
-        from . import routes  # noqa: F401  (registers every route on ROUTER)
+        self.plugin_code = PluginCode(
+            dataiku_stand_in=str(Path(dataiku_stand_in).resolve()) if dataiku_stand_in else None,
+            public_url=public_url,  # set once the server knows its port
+            timeout=subprocess_timeout,
+        )
+        self.runtime = Runtime()
+        self._behaviour_lock = threading.Lock()
+        self._behaviour: Dict[str, str] = default_behaviour()
+        from . import routes  # noqa: F401  (registers every route on API_ROUTES)
         from .admin import AdminApi
         from .runs import ScenarioEngine
 
@@ -145,11 +149,13 @@ class Emulator:
         return response
 
     def _dispatch(self, request: Request, method: str, sub: str) -> Response:
-        route, params, other_verb = ROUTER.match(method, sub)
-        if route is None:
-            if other_verb:
-                raise errors.DSSError(405, errors.NOT_FOUND, f"Method {method} not allowed on {sub}")
-            raise errors.not_found(f"The emulator does not implement {method} {sub}")
+        # Routing comes before authentication: an unknown path is a 404 even without a key.
+        try:
+            route, params = API_ROUTES.match(method, sub)
+        except WrongMethod:
+            raise errors.DSSError(405, errors.NOT_FOUND, f"Method {method} not allowed on {sub}") from None
+        except NoRoute:
+            raise errors.not_found(f"The emulator does not implement {method} {sub}") from None
         with self.store.lock:
             caller = authenticate(self.store, request.headers)
         ctx = Ctx(request, self, caller, params)
@@ -170,14 +176,18 @@ class Emulator:
         self.faults.clear()  # also wakes hanging requests
         self.scenarios.reset()
         self.store.reset(full=full)
-        with self.runtime_lock:
-            self.futures.clear()
-            self.jobs.clear()
-            self.macro_runs.clear()
-            self.project_folders.clear()
-            self.project_locations.clear()
-            if full:
-                self.behaviour = default_behaviour()
+        self.runtime.reset()
+        if full:
+            with self._behaviour_lock:
+                self._behaviour = default_behaviour()
+
+    def behaviour(self, name: str) -> str:
+        with self._behaviour_lock:
+            return self._behaviour[name]
+
+    def behaviours(self) -> Dict[str, str]:
+        with self._behaviour_lock:
+            return dict(self._behaviour)
 
     def set_behaviour(self, changes: Dict[str, Any]) -> Dict[str, str]:
         """Validate every switch first, then apply them all (all or nothing)."""
@@ -187,28 +197,9 @@ class Emulator:
             allowed = BEHAVIOURS[name][1]
             if value not in allowed:
                 raise errors.bad_request(f"Behaviour '{name}' must be one of {list(allowed)}, not {value!r}")
-        with self.runtime_lock:
-            self.behaviour.update(changes)
-            return dict(self.behaviour)
-
-    def add_future(self, result: Any, label: str = "") -> Dict[str, Any]:
-        """Long tasks complete inline; the future stays readable through GET /futures/{id}."""
-        from .defaults import random_id
-
-        job_id = random_id(16)
-        state = {
-            "jobId": job_id,
-            "hasResult": True,
-            "result": result,
-            "alive": False,
-            "aborted": False,
-            "progress": {"states": []},
-            "jobDisplayName": label,
-            "startTime": int(time.time() * 1000),
-        }
-        with self.runtime_lock:
-            self.futures[job_id] = state
-        return state
+        with self._behaviour_lock:
+            self._behaviour.update(changes)
+            return dict(self._behaviour)
 
 
 def _is_loopback(addr: Optional[str]) -> bool:
@@ -251,7 +242,7 @@ class EmulatorServer:
         )
         self.host = host
         self.port = self._server.server_port
-        self.app.public_url = self.url
+        self.app.plugin_code.public_url = self.url
         self._thread: Optional[threading.Thread] = None
 
     @property

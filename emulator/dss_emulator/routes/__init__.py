@@ -1,4 +1,4 @@
-"""Route modules, one per object kind. Importing this package registers every route on ROUTER."""
+"""Route modules, one per object kind. Importing this package registers every route on router.API_ROUTES."""
 
 from . import (  # noqa: F401
     datasets,

@@ -46,7 +46,7 @@ def _created(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]
     return copy.deepcopy(doc)
 
 
-@route("GET", "/projects/{pk}/datasets/")
+@route("GET", "/projects/<pk>/datasets/")
 def list_datasets(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     wanted = set(ctx.request.args.getlist("tags"))
@@ -59,7 +59,7 @@ def list_datasets(ctx: Ctx) -> List[Dict[str, Any]]:
     return out
 
 
-@route("POST", "/projects/{pk}/datasets/")
+@route("POST", "/projects/<pk>/datasets/")
 def create_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -123,7 +123,7 @@ def managed_dataset_doc(ctx: Ctx, proj: ProjectData, name: str, settings: Dict[s
     return defaults.new_dataset(proj.key, name, dtype, True, params, extra)
 
 
-@route("POST", "/projects/{pk}/datasets/managed")
+@route("POST", "/projects/<pk>/datasets/managed")
 def create_managed_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -139,13 +139,13 @@ def create_managed_output(ctx: Ctx, proj: ProjectData, name: str, settings: Dict
     _created(ctx, proj, managed_dataset_doc(ctx, proj, name, settings or {}))
 
 
-@route("GET", "/projects/{pk}/datasets/{name}")
+@route("GET", "/projects/<pk>/datasets/<name>")
 def get_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return copy.deepcopy(_dataset(ctx, proj))
 
 
-@route("PUT", "/projects/{pk}/datasets/{name}")
+@route("PUT", "/projects/<pk>/datasets/<name>")
 def put_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     old = _dataset(ctx, proj)
@@ -163,7 +163,7 @@ def put_dataset(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/datasets/{name}")
+@route("DELETE", "/projects/<pk>/datasets/<name>")
 def delete_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _dataset(ctx, proj)
@@ -171,20 +171,20 @@ def delete_dataset(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/datasets/{name}/data")
+@route("DELETE", "/projects/<pk>/datasets/<name>/data")
 def clear_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     _dataset(ctx, proj)
     return {}
 
 
-@route("GET", "/projects/{pk}/datasets/{name}/schema")
+@route("GET", "/projects/<pk>/datasets/<name>/schema")
 def get_schema(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return copy.deepcopy(_dataset(ctx, proj).get("schema", {"columns": []}))
 
 
-@route("PUT", "/projects/{pk}/datasets/{name}/schema")
+@route("PUT", "/projects/<pk>/datasets/<name>/schema")
 def set_schema(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _dataset(ctx, proj)
@@ -198,14 +198,14 @@ def set_schema(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/datasets/{name}/metadata")
+@route("GET", "/projects/<pk>/datasets/<name>/metadata")
 def get_dataset_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _dataset(ctx, proj)
     return metadata_of(doc, doc["name"])
 
 
-@route("PUT", "/projects/{pk}/datasets/{name}/metadata")
+@route("PUT", "/projects/<pk>/datasets/<name>/metadata")
 def set_dataset_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _dataset(ctx, proj)
@@ -215,7 +215,7 @@ def set_dataset_metadata(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/datasets/{name}/info")
+@route("GET", "/projects/<pk>/datasets/<name>/info")
 def dataset_info(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return {"dataset": copy.deepcopy(_dataset(ctx, proj)), "lastBuild": None}
@@ -232,7 +232,7 @@ def usages_of(proj: ProjectData, ref: str) -> List[Dict[str, Any]]:
     return out
 
 
-@route("GET", "/projects/{pk}/datasets/{name}/usages")
+@route("GET", "/projects/<pk>/datasets/<name>/usages")
 def dataset_usages(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return usages_of(proj, _dataset(ctx, proj)["name"])
@@ -254,7 +254,7 @@ def rename_refs(proj: ProjectData, old: str, new: str) -> List[str]:
     return touched
 
 
-@route("POST", "/projects/{pk}/actions/renameDataset")
+@route("POST", "/projects/<pk>/actions/renameDataset")
 def rename_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()

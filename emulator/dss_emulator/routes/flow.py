@@ -69,7 +69,7 @@ def _role_refs(recipe: Dict[str, Any], role_key: str) -> List[str]:
     ]
 
 
-@route("GET", "/projects/{pk}/flow/graph/")
+@route("GET", "/projects/<pk>/flow/graph/")
 def flow_graph(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return {"nodes": graph_nodes(proj), "projectKey": proj.key}
@@ -115,12 +115,12 @@ def _smart_ref(
     return {"objectId": object_id, "objectType": object_type}
 
 
-@route("GET", "/projects/{pk}/flow/zones")
+@route("GET", "/projects/<pk>/flow/zones")
 def list_zones(ctx: Ctx) -> List[Dict[str, Any]]:
     return copy.deepcopy(_all_zones(ctx.project(READ)))
 
 
-@route("POST", "/projects/{pk}/flow/zones")
+@route("POST", "/projects/<pk>/flow/zones")
 def create_zone(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -140,13 +140,13 @@ def create_zone(ctx: Ctx) -> Dict[str, Any]:
     return _store_zone(ctx, proj, zone)
 
 
-@route("GET", "/projects/{pk}/flow/zones/{zone_id}")
+@route("GET", "/projects/<pk>/flow/zones/<zone_id>")
 def get_zone(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return copy.deepcopy(_zone(proj, ctx.params["zone_id"]))
 
 
-@route("PUT", "/projects/{pk}/flow/zones/{zone_id}")
+@route("PUT", "/projects/<pk>/flow/zones/<zone_id>")
 def put_zone(ctx: Ctx) -> Dict[str, Any]:
     """Name and colour only: items and shared objects change through their own calls (dataikuapi)."""
     proj = ctx.project(WRITE)
@@ -161,7 +161,7 @@ def put_zone(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/flow/zones/{zone_id}")
+@route("DELETE", "/projects/<pk>/flow/zones/<zone_id>")
 def delete_zone(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     zone_id = ctx.params["zone_id"]
@@ -228,13 +228,13 @@ def _move(ctx: Ctx, proj: ProjectData, zone_id: str, refs: Iterable[Any]) -> Dic
     return copy.deepcopy(_zone(proj, zone_id))
 
 
-@route("POST", "/projects/{pk}/flow/zones/{zone_id}/items")
+@route("POST", "/projects/<pk>/flow/zones/<zone_id>/items")
 def add_item(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     return _move(ctx, proj, ctx.params["zone_id"], [ctx.body_dict()])
 
 
-@route("POST", "/projects/{pk}/flow/zones/{zone_id}/add-items")
+@route("POST", "/projects/<pk>/flow/zones/<zone_id>/add-items")
 def add_items(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     refs = ctx.body([])
@@ -243,7 +243,7 @@ def add_items(ctx: Ctx) -> Dict[str, Any]:
     return _move(ctx, proj, ctx.params["zone_id"], refs)
 
 
-@route("POST", "/projects/{pk}/flow/zones/{zone_id}/shared")
+@route("POST", "/projects/<pk>/flow/zones/<zone_id>/shared")
 def add_shared(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     zone = copy.deepcopy(_zone(proj, ctx.params["zone_id"]))
@@ -254,7 +254,7 @@ def add_shared(ctx: Ctx) -> Dict[str, Any]:
     return _store_zone(ctx, proj, zone)
 
 
-@route("DELETE", "/projects/{pk}/flow/zones/{zone_id}/shared/{object_type}/{object_id}")
+@route("DELETE", "/projects/<pk>/flow/zones/<zone_id>/shared/<object_type>/<object_id>")
 def remove_shared(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     zone = copy.deepcopy(_zone(proj, ctx.params["zone_id"]))
@@ -279,7 +279,7 @@ def _members(proj: ProjectData, zone_id: str) -> Set[Ref]:
     return (every | {("RECIPE", r) for r in proj.recipes}) - explicit
 
 
-@route("GET", "/projects/{pk}/flow/zones/{zone_id}/graph")
+@route("GET", "/projects/<pk>/flow/zones/<zone_id>/graph")
 def zone_graph(ctx: Ctx) -> Dict[str, Any]:
     """The flow graph of the zone's objects (and the objects shared to it), linked among themselves."""
     proj = ctx.project(READ)

@@ -56,7 +56,7 @@ def new_folder(
     return doc
 
 
-@route("GET", "/projects/{pk}/managedfolders/")
+@route("GET", "/projects/<pk>/managedfolders/")
 def list_folders(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return [
@@ -64,7 +64,7 @@ def list_folders(ctx: Ctx) -> List[Dict[str, Any]]:
     ]
 
 
-@route("POST", "/projects/{pk}/managedfolders/")
+@route("POST", "/projects/<pk>/managedfolders/")
 def create_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -81,13 +81,13 @@ def create_folder(ctx: Ctx) -> Dict[str, Any]:
     return ctx.created(copy.deepcopy(new_folder(ctx, proj, name, params, body.get("type"), extra)), "id")
 
 
-@route("GET", "/projects/{pk}/managedfolders/{fid}")
+@route("GET", "/projects/<pk>/managedfolders/<fid>")
 def get_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return copy.deepcopy(_folder(ctx, proj))
 
 
-@route("PUT", "/projects/{pk}/managedfolders/{fid}")
+@route("PUT", "/projects/<pk>/managedfolders/<fid>")
 def put_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     old = _folder(ctx, proj)
@@ -102,7 +102,7 @@ def put_folder(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/managedfolders/{fid}")
+@route("DELETE", "/projects/<pk>/managedfolders/<fid>")
 def delete_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     fid = _folder(ctx, proj)["id"]
@@ -113,13 +113,13 @@ def delete_folder(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/managedfolders/{fid}/usages")
+@route("GET", "/projects/<pk>/managedfolders/<fid>/usages")
 def folder_usages(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return usages_of(proj, _folder(ctx, proj)["id"])
 
 
-@route("POST", "/projects/{pk}/actions/renameManagedFolder")
+@route("POST", "/projects/<pk>/actions/renameManagedFolder")
 def rename_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -136,7 +136,7 @@ def rename_folder(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- contents
 
 
-@route("GET", "/projects/{pk}/managedfolders/{fid}/contents")
+@route("GET", "/projects/<pk>/managedfolders/<fid>/contents")
 def list_contents(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     fid = _folder(ctx, proj)["id"]
@@ -154,7 +154,7 @@ def _file_path(ctx: Ctx) -> str:
     return path
 
 
-@route("GET", "/projects/{pk}/managedfolders/{fid}/contents/{path:path}")
+@route("GET", "/projects/<pk>/managedfolders/<fid>/contents/<dsspath:path>")
 def get_file(ctx: Ctx) -> Raw:
     proj = ctx.project(READ)
     fid = _folder(ctx, proj)["id"]
@@ -165,7 +165,7 @@ def get_file(ctx: Ctx) -> Raw:
     return Raw(data)
 
 
-@route("POST", "/projects/{pk}/managedfolders/{fid}/contents/{path:path}")
+@route("POST", "/projects/<pk>/managedfolders/<fid>/contents/<dsspath:path>")
 def put_file(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     fid = _folder(ctx, proj)["id"]
@@ -176,7 +176,7 @@ def put_file(ctx: Ctx) -> Dict[str, Any]:
     return {"path": "/" + stored, "size": size, "lastModified": mtime}
 
 
-@route("DELETE", "/projects/{pk}/managedfolders/{fid}/contents/{path:path}")
+@route("DELETE", "/projects/<pk>/managedfolders/<fid>/contents/<dsspath:path>")
 def delete_file(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     fid = _folder(ctx, proj)["id"]

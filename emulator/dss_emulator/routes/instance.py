@@ -49,13 +49,13 @@ def create_connection(ctx: Ctx) -> Dict[str, Any]:
     return _public_connection(ctx.store.connections[name], True)
 
 
-@route("GET", "/admin/connections/{name}")
+@route("GET", "/admin/connections/<name>")
 def get_connection(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     return _public_connection(connection(ctx.store, ctx.params["name"]), True)
 
 
-@route("PUT", "/admin/connections/{name}")
+@route("PUT", "/admin/connections/<name>")
 def put_connection(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     old = connection(ctx.store, ctx.params["name"])
@@ -72,7 +72,7 @@ def put_connection(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/admin/connections/{name}")
+@route("DELETE", "/admin/connections/<name>")
 def delete_connection(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     connection(ctx.store, ctx.params["name"])
@@ -86,7 +86,7 @@ def connection_names(ctx: Ctx) -> List[str]:
     return sorted(n for n, d in ctx.store.connections.items() if not wanted or d.get("type") == wanted)
 
 
-@route("GET", "/connections/{name}/info")
+@route("GET", "/connections/<name>/info")
 def connection_info(ctx: Ctx) -> Dict[str, Any]:
     doc = connection(ctx.store, ctx.params["name"])
     readable = doc.get("detailsReadability", {}).get("readableBy", "ALL") == "ALL" or ctx.caller.admin
@@ -172,12 +172,12 @@ def code_env_usages(ctx: Ctx) -> List[Dict[str, Any]]:
     return out
 
 
-@route("GET", "/admin/code-envs/{lang}/{name}")
+@route("GET", "/admin/code-envs/<lang>/<name>")
 def get_code_env(ctx: Ctx) -> Dict[str, Any]:
     return copy.deepcopy(_env(ctx))
 
 
-@route("PUT", "/admin/code-envs/{lang}/{name}")
+@route("PUT", "/admin/code-envs/<lang>/<name>")
 def put_code_env(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     old = _env(ctx)
@@ -188,7 +188,7 @@ def put_code_env(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("POST", "/admin/code-envs/{lang}/{name}")
+@route("POST", "/admin/code-envs/<lang>/<name>")
 def create_code_env(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     lang, name = _lang(ctx), ctx.params["name"]
@@ -205,16 +205,16 @@ def create_code_env(ctx: Ctx) -> Dict[str, Any]:
     }
     if ctx.qbool("wait", True):
         return result
-    return ctx.app.add_future(result, f"Creating code env {name}")
+    return ctx.app.runtime.start_future(result, f"Creating code env {name}")
 
 
-@route("DELETE", "/admin/code-envs/{lang}/{name}")
+@route("DELETE", "/admin/code-envs/<lang>/<name>")
 def delete_code_env(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     doc = _env(ctx)
     ctx.store.delete_code_env(doc["envLang"], doc["envName"])
     result = {"envName": doc["envName"], "messages": {"error": False, "warning": False, "messages": []}}
-    return result if ctx.qbool("wait", True) else ctx.app.add_future(result, "Deleting code env")
+    return result if ctx.qbool("wait", True) else ctx.app.runtime.start_future(result, "Deleting code env")
 
 
 # ---------------------------------------------------------------- users and groups
@@ -252,13 +252,13 @@ def create_user(ctx: Ctx) -> Dict[str, Any]:
     return copy.deepcopy(ctx.store.users[login])
 
 
-@route("GET", "/admin/users/{login}")
+@route("GET", "/admin/users/<login>")
 def get_user(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     return copy.deepcopy(_user(ctx))
 
 
-@route("PUT", "/admin/users/{login}")
+@route("PUT", "/admin/users/<login>")
 def put_user(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     old = _user(ctx)
@@ -268,7 +268,7 @@ def put_user(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/admin/users/{login}")
+@route("DELETE", "/admin/users/<login>")
 def delete_user(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     doc = _user(ctx)
@@ -320,13 +320,13 @@ def create_group(ctx: Ctx) -> Dict[str, Any]:
     return copy.deepcopy(ctx.store.groups[name])
 
 
-@route("GET", "/admin/groups/{name}")
+@route("GET", "/admin/groups/<name>")
 def get_group(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     return copy.deepcopy(_group(ctx))
 
 
-@route("PUT", "/admin/groups/{name}")
+@route("PUT", "/admin/groups/<name>")
 def put_group(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     old = _group(ctx)
@@ -336,7 +336,7 @@ def put_group(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/admin/groups/{name}")
+@route("DELETE", "/admin/groups/<name>")
 def delete_group(ctx: Ctx) -> Dict[str, Any]:
     require_admin(ctx.caller)
     ctx.store.delete_group(_group(ctx)["name"])

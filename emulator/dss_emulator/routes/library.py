@@ -50,12 +50,12 @@ def _tree(lib: FileArea) -> List[Dict[str, Any]]:
     return render(root, "")
 
 
-@route("GET", "/projects/{pk}/libraries/contents")
+@route("GET", "/projects/<pk>/libraries/contents")
 def contents(ctx: Ctx) -> List[Dict[str, Any]]:
     return _tree(ctx.project(READ).library)
 
 
-@route("GET", "/projects/{pk}/libraries/contents/{path:path}")
+@route("GET", "/projects/<pk>/libraries/contents/<dsspath:path>")
 def read_file(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(READ).library
     path = _path(ctx)
@@ -69,7 +69,7 @@ def read_file(ctx: Ctx) -> Dict[str, Any]:
     return {"name": posixpath.basename(path), "path": "/" + path, "data": text}
 
 
-@route("POST", "/projects/{pk}/libraries/contents/{path:path}")
+@route("POST", "/projects/<pk>/libraries/contents/<dsspath:path>")
 def write_file(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(WRITE).library
     path = _path(ctx)
@@ -79,7 +79,7 @@ def write_file(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("POST", "/projects/{pk}/libraries/folders/{path:path}")
+@route("POST", "/projects/<pk>/libraries/folders/<dsspath:path>")
 def add_folder(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(WRITE).library
     path = _path(ctx)
@@ -89,7 +89,7 @@ def add_folder(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/libraries/contents/{path:path}")
+@route("DELETE", "/projects/<pk>/libraries/contents/<dsspath:path>")
 def delete(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(WRITE).library
     path = _path(ctx)
@@ -102,7 +102,7 @@ def _exists(lib: FileArea, path: str) -> bool:
     return lib.read(path) is not None or lib.exists_dir(path)
 
 
-@route("POST", "/projects/{pk}/libraries/contents-actions/rename/")
+@route("POST", "/projects/<pk>/libraries/contents-actions/rename/")
 def rename(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(WRITE).library
     body = ctx.body_dict()
@@ -119,7 +119,7 @@ def rename(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("POST", "/projects/{pk}/libraries/contents-actions/move")
+@route("POST", "/projects/<pk>/libraries/contents-actions/move")
 def move(ctx: Ctx) -> Dict[str, Any]:
     lib = ctx.project(WRITE).library
     body = ctx.body_dict()

@@ -11,16 +11,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .. import defaults, errors
+from ..app import App
 from ..auth import ADMIN, READ, WRITE, Caller, project_rights
 from ..context import Ctx, Raw
 from ..plugins import find_runnable, plugin_config_defaults, runnables
 from ..router import route
-
-if TYPE_CHECKING:
-    from ..server import Emulator
 
 RUNNER = Path(__file__).resolve().parent.parent / "runner.py"
 MIMETYPES = {
@@ -39,7 +37,7 @@ MACRO_FAILED = "com.dataiku.dip.exceptions.ExternalProcessFailedException"
 
 
 def _list_datasets_using_connection(
-    app: Emulator, project_key: str, config: Dict[str, Any], caller: Caller
+    app: App, project_key: str, config: Dict[str, Any], caller: Caller
 ) -> Dict[str, Any]:
     wanted = config.get("connection")
     records = []
@@ -69,14 +67,8 @@ def _list_datasets_using_connection(
     }
 
 
-def _clear_job_logs(
-    app: Emulator, project_key: str, config: Dict[str, Any], caller: Caller
-) -> Dict[str, Any]:
-    with app.runtime_lock:
-        jobs = app.jobs.get(project_key, {})
-        count = len(jobs)
-        if config.get("performDeletion"):
-            jobs.clear()
+def _clear_job_logs(app: App, project_key: str, config: Dict[str, Any], caller: Caller) -> Dict[str, Any]:
+    count = app.runtime.clear_jobs(project_key, delete=bool(config.get("performDeletion")))
     verb = "Deleted" if config.get("performDeletion") else "Would delete"
     return {"kind": "text", "value": f"<div>{verb} the logs of {count} job(s)</div>"}
 
@@ -136,7 +128,7 @@ def _definition(runnable_type: str, spec: Dict[str, Any], plugin_id: str, caller
     return out
 
 
-def _lookup(app: Emulator, runnable_type: str) -> Dict[str, Any]:
+def _lookup(app: App, runnable_type: str) -> Dict[str, Any]:
     if runnable_type in BUILTINS:
         return {
             "runnableType": runnable_type,
@@ -156,7 +148,7 @@ def _need(spec: Dict[str, Any]) -> str:
     return READ
 
 
-@route("GET", "/projects/{pk}/runnables/")
+@route("GET", "/projects/<pk>/runnables/")
 def list_macros(ctx: Ctx) -> List[Dict[str, Any]]:
     ctx.project(READ)
     out = [_definition(t, b["spec"], "builtin-macros", ctx.caller) for t, b in BUILTINS.items()]
@@ -165,7 +157,7 @@ def list_macros(ctx: Ctx) -> List[Dict[str, Any]]:
     return out
 
 
-@route("GET", "/projects/{pk}/runnables/{rtype}")
+@route("GET", "/projects/<pk>/runnables/<rtype>")
 def get_macro(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(READ)
     item = _lookup(ctx.app, ctx.params["rtype"])
@@ -175,7 +167,7 @@ def get_macro(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- running
 
 
-def _ticket(app: Emulator, caller: Caller) -> str:
+def _ticket(app: App, caller: Caller) -> str:
     """An internal ticket acting as the caller, like the one DSS gives to the code it runs."""
     key = "ticket-" + defaults.random_id(24)
     with app.store.lock:
@@ -190,7 +182,7 @@ def _ticket(app: Emulator, caller: Caller) -> str:
 
 
 def run_plugin_code(
-    app: Emulator,
+    app: App,
     kind: str,
     file: Path,
     plugin: Dict[str, Any],
@@ -200,7 +192,8 @@ def run_plugin_code(
     on_start: Optional[Callable[[subprocess.Popen], None]] = None,
 ) -> Dict[str, Any]:
     """Run runnable.py / step.py in a subprocess; returns {ok, kind, value, error, log}."""
-    if not app.dataiku_stand_in:
+    host = app.plugin_code
+    if not host.dataiku_stand_in:
         return {
             "ok": False,
             "error": "The emulator cannot run plugin code: it was started without "
@@ -212,8 +205,8 @@ def run_plugin_code(
     env = {k: v for k, v in os.environ.items() if not k.startswith("DKU_")}
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join([str(root / "python-lib"), str(app.dataiku_stand_in)]),
-            "DKU_DSS_URL": app.public_url or "",
+            "PYTHONPATH": os.pathsep.join([str(root / "python-lib"), host.dataiku_stand_in]),
+            "DKU_DSS_URL": host.public_url or "",
             "DKU_API_KEY": ticket,
             "DKU_CURRENT_PROJECT_KEY": project_key,
             "DKU_CUSTOM_RESOURCE_FOLDER": str(root / "resource"),
@@ -249,13 +242,13 @@ def run_plugin_code(
         if on_start:
             on_start(proc)
         try:
-            log, _ = proc.communicate(timeout=app.subprocess_timeout)
+            log, _ = proc.communicate(timeout=host.timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             log, _ = proc.communicate()
             return {
                 "ok": False,
-                "error": f"Timed out after {app.subprocess_timeout}s",
+                "error": f"Timed out after {host.timeout}s",
                 "log": log.decode("utf-8", "replace"),
             }
         finally:
@@ -272,7 +265,7 @@ def run_plugin_code(
 
 
 def execute_macro(
-    app: Emulator,
+    app: App,
     project_key: str,
     runnable_type: str,
     params: Dict[str, Any],
@@ -327,7 +320,7 @@ def execute_macro(
     return record
 
 
-def _new_record(app: Emulator, project_key: str, runnable_type: str, spec: Dict[str, Any]) -> Dict[str, Any]:
+def _new_record(app: App, project_key: str, runnable_type: str, spec: Dict[str, Any]) -> Dict[str, Any]:
     record = {
         "runId": defaults.random_id(12),
         "runnableType": runnable_type,
@@ -336,12 +329,11 @@ def _new_record(app: Emulator, project_key: str, runnable_type: str, spec: Dict[
         "running": True,
         "startTime": int(time.time() * 1000),
     }
-    with app.runtime_lock:
-        app.macro_runs[record["runId"]] = record
+    app.runtime.add_macro_run(record)
     return record
 
 
-@route("POST", "/projects/{pk}/runnables/{rtype}", locked=False)
+@route("POST", "/projects/<pk>/runnables/<rtype>", locked=False)
 def run_macro(ctx: Ctx) -> Dict[str, Any]:
     with ctx.store.lock:
         ctx.project(READ)
@@ -354,8 +346,7 @@ def run_macro(ctx: Ctx) -> Dict[str, Any]:
         try:
             execute_macro(*args)
         except errors.DSSError:
-            with ctx.app.runtime_lock:
-                ctx.app.macro_runs.pop(record["runId"], None)
+            ctx.app.runtime.drop_macro_run(record["runId"])
             raise
     else:
         threading.Thread(target=_execute_quietly, args=args, daemon=True).start()
@@ -372,14 +363,13 @@ def _execute_quietly(*args: Any) -> None:
 
 def _run(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(READ)
-    with ctx.app.runtime_lock:
-        record = ctx.app.macro_runs.get(ctx.params["run_id"])
+    record = ctx.app.runtime.macro_run(ctx.params["run_id"])
     if record is None or record["runnableType"] != ctx.params["rtype"]:
         raise errors.not_found("Macro run {} does not exist".format(ctx.params["run_id"]))
     return record
 
 
-@route("GET", "/projects/{pk}/runnables/{rtype}/state/{run_id}")
+@route("GET", "/projects/<pk>/runnables/<rtype>/state/<run_id>")
 def macro_state(ctx: Ctx) -> Dict[str, Any]:
     record = _run(ctx)
     out = {k: v for k, v in record.items() if not k.startswith("_") and k not in ("result", "log")}
@@ -388,7 +378,7 @@ def macro_state(ctx: Ctx) -> Dict[str, Any]:
     return out
 
 
-@route("GET", "/projects/{pk}/runnables/{rtype}/result/{run_id}")
+@route("GET", "/projects/<pk>/runnables/<rtype>/result/<run_id>")
 def macro_result(ctx: Ctx) -> Raw:
     record = _run(ctx)
     if record.get("running"):
@@ -399,13 +389,12 @@ def macro_result(ctx: Ctx) -> Raw:
         raise errors.DSSError(
             500, MACRO_FAILED, record["error"], "{}\n{}".format(record["error"], record.get("log", ""))
         )
-    with ctx.app.runtime_lock:
-        ctx.app.macro_runs.pop(record["runId"], None)  # DSS: the run ceases to exist once its result is read
+    ctx.app.runtime.drop_macro_run(record["runId"])  # DSS: the run ceases to exist once its result is read
     value = record.get("result", "")
     return Raw(value.encode("utf-8"), MIMETYPES.get(record["resultType"], "text/plain"))
 
 
-@route("POST", "/projects/{pk}/runnables/{rtype}/abort/{run_id}")
+@route("POST", "/projects/<pk>/runnables/<rtype>/abort/<run_id>")
 def macro_abort(ctx: Ctx) -> Dict[str, Any]:
     record = _run(ctx)
     record["aborted"] = True

@@ -10,12 +10,12 @@ from .. import defaults, errors
 from ..auth import ADMIN, READ, WRITE, may_create_projects, project_rights
 from ..context import Ctx
 from ..router import route
+from ..runtime import ROOT_FOLDER
 from ..store import ProjectData
 from .common import PROJECT_KEY_RE, apply_metadata, check_env_selection, metadata_of
 
 # Keys of params.json served by /permissions rather than /settings.
 PERMISSION_KEYS = ("permissions",)
-ROOT_FOLDER = "ROOT"
 
 
 def summary(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
@@ -62,7 +62,7 @@ def list_projects(ctx: Ctx) -> List[Dict[str, Any]]:
             continue
         item = summary(ctx, proj)
         if ctx.qbool("includeLocation"):
-            item["projectLocation"] = {"folderId": _locations(ctx).get(key, ROOT_FOLDER)}
+            item["projectLocation"] = {"folderId": ctx.app.runtime.project_location(key)}
         items.append(item)
     return items
 
@@ -102,34 +102,34 @@ def create_project(ctx: Ctx) -> Dict[str, Any]:
     )
     folder = ctx.query("projectFolderId")
     if folder and folder != ROOT_FOLDER:
-        _folders(ctx).setdefault(folder, {})
-        _locations(ctx)[key] = folder
+        ctx.app.runtime.add_project_folder(folder)
+        ctx.app.runtime.move_project(key, folder)
     return {"projectKey": key}
 
 
-@route("GET", "/projects/{pk}")
+@route("GET", "/projects/<pk>")
 def get_project(ctx: Ctx) -> Dict[str, Any]:
     return summary(ctx, ctx.project(READ))
 
 
-@route("DELETE", "/projects/{pk}")
+@route("DELETE", "/projects/<pk>")
 def delete_project(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(ADMIN)
     ctx.store.delete_project(ctx.params["pk"], drop_folder_data=ctx.qbool("clearOutputManagedFolders"))
-    _locations(ctx).pop(ctx.params["pk"], None)
-    return ctx.app.add_future({"projectKey": ctx.params["pk"], "deleted": True}, "Deleting project")
+    ctx.app.runtime.forget_project(ctx.params["pk"])
+    return ctx.app.runtime.start_future({"projectKey": ctx.params["pk"], "deleted": True}, "Deleting project")
 
 
 # ---------------------------------------------------------------- metadata
 
 
-@route("GET", "/projects/{pk}/metadata")
+@route("GET", "/projects/<pk>/metadata")
 def get_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return metadata_of(proj.params, proj.params.get("name", proj.key))
 
 
-@route("PUT", "/projects/{pk}/metadata")
+@route("PUT", "/projects/<pk>/metadata")
 def set_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     md = ctx.body_dict()
@@ -151,13 +151,13 @@ def _check_project_code_envs(ctx: Ctx, settings: Dict[str, Any]) -> None:
     check_env_selection(ctx.store, envs.get("r"), "R")
 
 
-@route("GET", "/projects/{pk}/settings")
+@route("GET", "/projects/<pk>/settings")
 def get_settings(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return {k: copy.deepcopy(v) for k, v in proj.params.items() if k not in PERMISSION_KEYS}
 
 
-@route("PUT", "/projects/{pk}/settings")
+@route("PUT", "/projects/<pk>/settings")
 def set_settings(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(ADMIN)
     body = ctx.body_dict()
@@ -180,7 +180,7 @@ def set_settings(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- permissions
 
 
-@route("GET", "/projects/{pk}/permissions")
+@route("GET", "/projects/<pk>/permissions")
 def get_permissions(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     p = proj.params
@@ -191,7 +191,7 @@ def get_permissions(ctx: Ctx) -> Dict[str, Any]:
     return out
 
 
-@route("PUT", "/projects/{pk}/permissions")
+@route("PUT", "/projects/<pk>/permissions")
 def set_permissions(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(ADMIN)
     body = ctx.body_dict()
@@ -214,13 +214,13 @@ def set_permissions(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- variables and tags
 
 
-@route("GET", "/projects/{pk}/variables/")
+@route("GET", "/projects/<pk>/variables/")
 def get_variables(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return {"standard": copy.deepcopy(proj.variables), "local": copy.deepcopy(proj.local_variables)}
 
 
-@route("PUT", "/projects/{pk}/variables/")
+@route("PUT", "/projects/<pk>/variables/")
 def set_variables(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -237,7 +237,7 @@ def _as_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-@route("GET", "/projects/{pk}/variables-resolved")
+@route("GET", "/projects/<pk>/variables-resolved")
 def resolved_variables(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     merged: Dict[str, Any] = {}
@@ -249,12 +249,12 @@ def resolved_variables(ctx: Ctx) -> Dict[str, Any]:
     return {k: _as_string(v) for k, v in merged.items()}
 
 
-@route("GET", "/projects/{pk}/tags")
+@route("GET", "/projects/<pk>/tags")
 def get_tags(ctx: Ctx) -> Dict[str, Any]:
     return copy.deepcopy(ctx.project(READ).tags)
 
 
-@route("PUT", "/projects/{pk}/tags")
+@route("PUT", "/projects/<pk>/tags")
 def set_tags(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     proj.tags = ctx.body_dict()
@@ -265,58 +265,51 @@ def set_tags(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- project folders (kept in memory only)
 
 
-def _folders(ctx: Ctx) -> Dict[str, Dict[str, Any]]:
-    return ctx.app.project_folders
-
-
-def _locations(ctx: Ctx) -> Dict[str, str]:
-    return ctx.app.project_locations
-
-
 def _folder_doc(ctx: Ctx, fid: str) -> Dict[str, Any]:
-    folders = _folders(ctx)
-    if fid != ROOT_FOLDER and fid not in folders:
-        raise errors.not_found(f"Project folder {fid} does not exist")
-    info = folders.get(fid, {"name": "Root", "parentId": None})
+    runtime = ctx.app.runtime
+    info = runtime.project_folder(fid)
+    if info is None:
+        if fid != ROOT_FOLDER:
+            raise errors.not_found(f"Project folder {fid} does not exist")
+        info = {"name": "Root", "parentId": None}
     keys = [
         k
         for k in sorted(ctx.store.projects)
-        if _locations(ctx).get(k, ROOT_FOLDER) == fid
+        if runtime.project_location(k) == fid
         and project_rights(ctx.store.projects[k].params, ctx.caller)[READ]
     ]
-    children = [c for c, d in folders.items() if d.get("parentId", ROOT_FOLDER) == fid]
     return {
         "id": fid,
         "name": info.get("name", fid),
         "parentId": info.get("parentId"),
-        "childrenIds": children,
+        "childrenIds": runtime.project_folder_children(fid),
         "projectKeys": keys,
     }
 
 
-@route("GET", "/project-folders/locate-project/{pk}")
+@route("GET", "/project-folders/locate-project/<pk>")
 def locate_project(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(READ)
-    return _folder_doc(ctx, _locations(ctx).get(ctx.params["pk"], ROOT_FOLDER))
+    return _folder_doc(ctx, ctx.app.runtime.project_location(ctx.params["pk"]))
 
 
-@route("GET", "/project-folders/{fid}")
+@route("GET", "/project-folders/<fid>")
 def get_project_folder(ctx: Ctx) -> Dict[str, Any]:
     return _folder_doc(ctx, ctx.params["fid"])
 
 
-@route("POST", "/project-folders/{fid}/children")
+@route("POST", "/project-folders/<fid>/children")
 def create_project_folder(ctx: Ctx) -> Dict[str, Any]:
     _folder_doc(ctx, ctx.params["fid"])
     new_id = defaults.random_id(7)
-    _folders(ctx)[new_id] = {"name": ctx.query("name") or new_id, "parentId": ctx.params["fid"]}
+    ctx.app.runtime.add_project_folder(new_id, ctx.query("name") or new_id, ctx.params["fid"])
     return _folder_doc(ctx, new_id)
 
 
-@route("POST", "/project-folders/{fid}/projects/{pk}/move")
+@route("POST", "/project-folders/<fid>/projects/<pk>/move")
 def move_project(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(ADMIN)
     dest = ctx.query("destination") or ROOT_FOLDER
     _folder_doc(ctx, dest)
-    _locations(ctx)[ctx.params["pk"]] = dest
+    ctx.app.runtime.move_project(ctx.params["pk"], dest)
     return {}

@@ -100,13 +100,13 @@ def _check_outputs(ctx: Ctx, proj: ProjectData, proto: Dict[str, Any]) -> None:
             raise errors.bad_request(f"{ref} is already the output of recipe {writer}")
 
 
-@route("GET", "/projects/{pk}/recipes/")
+@route("GET", "/projects/<pk>/recipes/")
 def list_recipes(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return [copy.deepcopy(proj.recipes[n]) for n in sorted(proj.recipes)]
 
 
-@route("POST", "/projects/{pk}/recipes/")
+@route("POST", "/projects/<pk>/recipes/")
 def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -151,14 +151,14 @@ def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     return ctx.created({"name": name, "recipe": copy.deepcopy(doc)}, "name")
 
 
-@route("GET", "/projects/{pk}/recipes/{name}")
+@route("GET", "/projects/<pk>/recipes/<name>")
 def get_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _recipe(ctx, proj)
     return {"recipe": copy.deepcopy(doc), "payload": proj.payloads.get(doc["name"], "")}
 
 
-@route("PUT", "/projects/{pk}/recipes/{name}")
+@route("PUT", "/projects/<pk>/recipes/<name>")
 def put_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     old = _recipe(ctx, proj)
@@ -181,21 +181,21 @@ def put_recipe(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/recipes/{name}")
+@route("DELETE", "/projects/<pk>/recipes/<name>")
 def delete_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     ctx.store.remove_recipe(proj, _recipe(ctx, proj)["name"])  # outputs are kept
     return {}
 
 
-@route("GET", "/projects/{pk}/recipes/{name}/metadata")
+@route("GET", "/projects/<pk>/recipes/<name>/metadata")
 def get_recipe_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _recipe(ctx, proj)
     return metadata_of(doc, doc["name"])
 
 
-@route("PUT", "/projects/{pk}/recipes/{name}/metadata")
+@route("PUT", "/projects/<pk>/recipes/<name>/metadata")
 def set_recipe_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _recipe(ctx, proj)
@@ -205,7 +205,7 @@ def set_recipe_metadata(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/recipes/{name}/status")
+@route("GET", "/projects/<pk>/recipes/<name>/status")
 def recipe_status(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _recipe(ctx, proj)
@@ -217,7 +217,7 @@ def recipe_status(ctx: Ctx) -> Dict[str, Any]:
     }
 
 
-@route("GET", "/projects/{pk}/recipes/{name}/schema-update")
+@route("GET", "/projects/<pk>/recipes/<name>/schema-update")
 def schema_update(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _recipe(ctx, proj)
@@ -228,7 +228,7 @@ def schema_update(ctx: Ctx) -> Dict[str, Any]:
     return {"totalIncompatibilities": 0, "computables": []}
 
 
-@route("POST", "/projects/{pk}/actions/renameRecipe")
+@route("POST", "/projects/<pk>/actions/renameRecipe")
 def rename_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()

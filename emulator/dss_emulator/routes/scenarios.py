@@ -62,13 +62,13 @@ def public_run(run: Dict[str, Any]) -> Dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in run.items() if k != "stepRuns"}
 
 
-@route("GET", "/projects/{pk}/scenarios/")
+@route("GET", "/projects/<pk>/scenarios/")
 def list_scenarios(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return [list_item(ctx, proj, proj.scenarios[s]) for s in sorted(proj.scenarios)]
 
 
-@route("POST", "/projects/{pk}/scenarios/")
+@route("POST", "/projects/<pk>/scenarios/")
 def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
@@ -78,7 +78,7 @@ def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     stype = body.get("type", "step_based")
     if stype not in SCENARIO_TYPES:
         raise errors.bad_request(f"Unknown scenario type '{stype}' (expected one of {SCENARIO_TYPES})")
-    if ctx.app.behaviour["scenario_create_id"] == "from_name":
+    if ctx.app.behaviour("scenario_create_id") == "from_name":
         sid = defaults.scenario_id_from_name(name)  # the body's id, if any, is ignored
     else:
         sid = body.get("id") or defaults.scenario_id_from_name(name)
@@ -97,13 +97,13 @@ def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     return ctx.created(copy.deepcopy(doc), "id")
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}")
+@route("GET", "/projects/<pk>/scenarios/<sid>")
 def get_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return copy.deepcopy(_scenario(ctx, proj))
 
 
-@route("PUT", "/projects/{pk}/scenarios/{sid}")
+@route("PUT", "/projects/<pk>/scenarios/<sid>")
 def put_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     old = _scenario(ctx, proj)
@@ -122,21 +122,21 @@ def put_scenario(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("DELETE", "/projects/{pk}/scenarios/{sid}")
+@route("DELETE", "/projects/<pk>/scenarios/<sid>")
 def delete_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     ctx.store.remove_scenario(proj, _scenario(ctx, proj)["id"])
     return {}
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/payload")
+@route("GET", "/projects/<pk>/scenarios/<sid>/payload")
 def get_payload(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _scenario(ctx, proj)
     return {"script": proj.scenario_scripts.get(doc["id"], "")}
 
 
-@route("PUT", "/projects/{pk}/scenarios/{sid}/payload")
+@route("PUT", "/projects/<pk>/scenarios/<sid>/payload")
 def set_payload(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _scenario(ctx, proj)
@@ -148,13 +148,13 @@ def set_payload(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/light")
+@route("GET", "/projects/<pk>/scenarios/<sid>/light")
 def light(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     return _light(ctx, proj, _scenario(ctx, proj))
 
 
-@route("PUT", "/projects/{pk}/scenarios/{sid}/light")
+@route("PUT", "/projects/<pk>/scenarios/<sid>/light")
 def set_light(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _scenario(ctx, proj)
@@ -170,7 +170,7 @@ def set_light(ctx: Ctx) -> Dict[str, Any]:
     return {}
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/metadata")
+@route("GET", "/projects/<pk>/scenarios/<sid>/metadata")
 def get_scenario_metadata(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _scenario(ctx, proj)
@@ -180,7 +180,7 @@ def get_scenario_metadata(ctx: Ctx) -> Dict[str, Any]:
 # ---------------------------------------------------------------- runs
 
 
-@route("POST", "/projects/{pk}/scenarios/{sid}/run")
+@route("POST", "/projects/<pk>/scenarios/<sid>/run")
 def run_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(RUN)
     doc = _scenario(ctx, proj)
@@ -195,7 +195,7 @@ def _run_for_trigger(proj: ProjectData, sid: str, trigger_run_id: Optional[str])
     return None
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/get-run-for-trigger")
+@route("GET", "/projects/<pk>/scenarios/<sid>/get-run-for-trigger")
 def run_for_trigger(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _scenario(ctx, proj)
@@ -203,7 +203,7 @@ def run_for_trigger(ctx: Ctx) -> Dict[str, Any]:
     return {"scenarioRun": public_run(run)} if run else {}
 
 
-@route("GET", "/projects/{pk}/scenarios/trigger/{sid}/{tid}")
+@route("GET", "/projects/<pk>/scenarios/trigger/<sid>/<tid>")
 def trigger_fire(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     _scenario(ctx, proj)
@@ -213,7 +213,7 @@ def trigger_fire(ctx: Ctx) -> Dict[str, Any]:
     return copy.deepcopy(fire)
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/get-last-runs")
+@route("GET", "/projects/<pk>/scenarios/<sid>/get-last-runs")
 def last_runs(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     doc = _scenario(ctx, proj)
@@ -224,7 +224,7 @@ def last_runs(ctx: Ctx) -> List[Dict[str, Any]]:
     return [public_run(r) for r in runs[:limit]]
 
 
-@route("GET", "/projects/{pk}/scenarios/{sid}/{run_id}/")
+@route("GET", "/projects/<pk>/scenarios/<sid>/<run_id>/")
 def get_run(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _scenario(ctx, proj)
@@ -234,7 +234,7 @@ def get_run(ctx: Ctx) -> Dict[str, Any]:
     raise errors.not_found("Scenario run {} does not exist".format(ctx.params["run_id"]))
 
 
-@route("POST", "/projects/{pk}/scenarios/{sid}/abort")
+@route("POST", "/projects/<pk>/scenarios/<sid>/abort")
 def abort(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(RUN)
     ctx.app.scenarios.abort(proj, _scenario(ctx, proj)["id"])

@@ -1,0 +1,160 @@
+"""What the emulated DSS keeps in memory only: futures, jobs, macro runs and project folders.
+
+Every operation takes the runtime's own lock, so routes never handle it. Documents handed out
+are copies, except macro run records: the thread running a macro and the routes reading its
+state share the record (``running``, ``result``, ``error``, the ``_proc`` to kill on abort).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from .defaults import random_id
+
+ROOT_FOLDER = "ROOT"  # the id of the project folder every project is in until moved
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: Dict[str, Dict[str, Any]] = {}
+        self._jobs: Dict[str, Dict[str, Dict[str, Any]]] = {}  # project key -> job id -> status
+        self._macro_runs: Dict[str, Dict[str, Any]] = {}
+        self._folders: Dict[str, Dict[str, Any]] = {}  # folder id -> {name, parentId}
+        self._locations: Dict[str, str] = {}  # project key -> folder id (ROOT when absent)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._futures.clear()
+            self._jobs.clear()
+            self._macro_runs.clear()
+            self._folders.clear()
+            self._locations.clear()
+
+    # ---------------------------------------------------------------- futures
+
+    def start_future(self, result: Any, label: str = "") -> Dict[str, Any]:
+        """Long tasks complete inline; the future stays readable through GET /futures/{id}."""
+        state = {
+            "jobId": random_id(16),
+            "hasResult": True,
+            "result": result,
+            "alive": False,
+            "aborted": False,
+            "progress": {"states": []},
+            "jobDisplayName": label,
+            "startTime": int(time.time() * 1000),
+        }
+        with self._lock:
+            self._futures[state["jobId"]] = state
+        return copy.deepcopy(state)
+
+    def future(self, job_id: str) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._futures.get(job_id))
+
+    def futures(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._futures.values()))
+
+    def drop_future(self, job_id: str) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
+
+    # ---------------------------------------------------------------- jobs
+
+    def record_job(
+        self, project_key: str, job_type: str, outputs: List[Dict[str, Any]], initiator: str
+    ) -> Dict[str, Any]:
+        """A finished job record (DSS's baseStatus shape); builds have no effect on data in the emulator."""
+        now = int(time.time() * 1000)
+        first = outputs[0]["id"] if outputs else "job"
+        job_id = "Build_{}_{}".format(first, time.strftime("%Y-%m-%dT%H-%M-%S", time.localtime(now / 1000)))
+        with self._lock:
+            jobs = self._jobs.setdefault(project_key, {})
+            base, n = job_id, 1
+            while job_id in jobs:
+                job_id, n = f"{base}_{n}", n + 1
+            status = {
+                "def": {
+                    "id": job_id,
+                    "type": job_type,
+                    "projectKey": project_key,
+                    "initiator": initiator,
+                    "outputs": copy.deepcopy(outputs),
+                    "name": job_id,
+                    "triggeredFrom": "API",
+                },
+                "state": "DONE",
+                "jobStartTime": now,
+                "jobEndTime": now,
+                "warningsCount": 0,
+            }
+            jobs[job_id] = status
+            return copy.deepcopy(status)
+
+    def jobs(self, project_key: str) -> List[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._jobs.get(project_key, {}).values()))
+
+    def job(self, project_key: str, job_id: str) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._jobs.get(project_key, {}).get(job_id))
+
+    def clear_jobs(self, project_key: str, delete: bool) -> int:
+        """How many jobs the project has; with ``delete``, forget them."""
+        with self._lock:
+            jobs = self._jobs.get(project_key, {})
+            count = len(jobs)
+            if delete:
+                jobs.clear()
+            return count
+
+    # ---------------------------------------------------------------- macro runs
+
+    def add_macro_run(self, record: Dict[str, Any]) -> None:
+        with self._lock:
+            self._macro_runs[record["runId"]] = record
+
+    def macro_run(self, run_id: str) -> Optional[Dict[str, Any]]:
+        """The shared record (not a copy: the running thread updates it)."""
+        with self._lock:
+            return self._macro_runs.get(run_id)
+
+    def drop_macro_run(self, run_id: str) -> None:
+        with self._lock:
+            self._macro_runs.pop(run_id, None)
+
+    # ---------------------------------------------------------------- project folders
+
+    def project_folder(self, folder_id: str) -> Optional[Dict[str, Any]]:
+        """``{name?, parentId?}`` of a folder made through the API; None for ROOT and unknown ids."""
+        with self._lock:
+            return copy.deepcopy(self._folders.get(folder_id))
+
+    def add_project_folder(
+        self, folder_id: str, name: Optional[str] = None, parent_id: Optional[str] = None
+    ) -> None:
+        """Create the folder (a project created into an unknown folder id creates it, unnamed)."""
+        info = {} if name is None else {"name": name, "parentId": parent_id}
+        with self._lock:
+            self._folders.setdefault(folder_id, info)
+
+    def project_folder_children(self, folder_id: str) -> List[str]:
+        with self._lock:
+            return [c for c, d in self._folders.items() if d.get("parentId", ROOT_FOLDER) == folder_id]
+
+    def project_location(self, project_key: str) -> str:
+        with self._lock:
+            return self._locations.get(project_key, ROOT_FOLDER)
+
+    def move_project(self, project_key: str, folder_id: str) -> None:
+        with self._lock:
+            self._locations[project_key] = folder_id
+
+    def forget_project(self, project_key: str) -> None:
+        with self._lock:
+            self._locations.pop(project_key, None)
