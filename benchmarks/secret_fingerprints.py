@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dataiku_iac.state.fingerprints import Fingerprinter, new_key  # noqa: E402
+from dataiku_iac.secrets import Fingerprinter, new_key  # noqa: E402
 from emulator_process import BIN, Emulator  # noqa: E402
 
 

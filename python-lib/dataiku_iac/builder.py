@@ -31,7 +31,7 @@ from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.registry import child_specs, spec_for
 from dataiku_iac.resources.spec import ResourceSpec
-from dataiku_iac.secret_sources import SecretsLike, secret_source
+from dataiku_iac.secrets import SecretsLike, secret_source
 
 T = TypeVar("T")
 # DSS documents no maximum length for a project key; 64 is the limit the config schema puts
@@ -256,7 +256,7 @@ class _Builder:
                         self.desired.unresolved_secrets.append(ctx.doc.diagnostic(path, message))
                     else:
                         # The reference stays; its fingerprint needs the state's key, so it is
-                        # added once the state is read (engine/secrets.py: fingerprint_desired).
+                        # added once the state is read (secrets.py: fingerprint_desired).
                         secrets[f"variables.{section}.{name}"] = secret
                 result[section][name] = value
         return result

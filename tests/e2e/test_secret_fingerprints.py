@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
-from dataiku_iac.state.fingerprints import Fingerprinter, legacy_fingerprint
+from dataiku_iac.secrets import Fingerprinter, legacy_fingerprint
 
 from tests.e2e.helpers import cli_env, run_cli, state_dir, write_config
 from tests.s3_server import BUCKET, CREDENTIALS

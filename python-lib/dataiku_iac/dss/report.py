@@ -40,7 +40,7 @@ def drift_rows(report: Mapping[str, Any], checked_at: str) -> list:
 def state_rows(state: Any, checked_at: str, environment: str) -> list:
     """From a StateDocument: a row per resource and recorded attribute (kind "state"). Secrets are
     never in the state: secret variables are `{secret_env, fingerprint}` references, keyed by the
-    state's key (state/fingerprints.py), which are safe to show as plans show them."""
+    state's key (secrets.py), which are safe to show as plans show them."""
     rows = []
     for address, entry in sorted(state.resources.items()):
         base = {"checked_at": checked_at, "environment": environment, "address": address, "type": entry.type,

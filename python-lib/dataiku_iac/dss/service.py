@@ -62,7 +62,7 @@ from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import IacError, StalePlanError
 from dataiku_iac.planner.plan import Plan, PlanOptions
-from dataiku_iac.secret_sources import SecretSource
+from dataiku_iac.secrets import SecretSource
 from dataiku_iac.sources import describe_source, materialize
 
 # -- sessions ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
 from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.resources.registry import child_specs
 from dataiku_iac.resources.spec import ToConfig
-from dataiku_iac.secret_sources import KnownValuesFirst
+from dataiku_iac.secrets import KnownValuesFirst
 from dataiku_iac.state import ResourceState
 
 SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)

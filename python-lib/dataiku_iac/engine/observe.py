@@ -22,7 +22,7 @@ them or report them deleted.
 projects the state names and adding the configuration's own once it is known.
 
 Secret project variables are replaced by `{secret_env, fingerprint}` references, fingerprinted
-under the state's key (state/fingerprints.py), before the observation is handed over, so no
+under the state's key (secrets.py), before the observation is handed over, so no
 secret value ever reaches the planner, a plan or a log. Only logical
 attributes are kept: DSS documents are dropped as soon as they are translated.
 """
@@ -48,7 +48,7 @@ T = TypeVar("T")
 # (project key, type, list item) -> the object as recorded in state, when that can stand for
 # a per-object read (see `recorded_stand_ins`), else None.
 Reuse = Callable[[str, str, dict], Optional[Observed]]
-# A secret value -> its fingerprint under the state's key (a state.fingerprints.Fingerprinter).
+# A secret value -> its fingerprint under the state's key (a secrets.Fingerprinter).
 Fingerprint = Callable[[str], str]
 # Set to 0 to always read recipes and scenarios one by one (see `recorded_stand_ins`).
 TRUST_ENV = "DATAIKU_IAC_TRUST_LIST_VERSION_TAGS"

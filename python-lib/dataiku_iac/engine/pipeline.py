@@ -31,16 +31,14 @@ from dataiku_iac.engine.observe import (
 from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.saved_plans import RECONCILE_OPERATION, REPLAY_OPERATION, PlanKind, check_saved_plan
-from dataiku_iac.engine.secrets import settle_unknown
 from dataiku_iac.errors import IacError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.base import ProjectContext
-from dataiku_iac.secret_sources import SecretSource
+from dataiku_iac.secrets import Fingerprinter, SecretSource, settle_unknown
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, replay
-from dataiku_iac.state.fingerprints import Fingerprinter
 
 T = TypeVar("T")
 REKEY_OPERATION = "re-key secret fingerprints"  # the serial an apply writes just to migrate them

@@ -36,7 +36,7 @@ from dataiku_iac.engine.policies import Policies
 from dataiku_iac.errors import ConfigError, Diagnostic, StateConflictError, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.planner.plan import Plan, PlanOptions
-from dataiku_iac.secret_sources import SecretsLike, SecretSource, secret_source
+from dataiku_iac.secrets import SecretsLike, SecretSource, secret_source
 from dataiku_iac.state import StateDocument, StateReader
 
 DATA_NOTE = (

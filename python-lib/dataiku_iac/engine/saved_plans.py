@@ -14,7 +14,7 @@ A saved plan is applied exactly as it was reviewed, or refused. It is refused, i
 6. what it was planned from changed: the configuration's digest for apply and destroy, the
    configuration recorded at the serial for a rollback (`DesiredState.config_digest` of the run);
 7. a secret it writes or keeps changed value: its fingerprint under the state's key differs
-   (engine/secrets.py; names the variables, never a value).
+   (secrets.py; names the variables, never a value).
 
 Each message says what to run to make a new plan (`PlanKind.remake`).
 """
@@ -24,10 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol
 
-from dataiku_iac.engine.secrets import stale_secrets
 from dataiku_iac.errors import StalePlanError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.plan import Plan, digest_of
+from dataiku_iac.secrets import stale_secrets
 from dataiku_iac.state import StateDocument, StateReader
 
 # The operations of the serials an apply writes before planning, to fold in an interrupted

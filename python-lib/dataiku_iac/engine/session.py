@@ -34,13 +34,6 @@ from dataiku_iac.engine.pipeline import ConfigGoal, Pipeline, PlanResult, state_
 from dataiku_iac.engine.policies import Policies, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
-from dataiku_iac.engine.secrets import (
-    assume_recorded,
-    fingerprint_desired,
-    fingerprinter_of,
-    migrate_legacy,
-    migration_note,
-)
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
@@ -48,10 +41,18 @@ from dataiku_iac.planner.plan import Plan, PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.planner.planner import split_reverts
 from dataiku_iac.resources.base import ProjectContext
-from dataiku_iac.secret_sources import EnvironmentSecrets, SecretSource
+from dataiku_iac.secrets import (
+    EnvironmentSecrets,
+    Fingerprinter,
+    SecretSource,
+    assume_recorded,
+    fingerprint_desired,
+    fingerprinter_of,
+    migrate_legacy,
+    migration_note,
+)
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
-from dataiku_iac.state.fingerprints import Fingerprinter
 
 T = TypeVar("T")
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
@@ -167,7 +168,7 @@ class Session:
             self.on_warnings(list(self._cfg.warnings))
 
     def fingerprinter(self, state: StateDocument) -> Fingerprinter:
-        """Fingerprints secret values under `state`'s key (state/fingerprints.py)."""
+        """Fingerprints secret values under `state`'s key (secrets.py)."""
         made = fingerprinter_of(state)
         return self._fingerprinters.setdefault(made.key, made)
 

@@ -183,7 +183,7 @@ class Plan:
     # marked as they are created, and are not listed.
     mark_projects: tuple[str, ...] = ()
     # The public id of the state key the secret fingerprints were made under: a saved plan's
-    # fingerprints are compared at apply only under the same key (engine/secrets.py).
+    # fingerprints are compared at apply only under the same key (secrets.py).
     fingerprint_key_id: str = ""
 
     def summary(self) -> dict[str, int]:

@@ -151,7 +151,7 @@ def _map(desired: Any, observed: Any, _policy: Field) -> bool:
 
 def is_secret_ref(value: Any) -> bool:
     """A secret variable's reference: `{secret_env: NAME}`, with the value's `fingerprint` once
-    fingerprinted under the state's key (engine/secrets.py)."""
+    fingerprinted under the state's key (secrets.py)."""
     return isinstance(value, dict) and "secret_env" in value
 
 

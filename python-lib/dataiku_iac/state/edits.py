@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from dataiku_iac import secrets as fp
 from dataiku_iac.address import Address
 from dataiku_iac.errors import IacError, StateError
 from dataiku_iac.resources.registry import spec_for
-from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.model import StateDocument
 from dataiku_iac.state.store import StateWriter
 
@@ -153,7 +153,7 @@ def push(doc: StateDocument, pushed: StateDocument, *, environment: str, force: 
     doc.resources = {a: r.copy() for a, r in pushed.resources.items()}
     if pushed.fingerprint_key not in (None, doc.fingerprint_key):
         # A lineage keeps its key; fingerprints made under another one compare with nothing.
-        dropped = forget_fingerprints(doc)
+        dropped = fp.forget_fingerprints(doc)
         if dropped:
             messages.append(
                 f"{dropped} secret fingerprint(s) of the pushed state were made under another state's key: "
@@ -185,17 +185,3 @@ def check_push(pushed: StateDocument, stored: StateDocument, *, environment: str
             f"refusing to push: the file and the stored state are both serial {pushed.serial} but differ; use --force"
         )
     return messages
-
-
-def forget_fingerprints(state: StateDocument) -> int:
-    """Drop every keyed fingerprint of `state` (made under a key it no longer has); legacy ones,
-    which say their scheme, are kept for the engine to re-key. Returns how many were dropped."""
-    dropped = 0
-    for entry in state.resources.values():
-        if entry.type != "project":
-            continue
-        for _path, ref in fp.secret_refs(entry.attributes):
-            if "fingerprint" in ref and not fp.is_legacy(ref["fingerprint"]):
-                del ref["fingerprint"]
-                dropped += 1
-    return dropped

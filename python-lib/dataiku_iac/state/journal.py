@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dataiku_iac import secrets as fp
 from dataiku_iac.errors import StateConflictError, StateCorruptError, StateError
-from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.model import ResourceState, StateDocument, address_problem
 
 JOURNAL_BLOB = "journal.jsonl"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dataiku_iac import __version__
+from dataiku_iac import secrets as fp
 from dataiku_iac.address import KEY_RE, TYPE_RE, address_of, syntax_problem
 from dataiku_iac.errors import StateCorruptError, StateError
-from dataiku_iac.state import fingerprints as fp
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
@@ -241,7 +241,7 @@ class StateDocument:
     # Set by the writer: when this serial was written and by which operation ("apply", "rollback"…).
     written_at: str | None = None
     operation: str | None = None
-    # The lineage's secret fingerprint key (state/fingerprints.py): chosen with the lineage, kept
+    # The lineage's secret fingerprint key (secrets.py): chosen with the lineage, kept
     # by every serial. None only in a format-1 state read as stored (`history`, `state show`).
     fingerprint_key: str | None = None
     # Whether `fingerprint_key` was read from a stored state (False: chosen by this run for a

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dataiku_iac import __version__, defaults
+from dataiku_iac import secrets as fp
 from dataiku_iac.errors import LockError, StateConflictError, StateCorruptError, StateError
 from dataiku_iac.model import StateHome
-from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state import journal as jrn
 from dataiku_iac.state.blobs import BlobStore, LocalBlobStore
 from dataiku_iac.state.journal import JournalRead, replay

@@ -8,9 +8,9 @@ import json
 import re
 
 import pytest
+from dataiku_iac import secrets as fp
 from dataiku_iac.errors import IacError, StateError
 from dataiku_iac.state import ResourceState, StateDocument, edits
-from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.journal import JOURNAL_BLOB, header_line
 from statetest_helpers import doc_with, resource
 

@@ -1,4 +1,4 @@
-"""Secret fingerprints (state/fingerprints.py) and the state's fingerprint key across every write:
+"""Secret fingerprints (secrets.py) and the state's fingerprint key across every write:
 serials, history, restore, journals of interrupted applies, format-1 states."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import time
 
 import pytest
+from dataiku_iac import secrets as fp
 from dataiku_iac.errors import StateConflictError
 from dataiku_iac.state import StateDocument, parse_state
-from dataiku_iac.state import fingerprints as fp
 from dataiku_iac.state.journal import JOURNAL_BLOB
 from dataiku_iac.state.store import STATE_BLOB, history_blob
 from statetest_helpers import doc_with, resource, writer_on
