@@ -29,6 +29,7 @@ from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.resources.project import expand_role
+from dataiku_iac.resources.recipe import roles_of
 from dataiku_iac.resources.registry import child_specs, spec_for
 from dataiku_iac.resources.spec import ResourceSpec
 from dataiku_iac.secrets import SecretsLike, secret_source
@@ -145,8 +146,8 @@ class _Builder:
             if spec.build is not None:
                 for i, item in items:
                     self._add(self._guard(partial(self._from_spec, ctx, spec, i, item)))
-            elif spec.type == "recipe":
-                self._recipes(ctx, items)  # also checks across recipes: one writer, no Flow cycle
+            if spec.type == "recipe":
+                self._check_flow(ctx, items)  # across recipes: one writer per output, no Flow cycle
             elif spec.type == "scenario":
                 for i, item in items:
                     self._add(self._guard(partial(self._scenario, ctx, i, item)))
@@ -274,69 +275,26 @@ class _Builder:
         if before != after and isinstance(before, str):
             self.desired.remapped_from[(address, attribute)] = before
 
-    # -- recipes ------------------------------------------------------------------------------
-    def _recipes(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
+    # -- checks across recipes ------------------------------------------------------------------
+    def _check_flow(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
+        """What no single recipe shows (resources/recipe.py builds each): an output written by two
+        recipes, and a cycle in the Flow."""
         writers: dict[str, int] = {}
         for index, item in items:
-            self._add(self._guard(partial(self._recipe, ctx, index, item, writers)))
+            for ref in sorted({r for refs in roles_of(item.get("outputs")).values() for r in refs}):
+                if ref in writers:
+                    message = f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer"
+                    self._error(ctx.doc, ("recipes", index, "outputs"), message)
+                writers.setdefault(ref, index)
         ctx.flow_edges = self._flow_edges(ctx, items)
-
-    def _recipe(self, ctx: _FileContext, index: int, item: dict, writers: dict[str, int]) -> Resource:
-        path = ("recipes", index)
-        inputs = _roles(item.get("inputs"))
-        outputs = _roles(item.get("outputs"))
-        deps = set()
-        for role_kind, roles in (("inputs", inputs), ("outputs", outputs)):
-            for role, refs in roles.items():
-                for position, ref in enumerate(refs):
-                    where = path + (role_kind,) + ((role, position) if isinstance(item.get(role_kind), dict) else (position,))
-                    deps |= self._flow_ref(ctx, ref, where, role_kind)
-        input_refs = {r for refs in inputs.values() for r in refs}
-        for ref in sorted({r for refs in outputs.values() for r in refs}):
-            if ref in input_refs:
-                self._error(ctx.doc, path + ("outputs",), f"recipe {item.get('name')!r} writes {ref!r}, which is also its input")
-            if ref in writers:
-                self._error(
-                    ctx.doc,
-                    path + ("outputs",),
-                    f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer",
-                )
-            writers.setdefault(ref, index)
-        attrs: dict[str, Any] = {"kind": item["type"], "inputs": inputs, "outputs": outputs}
-        code = _code_of(ctx.doc, item)
-        if code is not None:
-            attrs["code"] = code
-        if "code_env" in item:
-            attrs["code_env"] = self._code_env(item["code_env"])
-            self._note_remap(address_of("recipe", ctx.key, item["name"]), "code_env", item["code_env"], attrs["code_env"])
-        _copy(item, attrs, "params", "description")
-        if "tags" in item:
-            attrs["tags"] = list(item["tags"])
-        return self._resource(ctx, "recipe", item["name"], path, attrs, deps, protect=item.get("protect"))
-
-    def _flow_ref(self, ctx: _FileContext, ref: str, path: tuple, role_kind: str) -> set[str]:
-        """Resolve a recipe input/output to the address it depends on."""
-        if "." in ref:
-            # A foreign object ("OTHERKEY.name"): DSS checks it exists; ordering across
-            # projects is not enforced (documented in docs/config-reference.md).
-            return set()
-        for type_ in ("dataset", "managed_folder"):
-            if ref in ctx.names[type_]:
-                return {address_of(type_, ctx.key, ref)}
-        if not (ctx.complete["dataset"] and ctx.complete["managed_folder"]):
-            return set()  # it may name the dataset or folder the loader could not read
-        what = "input" if role_kind == "inputs" else "output"
-        hint = did_you_mean(ref, ctx.names["dataset"] | ctx.names["managed_folder"])
-        self._error(ctx.doc, path, f"recipe {what} {ref!r} is not a dataset or managed folder of project {ctx.key}", hint)
-        return set()
 
     def _flow_edges(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> dict[str, set[str]]:
         """Dataset-level Flow graph: input -> output through each recipe."""
         edges: dict[str, set[str]] = {}
         writer_of: dict[str, int] = {}
         for index, item in items:
-            inputs = {r for refs in _roles(item.get("inputs")).values() for r in refs}
-            outputs = {r for refs in _roles(item.get("outputs")).values() for r in refs}
+            inputs = {r for refs in roles_of(item.get("inputs")).values() for r in refs}
+            outputs = {r for refs in roles_of(item.get("outputs")).values() for r in refs}
             for output in outputs:
                 writer_of.setdefault(output, index)
             for source in inputs:
@@ -533,6 +491,20 @@ class _ItemContext:
     def require(self, type_: str, name: str, path: tuple, what: str) -> None:
         self._builder._require(self._ctx, type_, name, self._path + tuple(path), what, self.deps)
 
+    def require_any(self, types: tuple[str, ...], name: str, path: tuple, message: str) -> None:
+        names = self._ctx.names
+        found = next((t for t in types if name in names[t]), None)
+        if found is not None:
+            self.deps.add(address_of(found, self.key, name))
+        elif all(self._ctx.complete[t] for t in types):  # else it may name an object the loader could not read
+            hint = did_you_mean(name, set().union(*(names[t] for t in types)))
+            self.error(path, message, hint)
+
+    def remap_code_env(self, attribute: str, written: str) -> str:
+        remapped = self._builder._code_env(written)
+        self._builder._note_remap(self._address, attribute, written, remapped)
+        return remapped
+
 
 def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
     """Build the desired model from a LoadedConfig; raises ConfigError with every problem.
@@ -595,27 +567,6 @@ def _copy(source: dict, target: dict, *keys: str) -> None:
         if key in source:
             value = source[key]
             target[key] = dict(value) if isinstance(value, dict) else value
-
-
-def _roles(value: Any) -> dict[str, list[str]]:
-    """role -> references, from a list (the main role) or a mapping of lists. References that
-    are not strings (a schema error, reported by the loader) are left out."""
-    if isinstance(value, list):
-        refs = [r for r in value if isinstance(r, str)]
-        return {"main": refs} if refs else {}
-    if isinstance(value, dict):
-        roles = {role: [r for r in refs if isinstance(r, str)] for role, refs in value.items() if isinstance(refs, list)}
-        return {role: refs for role, refs in roles.items() if refs}
-    return {}
-
-
-def _code_of(doc: Any, item: dict) -> Optional[str]:
-    for inline, file_key in (("code", "code_file"), ("sql", "sql_file")):
-        if inline in item:
-            return item[inline]
-        if file_key in item:
-            return doc.files.get(item[file_key])  # absent: unreadable, reported by the loader
-    return None
 
 
 def _mapping(value: Any) -> dict:

@@ -37,21 +37,12 @@ from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
-from dataiku_iac.resources.recipe import CODE_TYPES
 from dataiku_iac.resources.registry import child_specs
 from dataiku_iac.resources.spec import ToConfig
 from dataiku_iac.secrets import KnownValuesFirst
 from dataiku_iac.state import ResourceState
 
 SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
-CODE_FILES = {
-    "python": ("recipes", ".py"),
-    "r": ("recipes", ".R"),
-    "shell": ("recipes", ".sh"),
-    "sql_query": ("sql", ".sql"),
-    "sql_script": ("sql", ".sql"),
-}
-SUPPORTED_RECIPES = ("python", "r", "shell", "sql_query", "sql_script", "sync")
 SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
 SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
 DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
@@ -122,6 +113,9 @@ class _Writer:
     def config_connection(self, name: Optional[str]) -> Optional[str]:
         return self.connections.get(name, name) if name is not None else None
 
+    def config_code_env(self, name: str) -> str:
+        return self.code_envs.get(name, name)
+
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel
         if path.exists():
@@ -135,7 +129,7 @@ class _Writer:
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
         # Every type, in registration order: a type whose spec writes its items (`to_config`), or
         # one of the built-in types whose logical -> config part is still written below.
-        built_in = {"recipe": self.recipe, "scenario": self.scenario}
+        built_in = {"scenario": self.scenario}
         for spec in child_specs():
             key, type_ = spec.section, spec.type
             to_config = spec.to_config
@@ -198,26 +192,6 @@ class _Writer:
                 result[section] = values
         return result
 
-    def recipe(self, name: str, attrs: dict) -> Optional[dict]:
-        kind = attrs.get("kind")
-        if kind not in SUPPORTED_RECIPES:
-            return None
-        item: dict[str, Any] = {
-            "name": name,
-            "type": kind,
-            "inputs": _roles(attrs.get("inputs")),
-            "outputs": _roles(attrs.get("outputs")),
-        }
-        if kind in CODE_TYPES:
-            folder, ext = CODE_FILES[kind]
-            rel = f"{folder}/{name}{ext}"
-            self.write(rel, attrs.get("code") or "")
-            item["sql_file" if folder == "sql" else "code_file"] = rel
-        if attrs.get("code_env") not in (None, "", "inherit"):
-            item["code_env"] = self.code_envs.get(attrs["code_env"], attrs["code_env"])
-        _common(item, attrs)
-        return item
-
     def scenario(self, scenario_id: str, attrs: dict) -> Optional[dict]:
         if attrs.get("kind", "step_based") != "step_based":
             return None  # a script scenario: its Python is not expressible in the config
@@ -254,13 +228,6 @@ def _permission(row: dict) -> dict:
     flags = sorted(row.get("permissions") or [])
     role = next((r for r, granted in ROLES.items() if sorted(granted) == flags), None)
     return {**who, "role": role} if role else {**who, "permissions": flags}
-
-
-def _roles(roles: Any) -> Any:
-    roles = roles or {}
-    if set(roles) <= {"main"}:
-        return list(roles.get("main") or [])
-    return {role: list(refs) for role, refs in roles.items()}
 
 
 def _trigger(trigger: dict) -> Optional[dict]:

@@ -10,24 +10,36 @@ name; the project context translates.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    copy_keys,
     deep_merge,
+    described,
     env_selection_to_dss,
     env_selection_to_logical,
     version_after_save,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import ResourceSpec
+from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
 
 CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
 ENV_TYPES = ("python", "r")
+# The recipe types the configuration can express (import leaves the others out, unmanaged).
+SUPPORTED = (*CODE_TYPES, "sync")
+# Where import writes a code recipe's code: (directory, extension).
+CODE_FILES = {
+    "python": ("recipes", ".py"),
+    "r": ("recipes", ".R"),
+    "shell": ("recipes", ".sh"),
+    "sql_query": ("sql", ".sql"),
+    "sql_script": ("sql", ".sql"),
+}
 
 POLICY = FieldPolicy(
     fields=(
@@ -181,11 +193,99 @@ def _roles_to_dss(current: dict[str, Any], logical: dict[str, Any], ctx: Project
     return result
 
 
+# -- the configuration ------------------------------------------------------------------------
+def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """A `recipes` item -> logical attributes. Its inputs and outputs must be datasets or folders of
+    the project (or another project's objects, `KEY.name`); the checks across recipes (one writer
+    per output, no Flow cycle) are the builder's."""
+    inputs, outputs = roles_of(item.get("inputs")), roles_of(item.get("outputs"))
+    for role_kind, roles in (("inputs", inputs), ("outputs", outputs)):
+        what = "input" if role_kind == "inputs" else "output"
+        for role, refs in roles.items():
+            for position, ref in enumerate(refs):
+                if "." in ref:
+                    # A foreign object ("OTHERKEY.name"): DSS checks it exists; ordering across
+                    # projects is not enforced (documented in docs/config-reference.md).
+                    continue
+                where = (role_kind,) + ((role, position) if isinstance(item.get(role_kind), dict) else (position,))
+                message = f"recipe {what} {ref!r} is not a dataset or managed folder of project {ctx.key}"
+                ctx.require_any(("dataset", "managed_folder"), ref, where, message)
+    input_refs = {r for refs in inputs.values() for r in refs}
+    for ref in sorted({r for refs in outputs.values() for r in refs} & input_refs):
+        ctx.error(("outputs",), f"recipe {item.get('name')!r} writes {ref!r}, which is also its input")
+    attrs: dict[str, Any] = {"kind": item["type"], "inputs": inputs, "outputs": outputs}
+    code = _code_of(item, ctx)
+    if code is not None:
+        attrs["code"] = code
+    if "code_env" in item:
+        attrs["code_env"] = ctx.remap_code_env("code_env", item["code_env"])
+    copy_keys(item, attrs, "params", "description")
+    if "tags" in item:
+        attrs["tags"] = list(item["tags"])
+    return attrs
+
+
+def roles_of(value: Any) -> dict[str, list[str]]:
+    """role -> references, from a list (the main role) or a mapping of lists. References that
+    are not strings (a schema error, reported by the loader) are left out."""
+    if isinstance(value, list):
+        refs = [r for r in value if isinstance(r, str)]
+        return {"main": refs} if refs else {}
+    if isinstance(value, dict):
+        roles = {role: [r for r in refs if isinstance(r, str)] for role, refs in value.items() if isinstance(refs, list)}
+        return {role: refs for role, refs in roles.items() if refs}
+    return {}
+
+
+def _code_of(item: dict[str, Any], ctx: BuildContext) -> Optional[str]:
+    for inline, file_key in (("code", "code_file"), ("sql", "sql_file")):
+        if inline in item:
+            return str(item[inline])
+        if file_key in item:
+            try:
+                return ctx.file_text(item[file_key])
+            except KeyError:
+                return None  # unreadable: reported by the loader
+    return None
+
+
+def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
+    """Logical attributes -> a `recipes` item (the code in a file of its own); None for a visual
+    recipe, which the configuration cannot express yet."""
+    kind = attrs.get("kind")
+    if kind not in SUPPORTED:
+        return None
+    item: dict[str, Any] = {
+        "name": name,
+        "type": kind,
+        "inputs": _roles_to_config(attrs.get("inputs")),
+        "outputs": _roles_to_config(attrs.get("outputs")),
+    }
+    if kind in CODE_TYPES:
+        folder, ext = CODE_FILES[kind]
+        rel = f"{folder}/{name}{ext}"
+        ctx.write(rel, attrs.get("code") or "")
+        item["sql_file" if folder == "sql" else "code_file"] = rel
+    if attrs.get("code_env") not in (None, "", "inherit"):
+        item["code_env"] = ctx.config_code_env(attrs["code_env"])
+    return described(item, attrs)
+
+
+def _roles_to_config(roles: Any) -> Any:
+    roles = roles or {}
+    if set(roles) <= {"main"}:
+        return list(roles.get("main") or [])
+    return {role: list(refs) for role, refs in roles.items()}
+
+
 SPEC = ResourceSpec(
     type="recipe",
     label="recipe",
     handler=RecipeHandler(),
     section="recipes",
+    schema=ConfigSchema(in_project_schema=True),
     file_keys=("code_file", "sql_file"),
     references=("dataset", "managed_folder"),
+    build=build,
+    to_config=to_config,
 )

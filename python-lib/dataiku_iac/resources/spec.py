@@ -69,6 +69,11 @@ class BuildContext(Protocol):
         (created before it, deleted after it); else an error at `path`."""
         ...
 
+    def require_any(self, types: tuple[str, ...], name: str, path: tuple[Any, ...], message: str) -> None:
+        """`name` must be an object of one of `types` (the first that has it): the item then depends on
+        it; else `message` at `path`, with a "did you mean" among the objects of those types."""
+        ...
+
     def defaults(self, type_: str) -> Mapping[str, Any]:
         """iac.yml's `defaults.<type_>` (empty when it has none)."""
         ...
@@ -79,6 +84,10 @@ class BuildContext(Protocol):
 
     def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
         """A connection name as the environment remaps it; the plan shows the name as written."""
+        ...
+
+    def remap_code_env(self, attribute: str, written: str) -> str:
+        """A code env name as the environment remaps it (`inherit` and `builtin` stay)."""
         ...
 
     def file_text(self, rel: str) -> str:
@@ -95,6 +104,10 @@ class ImportContext(Protocol):
 
     def config_connection(self, name: Optional[str]) -> Optional[str]:
         """A DSS connection name as the configuration writes it (the environment's mapping reversed)."""
+        ...
+
+    def config_code_env(self, name: str) -> str:
+        """A DSS code env name as the configuration writes it (the environment's mapping reversed)."""
         ...
 
 
@@ -146,8 +159,8 @@ class ResourceSpec:
     # -- behaviour ----------------------------------------------------------------------------
     # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
     holds_data: bool = False
-    # config item -> logical attributes, and back. Recipes, scenarios and the project still have
-    # theirs in builder.py and engine/importer.py (None here); a new type sets both.
+    # config item -> logical attributes, and back. Scenarios and the project still have theirs in
+    # builder.py and engine/importer.py (None here); a new type sets both.
     build: Optional[Build] = None
     to_config: Optional[ToConfig] = None
 
