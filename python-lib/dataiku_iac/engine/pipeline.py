@@ -149,7 +149,8 @@ class ConfigGoal:
         return []
 
     def remake(self, environment: str) -> str:
-        return f"make a new plan with `dataiku-iac plan -e {environment} --out FILE` and apply that file"
+        flag = " --destroy" if self.options.destroy or self.saved_destroy else ""
+        return f"make a new plan with `dataiku-iac plan -e {environment}{flag} --out FILE` and apply that file"
 
     def foreign(self, plan: Plan, environment: str) -> Optional[str]:
         source = plan.source or {}

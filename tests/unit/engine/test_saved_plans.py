@@ -164,3 +164,18 @@ def test_a_rollback_applies_only_its_own_rollback_plans(source: dict) -> None:
     with pytest.raises(StalePlanError) as refused:
         _check("rollback", _plan("rollback", state, source=source).to_json(), state)
     assert str(refused.value) == "the saved plan is not a rollback to serial 1"
+
+
+def test_a_stale_destroy_plan_says_how_to_remake_a_destroy_plan() -> None:
+    """A stale saved destroy plan is remade with `plan --destroy`, not a plain `plan` that would
+    propose the configuration instead."""
+    state = _state()
+    saved = _plan("apply", state, serial=1).to_json()
+    with pytest.raises(StalePlanError) as refused:
+        check_saved_plan(
+            saved, ConfigGoal(saved_destroy=True), environment="dev", state=state, reader=_History(),  # type: ignore[arg-type]
+            desired=_desired(),
+        )
+    assert str(refused.value).endswith(
+        "make a new plan with `dataiku-iac plan -e dev --destroy --out FILE` and apply that file"
+    )
