@@ -86,6 +86,19 @@ def test_a_url_in_the_environment_file_cannot_redirect_the_runner_key(dss: Any, 
     assert_no_secret_in(result)
 
 
+def test_offline_validation_also_refuses_a_url_that_differs_from_the_runner_s(dss: Any, tmp_path: Path, listener: Listener):
+    broken = DEMO_YAML.replace("format: parquet", "format: parquet\n    colour: blue")
+    root = write_config(tmp_path / "cfg", {"demo.yml": broken}, env=f"dss:\n  url: {listener.url}/\n")
+    result = run_cli(dss, root, "validate", "-e", "dev", "--offline", expect=1, env=runner_env(dss))
+    assert "environments/dev.yml:2:8: error: dss.url: " in result.stderr, str(result)
+    assert f"differs from DKU_DSS_URL ('{dss.url}')" in result.stderr
+    assert "projects/demo.yml:9" in result.stderr, "with the other problems, in one run"
+    alone = write_config(tmp_path / "alone", {"demo.yml": DEMO_YAML}, env=f"dss:\n  url: {listener.url}/\n")
+    result = run_cli(dss, alone, "validate", "-e", "dev", "--offline", expect=1, env=runner_env(dss))
+    assert "environments/dev.yml:2:8: error: dss.url: " in result.stderr, str(result)
+    assert listener.requests == []
+
+
 def test_a_state_kept_in_dss_is_not_read_before_the_configuration_is_checked(dss: Any, tmp_path: Path, listener: Listener):
     env = f"dss:\n  url: {listener.url}\nstate: {{backend: managed_folder, project_key: OPS, folder: iac_state}}\n"
     root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=env)

@@ -160,7 +160,7 @@ class Session:
                 self._desired = build_desired(self._cfg, self.secrets)
                 self._no_project_files = True
                 return
-            credentials = self._credential_problems() if self._needs_dss else []
+            credentials = self._credential_problems() if self._needs_dss else self._url_problems()
             if not credentials:
                 raise
             raise ConfigError(_unique_sorted([*exc.diagnostics, *credentials]), exc.warnings) from None
@@ -192,7 +192,29 @@ class Session:
         self._needs_dss = not offline
         self._secret_values = False  # checking a configuration needs no secret value
         self._load()
+        if offline and self._url_problems():
+            # Offline too: a file sending the runner's key elsewhere is wrong before any request.
+            raise ConfigError(self._url_problems(), list(self.config.warnings))
         return list(self.config.warnings)
+
+    def _url_problems(self) -> list[Diagnostic]:
+        """`dss.url` differing from the runner's DKU_DSS_URL (checked without DSS or a key)."""
+        try:
+            problem = self._url_mismatch()
+        except ConfigError:
+            return []  # the settings themselves are wrong: the loader reports that
+        return [self._env_diagnostic(*problem)] if problem else []
+
+    def _url_mismatch(self) -> Optional[tuple[tuple, str, str]]:
+        env = self.settings.environment
+        file_url = ((env.data.get("dss") if env is not None else None) or {}).get("url")
+        runner_url = self.environ.get(RUNNER_URL_ENV)
+        if self._dss_url or not (runner_url and file_url) or _same_url(runner_url, file_url):
+            return None
+        return (("dss", "url"),
+                f"{file_url!r} differs from {RUNNER_URL_ENV} ({runner_url!r}), which is set "
+                "where the tool runs: a configuration file may not send the API key to another DSS",
+                f"remove dss.url from the environment file, or set {RUNNER_URL_ENV} to the DSS you mean")
 
     def _credential_problems(self) -> list[Diagnostic]:
         if self._client_factory is not None or self._connection is not None:
@@ -259,11 +281,9 @@ class Session:
             url = self._dss_url
         else:
             url = runner_url or file_url
-            if runner_url and file_url and not _same_url(runner_url, file_url):
-                problems.append((("dss", "url"),
-                                 f"{file_url!r} differs from {RUNNER_URL_ENV} ({runner_url!r}), which is set "
-                                 "where the tool runs: a configuration file may not send the API key to another DSS",
-                                 f"remove dss.url from the environment file, or set {RUNNER_URL_ENV} to the DSS you mean"))
+            mismatch = self._url_mismatch()
+            if mismatch:
+                problems.append(mismatch)
             if not url:
                 problems.append((("dss", "url"), f"no DSS URL: set {RUNNER_URL_ENV} (or dss.url in the environment file)",
                                  "or run `validate --offline` to check the configuration without DSS"))
