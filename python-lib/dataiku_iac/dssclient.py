@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 
-from dataiku_iac.errors import DssError, IacError
+from dataiku_iac.errors import DssError, IacError, redact_userinfo
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -77,12 +77,12 @@ class DssTarget:
     key_source: str = ""  # where the key came from: the variable's name (never its value)
 
     def __repr__(self) -> str:
-        return f"DssTarget(url={self.url!r}, api_key=<redacted>)"
+        return f"DssTarget(url={redact_userinfo(self.url)!r}, api_key=<redacted>)"
 
     def describe(self) -> str:
         """'Using DSS at https://… (key from DKU_API_KEY_PROD)': shown before the first request."""
         source = f" (key from {self.key_source})" if self.key_source else ""
-        return f"Using DSS at {self.url}{source}"
+        return f"Using DSS at {redact_userinfo(self.url)}{source}"
 
 
 class DssConnection:
@@ -164,7 +164,7 @@ def refused(exc: BaseException) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().replace("\n", " ")
+    text = redact_userinfo(str(exc).strip().replace("\n", " "))
     return text if len(text) <= 500 else text[:500] + "…"
 
 

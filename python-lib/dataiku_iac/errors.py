@@ -31,15 +31,25 @@ def _escape_one(match: re.Match) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+# The userinfo of a URL (`https://user:password@host`): a credential, never shown.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@'\"]+@")
+
+
+def redact_userinfo(text: str) -> str:
+    """`text` with the `user:password@` of every URL in it replaced by `***@`."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
-    """`text` with every control character escaped (ESC -> \\x1b): safe to show on a terminal.
+    """`text` with every control character escaped (ESC -> \\x1b), and the credentials of URLs
+    (`user:password@`) redacted: safe to show on a terminal.
 
     Messages quote user input (names, values, paths from YAML, DSS answers); this is applied
     where messages are rendered, so no message has to remember it. Newlines (and tabs) are kept
     only in free-form text (`keep_newlines`), never in a one-line diagnostic.
     """
     pattern = _UNPRINTABLE_KEEP_LINES if keep_newlines else _UNPRINTABLE
-    return pattern.sub(_escape_one, text)
+    return redact_userinfo(pattern.sub(_escape_one, text))
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,18 @@ def test_offline_validation_also_refuses_a_url_that_differs_from_the_runner_s(ds
     assert listener.requests == []
 
 
+def test_the_credentials_in_a_url_are_never_printed(dss: Any, tmp_path: Path):
+    with_userinfo = dss.url.replace("://", "://robot:pa55w0rd-canary@")
+    root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML})
+    used = run_cli(dss, root, "validate", "-e", "dev", env=runner_env(dss, DKU_DSS_URL=with_userinfo), expect=None)
+    assert "Using DSS at " + dss.url.replace("://", "://***@") in used.stderr, str(used)
+    other = write_config(tmp_path / "other", {"demo.yml": DEMO_YAML}, env="dss:\n  url: https://admin:hunter2-canary@elsewhere.example\n")
+    refused = run_cli(dss, other, "validate", "-e", "dev", "--offline", expect=1, env=runner_env(dss, DKU_DSS_URL=with_userinfo))
+    assert "'https://***@elsewhere.example' differs from DKU_DSS_URL" in refused.stderr, str(refused)
+    for result in (used, refused):
+        assert "pa55w0rd-canary" not in result.output and "hunter2-canary" not in result.output, str(result)
+
+
 def test_a_state_kept_in_dss_is_not_read_before_the_configuration_is_checked(dss: Any, tmp_path: Path, listener: Listener):
     env = f"dss:\n  url: {listener.url}\nstate: {{backend: managed_folder, project_key: OPS, folder: iac_state}}\n"
     root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML}, env=env)

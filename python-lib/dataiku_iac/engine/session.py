@@ -34,7 +34,7 @@ from dataiku_iac.engine.pipeline import ConfigGoal, Pipeline, PlanResult, state_
 from dataiku_iac.engine.policies import Policies, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
-from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError
+from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError, redact_userinfo
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import Plan, PlanOptions
@@ -212,7 +212,7 @@ class Session:
         if self._dss_url or not (runner_url and file_url) or _same_url(runner_url, file_url):
             return None
         return (("dss", "url"),
-                f"{file_url!r} differs from {RUNNER_URL_ENV} ({runner_url!r}), which is set "
+                f"{redact_userinfo(file_url)!r} differs from {RUNNER_URL_ENV} ({redact_userinfo(runner_url)!r}), which is set "
                 "where the tool runs: a configuration file may not send the API key to another DSS",
                 f"remove dss.url from the environment file, or set {RUNNER_URL_ENV} to the DSS you mean")
 
@@ -236,7 +236,7 @@ class Session:
         client = self.connection().client()
         inventory = read_inventory(client, connection_names(desired), with_retries)
         url = self._target().url if self._client_factory is None else "this DSS"
-        where = f"the DSS of environment {self.environment!r} ({url})"
+        where = f"the DSS of environment {self.environment!r} ({redact_userinfo(url)})"
         problems = check_targets(desired, inventory, self.settings.environment, where=where, config=self._cfg)
         if problems:
             raise ConfigError(problems)
@@ -319,7 +319,8 @@ class Session:
             return
         raise ConfigError([self.settings.state_diagnostic(
             "endpoint_url",
-            f"{file_url!r} differs from {runner_var} ({self.environ[runner_var]!r}), which is set where the tool "
+            f"{redact_userinfo(file_url)!r} differs from {runner_var} ({redact_userinfo(self.environ[runner_var])!r}), "
+            "which is set where the tool "
             "runs: a configuration file may not send the state and the runner's AWS requests to another endpoint",
             f"remove state.endpoint_url from the file, or set {runner_var} to the endpoint you mean",
         )])
