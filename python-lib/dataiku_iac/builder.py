@@ -302,7 +302,7 @@ class _Builder:
         cycle = find_cycle(edges)
         if cycle:
             index = writer_of.get(cycle[0], items[0][0] if items else 0)
-            self._error(ctx.doc, ("recipes", index), "the Flow has a cycle: " + " -> ".join(cycle + [cycle[0]]))
+            self._error(ctx.doc, ("recipes", index), "the Flow has a cycle: " + loop_text(cycle))
         return edges
 
     # -- scenarios --------------------------------------------------------------------------------
@@ -431,7 +431,7 @@ class _Builder:
         if len(cycle) == 1:
             message = f"scenario {cycle[0][1]!r} runs itself (a run_scenario step names its own scenario)"
         else:
-            loop = " -> ".join(address_of("scenario", key, sid) for key, sid in [*cycle, cycle[0]])
+            loop = loop_text([address_of("scenario", key, sid) for key, sid in cycle])
             message = f"scenarios run each other in a loop: {loop}"
         self._error(doc, path, message, "a scenario may not start itself, directly or through other scenarios")
         return True
@@ -447,7 +447,7 @@ class _Builder:
                     line=resource.source.line,
                     column=resource.source.column,
                     path="",
-                    message="dependency cycle: " + " -> ".join(cycle + [cycle[0]]),
+                    message="dependency cycle: " + loop_text(cycle),
                 )
             )
 
@@ -504,6 +504,16 @@ class _ItemContext:
         remapped = self._builder._code_env(written)
         self._builder._note_remap(self._address, attribute, written, remapped)
         return remapped
+
+
+def loop_text(cycle: list[str], *, keep: int = 4) -> str:
+    """`a -> b -> c -> a`; a long loop (a Flow of a thousand datasets) keeps its first and last
+    `keep` names around `… (N more) …`, so the message stays one readable line."""
+    names = [*cycle, cycle[0]]
+    if len(cycle) <= 2 * keep + 1:
+        return " -> ".join(names)
+    hidden = len(names) - 2 * keep
+    return " -> ".join([*names[:keep], f"… ({hidden} more) …", *names[-keep:]])
 
 
 def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:

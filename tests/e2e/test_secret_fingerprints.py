@@ -138,6 +138,7 @@ def test_a_saved_plan_is_stale_when_a_secret_changed_since(dss: Any, tmp_path: P
     refused = run_cli(dss, root, "apply", "-e", "dev", "rotate.json", env=_env(dss, "third-4e5f"), expect=1)
     assert "saved plan is stale" in refused.output and "variables.local.token" in refused.output
     assert f"${ENV_NAME}" in refused.output
+    assert refused.stderr.rstrip().endswith("`dataiku-iac plan -e dev --out FILE` and apply that file"), str(refused)
     assert not any(v in refused.output for v in ("first-0a1b", "second-2c3d", "third-4e5f"))
     assert _dss_token(dss) == "first-0a1b", "nothing was written"
     run_cli(dss, root, "apply", "-e", "dev", "rotate.json", env=_env(dss, "second-2c3d"))

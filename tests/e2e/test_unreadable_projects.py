@@ -87,3 +87,17 @@ def test_for_an_administrator_a_missing_project_is_gone(dss: Any, applied: Path)
     assert _auth_info_requests(dss, seq) == 1  # only because a recorded project was missing
     plan = run_cli(dss, applied, "plan", "-e", "dev")
     assert "project.HIDDEN will be created" in plan.output, str(plan)
+
+
+def test_a_state_project_the_user_cannot_read_is_said_once_with_the_user_and_the_permission(dss: Any, tmp_path: Path) -> None:
+    from tests.support.emulator import ensure_state_folder
+
+    dss.admin.seed(api_keys=[{"key": BOB, "login": "bob", "groups": ["readers"]}])
+    ensure_state_folder(dss, "OPS", "iac_state")
+    iac = "state:\n  backend: managed_folder\n  project_key: OPS\n  folder: iac_state\n"
+    root = write_config(tmp_path / "cfg", {"open.yml": PROJECT.format(key="OPEN")}, iac=iac)
+    for command in (["plan"], ["state", "list"]):
+        result = run_cli(dss, root, *command, "-e", "dev", expect=1, env=cli_env(dss, DKU_API_KEY=BOB))
+        text = result.stderr
+        assert text.count("project OPS") == 1, text
+        assert "'bob', the user of this API key," in text and "'Read project content'" in text, text

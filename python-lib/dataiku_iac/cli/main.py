@@ -31,7 +31,7 @@ from dataiku_iac.cli import scaffold
 from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
-from dataiku_iac.output.text import Style, render_apply_summary, render_plan
+from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -211,7 +211,7 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
         return
     for note in notes:
         click.echo(printable(f"Note: {note}"), err=True)
-    click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({count} resources; {checked}).")
+    click.echo(obj.style("Success!", "green", bold=True) + f" The configuration is valid ({plural(count, 'resource')}; {checked}).")
 
 
 @cli.command()

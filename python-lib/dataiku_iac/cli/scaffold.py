@@ -20,8 +20,9 @@ state:
 """
 
 DEV_YML = f"""\
-# Environment "dev". DSS is reached at dss.url, or at $DKU_DSS_URL when unset; the API key
-# always comes from an environment variable, never from this file.
+# Environment "dev". DSS is reached at $DKU_DSS_URL, or at dss.url when DKU_DSS_URL is unset (when
+# both are set they must agree); the API key always comes from an environment variable, never
+# from this file.
 dss:
   api_key_env: {defaults.API_KEY_ENV}
 variables: {{}}
@@ -30,8 +31,9 @@ code_envs: {{}}               # remap code env names the same way
 """
 
 GITIGNORE = """\
-# dataiku-iac local state and saved plans
+# dataiku-iac local state and saved plans (`plan --out NAME.plan`)
 .dataiku-iac/
+*.plan
 *.tfplan.json
 """
 

@@ -131,7 +131,7 @@ def history(obj: Context, environment: str, as_json: bool) -> None:
         click.echo(json.dumps([e.__dict__ for e in entries], indent=2, default=str))
         return
     for entry in entries:
-        click.echo(f"serial {entry.serial:>5}  {entry.written_at}  {entry.resource_count:>5} resources  {entry.operation}")
+        click.echo(f"serial {entry.serial:>5}  {entry.written_at}  {entry.resource_count:>5} {'resource ' if entry.resource_count == 1 else 'resources'}  {entry.operation}")
 
 
 def _edit(obj: Context, environment: str, operation: str, change: edits.Change) -> None:

@@ -141,7 +141,7 @@ def _secrets_changed(check: _Check) -> Optional[str]:
     if not changed:
         return None
     return (f"{check.kind.what} is stale: the value of secret variable(s) changed since it was made: "
-            + ", ".join(changed) + "; make a new plan (or restore the previous values)")
+            + ", ".join(changed) + f"; restore the previous values, or {check.remake}")
 
 
 RULES: tuple[Callable[[_Check], Optional[str]], ...] = (

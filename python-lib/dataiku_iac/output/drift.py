@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dataiku_iac.output.text import Style, fmt
+from dataiku_iac.output.text import Style, fmt, plural
 
 if TYPE_CHECKING:  # output renders the engine's records without depending on the engine
     from dataiku_iac.engine.drift import DriftItem, DriftReport
@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # output renders the engine's records without depending on th
 def render_drift(report: DriftReport, style: Style) -> str:
     lines = []
     if not report.has_drift:
-        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({report.checked} resources checked).")
+        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({plural(report.checked, 'resource')} checked).")
     else:
         counts = report.counts()
         lines.append(

@@ -54,6 +54,11 @@ class Style:
         return click.style(text, fg=fg or None, bold=bold)
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 resource', '2 resources'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()) -> str:
     lines: list[str] = []
     for note in notes:

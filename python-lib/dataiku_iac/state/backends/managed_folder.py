@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from dataiku_iac.dssclient import DssConnection, classify, with_retries
-from dataiku_iac.errors import IacError, LockError, StateError
+from dataiku_iac.errors import DssPermissionError, IacError, LockError, StateError
 from dataiku_iac.model import StateHome
 from dataiku_iac.state.blobs import check_blob_name
 from dataiku_iac.state.lock import LOCK_BLOB, Clock, Locker, LockInfo, iso, utc_now
@@ -141,8 +141,31 @@ class ManagedFolderBlobStore:
     def _call(self, fn: Callable[[], Any], doing: str) -> Any:
         try:
             return with_retries(fn)
+        except StateError:
+            raise  # said already (finding the folder inside another call)
         except IacError as exc:
+            if _unauthorized(exc):
+                raise StateError(self._no_read_rights()) from None
             raise StateError(f"cannot {doing} in {self.describe()}: {exc}") from None
+
+    def _no_read_rights(self) -> str:
+        """DSS answers "Failed to read project permissions" to a user who may not read the
+        project (and for a missing one alike): say who, and the permission the state needs."""
+        try:
+            info = self.client().get_auth_info()
+            who = repr(str(info.get("associatedDSSUser") or info.get("authIdentifier")))
+        except Exception:  # only to name the user; the message stands without it
+            who = "the user of this API key"
+        else:
+            who += ", the user of this API key,"
+        where = f"/{self.prefix}" if self.prefix else "/"
+        return (
+            f"{who} may not read project {self.project_key}, which holds the state of this environment (managed "
+            f"folder {self.folder_ref!r}, path {where}), or the project does not exist: reading the state (plan, "
+            f"drift, state list) needs the project permission 'Read project content' (readProjectContent), and "
+            f"writing it (apply, destroy, state commands that change it) 'Write project content' "
+            f"(writeProjectContent); ask an administrator of that project for it, or use another key"
+        )
 
     def _path(self, name: str) -> str:
         check_blob_name(name)
@@ -559,6 +582,12 @@ def open_managed_folder(
     prefix = "/".join(p for p in (path.strip("/"), environment) if p)
     store = ManagedFolderBlobStore(connection, project_key, folder, prefix)
     return StateWriter(store, environment=environment, locker=DssMutexLocker(store, environment=environment))
+
+
+def _unauthorized(exc: IacError) -> bool:
+    return isinstance(exc, DssPermissionError) or getattr(exc, "error_type", "").endswith(
+        ("UnauthorizedException", "NotAuthorizedException")
+    )
 
 
 def _current_project() -> str:
