@@ -49,6 +49,8 @@ def test_secret_value_reaches_dss_and_nothing_else(tmp_path: Path, dss) -> None:
     assert result.plan.summary()["change"] == 1, "a rotated secret is a change"
     shown = render_plan(result.plan) + json.dumps(result.plan.to_json())
     assert first not in shown and rotated not in shown
+    marked = {c["address"]: c.get("sensitive_values") for c in result.plan.to_json()["resource_changes"]}
+    assert marked["project.SECRETS"] == ["variables.local.token"], "plan --json marks the secret as sensitive"
 
     _, applied = _session(root, dss, rotated).apply()
     assert applied is not None and applied.ok

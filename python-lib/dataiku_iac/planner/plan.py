@@ -93,6 +93,13 @@ class ResourceChange:
     sensitive_fields: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        body = self._to_json()
+        secrets = sorted(set(_secret_paths(self.before)) | set(_secret_paths(self.after)))
+        if secrets:  # only then: plans without secrets keep their exact shape
+            body["sensitive_values"] = secrets
+        return body
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "type": self.type,
@@ -128,6 +135,16 @@ class ResourceChange:
             dss_id=data.get("dss_id"),
             sensitive_fields=tuple(data.get("sensitive_fields", ())),
         )
+
+
+def _secret_paths(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the secret references (`{secret_env: …}`) in `value`: what a JSON reader
+    must treat as sensitive (the plan holds a reference and a fingerprint, never the value)."""
+    if not isinstance(value, dict):
+        return []
+    if "secret_env" in value and prefix:
+        return [prefix]
+    return [p for key, item in value.items() for p in _secret_paths(item, f"{prefix}.{key}" if prefix else str(key))]
 
 
 def _redact(attributes: Optional[dict[str, Any]], sensitive: tuple[str, ...]) -> Optional[dict[str, Any]]:
