@@ -139,6 +139,14 @@ def classify(exc: BaseException) -> DssError:
     transient = status in TRANSIENT_STATUSES
     if isinstance(exc, ValueError) and "Expecting value" in message:
         transient = transient or (status is not None and status >= 500)
+    if (isinstance(exc, ValueError) and "Expecting value" in message) or message.startswith("Unknown error: <"):
+        # Not a JSON answer (dataikuapi says "Unknown error: <html>…" for an error page): a proxy,
+        # a login page or another server, not DSS's API.
+        return DssError(
+            f"the server did not answer as DSS does (HTTP {status if status is not None else '?'}, not JSON): check "
+            "that DKU_DSS_URL (or dss.url) is the base URL of DSS, e.g. https://dss.example.com:11200",
+            transient=transient,
+        )
     return DssError(f"DSS error: {message}", error_type=error_type, transient=transient)
 
 

@@ -256,3 +256,27 @@ def test_the_runner_s3_endpoint_alone_is_used(dss: Any, tmp_path: Path, s3_serve
     runner["DKU_API_KEY"] = dss.api_key
     run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=runner)
     assert "No changes." in run_cli(dss, root, "plan", "-e", "dev", env=runner).stdout
+
+
+def test_a_url_that_is_not_dss_is_named_with_the_http_status(dss: Any, tmp_path: Path) -> None:
+    class NotDss(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>Not Found</html>")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotDss)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        root = write_config(tmp_path / "cfg", {"demo.yml": DEMO_YAML})
+        result = run_cli(dss, root, "validate", "-e", "dev", expect=1, env=runner_env(dss, DKU_DSS_URL=url))
+        assert "did not answer as DSS does (HTTP 404, not JSON)" in result.stderr, str(result)
+        assert "Expecting value" not in result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
