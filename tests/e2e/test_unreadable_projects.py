@@ -101,3 +101,13 @@ def test_a_state_project_the_user_cannot_read_is_said_once_with_the_user_and_the
         text = result.stderr
         assert text.count("project OPS") == 1, text
         assert "'bob', the user of this API key," in text and "'Read project content'" in text, text
+
+
+def test_a_key_that_is_not_an_administrator_is_told_a_project_create_may_be_refused(dss: Any, tmp_path: Path) -> None:
+    dss.admin.seed(api_keys=[{"key": BOB, "login": "bob", "groups": ["readers"]}])
+    root = write_config(tmp_path / "cfg", {"new.yml": PROJECT.format(key="NEWONE")})
+    as_bob = run_cli(dss, root, "plan", "-e", "dev", env=cli_env(dss, DKU_API_KEY=BOB))
+    assert "Note: this plan creates project NEWONE: creating a project needs a DSS administrator" in as_bob.stdout, str(as_bob)
+    assert "'bob', the user of this API key, is not an administrator" in as_bob.stdout
+    as_admin = run_cli(dss, root, "plan", "-e", "dev")
+    assert "creating a project needs" not in as_admin.output, str(as_admin)

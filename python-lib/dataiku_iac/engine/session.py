@@ -37,7 +37,7 @@ from dataiku_iac.engine.remote_checks import check_targets, connection_names, re
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError, redact_userinfo
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
-from dataiku_iac.planner.plan import Plan, PlanOptions
+from dataiku_iac.planner.plan import Action, Plan, PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.planner.planner import split_reverts
 from dataiku_iac.resources.base import ProjectContext
@@ -355,7 +355,29 @@ class Session:
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan of the configuration: replays a leftover journal in memory, writes nothing."""
         self.projects_optional = True
-        return Pipeline(self).plan(ConfigGoal(options))
+        result = Pipeline(self).plan(ConfigGoal(options))
+        note = self._project_create_note(result.plan)
+        if note:
+            result.notes.append(note)
+        return result
+
+    def _project_create_note(self, plan: Plan) -> Optional[str]:
+        """A project create by a key whose user is no DSS administrator: DSS may refuse it at
+        apply (unless a group of the user may create projects), so the plan says so first.
+        One request (the key's identity), only when the plan creates a project."""
+        keys = [c.project_key for c in plan.changes if c.type == "project" and c.action in (Action.CREATE, Action.REPLACE)]
+        if not keys:
+            return None
+        try:
+            info = self.connection().client().get_auth_info()
+        except Exception:  # only a note: the plan stands without it
+            return None
+        if info.get("admin"):
+            return None
+        who = str(info.get("associatedDSSUser") or info.get("authIdentifier") or "?")
+        return (f"this plan creates project {', '.join(keys)}: creating a project needs a DSS administrator or a group "
+                f"allowed to create projects, and {who!r}, the user of this API key, is not an administrator; "
+                f"if DSS refuses the create at apply, apply with an administrator's key or ask one to create it")
 
     def apply(
         self,
