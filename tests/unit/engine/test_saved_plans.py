@@ -108,7 +108,7 @@ STALE = {
     "source": "{what} is stale: {source_changed}; {remake}",
     "secret": (
         "{what} is stale: the value of secret variable(s) changed since it was made: project.P "
-        "variables.standard.token (from $TOKEN); make a new plan (or restore the previous values)"
+        "variables.standard.token (from $TOKEN); restore the previous values, or {remake}"
     ),
 }
 
