@@ -5,9 +5,10 @@ Against DSS the cost is round trips, so a step cannot do better than:
 (a) the fewest requests that can observe and change the objects:
     - observation: `GET /projects/`, then per existing project its four documents
       (metadata, permissions, variables, settings: DSS has no bulk read of them), one list
-      per object type (datasets and folders are listed as full documents), and one GET per
-      recipe and per scenario (their lists carry neither the recipe payload nor the
-      scenario's triggers and steps; DSS offers no bulk read of them);
+      per registered object type (datasets and folders are listed as full documents), and one
+      GET per object of a type whose handler sets `per_object_read` (recipes and scenarios:
+      their lists carry neither the recipe payload nor the scenario's triggers and steps; DSS
+      offers no bulk read of them);
     - one write per changed object, two where DSS needs create-then-save: what the create
       endpoint cannot carry (see CREATE_KEYS) needs one more write;
     - a save after a create is a read-modify-write (DSS takes whole documents only), so it
@@ -31,6 +32,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
+
+from dataiku_iac.resources.registry import child_specs
+
+# A project's documents read one by one: metadata, permissions, variables, settings.
+PROJECT_DOCUMENTS = 4
 
 # What each create endpoint can carry (dataikuapi 15.2.0 signatures); anything else declared
 # needs a save after the create.
@@ -88,14 +94,18 @@ def observation(resources: Iterable[Any], existing_projects: Optional[set[str]] 
     projects = _by_project(resources)
     existing = set(projects) if existing_projects is None else existing_projects & set(projects)
     limit = Limit(reads=1, chain=1, detail={"list_projects": 1})
+    # One list per registered type inside a project; a GET per object of the types whose list
+    # lacks what their translation needs (the same rule as engine/observe.py).
+    lists = len(child_specs())
+    read_one_by_one = {spec.type for spec in child_specs() if spec.handler.per_object_read}
     per_object = 0
     for key in existing:
         items = projects[key]
-        per_object += sum(1 for r in items if r.type in ("recipe", "scenario"))
-        limit.detail["project_documents"] = limit.detail.get("project_documents", 0) + 4
-        limit.detail["lists"] = limit.detail.get("lists", 0) + 4
+        per_object += sum(1 for r in items if r.type in read_one_by_one)
+        limit.detail["project_documents"] = limit.detail.get("project_documents", 0) + PROJECT_DOCUMENTS
+        limit.detail["lists"] = limit.detail.get("lists", 0) + lists
     limit.detail["object_reads"] = per_object
-    limit.reads += 8 * len(existing) + per_object
+    limit.reads += (PROJECT_DOCUMENTS + lists) * len(existing) + per_object
     if existing:
         limit.chain = 3 if per_object else 2
     return limit

@@ -26,7 +26,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy, is_secret_ref
-from dataiku_iac.resources.spec import ResourceSpec
+from dataiku_iac.resources.spec import ConfigSchema, ResourceSpec
 
 # DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
 PERMISSION_FLAGS = (
@@ -373,5 +373,6 @@ SPEC = ResourceSpec(
     named=False,
     section="project",
     id_key="key",
+    schema=ConfigSchema(in_project_schema=True),
     holds_data=True,
 )

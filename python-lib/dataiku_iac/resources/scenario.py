@@ -38,7 +38,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import Identity, ResourceSpec
+from dataiku_iac.resources.spec import ConfigSchema, Identity, ResourceSpec
 
 POLICY = FieldPolicy(
     fields=(
@@ -455,5 +455,6 @@ SPEC = ResourceSpec(
     identity=Identity.REQUESTED_ID,
     section="scenarios",
     id_key="id",
+    schema=ConfigSchema(in_project_schema=True),
     references=("dataset", "managed_folder", "scenario"),
 )

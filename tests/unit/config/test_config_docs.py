@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from dataiku_iac.config.schema import check
 from dataiku_iac.config.yamlsafe import parse_yaml
+from dataiku_iac.resources.registry import specs
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "config-reference.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-PROJECT_KEYS = {"project", "datasets", "managed_folders", "recipes", "scenarios"}
+PROJECT_KEYS = {spec.section for spec in specs()}  # every registered type's section
 IAC_KEYS = {"version", "defaults", "state", "policies"}
 STUB = {"key": "P", "name": "p"}
 
