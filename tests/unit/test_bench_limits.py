@@ -15,7 +15,7 @@ from tests.support import throwaway_type
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-import limits  # noqa: E402
+import limits
 
 
 def some_objects() -> list[SimpleNamespace]:
