@@ -122,6 +122,38 @@ def test_import_writes_the_type_and_plans_no_changes(dss, tmp_path, zone_type) -
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
 
 
+def test_import_of_a_mixed_case_colour_plans_no_changes(dss, tmp_path, zone_type) -> None:
+    """DSS keeps a colour as written ("#31439C" in its samples): to_logical normalises it as build
+    does, or the imported file's colour would differ from DSS's on every plan."""
+    client = dss.client()
+    client.create_project("ZC", "Coloured zones", "admin")
+    client.get_project("ZC").get_flow().create_zone("upper", color="#31439C")
+    root = write_config(tmp_path / "cfg", {})
+    run(dss, root, "import", "project", "ZC", "-e", "dev")
+    written = yaml.safe_load((root / "projects" / "zc.yml").read_text(encoding="utf-8"))
+    assert written["throwaway_zones"] == [{"name": "upper", "color": "#31439c"}]
+    assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
+
+
+def test_import_of_a_free_text_name_never_writes_an_invalid_file(dss, tmp_path, zone_type) -> None:
+    """DSS zone names are free text; the schema's names are not: to_config returns None, the zone is
+    reported as not expressible and stays unmanaged, and the written file validates."""
+    client = dss.client()
+    client.create_project("ZN", "Named zones", "admin")
+    flow = client.get_project("ZN").get_flow()
+    flow.create_zone("Plain Zone")
+    flow.create_zone("kept")
+    root = write_config(tmp_path / "cfg", {})
+    output = run(dss, root, "import", "project", "ZN", "-e", "dev")
+    assert "not imported (not expressible in the config yet): throwaway_zone Plain Zone" in output, output
+    written = yaml.safe_load((root / "projects" / "zn.yml").read_text(encoding="utf-8"))
+    assert written["throwaway_zones"] == [{"name": "kept"}]
+    run(dss, root, "validate", "-e", "dev", "--offline")
+    assert "Plain Zone" not in run(dss, root, "state", "list", "-e", "dev")
+    assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
+    assert "Plain Zone" in zones(dss, "ZN")  # left alone in DSS
+
+
 def test_the_registration_ends_with_its_block() -> None:
     with registered(throwaway_type.SPEC):
         assert Address.parse("throwaway_zone.ZT.raw").type == "throwaway_zone"

@@ -12,6 +12,7 @@ It is a test type: a real `zone` type (next issues) also manages a zone's object
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
@@ -23,7 +24,18 @@ TYPE = "throwaway_zone"
 DEFAULT_COLOR = "#2ab1ac"  # what DSS gives a zone created without one (dataikuapi's create_zone)
 DEFAULT_ZONE = "default"  # every project's own zone: DSS's, never created nor deleted
 
+# What the schema's `$defs/name` accepts (config/schemas/project.schema.json). DSS zone names are
+# free text ("Plain Zone"): import leaves out a zone whose name the configuration cannot write.
+WRITABLE_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+
 POLICY = FieldPolicy(fields=(Field("color"),))
+
+
+def normal_color(color: Any) -> Any:
+    """DSS keeps a colour as written ("#31439C" in its samples); the tool speaks lower case.
+    `build` and `to_logical` both normalise with this, or a mixed-case colour in DSS would be a
+    change on every plan."""
+    return color.lower() if isinstance(color, str) else color
 
 
 class ZoneHandler(ResourceHandler):
@@ -45,7 +57,7 @@ class ZoneHandler(ResourceHandler):
         return Observed(TYPE, project_key, doc["name"], doc["id"], self.to_logical(doc, ctx))
 
     def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
-        return {"color": doc.get("color")}
+        return {"color": normal_color(doc.get("color"))}
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         flow = client.get_project(resource.project_key).get_flow()
@@ -65,7 +77,7 @@ class ZoneHandler(ResourceHandler):
 
 def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     """Config item -> logical attributes; what the schema cannot say is checked here."""
-    color = str(item.get("color", DEFAULT_COLOR)).lower()
+    color = normal_color(str(item.get("color", DEFAULT_COLOR)))
     if color == "#ffffff":
         ctx.error(("color",), "a white zone cannot be seen in the Flow", "choose another colour")
         return None
@@ -73,7 +85,11 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
 
 
 def to_config(name: str, attributes: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
-    """Logical attributes -> config item (import), without what DSS chose by itself."""
+    """Logical attributes -> config item (import), without what DSS chose by itself; None (the
+    zone is reported and stays unmanaged) for what the schema cannot express, so that import
+    never writes a file that fails validation."""
+    if not WRITABLE_NAME.match(name):
+        return None
     item: dict[str, Any] = {"name": name}
     if attributes.get("color") != DEFAULT_COLOR:
         item["color"] = attributes.get("color")
