@@ -157,7 +157,7 @@ def test_a_format_on_a_managed_sql_dataset_is_refused_at_its_line_with_the_other
         f"projects/fmt.yml:9:13: error: datasets[0].format: dataset.FMTSQL.on_sql {sql} (format would be ignored)",
         f"projects/fmt.yml:13:20: error: datasets[1].format_params: dataset.FMTSQL.params_on_sql {sql} (format_params would be ignored)",
         f'environments/dev.yml:5:13: error: overrides["dataset.FMTSQL.overridden"].format: dataset.FMTSQL.overridden {sql}',
-        "projects/fmt.yml:20:5: error: dataset.FMTSQL.lost: connection 'no_such_connection' does not exist",
+        "projects/fmt.yml:22:17: error: datasets[4].connection: connection 'no_such_connection' does not exist",
     ]
     for line in expected:
         assert line in result.output, str(result)

@@ -151,8 +151,11 @@ def test_a_name_without_remapping_points_at_the_project_file(dss3, sales):
     _edit_env(sales, "staging", "  py39_default: py39_staging\n", "  py39_other: py39_staging\n")
     result = run_cli(sales, "validate", "-e", "staging", env=staging.cli_env(), expect=1)
     line = next(x for x in result.stderr.splitlines() if "py39_default" in x)
-    assert line.startswith("projects/sales.yml:") and "project.SALES:" in line
+    written = (sales / "projects" / "sales.yml").read_text().splitlines().index("  code_env: py39_default") + 1
+    # At the line that names it, saying once that it is not remapped.
+    assert line.startswith(f"projects/sales.yml:{written}:") and "project.code_env:" in line
     assert "code_envs: 'py39_default' is not remapped in environments/staging.yml" in line
+    assert line.count("remap") == 1
 
 
 def test_validate_offline_or_without_credentials_does_not_contact_dss(dss3, sales):

@@ -29,6 +29,7 @@ from typing import Any, Callable, Optional
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import Diagnostic
 from dataiku_iac.model import DesiredState, Resource
+from dataiku_iac.resources.registry import spec_for
 
 # Connection types, as DSS names them (dataikuapi dss/dataset.py; S3 connections report "EC2").
 SQL_TYPES = frozenset({
@@ -76,7 +77,7 @@ class _Use:
     kind: str  # "connection" | "code_env"
     target: str
     requirement: Any  # Need, or a language "PYTHON"/"R"
-    users: list = field(default_factory=list)  # (Resource, what)
+    users: list = field(default_factory=list)  # (Resource, what, the attribute that names it)
     written: set = field(default_factory=set)  # the names in the config that the environment remapped here
 
 
@@ -122,7 +123,7 @@ def _uses(desired: DesiredState) -> list[_Use]:
             return
         key = (kind, target, requirement)
         use = uses.setdefault(key, _Use(kind, target, requirement))
-        use.users.append((resource, what))
+        use.users.append((resource, what, attribute))
         written = desired.remapped_from.get((resource.address, attribute))
         if written:
             use.written.add(written)
@@ -157,7 +158,7 @@ def check_targets(
         else:
             message, hint = _code_env_problem(use, inventory)
         if message:
-            problems.append(_locate(use, message.replace("{where}", where), hint, environment))
+            problems.append(_locate(use, message.replace("{where}", where), hint, environment, config))
     return problems
 
 
@@ -183,22 +184,51 @@ def _format_on_sql_problems(desired: DesiredState, inventory: Inventory, config:
     return sorted(problems, key=lambda d: (d.file, d.line, d.column))
 
 
-def _at_field(resource: Resource, fields: list[str], message: str, hint: str, config: Any) -> Diagnostic:
-    """At the first of `fields` as written for the resource (in its project file, or in the
-    environment file when an override wrote it); a format that came from `defaults.dataset` in
-    iac.yml at that default; else at the resource."""
+def _at_field(resource: Resource, fields: list[str], message: str, hint: Optional[str], config: Any) -> Diagnostic:
+    """At the first of `fields` (dotted for nested ones) as written for the resource (in its
+    project file, or in the environment file when an override wrote it); a field that came from
+    iac.yml's `defaults.<type>` at that default; else at the resource."""
     doc = config.project(resource.config_project) if config is not None else None
-    items = (doc.data.get("datasets") if doc is not None else None) or []
-    index = next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") == resource.name), None)
-    if doc is not None and index is not None:
+    entry = _entry_path(doc, resource) if doc is not None else None
+    if entry is not None:
+        written = doc.data
+        for key in entry:
+            written = written[key]
         for name in fields:
-            if name in items[index]:
-                return doc.diagnostic(("datasets", index, name), message, hint, where="value")
-        mark = config.settings_marks.get(("defaults", "dataset", fields[0]))
+            parts = _written_part(written, tuple(name.split(".")))
+            if parts:
+                return doc.diagnostic(entry + parts, message, hint, where="value")
+        mark = config.settings_marks.get(("defaults", resource.type, fields[0]))
         if mark is not None:
-            return Diagnostic("iac.yml", mark.line, mark.column, f"defaults.dataset.{fields[0]}", message, hint)
+            return Diagnostic("iac.yml", mark.line, mark.column, f"defaults.{resource.type}.{fields[0]}", message, hint)
     source = resource.source
     return Diagnostic(source.file, source.line, source.column, resource.address, message, hint)
+
+
+def _entry_path(doc: Any, resource: Resource) -> Optional[tuple]:
+    """Where the resource's own entry sits in its project file: the project section, or its
+    item in its type's list."""
+    spec = spec_for(resource.type)
+    if not spec.section:
+        return None
+    if resource.type == "project":
+        return (spec.section,) if isinstance(doc.data.get(spec.section), dict) else None
+    items = doc.data.get(spec.section) or []
+    index = next(
+        (i for i, item in enumerate(items) if isinstance(item, dict) and item.get(spec.id_key) == resource.name), None
+    )
+    return None if index is None else (spec.section, index)
+
+
+def _written_part(node: Any, parts: tuple) -> tuple:
+    """The longest leading part of `parts` written in `node` (`code_env: py39` writes
+    `code_env.python` in one string)."""
+    found: tuple = ()
+    for key in parts:
+        if not isinstance(node, dict) or key not in node:
+            break
+        node, found = node[key], found + (key,)
+    return found
 
 
 def _merge_missing(uses: list[_Use], inventory: Inventory) -> list[_Use]:
@@ -259,21 +289,20 @@ def _code_env_problem(use: _Use, inventory: Inventory) -> tuple:
 
 
 def _users(use: _Use) -> str:
-    shown = [f"{r.address} ({what})" for r, what in use.users[:5]]
+    shown = [f"{r.address} ({what})" for r, what, _ in use.users[:5]]
     more = len(use.users) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _locate(use: _Use, message: str, hint: Optional[str], environment: Any) -> Diagnostic:
-    """At the remapping entry of the environment file if the name was remapped, else at the
-    first resource that uses it (its project file), saying that no remapping applies."""
+def _locate(use: _Use, message: str, hint: Optional[str], environment: Any, config: Any) -> Diagnostic:
+    """At the remapping entry of the environment file if the name was remapped, else at the line
+    of the first resource that names it (its project file), saying once that no remapping applies."""
     section = "connections" if use.kind == "connection" else "code_envs"
     mapping = (environment.data.get(section) or {}) if environment is not None else {}
     keys = sorted(k for k in use.written if mapping.get(k) == use.target)
     if environment is not None and keys:
         return environment.diagnostic((section, keys[0]), message, hint, where="value")
-    resource = use.users[0][0]
+    resource, _, attribute = use.users[0]
     env_file = environment.file if environment is not None else "the environment file"
     note = f"{section}: {use.target!r} is not remapped in {env_file}"
-    hint = f"{hint}; or remap it in {env_file} under {section}:" if hint else f"remap it in {env_file} under {section}:"
-    return Diagnostic(resource.source.file, resource.source.line, resource.source.column, resource.address, f"{message} ({note})", hint)
+    return _at_field(resource, [attribute], f"{message} ({note})", hint, config)
