@@ -31,7 +31,7 @@ from dataiku_iac.model import DesiredState, Resource, SourceRef
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
 from dataiku_iac.resources.registry import child_specs, spec_for
-from dataiku_iac.resources.spec import ResourceSpec
+from dataiku_iac.resources.spec import BuiltItem, ResourceSpec
 from dataiku_iac.secrets import SecretsLike, secret_source
 
 T = TypeVar("T")
@@ -144,13 +144,23 @@ class _Builder:
         for spec in child_specs():
             items = self._items(doc, spec.section)
             if spec.build is not None:
-                for i, item in items:
-                    self._add(self._guard(partial(self._from_spec, ctx, spec, i, item)))
+                self._spec_section(ctx, spec, items)
             if spec.type == "recipe":
                 self._check_flow(ctx, items)  # across recipes: one writer per output, no Flow cycle
             elif spec.type == "scenario":
                 for i, item in items:
                     self._add(self._guard(partial(self._scenario, ctx, i, item)))
+
+    def _spec_section(self, ctx: _FileContext, spec: ResourceSpec, items: list[tuple[int, dict]]) -> None:
+        """The items of a type whose spec translates them, then the spec's checks across them."""
+        built = []
+        for i, item in items:
+            resource = self._guard(partial(self._from_spec, ctx, spec, i, item))
+            self._add(resource)
+            if resource is not None:
+                built.append(BuiltItem(i, item, resource.attributes))
+        if spec.check_items is not None and built:
+            self._guard(partial(spec.check_items, built, _SectionContext(self, ctx, spec.section)))
 
     def _from_spec(self, ctx: _FileContext, spec: ResourceSpec, index: int, item: dict) -> Optional[Resource]:
         """An item of a type whose spec translates it (resources/<type>.py: `build`)."""
@@ -461,6 +471,17 @@ class _FileContext:
     # whether `names` holds every object of that type (False when an item has no usable name)
     complete: dict[str, bool] = field(default_factory=dict)
     flow_edges: dict[str, set[str]] = field(default_factory=dict)
+
+
+class _SectionContext:
+    """What a spec's `check_items` sees of the builder (resources/spec.py: CheckContext)."""
+
+    def __init__(self, builder: _Builder, ctx: _FileContext, section: str):
+        self._builder, self._ctx, self._section = builder, ctx, section
+        self.key, self.effective_key = ctx.key, ctx.effective
+
+    def error(self, path: tuple, message: str, hint: Optional[str] = None) -> None:
+        self._builder._error(self._ctx.doc, (self._section, *path), message, hint)
 
 
 class _ItemContext:

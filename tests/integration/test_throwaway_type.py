@@ -69,6 +69,15 @@ def test_validate_reports_each_bad_item_at_its_file_and_line(dss, tmp_path, zone
     run(dss, good, "validate", "-e", "dev", "--offline")
 
 
+def test_validate_reports_a_check_across_items_at_its_file_and_line(dss, tmp_path, zone_type) -> None:
+    """The spec's `check_items` sees the built items of one project's section and reports at file:line."""
+    twice = PROJECT + '  - name: again\n    color: "#FF0000"\n  - name: other\n    color: "#00ff00"\n'
+    root = write_config(tmp_path / "cfg", {"zones.yml": twice})
+    out = run(dss, root, "validate", "-e", "dev", "--offline", expect=1)
+    assert re.search(r"projects/zones\.yml:10:5\b.*zone again has the colour of zone raw", out), out
+    assert "has 1 problem" in out, out  # zone other has a colour of its own
+
+
 def test_plan_apply_drift_and_state_commands(dss, tmp_path, zone_type) -> None:
     root = write_config(tmp_path / "cfg", {"zones.yml": PROJECT})
     plan = run(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2)

@@ -18,7 +18,15 @@ from typing import Any, Optional
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, save_if_changed
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    BuildContext,
+    BuiltItem,
+    CheckContext,
+    ConfigSchema,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+)
 
 TYPE = "throwaway_zone"
 DEFAULT_COLOR = "#2ab1ac"  # what DSS gives a zone created without one (dataikuapi's create_zone)
@@ -84,6 +92,20 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     return {"color": color}
 
 
+def check_items(items: list[BuiltItem], ctx: CheckContext) -> None:
+    """The checks across the zones of one project (a real zone type checks that no object is in
+    two zones): two zones written with one colour cannot be told apart in the Flow."""
+    first: dict[str, str] = {}
+    for built in items:
+        if "color" not in built.item:
+            continue  # DSS's default colour: not the writer's choice
+        color, name = built.attributes["color"], built.item["name"]
+        if color in first:
+            ctx.error((built.index, "color"), f"zone {name} has the colour of zone {first[color]}", "choose another colour")
+        else:
+            first[color] = name
+
+
 def to_config(name: str, attributes: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
     """Logical attributes -> config item (import), without what DSS chose by itself; None (the
     zone is reported and stays unmanaged) for what the schema cannot express, so that import
@@ -124,4 +146,5 @@ SPEC = ResourceSpec(
     schema=SCHEMA,
     build=build,
     to_config=to_config,
+    check_items=check_items,
 )

@@ -111,11 +111,35 @@ class ImportContext(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class BuiltItem:
+    """One item of a project's section that `build` translated, for the checks across items."""
+
+    index: int  # its position in the section: paths given to CheckContext.error start with it
+    item: dict[str, Any]  # as written (variables substituted, overrides applied)
+    attributes: dict[str, Any]  # what `build` returned
+
+
+class CheckContext(Protocol):
+    """What a spec's `check_items` may ask of the model builder, for one project's section."""
+
+    key: str  # the project key as written in the configuration
+    effective_key: str  # the DSS key (with the environment's prefix or suffix)
+
+    def error(self, path: tuple[Any, ...], message: str, hint: Optional[str] = None) -> None:
+        """A problem at `path`, relative to the section (``(index, "datasets", 0)``): reported at
+        that node's file and line."""
+        ...
+
+
 # config item -> logical attributes (None: nothing to build, every problem reported through ctx)
 Build = Callable[[dict[str, Any], BuildContext], Optional[dict[str, Any]]]
 # (name, logical attributes) -> config item (None: the configuration cannot express the object:
 # it is left out of the imported file, reported, and stays unmanaged)
 ToConfig = Callable[[str, dict[str, Any], ImportContext], Optional[dict[str, Any]]]
+# the items of one project's section that built -> None; every problem across them (the same
+# dataset in two zones) reported through ctx. Called once per project file with a section.
+CheckItems = Callable[[list[BuiltItem], CheckContext], None]
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,8 @@ class ResourceSpec:
     # builder.py and engine/importer.py (None here); a new type sets both.
     build: Optional[Build] = None
     to_config: Optional[ToConfig] = None
+    # Optional: the checks across the items of one project's section, after each was built.
+    check_items: Optional[CheckItems] = None
 
     @property
     def policy(self) -> Any:
