@@ -16,23 +16,27 @@ from pathlib import Path
 
 import pytest
 from dataiku_iac.resources.base import ProjectContext
-from dataiku_iac.resources.registry import handler_for
+from dataiku_iac.resources.registry import child_specs, handler_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # A vendored copy of ../shared/dss-samples (real DSS documents; see its SOURCES.md).
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "dss-samples"
-KINDS = {"dataset": "dataset", "managed_folder": "managed_folder", "recipe": "recipe", "scenario": "scenario"}
+# The types inside a project, from the registry: a new built-in type's samples are read without
+# editing this file.
+KINDS = tuple(spec.type for spec in child_specs())
+
+
+def sample_paths(type_: str) -> list[Path]:
+    """A type's real documents: the folder named after it (`dataset/*.json`), or a single file
+    named after it among the others (`other/flow_zone.json`, `other/flow_zone_*.json`)."""
+    in_folder = sorted((SAMPLES / type_).glob("*.json"))
+    single = sorted([*(SAMPLES / "other").glob(f"{type_}.json"), *(SAMPLES / "other").glob(f"{type_}_*.json")])
+    return [p for p in [*in_folder, *single] if not p.name.endswith(".payload.json")]
 
 
 def _documents() -> list[tuple[str, str, dict]]:
-    docs = []
-    for folder, type_ in KINDS.items():
-        for path in sorted((SAMPLES / folder).glob("*.json")):
-            if path.name.endswith(".payload.json"):
-                continue
-            docs.append((type_, path.name, _api_shape(type_, path)))
-    return docs
+    return [(type_, path.name, _api_shape(type_, path)) for type_ in KINDS for path in sample_paths(type_)]
 
 
 def _api_shape(type_: str, path: Path) -> dict:
@@ -96,6 +100,12 @@ DOCUMENTS = _documents()
 
 def test_samples_are_present() -> None:
     assert len(DOCUMENTS) >= 40, f"expected the dss-samples documents, found {len(DOCUMENTS)} in {SAMPLES}"
+
+
+def test_a_type_may_have_a_single_sample_file() -> None:
+    """A type with one real document keeps it as `other/<type>.json` (no folder of its own)."""
+    assert sample_paths("flow_zone") == [SAMPLES / "other" / "flow_zone.json"]
+    assert len(sample_paths("dataset")) >= 5
 
 
 def _assert_no_diff(type_: str, name: str, doc: dict, seed: int) -> None:

@@ -180,8 +180,15 @@ def scenario_case(draw) -> tuple[dict, dict]:
 CASES = {"dataset": dataset_case(), "recipe": recipe_case(), "scenario": scenario_case()}
 
 
+# Five real documents per patched type, unless fewer exist: then the type says here how many it
+# has (its cases draw the rest of their starting documents from what a create starts from).
+MIN_SAMPLES = 5
+FEWER_SAMPLES: dict[str, int] = {}
+
+
 def test_the_samples_of_every_patched_type_are_there() -> None:
-    assert all(len(docs) >= 5 for docs in SAMPLES.values()), {t: len(d) for t, d in SAMPLES.items()}
+    short = {t: len(d) for t, d in SAMPLES.items() if len(d) < FEWER_SAMPLES.get(t, MIN_SAMPLES)}
+    assert not short, short
 
 
 @pytest.mark.parametrize("type_", sorted(CASES))
