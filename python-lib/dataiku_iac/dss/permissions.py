@@ -86,18 +86,7 @@ def is_project_admin(client_factory: ClientFactory, caller: Caller, project_key:
     Reading a project's permissions needs admin rights on it, so a client that cannot read
     them (or a project that does not exist yet) answers no.
     """
-    try:
-        perms = client_factory().get_project(project_key).get_permissions()
-    except Exception:
-        return False
-    if perms.get("owner") == caller.login:
-        return True
-    for row in perms.get("permissions") or []:
-        if not row.get("admin"):
-            continue
-        if row.get("user") == caller.login or (row.get("group") and row.get("group") in caller.groups):
-            return True
-    return False
+    return _has_project_flag(client_factory, caller, project_key, ("admin",))
 
 
 #: DSS project permission flags that let a user read the project's content
