@@ -108,6 +108,12 @@ def observation(resources: Iterable[Any], existing_projects: Optional[set[str]] 
     limit.reads += (PROJECT_DOCUMENTS + lists) * len(existing) + per_object
     if existing:
         limit.chain = 3 if per_object else 2
+    if set(projects) - existing:
+        # A plan creating a project asks who the key's user is (one request, after planning):
+        # a key that is no administrator's gets a note that DSS may refuse the create.
+        limit.detail["identity"] = 1
+        limit.reads += 1
+        limit.chain += 1
     return limit
 
 
