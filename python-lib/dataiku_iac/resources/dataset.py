@@ -289,6 +289,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     if fmt and kind in ("managed", "filesystem", "uploaded"):
         attrs["format"] = fmt
     copy_keys(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
+    _refuse_declared_twice(item, ctx)
     if kind == "sql_query":
         attrs["query"] = item["query"] if "query" in item else ctx.file_text(item["sql_file"])
     if "partitioning" in item:
@@ -298,6 +299,19 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
     return attrs
+
+
+def _refuse_declared_twice(item: dict[str, Any], ctx: BuildContext) -> None:
+    """`path: /a` with `params: {path: /b}` would never converge (each apply writes one, the
+    next plan sees the other): a setting has one place in the config."""
+    params = item.get("params")
+    if not isinstance(params, dict):
+        return
+    for logical, key in _PARAM_KEYS.items():
+        written = logical in item or (logical == "query" and "sql_file" in item)
+        if written and key in params:
+            ctx.error(("params", key), f"params.{key} declares again what {logical!r} declares: a setting has one place",
+                      f"remove params.{key} (keep {logical})")
 
 
 def _connection_written(item: dict[str, Any], ctx: BuildContext) -> Optional[str]:

@@ -219,6 +219,10 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
         attrs["code"] = code
     if "code_env" in item:
         attrs["code_env"] = ctx.remap_code_env("code_env", item["code_env"])
+        if isinstance(item.get("params"), dict) and "envSelection" in item["params"]:
+            # Both would be written at each apply, one overwriting the other: never converges.
+            ctx.error(("params", "envSelection"), "params.envSelection declares again what 'code_env' declares: "
+                      "a setting has one place", "remove params.envSelection (keep code_env)")
     copy_keys(item, attrs, "params", "description")
     if "tags" in item:
         attrs["tags"] = list(item["tags"])

@@ -98,6 +98,18 @@ CASES = {
             triggers: [{type: temporal, frequency: Daily, starting_from: '2023-02-29'}]
         """,
         10, "scenarios[0].triggers[0].starting_from", "'2023-02-29' is not a date", None),
+    "a recipe code env declared twice": (
+        """\
+        recipes:
+          - name: r
+            type: python
+            code: "pass"
+            inputs: [raw]
+            outputs: [clean]
+            code_env: py39
+            params: {envSelection: {envMode: INHERIT}}
+        """,
+        14, "recipes[0].params.envSelection", "params.envSelection declares again what 'code_env' declares", "remove params.envSelection"),
     "a secret whose variable is not set": (
         None,
         1, "project.variables.local.token.secret_env", "secret variable 'token' reads", None),
@@ -150,3 +162,14 @@ def test_every_problem_of_every_file_in_one_run_sorted_by_file_and_line(tree: Tr
         ("projects/p.yml", 14, "scenarios[0].steps[1].scenario"),
         ("projects/q.yml", 10, "scenarios[0].triggers[0].cron"),
     ], [d.render() for d in found]
+
+
+def test_a_dataset_setting_declared_twice_is_refused_at_its_params_key(tree: Tree) -> None:
+    """`path: /a` with `params: {path: /b}` would flip at every apply: refused at the params key."""
+    head = HEAD.replace("  - {name: clean, type: managed, format: csv}\n",
+                        "  - {name: clean, type: managed, format: csv}\n"
+                        "  - {name: files, type: filesystem, connection: fs, path: /a, params: {path: /b}}\n")
+    [found] = problems(tree, "", head=head)
+    assert (found.line, found.path) == (5, "datasets[2].params.path"), found.render()
+    assert "params.path declares again what 'path' declares" in found.message
+    assert found.hint == "remove params.path (keep path)"
