@@ -120,7 +120,7 @@ def test_a_saved_plan_made_before_another_run_is_stale_by_the_same_rule(dss: Any
         RUNS[run](_session(dss, root), saved_plan=saved)
     what, remake = {
         "apply": ("saved plan", "make a new plan with `dataiku-iac plan -e dev --out FILE` and apply that file"),
-        "destroy": ("saved plan", "make a new plan with `dataiku-iac plan -e dev --out FILE` and apply that file"),
+        "destroy": ("saved plan", "make a new plan with `dataiku-iac plan -e dev --destroy --out FILE` and apply that file"),
         "rollback": ("saved rollback plan", "make a new one with `dataiku-iac state rollback 1 -e dev --out FILE`"),
     }[run]
     assert str(refused.value) == f"{what} is stale: it was made against state serial 2, the state is now at serial 3; {remake}"

@@ -596,12 +596,28 @@ def dependency_graph(actions: list[ResourceChange], recorded: Optional[dict[str,
                 waits[change.address].add(dep)
             elif change.action in removals and other.action in (*removals, Action.REPLACE):
                 waits[dep].add(change.address)
+    for change in actions:
         if change.action in (Action.UPDATE, Action.REPLACE):
-            for dropped in set((recorded or {}).get(change.address, ())) - set(change.depends_on):
+            for dropped in sorted(set((recorded or {}).get(change.address, ())) - set(change.depends_on)):
                 other = by_address.get(dropped)
-                if other is not None and other.action in removals:
+                # Only where it closes no loop: an update that itself waits (through a replace)
+                # for the delete would otherwise wait forever, and nothing would run.
+                if other is not None and other.action in removals and not _waits_for(waits, change.address, dropped):
                     waits[dropped].add(change.address)
     return waits
+
+
+def _waits_for(waits: dict[str, set[str]], start: str, target: str) -> bool:
+    """Whether `start` (transitively) waits for `target` in `waits`."""
+    seen, stack = {start}, [start]
+    while stack:
+        for before in waits[stack.pop()]:
+            if before == target:
+                return True
+            if before not in seen:
+                seen.add(before)
+                stack.append(before)
+    return False
 
 
 def recorded_dependencies(state: StateDocument, actions: list[ResourceChange]) -> dict[str, tuple[str, ...]]:

@@ -190,7 +190,7 @@ def _at_field(resource: Resource, fields: list[str], message: str, hint: Optiona
     iac.yml's `defaults.<type>` at that default; else at the resource."""
     doc = config.project(resource.config_project) if config is not None else None
     entry = _entry_path(doc, resource) if doc is not None else None
-    if entry is not None:
+    if doc is not None and entry is not None:
         written = doc.data
         for key in entry:
             written = written[key]

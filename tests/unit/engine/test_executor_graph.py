@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+from graphlib import TopologicalSorter
 from typing import Optional
 
 import pytest
@@ -32,6 +33,24 @@ def change(address: str, action: Action, *deps: str) -> ResourceChange:
 
 
 # -- the graph ---------------------------------------------------------------------------------
+def test_a_dropped_use_never_closes_a_loop() -> None:
+    """Found by the plan/apply property test: S_A stops running S_C and building b, a is replaced
+    (managed -> filesystem) and S_A still builds it. S_C's delete waits for a's replace (it used
+    a), a's replace must come before S_A's update: S_C's delete cannot also wait for S_A's
+    update, or nothing runs. b's delete still waits for S_A's update."""
+    actions = [
+        change("dataset.P.a", REPLACE),
+        change("dataset.P.b", DELETE),
+        change("scenario.P.S_A", UPDATE, "dataset.P.a"),
+        change("scenario.P.S_C", DELETE, "dataset.P.a"),
+    ]
+    recorded = {"scenario.P.S_A": ("dataset.P.a", "dataset.P.b", "scenario.P.S_C")}
+    waits = dependency_graph(actions, recorded)
+    assert list(TopologicalSorter(waits).static_order())  # no cycle
+    assert waits["dataset.P.b"] == {"scenario.P.S_A"}
+    assert waits["scenario.P.S_C"] == set()
+
+
 def test_creates_and_updates_wait_for_the_writes_of_what_they_use() -> None:
     actions = [
         change("project.P", CREATE),
