@@ -39,9 +39,6 @@ class Action(str, Enum):
             Action.FORGET: ["forget"],
         }[self]
 
-    @property
-    def changes_dss(self) -> bool:
-        return self in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 
 
 @dataclass(frozen=True)

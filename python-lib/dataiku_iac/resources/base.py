@@ -264,28 +264,6 @@ def version_tag_of(doc: dict[str, Any]) -> Optional[dict[str, Any]]:
     return {k: tag.get(k) for k in ("versionNumber", "lastModifiedOn") if k in tag}
 
 
-def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set doc[a][b][c] for "a.b.c", creating intermediate mappings."""
-    parts = dotted.split(".")
-    node = doc
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def get_path(doc: Any, dotted: str, default: Any = None) -> Any:
-    node = doc
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """Merge `patch` into a copy of `base`: mappings merge, anything else replaces."""
     merged = dict(base)

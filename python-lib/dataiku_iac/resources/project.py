@@ -94,11 +94,6 @@ def snake(flag: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in flag)
 
 
-def camel(flag: str) -> str:
-    head, *rest = flag.split("_")
-    return head + "".join(p.capitalize() for p in rest)
-
-
 def _permission_key(row: dict[str, Any]) -> str:
     return f"group:{row['group']}" if "group" in row else f"user:{row.get('user')}"
 
