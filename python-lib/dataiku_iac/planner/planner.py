@@ -13,7 +13,8 @@ Objects that are neither declared nor in state are never touched.
 Safety checks run after the decisions and raise one error listing every problem:
 protected objects cannot be deleted or replaced; a project holding objects the tool does
 not own cannot be deleted (deleting it would delete them); a managed folder read or written
-by an unmanaged recipe cannot be deleted (DSS deletes the recipes using a folder); the
+by an unmanaged recipe cannot be deleted (DSS deletes the recipes using a folder), nor can a
+dataset one reads or writes (the recipe would break), unless `--force-delete` names it; the
 managed folder holding the state itself, and its project, are never deleted or replaced
 (`state_home`: the tool must not destroy its own state and history); nothing is deleted or
 replaced in a project whose marker (project metadata, see resources/project.py) does not name
@@ -358,8 +359,8 @@ def _check_safety(
             )
         if change.type == "project" and change.action == Action.DELETE:
             texts.extend(_unowned_in_project(change, state, observed))
-        if change.type == "managed_folder":
-            texts.extend(_unowned_folder_users(change, state, observed))
+        if change.type in _recipe_referenced_types() and not _forced(change, options):
+            texts.extend(_unowned_recipe_users(change, state, observed))
         problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
     problems.extend(_marker_problems(changes, state, observed, options))
     if problems:
@@ -458,7 +459,10 @@ def _marker_warnings(changes: list[ResourceChange], state: Any, observed: Observ
     warnings = []
     forced = sorted({c.address for c in changes if _removes(c) and _forced(c, options)})
     if forced:
-        warnings.append(f"--force-delete: deleted without checking that their project is marked as this state's: {', '.join(forced)}")
+        warnings.append(
+            f"--force-delete: deleted without checking that their project is marked as this state's, nor that no recipe "
+            f"dataiku-iac does not manage uses them: {', '.join(forced)}"
+        )
     markers = observed.markers()
     foreign = sorted({
         c.project_key for c in changes
@@ -500,21 +504,39 @@ def _unowned_in_project(change: ResourceChange, state: Any, observed: Observatio
     ]
 
 
-def _unowned_folder_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+def _recipe_referenced_types() -> tuple[str, ...]:
+    """The types a recipe reads or writes (datasets, managed folders…): the recipe spec says."""
+    spec = find_spec("recipe")
+    return spec.references if spec is not None else ()
+
+
+def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+    """Recipes the state does not own that read or write the object a plan deletes or replaces:
+    DSS deletes the recipes using a folder it deletes, and a recipe left reading a deleted dataset
+    is broken. Never break what is not ours: refused unless `--force-delete` names the object."""
     project = observed.project(change.project_key)
     if project is None:
         return []
     owned_recipes = {e.dss_id for e in state.resources.values() if e.type == "recipe" and e.project_key == change.project_key}
+    names = {change.name} | ({change.dss_id} if change.dss_id else set())
     users = []
     for recipe in project.objects.get("recipe", []):
         refs = [r for role in ("inputs", "outputs") for refs in recipe.attributes.get(role, {}).values() for r in refs]
-        if change.name in refs and recipe.dss_id not in owned_recipes:
+        if names & set(refs) and recipe.dss_id not in owned_recipes:
             users.append(recipe.name)
     if not users:
         return []
+    label = spec_for(change.type).label
+    consequence = (
+        "DSS deletes the recipes using a folder it deletes"
+        if change.type == "managed_folder"
+        else f"they would be left using a {label} that no longer exists"
+    )
+    verb = "replaced" if change.action == Action.REPLACE else "deleted"
     return [
-        f"managed folder {change.name} in {change.project_key} is used by recipe(s) not managed by dataiku-iac "
-        f"({', '.join(sorted(users))}); DSS deletes the recipes using a folder it deletes"
+        f"{label} {change.name} in {change.project_key} is used by recipe(s) not managed by dataiku-iac "
+        f"({', '.join(sorted(users))}) and would be {verb}: {consequence}. Change or import those recipes first, "
+        f"or name it: `--force-delete {change.address}`"
     ]
 
 

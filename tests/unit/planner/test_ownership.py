@@ -172,3 +172,44 @@ def test_a_destroy_that_only_keeps_the_state_home_says_so_and_no_objects_need_de
     text = render_plan(plan(desired, state, observed, PlanOptions(destroy=True), state_home=HOME))
     assert f"Note: project.{KEY} is kept: it holds the state of this environment" in text
     assert text.splitlines()[-1] == "No changes. No objects need to be destroyed."
+
+
+# -- objects used by recipes the state does not own (issue 12, item 7) --------------------------
+
+
+def _with_stranger_recipe(name: str = "dataset_removed_from_config", *, reads: str = "TEST_DATA", owned: bool = False):
+    """A recipe `compute_report` reads `reads`; the state owns it only if `owned`."""
+    desired, state, observed = _case(name)
+    recipe = Observed("recipe", KEY, "compute_report", "compute_report",
+                      {"kind": "python", "inputs": {"main": [reads]}, "outputs": {"main": ["REPORT"]}})
+    observed.projects[KEY].objects.setdefault("recipe", []).append(recipe)
+    if owned:
+        state.put(ResourceState(
+            address=f"recipe.{KEY}.compute_report", type="recipe", project_key=KEY, name="compute_report",
+            dss_id="compute_report", attributes={"kind": "python"}, version_tag=None, depends_on=[f"project.{KEY}"],
+        ))
+    return desired, state, observed
+
+
+def test_deleting_a_dataset_an_unmanaged_recipe_reads_is_refused_naming_the_recipe() -> None:
+    message = _refusal(*_with_stranger_recipe())
+    assert f"dataset TEST_DATA in {KEY} is used by recipe(s) not managed by dataiku-iac (compute_report)" in message
+    assert f"--force-delete dataset.{KEY}.TEST_DATA" in message
+
+
+def test_replacing_a_dataset_an_unmanaged_recipe_reads_is_refused() -> None:
+    message = _refusal(*_with_stranger_recipe("dataset_connection_replaced"))
+    assert "(compute_report) and would be replaced" in message
+
+
+def test_force_delete_allows_deleting_a_dataset_an_unmanaged_recipe_reads_and_says_so() -> None:
+    desired, state, observed = _with_stranger_recipe()
+    result = plan(desired, state, observed, PlanOptions(force_delete=(f"dataset.{KEY}.TEST_DATA",)))
+    assert [c.address for c in result.actionable()] == [f"dataset.{KEY}.TEST_DATA"]
+    assert any("nor that no recipe dataiku-iac does not manage uses them" in w for w in result.warnings)
+
+
+def test_a_dataset_only_managed_or_unrelated_recipes_use_is_deleted() -> None:
+    owned = plan(*_with_stranger_recipe(owned=True))  # the config declares neither: both go
+    assert {c.address for c in owned.actionable()} == {f"dataset.{KEY}.TEST_DATA", f"recipe.{KEY}.compute_report"}
+    assert plan(*_with_stranger_recipe(reads="SOMETHING_ELSE")).summary()["destroy"] == 1
