@@ -52,13 +52,26 @@ class Runtime:
             self._futures[state["jobId"]] = state
         return copy.deepcopy(state)
 
-    def future(self, job_id: str) -> Optional[Dict[str, Any]]:
+    def fail_future(self, error: Any, label: str = "") -> Dict[str, Any]:
+        """A long task that failed: its state has no result, and reading it answers `error`
+        (a DSSError), as DSS answers a failed future's exception (docs/emulator.md, doubts)."""
+        state = self.start_future(None, label)
+        state.update(hasResult=False, result=None)
         with self._lock:
-            return copy.deepcopy(self._futures.get(job_id))
+            self._futures[state["jobId"]] = {**state, "_error": error}
+        return state
+
+    def future(self, job_id: str) -> Optional[Dict[str, Any]]:
+        """The future's state; raises its error when the task failed."""
+        with self._lock:
+            state = self._futures.get(job_id)
+            if state is not None and "_error" in state:
+                raise state["_error"]
+            return copy.deepcopy(state)
 
     def futures(self) -> List[Dict[str, Any]]:
         with self._lock:
-            return copy.deepcopy(list(self._futures.values()))
+            return [{k: copy.deepcopy(v) for k, v in f.items() if k != "_error"} for f in self._futures.values()]
 
     def drop_future(self, job_id: str) -> None:
         with self._lock:
