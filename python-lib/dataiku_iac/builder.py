@@ -28,6 +28,7 @@ from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_da
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import DesiredState, Resource, SourceRef
+from dataiku_iac.resources.policy import IGNORE_ALL, ignore_path_problem
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
 from dataiku_iac.resources.registry import child_specs, spec_for
@@ -216,7 +217,30 @@ class _Builder:
             protect=bool(protect),
             source=self._source(ctx.doc, path),
             secrets=secrets or {},
+            ignore_changes=self._ignore_changes(ctx.doc, type_, path),
         )
+
+    def _ignore_changes(self, doc: Any, type_: str, path: tuple) -> tuple[str, ...]:
+        """The item's `ignore_changes` (every type: the schema gives each item the key), each path
+        checked against the type's field policy: an unknown attribute is an error at its line."""
+        item: Any = doc.data
+        for step in path:
+            item = item[step]
+        written = item.get("ignore_changes") if isinstance(item, dict) else None
+        if written is None:
+            return ()
+        if written == IGNORE_ALL:
+            return (IGNORE_ALL,)
+        policy = spec_for(type_).policy
+        paths = []
+        for i, entry in enumerate(written if isinstance(written, list) else []):
+            problem = ignore_path_problem(policy, entry, spec_for(type_).label) if isinstance(entry, str) else None
+            if problem is not None:
+                message, hint = problem
+                self._error(doc, (*path, "ignore_changes", i), f"ignore_changes: {message}", hint)
+            elif isinstance(entry, str):
+                paths.append(entry)
+        return tuple(dict.fromkeys(paths))
 
     # -- project -----------------------------------------------------------------------
     def _project(self, ctx: _FileContext, item: dict) -> Resource:

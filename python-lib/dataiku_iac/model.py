@@ -43,6 +43,9 @@ class Resource:
     depends_on: tuple[str, ...] = ()
     protect: bool = False
     source: SourceRef = SourceRef("")
+    # `ignore_changes`: logical attribute paths (`description`, `params.separator`) or ("all",)
+    # whose differences plans and drift ignore; created with the declared value, never updated.
+    ignore_changes: tuple[str, ...] = ()
     # Values that must reach DSS but never a plan, a log or the state: path -> value.
     secrets: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -88,11 +88,38 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"resource type {spec.type!r} redefines the schema definitions {', '.join(clash)}")
             schema["$defs"].update(json.loads(json.dumps(spec.schema.defs)))  # a copy, JSON only
             schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
+        _add_ignore_changes(schema)
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()
         names["x-messages"] = {"pattern": f"an override is keyed by an address: {override_shapes()}"}
     return schema
+
+
+IGNORE_CHANGES = {
+    "description": "attribute paths whose differences plans and drift ignore, or `all`",
+    "anyOf": [
+        {"const": "all", "x-messages": {"const": "expected `all` or a list of attribute paths"}},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+    ],
+}
+
+
+def _add_ignore_changes(schema: dict[str, Any]) -> None:
+    """Every item of every registered type may say `ignore_changes` (as it may say `protect`,
+    which is how an item schema is recognised, whichever type brought it); the builder checks
+    each path against the type's field policy."""
+    schema["$defs"]["ignore_changes"] = IGNORE_CHANGES
+    todo: list[Any] = [schema["$defs"]]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict) and "protect" in properties:
+                properties.setdefault("ignore_changes", {"$ref": "#/$defs/ignore_changes"})
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
 
 
 def _validator(kind: str) -> Draft202012Validator:

@@ -6,17 +6,19 @@ Three kinds of drift, for every project the state manages:
   defaults and key order are never reported);
 - `deleted`: an object the state owns is gone from DSS;
 - `unmanaged`: an object exists in a managed project that the state does not own.
+The attribute paths a resource's `ignore_changes` names are never `changed` (the planner ignores
+them the same way).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dataiku_iac.address import address_of, project_of
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import REDACTED
-from dataiku_iac.resources.policy import project_observed
+from dataiku_iac.resources.policy import ignores_whole, project_observed, without_ignored
 from dataiku_iac.resources.registry import handler_for
 
 
@@ -91,24 +93,30 @@ class DriftReport:
         }
 
 
-def detect_drift(state: Any, observation: Observation, environment: str = "") -> DriftReport:
+def detect_drift(
+    state: Any, observation: Observation, environment: str = "", *, ignored: Optional[Mapping[str, tuple[str, ...]]] = None
+) -> DriftReport:
+    """`ignored`: address -> the attribute paths its `ignore_changes` names (never drift)."""
     report = DriftReport(environment=environment, checked=len(state.resources))
     for address in sorted(state.resources):
         entry = state.resources[address]
-        item = _check(entry, observation)
+        item = _check(entry, observation, (ignored or {}).get(address, ()))
         if item is not None:
             report.items.append(item)
     report.items.extend(_unmanaged(state, observation))
     return report
 
 
-def _check(entry: Any, observation: Observation) -> Optional[DriftItem]:
+def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = ()) -> Optional[DriftItem]:
     live = _live(entry, observation)
     if live is None:
         return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "deleted")
     policy = handler_for(entry.type).policy
     fields = []
-    for name, recorded in sorted(entry.attributes.items()):
+    for name, applied in sorted(entry.attributes.items()):
+        if ignores_whole(ignored, name):
+            continue
+        recorded = without_ignored(ignored, name, applied)
         current = live.attributes.get(name)
         if policy.equal(name, recorded, current):
             continue

@@ -479,7 +479,8 @@ class Session:
         state, _rekeyed = self.migrated(state, [])
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
-        report = detect_drift(state, observation, self.environment)
+        ignored = {a: r.ignore_changes for a, r in desired.resources.items() if r.ignore_changes}
+        report = detect_drift(state, observation, self.environment, ignored=ignored)
         if desired.unresolved_secrets:
             desired, _assumed = assume_recorded(desired, state)
             report.unknown_secrets = [f"{d.location()}: {d.message}" for d in desired.unresolved_secrets]

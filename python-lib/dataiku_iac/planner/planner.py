@@ -41,7 +41,15 @@ from dataiku_iac.planner.plan import (
     ResourceChange,
 )
 from dataiku_iac.resources.base import Observed
-from dataiku_iac.resources.policy import ABSENT, UNSET, is_secret_ref, project_observed
+from dataiku_iac.resources.policy import (
+    ABSENT,
+    UNSET,
+    ignores_whole,
+    is_secret_ref,
+    project_observed,
+    with_live_ignored,
+    without_ignored,
+)
 from dataiku_iac.resources.project import MARKER_KEY
 from dataiku_iac.resources.registry import find_spec, handler_for, spec_for, types
 from dataiku_iac.resources.spec import Identity
@@ -157,6 +165,7 @@ def _decide(address: str, resource: Optional[Resource], entry: Any, observed: Ob
     if any(f.forces_replacement for f in fields):
         forced = ", ".join(f.name for f in fields if f.forces_replacement)
         return _change(resource, Action.REPLACE, f"{forced} cannot be changed in place", live, entry, fields, effective)
+    effective = _keeping_ignored(resource, effective, live)
     if fields:
         return _change(resource, Action.UPDATE, _update_reason(fields, entry), live, entry, fields, effective)
     return _change(resource, Action.NOOP, "in sync", live, entry, effective=effective)
@@ -250,11 +259,30 @@ def _with_removed_keys(desired: dict[str, Any], prior: dict[str, Any]) -> dict[s
     return merged
 
 
+def _keeping_ignored(resource: Resource, effective: dict[str, Any], live: Observed) -> dict[str, Any]:
+    """What an update writes: the attributes `ignore_changes` names keep DSS's value (an update
+    made for another attribute never reverts them); a create writes the declared ones."""
+    ignored = resource.ignore_changes
+    if not ignored:
+        return effective
+    kept = {}
+    for name, value in effective.items():
+        if not ignores_whole(ignored, name):
+            kept[name] = with_live_ignored(ignored, name, value, live.attributes.get(name))
+        elif name in live.attributes:
+            kept[name] = live.attributes[name]
+    return kept
+
+
 def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldChange]:
-    """Per-field differences between the effective desired attributes and DSS."""
+    """Per-field differences between the effective desired attributes and DSS, but at the
+    attribute paths the resource's `ignore_changes` names."""
     policy = handler_for(resource.type).policy
     changes = []
-    for name, value in _effective(resource, entry).items():
+    for name, declared in _effective(resource, entry).items():
+        if ignores_whole(resource.ignore_changes, name):
+            continue
+        value = without_ignored(resource.ignore_changes, name, declared)
         current = live.attributes.get(name)
         if policy.equal(name, value, current):
             continue

@@ -183,3 +183,81 @@ def project_observed(desired: Any, observed: Any, compare: str) -> Any:
         shown = [project_observed(d, o, "subset") for d, o in zip(desired, observed)]
         return shown + observed[len(desired) :]
     return observed
+
+
+# -- ignore_changes: attribute paths whose differences are not changes -----------------------------
+IGNORE_ALL = "all"  # `ignore_changes: all`, as Terraform's lifecycle: every attribute
+NESTABLE = ("subset", "map")  # compare modes of mappings, whose keys a path may name
+
+
+def ignores_whole(paths: tuple[str, ...], name: str) -> bool:
+    """Whether `ignore_changes` covers the whole attribute `name`."""
+    return IGNORE_ALL in paths or name in paths
+
+
+def _nested(paths: tuple[str, ...], name: str) -> list[list[str]]:
+    """The key paths under attribute `name` that `ignore_changes` names (`params.separator`)."""
+    prefix = name + "."
+    return [p[len(prefix):].split(".") for p in paths if p.startswith(prefix)]
+
+
+def without_ignored(paths: tuple[str, ...], name: str, value: Any) -> Any:
+    """`value` of attribute `name` without the nested keys `ignore_changes` names: what is
+    left to compare (a subset or map comparison compares only the keys it is given)."""
+    for keys in _nested(paths, name):
+        value = _drop(value, keys)
+    return value
+
+
+def with_live_ignored(paths: tuple[str, ...], name: str, value: Any, live: Any) -> Any:
+    """`value` with the nested keys `ignore_changes` names taken from `live` (dropped where DSS
+    has none): what an update writes, so that it never reverts an ignored key."""
+    for keys in _nested(paths, name):
+        found = _get(live, keys)
+        value = _drop(value, keys) if found is ABSENT else _put(value, keys, found)
+    return value
+
+
+def _get(value: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return ABSENT
+        value = value[key]
+    return value
+
+
+def _drop(value: Any, keys: list[str]) -> Any:
+    if not isinstance(value, dict) or keys[0] not in value:
+        return value
+    copy = dict(value)
+    if len(keys) == 1:
+        del copy[keys[0]]
+    else:
+        copy[keys[0]] = _drop(copy[keys[0]], keys[1:])
+    return copy
+
+
+def _put(value: Any, keys: list[str], new: Any) -> Any:
+    copy = dict(value) if isinstance(value, dict) else {}
+    copy[keys[0]] = new if len(keys) == 1 else _put(copy.get(keys[0]), keys[1:], new)
+    return copy
+
+
+def ignore_path_problem(policy: FieldPolicy, path: str, label: str) -> Optional[tuple[str, Optional[str]]]:
+    """Why `path` is not an attribute path `ignore_changes` may name for a type of `policy`
+    (message, hint), or None. The field policy is the vocabulary: every registered type has one."""
+    from dataiku_iac.config.suggest import did_you_mean
+
+    name, _, rest = path.partition(".")
+    names = policy.names()
+    if name not in names:
+        if path == IGNORE_ALL:
+            return f"{IGNORE_ALL!r} stands alone", f"write `ignore_changes: {IGNORE_ALL}` (not in a list) to ignore every attribute"
+        hint = did_you_mean(name, names) or f"the attributes are: {', '.join(names)}"
+        return f"unknown attribute {name!r} of a {label}", hint
+    compare = policy.get(name).compare
+    if rest and (compare not in NESTABLE or "" in rest.split(".")):
+        if compare not in NESTABLE:
+            return f"a {label}'s {name!r} is compared as a whole, not key by key", f"ignore {name!r} itself"
+        return f"{path!r} is not an attribute path", "write keys separated by single dots: params.separator"
+    return None
