@@ -550,6 +550,11 @@ class _ItemContext:
         self._builder._note_remap(self._address, attribute, written, remapped)
         return remapped
 
+    def remap_container(self, attribute: str, written: str) -> str:
+        remapped = self._builder._container(written)
+        self._builder._note_remap(self._address, attribute, written, remapped)
+        return remapped
+
 
 def loop_text(cycle: list[str], *, keep: int = 4) -> str:
     """`a -> b -> c -> a`; a long loop (a Flow of a thousand datasets) keeps its first and last

@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from dataiku_iac.cli.main import Context, cli, env_option, handle_errors, json_option, lock_timeout_option
-from dataiku_iac.engine.importer import import_project
+from dataiku_iac.engine.importer import import_project, unmanaged_suggestion
 
 
 @cli.group("import")
@@ -30,15 +30,20 @@ def project(obj: Context, project_key: str, environment: str, output: Optional[P
     session = obj.session(environment, as_json=as_json)
     result = import_project(session, project_key, output)
     if as_json:
-        click.echo(json.dumps(result.__dict__, indent=2))
+        click.echo(json.dumps({**result.__dict__, "unmanaged_suggestion": unmanaged_suggestion(result)}, indent=2))
         return
     for rel in result.files:
         click.echo(f"  wrote {rel}")
     click.echo(f"Adopted {len(result.adopted)} object(s) of project {project_key} into the state of {environment!r}.")
     for protected in result.protected:
         click.echo(obj.style(f"  adopted as protected (never deleted): {protected}", "cyan"))
-    for skipped in result.skipped:
+    for skipped, unmanaged in zip(result.skipped, result.unmanaged):
         click.echo(obj.style(f"  not imported (not expressible in the config yet): {skipped}", "yellow"))
+        click.echo(f"      {unmanaged['address']}: {unmanaged['reason']}")
+    for left_out in result.left_out:
+        click.echo(obj.style(f"  imported without a setting: {left_out['address']}: {left_out['reason']}", "yellow"))
+    if result.unmanaged:
+        click.echo(unmanaged_suggestion(result), nl=False)
     for secret in result.secrets:
         click.echo(obj.style(f"  secret variable written as a reference: {secret} (set it before the next plan)", "yellow"))
     summary = result.plan_summary

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import yaml
 
+from dataiku_iac.address import address_of
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.yamlsafe import resolve_plain
@@ -59,6 +60,11 @@ class ImportResult:
     files: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # What the configuration cannot express, by object, with the reason: `unmanaged` the objects
+    # left out whole (they stay unmanaged), `left_out` the settings an imported item does not say
+    # (DSS keeps them as they are). Each: {address, type, name, reason}.
+    unmanaged: list[dict] = field(default_factory=list)
+    left_out: list[dict] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)  # adopted as protected, and why
     plan_summary: dict = field(default_factory=dict)
@@ -84,6 +90,17 @@ def import_project(session: Any, project_key: str, output: Optional[Path] = None
     return result
 
 
+def unmanaged_suggestion(result: ImportResult) -> str:
+    """What to add to the project file to leave the objects import could not express unmanaged on
+    purpose (drift then stops reporting them): the per-project `unmanaged:` policy, one rule per object."""
+    rules = [{"policy": "ignore", "type": u["type"], "name": u["name"]} for u in result.unmanaged]
+    if not rules:
+        return ""
+    text = yaml.dump({"unmanaged": rules}, Dumper=_ReadableDumper, sort_keys=False, default_flow_style=None, width=100)
+    return (f"To leave them unmanaged on purpose (drift then ignores them), add to projects/{result.config_key.lower()}.yml:\n"
+            + "".join(f"  {line}\n" for line in text.splitlines()))
+
+
 def _spec_item(to_config: ToConfig, writer: _Writer, name: str, attrs: dict) -> Optional[dict]:
     return to_config(name, attrs, writer)
 
@@ -106,6 +123,8 @@ class _Writer:
         self.result = result
         self.home = home  # the state's own folder, if it is in this project
         self.secret_values: dict[str, str] = {}
+        self.config_key = ""
+        self._reasons: list[str] = []
         self.connections = {v: k for k, v in (env.get("connections") or {}).items()}
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
         self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
@@ -115,6 +134,25 @@ class _Writer:
 
     def config_code_env(self, name: str) -> str:
         return self.code_envs.get(name, name)
+
+    def config_container(self, name: str) -> str:
+        return self.containers.get(name, name)
+
+    def not_expressed(self, reason: str) -> None:
+        self._reasons.append(reason)
+
+    def _convert(self, convert: Any, type_: str, name: str, attrs: dict) -> Optional[dict]:
+        """One object's item, and what it cannot say recorded in the result by object."""
+        self._reasons = []
+        item = convert(name, attrs)
+        where = {"address": address_of(type_, self.config_key, name), "type": type_, "name": name}
+        if item is None:
+            self.result.skipped.append(f"{type_} {name}")
+            reasons = self._reasons or ["the configuration has no way to write it yet"]
+            self.result.unmanaged.append({**where, "reason": "; ".join(reasons)})
+        else:
+            self.result.left_out.extend({**where, "reason": reason} for reason in self._reasons)
+        return item
 
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel
@@ -126,6 +164,7 @@ class _Writer:
 
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
         assert live.project is not None  # import_project checked it
+        self.config_key = config_key
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
         # Every type, in registration order: a type whose spec writes its items (`to_config`), or
         # one of the built-in types whose logical -> config part is still written below.
@@ -136,9 +175,8 @@ class _Writer:
             convert = built_in[type_] if to_config is None else partial(_spec_item, to_config, self)
             items = []
             for obj in sorted(live.objects.get(type_, []), key=lambda o: o.name):
-                item = convert(obj.name, obj.attributes)
+                item = self._convert(convert, type_, obj.name, obj.attributes)
                 if item is None:
-                    self.result.skipped.append(f"{type_} {obj.name}")
                     continue
                 if self.home is not None and type_ == "managed_folder" and obj.dss_id == self.home.folder_id:
                     item["protect"] = True  # it holds this very state: never deleted, whatever the YAML says

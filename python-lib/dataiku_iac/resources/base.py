@@ -297,6 +297,25 @@ def env_selection_to_dss(value: str, current: dict[str, Any], mode_key: str) -> 
     return patched
 
 
+def container_to_logical(selection: Optional[dict[str, Any]]) -> str:
+    """A container selection (project settings, code recipe params) -> `inherit`, `none` or a name."""
+    selection = selection or {}
+    mode = selection.get("containerMode", "INHERIT")
+    if mode == "NONE":
+        return "none"
+    if mode == "EXPLICIT_CONTAINER":
+        return selection.get("containerConf") or ""
+    return "inherit"
+
+
+def container_to_dss(value: str) -> dict[str, Any]:
+    if value == "inherit":
+        return {"containerMode": "INHERIT"}
+    if value == "none":
+        return {"containerMode": "NONE"}
+    return {"containerMode": "EXPLICIT_CONTAINER", "containerConf": value}
+
+
 def copy_keys(item: dict[str, Any], attrs: dict[str, Any], *keys: str) -> None:
     """Copy the keys `item` has into `attrs` (a mapping copied one level deep): a spec's `build`."""
     for key in keys:

@@ -46,6 +46,79 @@ CHOSEN_FORMAT_PARAMS = {
     "json": ("charset",),
 }
 
+# The formatParams DSS gives a new managed dataset of each format the tool creates one in
+# (FORMAT_OPTION_IDS: CSV_EXCEL_GZIP for csv), from real documents: csv
+# dataset/api_filesystem_csv_managed_just_created.json, parquet dataset/api_hdfs_parquet_managed.json;
+# DSS gives avro and orc none worth naming. Import writes only what differs from these: what a
+# person changed after the creation (a separator, a quoting style), which a new project would
+# not get otherwise.
+CREATED_FORMAT_PARAMS: dict[str, dict[str, Any]] = {
+    "csv": {
+        "style": "excel",
+        "charset": "utf8",
+        "separator": "\t",
+        "quoteChar": '"',
+        "escapeChar": "\\",
+        "compress": "gz",
+        "dateSerializationFormat": "ISO",
+        "arrayMapFormat": "json",
+        "hiveSeparators": ["\u0002", "\u0003", "\u0004", "\u0005", "\u0006", "\u0007", "\b"],
+        "skipRowsBeforeHeader": 0,
+        "parseHeaderRow": False,
+        "skipRowsAfterHeader": 0,
+        "normalizeBooleans": False,
+        "normalizeDoubles": True,
+        "readAdditionalColumnsBehavior": "INSERT_IN_DATA_WARNING",
+        "readMissingColumnsBehavior": "DISCARD_SILENT",
+        "readDataTypeMismatchBehavior": "DISCARD_WARNING",
+        "writeDataTypeMismatchBehavior": "DISCARD_WARNING",
+        "fileReadFailureBehavior": "FAIL",
+    },
+    "parquet": {
+        "parquetBlockSizeMB": 128,
+        "parquetCompressionMethod": "SNAPPY",
+        "parquetFlavor": "HIVE",
+        "parquetLowerCaseIdentifiers": False,
+        "representsNullFields": False,
+    },
+}
+# formatParams DSS computes by itself (an estimate it refreshes after a build): never a choice.
+COMPUTED_FORMAT_PARAMS = ("probableNumberOfRecords",)
+# The params DSS gives a new dataset, by storage (real documents: dataset/export_filesystem_managed_dss804.json,
+# dataset/git_snowflake_external_table.json, dataset/api_postgresql_managed_table.json). Import writes the
+# other keys under `params`, besides those the typed keys (connection, path, table…) write.
+CREATED_PARAMS: dict[str, dict[str, Any]] = {
+    "files": {
+        "notReadyIfEmpty": False,
+        "filesSelectionRules": {"mode": "ALL", "excludeRules": [], "includeRules": [], "explicitFiles": []},
+        # cloud and Hadoop storages (dataset/api_hdfs_parquet_managed.json, an S3 one in
+        # managed_folder/s3_managed_storage_recent.json)
+        "metastoreSynchronizationEnabled": True,
+        "metastoreDatabaseName": "default",
+        "hiveDatabase": "",
+        "variablesExpansionLoopConfig": {"enabled": False, "mode": "CREATE_VARIABLE_FOR_EACH_COLUMN", "replacements": []},
+    },
+    "sql": {
+        "notReadyIfEmpty": False,
+        "mode": "table",
+        "partitioningType": "custom",
+        "normalizeDoubles": True,
+        "tableCreationMode": "auto",
+        "writeInsertBatchSize": 10000,
+        "writeJDBCBadDataBehavior": "DISCARD_ROW",
+        "writeWithCopyBadDataBehavior": "NOVERIFY_ERROR",
+        "readColsWithUnknownTzAsDates": False,
+        "readSQLDateColsAsDSSDates": True,
+        "sparkJdbcAccess": "NONE",
+        "numPartitions": -1,
+    },
+}
+# Partitioning flags -> their DSS keys (both false on a new dataset).
+_PARTITIONING_FLAGS = {
+    "ignore_non_matching_files": "ignoreNonMatchingFile",
+    "missing_partitions_as_empty": "considerMissingRequestedPartitionsAsEmpty",
+}
+
 POLICY = FieldPolicy(
     fields=(
         Field("kind", replace=True),
@@ -60,6 +133,8 @@ POLICY = FieldPolicy(
         Field("partitioning", compare="subset"),
         Field("schema", compare="subset"),
         Field("description", reset=""),
+        # No reset: a short description set in DSS before this key existed stays as it is.
+        Field("short_description"),
         Field("tags", compare="set", reset=[]),
         Field("params", compare="subset"),
     )
@@ -101,6 +176,7 @@ class DatasetHandler(ResourceHandler):
             "partitioning": _partitioning_to_logical(doc.get("partitioning") or {}),
             "schema": {"columns": [_column_to_logical(c) for c in (doc.get("schema") or {}).get("columns") or []]},
             "description": doc.get("description") or "",
+            "short_description": doc.get("shortDesc") or "",
             "tags": list(doc.get("tags") or []),
             "params": copy.deepcopy(params),
         }
@@ -228,6 +304,8 @@ def patch_document(doc: dict[str, Any], attrs: dict[str, Any]) -> None:
         schema["columns"] = _columns_to_dss(schema.get("columns") or [], attrs["schema"].get("columns") or [])
     if "description" in attrs:
         doc["description"] = attrs["description"]
+    if "short_description" in attrs:
+        doc["shortDesc"] = attrs["short_description"]
     if "tags" in attrs:
         doc["tags"] = list(attrs["tags"])
 
@@ -261,6 +339,8 @@ def _partitioning_to_logical(partitioning: dict[str, Any]) -> dict[str, Any]:
     logical: dict[str, Any] = {"dimensions": dims}
     if partitioning.get("filePathPattern"):
         logical["file_path_pattern"] = partitioning["filePathPattern"]
+    for flag, key in _PARTITIONING_FLAGS.items():
+        logical[flag] = bool(partitioning.get(key))
     return logical
 
 
@@ -273,6 +353,9 @@ def _partitioning_to_dss(current: dict[str, Any], logical: dict[str, Any]) -> di
         ]
     if "file_path_pattern" in logical:
         patched["filePathPattern"] = logical["file_path_pattern"]
+    for flag, key in _PARTITIONING_FLAGS.items():
+        if flag in logical:
+            patched[key] = bool(logical[flag])
     return patched
 
 
@@ -288,7 +371,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     fmt = item.get("format") or (configured.get("format") if kind == "managed" and not item.get("connection") else None)
     if fmt and kind in ("managed", "filesystem", "uploaded"):
         attrs["format"] = fmt
-    copy_keys(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "params")
+    copy_keys(item, attrs, "format_params", "path", "table", "schema_name", "catalog", "description", "short_description", "params")
     _refuse_declared_twice(item, ctx)
     if kind == "sql_query":
         attrs["query"] = item["query"] if "query" in item else ctx.file_text(item["sql_file"])
@@ -326,33 +409,29 @@ def _connection_written(item: dict[str, Any], ctx: BuildContext) -> Optional[str
 
 def _partitioning(value: dict[str, Any]) -> dict[str, Any]:
     logical: dict[str, Any] = {"dimensions": [dict(d) for d in value.get("dimensions") or []]}
-    if "file_path_pattern" in value:
-        logical["file_path_pattern"] = value["file_path_pattern"]
+    for key in ("file_path_pattern", *_PARTITIONING_FLAGS):
+        if key in value:
+            logical[key] = value[key]
     return logical
 
 
 def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
-    """Logical attributes -> a `datasets` item; None for a dataset of a plugin (`other:` kinds)."""
+    """Logical attributes -> a `datasets` item: every setting a person chose, none DSS chose by itself
+    (what a new dataset gets: CREATED_FORMAT_PARAMS, CREATED_PARAMS, computed paths); None for a
+    dataset of a plugin (`other:` kinds). What the item cannot say is reported through ctx."""
     kind = attrs.get("kind") or ""
     if kind.startswith("other:"):
+        ctx.not_expressed(f"its DSS type {kind[len('other:'):]!r} has no dataset type in the configuration")
         return None
     item: dict[str, Any] = {"name": name, "type": kind}
     if attrs.get("connection"):
         item["connection"] = ctx.config_connection(attrs["connection"])
-    sql_storage = kind == "managed" and (attrs.get("params") or {}).get("table") is not None
-    # A managed dataset switched in DSS to a format DSS cannot create one in (json...) keeps it
-    # unmanaged: the config only takes the formats of managed creation (FORMAT_OPTION_IDS).
-    writable = kind != "managed" or attrs.get("format") in FORMAT_OPTION_IDS
-    if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage and writable:
-        item["format"] = attrs["format"]
-    if kind in ("filesystem", "uploaded"):
-        chosen = {
-            k: v
-            for k, v in (attrs.get("format_params") or {}).items()
-            if k in CHOSEN_FORMAT_PARAMS.get(attrs.get("format") or "", ())
-        }
-        if chosen:
-            item["format_params"] = chosen
+    params = attrs.get("params") or {}
+    sql_storage = kind == "managed" and params.get("table") is not None
+    if kind in ("managed", "filesystem", "uploaded") and attrs.get("format") and not sql_storage:
+        _format_to_config(item, kind, attrs, ctx)
+    if kind == "managed" and not sql_storage and attrs.get("path") not in (None, *_created_paths(name)):
+        item["path"] = attrs["path"]
     if kind == "filesystem" and attrs.get("path"):
         item["path"] = attrs["path"]
     if kind == "sql_table":
@@ -361,13 +440,86 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
                 item[key] = attrs[key]
     if kind == "sql_query":
         item["query"] = attrs.get("query") or ""
-    dims = (attrs.get("partitioning") or {}).get("dimensions") or []
-    if dims:
-        item["partitioning"] = dict(attrs["partitioning"])
+    chosen = _chosen_params(kind, name, params, sql_storage)
+    if chosen:
+        item["params"] = chosen
+    partitioning = _partitioning_to_config(attrs.get("partitioning") or {})
+    if partitioning:
+        item["partitioning"] = partitioning
     columns = (attrs.get("schema") or {}).get("columns") or []
     if columns:
         item["schema"] = {"columns": columns}
+    if attrs.get("short_description"):
+        item["short_description"] = attrs["short_description"]
     return described(item, attrs)
+
+
+def _format_to_config(item: dict[str, Any], kind: str, attrs: dict[str, Any], ctx: ImportContext) -> None:
+    fmt = attrs["format"]
+    if kind == "managed" and fmt not in FORMAT_OPTION_IDS:
+        # The config only takes the formats of managed creation: a managed dataset switched in DSS
+        # to another one (json...) keeps its format unmanaged rather than fail `validate`.
+        ctx.not_expressed(f"format {fmt!r}: DSS creates a managed dataset as csv, parquet, avro or orc only "
+                          "(its format and format params stay as they are in DSS)")
+        return
+    item["format"] = fmt
+    chosen = chosen_format_params(kind, fmt, attrs.get("format_params") or {})
+    if chosen:
+        item["format_params"] = chosen
+
+
+def chosen_format_params(kind: str, fmt: str, live: dict[str, Any]) -> dict[str, Any]:
+    """The formatParams a person chose: those that differ from what DSS gives a new dataset of the
+    format; for files read (filesystem, uploaded) also the ones that say how to read them (a
+    separator), which DSS guessed from the files and a new dataset would not guess the same."""
+    created = CREATED_FORMAT_PARAMS.get(fmt, {})
+    always = CHOSEN_FORMAT_PARAMS.get(fmt, ()) if kind != "managed" else ()
+    return {
+        key: value
+        for key, value in live.items()
+        if key not in COMPUTED_FORMAT_PARAMS and (key in always or key not in created or created[key] != value)
+    }
+
+
+def _created_paths(name: str) -> tuple[str, ...]:
+    """The path DSS gives a new managed dataset: on the server filesystem, and on other storages."""
+    return (f"${{projectKey}}/{name}", f"/${{projectKey}}/{name}")
+
+
+def _chosen_params(kind: str, name: str, params: dict[str, Any], sql_storage: bool) -> dict[str, Any]:
+    """The `params` keys a person chose: not those a typed key writes, not DSS's creation defaults."""
+    if kind == "uploaded":
+        return {}  # DSS keeps the uploaded files' bookkeeping there (uploadConnection, files...)
+    typed = {"connection", *_PARAM_KEYS.values()}
+    created = dict(CREATED_PARAMS["sql" if kind in ("sql_table", "sql_query") or sql_storage else "files"])
+    if kind == "managed":
+        # What DSS derives for a new managed dataset from its name and its connection (the bucket).
+        created.update({"metastoreTableName": f"${{projectKey}}_{name}", "hiveTableName": f"${{projectKey}}_{name}"})
+        typed.add("bucket")
+    chosen = {key: value for key, value in params.items() if key not in typed and created.get(key, _ABSENT) != value}
+    if kind == "sql_query" and chosen.get("mode") == "query":
+        chosen.pop("mode")
+    if sql_storage and params.get("table") != f"${{projectKey}}_{name}":
+        chosen["table"] = params["table"]  # a managed SQL dataset's own table name: params is its one place
+    for key in ("schema", "catalog"):
+        if sql_storage and params.get(key):
+            chosen[key] = params[key]
+    return chosen
+
+
+_ABSENT = object()
+
+
+def _partitioning_to_config(logical: dict[str, Any]) -> dict[str, Any]:
+    if not logical.get("dimensions"):
+        return {}  # DSS's flags of an unpartitioned dataset mean nothing
+    item: dict[str, Any] = {"dimensions": [dict(d) for d in logical["dimensions"]]}
+    if logical.get("file_path_pattern"):
+        item["file_path_pattern"] = logical["file_path_pattern"]
+    for flag in _PARTITIONING_FLAGS:
+        if logical.get(flag):
+            item[flag] = True
+    return item
 
 
 SPEC = ResourceSpec(

@@ -16,6 +16,7 @@ from dataiku_iac.resources.base import (
     copy_keys,
     create_answer,
     created_document,
+    deep_merge,
     described,
     save_if_changed,
     version_tag_of,
@@ -29,8 +30,17 @@ POLICY = FieldPolicy(
         Field("path"),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
+        Field("params", compare="subset"),
     )
 )
+
+# The params DSS gives a new folder (real document: managed_folder/filesystem_folders_2022.json);
+# import writes the other keys under `params`, besides connection and path.
+CREATED_PARAMS: dict[str, Any] = {
+    "notReadyIfEmpty": False,
+    "filesSelectionRules": {"mode": "ALL", "excludeRules": [], "includeRules": [], "explicitFiles": []},
+}
+_TYPED_PARAMS = ("connection", "path")
 
 
 class ManagedFolderHandler(ResourceHandler):
@@ -66,6 +76,7 @@ class ManagedFolderHandler(ResourceHandler):
             "path": params.get("path"),
             "description": doc.get("description") or "",
             "tags": list(doc.get("tags") or []),
+            "params": copy.deepcopy(params),
         }
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
@@ -93,8 +104,10 @@ class ManagedFolderHandler(ResourceHandler):
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         attrs = resource.attributes
+        if "params" in attrs:
+            raw["params"] = deep_merge(raw.get("params") or {}, attrs["params"])
         params = raw.setdefault("params", {})
-        for key in ("connection", "path"):
+        for key in _TYPED_PARAMS:
             if attrs.get(key) is not None:
                 params[key] = attrs[key]
         if "description" in attrs:
@@ -111,7 +124,8 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     """A `managed_folders` item -> logical attributes."""
     written = item.get("connection") or ctx.defaults("managed_folder").get("connection") or defaults.FOLDER_CONNECTION
     attrs: dict[str, Any] = {"connection": ctx.remap_connection("connection", written)}
-    copy_keys(item, attrs, "path", "description")
+    copy_keys(item, attrs, "path", "description", "params")
+    _refuse_declared_twice(item, ctx)
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
     return attrs
@@ -123,7 +137,20 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> dict[str,
     path = attrs.get("path") or ""
     if path and "${odbId}" not in path:
         item["path"] = path
+    live = attrs.get("params") or {}
+    chosen = {k: v for k, v in live.items() if k not in _TYPED_PARAMS and k in CREATED_PARAMS and CREATED_PARAMS[k] != v}
+    if chosen:
+        item["params"] = chosen
     return described(item, attrs)
+
+
+def _refuse_declared_twice(item: dict[str, Any], ctx: BuildContext) -> None:
+    """`path: /a` with `params: {path: /b}` would never converge: a setting has one place."""
+    params = item.get("params")
+    for key in _TYPED_PARAMS:
+        if isinstance(params, dict) and key in params:
+            ctx.error(("params", key), f"params.{key} declares again what the folder's {key!r} key declares: "
+                      "a setting has one place", f"remove params.{key} (keep {key})")
 
 
 SPEC = ResourceSpec(

@@ -17,6 +17,8 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    container_to_dss,
+    container_to_logical,
     copy_keys,
     deep_merge,
     described,
@@ -48,6 +50,7 @@ POLICY = FieldPolicy(
         Field("outputs"),
         Field("code"),
         Field("code_env"),
+        Field("container"),
         Field("params", compare="subset"),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
@@ -100,6 +103,7 @@ class RecipeHandler(ResourceHandler):
             attrs["code"] = doc.get("payload") or ""
         if kind in ENV_TYPES:
             attrs["code_env"] = env_selection_to_logical((recipe.get("params") or {}).get("envSelection"), "envMode")
+            attrs["container"] = container_to_logical((recipe.get("params") or {}).get("containerSelection"))
         return attrs
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
@@ -150,6 +154,8 @@ def patch_document(doc: dict[str, Any], attrs: dict[str, Any], ctx: ProjectConte
     if "code_env" in attrs:
         params = recipe.setdefault("params", {})
         params["envSelection"] = env_selection_to_dss(attrs["code_env"], params.get("envSelection") or {}, "envMode")
+    if "container" in attrs:
+        recipe.setdefault("params", {})["containerSelection"] = container_to_dss(attrs["container"])
     if "code" in attrs:
         doc["payload"] = attrs["code"]
     if "description" in attrs:
@@ -223,6 +229,11 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
             # Both would be written at each apply, one overwriting the other: never converges.
             ctx.error(("params", "envSelection"), "params.envSelection declares again what 'code_env' declares: "
                       "a setting has one place", "remove params.envSelection (keep code_env)")
+    if "container" in item:
+        attrs["container"] = ctx.remap_container("container", item["container"])
+        if isinstance(item.get("params"), dict) and "containerSelection" in item["params"]:
+            ctx.error(("params", "containerSelection"), "params.containerSelection declares again what 'container' "
+                      "declares: a setting has one place", "remove params.containerSelection (keep container)")
     copy_keys(item, attrs, "params", "description")
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
@@ -258,6 +269,7 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
     recipe, which the configuration cannot express yet."""
     kind = attrs.get("kind")
     if kind not in SUPPORTED:
+        ctx.not_expressed(f"the configuration has no recipe type {kind!r} yet")
         return None
     item: dict[str, Any] = {
         "name": name,
@@ -272,6 +284,8 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
         item["sql_file" if folder == "sql" else "code_file"] = rel
     if attrs.get("code_env") not in (None, "", "inherit"):
         item["code_env"] = ctx.config_code_env(attrs["code_env"])
+    if attrs.get("container") not in (None, "", "inherit"):
+        item["container"] = ctx.config_container(attrs["container"])
     return described(item, attrs)
 
 

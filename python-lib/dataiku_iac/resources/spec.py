@@ -90,6 +90,10 @@ class BuildContext(Protocol):
         """A code env name as the environment remaps it (`inherit` and `builtin` stay)."""
         ...
 
+    def remap_container(self, attribute: str, written: str) -> str:
+        """A container configuration name as the environment remaps it (`inherit` and `none` stay)."""
+        ...
+
     def file_text(self, rel: str) -> str:
         """The text of a file the item names (one of the spec's `file_keys`), read by the loader."""
         ...
@@ -108,6 +112,16 @@ class ImportContext(Protocol):
 
     def config_code_env(self, name: str) -> str:
         """A DSS code env name as the configuration writes it (the environment's mapping reversed)."""
+        ...
+
+    def config_container(self, name: str) -> str:
+        """A DSS container configuration name as the configuration writes it (the mapping reversed)."""
+        ...
+
+    def not_expressed(self, reason: str) -> None:
+        """What the configuration cannot express of this object, and why: the whole object when
+        `to_config` then returns None (it stays unmanaged), else a setting the item leaves out
+        (DSS keeps it as it is). `import` lists each one by object, with the reason."""
         ...
 
 
