@@ -37,7 +37,10 @@ def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, curren
     """The config source described by the common params:
 
     source_kind: "library" (default) | "git" | "directory"
-    library_project (default: the current project), library_path (default "iac")
+    library_project (default: the current project), library_path (default "iac"),
+    library_git_reference (a DSS Git reference of that library, by its folder; optional: the
+    reference populating library_path is found by itself), library_git_refresh (ask DSS to
+    re-import that reference from upstream before reading; DSS uses its own Git credentials)
     git_url, git_ref (default "main"), git_subpath, git_secret (name of a DSS user secret
     holding a token or password), git_credentials (a preset: {username, password|token})
     directory_path
@@ -47,7 +50,15 @@ def source_spec(config: Mapping[str, Any], client_factory: ClientFactory, curren
         project = config.get("library_project") or current_project
         if not project:
             raise ComponentError("library_project: choose the project whose library holds the configuration")
-        return {"kind": "library", "project_key": str(project), "path": str(config.get("library_path") or "iac")}
+        reference = str(config.get("library_git_reference") or "").strip().strip("/")
+        library: dict[str, Any] = {
+            "kind": "library", "project_key": str(project), "path": str(config.get("library_path") or reference or "iac")
+        }
+        if reference:
+            library["git_reference"] = reference
+        if config.get("library_git_refresh"):
+            library["git_refresh"] = True
+        return library
     if kind == "git":
         url = str(config.get("git_url") or "").strip()
         if not url:
@@ -239,7 +250,8 @@ def _serial(config: Mapping[str, Any]) -> int:
 # -- scheduled drift check: scenario set-up --------------------------------------------------
 
 SOURCE_KEYS = (
-    "source_kind", "library_project", "library_path", "git_url", "git_ref", "git_subpath",
+    "source_kind", "library_project", "library_path", "library_git_reference", "library_git_refresh",
+    "git_url", "git_ref", "git_subpath",
     "git_secret", "git_username", "directory_path", "environment",
 )
 

@@ -12,6 +12,9 @@ Source specs (what macros, steps and the webapp pass):
 
     {"kind": "directory", "path": "/srv/iac"}
     {"kind": "library", "project_key": "OPS", "path": "iac"}        # project library folder
+    {"kind": "library", "project_key": "OPS", "path": "iac",
+     "git_reference": "iac", "git_refresh": True}                   # ... that a DSS Git reference
+                                                                    # populates, re-imported first
     {"kind": "git", "url": "...", "ref": "main", "subpath": "dss",
      "credentials": {"username": "...", "password": "..."}}         # never logged, never in URLs
 """
@@ -75,7 +78,14 @@ def describe_source(provenance: dict) -> str:
         sub = f" ({provenance['subpath']})" if provenance.get("subpath") else ""
         return f"git {provenance.get('url')} @ {provenance.get('ref')} = {str(provenance.get('commit', ''))[:12]}{sub}"
     if kind == "library":
-        return f"project library of {provenance.get('project_key')}, folder /{provenance.get('path', '')}"
+        text = f"project library of {provenance.get('project_key')}, folder /{provenance.get('path', '')}"
+        git = provenance.get("git")
+        if isinstance(git, dict):
+            text += (f", Git reference {git.get('reference')}: {git.get('remote')} @ {git.get('checkout') or 'HEAD'}"
+                     f" = {str(git.get('commit', ''))[:12]}")
+            text += " (refreshed from upstream)" if git.get("refreshed") else ""
+            text += " (with changes made in DSS since)" if git.get("dirty") else ""
+        return text
     if kind == "directory":
         return f"directory {provenance.get('path')}"
     return str(kind)
