@@ -320,7 +320,20 @@ class _Builder:
                     message = f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer"
                     self._error(ctx.doc, ("recipes", index, "outputs"), message)
                 writers.setdefault(ref, index)
+        self._check_output_zones(ctx, items)
         ctx.flow_edges = self._flow_edges(ctx, items)
+
+    def _check_output_zones(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
+        """DSS moves a recipe and its outputs together (resources/flow_zone.py): an output is in its
+        recipe's zone, which only the recipe declares, or two `zone:` keys would fight each apply."""
+        writer = {ref: item.get("name") for _index, item in items for refs in roles_of(item.get("outputs")).values() for ref in refs}
+        for section in ("datasets", "managed_folders"):
+            for index, item in self._items(ctx.doc, section):
+                recipe = writer.get(item.get("name"))  # type: ignore[arg-type]
+                if "zone" in item and recipe is not None:
+                    message = (f"{item.get('name')!r} is an output of recipe {recipe!r}: it is in its recipe's flow zone "
+                               "(DSS moves a recipe and its outputs together)")
+                    self._error(ctx.doc, (section, index, "zone"), message, f"declare the zone on recipe {recipe!r}")
 
     def _flow_edges(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> dict[str, set[str]]:
         """Dataset-level Flow graph: input -> output through each recipe."""

@@ -127,6 +127,13 @@ class DssConnection:
         return client
 
 
+def last_status() -> Optional[int]:
+    """The HTTP status of this thread's last answer from DSS (None before any): what a handler
+    checks when the client raised, to tell a 404 from another failure (dataikuapi drops it)."""
+    status = getattr(_last_status, "value", None)
+    return status if isinstance(status, int) else None
+
+
 def classify(exc: BaseException) -> DssError:
     """Turn whatever the client raised into a DssError with a `transient` flag."""
     if isinstance(exc, DssError):

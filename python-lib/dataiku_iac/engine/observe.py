@@ -189,6 +189,11 @@ class Observer:
         for (key, type_, _item), slot in zip(to_read, slots):
             read_back = slot if isinstance(slot, Observed) else slot.result()
             self.observation.projects[key].objects[type_].append(read_back)
+        # What one type's list told of other types' objects (a zone list: every object's zone).
+        for key in keys:
+            objects = self.observation.projects[key].objects
+            for type_ in child_types:
+                handler_for(type_).complete_observation(objects, self.contexts[key])
 
     def _call(self, fn: Callable[[], T]) -> T:
         if self.cancel.is_set():

@@ -64,6 +64,9 @@ class ProjectContext:
     connection_types: dict[str, str] = field(default_factory=dict)  # name -> DSS type
     # The state lineage a project create writes as the project's marker (see project.MARKER_KEY).
     marker: Optional[str] = None
+    # What one type's list tells of other types' objects, by kind (`learn`): a zone list gives
+    # the zone of every object of the project.
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self, folder_ids: Optional[dict[str, str]], scenario_ids: Optional[dict[str, str]]) -> None:
@@ -88,6 +91,15 @@ class ProjectContext:
                 if known == dss_id:
                     return name
         return None
+
+    def learn(self, kind: str, key: str, value: Any) -> None:
+        """Record what a list told of another object (`kind` names what is recorded)."""
+        with self._lock:
+            self.facts.setdefault(kind, {})[key] = value
+
+    def learned(self, kind: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.facts.get(kind, {}))
 
     # -- shorthands for the handlers -----------------------------------------------------------
     def folder_name(self, odb_id: str) -> Optional[str]:
@@ -160,6 +172,11 @@ class ResourceHandler:
 
     def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
         raise NotImplementedError
+
+    def complete_observation(self, objects: dict[str, list[Observed]], ctx: ProjectContext) -> None:
+        """Once every type of a project is observed (`objects`: type -> its objects): add to other
+        types' objects what this type's list told of them (`ctx.learned`), such as the zone of each
+        member (resources/flow_zone.py). Nothing by default."""
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         raise NotImplementedError

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from dataiku_iac import defaults
 from dataiku_iac.model import Resource
+from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
@@ -137,6 +138,7 @@ POLICY = FieldPolicy(
         Field("short_description"),
         Field("tags", compare="set", reset=[]),
         Field("params", compare="subset"),
+        flow_zone.MEMBER_FIELD,
     )
 )
 
@@ -188,7 +190,8 @@ class DatasetHandler(ResourceHandler):
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         _, answer = create_answer(client, lambda: self._create(client, resource, ctx))
         identity = {"name": resource.name, "projectKey": resource.project_key}
-        return self._save(client, resource, ctx, created_document(answer, identity, ("type", "params")))
+        observed = self._save(client, resource, ctx, created_document(answer, identity, ("type", "params")))
+        return flow_zone.place(client, resource, observed, ctx)
 
     def _create(self, client: Any, resource: Resource, ctx: ProjectContext) -> None:
         project = client.get_project(resource.project_key)
@@ -226,7 +229,7 @@ class DatasetHandler(ResourceHandler):
             raise ValueError(f"unsupported dataset kind {kind!r}")
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
-        return self._save(client, resource, ctx)
+        return flow_zone.place(client, resource, self._save(client, resource, ctx), ctx, current=current)
 
     def _save(self, client: Any, resource: Resource, ctx: ProjectContext, created: Optional[dict[str, Any]] = None) -> Observed:
         """Read-modify-write of the settings; `created`: the document a create answered with (no read)."""
@@ -381,6 +384,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
         attrs["schema"] = {"columns": [dict(c) for c in (item["schema"] or {}).get("columns") or []]}
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
+    flow_zone.build_membership(item, attrs, ctx)
     return attrs
 
 
@@ -451,7 +455,7 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
         item["schema"] = {"columns": columns}
     if attrs.get("short_description"):
         item["short_description"] = attrs["short_description"]
-    return described(item, attrs)
+    return flow_zone.membership_to_config(described(item, attrs), attrs)
 
 
 def _format_to_config(item: dict[str, Any], kind: str, attrs: dict[str, Any], ctx: ImportContext) -> None:
@@ -529,6 +533,7 @@ SPEC = ResourceSpec(
     section="datasets",
     schema=ConfigSchema(in_project_schema=True),
     file_keys=("sql_file",),
+    references=("flow_zone",),
     holds_data=True,
     build=build,
     to_config=to_config,

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from dataiku_iac import defaults
 from dataiku_iac.model import Resource
+from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
@@ -31,6 +32,7 @@ POLICY = FieldPolicy(
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
         Field("params", compare="subset"),
+        flow_zone.MEMBER_FIELD,
     )
 )
 
@@ -85,10 +87,11 @@ class ManagedFolderHandler(ResourceHandler):
         folder, answer = create_answer(client, lambda: project.create_managed_folder(resource.name, connection_name=connection))
         ctx.remember_folder(resource.name, folder.odb_id)
         identity = {"id": folder.odb_id, "name": resource.name, "projectKey": resource.project_key}
-        return self._save(client, resource, folder.odb_id, ctx, created_document(answer, identity, ("params",)))
+        observed = self._save(client, resource, folder.odb_id, ctx, created_document(answer, identity, ("params",)))
+        return flow_zone.place(client, resource, observed, ctx)
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
-        return self._save(client, resource, current.dss_id, ctx)
+        return flow_zone.place(client, resource, self._save(client, resource, current.dss_id, ctx), ctx, current=current)
 
     def _save(
         self, client: Any, resource: Resource, odb_id: str, ctx: ProjectContext, created: Optional[dict[str, Any]] = None
@@ -128,6 +131,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     _refuse_declared_twice(item, ctx)
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
+    flow_zone.build_membership(item, attrs, ctx)
     return attrs
 
 
@@ -141,7 +145,7 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> dict[str,
     chosen = {k: v for k, v in live.items() if k not in _TYPED_PARAMS and k in CREATED_PARAMS and CREATED_PARAMS[k] != v}
     if chosen:
         item["params"] = chosen
-    return described(item, attrs)
+    return flow_zone.membership_to_config(described(item, attrs), attrs)
 
 
 def _refuse_declared_twice(item: dict[str, Any], ctx: BuildContext) -> None:
@@ -159,6 +163,7 @@ SPEC = ResourceSpec(
     handler=ManagedFolderHandler(),
     identity=Identity.SERVER_ID,
     section="managed_folders",
+    references=("flow_zone",),
     schema=ConfigSchema(in_project_schema=True),
     holds_data=True,
     build=build,

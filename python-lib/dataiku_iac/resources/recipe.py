@@ -13,6 +13,7 @@ import copy
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
+from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
@@ -54,6 +55,7 @@ POLICY = FieldPolicy(
         Field("params", compare="subset"),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
+        flow_zone.MEMBER_FIELD,
     )
 )
 
@@ -117,10 +119,10 @@ class RecipeHandler(ResourceHandler):
         # Raw creation: no output auto-creation, no input checks, payload as given.
         creation = {"rawCreation": True, "rawPayload": attrs.get("code", "")}
         client.get_project(resource.project_key).create_recipe(prototype, creation)
-        return self._save(client, resource, ctx)
+        return flow_zone.place(client, resource, self._save(client, resource, ctx), ctx)
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
-        return self._save(client, resource, ctx)
+        return flow_zone.place(client, resource, self._save(client, resource, ctx), ctx, current=current)
 
     def _save(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         settings = client.get_project(resource.project_key).get_recipe(resource.name).get_settings()
@@ -237,6 +239,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     copy_keys(item, attrs, "params", "description")
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
+    flow_zone.build_membership(item, attrs, ctx)
     return attrs
 
 
@@ -286,7 +289,7 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
         item["code_env"] = ctx.config_code_env(attrs["code_env"])
     if attrs.get("container") not in (None, "", "inherit"):
         item["container"] = ctx.config_container(attrs["container"])
-    return described(item, attrs)
+    return flow_zone.membership_to_config(described(item, attrs), attrs)
 
 
 def _roles_to_config(roles: Any) -> Any:
@@ -303,7 +306,7 @@ SPEC = ResourceSpec(
     section="recipes",
     schema=ConfigSchema(in_project_schema=True),
     file_keys=("code_file", "sql_file"),
-    references=("dataset", "managed_folder"),
+    references=("flow_zone", "dataset", "managed_folder"),
     build=build,
     to_config=to_config,
 )

@@ -18,6 +18,7 @@ from typing import Iterator, Optional
 
 from dataiku_iac.resources.base import ResourceHandler
 from dataiku_iac.resources.dataset import SPEC as DATASET
+from dataiku_iac.resources.flow_zone import SPEC as FLOW_ZONE
 from dataiku_iac.resources.managed_folder import SPEC as MANAGED_FOLDER
 from dataiku_iac.resources.project import SPEC as PROJECT
 from dataiku_iac.resources.recipe import SPEC as RECIPE
@@ -99,6 +100,7 @@ REGISTRY = Registry()
 
 # The built-in types, one line each, in dependency order.
 REGISTRY.register(PROJECT)
+REGISTRY.register(FLOW_ZONE)
 REGISTRY.register(MANAGED_FOLDER)
 REGISTRY.register(DATASET)
 REGISTRY.register(RECIPE)

@@ -76,8 +76,9 @@ def test_one_address_grammar() -> None:
     assert Address.parse("managed_folder.DEMO.a.b").name == "a.b"  # a name may hold dots
     assert address_of("project", "DEMO", "ignored") == "project.DEMO"
     assert project_address_of("scenario.DEMO.nightly") == "project.DEMO"
+    named = ", ".join(spec.type for spec in child_specs())  # every registered type, in registration order
     for bad in ("dataset.DEMO", "project.DEMO.x", "no_such_type.DEMO.z", "", " dataset.DEMO.x"):
-        with pytest.raises(AddressError, match=re.escape("expected project.KEY or <type>.KEY.NAME with type one of managed_folder")):
+        with pytest.raises(AddressError, match=re.escape(f"expected project.KEY or <type>.KEY.NAME with type one of {named}")):
             Address.parse(bad)
 
 
