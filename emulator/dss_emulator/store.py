@@ -12,6 +12,7 @@ changed is rewritten:
     config/projects/<KEY>/managed_folders/<id>.json
     config/projects/<KEY>/scenarios/<id>.json (+ <id>.py for script scenarios)
     config/projects/<KEY>/flow_zones.json            the flow zones, in creation order
+    config/projects/<KEY>/sql_notebooks.json         the SQL notebooks, in creation order
     config/projects/<KEY>/lib/...                    project library files, as real files
     managed_folders/<KEY>/<id>/...                   managed-folder contents, as real files
     scenarios/<KEY>/<id>/runs/<runId>.json           scenario run history
@@ -117,6 +118,7 @@ class ProjectData:
         self.scenario_scripts: Dict[str, str] = {}
         self.runs: Dict[str, List[Dict[str, Any]]] = {}
         self.zones: Dict[str, Dict[str, Any]] = {}  # zone id -> zone (the default zone only once edited)
+        self.sql_notebooks: Dict[str, Dict[str, Any]] = {}  # notebook id -> its content
         self.library = library
 
 
@@ -363,6 +365,9 @@ class Store:
     def save_zones(self, proj: ProjectData) -> None:
         self._write_json(self._project_rel(proj.key) + "/flow_zones.json", list(proj.zones.values()))
 
+    def save_sql_notebooks(self, proj: ProjectData) -> None:
+        self._write_json(self._project_rel(proj.key) + "/sql_notebooks.json", list(proj.sql_notebooks.values()))
+
     def rename_in_zones(self, proj: ProjectData, object_type: str, old: str, new: Optional[str]) -> None:
         """Point the project's zone references to a local object at its new id (drop them if None)."""
         changed = False
@@ -444,6 +449,8 @@ class Store:
                 proj.scenario_scripts[sid] = script.read_text(encoding="utf-8")
         if (pdir / "flow_zones.json").exists():
             proj.zones = {z["id"]: z for z in self._read_json(pdir / "flow_zones.json")}
+        if (pdir / "sql_notebooks.json").exists():
+            proj.sql_notebooks = {n["id"]: n for n in self._read_json(pdir / "sql_notebooks.json")}
         runs_root = self.data_dir / "scenarios" / key if self.data_dir else None
         for sid in proj.scenarios:
             rdir = runs_root / quote(sid, safe="") / "runs" if runs_root else None

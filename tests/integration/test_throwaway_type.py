@@ -2,6 +2,8 @@
 registered with one line gets validate (file:line errors), plan, apply, drift, import and the state
 commands, against the emulator through the real dataikuapi client, with no other file touched.
 
+The type manages SQL notebooks, which no built-in type manages (flow zones are built in:
+resources/flow_zone.py), so the two never observe the same objects.
 The CLI runs in this process (click's runner), since the registration lives in this process.
 """
 
@@ -26,17 +28,19 @@ KEY = "ZT"
 PROJECT = f"""\
 project:
   key: {KEY}
-  name: Zones
+  name: Notebooks
 
-throwaway_zones:
+throwaway_notebooks:
   - name: raw
-    color: "#ff0000"
+    connection: pg_dw
+    language: HIVE
   - name: clean
+    connection: pg_dw
 """
 
 
 @pytest.fixture
-def zone_type() -> Iterator[Any]:
+def notebook_type() -> Iterator[Any]:
     with registered(throwaway_type.SPEC) as spec:  # the one registration line
         yield spec
 
@@ -52,122 +56,120 @@ def run(dss: Any, root: Path, *args: str, expect: int = 0) -> str:
     return result.output
 
 
-def zones(dss: Any, key: str = KEY) -> dict[str, str]:
-    """name -> colour of the project's zones in DSS (the default zone left out)."""
-    listed = dss.client().get_project(key).get_flow().list_zones()
-    return {z.name: z.color for z in listed if z.id != "default"}
+def notebooks(dss: Any, key: str = KEY) -> dict[str, tuple[str, str]]:
+    """name -> (language, connection) of the project's SQL notebooks in DSS."""
+    return {n["name"]: (n.language, n.connection) for n in dss.client().get_project(key).list_sql_notebooks()}
 
 
-def test_validate_reports_each_bad_item_at_its_file_and_line(dss, tmp_path, zone_type) -> None:
-    bad = PROJECT + '  - name: blank\n    color: "#FFFFFF"\n  - name: wrong\n    color: red\n    shape: round\n'
-    root = write_config(tmp_path / "cfg", {"zones.yml": bad})
+def test_validate_reports_each_bad_item_at_its_file_and_line(dss, tmp_path, notebook_type) -> None:
+    bad = PROJECT + "  - name: old\n    connection: pg\n    language: cobol\n  - name: wrong\n    connection: pg\n    language: s-q-l\n    shape: round\n"
+    root = write_config(tmp_path / "cfg", {"notes.yml": bad})
     out = run(dss, root, "validate", "-e", "dev", "--offline", expect=1)
-    assert re.search(r"projects/zones\.yml:10:5\b.*white zone cannot be seen", out), out  # the spec's build
-    assert re.search(r"projects/zones\.yml:12:12\b.*a colour is written #RRGGBB", out), out  # its schema fragment
-    assert re.search(r"projects/zones\.yml:13:5\b.*shape", out), out
-    good = write_config(tmp_path / "good", {"zones.yml": PROJECT})
+    assert re.search(r"projects/notes\.yml:13:5\b.*DSS has no cobol notebook", out), out  # the spec's build
+    assert re.search(r"projects/notes\.yml:16:15\b.*a language is a word", out), out  # its schema fragment
+    assert re.search(r"projects/notes\.yml:17:5\b.*shape", out), out
+    good = write_config(tmp_path / "good", {"notes.yml": PROJECT})
     run(dss, good, "validate", "-e", "dev", "--offline")
 
 
-def test_validate_reports_a_check_across_items_at_its_file_and_line(dss, tmp_path, zone_type) -> None:
+def test_validate_reports_a_check_across_items_at_its_file_and_line(dss, tmp_path, notebook_type) -> None:
     """The spec's `check_items` sees the built items of one project's section and reports at file:line."""
-    twice = PROJECT + '  - name: again\n    color: "#FF0000"\n  - name: other\n    color: "#00ff00"\n'
-    root = write_config(tmp_path / "cfg", {"zones.yml": twice})
+    twice = PROJECT + "  - name: again\n    connection: pg_dw\n    language: hive\n  - name: other\n    connection: pg\n    language: hive\n"
+    root = write_config(tmp_path / "cfg", {"notes.yml": twice})
     out = run(dss, root, "validate", "-e", "dev", "--offline", expect=1)
-    assert re.search(r"projects/zones\.yml:10:5\b.*zone again has the colour of zone raw", out), out
-    assert "has 1 problem" in out, out  # zone other has a colour of its own
+    assert re.search(r"projects/notes\.yml:13:5\b.*notebook again has the connection and language of notebook raw", out), out
+    assert "has 1 problem" in out, out  # notebook other has a connection of its own
 
 
-def test_plan_apply_drift_and_state_commands(dss, tmp_path, zone_type) -> None:
-    root = write_config(tmp_path / "cfg", {"zones.yml": PROJECT})
+def test_plan_apply_drift_and_state_commands(dss, tmp_path, notebook_type) -> None:
+    root = write_config(tmp_path / "cfg", {"notes.yml": PROJECT})
     plan = run(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2)
-    assert "throwaway_zone.ZT.raw" in plan and "throwaway_zone.ZT.clean" in plan, plan
+    assert "throwaway_notebook.ZT.raw" in plan and "throwaway_notebook.ZT.clean" in plan, plan
     run(dss, root, "apply", "-e", "dev", "--auto-approve")
-    assert zones(dss) == {"raw": "#ff0000", "clean": throwaway_type.DEFAULT_COLOR}
+    assert notebooks(dss) == {"raw": ("HIVE", "pg_dw"), "clean": ("SQL", "pg_dw")}
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
 
-    # Drift: a colour changed in DSS, and a zone made there by hand.
-    flow = dss.client().get_project(KEY).get_flow()
-    raw = next(z for z in flow.list_zones() if z.name == "raw")
-    settings = raw.get_settings()
-    settings.color = "#00ff00"
-    settings.save()
-    flow.create_zone("by_hand")
+    # Drift: a connection changed in DSS, and a notebook made there by hand.
+    project = dss.client().get_project(KEY)
+    raw_id = next(n.id for n in project.list_sql_notebooks() if n["name"] == "raw")
+    content = project.get_sql_notebook(raw_id).get_content()
+    content.connection = "pg_other"
+    content.save()
+    project.create_sql_notebook({"name": "by_hand", "connection": "pg"})
     drift = run(dss, root, "drift", "-e", "dev", expect=2)
-    assert "throwaway_zone.ZT.raw" in drift and "throwaway_zone.ZT.by_hand" in drift, drift
+    assert "throwaway_notebook.ZT.raw" in drift and "throwaway_notebook.ZT.by_hand" in drift, drift
     plan = run(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2)
-    assert "color" in plan and "#00ff00" in plan, plan
+    assert "connection" in plan and "pg_other" in plan, plan
     run(dss, root, "apply", "-e", "dev", "--auto-approve")
-    assert zones(dss)["raw"] == "#ff0000"
+    assert notebooks(dss)["raw"] == ("HIVE", "pg_dw")
 
-    # The state commands: list, show, mv (a zone has a DSS id: renamed in DSS, its address follows), rm.
+    # The state commands: list, show, mv (a notebook has a DSS id: renamed in DSS, its address follows), rm.
     listed = run(dss, root, "state", "list", "-e", "dev")
-    assert "throwaway_zone.ZT.raw" in listed and "throwaway_zone.ZT.clean" in listed, listed
-    shown = run(dss, root, "state", "show", "-e", "dev", "throwaway_zone.ZT.raw")
-    assert raw.id in shown and "#ff0000" in shown, shown
-    settings = flow.get_zone(raw.id).get_settings()
-    settings.name = "landing"
-    settings.save()
-    run(dss, root, "state", "mv", "-e", "dev", "throwaway_zone.ZT.raw", "throwaway_zone.ZT.landing")
-    (root / "projects" / "zones.yml").write_text(PROJECT.replace("name: raw", "name: landing"), encoding="utf-8")
+    assert "throwaway_notebook.ZT.raw" in listed and "throwaway_notebook.ZT.clean" in listed, listed
+    shown = run(dss, root, "state", "show", "-e", "dev", "throwaway_notebook.ZT.raw")
+    assert raw_id in shown and "hive" in shown, shown
+    content = project.get_sql_notebook(raw_id).get_content()
+    content.get_raw()["name"] = "landing"
+    content.save()
+    run(dss, root, "state", "mv", "-e", "dev", "throwaway_notebook.ZT.raw", "throwaway_notebook.ZT.landing")
+    (root / "projects" / "notes.yml").write_text(PROJECT.replace("name: raw", "name: landing"), encoding="utf-8")
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
-    run(dss, root, "state", "rm", "-e", "dev", "throwaway_zone.ZT.clean")
-    assert "throwaway_zone.ZT.clean" not in run(dss, root, "state", "list", "-e", "dev")
-    assert "clean" in zones(dss)  # rm forgets, DSS keeps it
+    run(dss, root, "state", "rm", "-e", "dev", "throwaway_notebook.ZT.clean")
+    assert "throwaway_notebook.ZT.clean" not in run(dss, root, "state", "list", "-e", "dev")
+    assert "clean" in notebooks(dss)  # rm forgets, DSS keeps it
 
 
-def test_import_writes_the_type_and_plans_no_changes(dss, tmp_path, zone_type) -> None:
+def test_import_writes_the_type_and_plans_no_changes(dss, tmp_path, notebook_type) -> None:
     client = dss.client()
-    client.create_project("ZI", "Imported zones", "admin")
-    flow = client.get_project("ZI").get_flow()
-    flow.create_zone("landing", color="#123456")
-    flow.create_zone("plain")
+    project = client.create_project("ZI", "Imported notebooks", "admin")
+    project.create_sql_notebook({"name": "landing", "connection": "pg", "language": "IMPALA"})
+    project.create_sql_notebook({"name": "plain", "connection": "pg"})
     root = write_config(tmp_path / "cfg", {})
     run(dss, root, "import", "project", "ZI", "-e", "dev")
     written = yaml.safe_load((root / "projects" / "zi.yml").read_text(encoding="utf-8"))
-    assert written["throwaway_zones"] == [{"name": "landing", "color": "#123456"}, {"name": "plain"}]
+    assert written["throwaway_notebooks"] == [
+        {"name": "landing", "connection": "pg", "language": "impala"}, {"name": "plain", "connection": "pg"}
+    ]
     listed = run(dss, root, "state", "list", "-e", "dev")
-    assert "throwaway_zone.ZI.landing" in listed and "throwaway_zone.ZI.plain" in listed, listed
+    assert "throwaway_notebook.ZI.landing" in listed and "throwaway_notebook.ZI.plain" in listed, listed
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
 
 
-def test_import_of_a_mixed_case_colour_plans_no_changes(dss, tmp_path, zone_type) -> None:
-    """DSS keeps a colour as written ("#31439C" in its samples): to_logical normalises it as build
-    does, or the imported file's colour would differ from DSS's on every plan."""
+def test_import_of_an_upper_case_language_plans_no_changes(dss, tmp_path, notebook_type) -> None:
+    """DSS keeps a language in upper case ("HIVE"): to_logical normalises it as build does, or the
+    imported file's language would differ from DSS's on every plan."""
     client = dss.client()
-    client.create_project("ZC", "Coloured zones", "admin")
-    client.get_project("ZC").get_flow().create_zone("upper", color="#31439C")
+    client.create_project("ZC", "Hive notebooks", "admin").create_sql_notebook({"name": "upper", "connection": "h", "language": "HIVE"})
     root = write_config(tmp_path / "cfg", {})
     run(dss, root, "import", "project", "ZC", "-e", "dev")
     written = yaml.safe_load((root / "projects" / "zc.yml").read_text(encoding="utf-8"))
-    assert written["throwaway_zones"] == [{"name": "upper", "color": "#31439c"}]
+    assert written["throwaway_notebooks"] == [{"name": "upper", "connection": "h", "language": "hive"}]
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
 
 
-def test_import_of_a_free_text_name_never_writes_an_invalid_file(dss, tmp_path, zone_type) -> None:
-    """DSS zone names are free text; the schema's names are not: to_config returns None, the zone is
-    reported as not expressible and stays unmanaged, and the written file validates."""
+def test_import_of_a_free_text_name_never_writes_an_invalid_file(dss, tmp_path, notebook_type) -> None:
+    """DSS notebook names are free text; the schema's names are not: to_config returns None, the
+    notebook is reported as not expressible and stays unmanaged, and the written file validates."""
     client = dss.client()
-    client.create_project("ZN", "Named zones", "admin")
-    flow = client.get_project("ZN").get_flow()
-    flow.create_zone("Plain Zone")
-    flow.create_zone("kept")
+    project = client.create_project("ZN", "Named notebooks", "admin")
+    project.create_sql_notebook({"name": "Plain Notebook", "connection": "pg"})
+    project.create_sql_notebook({"name": "kept", "connection": "pg"})
     root = write_config(tmp_path / "cfg", {})
     output = run(dss, root, "import", "project", "ZN", "-e", "dev")
-    assert "not imported (not expressible in the config yet): throwaway_zone Plain Zone" in output, output
+    assert "not imported (not expressible in the config yet): throwaway_notebook Plain Notebook" in output, output
     written = yaml.safe_load((root / "projects" / "zn.yml").read_text(encoding="utf-8"))
-    assert written["throwaway_zones"] == [{"name": "kept"}]
+    assert written["throwaway_notebooks"] == [{"name": "kept", "connection": "pg"}]
     run(dss, root, "validate", "-e", "dev", "--offline")
-    assert "Plain Zone" not in run(dss, root, "state", "list", "-e", "dev")
+    assert "Plain Notebook" not in run(dss, root, "state", "list", "-e", "dev")
     assert run(dss, root, "plan", "-e", "dev", "--detailed-exitcode").strip().splitlines()[-1].startswith("No changes.")
-    assert "Plain Zone" in zones(dss, "ZN")  # left alone in DSS
+    assert "Plain Notebook" in notebooks(dss, "ZN")  # left alone in DSS
 
 
 def test_the_registration_ends_with_its_block() -> None:
     with registered(throwaway_type.SPEC):
-        assert Address.parse("throwaway_zone.ZT.raw").type == "throwaway_zone"
-        assert "throwaway_zones" in load_schema("project")["properties"]
-    assert find_spec("throwaway_zone") is None
-    assert "throwaway_zones" not in load_schema("project")["properties"]
+        assert Address.parse("throwaway_notebook.ZT.raw").type == "throwaway_notebook"
+        assert "throwaway_notebooks" in load_schema("project")["properties"]
+    assert find_spec("throwaway_notebook") is None
+    assert "throwaway_notebooks" not in load_schema("project")["properties"]
     with pytest.raises(AddressError):
-        Address.parse("throwaway_zone.ZT.raw")
+        Address.parse("throwaway_notebook.ZT.raw")

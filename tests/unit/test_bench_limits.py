@@ -33,7 +33,7 @@ def test_observation_lists_every_registered_type_once_per_project() -> None:
 
 
 def test_a_type_read_one_by_one_costs_one_read_per_object() -> None:
-    handler = throwaway_type.ZoneHandler()
+    handler = throwaway_type.NotebookHandler()
     handler.per_object_read = True
     objects = some_objects() + [SimpleNamespace(project_key="P", type=throwaway_type.TYPE, attributes={})]
     with registered(replace(throwaway_type.SPEC, handler=handler)):

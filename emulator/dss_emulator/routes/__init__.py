@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     jobs,
     library,
     macros,
+    notebooks,
     projects,
     recipes,
     scenarios,

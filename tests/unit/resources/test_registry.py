@@ -87,7 +87,7 @@ def test_a_registered_type_adds_its_section_and_addresses_until_unregistered() -
         assert types()[-1] == spec.type
         schema = load_schema("project")
         assert schema["properties"][spec.section] == {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
-        assert re.match(config_pattern(), "throwaway_zone.DEMO.raw")
+        assert re.match(config_pattern(), "throwaway_notebook.DEMO.raw")
     assert spec.type not in types()
     assert spec.section not in load_schema("project")["properties"]
 
