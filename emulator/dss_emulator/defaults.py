@@ -7,7 +7,6 @@ hand-made in docs/emulator.md.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import re
@@ -16,6 +15,8 @@ import time
 from functools import cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
+
+from .jsoncopy import clone
 
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
 
@@ -101,7 +102,7 @@ def _raw(name: str) -> Any:
 
 def load(name: str) -> Any:
     """A fresh deep copy of one default document."""
-    return copy.deepcopy(_raw(name))
+    return clone(_raw(name))
 
 
 def now_ms() -> int:
@@ -134,17 +135,17 @@ def bump(doc: Dict[str, Any], login: str) -> None:
 def stamp_creation(doc: Dict[str, Any], login: str) -> None:
     tag = version_tag(login, 0)
     doc["creationTag"] = tag
-    doc["versionTag"] = copy.deepcopy(tag)
+    doc["versionTag"] = clone(tag)
 
 
 def deep_merge(base: Dict[str, Any], overlay: Dict[str, Any]) -> Dict[str, Any]:
     """Caller-supplied keys win; nested dicts are merged so DSS's defaults fill the gaps."""
-    out = copy.deepcopy(base)
+    out = clone(base)
     for k, v in (overlay or {}).items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = deep_merge(out[k], v)
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = clone(v)
     return out
 
 
@@ -434,7 +435,7 @@ def code_env_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
         "permissions": [],
         "owner": "admin",
     }
-    doc.update({k: copy.deepcopy(desc[k]) for k in CODE_ENV_MIRRORED_KEYS})
+    doc.update({k: clone(desc[k]) for k in CODE_ENV_MIRRORED_KEYS})
     doc = deep_merge(doc, {k: v for k, v in spec.items() if k not in ("envLang", "envName")})
     mirror_code_env_keys(doc)
     return doc
@@ -450,9 +451,9 @@ def mirror_code_env_keys(doc: Dict[str, Any]) -> None:
     desc = doc.setdefault("desc", {})
     for key in CODE_ENV_MIRRORED_KEYS:
         if key in doc:
-            desc[key] = copy.deepcopy(doc[key])
+            desc[key] = clone(doc[key])
         elif key in desc:
-            doc[key] = copy.deepcopy(desc[key])
+            doc[key] = clone(desc[key])
 
 
 def user_doc(spec: Dict[str, Any]) -> Dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any, Dict, Optional
 
 from .. import defaults, errors
+from ..jsoncopy import clone
 from ..store import ProjectData, Store
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -50,10 +50,10 @@ def metadata_of(doc: Dict[str, Any], label: str) -> Dict[str, Any]:
     """The metadata view of a taggable object (label, description, tags, checklists, custom kv)."""
     md: Dict[str, Any] = {
         "label": label,
-        "tags": copy.deepcopy(doc.get("tags", [])),
-        "checklists": copy.deepcopy(doc.get("checklists", {"checklists": []})),
-        "custom": copy.deepcopy(doc.get("customMeta", {"kv": {}})),
-        "customFields": copy.deepcopy(doc.get("customFields", {})),
+        "tags": clone(doc.get("tags", [])),
+        "checklists": clone(doc.get("checklists", {"checklists": []})),
+        "custom": clone(doc.get("customMeta", {"kv": {}})),
+        "customFields": clone(doc.get("customFields", {})),
     }
     for k in ("description", "shortDesc"):
         if k in doc:
@@ -90,15 +90,15 @@ def split_ref(proj: ProjectData, ref: str) -> tuple:
 
 def keep_server_fields(new: Dict[str, Any], old: Dict[str, Any], fields: tuple) -> Dict[str, Any]:
     """A PUT replaces the document but cannot change identity fields nor the creation tag."""
-    out = copy.deepcopy(new)
+    out = clone(new)
     for k in fields:
         if k in old:
-            out[k] = copy.deepcopy(old[k])
+            out[k] = clone(old[k])
         else:
             out.pop(k, None)
     if "creationTag" in old:
-        out["creationTag"] = copy.deepcopy(old["creationTag"])
-    out["versionTag"] = copy.deepcopy(old.get("versionTag", {}))
+        out["creationTag"] = clone(old["creationTag"])
+    out["versionTag"] = clone(old.get("versionTag", {}))
     return out
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, List
 
 from .. import defaults, errors
 from ..auth import READ, WRITE
 from ..context import Ctx
+from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 from .common import apply_metadata, check_name, connection, keep_server_fields, metadata_of
@@ -43,7 +43,7 @@ def _created(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]
     defaults.bump(doc, ctx.login)
     proj.datasets[doc["name"]] = doc
     ctx.store.save_dataset(proj, doc["name"])
-    return copy.deepcopy(doc)
+    return clone(doc)
 
 
 @route("GET", "/projects/<pk>/datasets/")
@@ -55,7 +55,7 @@ def list_datasets(ctx: Ctx) -> List[Dict[str, Any]]:
         doc = proj.datasets[name]
         if wanted and not wanted.intersection(doc.get("tags", [])):
             continue
-        out.append(copy.deepcopy(doc))
+        out.append(clone(doc))
     return out
 
 
@@ -96,7 +96,7 @@ def _partitioning_from(ctx: Ctx, proj: ProjectData, option: Any) -> Dict[str, An
         source = proj.folders.get(ref)
     if source is None:
         raise errors.bad_request(f"Invalid partitioningOptionId '{option}'")
-    return {"partitioning": copy.deepcopy(source.get("partitioning", {}))}
+    return {"partitioning": clone(source.get("partitioning", {}))}
 
 
 def managed_dataset_doc(ctx: Ctx, proj: ProjectData, name: str, settings: Dict[str, Any]) -> Dict[str, Any]:
@@ -142,7 +142,7 @@ def create_managed_output(ctx: Ctx, proj: ProjectData, name: str, settings: Dict
 @route("GET", "/projects/<pk>/datasets/<name>")
 def get_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return copy.deepcopy(_dataset(ctx, proj))
+    return clone(_dataset(ctx, proj))
 
 
 @route("PUT", "/projects/<pk>/datasets/<name>")
@@ -181,7 +181,7 @@ def clear_dataset(ctx: Ctx) -> Dict[str, Any]:
 @route("GET", "/projects/<pk>/datasets/<name>/schema")
 def get_schema(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return copy.deepcopy(_dataset(ctx, proj).get("schema", {"columns": []}))
+    return clone(_dataset(ctx, proj).get("schema", {"columns": []}))
 
 
 @route("PUT", "/projects/<pk>/datasets/<name>/schema")
@@ -218,7 +218,7 @@ def set_dataset_metadata(ctx: Ctx) -> Dict[str, Any]:
 @route("GET", "/projects/<pk>/datasets/<name>/info")
 def dataset_info(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return {"dataset": copy.deepcopy(_dataset(ctx, proj)), "lastBuild": None}
+    return {"dataset": clone(_dataset(ctx, proj)), "lastBuild": None}
 
 
 def usages_of(proj: ProjectData, ref: str) -> List[Dict[str, Any]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, List
 
 from .. import defaults, errors
 from ..auth import READ, WRITE
 from ..context import Ctx, Raw
 from ..files import normalize
+from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 from .common import connection, keep_server_fields
@@ -60,7 +60,7 @@ def new_folder(
 def list_folders(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
     return [
-        copy.deepcopy(proj.folders[f]) for f in sorted(proj.folders, key=lambda f: proj.folders[f]["name"])
+        clone(proj.folders[f]) for f in sorted(proj.folders, key=lambda f: proj.folders[f]["name"])
     ]
 
 
@@ -78,13 +78,13 @@ def create_folder(ctx: Ctx) -> Dict[str, Any]:
         for k, v in body.items()
         if k not in ("name", "projectKey", "type", "params", "id", "versionTag", "creationTag")
     }
-    return ctx.created(copy.deepcopy(new_folder(ctx, proj, name, params, body.get("type"), extra)), "id")
+    return ctx.created(clone(new_folder(ctx, proj, name, params, body.get("type"), extra)), "id")
 
 
 @route("GET", "/projects/<pk>/managedfolders/<fid>")
 def get_folder(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return copy.deepcopy(_folder(ctx, proj))
+    return clone(_folder(ctx, proj))
 
 
 @route("PUT", "/projects/<pk>/managedfolders/<fid>")

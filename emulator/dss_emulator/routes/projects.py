@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Dict, List
 
 from .. import defaults, errors
 from ..auth import ADMIN, READ, WRITE, may_create_projects, project_rights
 from ..context import Ctx
+from ..jsoncopy import clone
 from ..router import route
 from ..runtime import ROOT_FOLDER
 from ..store import ProjectData
@@ -49,7 +49,7 @@ def summary(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
         "creationTag",
     ):
         if k in p:
-            item[k] = copy.deepcopy(p[k])
+            item[k] = clone(p[k])
     return {k: v for k, v in item.items() if v is not None}
 
 
@@ -154,7 +154,7 @@ def _check_project_code_envs(ctx: Ctx, settings: Dict[str, Any]) -> None:
 @route("GET", "/projects/<pk>/settings")
 def get_settings(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return {k: copy.deepcopy(v) for k, v in proj.params.items() if k not in PERMISSION_KEYS}
+    return {k: clone(v) for k, v in proj.params.items() if k not in PERMISSION_KEYS}
 
 
 @route("PUT", "/projects/<pk>/settings")
@@ -163,7 +163,7 @@ def set_settings(ctx: Ctx) -> Dict[str, Any]:
     body = ctx.body_dict()
     _check_project_code_envs(ctx, body.get("settings") or {})
     new = {
-        k: copy.deepcopy(v)
+        k: clone(v)
         for k, v in body.items()
         if k not in PERMISSION_KEYS + ("versionTag", "creationTag")
     }
@@ -184,10 +184,10 @@ def set_settings(ctx: Ctx) -> Dict[str, Any]:
 def get_permissions(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     p = proj.params
-    out = {"owner": p.get("owner"), "permissions": copy.deepcopy(p.get("permissions", []))}
+    out = {"owner": p.get("owner"), "permissions": clone(p.get("permissions", []))}
     for k in ("dashboardAuthorizations", "additionalDashboardUsers"):
         if k in p:
-            out[k] = copy.deepcopy(p[k])
+            out[k] = clone(p[k])
     return out
 
 
@@ -217,7 +217,7 @@ def set_permissions(ctx: Ctx) -> Dict[str, Any]:
 @route("GET", "/projects/<pk>/variables/")
 def get_variables(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return {"standard": copy.deepcopy(proj.variables), "local": copy.deepcopy(proj.local_variables)}
+    return {"standard": clone(proj.variables), "local": clone(proj.local_variables)}
 
 
 @route("PUT", "/projects/<pk>/variables/")
@@ -245,13 +245,13 @@ def resolved_variables(ctx: Ctx) -> Dict[str, Any]:
     merged.update(proj.variables)
     merged.update(proj.local_variables)  # local variables override standard ones
     if ctx.qbool("typed"):
-        return copy.deepcopy(merged)
+        return clone(merged)
     return {k: _as_string(v) for k, v in merged.items()}
 
 
 @route("GET", "/projects/<pk>/tags")
 def get_tags(ctx: Ctx) -> Dict[str, Any]:
-    return copy.deepcopy(ctx.project(READ).tags)
+    return clone(ctx.project(READ).tags)
 
 
 @route("PUT", "/projects/<pk>/tags")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Dict, List, Optional
 
 from .. import defaults, errors
 from ..auth import READ, WRITE
 from ..context import Ctx
+from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 from .common import LANG_FOR_RECIPE, apply_metadata, check_env_selection, check_name, metadata_of, split_ref
@@ -103,14 +103,14 @@ def _check_outputs(ctx: Ctx, proj: ProjectData, proto: Dict[str, Any]) -> None:
 @route("GET", "/projects/<pk>/recipes/")
 def list_recipes(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
-    return [copy.deepcopy(proj.recipes[n]) for n in sorted(proj.recipes)]
+    return [clone(proj.recipes[n]) for n in sorted(proj.recipes)]
 
 
 @route("POST", "/projects/<pk>/recipes/")
 def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     body = ctx.body_dict()
-    proto = copy.deepcopy(body.get("recipePrototype") or {})
+    proto = clone(body.get("recipePrototype") or {})
     settings = body.get("creationSettings") or {}
     if not isinstance(proto, dict) or not isinstance(settings, dict):
         raise errors.bad_request("recipePrototype and creationSettings must be JSON objects")
@@ -148,14 +148,14 @@ def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj.recipes[name] = doc
     proj.payloads[name] = payload
     ctx.store.save_recipe(proj, name)
-    return ctx.created({"name": name, "recipe": copy.deepcopy(doc)}, "name")
+    return ctx.created({"name": name, "recipe": clone(doc)}, "name")
 
 
 @route("GET", "/projects/<pk>/recipes/<name>")
 def get_recipe(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     doc = _recipe(ctx, proj)
-    return {"recipe": copy.deepcopy(doc), "payload": proj.payloads.get(doc["name"], "")}
+    return {"recipe": clone(doc), "payload": proj.payloads.get(doc["name"], "")}
 
 
 @route("PUT", "/projects/<pk>/recipes/<name>")
@@ -167,10 +167,10 @@ def put_recipe(ctx: Ctx) -> Dict[str, Any]:
     if not isinstance(new, dict):
         raise errors.bad_request("'recipe' must be a JSON object")
     check_env_selection(ctx.store, (new.get("params") or {}).get("envSelection"), _env_lang(old["type"]))
-    doc = copy.deepcopy(new)
+    doc = clone(new)
     for k in ("name", "projectKey", "type", "creationTag", "versionTag"):
         if k in old:
-            doc[k] = copy.deepcopy(old[k])
+            doc[k] = clone(old[k])
     payload = body.get("payload", proj.payloads.get(old["name"], ""))
     if not isinstance(payload, str):
         raise errors.bad_request("'payload' must be a string")

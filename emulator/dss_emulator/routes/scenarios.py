@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, List, Optional
 
 from .. import defaults, errors
 from ..auth import READ, RUN, WRITE
 from ..context import Ctx
+from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 from .common import SCENARIO_ID_RE, apply_metadata, metadata_of
@@ -37,7 +37,7 @@ def _tag_time(doc: Dict[str, Any], tag: str) -> int:
 def list_item(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
     """A scenario as ``GET /scenarios/`` lists it. Absent optional values are left out, as DSS's
     JSON writer (Gson) leaves out nulls: ``runAsUser`` appears only when set."""
-    item = {k: copy.deepcopy(doc[k]) for k in LIST_KEYS if doc.get(k) is not None}
+    item = {k: clone(doc[k]) for k in LIST_KEYS if doc.get(k) is not None}
     item.setdefault("markedAsTest", False)
     runs = proj.runs.get(doc["id"]) or []
     running = ctx.app.scenarios.is_running(proj, doc["id"])
@@ -54,12 +54,12 @@ def list_item(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any
 
 def _light(ctx: Ctx, proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
     item = list_item(ctx, proj, doc)
-    item.update({k: copy.deepcopy(doc[k]) for k in LIGHT_KEYS if k in doc})
+    item.update({k: clone(doc[k]) for k in LIGHT_KEYS if k in doc})
     return item
 
 
 def public_run(run: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in run.items() if k != "stepRuns"}
+    return {k: clone(v) for k, v in run.items() if k != "stepRuns"}
 
 
 @route("GET", "/projects/<pk>/scenarios/")
@@ -94,13 +94,13 @@ def create_scenario(ctx: Ctx) -> Dict[str, Any]:
     if stype == "custom_python":
         proj.scenario_scripts[sid] = ""
     ctx.store.save_scenario(proj, sid)
-    return ctx.created(copy.deepcopy(doc), "id")
+    return ctx.created(clone(doc), "id")
 
 
 @route("GET", "/projects/<pk>/scenarios/<sid>")
 def get_scenario(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return copy.deepcopy(_scenario(ctx, proj))
+    return clone(_scenario(ctx, proj))
 
 
 @route("PUT", "/projects/<pk>/scenarios/<sid>")
@@ -110,10 +110,10 @@ def put_scenario(ctx: Ctx) -> Dict[str, Any]:
     body = ctx.body_dict()
     if body.get("runAsUser") != old.get("runAsUser") and body.get("runAsUser") and not ctx.caller.admin:
         raise errors.forbidden("Only administrators may set runAsUser")
-    doc = copy.deepcopy(body)
+    doc = clone(body)
     for k in ("id", "projectKey", "type", "creationTag", "versionTag"):
         if k in old:
-            doc[k] = copy.deepcopy(old[k])
+            doc[k] = clone(old[k])
     doc.setdefault("name", old.get("name"))
     defaults.normalize_scenario(doc)
     defaults.bump(doc, ctx.login)
@@ -210,7 +210,7 @@ def trigger_fire(ctx: Ctx) -> Dict[str, Any]:
     fire = ctx.app.scenarios.fire_for(ctx.query("triggerRunId") or "")
     if fire is None:
         raise errors.not_found("Trigger fire {} does not exist".format(ctx.query("triggerRunId")))
-    return copy.deepcopy(fire)
+    return clone(fire)
 
 
 @route("GET", "/projects/<pk>/scenarios/<sid>/get-last-runs")
@@ -230,7 +230,7 @@ def get_run(ctx: Ctx) -> Dict[str, Any]:
     doc = _scenario(ctx, proj)
     for run in proj.runs.get(doc["id"]) or []:
         if run["runId"] == ctx.params["run_id"]:
-            return {"scenarioRun": public_run(run), "stepRuns": copy.deepcopy(run.get("stepRuns", []))}
+            return {"scenarioRun": public_run(run), "stepRuns": clone(run.get("stepRuns", []))}
     raise errors.not_found("Scenario run {} does not exist".format(ctx.params["run_id"]))
 
 
