@@ -527,8 +527,10 @@ class Executor:
 
     def _journal(self, kind: str, change: ResourceChange, action: str, *, ok: Optional[bool] = None, seq: Optional[int] = None, resource: Optional[ResourceState] = None) -> int:
         record = resource.to_json() if resource is not None else None  # outside the lock
-        # Its own lock: a worker waiting for another's journal fsync must not also block the
-        # workers that only touch the in-memory state or the project contexts.
+        # Its own lock, held to write the entry (in sequence order) but not to make it durable:
+        # the entry is durable when this returns, but the fsync happens outside the lock, where
+        # the writer can cover the entries of several workers with one (group commit). A worker
+        # thus never waits for another's fsync to write its own entry.
         with self._journal_lock:
             if self._journal_broken is not None:
                 raise JournalFailure("the journal is broken: stopping before the next DSS call")
@@ -541,11 +543,17 @@ class Executor:
             if record is not None:
                 entry["resource"] = record
             try:
-                self.writer.journal_append(entry)
+                self.writer.journal_append(entry, sync=False)
             except BaseException as exc:
                 self._journal_broken = exc
                 raise JournalFailure(f"could not write the apply journal: {exc}") from exc
-            return seq
+        try:
+            self.writer.journal_sync()
+        except BaseException as exc:
+            with self._journal_lock:
+                self._journal_broken = self._journal_broken or exc
+            raise JournalFailure(f"could not write the apply journal: {exc}") from exc
+        return seq
 
     def _put(self, doc: StateDocument, record: ResourceState) -> None:
         with self._lock:

@@ -531,11 +531,25 @@ class StateWriter(StateReader):
         self.store.put(jrn.JOURNAL_BLOB, header)
         self._journal_open = True
 
-    def journal_append(self, entry: dict[str, Any]) -> None:
-        """Append one entry: O(entry) bytes written, nothing proportional to the state."""
+    def journal_append(self, entry: dict[str, Any], *, sync: bool = True) -> None:
+        """Append one entry: O(entry) bytes written, nothing proportional to the state.
+
+        With `sync=False` the entry may not be durable before `journal_sync()` returns, where the
+        backend can split the two (the local one: concurrent appenders then share fsyncs)."""
         if not self._journal_open:
             raise StateError("journal_append before journal_begin: no journal is open in this run")
-        self.store.append(jrn.JOURNAL_BLOB, jrn.check_entry(entry))
+        data = jrn.check_entry(entry)
+        unsynced = None if sync else getattr(self.store, "append_unsynced", None)
+        if callable(unsynced):
+            unsynced(jrn.JOURNAL_BLOB, data)
+        else:
+            self.store.append(jrn.JOURNAL_BLOB, data)
+
+    def journal_sync(self) -> None:
+        """Make every entry appended with `sync=False` durable."""
+        sync = getattr(self.store, "sync_appends", None)
+        if callable(sync):
+            sync(jrn.JOURNAL_BLOB)
 
     def journal_clear(self) -> None:
         """Delete the journal, first moving any unreadable or torn lines to journal.corrupted."""
