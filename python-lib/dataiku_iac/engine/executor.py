@@ -148,8 +148,10 @@ class Executor:
     def _run_graph(self, actions: list[ResourceChange], doc: StateDocument, result: ApplyResult) -> None:
         """Kahn's algorithm: each action counts its unfinished prerequisites and finishing one
         decrements its dependents, so scheduling costs O(edges) in all, not O(N) per step
-        (O(N^2) at 10,000 resources). Ready actions start lowest address first, as the
-        planner orders them: deterministic at parallelism 1."""
+        (O(N^2) at 10,000 resources). In parallel, the ready action heading the longest chain
+        of dependents starts first (then the lowest address): a chain started last would end
+        the run with the other workers idle. At parallelism 1, where the order cannot change
+        the time, ready actions start lowest address first, as the planner orders them."""
         by_address = {c.address: c for c in actions}
         waits_on = dependency_graph(actions, recorded_dependencies(doc, actions))
         remaining = {address: len(deps) for address, deps in waits_on.items()}
@@ -157,7 +159,8 @@ class Executor:
         for address, deps in waits_on.items():
             for dep in deps:
                 dependents[dep].append(address)
-        ready = sorted(address for address, count in remaining.items() if count == 0)
+        priority = _priorities(dependents) if self.parallelism > 1 else dict.fromkeys(by_address, 0)
+        ready = [(priority[address], address) for address, count in remaining.items() if count == 0]
         heapq.heapify(ready)
         unsettled = set(by_address)  # neither done, failed nor skipped
         running: dict[Future, str] = {}
@@ -165,7 +168,7 @@ class Executor:
             while unsettled:
                 if not self._halted():
                     while ready and len(running) < self.parallelism:
-                        address = heapq.heappop(ready)
+                        _priority, address = heapq.heappop(ready)
                         running[pool.submit(self._run_one, by_address[address], doc)] = address
                 if not running:
                     # Halted (stop request, broken journal), or nothing can ever become ready
@@ -183,7 +186,7 @@ class Executor:
                         for dependent in dependents[address]:
                             remaining[dependent] -= 1
                             if remaining[dependent] == 0 and dependent in unsettled:
-                                heapq.heappush(ready, dependent)
+                                heapq.heappush(ready, (priority[dependent], dependent))
                     else:
                         result.failed[address] = _message(error)
                         self._skip_dependents(address, dependents, unsettled, result)
@@ -579,6 +582,29 @@ class Executor:
             written = self.writer.write(doc, expected_serial=base.serial, operation=self._operation)
         self.writer.compact_journal(operation=self._operation)
         return written
+
+
+def _priorities(dependents: dict[str, list[str]]) -> dict[str, int]:
+    """Heap key of each action: minus the length of the longest chain of actions waiting on it
+    (itself included). An action on a cycle (nothing on it ever runs) counts as a chain of one."""
+    height: dict[str, int] = {}
+    on_path: set[str] = set()
+    for root in dependents:
+        stack = [(root, False)]
+        while stack:
+            address, expanded = stack.pop()
+            if address in height:
+                continue
+            if expanded:
+                on_path.discard(address)
+                height[address] = 1 + max((height.get(d, 0) for d in dependents[address]), default=0)
+                continue
+            if address in on_path:
+                continue  # a cycle
+            on_path.add(address)
+            stack.append((address, True))
+            stack.extend((d, False) for d in dependents[address] if d not in height)
+    return {address: -h for address, h in height.items()}
 
 
 def dependency_graph(actions: list[ResourceChange], recorded: Optional[dict[str, tuple[str, ...]]] = None) -> dict[str, set[str]]:

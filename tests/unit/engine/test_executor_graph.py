@@ -190,6 +190,21 @@ def test_actions_run_in_dependency_order_lowest_address_first(tmp_path) -> None:
     assert result.ok and sorted(result.done) == sorted(executor.started) and not result.skipped
 
 
+def test_in_parallel_the_longest_chain_starts_first(tmp_path) -> None:
+    """At parallelism > 1 a ready action heading a longer chain of dependents starts before one with
+    a lower address: the chain started last would end the run with the other workers idle."""
+    chain = [change("scenario.P.z1", CREATE), change("scenario.P.z2", CREATE, "scenario.P.z1"),
+             change("scenario.P.z3", CREATE, "scenario.P.z2")]
+    short = [change(f"dataset.P.a{i}", CREATE) for i in range(4)]
+    executor = RecordingExecutor(tmp_path, parallelism=2)
+    result = run(executor, short + chain)
+    assert executor.started[0] == "scenario.P.z1"
+    assert result.ok and sorted(result.done) == sorted(c.address for c in short + chain)
+    serial = RecordingExecutor(tmp_path / "serial")
+    run(serial, short + chain)
+    assert serial.started[:4] == [f"dataset.P.a{i}" for i in range(4)]  # parallelism 1: address order
+
+
 def test_a_failure_skips_its_transitive_dependents_and_nothing_else(tmp_path) -> None:
     executor = RecordingExecutor(tmp_path, failing=frozenset({"dataset.P.a"}))
     result = run(executor, FLOW)
