@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -124,6 +125,7 @@ class DssConnection:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.hooks.setdefault("response", []).append(_record_status)
+        session.merge_environment_settings = _EnvironmentSettings(session)
         return client
 
 
@@ -132,6 +134,38 @@ def last_status() -> Optional[int]:
     checks when the client raised, to tell a 404 from another failure (dataikuapi drops it)."""
     status = getattr(_last_status, "value", None)
     return status if isinstance(status, int) else None
+
+
+class _EnvironmentSettings:
+    """`Session.merge_environment_settings`, worked out once per DSS URL and arguments.
+
+    requests reads the proxy variables (every one of os.environ, through urllib's getproxies,
+    twice) and the CA-bundle variables on every request: at a first apply of 1,000 resources
+    about 0.2 ms of the client's 1.1-1.6 ms of CPU per request. A connection serves one command,
+    whose environment does not change, and every request goes to the same DSS: the answer for
+    the same URL scheme and host, the same arguments and the same session settings is the same.
+    Redirects are untouched (requests resolves their proxies itself).
+    """
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._merge = session.merge_environment_settings
+        self._known: dict[Any, dict[str, Any]] = {}
+
+    def __call__(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        session = self._session
+        if proxies or not session.trust_env:
+            return self._merge(url, proxies, stream, verify, cert)
+        scheme, netloc = urlsplit(url)[:2]
+        key = (scheme, netloc, stream, verify, cert, session.stream, session.verify, session.cert,
+               tuple(sorted(session.proxies.items())))
+        try:
+            known = self._known.get(key)
+        except TypeError:  # an unhashable argument (a dict of certificates...): not cached
+            return self._merge(url, proxies, stream, verify, cert)
+        if known is None:
+            known = self._known[key] = self._merge(url, {} if proxies is None else proxies, stream, verify, cert)
+        return {**known, "proxies": dict(known["proxies"])}
 
 
 def classify(exc: BaseException) -> DssError:
