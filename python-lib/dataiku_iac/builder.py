@@ -27,7 +27,7 @@ from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
-from dataiku_iac.model import DesiredState, Resource, SourceRef
+from dataiku_iac.model import UNMANAGED_POLICIES, DesiredState, Resource, SourceRef, UnmanagedPolicy
 from dataiku_iac.resources.policy import IGNORE_ALL, ignore_path_problem
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
@@ -138,6 +138,10 @@ class _Builder:
             names[spec.type], complete[spec.type] = _identities(data.get(spec.section), spec.id_key)
         ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names, complete=complete)
         self._check_key_length(ctx)
+        if "unmanaged" in data and not doc.is_flagged(("unmanaged",)):
+            policy = self._guard(partial(_unmanaged_policy, data["unmanaged"]))
+            if policy is not None:
+                self.desired.unmanaged[ctx.effective] = policy
         if not doc.is_flagged(("project",)):
             self._add(self._guard(lambda: self._project(ctx, data["project"])))
         # Every other type, in registration (dependency) order: a type with a spec-level build, or
@@ -640,6 +644,21 @@ def _copy(source: dict, target: dict, *keys: str) -> None:
         if key in source:
             value = source[key]
             target[key] = dict(value) if isinstance(value, dict) else value
+
+
+def _unmanaged_policy(written: Any) -> UnmanagedPolicy:
+    """A project file's `unmanaged:` (valid against the schema): `ignore`, or {policy, ignore:
+    {datasets: [globs]}, ...}; sections become the types whose items they hold."""
+    if isinstance(written, str):
+        return UnmanagedPolicy(default=written)
+    by_section = {spec.section: spec.type for spec in child_specs()}
+    patterns = tuple(
+        (policy, by_section[section], glob)
+        for policy in UNMANAGED_POLICIES
+        for section, globs in (written.get(policy) or {}).items()
+        for glob in globs
+    )
+    return UnmanagedPolicy(default=written.get("policy", "report"), patterns=patterns)
 
 
 def _mapping(value: Any) -> dict:

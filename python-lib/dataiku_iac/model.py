@@ -16,6 +16,7 @@ the effective DSS key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Iterable, Optional
 
 from dataiku_iac.errors import Diagnostic
@@ -60,6 +61,23 @@ class StateHome:
     where: str  # for messages: "managed folder 'iac_state' of project OPS, path /"
 
 
+UNMANAGED_POLICIES = ("report", "ignore", "fail")  # a project's `unmanaged:` (docs/config-reference.md)
+
+
+@dataclass(frozen=True)
+class UnmanagedPolicy:
+    """What drift and plans make of the objects of a project that the state does not own: its
+    `unmanaged:` policy (`report`, `ignore` or `fail`), with glob patterns of names per type that
+    take another one. Where patterns of several policies match a name, the strictest wins."""
+
+    default: str = "report"
+    patterns: tuple[tuple[str, str, str], ...] = ()  # (policy, type, glob of the name)
+
+    def of(self, type_: str, name: str) -> str:
+        matched = {policy for policy, t, glob in self.patterns if t == type_ and fnmatchcase(name, glob)}
+        return next((p for p in ("fail", "report", "ignore") if p in matched), self.default)
+
+
 @dataclass
 class DesiredState:
     """Every resource the configuration declares, keyed by address."""
@@ -74,6 +92,11 @@ class DesiredState:
     # without their values (`check_config(..., secret_values=False)`): what validates and drift
     # need; a plan or an apply, which write or compare the values, refuses them (Session).
     unresolved_secrets: list[Diagnostic] = field(default_factory=list)
+    # Effective project key -> its `unmanaged:` policy (a project without one: report).
+    unmanaged: dict[str, UnmanagedPolicy] = field(default_factory=dict)
+
+    def unmanaged_policy(self, project_key: str) -> UnmanagedPolicy:
+        return self.unmanaged.get(project_key) or UnmanagedPolicy()
 
     def add(self, resource: Resource) -> None:
         self.resources[resource.address] = resource

@@ -28,8 +28,12 @@ def drift(obj: Context, environment: str, as_json: bool) -> None:
         click.echo(json.dumps(body, indent=2, default=str))
     else:
         click.echo(render_drift(report, obj.style), nl=False)
-        if report.has_drift and policies.drift == "warn":
+        if report.has_drift and policies.drift == "warn" and not report.forbidden:
             click.echo(obj.style(f"Warning: drift is reported, not failed ({policies.where('drift')}: warn); exit code 0.", "yellow"))
-    code = drift_exit_code(policies, report.has_drift, changes_code=EXIT_CHANGES)
+        elif report.forbidden and policies.drift == "warn":
+            click.echo(obj.style(f"Drift fails although {policies.where('drift')} says warn: objects an `unmanaged: fail` "
+                                 f"policy forbids are in DSS; exit code {EXIT_CHANGES}.", "red"))
+    # an `unmanaged: fail` policy fails the check whatever `policies.drift` says
+    code = EXIT_CHANGES if report.forbidden else drift_exit_code(policies, report.has_drift, changes_code=EXIT_CHANGES)
     if code:
         sys.exit(code)

@@ -89,6 +89,7 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
             schema["$defs"].update(json.loads(json.dumps(spec.schema.defs)))  # a copy, JSON only
             schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
         _add_ignore_changes(schema)
+        _add_unmanaged(schema)
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()
@@ -120,6 +121,30 @@ def _add_ignore_changes(schema: dict[str, Any]) -> None:
             todo.extend(node.values())
         elif isinstance(node, list):
             todo.extend(node)
+
+
+def _add_unmanaged(schema: dict[str, Any]) -> None:
+    """A project file's `unmanaged:` policy: `report | ignore | fail`, or a mapping of the policy
+    and, per policy, glob patterns of names keyed by the sections of the registered types."""
+    policies = ["report", "ignore", "fail"]
+    sections = {spec.section: {"type": "array", "items": {"type": "string", "minLength": 1}} for spec in child_specs()}
+    schema["$defs"]["unmanaged_patterns"] = {
+        "type": "object", "properties": sections, "additionalProperties": False,
+        "x-context": "the patterns of an unmanaged policy (section: [glob, ...])",
+    }
+    schema["$defs"]["unmanaged"] = {
+        "description": "what drift and plans make of objects the state does not own",
+        "anyOf": [
+            {"type": "string", "enum": policies},
+            {
+                "type": "object",
+                "properties": {"policy": {"enum": policies}, **{p: {"$ref": "#/$defs/unmanaged_patterns"} for p in policies}},
+                "additionalProperties": False,
+                "x-context": "unmanaged (policy, report, ignore, fail)",
+            },
+        ],
+    }
+    schema["properties"]["unmanaged"] = {"$ref": "#/$defs/unmanaged"}
 
 
 def _validator(kind: str) -> Draft202012Validator:

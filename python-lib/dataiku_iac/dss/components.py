@@ -195,7 +195,7 @@ def _failures(report: Any) -> str:
 def drift_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str]) -> str:
     caller, spec, env = _context(config, client_factory, project_key)
     report, html = service.drift(client_factory, caller, spec, env)
-    if report.has_drift and config.get("fail_on_drift"):
+    if report.forbidden or (report.has_drift and config.get("fail_on_drift")):
         raise ComponentError(drift_summary(report))
     return html
 
@@ -342,9 +342,10 @@ def create_drift_scenario(
 def drift_summary(report: Any) -> str:
     counts = report.counts()
     addresses = ", ".join(i.address for i in report.items[:10]) + (" …" if len(report.items) > 10 else "")
+    forbidden = f", {len(report.forbidden)} forbidden by an `unmanaged: fail` policy" if report.forbidden else ""
     return (
         f"drift in environment {report.environment}: {counts['changed']} changed, {counts['deleted']} deleted, "
-        f"{counts['unmanaged']} unmanaged ({addresses})"
+        f"{counts['unmanaged']} unmanaged{forbidden} ({addresses})"
     )
 
 
@@ -354,7 +355,8 @@ def check_drift_step(
     """The check-drift scenario step. Writes the report (JSON + HTML) to the `report_folder`
     managed folder of `project_key` if set, prints it (the step's log), and raises on drift
     when the policy is "fail" (the step and so the scenario fail; DSS reporters can then
-    mail the run). With "warn", drift is reported and the step succeeds."""
+    mail the run). With "warn", drift is reported and the step succeeds, unless it includes
+    objects a project's `unmanaged: fail` policy forbids."""
     policy = str(config.get("policy") or "fail")
     if policy not in DRIFT_POLICIES:
         raise ComponentError(f"policy: {policy!r} is not one of {', '.join(DRIFT_POLICIES)}")
@@ -368,7 +370,8 @@ def check_drift_step(
     written = write_report(client_factory, project_key, config.get("report_folder"), env, report.to_json(), html)
     if written:
         out(f"Report written to {written}")
-    if report.has_drift and policy == "fail":
+    # objects an `unmanaged: fail` policy forbids fail the step whatever its policy says
+    if report.has_drift and (policy == "fail" or report.forbidden):
         raise ComponentError(drift_summary(report) + (f"; report: {written}" if written else ""))
     if report.has_drift:
         out("WARNING: " + drift_summary(report))

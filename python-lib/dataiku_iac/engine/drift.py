@@ -5,17 +5,20 @@ Three kinds of drift, for every project the state manages:
   (compared with the same field policies as the planner, so DSS's own bookkeeping,
   defaults and key order are never reported);
 - `deleted`: an object the state owns is gone from DSS;
-- `unmanaged`: an object exists in a managed project that the state does not own.
+- `unmanaged`: an object exists in a managed project that the state does not own; its project's
+  `unmanaged:` policy says whether it is reported (drift), ignored (not drift, counted apart) or
+  forbidden (drift that fails the check whatever `policies.drift` says).
 The attribute paths a resource's `ignore_changes` names are never `changed` (the planner ignores
 them the same way).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 
 from dataiku_iac.address import address_of, project_of
+from dataiku_iac.model import UnmanagedPolicy
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import REDACTED
 from dataiku_iac.resources.policy import ignores_whole, project_observed, without_ignored
@@ -45,9 +48,10 @@ class DriftItem:
     name: str
     kind: str  # changed | deleted | unmanaged
     fields: tuple[DriftedField, ...] = ()
+    policy: str = ""  # unmanaged: its project's `unmanaged:` policy for it (report | fail)
 
     def to_json(self) -> dict:
-        return {
+        body = {
             "address": self.address,
             "type": self.type,
             "project_key": self.project_key,
@@ -55,6 +59,9 @@ class DriftItem:
             "kind": self.kind,
             "fields": [f.to_json() for f in self.fields],
         }
+        if self.policy:
+            body["policy"] = self.policy
+        return body
 
 
 @dataclass
@@ -68,10 +75,18 @@ class DriftReport:
     unknown_secrets: list[str] = field(default_factory=list)
     # why `pending` is {"error": ...}: kept so a face acting for someone else can withhold parts
     pending_error: Optional[Exception] = field(default=None, repr=False, compare=False)
+    # unmanaged objects their project's `unmanaged:` policy ignores (addresses): not drift
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def has_drift(self) -> bool:
         return bool(self.items)
+
+    @property
+    def forbidden(self) -> list[DriftItem]:
+        """Unmanaged objects their project's policy says `fail` for: the check fails whatever
+        `policies.drift` (or the plugin step's "Report only") says."""
+        return [i for i in self.items if i.policy == "fail"]
 
     def counts(self) -> dict[str, int]:
         counts = {"changed": 0, "deleted": 0, "unmanaged": 0}
@@ -86,6 +101,7 @@ class DriftReport:
             "drift": self.has_drift,
             "checked": self.checked,
             "summary": self.counts(),
+            "ignored_unmanaged": self.ignored,
             "pending_config_changes": self.pending,
             "pending_reverts": self.reverts,
             "pending_unknown_secrets": self.unknown_secrets,
@@ -94,16 +110,27 @@ class DriftReport:
 
 
 def detect_drift(
-    state: Any, observation: Observation, environment: str = "", *, ignored: Optional[Mapping[str, tuple[str, ...]]] = None
+    state: Any,
+    observation: Observation,
+    environment: str = "",
+    *,
+    ignored: Optional[Mapping[str, tuple[str, ...]]] = None,
+    unmanaged: Optional[Mapping[str, UnmanagedPolicy]] = None,
 ) -> DriftReport:
-    """`ignored`: address -> the attribute paths its `ignore_changes` names (never drift)."""
+    """`ignored`: address -> the attribute paths its `ignore_changes` names (never drift);
+    `unmanaged`: effective project key -> its `unmanaged:` policy (default: report)."""
     report = DriftReport(environment=environment, checked=len(state.resources))
     for address in sorted(state.resources):
         entry = state.resources[address]
         item = _check(entry, observation, (ignored or {}).get(address, ()))
         if item is not None:
             report.items.append(item)
-    report.items.extend(_unmanaged(state, observation))
+    for item in _unmanaged(state, observation):
+        policy = (unmanaged or {}).get(item.project_key, UnmanagedPolicy()).of(item.type, item.name)
+        if policy == "ignore":
+            report.ignored.append(item.address)
+        else:
+            report.items.append(replace(item, policy=policy))
     return report
 
 

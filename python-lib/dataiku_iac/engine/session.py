@@ -480,7 +480,7 @@ class Session:
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         ignored = {a: r.ignore_changes for a, r in desired.resources.items() if r.ignore_changes}
-        report = detect_drift(state, observation, self.environment, ignored=ignored)
+        report = detect_drift(state, observation, self.environment, ignored=ignored, unmanaged=desired.unmanaged)
         if desired.unresolved_secrets:
             desired, _assumed = assume_recorded(desired, state)
             report.unknown_secrets = [f"{d.location()}: {d.message}" for d in desired.unresolved_secrets]

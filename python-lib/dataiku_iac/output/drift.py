@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # output renders the engine's records without depending on th
 def render_drift(report: DriftReport, style: Style) -> str:
     lines = []
     if not report.has_drift:
-        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({plural(report.checked, 'resource')} checked).")
+        lines.append(style("No drift.", "green", bold=True) + f" DSS matches the recorded state ({plural(report.checked, 'resource')} checked"
+                     + (f"; {plural(len(report.ignored), 'unmanaged object')} ignored by policy" if report.ignored else "") + ").")
     else:
         counts = report.counts()
         lines.append(
@@ -23,6 +24,8 @@ def render_drift(report: DriftReport, style: Style) -> str:
         lines.append("")
         for item in report.items:
             lines.extend(_item(item, style))
+        if report.ignored:
+            lines.append(f"  ({plural(len(report.ignored), 'unmanaged object')} ignored by its project's `unmanaged:` policy)")
     pending = report.pending or {}
     if "error" in pending:
         lines.append(style(f"\nThe configuration cannot be planned: {pending['error']}", "yellow"))
@@ -46,6 +49,9 @@ def _counts(summary: dict) -> str:
 def _item(item: DriftItem, style: Style) -> list:
     if item.kind == "deleted":
         return [style(f"  - {item.address} was deleted outside dataiku-iac", "red")]
+    if item.kind == "unmanaged" and item.policy == "fail":
+        return [style(f"  ! {item.address} exists in DSS but is not managed by dataiku-iac, which its project's "
+                      f"`unmanaged: fail` policy forbids", "red")]
     if item.kind == "unmanaged":
         return [style(f"  ? {item.address} exists in DSS but is not managed by dataiku-iac", "cyan")]
     lines = [style(f"  ~ {item.address} changed outside dataiku-iac", "yellow")]

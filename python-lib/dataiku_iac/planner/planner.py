@@ -86,6 +86,7 @@ def plan(
         options=options,
         warnings=tuple(
             kept + _warnings(changes, options) + _format_warnings(changes) + _marker_warnings(changes, state, observed, options)
+            + _forbidden_unmanaged(desired, state, observed, options)
         ),
         tool_version=__version__,
         created_at=created_at or _now(),
@@ -566,6 +567,31 @@ def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observat
         f"({', '.join(sorted(users))}) and would be {verb}: {consequence}. Change or import those recipes first, "
         f"or name it: `--force-delete {change.address}`"
     ]
+
+
+def _forbidden_unmanaged(desired: DesiredState, state: Any, observed: Observation, options: PlanOptions) -> list[str]:
+    """Objects the state does not own in a project whose `unmanaged:` policy says `fail` for them:
+    a plan never touches them (it deletes only what the state owns), but says drift will fail."""
+    if options.destroy:
+        return []
+    owned = {(e.project_key, e.type, e.dss_id) for e in state.resources.values()}
+    warnings = []
+    for key, policy in sorted(desired.unmanaged.items()):
+        project = observed.project(key)
+        if project is None or not project.exists:
+            continue
+        forbidden = sorted(
+            f"{o.type} {o.name}" for o in project.all_objects()
+            if (key, o.type, o.dss_id) not in owned and policy.of(o.type, o.name) == "fail"
+        )
+        if forbidden:
+            listed = ", ".join(forbidden[:10]) + (" …" if len(forbidden) > 10 else "")
+            warnings.append(
+                f"project {key} holds {len(forbidden)} object(s) dataiku-iac does not manage, which its `unmanaged: fail` "
+                f"policy forbids ({listed}): drift fails until they are imported, deleted in DSS or matched by an "
+                f"`ignore` pattern (this plan leaves them as they are)"
+            )
+    return warnings
 
 
 def _format_warnings(changes: list[ResourceChange]) -> list[str]:

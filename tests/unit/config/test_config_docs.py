@@ -12,7 +12,7 @@ from dataiku_iac.resources.registry import specs
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "config-reference.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-PROJECT_KEYS = {spec.section for spec in specs()}  # every registered type's section
+PROJECT_KEYS = {spec.section for spec in specs()} | {"unmanaged"}  # every registered type's section, and the policy
 IAC_KEYS = {"version", "defaults", "state", "policies"}
 STUB = {"key": "P", "name": "p"}
 
