@@ -270,12 +270,15 @@ def setup_drift_scenario_macro(config: Mapping[str, Any], client_factory: Client
     if config.get("report_folder"):
         step_config["report_folder"] = str(config["report_folder"])
     name = str(config.get("scenario_name") or f"IaC drift check ({config['environment']})")
+    reporters = drift_reporters(config)  # before any change: a bad alert param changes nothing
     scenario_id, created = create_drift_scenario(
         client_factory(), project_key, name, step_config,
         frequency=str(config.get("frequency") or "Daily"), hour=int(config.get("hour") or 6),
-        minute=int(config.get("minute") or 0),
+        minute=int(config.get("minute") or 0), reporters=reporters,
     )
-    body = meta_table([("Scenario", f"{project_key}.{scenario_id}"), ("Schedule", _schedule_text(config))])
+    alerts = ", ".join(r["name"] for r in reporters) or "none (add reporters in the scenario, or run this macro again)"
+    body = meta_table([("Scenario", f"{project_key}.{scenario_id}"), ("Schedule", _schedule_text(config)),
+                       ("Alerts", alerts)])
     verb = "Created" if created else "Updated"
     return {"html": page("dataiku-iac drift check", alert("ok", f"{verb} the scenario {name!r}.") + body),
             "scenarioId": scenario_id, "created": created}
@@ -288,10 +291,86 @@ def _schedule_text(config: Mapping[str, Any]) -> str:
     return f"{freq.lower()} at {int(config.get('hour') or 6):02d}:{int(config.get('minute') or 0):02d}"
 
 
+# -- alerts: DSS's own scenario reporters ----------------------------------------------------------
+# Reporters this macro writes have ids starting with this; any other reporter of the scenario (one
+# a user added in DSS) is kept when the macro runs again.
+REPORTER_PREFIX = "iac_drift_"
+ALERT_CONDITIONS = {"problems": "outcome != 'SUCCESS'", "always": None}
+# The messaging channels that keep a webhook URL in DSS's instance settings (Administration >
+# Settings > Notifications & Integrations, readable by administrators only) -> their reporter type.
+WEBHOOK_CHANNEL_TYPES = {"slack": "slack-scenario", "msft-teams": "msft-teams-scenario"}
+
+
+def drift_reporters(config: Mapping[str, Any]) -> list:
+    """The scenario reporters the set-up macro's alert params ask for, as DSS stores them
+    (dss-samples/scenario/define_vars_send_report_steps.json): a mail reporter through a mail
+    channel, and a webhook reporter through a Slack or Microsoft Teams channel.
+
+    A webhook URL is a secret (whoever holds it can post to the team's channel): DSS keeps a
+    `webhook-scenario` reporter's URL in the scenario, which every reader of the project can
+    read, so this macro never writes one. The URL stays in the messaging channel an administrator
+    defines, and the reporter names the channel (docs/security.md, "Drift alerts")."""
+    when = str(config.get("alert_on") or "problems")
+    if when not in ALERT_CONDITIONS:
+        raise ComponentError(f"alert_on: {when!r} is not one of {', '.join(ALERT_CONDITIONS)}")
+    reporters = []
+    recipients = [r.strip() for r in str(config.get("mail_recipients") or "").replace(";", ",").split(",") if r.strip()]
+    if recipients:
+        channel = str(config.get("mail_channel") or "").strip()
+        if not channel:
+            raise ComponentError("mail_channel: the id of the DSS mail channel to send through "
+                                 "(Administration > Settings > Notifications & Integrations)")
+        reporters.append(_reporter("mail", "dataiku-iac drift mail", when, {
+            "type": "mail-scenario",
+            "configuration": {
+                "channelId": channel,
+                "subject": "DSS scenario ${scenarioName}: ${outcome}",
+                "recipient": ", ".join(recipients),
+                "sendAsHTML": True,
+                "attachments": [],
+                "messageSource": "TEMPLATE_FILE",
+                "templateFormat": "FREEMARKER",
+                "templateName": "default.ftl",
+            },
+        }))
+    kind = str(config.get("webhook_channel_type") or "none")
+    if kind != "none":
+        if kind not in WEBHOOK_CHANNEL_TYPES:
+            raise ComponentError(f"webhook_channel_type: {kind!r} is not one of none, {', '.join(WEBHOOK_CHANNEL_TYPES)}")
+        channel = str(config.get("webhook_channel") or "").strip()
+        if not channel:
+            raise ComponentError("webhook_channel: the id of the DSS messaging channel holding the webhook URL "
+                                 "(an administrator defines it; this macro never stores a webhook URL)")
+        reporters.append(_reporter("webhook", "dataiku-iac drift webhook", when, {
+            "type": WEBHOOK_CHANNEL_TYPES[kind],
+            "configuration": {
+                "channelId": channel,
+                "useGlobalChannel": True,
+                "message": "dataiku-iac drift check ${scenarioName}: ${outcome}",
+            },
+        }))
+    return reporters
+
+
+def _reporter(suffix: str, name: str, when: str, messaging: dict) -> dict:
+    condition = ALERT_CONDITIONS[when]
+    return {
+        "id": REPORTER_PREFIX + suffix,
+        "name": name,
+        "active": True,
+        "phase": "END",
+        "runConditionEnabled": condition is not None,
+        "runCondition": condition or "outcome != 'SUCCESS'",
+        "messaging": messaging,
+    }
+
+
 def create_drift_scenario(
-    client: Any, project_key: str, name: str, step_config: dict, *, frequency: str = "Daily", hour: int = 6, minute: int = 0
+    client: Any, project_key: str, name: str, step_config: dict, *, frequency: str = "Daily", hour: int = 6,
+    minute: int = 0, reporters: Optional[list] = None,
 ) -> tuple:
-    """A step-based scenario with one `pystep_dataiku-iac_check-drift` step and a temporal trigger."""
+    """A step-based scenario with one `pystep_dataiku-iac_check-drift` step, a temporal trigger
+    and the given reporters (replacing the ones an earlier run wrote; other reporters stay)."""
     project = client.get_project(project_key)
     existing = [s for s in project.list_scenarios() if s.get("name") == name]
     if existing:
@@ -331,6 +410,8 @@ def create_drift_scenario(
             },
         }
     )
+    kept = [r for r in settings.raw_reporters if not str(r.get("id", "")).startswith(REPORTER_PREFIX)]
+    settings.raw_reporters[:] = kept + list(reporters or [])
     settings.active = True
     settings.save()
     return scenario.id, created
