@@ -38,7 +38,7 @@ from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
-from dataiku_iac.resources.registry import child_specs
+from dataiku_iac.resources.registry import child_specs, spec_for
 from dataiku_iac.resources.spec import ToConfig
 from dataiku_iac.secrets import KnownValuesFirst
 from dataiku_iac.state import ResourceState
@@ -92,11 +92,14 @@ def import_project(session: Any, project_key: str, output: Optional[Path] = None
 
 def unmanaged_suggestion(result: ImportResult) -> str:
     """What to add to the project file to leave the objects import could not express unmanaged on
-    purpose (drift then stops reporting them): the per-project `unmanaged:` policy, one rule per object."""
-    rules = [{"policy": "ignore", "type": u["type"], "name": u["name"]} for u in result.unmanaged]
-    if not rules:
+    purpose (drift then stops reporting them): the per-project `unmanaged:` policy, an `ignore`
+    pattern per object, by section (docs/config-reference.md, "unmanaged")."""
+    sections: dict[str, list[str]] = {}
+    for u in result.unmanaged:
+        sections.setdefault(spec_for(u["type"]).section, []).append(u["name"])
+    if not sections:
         return ""
-    text = yaml.dump({"unmanaged": rules}, Dumper=_ReadableDumper, sort_keys=False, default_flow_style=None, width=100)
+    text = yaml.dump({"unmanaged": {"ignore": sections}}, Dumper=_ReadableDumper, sort_keys=False, default_flow_style=None, width=100)
     return (f"To leave them unmanaged on purpose (drift then ignores them), add to projects/{result.config_key.lower()}.yml:\n"
             + "".join(f"  {line}\n" for line in text.splitlines()))
 

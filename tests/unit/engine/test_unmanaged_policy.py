@@ -68,3 +68,24 @@ def test_a_plan_names_forbidden_objects_and_leaves_them_alone() -> None:
     result = plan(desired, state, observed)
     assert not result.has_changes
     assert [w for w in result.warnings if "`unmanaged: fail` policy forbids (dataset orders_copy)" in w]
+
+
+def test_the_import_suggestion_is_a_valid_policy_that_ignores_what_import_left_out(tmp_path: Path) -> None:
+    import yaml
+    from dataiku_iac.cli import scaffold
+    from dataiku_iac.engine.importer import ImportResult, unmanaged_suggestion
+
+    result = ImportResult(project_key="LEGACY", config_key="LEGACY", unmanaged=[
+        {"address": "recipe.LEGACY.join_orders", "type": "recipe", "name": "join_orders", "reason": "visual"},
+        {"address": "scenario.LEGACY.SCRIPTED", "type": "scenario", "name": "SCRIPTED", "reason": "script"},
+    ])
+    text = unmanaged_suggestion(result)
+    snippet = yaml.safe_load("\n".join(line[2:] for line in text.splitlines()[1:]))
+    (tmp_path / "projects").mkdir()
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "iac.yml").write_text(scaffold.IAC_YML)
+    (tmp_path / "environments" / "dev.yml").write_text("")
+    (tmp_path / "projects" / "legacy.yml").write_text(yaml.safe_dump({"project": {"key": "LEGACY", "name": "l"}, **snippet}))
+    policy = build_desired(load_config(tmp_path, "dev")).unmanaged_policy("LEGACY")
+    assert policy.of("recipe", "join_orders") == policy.of("scenario", "SCRIPTED") == "ignore"
+    assert policy.of("recipe", "other") == "report"
