@@ -534,9 +534,10 @@ def _unowned_in_project(change: ResourceChange, state: Any, observed: Observatio
 
 
 def _recipe_referenced_types() -> tuple[str, ...]:
-    """The types a recipe reads or writes (datasets, managed folders…): the recipe spec says."""
+    """The types a recipe reads or writes: those the recipe spec references that hold data
+    (datasets, managed folders; not the Flow zone a recipe sits in)."""
     spec = find_spec("recipe")
-    return spec.references if spec is not None else ()
+    return tuple(t for t in (spec.references if spec is not None else ()) if _holds_data(t))
 
 
 def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
