@@ -539,6 +539,10 @@ class _ItemContext:
     def setting(self, name: str) -> Any:
         return self._builder.defaults.get(name)
 
+    def declared(self, type_: str, name: str) -> Optional[dict]:
+        resource = self._builder.desired.get(address_of(type_, self.key, name))
+        return resource.attributes if resource is not None else None
+
     def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
         remapped = self._builder._connection(written)
         self._builder._note_remap(self._address, attribute, written, remapped)

@@ -81,13 +81,13 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
     agree), and the environment's `overrides` keyed by the addresses of every type."""
     if kind == "project":
         for spec in child_specs():
-            if spec.section in schema["properties"]:
-                continue
+            # A built-in type written in the file may bring definitions too (the visual recipe kinds).
             clash = sorted(set(spec.schema.defs) & set(schema["$defs"]))
             if clash:
                 raise ValueError(f"resource type {spec.type!r} redefines the schema definitions {', '.join(clash)}")
             schema["$defs"].update(json.loads(json.dumps(spec.schema.defs)))  # a copy, JSON only
-            schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
+            if spec.section not in schema["properties"]:
+                schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
         _add_ignore_changes(schema)
         _add_unmanaged(schema)
     if kind == "environment":

@@ -131,6 +131,10 @@ class _Writer:
         self.connections = {v: k for k, v in (env.get("connections") or {}).items()}
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
         self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
+        self.items: dict[tuple[str, str], dict] = {}  # (type, name) -> the item written for it
+
+    def declared(self, type_: str, name: str) -> Optional[dict]:
+        return self.items.get((type_, name))
 
     def config_connection(self, name: Optional[str]) -> Optional[str]:
         return self.connections.get(name, name) if name is not None else None
@@ -185,6 +189,7 @@ class _Writer:
                     item["protect"] = True  # it holds this very state: never deleted, whatever the YAML says
                     self.result.protected.append(f"managed folder {obj.name}: it holds the state ({self.home.where})")
                 items.append(item)
+                self.items[(type_, obj.name)] = item
             if items:
                 doc[key] = items
         return doc

@@ -1,15 +1,22 @@
-"""Recipes: python, r, shell, sql_query, sql_script and sync.
+"""Recipes: python, r, shell, sql_query, sql_script, sync, and the visual recipes.
 
-Recipes are created in DSS's *raw* mode: the prototype is taken as-is, so DSS neither
+Code recipes are created in DSS's *raw* mode: the prototype is taken as-is, so DSS neither
 auto-creates outputs nor touches existing data (outputs are datasets or folders of their
 own, created earlier in the plan). The code, code env and the rest are then set with one
 read-modify-write. Managed folders appear in DSS documents by id and in the config by
 name; the project context translates.
+
+Visual recipes (grouping, join, prepare…; one module per kind under `resources/visual/`) are
+created the way DSS's own recipe creators create them (dataikuapi's `GroupingRecipeCreator`…):
+the prototype with the existing outputs and the kind's creation settings, DSS builds the initial
+payload, then one settings save writes the typed settings and the raw `payload:` keys. So a recipe
+made from the configuration reads back like one made in the UI or with dataikuapi.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
@@ -28,12 +35,15 @@ from dataiku_iac.resources.base import (
     version_after_save,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.policy import Field, FieldPolicy, same_json
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
+from dataiku_iac.resources.visual import config_kind, kind_of, schema_defs, typed_attributes
+from dataiku_iac.resources.visual.common import Io, VisualKind, check_columns, missing_columns
 
 CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
 ENV_TYPES = ("python", "r")
-# The recipe types the configuration can express (import leaves the others out, unmanaged).
+# The recipe types the configuration can express (import leaves the others out, unmanaged): the
+# visual ones are those resources/visual/ knows (kind_of).
 SUPPORTED = (*CODE_TYPES, "sync")
 # Where import writes a code recipe's code: (directory, extension).
 CODE_FILES = {
@@ -56,6 +66,10 @@ POLICY = FieldPolicy(
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
         flow_zone.MEMBER_FIELD,
+        # A visual recipe's raw payload keys (`payload:`): declared keys equal, DSS's others ignored.
+        Field("payload", compare="subset"),
+        # A visual recipe's typed settings: each kind's build writes them all (defaults included).
+        *(Field(name, compare=compare) for name, compare in typed_attributes()),
     )
 )
 
@@ -106,10 +120,20 @@ class RecipeHandler(ResourceHandler):
         if kind in ENV_TYPES:
             attrs["code_env"] = env_selection_to_logical((recipe.get("params") or {}).get("envSelection"), "envMode")
             attrs["container"] = container_to_logical((recipe.get("params") or {}).get("containerSelection"))
+        visual = kind_of(kind)
+        if visual is not None:
+            payload = payload_of(doc)
+            attrs.update(visual.read(payload, _io(attrs)))
+            attrs["payload"] = {k: v for k, v in payload.items() if k not in visual.owned}
         return attrs
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         attrs = resource.attributes
+        visual = kind_of(attrs.get("kind"))
+        if visual is not None:
+            prototype, creation = _as_creator_would(visual, resource.name, attrs, ctx)
+            client.get_project(resource.project_key).create_recipe(prototype, creation)
+            return self._save(client, resource, ctx)
         prototype = {
             "type": attrs["kind"],
             "name": resource.name,
@@ -160,10 +184,62 @@ def patch_document(doc: dict[str, Any], attrs: dict[str, Any], ctx: ProjectConte
         recipe.setdefault("params", {})["containerSelection"] = container_to_dss(attrs["container"])
     if "code" in attrs:
         doc["payload"] = attrs["code"]
+    visual = kind_of(attrs.get("kind", recipe.get("type")))
+    if visual is not None:
+        _patch_payload(doc, visual, attrs, ctx)
     if "description" in attrs:
         recipe["description"] = attrs["description"]
     if "tags" in attrs:
         recipe["tags"] = list(attrs["tags"])
+
+
+def payload_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """A visual recipe's payload, parsed (DSS keeps it as a JSON string); {} when it is not JSON."""
+    try:
+        payload = json.loads(doc.get("payload") or "{}")
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _io(attrs: dict[str, Any]) -> Io:
+    return Io(inputs=list((attrs.get("inputs") or {}).get("main") or []),
+              outputs=list((attrs.get("outputs") or {}).get("main") or []))
+
+
+def _patch_payload(doc: dict[str, Any], visual: VisualKind, attrs: dict[str, Any], ctx: ProjectContext) -> None:
+    """Write the typed settings, then the raw `payload:` keys over them; the payload string is
+    rewritten only when what it says changed (a re-serialised but equal payload is no change)."""
+    payload = payload_of(doc)
+    before = copy.deepcopy(payload)
+    io = _io(attrs) if "inputs" in attrs else _io({"inputs": _roles_to_logical(doc["recipe"].get("inputs") or {}, ctx)})
+    visual.write({k: v for k, v in attrs.items() if k in visual.defaults}, payload, io)
+    if "payload" in attrs:
+        payload = deep_merge(payload, attrs["payload"])
+    if payload != before:
+        doc["payload"] = json.dumps(payload, indent=2)
+
+
+def _as_creator_would(visual: VisualKind, name: str, attrs: dict[str, Any], ctx: ProjectContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prototype and creation settings dataikuapi's creator of this kind POSTs, with the
+    outputs existing already (`with_existing_output`): DSS then builds the initial payload."""
+    inputs = _roles_to_dss({}, attrs.get("inputs") or {}, ctx, "deps")
+    outputs = _roles_to_dss({}, attrs.get("outputs") or {}, ctx, "appendMode")
+    io = _io(attrs)
+    for role in inputs.values():  # the creators send bare references
+        role["items"] = [{"ref": item["ref"]} for item in role["items"]]
+    prototype = {"type": visual.type, "name": name, "inputs": inputs, "outputs": outputs}
+    creation: dict[str, Any]
+    if visual.multiple_outputs:
+        creation = {"outputDatasetsCreationSettingsByRole": {"main": {}}}
+    else:
+        creation = {"createOutputDataset": False, "outputDatasetSettings": None,
+                    "createOutputFolder": None, "outputFolderSettings": None}
+    if visual.virtual_inputs:  # VirtualInputsSingleOutputRecipeCreator: DSS makes the inputs from these
+        main = inputs.pop("main", {"items": []})
+        creation["virtualInputs"] = [item["ref"] for item in main["items"]]
+    creation.update(visual.creation(attrs, io))
+    return prototype, creation
 
 
 def _ref_to_logical(ref: str, ctx: ProjectContext) -> str:
@@ -221,7 +297,10 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     input_refs = {r for refs in inputs.values() for r in refs}
     for ref in sorted({r for refs in outputs.values() for r in refs} & input_refs):
         ctx.error(("outputs",), f"recipe {item.get('name')!r} writes {ref!r}, which is also its input")
-    attrs: dict[str, Any] = {"kind": item["type"], "inputs": inputs, "outputs": outputs}
+    visual = config_kind(item["type"])
+    attrs: dict[str, Any] = {"kind": visual.type if visual else item["type"], "inputs": inputs, "outputs": outputs}
+    if visual is not None:
+        attrs.update(_build_visual(visual, item, ctx, _io(attrs)))
     code = _code_of(item, ctx)
     if code is not None:
         attrs["code"] = code
@@ -240,6 +319,21 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
     flow_zone.build_membership(item, attrs, ctx)
+    return attrs
+
+
+def _build_visual(visual: VisualKind, item: dict[str, Any], ctx: BuildContext, io: Io) -> dict[str, Any]:
+    """A visual recipe's typed settings and its raw `payload:` keys."""
+    attrs = visual.build(item, ctx, io)
+    check_columns(ctx, *visual.columns(attrs, io))
+    raw = item.get("payload")
+    if isinstance(raw, dict):
+        for key in raw:
+            if key in visual.owned:
+                # Written by the typed settings too: each apply would write both, never converging.
+                ctx.error(("payload", key), f"payload key {key!r} is what {visual.owned[key]!r} of a {visual.config_type} "
+                          "recipe writes: a setting has one place", f"use '{visual.owned[key]}' (remove payload.{key})")
+        attrs["payload"] = copy.deepcopy(raw)
     return attrs
 
 
@@ -268,15 +362,26 @@ def _code_of(item: dict[str, Any], ctx: BuildContext) -> Optional[str]:
 
 
 def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
-    """Logical attributes -> a `recipes` item (the code in a file of its own); None for a visual
-    recipe, which the configuration cannot express yet."""
+    """Logical attributes -> a `recipes` item (the code in a file of its own, a visual recipe's typed
+    keys); None, with the reason, for what the configuration cannot express."""
     kind = attrs.get("kind")
-    if kind not in SUPPORTED:
+    visual = kind_of(kind)
+    if kind not in SUPPORTED and visual is None:
         ctx.not_expressed(f"the configuration has no recipe type {kind!r} yet")
+        return None
+    if visual is not None and attrs.get("unsupported"):
+        ctx.not_expressed(f"its payload says what the typed keys of a {visual.config_type} recipe cannot: "
+                          + "; ".join(attrs["unsupported"]))
+        return None
+    missing = missing_columns(ctx, *visual.columns(attrs, _io(attrs))) if visual is not None else []
+    if missing:
+        # A recipe DSS could not run as it is: `validate` would refuse the item.
+        (_, ref, column), _columns = missing[0]
+        ctx.not_expressed(f"it names column {column!r}, which the schema of its input {ref!r} lacks")
         return None
     item: dict[str, Any] = {
         "name": name,
-        "type": kind,
+        "type": visual.config_type if visual else kind,
         "inputs": _roles_to_config(attrs.get("inputs")),
         "outputs": _roles_to_config(attrs.get("outputs")),
     }
@@ -289,7 +394,31 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
         item["code_env"] = ctx.config_code_env(attrs["code_env"])
     if attrs.get("container") not in (None, "", "inherit"):
         item["container"] = ctx.config_container(attrs["container"])
+    if visual is not None:
+        item.update(visual.config_of(attrs))
+        raw = _non_default(attrs.get("payload") or {}, visual.payload_defaults, visual.ui_state)
+        if raw:
+            item["payload"] = raw
     return flow_zone.membership_to_config(described(item, attrs), attrs)
+
+
+def _non_default(payload: dict[str, Any], defaults: Any, ui_state: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What `payload` says beyond DSS's creation defaults (and the UI's state): the keys import
+    writes under `payload:`. Mappings are compared key by key (a subset is all the config needs)."""
+    raw = {}
+    for key, value in payload.items():
+        if key in ui_state:
+            continue
+        default = defaults.get(key) if isinstance(defaults, dict) else None
+        if isinstance(value, dict) and isinstance(default, dict):
+            nested = _non_default(value, default)
+            if nested:
+                raw[key] = nested
+        elif isinstance(defaults, dict) and key in defaults and same_json(value, default):
+            continue
+        else:
+            raw[key] = copy.deepcopy(value)
+    return raw
 
 
 def _roles_to_config(roles: Any) -> Any:
@@ -304,7 +433,8 @@ SPEC = ResourceSpec(
     label="recipe",
     handler=RecipeHandler(),
     section="recipes",
-    schema=ConfigSchema(in_project_schema=True),
+    # The code kinds' item schemas are in project.schema.json; the visual kinds' come with their modules.
+    schema=ConfigSchema(in_project_schema=True, defs=schema_defs()),
     file_keys=("code_file", "sql_file"),
     references=("flow_zone", "dataset", "managed_folder"),
     build=build,

@@ -78,6 +78,12 @@ class BuildContext(Protocol):
         """iac.yml's `defaults.<type_>` (empty when it has none)."""
         ...
 
+    def declared(self, type_: str, name: str) -> Optional[Mapping[str, Any]]:
+        """The logical attributes of the object of `type_` named `name` in this project, when the
+        configuration declares it and it built already (types registered before this one): what a
+        recipe reads of its inputs' declared schema. None otherwise."""
+        ...
+
     def setting(self, name: str) -> Any:
         """iac.yml's `defaults.<name>` (a scalar such as `sql_connection`), or None."""
         ...
@@ -122,6 +128,11 @@ class ImportContext(Protocol):
         """What the configuration cannot express of this object, and why: the whole object when
         `to_config` then returns None (it stays unmanaged), else a setting the item leaves out
         (DSS keeps it as it is). `import` lists each one by object, with the reason."""
+        ...
+
+    def declared(self, type_: str, name: str) -> Optional[Mapping[str, Any]]:
+        """The item already written for the object of `type_` named `name` (types registered before
+        this one), or None: what a recipe reads of its inputs' schema."""
         ...
 
 

@@ -71,13 +71,24 @@ def _perturb(doc: dict, seed: int) -> dict:
             target[tag]["lastModifiedOn"] = target[tag].get("lastModifiedOn", 0) + rng.randint(1, 10**9)
             target[tag]["extendedProperties"] = {}
     _add_defaults(changed, rng)
-    return _reorder(changed, rng)
+    changed = _reorder(changed, rng)
+    if isinstance(changed.get("payload"), str) and changed["payload"].lstrip().startswith("{"):
+        # A visual recipe's payload is JSON in a string: DSS adds defaults inside it too.
+        payload = json.loads(changed["payload"])
+        _add_defaults(payload, rng)
+        changed["payload"] = json.dumps(_reorder(payload, rng), indent=rng.choice([None, 2]))
+    return changed
+
+
+# Mappings keyed by the user's own names (output column -> new name): DSS adds no default there.
+USER_KEYED = ("outputColumnNameOverrides", "columnWidthsByName", "renamings")
 
 
 def _add_defaults(node: object, rng: random.Random, depth: int = 0) -> None:
     if isinstance(node, dict):
-        for value in list(node.values()):
-            _add_defaults(value, rng, depth + 1)
+        for key, value in list(node.items()):
+            if key not in USER_KEYED:
+                _add_defaults(value, rng, depth + 1)
         if depth <= 2 and rng.random() < 0.7:
             node[f"newServerDefault{rng.randint(0, 999)}"] = rng.choice([False, 0, "V2", {}, []])
     elif isinstance(node, list):

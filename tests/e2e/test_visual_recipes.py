@@ -1,0 +1,166 @@
+"""Visual recipes (issue 12, item 1): each kind, end to end against the emulator.
+
+One shared run (module fixture): a project SRC whose visual recipes are built only with dataikuapi
+(its recipe creators, then settings saves, as a user's script would); `import project SRC` writes
+the config, which plans `No changes.`; the same config applied to a second environment (key suffix
+_COPY) creates every recipe from the config; a hand-written config (project HAND) says the same
+recipes in the typed keys a person writes. Per kind, the tests compare what DSS reads back: the
+config-made recipes (SRC_COPY, HAND) say what the creator-made one (SRC) says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import yaml
+from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.resources.registry import handler_for
+
+from tests.e2e.helpers import cli_env, run_cli, write_config
+
+COPY_ENV = """\
+dss:
+  api_key_env: DKU_API_KEY
+project_key:
+  suffix: _COPY
+"""
+COLUMNS = {
+    "orders": [("order_id", "bigint"), ("customer", "string"), ("country", "string"), ("amount", "double"),
+               ("ordered_on", "date")],
+    "customers": [("customer", "string"), ("segment", "string"), ("country", "string")],
+}
+
+
+# -- each kind: made with dataikuapi, and said by hand ---------------------------------------------
+def grouping_by_creator(project: Any) -> None:
+    creator = project.new_recipe("grouping", "group_orders")
+    creator.with_input("orders").with_existing_output("orders_by_customer").with_group_key("customer")
+    settings = creator.create().get_settings()
+    settings.add_grouping_key("country")
+    settings.set_global_count_enabled(True)
+    settings.set_column_aggregations("amount", sum=True, avg=True)
+    settings.get_or_create_column_settings("ordered_on").update(last=True, orderColumn="order_id")
+    settings.obj_payload["outputColumnNameOverrides"] = {"amount_sum": "total"}
+    settings.save()
+
+
+GROUPING_YAML = """\
+  - name: group_orders
+    type: grouping
+    inputs: [orders]
+    outputs: [orders_by_customer]
+    keys: [customer, country]
+    aggregations:
+      amount: [sum, avg]
+      ordered_on: {functions: [last], order_by: order_id}
+    count: true
+    rename: {amount_sum: total}
+"""
+
+KINDS: dict[str, tuple[str, Callable[[Any], None], str, str]] = {
+    # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
+    "grouping": ("group_orders", grouping_by_creator, "orders_by_customer", GROUPING_YAML),
+}
+
+
+# -- the shared run --------------------------------------------------------------------------------
+def _dataset(project: Any, name: str) -> None:
+    project.new_managed_dataset(name).with_store_into("filesystem_managed").create()
+    if name in COLUMNS:
+        settings = project.get_dataset(name).get_settings()
+        settings.get_raw()["schema"]["columns"] = [{"name": n, "type": t} for n, t in COLUMNS[name]]
+        settings.save()
+
+
+def _hand_written_project() -> str:
+    datasets = "".join(
+        f"  - name: {name}\n    type: managed\n    connection: filesystem_managed\n"
+        + ("    schema:\n      columns:\n" + "".join(f"        - {{name: {n}, type: {t}}}\n" for n, t in COLUMNS[name])
+           if name in COLUMNS else "")
+        for name in [*COLUMNS, *(output for _, _, output, _ in KINDS.values())]
+    )
+    recipes = "".join(item for _, _, _, item in KINDS.values())
+    return f"project:\n  key: HAND\n  name: Hand written\n\ndatasets:\n{datasets}\nrecipes:\n{recipes}"
+
+
+class Run:
+    def __init__(self, dss: Any, root: Path):
+        self.dss, self.root, self.client = dss, root, dss.client()
+        self.imported = root / "imported"
+        self.hand = root / "hand"
+
+    def recipe(self, project_key: str, name: str) -> dict[str, Any]:
+        """What the tool reads of a recipe: its logical attributes (typed settings and raw payload)."""
+        data = self.client.get_project(project_key).get_recipe(name).get_settings().data
+        return handler_for("recipe").to_logical(data, ProjectContext(project_key))
+
+
+@pytest.fixture(scope="module")
+def run(dss_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    dss_emulator.reset_all()
+    done = Run(dss_emulator, tmp_path_factory.mktemp("visual"))
+    client = done.client
+    client.create_project("SRC", "Made with dataikuapi", "admin")
+    project = client.get_project("SRC")
+    for name in [*COLUMNS, *(output for _, _, output, _ in KINDS.values())]:
+        _dataset(project, name)
+    for _, by_creator, _, _ in KINDS.values():
+        by_creator(project)
+
+    env = cli_env(dss_emulator)
+    write_config(done.imported, {}, files={"environments/copy.yml": COPY_ENV})
+    done.import_run = run_cli(dss_emulator, done.imported, "import", "project", "SRC", "-e", "dev", env=env)
+    done.plan_after_import = run_cli(dss_emulator, done.imported, "plan", "-e", "dev", "--detailed-exitcode", env=env)
+    done.copy_apply = run_cli(dss_emulator, done.imported, "apply", "-e", "copy", "--auto-approve", env=env)
+    done.copy_plan = run_cli(dss_emulator, done.imported, "plan", "-e", "copy", "--detailed-exitcode", env=env)
+
+    write_config(done.hand, {"hand.yml": _hand_written_project()})
+    done.hand_apply = run_cli(dss_emulator, done.hand, "apply", "-e", "dev", "--auto-approve", env=env)
+    done.hand_plan = run_cli(dss_emulator, done.hand, "plan", "-e", "dev", "--detailed-exitcode", env=env)
+    yield done
+
+
+def _said(attrs: dict[str, Any]) -> dict[str, Any]:
+    """What a recipe says, without what differs by construction (the payload DSS's creator
+    formats, compared through the typed settings and the raw keys import would write)."""
+    return {k: v for k, v in attrs.items() if k != "payload"}
+
+
+def test_the_imported_config_plans_no_changes_and_applies_elsewhere(run: Run) -> None:
+    assert "not imported" not in run.import_run.stdout, str(run.import_run)
+    assert run.plan_after_import.last_line().startswith("No changes."), str(run.plan_after_import)
+    assert run.copy_plan.last_line().startswith("No changes."), str(run.copy_plan)
+    assert run.hand_plan.last_line().startswith("No changes."), str(run.hand_plan)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_creator_made_recipe_imports_and_reads_back_equal_elsewhere(run: Run, kind: str) -> None:
+    name = KINDS[kind][0]
+    document = yaml.safe_load((run.imported / "projects" / "src.yml").read_text(encoding="utf-8"))
+    item = next(r for r in document["recipes"] if r["name"] == name)
+    assert item["type"] == ("prepare" if kind == "shaker" else kind)
+    assert "payload" not in item, f"import wrote DSS's defaults as raw payload keys: {item['payload']}"
+    source, copy = run.recipe("SRC", name), run.recipe("SRC_COPY", name)
+    assert _said(copy) == _said(source)
+    assert _non_default_payload(copy) == _non_default_payload(source)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_config_made_recipe_reads_back_like_a_creator_made_one(run: Run, kind: str) -> None:
+    name = KINDS[kind][0]
+    assert _said(run.recipe("HAND", name)) == _said(run.recipe("SRC", name))
+
+
+def _non_default_payload(attrs: dict[str, Any]) -> str:
+    from dataiku_iac.resources.recipe import to_config
+
+    class _Ctx:
+        def write(self, rel: str, text: str) -> None: ...
+        def config_connection(self, name: Any) -> Any: return name
+        def config_code_env(self, name: str) -> str: return name
+
+    item = to_config("r", attrs, _Ctx()) or {}
+    return json.dumps(item.get("payload"), sort_keys=True)
