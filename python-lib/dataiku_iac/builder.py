@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Iterable, Optional, TypeVar, Union
 
 from dataiku_iac.address import address_of
 from dataiku_iac.config import LoadedConfig, load_config
@@ -538,6 +538,9 @@ class _ItemContext:
 
     def setting(self, name: str) -> Any:
         return self._builder.defaults.get(name)
+
+    def did_you_mean(self, word: str, candidates: Iterable[str]) -> Optional[str]:
+        return did_you_mean(word, candidates)
 
     def declared(self, type_: str, name: str) -> Optional[dict]:
         resource = self._builder.desired.get(address_of(type_, self.key, name))

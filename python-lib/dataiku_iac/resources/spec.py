@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
 from dataiku_iac.resources.base import ResourceHandler
 
@@ -76,6 +76,11 @@ class BuildContext(Protocol):
 
     def defaults(self, type_: str) -> Mapping[str, Any]:
         """iac.yml's `defaults.<type_>` (empty when it has none)."""
+        ...
+
+    def did_you_mean(self, word: str, candidates: Iterable[str]) -> Optional[str]:
+        """The hint "did you mean 'close'?" for a misspelled name among `candidates` (the one helper
+        every message uses), or None."""
         ...
 
     def declared(self, type_: str, name: str) -> Optional[Mapping[str, Any]]:

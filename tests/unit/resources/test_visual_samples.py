@@ -52,6 +52,7 @@ class _Ctx:
     def require(self, *args: Any) -> None: ...
     def require_any(self, *args: Any) -> None: ...
     def declared(self, type_: str, name: str) -> None: return None
+    def did_you_mean(self, word: str, candidates: Any) -> None: return None
     def defaults(self, type_: str) -> dict: return {}
     def setting(self, name: str) -> None: return None
     def remap_connection(self, attribute: str, written: Any) -> Any: return written

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dataiku_iac.resources.visual import grouping
+from dataiku_iac.resources.visual import grouping, join
 from dataiku_iac.resources.visual.common import VisualKind
 
-KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (grouping.KIND,)}
+KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (grouping.KIND, join.KIND)}
 BY_CONFIG_TYPE: dict[str, VisualKind] = {kind.config_type: kind for kind in KINDS.values()}
 
 
@@ -59,7 +59,7 @@ def schema_defs() -> dict[str, Any]:
             "type": "object",
             "properties": {**_COMMON, **kind.schema},
             "additionalProperties": False,
-            "required": ["inputs", "outputs"],
+            "required": ["inputs", "outputs", *kind.required],
             "x-kind": "recipe",
             "x-type": kind.config_type,
             "x-context": f"a recipe of type {kind.config_type}",

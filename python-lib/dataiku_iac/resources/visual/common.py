@@ -20,7 +20,6 @@ Every kind reads and writes its typed attributes the same way:
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -55,6 +54,7 @@ class VisualKind:
     build: Callable[[Attrs, BuildContext, Io], Attrs]
     read: Callable[[Attrs, Io], Attrs]
     write: Callable[[Attrs, Attrs, Io], None]
+    required: tuple[str, ...] = ()  # typed keys an item must have
     # The columns the typed attributes name, by input, and the ones the recipe computes itself
     # (checked against the inputs' declared schemas: by build, and by import before writing the item).
     columns: Callable[[Attrs, Io], tuple[list[Use], tuple[str, ...]]] = lambda attrs, io: ([], ())
@@ -263,9 +263,8 @@ def missing_columns(ctx: Any, uses: list[Use], extra: tuple[str, ...] = ()) -> l
 def check_columns(ctx: BuildContext, uses: list[Use], extra: tuple[str, ...] = ()) -> None:
     """Every column a recipe names must be in its input's declared schema: else an error at it."""
     for (path, ref, name), columns in missing_columns(ctx, uses, extra):
-        close = difflib.get_close_matches(name, sorted(set(columns) | set(extra)), n=1, cutoff=0.6)
         shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
-        hint = f"did you mean {close[0]!r}?" if close else f"its declared columns: {shown}"
+        hint = ctx.did_you_mean(name, [*columns, *extra]) or f"its declared columns: {shown}"
         ctx.error(path, f"column {name!r} is not in the schema of input {ref!r}", hint)
 
 
