@@ -17,7 +17,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 from dataiku_iac.resources.base import ProjectContext
+from dataiku_iac.resources.recipe import _non_default
 from dataiku_iac.resources.registry import handler_for
+from dataiku_iac.resources.visual import kind_of
 
 from tests.e2e.helpers import cli_env, run_cli, write_config
 
@@ -60,9 +62,45 @@ GROUPING_YAML = """\
     rename: {amount_sum: total}
 """
 
+def join_by_creator(project: Any) -> None:
+    creator = project.new_recipe("join", "join_orders")
+    creator.with_input("orders").with_input("customers").with_existing_output("orders_with_segment")
+    settings = creator.create().get_settings()
+    settings.raw_joins.clear()
+    join = settings.add_join("LEFT", 0, 1)
+    settings.add_condition_to_join(join, "EQ", "customer", "customer")
+    settings.add_condition_to_join(join, "EQ", "country", "country")
+    customers = settings.raw_virtual_inputs[1]
+    customers["outputColumnsSelectionMode"] = "MANUAL"
+    settings.obj_payload["selectedColumns"] = [
+        {"name": "segment", "table": 1, "alias": "customer_segment"}]
+    settings.raw_virtual_inputs[0]["preFilter"] = {
+        "enabled": True, "distinct": False, "uiData": {"mode": "CUSTOM"}, "expression": "amount > 0"}
+    settings.add_post_join_computed_column({"mode": "GREL", "name": "big", "type": "boolean", "expr": "amount > 100"})
+    settings.save()
+
+
+JOIN_YAML = """\
+  - name: join_orders
+    type: join
+    inputs: [orders, customers]
+    outputs: [orders_with_segment]
+    joins:
+      - with: customers
+        type: left
+        on: [[customer, customer], [country, country]]
+    select:
+      customers: {columns: [segment], rename: {segment: customer_segment}}
+    pre_filters:
+      orders: {expression: amount > 0}
+    computed_columns:
+      - {name: big, type: boolean, expression: amount > 100}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], str, str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, "orders_by_customer", GROUPING_YAML),
+    "join": ("join_orders", join_by_creator, "orders_with_segment", JOIN_YAML),
 }
 
 
@@ -155,12 +193,7 @@ def test_a_config_made_recipe_reads_back_like_a_creator_made_one(run: Run, kind:
 
 
 def _non_default_payload(attrs: dict[str, Any]) -> str:
-    from dataiku_iac.resources.recipe import to_config
-
-    class _Ctx:
-        def write(self, rel: str, text: str) -> None: ...
-        def config_connection(self, name: Any) -> Any: return name
-        def config_code_env(self, name: str) -> str: return name
-
-    item = to_config("r", attrs, _Ctx()) or {}
-    return json.dumps(item.get("payload"), sort_keys=True)
+    """The raw payload keys import would write for the recipe (what differs from DSS's defaults)."""
+    kind = kind_of(attrs["kind"])
+    assert kind is not None
+    return json.dumps(_non_default(attrs["payload"], kind.payload_defaults, kind.ui_state), sort_keys=True)
