@@ -52,7 +52,7 @@ DEFAULTS: Attrs = {"joins": [], "select": {}, "pre_filters": {}, "input_computed
 
 _CONDITION = {
     "anyOf": [
-        {"type": "array", "items": COLUMN, "minItems": 2, "maxItems": 2},
+        {"type": "array", "items": COLUMN, "minItems": 2},
         {"type": "object", "required": ["left", "right"], "additionalProperties": False,
          "properties": {"left": COLUMN, "right": COLUMN, "operator": {"enum": list(OPERATORS)}}},
     ],
@@ -134,8 +134,11 @@ def _build_join(join: Attrs, index: int, ctx: BuildContext, io: Io) -> Attrs:
         if name is not None:
             _known_input(name, ("joins", index, key), ctx, io)
     conditions = []
-    for condition in join.get("on") or []:
-        if isinstance(condition, list) and len(condition) == 2:
+    for j, condition in enumerate(join.get("on") or []):
+        if isinstance(condition, list):
+            if len(condition) != 2:
+                ctx.error(("joins", index, "on", j), f"a join condition is a pair [left column, right column], not {len(condition)} columns")
+                continue
             conditions.append({"left": condition[0], "right": condition[1], "operator": "eq"})
         elif isinstance(condition, dict):
             conditions.append({"left": condition.get("left"), "right": condition.get("right"),
