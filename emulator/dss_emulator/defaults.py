@@ -305,6 +305,8 @@ def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
         return json.dumps(join_payload(list(settings.get("virtualInputs") or [])), indent=2)
     if rtype == "shaker":
         return json.dumps(load("payload_shaker.json"), indent=2)
+    if rtype == "window":
+        return json.dumps(load("payload_window.json"), indent=2)
     script = settings.get("script")
     return script if isinstance(script, str) else ""
 

@@ -194,6 +194,13 @@ def recipe_defaults(root: Path, out: Path) -> None:
         "recipe/join_recipe.payload.json joins[0] (conditions emptied)",
         {**{k: v for k, v in jp["joins"][0].items() if k != "on"}, "on": []},
     )
+    wp = load(root, "recipe/window_recipe.payload.json")
+    window = copy.deepcopy(wp)
+    window["values"] = []
+    window["outputColumnNameOverrides"] = {}
+    window["postFilter"] = {"distinct": False, "enabled": False}
+    window["windows"] = [{**wp["windows"][0], "enableOrdering": False, "orders": [], "enableLimits": False}]
+    write(out, "payload_window.json", "recipe/window_recipe.payload.json (columns, orders and frame emptied)", window)
     spp = load(root, "recipe/prepare_recipe.payload.json")
     shaker = {k: v for k, v in spp.items() if k not in ("columnWidthsByName",)}
     shaker["steps"] = []

@@ -97,10 +97,62 @@ JOIN_YAML = """\
       - {name: big, type: boolean, expression: amount > 100}
 """
 
+def window_by_creator(project: Any) -> None:
+    creator = project.new_recipe("window", "window_orders")
+    creator.with_input("orders").with_existing_output("orders_windowed")
+    settings = creator.create().get_settings()
+    window = settings.obj_payload["windows"][0]
+    window.update(enablePartitioning=True, partitioningColumns=["customer"], enableOrdering=True,
+                  orders=[{"column": "ordered_on", "desc": True}], enableLimits=True, limitPreceding=True,
+                  precedingRows=3, limitFollowing=False)
+    settings.obj_payload["values"] = [{"column": "amount", "sum": True, "lag": True, "lagValues": "2"}]
+    settings.obj_payload["rowNumber"] = True
+    settings.save()
+
+
+WINDOW_YAML = """\
+  - name: window_orders
+    type: window
+    inputs: [orders]
+    outputs: [orders_windowed]
+    partition_by: [customer]
+    order_by: [{column: ordered_on, desc: true}]
+    frame: {preceding: 3}
+    aggregations:
+      amount: {functions: [sum, lag], lag_offsets: "2"}
+    ranks: [row_number]
+"""
+
+
+def prepare_by_creator(project: Any) -> None:
+    creator = project.new_recipe("prepare", "prepare_customers")
+    creator.with_input("customers").with_existing_output("customers_prepared")
+    settings = creator.create().get_settings()
+    settings.add_processor_step("ColumnRenamer", {"renamings": [{"from": "segment", "to": "customer_segment"}]})
+    settings.add_processor_step("FilterOnValue", {"columns": ["country"], "values": ["FR"], "action": "KEEP_ROW",
+                                                  "appliesTo": "SINGLE_COLUMN", "matchingMode": "FULL_STRING"})
+    settings.save()
+
+
+PREPARE_YAML = """\
+  - name: prepare_customers
+    type: prepare
+    inputs: [customers]
+    outputs: [customers_prepared]
+    steps:
+      - type: ColumnRenamer
+        params:
+          renamings: [{from: segment, to: customer_segment}]
+      - type: FilterOnValue
+        params: {columns: [country], values: [FR], action: KEEP_ROW, appliesTo: SINGLE_COLUMN, matchingMode: FULL_STRING}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], str, str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, "orders_by_customer", GROUPING_YAML),
     "join": ("join_orders", join_by_creator, "orders_with_segment", JOIN_YAML),
+    "window": ("window_orders", window_by_creator, "orders_windowed", WINDOW_YAML),
+    "shaker": ("prepare_customers", prepare_by_creator, "customers_prepared", PREPARE_YAML),
 }
 
 

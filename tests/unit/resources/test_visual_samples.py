@@ -101,7 +101,10 @@ def test_a_change_to_the_typed_settings_is_written_and_read_back(name: str, doc:
     observed = handler.to_logical(doc, ctx)
     kind = KINDS[doc["recipe"]["type"]]
     changed = {k: copy.deepcopy(observed[k]) for k in kind.defaults}
-    changed["post_filter"] = {"expression": "x > 1", "distinct": True}
+    if "post_filter" in changed:
+        changed["post_filter"] = {"expression": "x > 1", "distinct": True}
+    else:  # prepare
+        changed["steps"] = [*changed["steps"], {"type": "ColumnRenamer", "params": {"renamings": []}, "disabled": True}]
     patched = copy.deepcopy(doc)
     recipe.patch_document(patched, changed, ctx)
     again = handler.to_logical(patched, ctx)

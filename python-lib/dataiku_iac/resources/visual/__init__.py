@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dataiku_iac.resources.visual import grouping, join
+from dataiku_iac.resources.visual import grouping, join, prepare, window
 from dataiku_iac.resources.visual.common import VisualKind
 
-KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (grouping.KIND, join.KIND)}
+KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (grouping.KIND, join.KIND, window.KIND, prepare.KIND)}
 BY_CONFIG_TYPE: dict[str, VisualKind] = {kind.config_type: kind for kind in KINDS.values()}
 
 
@@ -54,6 +54,7 @@ def schema_defs() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     branches = []
     for kind in KINDS.values():
+        defs.update(kind.defs)
         name = f"recipe_{kind.config_type}"
         defs[name] = {
             "type": "object",

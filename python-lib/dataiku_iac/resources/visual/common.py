@@ -55,6 +55,7 @@ class VisualKind:
     read: Callable[[Attrs, Io], Attrs]
     write: Callable[[Attrs, Attrs, Io], None]
     required: tuple[str, ...] = ()  # typed keys an item must have
+    defs: Mapping[str, Any] = field(default_factory=dict)  # schema definitions the typed keys $ref
     # The columns the typed attributes name, by input, and the ones the recipe computes itself
     # (checked against the inputs' declared schemas: by build, and by import before writing the item).
     columns: Callable[[Attrs, Io], tuple[list[Use], tuple[str, ...]]] = lambda attrs, io: ([], ())
