@@ -133,7 +133,7 @@ class RecipeHandler(ResourceHandler):
         if visual is not None:
             prototype, creation = _as_creator_would(visual, resource.name, attrs, ctx)
             client.get_project(resource.project_key).create_recipe(prototype, creation)
-            return self._save(client, resource, ctx)
+            return flow_zone.place(client, resource, self._save(client, resource, ctx), ctx)
         prototype = {
             "type": attrs["kind"],
             "name": resource.name,

@@ -45,6 +45,7 @@ _COMMON = {
     "description": {"$ref": "#/$defs/text"},
     "tags": {"$ref": "#/$defs/tags"},
     "protect": {"$ref": "#/$defs/protect"},
+    "zone": {"$ref": "#/$defs/name"},
     "payload": {"type": "object", "description": "raw payload keys, merged over the typed settings"},
 }
 
