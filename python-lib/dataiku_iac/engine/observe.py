@@ -29,7 +29,6 @@ attributes are kept: DSS documents are dropped as soon as they are translated.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,7 @@ from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from dataiku_iac.dssclient import DssConnection, with_retries
 from dataiku_iac.errors import DssPermissionError, IacError
-from dataiku_iac.model import DesiredState
+from dataiku_iac.model import DesiredState, clone_json
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.resources.base import Observed, ProjectContext
 from dataiku_iac.resources.project import ProjectHandler, marker_of
@@ -301,7 +300,7 @@ def recorded_stand_ins(state: Any, desired: Optional[DesiredState]) -> Reuse:
         tag = {k: v for k, v in entry.version_tag.items() if k != IN_SYNC}
         # As a read would give it: an observed object's name is its DSS id (a scenario's may differ
         # from the configured id the state calls it by).
-        return Observed(type_, project_key, entry.dss_id, entry.dss_id, copy.deepcopy(entry.attributes), version_tag=tag)
+        return Observed(type_, project_key, entry.dss_id, entry.dss_id, clone_json(entry.attributes), version_tag=tag)
 
     return reuse
 

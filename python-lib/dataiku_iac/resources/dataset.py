@@ -8,11 +8,10 @@ created with ``overwrite=True`` and deleting one drops its data only when asked 
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Optional
 
 from dataiku_iac import defaults
-from dataiku_iac.model import Resource
+from dataiku_iac.model import Resource, clone_json
 from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
     Observed,
@@ -174,13 +173,13 @@ class DatasetHandler(ResourceHandler):
             "kind": dataset_kind(doc),
             "connection": params.get("connection") or params.get("uploadConnection"),
             "format": doc.get("formatType"),
-            "format_params": copy.deepcopy(doc.get("formatParams") or {}),
+            "format_params": clone_json(doc.get("formatParams") or {}),
             "partitioning": _partitioning_to_logical(doc.get("partitioning") or {}),
             "schema": {"columns": [_column_to_logical(c) for c in (doc.get("schema") or {}).get("columns") or []]},
             "description": doc.get("description") or "",
             "short_description": doc.get("shortDesc") or "",
             "tags": list(doc.get("tags") or []),
-            "params": copy.deepcopy(params),
+            "params": clone_json(params),
         }
         for logical, key in _PARAM_KEYS.items():
             attrs[logical] = params.get(key)
@@ -241,7 +240,7 @@ class DatasetHandler(ResourceHandler):
         else:
             settings = dataset.get_settings()
         raw = settings.get_raw()
-        before = copy.deepcopy(raw)
+        before = clone_json(raw)
         patch_document(raw, resource.attributes)
         return self._observed(resource.project_key, save_if_changed(settings, raw, before), ctx)
 

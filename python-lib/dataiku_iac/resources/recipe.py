@@ -19,7 +19,7 @@ import copy
 import json
 from typing import Any, Optional
 
-from dataiku_iac.model import Resource
+from dataiku_iac.model import Resource, clone_json
 from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
     Observed,
@@ -111,7 +111,7 @@ class RecipeHandler(ResourceHandler):
             "kind": kind,
             "inputs": _roles_to_logical(recipe.get("inputs") or {}, ctx),
             "outputs": _roles_to_logical(recipe.get("outputs") or {}, ctx),
-            "params": copy.deepcopy(recipe.get("params") or {}),
+            "params": clone_json(recipe.get("params") or {}),
             "description": recipe.get("description") or "",
             "tags": list(recipe.get("tags") or []),
         }
@@ -150,8 +150,8 @@ class RecipeHandler(ResourceHandler):
 
     def _save(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         settings = client.get_project(resource.project_key).get_recipe(resource.name).get_settings()
-        before = copy.deepcopy(settings.data)
-        patched = copy.deepcopy(settings.data)
+        before = clone_json(settings.data)
+        patched = clone_json(settings.data)
         patch_document(patched, resource.attributes, ctx)
         saved = patched != before
         if saved:  # every save bumps versionTag: skip no-op saves
