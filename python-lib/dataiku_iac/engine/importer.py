@@ -26,9 +26,10 @@ from typing import Any, Optional
 
 import yaml
 
-from dataiku_iac.address import address_of
+from dataiku_iac.address import Address, AddressError, address_of
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
+from dataiku_iac.config.edit import append_item
 from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
@@ -38,7 +39,7 @@ from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
 from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
-from dataiku_iac.resources.registry import child_specs, spec_for
+from dataiku_iac.resources.registry import child_specs, find_spec, spec_for
 from dataiku_iac.resources.spec import ToConfig
 from dataiku_iac.secrets import KnownValuesFirst
 from dataiku_iac.state import ResourceState
@@ -175,11 +176,9 @@ class _Writer:
         doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
         # Every type, in registration order: a type whose spec writes its items (`to_config`), or
         # one of the built-in types whose logical -> config part is still written below.
-        built_in = {"scenario": self.scenario}
         for spec in child_specs():
             key, type_ = spec.section, spec.type
-            to_config = spec.to_config
-            convert = built_in[type_] if to_config is None else partial(_spec_item, to_config, self)
+            convert = _converter(spec, self)
             items = []
             for obj in sorted(live.objects.get(type_, []), key=lambda o: o.name):
                 item = self._convert(convert, type_, obj.name, obj.attributes)
@@ -432,3 +431,134 @@ def _secret_paths(resources: list) -> dict:
                 if isinstance(value, dict) and "secret_env" in value:
                     paths.setdefault(resource.project_key, {})[(section, name)] = value["secret_env"]
     return paths
+
+
+# -- one object: `import ADDRESS [ID]` ------------------------------------------------------------
+@dataclass
+class ObjectImport:
+    address: str
+    file: str  # the project file the item was added to
+    section: str
+    dss_id: str
+    files: list[str] = field(default_factory=list)  # code files written
+    left_out: list[dict] = field(default_factory=list)
+    plan_summary: dict = field(default_factory=dict)
+
+
+def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> ObjectImport:
+    """Adopt one live object into a project the configuration already declares: its item appended
+    to the project file's section (the file's comments and layout kept), its record in the state."""
+    address = _importable_address(text)
+    spec = find_spec(address.type)
+    assert spec is not None  # parsed
+    cfg = session.config
+    document = next((p for p in cfg.projects if p.key == address.project), None)
+    if document is None:
+        raise IacError(f"no project file declares project {address.project}: {address} must be in a project the "
+                       f"configuration manages (to adopt a whole project: dataiku-iac import project KEY)")
+    desired = session.desired
+    project = desired.resources.get(address_of("project", address.project))
+    dss_key = project.project_key if project is not None else address.project
+    if str(address) in desired.resources:
+        raise IacError(f"{address} is already in the configuration ({document.file})")
+    reader = session.state_reader()
+    if reader.read().get(str(address)) is not None:
+        raise IacError(f"{address} is already in the state: `dataiku-iac state show {address}` shows it")
+    live = _live_project(session, dss_key)
+    observed = _find_live(live, spec, address, dss_id)
+    _refuse_foreign_marker(live, reader.read())
+
+    result = ObjectImport(address=str(address), file=document.file, section=spec.section, dss_id=observed.dss_id)
+    writer = _Writer(session.root, cfg.environment.data if cfg.environment else {}, ImportResult(dss_key, address.project))
+    writer.config_key = address.project
+    item = writer._convert(_converter(spec, writer), spec.type, observed.name, observed.attributes)
+    if item is None:
+        (why,) = [u["reason"] for u in writer.result.unmanaged]
+        raise IacError(f"{address} cannot be written in the configuration: {why}")
+    path = session.root / document.file
+    path.write_text(append_item(path.read_text(encoding="utf-8"), spec.section, item, _dump_value), encoding="utf-8")
+    result.files, result.left_out = writer.result.files, writer.result.left_out
+    result.plan_summary = _adopt_one(session, str(address), live, observed)
+    return result
+
+
+def _importable_address(text: str) -> Address:
+    try:
+        address = Address.parse(text)
+    except AddressError as exc:
+        raise IacError(f"{exc} (or `import project KEY` for a whole project)") from None
+    spec = find_spec(address.type)
+    if spec is None or not spec.named:
+        raise IacError(f"{text}: to adopt a whole project, run `dataiku-iac import project KEY` (KEY as DSS knows it)")
+    return address
+
+
+def _converter(spec: Any, writer: _Writer) -> Any:
+    built_in = {"scenario": writer.scenario}
+    return built_in[spec.type] if spec.to_config is None else partial(_spec_item, spec.to_config, writer)
+
+
+def _live_project(session: Any, dss_key: str) -> ProjectObservation:
+    observation, _ = observe(session.connection(), [dss_key], parallelism=session.parallelism)
+    live = observation.project(dss_key)
+    if live is None or not live.exists:
+        raise IacError(f"project {dss_key} does not exist in DSS (or this API key cannot read it)")
+    return live
+
+
+def _find_live(live: ProjectObservation, spec: Any, address: Address, dss_id: Optional[str]) -> Any:
+    """The live object the address names: by its DSS id for types DSS gives ids to (required)."""
+    if spec.identity.duplicates_possible and not dss_id:
+        raise IacError(f"{address}: a {spec.label} is found by the id DSS gave it; run "
+                       f"`dataiku-iac import {address} ID` with its DSS id")
+    if dss_id:
+        observed = live.find(spec.type, dss_id=dss_id)
+        if observed is None:
+            raise IacError(f"{spec.label} with id {dss_id!r} not found in project {live.project_key} (DSS answered no such object)")
+        if observed.name != address.name:
+            raise IacError(f"{spec.label} {dss_id!r} of project {live.project_key} is named {observed.name!r} in DSS, "
+                           f"not {address.name!r}: import it as {address_of(spec.type, address.project, observed.name)}")
+        return observed
+    observed = live.find(spec.type, name=address.name)
+    if observed is None:
+        raise IacError(f"{spec.label} {address.name!r} not found in project {live.project_key} (DSS answered no such object)")
+    return observed
+
+
+def _dump_value(value: Any) -> str:
+    return yaml.dump(value, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def _adopt_one(session: Any, address: str, live: ProjectObservation, observed: Any) -> dict:
+    """Record the object in the state as built from the edited file, then check its plan is empty."""
+    cfg = load_config(session.root, session.environment)
+    unkeyed = build_desired(cfg, session.secrets)
+    writer = session.state_writer()
+    lock = writer.lock(f"import {address}")
+    try:
+        state = writer.read()
+        desired = session.keyed(unkeyed, state)
+        resource = desired.resources[address]
+        _mark_adopted(session, live, state)
+        updated = state.copy()
+        updated.put(
+            ResourceState(
+                address=address,
+                type=resource.type,
+                project_key=resource.project_key,
+                name=resource.name,
+                dss_id=observed.dss_id,
+                attributes=dict(resource.attributes),
+                version_tag=observed.version_tag,
+                depends_on=list(resource.depends_on),
+                protect=resource.protect,
+                origin="imported",
+            )
+        )
+        state = writer.write(updated, expected_serial=state.serial, operation=f"import {address}")
+    finally:
+        writer.unlock(lock.id)
+    observation, _ = observe(
+        session.connection(), [live.project_key], parallelism=session.parallelism, fingerprint=session.fingerprinter(state)
+    )
+    return compute_plan(desired, state, observation, PlanOptions(targets=(address,))).summary()
