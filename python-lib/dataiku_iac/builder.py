@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, TypeVar, Union
 
-from dataiku_iac.address import address_of
+from dataiku_iac.address import Address, address_of, expected
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
@@ -31,7 +31,7 @@ from dataiku_iac.model import UNMANAGED_POLICIES, DesiredState, Resource, Source
 from dataiku_iac.resources.policy import IGNORE_ALL, ignore_path_problem
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
-from dataiku_iac.resources.registry import child_specs, spec_for
+from dataiku_iac.resources.registry import child_specs, find_spec, spec_for
 from dataiku_iac.resources.spec import BuiltItem, ResourceSpec
 from dataiku_iac.secrets import SecretsLike, secret_source
 
@@ -155,6 +155,30 @@ class _Builder:
             elif spec.type == "scenario":
                 for i, item in items:
                     self._add(self._guard(partial(self._scenario, ctx, i, item)))
+        self._guard(partial(self._imports, ctx))
+
+    def _imports(self, ctx: _FileContext) -> None:
+        """The file's `import:` entries (as Terraform's import blocks): each names an item of this
+        file, which the next apply adopts instead of creating (docs/config-reference.md)."""
+        for i, entry in enumerate(ctx.doc.data.get("import") or []):
+            if ctx.doc.is_flagged(("import", i)):
+                continue
+            address = Address.find(entry["to"])
+            spec = find_spec(address.type) if address is not None else None
+            if address is None or spec is None or not spec.named:
+                self._error(ctx.doc, ("import", i, "to"), f"{entry['to']!r} is not the address of an object: {expected()}")
+            elif address.project != ctx.key:
+                self._error(ctx.doc, ("import", i, "to"), f"{address} is not in this file's project {ctx.key}",
+                            f"an import entry goes in the file of the project it adopts into: {address.project}")
+            elif address.name not in ctx.names.get(address.type, set()):
+                self._error(ctx.doc, ("import", i, "to"), f"{address}: this file declares no {spec.label} {address.name!r}",
+                            f"an import adopts an item the config declares: add it under {spec.section} "
+                            f"(or run `dataiku-iac import {address}`, which writes it)")
+            elif spec.identity.duplicates_possible and not entry.get("id"):
+                self._error(ctx.doc, ("import", i), f"importing {address} needs the {spec.label}'s DSS id",
+                            "add `id:` with the id DSS gave it (in its URL)")
+            else:
+                self.desired.imports[str(address)] = entry.get("id")
 
     def _spec_section(self, ctx: _FileContext, spec: ResourceSpec, items: list[tuple[int, dict]]) -> None:
         """The items of a type whose spec translates them, then the spec's checks across them."""

@@ -93,6 +93,8 @@ class DesiredState:
     # without their values (`check_config(..., secret_values=False)`): what validates and drift
     # need; a plan or an apply, which write or compare the values, refuses them (Session).
     unresolved_secrets: list[Diagnostic] = field(default_factory=list)
+    # The config's `import:` entries not yet done: address -> the DSS id to adopt (None: by name).
+    imports: dict[str, Optional[str]] = field(default_factory=dict)
     # Effective project key -> its `unmanaged:` policy (a project without one: report).
     unmanaged: dict[str, UnmanagedPolicy] = field(default_factory=dict)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.helpers import cli_env, run_cli, write_config
+from tests.e2e.helpers import cli_env, request_count, run_cli, write_config, writes_since
 
 PROJECT = """\
 # The shop's project (hand-written: keep my comments)
@@ -79,3 +79,74 @@ def test_one_dataset_and_one_folder_adopted_into_a_managed_project(dss: Any, tmp
         failed = run_cli(dss, root, "import", *args, "-e", "dev", env=env, expect=1)
         assert message in failed.stderr, str(failed)
     assert (root / "projects" / "shop.yml").read_text() == text
+
+
+DECLARED = """\
+project:
+  key: SHOP
+  name: Shop
+
+datasets:
+  - name: orders
+    type: managed
+  - name: returns
+    type: managed
+    format_params: {separator: ";"}
+    description: Returned orders (from the config)
+managed_folders:
+  - name: reports
+    connection: filesystem_folders
+
+import:
+  - to: dataset.SHOP.returns
+  - to: managed_folder.SHOP.reports
+    id: FOLDER_ID
+"""
+
+
+def test_import_entries_of_the_config_adopt_at_apply_and_then_do_nothing(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {"shop.yml": PROJECT})
+    env = cli_env(dss)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    project = dss.client().get_project("SHOP")
+    project.new_managed_dataset("returns").with_store_into("filesystem_managed", format_option_id="CSV_EXCEL_GZIP").create()
+    settings = project.get_dataset("returns").get_settings()
+    settings.get_raw()["formatParams"]["separator"] = ";"
+    settings.save()
+    folder = project.create_managed_folder("reports", connection_name="filesystem_folders")
+
+    # Mistakes are refused before any DSS request, at their line.
+    bad = DECLARED.replace("id: FOLDER_ID", "").replace("dataset.SHOP.returns", "dataset.SHOP.retruns")
+    (root / "projects" / "shop.yml").write_text(bad)
+    refused = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env, expect=1)
+    assert "shop.yml:17:" in refused.stderr and "this file declares no dataset 'retruns'" in refused.stderr, str(refused)
+    assert "shop.yml:18:" in refused.stderr and "needs the managed folder's DSS id" in refused.stderr, str(refused)
+
+    (root / "projects" / "shop.yml").write_text(DECLARED.replace("FOLDER_ID", folder.id))
+    plan = run_cli(dss, root, "plan", "-e", "dev", env=env)
+    assert "# dataset.SHOP.returns will be imported and updated in-place" in plan.stdout, str(plan)
+    assert "# managed_folder.SHOP.reports will be imported" in plan.stdout, str(plan)
+    assert "Plan: 2 to import, 0 to add, 1 to change, 0 to destroy." in plan.stdout, str(plan)
+    as_json = run_cli(dss, root, "plan", "-e", "dev", "--json", env=env).json()
+    assert as_json["summary"]["import"] == 2
+    assert {c["address"]: c["action"] for c in as_json["resource_changes"] if c.get("importing")} == {
+        "dataset.SHOP.returns": "update", "managed_folder.SHOP.reports": "no-op"
+    }
+
+    before = request_count(dss)
+    applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    assert "Resources: 2 imported, 0 added, 1 changed, 0 destroyed." in applied.stdout, str(applied)
+    assert writes_since(dss, before) == [("PUT", "/projects/SHOP/datasets/returns")]  # the folder: state only
+    assert project.get_dataset("returns").get_settings().get_raw()["description"] == "Returned orders (from the config)"
+    shown = run_cli(dss, root, "state", "show", "managed_folder.SHOP.reports", "-e", "dev", env=env).stdout
+    assert folder.id in shown and "imported" in shown, shown
+
+    again = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", env=env)
+    assert again.last_line().startswith("No changes."), str(again)  # the entries are now no-ops
+
+
+def test_an_import_entry_for_an_object_dss_lacks_is_a_plan_error(dss: Any, tmp_path: Path) -> None:
+    text = PROJECT + "  - name: ghost\n    type: managed\nimport:\n  - to: dataset.SHOP.ghost\n"
+    root = write_config(tmp_path / "cfg", {"shop.yml": text})
+    failed = run_cli(dss, root, "plan", "-e", "dev", env=cli_env(dss), expect=1)
+    assert "dataset.SHOP.ghost: cannot import: no dataset 'ghost' in DSS project SHOP" in failed.stderr, str(failed)

@@ -90,6 +90,8 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
                 schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
         _add_ignore_changes(schema)
         _add_unmanaged(schema)
+        schema["$defs"]["import_entry"] = IMPORT_ENTRY
+        schema["properties"]["import"] = {"type": "array", "items": {"$ref": "#/$defs/import_entry"}}
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()
@@ -103,6 +105,20 @@ IGNORE_CHANGES = {
         {"const": "all", "x-messages": {"const": "expected `all` or a list of attribute paths"}},
         {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
     ],
+}
+
+
+# A project file's `import:` entries (as Terraform's import blocks): the builder checks that `to`
+# is the address of an item of the file, and that types DSS gives ids to have an `id`.
+IMPORT_ENTRY = {
+    "type": "object",
+    "properties": {
+        "to": {"type": "string", "minLength": 1, "description": "the address of an item of this file: dataset.KEY.name"},
+        "id": {"type": "string", "minLength": 1, "description": "the object's DSS id (required for managed folders)"},
+    },
+    "additionalProperties": False,
+    "required": ["to"],
+    "x-context": "an import entry",
 }
 
 

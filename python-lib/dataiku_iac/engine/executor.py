@@ -15,6 +15,7 @@ sent to DSS: a DSS change the state cannot record must not happen.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import heapq
@@ -125,7 +126,7 @@ class Executor:
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
         doc = state.copy()
         result = ApplyResult(state=doc)
-        actions = [c for c in plan.changes if c.action != Action.NOOP]
+        actions = plan.actionable()
         if not actions:
             return result
         self._lineage, self._options, self._to_mark = state.lineage, plan.options, set(plan.mark_projects)
@@ -236,6 +237,9 @@ class Executor:
             elif change.action == Action.UPDATE:
                 self._mark_before_write(change)
                 self._update(change, doc)
+            elif change.importing:
+                self._mark_before_write(change)
+                self._import(change, doc)
         except BaseException as exc:
             self.on_event("error", change, _message(exc))
             raise
@@ -391,8 +395,19 @@ class Executor:
         seq = self._journal("intent", change, "update", resource=self._record(resource, None, doc))
         observed = with_retries(lambda: handler.update(self.connection.client(), resource, current, ctx), policy=self.retry)
         record = self._record(resource, observed, doc)
+        if change.importing:  # an `import:` entry whose object differed from the config
+            record = dataclasses.replace(record, origin="imported")
         self._note_written(handler, record, observed)
         self._journal("outcome", change, "update", ok=True, seq=seq, resource=record)
+        self._put(doc, record)
+
+    def _import(self, change: ResourceChange, doc: StateDocument) -> None:
+        """An `import:` entry whose object already is as the config says: recorded, no DSS call."""
+        resource = self._resource(change)
+        live = Observed(change.type, resource.project_key, resource.name, change.dss_id or resource.name, change.before or {})
+        record = dataclasses.replace(self._record(resource, live, doc), origin="imported")
+        seq = self._journal("intent", change, "import", resource=record)
+        self._journal("outcome", change, "import", ok=True, seq=seq, resource=record)
         self._put(doc, record)
 
     def _delete(self, change: ResourceChange, doc: StateDocument) -> bool:

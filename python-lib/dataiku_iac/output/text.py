@@ -83,9 +83,10 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
         lines.append(style(f"Note: project {key} will be marked as managed by this state (project metadata) before the first change in it.", "cyan"))
     summary = plan.summary()
     forget = f", {summary['forget']} to forget" if summary["forget"] else ""
+    imports = f" {summary['import']} to import," if summary.get("import") else ""
     lines.append(
         style("Plan:", bold=True)
-        + f" {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
+        + f"{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
     )
     return "\n".join(lines) + "\n"
 
@@ -94,7 +95,10 @@ def render_change(change: ResourceChange, style: Style) -> list[str]:
     color = COLORS[change.action]
     symbol = SYMBOLS[change.action]
     where = "" if change.type == "project" else f" in project {change.project_key}"
-    header = f"  # {change.address} {VERBS[change.action]}{where}"
+    verb = VERBS.get(change.action, "")
+    if change.importing:  # as Terraform: "will be imported", and updated in place if it differs
+        verb = "will be imported" + (" and updated in-place" if change.action == Action.UPDATE else "")
+    header = f"  # {change.address} {verb}{where}"
     lines = [style(header, bold=True), style(f"  #   ({change.reason})", "white")]
     lines.append(style(f"  {symbol} {change.type} {_label(change)}", color))
     if change.action == Action.CREATE:
@@ -202,11 +206,13 @@ def _clean(value: Any) -> Any:
 
 
 def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str:
-    summary = {"add": 0, "change": 0, "destroy": 0}
+    summary = {"add": 0, "change": 0, "destroy": 0, "import": 0}
     done = set(result.done)
     for change in plan.changes:
         if change.address not in done:
             continue
+        if change.importing:
+            summary["import"] += 1
         if change.action in (Action.CREATE, Action.REPLACE):
             summary["add"] += 1
         if change.action == Action.UPDATE:
@@ -226,6 +232,7 @@ def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str
         counts = f" Resources: {summary['destroy']} destroyed."
     else:
         verdict = "Apply complete!" if result.ok else "Apply incomplete."
-        counts = f" Resources: {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
+        imported = f" {summary['import']} imported," if summary["import"] else ""
+        counts = f" Resources:{imported} {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
     lines.append(style(verdict, "green" if result.ok else "red", bold=True) + counts)
     return "\n".join(lines) + "\n"

@@ -88,12 +88,17 @@ class ResourceChange:
     depends_on: tuple[str, ...] = ()
     dss_id: Optional[str] = None  # known DSS identity (server-assigned ids come from state)
     sensitive_fields: tuple[str, ...] = ()
+    # An `import:` entry of the config adopts this existing object: the apply records it in the
+    # state (origin "imported"), writing to DSS only if it differs from the config (an update).
+    importing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         body = self._to_json()
         secrets = sorted(set(_secret_paths(self.before)) | set(_secret_paths(self.after)))
         if secrets:  # only then: plans without secrets keep their exact shape
             body["sensitive_values"] = secrets
+        if self.importing:  # likewise
+            body["importing"] = True
         return body
 
     def _to_json(self) -> dict[str, Any]:
@@ -131,6 +136,7 @@ class ResourceChange:
             depends_on=tuple(data.get("depends_on", ())),
             dss_id=data.get("dss_id"),
             sensitive_fields=tuple(data.get("sensitive_fields", ())),
+            importing=bool(data.get("importing", False)),
         )
 
 
@@ -205,11 +211,15 @@ class Plan:
         change = sum(1 for c in self.changes if c.action == Action.UPDATE)
         destroy = sum(1 for c in self.changes if c.action in (Action.DELETE, Action.REPLACE))
         forget = sum(1 for c in self.changes if c.action == Action.FORGET)
-        return {"add": add, "change": change, "destroy": destroy, "forget": forget}
+        counts = {"add": add, "change": change, "destroy": destroy, "forget": forget}
+        imports = sum(1 for c in self.changes if c.importing)
+        if imports:  # only then: plans without `import:` entries keep their exact summary
+            counts["import"] = imports
+        return counts
 
     def actionable(self) -> list[ResourceChange]:
-        """Changes that touch DSS or the state (everything but no-ops)."""
-        return [c for c in self.changes if c.action != Action.NOOP]
+        """Changes that touch DSS or the state (everything but no-ops; an import is recorded in the state)."""
+        return [c for c in self.changes if c.action != Action.NOOP or c.importing]
 
     @property
     def has_changes(self) -> bool:

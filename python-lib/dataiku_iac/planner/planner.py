@@ -71,7 +71,8 @@ def plan(
     wanted = _select_desired(desired, state, options)
     order = {t: i for i, t in enumerate(types())}  # dependency order, then address
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
-    changes = [_decide(a, wanted.get(a), state.resources.get(a), observed) for a in addresses]
+    imports = {a: i for a, i in desired.imports.items() if a in wanted}
+    changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports) for a in addresses]
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
@@ -152,10 +153,15 @@ def _closure(start: Iterable[str], edges: Any) -> set[str]:
 
 
 # -- per-address decision ---------------------------------------------------------
-def _decide(address: str, resource: Optional[Resource], entry: Any, observed: Observation) -> ResourceChange:
-    live = _lookup(address, resource, entry, observed)
+def _decide(
+    address: str, resource: Optional[Resource], entry: Any, observed: Observation, imports: Optional[dict[str, Any]] = None
+) -> ResourceChange:
+    importing = resource is not None and entry is None and address in (imports or {})
+    live = _lookup(address, resource, entry, observed, (imports or {}).get(address))
     if resource is None:
         return _removal(address, entry, live)
+    if importing:
+        return _import(resource, live, (imports or {}).get(address))
     if entry is None and live is not None:
         return _change(resource, Action.NOOP, "conflict: exists in DSS but is not managed", live, entry)
     if live is None:
@@ -172,11 +178,36 @@ def _decide(address: str, resource: Optional[Resource], entry: Any, observed: Ob
     return _change(resource, Action.NOOP, "in sync", live, entry, effective=effective)
 
 
-def _lookup(address: str, resource: Optional[Resource], entry: Any, observed: Observation) -> Optional[Observed]:
+def _import(resource: Resource, live: Optional[Observed], dss_id: Optional[str]) -> ResourceChange:
+    """An `import:` entry of the config, not yet done: adopt the live object (as Terraform's import
+    blocks). It must exist; written to only when it differs from the config, never replaced."""
+    label = spec_for(resource.type).label
+    if live is None:
+        which = f"with id {dss_id!r}" if dss_id else repr(resource.name)
+        raise PlanError.of([PlanProblem(resource.address, resource.project_key,
+            f"{resource.address}: cannot import: no {label} {which} in DSS project {resource.project_key} "
+            f"(remove the `import:` entry to create it instead)")])
+    if dss_id and live.name != resource.name:
+        raise PlanError.of([PlanProblem(resource.address, resource.project_key,
+            f"{resource.address}: cannot import: the {label} with id {dss_id!r} is named {live.name!r} in DSS")])
+    fields = diff_fields(resource, live, None)
+    forced = [f.name for f in fields if f.forces_replacement]
+    if forced:
+        raise PlanError.of([PlanProblem(resource.address, resource.project_key,
+            f"{resource.address}: cannot import: the config differs from DSS on {', '.join(forced)}, which would "
+            f"replace the {label} (make the config say what DSS has)")])
+    effective = _keeping_ignored(resource, _effective(resource, None), live)
+    action, reason = (Action.UPDATE, _update_reason(fields, None)) if fields else (Action.NOOP, "an import: entry of the config")
+    return replace(_change(resource, action, reason, live, None, fields, effective), importing=True)
+
+
+def _lookup(
+    address: str, resource: Optional[Resource], entry: Any, observed: Observation, import_id: Optional[str] = None
+) -> Optional[Observed]:
     type_ = resource.type if resource else entry.type
     project_key = resource.project_key if resource else entry.project_key
     name = resource.name if resource else entry.name
-    dss_id = entry.dss_id if entry is not None else None
+    dss_id = entry.dss_id if entry is not None else import_id
     spec = find_spec(type_)  # None: a type this version does not know (nothing observed: forgotten)
     if dss_id and spec is not None and spec.identity.found_by_id:
         return observed.find(type_, project_key, dss_id=dss_id)
