@@ -72,13 +72,17 @@ def test_one_dataset_and_one_folder_adopted_into_a_managed_project(dss: Any, tmp
         (("dataset.SHOP.nothere",), "dataset 'nothere' not found in project SHOP"),
         (("managed_folder.SHOP.other", "zzzzzzzz"), "managed folder with id 'zzzzzzzz' not found in project SHOP"),
         (("project.SHOP",), "to adopt a whole project, run `dataiku-iac import project KEY`"),
-        (("managed_folder.SHOP.reports", "zzzzzzzz"), "already in the configuration"),
-        (("dataset.SHOP.orders",), "already in the configuration"),
+        (("managed_folder.SHOP.reports", "zzzzzzzz"), "already in the state"),
+        (("dataset.SHOP.orders",), "already in the state"),
         (("dataset.OTHER.x",), "no project file declares project OTHER"),
     ):
         failed = run_cli(dss, root, "import", *args, "-e", "dev", env=env, expect=1)
         assert message in failed.stderr, str(failed)
     assert (root / "projects" / "shop.yml").read_text() == text
+    # In the configuration but not in the state: the error says how to adopt it (an import: entry).
+    (root / "projects" / "shop.yml").write_text(text.replace("  - name: returns\n", "  - name: draft\n    type: managed\n  - name: returns\n"))
+    failed = run_cli(dss, root, "import", "dataset.SHOP.draft", "-e", "dev", env=env, expect=1)
+    assert "add `import: [{to: dataset.SHOP.draft}]` to that file and apply" in failed.stderr, str(failed)
 
 
 DECLARED = """\

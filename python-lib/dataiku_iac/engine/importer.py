@@ -129,6 +129,8 @@ class _Writer:
         self.secret_values: dict[str, str] = {}
         self.config_key = ""
         self._reasons: list[str] = []
+        self.defer = False  # one object's import: files are kept in `pending` until the lock is held
+        self.pending: dict[str, str] = {}
         self.connections = {v: k for k, v in (env.get("connections") or {}).items()}
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
         self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
@@ -164,10 +166,13 @@ class _Writer:
 
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel
-        if path.exists():
+        if path.exists() or rel in self.pending:
             raise IacError(f"{path} already exists; import into an empty location or remove it first")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if self.defer:
+            self.pending[rel] = text  # written with the project file, under the state lock
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         self.result.files.append(rel)
 
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
@@ -459,27 +464,53 @@ def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> Obje
     desired = session.desired
     project = desired.resources.get(address_of("project", address.project))
     dss_key = project.project_key if project is not None else address.project
-    if str(address) in desired.resources:
-        raise IacError(f"{address} is already in the configuration ({document.file})")
     reader = session.state_reader()
     if reader.read().get(str(address)) is not None:
         raise IacError(f"{address} is already in the state: `dataiku-iac state show {address}` shows it")
+    if str(address) in desired.resources:
+        id_part = "" if not spec.identity.duplicates_possible else ", id: ID"
+        raise IacError(f"{address} is already in the configuration ({document.file}); to adopt the live object "
+                       f"it describes, add `import: [{{to: {address}{id_part}}}]` to that file and apply")
     live = _live_project(session, dss_key)
     observed = _find_live(live, spec, address, dss_id)
     _refuse_foreign_marker(live, reader.read())
 
     result = ObjectImport(address=str(address), file=document.file, section=spec.section, dss_id=observed.dss_id)
     writer = _Writer(session.root, cfg.environment.data if cfg.environment else {}, ImportResult(dss_key, address.project))
-    writer.config_key = address.project
+    writer.config_key, writer.defer = address.project, True
     item = writer._convert(_converter(spec, writer), spec.type, observed.name, observed.attributes)
     if item is None:
         (why,) = [u["reason"] for u in writer.result.unmanaged]
         raise IacError(f"{address} cannot be written in the configuration: {why}")
-    path = session.root / document.file
-    path.write_text(append_item(path.read_text(encoding="utf-8"), spec.section, item, _dump_value), encoding="utf-8")
+    original = (session.root / document.file).read_text(encoding="utf-8")
+    edits = {**writer.pending, document.file: append_item(original, spec.section, item, _dump_value)}
     result.files, result.left_out = writer.result.files, writer.result.left_out
-    result.plan_summary = _adopt_one(session, str(address), live, observed)
+    result.plan_summary = _adopt_one(session, str(address), live, observed, _Edits(session.root, edits))
     return result
+
+
+class _Edits:
+    """The files one object's import writes, written under the state lock and undone if the
+    adoption fails: the configuration and the state never disagree about the object."""
+
+    def __init__(self, root: Path, texts: dict[str, str]):
+        self.root, self.texts = root, texts
+        self.before: dict[str, Optional[str]] = {}
+
+    def write(self) -> None:
+        for rel, text in self.texts.items():
+            path = self.root / rel
+            self.before[rel] = path.read_text(encoding="utf-8") if path.exists() else None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+    def undo(self) -> None:
+        for rel, text in self.before.items():
+            path = self.root / rel
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(text, encoding="utf-8")
 
 
 def _importable_address(text: str) -> Address:
@@ -529,36 +560,46 @@ def _dump_value(value: Any) -> str:
     return yaml.dump(value, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
 
 
-def _adopt_one(session: Any, address: str, live: ProjectObservation, observed: Any) -> dict:
-    """Record the object in the state as built from the edited file, then check its plan is empty."""
-    cfg = load_config(session.root, session.environment)
-    unkeyed = build_desired(cfg, session.secrets)
+def _adopt_one(session: Any, address: str, live: ProjectObservation, observed: Any, edits: _Edits) -> dict:
+    """Write the files, record the object in the state as built from them (undoing the files if that
+    fails), then check its plan is empty."""
     writer = session.state_writer()
     lock = writer.lock(f"import {address}")
     try:
-        state = writer.read()
-        desired = session.keyed(unkeyed, state)
-        resource = desired.resources[address]
-        _mark_adopted(session, live, state)
-        updated = state.copy()
-        updated.put(
-            ResourceState(
-                address=address,
-                type=resource.type,
-                project_key=resource.project_key,
-                name=resource.name,
-                dss_id=observed.dss_id,
-                attributes=dict(resource.attributes),
-                version_tag=observed.version_tag,
-                depends_on=list(resource.depends_on),
-                protect=resource.protect,
-                origin="imported",
-            )
-        )
-        state = writer.write(updated, expected_serial=state.serial, operation=f"import {address}")
+        edits.write()
+        try:
+            state = _adopt_written(session, writer, address, live, observed)
+        except BaseException:
+            edits.undo()
+            raise
     finally:
         writer.unlock(lock.id)
+    desired = session.keyed(build_desired(load_config(session.root, session.environment), session.secrets), state)
     observation, _ = observe(
         session.connection(), [live.project_key], parallelism=session.parallelism, fingerprint=session.fingerprinter(state)
     )
     return compute_plan(desired, state, observation, PlanOptions(targets=(address,))).summary()
+
+
+def _adopt_written(session: Any, writer: Any, address: str, live: ProjectObservation, observed: Any) -> Any:
+    """The state with the object recorded as the written files build it (the lock is held)."""
+    unkeyed = build_desired(load_config(session.root, session.environment), session.secrets)
+    state = writer.read()
+    resource = session.keyed(unkeyed, state).resources[address]
+    _mark_adopted(session, live, state)
+    updated = state.copy()
+    updated.put(
+        ResourceState(
+            address=address,
+            type=resource.type,
+            project_key=resource.project_key,
+            name=resource.name,
+            dss_id=observed.dss_id,
+            attributes=dict(resource.attributes),
+            version_tag=observed.version_tag,
+            depends_on=list(resource.depends_on),
+            protect=resource.protect,
+            origin="imported",
+        )
+    )
+    return writer.write(updated, expected_serial=state.serial, operation=f"import {address}")

@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
-from dataiku_iac.config.schema import check
+from dataiku_iac.config.schema import check, load_schema
 from dataiku_iac.config.yamlsafe import parse_yaml
-from dataiku_iac.resources.registry import specs
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "config-reference.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-PROJECT_KEYS = {spec.section for spec in specs()} | {"unmanaged"}  # every registered type's section, and the policy
+# A project file's top-level keys: every registered type's section, and the others (unmanaged, import).
+PROJECT_KEYS = set(load_schema("project")["properties"])
 IAC_KEYS = {"version", "defaults", "state", "policies"}
 STUB = {"key": "P", "name": "p"}
 

@@ -74,7 +74,8 @@ DIMENSION = st.one_of(
     st.fixed_dictionaries({"name": NAME, "type": st.just("time"), "period": st.sampled_from(["YEAR", "MONTH", "DAY", "HOUR"])}),
 )
 PARTITIONING = st.fixed_dictionaries({"dimensions": st.lists(DIMENSION, min_size=1, max_size=2)},
-                                     optional={"file_path_pattern": NAME})
+                                     optional={"file_path_pattern": NAME, "ignore_non_matching_files": st.booleans(),
+                                               "missing_partitions_as_empty": st.booleans()})
 KIND_FIELDS = {
     "managed": {"format": st.sampled_from(["csv", "parquet", "avro", "orc"]), "path": NAME},
     "filesystem": {"format": st.sampled_from(["csv", "parquet", "json"]), "path": NAME},
@@ -92,6 +93,7 @@ def declared_dataset(kind: str, connection: Any, live_columns: tuple[str, ...] =
         "partitioning": PARTITIONING,
         "schema": st.fixed_dictionaries({"columns": st.lists(column(names), max_size=3, unique_by=lambda c: c["name"])}),
         "description": TEXT,
+        "short_description": TEXT,
         "tags": TAGS,
         # The keys the dedicated attributes write (path, table…) are theirs, not params'.
         "params": passthrough(("connection", "path", "table", "schema", "catalog", "query", "mode")),
@@ -105,11 +107,12 @@ ROLES = st.dictionaries(st.sampled_from(["main", "extra", "scripts"]), REFS, min
 
 
 def declared_recipe(kind: str) -> st.SearchStrategy[dict]:
-    optional: dict[str, st.SearchStrategy] = {"params": passthrough(("envSelection",)), "description": TEXT, "tags": TAGS}
+    optional: dict[str, st.SearchStrategy] = {"params": passthrough(("envSelection", "containerSelection")), "description": TEXT, "tags": TAGS}
     if kind in recipe.CODE_TYPES:
         optional["code"] = TEXT
     if kind in recipe.ENV_TYPES:
         optional["code_env"] = st.sampled_from(["inherit", "builtin", "py39", "r_env"])
+        optional["container"] = st.sampled_from(["inherit", "none", "spark-k8s"])
     return some_of({"kind": st.just(kind), "inputs": ROLES, "outputs": ROLES}, optional)
 
 
