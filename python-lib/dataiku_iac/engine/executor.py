@@ -546,9 +546,13 @@ class Executor:
     def _journal(self, kind: str, change: ResourceChange, action: str, *, ok: Optional[bool] = None, seq: Optional[int] = None, resource: Optional[ResourceState] = None) -> int:
         record = resource.to_json() if resource is not None else None  # outside the lock
         # Its own lock, held to write the entry (in sequence order) but not to make it durable:
-        # the entry is durable when this returns, but the fsync happens outside the lock, where
+        # an intent is durable when this returns, but the fsync happens outside the lock, where
         # the writer can cover the entries of several workers with one (group commit). A worker
-        # thus never waits for another's fsync to write its own entry.
+        # thus never waits for another's fsync to write its own entry. An outcome is not synced
+        # on its own: the next intent's sync covers it, before the next DSS call, and so does the
+        # state write that ends the run. Every DSS call thus still starts with the whole journal
+        # before it durable; a crash can only lose outcomes written after the last call started,
+        # whose intents the next run reconciles like those of a call cut short.
         with self._journal_lock:
             if self._journal_broken is not None:
                 raise JournalFailure("the journal is broken: stopping before the next DSS call")
@@ -565,6 +569,8 @@ class Executor:
             except BaseException as exc:
                 self._journal_broken = exc
                 raise JournalFailure(f"could not write the apply journal: {exc}") from exc
+        if kind == "outcome":
+            return seq
         try:
             self.writer.journal_sync()
         except BaseException as exc:

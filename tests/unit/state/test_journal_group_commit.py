@@ -96,3 +96,22 @@ def test_a_worker_writes_its_entry_while_another_waits_for_durability(tmp_path) 
     assert store.overlapped  # the second entry was written while the first waited for its fsync
     lines = store.get("journal.jsonl").decode().splitlines()
     assert [json.loads(line)["seq"] for line in lines[1:]] == [1, 2]
+
+
+def test_an_outcome_is_made_durable_by_the_next_intent(tmp_path, monkeypatch) -> None:
+    """An outcome costs no fsync of its own: the sync of the next intent (before the next DSS call)
+    covers it. Every DSS call still starts with the whole journal before it durable."""
+    writer = StateWriter(LocalBlobStore(tmp_path / "state"), environment="dev")
+    writer.journal_begin(base_serial=0, lineage="l", operation="apply")
+    executor = Executor(DssConnection(factory=lambda: None), writer, DesiredState(environment="dev"), {})
+    first, second = (ResourceChange(address=f"dataset.P.{n}", type="dataset", project_key="P", name=n,
+                                    action=Action.CREATE, reason="test") for n in ("a", "b"))
+    executor._journal("intent", first, "create")  # creates the file: not counted below
+    fsyncs = _count_fsyncs(monkeypatch)
+    executor._journal("outcome", first, "create", ok=True, seq=1)
+    assert fsyncs == []
+    executor._journal("intent", second, "create")
+    assert len(fsyncs) == 1
+    lines = writer.store.get("journal.jsonl").decode().splitlines()
+    assert [(json.loads(line)["seq"], json.loads(line)["kind"]) for line in lines[1:]] == [
+        (1, "intent"), (1, "outcome"), (2, "intent")]
