@@ -298,15 +298,26 @@ def join_payload(virtual_inputs: List[str]) -> Dict[str, Any]:
     return payload
 
 
+def stack_payload(virtual_inputs: List[str]) -> Dict[str, Any]:
+    payload = load("payload_vstack.json")
+    payload["virtualInputs"] = [
+        {"index": idx, "originLabel": ref, "preFilter": {"distinct": False, "enabled": False}}
+        for idx, ref in enumerate(virtual_inputs)
+    ]
+    return payload
+
+
 def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
     if rtype == "grouping":
         return json.dumps(grouping_payload(settings.get("groupKey")), indent=2)
-    if rtype in ("join", "vstack", "fuzzyjoin", "geojoin"):
+    if rtype == "vstack":
+        return json.dumps(stack_payload(list(settings.get("virtualInputs") or [])), indent=2)
+    if rtype in ("join", "fuzzyjoin", "geojoin"):
         return json.dumps(join_payload(list(settings.get("virtualInputs") or [])), indent=2)
     if rtype == "shaker":
         return json.dumps(load("payload_shaker.json"), indent=2)
-    if rtype == "window":
-        return json.dumps(load("payload_window.json"), indent=2)
+    if rtype in ("window", "split", "sort"):
+        return json.dumps(load(f"payload_{rtype}.json"), indent=2)
     script = settings.get("script")
     return script if isinstance(script, str) else ""
 

@@ -201,6 +201,12 @@ def recipe_defaults(root: Path, out: Path) -> None:
     window["postFilter"] = {"distinct": False, "enabled": False}
     window["windows"] = [{**wp["windows"][0], "enableOrdering": False, "orders": [], "enableLimits": False}]
     write(out, "payload_window.json", "recipe/window_recipe.payload.json (columns, orders and frame emptied)", window)
+    sp = load(root, "recipe/split_recipe.payload.json")
+    split = copy.deepcopy(sp)
+    split["randomSplits"] = [{"outputIndex": 0, "share": 50}]
+    for entry in split["filterSplits"]:
+        entry["filter"].pop("$status", None)
+    write(out, "payload_split.json", "recipe/split_recipe.payload.json (schema status dropped, random share 50 as the other modes')", split)
     spp = load(root, "recipe/prepare_recipe.payload.json")
     shaker = {k: v for k, v in spp.items() if k not in ("columnWidthsByName",)}
     shaker["steps"] = []
@@ -238,11 +244,21 @@ def scenario_defaults(root: Path, out: Path) -> None:
     )
 
 
-def hand_made_defaults(out: Path) -> None:
+def hand_made_defaults(root: Path, out: Path) -> None:
     """Documents no sample shows: written here too, so that every file in defaults/ comes from this script."""
     for option in ("avro", "orc"):
         source = f"hand-made: no real DSS document of a managed {option.upper()} dataset was found (docs/emulator.md)"
         write(out, f"format_{option}.json", source, {})
+    no_filter = {"distinct": False, "enabled": False}
+    engine = load(root, "recipe/grouping_recipe.payload.json")["engineParams"]
+    sort = {"preFilter": no_filter, "computedColumns": [], "orders": [], "rowNumber": False, "rank": False,
+            "denseRank": False, "postFilter": no_filter, "engineParams": engine}
+    write(out, "payload_sort.json", "hand-made: no real sort payload was found; the keys dataikuapi's "
+          "SortRecipeSettings reads, and the filters and engine params of the other visual payloads (docs/emulator.md)", sort)
+    stack = {"virtualInputs": [], "mode": "UNION", "selectedColumns": [], "addOriginColumn": False,
+             "originColumnName": "original_dataset", "postFilter": no_filter, "engineParams": engine}
+    write(out, "payload_vstack.json", "hand-made: no real stack payload was found; the keys dataikuapi's "
+          "StackRecipeSettings reads (docs/emulator.md)", stack)
 
 
 def derive(root: Path, out: Path) -> None:
@@ -252,7 +268,7 @@ def derive(root: Path, out: Path) -> None:
     project_defaults(root, out)
     recipe_defaults(root, out)
     scenario_defaults(root, out)
-    hand_made_defaults(out)
+    hand_made_defaults(root, out)
 
 
 def main() -> None:

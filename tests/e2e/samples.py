@@ -97,7 +97,6 @@ EXPECTED_SKIPPED = {
     # visual recipes naming columns their (stub) input's schema lacks: DSS could not run them as they are
     "recipe compute_games_joined_with_openings",
     "recipe compute_games_outcomes_by_opening_name",
-    "recipe split_churn_bigml_80_joined_prepared",  # split: not a visual type of the configuration yet
     "recipe compute_7i2NN3Sc",  # plugin recipe
     "scenario SCOREDATA",  # check_dataset step
     "scenario TEST",  # script scenario

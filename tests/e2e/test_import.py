@@ -191,7 +191,7 @@ def _assert_expressible_objects_imported(document: dict, client: Any, dss_key: s
         assert written[type_] == names - skipped, type_
     kinds = {d["type"] for d in document["datasets"]}
     assert kinds == {"managed", "sql_table", "sql_query", "filesystem", "uploaded"}
-    assert {r["type"] for r in document["recipes"]} == {"python", "sql_query", "sync", "prepare"}
+    assert {r["type"] for r in document["recipes"]} == {"python", "sql_query", "sync", "prepare", "split"}
     steps = {s["type"] for item in document["scenarios"] for s in item.get("steps") or []}
     assert steps == {"build", "run_scenario", "run_macro", "set_variables"}
     triggers = {t["type"] for item in document["scenarios"] for t in item.get("triggers") or []}

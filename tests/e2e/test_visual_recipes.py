@@ -33,6 +33,7 @@ COLUMNS = {
     "orders": [("order_id", "bigint"), ("customer", "string"), ("country", "string"), ("amount", "double"),
                ("ordered_on", "date")],
     "customers": [("customer", "string"), ("segment", "string"), ("country", "string")],
+    "orders_archive": [("order_id", "bigint"), ("customer", "string"), ("amount", "double")],
 }
 
 
@@ -147,12 +148,76 @@ PREPARE_YAML = """\
         params: {columns: [country], values: [FR], action: KEEP_ROW, appliesTo: SINGLE_COLUMN, matchingMode: FULL_STRING}
 """
 
-KINDS: dict[str, tuple[str, Callable[[Any], None], str, str]] = {
+def split_by_creator(project: Any) -> None:
+    creator = project.new_recipe("split", "split_customers")
+    creator.with_input("customers").with_existing_output("customers_sample").with_existing_output("customers_rest")
+    settings = creator.create().get_settings()
+    settings.set_split_on_random_ratio([{"output": {"mode": "dataset", "value": "customers_sample"}, "share": 30}],
+                                       seed=42, default_output="customers_rest")
+    settings.save()
+
+
+SPLIT_YAML = """\
+  - name: split_customers
+    type: split
+    inputs: [customers]
+    outputs: [customers_sample, customers_rest]
+    mode: random
+    seed: 42
+    splits:
+      - {output: customers_sample, share: 30}
+    default_output: customers_rest
+"""
+
+
+def sort_by_creator(project: Any) -> None:
+    creator = project.new_recipe("sort", "sort_orders")
+    creator.with_input("orders").with_existing_output("orders_sorted")
+    settings = creator.create().get_settings()
+    settings.add_sorting_key("amount", ascending=False)
+    settings.add_sorting_key("order_id")
+    settings.row_number_column_enabled = True
+    settings.save()
+
+
+SORT_YAML = """\
+  - name: sort_orders
+    type: sort
+    inputs: [orders]
+    outputs: [orders_sorted]
+    order_by: [{column: amount, desc: true}, order_id]
+    ranks: [row_number]
+"""
+
+
+def stack_by_creator(project: Any) -> None:
+    creator = project.new_recipe("vstack", "stack_orders")
+    creator.with_input("orders").with_input("orders_archive").with_existing_output("all_orders")
+    settings = creator.create().get_settings()
+    settings.set_intersection_input_schema_mode()
+    settings.add_origin_column("source", {1: "archive"})
+    settings.save()
+
+
+STACK_YAML = """\
+  - name: stack_orders
+    type: stack
+    inputs: [orders, orders_archive]
+    outputs: [all_orders]
+    columns: intersect
+    origin_column: source
+    origin_labels: {orders_archive: archive}
+"""
+
+KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
-    "grouping": ("group_orders", grouping_by_creator, "orders_by_customer", GROUPING_YAML),
-    "join": ("join_orders", join_by_creator, "orders_with_segment", JOIN_YAML),
-    "window": ("window_orders", window_by_creator, "orders_windowed", WINDOW_YAML),
-    "shaker": ("prepare_customers", prepare_by_creator, "customers_prepared", PREPARE_YAML),
+    "grouping": ("group_orders", grouping_by_creator, ("orders_by_customer",), GROUPING_YAML),
+    "join": ("join_orders", join_by_creator, ("orders_with_segment",), JOIN_YAML),
+    "window": ("window_orders", window_by_creator, ("orders_windowed",), WINDOW_YAML),
+    "shaker": ("prepare_customers", prepare_by_creator, ("customers_prepared",), PREPARE_YAML),
+    "split": ("split_customers", split_by_creator, ("customers_sample", "customers_rest"), SPLIT_YAML),
+    "sort": ("sort_orders", sort_by_creator, ("orders_sorted",), SORT_YAML),
+    "vstack": ("stack_orders", stack_by_creator, ("all_orders",), STACK_YAML),
 }
 
 
@@ -170,7 +235,7 @@ def _hand_written_project() -> str:
         f"  - name: {name}\n    type: managed\n    connection: filesystem_managed\n"
         + ("    schema:\n      columns:\n" + "".join(f"        - {{name: {n}, type: {t}}}\n" for n, t in COLUMNS[name])
            if name in COLUMNS else "")
-        for name in [*COLUMNS, *(output for _, _, output, _ in KINDS.values())]
+        for name in [*COLUMNS, *(output for _, _, outputs, _ in KINDS.values() for output in outputs)]
     )
     recipes = "".join(item for _, _, _, item in KINDS.values())
     return f"project:\n  key: HAND\n  name: Hand written\n\ndatasets:\n{datasets}\nrecipes:\n{recipes}"
@@ -195,7 +260,7 @@ def run(dss_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     client = done.client
     client.create_project("SRC", "Made with dataikuapi", "admin")
     project = client.get_project("SRC")
-    for name in [*COLUMNS, *(output for _, _, output, _ in KINDS.values())]:
+    for name in [*COLUMNS, *(output for _, _, outputs, _ in KINDS.values() for output in outputs)]:
         _dataset(project, name)
     for _, by_creator, _, _ in KINDS.values():
         by_creator(project)
@@ -231,7 +296,7 @@ def test_a_creator_made_recipe_imports_and_reads_back_equal_elsewhere(run: Run, 
     name = KINDS[kind][0]
     document = yaml.safe_load((run.imported / "projects" / "src.yml").read_text(encoding="utf-8"))
     item = next(r for r in document["recipes"] if r["name"] == name)
-    assert item["type"] == ("prepare" if kind == "shaker" else kind)
+    assert item["type"] == {"shaker": "prepare", "vstack": "stack"}.get(kind, kind)
     assert "payload" not in item, f"import wrote DSS's defaults as raw payload keys: {item['payload']}"
     source, copy = run.recipe("SRC", name), run.recipe("SRC_COPY", name)
     assert _said(copy) == _said(source)

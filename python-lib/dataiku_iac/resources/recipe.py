@@ -212,7 +212,9 @@ def _patch_payload(doc: dict[str, Any], visual: VisualKind, attrs: dict[str, Any
     rewritten only when what it says changed (a re-serialised but equal payload is no change)."""
     payload = payload_of(doc)
     before = copy.deepcopy(payload)
-    io = _io(attrs) if "inputs" in attrs else _io({"inputs": _roles_to_logical(doc["recipe"].get("inputs") or {}, ctx)})
+    recipe = doc["recipe"]
+    io = _io({role: attrs[role] if role in attrs else _roles_to_logical(recipe.get(role) or {}, ctx)
+              for role in ("inputs", "outputs")})
     visual.write({k: v for k, v in attrs.items() if k in visual.defaults}, payload, io)
     if "payload" in attrs:
         payload = deep_merge(payload, attrs["payload"])

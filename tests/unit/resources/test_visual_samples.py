@@ -103,6 +103,8 @@ def test_a_change_to_the_typed_settings_is_written_and_read_back(name: str, doc:
     changed = {k: copy.deepcopy(observed[k]) for k in kind.defaults}
     if "post_filter" in changed:
         changed["post_filter"] = {"expression": "x > 1", "distinct": True}
+    elif "pre_filter" in changed:  # split
+        changed["pre_filter"] = {"sql": "x > 1"}
     else:  # prepare
         changed["steps"] = [*changed["steps"], {"type": "ColumnRenamer", "params": {"renamings": []}, "disabled": True}]
     patched = copy.deepcopy(doc)
