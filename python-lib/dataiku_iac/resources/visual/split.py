@@ -123,7 +123,11 @@ def columns(attrs: Attrs, io: Io) -> tuple[list[Use], tuple[str, ...]]:
 
 
 def _output(index: Any, io: Io) -> Optional[str]:
-    return io.outputs[index] if isinstance(index, int) and 0 <= index < len(io.outputs) else None
+    if isinstance(index, float) and index.is_integer():
+        index = int(index)  # JSON has one number type: 1.0 is index 1
+    if isinstance(index, bool) or not isinstance(index, int):
+        return None
+    return io.outputs[index] if 0 <= index < len(io.outputs) else None
 
 
 def read(payload: Attrs, io: Io) -> Attrs:
