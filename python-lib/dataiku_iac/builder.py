@@ -16,7 +16,7 @@ not call a reference unknown when the object it may name could not be read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, TypeVar, Union
@@ -28,6 +28,7 @@ from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_da
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.model import UNMANAGED_POLICIES, DesiredState, Resource, SourceRef, UnmanagedPolicy
+from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.policy import IGNORE_ALL, ignore_path_problem
 from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
@@ -348,20 +349,42 @@ class _Builder:
                     message = f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer"
                     self._error(ctx.doc, ("recipes", index, "outputs"), message)
                 writers.setdefault(ref, index)
-        self._check_output_zones(ctx, items)
+        self._zones_of_recipe_groups(ctx, items)
         ctx.flow_edges = self._flow_edges(ctx, items)
 
-    def _check_output_zones(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
-        """DSS moves a recipe and its outputs together (resources/flow_zone.py): an output is in its
-        recipe's zone, which only the recipe declares, or two `zone:` keys would fight each apply."""
-        writer = {ref: item.get("name") for _index, item in items for refs in roles_of(item.get("outputs")).values() for ref in refs}
-        for section in ("datasets", "managed_folders"):
-            for index, item in self._items(ctx.doc, section):
-                recipe = writer.get(item.get("name"))  # type: ignore[arg-type]
-                if "zone" in item and recipe is not None:
-                    message = (f"{item.get('name')!r} is an output of recipe {recipe!r}: it is in its recipe's flow zone "
-                               "(DSS moves a recipe and its outputs together)")
-                    self._error(ctx.doc, (section, index, "zone"), message, f"declare the zone on recipe {recipe!r}")
+    def _zones_of_recipe_groups(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
+        """DSS keeps a recipe and its outputs in one flow zone (resources/flow_zone.py: moving one
+        moves the others): the zones they declare must agree, or each apply would undo the other's
+        move; the members of a group that declare none are in the group's zone (so that a member
+        never falls back to the default zone alone)."""
+        key = flow_zone.MEMBER_KEY
+        writes = {s.section: s for s in child_specs() if s.type in flow_zone.MEMBER_TYPES and s.type != "recipe"}
+        members = {item.get("name"): (section, index, item) for section in writes for index, item in self._items(ctx.doc, section)}
+        for index, recipe in items:
+            outputs = [members[ref] for refs in roles_of(recipe.get("outputs")).values() for ref in refs if ref in members]
+            group = [("recipes", index, recipe), *outputs]
+            declared = [(section, i, item) for section, i, item in group if isinstance(item.get(key), str)]
+            if not declared:
+                continue
+            first = declared[0][2]
+            differing = [(section, i, item) for section, i, item in declared if item[key] != first[key]]
+            for section, i, item in differing:
+                message = (f"{item.get('name')!r} declares zone {item[key]!r} and {first.get('name')!r} zone {first[key]!r}: "
+                           f"DSS keeps recipe {recipe.get('name')!r} and its outputs in one flow zone")
+                self._error(ctx.doc, (section, i, key), message, f"declare the zone on recipe {recipe.get('name')!r} alone")
+            if not differing:
+                sections = {**{s: spec.type for s, spec in writes.items()}, "recipes": "recipe"}
+                self._inherit_zone(ctx, [(sections[section], item) for section, _i, item in group if key not in item], first[key])
+
+    def _inherit_zone(self, ctx: _FileContext, members: list[tuple[str, dict]], zone: str) -> None:
+        if zone not in ctx.names.get(flow_zone.TYPE, set()):
+            return  # an unknown zone: reported where it is declared
+        zone_address = address_of(flow_zone.TYPE, ctx.key, zone)
+        for type_, item in members:
+            resource = self.desired.get(address_of(type_, ctx.key, str(item.get("name"))))
+            if resource is not None:
+                self.desired.add(replace(resource, attributes={**resource.attributes, flow_zone.MEMBER_KEY: zone},
+                                         depends_on=tuple(sorted({*resource.depends_on, zone_address}))))
 
     def _flow_edges(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> dict[str, set[str]]:
         """Dataset-level Flow graph: input -> output through each recipe."""

@@ -74,7 +74,7 @@ def test_validate_reports_each_mistake_at_its_file_and_line(dss: Any, tmp_path: 
     assert re.search(r"projects/zf\.yml:11:12\b.*a colour is written #RRGGBB", out), out
     assert re.search(r"projects/zf\.yml:12:5\b.*'default' is the name of DSS's own zone", out), out
     assert re.search(r"projects/zf\.yml:21:\d+\b.*datasets\[0\]\.zone: its zone names unknown flow zone 'rwa'.*did you mean 'raw'", out), out
-    assert re.search(r"projects/zf\.yml:24:\d+\b.*datasets\[1\]\.zone: 'orders_clean' is an output of recipe 'compute_orders_clean'", out), out
+    assert re.search(r"projects/zf\.yml:24:\d+\b.*datasets\[1\]\.zone: 'orders_clean' declares zone 'raw' and 'compute_orders_clean' zone 'clean'.*one flow zone", out), out
     run_cli(write_config(tmp_path / "good", {"zf.yml": PROJECT}), "validate", "-e", "dev", "--offline", env=cli_env(dss))
 
 
@@ -177,8 +177,21 @@ def test_import_writes_zones_and_memberships_and_plans_no_changes(dss: Any, tmp_
     written = yaml.safe_load((root / "projects" / "zi.yml").read_text(encoding="utf-8"))
     assert written["flow_zones"] == [{"name": "landing", "color": "#31439c"}, {"name": "plain"}]
     members = {item["name"]: item.get("zone") for section in ("datasets", "recipes") for item in written[section]}
-    # The output is in its recipe's zone, which the recipe says; `loose` is in a zone import cannot write.
-    assert members == {"src": "landing", "out": None, "loose": None, "compute_out": "plain"}, members
+    # The output is in its recipe's zone (they move together); `loose` is in a zone import cannot write.
+    assert members == {"src": "landing", "out": "plain", "loose": None, "compute_out": "plain"}, members
     run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
     assert "Plain Zone" in zones(dss, "ZI")  # left alone in DSS
+
+
+def test_a_recipes_outputs_are_in_its_zone_without_declaring_it(dss: Any, tmp_path: Path) -> None:
+    """The recipe declares the zone: its outputs get it in the plan (they move with it in DSS), so
+    none of them ever falls back to the default zone alone; the plan converges."""
+    root = write_config(tmp_path / "cfg", {"zo.yml": PROJECT.replace(f"key: {KEY}", "key: ZO")})
+    plan = run_cli(root, "plan", "-e", "dev", "--json", env=cli_env(dss), expect=None).json()
+    after = {c["address"]: (c["change"]["after"] or {}).get("zone") for c in plan["resource_changes"]}
+    assert after["dataset.ZO.orders_clean"] == "clean" and after["recipe.ZO.compute_orders_clean"] == "clean", after
+    depends = {c["address"]: c["depends_on"] for c in plan["resource_changes"]}
+    assert "flow_zone.ZO.clean" in depends["dataset.ZO.orders_clean"], depends  # the zone is created first
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")

@@ -16,8 +16,8 @@ handler learns it while translating the list and gives the members their `zone` 
 every type is observed (`complete_observation`), so observation costs no request per object.
 
 DSS moves a recipe and its outputs together (dataikuapi: moving an object may move "the recipe
-generating" it): an output is in its recipe's zone, so only the recipe says it (the builder
-refuses `zone:` on a recipe's output, and an output observes without a `zone` attribute). A
+generating" it): the builder refuses a recipe and its outputs declaring different zones, and gives
+the zone one of them declares to those declaring none (builder._zones_of_recipe_groups). A
 member that stops declaring its zone goes back to the default zone (`MEMBER_FIELD.reset`);
 deleting a zone sends its objects back to the default zone, as DSS does.
 """
@@ -98,15 +98,10 @@ class FlowZoneHandler(ResourceHandler):
         return {"color": normal_color(doc.get("color"))}
 
     def complete_observation(self, objects: dict[str, list[Observed]], ctx: ProjectContext) -> None:
-        """Give every dataset, folder and recipe its `zone` (the default zone unless a zone lists
-        it), but a recipe's outputs: they are in their recipe's zone, which the recipe says."""
+        """Give every dataset, folder and recipe its `zone`: the default zone unless a zone lists it."""
         zone_of = ctx.learned(_MEMBERSHIPS)
-        outputs = {ref for r in objects.get("recipe", []) for refs in (r.attributes.get("outputs") or {}).values() for ref in refs}
         for type_, object_type in MEMBER_TYPES.items():
             for member in objects.get(type_, []):
-                if type_ != "recipe" and member.name in outputs:
-                    member.attributes.pop(MEMBER_KEY, None)
-                    continue
                 member.attributes[MEMBER_KEY] = zone_of.get(f"{object_type}:{member.dss_id}", DEFAULT_ZONE)
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:

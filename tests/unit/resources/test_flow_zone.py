@@ -39,7 +39,7 @@ def _observed(type_: str, name: str, dss_id: str = "", **attributes: Any) -> Obs
     return Observed(type_, "P", name, dss_id or name, dict(attributes))
 
 
-def test_one_zone_list_gives_every_member_its_zone_but_a_recipes_outputs() -> None:
+def test_one_zone_list_gives_every_member_its_zone() -> None:
     handler, ctx = flow_zone.FlowZoneHandler(), ProjectContext("P")
     zone = {
         "id": "z1", "name": "raw", "color": "#31439C",
@@ -56,8 +56,8 @@ def test_one_zone_list_gives_every_member_its_zone_but_a_recipes_outputs() -> No
     }
     handler.complete_observation(objects, ctx)
     zones = {o.name: o.attributes.get("zone", "-") for members in objects.values() for o in members}
-    # `out` is the recipe's output (in its zone, which the recipe says); `loose` is listed as another project's.
-    assert zones == {"src": "raw", "out": "-", "loose": "default", "files": "raw", "r": "raw"}
+    # `loose` is listed as another project's object: this project's `loose` is in the default zone.
+    assert zones == {"src": "raw", "out": "raw", "loose": "default", "files": "raw", "r": "raw"}
 
 
 def test_a_member_writes_its_zone_unless_default_or_not_writable() -> None:
