@@ -22,7 +22,7 @@ from dataiku_iac.model import UnmanagedPolicy
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import REDACTED
 from dataiku_iac.resources.policy import ignores_whole, project_observed, without_ignored
-from dataiku_iac.resources.registry import handler_for
+from dataiku_iac.resources.registry import handler_for, spec_for
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = ()) 
     if live is None:
         return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "deleted")
     policy = handler_for(entry.type).policy
-    fields = []
+    fields = _renamed(entry, live, ignored)
     for name, applied in sorted(entry.attributes.items()):
         if ignores_whole(ignored, name):
             continue
@@ -152,6 +152,13 @@ def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = ()) 
     if not fields:
         return None
     return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "changed", tuple(fields))
+
+
+def _renamed(entry: Any, live: Any, ignored: tuple[str, ...]) -> list[DriftedField]:
+    """A type found by its DSS id (folders, zones) renamed in DSS: its name drifted too."""
+    if spec_for(entry.type).identity.name_is_identity or live.name == entry.name or ignores_whole(ignored, "name"):
+        return []
+    return [DriftedField("name", entry.name, live.name)]
 
 
 def _live(entry: Any, observation: Observation) -> Any:

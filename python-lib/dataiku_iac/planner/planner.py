@@ -54,6 +54,9 @@ from dataiku_iac.resources.project import MARKER_KEY
 from dataiku_iac.resources.registry import find_spec, handler_for, spec_for, types
 from dataiku_iac.resources.spec import Identity
 
+# The name, as a planned change of a type found by its DSS id (see _renaming).
+NAME = "name"
+
 
 def plan(
     desired: DesiredState,
@@ -167,7 +170,7 @@ def _decide(
     if live is None:
         reason = "deleted outside dataiku-iac" if entry is not None else "new in the config"
         return _change(resource, Action.CREATE, reason, None, entry, effective=_effective(resource, entry))
-    fields = diff_fields(resource, live, entry)
+    fields = _renaming(resource, live) + diff_fields(resource, live, entry)
     effective = _effective(resource, entry)
     if any(f.forces_replacement for f in fields):
         forced = ", ".join(f.name for f in fields if f.forces_replacement)
@@ -306,6 +309,18 @@ def _keeping_ignored(resource: Resource, effective: dict[str, Any], live: Observ
     return kept
 
 
+def _renaming(resource: Resource, live: Observed) -> list[FieldChange]:
+    """The name, for a type whose DSS id is not its name: found by id, the object may be named
+    otherwise in DSS (the config renamed it and `state mv` followed, or someone renamed it in DSS).
+    The name is then one more attribute to change, in place where the handler can rename."""
+    if spec_for(resource.type).identity.name_is_identity or live.name == resource.name:
+        return []
+    if ignores_whole(resource.ignore_changes, NAME):
+        return []
+    in_place = handler_for(resource.type).renames_in_place
+    return [FieldChange(name=NAME, before=live.name, after=resource.name, forces_replacement=not in_place)]
+
+
 def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldChange]:
     """Per-field differences between the effective desired attributes and DSS, but at the
     attribute paths the resource's `ignore_changes` names."""
@@ -345,7 +360,10 @@ def reverts_drift(change: ResourceChange, entry: Any) -> bool:
         if set(recorded) - set(after):
             return False  # the config stopped declaring a field
         return all(name in recorded and policy.equal(name, value, recorded[name]) for name, value in after.items())
-    return all(f.name in recorded and policy.equal(f.name, f.after, recorded[f.name]) for f in change.field_changes)
+    return all(
+        (f.name == NAME and entry.name == f.after) or (f.name in recorded and policy.equal(f.name, f.after, recorded[f.name]))
+        for f in change.field_changes
+    )
 
 
 def split_reverts(plan: Plan, state: Any) -> tuple[dict[str, int], dict[str, int]]:

@@ -130,6 +130,10 @@ class ResourceHandler:
     policy: FieldPolicy
     # Whether the list lacks what the logical attributes need (one GET per object then).
     per_object_read: bool = False
+    # For a type DSS gives an id of its own (Identity.SERVER_ID): whether `update` renames the object
+    # when the configured name differs from DSS's (after `state mv`, or a rename made in DSS). Without
+    # it a new name can only be had by replacing the object.
+    renames_in_place: bool = False
 
     def observe(self, client: Any, project_key: str, ctx: ProjectContext) -> list[Observed]:
         items = self.list_items(client, project_key)

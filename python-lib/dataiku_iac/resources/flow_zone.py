@@ -70,6 +70,7 @@ class FlowZoneHandler(ResourceHandler):
     type = TYPE
     policy = POLICY
     list_has_version_numbers = False  # a zone carries no versionTag
+    renames_in_place = True
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         flow = client.get_project(project_key).get_flow()
@@ -114,6 +115,7 @@ class FlowZoneHandler(ResourceHandler):
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         raw["color"] = resource.attributes["color"]
+        raw["name"] = resource.name  # renamed in place: members name the zone, DSS moves them by id
         return self.observed_from(resource.project_key, save_if_changed(settings, raw, before), ctx)
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:

@@ -53,6 +53,8 @@ class ManagedFolderHandler(ResourceHandler):
         # The folder list returns full documents: one request per project.
         return list(client.get_project(project_key).list_managed_folders())
 
+    renames_in_place = True
+
     def item_id(self, item: dict[str, Any]) -> Optional[str]:
         return item.get("id")
 
@@ -104,6 +106,10 @@ class ManagedFolderHandler(ResourceHandler):
             settings = DSSManagedFolderSettings(folder, created)
         else:
             settings = folder.get_settings()
+            if settings.get_raw().get("name") != resource.name:  # a planned rename: DSS's own action, id kept
+                folder.rename(resource.name)
+                settings = folder.get_settings()
+                ctx.remember_folder(resource.name, odb_id)
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         attrs = resource.attributes
