@@ -24,15 +24,14 @@ from typing import Any, Callable, Iterable, Optional, TypeVar, Union
 from dataiku_iac.address import Address, address_of, expected
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.documents import blame_override
-from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
+from dataiku_iac.graphs import find_cycle, loop_text
 from dataiku_iac.model import UNMANAGED_POLICIES, DesiredState, Resource, SourceRef, UnmanagedPolicy
 from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.policy import IGNORE_ALL, ignore_path_problem
-from dataiku_iac.resources.project import expand_role
 from dataiku_iac.resources.recipe import roles_of
-from dataiku_iac.resources.registry import child_specs, find_spec, spec_for
+from dataiku_iac.resources.registry import child_specs, find_spec, project_spec, spec_for
 from dataiku_iac.resources.spec import BuiltItem, ResourceSpec
 from dataiku_iac.secrets import SecretsLike, secret_source
 
@@ -84,8 +83,9 @@ class _Builder:
         self.origins: dict[Diagnostic, tuple[Any, tuple]] = {}  # diagnostic -> (document, path)
         self.desired = DesiredState(environment=self.env.name, config_digest=cfg.digest)
         self.config_keys = {doc.key for doc in cfg.projects if doc.key is not None}
-        # (config key, scenario id) -> the run_scenario steps of that scenario: (callee, doc, path)
-        self.scenario_calls: dict[tuple[str, str], list[tuple[tuple[str, str], Any, tuple]]] = {}
+        # type -> (config key, name) -> what that object starts when it runs: (callee, doc, path, what)
+        # (BuildContext.calls: a scenario's run_scenario steps), checked for loops across projects
+        self.calls: dict[str, dict[tuple[str, str], list[_Call]]] = {}
 
     # -- entry point ---------------------------------------------------------------
     def build(self) -> DesiredState:
@@ -103,7 +103,7 @@ class _Builder:
                 continue  # a second file with the same key: reported by the loader
             built.add(doc.key)
             self._guard(partial(self._project_file, doc))
-        if not self._check_scenario_calls():
+        if not self._check_calls():
             self._check_cycles()
         return self.diagnostics
 
@@ -143,19 +143,13 @@ class _Builder:
             policy = self._guard(partial(_unmanaged_policy, data["unmanaged"]))
             if policy is not None:
                 self.desired.unmanaged[ctx.effective] = policy
-        if not doc.is_flagged(("project",)):
-            self._add(self._guard(lambda: self._project(ctx, data["project"])))
-        # Every other type, in registration (dependency) order: a type with a spec-level build, or
-        # one of the built-in types whose config -> logical part is still written below.
+        project = project_spec()
+        if not doc.is_flagged((project.section,)):
+            self._add(self._guard(partial(self._from_spec, ctx, project, (project.section,), data[project.section])))
+        # Every other type, in registration (dependency) order.
         for spec in child_specs():
-            items = self._items(doc, spec.section)
-            if spec.build is not None:
-                self._spec_section(ctx, spec, items)
-            if spec.type == "recipe":
-                self._check_flow(ctx, items)  # across recipes: one writer per output, no Flow cycle
-            elif spec.type == "scenario":
-                for i, item in items:
-                    self._add(self._guard(partial(self._scenario, ctx, i, item)))
+            self._spec_section(ctx, spec, self._items(doc, spec.section))
+        self._zones_of_recipe_groups(ctx)
         self._guard(partial(self._imports, ctx))
 
     def _imports(self, ctx: _FileContext) -> None:
@@ -182,25 +176,26 @@ class _Builder:
                 self.desired.imports[str(address)] = entry.get("id")
 
     def _spec_section(self, ctx: _FileContext, spec: ResourceSpec, items: list[tuple[int, dict]]) -> None:
-        """The items of a type whose spec translates them, then the spec's checks across them."""
+        """The items of one type's section, each translated by its spec, then the spec's checks across them."""
         built = []
         for i, item in items:
-            resource = self._guard(partial(self._from_spec, ctx, spec, i, item))
+            resource = self._guard(partial(self._from_spec, ctx, spec, (spec.section, i), item))
             self._add(resource)
             if resource is not None:
                 built.append(BuiltItem(i, item, resource.attributes))
         if spec.check_items is not None and built:
             self._guard(partial(spec.check_items, built, _SectionContext(self, ctx, spec.section)))
 
-    def _from_spec(self, ctx: _FileContext, spec: ResourceSpec, index: int, item: dict) -> Optional[Resource]:
-        """An item of a type whose spec translates it (resources/<type>.py: `build`)."""
-        assert spec.build is not None
-        path = (spec.section, index)
-        item_ctx = _ItemContext(self, ctx, path, address_of(spec.type, ctx.key, item[spec.id_key]))
+    def _from_spec(self, ctx: _FileContext, spec: ResourceSpec, path: tuple, item: dict) -> Optional[Resource]:
+        """One item (the project's mapping, or an item of a section), translated by its spec's `build`."""
+        assert spec.build is not None, f"resource type {spec.type} has no build"
+        name = item[spec.id_key]
+        item_ctx = _ItemContext(self, ctx, spec, path, name)
         attrs = spec.build(item, item_ctx)
         if attrs is None:
             return None
-        return self._resource(ctx, spec.type, item[spec.id_key], path, attrs, item_ctx.deps, protect=item.get("protect"))
+        return self._resource(ctx, spec.type, name, path, attrs, item_ctx.deps, protect=item.get("protect"),
+                              secrets=item_ctx.secrets)
 
     @staticmethod
     def _items(doc: Any, list_key: str) -> list[tuple[int, dict]]:
@@ -271,93 +266,14 @@ class _Builder:
                 paths.append(entry)
         return tuple(dict.fromkeys(paths))
 
-    # -- project -----------------------------------------------------------------------
-    def _project(self, ctx: _FileContext, item: dict) -> Resource:
-        attrs: dict[str, Any] = {"name": item["name"]}
-        _copy(item, attrs, "description", "short_description", "owner")
-        if "tags" in item:
-            attrs["tags"] = list(item["tags"])
-        if "permissions" in item:
-            attrs["permissions"] = [self._permission(row) for row in item["permissions"]]
-        secrets: dict[str, str] = {}
-        if "variables" in item:
-            attrs["variables"] = self._variables(ctx, item["variables"], secrets)
-        if "code_env" in item:
-            value = item["code_env"]
-            value = {"python": value} if isinstance(value, str) else dict(value)
-            attrs["code_env"] = {lang: self._code_env(v) for lang, v in value.items()}
-            for lang, v in value.items():
-                self._note_remap(address_of("project", ctx.key), f"code_env.{lang}", v, attrs["code_env"][lang])
-        if "container" in item:
-            attrs["container"] = self._container(item["container"])
-        return self._resource(ctx, "project", ctx.key, ("project",), attrs, protect=item.get("protect"), secrets=secrets)
-
-    @staticmethod
-    def _permission(row: dict) -> dict:
-        who = {"group": row["group"]} if "group" in row else {"user": row["user"]}
-        flags = expand_role(row["role"]) if "role" in row else sorted(set(row.get("permissions") or []))
-        who["permissions"] = flags
-        return who
-
-    def _variables(self, ctx: _FileContext, variables: dict, secrets: dict) -> dict:
-        result: dict[str, dict] = {}
-        for section in ("standard", "local"):
-            if section not in variables:
-                continue
-            result[section] = {}
-            for name, value in (variables[section] or {}).items():
-                if isinstance(value, dict) and set(value) == {"secret_env"}:
-                    if ctx.doc.is_flagged(("project", "variables", section, name)):
-                        continue  # a name the schema refused (not IAC_SECRET_*): never read it
-                    secret = self.secrets.get(value["secret_env"])
-                    value = {"secret_env": value["secret_env"]}
-                    if secret is None:
-                        path = ("project", "variables", section, name, "secret_env")
-                        message = f"secret variable {name!r} reads {self.secrets.missing(value['secret_env'])}"
-                        if self.secret_values:
-                            self._error(ctx.doc, path, message)
-                            continue
-                        self.desired.unresolved_secrets.append(ctx.doc.diagnostic(path, message))
-                    else:
-                        # The reference stays; its fingerprint needs the state's key, so it is
-                        # added once the state is read (secrets.py: fingerprint_desired).
-                        secrets[f"variables.{section}.{name}"] = secret
-                result[section][name] = value
-        return result
-
-    def _code_env(self, value: str) -> str:
-        return value if value in ("inherit", "builtin") else self.env.code_envs.get(value, value)
-
-    def _container(self, value: str) -> str:
-        return value if value in ("inherit", "none") else self.env.containers.get(value, value)
-
-    def _connection(self, value: Optional[str]) -> Optional[str]:
-        return None if value is None else self.env.connections.get(value, value)
-
-    def _note_remap(self, address: str, attribute: str, before: Any, after: Any) -> None:
-        if before != after and isinstance(before, str):
-            self.desired.remapped_from[(address, attribute)] = before
-
-    # -- checks across recipes ------------------------------------------------------------------
-    def _check_flow(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
-        """What no single recipe shows (resources/recipe.py builds each): an output written by two
-        recipes, and a cycle in the Flow."""
-        writers: dict[str, int] = {}
-        for index, item in items:
-            for ref in sorted({r for refs in roles_of(item.get("outputs")).values() for r in refs}):
-                if ref in writers:
-                    message = f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer"
-                    self._error(ctx.doc, ("recipes", index, "outputs"), message)
-                writers.setdefault(ref, index)
-        self._zones_of_recipe_groups(ctx, items)
-        ctx.flow_edges = self._flow_edges(ctx, items)
-
-    def _zones_of_recipe_groups(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> None:
+    def _zones_of_recipe_groups(self, ctx: _FileContext) -> None:
         """DSS keeps a recipe and its outputs in one flow zone (resources/flow_zone.py: moving one
         moves the others): the zones they declare must agree, or each apply would undo the other's
         move; the members of a group that declare none are in the group's zone (so that a member
-        never falls back to the default zone alone)."""
+        never falls back to the default zone alone). (Across three sections, datasets, folders and
+        recipes, after each was built: no spec's `check_items` sees them all.)"""
         key = flow_zone.MEMBER_KEY
+        items = self._items(ctx.doc, "recipes")
         writes = {s.section: s for s in child_specs() if s.type in flow_zone.MEMBER_TYPES and s.type != "recipe"}
         members = {item.get("name"): (section, index, item) for section in writes for index, item in self._items(ctx.doc, section)}
         for index, recipe in items:
@@ -386,50 +302,18 @@ class _Builder:
                 self.desired.add(replace(resource, attributes={**resource.attributes, flow_zone.MEMBER_KEY: zone},
                                          depends_on=tuple(sorted({*resource.depends_on, zone_address}))))
 
-    def _flow_edges(self, ctx: _FileContext, items: list[tuple[int, dict]]) -> dict[str, set[str]]:
-        """Dataset-level Flow graph: input -> output through each recipe."""
-        edges: dict[str, set[str]] = {}
-        writer_of: dict[str, int] = {}
-        for index, item in items:
-            inputs = {r for refs in roles_of(item.get("inputs")).values() for r in refs}
-            outputs = {r for refs in roles_of(item.get("outputs")).values() for r in refs}
-            for output in outputs:
-                writer_of.setdefault(output, index)
-            for source in inputs:
-                edges.setdefault(source, set()).update(outputs)
-        cycle = find_cycle(edges)
-        if cycle:
-            index = writer_of.get(cycle[0], items[0][0] if items else 0)
-            self._error(ctx.doc, ("recipes", index), "the Flow has a cycle: " + loop_text(cycle))
-        return edges
+    def _code_env(self, value: str) -> str:
+        return value if value in ("inherit", "builtin") else self.env.code_envs.get(value, value)
 
-    # -- scenarios --------------------------------------------------------------------------------
-    def _scenario(self, ctx: _FileContext, index: int, item: dict) -> Resource:
-        path = ("scenarios", index)
-        deps: set[str] = set()
-        triggers = self._each(ctx, path + ("triggers",), item.get("triggers"), lambda p, t: self._trigger(ctx, p, t, deps))
-        steps = self._each(ctx, path + ("steps",), item.get("steps"), lambda p, s: self._step(ctx, p, s, deps, item.get("id")))
-        attrs: dict[str, Any] = {"name": item["name"], "active": bool(item.get("active", False))}
-        if "run_as" in item:
-            attrs["run_as"] = item["run_as"]
-        attrs["triggers"] = triggers
-        attrs["steps"] = steps
-        attrs["reporters"] = [dict(r) for r in item.get("reporters") or []]
-        _copy(item, attrs, "description")
-        if "tags" in item:
-            attrs["tags"] = list(item["tags"])
-        return self._resource(ctx, "scenario", item["id"], path, attrs, deps, protect=item.get("protect"))
+    def _container(self, value: str) -> str:
+        return value if value in ("inherit", "none") else self.env.containers.get(value, value)
 
-    def _each(self, ctx: _FileContext, path: tuple, items: Any, build: Callable[[tuple, dict], dict]) -> list[dict]:
-        """Build each item of a list (triggers, steps), skipping those the loader flagged."""
-        built = []
-        for i, item in enumerate(items or []):
-            if ctx.doc.is_flagged(path + (i,)):
-                continue
-            result = self._guard(partial(build, path + (i,), item))
-            if result is not None:
-                built.append(result)
-        return built
+    def _connection(self, value: Optional[str]) -> Optional[str]:
+        return None if value is None else self.env.connections.get(value, value)
+
+    def _note_remap(self, address: str, attribute: str, before: Any, after: Any) -> None:
+        if before != after and isinstance(before, str):
+            self.desired.remapped_from[(address, attribute)] = before
 
     def _require(self, ctx: _FileContext, type_: str, name: str, path: tuple, what: str, deps: set) -> None:
         if name in ctx.names[type_]:
@@ -438,101 +322,54 @@ class _Builder:
             label = spec_for(type_).label
             self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", did_you_mean(name, ctx.names[type_]))
 
-    def _trigger(self, ctx: _FileContext, path: tuple, item: dict, deps: set) -> dict:
-        kind = item["type"]
-        trigger: dict[str, Any] = {"type": kind, "active": item.get("active", True)}
-        if "name" in item:
-            trigger["name"] = item["name"]
-        if kind == "periodic":
-            trigger["every_minutes"] = item["every_minutes"]
-        elif kind == "temporal":
-            self._temporal(ctx, path, item, trigger)
-        elif kind == "dataset_change":
-            for i, name in enumerate(item.get("datasets") or []):
-                self._require(ctx, "dataset", name, path + ("datasets", i), "trigger", deps)
-            for i, name in enumerate(item.get("folders") or []):
-                self._require(ctx, "managed_folder", name, path + ("folders", i), "trigger", deps)
-            trigger["datasets"] = list(item.get("datasets") or [])
-            trigger["folders"] = list(item.get("folders") or [])
-            if "grace_delay_seconds" in item:
-                trigger["grace_delay_seconds"] = item["grace_delay_seconds"]
-        return trigger
+    def _each(self, ctx: _FileContext, path: tuple, entries: Any, build: Callable[[tuple, dict], Any]) -> list[Any]:
+        """Build each entry of a list (triggers, steps), skipping those the loader flagged."""
+        built = []
+        for i, entry in enumerate(entries or []):
+            if ctx.doc.is_flagged(path + (i,)):
+                continue
+            result = self._guard(partial(build, path + (i,), entry))
+            if result is not None:
+                built.append(result)
+        return built
 
-    def _temporal(self, ctx: _FileContext, path: tuple, item: dict, trigger: dict) -> None:
-        if isinstance(item.get("starting_from"), str):
-            problem = check_datetime(item["starting_from"])
-            if problem:
-                self._error(ctx.doc, path + ("starting_from",), problem)
-        if "cron" in item:
-            try:
-                trigger.update(parse_cron(item["cron"]))
-            except ScheduleError as exc:
-                self._error(ctx.doc, path + ("cron",), f"unsupported cron expression {item['cron']!r}: {exc}", SUPPORTED_FORMS)
-                return
-        for key in ("frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from", "monthly_run_on"):
-            if key in item:
-                trigger[key] = item[key]
-        if trigger.get("frequency") == "Minutely":
-            trigger["type"] = "periodic"
-            trigger["every_minutes"] = trigger.pop("repeat_every", 1)
-            trigger.pop("frequency")
-
-    def _step(self, ctx: _FileContext, path: tuple, item: dict, deps: set, scenario_id: Any) -> dict:
-        kind = item["type"]
-        step: dict[str, Any] = {
-            "type": kind,
-            "enabled": item.get("enabled", True),
-            "run_condition": item.get("run_condition", "on_success"),
-        }
-        if "name" in item:
-            step["name"] = item["name"]
-        if kind == "build":
-            for i, name in enumerate(item.get("datasets") or []):
-                self._require(ctx, "dataset", name, path + ("datasets", i), "build step", deps)
-            for i, name in enumerate(item.get("folders") or []):
-                self._require(ctx, "managed_folder", name, path + ("folders", i), "build step", deps)
-            step["datasets"] = list(item.get("datasets") or [])
-            step["folders"] = list(item.get("folders") or [])
-            if "job_type" in item:
-                step["job_type"] = item["job_type"]
-        elif kind == "run_scenario":
-            self._run_scenario(ctx, path, item, step, deps, scenario_id)
-        elif kind == "run_macro":
-            step["macro"] = item["macro"]
-            step["params"] = dict(item.get("params") or {})
-        elif kind == "set_variables":
-            step["variables"] = dict(item.get("variables") or {})
-        return step
-
-    def _run_scenario(self, ctx: _FileContext, path: tuple, item: dict, step: dict, deps: set, caller: Any) -> None:
-        project = item.get("project")
-        callee = item["scenario"]
-        if project is None or project == ctx.key:
-            self._require(ctx, "scenario", callee, path + ("scenario",), "run_scenario step", deps)
-        step["scenario"] = callee
-        if project is not None:
-            step["project"] = self.env.key(project) if project in self.config_keys else project
-        if isinstance(caller, str) and (project is None or project in self.config_keys):
-            calls = self.scenario_calls.setdefault((ctx.key, caller), [])
-            calls.append(((project or ctx.key, callee), ctx.doc, path + ("scenario",)))
+    def _secret(self, ctx: _FileContext, path: tuple, env_name: str, what: str) -> tuple[bool, Optional[str]]:
+        """(keep the reference, its value) of a `{secret_env: NAME}` at `path`."""
+        if ctx.doc.is_flagged(path):
+            return False, None  # a name the schema refused (not IAC_SECRET_*): never read it
+        value = self.secrets.get(env_name)
+        if value is not None:
+            return True, value
+        where = path + ("secret_env",)
+        message = f"{what} reads {self.secrets.missing(env_name)}"
+        if self.secret_values:
+            self._error(ctx.doc, where, message)
+            return False, None
+        self.desired.unresolved_secrets.append(ctx.doc.diagnostic(where, message))
+        return True, None
 
     # -- cycles between resources --------------------------------------------------------------
-    def _check_scenario_calls(self) -> bool:
-        """A scenario that runs itself, or scenarios of the configuration that run each other in
-        a loop (also across projects): reported at the step that closes the loop. True if found."""
-        edges = {caller: {callee for callee, _, _ in calls} for caller, calls in self.scenario_calls.items()}
-        cycle = find_cycle(edges)
-        if cycle is None:
-            return False
-        following = cycle[1] if len(cycle) > 1 else cycle[0]
-        _, doc, path = next(c for c in self.scenario_calls[cycle[0]] if c[0] == following)
-        if len(cycle) == 1:
-            message = f"scenario {cycle[0][1]!r} runs itself (a run_scenario step names its own scenario)"
-        else:
-            loop = loop_text([address_of("scenario", key, sid) for key, sid in cycle])
-            message = f"scenarios run each other in a loop: {loop}"
-        self._error(doc, path, message, "a scenario may not start itself, directly or through other scenarios")
-        return True
+    def _check_calls(self) -> bool:
+        """An object that starts itself, or objects of the configuration that start each other in
+        a loop (also across projects: BuildContext.calls): reported at the call that closes the
+        loop. True if found."""
+        found = False
+        for type_, calls in self.calls.items():
+            edges = {caller: {c.callee for c in made} for caller, made in calls.items()}
+            cycle = find_cycle(edges)
+            if cycle is None:
+                continue
+            found = True
+            label = spec_for(type_).label
+            following = cycle[1] if len(cycle) > 1 else cycle[0]
+            call = next(c for c in calls[cycle[0]] if c.callee == following)
+            if len(cycle) == 1:
+                message = f"{label} {cycle[0][1]!r} runs itself (a {call.what} names its own {label})"
+            else:
+                loop = loop_text([address_of(type_, key, name) for key, name in cycle])
+                message = f"{label}s run each other in a loop: {loop}"
+            self._error(call.doc, call.path, message, f"a {label} may not start itself, directly or through other {label}s")
+        return found
 
     def _check_cycles(self) -> None:
         edges = {a: set(r.depends_on) for a, r in self.desired.resources.items()}
@@ -558,7 +395,16 @@ class _FileContext:
     names: dict[str, set[str]]
     # whether `names` holds every object of that type (False when an item has no usable name)
     complete: dict[str, bool] = field(default_factory=dict)
-    flow_edges: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One object starting another of its type when it runs (BuildContext.calls)."""
+
+    callee: tuple[str, str]  # (config key, name)
+    doc: Any
+    path: tuple
+    what: str
 
 
 class _SectionContext:
@@ -575,10 +421,12 @@ class _SectionContext:
 class _ItemContext:
     """What a spec's `build` sees of the builder (resources/spec.py: BuildContext), for one item."""
 
-    def __init__(self, builder: _Builder, ctx: _FileContext, path: tuple, address: str):
-        self._builder, self._ctx, self._path, self._address = builder, ctx, path, address
+    def __init__(self, builder: _Builder, ctx: _FileContext, spec: ResourceSpec, path: tuple, name: str):
+        self._builder, self._ctx, self._spec, self._path, self._name = builder, ctx, spec, path, name
+        self._address = address_of(spec.type, ctx.key, name)
         self.key, self.effective_key = ctx.key, ctx.effective
         self.deps: set[str] = set()
+        self.secrets: dict[str, str] = {}  # the attribute path of a secret reference -> its value
 
     def defaults(self, type_: str) -> dict:
         return _mapping(self._builder.defaults.get(type_))
@@ -598,11 +446,28 @@ class _ItemContext:
         self._builder._note_remap(self._address, attribute, written, remapped)
         return remapped
 
+    def remap_code_env(self, attribute: str, written: str) -> str:
+        remapped = self._builder._code_env(written)
+        self._builder._note_remap(self._address, attribute, written, remapped)
+        return remapped
+
+    def remap_container(self, attribute: str, written: str) -> str:
+        remapped = self._builder._container(written)
+        self._builder._note_remap(self._address, attribute, written, remapped)
+        return remapped
+
     def file_text(self, rel: str) -> str:
         return str(self._ctx.doc.files[rel])
 
     def error(self, path: tuple, message: str, hint: Optional[str] = None) -> None:
         self._builder._error(self._ctx.doc, self._path + tuple(path), message, hint)
+
+    def rejected(self, path: tuple) -> bool:
+        return bool(self._ctx.doc.is_flagged(self._path + tuple(path)))
+
+    def each(self, path: tuple, entries: Any, build: Callable[[tuple, dict], Any]) -> list[Any]:
+        prefix = len(self._path)
+        return self._builder._each(self._ctx, self._path + tuple(path), entries, lambda p, e: build(p[prefix:], e))
 
     def require(self, type_: str, name: str, path: tuple, what: str) -> None:
         self._builder._require(self._ctx, type_, name, self._path + tuple(path), what, self.deps)
@@ -616,25 +481,26 @@ class _ItemContext:
             hint = did_you_mean(name, set().union(*(names[t] for t in types)))
             self.error(path, message, hint)
 
-    def remap_code_env(self, attribute: str, written: str) -> str:
-        remapped = self._builder._code_env(written)
-        self._builder._note_remap(self._address, attribute, written, remapped)
-        return remapped
+    def declares_project(self, key: str) -> bool:
+        return key in self._builder.config_keys
 
-    def remap_container(self, attribute: str, written: str) -> str:
-        remapped = self._builder._container(written)
-        self._builder._note_remap(self._address, attribute, written, remapped)
-        return remapped
+    def project_key(self, written: str) -> str:
+        return self._builder.env.key(written) if self.declares_project(written) else written
 
+    def calls(self, name: str, path: tuple, what: str, project: Optional[str] = None) -> None:
+        target = project if project is not None else self.key
+        if not isinstance(self._name, str) or not self.declares_project(target):
+            return  # a project of another team: its objects are not the configuration's
+        made = self._builder.calls.setdefault(self._spec.type, {}).setdefault((self.key, self._name), [])
+        made.append(_Call((target, name), self._ctx.doc, self._path + tuple(path), what))
 
-def loop_text(cycle: list[str], *, keep: int = 4) -> str:
-    """`a -> b -> c -> a`; a long loop (a Flow of a thousand datasets) keeps its first and last
-    `keep` names around `… (N more) …`, so the message stays one readable line."""
-    names = [*cycle, cycle[0]]
-    if len(cycle) <= 2 * keep + 1:
-        return " -> ".join(names)
-    hidden = len(names) - 2 * keep
-    return " -> ".join([*names[:keep], f"… ({hidden} more) …", *names[-keep:]])
+    def secret(self, path: tuple, env_name: str, attribute: str, what: str) -> Optional[dict]:
+        keep, value = self._builder._secret(self._ctx, self._path + tuple(path), env_name, what)
+        if value is not None:
+            # The reference stays; its fingerprint needs the state's key, so it is added once
+            # the state is read (secrets.py: fingerprint_desired).
+            self.secrets[attribute] = value
+        return {"secret_env": env_name} if keep else None
 
 
 def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
@@ -693,13 +559,6 @@ def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _copy(source: dict, target: dict, *keys: str) -> None:
-    for key in keys:
-        if key in source:
-            value = source[key]
-            target[key] = dict(value) if isinstance(value, dict) else value
-
-
 def _unmanaged_policy(written: Any) -> UnmanagedPolicy:
     """A project file's `unmanaged:` (valid against the schema): `ignore`, or {policy, ignore:
     {datasets: [globs]}, ...}; sections become the types whose items they hold."""
@@ -738,36 +597,3 @@ def _identities(items: Any, id_key: str) -> tuple[set[str], bool]:
     names = {item.get(id_key) for item in items if isinstance(item, dict)}
     complete = all(isinstance(item, dict) and isinstance(item.get(id_key), str) for item in items)
     return {n for n in names if isinstance(n, str)}, complete
-
-
-def find_cycle(edges: dict[Any, set[Any]]) -> Optional[list[Any]]:
-    """One cycle of the directed graph `edges` (node -> successors), as a node list, or None.
-
-    Iterative depth-first search with an explicit stack: a chain of any length (10,000
-    datasets in a row) must not exhaust Python's recursion limit. Nodes and successors are
-    visited in sorted order, so the cycle reported is always the same one.
-    """
-    done: set[Any] = set()
-    for root in sorted(edges):
-        if root in done:
-            continue
-        on_path: dict[Any, int] = {root: 0}  # node -> its position in `path`
-        path = [root]
-        stack = [iter(sorted(edges.get(root, ())))]
-        while stack:
-            nxt = next(stack[-1], _END)
-            if nxt is _END:
-                stack.pop()
-                node = path.pop()
-                del on_path[node]
-                done.add(node)
-            elif nxt in on_path:
-                return path[on_path[nxt]:]
-            elif nxt not in done:
-                on_path[nxt] = len(path)
-                path.append(nxt)
-                stack.append(iter(sorted(edges.get(nxt, ()))))
-    return None
-
-
-_END = object()

@@ -6,11 +6,10 @@ leave out means; a scenario applied without those keys must hold exactly that in
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from dataiku_iac.config.schema import SCHEMA_DIR
+from dataiku_iac.config.schema import load_schema
 from dataiku_iac.engine.session import Session
 
 from tests.e2e.helpers import write_config
@@ -34,7 +33,7 @@ scenarios:
 
 
 def _defaults() -> dict:
-    defs = json.loads((SCHEMA_DIR / "project.schema.json").read_text(encoding="utf-8"))["$defs"]
+    defs = load_schema("project")["$defs"]
     return {
         "scenario.active": defs["scenario"]["properties"]["active"]["default"],
         "trigger.active": defs["trigger_periodic"]["properties"]["active"]["default"],

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python-lib" / "dataiku_iac"
 
 CORE = ("config", "planner", "resources", "state", "engine", "output", "sources", "builder.py",
         "model.py", "errors.py", "secrets.py", "dssclient.py", "address.py",
-        "defaults.py")
+        "defaults.py", "graphs.py")
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..address import config_pattern, override_shapes
-from ..resources.registry import child_specs, generation
+from ..resources.registry import child_specs, generation, specs
 from .fastschema import compile_schema
 from .paths import YamlPath
 from .suggest import did_you_mean
@@ -76,18 +76,23 @@ def _schema(kind: str, _generation: int) -> dict[str, Any]:
 
 def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
     """What the registered resource types add: a project file's section for each type the file
-    does not describe itself (its items' schema is the spec's fragment; the built-in types are
-    written in project.schema.json, and tests/unit/resources/test_registry.py holds the two to
-    agree), and the environment's `overrides` keyed by the addresses of every type."""
+    does not describe itself (its items' schema is the spec's fragment; datasets, managed folders
+    and recipes are still written in project.schema.json, and tests/unit/resources/test_registry.py
+    holds the two to agree), and the environment's `overrides` keyed by the addresses of every type."""
     if kind == "project":
-        for spec in child_specs():
+        written = schema["properties"]
+        for spec in specs():
             # A built-in type written in the file may bring definitions too (the visual recipe kinds).
             clash = sorted(set(spec.schema.defs) & set(schema["$defs"]))
             if clash:
                 raise ValueError(f"resource type {spec.type!r} redefines the schema definitions {', '.join(clash)}")
             schema["$defs"].update(json.loads(json.dumps(spec.schema.defs)))  # a copy, JSON only
-            if spec.section not in schema["properties"]:
-                schema["properties"][spec.section] = {"type": "array", "items": {"$ref": f"#/$defs/{spec.type}"}}
+            if spec.section not in written:
+                item = {"$ref": f"#/$defs/{spec.type}"}
+                # the project is one mapping (the container of the others), every other type a list
+                written[spec.section] = {"type": "array", "items": item} if spec.named else item
+        first = specs()[0].section  # the project's mapping, before every list
+        schema["properties"] = {first: written.pop(first), **written} if first in written else written
         _add_ignore_changes(schema)
         _add_unmanaged(schema)
         schema["$defs"]["import_entry"] = IMPORT_ENTRY

@@ -18,7 +18,6 @@ YAML and the state): with the planner's own rule, it is never deleted or replace
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -38,20 +37,11 @@ from dataiku_iac.model import StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
-from dataiku_iac.resources.project import MARKER_KEY, ROLES, ProjectHandler
-from dataiku_iac.resources.registry import child_specs, find_spec, spec_for
+from dataiku_iac.resources.project import MARKER_KEY, ProjectHandler
+from dataiku_iac.resources.registry import child_specs, find_spec, project_spec, spec_for
 from dataiku_iac.resources.spec import ToConfig
 from dataiku_iac.secrets import KnownValuesFirst
 from dataiku_iac.state import ResourceState
-
-SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
-SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
-SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
-DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
-# DSS writes this short description itself when a project is created.
-AUTO_SHORT_DESC = re.compile(r"^The project \*.*\* was created by .* on .*$")
-# Temporal trigger settings that are DSS's defaults (or our creation-time stamp).
-TRIGGER_DEFAULTS = {"repeat_every": 1, "timezone": "SERVER"}
 
 
 @dataclass
@@ -151,6 +141,11 @@ class _Writer:
     def not_expressed(self, reason: str) -> None:
         self._reasons.append(reason)
 
+    def secret(self, env_name: str, value: str, what: str) -> dict[str, Any]:
+        self.secret_values[env_name] = value
+        self.result.secrets.append(f"{what} -> ${env_name}")
+        return {"secret_env": env_name}
+
     def _convert(self, convert: Any, type_: str, name: str, attrs: dict) -> Optional[dict]:
         """One object's item, and what it cannot say recorded in the result by object."""
         self._reasons = []
@@ -178,9 +173,10 @@ class _Writer:
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
         assert live.project is not None  # import_project checked it
         self.config_key = config_key
-        doc: dict[str, Any] = {"project": self.project(config_key, live.project.attributes)}
-        # Every type, in registration order: a type whose spec writes its items (`to_config`), or
-        # one of the built-in types whose logical -> config part is still written below.
+        project = project_spec()
+        assert project.to_config is not None
+        doc: dict[str, Any] = {project.section: project.to_config(config_key, live.project.attributes, self)}
+        # Every type, in registration order, each item written by its spec's `to_config`.
         for spec in child_specs():
             key, type_ = spec.section, spec.type
             convert = _converter(spec, self)
@@ -198,119 +194,6 @@ class _Writer:
                 doc[key] = items
         return doc
 
-    # -- per type ------------------------------------------------------------------------
-    def project(self, key: str, attrs: dict) -> dict:
-        item: dict[str, Any] = {"key": key, "name": attrs.get("name") or key}
-        if attrs.get("description"):
-            item["description"] = attrs["description"]
-        short = attrs.get("short_description") or ""
-        if short and not AUTO_SHORT_DESC.match(short):
-            item["short_description"] = short
-        if attrs.get("owner"):
-            item["owner"] = attrs["owner"]
-        if attrs.get("tags"):
-            item["tags"] = list(attrs["tags"])
-        if attrs.get("permissions"):
-            item["permissions"] = [_permission(row) for row in attrs["permissions"]]
-        variables = self.variables(key, attrs.get("variables") or {})
-        if variables:
-            item["variables"] = variables
-        envs = {
-            lang: self.code_envs.get(v, v)
-            for lang, v in (attrs.get("code_env") or {}).items()
-            if v and v != "inherit"
-        }
-        if envs:
-            item["code_env"] = envs["python"] if list(envs) == ["python"] else envs
-        if attrs.get("container") not in (None, "", "inherit"):
-            item["container"] = self.containers.get(attrs["container"], attrs["container"])
-        return item
-
-    def variables(self, key: str, variables: dict) -> dict:
-        result = {}
-        for section in ("standard", "local"):
-            values = {}
-            for name, value in (variables.get(section) or {}).items():
-                if SECRET_NAME.search(name) and isinstance(value, str):
-                    env_name = re.sub(r"[^A-Z0-9]+", "_", f"IAC_SECRET_{key}_{name}".upper())
-                    self.secret_values[env_name] = value
-                    self.result.secrets.append(f"{section}.{name} -> ${env_name}")
-                    values[name] = {"secret_env": env_name}
-                else:
-                    values[name] = value
-            if values:
-                result[section] = values
-        return result
-
-    def scenario(self, scenario_id: str, attrs: dict) -> Optional[dict]:
-        if attrs.get("kind", "step_based") != "step_based":
-            return None  # a script scenario: its Python is not expressible in the config
-        triggers = [_trigger(t) for t in attrs.get("triggers") or []]
-        steps = [_step(s) for s in attrs.get("steps") or []]
-        if any(t is None for t in triggers) or any(s is None for s in steps):
-            return None
-        item: dict[str, Any] = {
-            "id": scenario_id,
-            "name": attrs.get("name") or scenario_id,
-            "active": bool(attrs.get("active")),
-        }
-        if attrs.get("run_as"):
-            item["run_as"] = attrs["run_as"]
-        if triggers:
-            item["triggers"] = triggers
-        if steps:
-            item["steps"] = steps
-        if attrs.get("reporters"):
-            item["reporters"] = attrs["reporters"]
-        _common(item, attrs)
-        return item
-
-
-def _common(item: dict, attrs: dict) -> None:
-    if attrs.get("description"):
-        item["description"] = attrs["description"]
-    if attrs.get("tags"):
-        item["tags"] = list(attrs["tags"])
-
-
-def _permission(row: dict) -> dict:
-    who = {k: row[k] for k in ("group", "user") if k in row}
-    flags = sorted(row.get("permissions") or [])
-    role = next((r for r, granted in ROLES.items() if sorted(granted) == flags), None)
-    return {**who, "role": role} if role else {**who, "permissions": flags}
-
-
-def _trigger(trigger: dict) -> Optional[dict]:
-    if trigger.get("type") not in SUPPORTED_TRIGGERS:
-        return None
-    item = {k: v for k, v in trigger.items() if k not in ("name", "active") and v not in (None, [])}
-    if not trigger.get("active", True):
-        item["active"] = False
-    if item.get("type") == "dataset_change":
-        item = {k: v for k, v in item.items() if not (k == "grace_delay_seconds" and v == 0)}
-    if item.get("type") == "temporal":
-        item.pop("starting_from", None)  # a start date DSS (or the tool) stamped at creation
-        for key, default in TRIGGER_DEFAULTS.items():
-            if item.get(key) == default:
-                item.pop(key)
-    return item
-
-
-def _step(step: dict) -> Optional[dict]:
-    if step.get("type") not in SUPPORTED_STEPS:
-        return None
-    item: dict[str, Any] = {"type": step["type"]}
-    if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
-        item["name"] = step["name"]
-    if not step.get("enabled", True):
-        item["enabled"] = False
-    if step.get("run_condition") not in (None, "on_success"):
-        item["run_condition"] = step["run_condition"]
-    for key, value in step.items():
-        if key in ("type", "name", "enabled", "run_condition") or value in (None, [], {}):
-            continue
-        item[key] = value
-    return item
 
 
 class _ReadableDumper(yaml.SafeDumper):
@@ -525,8 +408,11 @@ def _importable_address(text: str) -> Address:
 
 
 def _converter(spec: Any, writer: _Writer) -> Any:
-    built_in = {"scenario": writer.scenario}
-    return built_in[spec.type] if spec.to_config is None else partial(_spec_item, spec.to_config, writer)
+    """(name, attributes) -> the item the spec's `to_config` writes; None for every object of a type
+    the configuration cannot declare (it has no `to_config`: its objects stay unmanaged)."""
+    if spec.to_config is None:
+        return lambda _name, _attrs: None
+    return partial(_spec_item, spec.to_config, writer)
 
 
 def _live_project(session: Any, dss_key: str) -> ProjectObservation:

@@ -14,6 +14,7 @@ It is read with the metadata every observation reads anyway: no extra request.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
@@ -21,12 +22,13 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    copy_keys,
     env_selection_to_dss,
     env_selection_to_logical,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import ABSENT, Field, FieldPolicy, is_secret_ref
-from dataiku_iac.resources.spec import ConfigSchema, ResourceSpec
+from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
 
 # DSS permission flags, camelCase as DSS writes them; the config uses snake_case.
 PERMISSION_FLAGS = (
@@ -361,6 +363,181 @@ def _container_to_dss(value: str) -> dict[str, Any]:
     return {"containerMode": "EXPLICIT_CONTAINER", "containerConf": value}
 
 
+# -- the configuration ----------------------------------------------------------------------
+# Variable names that look like secrets: import writes them as `{secret_env: NAME}` references.
+SECRET_NAME = re.compile(r"pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
+# DSS writes this short description itself when a project is created.
+AUTO_SHORT_DESC = re.compile(r"^The project \*.*\* was created by .* on .*$")
+
+
+def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """The `project` mapping -> logical attributes."""
+    attrs: dict[str, Any] = {"name": item["name"]}
+    copy_keys(item, attrs, "description", "short_description", "owner")
+    if "tags" in item:
+        attrs["tags"] = list(item["tags"])
+    if "permissions" in item:
+        attrs["permissions"] = [_permission(row) for row in item["permissions"]]
+    if "variables" in item:
+        attrs["variables"] = _variables(item["variables"], ctx)
+    if "code_env" in item:
+        value = item["code_env"]
+        value = {"python": value} if isinstance(value, str) else dict(value)
+        attrs["code_env"] = {lang: ctx.remap_code_env(f"code_env.{lang}", v) for lang, v in value.items()}
+    if "container" in item:
+        attrs["container"] = ctx.remap_container("container", item["container"])
+    return attrs
+
+
+def _permission(row: dict[str, Any]) -> dict[str, Any]:
+    who: dict[str, Any] = {"group": row["group"]} if "group" in row else {"user": row["user"]}
+    who["permissions"] = expand_role(row["role"]) if "role" in row else sorted(set(row.get("permissions") or []))
+    return who
+
+
+def _variables(variables: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    result: dict[str, dict[str, Any]] = {}
+    for section in ("standard", "local"):
+        if section not in variables:
+            continue
+        result[section] = {}
+        for name, value in (variables[section] or {}).items():
+            if isinstance(value, dict) and set(value) == {"secret_env"}:
+                value = ctx.secret(("variables", section, name), value["secret_env"], f"variables.{section}.{name}",
+                                   f"secret variable {name!r}")
+                if value is None:
+                    continue
+            result[section][name] = value
+    return result
+
+
+def to_config(key: str, attrs: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
+    """Logical attributes -> the `project` mapping (`key`: the project key as the configuration
+    writes it). Variables whose names look secret become `{secret_env: NAME}` references."""
+    item: dict[str, Any] = {"key": key, "name": attrs.get("name") or key}
+    if attrs.get("description"):
+        item["description"] = attrs["description"]
+    short = attrs.get("short_description") or ""
+    if short and not AUTO_SHORT_DESC.match(short):
+        item["short_description"] = short
+    if attrs.get("owner"):
+        item["owner"] = attrs["owner"]
+    if attrs.get("tags"):
+        item["tags"] = list(attrs["tags"])
+    if attrs.get("permissions"):
+        item["permissions"] = [_permission_to_config(row) for row in attrs["permissions"]]
+    variables = _variables_to_config(key, attrs.get("variables") or {}, ctx)
+    if variables:
+        item["variables"] = variables
+    envs = {lang: ctx.config_code_env(v) for lang, v in (attrs.get("code_env") or {}).items() if v and v != "inherit"}
+    if envs:
+        item["code_env"] = envs["python"] if list(envs) == ["python"] else envs
+    if attrs.get("container") not in (None, "", "inherit"):
+        item["container"] = ctx.config_container(attrs["container"])
+    return item
+
+
+def _permission_to_config(row: dict[str, Any]) -> dict[str, Any]:
+    who = {k: row[k] for k in ("group", "user") if k in row}
+    flags = sorted(row.get("permissions") or [])
+    role = next((r for r, granted in ROLES.items() if sorted(granted) == flags), None)
+    return {**who, "role": role} if role else {**who, "permissions": flags}
+
+
+def _variables_to_config(key: str, variables: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
+    result = {}
+    for section in ("standard", "local"):
+        values = {}
+        for name, value in (variables.get(section) or {}).items():
+            if SECRET_NAME.search(name) and isinstance(value, str):
+                env_name = re.sub(r"[^A-Z0-9]+", "_", f"IAC_SECRET_{key}_{name}".upper())
+                values[name] = ctx.secret(env_name, value, f"{section}.{name}")
+            else:
+                values[name] = value
+        if values:
+            result[section] = values
+    return result
+
+
+# -- the schema of the `project` mapping (the project file) ----------------------------------
+_NONEMPTY = {"$ref": "#/$defs/nonempty"}
+SCHEMA = ConfigSchema(
+    defs={
+        "project": {
+            "type": "object",
+            "properties": {
+                "key": {"$ref": "#/$defs/project_key"},
+                "name": _NONEMPTY,
+                "description": {"$ref": "#/$defs/text"},
+                "short_description": {"$ref": "#/$defs/text"},
+                "owner": _NONEMPTY,
+                "tags": {"$ref": "#/$defs/tags"},
+                "variables": {
+                    "type": "object",
+                    "properties": {"standard": {"$ref": "#/$defs/variables_map"}, "local": {"$ref": "#/$defs/variables_map"}},
+                    "additionalProperties": False,
+                },
+                "permissions": {"type": "array", "items": {"$ref": "#/$defs/permission"}},
+                "code_env": {
+                    "anyOf": [
+                        {"$ref": "#/$defs/code_env_name"},
+                        {
+                            "type": "object",
+                            "properties": {"python": {"$ref": "#/$defs/code_env_name"}, "r": {"$ref": "#/$defs/code_env_name"}},
+                            "additionalProperties": False,
+                        },
+                    ],
+                    "x-messages": {"anyOf": "expected a code env name, or a mapping with 'python' and/or 'r'"},
+                },
+                "container": {"type": "string", "minLength": 1, "description": "inherit | none | a container config name"},
+                "protect": {"$ref": "#/$defs/protect"},
+            },
+            "additionalProperties": False,
+            "required": ["key", "name"],
+        },
+        "permission": {
+            "type": "object",
+            "properties": {
+                "group": _NONEMPTY,
+                "user": _NONEMPTY,
+                "role": {"enum": list(ROLES)},
+                "permissions": {"type": "array", "uniqueItems": True, "items": {"enum": [
+                    "read_project_content", "write_project_content", "export_datasets_data", "read_dashboards",
+                    "write_dashboards", "moderate_dashboards", "run_scenarios", "manage_dashboard_authorizations",
+                    "manage_exposed_elements", "manage_additional_dashboard_users", "execute_app",
+                    "share_to_workspaces", "publish_to_data_collections", "admin"]}},
+            },
+            "additionalProperties": False,
+            "allOf": [
+                {
+                    "anyOf": [{"required": ["group"]}, {"required": ["user"]}],
+                    "not": {"required": ["group", "user"]},
+                    "x-locate": "user",
+                    "x-messages": {
+                        "anyOf": "a permission needs a 'group' or a 'user'",
+                        "not": "a permission names either a 'group' or a 'user', not both",
+                    },
+                },
+                {
+                    "anyOf": [{"required": ["role"]}, {"required": ["permissions"]}],
+                    "not": {"required": ["role", "permissions"]},
+                    "x-locate": "permissions",
+                    "x-messages": {
+                        "anyOf": "a permission needs a 'role' (reader, contributor, admin) or a list of 'permissions'",
+                        "not": "a permission takes either a 'role' or a list of 'permissions', not both",
+                    },
+                },
+            ],
+        },
+        # A variable is a value, or a secret reference (`$defs/secret_ref`, shared).
+        "variables_map": {
+            "type": "object",
+            "additionalProperties": {"if": {"type": "object", "required": ["secret_env"]}, "then": {"$ref": "#/$defs/secret_ref"}},
+        },
+    }
+)
+
+
 SPEC = ResourceSpec(
     type="project",
     label="project",
@@ -368,6 +545,8 @@ SPEC = ResourceSpec(
     named=False,
     section="project",
     id_key="key",
-    schema=ConfigSchema(in_project_schema=True),
+    schema=SCHEMA,
     holds_data=True,
+    build=build,
+    to_config=to_config,
 )

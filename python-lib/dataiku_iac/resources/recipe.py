@@ -19,6 +19,7 @@ import copy
 import json
 from typing import Any, Optional
 
+from dataiku_iac.graphs import find_cycle, loop_text
 from dataiku_iac.model import Resource, clone_json
 from dataiku_iac.resources import flow_zone
 from dataiku_iac.resources.base import (
@@ -36,7 +37,14 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy, same_json
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    BuildContext,
+    BuiltItem,
+    CheckContext,
+    ConfigSchema,
+    ImportContext,
+    ResourceSpec,
+)
 from dataiku_iac.resources.visual import config_kind, kind_of, schema_defs, typed_attributes
 from dataiku_iac.resources.visual.common import Io, VisualKind, check_columns, missing_columns
 
@@ -283,7 +291,7 @@ def _roles_to_dss(current: dict[str, Any], logical: dict[str, Any], ctx: Project
 def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     """A `recipes` item -> logical attributes. Its inputs and outputs must be datasets or folders of
     the project (or another project's objects, `KEY.name`); the checks across recipes (one writer
-    per output, no Flow cycle) are the builder's."""
+    per output, no Flow cycle) are `check_items`'."""
     inputs, outputs = roles_of(item.get("inputs")), roles_of(item.get("outputs"))
     for role_kind, roles in (("inputs", inputs), ("outputs", outputs)):
         what = "input" if role_kind == "inputs" else "output"
@@ -430,6 +438,35 @@ def _roles_to_config(roles: Any) -> Any:
     return {role: list(refs) for role, refs in roles.items()}
 
 
+def check_items(built: list[BuiltItem], ctx: CheckContext) -> None:
+    """What no single recipe shows: an output written by two recipes, and a cycle in the Flow."""
+    writers: dict[str, int] = {}
+    for recipe in built:
+        for ref in sorted({r for refs in roles_of(recipe.item.get("outputs")).values() for r in refs}):
+            if ref in writers:
+                message = f"{ref!r} is already the output of recipe #{writers[ref] + 1}; a dataset has one writer"
+                ctx.error((recipe.index, "outputs"), message)
+            writers.setdefault(ref, recipe.index)
+    _check_flow_cycle(built, ctx)
+
+
+def _check_flow_cycle(built: list[BuiltItem], ctx: CheckContext) -> None:
+    """Dataset-level Flow graph (input -> output through each recipe): a cycle is an error at the
+    recipe writing its first dataset."""
+    edges: dict[str, set[str]] = {}
+    writer_of: dict[str, int] = {}
+    for recipe in built:
+        inputs = {r for refs in roles_of(recipe.item.get("inputs")).values() for r in refs}
+        outputs = {r for refs in roles_of(recipe.item.get("outputs")).values() for r in refs}
+        for output in outputs:
+            writer_of.setdefault(output, recipe.index)
+        for source in inputs:
+            edges.setdefault(source, set()).update(outputs)
+    cycle = find_cycle(edges)
+    if cycle:
+        ctx.error((writer_of.get(cycle[0], built[0].index),), "the Flow has a cycle: " + loop_text(cycle))
+
+
 SPEC = ResourceSpec(
     type="recipe",
     label="recipe",
@@ -441,4 +478,5 @@ SPEC = ResourceSpec(
     references=("flow_zone", "dataset", "managed_folder"),
     build=build,
     to_config=to_config,
+    check_items=check_items,
 )

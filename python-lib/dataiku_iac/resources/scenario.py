@@ -31,14 +31,16 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    copy_keys,
     create_answer,
     created_document,
     deep_merge,
+    described,
     version_after_save,
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import ConfigSchema, Identity, ResourceSpec
+from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
 
 POLICY = FieldPolicy(
     fields=(
@@ -448,6 +450,320 @@ def step_to_dss(logical: dict[str, Any], index: int, ctx: ProjectContext) -> dic
     return dss
 
 
+# -- the configuration ----------------------------------------------------------------------
+SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
+SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
+# The name DSS gives a step created without one: not written by import.
+DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
+# Temporal trigger settings that are DSS's defaults (or our creation-time stamp).
+TRIGGER_DEFAULTS = {"repeat_every": 1, "timezone": "SERVER"}
+
+
+def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """A `scenarios` item -> logical attributes."""
+    triggers = ctx.each(("triggers",), item.get("triggers"), lambda path, t: _trigger(t, path, ctx))
+    steps = ctx.each(("steps",), item.get("steps"), lambda path, s: _step(s, path, ctx))
+    attrs: dict[str, Any] = {"name": item["name"], "active": bool(item.get("active", False))}
+    if "run_as" in item:
+        attrs["run_as"] = item["run_as"]
+    attrs["triggers"] = triggers
+    attrs["steps"] = steps
+    attrs["reporters"] = [dict(r) for r in item.get("reporters") or []]
+    copy_keys(item, attrs, "description")
+    if "tags" in item:
+        attrs["tags"] = list(item["tags"])
+    return attrs
+
+
+def _trigger(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dict[str, Any]:
+    kind = item["type"]
+    trigger: dict[str, Any] = {"type": kind, "active": item.get("active", True)}
+    if "name" in item:
+        trigger["name"] = item["name"]
+    if kind == "periodic":
+        trigger["every_minutes"] = item["every_minutes"]
+    elif kind == "temporal":
+        _temporal(item, path, trigger, ctx)
+    elif kind == "dataset_change":
+        _require_items(item, path, "trigger", ctx)
+        trigger["datasets"] = list(item.get("datasets") or [])
+        trigger["folders"] = list(item.get("folders") or [])
+        if "grace_delay_seconds" in item:
+            trigger["grace_delay_seconds"] = item["grace_delay_seconds"]
+    return trigger
+
+
+def _require_items(item: dict[str, Any], path: tuple[Any, ...], what: str, ctx: BuildContext) -> None:
+    """The datasets and folders a trigger watches or a step builds exist in the project."""
+    for i, name in enumerate(item.get("datasets") or []):
+        ctx.require("dataset", name, path + ("datasets", i), what)
+    for i, name in enumerate(item.get("folders") or []):
+        ctx.require("managed_folder", name, path + ("folders", i), what)
+
+
+def _temporal(item: dict[str, Any], path: tuple[Any, ...], trigger: dict[str, Any], ctx: BuildContext) -> None:
+    # Imported here: loading the config package loads the registry, which loads this module.
+    from dataiku_iac.config.schedule import SUPPORTED_FORMS, ScheduleError, check_datetime, parse_cron
+
+    if isinstance(item.get("starting_from"), str):
+        problem = check_datetime(item["starting_from"])
+        if problem:
+            ctx.error(path + ("starting_from",), problem)
+    if "cron" in item:
+        try:
+            trigger.update(parse_cron(item["cron"]))
+        except ScheduleError as exc:
+            ctx.error(path + ("cron",), f"unsupported cron expression {item['cron']!r}: {exc}", SUPPORTED_FORMS)
+            return
+    for key in ("frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from", "monthly_run_on"):
+        if key in item:
+            trigger[key] = item[key]
+    if trigger.get("frequency") == "Minutely":
+        trigger["type"] = "periodic"
+        trigger["every_minutes"] = trigger.pop("repeat_every", 1)
+        trigger.pop("frequency")
+
+
+def _step(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dict[str, Any]:
+    kind = item["type"]
+    step: dict[str, Any] = {
+        "type": kind,
+        "enabled": item.get("enabled", True),
+        "run_condition": item.get("run_condition", "on_success"),
+    }
+    if "name" in item:
+        step["name"] = item["name"]
+    if kind == "build":
+        _require_items(item, path, "build step", ctx)
+        step["datasets"] = list(item.get("datasets") or [])
+        step["folders"] = list(item.get("folders") or [])
+        if "job_type" in item:
+            step["job_type"] = item["job_type"]
+    elif kind == "run_scenario":
+        _run_scenario(item, path, step, ctx)
+    elif kind == "run_macro":
+        step["macro"] = item["macro"]
+        step["params"] = dict(item.get("params") or {})
+    elif kind == "set_variables":
+        step["variables"] = dict(item.get("variables") or {})
+    return step
+
+
+def _run_scenario(item: dict[str, Any], path: tuple[Any, ...], step: dict[str, Any], ctx: BuildContext) -> None:
+    project = item.get("project")
+    callee = item["scenario"]
+    if project is None or project == ctx.key:
+        ctx.require("scenario", callee, path + ("scenario",), "run_scenario step")
+    step["scenario"] = callee
+    if project is not None:
+        step["project"] = ctx.project_key(project)
+    ctx.calls(callee, path + ("scenario",), "run_scenario step", project=project)
+
+
+def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
+    """Logical attributes -> a `scenarios` item; None for what the configuration cannot express
+    (a script scenario, a trigger or step of another kind)."""
+    if attrs.get("kind", "step_based") != "step_based":
+        return None  # a script scenario: its Python is not expressible in the config
+    triggers = [_trigger_to_config(t) for t in attrs.get("triggers") or []]
+    steps = [_step_to_config(s) for s in attrs.get("steps") or []]
+    if any(t is None for t in triggers) or any(s is None for s in steps):
+        return None
+    item: dict[str, Any] = {
+        "id": scenario_id,
+        "name": attrs.get("name") or scenario_id,
+        "active": bool(attrs.get("active")),
+    }
+    if attrs.get("run_as"):
+        item["run_as"] = attrs["run_as"]
+    if triggers:
+        item["triggers"] = triggers
+    if steps:
+        item["steps"] = steps
+    if attrs.get("reporters"):
+        item["reporters"] = attrs["reporters"]
+    return described(item, attrs)
+
+
+def _trigger_to_config(trigger: dict[str, Any]) -> Optional[dict[str, Any]]:
+    if trigger.get("type") not in SUPPORTED_TRIGGERS:
+        return None
+    item = {k: v for k, v in trigger.items() if k not in ("name", "active") and v not in (None, [])}
+    if not trigger.get("active", True):
+        item["active"] = False
+    if item.get("type") == "dataset_change":
+        item = {k: v for k, v in item.items() if not (k == "grace_delay_seconds" and v == 0)}
+    if item.get("type") == "temporal":
+        item.pop("starting_from", None)  # a start date DSS (or the tool) stamped at creation
+        for key, default in TRIGGER_DEFAULTS.items():
+            if item.get(key) == default:
+                item.pop(key)
+    return item
+
+
+def _step_to_config(step: dict[str, Any]) -> Optional[dict[str, Any]]:
+    if step.get("type") not in SUPPORTED_STEPS:
+        return None
+    item: dict[str, Any] = {"type": step["type"]}
+    if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
+        item["name"] = step["name"]
+    if not step.get("enabled", True):
+        item["enabled"] = False
+    if step.get("run_condition") not in (None, "on_success"):
+        item["run_condition"] = step["run_condition"]
+    for key, value in step.items():
+        if key in ("type", "name", "enabled", "run_condition") or value in (None, [], {}):
+            continue
+        item[key] = value
+    return item
+
+
+# -- the schema of a `scenarios` item (the project file) -------------------------------------
+_TRIGGER_KINDS = ("temporal", "periodic", "dataset_change")
+_STEP_KINDS = ("build", "run_scenario", "run_macro", "set_variables")
+_NONEMPTY = {"$ref": "#/$defs/nonempty"}
+_REF_LIST = {"$ref": "#/$defs/ref_list"}
+_PASSTHROUGH = {"$ref": "#/$defs/passthrough"}
+_DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+              r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
+_CRON_KEYS = ("repeat_every", "hour", "minute", "days", "monthly_run_on")  # what a cron expression sets
+
+
+def _either(context: str, *keys: str) -> dict[str, Any]:
+    """At least one of `keys` (a build step's datasets or folders)."""
+    return {
+        "anyOf": [{"required": [key]} for key in keys],
+        "x-messages": {"anyOf": f"{context} needs {' or '.join(repr(k) for k in keys)} (or both)"},
+    }
+
+
+def _union(family: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """A trigger or a step: its `type` picks the schema of its kind (`<family>_<kind>`); an
+    unknown type is checked against `<family>_any` (the keys of every kind) besides the enum."""
+    picks = [
+        {"if": {"type": "object", "properties": {"type": {"const": kind}}, "required": ["type"]},
+         "then": {"$ref": f"#/$defs/{family}_{kind}"}}
+        for kind in kinds
+    ]
+    unknown = {
+        "if": {"type": "object", "not": {"properties": {"type": {"enum": list(kinds)}}, "required": ["type"]}},
+        "then": {"$ref": f"#/$defs/{family}_any"},
+    }
+    return {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(kinds)}}, "allOf": [*picks, unknown]}
+
+
+def _kinds(family: str, kinds: tuple[str, ...], common: dict[str, Any], own: dict[str, dict[str, Any]],
+           extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The definitions of a family (trigger, step): the union, one schema per kind (the keys
+    every kind has, and its own: `own[kind]`; `extra[kind]` adds `required`, `allOf`…), and `_any`."""
+    common = {"type": {"enum": list(kinds)}, **common}
+    defs: dict[str, Any] = {family: _union(family, kinds)}
+    every: dict[str, Any] = dict(common)
+    for kind in kinds:
+        defs[f"{family}_{kind}"] = {
+            "type": "object",
+            "properties": {**common, **own[kind]},
+            "additionalProperties": False,
+            "x-kind": family,
+            "x-type": kind,
+            "x-context": f"a {family} of type {kind}",
+            **extra.get(kind, {}),
+        }
+        every.update(own[kind])
+    defs[f"{family}_any"] = {"type": "object", "properties": every, "additionalProperties": False, "x-kind": family}
+    return defs
+
+
+def _trigger_defs() -> dict[str, Any]:
+    not_with_cron = {
+        key: {"not": {}, "x-messages": {"not": f"'{key}' cannot be combined with 'cron' (the cron expression sets the schedule)"}}
+        for key in _CRON_KEYS
+    }
+    temporal = {
+        "frequency": {"enum": ["Minutely", "Hourly", "Daily", "Weekly", "Monthly"]},
+        "repeat_every": {"type": "integer", "minimum": 1},
+        "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+        "minute": {"type": "integer", "minimum": 0, "maximum": 59},
+        "days": {"type": "array", "uniqueItems": True, "minItems": 1,
+                 "items": {"enum": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}},
+        "timezone": _NONEMPTY,
+        "starting_from": {"type": "string", "pattern": _DATE_TIME, "x-messages": {
+            "pattern": "expected a date 'YYYY-MM-DD' or an ISO datetime 'YYYY-MM-DDTHH:MM[:SS][+HH:MM]'"}},
+        "monthly_run_on": {"enum": ["ON_THE_DAY", "LAST_DAY_OF_THE_MONTH", "FIRST_WEEK", "SECOND_WEEK",
+                                    "THIRD_WEEK", "FOURTH_WEEK", "LAST_WEEK"]},
+        "cron": {"type": "string", "pattern": r"^\s*\S+(\s+\S+){4}\s*$", "x-messages": {
+            "pattern": "a cron expression has 5 fields: 'MINUTE HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK'"}},
+    }
+    own: dict[str, dict[str, Any]] = {
+        "temporal": temporal,
+        "periodic": {"every_minutes": {"type": "integer", "minimum": 1}},
+        "dataset_change": {"datasets": _REF_LIST, "folders": _REF_LIST,
+                           "grace_delay_seconds": {"type": "integer", "minimum": 0}},
+    }
+    extra: dict[str, dict[str, Any]] = {
+        "temporal": {"allOf": [
+            {"anyOf": [{"required": ["frequency"]}, {"required": ["cron"]}], "not": {"required": ["frequency", "cron"]},
+             "x-locate": "cron", "x-messages": {
+                 "anyOf": "a trigger of type temporal needs 'frequency' or 'cron'",
+                 "not": "a trigger of type temporal takes either 'frequency' or 'cron', not both"}},
+            {"if": {"required": ["cron"]}, "then": {"properties": not_with_cron}},
+        ]},
+        "periodic": {"required": ["every_minutes"]},
+        "dataset_change": {"allOf": [_either("a trigger of type dataset_change", "datasets", "folders")]},
+    }
+    common = {"name": _NONEMPTY, "active": {"type": "boolean", "default": True}}
+    return _kinds("trigger", _TRIGGER_KINDS, common, own, extra)
+
+
+def _step_defs() -> dict[str, Any]:
+    own: dict[str, dict[str, Any]] = {
+        "build": {"datasets": _REF_LIST, "folders": _REF_LIST, "job_type": {
+            "enum": ["RECURSIVE_BUILD", DEFAULT_JOB_TYPE, "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD",
+                     "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"],
+            "default": DEFAULT_JOB_TYPE}},
+        "run_scenario": {"scenario": {"$ref": "#/$defs/name"}, "project": {"$ref": "#/$defs/project_key"}},
+        "run_macro": {"macro": _NONEMPTY, "params": _PASSTHROUGH},
+        "set_variables": {"variables": _PASSTHROUGH},
+    }
+    extra: dict[str, dict[str, Any]] = {
+        "build": {"allOf": [_either("a step of type build", "datasets", "folders")]},
+        "run_scenario": {"required": ["scenario"]},
+        "run_macro": {"required": ["macro"]},
+        "set_variables": {"required": ["variables"]},
+    }
+    common = {
+        "name": _NONEMPTY,
+        "enabled": {"type": "boolean", "default": True},
+        "run_condition": {"enum": ["on_success", "always", "on_failure"], "default": "on_success"},
+    }
+    return _kinds("step", _STEP_KINDS, common, own, extra)
+
+
+SCHEMA = ConfigSchema(
+    defs={
+        "scenario": {
+            "type": "object",
+            "properties": {
+                "id": {"$ref": "#/$defs/name"},
+                "name": _NONEMPTY,
+                "active": {"type": "boolean", "default": False},
+                "run_as": _NONEMPTY,
+                "description": {"$ref": "#/$defs/text"},
+                "tags": {"$ref": "#/$defs/tags"},
+                "protect": {"$ref": "#/$defs/protect"},
+                "triggers": {"type": "array", "items": {"$ref": "#/$defs/trigger"}},
+                "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+                "reporters": {"type": "array", "items": {"type": "object"}},
+            },
+            "additionalProperties": False,
+            "required": ["id", "name"],
+        },
+        **_trigger_defs(),
+        **_step_defs(),
+    }
+)
+
+
 SPEC = ResourceSpec(
     type="scenario",
     label="scenario",
@@ -455,6 +771,8 @@ SPEC = ResourceSpec(
     identity=Identity.REQUESTED_ID,
     section="scenarios",
     id_key="id",
-    schema=ConfigSchema(in_project_schema=True),
+    schema=SCHEMA,
     references=("dataset", "managed_folder", "scenario"),
+    build=build,
+    to_config=to_config,
 )

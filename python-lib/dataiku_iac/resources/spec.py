@@ -109,6 +109,43 @@ class BuildContext(Protocol):
         """The text of a file the item names (one of the spec's `file_keys`), read by the loader."""
         ...
 
+    def rejected(self, path: tuple[Any, ...]) -> bool:
+        """Whether the loader already reported the node at `path` (or one above it): the item is
+        then built without it, and nothing under it is reported again."""
+        ...
+
+    def each(self, path: tuple[Any, ...], entries: Any, build: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> list[Any]:
+        """`build(path + (i,), entry)` for each entry of the list at `path` the loader did not reject
+        (steps, triggers, rows), in order; None results are left out. With loader errors around,
+        an entry of an unexpected shape is skipped (it was reported) rather than failing the build."""
+        ...
+
+    def declares_project(self, key: str) -> bool:
+        """Whether the configuration declares project `key` (as written)."""
+        ...
+
+    def project_key(self, written: str) -> str:
+        """The DSS key of project `written`: with the environment's prefix or suffix when the
+        configuration declares that project, as written when it does not (another team's)."""
+        ...
+
+    def calls(self, name: str, path: tuple[Any, ...], what: str, project: Optional[str] = None) -> None:
+        """The item starts object `name` of its own type (in `project`, written as in the
+        configuration; None: this project) when it runs. Calls may cross projects, so the builder
+        checks them over the whole configuration: an object that starts itself, directly or
+        through others, is an error at the call (`path`) that closes the loop. Calls to projects
+        the configuration does not declare are not followed."""
+        ...
+
+    def secret(self, path: tuple[Any, ...], env_name: str, attribute: str, what: str) -> Optional[dict[str, Any]]:
+        """A `{secret_env: NAME}` reference at `path`: its value is read from the session's secret
+        source and kept beside the resource (never in its attributes) for `attribute`, the
+        dotted path of the reference in the attributes ("variables.local.token"); `what` names
+        it in messages ("secret variable 'token'"). Returns the
+        reference to put there, or None when it must be left out (its value is not set: an error
+        at `path`, or, when only references are checked, listed as unresolved and kept)."""
+        ...
+
 
 class ImportContext(Protocol):
     """What a spec's `to_config` may ask of the importer while it writes one object's item."""
@@ -138,6 +175,12 @@ class ImportContext(Protocol):
     def declared(self, type_: str, name: str) -> Optional[Mapping[str, Any]]:
         """The item already written for the object of `type_` named `name` (types registered before
         this one), or None: what a recipe reads of its inputs' schema."""
+        ...
+
+    def secret(self, env_name: str, value: str, what: str) -> dict[str, Any]:
+        """A secret value read from DSS, as the configuration writes it: the reference
+        `{secret_env: env_name}`. The value is never written to a file; it is kept for the
+        adoption's check, and `what` ("local.api_token") is listed among the secrets to set."""
         ...
 
 
@@ -184,8 +227,9 @@ class ConfigSchema:
     """
 
     defs: Mapping[str, Any] = field(default_factory=dict)
-    # The built-in types' item schemas are written in config/schemas/project.schema.json (with
-    # their shared definitions); tests/unit/resources/test_registry.py holds it to their specs.
+    # Datasets', managed folders' and recipes' item schemas are still written in
+    # config/schemas/project.schema.json (with the shared definitions);
+    # tests/unit/resources/test_registry.py holds it to their specs.
     in_project_schema: bool = False
 
 
@@ -213,8 +257,8 @@ class ResourceSpec:
     # -- behaviour ----------------------------------------------------------------------------
     # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
     holds_data: bool = False
-    # config item -> logical attributes, and back. Scenarios and the project still have theirs in
-    # builder.py and engine/importer.py (None here); a new type sets both.
+    # config item -> logical attributes, and back (a type without them cannot be configured: its
+    # objects are only observed).
     build: Optional[Build] = None
     to_config: Optional[ToConfig] = None
     # Optional: the checks across the items of one project's section, after each was built.

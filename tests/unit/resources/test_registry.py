@@ -35,10 +35,7 @@ def test_the_hand_written_project_schema_agrees_with_the_specs() -> None:
     schema = hand_written_project_schema()
     in_file = {spec.section: spec for spec in specs() if spec.schema.in_project_schema}
     assert set(schema["properties"]) == set(in_file), "a section of the schema without a spec, or the reverse"
-    project = project_spec()
-    assert project.schema.in_project_schema
-    assert schema["properties"][project.section] == {"$ref": f"#/$defs/{project.type}"}
-    assert project.id_key in schema["$defs"][project.type]["required"]
+    assert not project_spec().schema.in_project_schema  # the project brings its own fragment
     for spec in child_specs():
         if not spec.schema.in_project_schema:
             continue
@@ -109,3 +106,20 @@ def test_a_spec_that_cannot_be_registered_says_why(change: dict, problem: str) -
     with pytest.raises(RegistryError, match=problem), registered(spec):
         pass
     assert types() == BUILT_IN
+
+
+def test_the_project_and_scenarios_bring_their_own_schema_fragments() -> None:
+    """The project's mapping and the scenarios' items are described by their specs
+    (resources/project.py, resources/scenario.py), not by the hand-written file."""
+    written = hand_written_project_schema()
+    schema = load_schema("project")
+    for type_ in ("project", "scenario"):
+        spec = next(s for s in specs() if s.type == type_)
+        assert spec.type in spec.schema.defs and spec.type not in written["$defs"]
+        assert spec.section not in written["properties"]
+        assembled = dict(schema["$defs"][spec.type])
+        assembled["properties"] = {k: v for k, v in assembled["properties"].items() if k != "ignore_changes"}
+        assert assembled == spec.schema.defs[spec.type]  # (every item may say ignore_changes: added to all)
+    assert schema["properties"]["project"] == {"$ref": "#/$defs/project"}
+    assert next(iter(schema["properties"])) == "project" and schema["required"] == ["project"]
+    assert "key" in schema["$defs"]["project"]["required"] and "id" in schema["$defs"]["scenario"]["required"]
