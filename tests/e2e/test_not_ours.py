@@ -33,4 +33,5 @@ def test_deleting_a_dataset_an_unmanaged_recipe_reads_is_refused_unless_forced(d
 
     forced = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--force-delete", f"dataset.{KEY}.raw")
     assert "nor that no recipe dataiku-iac does not manage uses them" in forced.output
+    assert f"dataset.{KEY}.raw is used by recipe(s) dataiku-iac does not manage, which it leaves broken: copy_raw" in forced.output
     assert "raw" not in list_names(dss.client(), KEY)["dataset"]

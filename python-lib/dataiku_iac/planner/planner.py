@@ -535,12 +535,17 @@ def _check_force_delete(changes: list[ResourceChange], options: PlanOptions) -> 
 
 def _marker_warnings(changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions) -> list[str]:
     warnings = []
-    forced = sorted({c.address for c in changes if _removes(c) and _forced(c, options)})
+    forced = {c.address: c for c in changes if _removes(c) and _forced(c, options)}
     if forced:
         warnings.append(
             f"--force-delete: deleted without checking that their project is marked as this state's, nor that no recipe "
-            f"dataiku-iac does not manage uses them: {', '.join(forced)}"
+            f"dataiku-iac does not manage uses them: {', '.join(sorted(forced))}"
         )
+    for _, change in sorted(forced.items()):
+        users = _unowned_users(change, state, observed)
+        if users:
+            warnings.append(f"--force-delete: {change.address} is used by recipe(s) dataiku-iac does not manage, which "
+                            f"it leaves broken: {', '.join(users)}")
     markers = observed.markers()
     foreign = sorted({
         c.project_key for c in changes
@@ -589,10 +594,8 @@ def _recipe_referenced_types() -> tuple[str, ...]:
     return tuple(t for t in (spec.references if spec is not None else ()) if _holds_data(t))
 
 
-def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
-    """Recipes the state does not own that read or write the object a plan deletes or replaces:
-    DSS deletes the recipes using a folder it deletes, and a recipe left reading a deleted dataset
-    is broken. Never break what is not ours: refused unless `--force-delete` names the object."""
+def _unowned_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+    """The recipes the state does not own that read or write the object `change` removes."""
     project = observed.project(change.project_key)
     if project is None:
         return []
@@ -603,6 +606,14 @@ def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observat
         refs = [r for role in ("inputs", "outputs") for refs in recipe.attributes.get(role, {}).values() for r in refs]
         if names & set(refs) and recipe.dss_id not in owned_recipes:
             users.append(recipe.name)
+    return sorted(users)
+
+
+def _unowned_recipe_users(change: ResourceChange, state: Any, observed: Observation) -> list[str]:
+    """Recipes the state does not own that read or write the object a plan deletes or replaces:
+    DSS deletes the recipes using a folder it deletes, and a recipe left reading a deleted dataset
+    is broken. Never break what is not ours: refused unless `--force-delete` names the object."""
+    users = _unowned_users(change, state, observed)
     if not users:
         return []
     label = spec_for(change.type).label
