@@ -33,10 +33,11 @@ from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.errors import IacError
-from dataiku_iac.model import StateHome
+from dataiku_iac.model import Resource, StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
 from dataiku_iac.planner.planner import plan as compute_plan
+from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.project import MARKER_KEY, ProjectHandler
 from dataiku_iac.resources.registry import child_specs, find_spec, project_spec, spec_for
 from dataiku_iac.resources.spec import ToConfig
@@ -60,6 +61,23 @@ class ImportResult:
     protected: list[str] = field(default_factory=list)  # adopted as protected, and why
     plan_summary: dict = field(default_factory=dict)
 
+
+
+def adopted_entry(resource: Resource, observed: Observed) -> ResourceState:
+    """The state entry of an object adopted as it is in DSS: the configuration's attributes, DSS's id
+    and version."""
+    return ResourceState(
+        address=resource.address,
+        type=resource.type,
+        project_key=resource.project_key,
+        name=resource.name,
+        dss_id=observed.dss_id,
+        attributes=dict(resource.attributes),
+        version_tag=observed.version_tag,
+        depends_on=list(resource.depends_on),
+        protect=resource.protect,
+        origin="imported",
+    )
 
 def import_project(session: Any, project_key: str, output: Optional[Path] = None) -> ImportResult:
     root = Path(output) if output is not None else session.root
@@ -260,20 +278,7 @@ def _adopt(
             )
             if observed is None:
                 continue
-            updated.put(
-                ResourceState(
-                    address=resource.address,
-                    type=resource.type,
-                    project_key=resource.project_key,
-                    name=resource.name,
-                    dss_id=observed.dss_id,
-                    attributes=dict(resource.attributes),
-                    version_tag=observed.version_tag,
-                    depends_on=list(resource.depends_on),
-                    protect=resource.protect,
-                    origin="imported",
-                )
-            )
+            updated.put(adopted_entry(resource, observed))
             result.adopted.append(resource.address)
         state = writer.write(
             updated, expected_serial=state.serial, operation=f"import project {live.project_key}"
@@ -474,18 +479,5 @@ def _adopt_written(session: Any, writer: Any, address: str, live: ProjectObserva
     resource = session.keyed(unkeyed, state).resources[address]
     _mark_adopted(session, live, state)
     updated = state.copy()
-    updated.put(
-        ResourceState(
-            address=address,
-            type=resource.type,
-            project_key=resource.project_key,
-            name=resource.name,
-            dss_id=observed.dss_id,
-            attributes=dict(resource.attributes),
-            version_tag=observed.version_tag,
-            depends_on=list(resource.depends_on),
-            protect=resource.protect,
-            origin="imported",
-        )
-    )
+    updated.put(adopted_entry(resource, observed))
     return writer.write(updated, expected_serial=state.serial, operation=f"import {address}")

@@ -22,6 +22,8 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    container_to_dss,
+    container_to_logical,
     copy_keys,
     env_selection_to_dss,
     env_selection_to_logical,
@@ -185,7 +187,7 @@ class ProjectHandler(ResourceHandler):
                 "python": env_selection_to_logical((settings.get("codeEnvs") or {}).get("python"), "mode"),
                 "r": env_selection_to_logical((settings.get("codeEnvs") or {}).get("r"), "mode"),
             },
-            "container": _container_to_logical(settings.get("container")),
+            "container": container_to_logical(settings.get("container")),
         }
 
     # -- mutation ----------------------------------------------------------------
@@ -324,7 +326,7 @@ class ProjectHandler(ResourceHandler):
             for lang, value in attrs["code_env"].items():
                 envs[lang] = env_selection_to_dss(value, envs.get(lang) or {}, "mode")
         if "container" in attrs:
-            settings["container"] = _container_to_dss(attrs["container"])
+            settings["container"] = container_to_dss(attrs["container"])
 
 
 def _row_to_logical(row: dict[str, Any]) -> dict[str, Any]:
@@ -343,24 +345,6 @@ def _row_to_dss(row: dict[str, Any]) -> dict[str, Any]:
 
 def expand_role(role: str) -> list[str]:
     return sorted(ROLES[role])
-
-
-def _container_to_logical(selection: Optional[dict[str, Any]]) -> str:
-    selection = selection or {}
-    mode = selection.get("containerMode", "INHERIT")
-    if mode == "NONE":
-        return "none"
-    if mode == "EXPLICIT_CONTAINER":
-        return selection.get("containerConf") or ""
-    return "inherit"
-
-
-def _container_to_dss(value: str) -> dict[str, Any]:
-    if value == "inherit":
-        return {"containerMode": "INHERIT"}
-    if value == "none":
-        return {"containerMode": "NONE"}
-    return {"containerMode": "EXPLICIT_CONTAINER", "containerConf": value}
 
 
 # -- the configuration ----------------------------------------------------------------------
