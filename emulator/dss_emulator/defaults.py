@@ -368,6 +368,21 @@ def normalize_trigger(trigger: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+# What DSS writes in a reporter saved without them (every reporter of the samples has them; a
+# reporter saved without `phase` or a run condition is a guess: docs/emulator.md).
+REPORTER_DEFAULTS = {"active": True, "runConditionEnabled": False, "runCondition": "", "phase": "END"}
+
+
+def normalize_reporter(reporter: Dict[str, Any]) -> Dict[str, Any]:
+    """DSS gives each reporter a random 8-character id and fills its run condition and phase."""
+    out: Dict[str, Any] = {"id": reporter.get("id") or random_id(), **REPORTER_DEFAULTS}
+    out.update({k: copy.deepcopy(v) for k, v in reporter.items() if k != "id"})
+    messaging = out.get("messaging")
+    if isinstance(messaging, dict):
+        messaging.setdefault("configuration", {})
+    return out
+
+
 def new_scenario(
     project_key: str, sid: str, name: str, stype: str, definition: Dict[str, Any]
 ) -> Dict[str, Any]:
@@ -386,6 +401,7 @@ def new_scenario(
 def normalize_scenario(doc: Dict[str, Any]) -> None:
     """DSS writes every step and trigger default, and gives triggers random ids, on each save."""
     doc["triggers"] = [normalize_trigger(t) for t in doc.get("triggers") or []]
+    doc["reporters"] = [normalize_reporter(r) for r in doc.get("reporters") or [] if isinstance(r, dict)]
     sort_tags(doc)
     params = doc.setdefault("params", {})
     if doc.get("type") == "step_based":

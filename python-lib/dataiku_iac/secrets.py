@@ -272,17 +272,24 @@ class Fingerprinter:
 
 
 def secret_refs(attributes: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """('variables.SECTION.NAME', reference) for every secret variable reference in a project's
-    attributes: `{secret_env: NAME}`, with a `fingerprint` once fingerprinted."""
-    variables = attributes.get("variables")
-    if not isinstance(variables, dict):
-        return
-    for section, values in variables.items():
-        if not isinstance(values, dict):
-            continue
-        for name, value in values.items():
-            if isinstance(value, dict) and "secret_env" in value:
-                yield f"variables.{section}.{name}", value
+    """(path, reference) for every secret reference in a resource's attributes, `{secret_env:
+    NAME}` with a `fingerprint` once fingerprinted: a project's variables
+    ('variables.SECTION.NAME'), a scenario reporter's values ('reporters.0.url')…"""
+    for path, ref in secret_ref_paths(attributes):
+        yield ".".join(str(p) for p in path), ref
+
+
+def secret_ref_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """(path as a tuple of keys and list indexes, reference) for every secret reference in `value`."""
+    if isinstance(value, dict):
+        if "secret_env" in value:
+            yield prefix, value
+            return
+        for key, item in value.items():
+            yield from secret_ref_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_ref_paths(item, (*prefix, index))
 
 
 def secret_ref_problem(path: str, ref: dict[str, Any]) -> str | None:
@@ -326,7 +333,7 @@ def assume_recorded(desired: DesiredState, state: _State) -> tuple[DesiredState,
     change). Returns (desired, the addresses.paths assumed), `desired` itself when none."""
     assumed: list[str] = []
     keyed = dataclasses.replace(desired, resources=dict(desired.resources))
-    for resource in desired.by_type("project"):
+    for resource in desired.resources.values():
         todo = [path for path, ref in secret_refs(resource.attributes) if "fingerprint" not in ref]
         if not todo:
             continue
@@ -353,7 +360,7 @@ def migrate_legacy(state: S, fingerprinter: Fingerprinter) -> tuple[S, int, int]
     unknown, which drift does not compare and the next apply records (`settle_unknown`).
     Returns (state, translated, unknown); the same object when there was nothing to migrate.
     """
-    legacy = [(a, p) for a, e in state.resources.items() if e.type == "project"
+    legacy = [(a, p) for a, e in state.resources.items()
               for p, ref in secret_refs(e.attributes) if is_legacy(ref.get("fingerprint"))]
     if not legacy:
         return state, 0, 0
@@ -387,7 +394,7 @@ def settle_unknown(state: S, plan: Plan, desired: DesiredState) -> tuple[S, int]
     for change in plan.changes:
         entry = state.resources.get(change.address)
         declared = desired.get(change.address)
-        if change.action != Action.NOOP or entry is None or declared is None or entry.type != "project":
+        if change.action != Action.NOOP or entry is None or declared is None:
             continue
         configured = dict(secret_refs(declared.attributes))
         for path, ref in secret_refs(entry.attributes):
@@ -421,8 +428,7 @@ def stale_secrets(plan: Plan, desired: DesiredState, key_id: str) -> list[str]:
 
 
 def _ref_at(attributes: dict, path: str) -> Any:
-    _variables, section, name = path.split(".", 2)
-    return attributes["variables"][section][name]
+    return dict(secret_refs(attributes))[path]
 
 
 def forget_fingerprints(state: _State) -> int:
@@ -430,8 +436,6 @@ def forget_fingerprints(state: _State) -> int:
     which say their scheme, are kept for the engine to re-key. Returns how many were dropped."""
     dropped = 0
     for entry in state.resources.values():
-        if entry.type != "project":
-            continue
         for _path, ref in secret_refs(entry.attributes):
             if "fingerprint" in ref and not is_legacy(ref["fingerprint"]):
                 del ref["fingerprint"]

@@ -98,13 +98,8 @@ EXPECTED_SKIPPED = {
     "recipe compute_games_joined_with_openings",
     "recipe compute_games_outcomes_by_opening_name",
     "recipe compute_7i2NN3Sc",  # plugin recipe
-    "scenario SCOREDATA",  # check_dataset step
-    "scenario TEST",  # script scenario
-    "scenario Aa",  # custom_python trigger
-    "scenario REMOVE_QUOTES",  # define_vars / send_report steps
-    "scenario YEA2",  # send_report step
-    "scenario UPDATEIFSHAREDDATACHANGES",  # sql_query trigger
-    "scenario PYTHON_RECIPE_24262",  # custom_python trigger
+    # (every scenario imports: step kinds, triggers and reporters without a typed config are
+    # written raw, as DSS takes them; a script scenario's code goes to a file)
 }
 SECRET_VALUES = {"opensky_client_secret": "REDACTED", "aviationstack_api_key": "REDACTED"}
 

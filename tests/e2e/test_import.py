@@ -193,9 +193,11 @@ def _assert_expressible_objects_imported(document: dict, client: Any, dss_key: s
     assert kinds == {"managed", "sql_table", "sql_query", "filesystem", "uploaded"}
     assert {r["type"] for r in document["recipes"]} == {"python", "sql_query", "sync", "prepare", "split"}
     steps = {s["type"] for item in document["scenarios"] for s in item.get("steps") or []}
-    assert steps == {"build", "run_scenario", "run_macro", "set_variables"}
+    # typed, and DSS's send_report written raw (its type and params as DSS takes them)
+    assert steps == {"build", "run_scenario", "run_macro", "set_variables", "run_checks", "define_variables", "send_report"}
     triggers = {t["type"] for item in document["scenarios"] for t in item.get("triggers") or []}
-    assert triggers == {"temporal", "dataset_change"}
+    assert triggers == {"temporal", "dataset_change", "custom_python", "sql_query"}  # the last two raw
+    assert any("script_file" in item for item in document["scenarios"])  # the script scenario TEST
 
 
 def test_import_refuses_a_missing_project_and_writes_nothing(dss: Any, tmp_path: Path) -> None:

@@ -84,14 +84,28 @@ def check_code_files(errors: List[Diagnostic], root: Path, doc: ProjectDocument)
     contents: Dict[str, str] = {}
     for list_key, file_key in code_file_keys():
         for index, item in _items(doc, list_key):
-            rel = item.get(file_key)
-            if not isinstance(rel, str) or rel in contents:
-                continue
-            path = (list_key, index, file_key)
-            text = _read_code(errors, root, doc, path, rel)
-            if text is not None:
-                contents[rel] = text
+            for where, rel in _named_files(item, file_key.split(".")):
+                if rel in contents:
+                    continue
+                path = (list_key, index, *where)
+                text = _read_code(errors, root, doc, path, rel)
+                if text is not None:
+                    contents[rel] = text
     return contents
+
+
+def _named_files(node: Any, keys: List[str]) -> List[Tuple[YamlPath, str]]:
+    """(path, file) of each file a spec's file key names in an item: `code_file`, or a key of the
+    entries of a list, `steps.*.code_file` (`*`: every entry)."""
+    if not keys:
+        return [((), node)] if isinstance(node, str) else []
+    head, rest = keys[0], keys[1:]
+    if head == "*":
+        entries = enumerate(node) if isinstance(node, list) else iter(())
+        return [((i, *where), rel) for i, entry in entries for where, rel in _named_files(entry, rest)]
+    if not isinstance(node, dict) or head not in node:
+        return []
+    return [((head, *where), rel) for where, rel in _named_files(node[head], rest)]
 
 
 def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path: YamlPath, rel: str) -> Optional[str]:

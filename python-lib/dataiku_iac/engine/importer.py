@@ -41,7 +41,7 @@ from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.project import MARKER_KEY, ProjectHandler
 from dataiku_iac.resources.registry import child_specs, find_spec, project_spec, spec_for
 from dataiku_iac.resources.spec import ToConfig
-from dataiku_iac.secrets import KnownValuesFirst
+from dataiku_iac.secrets import KnownValuesFirst, secret_ref_paths
 from dataiku_iac.state import ResourceState
 
 
@@ -146,6 +146,10 @@ class _Writer:
 
     def declared(self, type_: str, name: str) -> Optional[dict]:
         return self.items.get((type_, name))
+
+    @property
+    def key(self) -> str:
+        return self.config_key
 
     def config_connection(self, name: Optional[str]) -> Optional[str]:
         return self.connections.get(name, name) if name is not None else None
@@ -317,12 +321,11 @@ def _mark_adopted(session: Any, live: ProjectObservation, state: Any) -> None:
 
 
 def _secret_paths(resources: list) -> dict:
+    """Where the imported resources hold secret references, for the check's observation to mask."""
     paths: dict[str, dict] = {}
     for resource in resources:
-        for section, values in (resource.attributes.get("variables") or {}).items():
-            for name, value in values.items():
-                if isinstance(value, dict) and "secret_env" in value:
-                    paths.setdefault(resource.project_key, {})[(section, name)] = value["secret_env"]
+        for path, ref in secret_ref_paths(resource.attributes):
+            paths.setdefault(resource.project_key, {})[(resource.type, resource.name, None, path)] = ref["secret_env"]
     return paths
 
 

@@ -42,6 +42,7 @@ from dataiku_iac.resources.base import Observed, ProjectContext
 from dataiku_iac.resources.project import ProjectHandler, marker_of
 from dataiku_iac.resources.registry import child_specs, find_spec, handler_for
 from dataiku_iac.resources.spec import Identity
+from dataiku_iac.secrets import secret_ref_paths
 
 T = TypeVar("T")
 # (project key, type, list item) -> the object as recorded in state, when that can stand for
@@ -387,38 +388,57 @@ class BackgroundObservation:
 
 
 def _mask_secrets(observation: Observation, secret_paths: dict[str, dict[tuple, str]], fingerprint: Optional[Fingerprint]) -> None:
-    """Replace secret variable values by {secret_env, fingerprint}: nothing secret survives.
+    """Replace secret values by {secret_env, fingerprint}: nothing secret survives (secret project
+    variables, scenario reporters' secret values…).
 
     The values are fingerprinted together first (in parallel, see Fingerprinter.precompute):
     most equal the configuration's, already fingerprinted, so they cost nothing."""
-    found: list[tuple[dict, str, str]] = []  # (section values, variable, env name)
+    found: dict[tuple[int, Any], tuple[Any, Any, str]] = {}  # each value once: (container, key or index, env name)
     for key, paths in secret_paths.items():
         project = observation.projects.get(key)
         if project is None or project.project is None:
             continue
-        variables = project.project.attributes.get("variables") or {}
-        for (section, name), env_name in paths.items():
-            values = variables.get(section) or {}
-            if name in values and not isinstance(values[name], dict):
-                found.append((values, name, env_name))
+        for (type_, name, dss_id, path), env_name in paths.items():
+            live = project.project if type_ == "project" else (
+                project.find(type_, name=name) or (project.find(type_, dss_id=dss_id) if dss_id else None))
+            spot = _container_of(live.attributes, path) if live is not None and path else None
+            if spot is not None and not isinstance(spot[0][spot[1]], dict):
+                # the configuration and the state name the same value: masked once
+                found.setdefault((id(spot[0]), spot[1]), (spot[0], spot[1], env_name))
     precompute = getattr(fingerprint, "precompute", None)
     if precompute is not None:
-        precompute(str(values[name]) for values, name, _env in found)
-    for values, name, env_name in found:
+        precompute(str(container[at]) for container, at, _env in found.values())
+    for container, at, env_name in found.values():
         reference = {"secret_env": env_name}
         if fingerprint is not None:
-            reference["fingerprint"] = fingerprint(str(values[name]))
-        values[name] = reference
+            reference["fingerprint"] = fingerprint(str(container[at]))
+        container[at] = reference
+
+
+def _container_of(attributes: Any, path: tuple) -> Optional[tuple[Any, Any]]:
+    """(the mapping or list holding the value at `path`, its key or index), None if DSS has no value there."""
+    node = attributes
+    for step in path[:-1]:
+        if not _holds(node, step):
+            return None
+        node = node[step]
+    last = path[-1]
+    return (node, last) if _holds(node, last) and node[last] is not None else None
+
+
+def _holds(node: Any, step: Any) -> bool:
+    if isinstance(node, dict):
+        return step in node
+    return isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
 
 
 def secret_paths_of(desired: DesiredState, state: Any) -> dict[str, dict[tuple, str]]:
-    """Project key -> {(section, variable): env var name} for every secret variable."""
+    """Project key -> {(type, name, DSS id or None, path in the attributes): env var name} for every
+    secret reference the configuration or the state holds (project variables, reporters' values…)."""
     paths: dict[str, dict[tuple, str]] = {}
-    sources = [(r.project_key, r.attributes) for r in desired.by_type("project")]
-    sources += [(e.project_key, e.attributes) for e in state.resources.values() if e.type == "project"]
-    for key, attributes in sources:
-        for section, values in (attributes.get("variables") or {}).items():
-            for name, value in (values or {}).items():
-                if isinstance(value, dict) and "secret_env" in value:
-                    paths.setdefault(key, {})[(section, name)] = value["secret_env"]
+    sources = [(r.project_key, r.type, r.name, None, r.attributes) for r in desired.resources.values()]
+    sources += [(e.project_key, e.type, e.name, e.dss_id, e.attributes) for e in state.resources.values()]
+    for key, type_, name, dss_id, attributes in sources:
+        for path, ref in secret_ref_paths(attributes):
+            paths.setdefault(key, {})[(type_, name, dss_id, path)] = ref["secret_env"]
     return paths

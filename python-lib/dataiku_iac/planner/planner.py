@@ -103,11 +103,23 @@ def _check_fingerprinted(desired: DesiredState) -> None:
     """A secret reference without its fingerprint would compare equal to any value (that is how
     an unknown recorded one is treated): a rotated secret would go unnoticed. The engine
     fingerprints the desired model under the state's key before planning; refuse if it did not."""
-    for resource in desired.by_type("project"):
-        for section in (resource.attributes.get("variables") or {}).values():
-            for name, value in (section or {}).items():
-                if is_secret_ref(value) and "fingerprint" not in value:
-                    raise PlanError(f"{resource.address}: secret variable {name!r} was not fingerprinted before planning")
+    for resource in desired.resources.values():
+        for path in _unfingerprinted(resource.attributes, ()):
+            raise PlanError(f"{resource.address}: secret {'.'.join(map(str, path))} was not fingerprinted before planning")
+
+
+def _unfingerprinted(value: Any, path: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
+    """The paths of the secret references without a fingerprint in `value` (project variables,
+    reporters' values…)."""
+    if is_secret_ref(value):
+        if "fingerprint" not in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unfingerprinted(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unfingerprinted(item, (*path, index))
 
 
 def _now() -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import datetime
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
@@ -36,10 +36,12 @@ from dataiku_iac.resources.base import (
     created_document,
     deep_merge,
     described,
+    env_selection_to_dss,
+    env_selection_to_logical,
     version_after_save,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.policy import Field, FieldPolicy, is_secret_ref
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
 
 POLICY = FieldPolicy(
@@ -49,6 +51,10 @@ POLICY = FieldPolicy(
         Field("run_as"),
         Field("triggers", compare="items", reset=[]),
         Field("steps", compare="items", reset=[]),
+        # A script scenario (DSS type custom_python): DSS cannot change a scenario's type.
+        Field("kind", replace=True, reset="step_based"),
+        Field("script"),
+        Field("code_env", reset="inherit"),
         Field("reporters", compare="items", reset=[]),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
@@ -89,8 +95,7 @@ class ScenarioHandler(ResourceHandler):
         return item.get("id")
 
     def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
-        raw: dict[str, Any] = client.get_project(project_key).get_scenario(item["id"]).get_settings().get_raw()
-        return raw
+        return _document(client.get_project(project_key).get_scenario(item["id"]).get_settings())
 
     # DSS lists scenarios without versionTag, only `lastModifiedOn` (and `createdOn`): the version an
     # apply produced is read from each scenario's document, and an observation compares the listed
@@ -163,63 +168,81 @@ class ScenarioHandler(ResourceHandler):
         return self.observed_from(resource.project_key, self.read_item(client, resource.project_key, matches[0]), ctx)
 
     def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
-        return {
-            "kind": doc.get("type"),  # step_based or custom_python (a script): read, never declared
+        params = doc.get("params") or {}
+        logical = {
+            "kind": doc.get("type") or "step_based",  # or custom_python: a script scenario
             "name": doc.get("name"),
             "active": bool(doc.get("active")),
             "run_as": doc.get("runAsUser"),
             "triggers": [trigger_to_logical(t, ctx) for t in doc.get("triggers") or []],
-            "steps": [step_to_logical(s, ctx) for s in (doc.get("params") or {}).get("steps") or []],
-            "reporters": copy.deepcopy(doc.get("reporters") or []),
+            "steps": [step_to_logical(s, ctx) for s in params.get("steps") or []],
+            "code_env": env_selection_to_logical(params.get("envSelection"), "envMode"),
+            "reporters": [reporter_to_logical(r) for r in doc.get("reporters") or []],
             "description": doc.get("description") or "",
             "tags": list(doc.get("tags") or []),
         }
+        if logical["kind"] == SCRIPT_KIND:
+            logical["script"] = doc.get(SCRIPT_KEY) or ""
+        return logical
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
-        definition: dict[str, Any] = {"id": resource.name, "params": {"steps": []}, "triggers": [], "reporters": []}
-        patch_document(definition, resource.attributes, ctx)
+        kind = resource.attributes.get("kind") or "step_based"
+        definition: dict[str, Any] = {"id": resource.name, "params": {"steps": []} if kind == "step_based" else {},
+                                      "triggers": [], "reporters": []}
+        patch_document(definition, resource.attributes, ctx, resource.secrets)
         definition.pop("name", None)
         name = resource.attributes.get("name") or resource.name
         project = client.get_project(resource.project_key)
-        created, answer = create_answer(client, lambda: project.create_scenario(name, "step_based", definition=definition))
+        created, answer = create_answer(client, lambda: project.create_scenario(name, kind, definition=definition))
         # DSS may not have used the configured id: steps of later creates calling this
         # scenario must name the id it has.
         ctx.remember_scenario(resource.name, created.id)
-        # What DSS kept of the definition: its answer, when that is the document, else a read.
+        # What DSS kept of the definition: its answer, when that is the document, else a read
+        # (a script scenario's settings are two documents: always read).
         identity = {"id": created.id, "projectKey": resource.project_key, "type": "step_based"}
-        document = created_document(answer, identity, ("params", "triggers"))
+        document = created_document(answer, identity, ("params", "triggers")) if kind == "step_based" else None
         if document is not None:
             from dataikuapi.dss.scenario import StepBasedScenarioSettings
 
             settings = StepBasedScenarioSettings(client, created, document)
         else:
             settings = created.get_settings()
-        raw = settings.get_raw()
-        before = copy.deepcopy(raw)
-        patch_document(raw, resource.attributes, ctx)
-        saved = raw != before
-        if saved:  # e.g. DSS ignored a key on create: one save to converge
-            settings.save()
-            raw.pop("versionTag", None)
-        observed = self._observed(resource.project_key, raw, ctx)
-        observed.expected_version = version_after_save(before, saved)
-        return observed
+        return self._save(settings, resource, ctx)
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
         settings = client.get_project(resource.project_key).get_scenario(current.dss_id).get_settings()
+        return self._save(settings, resource, ctx)
+
+    def _save(self, settings: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        """Read-modify-write of the settings (and a script scenario's code), saved only if changed."""
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
-        patch_document(raw, resource.attributes, ctx)
-        saved = raw != before
-        if saved:
+        patch_document(raw, resource.attributes, ctx, resource.secrets)
+        script_changed = "script" in resource.attributes and getattr(settings, "code", None) != resource.attributes["script"]
+        if script_changed:
+            settings.code = resource.attributes["script"]
+        saved = raw != before or script_changed
+        if saved:  # on create: e.g. DSS ignored a key of the definition, one save to converge
             settings.save()
             raw.pop("versionTag", None)
-        observed = self._observed(resource.project_key, raw, ctx)
+        observed = self._observed(resource.project_key, _document(settings), ctx)
         observed.expected_version = version_after_save(before, saved)
         return observed
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         client.get_project(project_key).get_scenario(dss_id).delete()
+
+
+# Where `_document` puts a script scenario's code (DSS keeps it apart, in the payload's `script`).
+SCRIPT_KEY = "script"
+
+
+def _document(settings: Any) -> dict[str, Any]:
+    """A scenario's settings document; a script scenario's with its code (a copy: never saved so)."""
+    raw: dict[str, Any] = settings.get_raw()
+    if hasattr(settings, "code"):
+        return {**raw, SCRIPT_KEY: settings.code}
+    return raw
 
 
 def id_from_name(name: str) -> str:
@@ -237,9 +260,12 @@ def created_ids(configured_id: str, name: str, ctx: ProjectContext, *, answer_lo
     return ids
 
 
-def patch_document(raw: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:
-    """Write declared logical attributes into a DSS scenario document, in place."""
-    raw.setdefault("type", "step_based")
+def patch_document(raw: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext,
+                   secrets: Optional[dict[str, str]] = None) -> None:
+    """Write declared logical attributes into a DSS scenario document, in place (a script
+    scenario's code goes to its payload: the handler writes it). `secrets`: the values of the
+    secret references among the attributes, by attribute path ("reporters.0.url")."""
+    raw.setdefault("type", attrs.get("kind") or "step_based")
     if "name" in attrs:
         raw["name"] = attrs["name"]
     if "active" in attrs:
@@ -253,18 +279,23 @@ def patch_document(raw: dict[str, Any], attrs: dict[str, Any], ctx: ProjectConte
         params = raw.setdefault("params", {})
         current = params.get("steps") or []
         params["steps"] = [_merge_step(current, i, step_to_dss(s, i, ctx)) for i, s in enumerate(attrs["steps"])]
+    if "code_env" in attrs:
+        params = raw.setdefault("params", {})
+        params["envSelection"] = env_selection_to_dss(attrs["code_env"], params.get("envSelection") or {}, "envMode")
     if "reporters" in attrs:
         current = raw.get("reporters") or []
-        raw["reporters"] = [deep_merge(current[i], r) if i < len(current) else r for i, r in enumerate(attrs["reporters"])]
+        wanted = [reporter_to_dss(r, i, secrets or {}) for i, r in enumerate(attrs["reporters"])]
+        raw["reporters"] = [_merge_item(current, i, r, key=_messaging_type) for i, r in enumerate(wanted)]
     if "description" in attrs:
         raw["description"] = attrs["description"]
     if "tags" in attrs:
         raw["tags"] = list(attrs["tags"])
 
 
-def _merge_item(current: list[dict[str, Any]], index: int, wanted: dict[str, Any]) -> dict[str, Any]:
-    """Keep the server-side keys (id, delays…) of the item already at this position."""
-    if index < len(current) and current[index].get("type") == wanted.get("type"):
+def _merge_item(current: list[dict[str, Any]], index: int, wanted: dict[str, Any],
+                key: Callable[[dict[str, Any]], Any] = lambda item: item.get("type")) -> dict[str, Any]:
+    """Keep the server-side keys (id, delays…) of the item already at this position, if of the same kind."""
+    if index < len(current) and key(current[index]) == key(wanted):
         return deep_merge(current[index], wanted)
     return wanted
 
@@ -360,37 +391,75 @@ def _today() -> str:
 
 
 # -- steps -----------------------------------------------------------------------
+# The steps the configuration types: its name of the kind -> DSS's step type. Any other DSS step
+# type is written as DSS takes it, `{type: <DSS type>, params: {...}}` (a raw step).
+STEP_TYPES = {
+    "build": "build_flowitem",
+    "run_scenario": "run_scenario",
+    "run_macro": "runnable",
+    "set_variables": "set_project_vars",
+    "define_variables": "define_vars",
+    "python": "custom_python",
+    "sql": "exec_sql",
+    "run_checks": "check_dataset",
+    "compute_metrics": "compute_metrics",
+}
+_STEP_KIND = {dss: kind for kind, dss in STEP_TYPES.items()}
+# DSS step types that have a typed config: a raw step of such a type is refused (it would read back typed).
+TYPED_DSS_STEPS = {dss: kind for kind, dss in STEP_TYPES.items() if dss != kind}
+# The flow items a build, a check or a metrics step names, by the params key DSS keeps them under.
+_ITEMS_KEY = {"build": "builds", "run_checks": "checks", "compute_metrics": "computes"}
+
+
 def step_to_logical(step: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
     params = step.get("params") or {}
-    kind = step.get("type")
+    dss_type = step.get("type")
     logical: dict[str, Any] = {
         "name": step.get("name"),
         "enabled": step.get("enabled", True) and step.get("runConditionType") != "DISABLED",
         "run_condition": _run_condition_to_logical(step),
     }
-    if kind == "build_flowitem":
-        builds = params.get("builds") or []
-        logical.update(
-            {
-                "type": "build",
-                "datasets": [b.get("itemId") for b in builds if b.get("type") == "DATASET"],
-                "folders": [
-                    ctx.folder_name(b.get("itemId")) or b.get("itemId") for b in builds if b.get("type") == "MANAGED_FOLDER"
-                ],
-                "job_type": params.get("jobType"),
-            }
-        )
+    kind = _STEP_KIND.get(dss_type) if isinstance(dss_type, str) else None
+    if kind is None:
+        logical.update({"type": dss_type, "params": copy.deepcopy(params)})
+        return logical
+    logical["type"] = kind
+    if kind in _ITEMS_KEY:
+        logical.update(_flow_items_to_logical(params.get(_ITEMS_KEY[kind]) or [], ctx))
+    if kind == "build":
+        logical["job_type"] = params.get("jobType")
+    elif kind == "run_checks":
+        logical["warnings_as"] = params.get("handleWarningsAs")
     elif kind == "run_scenario":
         project = params.get("projectKey")
-        scenario = _scenario_ref_to_logical(params.get("scenarioId"), project, ctx)
-        logical.update({"type": "run_scenario", "scenario": scenario, "project": project})
-    elif kind == "runnable":
-        logical.update({"type": "run_macro", "macro": params.get("runnableType"), "params": params.get("config") or {}})
-    elif kind == "set_project_vars":
-        logical.update({"type": "set_variables", "variables": params.get("variables") or {}})
-    else:
-        logical.update({"type": kind, "params": copy.deepcopy(params)})
+        logical.update({"scenario": _scenario_ref_to_logical(params.get("scenarioId"), project, ctx), "project": project})
+    elif kind == "run_macro":
+        logical.update({"macro": params.get("runnableType"), "params": params.get("config") or {}})
+    elif kind == "set_variables":
+        logical["variables"] = params.get("variables") or {}
+    elif kind == "define_variables":
+        definitions = [d for d in params.get("definitions") or [] if isinstance(d, dict)]
+        logical.update({"variables": params.get("variables") or {},
+                        "formulas": {d.get("key"): d.get("value") for d in definitions}})
+    elif kind == "python":
+        logical.update({"code": params.get("script") or "", "code_env": env_selection_to_logical(params.get("envSelection"), "envMode")})
+    elif kind == "sql":
+        logical.update({"connection": params.get("connection"), "sql": params.get("sql") or ""})
     return logical
+
+
+def _flow_items_to_logical(items: list[Any], ctx: ProjectContext) -> dict[str, list[Any]]:
+    items = [i for i in items if isinstance(i, dict)]
+    return {
+        "datasets": [i.get("itemId") for i in items if i.get("type", "DATASET") == "DATASET"],
+        "folders": [ctx.folder_name(i.get("itemId")) or i.get("itemId") for i in items if i.get("type") == "MANAGED_FOLDER"],
+    }
+
+
+def _flow_items_to_dss(logical: dict[str, Any], ctx: ProjectContext) -> list[dict[str, Any]]:
+    items = [{"type": "DATASET", "itemId": d, "partitionsSpec": ""} for d in logical.get("datasets") or []]
+    items += [{"type": "MANAGED_FOLDER", "itemId": ctx.folder_id(f) or f, "partitionsSpec": ""} for f in logical.get("folders") or []]
+    return items
 
 
 def _same_project(project: Any, ctx: ProjectContext) -> bool:
@@ -426,53 +495,164 @@ def step_to_dss(logical: dict[str, Any], index: int, ctx: ProjectContext) -> dic
     dss.update(RUN_CONDITIONS[logical.get("run_condition", "on_success")])
     if logical.get("name"):
         dss["name"] = logical["name"]
+    dss["type"] = STEP_TYPES.get(kind, kind)
+    dss["params"] = _step_params(kind, logical, ctx)
+    dss["id"] = f"{dss['type']}_{index}"
+    return dss
+
+
+def _step_params(kind: str, logical: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
+    """The params of a DSS step, from its logical attributes (only what they declare)."""
+    if kind not in STEP_TYPES:  # a raw step: as written
+        return copy.deepcopy(logical.get("params") or {})
+    params: dict[str, Any] = {}
+    if kind in _ITEMS_KEY:
+        params[_ITEMS_KEY[kind]] = _flow_items_to_dss(logical, ctx)
     if kind == "build":
-        builds = [{"type": "DATASET", "itemId": d, "partitionsSpec": ""} for d in logical.get("datasets") or []]
-        builds += [
-            {"type": "MANAGED_FOLDER", "itemId": ctx.folder_id(f) or f, "partitionsSpec": ""}
-            for f in logical.get("folders") or []
-        ]
-        dss.update({"type": "build_flowitem", "params": {"builds": builds, "jobType": logical.get("job_type") or DEFAULT_JOB_TYPE}})
+        params["jobType"] = logical.get("job_type") or DEFAULT_JOB_TYPE
+    elif kind == "run_checks" and logical.get("warnings_as"):
+        params["handleWarningsAs"] = logical["warnings_as"]
     elif kind == "run_scenario":
         scenario = logical["scenario"]
-        params = {"scenarioId": ctx.scenario_id(scenario) if _same_project(logical.get("project"), ctx) else scenario}
+        params["scenarioId"] = ctx.scenario_id(scenario) if _same_project(logical.get("project"), ctx) else scenario
         if logical.get("project"):
             params["projectKey"] = logical["project"]
-        dss.update({"type": "run_scenario", "params": params})
     elif kind == "run_macro":
-        params = {"runnableType": logical["macro"], "config": logical.get("params") or {}, "adminConfig": {}}
-        dss.update({"type": "runnable", "params": params})
+        params.update({"runnableType": logical["macro"], "config": logical.get("params") or {}, "adminConfig": {}})
     elif kind == "set_variables":
-        dss.update({"type": "set_project_vars", "params": {"variables": logical.get("variables") or {}}})
-    else:
-        dss.update({"type": kind, "params": copy.deepcopy(logical.get("params") or {})})
-    dss["id"] = f"{dss['type']}_{index}"
+        params["variables"] = logical.get("variables") or {}
+    elif kind == "define_variables":
+        if "variables" in logical:
+            params["variables"] = logical["variables"]
+        if "formulas" in logical:
+            params["definitions"] = [{"key": k, "value": v} for k, v in logical["formulas"].items()]
+    elif kind == "python":
+        params["script"] = logical.get("code") or ""
+        params["envSelection"] = env_selection_to_dss(logical.get("code_env") or "inherit", {}, "envMode")
+    elif kind == "sql":
+        params.update({"connection": logical.get("connection"), "sql": logical.get("sql") or ""})
+    return params
+
+
+# -- reporters ---------------------------------------------------------------------
+# The reporters the configuration types: its name -> DSS's messaging type; any other messaging type
+# is written as DSS takes it, `{type: <DSS messaging type>, configuration: {...}}`.
+REPORTER_TYPES = {"mail": "mail-scenario", "webhook": "webhook-scenario"}
+_REPORTER_KIND = {dss: kind for kind, dss in REPORTER_TYPES.items()}
+# logical key -> the key of the messaging configuration, per typed reporter
+_REPORTER_KEYS = {
+    "mail": {"channel": "channelId", "to": "recipient", "from": "sender", "subject": "subject",
+             "message": "message", "html": "sendAsHTML"},
+    "webhook": {"channel": "channelId", "url": "url", "method": "method", "payload": "payload"},
+}
+_PHASES = {"end": "END", "start": "START"}
+# DSS messaging types with a typed config: a raw reporter of such a type is refused.
+TYPED_DSS_REPORTERS = {dss: kind for kind, dss in REPORTER_TYPES.items()}
+# Typed reporter keys whose value import writes as a secret reference (a webhook URL carries its token).
+SECRET_REPORTER_KEYS = {"webhook": ("url",)}
+# Keys of a raw reporter's configuration that import writes as secret references (Slack, Teams webhooks…).
+RAW_SECRET_KEY = re.compile(r"url|webhook|pass|secret|token|api[_-]?key|credential|pwd", re.IGNORECASE)
+
+
+def _messaging_type(reporter: dict[str, Any]) -> Any:
+    return (reporter.get("messaging") or {}).get("type")
+
+
+def reporter_to_logical(reporter: dict[str, Any]) -> dict[str, Any]:
+    messaging = reporter.get("messaging") or {}
+    configuration = messaging.get("configuration") or {}
+    phase = reporter.get("phase") or "END"
+    logical: dict[str, Any] = {
+        "name": reporter.get("name"),
+        "active": bool(reporter.get("active", True)),
+        "phase": next((p for p, dss in _PHASES.items() if dss == phase), phase),
+        "condition": reporter.get("runCondition") if reporter.get("runConditionEnabled") else None,
+    }
+    kind = _REPORTER_KIND.get(str(messaging.get("type")))
+    if kind is None:
+        logical.update({"type": messaging.get("type"), "configuration": copy.deepcopy(configuration)})
+        return logical
+    logical["type"] = kind
+    for key, dss_key in _REPORTER_KEYS[kind].items():
+        logical[key] = configuration.get(dss_key)
+    return logical
+
+
+def reporter_to_dss(logical: dict[str, Any], index: int, secrets: dict[str, str]) -> dict[str, Any]:
+    """A DSS reporter from its logical attributes; a secret reference is written as its value."""
+    kind = logical["type"]
+    condition = logical.get("condition")
+    dss: dict[str, Any] = {
+        "active": logical.get("active", True),
+        "phase": _PHASES.get(logical.get("phase") or "end", logical.get("phase")),
+        "runConditionEnabled": condition is not None,
+        "runCondition": condition or "",
+    }
+    if logical.get("name"):
+        dss["name"] = logical["name"]
+    if kind not in REPORTER_TYPES:
+        raw = logical.get("configuration") or {}
+        prefix = f"reporters.{index}.configuration"
+        configuration = {k: secrets[f"{prefix}.{k}"] if is_secret_ref(v) else copy.deepcopy(v) for k, v in raw.items()}
+        dss["messaging"] = {"type": kind, "configuration": configuration}
+        return dss
+    configuration = {}
+    for key, dss_key in _REPORTER_KEYS[kind].items():
+        if key not in logical:
+            continue
+        value = logical[key]
+        configuration[dss_key] = secrets[f"reporters.{index}.{key}"] if is_secret_ref(value) else value
+    if kind == "mail" and "message" in logical:
+        configuration["messageSource"] = "INLINE"
+    dss["messaging"] = {"type": REPORTER_TYPES[kind], "configuration": configuration}
     return dss
 
 
 # -- the configuration ----------------------------------------------------------------------
 SUPPORTED_TRIGGERS = ("temporal", "periodic", "dataset_change")
-SUPPORTED_STEPS = ("build", "run_scenario", "run_macro", "set_variables")
+# DSS trigger types with a typed config: a raw trigger of such a type is refused.
+TYPED_DSS_TRIGGERS = {"ds_modified": "dataset_change"}
 # The name DSS gives a step created without one: not written by import.
 DEFAULT_STEP_NAME = re.compile(r"^Step #\d+$")
+# The names DSS gives a trigger of each type created without one (the samples; the emulator's
+# "Trigger"): not written by import.
+DEFAULT_TRIGGER_NAMES = ("Time-based", "Dataset modified", "Custom trigger", "SQL query change", "Trigger")
 # Temporal trigger settings that are DSS's defaults (or our creation-time stamp).
 TRIGGER_DEFAULTS = {"repeat_every": 1, "timezone": "SERVER"}
+SCRIPT_KIND = "custom_python"  # DSS's type of a script scenario (its code: the payload's `script`)
+# Where import writes the code of a script scenario and of Python and SQL steps.
+SCRIPT_DIR = "scenarios"
 
 
 def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     """A `scenarios` item -> logical attributes."""
-    triggers = ctx.each(("triggers",), item.get("triggers"), lambda path, t: _trigger(t, path, ctx))
-    steps = ctx.each(("steps",), item.get("steps"), lambda path, s: _step(s, path, ctx))
     attrs: dict[str, Any] = {"name": item["name"], "active": bool(item.get("active", False))}
     if "run_as" in item:
         attrs["run_as"] = item["run_as"]
-    attrs["triggers"] = triggers
-    attrs["steps"] = steps
-    attrs["reporters"] = [dict(r) for r in item.get("reporters") or []]
+    attrs["triggers"] = ctx.each(("triggers",), item.get("triggers"), lambda path, t: _trigger(t, path, ctx))
+    if "script" in item or "script_file" in item:
+        attrs["kind"] = SCRIPT_KIND
+        attrs["script"] = _code_of(item, ("script", "script_file"), (), ctx)
+        if "code_env" in item:
+            attrs["code_env"] = ctx.remap_code_env("code_env", item["code_env"])
+    else:
+        attrs["steps"] = ctx.each(("steps",), item.get("steps"), lambda path, s: _step(s, path, ctx))
+    attrs["reporters"] = ctx.each(("reporters",), item.get("reporters"), lambda path, r: _reporter(r, path, ctx))
     copy_keys(item, attrs, "description")
     if "tags" in item:
         attrs["tags"] = list(item["tags"])
     return attrs
+
+
+def _code_of(item: dict[str, Any], keys: tuple[str, str], path: tuple[Any, ...], ctx: BuildContext) -> str:
+    """Code written inline (`keys[0]`) or in a file under the root (`keys[1]`, read by the loader)."""
+    inline, file_key = keys
+    if inline in item:
+        return str(item[inline])
+    try:
+        return ctx.file_text(item[file_key])
+    except KeyError:
+        return ""  # unreadable: reported by the loader
 
 
 def _trigger(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dict[str, Any]:
@@ -490,6 +670,11 @@ def _trigger(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> 
         trigger["folders"] = list(item.get("folders") or [])
         if "grace_delay_seconds" in item:
             trigger["grace_delay_seconds"] = item["grace_delay_seconds"]
+    else:  # a trigger DSS takes as written (sql_query, custom_python…)
+        if kind in TYPED_DSS_TRIGGERS:
+            ctx.error(path + ("type",), f"'{kind}' is DSS's name of a trigger the configuration types",
+                      f"write type: {TYPED_DSS_TRIGGERS[kind]} with its keys")
+        trigger["params"] = dict(item.get("params") or {})
     return trigger
 
 
@@ -533,20 +718,42 @@ def _step(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dic
     }
     if "name" in item:
         step["name"] = item["name"]
-    if kind == "build":
-        _require_items(item, path, "build step", ctx)
+    if kind in ("build", "run_checks", "compute_metrics"):
+        _require_items(item, path, f"{kind} step", ctx)
         step["datasets"] = list(item.get("datasets") or [])
         step["folders"] = list(item.get("folders") or [])
-        if "job_type" in item:
-            step["job_type"] = item["job_type"]
+        copy_keys(item, step, "job_type", "warnings_as")
     elif kind == "run_scenario":
         _run_scenario(item, path, step, ctx)
     elif kind == "run_macro":
         step["macro"] = item["macro"]
         step["params"] = dict(item.get("params") or {})
-    elif kind == "set_variables":
-        step["variables"] = dict(item.get("variables") or {})
+    elif kind in ("set_variables", "define_variables"):
+        copy_keys(item, step, "variables", "formulas")
+        if kind == "set_variables":
+            step["variables"] = dict(item.get("variables") or {})
+    elif kind == "python":
+        step["code"] = _code_of(item, ("code", "code_file"), path, ctx)
+        if "code_env" in item:
+            step["code_env"] = ctx.remap_code_env(f"steps.{path[-1]}.code_env", item["code_env"])
+    elif kind == "sql":
+        step["connection"] = _sql_connection(item, path, ctx)
+        step["sql"] = _code_of(item, ("sql", "sql_file"), path, ctx)
+    else:  # a step DSS takes as written
+        if kind in TYPED_DSS_STEPS:
+            ctx.error(path + ("type",), f"'{kind}' is DSS's name of a step the configuration types",
+                      f"write type: {TYPED_DSS_STEPS[kind]} with its keys")
+        step["params"] = dict(item.get("params") or {})
     return step
+
+
+def _sql_connection(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> Optional[str]:
+    written = item.get("connection") or ctx.setting("sql_connection")
+    if not written:
+        ctx.error(path, "a step of type sql needs a 'connection' (or defaults.sql_connection in iac.yml)",
+                  "name the SQL connection the statement runs on")
+        return None
+    return ctx.remap_connection(f"steps.{path[-1]}.connection", written)
 
 
 def _run_scenario(item: dict[str, Any], path: tuple[Any, ...], step: dict[str, Any], ctx: BuildContext) -> None:
@@ -560,15 +767,44 @@ def _run_scenario(item: dict[str, Any], path: tuple[Any, ...], step: dict[str, A
     ctx.calls(callee, path + ("scenario",), "run_scenario step", project=project)
 
 
+def _reporter(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> Optional[dict[str, Any]]:
+    kind = item["type"]
+    reporter: dict[str, Any] = {
+        "type": kind,
+        "active": item.get("active", True),
+        "phase": item.get("phase", "end"),
+        "condition": item.get("condition"),
+    }
+    if "name" in item:
+        reporter["name"] = item["name"]
+    if kind not in REPORTER_TYPES:  # a reporter DSS takes as written
+        if kind in TYPED_DSS_REPORTERS:
+            ctx.error(path + ("type",), f"'{kind}' is DSS's name of a reporter the configuration types",
+                      f"write type: {TYPED_DSS_REPORTERS[kind]} with its keys")
+        reporter["configuration"] = _with_secrets(item.get("configuration") or {}, path + ("configuration",), ctx)
+        return reporter
+    reporter.update(_with_secrets({k: item[k] for k in _REPORTER_KEYS[kind] if k in item}, path, ctx))
+    return reporter
+
+
+def _with_secrets(values: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dict[str, Any]:
+    """`values` with each `{secret_env}` reference resolved through the build context (its value
+    kept beside the resource, under the attribute path of the reference); one whose value is
+    missing is left out (reported)."""
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        if is_secret_ref(value):
+            attribute = ".".join(str(p) for p in (*path, key))  # reporters.0.url, reporters.1.configuration.webhookUrl
+            value = ctx.secret(path + (key,), value["secret_env"], attribute, f"secret {key!r} of reporter #{path[1] + 1}")
+            if value is None:
+                continue
+        kept[key] = value
+    return kept
+
+
 def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
-    """Logical attributes -> a `scenarios` item; None for what the configuration cannot express
-    (a script scenario, a trigger or step of another kind)."""
-    if attrs.get("kind", "step_based") != "step_based":
-        return None  # a script scenario: its Python is not expressible in the config
-    triggers = [_trigger_to_config(t) for t in attrs.get("triggers") or []]
-    steps = [_step_to_config(s) for s in attrs.get("steps") or []]
-    if any(t is None for t in triggers) or any(s is None for s in steps):
-        return None
+    """Logical attributes -> a `scenarios` item; the code of a script scenario and of Python and
+    SQL steps goes to files under `scenarios/`, a reporter's secret-looking value to a secret reference."""
     item: dict[str, Any] = {
         "id": scenario_id,
         "name": attrs.get("name") or scenario_id,
@@ -576,19 +812,34 @@ def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Op
     }
     if attrs.get("run_as"):
         item["run_as"] = attrs["run_as"]
+    triggers = [_trigger_to_config(t) for t in attrs.get("triggers") or []]
     if triggers:
         item["triggers"] = triggers
-    if steps:
-        item["steps"] = steps
-    if attrs.get("reporters"):
-        item["reporters"] = attrs["reporters"]
+    if attrs.get("kind") == SCRIPT_KIND:
+        item["script_file"] = _write_code(ctx, f"{SCRIPT_DIR}/{scenario_id}.py", attrs.get("script") or "")
+        if attrs.get("code_env") not in (None, "", "inherit"):
+            item["code_env"] = ctx.config_code_env(attrs["code_env"])
+    elif attrs.get("kind", "step_based") != "step_based":
+        return None  # a scenario type the configuration does not know
+    else:
+        steps = [_step_to_config(scenario_id, i, s, ctx) for i, s in enumerate(attrs.get("steps") or [])]
+        if steps:
+            item["steps"] = steps
+    reporters = [_reporter_to_config(scenario_id, i, r, ctx) for i, r in enumerate(attrs.get("reporters") or [])]
+    if reporters:
+        item["reporters"] = reporters
     return described(item, attrs)
 
 
-def _trigger_to_config(trigger: dict[str, Any]) -> Optional[dict[str, Any]]:
-    if trigger.get("type") not in SUPPORTED_TRIGGERS:
-        return None
+def _write_code(ctx: ImportContext, rel: str, text: str) -> str:
+    ctx.write(rel, text)
+    return rel
+
+
+def _trigger_to_config(trigger: dict[str, Any]) -> dict[str, Any]:
     item = {k: v for k, v in trigger.items() if k not in ("name", "active") and v not in (None, [])}
+    if trigger.get("name") and trigger["name"] not in DEFAULT_TRIGGER_NAMES:
+        item["name"] = trigger["name"]
     if not trigger.get("active", True):
         item["active"] = False
     if item.get("type") == "dataset_change":
@@ -598,79 +849,143 @@ def _trigger_to_config(trigger: dict[str, Any]) -> Optional[dict[str, Any]]:
         for key, default in TRIGGER_DEFAULTS.items():
             if item.get(key) == default:
                 item.pop(key)
+    if item.get("type") not in SUPPORTED_TRIGGERS:
+        item["params"] = trigger.get("params") or {}
     return item
 
 
-def _step_to_config(step: dict[str, Any]) -> Optional[dict[str, Any]]:
-    if step.get("type") not in SUPPORTED_STEPS:
-        return None
-    item: dict[str, Any] = {"type": step["type"]}
+def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
+    kind = step.get("type")
+    item: dict[str, Any] = {"type": kind}
     if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
         item["name"] = step["name"]
     if not step.get("enabled", True):
         item["enabled"] = False
     if step.get("run_condition") not in (None, "on_success"):
         item["run_condition"] = step["run_condition"]
+    skip = {"type", "name", "enabled", "run_condition"}
+    if kind == "python":
+        item["code_file"] = _write_code(ctx, f"{SCRIPT_DIR}/{scenario_id}_step{index + 1}.py", step.get("code") or "")
+        skip.add("code")
+        if step.get("code_env") in ("inherit", None, ""):
+            skip.add("code_env")
+    elif kind == "sql":
+        item["sql_file"] = _write_code(ctx, f"{SCRIPT_DIR}/{scenario_id}_step{index + 1}.sql", step.get("sql") or "")
+        item["connection"] = ctx.config_connection(step.get("connection"))
+        skip.update(("sql", "connection"))
+    elif kind not in STEP_TYPES:
+        item["params"] = step.get("params") or {}  # a raw step: its params even when empty
+        skip.add("params")
     for key, value in step.items():
-        if key in ("type", "name", "enabled", "run_condition") or value in (None, [], {}):
+        if key in skip or value in (None, [], {}):
             continue
+        item[key] = ctx.config_code_env(value) if key == "code_env" else value
+    return item
+
+
+def _reporter_to_config(scenario_id: str, index: int, reporter: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
+    kind = reporter.get("type")
+    item: dict[str, Any] = {"type": kind}
+    if reporter.get("name"):
+        item["name"] = reporter["name"]
+    if not reporter.get("active", True):
+        item["active"] = False
+    if reporter.get("phase") not in (None, "end"):
+        item["phase"] = reporter["phase"]
+    if reporter.get("condition") is not None:
+        item["condition"] = reporter["condition"]
+    if kind not in REPORTER_TYPES:
+        configuration = dict(reporter.get("configuration") or {})
+        for key, value in configuration.items():
+            if RAW_SECRET_KEY.search(key) and isinstance(value, str) and value:
+                configuration[key] = _secret_ref(scenario_id, index, key, value, ctx)
+        item["configuration"] = configuration
+        return item
+    for key in _REPORTER_KEYS[kind]:
+        value = reporter.get(key)
+        if value is None:
+            continue
+        if key in SECRET_REPORTER_KEYS.get(kind, ()) and isinstance(value, str) and value:
+            value = _secret_ref(scenario_id, index, key, value, ctx)
         item[key] = value
     return item
 
 
+def _secret_ref(scenario_id: str, index: int, key: str, value: str, ctx: ImportContext) -> dict[str, Any]:
+    """A reporter's secret read from DSS, written as a reference (never inline)."""
+    env_name = re.sub(r"[^A-Z0-9]+", "_", f"IAC_SECRET_{ctx.key}_{scenario_id}_reporter{index + 1}_{key}".upper())
+    return ctx.secret(env_name, value, f"scenario {scenario_id} reporter #{index + 1} {key}")
+
+
 # -- the schema of a `scenarios` item (the project file) -------------------------------------
 _TRIGGER_KINDS = ("temporal", "periodic", "dataset_change")
-_STEP_KINDS = ("build", "run_scenario", "run_macro", "set_variables")
 _NONEMPTY = {"$ref": "#/$defs/nonempty"}
 _REF_LIST = {"$ref": "#/$defs/ref_list"}
 _PASSTHROUGH = {"$ref": "#/$defs/passthrough"}
+_RELPATH = {"$ref": "#/$defs/relpath"}
 _DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
               r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
 _CRON_KEYS = ("repeat_every", "hour", "minute", "days", "monthly_run_on")  # what a cron expression sets
+# A value that is written as is, or a secret reference (`$defs/secret_ref`: IAC_SECRET_* only).
+_SECRET_OR = {"if": {"type": "object", "required": ["secret_env"]}, "then": {"$ref": "#/$defs/secret_ref"}}
+# A DSS type as written in a raw step, trigger or reporter (plugin steps: `pystep_<plugin>_<step>`).
+_DSS_TYPE = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_.-]*$",
+             "x-messages": {"pattern": "a DSS type is letters, digits, '_', '.' and '-'"}}
 
 
-def _either(context: str, *keys: str) -> dict[str, Any]:
-    """At least one of `keys` (a build step's datasets or folders)."""
-    return {
+def _either(context: str, *keys: str, both: bool = True) -> dict[str, Any]:
+    """At least one of `keys` (a build step's datasets or folders); `both=False`: exactly one."""
+    rule: dict[str, Any] = {
         "anyOf": [{"required": [key]} for key in keys],
-        "x-messages": {"anyOf": f"{context} needs {' or '.join(repr(k) for k in keys)} (or both)"},
+        "x-messages": {"anyOf": f"{context} needs {' or '.join(repr(k) for k in keys)}" + (" (or both)" if both else "")},
     }
+    if not both:
+        rule.update({"not": {"required": list(keys)}, "x-locate": keys[-1]})
+        rule["x-messages"]["not"] = f"{context} takes either {' or '.join(repr(k) for k in keys)}, not both"
+    return rule
 
 
-def _union(family: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    """A trigger or a step: its `type` picks the schema of its kind (`<family>_<kind>`); an
-    unknown type is checked against `<family>_any` (the keys of every kind) besides the enum."""
+def _union(family: str, kinds: tuple[str, ...], raw_needs: str) -> dict[str, Any]:
+    """A trigger, step or reporter: its `type` picks the schema of its kind (`<family>_<kind>`); any
+    other type is a DSS type passed through as written (`<family>_raw`, which needs `raw_needs`)."""
     picks = [
         {"if": {"type": "object", "properties": {"type": {"const": kind}}, "required": ["type"]},
          "then": {"$ref": f"#/$defs/{family}_{kind}"}}
         for kind in kinds
     ]
-    unknown = {
+    raw = {
         "if": {"type": "object", "not": {"properties": {"type": {"enum": list(kinds)}}, "required": ["type"]}},
-        "then": {"$ref": f"#/$defs/{family}_any"},
+        "then": {"$ref": f"#/$defs/{family}_raw"},
     }
-    return {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(kinds)}}, "allOf": [*picks, unknown]}
+    return {"type": "object", "required": ["type"], "properties": {"type": _DSS_TYPE}, "allOf": [*picks, raw]}
 
 
 def _kinds(family: str, kinds: tuple[str, ...], common: dict[str, Any], own: dict[str, dict[str, Any]],
-           extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The definitions of a family (trigger, step): the union, one schema per kind (the keys
-    every kind has, and its own: `own[kind]`; `extra[kind]` adds `required`, `allOf`…), and `_any`."""
-    common = {"type": {"enum": list(kinds)}, **common}
-    defs: dict[str, Any] = {family: _union(family, kinds)}
-    every: dict[str, Any] = dict(common)
+           extra: dict[str, dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
+    """The definitions of a family (trigger, step, reporter): the union, one schema per kind (the
+    keys every kind has, and its own: `own[kind]`; `extra[kind]` adds `required`, `allOf`…), and
+    the raw one (`raw`: the key holding what DSS takes as written, required)."""
+    typed = ", ".join(kinds)
+    defs: dict[str, Any] = {family: _union(family, kinds, next(iter(raw)))}
     for kind in kinds:
         defs[f"{family}_{kind}"] = {
             "type": "object",
-            "properties": {**common, **own[kind]},
+            "properties": {"type": {"const": kind}, **common, **own[kind]},
             "additionalProperties": False,
             "x-kind": family,
             "x-type": kind,
             "x-context": f"a {family} of type {kind}",
             **extra.get(kind, {}),
         }
-        every.update(own[kind])
-    defs[f"{family}_any"] = {"type": "object", "properties": every, "additionalProperties": False, "x-kind": family}
+    defs[f"{family}_raw"] = {
+        "type": "object",
+        "properties": {"type": _DSS_TYPE, **common, **raw},
+        "additionalProperties": False,
+        "required": list(raw),
+        "x-kind": family,
+        "x-context": f"a {family} of a type the configuration does not type (passed to DSS as written)",
+        "x-hint": f"the typed {family} types are {typed}; any other type is DSS's own, with its '{next(iter(raw))}'",
+    }
     return defs
 
 
@@ -712,31 +1027,72 @@ def _trigger_defs() -> dict[str, Any]:
         "dataset_change": {"allOf": [_either("a trigger of type dataset_change", "datasets", "folders")]},
     }
     common = {"name": _NONEMPTY, "active": {"type": "boolean", "default": True}}
-    return _kinds("trigger", _TRIGGER_KINDS, common, own, extra)
+    return _kinds("trigger", _TRIGGER_KINDS, common, own, extra, {"params": _PASSTHROUGH})
 
 
 def _step_defs() -> dict[str, Any]:
+    items = {"datasets": _REF_LIST, "folders": _REF_LIST}
     own: dict[str, dict[str, Any]] = {
-        "build": {"datasets": _REF_LIST, "folders": _REF_LIST, "job_type": {
+        "build": {**items, "job_type": {
             "enum": ["RECURSIVE_BUILD", DEFAULT_JOB_TYPE, "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD",
                      "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"],
             "default": DEFAULT_JOB_TYPE}},
         "run_scenario": {"scenario": {"$ref": "#/$defs/name"}, "project": {"$ref": "#/$defs/project_key"}},
         "run_macro": {"macro": _NONEMPTY, "params": _PASSTHROUGH},
         "set_variables": {"variables": _PASSTHROUGH},
+        "define_variables": {"variables": _PASSTHROUGH, "formulas": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "x-messages": {"type": "formulas map a variable name to a DSS formula (a string)"}}},
+        "python": {"code": {"type": "string"}, "code_file": _RELPATH, "code_env": {"$ref": "#/$defs/code_env_name"}},
+        "sql": {"connection": _NONEMPTY, "sql": {"type": "string"}, "sql_file": _RELPATH},
+        "run_checks": {**items, "warnings_as": {"enum": ["WARNING", "FAILED", "SUCCESS"]}},
+        "compute_metrics": dict(items),
     }
     extra: dict[str, dict[str, Any]] = {
         "build": {"allOf": [_either("a step of type build", "datasets", "folders")]},
         "run_scenario": {"required": ["scenario"]},
         "run_macro": {"required": ["macro"]},
         "set_variables": {"required": ["variables"]},
+        "define_variables": {"allOf": [_either("a step of type define_variables", "variables", "formulas")]},
+        "python": {"allOf": [_either("a step of type python", "code", "code_file", both=False)]},
+        "sql": {"allOf": [_either("a step of type sql", "sql", "sql_file", both=False)]},
+        "run_checks": {"allOf": [_either("a step of type run_checks", "datasets", "folders")]},
+        "compute_metrics": {"allOf": [_either("a step of type compute_metrics", "datasets", "folders")]},
     }
     common = {
         "name": _NONEMPTY,
         "enabled": {"type": "boolean", "default": True},
         "run_condition": {"enum": ["on_success", "always", "on_failure"], "default": "on_success"},
     }
-    return _kinds("step", _STEP_KINDS, common, own, extra)
+    return _kinds("step", tuple(STEP_TYPES), common, own, extra, {"params": _PASSTHROUGH})
+
+
+def _reporter_defs() -> dict[str, Any]:
+    def text() -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/secret_ref"}],
+                "x-messages": {"anyOf": "expected a string, or a secret reference {secret_env: IAC_SECRET_…}"}}
+
+    own: dict[str, dict[str, Any]] = {
+        "mail": {"channel": _NONEMPTY, "to": text(), "from": text(), "subject": text(), "message": text(),
+                 "html": {"type": "boolean"}},
+        "webhook": {"channel": _NONEMPTY, "url": {
+            "type": "object", "allOf": [{"$ref": "#/$defs/secret_ref"}],
+            "x-messages": {"type": "a webhook URL carries its token: write it as a secret reference {secret_env: IAC_SECRET_…}"}},
+                    "method": {"enum": ["POST", "PUT", "GET"]},
+                    "payload": text()},
+    }
+    extra: dict[str, dict[str, Any]] = {
+        "mail": {"required": ["channel"]},
+        "webhook": {"allOf": [_either("a reporter of type webhook", "channel", "url")]},
+    }
+    common = {
+        "name": _NONEMPTY,
+        "active": {"type": "boolean", "default": True},
+        "phase": {"enum": list(_PHASES), "default": "end"},
+        "condition": {"type": "string", "description": "a DSS formula: the reporter sends only when it is true"},
+    }
+    configuration = {"type": "object", "additionalProperties": _SECRET_OR}
+    return _kinds("reporter", tuple(REPORTER_TYPES), common, own, extra, {"configuration": configuration})
 
 
 SCHEMA = ConfigSchema(
@@ -753,13 +1109,26 @@ SCHEMA = ConfigSchema(
                 "protect": {"$ref": "#/$defs/protect"},
                 "triggers": {"type": "array", "items": {"$ref": "#/$defs/trigger"}},
                 "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
-                "reporters": {"type": "array", "items": {"type": "object"}},
+                "script": {"type": "string"},
+                "script_file": _RELPATH,
+                "code_env": {"$ref": "#/$defs/code_env_name"},
+                "reporters": {"type": "array", "items": {"$ref": "#/$defs/reporter"}},
             },
             "additionalProperties": False,
             "required": ["id", "name"],
+            "allOf": [
+                {"not": {"required": ["script", "script_file"]}, "x-locate": "script_file",
+                 "x-messages": {"not": "a script scenario takes either 'script' or 'script_file', not both"}},
+                {"if": {"anyOf": [{"required": ["script"]}, {"required": ["script_file"]}]},
+                 "then": {"properties": {"steps": {"not": {}, "x-messages": {
+                     "not": "a script scenario (script or script_file) has no steps: its Python file is the whole scenario"}}}},
+                 "else": {"properties": {"code_env": {"not": {}, "x-messages": {
+                     "not": "'code_env' is the code env of a script scenario (script or script_file); a python step takes its own"}}}}},
+            ],
         },
         **_trigger_defs(),
         **_step_defs(),
+        **_reporter_defs(),
     }
 )
 
@@ -772,6 +1141,7 @@ SPEC = ResourceSpec(
     section="scenarios",
     id_key="id",
     schema=SCHEMA,
+    file_keys=("script_file", "steps.*.code_file", "steps.*.sql_file"),
     references=("dataset", "managed_folder", "scenario"),
     build=build,
     to_config=to_config,

@@ -150,6 +150,11 @@ class BuildContext(Protocol):
 class ImportContext(Protocol):
     """What a spec's `to_config` may ask of the importer while it writes one object's item."""
 
+    @property
+    def key(self) -> str:
+        """The project key as the configuration writes it."""
+        ...
+
     def write(self, rel: str, text: str) -> None:
         """Write a file under the configuration root (code the item then names by path)."""
         ...
@@ -250,7 +255,8 @@ class ResourceSpec:
     section: str = ""
     id_key: str = "name"  # the item key holding its identity ("id" for scenarios, "key" for projects)
     schema: ConfigSchema = ConfigSchema()
-    # Item keys naming a file under the configuration root that the loader reads (code_file…).
+    # Item keys naming a file under the configuration root that the loader reads (code_file…); a
+    # key of the entries of one of the item's lists is written `steps.*.code_file`.
     file_keys: tuple[str, ...] = ()
     # The types an item may reference (and so depend on): registered before this one, or itself.
     references: tuple[str, ...] = ()

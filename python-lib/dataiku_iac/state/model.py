@@ -213,8 +213,7 @@ def _address_mismatch(data: dict[str, Any]) -> str | None:
 def _fingerprints_problem(data: dict[str, Any]) -> str | None:
     """Secret references must hold a fingerprint or nothing: the format check is a guard, so a
     secret value put there by mistake (or by hand) is refused, never stored or echoed."""
-    refs = fp.secret_refs(data["attributes"]) if data["type"] == "project" else iter(())
-    for path, ref in refs:
+    for path, ref in fp.secret_refs(data["attributes"]):
         problem = fp.secret_ref_problem(path, ref)
         if problem:
             return problem

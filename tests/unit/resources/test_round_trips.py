@@ -137,10 +137,29 @@ STEP = st.one_of(
     some_of({"type": st.just("run_scenario"), "scenario": NAME, **STEP_COMMON}, {"name": NAME, "project": st.sampled_from(["P", "OTHER"])}),
     some_of({"type": st.just("run_macro"), "macro": NAME, "params": passthrough(), **STEP_COMMON}, {"name": NAME}),
     some_of({"type": st.just("set_variables"), "variables": passthrough(), **STEP_COMMON}, {"name": NAME}),
+    some_of({"type": st.just("define_variables"), **STEP_COMMON},
+            {"name": NAME, "variables": passthrough(), "formulas": st.dictionaries(NAME, TEXT, max_size=3)}),
+    some_of({"type": st.just("python"), "code": TEXT, **STEP_COMMON},
+            {"name": NAME, "code_env": st.sampled_from(["inherit", "builtin", "py39"])}),
+    some_of({"type": st.just("sql"), "connection": NAME, "sql": TEXT, **STEP_COMMON}, {"name": NAME}),
+    some_of({"type": st.sampled_from(["run_checks", "compute_metrics"]), "datasets": st.lists(NAME, max_size=2),
+             "folders": st.lists(st.sampled_from(sorted(FOLDERS)), max_size=2), **STEP_COMMON}, {"name": NAME}),
+    some_of({"type": st.sampled_from(["clear_items", "send_report", "pystep_plugin_step"]), "params": passthrough(),
+             **STEP_COMMON}, {"name": NAME}),
+)
+REPORTER_COMMON = {"active": st.booleans(), "phase": st.sampled_from(["end", "start"]),
+                   "condition": st.one_of(st.none(), TEXT)}
+REPORTER = st.one_of(
+    some_of({"type": st.just("mail"), "channel": NAME, **REPORTER_COMMON},
+            {"name": NAME, "to": TEXT, "from": TEXT, "subject": TEXT, "message": TEXT, "html": st.booleans()}),
+    some_of({"type": st.just("webhook"), "channel": NAME, **REPORTER_COMMON},
+            {"name": NAME, "method": st.sampled_from(["POST", "PUT"]), "payload": TEXT}),
+    some_of({"type": st.sampled_from(["slack-scenario", "dataset-scenario"]), "configuration": passthrough(),
+             **REPORTER_COMMON}, {"name": NAME}),
 )
 DECLARED_SCENARIO = some_of(
     {"name": TEXT.filter(bool), "active": st.booleans(), "triggers": st.lists(TRIGGER, max_size=3),
-     "steps": st.lists(STEP, max_size=3), "reporters": st.lists(passthrough(), max_size=2)},
+     "steps": st.lists(STEP, max_size=3), "reporters": st.lists(REPORTER, max_size=2)},
     {"run_as": NAME, "description": TEXT, "tags": TAGS},
 )
 
