@@ -376,7 +376,7 @@ REPORTER_DEFAULTS = {"active": True, "runConditionEnabled": False, "runCondition
 def normalize_reporter(reporter: Dict[str, Any]) -> Dict[str, Any]:
     """DSS gives each reporter a random 8-character id and fills its run condition and phase."""
     out: Dict[str, Any] = {"id": reporter.get("id") or random_id(), **REPORTER_DEFAULTS}
-    out.update({k: copy.deepcopy(v) for k, v in reporter.items() if k != "id"})
+    out.update({k: clone(v) for k, v in reporter.items() if k != "id"})
     messaging = out.get("messaging")
     if isinstance(messaging, dict):
         messaging.setdefault("configuration", {})

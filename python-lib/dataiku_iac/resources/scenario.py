@@ -768,6 +768,8 @@ def _run_scenario(item: dict[str, Any], path: tuple[Any, ...], step: dict[str, A
 
 
 def _reporter(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> Optional[dict[str, Any]]:
+    if "type" not in item:  # a reporter as DSS writes it (older configurations): read as DSS's would be
+        return reporter_to_logical(item)
     kind = item["type"]
     reporter: dict[str, Any] = {
         "type": kind,
@@ -1092,7 +1094,13 @@ def _reporter_defs() -> dict[str, Any]:
         "condition": {"type": "string", "description": "a DSS formula: the reporter sends only when it is true"},
     }
     configuration = {"type": "object", "additionalProperties": _SECRET_OR}
-    return _kinds("reporter", tuple(REPORTER_TYPES), common, own, extra, {"configuration": configuration})
+    defs = _kinds("reporter", tuple(REPORTER_TYPES), common, own, extra, {"configuration": configuration})
+    # A reporter without `type` is one as DSS writes it (`messaging`, `runCondition`…), as older
+    # configurations declare them: taken as it is.
+    defs["reporter_typed"] = defs.pop("reporter")
+    defs["reporter"] = {"if": {"type": "object", "required": ["type"]}, "then": {"$ref": "#/$defs/reporter_typed"},
+                        "else": {"type": "object"}}
+    return defs
 
 
 SCHEMA = ConfigSchema(

@@ -171,4 +171,4 @@ def test_every_scenario_mistake_is_reported_at_once_at_its_line(tmp_path: Path) 
         (20, "a script scenario (script or script_file) has no steps"),
     ]
     for line, text in expected:
-        assert any(l == line and text in m for l, m in found), (line, text, sorted(found))
+        assert any(at == line and text in m for at, m in found), (line, text, sorted(found))
