@@ -329,7 +329,7 @@ def trigger_to_logical(trigger: dict[str, Any], ctx: ProjectContext) -> dict[str
     kind = trigger.get("type")
     logical: dict[str, Any] = {"name": trigger.get("name"), "active": bool(trigger.get("active"))}
     if kind == "temporal" and params.get("frequency") == "Minutely":
-        logical.update({"type": "periodic", "every_minutes": params.get("repeatFrequency")})
+        logical.update({"type": "periodic", "every_minutes": params.get("repeatFrequency") or 1})  # DSS's default
     elif kind == "temporal":
         logical["type"] = "temporal"
         for key, dss_key in _TEMPORAL_KEYS.items():
@@ -824,6 +824,9 @@ def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Op
     elif attrs.get("kind", "step_based") != "step_based":
         return None  # a scenario type the configuration does not know
     else:
+        if any(s.get("type") == "run_scenario" and not s.get("scenario") for s in attrs.get("steps") or []):
+            ctx.not_expressed("a run_scenario step names no scenario (DSS keeps it so; the configuration cannot)")
+            return None
         steps = [_step_to_config(scenario_id, i, s, ctx) for i, s in enumerate(attrs.get("steps") or [])]
         if steps:
             item["steps"] = steps
