@@ -812,6 +812,10 @@ def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Op
         "name": attrs.get("name") or scenario_id,
         "active": bool(attrs.get("active")),
     }
+    missing = _undeclared_references(attrs, ctx)
+    if missing:  # validation would refuse the file: leave the scenario unmanaged, said why
+        ctx.not_expressed(f"it names {', '.join(missing)}, which the imported configuration does not declare")
+        return None
     if attrs.get("run_as"):
         item["run_as"] = attrs["run_as"]
     triggers = [_trigger_to_config(t) for t in attrs.get("triggers") or []]
@@ -834,6 +838,18 @@ def to_config(scenario_id: str, attrs: dict[str, Any], ctx: ImportContext) -> Op
     if reporters:
         item["reporters"] = reporters
     return described(item, attrs)
+
+
+def _undeclared_references(attrs: dict[str, Any], ctx: ImportContext) -> list[str]:
+    """The datasets and folders the scenario's triggers watch and steps build that the imported
+    configuration does not declare (objects import left out, or deleted since): `build` requires them."""
+    missing = []
+    for entry in [*(attrs.get("triggers") or []), *(attrs.get("steps") or [])]:
+        for key, type_, label in (("datasets", "dataset", "dataset"), ("folders", "managed_folder", "managed folder")):
+            for name in entry.get(key) or []:
+                if isinstance(name, str) and ctx.declared(type_, name) is None:
+                    missing.append(f"{label} {name!r}")
+    return sorted(set(missing))
 
 
 def _write_code(ctx: ImportContext, rel: str, text: str) -> str:
