@@ -193,10 +193,11 @@ def _assert_expressible_objects_imported(document: dict, client: Any, dss_key: s
     assert kinds == {"managed", "sql_table", "sql_query", "filesystem", "uploaded"}
     assert {r["type"] for r in document["recipes"]} == {"python", "sql_query", "sync", "prepare", "split"}
     steps = {s["type"] for item in document["scenarios"] for s in item.get("steps") or []}
-    # typed, and DSS's send_report written raw (its type and params as DSS takes them)
-    assert steps == {"build", "run_scenario", "run_macro", "set_variables", "run_checks", "define_variables", "send_report"}
+    # typed, and DSS's send_report written raw (its type and params as DSS takes them); the sample's
+    # define_variables step is in REMOVE_QUOTES, left out (tests/integration/test_scenario_steps.py has one)
+    assert steps == {"build", "run_scenario", "run_macro", "set_variables", "run_checks", "send_report"}
     triggers = {t["type"] for item in document["scenarios"] for t in item.get("triggers") or []}
-    assert triggers == {"temporal", "dataset_change", "custom_python", "sql_query"}  # the last two raw
+    assert triggers == {"temporal", "periodic", "dataset_change", "custom_python", "sql_query"}  # the last two raw
     assert any("script_file" in item for item in document["scenarios"])  # the script scenario TEST
 
 

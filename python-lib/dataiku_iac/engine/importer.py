@@ -143,9 +143,15 @@ class _Writer:
         self.code_envs = {v: k for k, v in (env.get("code_envs") or {}).items()}
         self.containers = {v: k for k, v in (env.get("containers") or {}).items()}
         self.items: dict[tuple[str, str], dict] = {}  # (type, name) -> the item written for it
+        self.live: Optional[ProjectObservation] = None  # the project imported whole, as DSS has it
 
     def declared(self, type_: str, name: str) -> Optional[dict]:
         return self.items.get((type_, name))
+
+    def exists(self, type_: str, name: str) -> bool:
+        if self.live is None:  # one object's import: the plan checked after it says the rest
+            return True
+        return any(o.name == name for o in self.live.objects.get(type_, []))
 
     @property
     def key(self) -> str:
@@ -194,7 +200,7 @@ class _Writer:
 
     def project_document(self, config_key: str, live: ProjectObservation) -> dict:
         assert live.project is not None  # import_project checked it
-        self.config_key = config_key
+        self.config_key, self.live = config_key, live
         project = project_spec()
         assert project.to_config is not None
         doc: dict[str, Any] = {project.section: project.to_config(config_key, live.project.attributes, self)}

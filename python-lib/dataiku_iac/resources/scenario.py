@@ -849,6 +849,10 @@ def _undeclared_references(attrs: dict[str, Any], ctx: ImportContext) -> list[st
             for name in entry.get(key) or []:
                 if isinstance(name, str) and ctx.declared(type_, name) is None:
                     missing.append(f"{label} {name!r}")
+    for step in attrs.get("steps") or []:
+        callee = step.get("scenario") if step.get("type") == "run_scenario" else None
+        if isinstance(callee, str) and step.get("project") in (None, ctx.key) and not ctx.exists("scenario", callee):
+            missing.append(f"scenario {callee!r}")
     return sorted(set(missing))
 
 

@@ -182,6 +182,11 @@ class ImportContext(Protocol):
         this one), or None: what a recipe reads of its inputs' schema."""
         ...
 
+    def exists(self, type_: str, name: str) -> bool:
+        """Whether DSS's project has an object of `type_` named `name` (of this type too, written
+        later or not): what a reference between objects of one type can be checked against."""
+        ...
+
     def secret(self, env_name: str, value: str, what: str) -> dict[str, Any]:
         """A secret value read from DSS, as the configuration writes it: the reference
         `{secret_env: env_name}`. The value is never written to a file; it is kept for the
