@@ -15,6 +15,8 @@ changed is rewritten:
     config/projects/<KEY>/sql_notebooks.json         the SQL notebooks, in creation order
     config/projects/<KEY>/lib/...                    project library files, as real files
     managed_folders/<KEY>/<id>/...                   managed-folder contents, as real files
+    uploads/<KEY>/datasets/<name>/...                the files of UploadedFiles datasets
+    datasets/rows.duckdb                             the rows datasets hold (rows.py)
     scenarios/<KEY>/<id>/runs/<runId>.json           scenario run history
 """
 
@@ -31,6 +33,7 @@ from urllib.parse import quote, unquote
 
 from . import defaults
 from .files import DiskFileArea, FileArea, MemoryFileArea
+from .rows import RowStore
 
 DEFAULT_ADMIN_KEY = "emulator-admin-key"
 
@@ -131,6 +134,8 @@ class Store:
         self._init_instance()
         self.projects: Dict[str, ProjectData] = {}
         self.folder_areas: Dict[Tuple[str, str], FileArea] = {}
+        self.rows = RowStore(self.data_dir / "datasets" / "rows.duckdb" if self.data_dir else None)
+        self._spool: Optional[Path] = None  # uploads of an emulator without data dir (a temp dir)
         fresh = True
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -284,8 +289,30 @@ class Store:
         self.save_tags(proj)
         return proj
 
-    def delete_project(self, key: str, drop_folder_data: bool) -> None:
+    def upload_files(self, key: str, dataset: str) -> DiskFileArea:
+        """The files of an UploadedFiles dataset: in the data dir, else in a temp dir of this process
+        (DuckDB reads them as files)."""
+        return DiskFileArea(self._uploads_root(key) / quote(dataset, safe=""))
+
+    def _uploads_root(self, key: str) -> Path:
+        if self.data_dir:
+            root = self.data_dir / "uploads"
+        else:
+            if self._spool is None:
+                import atexit
+                import tempfile
+
+                self._spool = Path(tempfile.mkdtemp(prefix="dss-emulator-uploads-"))
+                atexit.register(shutil.rmtree, str(self._spool), True)
+            root = self._spool
+        return root / quote(key, safe="") / "datasets"
+
+    def delete_project(self, key: str, drop_folder_data: bool, drop_dataset_data: bool = True) -> None:
         proj = self.projects.pop(key)
+        if drop_dataset_data:
+            self.rows.drop_project(key)
+        if self.data_dir or self._spool:
+            shutil.rmtree(self._uploads_root(key).parent, ignore_errors=True)
         for fid in list(proj.folders):
             area = self.folder_areas.pop((key, fid), None)
             if drop_folder_data and area is not None:
@@ -466,6 +493,8 @@ class Store:
             for key in list(self.projects):
                 self.delete_project(key, drop_folder_data=True)
             self.folder_areas.clear()
+            self.rows.reset()
+            self._remove("uploads")
             self._remove("managed_folders")
             self._remove("config/projects")
             self._remove("scenarios")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .. import defaults, errors
+from .. import dataset_rows, defaults, errors
 from ..auth import READ, WRITE
 from ..context import Ctx
 from ..jsoncopy import clone
@@ -167,14 +167,9 @@ def put_dataset(ctx: Ctx) -> Dict[str, Any]:
 def delete_dataset(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(WRITE)
     doc = _dataset(ctx, proj)
+    if ctx.qbool("dropData"):
+        dataset_rows.clear(ctx.store, proj.key, doc)
     ctx.store.remove_dataset(proj, doc["name"])
-    return {}
-
-
-@route("DELETE", "/projects/<pk>/datasets/<name>/data")
-def clear_dataset(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(WRITE)
-    _dataset(ctx, proj)
     return {}
 
 
@@ -265,6 +260,7 @@ def rename_dataset(ctx: Ctx) -> Dict[str, Any]:
     doc = proj.datasets[old]
     ctx.store.rename_in_zones(proj, "DATASET", old, new)  # the object stays in its zone
     ctx.store.remove_dataset(proj, old)
+    ctx.store.rows.rename(proj.key, old, new)  # the rows follow the dataset
     doc["name"] = new
     defaults.bump(doc, ctx.login)
     proj.datasets[new] = doc

@@ -115,7 +115,11 @@ def get_project(ctx: Ctx) -> Dict[str, Any]:
 @route("DELETE", "/projects/<pk>")
 def delete_project(ctx: Ctx) -> Dict[str, Any]:
     ctx.project(ADMIN)
-    ctx.store.delete_project(ctx.params["pk"], drop_folder_data=ctx.qbool("clearOutputManagedFolders"))
+    ctx.store.delete_project(
+        ctx.params["pk"],
+        drop_folder_data=ctx.qbool("clearOutputManagedFolders"),
+        drop_dataset_data=ctx.qbool("clearManagedDatasets"),
+    )
     ctx.app.runtime.forget_project(ctx.params["pk"])
     return ctx.app.runtime.start_future({"projectKey": ctx.params["pk"], "deleted": True}, "Deleting project")
 
