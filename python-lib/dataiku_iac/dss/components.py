@@ -421,13 +421,24 @@ def create_drift_scenario(
 
 
 def drift_summary(report: Any) -> str:
+    """One line for a failed step or macro (what a DSS run and its mail reporter show): the counts,
+    then each drifted object with the fields that changed, so the change is named without opening
+    the report."""
     counts = report.counts()
-    addresses = ", ".join(i.address for i in report.items[:10]) + (" …" if len(report.items) > 10 else "")
+    addresses = ", ".join(_drifted(i) for i in report.items[:10]) + (" …" if len(report.items) > 10 else "")
     forbidden = f", {len(report.forbidden)} forbidden by an `unmanaged: fail` policy" if report.forbidden else ""
     return (
         f"drift in environment {report.environment}: {counts['changed']} changed, {counts['deleted']} deleted, "
         f"{counts['unmanaged']} unmanaged{forbidden} ({addresses})"
     )
+
+
+def _drifted(item: Any) -> str:
+    """`recipe.P.join [joins]`: a changed object with its changed fields (names only: values can
+    be long, and a secret's never leaves the report's redaction)."""
+    if item.kind == "changed" and item.fields:
+        return f"{item.address} [{', '.join(f.name for f in item.fields)}]"
+    return item.address
 
 
 def check_drift_step(
