@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import EXAMPLES, assert_no_changes, request_count, run_cli, version_tags, writes_since
+from tests.e2e.helpers import EXAMPLES, cli_env, request_count, run_cli, version_tags, writes_since
+from tests.support import example_secrets
 
 
 def example_dirs() -> list[Path]:
@@ -39,10 +40,12 @@ def _effective_keys(root: Path) -> set[str]:
 def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     root = tmp_path / example.name
     shutil.copytree(example, root, ignore=shutil.ignore_patterns(".dataiku-iac", "*.tfplan.json"))
-    run_cli(dss, root, "validate", "-e", "dev")
-    first = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    env = cli_env(dss, **example_secrets(root))  # the secrets its reporters reference, set as a user does
+    run_cli(dss, root, "validate", "-e", "dev", env=env)
+    first = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
     assert "Apply complete!" in first.stdout, str(first)
-    assert_no_changes(dss, root)
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", env=env)
+    assert plan.last_line().startswith("No changes."), str(plan)
 
     keys = sorted(_effective_keys(root))
     assert keys, "the example created no project"
@@ -50,11 +53,11 @@ def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     tags_before = version_tags(client, keys)
     assert len(tags_before) > 5 * len(keys) - 1, tags_before
     before = request_count(dss)
-    second = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    second = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
     assert second.last_line().startswith("No changes."), str(second)
     assert writes_since(dss, before) == [], "the second apply wrote to DSS"
     assert version_tags(client, keys) == tags_before, "a versionTag moved during the second apply"
     before_drift = request_count(dss)
-    drift = run_cli(dss, root, "drift", "-e", "dev")
+    drift = run_cli(dss, root, "drift", "-e", "dev", env=env)
     assert drift.stdout.startswith("No drift."), str(drift)
     assert writes_since(dss, before_drift) == [], "drift wrote to DSS"

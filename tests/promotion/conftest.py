@@ -15,6 +15,7 @@ import pytest
 from dss_emulator.pytest_plugin import EmulatorHandle, start_subprocess, stop_subprocess
 
 from tests.promotion.helpers import EXAMPLES, cli_env
+from tests.support import example_secrets
 
 DEFAULT_CONNECTIONS = ("filesystem_managed", "filesystem_folders", "postgres_dw")
 KEY_VARS = {"dev": "DKU_API_KEY", "staging": "DKU_API_KEY_STAGING", "prod": "DKU_API_KEY_PROD"}
@@ -41,7 +42,7 @@ class Node:
 
     def cli_env(self, **extra: str) -> dict:
         """Only this node's URL and key: a command of another environment cannot reach it."""
-        env = cli_env(self.handle, **extra)
+        env = cli_env(self.handle, **{**example_secrets(EXAMPLES / "sales-pipeline"), **extra})
         env[KEY_VARS[self.env]] = self.handle.api_key
         return env
 

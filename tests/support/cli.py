@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,6 +96,15 @@ def spawn_cli(
             stdin=subprocess.DEVNULL,
             start_new_session=new_session,
         )
+
+
+def example_secrets(root: Path) -> dict[str, str]:
+    """A value for every secret a configuration references (`secret_env: IAC_SECRET_…`), as the
+    person running it sets them: the examples' reporters take their webhook URL from one."""
+    names = set()
+    for path in sorted(root.rglob("*.y*ml")):
+        names.update(re.findall(r"secret_env:\s*(IAC_SECRET_\w+)", path.read_text(encoding="utf-8")))
+    return {name: f"https://hooks.example.com/services/T0/B0/{name.lower()}" for name in sorted(names)}
 
 
 def write_config(root: Path, projects: dict[str, str], *, iac: Optional[str] = None, env: str = "", files: Optional[dict[str, str]] = None) -> Path:
