@@ -267,6 +267,8 @@ def recipe_base(rtype: str) -> Dict[str, Any]:
 def new_recipe(project_key: str, name: str, rtype: str, proto: Dict[str, Any]) -> Dict[str, Any]:
     doc: Dict[str, Any] = {"type": rtype}
     doc.update(recipe_base(rtype))
+    if rtype == "sampling":  # its sampling lives in the params' `selection`, not in the payload
+        doc["params"] = load("recipe_params_sampling.json")
     extra = {k: v for k, v in proto.items() if k not in ("type", "name", "projectKey")}
     doc = deep_merge(doc, extra)
     doc.setdefault("inputs", {})
@@ -307,6 +309,14 @@ def stack_payload(virtual_inputs: List[str]) -> Dict[str, Any]:
     return payload
 
 
+def pivot_payload(key: Optional[str]) -> Dict[str, Any]:
+    """DSS's editor sends the pivot column as creation setting `key` (dataikuapi's creator sends none)."""
+    payload = load("payload_pivot.json")
+    if key:
+        payload["pivots"][0]["keyColumns"] = [key]
+    return payload
+
+
 def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
     if rtype == "grouping":
         return json.dumps(grouping_payload(settings.get("groupKey")), indent=2)
@@ -316,6 +326,10 @@ def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
         return json.dumps(join_payload(list(settings.get("virtualInputs") or [])), indent=2)
     if rtype == "shaker":
         return json.dumps(load("payload_shaker.json"), indent=2)
+    if rtype == "pivot":
+        return json.dumps(pivot_payload(settings.get("key")), indent=2)
+    if rtype == "sampling":
+        return json.dumps(load("payload_sampling.json"), indent=2)
     if rtype in ("window", "split", "sort"):
         return json.dumps(load(f"payload_{rtype}.json"), indent=2)
     script = settings.get("script")

@@ -261,6 +261,29 @@ def hand_made_defaults(root: Path, out: Path) -> None:
           "StackRecipeSettings reads (docs/emulator.md)", stack)
 
 
+def pivot_and_sampling_defaults(root: Path, out: Path) -> None:
+    """Hand-made too: no real pivot or sampling recipe was found. The keys are those DSS's recipe
+    editors read and write (public references, docs/emulator.md); their creation values are guesses."""
+    no_filter = {"distinct": False, "enabled": False}
+    engine = load(root, "recipe/grouping_recipe.payload.json")["engineParams"]
+    pivot = {"identifierColumnsSelection": "EXPLICIT", "explicitIdentifiers": [],
+             "pivots": [{"keyColumns": [], "valueColumns": [], "explicitValues": [], "valueLimit": "TOP_N",
+                         "topnLimit": 20, "globalCount": True}],
+             "otherColumns": [], "computedColumns": [], "customAggregates": [], "preFilter": no_filter,
+             "enginesPreferences": {}, "engineParams": engine}
+    write(out, "payload_pivot.json", "hand-made: no real pivot payload was found; the keys of DSS's pivot "
+          "editor, one pivot as the editor starts with (docs/emulator.md)", pivot)
+    write(out, "payload_sampling.json", "hand-made: a sampling recipe's payload is its filter (DSS's "
+          "sampling editor saves it as the payload); disabled at creation (docs/emulator.md)", no_filter)
+    selection = {"samplingMethod": "FULL", "maxRecords": -1, "targetRatio": 0.02, "useMemTable": False,
+                 "filter": no_filter, "partitionSelectionMethod": "ALL", "latestPartitionsN": 1,
+                 "ordering": {"enabled": False, "rules": []}, "ascending": True, "withinFirstN": -1,
+                 "maxReadUncompressedBytes": -1}
+    write(out, "recipe_params_sampling.json", "hand-made: a sampling recipe keeps its sampling in its params' "
+          "`selection`; the values of a recipe as public references show it (docs/emulator.md)",
+          {"selection": selection, "engineParams": {}})
+
+
 def derive(root: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset_defaults(root, out)
@@ -269,6 +292,7 @@ def derive(root: Path, out: Path) -> None:
     recipe_defaults(root, out)
     scenario_defaults(root, out)
     hand_made_defaults(root, out)
+    pivot_and_sampling_defaults(root, out)
 
 
 def main() -> None:

@@ -209,6 +209,36 @@ STACK_YAML = """\
     origin_labels: {orders_archive: archive}
 """
 
+
+def pivot_by_creator(project: Any) -> None:
+    creator = project.new_recipe("pivot", "pivot_orders")
+    creator.with_input("orders").with_existing_output("orders_by_country")
+    settings = creator.create().get_settings()
+    payload = settings.obj_payload  # PivotRecipeSettings has no helpers: the payload, as DSS's editor writes it
+    payload["explicitIdentifiers"] = ["customer"]
+    payload["pivots"][0].update(
+        keyColumns=["country"], valueLimit="EXPLICIT", explicitValues=[["FR"], ["DE"]], globalCount=False,
+        valueColumns=[{"column": "amount", "type": "double", "sum": True},
+                      {"column": "amount", "type": "double", "avg": True}])
+    payload["otherColumns"] = [{"column": "ordered_on", "type": "date", "last": True, "orderColumn": "order_id"}]
+    settings.save()
+
+
+PIVOT_YAML = """\
+  - name: pivot_orders
+    type: pivot
+    inputs: [orders]
+    outputs: [orders_by_country]
+    keys: [customer]
+    pivot_columns: [country]
+    pivot_values: [FR, DE]
+    aggregations:
+      amount: [sum, avg]
+    count: false
+    other_columns:
+      ordered_on: {functions: [last], order_by: order_id}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, ("orders_by_customer",), GROUPING_YAML),
@@ -218,6 +248,7 @@ KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     "split": ("split_customers", split_by_creator, ("customers_sample", "customers_rest"), SPLIT_YAML),
     "sort": ("sort_orders", sort_by_creator, ("orders_sorted",), SORT_YAML),
     "vstack": ("stack_orders", stack_by_creator, ("all_orders",), STACK_YAML),
+    "pivot": ("pivot_orders", pivot_by_creator, ("orders_by_country",), PIVOT_YAML),
 }
 
 
