@@ -156,7 +156,8 @@ class _Printer:
             self.echo("\n=================================== FAILURES ===================================")
             for outcome in bad:
                 self.echo(f"___ {outcome.id} ___", "red")
-                self.echo(outcome.message)
+                if outcome.message not in outcome.details:
+                    self.echo(outcome.message)
                 if outcome.details:
                     self.echo(outcome.details)
         if result.error:

@@ -9,6 +9,7 @@ refused at load time, naming what to install.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 from pathlib import Path
@@ -93,7 +94,7 @@ def parquet_reader() -> str:
     """Which library reads Parquet here: 'pyarrow', 'duckdb', or '' for none."""
     for name in ("pyarrow", "duckdb"):
         try:
-            __import__(f"{name}.parquet" if name == "pyarrow" else name)
+            importlib.import_module(f"{name}.parquet" if name == "pyarrow" else name)
             return name
         except ImportError:
             continue
@@ -105,14 +106,11 @@ def _parquet_rows(path: Path, rel: str) -> list[Row]:
     if not reader:
         raise FixtureProblem(f"{rel}: reading a Parquet fixture needs pyarrow or duckdb (pip install pyarrow)")
     try:
+        # imported by name: both are optional, and neither ships type information
         if reader == "pyarrow":
-            import pyarrow.parquet as pq
-
-            rows: list[Row] = pq.read_table(str(path)).to_pylist()
+            rows: list[Row] = importlib.import_module("pyarrow.parquet").read_table(str(path)).to_pylist()
             return rows
-        import duckdb
-
-        connection = duckdb.connect()
+        connection = importlib.import_module("duckdb").connect()
         try:
             result = connection.execute("SELECT * FROM read_parquet(?)", [str(path)])
             names = [d[0] for d in result.description]

@@ -142,24 +142,28 @@ def ephemeral_environment(data: Any, run_id: str, datasets: dict[str, list[dict[
     """The test environment made from the user's environment file `data` (as written: its
     `${VAR}` references are resolved by the loader, as for the original). `datasets`: project key
     as written -> its dataset items, each made a managed dataset by an override."""
-    env = copy.deepcopy(data) if isinstance(data, dict) else {}
-    keys = env.get("project_key") if isinstance(env.get("project_key"), dict) else {}
+    env: dict[str, Any] = copy.deepcopy(data) if isinstance(data, dict) else {}
+    keys = _mapping(env.get("project_key"))
     env["project_key"] = {**keys, "suffix": f"{keys.get('suffix') or ''}{key_suffix(run_id)}"}
     env["state"] = {"backend": "local", "path": ".dataiku-iac/state"}
-    policies = env.get("policies") if isinstance(env.get("policies"), dict) else {}
+    policies = _mapping(env.get("policies"))
     env["policies"] = {**policies, "require_saved_plan": False, "allow_destroy": True}
-    overrides = env.get("overrides") if isinstance(env.get("overrides"), dict) else {}
+    overrides = _mapping(env.get("overrides"))
     env["overrides"] = overrides
     for project, items in datasets.items():
         for item in items:
             if item.get("type", "managed") == "managed" and "connection" not in item:
                 continue
             address = f"dataset.{project}.{item['name']}"
-            patch = {k: None for k in item if k not in _MANAGED_KEEPS}
-            patch.update({k: v for k, v in (overrides.get(address) or {}).items() if k in _MANAGED_KEEPS})
+            patch: dict[str, Any] = {k: None for k in item if k not in _MANAGED_KEEPS}
+            patch.update({k: v for k, v in _mapping(overrides.get(address)).items() if k in _MANAGED_KEEPS})
             patch["type"] = "managed"
             overrides[address] = patch
     return env
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _copy_ignore(directory: str, names: list[str]) -> set[str]:
@@ -207,9 +211,8 @@ def mark_project(client: Any, project_key: str, run: RunDir, owner: str) -> None
     lineage marker and every other key stay)."""
     project = client.get_project(project_key)
     metadata = project.get_metadata()
-    custom = metadata.get("custom") if isinstance(metadata.get("custom"), dict) else {}
-    kv = custom.get("kv") if isinstance(custom.get("kv"), dict) else {}
-    kv = {**kv, RUN_MARK: run.run_id, OWNER_MARK: owner, STARTED_MARK: str(run.started), HOST_MARK: run.host,
+    custom = _mapping(metadata.get("custom"))
+    kv = {**_mapping(custom.get("kv")), RUN_MARK: run.run_id, OWNER_MARK: owner, STARTED_MARK: str(run.started), HOST_MARK: run.host,
           PID_MARK: str(run.pid)}
     metadata["custom"] = {**custom, "kv": kv}
     project.set_metadata(metadata)

@@ -227,7 +227,7 @@ class _Load:
     def build_of(self, doc: _File, path: YamlPath, value: Any, view: ProjectView) -> Optional[Build]:
         if value is None:
             return None
-        spec = {"datasets": value} if isinstance(value, list) else value
+        spec: dict[str, Any] = {"datasets": value} if isinstance(value, list) else value
         where: YamlPath = (*path, "build") if isinstance(value, list) else (*path, "build", "datasets")
         for index, name in enumerate(spec["datasets"]):
             if self.dataset(doc, (*where, index), name, view) and view.producer(name) is None:

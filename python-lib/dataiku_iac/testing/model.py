@@ -88,6 +88,7 @@ class Build:
 @dataclass(frozen=True)
 class TestCase:
     """One test of a file. `kind` is SCHEMA, QUALITY or PIPELINE."""
+    __test__ = False  # not a pytest class
 
     name: str
     file: str  # tests/<name>.yml
@@ -125,6 +126,7 @@ class TestCase:
 @dataclass(frozen=True)
 class TestSuite:
     """Every test of the configuration, in file order, and the files they came from."""
+    __test__ = False  # not a pytest class
 
     tests: tuple[TestCase, ...]
     files: tuple[str, ...]

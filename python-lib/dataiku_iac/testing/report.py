@@ -152,7 +152,7 @@ def junit_xml(outcomes: Sequence[Outcome], files: Sequence[str], seconds: float,
     for outcome in outcomes:
         by_file.setdefault(outcome.test.file, []).append(outcome)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals: dict[str, int] = {"tests": 0, "failures": 0, "errors": 0}
     for file, items in by_file.items():
         found = counts(items)
         suite = ET.SubElement(root, "testsuite", {
@@ -176,8 +176,8 @@ def junit_xml(outcomes: Sequence[Outcome], files: Sequence[str], seconds: float,
         ET.SubElement(case, "error", {"message": _clean(error[:1000]), "type": "RunError"}).text = _clean(error)
         totals["tests"] += 1
         totals["errors"] += 1
-    for key, value in totals.items():
-        root.set(key, str(value))
+    for key, total in totals.items():
+        root.set(key, str(total))
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body
 

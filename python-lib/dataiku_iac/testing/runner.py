@@ -20,6 +20,7 @@ tests that share one take its lock in name order (no deadlock).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import re
 import threading
@@ -42,6 +43,7 @@ LOG_TAIL_LINES = 30
 
 class TestError(Exception):
     """The test could not run (not an assertion that failed): reported as an error."""
+    __test__ = False  # not a pytest class
 
 
 class BuildFailed(Exception):
@@ -244,7 +246,7 @@ def _sql_rule(test: TestCase, target: Target, rule: Rule) -> Optional[str]:
     """A SELECT over the project's datasets (named as in the configuration), on DuckDB over the
     rows read: every row it returns is a failure."""
     try:
-        import duckdb
+        duckdb = importlib.import_module("duckdb")  # optional, untyped
     except ImportError:
         raise TestError("an sql rule runs on DuckDB, which is not installed (pip install duckdb)") from None
     query = rule.params["query"]

@@ -28,6 +28,8 @@ EventSink = Callable[[str, Any], None]
 
 @dataclass
 class TestOptions:
+    __test__ = False  # not a pytest class
+
     pattern: Optional[str] = None
     parallel: int = 1
     keep: bool = False
@@ -48,6 +50,8 @@ class RunResult:
 
 
 class TestRun:
+    __test__ = False  # not a pytest class
+
     def __init__(self, root: Path, environment: str, options: TestOptions, *, environ: Optional[dict] = None,
                  on_event: EventSink = lambda kind, payload: None, session_kwargs: Optional[dict] = None):
         self.root = Path(root)
