@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from .. import defaults
 from ..config.files import check_relative_path
 
 RUNS_DIR = ".dataiku-iac/test-runs"
@@ -145,7 +146,7 @@ def ephemeral_environment(data: Any, run_id: str, datasets: dict[str, list[dict[
     env: dict[str, Any] = copy.deepcopy(data) if isinstance(data, dict) else {}
     keys = _mapping(env.get("project_key"))
     env["project_key"] = {**keys, "suffix": f"{keys.get('suffix') or ''}{key_suffix(run_id)}"}
-    env["state"] = {"backend": "local", "path": ".dataiku-iac/state"}
+    env["state"] = {"backend": "local", "path": defaults.LOCAL_STATE_PATH}  # inside the run's copy
     policies = _mapping(env.get("policies"))
     env["policies"] = {**policies, "require_saved_plan": False, "allow_destroy": True}
     overrides = _mapping(env.get("overrides"))
