@@ -207,20 +207,20 @@ def _dss_rules(test: TestCase, target: Target, rules: list[Rule]) -> dict[str, O
     {} when this DSS has no data-quality API (the rules are then evaluated on rows)."""
     assert test.quality is not None
     dataset = target.dataset(test, test.quality.dataset)
+    created: list[tuple[Rule, Any]] = []
     try:
-        ruleset = dataset.get_data_quality_rules()
-    except Exception as exc:
-        if _not_found(exc):
-            target.data_quality_api = False
+        try:
+            ruleset = dataset.get_data_quality_rules()
+            created.append((rules[0], ruleset.create_rule(dss_rule(rules[0]))))
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+            target.data_quality_api = False  # before DSS 12.6: evaluated on the rows instead
             return {}
-        raise
-    target.data_quality_api = True
-    created = []
-    try:
-        for rule in rules:
+        target.data_quality_api = True
+        for rule in rules[1:]:
             created.append((rule, ruleset.create_rule(dss_rule(rule))))
-        future = ruleset.compute_rules()
-        future.wait_for_result()
+        ruleset.compute_rules().wait_for_result()
         by_id = {r.id: r for r in ruleset.get_last_rules_results()}
     finally:
         for _rule, made in created:
@@ -239,7 +239,7 @@ def _dss_rules(test: TestCase, target: Target, rules: list[Rule]) -> dict[str, O
 
 def _not_found(exc: Exception) -> bool:
     text = str(exc)
-    return "404" in text or "NotFound" in text or "not found" in text.lower()
+    return "404" in text or "NotFoundException" in text
 
 
 def _sql_rule(test: TestCase, target: Target, rule: Rule) -> Optional[str]:
