@@ -9,7 +9,18 @@ from typing import Any
 
 from dataiku_iac.testing.compare import compare_rows
 from dataiku_iac.testing.loader import ProjectView
-from dataiku_iac.testing.model import ERROR, FAILED, PASSED, QUALITY, SCHEMA, QualityCheck, Rule, SchemaCheck, SchemaColumn, TestCase
+from dataiku_iac.testing.model import (
+    ERROR,
+    FAILED,
+    PASSED,
+    QUALITY,
+    SCHEMA,
+    QualityCheck,
+    Rule,
+    SchemaCheck,
+    SchemaColumn,
+    TestCase,
+)
 from dataiku_iac.testing.runner import Target, read_rows, run_tests, write_rows
 
 KEY = "RUNNER"
