@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -116,6 +117,17 @@ def tsv(rows: Iterable[Sequence[Optional[str]]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+@dataclass
+class Write:
+    """Rows to store: what ``select_sql`` returns, cast to the schema ``columns``."""
+
+    project: str
+    dataset: str
+    select_sql: str
+    columns: List[Dict[str, Any]]
+    append: bool = False
+
+
 class RowStore:
     """Dataset rows in DuckDB. ``path`` None keeps them in memory."""
 
@@ -183,6 +195,24 @@ class RowStore:
             return []
         return [n for n, _t in self.describe(f"SELECT * FROM {ident(self.table(project, dataset))}")]
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held across statements that must see the same temporary views (a recipe run)."""
+        return self._lock
+
+    def create_temp_view(self, name: str, select_sql: str) -> None:
+        with self._lock:
+            self._conn().execute(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {select_sql}")
+
+    def drop_temp_views(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                self._conn().execute(f"DROP VIEW IF EXISTS temp.{ident(name)}")
+
+    def execute(self, sql: str) -> None:
+        with self._lock:
+            self._conn().execute(sql)
+
     def write(
         self,
         project: str,
@@ -194,39 +224,49 @@ class RowStore:
         """Store what ``select_sql`` returns as the dataset's rows, each column cast to the type of
         its DSS schema column (matched by name; a schema column the query lacks is left empty).
         Returns the number of rows written."""
-        tbl = ident(self.table(project, dataset))
+        return self.write_many([Write(project, dataset, select_sql, columns, append)])[0]
+
+    def write_many(self, writes: List[Write]) -> List[int]:
+        """Several writes in one transaction: all happen, or none (a failing recipe leaves every
+        output as it was)."""
         with self._lock:
             db = self._conn()
-            produced = {n for n, _t in self.describe(select_sql)}
-            exprs = [
-                (
-                    cast_expr(f"src.{ident(c['name'])}", c.get("type"))
-                    if c["name"] in produced
-                    else f"CAST(NULL AS {duck_type(c.get('type'))})"
-                )
-                + f" AS {ident(c['name'])}"
-                for c in columns
-            ]
-            body = "SELECT {} FROM ({}) AS src".format(", ".join(exprs) or "NULL AS __empty", select_sql)
             db.execute("BEGIN TRANSACTION")
             try:
-                if append and self.has_rows(project, dataset):
-                    before = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0]
-                    self._align(tbl, columns)
-                    db.execute(f"INSERT INTO {tbl} BY NAME {body}")
-                    written = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0] - before
-                else:
-                    db.execute(f"CREATE OR REPLACE TABLE {tbl} AS {body}")
-                    written = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0]
-                db.execute(
-                    "INSERT INTO __emu_rows VALUES (?, ?, ?, 1) ON CONFLICT (tbl) DO UPDATE SET version = version + 1",
-                    [project, dataset, self.table(project, dataset)],
-                )
+                counts = [self._write_one(w) for w in writes]
                 db.execute("COMMIT")
             except Exception:
                 db.execute("ROLLBACK")
                 raise
-            return int(written)
+            return counts
+
+    def _write_one(self, w: Write) -> int:
+        db = self._conn()
+        tbl = ident(self.table(w.project, w.dataset))
+        produced = {n for n, _t in self.describe(w.select_sql)}
+        exprs = [
+            (
+                cast_expr(f"src.{ident(c['name'])}", c.get("type"))
+                if c["name"] in produced
+                else f"CAST(NULL AS {duck_type(c.get('type'))})"
+            )
+            + f" AS {ident(c['name'])}"
+            for c in w.columns
+        ]
+        body = "SELECT {} FROM ({}) AS src".format(", ".join(exprs) or "NULL AS __empty", w.select_sql)
+        if w.append and self.has_rows(w.project, w.dataset):
+            before = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0]
+            self._align(tbl, w.columns)
+            db.execute(f"INSERT INTO {tbl} BY NAME {body}")
+            written = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0] - before
+        else:
+            db.execute(f"CREATE OR REPLACE TABLE {tbl} AS {body}")
+            written = db.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0]
+        db.execute(
+            "INSERT INTO __emu_rows VALUES (?, ?, ?, 1) ON CONFLICT (tbl) DO UPDATE SET version = version + 1",
+            [w.project, w.dataset, self.table(w.project, w.dataset)],
+        )
+        return int(written)
 
     def _align(self, tbl: str, columns: List[Dict[str, Any]]) -> None:
         """Add to a stored table the schema columns it lacks (an append after a schema change)."""

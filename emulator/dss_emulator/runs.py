@@ -1,6 +1,6 @@
 """Scenario runs: a manual trigger fire starts a run in a background thread; steps really execute.
 
-Executed step types: build_flowitem (SUCCESS if every item exists), set_project_vars (sets the
+Executed step types: build_flowitem (runs the build job: builds.py), set_project_vars (sets the
 variables), define_vars, run_scenario (runs the other scenario and takes its outcome), runnable
 (runs the macro), pystep_<plugin>_<step> (runs the plugin's step.py in a subprocess). custom_python
 steps and script scenarios are NOT executed and fail. Other step types succeed without effect.
@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional
 
-from . import errors
+from . import builds, errors
 from .app import App
 from .auth import Caller
 from .store import ProjectData
@@ -289,11 +289,25 @@ class ScenarioEngine:
                 outputs.append(
                     {"type": kind, "id": item_id, "projectKey": pk, "partition": build.get("partitionsSpec")}
                 )
-            if outputs:
-                job_type = params.get("jobType", "RECURSIVE_BUILD")
-                job = self.app.runtime.record_job(proj.key, job_type, outputs, caller.login)
-                items.append({"type": "JOB_EXECUTED", "jobId": job["def"]["id"], "outcome": "SUCCESS"})
+            if not outputs:
+                return "Built 0 item(s)"
+            job_type = params.get("jobType") or "RECURSIVE_BUILD"
+            status, job = builds.start_job(self.app, proj, job_type, outputs, caller.login)
+        state = job.run()  # this thread is the scenario's: the job runs in it
+        job_id = status["def"]["id"]
+        items.append(
+            {"type": "JOB_EXECUTED", "jobId": job_id, "outcome": "SUCCESS" if state == "DONE" else "FAILED"}
+        )
+        if state != "DONE":
+            raise StepFailure(f"Job {job_id} failed: {self._job_error(proj.key, job_id)}")
         return f"Built {len(outputs)} item(s)"
+
+    def _job_error(self, pk: str, job_id: str) -> str:
+        job = self.app.runtime.job(pk, job_id) or {}
+        failed = [
+            a.get("error", "") for a in job.get("activities", {}).values() if a.get("state") == "FAILED"
+        ]
+        return failed[0] if failed else "see the job log"
 
     def _set_vars(self, proj: ProjectData, params: Dict[str, Any]) -> str:
         variables = params.get("variables") or {}

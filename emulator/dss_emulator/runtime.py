@@ -10,11 +10,23 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .defaults import random_id
 
 ROOT_FOLDER = "ROOT"  # the id of the project folder every project is in until moved
+
+
+def _job_output(out: Dict[str, Any]) -> Dict[str, Any]:
+    """A job output as DSS lists it (`targetDataset`, ...) with the keys the client sent."""
+    doc = copy.deepcopy(out)
+    if out.get("type", "DATASET") == "DATASET":
+        doc.update(
+            targetDataset=out.get("id"),
+            targetDatasetProjectKey=out.get("projectKey"),
+            targetPartition=out.get("partition") or "NP",
+        )
+    return doc
 
 
 class Runtime:
@@ -25,11 +37,15 @@ class Runtime:
         self._macro_runs: Dict[str, Dict[str, Any]] = {}
         self._folders: Dict[str, Dict[str, Any]] = {}  # folder id -> {name, parentId}
         self._locations: Dict[str, str] = {}  # project key -> folder id (ROOT when absent)
+        self._job_logs: Dict[Tuple[str, str], List[Tuple[Optional[str], str]]] = {}  # (activity, line)
+        self._builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
 
     def reset(self) -> None:
         with self._lock:
             self._futures.clear()
             self._jobs.clear()
+            self._job_logs.clear()
+            self._builds.clear()
             self._macro_runs.clear()
             self._folders.clear()
             self._locations.clear()
@@ -71,7 +87,9 @@ class Runtime:
 
     def futures(self) -> List[Dict[str, Any]]:
         with self._lock:
-            return [{k: copy.deepcopy(v) for k, v in f.items() if k != "_error"} for f in self._futures.values()]
+            return [
+                {k: copy.deepcopy(v) for k, v in f.items() if k != "_error"} for f in self._futures.values()
+            ]
 
     def drop_future(self, job_id: str) -> None:
         with self._lock:
@@ -97,17 +115,56 @@ class Runtime:
                     "type": job_type,
                     "projectKey": project_key,
                     "initiator": initiator,
-                    "outputs": copy.deepcopy(outputs),
+                    "initiationTimestamp": now,
+                    "outputs": [_job_output(o) for o in outputs],
                     "name": job_id,
                     "triggeredFrom": "API",
+                    "refreshHiveMetastore": False,
                 },
                 "state": "DONE",
+                "stableState": True,
+                "startTime": now,
+                "endTime": now,
                 "jobStartTime": now,
                 "jobEndTime": now,
                 "warningsCount": 0,
+                "activities": {},
             }
             jobs[job_id] = status
             return copy.deepcopy(status)
+
+    def new_job(
+        self, project_key: str, job_type: str, outputs: List[Dict[str, Any]], initiator: str
+    ) -> Dict[str, Any]:
+        """A job that starts now (state RUNNING); the builder updates it with ``update_job``."""
+        status = self.record_job(project_key, job_type, outputs, initiator)
+        job_id = status["def"]["id"]
+        self.update_job(project_key, job_id, lambda s: s.update(state="RUNNING", endTime=0, jobEndTime=0))
+        return self.job(project_key, job_id) or status
+
+    def update_job(self, project_key: str, job_id: str, change: Callable[[Dict[str, Any]], Any]) -> None:
+        with self._lock:
+            status = self._jobs.get(project_key, {}).get(job_id)
+            if status is not None:
+                change(status)
+
+    def log_job(self, project_key: str, job_id: str, activity: Optional[str], line: str) -> None:
+        with self._lock:
+            self._job_logs.setdefault((project_key, job_id), []).append((activity, line))
+
+    def job_log(self, project_key: str, job_id: str, activity: Optional[str] = None) -> str:
+        with self._lock:
+            lines = self._job_logs.get((project_key, job_id), [])
+            return "".join(line + "\n" for act, line in lines if activity is None or act == activity)
+
+    def build_record(self, project_key: str, dataset: str) -> Optional[Dict[str, Any]]:
+        """What the last successful build of a dataset read (input data versions, recipe version)."""
+        with self._lock:
+            return copy.deepcopy(self._builds.get((project_key, dataset)))
+
+    def set_build_record(self, project_key: str, dataset: str, record: Dict[str, Any]) -> None:
+        with self._lock:
+            self._builds[(project_key, dataset)] = copy.deepcopy(record)
 
     def jobs(self, project_key: str) -> List[Dict[str, Any]]:
         with self._lock:

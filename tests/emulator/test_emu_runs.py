@@ -135,6 +135,7 @@ def test_jobs_and_recipe_run(project):
     job = project.get_dataset("src").build()
     assert job.get_status()["baseStatus"]["state"] == "DONE"
     (project.new_recipe("sync", "s").with_input("src").with_new_output("dst", "filesystem_managed").create())
+    project.get_dataset("src").set_schema({"columns": [{"name": "a", "type": "string"}]})  # a recipe reads it
     job = project.get_recipe("s").run()
     assert job.get_status()["baseStatus"]["def"]["outputs"][0]["id"] == "dst"
     assert len(project.list_jobs()) == 2

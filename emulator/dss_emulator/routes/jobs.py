@@ -1,10 +1,10 @@
-"""Jobs (complete at once, state DONE) and futures."""
+"""Jobs (they run the recipes producing their outputs: builds.py) and futures."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .. import errors
+from .. import builds, errors
 from ..auth import READ, WRITE
 from ..context import Ctx, Raw
 from ..router import route
@@ -24,15 +24,21 @@ def _check_outputs(ctx: Ctx, proj: ProjectData, outputs: List[Dict[str, Any]]) -
     return checked
 
 
-@route("POST", "/projects/<pk>/jobs/")
+@route("POST", "/projects/<pk>/jobs/", locked=False)
 def start_job(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(WRITE)
-    body = ctx.body_dict()
-    outputs = _check_outputs(ctx, proj, body.get("outputs") or [])
-    if not outputs:
-        raise errors.bad_request("A job needs at least one output")
-    job_type = body.get("type", "NON_RECURSIVE_FORCED_BUILD")
-    status = ctx.app.runtime.record_job(proj.key, job_type, outputs, ctx.login)
+    with ctx.store.lock:
+        proj = ctx.project(WRITE)
+        body = ctx.body_dict()
+        outputs = _check_outputs(ctx, proj, body.get("outputs") or [])
+        if not outputs:
+            raise errors.bad_request("A job needs at least one output")
+        job_type = body.get("type") or "NON_RECURSIVE_FORCED_BUILD"
+        auto_schema = bool(body.get("autoUpdateSchemaBeforeEachRecipeRun", False))
+        status, run = builds.start_job(ctx.app, proj, job_type, outputs, ctx.login, auto_schema)
+    run.start()
+    # Answer once the job is done when it is quick (as it nearly always is here), so a client
+    # polling its status does not wait for its first back-off step; a long job answers RUNNING.
+    run.done.wait(builds.INLINE_WAIT_S)
     return {"id": status["def"]["id"], "projectKey": proj.key}
 
 
@@ -53,16 +59,28 @@ def _job(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
 def get_job(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
     job = _job(ctx, proj)
-    return {"baseStatus": job, "globalState": {"done": 1, "failed": 0, "running": 0}}
+    states = [a["state"] for a in job.get("activities", {}).values()]
+    counts = {s: states.count(s) for s in ("DONE", "FAILED", "RUNNING", "NOT_STARTED", "SKIPPED", "ABORTED")}
+    return {
+        "baseStatus": job,
+        "globalState": {
+            "done": counts["DONE"],
+            "failed": counts["FAILED"],
+            "running": counts["RUNNING"],
+            "notStarted": counts["NOT_STARTED"],
+            "skipped": counts["SKIPPED"],
+            "aborted": counts["ABORTED"],
+            "total": len(states),
+        },
+    }
 
 
 @route("GET", "/projects/<pk>/jobs/<job_id>/log")
 def job_log(ctx: Ctx) -> Raw:
     proj = ctx.project(READ)
     job = _job(ctx, proj)
-    return Raw(
-        ("Job {} done (emulated: nothing was computed)\n".format(job["def"]["id"])).encode(), "text/plain"
-    )
+    text = ctx.app.runtime.job_log(proj.key, job["def"]["id"], ctx.query("activity") or None)
+    return Raw(text.encode("utf-8"), "text/plain")
 
 
 @route("POST", "/projects/<pk>/jobs/<job_id>/abort")

@@ -1,0 +1,445 @@
+"""Jobs build datasets: the recipes producing the targets run on the stored rows (DuckDB).
+
+A job is planned under the store lock (which recipes run, in flow order, per the build mode), then
+runs in a thread: each recipe is one activity that reads its inputs' rows, computes its outputs
+(recipe_sql.py) and writes them in one transaction, so a failing recipe leaves its outputs as they
+were. The job fails at the first failing activity; its log says why (docs/emulator.md, "Jobs").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+import traceback
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from . import dataset_rows, errors
+from .app import App
+from .jsoncopy import clone
+from .recipe_sql import COMPILERS, Input, Unsupported, output_refs
+from .rows import Write, dss_type, duck_type
+from .store import ProjectData
+
+JOB_TYPES = (
+    "NON_RECURSIVE_FORCED_BUILD",
+    "RECURSIVE_BUILD",
+    "RECURSIVE_FORCED_BUILD",
+    "RECURSIVE_MISSING_ONLY_BUILD",
+    "REVERSE_FORCED_BUILD",  # scenario steps: "build flow outputs reachable from here"
+)
+INLINE_WAIT_S = 5.0  # a job start answers once the job is done, or after this long (then RUNNING)
+
+
+class ActivityFailed(Exception):
+    """A recipe failed; the message goes to the job log and the job fails."""
+
+
+def _stamp() -> str:
+    now = time.time()
+    return time.strftime("%Y/%m/%d-%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000 % 1000):03d}"
+
+
+def _inputs(recipe: Dict[str, Any]) -> List[str]:
+    return [
+        i.get("ref")
+        for r in (recipe.get("inputs") or {}).values()
+        for i in r.get("items") or []
+        if i.get("ref")
+    ]
+
+
+def producer(proj: ProjectData, dataset: str) -> Optional[str]:
+    """The recipe writing ``dataset`` (DSS allows one)."""
+    for name, recipe in sorted(proj.recipes.items()):
+        if dataset in output_refs(recipe):
+            return name
+    return None
+
+
+def recipe_version(proj: ProjectData, name: str) -> str:
+    recipe = proj.recipes[name]
+    digest = hashlib.sha1(proj.payloads.get(name, "").encode("utf-8")).hexdigest()
+    return json.dumps([recipe.get("versionTag"), digest], sort_keys=True)
+
+
+def data_version(app: App, proj: ProjectData, dataset: str) -> Any:
+    doc = proj.datasets.get(dataset)
+    if doc is None:
+        return None
+    if doc.get("type") in dataset_rows.FILE_SOURCED:
+        return [list(f) for f in app.store.upload_files(proj.key, dataset).list_files()]
+    return app.store.rows.version(proj.key, dataset)
+
+
+# ---------------------------------------------------------------- planning
+
+
+class Planner:
+    """Which recipes a job runs, in an order where every recipe runs after those it reads from."""
+
+    def __init__(self, app: App, proj: ProjectData, job_type: str) -> None:
+        self.app, self.proj, self.job_type = app, proj, job_type
+        self.order: List[str] = []
+        self.decided: Dict[str, bool] = {}  # dataset -> whether it is rebuilt
+        self.visiting: Set[str] = set()
+
+    def plan(self, targets: List[str]) -> List[str]:
+        if self.job_type == "REVERSE_FORCED_BUILD":
+            return self.downstream(targets)
+        for target in targets:
+            self.visit(target, True)
+        return self.order
+
+    def downstream(self, targets: List[str]) -> List[str]:
+        """The targets' recipes and every recipe reading (transitively) what they write, each
+        after the recipes it reads from."""
+        chosen = {r for r in (producer(self.proj, t) for t in targets) if r}
+        reached = set(targets)
+        grown = True
+        while grown:
+            grown = False
+            for name, recipe in self.proj.recipes.items():
+                if name not in chosen and reached.intersection(_inputs(recipe)):
+                    chosen.add(name)
+                    reached.update(output_refs(recipe))
+                    grown = True
+            for name in chosen:
+                reached.update(output_refs(self.proj.recipes[name]))
+        self.job_type = "RECURSIVE_FORCED_BUILD"
+        for name in sorted(chosen):
+            for out in output_refs(self.proj.recipes[name]):
+                self._visit_within(out, chosen)
+        return self.order
+
+    def _visit_within(self, dataset: str, chosen: Set[str]) -> None:
+        recipe = producer(self.proj, dataset)
+        if recipe is None or recipe not in chosen or recipe in self.order or dataset in self.visiting:
+            return
+        self.visiting.add(dataset)
+        for ref in _inputs(self.proj.recipes[recipe]):
+            self._visit_within(ref, chosen)
+        self.visiting.discard(dataset)
+        if recipe not in self.order:
+            self.order.append(recipe)
+
+    def visit(self, dataset: str, is_target: bool) -> bool:
+        if dataset in self.decided:
+            return self.decided[dataset]
+        recipe = producer(self.proj, dataset) if "." not in dataset else None
+        if recipe is None or dataset in self.visiting:
+            return False
+        self.visiting.add(dataset)
+        upstream = False
+        if self.job_type != "NON_RECURSIVE_FORCED_BUILD":
+            for ref in _inputs(self.proj.recipes[recipe]):
+                upstream = self.visit(ref, False) or upstream
+        self.visiting.discard(dataset)
+        rebuild = self._needed(dataset, recipe, is_target, upstream)
+        self.decided[dataset] = rebuild
+        if rebuild and recipe not in self.order:
+            self.order.append(recipe)
+        return rebuild
+
+    def _needed(self, dataset: str, recipe: str, is_target: bool, upstream: bool) -> bool:
+        if self.job_type == "NON_RECURSIVE_FORCED_BUILD":
+            return is_target
+        if self.job_type == "RECURSIVE_FORCED_BUILD":
+            return True
+        if self.job_type == "RECURSIVE_MISSING_ONLY_BUILD":
+            return upstream or not self.app.store.rows.has_rows(self.proj.key, dataset)
+        return upstream or self._out_of_date(dataset, recipe)
+
+    def _out_of_date(self, dataset: str, recipe: str) -> bool:
+        """Smart rebuild: never built, the recipe changed, or an input's data changed since."""
+        record = self.app.runtime.build_record(self.proj.key, dataset)
+        if record is None or record.get("recipe") != recipe_version(self.proj, recipe):
+            return True
+        return any(
+            record.get("inputs", {}).get(ref) != data_version(self.app, self.proj, ref)
+            for ref in _inputs(self.proj.recipes[recipe])
+        )
+
+
+# ---------------------------------------------------------------- running
+
+
+class JobRun:
+    """One job: its activities run one after the other in a thread."""
+
+    def __init__(
+        self, app: App, project_key: str, job_id: str, recipes: List[str], auto_schema: bool
+    ) -> None:
+        self.app, self.pk, self.job_id = app, project_key, job_id
+        self.recipes, self.auto_schema = recipes, auto_schema
+        self.done = threading.Event()
+        self.generation = app.store.generation
+
+    def log(self, activity: Optional[str], level: str, message: str) -> None:
+        for line in message.splitlines() or [""]:
+            self.app.runtime.log_job(
+                self.pk, self.job_id, activity, f"[{_stamp()}] [{level}] [dku.job] - {line}"
+            )
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name=f"job-{self.job_id}", daemon=True).start()
+
+    def run(self) -> str:
+        state = "DONE"
+        try:
+            self.log(
+                None,
+                "INFO",
+                f"Job {self.job_id}: {len(self.recipes)} activit{'y' if len(self.recipes) == 1 else 'ies'} to run",
+            )
+            if not self.recipes:
+                self.log(None, "INFO", "Nothing to do: every target is up to date or has no recipe")
+            for recipe in self.recipes:
+                if not self.activity(recipe):
+                    state = "FAILED"
+                    break
+        finally:
+            self._finish(state)
+        return state
+
+    def _finish(self, state: str) -> None:
+        now = int(time.time() * 1000)
+
+        def close(status: Dict[str, Any]) -> None:
+            status.update(state=state, endTime=now, jobEndTime=now)
+            for act in status["activities"].values():
+                if act["state"] == "NOT_STARTED":
+                    act["state"] = "SKIPPED"
+
+        self.app.runtime.update_job(self.pk, self.job_id, close)
+        self.log(None, "INFO" if state == "DONE" else "ERROR", f"Job {self.job_id} finished: {state}")
+        self.done.set()
+
+    def _set_activity(self, activity: str, **fields: Any) -> None:
+        self.app.runtime.update_job(self.pk, self.job_id, lambda s: s["activities"][activity].update(fields))
+
+    def activity(self, recipe: str) -> bool:
+        activity = activity_id(self.app, self.pk, recipe)
+        self._set_activity(activity, state="RUNNING", startTime=int(time.time() * 1000))
+        self.log(activity, "INFO", f"Running recipe {recipe}")
+        try:
+            written = run_recipe(self.app, self.pk, recipe, self.auto_schema, self.generation)
+        except (ActivityFailed, Unsupported, errors.DSSError) as exc:
+            return self._failed(activity, recipe, str(exc))
+        except Exception as exc:  # the engine's own error, or the SQL's: the job fails with it
+            return self._failed(
+                activity, recipe, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            )
+        for output, count in written.items():
+            self.log(activity, "INFO", f"Wrote {count} row(s) to {output}")
+        self._set_activity(activity, state="DONE", endTime=int(time.time() * 1000))
+        return True
+
+    def _failed(self, activity: str, recipe: str, message: str) -> bool:
+        self.log(activity, "ERROR", f"Activity of recipe {recipe} failed: {message}")
+        self._set_activity(
+            activity, state="FAILED", endTime=int(time.time() * 1000), error=message.splitlines()[0]
+        )
+        return False
+
+
+def activity_id(app: App, pk: str, recipe: str) -> str:
+    proj = app.store.projects.get(pk)
+    outputs = output_refs(proj.recipes.get(recipe, {})) if proj else []
+    return f"compute_{outputs[0] if outputs else recipe}_NP"
+
+
+def start_job(
+    app: App,
+    proj: ProjectData,
+    job_type: str,
+    outputs: List[Dict[str, Any]],
+    login: str,
+    auto_schema: bool = False,
+) -> Tuple[Dict[str, Any], JobRun]:
+    """Plan the job (the caller holds the store lock), record it RUNNING, and return its run, not
+    started."""
+    if job_type not in JOB_TYPES:
+        raise errors.bad_request(f"Invalid job type: {job_type} (one of {', '.join(JOB_TYPES)})")
+    targets = [
+        o["id"]
+        for o in outputs
+        if o.get("type", "DATASET") == "DATASET" and o.get("projectKey", proj.key) == proj.key
+    ]
+    recipes = Planner(app, proj, job_type).plan(targets)
+    status = app.runtime.new_job(proj.key, job_type, outputs, login)
+    job_id = status["def"]["id"]
+    activities = {
+        activity_id(app, proj.key, r): {
+            "activityId": activity_id(app, proj.key, r),
+            "recipeName": r,
+            "recipeType": proj.recipes[r].get("type"),
+            "targets": output_refs(proj.recipes[r]),
+            "state": "NOT_STARTED",
+        }
+        for r in recipes
+    }
+    app.runtime.update_job(proj.key, job_id, lambda s: s["activities"].update(activities))
+    return status, JobRun(app, proj.key, job_id, recipes, auto_schema)
+
+
+# ---------------------------------------------------------------- one recipe
+
+
+class Snapshot:
+    """What a recipe run reads of the configuration, copied under the store lock."""
+
+    def __init__(self, app: App, pk: str, name: str) -> None:
+        with app.store.lock:
+            proj = app.store.projects.get(pk)
+            if proj is None or name not in proj.recipes:
+                raise ActivityFailed(f"Recipe {pk}.{name} does not exist")
+            self.recipe = clone(proj.recipes[name])
+            self.payload = proj.payloads.get(name, "")
+            self.variables = {**app.store.global_variables, **proj.variables, **proj.local_variables}
+            self.inputs: List[Tuple[str, Dict[str, Any]]] = []
+            for ref in _inputs(self.recipe):
+                doc = self._dataset(app, pk, ref, "input")
+                self.inputs.append((ref, doc))
+            self.outputs = {ref: self._dataset(app, pk, ref, "output") for ref in output_refs(self.recipe)}
+            self.versions = {ref: data_version(app, proj, ref) for ref, _d in self.inputs}
+            self.recipe_version = recipe_version(proj, name)
+
+    @staticmethod
+    def _dataset(app: App, pk: str, ref: str, role: str) -> Dict[str, Any]:
+        owner, _, name = ref.rpartition(".") if "." in ref else (pk, "", ref)
+        proj = app.store.projects.get(owner)
+        doc = proj.datasets.get(name) if proj else None
+        if doc is None:
+            raise ActivityFailed(
+                f"The recipe's {role} dataset {owner}.{name} does not exist (folders are not built by the emulator)"
+            )
+        return {**clone(doc), "_pk": owner}
+
+
+def run_recipe(app: App, pk: str, name: str, auto_schema: bool, generation: int) -> Dict[str, int]:
+    snap = Snapshot(app, pk, name)
+    rtype = snap.recipe.get("type")
+    rows = app.store.rows
+    views: List[str] = []
+    with rows.lock:
+        try:
+            inputs = []
+            for i, (ref, doc) in enumerate(snap.inputs):
+                view = f"__in_{i}"
+                rows.create_temp_view(view, dataset_rows.read_sql(app.store, doc["_pk"], doc))
+                views.append(view)
+                inputs.append(Input(ref, view, dataset_rows.schema_columns(doc)))
+            if rtype == "sql_query":
+                compiled = sql_query(app, snap, inputs, views)
+            elif rtype in COMPILERS:
+                compiled = COMPILERS[str(rtype)](snap.recipe, snap.payload, inputs)
+            else:
+                raise Unsupported(f"The emulator does not execute recipes of type {rtype}")
+            writes, schemas = _writes(app, snap, compiled, inputs, auto_schema)
+            if app.store.generation != generation:
+                raise ActivityFailed("The emulator was reset while the job ran")
+            counts = rows.write_many(writes)
+        finally:
+            rows.drop_temp_views(views)
+    _save_outputs(app, snap, schemas)
+    return {w.dataset: c for w, c in zip(writes, counts)}
+
+
+def _output_item(recipe: Dict[str, Any], ref: str) -> Dict[str, Any]:
+    for role in (recipe.get("outputs") or {}).values():
+        for item in role.get("items") or []:
+            if item.get("ref") == ref:
+                return item
+    return {}
+
+
+def _writes(
+    app: App, snap: Snapshot, compiled: Dict[str, str], inputs: List[Input], auto_schema: bool
+) -> Tuple[List[Write], Dict[str, List[Dict[str, Any]]]]:
+    """The writes of each output, and the outputs whose schema the run sets (empty schema, or
+    ``autoUpdateSchemaBeforeEachRecipeRun``)."""
+    input_types = {c["name"]: c.get("type") for i in inputs for c in i.columns}
+    writes, schemas = [], {}
+    for ref, select in compiled.items():
+        doc = snap.outputs[ref]
+        columns = dataset_rows.schema_columns(doc)
+        if not columns or auto_schema:
+            columns = []
+            for col, duck in app.store.rows.describe(select):
+                kept = input_types.get(col)
+                same_storage = kept is not None and duck_type(kept) == duck.upper().replace(
+                    "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"
+                )
+                columns.append({"name": col, "type": kept if same_storage else dss_type(duck)})
+            schemas[ref] = columns
+        if doc.get("type") in dataset_rows.FILE_SOURCED:
+            raise ActivityFailed(
+                f"Output dataset {doc['_pk']}.{doc['name']} of type {doc.get('type')} cannot be written"
+            )
+        append = bool(_output_item(snap.recipe, ref).get("appendMode"))
+        writes.append(Write(doc["_pk"], doc["name"], select, columns, append))
+    return writes, schemas
+
+
+def _save_outputs(app: App, snap: Snapshot, schemas: Dict[str, List[Dict[str, Any]]]) -> None:
+    with app.store.lock:
+        for ref, doc in snap.outputs.items():
+            proj = app.store.projects.get(doc["_pk"])
+            if proj is None or doc["name"] not in proj.datasets:
+                continue
+            if ref in schemas:
+                proj.datasets[doc["name"]]["schema"] = {"columns": schemas[ref], "userModified": False}
+                app.store.save_dataset(proj, doc["name"])
+            app.runtime.set_build_record(
+                doc["_pk"], doc["name"], {"recipe": snap.recipe_version, "inputs": snap.versions}
+            )
+
+
+# ---------------------------------------------------------------- SQL query recipes
+
+
+VARIABLE = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+
+
+def expand(text: str, pk: str, variables: Dict[str, Any]) -> str:
+    """DSS's ${...} expansion: projectKey and the project's (and instance's) variables."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "projectKey":
+            return pk
+        if name in variables:
+            return str(variables[name])
+        return match.group(0)
+
+    return VARIABLE.sub(value, text)
+
+
+def sql_query(app: App, snap: Snapshot, inputs: List[Input], views: List[str]) -> Dict[str, str]:
+    """The recipe's SQL on DuckDB: each input is a view named as DSS's SQL names it, the table
+    of an SQL dataset (``params.table``, ${projectKey} expanded), and also its dataset name. The
+    statements before the last run first; the last one is the SELECT whose rows the output gets."""
+    import duckdb
+
+    pk = snap.recipe.get("projectKey") or ""
+    for (ref, doc), inp in zip(snap.inputs, inputs):
+        names = {ref.rpartition(".")[2]}
+        table = (doc.get("params") or {}).get("table")
+        if table:
+            names.add(expand(str(table), doc["_pk"], snap.variables))
+        for name in names - set(views):
+            app.store.rows.create_temp_view(name, f"SELECT * FROM {inp.view}")
+            views.append(name)
+    statements = [s for s in duckdb.extract_statements(expand(snap.payload, pk, snap.variables))]
+    if not statements:
+        raise ActivityFailed("The SQL query recipe has no query")
+    for statement in statements[:-1]:
+        app.store.rows.execute(statement.query)
+    select = statements[-1].query.strip().rstrip(";")
+    outputs = output_refs(snap.recipe)
+    if len(outputs) != 1:
+        raise ActivityFailed("A SQL query recipe writes exactly one output")
+    return {outputs[0]: select}
