@@ -142,7 +142,7 @@ def formula(expr: str) -> str:
     return sql
 
 
-def _expander(template: str) -> Callable[["re.Match[str]"], str]:
+def _expander(template: str) -> Callable[[re.Match[str]], str]:
     return lambda m: template.format(m.group(1), m.group(1))
 
 
