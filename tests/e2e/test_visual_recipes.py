@@ -239,6 +239,30 @@ PIVOT_YAML = """\
       ordered_on: {functions: [last], order_by: order_id}
 """
 
+
+def sampling_by_creator(project: Any) -> None:
+    creator = project.new_recipe("sampling", "sample_orders")
+    creator.with_input("orders").with_existing_output("orders_sample")
+    settings = creator.create().get_settings()
+    # SamplingRecipeSettings has no helpers: the sampling is the params' selection, the payload the filter
+    settings.get_recipe_params()["selection"].update(
+        samplingMethod="STRATIFIED_TARGET_RATIO_EXACT", targetRatio=0.25, column="country", seed=7)
+    settings.obj_payload.update(enabled=True, uiData={"mode": "CUSTOM"}, expression="amount > 10")
+    settings.save()
+
+
+SAMPLING_YAML = """\
+  - name: sample_orders
+    type: sampling
+    inputs: [orders]
+    outputs: [orders_sample]
+    method: stratified_ratio
+    ratio: 0.25
+    column: country
+    seed: 7
+    filter: {expression: amount > 10}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, ("orders_by_customer",), GROUPING_YAML),
@@ -249,6 +273,7 @@ KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     "sort": ("sort_orders", sort_by_creator, ("orders_sorted",), SORT_YAML),
     "vstack": ("stack_orders", stack_by_creator, ("all_orders",), STACK_YAML),
     "pivot": ("pivot_orders", pivot_by_creator, ("orders_by_country",), PIVOT_YAML),
+    "sampling": ("sample_orders", sampling_by_creator, ("orders_sample",), SAMPLING_YAML),
 }
 
 

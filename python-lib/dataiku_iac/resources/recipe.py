@@ -132,6 +132,7 @@ class RecipeHandler(ResourceHandler):
         if visual is not None:
             payload = payload_of(doc)
             attrs.update(visual.read(payload, _io(attrs)))
+            attrs.update(visual.read_params(recipe.get("params") or {}, _io(attrs)))
             attrs["payload"] = {k: v for k, v in payload.items() if k not in visual.owned}
         return attrs
 
@@ -223,7 +224,12 @@ def _patch_payload(doc: dict[str, Any], visual: VisualKind, attrs: dict[str, Any
     recipe = doc["recipe"]
     io = _io({role: attrs[role] if role in attrs else _roles_to_logical(recipe.get(role) or {}, ctx)
               for role in ("inputs", "outputs")})
-    visual.write({k: v for k, v in attrs.items() if k in visual.defaults}, payload, io)
+    typed = {k: v for k, v in attrs.items() if k in visual.defaults}
+    visual.write(typed, payload, io)
+    if visual.owned_params:  # its typed settings live in the params too (sampling)
+        if not isinstance(recipe.get("params"), dict):
+            recipe["params"] = {}
+        visual.write_params(typed, recipe["params"], io)
     if "payload" in attrs:
         payload = deep_merge(payload, attrs["payload"])
     if payload != before:
@@ -344,7 +350,19 @@ def _build_visual(visual: VisualKind, item: dict[str, Any], ctx: BuildContext, i
                 ctx.error(("payload", key), f"payload key {key!r} is what {visual.owned[key]!r} of a {visual.config_type} "
                           "recipe writes: a setting has one place", f"use '{visual.owned[key]}' (remove payload.{key})")
         attrs["payload"] = copy.deepcopy(raw)
+    for path, typed in visual.owned_params.items():
+        if _has_path(item.get("params"), path.split(".")):
+            ctx.error(("params", *path.split(".")), f"params.{path} is what {typed!r} of a {visual.config_type} recipe "
+                      "writes: a setting has one place", f"use '{typed}' (remove params.{path})")
     return attrs
+
+
+def _has_path(value: Any, keys: list[str]) -> bool:
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
 
 
 def roles_of(value: Any) -> dict[str, list[str]]:

@@ -73,6 +73,12 @@ class VisualKind:
     compare: Mapping[str, str] = field(default_factory=dict)
     # Extra typed -> config translation (the default writes each typed key that is not its default).
     to_config: Optional[Callable[[Attrs], Attrs]] = None
+    # Typed attributes kept in the recipe's params rather than in its payload (a sampling recipe's
+    # `selection`): read from and written into the params, as `read` and `write` do the payload.
+    read_params: Callable[[Attrs, Io], Attrs] = lambda params, io: {}
+    write_params: Callable[[Attrs, Attrs, Io], None] = lambda attrs, params, io: None
+    # The params keys those attributes own ("selection.samplingMethod" -> the typed key): `params:` may not set them
+    owned_params: Mapping[str, str] = field(default_factory=dict)
 
     def config_of(self, attrs: Attrs) -> Attrs:
         if self.to_config is not None:
