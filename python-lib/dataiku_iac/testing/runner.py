@@ -256,8 +256,8 @@ def _sql_rule(test: TestCase, target: Target, rule: Rule) -> Optional[str]:
     try:
         for name in named:
             rows = read_rows(target, test, name)
-            columns = _columns(target, test, name) or columns_of(rows)
-            _load_table(connection, name, columns, rows)
+            schema = target.dataset(test, name).get_schema().get("columns") or [{"name": c} for c in columns_of(rows)]
+            _load_table(connection, name, schema, rows)
         try:
             result = connection.execute(query)
         except Exception as exc:
@@ -272,12 +272,19 @@ def _sql_rule(test: TestCase, target: Target, rule: Rule) -> Optional[str]:
     return f"the query returned {len(failing)} failing row(s): {sample}"
 
 
-def _load_table(connection: Any, name: str, columns: list[str], rows: list[Row]) -> None:
-    quoted = ", ".join(f'"{c}"' for c in columns) or '"_empty"'
-    connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM (VALUES ({", ".join("NULL" for _ in columns) or "NULL"})) t({quoted}) WHERE FALSE')
+_DUCKDB_TYPES = {"tinyint": "TINYINT", "smallint": "SMALLINT", "int": "INTEGER", "bigint": "BIGINT",
+                 "float": "FLOAT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "TIMESTAMPTZ",
+                 "dateonly": "DATE", "datetimenotz": "TIMESTAMP"}
+
+
+def _load_table(connection: Any, name: str, columns: list[dict[str, Any]], rows: list[Row]) -> None:
+    """The rows as table `name`, typed as DSS types the columns (anything else is text)."""
+    names = [str(c["name"]) for c in columns] or ["_empty"]
+    typed = ", ".join(f'"{c["name"]}" {_DUCKDB_TYPES.get(str(c.get("type")), "VARCHAR")}' for c in columns) or '"_empty" VARCHAR'
+    connection.execute(f'CREATE TABLE "{name}" ({typed})')
     if rows and columns:
-        placeholders = ", ".join("?" for _ in columns)
-        connection.executemany(f'INSERT INTO "{name}" VALUES ({placeholders})', [[row.get(c) for c in columns] for row in rows])
+        placeholders = ", ".join("?" for _ in names)
+        connection.executemany(f'INSERT INTO "{name}" VALUES ({placeholders})', [[row.get(c) for c in names] for row in rows])
 
 
 # -- pipeline tests ----------------------------------------------------------------------------
