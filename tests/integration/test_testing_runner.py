@@ -58,18 +58,21 @@ def test_fixture_rows_go_in_and_come_back_typed_and_rules_judge_them(dss: Any) -
     rules = (Rule("not_null", {"column": "status"}, "nn"), Rule("unique", {"column": "id"}, "uq"),
              Rule("in_range", {"column": "amount", "min": 0}, "rg"), Rule("in_set", {"column": "status", "values": ["NEW", "LOST"]}, "st"),
              Rule("row_count", {"min": 1, "max": 3}, "rc"), Rule("regex", {"column": "status", "pattern": "[A-Z]+"}, "rx"),
-             Rule("references", {"column": "id", "dataset": "customers", "to_column": "id"}, "ref"))
+             Rule("references", {"column": "id", "dataset": "customers", "to_column": "id"}, "ref"),
+             Rule("sql", {"query": "SELECT id, amount FROM orders WHERE amount < 0 AND id IN (SELECT id FROM customers)"}, "neg"))
     quality = _test("q", quality=QualityCheck("orders", rules))
     schema_ok = _test("s", SCHEMA, schema=SchemaCheck("orders", (SchemaColumn("id", "bigint"), SchemaColumn("id", nullable=False))))
     schema_bad = _test("t", SCHEMA, schema=SchemaCheck("orders", (SchemaColumn("status", nullable=False),)))
     outcomes = run_tests([quality, schema_ok, schema_bad], target, parallel=2)
     assert {o.name: o.status for o in outcomes} == {
         "q[nn]": FAILED, "q[uq]": FAILED, "q[rg]": FAILED, "q[st]": PASSED, "q[rc]": PASSED, "q[rx]": PASSED, "q[ref]": PASSED,
+        "q[neg]": FAILED,
         "s": PASSED, "t": FAILED,
     }
     messages = {o.name: o.message for o in outcomes}
     assert messages["q[nn]"] == "orders: 1 of 3 row(s) have an empty status"
     assert messages["q[rg]"] == "orders: 1 value(s) of amount outside [0, +inf]: -1.0"
+    assert messages["q[neg]"] == "orders: the query returned 1 failing row(s): {'id': 2, 'amount': -1.0}"
     assert messages["t"] == "orders: column 'status' is not nullable, but 1 row(s) have it empty"
     assert target.data_quality_api is False
 
