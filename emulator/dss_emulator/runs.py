@@ -46,9 +46,10 @@ def _thrown(
 class StepFailure(Exception):
     """A step ended FAILED (or WARNING via ``outcome``)."""
 
-    def __init__(self, message: str, outcome: str = "FAILED") -> None:
+    def __init__(self, message: str, outcome: str = "FAILED", output: str = "") -> None:
         super().__init__(message)
         self.outcome = outcome
+        self.output = output  # what the step printed before failing: its log keeps it, as DSS's does
 
 
 class ScenarioEngine:
@@ -206,6 +207,7 @@ class ScenarioEngine:
         message: str = "",
         items: Optional[List[Dict[str, Any]]] = None,
         start: Optional[int] = None,
+        log: Optional[str] = None,
     ) -> str:
         end = int(time.time() * 1000)
         result: Dict[str, Any] = {"outcome": outcome, "type": "STEP_DONE", "start": start or end, "end": end}
@@ -220,7 +222,7 @@ class ScenarioEngine:
                     "end": end,
                     "result": result,
                     "additionalReportItems": items or [],
-                    "log": message,
+                    "log": message if log is None else log,
                 }
             )
         return outcome
@@ -240,7 +242,8 @@ class ScenarioEngine:
             message = self._dispatch_step(proj, step, caller, generation, depth, items)
             return self._record_step(run, step, "SUCCESS", message, items, start)
         except StepFailure as failure:
-            return self._record_step(run, step, failure.outcome, str(failure), items, start)
+            log = failure.output + ("" if failure.output.endswith("\n") or not failure.output else "\n") + str(failure)
+            return self._record_step(run, step, failure.outcome, str(failure), items, start, log=log)
         except errors.DSSError as err:
             return self._record_step(run, step, "FAILED", f"{err.error_type}: {err.message}", items, start)
 
@@ -376,7 +379,7 @@ class ScenarioEngine:
         config = params.get("config", params)
         outcome = run_plugin_code(self.app, "step", step_dir / "step.py", plugin, proj.key, config, caller)
         if not outcome.get("ok"):
-            raise StepFailure(outcome.get("error") or "Plugin step failed")
+            raise StepFailure(outcome.get("error") or "Plugin step failed", output=outcome.get("log", ""))
         return outcome.get("log", "")
 
     # ---------------------------------------------------------------- reading

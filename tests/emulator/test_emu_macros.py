@@ -144,6 +144,7 @@ def plugin_dir(tmp_path_factory):
         assert get_plugin_config()["config"] == config
         project = dataiku.api_client().get_project(dataiku.default_project_key())
         project.update_variables({"step_ran": config["marker"]})
+        print("checked marker " + config["marker"])
         sys.exit(1 if config.get("fail") else 0)
         """,
     )
@@ -265,3 +266,23 @@ def test_failing_macro_and_step_fail_the_scenario(project):
         settings.save()
         run = scenario.run_and_wait(no_fail=True)
         assert run.outcome == "FAILED"
+
+
+def test_a_run_log_holds_what_each_step_printed_even_when_it_failed(project):
+    """dataikuapi's run.get_log(): the whole run's log, or one step's (`stepId`): a plugin step's
+    output is kept when the step fails, followed by its error."""
+    scenario = project.create_scenario("logged", "step_based")
+    settings = scenario.get_settings()
+    settings.raw_steps.extend([
+        {"id": "ok_step", "type": "pystep_emu-test_check", "name": "ok", "params": {"config": {"marker": "first"}}},
+        {"id": "bad_step", "type": "pystep_emu-test_check", "name": "bad", "params": {"config": {"marker": "second", "fail": True}}},
+    ])
+    settings.save()
+    run = scenario.run_and_wait(no_fail=True)
+    assert run.outcome == "FAILED"
+    failed = run.get_log("bad_step")
+    assert failed.startswith("[step bad_step] bad (pystep_emu-test_check): FAILED\n"), failed
+    assert "checked marker second\n" in failed and "exit status 1" in failed and "first" not in failed
+    whole = run.get_log()
+    assert whole.index("checked marker first") < whole.index("checked marker second")
+    raises_dss(NOT_FOUND, lambda: run.get_log("never_ran"), match="never_ran")

@@ -9,8 +9,9 @@ reporter and a time trigger, and a Spark recipe the configuration cannot express
 Spark recipe, scratch datasets), puts the configuration into the project library where the plugin
 reads it, and runs the plugin's set-up macro, which creates the scheduled drift scenario with a
 mail alert. That scenario is green; someone changes the join type in the UI; it is red, and what
-the user sees (the run's failure, the step log, the report in the folder) names the recipe and
-the field.
+the user sees (the run's error, which DSS's mail reporter sends, the step log, the report in the
+folder) names the recipe and the field. The emulator sends no mail (docs/emulator.md): the mail
+reporter is checked as configured, its run condition sending only when the check is not green.
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
     report = _latest_report(client)
     assert report["drift"] is False and report["summary"]["unmanaged"] == 0, report
     assert report["ignored_unmanaged"] == ["dataset.SHOP.scratch_margins", "recipe.SHOP.spark_scores"]
+    log = green.get_log("iac_check_drift")  # the step's log, as DSS shows it in the run
+    assert "No drift. DSS matches the recorded state" in log and "2 unmanaged objects ignored by policy" in log, log
 
     # Someone changes the join type in the UI.
     join = client.get_project(KEY).get_recipe("join_orders").get_settings()
@@ -196,6 +199,9 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
     message = step["result"]["thrown"]["message"]
     assert "drift in environment dev: 1 changed, 0 deleted, 0 unmanaged" in message, message
     assert "(recipe.SHOP.join_orders [joins])" in message, message
+    log = red.get_log(step["stepId"])
+    assert "~ recipe.SHOP.join_orders changed outside dataiku-iac" in log, log
+    assert '"type": "left"}] (applied) -> [' in log and '"type": "inner"}] (in DSS)' in log, log
     report = _latest_report(client)
     [drifted] = report["resources"]
     assert drifted["address"] == "recipe.SHOP.join_orders" and [f["name"] for f in drifted["fields"]] == ["joins"], drifted

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import defaults, errors
 from ..auth import READ, RUN, WRITE
-from ..context import Ctx
+from ..context import Ctx, Raw
 from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
@@ -224,14 +224,40 @@ def last_runs(ctx: Ctx) -> List[Dict[str, Any]]:
     return [public_run(r) for r in runs[:limit]]
 
 
-@route("GET", "/projects/<pk>/scenarios/<sid>/<run_id>/")
-def get_run(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(READ)
+def _run(ctx: Ctx, proj: ProjectData) -> Dict[str, Any]:
     doc = _scenario(ctx, proj)
     for run in proj.runs.get(doc["id"]) or []:
         if run["runId"] == ctx.params["run_id"]:
-            return {"scenarioRun": public_run(run), "stepRuns": clone(run.get("stepRuns", []))}
+            return run
     raise errors.not_found("Scenario run {} does not exist".format(ctx.params["run_id"]))
+
+
+@route("GET", "/projects/<pk>/scenarios/<sid>/<run_id>/")
+def get_run(ctx: Ctx) -> Dict[str, Any]:
+    run = _run(ctx, ctx.project(READ))
+    return {"scenarioRun": public_run(run), "stepRuns": clone(run.get("stepRuns", []))}
+
+
+@route("GET", "/projects/<pk>/scenarios/<sid>/<run_id>/log")
+def run_log(ctx: Ctx) -> Raw:
+    """The run's log as text (dataikuapi's ``DSSScenarioRun.get_log``), or one step's with
+    ``stepId``: per step a header line, then what the step wrote (a plugin step's output, kept
+    when it fails) or its message."""
+    run = _run(ctx, ctx.project(READ))
+    step_id = ctx.query("stepId")
+    steps = [s for s in run.get("stepRuns", []) if not step_id or s.get("stepId") == step_id]
+    if step_id and not steps:
+        raise errors.not_found(f"Step {step_id} did not run in scenario run {run['runId']}")
+    text = "".join(_step_log(s) for s in steps)
+    return Raw(text.encode("utf-8"), "text/plain; charset=utf-8")
+
+
+def _step_log(step_run: Dict[str, Any]) -> str:
+    step = step_run.get("step") or {}
+    outcome = (step_run.get("result") or {}).get("outcome", "RUNNING")
+    body = str(step_run.get("log") or "")
+    header = "[step {}] {} ({}): {}\n".format(step_run.get("stepId"), step.get("name") or "", step.get("type"), outcome)
+    return header + body + ("" if not body or body.endswith("\n") else "\n")
 
 
 @route("POST", "/projects/<pk>/scenarios/<sid>/abort")
