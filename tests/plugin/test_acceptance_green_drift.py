@@ -207,3 +207,12 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
     assert drifted["address"] == "recipe.SHOP.join_orders" and [f["name"] for f in drifted["fields"]] == ["joins"], drifted
     [joins] = drifted["fields"]
     assert joins["recorded"][0]["type"] == "left" and joins["live"][0]["type"] == "inner", joins
+
+    # And someone edits the code of the scenario's custom Python step in the UI.
+    nightly = client.get_project(KEY).get_scenario("NIGHTLY").get_settings()
+    nightly.raw_steps[1]["params"]["script"] = CHECK_STEP.replace("'yes'", "'no'")
+    nightly.save()
+    again = scenario.run_and_wait(no_fail=True)
+    message = again.get_details()["stepRuns"][-1]["result"]["thrown"]["message"]
+    assert "2 changed, 0 deleted, 0 unmanaged (recipe.SHOP.join_orders [joins], scenario.SHOP.NIGHTLY [steps])" in message, message
+    assert "checked='no'" in again.get_log("iac_check_drift")
