@@ -259,6 +259,10 @@ def hand_made_defaults(root: Path, out: Path) -> None:
              "originColumnName": "original_dataset", "postFilter": no_filter, "engineParams": engine}
     write(out, "payload_vstack.json", "hand-made: no real stack payload was found; the keys dataikuapi's "
           "StackRecipeSettings reads (docs/emulator.md)", stack)
+    distinct = {"keys": [], "selectAllColumns": True, "globalCount": False, "preFilter": no_filter,
+                "postFilter": no_filter, "outputColumnNameOverrides": {}, "engineParams": engine}
+    write(out, "payload_distinct.json", "hand-made: no real distinct payload was found; the keys DSS's distinct "
+          "recipe editor reads, every column compared as the editor starts (docs/emulator.md)", distinct)
 
 
 def pivot_and_sampling_defaults(root: Path, out: Path) -> None:

@@ -263,6 +263,28 @@ SAMPLING_YAML = """\
     filter: {expression: amount > 10}
 """
 
+
+def distinct_by_creator(project: Any) -> None:
+    creator = project.new_recipe("distinct", "distinct_orders")
+    creator.with_input("orders").with_existing_output("customer_countries")
+    settings = creator.create().get_settings()  # DistinctRecipeSettings has no helpers: the payload
+    settings.obj_payload.update(selectAllColumns=False, keys=[{"column": "customer"}, {"column": "country"}],
+                                globalCount=True)
+    settings.obj_payload["postFilter"] = {
+        "enabled": True, "distinct": False, "uiData": {"mode": "CUSTOM"}, "expression": "count > 1"}
+    settings.save()
+
+
+DISTINCT_YAML = """\
+  - name: distinct_orders
+    type: distinct
+    inputs: [orders]
+    outputs: [customer_countries]
+    keys: [customer, country]
+    count: true
+    post_filter: {expression: count > 1}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, ("orders_by_customer",), GROUPING_YAML),
@@ -274,6 +296,7 @@ KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     "vstack": ("stack_orders", stack_by_creator, ("all_orders",), STACK_YAML),
     "pivot": ("pivot_orders", pivot_by_creator, ("orders_by_country",), PIVOT_YAML),
     "sampling": ("sample_orders", sampling_by_creator, ("orders_sample",), SAMPLING_YAML),
+    "distinct": ("distinct_orders", distinct_by_creator, ("customer_countries",), DISTINCT_YAML),
 }
 
 

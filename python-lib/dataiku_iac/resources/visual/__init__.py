@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dataiku_iac.resources.visual import grouping, join, pivot, prepare, sampling, sort, split, stack, window
+from dataiku_iac.resources.visual import distinct, grouping, join, pivot, prepare, sampling, sort, split, stack, window
 from dataiku_iac.resources.visual.common import VisualKind
 
-KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (grouping.KIND, join.KIND, window.KIND, prepare.KIND, split.KIND, sort.KIND, stack.KIND, pivot.KIND, sampling.KIND)}
+KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (
+    grouping.KIND, join.KIND, window.KIND, prepare.KIND, split.KIND, sort.KIND, stack.KIND, pivot.KIND, sampling.KIND,
+    distinct.KIND,
+)}
 BY_CONFIG_TYPE: dict[str, VisualKind] = {kind.config_type: kind for kind in KINDS.values()}
 
 
