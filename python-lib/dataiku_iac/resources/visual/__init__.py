@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dataiku_iac.resources.visual import distinct, grouping, join, pivot, prepare, sampling, sort, split, stack, window
+from dataiku_iac.resources.visual import (
+    distinct,
+    grouping,
+    join,
+    pivot,
+    prepare,
+    sampling,
+    sort,
+    split,
+    stack,
+    window,
+)
 from dataiku_iac.resources.visual.common import VisualKind
 
 KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (
