@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .rows import ident, literal
 
@@ -392,3 +392,459 @@ COMPILERS: Dict[str, Callable[[Dict[str, Any], str, List[Input]], Compiled]] = {
     "grouping": compile_grouping,
     "join": compile_join,
 }
+
+
+# ---------------------------------------------------------------- stack, sort, split, window
+
+
+def compile_vstack(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    vis = [v for v in payload.get("virtualInputs") or [] if isinstance(v, dict)] or [
+        {"index": i} for i in range(len(inputs))
+    ]
+    sources = [(vi, inputs[int(vi.get("index", i))]) for i, vi in enumerate(vis)]
+    mode = payload.get("mode") or "UNION"
+    if mode == "UNION":
+        columns: List[str] = []
+        for _vi, src in sources:
+            columns += [n for n in src.names if n not in columns]
+    elif mode == "INTERSECT":
+        columns = [n for n in sources[0][1].names if all(n in src.names for _v, src in sources)]
+    elif mode == "FROM_DATASET":
+        wanted = payload.get("copySchemaFromDatasetWithName")
+        match = [src for _v, src in sources if src.name == wanted]
+        if not match:
+            raise Unsupported(
+                f"The stack recipe copies the columns of {wanted}, which is not one of its inputs"
+            )
+        columns = match[0].names
+    else:
+        raise Unsupported(f"The emulator does not compute stack recipes in mode {mode}")
+    origin = payload.get("originColumnName") or "original_dataset"
+    parts = []
+    for vi, src in sources:
+        exprs = [f"{ident(c)} AS {ident(c)}" if c in src.names else f"NULL AS {ident(c)}" for c in columns]
+        if payload.get("addOriginColumn"):
+            exprs.append(f"{literal(vi.get('originLabel') or src.name)} AS {ident(origin)}")
+        parts.append(f"SELECT {', '.join(exprs)} FROM {_filtered(src.view, vi)} AS s")
+    select = " UNION ALL BY NAME ".join(parts)
+    return {ref: _post(f"SELECT * FROM ({select}) AS st", payload) for ref in output_refs(recipe)}
+
+
+def _order_by(orders: Any) -> str:
+    terms = [
+        "{} {}".format(ident(o["column"]), "DESC" if o.get("desc") else "ASC")
+        for o in orders or []
+        if isinstance(o, dict) and o.get("column")
+    ]
+    return ", ".join(terms)
+
+
+SORT_RANKS = [
+    ("rowNumber", "row_number()", "rowNumber"),
+    ("rank", "rank()", "rank"),
+    ("denseRank", "dense_rank()", "denseRank"),
+]
+
+
+def compile_sort(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    order = _order_by(payload.get("orders"))
+    window = f" OVER (ORDER BY {order})" if order else " OVER ()"
+    extra = [f"{fn}{window} AS {ident(name)}" for flag, fn, name in SORT_RANKS if payload.get(flag)]
+    select = "SELECT *{} FROM {} AS s".format(
+        "".join(", " + e for e in extra), _filtered(inputs[0].view, payload)
+    )
+    select = _post(select, payload)
+    if order:
+        select = f"SELECT * FROM ({select}) AS sorted ORDER BY {order}"
+    return {ref: select for ref in output_refs(recipe)}
+
+
+def _split_case(payload: Dict[str, Any]) -> str:
+    """The output index of each row (-1: dropped), as DSS's split dispatches it."""
+    mode = payload.get("mode") or "RANDOM"
+    default = int(
+        payload.get("defaultOutputIndex", -1) if payload.get("defaultOutputIndex") is not None else -1
+    )
+    whens = []
+    if mode == "FILTERS":
+        for split in payload.get("filterSplits") or []:
+            cond = filter_sql(split.get("filter"))
+            if cond:
+                whens.append(f"WHEN {cond} THEN {int(split.get('outputIndex', -1))}")
+    elif mode == "VALUES":
+        column = ident(payload.get("column") or "")
+        for split in payload.get("valueSplits") or []:
+            value = literal(str(split.get("value", "")))
+            if split.get("caseSensitive", True):
+                whens.append(
+                    f"WHEN CAST({column} AS VARCHAR) = {value} THEN {int(split.get('outputIndex', -1))}"
+                )
+            else:
+                whens.append(
+                    f"WHEN lower(CAST({column} AS VARCHAR)) = lower({value}) THEN {int(split.get('outputIndex', -1))}"
+                )
+    elif mode == "RANDOM":
+        seed = int(payload.get("seed") or 0)
+        draw = f"(hash(row_number() OVER (), {seed}) % 1000000) / 10000.0"
+        bound = 0.0
+        for split in payload.get("randomSplits") or []:
+            bound += float(split.get("share", 0))
+            whens.append(f"WHEN {draw} < {bound} THEN {int(split.get('outputIndex', -1))}")
+    else:
+        raise Unsupported(f"The emulator does not compute split recipes in mode {mode}")
+    return "CASE {} ELSE {} END".format(" ".join(whens), default) if whens else str(default)
+
+
+def compile_split(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    source = _filtered(inputs[0].view, payload)
+    drop = ""
+    if payload.get("computedColumns") and not payload.get("writeComputedColumnsInOutput"):
+        names = ", ".join(
+            ident(c["name"]) for c in payload["computedColumns"] if isinstance(c, dict) and c.get("name")
+        )
+        drop = f", {names}" if names else ""
+    dispatched = f"(SELECT *, {_split_case(payload)} AS __split FROM {source} AS s)"
+    refs = _role_refs(recipe, "outputs")
+    return {
+        ref: f"SELECT * EXCLUDE (__split{drop}) FROM {dispatched} AS d WHERE __split = {i}"
+        for i, ref in enumerate(refs)
+    }
+
+
+WINDOW_AGGREGATES = [
+    ("count", "count", "count({c})"),
+    ("min", "min", "min({c})"),
+    ("max", "max", "max({c})"),
+    ("avg", "avg", "avg({c})"),
+    ("sum", "sum", "sum({c})"),
+    ("stddev", "stddev", "stddev_samp({c})"),
+    ("concat", "concat", "string_agg(CAST({c} AS VARCHAR), {sep})"),
+    ("first", "first", "first_value({c})"),
+    ("last", "last", "last_value({c})"),
+]
+WINDOW_RANKS = [
+    ("rank", "rank()", "rank"),
+    ("denseRank", "dense_rank()", "dense_rank"),
+    ("rowNumber", "row_number()", "rownumber"),
+    ("cumeDist", "cume_dist()", "cume_dist"),
+]
+
+
+def _window_spec(window: Dict[str, Any]) -> Tuple[str, str]:
+    """(PARTITION BY ... ORDER BY ..., the frame) of DSS's window definition."""
+    parts = []
+    if window.get("enablePartitioning") and window.get("partitioningColumns"):
+        parts.append("PARTITION BY " + ", ".join(ident(c) for c in window["partitioningColumns"]))
+    order = _order_by(window.get("orders")) if window.get("enableOrdering") else ""
+    if order:
+        parts.append("ORDER BY " + order)
+    frame = ""
+    if window.get("enableLimits"):
+        if window.get("windowLimitMode", "ROWS") != "ROWS":
+            raise Unsupported("The emulator computes window frames in ROWS mode only")
+        before = (
+            f"{int(window.get('precedingRows') or 0)} PRECEDING"
+            if window.get("limitPreceding")
+            else "UNBOUNDED PRECEDING"
+        )
+        after = (
+            f"{int(window.get('followingRows') or 0)} FOLLOWING"
+            if window.get("limitFollowing")
+            else "CURRENT ROW"
+        )
+        frame = f" ROWS BETWEEN {before} AND {after}"
+    elif order:
+        frame = " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    else:
+        frame = " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    return " ".join(parts), frame
+
+
+def _offsets(value: Any) -> List[int]:
+    return [int(v) for v in str(value or "1").split(",") if v.strip().lstrip("-").isdigit()]
+
+
+def compile_window(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    windows = [w for w in payload.get("windows") or [] if isinstance(w, dict)] or [{}]
+    if len(windows) > 1:
+        raise Unsupported("The emulator computes window recipes with one window")
+    spec, frame = _window_spec(windows[0])
+    renames = payload.get("outputColumnNameOverrides") or {}
+    values = [v for v in payload.get("values") or [] if isinstance(v, dict) and v.get("column")]
+    if payload.get("retrievedColumnsSelectionMode", "ALL") == "ALL":
+        exprs = ["*"]
+    else:
+        exprs = [ident(v["column"]) for v in values if v.get("value")]
+    over = f" OVER ({spec}{frame})"
+    plain = f" OVER ({spec})"
+    for value in values:
+        col = ident(value["column"])
+        for flag, suffix, template in WINDOW_AGGREGATES:
+            if value.get(flag):
+                sql = template.format(c=col, sep=literal(value.get("concatSeparator") or ","))
+                name = "{}_{}".format(value["column"], suffix)
+                exprs.append(f"{sql}{over} AS {ident(renames.get(name, name))}")
+        for flag, fn, diff in (
+            ("lag", "lag", False),
+            ("lead", "lead", False),
+            ("lagDiff", "lag", True),
+            ("leadDiff", "lead", True),
+        ):
+            if not value.get(flag):
+                continue
+            for n in _offsets(value.get("lagValues" if fn == "lag" else "leadValues")):
+                shifted = f"{fn}({col}, {n}){plain}"
+                sql = (f"{col} - {shifted}" if fn == "lag" else f"{shifted} - {col}") if diff else shifted
+                name = "{}_{}{}".format(value["column"], flag.lower(), n)
+                exprs.append(f"{sql} AS {ident(renames.get(name, name))}")
+        if value.get("countDistinct"):
+            raise Unsupported("The emulator does not compute distinct counts over a window")
+    for flag, fn, name in WINDOW_RANKS:
+        if payload.get(flag):
+            exprs.append(f"{fn}{plain} AS {ident(renames.get(name, name))}")
+    if payload.get("ntile"):
+        exprs.append(
+            f"ntile({int(payload.get('ntileValues') or 10)}){plain} AS {ident(renames.get('ntile', 'ntile'))}"
+        )
+    select = "SELECT {} FROM {} AS w".format(", ".join(exprs), _filtered(inputs[0].view, payload))
+    return {ref: _post(select, payload) for ref in output_refs(recipe)}
+
+
+COMPILERS.update(vstack=compile_vstack, sort=compile_sort, split=compile_split, window=compile_window)
+
+
+# ---------------------------------------------------------------- prepare (shaker)
+
+
+JAVA_DATE_PARTS = [
+    ("yyyy", "%Y"),
+    ("yy", "%y"),
+    ("MM", "%m"),
+    ("dd", "%d"),
+    ("HH", "%H"),
+    ("mm", "%M"),
+    ("ss", "%S"),
+    ("SSS", "%g"),
+    ("XXX", "%z"),
+    ("Z", "%z"),
+    ("'T'", "T"),
+]
+
+
+def java_date_format(pattern: str) -> str:
+    out = pattern
+    for java, c in JAVA_DATE_PARTS:
+        out = out.replace(java, c)
+    return out
+
+
+class Shaker:
+    """A prepare recipe's steps applied one after the other, each a SELECT over the previous one;
+    the column list is followed along (a processor's output columns)."""
+
+    def __init__(self, source: str, columns: List[str]) -> None:
+        self.sql = f"SELECT * FROM {source}"
+        self.columns = list(columns)
+        self.n = 0
+
+    def _wrap(self, select_list: str, where: str = "") -> None:
+        self.n += 1
+        self.sql = f"SELECT {select_list} FROM ({self.sql}) AS p{self.n}{where}"
+
+    def _replace(self, changes: Dict[str, str], added: Optional[List[Tuple[str, str]]] = None) -> None:
+        exprs = [f"{changes[c]} AS {ident(c)}" if c in changes else ident(c) for c in self.columns]
+        for name, expr in added or []:
+            if name in self.columns:
+                exprs[self.columns.index(name)] = f"{expr} AS {ident(name)}"
+            else:
+                exprs.append(f"{expr} AS {ident(name)}")
+                self.columns.append(name)
+        self._wrap(", ".join(exprs) or "NULL AS __empty")
+
+    def _targets(self, params: Dict[str, Any]) -> List[str]:
+        applies = params.get("appliesTo", "SINGLE_COLUMN")
+        if applies in ("SINGLE_COLUMN", "COLUMNS"):
+            return [c for c in params.get("columns") or [] if isinstance(c, str)]
+        if applies == "ALL":
+            return list(self.columns)
+        if applies == "PATTERN":
+            pattern = re.compile(params.get("appliesToPattern") or ".*")
+            return [c for c in self.columns if pattern.fullmatch(c)]
+        raise Unsupported(f"The emulator does not apply processors to '{applies}'")
+
+    def apply(self, step: Dict[str, Any]) -> None:
+        kind = step.get("type")
+        params = step.get("params") if isinstance(step.get("params"), dict) else {}
+        handler = getattr(self, f"p_{kind}", None)
+        if handler is None:
+            raise Unsupported(f"The emulator does not run the prepare processor {kind}")
+        handler(params)
+
+    # one method per processor (DSS's processor type after p_)
+
+    def p_ColumnsSelector(self, params: Dict[str, Any]) -> None:
+        targets = self._targets(params)
+        kept = [c for c in self.columns if (c in targets) == bool(params.get("keep"))]
+        if params.get("keep"):
+            kept = [c for c in targets if c in self.columns]
+        self.columns = kept
+        self._wrap(", ".join(ident(c) for c in kept) or "NULL AS __empty")
+
+    def p_ColumnRenamer(self, params: Dict[str, Any]) -> None:
+        renames = {
+            r.get("from"): r.get("to") for r in params.get("renamings") or [] if r.get("from") and r.get("to")
+        }
+        exprs = [f"{ident(c)} AS {ident(renames.get(c, c))}" for c in self.columns]
+        self.columns = [renames.get(c, c) for c in self.columns]
+        self._wrap(", ".join(exprs) or "NULL AS __empty")
+
+    def p_CreateColumnWithGREL(self, params: Dict[str, Any]) -> None:
+        self._replace(
+            {}, [(params.get("column") or "new_column", formula(params.get("expression") or "null"))]
+        )
+
+    def p_FillEmptyWithValue(self, params: Dict[str, Any]) -> None:
+        value = literal(str(params.get("value", "")))
+        self._replace(
+            {
+                c: f"CASE WHEN {ident(c)} IS NULL OR CAST({ident(c)} AS VARCHAR) = '' THEN {value} ELSE CAST({ident(c)} AS VARCHAR) END"
+                for c in self._targets(params)
+            }
+        )
+
+    def _matches(self, col: str, params: Dict[str, Any], values: List[str]) -> str:
+        text = f"CAST({ident(col)} AS VARCHAR)"
+        mode = params.get("matchingMode", "FULL_STRING")
+        lower = params.get("normalizationMode", "EXACT") != "EXACT"
+        if lower:
+            text = f"lower({text})"
+        tests = []
+        for value in values:
+            v = literal(value.lower() if lower else value)
+            if mode == "FULL_STRING":
+                tests.append(f"{text} = {v}")
+            elif mode == "SUBSTRING":
+                tests.append(f"contains({text}, {v})")
+            elif mode == "PATTERN":
+                tests.append(f"regexp_full_match({text}, {v})")
+            else:
+                raise Unsupported(f"The emulator does not match values in mode {mode}")
+        return "(" + (" OR ".join(tests) or "FALSE") + ")"
+
+    def _row_action(self, params: Dict[str, Any], conditions: List[str]) -> None:
+        joiner = " OR " if params.get("booleanMode") == "OR" else " AND "
+        matched = "(" + (joiner.join(conditions) or "FALSE") + ")"
+        action = params.get("action", "REMOVE_ROW")
+        if action == "REMOVE_ROW":
+            self._wrap("*", f" WHERE NOT coalesce({matched}, FALSE)")
+        elif action == "KEEP_ROW":
+            self._wrap("*", f" WHERE coalesce({matched}, FALSE)")
+        elif action == "CLEAR_CELL":
+            self._replace(
+                {
+                    c: f"CASE WHEN coalesce({cond}, FALSE) THEN NULL ELSE {ident(c)} END"
+                    for c, cond in zip(self._targets(params), conditions)
+                }
+            )
+        else:
+            raise Unsupported(f"The emulator does not run the row action {action}")
+
+    def p_FilterOnValue(self, params: Dict[str, Any]) -> None:
+        values = [str(v) for v in params.get("values") or []]
+        self._row_action(params, [self._matches(c, params, values) for c in self._targets(params)])
+
+    def p_FilterOnNumericalRange(self, params: Dict[str, Any]) -> None:
+        conditions = []
+        for c in self._targets(params):
+            num = f"TRY_CAST({ident(c)} AS DOUBLE)"
+            parts = [f"{num} IS NOT NULL"]
+            if params.get("min") is not None:
+                parts.append(f"{num} >= {float(params['min'])}")
+            if params.get("max") is not None:
+                parts.append(f"{num} <= {float(params['max'])}")
+            conditions.append("(" + " AND ".join(parts) + ")")
+        self._row_action(params, conditions)
+
+    def p_RemoveRowsOnEmpty(self, params: Dict[str, Any]) -> None:
+        empties = [f"({ident(c)} IS NULL OR CAST({ident(c)} AS VARCHAR) = '')" for c in self._targets(params)]
+        joiner = " AND " if params.get("booleanMode") == "AND" else " OR "
+        matched = "(" + (joiner.join(empties) or "FALSE") + ")"
+        self._wrap("*", f" WHERE {'' if params.get('keep') else 'NOT '}{matched}")
+
+    def p_StringTransformer(self, params: Dict[str, Any]) -> None:
+        modes = {
+            "TO_LOWER": "lower({})",
+            "TO_UPPER": "upper({})",
+            "TRIM": "trim({})",
+            "NORMALIZE_WHITESPACE": "trim(regexp_replace({}, '\\s+', ' ', 'g'))",
+        }
+        template = modes.get(params.get("mode", ""))
+        if template is None:
+            raise Unsupported(f"The emulator does not run the string transformation {params.get('mode')}")
+        self._replace({c: template.format(f"CAST({ident(c)} AS VARCHAR)") for c in self._targets(params)})
+
+    def p_FindReplace(self, params: Dict[str, Any]) -> None:
+        matching = params.get("matching", "SUBSTRING")
+        changes = {}
+        for c in self._targets(params):
+            expr = f"CAST({ident(c)} AS VARCHAR)"
+            for m in params.get("mapping") or []:
+                src, dst = literal(m.get("from", "")), literal(m.get("to") or "")
+                if matching == "PATTERN":
+                    expr = f"regexp_replace({expr}, {src}, {dst}, 'g')"
+                elif matching == "SUBSTRING":
+                    expr = f"replace({expr}, {src}, {dst})"
+                elif matching == "FULL_STRING":
+                    expr = f"CASE WHEN {expr} = {src} THEN {dst} ELSE {expr} END"
+                else:
+                    raise Unsupported(f"The emulator does not find and replace in mode {matching}")
+            changes[c] = expr
+        output = params.get("output") or ""
+        if output and len(changes) == 1:
+            self._replace({}, [(output, next(iter(changes.values())))])
+        else:
+            self._replace(changes)
+
+    def p_DateParser(self, params: Dict[str, Any]) -> None:
+        formats = [java_date_format(f) for f in params.get("formats") or []]
+        out_type = ((params.get("outType") or {}).get("type")) or "date"
+        target = "DATE" if out_type == "dateonly" else "TIMESTAMPTZ"
+        changes = {}
+        for c in self._targets(params):
+            tries = (
+                ", ".join(f"try_strptime(CAST({ident(c)} AS VARCHAR), {literal(f)})" for f in formats)
+                or "NULL"
+            )
+            changes[c] = f"CAST(coalesce({tries}) AS {target})"
+        out_col = params.get("outCol") or ""
+        if out_col and len(changes) == 1:
+            self._replace({}, [(out_col, next(iter(changes.values())))])
+        else:
+            self._replace(changes)
+
+
+def _steps(steps: Any) -> List[Dict[str, Any]]:
+    flat: List[Dict[str, Any]] = []
+    for step in steps or []:
+        if not isinstance(step, dict) or step.get("disabled"):
+            continue
+        if step.get("metaType") == "GROUP":
+            flat.extend(_steps(step.get("steps")))
+        else:
+            flat.append(step)
+    return flat
+
+
+def compile_shaker(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    shaker = Shaker(inputs[0].view, inputs[0].names)
+    for step in _steps(payload.get("steps")):
+        shaker.apply(step)
+    return {ref: shaker.sql for ref in output_refs(recipe)}
+
+
+COMPILERS.update(shaker=compile_shaker, prepare=compile_shaker)

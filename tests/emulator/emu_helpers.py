@@ -24,3 +24,21 @@ def raises_dss(error_type: str, call: Callable[[], Any], match: str = "") -> Dat
     if match:
         assert re.search(match, text), text
     return info.value
+
+
+def dataset_with_rows(project: Any, name: str, csv: bytes) -> Any:
+    """A managed dataset holding the rows of ``csv`` (header first), written as a client would:
+    a file uploaded into an UploadedFiles dataset, its format detected, then copied."""
+    import io
+
+    up = project.create_upload_dataset(name + "_upload")
+    up.uploaded_add_file(io.BytesIO(csv), name + ".csv")
+    up.autodetect_settings(infer_storage_types=True).save()
+    ds = project.new_managed_dataset(name).with_store_into("filesystem_managed").create()
+    up.copy_to(ds).wait_for_result()
+    return ds
+
+
+def sorted_rows(project: Any, name: str) -> list:
+    """A dataset's rows, in an order that does not depend on how they were written."""
+    return sorted(project.get_dataset(name).iter_rows(), key=lambda r: [str(v) for v in r])

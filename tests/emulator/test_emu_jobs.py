@@ -3,35 +3,20 @@ per build mode; failures as DSS reports them (real dataikuapi over HTTP)."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from dataikuapi.utils import DataikuException
+from emu_helpers import dataset_with_rows, sorted_rows
 
 ORDERS = b"id,customer,amount\n1,ann,10\n2,bob,5\n3,ann,7\n4,cid,1\n"
 CUSTOMERS = b"customer,country\nann,FR\nbob,DE\n"
 
 
-def _source(project, name, data):
-    """An input dataset with rows: a file uploaded, detected, copied into a managed dataset."""
-    up = project.create_upload_dataset(name + "_upload")
-    up.uploaded_add_file(io.BytesIO(data), name + ".csv")
-    up.autodetect_settings(infer_storage_types=True).save()
-    ds = project.new_managed_dataset(name).with_store_into("filesystem_managed").create()
-    up.copy_to(ds).wait_for_result()
-    return ds
-
-
 @pytest.fixture
 def project(dss_client):
     p = dss_client.create_project("JOBS", "Jobs", "admin")
-    _source(p, "orders", ORDERS)
-    _source(p, "customers", CUSTOMERS)
+    dataset_with_rows(p, "orders", ORDERS)
+    dataset_with_rows(p, "customers", CUSTOMERS)
     return p
-
-
-def _rows(project, name):
-    return sorted(project.get_dataset(name).iter_rows(), key=lambda r: [str(v) for v in r])
 
 
 def _sync(project, name, source, output):
@@ -47,7 +32,7 @@ def test_sync_builds_its_output_with_the_input_schema(project):
     _sync(project, "copy", "orders", "orders_copy")
     job = project.get_dataset("orders_copy").build()
     assert job.get_status()["baseStatus"]["state"] == "DONE"
-    assert _rows(project, "orders_copy") == _rows(project, "orders")
+    assert sorted_rows(project, "orders_copy") == sorted_rows(project, "orders")
     assert (
         project.get_dataset("orders_copy").get_schema()["columns"]
         == project.get_dataset("orders").get_schema()["columns"]
@@ -69,7 +54,7 @@ def test_sql_query_reads_inputs_by_their_table_names(project):
     )
     settings.save()
     recipe.run()
-    assert _rows(project, "big") == [["ann", 17]]
+    assert sorted_rows(project, "big") == [["ann", 17]]
     assert [(c["name"], c["type"]) for c in project.get_dataset("big").get_schema()["columns"]] == [
         ("customer", "string"),
         ("total", "bigint"),
@@ -89,7 +74,7 @@ def test_sql_query_on_sql_datasets_names_the_connection_table(project):
     settings.set_payload('SELECT count(*) AS n FROM "${projectKey}_t_in"')
     settings.save()
     recipe.run()
-    assert _rows(project, "t_out") == [[4]]
+    assert sorted_rows(project, "t_out") == [[4]]
 
 
 def test_grouping_keys_aggregations_count_and_renames(project):
@@ -110,7 +95,7 @@ def test_grouping_keys_aggregations_count_and_renames(project):
     recipe.run()
     schema = [c["name"] for c in project.get_dataset("by_customer").get_schema()["columns"]]
     assert schema == ["customer", "amount_max", "total", "count"]
-    assert _rows(project, "by_customer") == [["ann", 10, 17, 2], ["bob", 5, 5, 1], ["cid", 1, 1, 1]]
+    assert sorted_rows(project, "by_customer") == [["ann", 10, 17, 2], ["bob", 5, 5, 1], ["cid", 1, 1, 1]]
 
 
 def test_join_left_with_selected_columns(project):
@@ -147,7 +132,7 @@ def test_join_left_with_selected_columns(project):
         "amount",
         "country",
     ]
-    assert _rows(project, "joined") == [
+    assert sorted_rows(project, "joined") == [
         [1, "ann", 10, "FR"],
         [2, "bob", 5, "DE"],
         [3, "ann", 7, "FR"],
@@ -164,17 +149,17 @@ def test_build_modes_recursive_smart_and_non_recursive(project):
     assert "step1 has an empty schema" in failed.get_log()
     # Recursive: the upstream recipe runs first.
     job = project.new_job("RECURSIVE_BUILD").with_output("step2").start_and_wait()
-    assert len(_rows(project, "step2")) == 4
+    assert len(sorted_rows(project, "step2")) == 4
     assert set(job.get_status()["baseStatus"]["activities"]) == {"compute_step1_NP", "compute_step2_NP"}
     # Smart: nothing changed, nothing runs.
     again = project.new_job("RECURSIVE_BUILD").with_output("step2").start_and_wait()
     assert again.get_status()["baseStatus"]["activities"] == {}
     assert "Nothing to do" in again.get_log()
     # A change upstream makes it run again; forced builds always run everything.
-    _source(project, "orders2", b"id,customer,amount\n9,zed,1\n")
+    dataset_with_rows(project, "orders2", b"id,customer,amount\n9,zed,1\n")
     project.get_dataset("orders2").copy_to(project.get_dataset("orders")).wait_for_result()
     project.new_job("RECURSIVE_BUILD").with_output("step2").start_and_wait()
-    assert _rows(project, "step2") == [[9, "zed", 1]]
+    assert sorted_rows(project, "step2") == [[9, "zed", 1]]
     forced = project.new_job("RECURSIVE_FORCED_BUILD").with_output("step2").start_and_wait()
     assert len(forced.get_status()["baseStatus"]["activities"]) == 2
 
@@ -208,7 +193,7 @@ def test_a_failing_recipe_fails_the_job_and_leaves_outputs_untouched(project):
     py_job = project.new_job().with_output("py_out").start_and_wait(no_fail=True)
     assert py_job.get_status()["baseStatus"]["state"] == "FAILED"
     assert "recipes of type python" in py_job.get_log()
-    assert len(_rows(project, "orders_copy")) == 4
+    assert len(sorted_rows(project, "orders_copy")) == 4
 
 
 def test_a_scenario_build_step_runs_the_job(project):
@@ -225,6 +210,6 @@ def test_a_scenario_build_step_runs_the_job(project):
     )
     settings.save()
     assert scenario.run_and_wait().outcome == "SUCCESS"
-    assert len(_rows(project, "orders_copy")) == 4
+    assert len(sorted_rows(project, "orders_copy")) == 4
     # The step's default mode (DSS's REVERSE_FORCED_BUILD) also builds what reads the item.
-    assert len(_rows(project, "downstream")) == 4
+    assert len(sorted_rows(project, "downstream")) == 4
