@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,7 +31,12 @@ from dataiku_iac.errors import DssError, IacError, redact_userinfo
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
-DEFAULT_TIMEOUT = float(os.environ.get("DATAIKU_IAC_HTTP_TIMEOUT", "120"))
+
+
+def default_timeout() -> float:
+    """Seconds a DSS request may take: DATAIKU_IAC_HTTP_TIMEOUT, else 120. Read when a client
+    is made, not at import (a process may set its environment after importing this module)."""
+    return float(os.environ.get("DATAIKU_IAC_HTTP_TIMEOUT", "120"))
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -74,7 +79,7 @@ class DssTarget:
     url: str
     api_key: str
     verify_tls: bool = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = field(default_factory=default_timeout)
     key_source: str = ""  # where the key came from: the variable's name (never its value)
 
     def __repr__(self) -> str:
@@ -112,7 +117,7 @@ class DssConnection:
     def _new_client(self) -> Any:
         if self._factory is not None:
             client = self._factory()
-            timeout = DEFAULT_TIMEOUT
+            timeout = default_timeout()
         else:
             from dataikuapi import DSSClient
 
