@@ -23,3 +23,12 @@ def s3_server(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+# -- Hypothesis: no per-example deadline ------------------------------------------------------
+# A deadline fails a property test when one example is slow, which on a loaded CI machine (2
+# cores, parallel workers, emulators) is load, not the property: the properties are what is tested.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("dataiku-iac", deadline=None)
+_hypothesis_settings.load_profile("dataiku-iac")
