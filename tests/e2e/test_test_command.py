@@ -114,11 +114,11 @@ def test_all_passing_exits_0_and_json_says_everything(dss: Any, tmp_path: Path) 
     assert _test_projects(dss) == []
 
 
-def test_a_schema_test_is_checked_online_against_what_dss_has(dss: Any, tmp_path: Path) -> None:
+def test_a_skipped_test_runs_with_run_skipped_and_is_checked_online(dss: Any, tmp_path: Path) -> None:
     """The configuration declares no schema for customers: only DSS can answer."""
-    root = _config(tmp_path, "tests:\n  - name: customers_id\n    schema: {dataset: customers, columns: [{name: id}]}\n")
-    result = run_cli(dss, root, "test", "-e", "dev", expect=1)
-    assert "tests/shop.yml::customers_id FAILED (" in result.stdout and "(offline)" not in result.stdout
+    root = _config(tmp_path)
+    result = run_cli(dss, root, "test", "-e", "dev", "-k", "later", "--run-skipped", expect=1)
+    assert "tests/shop.yml::later FAILED (" in result.stdout and "(offline)" not in result.stdout
     assert "customers: column 'id' is missing" in result.stdout
 
 

@@ -31,12 +31,13 @@ _MARKS = {PASSED: ("PASSED", "green"), FAILED: ("FAILED", "red"), ERROR: ("ERROR
 @click.option("--junit-xml", "junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report to FILE.")
 @click.option("--coverage-report", "coverage_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the coverage report (JSON) to FILE.")
 @click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True, help="Tests run at once (tests sharing a dataset wait for each other).")
+@click.option("--run-skipped", is_flag=True, help="Also run the tests marked skip.")
 @click.option("--keep", is_flag=True, help="Keep the test environment for debugging (the next run removes it).")
 @json_option
 @click.pass_obj
 @handle_errors()
 def test_command(obj: Context, environment: str, pattern: Optional[str], junit: Optional[Path], coverage_file: Optional[Path],
-                 parallel: int, keep: bool, as_json: bool) -> None:
+                 parallel: int, run_skipped: bool, keep: bool, as_json: bool) -> None:
     """Run the tests of tests/*.yml in an ephemeral copy of the environment, then destroy it."""
     obj.json_output = as_json
     printer = _Printer(obj, enabled=not as_json)
@@ -47,7 +48,7 @@ def test_command(obj: Context, environment: str, pattern: Optional[str], junit: 
             said.append(True)
             _say_target(target)
 
-    run = TestRun(obj.root, environment, TestOptions(pattern, parallel, keep), on_event=printer,
+    run = TestRun(obj.root, environment, TestOptions(pattern, parallel, keep, run_skipped), on_event=printer,
                   session_kwargs={"on_target": say_target_once})
     try:
         suite = run.check()  # every problem of the configuration and the test files, before DSS

@@ -9,7 +9,7 @@ The CLI calls this and prints; this never prints: `on_event(kind, payload)` tell
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -33,6 +33,7 @@ class TestOptions:
     pattern: Optional[str] = None
     parallel: int = 1
     keep: bool = False
+    run_skipped: bool = False  # run the tests marked `skip` too
     parallelism: int = 4  # concurrent DSS calls of the apply and the destroy
 
 
@@ -98,7 +99,8 @@ class TestRun:
         started = time.monotonic()
         suite = self.suite or self.check()
         selected = suite.selected(self.options.pattern)
-        tests = list(selected.tests)
+        tests = [replace(t, skip=None) if self.options.run_skipped else t for t in selected.tests]
+        selected = TestSuite(tuple(tests), selected.files)
         offline = offline_schema_outcomes(selected, self.views)
         cov = coverage(tests, self.views)
         result = RunResult([], cov, 0.0, suite.files)
