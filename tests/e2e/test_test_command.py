@@ -16,7 +16,7 @@ from typing import Any
 
 import xmlschema
 
-from tests.e2e.helpers import run_cli, spawn_cli, wait_for, write_config, writes_since
+from tests.e2e.helpers import cli_env, run_cli, spawn_cli, wait_for, write_config, writes_since
 from tests.support import request_count
 
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
@@ -133,6 +133,14 @@ def test_bad_test_files_are_refused_before_any_request(dss: Any, tmp_path: Path)
     ], str(result)
     assert request_count(dss) == before, "a bad test file must stop the run before DSS is contacted"
     xmlschema.XMLSchema(str(XSD)).validate((root / "junit.xml").read_text(encoding="utf-8"))
+
+
+def test_no_dss_credentials_is_refused_before_anything_is_prepared(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path)
+    env = {k: v for k, v in cli_env(dss).items() if k not in ("DKU_DSS_URL", "DKU_API_KEY")}
+    result = run_cli(dss, root, "test", "-e", "dev", env=env, expect=1)
+    assert "error: dss.url: no DSS URL: set DKU_DSS_URL" in result.stderr, str(result)
+    assert _runs(root) == []
 
 
 def test_keep_leaves_the_environment_until_the_next_run(dss: Any, tmp_path: Path) -> None:

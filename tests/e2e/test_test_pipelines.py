@@ -5,12 +5,13 @@ emulator, which holds rows and runs sync and SQL recipes on DuckDB."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import xmlschema
 
-from tests.e2e.helpers import run_cli, write_config
+from tests.e2e.helpers import EXAMPLES, run_cli, write_config
 
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
 
@@ -150,4 +151,19 @@ def test_pipelines_build_and_assert_on_rows(dss: Any, tmp_path: Path) -> None:
     assert "coverage: datasets 2/4 (50%), recipes 3/3 (100%), columns 0/6 (0%)" in out
     assert result.last_line().startswith("==================== 2 failed, 9 passed in ")
     xmlschema.XMLSchema(str(XSD)).validate((root / "junit.xml").read_text(encoding="utf-8"))
+    assert _projects(dss) == []
+
+
+def test_the_tested_pipeline_example(dss: Any, tmp_path: Path) -> None:
+    """examples/tested-pipeline, as its README runs it: green, and its deliberate failure shows a diff."""
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLES / "tested-pipeline", root)
+    green = run_cli(dss, root, "test", "-e", "dev", "--junit-xml", "report.xml", timeout=300)
+    assert green.last_line().startswith("==================== 13 passed, 1 skipped in "), str(green)
+    red = run_cli(dss, root, "test", "-e", "dev", "-k", "deliberately", "--run-skipped", expect=1, timeout=300)
+    assert (
+        "    - {country: 'FR', total: 40, orders: 3}\n"
+        "  unexpected (found, not expected):\n"
+        "    + {country: 'FR', total: 37.5, orders: 3}\n"
+    ) in red.stdout, str(red)
     assert _projects(dss) == []

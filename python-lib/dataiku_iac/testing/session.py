@@ -85,6 +85,11 @@ class TestRun:
         except ConfigError as exc:
             errors.extend(exc.diagnostics)
             suite = TestSuite((), ())
+        if not errors:
+            try:
+                session.connection()  # the DSS URL and API key can be read (no request yet)
+            except ConfigError as exc:
+                errors.extend(exc.diagnostics)
         if errors:
             raise ConfigError(sorted(errors, key=lambda d: (d.file, d.line, d.column, d.path, d.message)), warnings)
         self.config = cfg
