@@ -39,6 +39,8 @@ class AdminApi:
             ("GET", "/info", self.info),
             ("GET", "/behaviour", self.behaviour),
             ("POST", "/behaviour", self.set_behaviour),
+            ("GET", "/messages", self.messages),
+            ("DELETE", "/messages", self.clear_messages),
         ):
             self.routes.add(method, path, handler)
 
@@ -103,6 +105,13 @@ class AdminApi:
         if not isinstance(body, dict):
             raise errors.bad_request("Expected a JSON object of behaviour switches")
         return self.app.set_behaviour(body)
+
+    def messages(self, request: Request) -> Any:
+        return self.app.runtime.messages()
+
+    def clear_messages(self, request: Request) -> Dict[str, Any]:
+        self.app.runtime.clear_messages()
+        return {"cleared": True}
 
     def seed(self, request: Request) -> Dict[str, Any]:
         body = self._json(request)

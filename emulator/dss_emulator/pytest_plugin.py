@@ -83,6 +83,13 @@ class AdminClient:
     def behaviour(self) -> Dict[str, str]:
         return self._call("GET", "/behaviour")
 
+    def messages(self) -> List[Dict[str, Any]]:
+        """What scenario reporters sent (mails, webhooks), oldest first; see reporters.py."""
+        return self._call("GET", "/messages")
+
+    def clear_messages(self) -> Any:
+        return self._call("DELETE", "/messages")
+
     def set_behaviour(self, **switches: str) -> Dict[str, str]:
         """E.g. ``set_behaviour(scenario_create_id="from_name")``; a full reset restores the defaults."""
         return self._call("POST", "/behaviour", switches)

@@ -4,7 +4,8 @@ Executed step types: build_flowitem (runs the build job: builds.py), set_project
 variables), define_vars, run_scenario (runs the other scenario and takes its outcome), runnable
 (runs the macro), pystep_<plugin>_<step> (runs the plugin's step.py in a subprocess). custom_python
 steps and script scenarios are NOT executed and fail. Other step types succeed without effect.
-Temporal and other automatic triggers never fire.
+Temporal and other automatic triggers never fire. At the end of a run, the reporters DSS would
+run send their messages to the runtime's outbox (reporters.py), never delivered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Dict, List, Optional
 from . import builds, errors
 from .app import App
 from .auth import Caller
+from .reporters import end_of_run_messages
 from .store import ProjectData
 
 OUTCOME_RANK = {"SUCCESS": 0, "WARNING": 1, "FAILED": 2, "ABORTED": 3}
@@ -168,6 +170,8 @@ class ScenarioEngine:
         except Exception:
             traceback.print_exc()
             status = "FAILED"
+        # The END reporters send before the run reads as finished, as they are part of it in DSS.
+        self.app.runtime.send_messages(end_of_run_messages(proj.key, scenario, run, status))
         with store.lock:
             end = int(time.time() * 1000)
             run["end"] = end

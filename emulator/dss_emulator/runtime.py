@@ -39,6 +39,7 @@ class Runtime:
         self._locations: Dict[str, str] = {}  # project key -> folder id (ROOT when absent)
         self._job_logs: Dict[Tuple[str, str], List[Tuple[Optional[str], str]]] = {}  # (activity, line)
         self._builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
+        self._outbox: List[Dict[str, Any]] = []  # what scenario reporters sent (reporters.py)
 
     def reset(self) -> None:
         with self._lock:
@@ -49,6 +50,22 @@ class Runtime:
             self._macro_runs.clear()
             self._folders.clear()
             self._locations.clear()
+            self._outbox.clear()
+
+    # ---------------------------------------------------------------- reporters' messages
+
+    def send_messages(self, messages: List[Dict[str, Any]]) -> None:
+        """Keep what a run's reporters sent (the emulator delivers no mail nor webhook)."""
+        with self._lock:
+            self._outbox.extend(copy.deepcopy(messages))
+
+    def messages(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._outbox)
+
+    def clear_messages(self) -> None:
+        with self._lock:
+            self._outbox.clear()
 
     # ---------------------------------------------------------------- futures
 

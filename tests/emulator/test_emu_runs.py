@@ -185,3 +185,50 @@ def test_abort_and_concurrent_fire_is_cancelled(project):
         run.refresh()
         time.sleep(0.05)
     assert run.outcome in ("SUCCESS", "ABORTED")
+
+
+def _mail(name, condition=None, **config):
+    reporter = {"name": name, "messaging": {"type": "mail-scenario", "configuration": {
+        "channelId": "smtp", "recipient": "ops@example.com; data@example.com",
+        "subject": "DSS scenario ${scenarioName}: ${outcome}", "messageSource": "INLINE",
+        "message": "Run ${scenarioRunId} of ${projectKey}.${scenarioId}: ${outcome} ${notAVariable}", **config}}}
+    if condition is not None:
+        reporter.update(runConditionEnabled=True, runCondition=condition)
+    return reporter
+
+
+def test_end_reporters_send_to_the_outbox_when_their_condition_holds(project, dss):
+    """DSS runs a scenario's active END reporters whose run condition holds; the emulator keeps
+    their messages (admin API) instead of delivering them."""
+    scenario = _scenario_with_steps(project, "alerts", [_build("src")])
+    settings = scenario.get_settings()
+    settings.raw_reporters.extend([
+        _mail("on problems", "outcome != 'SUCCESS'"),
+        _mail("on success", "outcome == 'SUCCESS'"),
+        _mail("on failure or abort", "outcome == 'FAILED' || outcome == 'ABORTED'"),
+        _mail("always, from the template", None, messageSource="TEMPLATE_FILE", templateName="default.ftl"),
+        {**_mail("switched off"), "active": False},
+        {**_mail("at start"), "phase": "START"},
+        {"name": "hook", "messaging": {"type": "webhook-scenario", "configuration": {
+            "url": "https://hooks.example.com/x", "method": "POST", "payload": '{"text": "${scenarioName} ${outcome}"}'}}},
+    ])
+    settings.save()
+    dss.admin.clear_messages()
+    ok = scenario.run_and_wait()
+    sent = dss.admin.messages()
+    assert [m["reporterName"] for m in sent] == ["on success", "always, from the template", "hook"]
+    mail = sent[0]
+    assert mail["type"] == "mail-scenario" and mail["channelId"] == "smtp" and mail["outcome"] == "SUCCESS"
+    assert mail["recipients"] == ["ops@example.com", "data@example.com"]
+    assert mail["subject"] == "DSS scenario alerts: SUCCESS"
+    assert mail["message"] == f"Run {ok.id} of RUN.{scenario.id}: SUCCESS ${{notAVariable}}"
+    assert sent[1]["template"] == "default.ftl" and "message" not in sent[1]
+    assert sent[2]["configuration"]["payload"] == '{"text": "alerts SUCCESS"}'
+
+    settings = scenario.get_settings()
+    settings.raw_steps[0]["params"]["builds"][0]["itemId"] = "missing"
+    settings.save()
+    dss.admin.clear_messages()
+    assert scenario.run_and_wait(no_fail=True).outcome == "FAILED"
+    names = [m["reporterName"] for m in dss.admin.messages()]
+    assert names == ["on problems", "on failure or abort", "always, from the template", "hook"]

@@ -10,8 +10,8 @@ Spark recipe, scratch datasets), puts the configuration into the project library
 reads it, and runs the plugin's set-up macro, which creates the scheduled drift scenario with a
 mail alert. That scenario is green; someone changes the join type in the UI; it is red, and what
 the user sees (the run's error, which DSS's mail reporter sends, the step log, the report in the
-folder) names the recipe and the field. The emulator sends no mail (docs/emulator.md): the mail
-reporter is checked as configured, its run condition sending only when the check is not green.
+folder) names the recipe and the field; the mail reporter alerts on the red run only (the
+emulator keeps the mails it would send: docs/emulator.md).
 """
 
 from __future__ import annotations
@@ -180,8 +180,10 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
     [mail] = settings.raw_reporters
     assert mail["messaging"]["type"] == "mail-scenario" and mail["runCondition"] == "outcome != 'SUCCESS'"
 
+    dss.admin.clear_messages()
     green = scenario.run_and_wait(no_fail=True)
     assert green.outcome == "SUCCESS", green.get_details()["stepRuns"][-1]["result"]
+    assert dss.admin.messages() == [], "a green check sends no alert"
     report = _latest_report(client)
     assert report["drift"] is False and report["summary"]["unmanaged"] == 0, report
     assert report["ignored_unmanaged"] == ["dataset.SHOP.scratch_margins", "recipe.SHOP.spark_scores"]
@@ -195,6 +197,9 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
 
     red = scenario.run_and_wait(no_fail=True)
     assert red.outcome == "FAILED"
+    [alert] = dss.admin.messages()  # the mail the set-up macro's reporter sends
+    assert (alert["type"], alert["channelId"], alert["recipients"]) == ("mail-scenario", "smtp_main", ["ops@example.com"])
+    assert alert["subject"] == f"DSS scenario {DRIFT_SCENARIO}: FAILED" and alert["runId"] == red.id
     step = red.get_details()["stepRuns"][-1]
     message = step["result"]["thrown"]["message"]
     assert "drift in environment dev: 1 changed, 0 deleted, 0 unmanaged" in message, message
