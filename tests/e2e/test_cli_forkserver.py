@@ -84,6 +84,15 @@ def test_a_run_past_its_timeout_is_killed(dss: Any, tmp_path: Path) -> None:
         os.kill(expired.value.pid, 0)  # type: ignore[attr-defined]
 
 
+def test_a_run_that_changes_what_python_reads_at_start_up_gets_a_new_interpreter(dss: Any, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.stderr.write('started afresh\\n')\n", encoding="utf-8")
+    env = cli_env(dss, PYTHONPATH=str(site))
+    assert "started afresh" in run_cli(tmp_path, "--help", env=env).stderr
+    assert "started afresh" not in run_cli(tmp_path, "--help", env=cli_env(dss)).stderr
+
+
 @pytest.mark.parametrize("via", BOTH)
 def test_the_runner_can_be_chosen_by_the_environment(via: str, dss: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAIKU_IAC_TEST_CLI", via)

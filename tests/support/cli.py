@@ -10,6 +10,7 @@ process per run, without ~0.6 s of start-up each. DATAIKU_IAC_TEST_CLI=subproces
 from __future__ import annotations
 
 import atexit
+import functools
 import io
 import json
 import locale
@@ -79,10 +80,13 @@ def run_cli(
 ) -> CliResult:
     """Run `dataiku-iac --no-color -C root ARGS` in `root`; assert its exit code unless `expect`
     is None, and that none of `forbid` shows in its output (the message is the whole run).
-    `via`: "forkserver" or "subprocess" (default: $DATAIKU_IAC_TEST_CLI, else "forkserver")."""
+    `via`: "forkserver" or "subprocess" (default: $DATAIKU_IAC_TEST_CLI, else "forkserver", but
+    "subprocess" for an `env` whose PYTHON*/locale variables differ from the fork server's)."""
     argv = ["--no-color", "-C", str(root), *args]
     started = time.monotonic()
     how = via or os.environ.get(CLI_RUNNER_VARIABLE) or "forkserver"
+    if how == "forkserver" and via is None and not _forkable(env):
+        how = "subprocess"  # the run changes what Python reads at start-up: only a new interpreter has it
     if how == "subprocess":
         done = subprocess.run(
             [CLI, *argv],
@@ -106,6 +110,24 @@ def run_cli(
     return result
 
 
+def _startup_variables(env: dict) -> dict:
+    """The variables Python reads when it starts (PYTHON*, the locale's), as `env` sets them."""
+    return {k: v for k, v in env.items() if k.startswith("PYTHON") or k in ("LANG", "LANGUAGE") or k.startswith("LC_")}
+
+
+def _forkable(env: dict) -> bool:
+    """Whether a forked run has the start-up `env` asks for: that of the fork server."""
+    return _startup_variables(env) == _startup_variables(_server_environment())
+
+
+@functools.lru_cache(maxsize=1)
+def _server_environment() -> dict[str, str]:
+    """The fork server's environment: this process's when the first run asked for it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
+    env.update(NO_COLOR="1", PYTHONUNBUFFERED="1")  # as cli_env: Python reads these at start-up
+    return env
+
+
 class _ForkServerClient:
     """This test process's cli_forkserver.py (one per pytest process, i.e. per xdist worker)."""
 
@@ -114,8 +136,7 @@ class _ForkServerClient:
         self.socket_path = os.path.join(self.directory, "socket")
         self.log_path = os.path.join(self.directory, "server.log")
         self.last_cpu_seconds = 0.0  # of the last run (diagnostics)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
-        env.update(NO_COLOR="1", PYTHONUNBUFFERED="1")  # as cli_env: Python reads these at start-up
+        env = dict(_server_environment())
         server = str(Path(__file__).resolve().parent / "cli_forkserver.py")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
