@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from . import dataset_rows, errors
 from .app import App
 from .jsoncopy import clone
-from .recipe_sql import COMPILERS, Input, Unsupported, output_refs
+from .recipe_sql import COMPILERS, Input, Unsupported, compile_pivot, output_refs
 from .rows import Write, dss_type, duck_type
 from .store import ProjectData
 
@@ -229,9 +229,7 @@ class JobRun:
         except (ActivityFailed, Unsupported, errors.DSSError) as exc:
             return self._failed(activity, recipe, str(exc))
         except Exception as exc:  # the engine's own error, or the SQL's: the job fails with it
-            return self._failed(
-                activity, recipe, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            )
+            return self._failed(activity, recipe, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         for output, count in written.items():
             self.log(activity, "INFO", f"Wrote {count} row(s) to {output}")
         self._set_activity(activity, state="DONE", endTime=int(time.time() * 1000))
@@ -334,6 +332,8 @@ def run_recipe(app: App, pk: str, name: str, auto_schema: bool, generation: int)
                 inputs.append(Input(ref, view, dataset_rows.schema_columns(doc)))
             if rtype == "sql_query":
                 compiled = sql_query(app, snap, inputs, views)
+            elif rtype == "pivot":
+                compiled = compile_pivot(snap.recipe, snap.payload, inputs, rows.query)
             elif rtype in COMPILERS:
                 compiled = COMPILERS[str(rtype)](snap.recipe, snap.payload, inputs)
             else:

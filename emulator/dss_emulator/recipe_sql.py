@@ -848,3 +848,121 @@ def compile_shaker(recipe: Dict[str, Any], payload_text: str, inputs: List[Input
 
 
 COMPILERS.update(shaker=compile_shaker, prepare=compile_shaker)
+
+
+# ---------------------------------------------------------------- distinct, sampling, pivot
+
+
+def compile_distinct(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    payload = _payload_json(payload_text)
+    renames = payload.get("outputColumnNameOverrides") or {}
+    keys = [k["column"] for k in payload.get("keys") or [] if isinstance(k, dict) and k.get("column")]
+    if payload.get("selectAllColumns", True) or not keys:
+        keys = inputs[0].names
+    exprs = [f"{ident(k)} AS {ident(renames.get(k, k))}" for k in keys]
+    if payload.get("globalCount"):
+        exprs.append(f"count(*) AS {ident(renames.get('count', 'count'))}")
+    group = ", ".join(ident(k) for k in keys)
+    select = f"SELECT {', '.join(exprs)} FROM {_filtered(inputs[0].view, payload)} AS d GROUP BY {group}"
+    return {ref: _post(select, payload) for ref in output_refs(recipe)}
+
+
+def sampling_select(recipe: Dict[str, Any], payload_text: str, source: str) -> str:
+    """DSS's sampling recipe: the filter (its payload), then the params' `selection`."""
+    flt = _payload_json(payload_text)
+    selection = (recipe.get("params") or {}).get("selection") or {}
+    base = f"SELECT * FROM {source} AS s{_where(flt)}"
+    method = selection.get("samplingMethod") or "FULL"
+    limit = int(selection.get("maxRecords") or -1)
+    seed = int(selection.get("seed") or 0)
+    draw = f"hash(row_number() OVER (), {seed})"
+    if method == "FULL":
+        return base
+    if method == "HEAD_SEQUENTIAL":
+        return base + (f" LIMIT {limit}" if limit >= 0 else "")
+    if method in ("RANDOM_FIXED_NB", "RANDOM_FIXED_NB_EXACT"):
+        return f"SELECT * FROM ({base}) AS b ORDER BY {draw} LIMIT {max(limit, 0)}"
+    if method == "RANDOM_FIXED_RATIO":
+        ratio = float(selection.get("targetRatio") or 0)
+        return f"SELECT * EXCLUDE (__draw) FROM (SELECT *, ({draw} % 1000000) / 1000000.0 AS __draw FROM ({base}) AS b) AS r WHERE __draw < {ratio}"
+    raise Unsupported(f"The emulator does not sample with the method {method}")
+
+
+def compile_sampling(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    return {ref: sampling_select(recipe, payload_text, inputs[0].view) for ref in output_refs(recipe)}
+
+
+def _aggregates(entry: Dict[str, Any], col: str) -> List[Tuple[str, str]]:
+    """(suffix, SQL aggregate) of a grouping-style column entry's flags."""
+    out = []
+    for flag, suffix, template in GROUPING_AGGREGATES:
+        if not entry.get(flag):
+            continue
+        if flag == "concat":
+            sql = template.format(c=col, sep=literal(entry.get("concatSeparator", ",")), distinct="")
+        elif flag in ("first", "last"):
+            sql = _first_last(entry, col, flag)
+        else:
+            sql = template.format(c=col)
+        out.append((suffix, sql))
+    return out
+
+
+def compile_pivot(
+    recipe: Dict[str, Any],
+    payload_text: str,
+    inputs: List[Input],
+    query: Callable[[str], List[Tuple[Any, ...]]],
+) -> Compiled:
+    """One pivot: a column per (modality, aggregation) named `<modality>_<col>_<agg>` (the count:
+    `<modality>_count`), rows grouped by the identifiers; `otherColumns` aggregated per row."""
+    payload = _payload_json(payload_text)
+    pivots = [p for p in payload.get("pivots") or [] if isinstance(p, dict)]
+    if len(pivots) != 1:
+        raise Unsupported("The emulator computes pivot recipes with exactly one pivot")
+    pivot = pivots[0]
+    keys = list(pivot.get("keyColumns") or [])
+    if not keys:
+        raise Unsupported("The pivot recipe has no key column")
+    source = _filtered(inputs[0].view, payload)
+    values = [v for v in pivot.get("valueColumns") or [] if isinstance(v, dict) and v.get("column")]
+    others = [v for v in payload.get("otherColumns") or [] if isinstance(v, dict) and v.get("column")]
+    used = set(keys) | {v["column"] for v in values} | {v["column"] for v in others}
+    if payload.get("identifierColumnsSelection") == "ALL_BUT_USED":
+        ids = [n for n in inputs[0].names if n not in used]
+    else:
+        ids = list(payload.get("explicitIdentifiers") or [])
+    modality = " || '_' || ".join(f"coalesce(CAST({ident(k)} AS VARCHAR), '')" for k in keys)
+    counted = f"SELECT {modality} AS m, count(*) AS n FROM {source} AS k GROUP BY m ORDER BY n DESC, m"
+    found = [(str(m), int(n)) for m, n in query(counted)]
+    limit = pivot.get("valueLimit", "TOP_N")
+    if limit == "TOP_N":
+        found = found[: int(pivot.get("topnLimit") or 20)]
+    elif limit == "AT_LEAST_N_OCC":
+        found = [(m, n) for m, n in found if n >= int(pivot.get("minOccLimit") or 1)]
+    elif limit == "EXPLICIT":
+        found = [("_".join(str(v) for v in combo), 0) for combo in pivot.get("explicitValues") or []]
+    elif limit != "NO_LIMIT":
+        raise Unsupported(f"The emulator does not limit pivot values by {limit}")
+    exprs = [ident(i) for i in ids]
+    for mod, _n in sorted(found):
+        cond = f"{modality} = {literal(mod)}"
+        for value in values:
+            for suffix, sql in _aggregates(value, ident(value["column"])):
+                filtered = (
+                    sql.replace("FILTER (WHERE ", f"FILTER (WHERE {cond} AND ", 1)
+                    if "FILTER (WHERE " in sql
+                    else f"{sql} FILTER (WHERE {cond})"
+                )
+                exprs.append(f"{filtered} AS {ident(mod + '_' + value['column'] + '_' + suffix)}")
+        if pivot.get("globalCount"):
+            exprs.append(f"count(*) FILTER (WHERE {cond}) AS {ident(mod + '_count')}")
+    for other in others:
+        for suffix, sql in _aggregates(other, ident(other["column"])):
+            exprs.append(f"{sql} AS {ident(other['column'] + '_' + suffix)}")
+    group = " GROUP BY " + ", ".join(ident(i) for i in ids) if ids else ""
+    select = "SELECT {} FROM {} AS pv{}".format(", ".join(exprs) or "count(*) AS count", source, group)
+    return {ref: select for ref in output_refs(recipe)}
+
+
+COMPILERS.update(distinct=compile_distinct, sampling=compile_sampling)

@@ -256,3 +256,74 @@ def test_an_unknown_processor_fails_the_job_naming_it(project):
     job = project.new_job().with_output("bad_prepared").start_and_wait(no_fail=True)
     assert job.get_status()["baseStatus"]["state"] == "FAILED"
     assert "does not run the prepare processor GeoIPResolver" in job.get_log()
+
+
+def test_distinct_on_keys_with_count(project):
+    _recipe(
+        project,
+        "distinct",
+        "di",
+        ["sales"],
+        ["shops"],
+        {
+            "keys": [{"column": "shop"}],
+            "selectAllColumns": False,
+            "globalCount": True,
+        },
+    )
+    assert _columns(project, "shops") == ["shop", "count"]
+    assert sorted_rows(project, "shops") == [["", 1], ["north", 2], ["south", 1]]
+
+
+def test_sampling_head_after_its_filter(project):
+    recipe = (
+        project.new_recipe("sampling", "sa")
+        .with_input("sales")
+        .with_new_output("sampled", "filesystem_managed")
+        .create()
+    )
+    settings = recipe.get_settings()
+    settings.get_recipe_params()["selection"] = {"samplingMethod": "HEAD_SEQUENTIAL", "maxRecords": 1}
+    settings.set_json_payload(
+        {
+            "enabled": True,
+            "uiData": {
+                "mode": "&&",
+                "conditions": [{"input": "shop", "operator": "== [string]", "string": "north"}],
+            },
+        }
+    )
+    settings.save()
+    project.new_job().with_output("sampled").start_and_wait()
+    assert [r[0] for r in project.get_dataset("sampled").iter_rows()] == [1]
+
+
+def test_pivot_values_become_columns(project):
+    _recipe(
+        project,
+        "pivot",
+        "pv",
+        ["sales"],
+        ["pivoted"],
+        {
+            "identifierColumnsSelection": "EXPLICIT",
+            "explicitIdentifiers": [],
+            "pivots": [
+                {
+                    "keyColumns": ["shop"],
+                    "valueLimit": "NO_LIMIT",
+                    "globalCount": True,
+                    "valueColumns": [{"column": "amount", "sum": True}],
+                }
+            ],
+        },
+    )
+    assert _columns(project, "pivoted") == [
+        "_amount_sum",
+        "_count",
+        "north_amount_sum",
+        "north_count",
+        "south_amount_sum",
+        "south_count",
+    ]
+    assert list(project.get_dataset("pivoted").iter_rows()) == [[1, 1, 17, 2, 5, 1]]
