@@ -195,3 +195,27 @@ def detect(store: Store, pk: str, doc: Dict[str, Any], infer_types: bool) -> Dic
         "schemaDetection": {"newSchema": {"columns": columns, "userModified": False}},
     }
     return {"connectionOK": True, "format": detected, "detectedFormats": [detected]}
+
+
+def write_tsv(store: Store, pk: str, doc: Dict[str, Any], names: List[str], text: str) -> int:
+    """Store rows sent as a tsv-excel-noheader text whose columns are ``names``."""
+    import os
+    import tempfile
+
+    if not text.strip():
+        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(n)}" for n in names) or "NULL AS __empty"
+        return write(store, pk, doc, f"SELECT {empty} WHERE false")
+    fd, path = tempfile.mkstemp(prefix="dss-emulator-rows-", suffix=".tsv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        columns = "{" + ", ".join(f"{literal('c' + str(i))}: 'VARCHAR'" for i in range(len(names))) + "}"
+        reader = (
+            f"read_csv({literal(path)}, delim = '\\t', quote = '\"', escape = '\"', header = false, "
+            f"columns = {columns}, null_padding = true, auto_detect = false)"
+        )
+        # an empty field is a null, as DSS reads an empty CSV cell
+        exprs = ", ".join(f"NULLIF(c{i}, '') AS {ident(n)}" for i, n in enumerate(names))
+        return write(store, pk, doc, f"SELECT {exprs} FROM {reader}")
+    finally:
+        os.unlink(path)

@@ -187,12 +187,12 @@ def test_a_failing_recipe_fails_the_job_and_leaves_outputs_untouched(project):
     )
     assert project.get_dataset("bad_out").get_schema()["columns"] == []
     # A job of an unsupported recipe kind fails the same way, naming the kind.
-    project.new_recipe("python", "py").with_input("orders").with_new_output_dataset(
-        "py_out", "filesystem_managed"
+    project.new_recipe("r", "rr").with_input("orders").with_new_output_dataset(
+        "r_out", "filesystem_managed"
     ).with_script("x").create()
-    py_job = project.new_job().with_output("py_out").start_and_wait(no_fail=True)
+    py_job = project.new_job().with_output("r_out").start_and_wait(no_fail=True)
     assert py_job.get_status()["baseStatus"]["state"] == "FAILED"
-    assert "recipes of type python" in py_job.get_log()
+    assert "recipes of type r" in py_job.get_log()
     assert len(sorted_rows(project, "orders_copy")) == 4
 
 
@@ -213,3 +213,45 @@ def test_a_scenario_build_step_runs_the_job(project):
     assert len(sorted_rows(project, "orders_copy")) == 4
     # The step's default mode (DSS's REVERSE_FORCED_BUILD) also builds what reads the item.
     assert len(sorted_rows(project, "downstream")) == 4
+
+
+PYTHON_RECIPE = """
+import dataiku
+
+orders = dataiku.Dataset("orders")
+totals = {}
+for row in orders.iter_rows():
+    totals[row["customer"]] = totals.get(row["customer"], 0) + row["amount"]
+out = dataiku.Dataset("totals")
+out.write_schema([{"name": "customer", "type": "string"}, {"name": "total", "type": "bigint"}])
+with out.get_writer() as writer:
+    for customer, total in sorted(totals.items()):
+        writer.write_row_dict({"customer": customer, "total": total})
+"""
+
+
+def test_a_python_recipe_runs_with_the_dataiku_stand_in(project):
+    creator = (
+        project.new_recipe("python", "py")
+        .with_input("orders")
+        .with_new_output_dataset("totals", "filesystem_managed")
+    )
+    creator.with_script(PYTHON_RECIPE).create()
+    job = project.new_job().with_output("totals").start_and_wait(no_fail=True)
+    assert job.get_status()["baseStatus"]["state"] == "DONE", job.get_log()
+    assert list(project.get_dataset("totals").iter_rows()) == [["ann", 17], ["bob", 5], ["cid", 1]]
+    assert "Wrote 3 row(s) to totals" in job.get_log()
+
+
+def test_a_failing_python_recipe_fails_the_job_with_its_error(project):
+    creator = (
+        project.new_recipe("python", "py_bad")
+        .with_input("orders")
+        .with_new_output_dataset("nothing", "filesystem_managed")
+    )
+    creator.with_script(
+        "import dataiku\nraise ValueError('bad input: ' + str(len(list(dataiku.Dataset('orders').iter_rows()))))\n"
+    ).create()
+    job = project.new_job().with_output("nothing").start_and_wait(no_fail=True)
+    assert job.get_status()["baseStatus"]["state"] == "FAILED"
+    assert "ValueError: bad input: 4" in job.get_log()

@@ -131,3 +131,18 @@ def detect_format(ctx: Ctx) -> Dict[str, Any]:
     infer = bool(ctx.body_dict().get("inferStorageTypes", False))
     result = dataset_rows.detect(ctx.store, proj.key, doc, infer)
     return ctx.app.runtime.start_future(result, "Detecting format of {}.{}".format(proj.key, doc["name"]))
+
+
+@route("POST", "/projects/<pk>/datasets/<name>/emulator-rows")
+def write_rows(ctx: Ctx) -> Dict[str, Any]:
+    """NOT a DSS route: how the emulator's `dataiku` stand-in (Python recipes) writes rows, DSS's
+    package writing through an internal API the emulator does not emulate. Body: ``{columns: [the
+    names, in the rows' order], tsv: rows in the tsv-excel-noheader format}``; the rows replace the
+    dataset's, cast to its schema."""
+    proj = ctx.project(WRITE)
+    doc = _dataset(ctx, proj, ctx.params["name"])
+    body = ctx.body_dict()
+    names = [str(n) for n in body.get("columns") or []]
+    text = str(body.get("tsv") or "")
+    written = dataset_rows.write_tsv(ctx.store, proj.key, doc, names, text)
+    return {"writtenRows": written}
