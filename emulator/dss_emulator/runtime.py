@@ -40,6 +40,7 @@ class Runtime:
         self._job_logs: Dict[Tuple[str, str], List[Tuple[Optional[str], str]]] = {}  # (activity, line)
         self._builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
         self._outbox: List[Dict[str, Any]] = []  # what scenario reporters sent (reporters.py)
+        self._metrics: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}  # -> metric id -> last point
 
     def reset(self) -> None:
         with self._lock:
@@ -47,6 +48,7 @@ class Runtime:
             self._jobs.clear()
             self._job_logs.clear()
             self._builds.clear()
+            self._metrics.clear()
             self._macro_runs.clear()
             self._folders.clear()
             self._locations.clear()
@@ -182,6 +184,16 @@ class Runtime:
     def set_build_record(self, project_key: str, dataset: str, record: Dict[str, Any]) -> None:
         with self._lock:
             self._builds[(project_key, dataset)] = copy.deepcopy(record)
+
+    def set_metrics(self, project_key: str, dataset: str, points: List[Dict[str, Any]]) -> None:
+        with self._lock:
+            last = self._metrics.setdefault((project_key, dataset), {})
+            for point in points:
+                last[point["metric"]["id"]] = copy.deepcopy(point)
+
+    def metrics(self, project_key: str, dataset: str) -> Dict[str, Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._metrics.get((project_key, dataset), {}))
 
     def jobs(self, project_key: str) -> List[Dict[str, Any]]:
         with self._lock:

@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     jobs,
     library,
     macros,
+    metrics,
     notebooks,
     projects,
     recipes,
