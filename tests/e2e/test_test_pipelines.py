@@ -11,7 +11,8 @@ from typing import Any
 
 import xmlschema
 
-from tests.e2e.helpers import EXAMPLES, run_cli, write_config
+from tests import support
+from tests.e2e.helpers import EXAMPLES, cli_env, request_count, run_cli, write_config
 
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
 
@@ -103,6 +104,11 @@ tests:
       orders_raw: [{order_id: 9, customer: eve, amount: lots}]
     build: [orders_clean]
     expect_failure: {message: "(?i)conver"}
+  - name: quality_of_a_failed_build
+    given:
+      orders_raw: [{order_id: 9, customer: eve, amount: lots}]
+    build: [orders_clean]
+    quality: {dataset: orders_clean, rules: [{row_count: {min: 1}}]}
   - name: from_the_middle
     given:
       orders_clean: [{order_id: 1, customer: zed, amount: 2.5}, {order_id: 2, customer: zed, amount: 1.5}]
@@ -124,7 +130,9 @@ def _projects(dss: Any) -> list[str]:
 
 def test_pipelines_build_and_assert_on_rows(dss: Any, tmp_path: Path) -> None:
     root = write_config(tmp_path / "cfg", {"sales.yml": SALES}, files=FIXTURES)
-    result = run_cli(dss, root, "test", "-e", "dev", "--parallel", "3", "--junit-xml", "junit.xml", expect=1, timeout=300)
+    # forbid nothing: the failed build's job log (DSS's, here the emulator's) may hold a traceback
+    result = support.run_cli(root, "test", "-e", "dev", "--parallel", "3", "--junit-xml", "junit.xml", env=cli_env(dss),
+                             expect=1, timeout=300, forbid=())
     out = result.stdout
     statuses = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("tests/pipelines.yml::")}
     assert statuses == {
@@ -138,8 +146,10 @@ def test_pipelines_build_and_assert_on_rows(dss: Any, tmp_path: Path) -> None:
         "tests/pipelines.yml::clean_quality[references(order_id->orders.order_id)]": "PASSED",
         "tests/pipelines.yml::clean_quality[sql]": "PASSED",
         "tests/pipelines.yml::text_amount_fails": "PASSED",
+        "tests/pipelines.yml::quality_of_a_failed_build": "ERROR",
         "tests/pipelines.yml::from_the_middle": "PASSED",
     }, str(result)
+    assert "ERROR tests/pipelines.yml::quality_of_a_failed_build - the build failed: job " in out, str(result)
     assert (
         "by_customer: 1 expected row(s) missing, 1 unexpected row(s) (expected 2 rows, got 2)\n"
         "  missing (expected, not found):\n"
@@ -149,7 +159,7 @@ def test_pipelines_build_and_assert_on_rows(dss: Any, tmp_path: Path) -> None:
     ) in out, str(result)
     assert "orders_clean: 1 value(s) of amount outside [0, 15]: 20.0" in out
     assert "coverage: datasets 2/4 (50%), recipes 3/3 (100%), columns 0/6 (0%)" in out
-    assert result.last_line().startswith("==================== 2 failed, 9 passed in ")
+    assert result.last_line().startswith("==================== 2 failed, 9 passed, 1 error in ")
     xmlschema.XMLSchema(str(XSD)).validate((root / "junit.xml").read_text(encoding="utf-8"))
     assert _projects(dss) == []
 
@@ -158,8 +168,13 @@ def test_the_tested_pipeline_example(dss: Any, tmp_path: Path) -> None:
     """examples/tested-pipeline, as its README runs it: green, and its deliberate failure shows a diff."""
     root = tmp_path / "example"
     shutil.copytree(EXAMPLES / "tested-pipeline", root)
+    before = request_count(dss)
     green = run_cli(dss, root, "test", "-e", "dev", "--junit-xml", "report.xml", timeout=300)
     assert green.last_line().startswith("==================== 13 passed, 1 skipped in "), str(green)
+    uploads = [e for e in dss.admin.requests(since=before) if e["method"] == "POST" and e["path"].endswith("/uploaded/files")]
+    # orders_raw and customers from their files once each (three tests give them), then the rows
+    # two tests write inline: a fixture a dataset already holds is not uploaded again
+    assert len(uploads) == 4, [e["path"] for e in uploads]
     red = run_cli(dss, root, "test", "-e", "dev", "-k", "deliberately", "--run-skipped", expect=1, timeout=300)
     assert (
         "    - {country: 'FR', total: 40, orders: 3}\n"

@@ -155,6 +155,7 @@ class Outcome:
     seconds: float = 0.0
     offline: bool = False  # decided from the configuration alone (a schema test before any apply)
     recipes: tuple[str, ...] = ()  # recipes a build ran (coverage)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: fixtures, build, checks
 
     @property
     def id(self) -> str:

@@ -119,7 +119,7 @@ def to_json(outcomes: Sequence[Outcome], cov: Coverage, seconds: float, extra: d
         "tests": [
             {"id": o.id, "file": o.test.file, "line": o.test.line, "name": o.name, "kind": o.test.kind,
              "status": o.status, "message": o.message, "details": o.details, "seconds": round(o.seconds, 3),
-             "offline": o.offline}
+             "offline": o.offline, "phases": o.phases}
             for o in outcomes
         ],
         "coverage": cov.to_json(),

@@ -35,9 +35,10 @@ from .compare import compare_rows, compare_values
 from .fixtures import columns_of, to_csv
 from .flow import recipes_to_run, sources_of, touched
 from .loader import ProjectView
-from .model import ERROR, FAILED, PASSED, QUALITY, SCHEMA, SKIPPED, Outcome, Row, Rule, TestCase
+from .model import ERROR, FAILED, PASSED, QUALITY, SCHEMA, SKIPPED, Expectation, Outcome, Row, Rule, TestCase
 
 JOB_DONE_STATES = ("DONE", "FAILED", "ABORTED")
+EMPTY = object()  # Target.holds: a dataset known to hold no rows
 LOG_TAIL_LINES = 30
 
 
@@ -60,7 +61,9 @@ class Target:
     keys: dict[str, str]  # project key as written -> effective key
     views: dict[str, ProjectView]
     data_quality_api: Optional[bool] = None  # unknown until first used
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # (project, dataset) -> the rows it is known to hold (a RowSource, or EMPTY): a fixture file
+    # several tests give is written once, not re-uploaded by each (only this run writes here)
+    holds: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def project(self, test: TestCase) -> Any:
         return self.client().get_project(self.keys[test.project])
@@ -125,7 +128,39 @@ def run_tests(tests: list[TestCase], target: Target, *, parallel: int = 1,
     return [o for t in tests for o in results.get(t.id, [])]
 
 
+_CLOCK = threading.local()
+
+
+class _phase:
+    """`with _phase("build"):` adds the block's seconds to the running test's phases."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.started = time.monotonic()
+
+    def __exit__(self, *exc: Any) -> None:
+        phases = getattr(_CLOCK, "phases", None)
+        if phases is not None:
+            phases[self.name] = phases.get(self.name, 0.0) + time.monotonic() - self.started
+
+
 def run_one(test: TestCase, target: Target) -> list[Outcome]:
+    phases: dict[str, float] = {}
+    _CLOCK.phases = phases
+    started = time.monotonic()
+    try:
+        outcomes = _run_one(test, target)
+    finally:
+        _CLOCK.phases = None
+    phases["checks"] = max(0.0, time.monotonic() - started - sum(phases.values()))  # the rest: rules, comparisons
+    if outcomes:  # the test's phases, once (a quality test has an outcome per rule)
+        outcomes[0].phases = {k: round(v, 3) for k, v in phases.items()}
+    return outcomes
+
+
+def _run_one(test: TestCase, target: Target) -> list[Outcome]:
     started = time.monotonic()
     if test.skip:
         return [Outcome(test, test.name, SKIPPED, test.skip)]
@@ -138,6 +173,8 @@ def run_one(test: TestCase, target: Target) -> list[Outcome]:
             outcomes = [_pipeline(test, target)]
     except TestError as exc:
         outcomes = [Outcome(test, test.name, ERROR, str(exc))]
+    except BuildFailed as exc:  # a quality test's build: no rule can be judged
+        outcomes = [Outcome(test, test.name, ERROR, f"the build failed: {exc}", details=exc.log)]
     except Exception as exc:  # DSS refused a call: the test could not run
         outcomes = [Outcome(test, test.name, ERROR, f"{type(exc).__name__}: {_one_line(str(exc))}")]
     elapsed = time.monotonic() - started
@@ -159,7 +196,7 @@ def _schema(test: TestCase, target: Target) -> Outcome:
     problems = schema_problems(check, columns)
     not_nullable = [c.name for c in check.columns if c.nullable is False and c.name in {x.get("name") for x in columns}]
     if not_nullable:
-        rows = read_rows(target, test, check.dataset)
+        rows = read_rows(target, test, check.dataset, set(not_nullable))
         for name in not_nullable:
             empty = sum(1 for row in rows if is_empty(row.get(name)))
             if empty:
@@ -191,8 +228,9 @@ def _quality(test: TestCase, target: Target) -> list[Outcome]:
             elif rule.kind == "sql":
                 problem = _sql_rule(test, target, rule)
             else:
-                rows = rows if rows is not None else read_rows(target, test, check.dataset)
-                problem = rule_problem(rule, rows, lambda d, c: [r.get(c) for r in read_rows(target, test, d)])
+                needed = {r.column for r in check.rules if r.column and r.kind != "sql"}
+                rows = rows if rows is not None else read_rows(target, test, check.dataset, needed)
+                problem = rule_problem(rule, rows, lambda d, c: [r.get(c) for r in read_rows(target, test, d, {c})])
         except TestError as exc:
             outcomes.append(Outcome(test, label, ERROR, str(exc), seconds=time.monotonic() - started))
             continue
@@ -290,7 +328,7 @@ def _load_table(connection: Any, name: str, columns: list[dict[str, Any]], rows:
 # -- pipeline tests ----------------------------------------------------------------------------
 def _pipeline(test: TestCase, target: Target) -> Outcome:
     try:
-        recipes = prepare_and_build(test, target, expect_failure=test.expect_failure)
+        recipes = prepare_and_build(test, target)
     except BuildFailed as exc:
         if not test.expect_failure:
             return Outcome(test, test.name, ERROR, f"the build failed: {exc}", details=exc.log)
@@ -305,7 +343,7 @@ def _pipeline(test: TestCase, target: Target) -> Outcome:
                        recipes=tuple(recipes))
     problems, details = [], []
     for expectation in test.expect:
-        rows = read_rows(target, test, expectation.dataset)
+        rows = read_rows(target, test, expectation.dataset, _compared_columns(expectation))
         if expectation.row_count is not None and len(rows) != expectation.row_count:
             problems.append(f"{expectation.dataset}: {len(rows)} row(s), expected {expectation.row_count}")
         if expectation.rows is not None:
@@ -325,19 +363,34 @@ def _pipeline(test: TestCase, target: Target) -> Outcome:
     return Outcome(test, test.name, PASSED, recipes=tuple(recipes))
 
 
-def prepare_and_build(test: TestCase, target: Target, expect_failure: bool = False) -> list[str]:
+def _compared_columns(expectation: Expectation) -> Optional[set[str]]:
+    """The columns an expectation looks at (None: all of them, to compare whole rows)."""
+    if expectation.rows is not None and expectation.columns is None:
+        return None
+    return set(expectation.columns or ()) | set(expectation.values)
+
+
+def prepare_and_build(test: TestCase, target: Target) -> list[str]:
     """Write the given rows, empty the other datasets the build reads, build; the recipes run."""
     assert test.build is not None
     view = target.views[test.project]
     recipes = recipes_to_run(view, test.build.datasets, test.build.recursive, set(test.given))
-    for name, source in test.given.items():
-        write_rows(target, test, name, list(source.rows))
-    for name in sorted(sources_of(view, recipes) - set(test.given)):
-        target.dataset(test, name).clear()
-    try:
+    holds = target.holds
+    with _phase("fixtures"):
+        for name, source in test.given.items():
+            if holds.get((test.project, name)) is not source:
+                holds.pop((test.project, name), None)
+                write_rows(target, test, name, list(source.rows))
+                holds[(test.project, name)] = source
+        for name in sorted(sources_of(view, recipes) - set(test.given)):
+            if holds.get((test.project, name)) is not EMPTY:
+                target.dataset(test, name).clear()
+                holds[(test.project, name)] = EMPTY
+    for recipe in recipes:  # whatever the build does to them, their rows are not known any more
+        for output in view.recipes[recipe][1]:
+            holds.pop((test.project, output), None)
+    with _phase("build"):
         build(test, target, recipes)
-    except BuildFailed:
-        raise
     return recipes
 
 
@@ -399,13 +452,21 @@ def _columns(target: Target, test: TestCase, name: str) -> list[str]:
     return [str(c.get("name")) for c in schema.get("columns") or []]
 
 
-def read_rows(target: Target, test: TestCase, name: str) -> list[Row]:
+def read_rows(target: Target, test: TestCase, name: str, only: Optional[set[str]] = None) -> list[Row]:
+    """The dataset's rows, as dicts; `only`: just these columns (DSS sends less, the client
+    parses less: on 10^5 rows, reading is most of a test's time)."""
     dataset = target.dataset(test, name)
-    columns = _columns(target, test, name)
-    try:
-        return [dict(zip(columns, values)) for values in dataset.iter_rows()]
-    except Exception as exc:
-        raise TestError(f"cannot read the rows of dataset {name}: {_one_line(str(exc))}") from None
+    with _phase("read"):
+        columns = _columns(target, test, name)
+        if only is not None:
+            missing = sorted(only - set(columns))
+            if missing:
+                raise TestError(f"dataset {name} has no column {', '.join(missing)} in DSS (its columns: {', '.join(columns)})")
+            columns = [c for c in columns if c in only] or columns[:1]
+        try:
+            return [dict(zip(columns, values)) for values in dataset.iter_rows(columns=columns if only is not None else None)]
+        except Exception as exc:
+            raise TestError(f"cannot read the rows of dataset {name}: {_one_line(str(exc))}") from None
 
 
 def write_rows(target: Target, test: TestCase, name: str, rows: list[Row]) -> None:
