@@ -330,7 +330,7 @@ def default_payload(rtype: str, settings: Dict[str, Any]) -> str:
         return json.dumps(pivot_payload(settings.get("key")), indent=2)
     if rtype == "sampling":
         return json.dumps(load("payload_sampling.json"), indent=2)
-    if rtype in ("window", "split", "sort", "distinct"):
+    if rtype in ("window", "split", "sort", "distinct", "topn"):
         return json.dumps(load(f"payload_{rtype}.json"), indent=2)
     script = settings.get("script")
     return script if isinstance(script, str) else ""

@@ -263,6 +263,11 @@ def hand_made_defaults(root: Path, out: Path) -> None:
                 "postFilter": no_filter, "outputColumnNameOverrides": {}, "engineParams": engine}
     write(out, "payload_distinct.json", "hand-made: no real distinct payload was found; the keys DSS's distinct "
           "recipe editor reads, every column compared as the editor starts (docs/emulator.md)", distinct)
+    topn = {"preFilter": no_filter, "computedColumns": [], "firstRows": 10, "lastRows": 0, "keys": [], "orders": [],
+            "retrievedColumnsSelectionMode": "ALL", "retrievedColumns": [], "rowNumber": False, "rank": False,
+            "denseRank": False, "duplicateCount": False, "outputColumnNameOverrides": {}, "engineParams": engine}
+    write(out, "payload_topn.json", "hand-made: no real top-n payload was found; the keys DSS's top-n recipe "
+          "editor reads and observed payloads show, the first 10 rows of the whole dataset (docs/emulator.md)", topn)
 
 
 def pivot_and_sampling_defaults(root: Path, out: Path) -> None:

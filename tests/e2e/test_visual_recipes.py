@@ -285,6 +285,33 @@ DISTINCT_YAML = """\
     post_filter: {expression: count > 1}
 """
 
+def topn_by_creator(project: Any) -> None:
+    creator = project.new_recipe("topn", "top_orders")  # a plain DSSRecipeCreator: with_output
+    creator.with_input("orders").with_output("top_orders_per_customer")
+    settings = creator.create().get_settings()  # TopNRecipeSettings has no helpers: the payload
+    settings.obj_payload.update(firstRows=3, lastRows=1, keys=["customer"], orders=[{"column": "amount", "desc": True}],
+                                retrievedColumnsSelectionMode="EXPLICIT", retrievedColumns=["order_id", "customer", "amount"],
+                                rank=True, duplicateCount=True)
+    settings.obj_payload["preFilter"] = {
+        "enabled": True, "distinct": False, "uiData": {"mode": "CUSTOM"}, "expression": "amount > 0"}
+    settings.save()
+
+
+TOPN_YAML = """\
+  - name: top_orders
+    type: topn
+    inputs: [orders]
+    outputs: [top_orders_per_customer]
+    top: 3
+    bottom: 1
+    order_by: [{column: amount, desc: true}]
+    group_by: [customer]
+    columns: [order_id, customer, amount]
+    ranks: [rank]
+    duplicate_count: true
+    pre_filter: {expression: amount > 0}
+"""
+
 KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     # kind: (recipe name, made with dataikuapi, its output, the hand-written item)
     "grouping": ("group_orders", grouping_by_creator, ("orders_by_customer",), GROUPING_YAML),
@@ -297,6 +324,7 @@ KINDS: dict[str, tuple[str, Callable[[Any], None], tuple[str, ...], str]] = {
     "pivot": ("pivot_orders", pivot_by_creator, ("orders_by_country",), PIVOT_YAML),
     "sampling": ("sample_orders", sampling_by_creator, ("orders_sample",), SAMPLING_YAML),
     "distinct": ("distinct_orders", distinct_by_creator, ("customer_countries",), DISTINCT_YAML),
+    "topn": ("top_orders", topn_by_creator, ("top_orders_per_customer",), TOPN_YAML),
 }
 
 

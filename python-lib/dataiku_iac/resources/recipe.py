@@ -246,7 +246,9 @@ def _as_creator_would(visual: VisualKind, name: str, attrs: dict[str, Any], ctx:
         role["items"] = [{"ref": item["ref"]} for item in role["items"]]
     prototype = {"type": visual.type, "name": name, "inputs": inputs, "outputs": outputs}
     creation: dict[str, Any]
-    if visual.multiple_outputs:
+    if visual.plain_creator:
+        creation = {}
+    elif visual.multiple_outputs:
         creation = {"outputDatasetsCreationSettingsByRole": {"main": {}}}
     else:
         creation = {"createOutputDataset": False, "outputDatasetSettings": None,

@@ -18,13 +18,14 @@ from dataiku_iac.resources.visual import (
     sort,
     split,
     stack,
+    topn,
     window,
 )
 from dataiku_iac.resources.visual.common import VisualKind
 
 KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (
     grouping.KIND, join.KIND, window.KIND, prepare.KIND, split.KIND, sort.KIND, stack.KIND, pivot.KIND, sampling.KIND,
-    distinct.KIND,
+    distinct.KIND, topn.KIND,
 )}
 BY_CONFIG_TYPE: dict[str, VisualKind] = {kind.config_type: kind for kind in KINDS.values()}
 

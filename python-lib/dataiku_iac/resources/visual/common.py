@@ -65,6 +65,8 @@ class VisualKind:
     virtual_inputs: bool = False
     # Whether the creator sends the outputs as multiple-output creation settings (split).
     multiple_outputs: bool = False
+    # Whether DSS's creator is dataikuapi's plain DSSRecipeCreator (topn): no creation settings at all.
+    plain_creator: bool = False
     # Payload keys DSS writes at creation with these values (dss-samples): import leaves them out.
     payload_defaults: Mapping[str, Any] = field(default_factory=dict)
     # Payload keys that are the UI's state (samples, column widths): never imported.
