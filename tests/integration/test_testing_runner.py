@@ -1,7 +1,7 @@
 """The test runner's own DSS calls, through dataikuapi against the emulator: fixture rows written
 through an UploadedFiles dataset and `copy_to`, read back typed by `iter_rows`, and quality rules
-evaluated on them (the emulator has no data-quality API: the runner falls back to the rows, as
-for a DSS before 12.6). Pipeline builds are covered once the emulator runs jobs."""
+evaluated on them by the runner (as for a DSS before 12.6, without the data-quality API).
+Builds are covered by tests/e2e/test_test_pipelines.py."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def _test(name: str, kind: str = QUALITY, **fields: Any) -> TestCase:
 
 def test_fixture_rows_go_in_and_come_back_typed_and_rules_judge_them(dss: Any) -> None:
     target = _target(dss)
+    target.data_quality_api = False  # every rule judged on the rows read, as for a DSS before 12.6
     probe = _test("probe", SCHEMA)
     rows = [{"id": "1", "amount": "2.5", "status": "NEW"}, {"id": "2", "amount": "-1", "status": None},
             {"id": "2", "amount": "7", "status": "LOST"}]
@@ -74,7 +75,6 @@ def test_fixture_rows_go_in_and_come_back_typed_and_rules_judge_them(dss: Any) -
     assert messages["q[rg]"] == "orders: 1 value(s) of amount outside [0, +inf]: -1.0"
     assert messages["q[neg]"] == "orders: the query returned 1 failing row(s): {'id': 2, 'amount': -1.0}"
     assert messages["t"] == "orders: column 'status' is not nullable, but 1 row(s) have it empty"
-    assert target.data_quality_api is False
 
 
 def test_reading_a_dataset_dss_cannot_serve_is_an_error_not_a_failure(dss: Any) -> None:
