@@ -1,8 +1,8 @@
 """Helpers shared by the acceptance tests (tests/e2e: the CLI; tests/integration: the engine).
 
 Everything here talks to the bundled DSS emulator through the real `dataikuapi` client or
-through the emulator's admin API; nothing is mocked. The CLI is run as a subprocess, exactly
-as a user or a CI pipeline runs it.
+through the emulator's admin API; nothing is mocked. The CLI runs as a process of its own, as
+a user or a CI pipeline runs it (forked from a server that imported it once: tests/support/cli.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Test helpers shared by the suites that drive the real CLI against the DSS emulator
 (tests/e2e, tests/integration, tests/fault, tests/promotion).
 
-- `tests.support.cli`: run `dataiku-iac` as a subprocess (as a user or a CI pipeline does) with
-  the emulator's URL and API key in its environment, and write configuration directories;
+- `tests.support.cli`: run `dataiku-iac` as a new process (forked from a server that imported the
+  CLI once, cli_forkserver.py; `spawn_cli` starts the installed script) with the emulator's URL
+  and API key in its environment, and write configuration directories;
 - `tests.support.emulator`: the emulator's request log (counts, writes) and polling helpers.
 
 Each suite keeps its own helper module (tests/e2e/helpers.py, tests/fault/faultlib.py,
