@@ -32,8 +32,8 @@ def _same(results: dict[str, Any]) -> Any:
 def test_help_and_a_usage_error_are_those_of_the_installed_script(dss: Any, tmp_path: Path) -> None:
     env = cli_env(dss)
     assert _same(_both(tmp_path, "--help", env=env)).returncode == 0
-    assert "Usage: dataiku-iac" in _same(_both(tmp_path, "plan", "--no-such-option", env=env)).stderr
-    assert _same(_both(tmp_path, "plan", "--no-such-option", env=env)).returncode == 1
+    usage = _same(_both(tmp_path, "plan", "--no-such-option", env=env))
+    assert usage.returncode == 1 and "Usage: dataiku-iac" in usage.stderr
 
 
 def test_validate_plan_and_apply_match_the_installed_script(dss: Any, tmp_path: Path) -> None:
