@@ -222,18 +222,34 @@ class JobRun:
 
     def activity(self, recipe: str) -> bool:
         activity = activity_id(self.app, self.pk, recipe)
-        self._set_activity(activity, state="RUNNING", startTime=int(time.time() * 1000))
+        started = int(time.time() * 1000)
+        self._set_activity(activity, state="RUNNING", startTime=started)
         self.log(activity, "INFO", f"Running recipe {recipe}")
         try:
             written = run_recipe(self.app, self.pk, recipe, self.auto_schema, self.generation, self.login)
         except (ActivityFailed, Unsupported, errors.DSSError) as exc:
+            self._built(recipe, started, False)
             return self._failed(activity, recipe, str(exc))
         except Exception as exc:  # the engine's own error, or the SQL's: the job fails with it
+            self._built(recipe, started, False)
             return self._failed(activity, recipe, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         for output, count in written.items():
             self.log(activity, "INFO", f"Wrote {count} row(s) to {output}")
         self._set_activity(activity, state="DONE", endTime=int(time.time() * 1000))
+        self._built(recipe, started, True)
         return True
+
+    def _built(self, recipe: str, started: int, success: bool) -> None:
+        """What `dataset.get_info()` says of the last build of the recipe's outputs."""
+        proj = self.app.store.projects.get(self.pk)
+        info = {
+            "buildStartTime": started,
+            "buildEndTime": int(time.time() * 1000),
+            "buildSuccess": success,
+            "jobId": self.job_id,
+        }
+        for ref in output_refs(proj.recipes.get(recipe, {})) if proj else []:
+            self.app.runtime.set_last_build(self.pk, ref, info)
 
     def _failed(self, activity: str, recipe: str, message: str) -> bool:
         self.log(activity, "ERROR", f"Activity of recipe {recipe} failed: {message}")

@@ -41,6 +41,7 @@ class Runtime:
         self._builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
         self._outbox: List[Dict[str, Any]] = []  # what scenario reporters sent (reporters.py)
         self._metrics: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}  # -> metric id -> last point
+        self._last_builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
 
     def reset(self) -> None:
         with self._lock:
@@ -49,6 +50,7 @@ class Runtime:
             self._job_logs.clear()
             self._builds.clear()
             self._metrics.clear()
+            self._last_builds.clear()
             self._macro_runs.clear()
             self._folders.clear()
             self._locations.clear()
@@ -184,6 +186,16 @@ class Runtime:
     def set_build_record(self, project_key: str, dataset: str, record: Dict[str, Any]) -> None:
         with self._lock:
             self._builds[(project_key, dataset)] = copy.deepcopy(record)
+
+    def set_last_build(self, project_key: str, dataset: str, info: Dict[str, Any]) -> None:
+        """`{buildStartTime, buildEndTime, buildSuccess, jobId}` of the dataset's last build."""
+        with self._lock:
+            self._last_builds[(project_key, dataset)] = dict(info)
+
+    def last_build(self, project_key: str, dataset: str) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            found = self._last_builds.get((project_key, dataset))
+            return dict(found) if found else None
 
     def set_metrics(self, project_key: str, dataset: str, points: List[Dict[str, Any]]) -> None:
         with self._lock:

@@ -255,3 +255,25 @@ def test_a_failing_python_recipe_fails_the_job_with_its_error(project):
     job = project.new_job().with_output("nothing").start_and_wait(no_fail=True)
     assert job.get_status()["baseStatus"]["state"] == "FAILED"
     assert "ValueError: bad input: 4" in job.get_log()
+
+
+def test_dataset_info_tells_the_last_build(project):
+    _sync(project, "copy", "orders", "orders_copy")
+    info = project.get_dataset("orders_copy").get_info()
+    assert info.last_build_start_time is None and info.is_last_build_successful is False  # never built
+    project.get_dataset("orders_copy").build()
+    info = project.get_dataset("orders_copy").get_info()
+    assert info.is_last_build_successful is True
+    assert info.last_build_end_time >= info.last_build_start_time
+    recipe = (
+        project.new_recipe("sql_query", "bad")
+        .with_input("orders")
+        .with_new_output("bad_out", "filesystem_managed")
+        .create()
+    )
+    settings = recipe.get_settings()
+    settings.set_payload("SELECT nope FROM orders")
+    settings.save()
+    project.new_job().with_output("bad_out").start_and_wait(no_fail=True)
+    assert project.get_dataset("bad_out").get_info().is_last_build_successful is False
+    assert project.get_dataset("bad_out").get_info().get_raw()["lastBuild"]["jobId"]

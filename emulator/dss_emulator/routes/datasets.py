@@ -213,7 +213,12 @@ def set_dataset_metadata(ctx: Ctx) -> Dict[str, Any]:
 @route("GET", "/projects/<pk>/datasets/<name>/info")
 def dataset_info(ctx: Ctx) -> Dict[str, Any]:
     proj = ctx.project(READ)
-    return {"dataset": clone(_dataset(ctx, proj)), "lastBuild": None}
+    doc = _dataset(ctx, proj)
+    info: Dict[str, Any] = {"dataset": clone(doc)}
+    last = ctx.app.runtime.last_build(proj.key, doc["name"])
+    if last is not None:  # never built: no lastBuild (dataikuapi reads it with .get)
+        info["lastBuild"] = last
+    return info
 
 
 def usages_of(proj: ProjectData, ref: str) -> List[Dict[str, Any]]:
