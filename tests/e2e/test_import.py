@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     write_config,
     writes_since,
 )
+from tests.support import example_secrets
 
 SUFFIX_ENV = """\
 dss:
@@ -223,7 +224,8 @@ def test_projects_the_tool_made_import_back_to_an_empty_plan(dss: Any, tmp_path:
 
     source = tmp_path / "source"
     shutil.copytree(example, source)
-    run_cli(dss, source, "apply", "-e", "dev", "--auto-approve")
+    env = cli_env(dss, **example_secrets(source))  # the secrets its reporters reference
+    run_cli(dss, source, "apply", "-e", "dev", "--auto-approve", env=env)
     state = yaml.safe_load((state_dir(source) / "state.json").read_text())
     keys = sorted({r["project_key"] for r in state["resources"].values()})
     fresh = tmp_path / "fresh"
@@ -241,7 +243,8 @@ def test_projects_the_tool_made_import_back_to_an_empty_plan(dss: Any, tmp_path:
         imported = run_cli(dss, fresh, "import", "project", key, "-e", "dev")
         assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
         assert "not imported" not in imported.stdout, str(imported)
-    plan = run_cli(dss, fresh, "plan", "-e", "dev", "--detailed-exitcode")
+    env.update(example_secrets(fresh))  # import wrote them as references of its own naming
+    plan = run_cli(dss, fresh, "plan", "-e", "dev", "--detailed-exitcode", env=env)
     assert plan.last_line().startswith("No changes."), str(plan)
     # Nothing changed in DSS but the markers of the new state.
     for key in keys:

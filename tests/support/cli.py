@@ -236,11 +236,15 @@ def spawn_cli(
 
 def example_secrets(root: Path) -> dict[str, str]:
     """A value for every secret a configuration references (`secret_env: IAC_SECRET_…`), as the
-    person running it sets them: the examples' reporters take their webhook URL from one."""
+    person running it sets them: the examples' reporters take their webhook URL from one. One
+    value for all, so that the references `import` writes under other names get the value DSS has."""
     names = set()
     for path in sorted(root.rglob("*.y*ml")):
         names.update(re.findall(r"secret_env:\s*(IAC_SECRET_\w+)", path.read_text(encoding="utf-8")))
-    return {name: f"https://hooks.example.com/services/T0/B0/{name.lower()}" for name in sorted(names)}
+    return {name: EXAMPLE_SECRET for name in sorted(names)}
+
+
+EXAMPLE_SECRET = "https://hooks.example.com/services/T0/B0/example-token"
 
 
 def write_config(root: Path, projects: dict[str, str], *, iac: Optional[str] = None, env: str = "", files: Optional[dict[str, str]] = None) -> Path:
