@@ -45,6 +45,13 @@ recipes:
     type: sync
     inputs: [orders_raw]
     outputs: [orders]
+scenarios:
+  - id: NIGHTLY
+    name: Nightly
+    active: true
+    triggers:
+      - type: temporal
+        cron: "30 2 * * *"
 """
 
 TESTS = """\
@@ -149,7 +156,9 @@ def test_keep_leaves_the_environment_until_the_next_run(dss: Any, tmp_path: Path
     assert "The test environment is kept in" in kept.stdout
     (run_id,) = _runs(root)
     assert _test_projects(dss) == [f"SHOP_T{run_id.upper()}"]
-    assert dss.client().get_project(f"SHOP_T{run_id.upper()}").get_dataset("orders_raw").get_schema()["columns"]
+    project = dss.client().get_project(f"SHOP_T{run_id.upper()}")
+    assert project.get_dataset("orders_raw").get_schema()["columns"]
+    assert project.get_scenario("NIGHTLY").get_settings().get_raw()["active"] is False, "no trigger fires in a test project"
     again = run_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact")
     assert f"removing leftover test environment {run_id}" in again.stdout
     assert _test_projects(dss) == [] and _runs(root) == []

@@ -116,7 +116,8 @@ class TestRun:
         if not tests:
             result.seconds = time.monotonic() - started
             return result
-        run = isolation.prepare_run(self.root, self.environment, self._dataset_items(), keep=self.options.keep)
+        run = isolation.prepare_run(self.root, self.environment, self._dataset_items(), keep=self.options.keep,
+                                    scenarios=self._scenario_ids())
         result.run_id = run.run_id
         self.on_event("environment", run)
         session = self._session(run.config, run.test_environment)
@@ -152,6 +153,14 @@ class TestRun:
             items = doc.data.get("datasets")
             found.setdefault(doc.key, []).extend(
                 i for i in (items if isinstance(items, list) else []) if isinstance(i, dict) and isinstance(i.get("name"), str))
+        return found
+
+    def _scenario_ids(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for doc in self.config.projects:
+            items = doc.data.get("scenarios")
+            if doc.key is not None and isinstance(items, list):
+                found.setdefault(doc.key, []).extend(str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str))
         return found
 
     def _apply(self, session: Session, run: isolation.RunDir, owner: str, result: RunResult) -> None:

@@ -21,7 +21,8 @@ def test_the_test_environment_suffixes_keys_owns_its_state_and_manages_every_dat
         {"name": "export", "type": "managed", "connection": "postgres_dw"},
         {"name": "files", "type": "filesystem", "path": "/data/in", "format": "csv"},
     ]}
-    env = ephemeral_environment(user, "ab12cd34", datasets)
+    user["overrides"]["scenario.SALES.NIGHTLY"] = {"active": True, "name": "Nightly"}
+    env = ephemeral_environment(user, "ab12cd34", datasets, {"SALES": ["NIGHTLY", "WEEKLY"]})
     assert env["project_key"] == {"prefix": "DEV_", "suffix": "_X_TAB12CD34"}
     assert env["state"] == {"backend": "local", "path": ".dataiku-iac/state"}
     assert env["policies"] == {"allow_destroy": True, "require_saved_plan": False, "drift": "warn"}
@@ -30,6 +31,8 @@ def test_the_test_environment_suffixes_keys_owns_its_state_and_manages_every_dat
         "dataset.SALES.orders_raw": {"connection": None, "table": None, "schema_name": None, "description": "raw", "type": "managed"},
         "dataset.SALES.export": {"connection": None, "type": "managed"},
         "dataset.SALES.files": {"path": None, "format": None, "type": "managed"},
+        "scenario.SALES.NIGHTLY": {"active": False, "name": "Nightly"},
+        "scenario.SALES.WEEKLY": {"active": False},
     }
     assert user["policies"]["allow_destroy"] is False  # the user's data is not changed in place
     assert key_suffix("ab12cd34") == "_TAB12CD34"
