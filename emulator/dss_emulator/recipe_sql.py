@@ -966,3 +966,57 @@ def compile_pivot(
 
 
 COMPILERS.update(distinct=compile_distinct, sampling=compile_sampling)
+
+
+# ---------------------------------------------------------------- top-n
+
+TOPN_EXTRAS = [
+    ("rowNumber", "__rn", "rowNumber"),
+    ("rank", "__rank", "rank"),
+    ("denseRank", "__drank", "denseRank"),
+    ("duplicateCount", "__dups", "duplicateCount"),
+]
+
+
+def compile_topn(recipe: Dict[str, Any], payload_text: str, inputs: List[Input]) -> Compiled:
+    """The first `firstRows` and last `lastRows` rows of each group of `keys`, by `orders`."""
+    payload = _payload_json(payload_text)
+    renames = payload.get("outputColumnNameOverrides") or {}
+    keys = [k for k in payload.get("keys") or [] if isinstance(k, str)]
+    order = _order_by(payload.get("orders")) or "1"
+    part = "PARTITION BY " + ", ".join(ident(k) for k in keys) + " " if keys else ""
+    by_value = ", ".join(
+        ident(o["column"]) for o in payload.get("orders") or [] if isinstance(o, dict) and o.get("column")
+    )
+    dup_part = (
+        "PARTITION BY " + ", ".join([ident(k) for k in keys] + ([by_value] if by_value else []))
+        if keys or by_value
+        else ""
+    )
+    numbered = (
+        f"SELECT *, row_number() OVER ({part}ORDER BY {order}) AS __rn, count(*) OVER ({part.strip()}) AS __n, "
+        f"rank() OVER ({part}ORDER BY {order}) AS __rank, dense_rank() OVER ({part}ORDER BY {order}) AS __drank, "
+        f"count(*) OVER ({dup_part}) AS __dups FROM {_filtered(inputs[0].view, payload)} AS t"
+    )
+    first, last = int(payload.get("firstRows") or 0), int(payload.get("lastRows") or 0)
+    if payload.get("retrievedColumnsSelectionMode") == "EXPLICIT" and payload.get("retrievedColumns"):
+        columns = [c for c in payload["retrievedColumns"] if isinstance(c, str)]
+    else:
+        columns = inputs[0].names + [
+            c["name"]
+            for c in payload.get("computedColumns") or []
+            if isinstance(c, dict) and c.get("name") and c["name"] not in inputs[0].names
+        ]
+    exprs = [f"{ident(c)} AS {ident(renames.get(c, c))}" for c in columns]
+    exprs += [
+        f"{src} AS {ident(renames.get(name, name))}" for flag, src, name in TOPN_EXTRAS if payload.get(flag)
+    ]
+    ordering = ", ".join([ident(k) for k in keys] + ["__rn"])
+    select = (
+        f"SELECT {', '.join(exprs)} FROM ({numbered}) AS n "
+        f"WHERE __rn <= {first} OR __rn > __n - {last} ORDER BY {ordering}"
+    )
+    return {ref: select for ref in _role_refs(recipe, "outputs")[:1]}
+
+
+COMPILERS.update(topn=compile_topn)

@@ -327,3 +327,18 @@ def test_pivot_values_become_columns(project):
         "south_count",
     ]
     assert list(project.get_dataset("pivoted").iter_rows()) == [[1, 1, 17, 2, 5, 1]]
+
+
+def test_topn_per_group_first_and_last_rows(project):
+    project.new_managed_dataset("top_sales").with_store_into("filesystem_managed").create()
+    recipe = project.new_recipe("topn", "tn").with_input("sales").with_output("top_sales").create()
+    settings = recipe.get_settings()
+    payload = settings.get_json_payload()
+    payload.update(
+        keys=["shop"], orders=[{"column": "amount", "desc": True}], firstRows=1, lastRows=0, rowNumber=True
+    )
+    settings.set_json_payload(payload)
+    settings.save()
+    project.new_job().with_output("top_sales").start_and_wait()
+    assert _columns(project, "top_sales") == ["id", "shop", "amount", "day", "rowNumber"]
+    assert [r[0] for r in sorted_rows(project, "top_sales")] == [1, 2, 4]  # the largest amount of each shop
