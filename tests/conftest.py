@@ -32,3 +32,20 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("dataiku-iac", deadline=None)
 _hypothesis_settings.load_profile("dataiku-iac")
+
+
+# -- the CLI's cache of parsed project files (config/cache.py): on, as for users, but private to
+# the test session instead of the user's ~/.cache (subprocesses inherit it) ---------------------
+@pytest.fixture(scope="session", autouse=True)
+def _config_cache_of_the_session(tmp_path_factory):
+    import os
+
+    from dataiku_iac.config.cache import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("config-cache") / "cache")
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before

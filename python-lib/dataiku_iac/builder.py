@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Optional, TypeVar, Union
 
 from dataiku_iac.address import Address, address_of, expected
 from dataiku_iac.config import LoadedConfig, load_config
+from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
@@ -512,16 +513,16 @@ def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
 
 
 def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike = None, *,
-                 secret_values: bool = True) -> tuple[LoadedConfig, DesiredState]:
+                 secret_values: bool = True, cache: Optional[ConfigCache] = None) -> tuple[LoadedConfig, DesiredState]:
     """Load and build in one pass: every offline problem of the configuration, at once.
 
     The loader's errors (syntax, schema, duplicates, files) and the builder's (references,
     cycles, schedules, key lengths) are raised together in one ConfigError, sorted by file and
     line, with the warnings found on the way. `secret_values=False` checks secret references
     but not that their values are set (validate, drift): the missing ones are listed in the
-    desired model's `unresolved_secrets` instead.
+    desired model's `unresolved_secrets` instead. `cache`: see config/cache.py.
     """
-    cfg = load_config(root, environment, strict=False)
+    cfg = load_config(root, environment, strict=False, cache=cache)
     source = secret_source(secrets)
     builder = _Builder(cfg, source, tolerant=bool(cfg.errors), secret_values=secret_values)
     found = builder.check()

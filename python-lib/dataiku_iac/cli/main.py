@@ -28,6 +28,7 @@ import click
 from dataiku_iac import __version__
 from dataiku_iac.address import Address
 from dataiku_iac.cli import scaffold
+from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
@@ -52,7 +53,7 @@ class Context:
         return Session(
             self.root, environment, parallelism=parallelism,
             lock_wait_seconds=self.lock_wait_seconds, on_lock_wait=_say_waiting(self.lock_wait_seconds),
-            on_warnings=self._warn, on_target=_say_target,
+            on_warnings=self._warn, on_target=_say_target, config_cache=ConfigCache.from_environment(os.environ),
         )
 
     def _warn(self, warnings: list[Diagnostic]) -> None:

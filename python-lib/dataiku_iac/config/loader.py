@@ -23,6 +23,7 @@ from ..address import Address, address_of
 from ..errors import ConfigError, Diagnostic
 from ..resources.registry import specs
 from . import overrides as ov
+from .cache import ConfigCache, dumps, entry_marks
 from .checks import check_code_files, check_duplicate_keys, check_duplicate_names
 from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument, blame_override
 from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
@@ -58,13 +59,19 @@ class _Source(Located):
     usable: bool = False
     empty: bool = False
     untouched: List[Untouched] = field(default_factory=list)  # ${NAME}s left for DSS
+    references: bool = False  # some string value holds "${" (else substitution changes nothing)
+    schema_ok: Optional[bool] = None  # from the cache: the data as parsed passed the project schema
+    # A file parsed now, for the cache: its bytes, its data as parsed (JSON) and its entry marks,
+    # taken before the overrides change data and marks in place.
+    to_cache: Optional[Tuple[bytes, str, List[List[Any]]]] = None
 
 
 class _Run:
     """The state of one load: where we are and everything found so far."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, cache: Optional[ConfigCache] = None):
         self.root = root
+        self.cache = cache
         self.errors: List[Diagnostic] = []
         self.warnings: List[Diagnostic] = []
         self.all_projects_readable = True
@@ -80,7 +87,8 @@ class _Run:
                 doc.flagged.add(issue.subject)
 
     # -- reading ---------------------------------------------------------------------
-    def read_yaml(self, rel: str) -> _Source:
+    def read_yaml(self, rel: str, cached: bool = False) -> _Source:
+        """The file `rel` parsed; with `cached`, from the cache when it holds these bytes."""
         source = _Source(rel)
         try:
             raw = read_confined(self.root, rel)
@@ -92,16 +100,24 @@ class _Run:
             self.errors.append(problem)
         if text is None:
             return source
+        cache = self.cache if cached else None
+        hit = cache.get(raw) if cache is not None else None
+        if hit is not None:
+            source.data, source.usable, source.references, source.schema_ok = hit.data, True, hit.references, hit.schema_ok
+            source.marks = hit.marks(rel, lambda: parse_yaml(text, rel).marks)
+            return source
         parsed = parse_yaml(text, rel)
 
         self.errors.extend(parsed.diagnostics)
         source.data, source.marks, source.empty = parsed.data, parsed.marks, parsed.empty
-        source.usable = parsed.usable
+        source.usable, source.references = parsed.usable, parsed.references
+        if cache is not None and parsed.usable and not parsed.diagnostics and isinstance(parsed.data, dict):
+            source.to_cache = (raw, dumps(parsed.data), entry_marks(parsed.marks))
         return source
 
-    def read_mapping(self, rel: str, empty_ok: bool, what: str) -> _Source:
+    def read_mapping(self, rel: str, empty_ok: bool, what: str, cached: bool = False) -> _Source:
         """A YAML file whose top level must be a mapping (an empty file counts as {} if allowed)."""
-        source = self.read_yaml(rel)
+        source = self.read_yaml(rel, cached)
         if not source.usable:
             return source
         if source.data is None and empty_ok:
@@ -114,7 +130,7 @@ class _Run:
 
 
 def load_config(root: Union[str, Path], environment: Optional[str] = None, *, projects: bool = True,
-                strict: bool = True, overrides: bool = True) -> LoadedConfig:
+                strict: bool = True, overrides: bool = True, cache: Optional[ConfigCache] = None) -> LoadedConfig:
     """Load and check the configuration under `root` for `environment` (None: no environment).
 
     Raises ConfigError with every error found. Warnings are returned in `warnings`.
@@ -125,10 +141,11 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None, *, pr
     With `strict=False` the errors are returned in `errors` instead, with every readable
     document (the wrong nodes listed in `ProjectDocument.flagged`), so that the model builder
     can check the rest in the same run (`builder.check_config`). `overrides=False` leaves
-    the environment's overrides out (to tell which problems they bring in).
+    the environment's overrides out (to tell which problems they bring in). `cache` keeps the
+    project files parsed (and their schema checked) for the next run over the same bytes.
     """
     root = Path(root)
-    run = _Run(root)
+    run = _Run(root, cache)
     if not root.is_dir():
         raise ConfigError([Diagnostic(str(root), 0, 0, "", "the configuration directory does not exist")])
     settings, settings_source = _load_settings(run)
@@ -269,12 +286,12 @@ def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optio
 # -- projects/*.yml ------------------------------------------------------------------------
 def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source], overrides: bool = True) -> List[ProjectDocument]:
     docs = _read_projects(run, variables)
-    projects = [doc for doc, _ in docs]
+    projects = [doc for doc, _, _ in docs]
     baselines: Dict[int, _Baseline] = {}
     if env is not None and env.usable and overrides:
         baselines = _apply_overrides(run, env, projects)
-    for doc, untouched in docs:
-        issues = check(doc.data, "project")
+    for doc, untouched, source in docs:
+        issues = _check_project(run, doc, source)
         if id(doc) in baselines and env is not None:
             issues = _blame_overrides(run, env, doc, issues, baselines[id(doc)])
         run.issues(doc, issues)
@@ -286,15 +303,32 @@ def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source],
     for doc in projects:
         check_duplicate_names(run.errors, doc)
         doc.files = check_code_files(run.errors, run.root, doc)
+    if run.cache is not None and run.cache.writes:
+        run.cache.prune()
     return projects
+
+
+def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Issue]:
+    """The schema problems of `doc`. When the document is the file as parsed (no variable to
+    substitute, no override) the cache's answer for those bytes stands, and a fresh answer is
+    kept for the next run."""
+    as_parsed = not source.references and not doc.overridden
+    if as_parsed and source.schema_ok:
+        return []
+    issues = check(doc.data, "project")
+    if run.cache is not None and source.to_cache is not None:
+        raw, data_json, marks = source.to_cache
+        run.cache.put(raw, data_json, marks, source.references, not issues if as_parsed else None)
+    return issues
 
 
 # The one error a destroy tolerates (it needs no project file): engine/session.py recognises it.
 NO_PROJECT_FILES = "no project files found under projects/"
 
 
-def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDocument, List[Untouched]]]:
-    """Every readable project file, variables substituted, with the references left for DSS."""
+def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDocument, List[Untouched], _Source]]:
+    """Every readable project file, variables substituted, with the references left for DSS
+    (and the file as read)."""
     files = list_yaml_files(run.root, "projects")
     if not files:
         run.error("projects/", NO_PROJECT_FILES, "add one file per DSS project, e.g. projects/demo.yml")
@@ -304,12 +338,13 @@ def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDo
         return []
     docs = []
     for rel in files:
-        source = run.read_mapping(rel, empty_ok=False, what="a project file")
+        source = run.read_mapping(rel, empty_ok=False, what="a project file", cached=True)
         if not source.usable:
             run.all_projects_readable = False
             continue
-        data, untouched = substitute(source.data, variables)
-        docs.append((ProjectDocument(rel, data, {}, source.marks), untouched))
+        # No "${" in any string: substituting would only copy the data.
+        data, untouched = substitute(source.data, variables) if source.references else (source.data, [])
+        docs.append((ProjectDocument(rel, data, {}, source.marks), untouched, source))
     return docs
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple, Union
+from typing import MutableMapping, Optional, Tuple, Union
 
 PathElem = Union[str, int]
 YamlPath = Tuple[PathElem, ...]
@@ -52,7 +52,8 @@ class Mark:
         return self.line, self.column
 
 
-MarkMap = Dict[YamlPath, Mark]
+# A mutable mapping, not a dict: the marks of a cached file are read only when needed (cache.LazyMarks).
+MarkMap = MutableMapping[YamlPath, Mark]
 
 
 def nearest_mark(marks: MarkMap, path: YamlPath) -> Tuple[Optional[Mark], YamlPath]:

@@ -94,6 +94,7 @@ class ParsedYaml:
     diagnostics: List[Diagnostic] = field(default_factory=list)
     usable: bool = True
     empty: bool = False  # the file holds no document at all (or only comments)
+    references: bool = False  # some string value holds "${" (variables.substitute has work to do)
 
 
 class _Abort(Exception):
@@ -110,6 +111,7 @@ class _Composer:
         self.nodes = 0
         self.refused = False  # an anchor/alias/tag was met: the data is not usable
         self.reported: set[str] = set()  # anchors and aliases are reported once per file (a bomb has hundreds)
+        self.references = False
 
     # -- diagnostics -------------------------------------------------------------------
     def error(self, mark: Any, path: YamlPath, message: str, hint: Optional[str] = None) -> None:
@@ -144,6 +146,7 @@ class _Composer:
         result.marks = self.marks
         result.diagnostics = self.diagnostics
         result.usable = not self.refused
+        result.references = self.references
         return result
 
     def compose(self, path: YamlPath, key_event: Any, depth: int) -> Any:
@@ -161,7 +164,10 @@ class _Composer:
             self.marks[path] = Mark(self.file, path, start.line + 1, start.column + 1, key.line + 1, key.column + 1)
         kind = type(event)
         if kind is ev.ScalarEvent and event.anchor is None and event.tag is None:
-            return resolve_plain(event.value) if event.implicit[0] else event.value
+            value = event.value
+            if "${" in value:
+                self.references = True
+            return resolve_plain(value) if event.implicit[0] else value
         self.check_node(event, path)
         if isinstance(event, ev.AliasEvent):
             return None

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, TypeVar
 from dataiku_iac import defaults
 from dataiku_iac.builder import build_desired, check_config
 from dataiku_iac.config import load_config
+from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
@@ -81,8 +82,11 @@ class Session:
         secrets: Optional[SecretSource] = None,
         on_warnings: Optional[Callable[[list[Diagnostic]], None]] = None,
         on_target: Optional[Callable[[DssTarget], None]] = None,
+        config_cache: Optional[ConfigCache] = None,
     ):
         self.root = Path(root)
+        # Parsed project files kept between runs (config/cache.py): the CLI's, private to its user.
+        self.config_cache = config_cache
         # Told the configuration's warnings once it passed the offline checks (before any DSS
         # check, so that a failing DSS check cannot hide them; a ConfigError carries its own).
         self.on_warnings = on_warnings
@@ -152,7 +156,7 @@ class Session:
             return
         try:
             self._cfg, self._desired = check_config(
-                self.root, self.environment, self.secrets, secret_values=self._secret_values
+                self.root, self.environment, self.secrets, secret_values=self._secret_values, cache=self.config_cache
             )
         except ConfigError as exc:
             if self.projects_optional and [d.message for d in exc.diagnostics] == [NO_PROJECT_FILES]:
