@@ -42,6 +42,7 @@ class Runtime:
         self._outbox: List[Dict[str, Any]] = []  # what scenario reporters sent (reporters.py)
         self._metrics: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}  # -> metric id -> last point
         self._last_builds: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (project, dataset) -> last build
+        self._rule_results: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}  # -> rule id -> last result
 
     def reset(self) -> None:
         with self._lock:
@@ -51,6 +52,7 @@ class Runtime:
             self._builds.clear()
             self._metrics.clear()
             self._last_builds.clear()
+            self._rule_results.clear()
             self._macro_runs.clear()
             self._folders.clear()
             self._locations.clear()
@@ -196,6 +198,16 @@ class Runtime:
         with self._lock:
             found = self._last_builds.get((project_key, dataset))
             return dict(found) if found else None
+
+    def set_rule_results(self, project_key: str, dataset: str, results: List[Dict[str, Any]]) -> None:
+        with self._lock:
+            last = self._rule_results.setdefault((project_key, dataset), {})
+            for result in results:
+                last[result["id"]] = copy.deepcopy(result)
+
+    def rule_results(self, project_key: str, dataset: str) -> List[Dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._rule_results.get((project_key, dataset), {}).values()))
 
     def set_metrics(self, project_key: str, dataset: str, points: List[Dict[str, Any]]) -> None:
         with self._lock:

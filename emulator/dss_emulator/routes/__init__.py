@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     data,
+    data_quality,
     datasets,
     flow,
     folders,
