@@ -90,11 +90,14 @@ def project_address_of(address: str) -> str:
     return address_of(project_spec().type, project_of(address))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")  # checked once per address of a state: a regex, not a loop per character
+
+
 def syntax_problem(address: Any) -> Optional[str]:
     """Why `address` is not of the form `type.KEY[.NAME]`, or None (any type: see the module doc)."""
     if not isinstance(address, str) or not address:
         return f"address must be a non-empty string, got {address!r}"
-    if address != address.strip() or any(ord(c) < 32 for c in address):
+    if address != address.strip() or _CONTROL.search(address):
         return f"address {address!r} has surrounding whitespace or control characters"
     parts = address.split(".", 2)
     if len(parts) < 2:

@@ -108,18 +108,23 @@ def _check_fingerprinted(desired: DesiredState) -> None:
             raise PlanError(f"{resource.address}: secret {'.'.join(map(str, path))} was not fingerprinted before planning")
 
 
-def _unfingerprinted(value: Any, path: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
+def _unfingerprinted(value: Any, path: tuple[Any, ...], found: Optional[list[tuple[Any, ...]]] = None) -> list[tuple[Any, ...]]:
     """The paths of the secret references without a fingerprint in `value` (project variables,
-    reporters' values…)."""
+    reporters' values…). Runs over every attribute of every resource on each plan: a plain
+    recursion into containers only, not a generator per node."""
+    found = [] if found is None else found
     if is_secret_ref(value):
         if "fingerprint" not in value:
-            yield path
+            found.append(path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _unfingerprinted(item, (*path, key))
+            if isinstance(item, (dict, list)):
+                _unfingerprinted(item, (*path, key), found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _unfingerprinted(item, (*path, index))
+            if isinstance(item, (dict, list)):
+                _unfingerprinted(item, (*path, index), found)
+    return found
 
 
 def _now() -> str:
