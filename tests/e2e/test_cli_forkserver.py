@@ -7,6 +7,7 @@ point, started from the shell's way (`subprocess`), like `spawn_cli`'s kill test
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from tests.e2e.helpers import DEMO_YAML, cli_env, list_names, write_config
 from tests.support import run_cli
+from tests.support.cli_forkserver import receive_message, send_message
 
 BOTH = ("subprocess", "forkserver")
 
@@ -101,3 +103,17 @@ def test_the_runner_can_be_chosen_by_the_environment(via: str, dss: Any, tmp_pat
     with pytest.raises(ValueError, match="forkserver or subprocess"):
         run_cli(tmp_path, "--help", env=cli_env(dss))
     assert os.environ["DATAIKU_IAC_TEST_CLI"] == "nonsense"
+
+
+def test_a_pid_and_a_status_sent_back_to_back_are_both_received() -> None:
+    """A fast run (a config refused at once, on a loaded machine): the supervisor has sent both
+    messages and closed before the client reads; a read past the first swallowed the second."""
+    sender, receiver = socket.socketpair()
+    with receiver:
+        with sender:
+            send_message(sender, {"pid": 7})
+            send_message(sender, {"returncode": 1, "cpu_seconds": 0.1})
+        assert receive_message(receiver)[0] == {"pid": 7}
+        assert receive_message(receiver)[0] == {"returncode": 1, "cpu_seconds": 0.1}
+        with pytest.raises(EOFError):
+            receive_message(receiver)

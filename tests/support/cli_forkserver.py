@@ -42,17 +42,24 @@ def send_message(conn: socket.socket, payload: dict, fds: tuple = ()) -> None:
 
 
 def receive_message(conn: socket.socket) -> tuple[dict, list[int]]:
-    """One length-prefixed JSON message and the file descriptors sent along with its first bytes."""
-    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, MAX_FDS)
+    """One length-prefixed JSON message and the file descriptors sent along with its first bytes.
+    Reads exactly that message's bytes: the supervisor sends the pid and the status back to
+    back, and a read past the first message would swallow the second (a fast run, under load)."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, MAX_FDS)
     if not data:
         raise EOFError("connection closed")
-    while len(data) < HEADER.size or len(data) < HEADER.size + HEADER.unpack_from(data)[0]:
-        more = conn.recv(65536)
+    (length,) = HEADER.unpack(data + _receive_exactly(conn, HEADER.size - len(data)))
+    return json.loads(_receive_exactly(conn, length).decode("utf-8")), fds
+
+
+def _receive_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = conn.recv(size - len(data))
         if not more:
             raise EOFError("connection closed mid-message")
         data += more
-    (length,) = HEADER.unpack_from(data)
-    return json.loads(data[HEADER.size:HEADER.size + length].decode("utf-8")), fds
+    return data
 
 
 def run_cli_process(request: dict, fds: list[int], cli_path: str) -> None:
