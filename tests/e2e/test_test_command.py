@@ -223,9 +223,14 @@ def test_a_run_whose_run_directory_was_lost_is_found_by_its_marks(dss: Any, tmp_
 
 
 def test_ctrl_c_destroys_the_environment(dss: Any, tmp_path: Path) -> None:
+    """Started as a CI script's `cmd &` starts it: with SIGINT ignored, inherited."""
     root = _config(tmp_path)
     _hang_in_the_tests(dss)
-    proc = spawn_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc = spawn_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         wait_for(lambda: _hung(dss), what="the run to reach its tests")
         proc.send_signal(signal.SIGINT)

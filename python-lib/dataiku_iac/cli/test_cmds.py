@@ -88,23 +88,26 @@ def _write(path: Path, body: bytes) -> None:
 
 
 class _interrupt_as_keyboard:
-    """SIGTERM (a CI job cancelled) becomes KeyboardInterrupt, as Ctrl-C is: the run's
-    `finally` then destroys the test environment before the process exits."""
+    """Ctrl-C and SIGTERM (a CI job cancelled) become KeyboardInterrupt: the run's `finally`
+    then destroys the test environment before the process exits. SIGINT is taken explicitly, as
+    apply does: a process started in the background by a non-interactive shell (`cmd &` in a CI
+    script) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
 
     def __init__(self) -> None:
-        self._previous: Any = None
+        self._previous: dict = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     def __enter__(self) -> _interrupt_as_keyboard:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handler)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 class _Printer:
