@@ -240,6 +240,15 @@ def computed_to_config(columns: list[Attrs]) -> list[Attrs]:
     return [{k: v for k, v in c.items() if not (k == "type" and v == DEFAULT_COLUMN_TYPE)} for c in columns]
 
 
+def shared_to_config(item: Attrs, attrs: Attrs, keys: tuple[str, ...]) -> Attrs:
+    """Add to `item`, in the order of `keys`, the keys several kinds share (`pre_filter`,
+    `computed_columns`, `rename`) that `attrs` sets; returns `item`."""
+    for key in keys:
+        if attrs.get(key):
+            item[key] = computed_to_config(attrs[key]) if key == "computed_columns" else dict(attrs[key])
+    return item
+
+
 # -- columns of the inputs ---------------------------------------------------------------------
 
 

@@ -32,10 +32,10 @@ from dataiku_iac.resources.visual.common import (
     VisualKind,
     build_computed,
     build_filter,
-    computed_to_config,
     first_input,
     read_computed,
     read_filter,
+    shared_to_config,
     write_computed,
     write_filter,
 )
@@ -369,11 +369,7 @@ def to_config(attrs: Attrs) -> Attrs:
             item[section] = _aggregations_to_config(attrs[section])
     if attrs.get("count") is False:
         item["count"] = False
-    if attrs.get("pre_filter"):
-        item["pre_filter"] = dict(attrs["pre_filter"])
-    if attrs.get("computed_columns"):
-        item["computed_columns"] = computed_to_config(attrs["computed_columns"])
-    return item
+    return shared_to_config(item, attrs, ("pre_filter", "computed_columns"))
 
 
 KIND = VisualKind(

@@ -26,11 +26,11 @@ from dataiku_iac.resources.visual.common import (
     VisualKind,
     build_computed,
     build_filter,
-    computed_to_config,
     first_input,
     read_computed,
     read_filter,
     set_if_changed,
+    shared_to_config,
     write_computed,
     write_filter,
 )
@@ -190,11 +190,7 @@ def to_config(attrs: Attrs) -> Attrs:
     item["default_output"] = attrs.get("default_output")
     if attrs.get("mode") == "random" and attrs.get("seed") != DEFAULT_SEED:
         item["seed"] = attrs["seed"]
-    if attrs.get("pre_filter"):
-        item["pre_filter"] = dict(attrs["pre_filter"])
-    if attrs.get("computed_columns"):
-        item["computed_columns"] = computed_to_config(attrs["computed_columns"])
-    return item
+    return shared_to_config(item, attrs, ("pre_filter", "computed_columns"))
 
 
 KIND = VisualKind(

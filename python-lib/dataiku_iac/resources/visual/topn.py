@@ -27,11 +27,11 @@ from dataiku_iac.resources.visual.common import (
     VisualKind,
     build_computed,
     build_filter,
-    computed_to_config,
     first_input,
     read_computed,
     read_filter,
     set_if_changed,
+    shared_to_config,
     write_computed,
     write_filter,
 )
@@ -172,13 +172,7 @@ def to_config(attrs: Attrs) -> Attrs:
         item["columns"] = list(attrs["columns"])
     if attrs.get("duplicate_count"):
         item["duplicate_count"] = True
-    if attrs.get("pre_filter"):
-        item["pre_filter"] = dict(attrs["pre_filter"])
-    if attrs.get("computed_columns"):
-        item["computed_columns"] = computed_to_config(attrs["computed_columns"])
-    if attrs.get("rename"):
-        item["rename"] = dict(attrs["rename"])
-    return item
+    return shared_to_config(item, attrs, ("pre_filter", "computed_columns", "rename"))
 
 
 KIND = VisualKind(

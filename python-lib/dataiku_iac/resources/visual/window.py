@@ -28,11 +28,11 @@ from dataiku_iac.resources.visual.common import (
     VisualKind,
     build_computed,
     build_filter,
-    computed_to_config,
     first_input,
     read_computed,
     read_filter,
     set_if_changed,
+    shared_to_config,
     write_computed,
     write_filter,
 )
@@ -256,11 +256,7 @@ def to_config(attrs: Attrs) -> Attrs:
     for key in ("pre_filter", "post_filter"):
         if attrs.get(key):
             item[key] = dict(attrs[key])
-    if attrs.get("computed_columns"):
-        item["computed_columns"] = computed_to_config(attrs["computed_columns"])
-    if attrs.get("rename"):
-        item["rename"] = dict(attrs["rename"])
-    return item
+    return shared_to_config(item, attrs, ("computed_columns", "rename"))
 
 
 KIND = VisualKind(
