@@ -152,7 +152,9 @@ def test_plan_review_apply_history(open_console: Any, world: World, dss: Any) ->
     page.click("#iac-apply-button")
     expect(page.locator("#panel-apply")).to_be_visible()
     expect(page.locator("#iac-apply-status")).to_contain_text("Applying…")
-    expect(page.locator("#iac-apply-events .iac-event-start").first).to_be_visible()
+    # Before its first change the job reads the library, takes the lock and re-checks the plan:
+    # about 40 requests, 5 s at this latency on a quiet machine, so wait as long as the apply may take.
+    expect(page.locator("#iac-apply-events .iac-event-start").first).to_be_visible(timeout=60_000)
     ui.shot("2-apply-running")
     expect(page.locator("#iac-apply-status")).to_contain_text("Apply complete!", timeout=60_000)
     dss.admin.set_latency(0)
