@@ -76,14 +76,20 @@ def check_saved_plan(
     saved: dict, kind: PlanKind, *, environment: str, state: StateDocument, reader: StateReader, desired: DesiredState
 ) -> Plan:
     """The saved plan `saved` (its JSON) if it may be applied on `state` now; StalePlanError otherwise."""
-    if saved.get("digest") != digest_of(saved):
-        raise StalePlanError("the saved plan file was modified after it was written; make a new plan")
+    check_unmodified(saved)
     check = _Check(Plan.from_json(saved), kind, environment, state, reader, desired)
     for rule in RULES:
         reason = rule(check)
         if reason is not None:
             raise StalePlanError(reason)
     return check.plan
+
+
+def check_unmodified(saved: dict, what: str = "the saved plan file") -> None:
+    """Rule 1 alone, which needs neither DSS nor the state (`show`, `comment`): StalePlanError when
+    the file's content no longer matches its digest."""
+    if saved.get("digest") != digest_of(saved):
+        raise StalePlanError(f"{what} was modified after it was written; make a new plan")
 
 
 def _other_kind(check: _Check) -> Optional[str]:
