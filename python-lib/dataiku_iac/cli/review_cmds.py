@@ -1,5 +1,7 @@
 """`dataiku-iac show PLANFILE`: a saved plan as text, JSON, Markdown (a review comment) or GitLab's
-Terraform report. Offline: it reads the file only, never DSS nor the state.
+Terraform report; `dataiku-iac comment PLANFILE`: that Markdown as one sticky comment on the pull/
+merge request (cli/pr_comment.py). Both offline as far as DSS goes: they read the file only,
+never DSS nor the state.
 
 A plan file whose digest no longer matches its content (edited or damaged) is refused, as
 apply refuses it: what is reviewed is what apply would accept. Whether the plan is still
@@ -9,12 +11,14 @@ current (state serial, configuration) is apply's check; `show` cannot know witho
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from dataiku_iac.cli.main import Context, cli, handle_errors
+from dataiku_iac.cli.pr_comment import PROVIDERS, Overrides, post
 from dataiku_iac.engine.saved_plans import check_unmodified
 from dataiku_iac.errors import IacError
 from dataiku_iac.output.markdown import DEFAULT_MAX_CHARS, gitlab_report, render_markdown
@@ -70,3 +74,35 @@ def show(obj: Context, planfile: Path, output_format: str, max_chars: int, artif
         click.echo(render_markdown(plan_record, digest=saved["digest"], max_chars=max_chars, artifact=artifact), nl=False)
     else:
         click.echo(render_plan(plan_record, obj.style), nl=False)
+
+
+@cli.command()
+@planfile_argument
+@click.option("--provider", type=click.Choice(sorted(PROVIDERS)), required=True, help="Where the pull/merge request is.")
+@click.option("--api-url", default="", metavar="URL", help="The provider's API (default: GITHUB_API_URL, CI_API_V4_URL, SYSTEM_COLLECTIONURI).")
+@click.option("--project", default="", metavar="ID", help="GitLab project (CI_PROJECT_ID); Azure DevOps team project (SYSTEM_TEAMPROJECTID).")
+@click.option("--repository", default="", metavar="ID", help="GitHub OWNER/NAME (GITHUB_REPOSITORY); Azure DevOps repository id (BUILD_REPOSITORY_ID).")
+@click.option("--pull-request", default="", metavar="N", help="Pull request number, merge request IID (default: from the CI's environment).")
+@click.option("--token-env", default="", metavar="NAME", help="The variable holding the token (default: GITHUB_TOKEN, GITLAB_TOKEN, SYSTEM_ACCESSTOKEN).")
+@max_chars_option
+@artifact_option
+@click.pass_obj
+@handle_errors()
+def comment(obj: Context, planfile: Path, provider: str, api_url: str, project: str, repository: str, pull_request: str,
+            token_env: str, max_chars: int, artifact: str) -> None:
+    """Post the saved plan as one sticky comment on the pull/merge request (updated on each run)."""
+    saved, plan_record = read_saved_plan(planfile)
+    chosen = PROVIDERS[provider]
+    given = Overrides(api_url=api_url, project=project, repository=repository, pull_request=pull_request, token_env=token_env)
+
+    def render(run_link: str) -> str:
+        where = artifact or (f"the artifacts of [this CI run]({run_link})" if run_link else "")
+        return render_markdown(plan_record, digest=saved["digest"], max_chars=max_chars, artifact=where)
+
+    posted, target = post(chosen, os.environ, given, render, plan_record.environment)
+    where = target.describe(chosen)
+    link = f": {posted.url}" if posted.url else f" (id {posted.id})"
+    if posted.action == "unchanged":
+        click.echo(f"The plan comment on {where} is up to date{link}.")
+    else:
+        click.echo(f"{posted.action.capitalize()} the plan comment of environment {plan_record.environment} on {where}{link}.")
