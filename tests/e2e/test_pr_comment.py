@@ -246,6 +246,16 @@ def test_a_refused_token_fails_without_showing_it(provider: str, server: pr_serv
     assert server.writes() == []
 
 
+def test_gitlab_pages_by_the_link_header_when_x_next_page_is_left_out(server: pr_server.PrServer, plans: dict, tmp_path: Path) -> None:
+    server.gitlab_link_only = True
+    _seed(server, "gitlab")
+    env = _gitlab_env(server, tmp_path)
+    _comment(plans["first"], "gitlab", env)
+    updated = _comment(plans["second"], "gitlab", env)  # its comment is on the last page
+    assert updated.stdout.startswith("Updated")
+    assert len(_plan_comments(server, "gitlab")) == 1
+
+
 def test_a_pagination_link_to_another_origin_is_not_followed(server: pr_server.PrServer, plans: dict, tmp_path: Path) -> None:
     _seed(server, "github")
     server.next_link_origin = "http://127.0.0.1:9"  # nothing listens there: the token must not go there

@@ -52,6 +52,7 @@ class PrServer:
     gitlab: dict[str, list[dict]] = field(default_factory=dict)
     azure: dict[str, list[dict]] = field(default_factory=dict)
     next_link_origin: Optional[str] = None  # set: GitHub's next links point there instead
+    gitlab_link_only: bool = False  # set: no X-Next-Page, as GitLab past 10,000 notes (Link only)
     echo_credentials: bool = False  # set: a refusal quotes the credentials it got (a proxy's error page might)
     _next_id: int = 1000
 
@@ -181,6 +182,9 @@ def _gitlab(state: PrServer, method: str, path: str, query: dict, headers: dict,
         pages = max(1, -(-len(notes) // per_page))
         headers_out = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(notes)),
                        "X-Total-Pages": str(pages), "X-Next-Page": str(page + 1) if page < pages else ""}
+        if state.gitlab_link_only:
+            for name in ("X-Next-Page", "X-Total", "X-Total-Pages"):
+                del headers_out[name]
         if page < pages:
             params = {k: v[0] for k, v in query.items()} | {"page": page + 1}
             headers_out["Link"] = f'<{state.url}{path}?{urlencode(params)}>; rel="next"'
