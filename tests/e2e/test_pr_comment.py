@@ -256,6 +256,15 @@ def test_gitlab_pages_by_the_link_header_when_x_next_page_is_left_out(server: pr
     assert len(_plan_comments(server, "gitlab")) == 1
 
 
+def test_a_jenkins_build_of_a_github_pull_request(server: pr_server.PrServer, plans: dict) -> None:
+    """Jenkins multibranch: the pull request from CHANGE_ID and the repository from CHANGE_URL."""
+    env = _base_env() | {"GITHUB_TOKEN": TOKEN, "CHANGE_ID": "7", "CHANGE_URL": "https://github.com/octo-org/dss-config/pull/7",
+                         "BUILD_URL": "https://jenkins.example/job/dss-config/job/PR-7/3/"}
+    created = _comment(plans["first"], "github", env, "--api-url", server.url)
+    assert created.stdout.startswith("Created the plan comment of environment dev on pull request 7")
+    assert len(_plan_comments(server, "github")) == 1
+
+
 def test_a_pagination_link_to_another_origin_is_not_followed(server: pr_server.PrServer, plans: dict, tmp_path: Path) -> None:
     _seed(server, "github")
     server.next_link_origin = "http://127.0.0.1:9"  # nothing listens there: the token must not go there

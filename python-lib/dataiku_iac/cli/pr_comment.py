@@ -14,6 +14,7 @@ sent to wherever the redirect points. Pagination links are followed only on the 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Optional
 from urllib.parse import quote, urlsplit
@@ -162,10 +163,14 @@ class GitHub(Provider):
 
     def target(self, env: Mapping[str, str], given: Overrides) -> Target:
         _refuse(given.project, "--project", self)
-        repository = given.repository or _required(env, "GITHUB_REPOSITORY", "--repository", self)
+        # GitHub Actions' variables, else a Jenkins multibranch build of a pull request (CHANGE_ID,
+        # CHANGE_URL = https://github.com/OWNER/NAME/pull/N), else the flags.
+        repository = (given.repository or env.get("GITHUB_REPOSITORY", "").strip() or _github_change_repository(env)
+                      or _required(env, "GITHUB_REPOSITORY", "--repository", self))
         if repository.count("/") != 1 or not all(repository.split("/")):
             raise CommentError(f"GitHub repository {repository!r} is not OWNER/NAME")
-        number = given.pull_request or _github_pull_request(env)
+        jenkins = not env.get("GITHUB_EVENT_PATH") and env.get("CHANGE_ID", "").strip()
+        number = given.pull_request or jenkins or _github_pull_request(env)
         return Target(given.api_url or env.get("GITHUB_API_URL") or "https://api.github.com", "", repository, _number(number, self))
 
     def _issue(self, api: Api, target: Target) -> str:
@@ -191,7 +196,7 @@ class GitHub(Provider):
 
     def run_link(self, env: Mapping[str, str]) -> str:
         parts = [env.get(name, "") for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
-        return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else ""
+        return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else env.get("BUILD_URL", "")
 
 
 class GitLab(Provider):
@@ -344,11 +349,17 @@ def _number(value: str, provider: Provider) -> str:
     return text
 
 
+def _github_change_repository(env: Mapping[str, str]) -> str:
+    """OWNER/NAME from a Jenkins pull request build's CHANGE_URL, or ""."""
+    match = re.match(r"^https?://[^/]+/([^/]+/[^/]+)/pull/\d+/?$", env.get("CHANGE_URL", "").strip())
+    return match.group(1) if match else ""
+
+
 def _github_pull_request(env: Mapping[str, str]) -> str:
     """The pull request's number from the event that started the workflow (GITHUB_EVENT_PATH)."""
     path = env.get("GITHUB_EVENT_PATH", "")
     if not path:
-        raise CommentError("GITHUB_EVENT_PATH is not set: GitHub Actions sets it; elsewhere give --pull-request")
+        raise CommentError("GITHUB_EVENT_PATH is not set: GitHub Actions sets it (Jenkins: CHANGE_ID); elsewhere give --pull-request")
     try:
         with open(path, encoding="utf-8") as handle:
             event = json.load(handle)
