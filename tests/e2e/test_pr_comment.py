@@ -256,6 +256,20 @@ def test_gitlab_pages_by_the_link_header_when_x_next_page_is_left_out(server: pr
     assert len(_plan_comments(server, "gitlab")) == 1
 
 
+def test_a_second_marked_comment_is_reported_not_touched(server: pr_server.PrServer, plans: dict, tmp_path: Path) -> None:
+    """Two runs that both created a comment: the first is updated, the other one named."""
+    env = _github_env(server, tmp_path)
+    _comment(plans["first"], "github", env)
+    duplicate = {"id": server.new_id(), "body": server.github["7"][0]["body"], "user": {"login": "github-actions[bot]"}}
+    server.github["7"].append(duplicate)
+    updated = _comment(plans["second"], "github", env)
+    assert updated.stdout.startswith("Updated")
+    assert f"Note: 1 other comment(s) on pull request 7 carry the marker of environment dev (id {duplicate['id']})" in updated.stderr
+    assert server.github["7"][0]["body"].rstrip().endswith(f"digest={_digest(plans['second'])} -->")
+    assert duplicate["body"].rstrip().endswith(f"digest={_digest(plans['first'])} -->")
+    assert [w.method for w in server.writes()] == ["POST", "PATCH"]
+
+
 def test_a_jenkins_build_of_a_github_pull_request(server: pr_server.PrServer, plans: dict) -> None:
     """Jenkins multibranch: the pull request from CHANGE_ID and the repository from CHANGE_URL."""
     env = _base_env() | {"GITHUB_TOKEN": TOKEN, "CHANGE_ID": "7", "CHANGE_URL": "https://github.com/octo-org/dss-config/pull/7",

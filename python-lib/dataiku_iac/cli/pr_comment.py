@@ -13,6 +13,7 @@ sent to wherever the redirect points. Pagination links are followed only on the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Posted:
     action: str  # "created", "updated" or "unchanged"
     id: str
     url: str = ""
+    others: tuple[str, ...] = ()  # other comments carrying the same marker, left as they are
 
 
 @dataclass(frozen=True)
@@ -319,12 +321,15 @@ def post(provider: Provider, env: Mapping[str, str], given: Overrides, render: C
     body = render(provider.run_link(env))
     if token in body:  # never: the plan holds no credential; a token in it would be published
         raise CommentError(f"the comment would contain the value of {variable}; refusing to post it")
-    found = next((c for c in provider.comments(api, target) if find_marker(c.body, environment) is not None), None)
-    if found is None:
+    # Every page is read: the first marked comment is kept up to date, and any other one (two
+    # runs that created at once) is reported rather than deleted: it may not be ours to delete.
+    marked = [c for c in provider.comments(api, target) if find_marker(c.body, environment) is not None]
+    if not marked:
         return provider.create(api, target, body), target
+    found, others = marked[0], tuple(c.thread or c.id for c in marked[1:])
     if found.body.strip() == body.strip():
-        return Posted("unchanged", found.thread or found.id), target
-    return provider.update(api, target, found, body), target
+        return dataclasses.replace(Posted("unchanged", found.thread or found.id), others=others), target
+    return dataclasses.replace(provider.update(api, target, found, body), others=others), target
 
 
 # -- helpers ---------------------------------------------------------------------------------------

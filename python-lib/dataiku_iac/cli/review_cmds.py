@@ -106,3 +106,7 @@ def comment(obj: Context, planfile: Path, provider: str, api_url: str, project: 
         click.echo(f"The plan comment on {where} is up to date{link}.")
     else:
         click.echo(f"{posted.action.capitalize()} the plan comment of environment {plan_record.environment} on {where}{link}.")
+    if posted.others:
+        click.echo(f"Note: {len(posted.others)} other comment(s) on {where} carry the marker of environment "
+                   f"{plan_record.environment} (id {', '.join(posted.others)}); only the first is kept up to date: "
+                   "delete the others.", err=True)
