@@ -229,3 +229,23 @@ def test_options_do_not_change_the_digest_binding() -> None:
     """The marker carries the digest of the saved file, whatever the plan record says."""
     plan_record = _plan("dev", [_change(0, "P")], options=PlanOptions(destroy=True))
     assert find_marker(render_markdown(plan_record, digest="f" * 64), "dev") == "f" * 64
+
+
+def test_a_long_value_s_lines_keep_the_symbol_of_their_change() -> None:
+    """A line of code may itself start with "-" or "+": in a created resource's diff every line is
+    an addition; in an update, the old value's lines are removals and the new one's additions."""
+    code = "-- a SQL comment that is long enough to be shown on several lines\n  - an indented dash\n+ a plus\nSELECT 1\n"
+    created = ResourceChange(address="recipe.P.r", type="recipe", project_key="P", name="r", action=Action.CREATE,
+                             reason="new in the config", after={"code": code, "kind": "sql_query"})
+    updated = dataclasses.replace(created, action=Action.UPDATE, before={"code": "SELECT 0\n-- old"}, after={"code": code},
+                                  field_changes=(FieldChange("code", "SELECT 0\n-- old", code),))
+    for change in (created, updated):
+        text = _markdown(_plan("dev", [change]))
+        block = text.split("```diff\n", 1)[1].split("\n```\n", 1)[0].splitlines()[1:]  # after the reason
+        if change.action == Action.CREATE:
+            assert all(line.startswith("+") for line in block), block
+            assert "+         - an indented dash" in block and "+       + a plus" in block
+        else:
+            assert block[1] == "!       code:"
+            assert block[2:4] == ["-           SELECT 0", "-           -- old"]
+            assert block[4:] == ["+           " + line for line in code.rstrip("\n").splitlines()]
