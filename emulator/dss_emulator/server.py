@@ -43,7 +43,7 @@ def default_behaviour() -> Dict[str, str]:
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload), status=status, mimetype="application/json")
+    return Response(json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
 
 
 def error_response(err: errors.DSSError) -> Response:
@@ -159,16 +159,13 @@ class Emulator:
         with self.store.lock:
             caller = authenticate(self.store, request.headers)
         ctx = Ctx(request, self, caller, params)
-        if route.locked:
-            with self.store.lock:
-                result = route.handler(ctx)
-        else:
-            result = route.handler(ctx)
-        if isinstance(result, Response):
-            return result
-        if isinstance(result, Raw):
-            return Response(result.data, status=result.status, mimetype=result.mimetype)
-        return json_response({} if result is None else result)
+        if not route.locked:
+            return _response(route.handler(ctx))
+        with self.store.lock:
+            # Encoded before the lock is released: a locked handler may answer with the stored
+            # documents themselves (a list of 140 datasets, uncopied), as no write can change
+            # them until their JSON is made.
+            return _response(route.handler(ctx))
 
     # ---------------------------------------------------------------- runtime helpers
 
@@ -200,6 +197,14 @@ class Emulator:
         with self._behaviour_lock:
             self._behaviour.update(changes)
             return dict(self._behaviour)
+
+
+def _response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Raw):
+        return Response(result.data, status=result.status, mimetype=result.mimetype)
+    return json_response({} if result is None else result)
 
 
 def _is_loopback(addr: Optional[str]) -> bool:

@@ -69,3 +69,42 @@ def test_parallel_folder_files_and_scenario_runs(dss, dss_client):
         t.join()
     assert len(folder.list_contents()["items"]) == THREADS * 10
     assert scenario.run_and_wait().outcome == "SUCCESS"
+
+
+def test_lists_are_encoded_under_the_store_lock(monkeypatch):
+    """The dataset, recipe and folder lists answer with the stored documents themselves (no copy):
+    that is only safe because a locked route's answer is encoded before the store lock is released,
+    so no concurrent write can change a document half-way through its JSON."""
+    import dataikuapi
+    from dss_emulator import server as server_module
+    from dss_emulator.server import EmulatorServer
+
+    srv = EmulatorServer(port=0, api_key="k").start()
+    try:
+        client = dataikuapi.DSSClient(srv.url, "k")
+        project = client.create_project("ENC", "e", "admin")
+        project.create_managed_folder("f")
+        project.new_managed_dataset("d").with_store_into("filesystem_managed").create()
+        project.new_recipe("sync").with_input("d").with_new_output("d_out", "filesystem_managed").create()
+        encoded_while_locked = []
+        encode = server_module.json_response
+
+        def checking(payload, status=200):
+            encoded_while_locked.append(srv.app.store.lock._is_owned())
+            return encode(payload, status)
+
+        monkeypatch.setattr(server_module, "json_response", checking)
+        listed = {
+            "datasets": project.list_datasets(as_type="listitems"),
+            "recipes": project.list_recipes(as_type="listitems"),
+            "folders": project.list_managed_folders(),
+        }
+        assert all(listed.values()) and encoded_while_locked == [True, True, True]
+        # What was answered is a snapshot: a later save does not reach it, and the store keeps its own.
+        settings = project.get_dataset("d").get_settings()
+        settings.get_raw()["description"] = "changed"
+        settings.save()
+        assert "changed" not in str(listed["datasets"])
+        assert project.get_dataset("d").get_settings().get_raw()["description"] == "changed"
+    finally:
+        srv.stop()

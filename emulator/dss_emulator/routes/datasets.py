@@ -55,7 +55,7 @@ def list_datasets(ctx: Ctx) -> List[Dict[str, Any]]:
         doc = proj.datasets[name]
         if wanted and not wanted.intersection(doc.get("tags", [])):
             continue
-        out.append(clone(doc))
+        out.append(doc)  # not copied: encoded under the store lock (server.py)
     return out
 
 

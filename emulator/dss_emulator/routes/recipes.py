@@ -103,7 +103,7 @@ def _check_outputs(ctx: Ctx, proj: ProjectData, proto: Dict[str, Any]) -> None:
 @route("GET", "/projects/<pk>/recipes/")
 def list_recipes(ctx: Ctx) -> List[Dict[str, Any]]:
     proj = ctx.project(READ)
-    return [clone(proj.recipes[n]) for n in sorted(proj.recipes)]
+    return [proj.recipes[n] for n in sorted(proj.recipes)]  # not copied: encoded under the store lock
 
 
 @route("POST", "/projects/<pk>/recipes/")
