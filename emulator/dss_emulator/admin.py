@@ -41,6 +41,8 @@ class AdminApi:
             ("POST", "/behaviour", self.set_behaviour),
             ("GET", "/messages", self.messages),
             ("DELETE", "/messages", self.clear_messages),
+            ("GET", "/govern-node", self.govern_node),
+            ("POST", "/govern-node", self.set_govern_node),
         ):
             self.routes.add(method, path, handler)
 
@@ -112,6 +114,17 @@ class AdminApi:
     def clear_messages(self, request: Request) -> Dict[str, Any]:
         self.app.runtime.clear_messages()
         return {"cleared": True}
+
+    def govern_node(self, request: Request) -> Dict[str, Any]:
+        return dict(self.app.govern_node)
+
+    def set_govern_node(self, request: Request) -> Dict[str, Any]:
+        """`{"url": ..., "api_key": ...}` points the DSS at a Govern node; `{}` disables it."""
+        from .server import govern_node_ref
+
+        body = self._json(request)
+        self.app.govern_node = govern_node_ref(body.get("url"), body.get("api_key"))
+        return dict(self.app.govern_node)
 
     def seed(self, request: Request) -> Dict[str, Any]:
         body = self._json(request)

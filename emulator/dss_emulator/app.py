@@ -58,3 +58,8 @@ class App(Protocol):
     def behaviour(self, name: str) -> str:
         """The value of a behaviour switch (docs/emulator.md, "Behaviour switches")."""
         ...
+
+    @property
+    def govern_node(self) -> Dict[str, Any]:
+        """The Govern integration settings (`/admin/get-govern-node-ref`): enabled, nodeUrl, apiKey."""
+        ...

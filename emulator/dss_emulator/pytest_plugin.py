@@ -6,6 +6,8 @@ Enable with ``pytest_plugins = ["dss_emulator.pytest_plugin"]``. Fixtures:
                           instance config and behaviour switches back to the start-up seed),
                           request log cleared, latency 0
   dss_client (function)   dss.client(), a fresh dataikuapi.DSSClient with the admin key
+  govern_emulator (session)  a Govern node (in-process thread): .url, .api_key, .admin, .client_for(key)
+  govern (function)       same handle, reset before each test (artifacts, audit, faults, request log)
 """
 
 from __future__ import annotations
@@ -224,3 +226,46 @@ def dss(dss_emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
 @pytest.fixture
 def dss_client(dss: EmulatorHandle) -> Any:
     return dss.client()
+
+
+class GovernHandle:
+    """A Govern node (dss_emulator.govern) and its admin API."""
+
+    def __init__(self, url: str, api_key: str) -> None:
+        self.url = url
+        self.api_key = api_key
+        self.admin = AdminClient(url)
+
+    def client_for(self, api_key: str) -> Any:
+        import dataikuapi
+
+        return dataikuapi.GovernClient(self.url, api_key=api_key)
+
+    def client(self) -> Any:
+        return self.client_for(self.api_key)
+
+    def timeline(self, artifact_id: str) -> List[Dict[str, Any]]:
+        return self.admin._call("GET", f"/timeline/{artifact_id}")
+
+    def audit(self) -> List[Dict[str, Any]]:
+        return self.admin._call("GET", "/audit")
+
+    def reset_all(self) -> None:
+        self.admin._call("POST", "/reset", {})
+
+
+@pytest.fixture(scope="session")
+def govern_emulator() -> Iterator[GovernHandle]:
+    from dss_emulator.govern import DEFAULT_GOVERN_ADMIN_KEY, GovernServer
+
+    server = GovernServer(port=0).start()
+    try:
+        yield GovernHandle(server.url, DEFAULT_GOVERN_ADMIN_KEY)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def govern(govern_emulator: GovernHandle) -> Iterator[GovernHandle]:
+    govern_emulator.reset_all()
+    yield govern_emulator

@@ -66,6 +66,8 @@ class Emulator:
         dataiku_stand_in: Optional[str] = None,
         public_url: Optional[str] = None,
         subprocess_timeout: float = 300.0,
+        govern_url: Optional[str] = None,
+        govern_api_key: Optional[str] = None,
     ) -> None:
         seed = default_seed(api_key)
         seed["plugins"] = list(plugin_dirs or [])
@@ -78,6 +80,10 @@ class Emulator:
             timeout=subprocess_timeout,
         )
         self.runtime = Runtime()
+        # The Govern integration (DSS: Administration > Settings > Dataiku Govern), set at start
+        # (--govern-url, --govern-api-key) or by POST /__emulator__/govern-node; a full reset restores the start's.
+        self._govern_start = govern_node_ref(govern_url, govern_api_key)
+        self.govern_node: Dict[str, Any] = dict(self._govern_start)
         self._behaviour_lock = threading.Lock()
         self._behaviour: Dict[str, str] = default_behaviour()
         from . import routes  # noqa: F401  (registers every route on API_ROUTES)
@@ -175,6 +181,7 @@ class Emulator:
         self.store.reset(full=full)
         self.runtime.reset()
         if full:
+            self.govern_node = dict(self._govern_start)
             with self._behaviour_lock:
                 self._behaviour = default_behaviour()
 
@@ -207,6 +214,11 @@ def _response(result: Any) -> Response:
     return json_response({} if result is None else result)
 
 
+def govern_node_ref(url: Optional[str], api_key: Optional[str]) -> Dict[str, Any]:
+    """What DSS answers on /admin/get-govern-node-ref: the integration is enabled with both."""
+    return {"enabled": bool(url and api_key), "nodeUrl": url, "apiKey": api_key, "trustAllSSLCertificates": False}
+
+
 def _is_loopback(addr: Optional[str]) -> bool:
     try:
         return addr is not None and ipaddress.ip_address(addr).is_loopback
@@ -232,6 +244,8 @@ class EmulatorServer:
         plugin_dirs: Optional[List[str]] = None,
         dataiku_stand_in: Optional[str] = None,
         subprocess_timeout: float = 300.0,
+        govern_url: Optional[str] = None,
+        govern_api_key: Optional[str] = None,
     ) -> None:
         self.app = Emulator(
             api_key=api_key,
@@ -240,6 +254,8 @@ class EmulatorServer:
             plugin_dirs=plugin_dirs,
             dataiku_stand_in=dataiku_stand_in,
             subprocess_timeout=subprocess_timeout,
+            govern_url=govern_url,
+            govern_api_key=govern_api_key,
         )
         self.api_key = api_key
         self._server: BaseWSGIServer = make_server(

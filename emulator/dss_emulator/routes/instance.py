@@ -450,3 +450,14 @@ def licensing_status(ctx: Ctx) -> Dict[str, Any]:
         "expiresOn": 4102444800000,  # 2100-01-01
         "limits": {"licensedProfiles": {p: {"maxUsers": -1} for p in sorted(profiles)}},
     }
+
+
+# ---------------------------------------------------------------- Dataiku Govern integration
+
+
+@route("GET", "/admin/get-govern-node-ref")
+def govern_node_ref(ctx: Ctx) -> Dict[str, Any]:
+    """The Govern integration settings, with the Govern API key DSS holds (admin only, as
+    dataikuapi's `get_govern_client()` documents): a plugin needs no Govern secret of its own."""
+    require_admin(ctx.caller)
+    return dict(ctx.app.govern_node)

@@ -30,6 +30,7 @@ from dataiku_iac.address import Address
 from dataiku_iac.cli import scaffold
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.dssclient import DssTarget
+from dataiku_iac.engine.govern import ApprovalError, Govern
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
@@ -54,6 +55,7 @@ class Context:
             self.root, environment, parallelism=parallelism,
             lock_wait_seconds=self.lock_wait_seconds, on_lock_wait=_say_waiting(self.lock_wait_seconds),
             on_warnings=self._warn, on_target=_say_target, config_cache=ConfigCache.from_environment(os.environ),
+            govern=_govern_from_environment,
         )
 
     def _warn(self, warnings: list[Diagnostic]) -> None:
@@ -61,6 +63,14 @@ class Context:
         if not self.json_output:
             for warning in warnings:
                 click.echo(warning.render(), err=True)
+
+
+def _govern_from_environment() -> Optional[Govern]:
+    """Govern from GOVERN_URL and GOVERN_API_KEY (read when an environment needs it), said on stderr."""
+    gate = Govern.from_environment(dict(os.environ))
+    if gate is not None:
+        click.echo(printable(f"Using {gate.describe} (key from GOVERN_API_KEY)"), err=True)
+    return gate
 
 
 def _say_target(target: DssTarget) -> None:
@@ -121,7 +131,8 @@ def handle_errors(json_flag: str = "as_json") -> Callable:
             except IacError as exc:
                 context = next((a for a in args if isinstance(a, Context)), None)
                 _report(exc, as_json, context.warnings if context is not None else [])
-                sys.exit(EXIT_ERROR)
+                # A plan that lacks its Govern approval: 3 pending, 4 refused (docs/cli-reference.md)
+                sys.exit(exc.exit_code if isinstance(exc, ApprovalError) else EXIT_ERROR)
             except click.exceptions.Exit:
                 raise
             except KeyboardInterrupt:
@@ -353,9 +364,17 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
     with _graceful_stop(stop, obj.style):
         planned, applied = session.apply(options, saved_plan=saved, confirm=confirm, on_plan=show_plan, on_event=progress, stop=stop)
     if as_json:
-        click.echo(json.dumps(_apply_json(planned.plan, applied), indent=2, default=str))
+        body = _apply_json(planned.plan, applied)
+        if planned.approval is not None:
+            body["govern"] = {**planned.approval.to_json(), "record_error": planned.approval_record_error}
+        click.echo(json.dumps(body, indent=2, default=str))
     elif applied is not None:
         click.echo("\n" + render_apply_summary(applied, planned.plan, obj.style), nl=False)
+    if planned.approval is not None and applied is not None and not as_json:
+        recorded = (f"could not be written back to Govern change request {planned.approval.artifact_id}: "
+                    f"{planned.approval_record_error}") if planned.approval_record_error else \
+            f"written back to Govern change request {planned.approval.artifact_id}"
+        click.echo(printable(f"The outcome was {recorded}."), err=bool(planned.approval_record_error))
     if cancelled or (applied is not None and not applied.ok):
         sys.exit(EXIT_ERROR)
 

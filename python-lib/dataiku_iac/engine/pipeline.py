@@ -7,7 +7,9 @@ way for every goal, by `Pipeline.apply`:
 
     lock → fold in an interrupted apply (replay its journal, reconcile its unknown outcomes)
          → plan, or check a saved plan (engine/saved_plans.py: one staleness rule)
-         → policies → on_plan → confirm → execute (journaled) → one new state serial
+         → policies (with `require_approval: govern`, the saved plan's Govern approval:
+           engine/govern.py) → on_plan → confirm → execute (journaled) → one new state serial
+         → (approved plans) the outcome written back to the Govern change request
 
 with one set of events: `on_plan(PlanResult)`, `confirm(Plan)` and the executor's
 `on_event(kind, change, detail)`. `Pipeline.plan` is the read-only half (no lock, no write).
@@ -21,6 +23,7 @@ from typing import Any, Callable, NamedTuple, Optional, Protocol, TypeVar
 
 from dataiku_iac.dssclient import DssConnection
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
+from dataiku_iac.engine.govern import ChangeRequest, Govern
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
     contexts_from_state,
@@ -28,7 +31,7 @@ from dataiku_iac.engine.observe import (
     remember_requested_ids,
     secret_paths_of,
 )
-from dataiku_iac.engine.policies import Policies, check_plan, check_unsaved_apply
+from dataiku_iac.engine.policies import Policies, check_approvable, check_plan, check_unsaved_apply
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.saved_plans import RECONCILE_OPERATION, REPLAY_OPERATION, PlanKind, check_saved_plan
 from dataiku_iac.errors import IacError
@@ -52,6 +55,10 @@ class PlanResult:
     observation: Observation
     contexts: dict[str, ProjectContext]
     notes: list[str] = field(default_factory=list)
+    # `require_approval: govern`: the approved change request of the saved plan, and why its
+    # outcome could not be written back to it (the apply itself is done: said, not raised)
+    approval: Optional[ChangeRequest] = None
+    approval_record_error: Optional[str] = None
 
 
 class PipelineSession(Protocol):
@@ -78,6 +85,12 @@ class PipelineSession(Protocol):
     def migrated(self, state: StateDocument, notes: list[str]) -> tuple[StateDocument, bool]: ...
     def fingerprinter(self, state: StateDocument) -> Fingerprinter: ...
     def refuse_no_projects(self, state: StateDocument, destroy: bool) -> None: ...
+    def approval_gate(self) -> Govern:
+        """The Govern change requests of `require_approval: govern` (an error if not configured)."""
+        ...
+    def applied_by(self) -> str:
+        """Who applies, as the audit trail names them."""
+        ...
 
 
 class Goal(PlanKind, Protocol):
@@ -235,6 +248,7 @@ class Pipeline:
         guard = self._guard(goal)
         if saved_plan is None:
             guard(lambda: goal.refuse_unsaved(self.session.policies))
+            guard(lambda: check_approvable(self.session.policies))
         writer = guard(self.session.state_writer)
         # Observe while the lock is taken, for the state as read before it. Once locked, the
         # observation is kept only if the state is still the one it was made for.
@@ -249,6 +263,8 @@ class Pipeline:
                 result.state = writer.write(result.state, expected_serial=result.state.serial, operation=REKEY_OPERATION)
             if not result.plan.has_changes or not confirm(result.plan):
                 return result, None
+            if result.approval is not None:
+                return result, self._execute_approved(goal, writer, keyed, result, on_event, stop)
             return result, self._execute(goal, writer, keyed, result, on_event, stop)
         finally:
             heartbeat.stop()
@@ -269,10 +285,53 @@ class Pipeline:
             planned = compute_plan(keyed, state, reconciled.observation, goal.options,
                                    source=goal.source(self.session), state_home=writer.home())
         check_plan(planned, self.session.policies)
+        approval = self._approval(saved_plan)
         state, settled = settle_unknown(state, planned, keyed)
         notes = [*goal.notes(), *_takeover_notes(writer), *reconciled.notes]
-        result = PlanResult(planned, state, reconciled.observation, reconciled.contexts, notes)
+        if approval is not None:
+            notes.append(f"Govern: change request {approval.artifact_id} approved by {approval.approver}")
+        result = PlanResult(planned, state, reconciled.observation, reconciled.contexts, notes, approval=approval)
         return result, keyed, reconciled.rekeyed or settled > 0
+
+    def _approval(self, saved_plan: Optional[dict]) -> Optional[ChangeRequest]:
+        """`require_approval: govern`: the approved change request of exactly this saved plan's
+        digest (checked after the saved-plan rules: a stale or edited plan is refused as such
+        first); ApprovalError if there is none, GovernUnavailable if Govern cannot say (fail closed)."""
+        if not self.session.policies.requires_govern:
+            return None
+        if saved_plan is None:  # refused before the lock already; kept for callers of _plan_locked
+            check_approvable(self.session.policies)
+            return None
+        return self.session.approval_gate().check(saved_plan)
+
+    def _execute_approved(
+        self, goal: Goal, writer: StateWriter, keyed: DesiredState, result: PlanResult,
+        on_event: Optional[EventSink], stop: Optional[threading.Event],
+    ) -> ApplyResult:
+        """Execute an approved plan and write its outcome back to its change request: marked
+        IN_PROGRESS before the first change (refused if Govern cannot be written: nothing
+        applied), then APPLIED or FAILED with the serial, the resources changed, who and when."""
+        gate, request = self.session.approval_gate(), result.approval
+        assert request is not None
+        applied_by = self.session.applied_by()
+        gate.started(request, applied_by=applied_by)
+        try:
+            applied = self._execute(goal, writer, keyed, result, on_event, stop)
+        except BaseException as exc:
+            self._record(gate, request, result, {"ok": False, "applied_by": applied_by, "error": str(exc)[:300]})
+            raise
+        self._record(gate, request, result, {
+            "ok": applied.ok, "applied_by": applied_by, "serial": applied.state.serial, "done": applied.done,
+            "failed": sorted(applied.failed), "skipped": applied.skipped,
+        })
+        return applied
+
+    @staticmethod
+    def _record(gate: Govern, request: ChangeRequest, result: PlanResult, outcome: dict) -> None:
+        try:
+            gate.record(request, outcome)
+        except IacError as exc:
+            result.approval_record_error = str(exc)
 
     def _execute(
         self, goal: Goal, writer: StateWriter, keyed: DesiredState, result: PlanResult,

@@ -7,8 +7,11 @@
   plan and its digest): the reviewer sees it, and `apply FILE` needs no second flag. Forgetting
   (dropping from state an object already gone from DSS) is not a deletion.
 - `drift: fail|warn`: whether `drift` exits 2 (fail, the default) or 0 (warn) when it finds drift.
+- `require_approval: govern`: only saved plans whose Dataiku Govern change request was approved,
+  for exactly that plan digest, by someone other than its submitter, are applied
+  (engine/govern.py; `none`, the default: no approval asked).
 
-The engine enforces the first two (the CLI and the DSS plugin call the same Session); the CLI
+The engine enforces the first two and the last (the CLI and the DSS plugin call the same Session); the CLI
 maps the third to an exit code.
 """
 
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataiku_iac import defaults
+from dataiku_iac.engine.govern import EXIT_REFUSED, ApprovalError
 from dataiku_iac.errors import UnsafeOperationError
 from dataiku_iac.planner.plan import Action, Plan
 
@@ -29,6 +33,11 @@ class Policies:
     drift: str
     environment: str
     sources: dict  # policy name -> file that sets it ("environments/prod.yml", "iac.yml", "default")
+    require_approval: str = "none"
+
+    @property
+    def requires_govern(self) -> bool:
+        return self.require_approval == "govern"
 
     def where(self, name: str) -> str:
         return f"policies.{name} in {self.sources.get(name, 'the configuration')}"
@@ -54,6 +63,7 @@ def policies_of(settings: Any, environment: str) -> Policies:
         drift=str(merged["drift"]),
         environment=environment,
         sources=sources,
+        require_approval=str(merged["require_approval"]),
     )
 
 
@@ -67,6 +77,20 @@ def check_unsaved_apply(policies: Policies, *, destroy: bool) -> None:
         f"environment {env!r} only applies saved plans ({policies.where('require_saved_plan')}): run "
         f"`dataiku-iac plan -e {env}{flags} --out {env}.plan`, have it reviewed, then "
         f"`dataiku-iac apply -e {env} {env}.plan`"
+    )
+
+
+def check_approvable(policies: Policies) -> None:
+    """`require_approval: govern`: refuse a run that plans on the spot (only a saved plan has a
+    digest that a Govern change request can approve)."""
+    if not policies.requires_govern:
+        return
+    env = policies.environment
+    raise ApprovalError(
+        f"environment {env!r} applies only plans approved in Dataiku Govern ({policies.where('require_approval')}): "
+        f"run `dataiku-iac plan -e {env} --out {env}.plan`, `dataiku-iac govern submit {env}.plan`, have it "
+        f"approved by someone else, then `dataiku-iac apply -e {env} {env}.plan`",
+        EXIT_REFUSED,
     )
 
 

@@ -20,6 +20,7 @@ from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.govern import Govern
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
     Reuse,
@@ -83,8 +84,17 @@ class Session:
         on_warnings: Optional[Callable[[list[Diagnostic]], None]] = None,
         on_target: Optional[Callable[[DssTarget], None]] = None,
         config_cache: Optional[ConfigCache] = None,
+        govern: Optional[Callable[[], Optional[Govern]]] = None,
+        actor: Optional[str] = None,
     ):
         self.root = Path(root)
+        # Where Govern change requests are (`policies.require_approval: govern`): the CLI's from
+        # GOVERN_URL/GOVERN_API_KEY, the plugin's from DSS's own integration; called when needed.
+        self._govern_factory = govern
+        self._govern: Optional[Govern] = None
+        # Who applies, for the audit trail (the plugin: the calling DSS user); default: the DSS
+        # identity of the API key.
+        self.actor = actor
         # Parsed project files kept between runs (config/cache.py): the CLI's, private to its user.
         self.config_cache = config_cache
         # Told the configuration's warnings once it passed the offline checks (before any DSS
@@ -365,6 +375,22 @@ class Session:
             result.notes.append(note)
         return result
 
+    def check_saved(self, saved_plan: dict) -> Plan:
+        """Whether `saved_plan` (an apply or destroy plan) could be applied now, read-only: the
+        saved-plan rules (engine/saved_plans.py) against the state as it is (an interrupted
+        apply's journal replayed in memory) and today's configuration; StalePlanError if not.
+        No lock, no DSS object read (`govern submit` refuses a stale plan with it)."""
+        from dataiku_iac.engine.saved_plans import check_saved_plan
+
+        self.projects_optional = True
+        saved_destroy = bool((saved_plan.get("options") or {}).get("destroy"))
+        goal = ConfigGoal(PlanOptions(), saved_destroy=saved_destroy)
+        reader = self.config_errors_first(self.state_reader)
+        state, _pending, _interrupted = self.config_errors_first(lambda: state_with_journal(reader))
+        desired = goal.desired(self, reader, state)
+        return check_saved_plan(saved_plan, goal, environment=self.environment, state=state, reader=reader,
+                                desired=self.keyed(desired, state))
+
     def _project_create_note(self, plan: Plan) -> Optional[str]:
         """A project create by a key whose user is no DSS administrator: DSS may refuse it at
         apply (unless a group of the user may create projects), so the plan says so first.
@@ -405,6 +431,28 @@ class Session:
             ConfigGoal(options, saved_destroy=saved_destroy), saved_plan=saved_plan, confirm=confirm,
             on_plan=on_plan, on_event=on_event, stop=stop, lock_ttl=lock_ttl, operation=operation,
         )
+
+    def approval_gate(self) -> Govern:
+        """The Govern change requests, for `policies.require_approval: govern` (engine/govern.py)."""
+        if self._govern is None:
+            govern = self._govern_factory() if self._govern_factory is not None else None
+            if govern is None:
+                raise IacError(
+                    f"environment {self.environment!r} requires a Govern approval "
+                    f"({self.policies.where('require_approval')}) but no Govern node is configured: set "
+                    f"GOVERN_URL and GOVERN_API_KEY (CLI), or the DSS's Dataiku Govern integration (plugin)"
+                )
+            self._govern = govern
+        return self._govern
+
+    def applied_by(self) -> str:
+        if self.actor:
+            return self.actor
+        try:
+            info = self.connection().client().get_auth_info()
+        except Exception:  # only a label of the audit trail: never a reason to stop an approved apply
+            return "unknown"
+        return str((info or {}).get("authIdentifier") or "unknown")
 
     def refuse_no_projects(self, state: StateDocument, destroy: bool) -> None:
         """With no project file, only a destroy goes on; a plan or an apply stops, and says
