@@ -132,3 +132,11 @@ def test_a_status_set_to_approved_without_an_approval_does_not_count(dss: Any, g
     refused = run_cli(dss, root, "apply", "-e", "dev", "dev.plan", env=alice, expect=4)
     assert "without a final approval" in refused.stderr
     assert _request(govern, artifact_id)["fields"]["apply_status"] == "PENDING"
+
+
+def test_a_bad_require_approval_is_reported_at_its_line(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {"governed.yml": PROJECT}, env=DEV.replace("govern", "always"),
+                        iac="version: 1\npolicies:\n  require_approval: maybe\n")
+    result = run_cli(dss, root, "validate", "-e", "dev", "--offline", expect=1)
+    assert "environments/dev.yml:4" in result.stderr and "iac.yml:3" in result.stderr, str(result)
+    assert "require_approval" in result.stderr and "govern" in result.stderr

@@ -14,9 +14,10 @@ import click
 
 from dataiku_iac.cli.main import Context, _read_plan, cli, handle_errors, json_option
 from dataiku_iac.engine.govern import EXIT_REFUSED, Govern, Verdict, ci_url_of, git_commit_of, verdict
+from dataiku_iac.engine.saved_plans import check_unmodified
 from dataiku_iac.errors import IacError, StalePlanError, printable
 from dataiku_iac.output.text import Style, render_plan
-from dataiku_iac.planner.plan import Plan, digest_of
+from dataiku_iac.planner.plan import Plan
 
 planfile_argument = click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
@@ -93,8 +94,7 @@ def _checked_plan(obj: Context, planfile: Path, as_json: bool) -> dict:
     saved = _read_plan(planfile)
     if not isinstance(saved, dict) or "resource_changes" not in saved or not saved.get("digest"):
         raise IacError(f"{planfile} is not a saved dataiku-iac plan (make one with `dataiku-iac plan -e ENV --out FILE`)")
-    if saved.get("digest") != digest_of(saved):
-        raise StalePlanError(f"the saved plan file {planfile} was modified after it was written; make a new plan")
+    check_unmodified(saved, f"the saved plan file {planfile}")
     if (saved.get("source") or {}).get("kind") != "rollback":  # a rollback plan is checked by `state rollback --plan`
         obj.session(str(saved.get("environment")), as_json=as_json).check_saved(saved)
     return saved

@@ -226,6 +226,17 @@ class Pipeline:
         check_plan(planned, self.session.policies)
         return PlanResult(planned, state, observation, contexts, notes)
 
+    def check_saved(self, goal: Goal, saved_plan: dict) -> Plan:
+        """Whether `saved_plan` could be applied now, read-only: the saved-plan rules against the
+        state as it is (an interrupted apply's journal replayed in memory) and the goal's desired
+        model. No lock, no write, no DSS object read."""
+        guard = self._guard(goal)
+        reader = guard(self.session.state_reader)
+        state, _pending, _interrupted = guard(lambda: state_with_journal(reader))
+        desired = goal.desired(self.session, reader, state)
+        return check_saved_plan(saved_plan, goal, environment=self.session.environment, state=state, reader=reader,
+                                desired=self.session.keyed(desired, state))
+
     # -- apply ------------------------------------------------------------------------------
     def apply(
         self,

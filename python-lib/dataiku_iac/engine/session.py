@@ -376,20 +376,11 @@ class Session:
         return result
 
     def check_saved(self, saved_plan: dict) -> Plan:
-        """Whether `saved_plan` (an apply or destroy plan) could be applied now, read-only: the
-        saved-plan rules (engine/saved_plans.py) against the state as it is (an interrupted
-        apply's journal replayed in memory) and today's configuration; StalePlanError if not.
-        No lock, no DSS object read (`govern submit` refuses a stale plan with it)."""
-        from dataiku_iac.engine.saved_plans import check_saved_plan
-
+        """Whether `saved_plan` (an apply or destroy plan) could be applied now, read-only
+        (Pipeline.check_saved); StalePlanError if not (`govern submit` refuses a stale plan)."""
         self.projects_optional = True
         saved_destroy = bool((saved_plan.get("options") or {}).get("destroy"))
-        goal = ConfigGoal(PlanOptions(), saved_destroy=saved_destroy)
-        reader = self.config_errors_first(self.state_reader)
-        state, _pending, _interrupted = self.config_errors_first(lambda: state_with_journal(reader))
-        desired = goal.desired(self, reader, state)
-        return check_saved_plan(saved_plan, goal, environment=self.environment, state=state, reader=reader,
-                                desired=self.keyed(desired, state))
+        return Pipeline(self).check_saved(ConfigGoal(PlanOptions(), saved_destroy=saved_destroy), saved_plan)
 
     def _project_create_note(self, plan: Plan) -> Optional[str]:
         """A project create by a key whose user is no DSS administrator: DSS may refuse it at
