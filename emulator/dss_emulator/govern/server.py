@@ -89,15 +89,15 @@ class GovernEmulator:
             return _json(err.envelope(), err.status)
         try:
             response = self._dispatch(request, method, sub)
-        except errors.DSSError as err:
-            response = _json(err.envelope(), err.status)
+        except errors.DSSError as refused:
+            response = _json(refused.envelope(), refused.status)
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            err = errors.DSSError(500, "com.dataiku.dip.emulator.InternalError", f"Emulator internal error: {exc!r}")
-            response = _json(err.envelope(), err.status)
+            internal = errors.DSSError(500, "com.dataiku.dip.emulator.InternalError", f"Emulator internal error: {exc!r}")
+            response = _json(internal.envelope(), internal.status)
         if decision.fail_after is not None:
-            err = decision.fail_after.error()
-            return _json(err.envelope(), err.status)
+            injected = decision.fail_after.error()
+            return _json(injected.envelope(), injected.status)
         return response
 
     def _dispatch(self, request: Request, method: str, sub: str) -> Response:

@@ -13,10 +13,18 @@ from typing import Any
 import click
 
 from dataiku_iac.cli.main import Context, _read_plan, cli, handle_errors, json_option
-from dataiku_iac.engine.govern import EXIT_REFUSED, Govern, Verdict, ci_url_of, git_commit_of, verdict
+from dataiku_iac.engine.govern import (
+    EXIT_REFUSED,
+    MARKDOWN_LIMIT,
+    Govern,
+    Verdict,
+    ci_url_of,
+    git_commit_of,
+    verdict,
+)
 from dataiku_iac.engine.saved_plans import check_unmodified
 from dataiku_iac.errors import IacError, StalePlanError, printable
-from dataiku_iac.output.text import Style, render_plan
+from dataiku_iac.output.markdown import render_markdown
 from dataiku_iac.planner.plan import Plan
 
 planfile_argument = click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -109,15 +117,10 @@ def _govern() -> Govern:
 
 
 def plan_markdown(saved: dict) -> str:
-    """The plan as a review document: the Markdown renderer of `show --format markdown` when
-    present, else the text plan in a code block."""
-    plan = Plan.from_json(saved)
-    try:
-        from dataiku_iac.output import markdown  # type: ignore[attr-defined,unused-ignore]
-
-        return str(markdown.render_markdown(plan, digest=str(saved["digest"])))
-    except ImportError:
-        return "```\n" + render_plan(plan, Style(color=False)) + "```\n"
+    """The plan as a review document: `show --format markdown`'s, within the field's size (the
+    digest binds the whole plan; the full plan is the saved file)."""
+    return render_markdown(Plan.from_json(saved), digest=str(saved["digest"]), max_chars=MARKDOWN_LIMIT,
+                           artifact="the saved plan file submitted with this change request")
 
 
 def _git_head(root: Path) -> str:

@@ -264,7 +264,7 @@ class Govern:
     def record(self, request: ChangeRequest, outcome: dict) -> None:
         """Write the outcome back: apply status, who, when, serial, what changed; finish the workflow."""
         ok = bool(outcome.get("ok"))
-        fields = {
+        fields: dict[str, Any] = {
             "apply_status": APPLIED if ok else FAILED,
             "applied_by": str(outcome.get("applied_by") or ""),
             "applied_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
