@@ -47,6 +47,12 @@ def expand(words: str) -> list[str]:
     return shlex.split(VARIABLE.sub(value, words))
 
 
+def _group_context() -> click.Context:
+    """The `dataiku-iac` group's context, with its settings (`-h`): a command's context made
+    without it would make click remember a help option without `-h` for that command."""
+    return cli.context_class(cli, info_name="dataiku-iac", **cli.context_settings)
+
+
 @pytest.mark.parametrize("system", sorted(TEMPLATES))
 def test_every_command_a_template_runs_parses(system: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -58,14 +64,14 @@ def test_every_command_a_template_runs_parses(system: str, tmp_path: Path, monke
         command = cli.commands.get(name)
         assert command is not None, f"{system}: `dataiku-iac {line}`: no command {name!r}"
         try:
-            command.make_context(name, list(args))
+            command.make_context(name, list(args), parent=_group_context())
         except click.ClickException as exc:
             pytest.fail(f"{system}: `dataiku-iac {line}`: {exc.format_message()}")
 
 
 def test_a_wrong_flag_is_caught() -> None:
     with pytest.raises(click.ClickException, match="--output"):
-        cli.commands["plan"].make_context("plan", ["-e", "prod", "--output", "prod.plan"])
+        cli.commands["plan"].make_context("plan", ["-e", "prod", "--output", "prod.plan"], parent=_group_context())
 
 
 @pytest.mark.parametrize("system", sorted(TEMPLATES))
