@@ -104,8 +104,26 @@ def _check_fingerprinted(desired: DesiredState) -> None:
     an unknown recorded one is treated): a rotated secret would go unnoticed. The engine
     fingerprints the desired model under the state's key before planning; refuse if it did not."""
     for resource in desired.resources.values():
+        if not _any_unfingerprinted(resource.attributes):
+            continue  # the common case, found without building a path per container
         for path in _unfingerprinted(resource.attributes, ()):
             raise PlanError(f"{resource.address}: secret {'.'.join(map(str, path))} was not fingerprinted before planning")
+
+
+def _any_unfingerprinted(value: Any) -> bool:
+    """Whether `_unfingerprinted(value)` finds anything."""
+    if type(value) is dict:
+        if "secret_env" in value:
+            return "fingerprint" not in value
+        items: Iterable[Any] = value.values()
+    elif type(value) is list:
+        items = value
+    else:
+        return bool(_unfingerprinted(value, ()))  # any other container: the general walk
+    for item in items:  # noqa: SIM110 - a loop, not a generator per node (every attribute of every resource)
+        if isinstance(item, (dict, list)) and _any_unfingerprinted(item):
+            return True
+    return False
 
 
 def _unfingerprinted(value: Any, path: tuple[Any, ...], found: Optional[list[tuple[Any, ...]]] = None) -> list[tuple[Any, ...]]:
@@ -187,8 +205,8 @@ def _decide(
     if live is None:
         reason = "deleted outside dataiku-iac" if entry is not None else "new in the config"
         return _change(resource, Action.CREATE, reason, None, entry, effective=_effective(resource, entry))
-    fields = _renaming(resource, live) + diff_fields(resource, live, entry)
     effective = _effective(resource, entry)
+    fields = _renaming(resource, live) + diff_fields(resource, live, entry, effective)
     if any(f.forces_replacement for f in fields):
         forced = ", ".join(f.name for f in fields if f.forces_replacement)
         return _change(resource, Action.REPLACE, f"{forced} cannot be changed in place", live, entry, fields, effective)
@@ -259,14 +277,12 @@ def _change(
     effective: Optional[dict[str, Any]] = None,
 ) -> ResourceChange:
     effective = effective if effective is not None else dict(resource.attributes)
+    policy = handler_for(resource.type).policy
     before = None
     if live is not None:
-        before = {
-            name: project_observed(value, live.attributes.get(name), handler_for(resource.type).policy.get(name).compare)
-            for name, value in effective.items()
-        }
+        observed = live.attributes
+        before = {name: project_observed(value, observed.get(name), policy.get(name).compare) for name, value in effective.items()}
     dss_id = live.dss_id if live is not None else (entry.dss_id if entry is not None else None)
-    policy = handler_for(resource.type).policy
     return ResourceChange(
         address=resource.address,
         type=resource.type,
@@ -338,19 +354,24 @@ def _renaming(resource: Resource, live: Observed) -> list[FieldChange]:
     return [FieldChange(name=NAME, before=live.name, after=resource.name, forces_replacement=not in_place)]
 
 
-def diff_fields(resource: Resource, live: Observed, entry: Any) -> list[FieldChange]:
-    """Per-field differences between the effective desired attributes and DSS, but at the
-    attribute paths the resource's `ignore_changes` names."""
+def diff_fields(
+    resource: Resource, live: Observed, entry: Any, effective: Optional[dict[str, Any]] = None
+) -> list[FieldChange]:
+    """Per-field differences between the effective desired attributes (`effective`, when the
+    caller has them already) and DSS, but at the attribute paths the resource's `ignore_changes`
+    names."""
     policy = handler_for(resource.type).policy
+    ignored = resource.ignore_changes
+    observed = live.attributes
     changes = []
-    for name, declared in _effective(resource, entry).items():
-        if ignores_whole(resource.ignore_changes, name):
+    for name, declared in (effective if effective is not None else _effective(resource, entry)).items():
+        if ignored and ignores_whole(ignored, name):
             continue
-        value = without_ignored(resource.ignore_changes, name, declared)
-        current = live.attributes.get(name)
-        if policy.equal(name, value, current):
-            continue
+        value = without_ignored(ignored, name, declared) if ignored else declared
+        current = observed.get(name)
         field = policy.get(name)
+        if policy.field_equal(field, value, current):
+            continue
         changes.append(
             FieldChange(
                 name=name,

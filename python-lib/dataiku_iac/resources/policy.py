@@ -59,7 +59,11 @@ class FieldPolicy:
         return [f.name for f in self.fields]
 
     def equal(self, name: str, desired: Any, observed: Any) -> bool:
-        policy = self.get(name)
+        return self.field_equal(self.get(name), desired, observed)
+
+    @staticmethod
+    def field_equal(policy: Field, desired: Any, observed: Any) -> bool:
+        """`equal` for a field already looked up (`get`)."""
         return _COMPARATORS[policy.compare](desired, observed, policy)
 
 
@@ -78,8 +82,28 @@ def normalize(value: Any) -> Any:
     return value
 
 
+_NUMBERS = (int, float)
+
+
 def same_json(a: Any, b: Any) -> bool:
-    """Equal as JSON values after normalisation: 1 == 1.0, but true != 1 and false != 0."""
+    """Equal as JSON values after normalisation: 1 == 1.0, but true != 1 and false != 0.
+
+    The common cases (plain JSON values, string keys) are compared in place, without the
+    normalised copies: a no-op plan compares every declared attribute of every resource.
+    Anything else goes through `normalize`, whose result is the definition."""
+    ta, tb = type(a), type(b)
+    if ta is str and tb is str:
+        return a == b or (("\r" in a or "\r" in b) and a.replace("\r\n", "\n") == b.replace("\r\n", "\n"))
+    if ta is dict and tb is dict:
+        if a.keys() != b.keys() or not all(type(k) is str for k in a):
+            return _json_equal(normalize(a), normalize(b))  # keys that normalise to the same str
+        return all(same_json(a[k], b[k]) for k in a)
+    if (ta is list or ta is tuple) and (tb is list or tb is tuple):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    if ta in _NUMBERS and tb in _NUMBERS:
+        return bool(a == b)
+    if (ta is bool and tb is bool) or (a is None and b is None):
+        return a is b
     return _json_equal(normalize(a), normalize(b))
 
 
@@ -98,7 +122,15 @@ def _exact(desired: Any, observed: Any, _policy: Field) -> bool:
 
 
 def _set(desired: Any, observed: Any, _policy: Field) -> bool:
-    return sorted(map(_canon, desired or [])) == sorted(map(_canon, observed or []))
+    desired, observed = desired or [], observed or []
+    if all(type(item) is str for item in desired) and all(type(item) is str for item in observed):
+        # Tags: the same multiset of strings (LF endings), without a JSON text per string.
+        return sorted(_lf(item) for item in desired) == sorted(_lf(item) for item in observed)
+    return sorted(map(_canon, desired)) == sorted(map(_canon, observed))
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 def is_subset(desired: Any, observed: Any) -> bool:
@@ -106,11 +138,17 @@ def is_subset(desired: Any, observed: Any) -> bool:
     if isinstance(desired, dict):
         if not isinstance(observed, dict):
             return False
-        return all(is_subset(v, observed.get(k, ABSENT)) for k, v in desired.items())
+        for key, value in desired.items():  # noqa: SIM110 - a loop, not a generator per node (hot path)
+            if not is_subset(value, observed.get(key, ABSENT)):
+                return False
+        return True
     if isinstance(desired, list):
         if not isinstance(observed, list) or len(desired) != len(observed):
             return False
-        return all(is_subset(d, o) for d, o in zip(desired, observed))
+        for wanted, found in zip(desired, observed):  # noqa: SIM110 - as above
+            if not is_subset(wanted, found):
+                return False
+        return True
     return same_json(desired, observed)
 
 

@@ -36,6 +36,39 @@ def test_normalize_is_idempotent(value: Any) -> None:
     assert normalize(once) == once
 
 
+def _normalised_equal(a: Any, b: Any) -> bool:
+    """same_json's definition: equal once both sides are normalised."""
+    from dataiku_iac.resources.policy import _json_equal
+
+    return _json_equal(normalize(a), normalize(b))
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.sampled_from([0, 1, 2, 0.0, 1.0, 2.5, -1]) | st.sampled_from(["", "a", "a\r\nb", "a\nb", "\r"]),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(st.sampled_from(["a", "b", 1, "1"]), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400)
+@given(_JSONISH, _JSONISH)
+def test_same_json_compares_in_place_as_the_normalised_copies_do(a: Any, b: Any) -> None:
+    from dataiku_iac.resources.policy import same_json
+
+    assert same_json(a, b) == _normalised_equal(a, b)
+    assert same_json(a, copy.deepcopy(a)) == _normalised_equal(a, copy.deepcopy(a))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["a", "b", "a\r\nb", "a\nb", 1, 1.0, True])), st.lists(st.sampled_from(["a", "b", "a\nb", "a\r\nb", 1])))
+def test_set_compares_strings_as_their_json_texts_would(desired: list, observed: list) -> None:
+    from dataiku_iac.resources.policy import _canon
+
+    defined = sorted(map(_canon, desired)) == sorted(map(_canon, observed))
+    assert equal("set", desired, observed) == defined
+
+
 # -- exact -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("desired", "observed"), [
     (1, 1.0),
