@@ -170,15 +170,26 @@ def test_the_tested_pipeline_example(dss: Any, tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES / "tested-pipeline", root)
     before = request_count(dss)
     green = run_cli(dss, root, "test", "-e", "dev", "--junit-xml", "report.xml", timeout=300)
-    assert green.last_line().startswith("==================== 13 passed, 1 skipped in "), str(green)
+    # tests/orders.yml: 13 outcomes (a quality test has one per rule) and a skipped deliberate
+    # failure; tests/test_sales.py: 3 Python tests and its own skipped deliberate failure
+    assert green.last_line().startswith("==================== 16 passed, 2 skipped in "), str(green)
     uploads = [e for e in dss.admin.requests(since=before) if e["method"] == "POST" and e["path"].endswith("/uploaded/files")]
-    # orders_raw and customers from their files once each (three tests give them), then the rows
-    # two tests write inline: a fixture a dataset already holds is not uploaded again
-    assert len(uploads) == 4, [e["path"] for e in uploads]
+    # orders_raw and customers from their files once each (three YAML tests give them), then the
+    # rows two YAML tests write inline; the first Python test gives orders_raw's file again (an
+    # inline fixture replaced it; customers still holds its file: not uploaded again), the two
+    # others write rows inline: a fixture a dataset already holds is not uploaded again
+    assert len(uploads) == 7, [e["path"] for e in uploads]
     red = run_cli(dss, root, "test", "-e", "dev", "-k", "deliberately", "--run-skipped", expect=1, timeout=300)
     assert (
         "    - {country: 'FR', total: 40, orders: 3}\n"
         "  unexpected (found, not expected):\n"
         "    + {country: 'FR', total: 37.5, orders: 3}\n"
     ) in red.stdout, str(red)
+    assert (  # the Python one: the same diff, and where it failed
+        "    - {country: 'FR', total: 2.5, orders: 1}\n"
+        "  unexpected (found, not expected):\n"
+        "    + {country: 'FR', total: 2.0, orders: 1}\n"
+        "tests/test_sales.py:48: RowsMismatch\n"
+    ) in red.stdout, str(red)
+    assert red.last_line().startswith("==================== 2 failed in "), str(red)
     assert _projects(dss) == []

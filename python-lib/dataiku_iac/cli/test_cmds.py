@@ -1,4 +1,4 @@
-"""`dataiku-iac test`: run the configuration's tests (tests/*.yml) in an ephemeral environment.
+"""`dataiku-iac test`: run the configuration's tests (tests/*.yml, tests/test_*.py) in an ephemeral environment.
 
 Exit 0 when every test passes (skipped ones included), 1 when any fails or errors, or when the
 configuration or a test file is wrong (then nothing is applied). docs/testing.md.
@@ -27,7 +27,7 @@ _MARKS = {PASSED: ("PASSED", "green"), FAILED: ("FAILED", "red"), ERROR: ("ERROR
 
 @cli.command("test")
 @env_option
-@click.option("-k", "pattern", metavar="PATTERN", help="Only the tests whose id (tests/FILE.yml::NAME) contains PATTERN ('not PATTERN': the others).")
+@click.option("-k", "pattern", metavar="PATTERN", help="Only the tests whose id (tests/FILE.yml::NAME, tests/test_FILE.py::FUNCTION) contains PATTERN ('not PATTERN': the others).")
 @click.option("--junit-xml", "junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report to FILE.")
 @click.option("--coverage-report", "coverage_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the coverage report (JSON) to FILE.")
 @click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True, help="Tests run at once (tests sharing a dataset wait for each other).")
@@ -38,7 +38,7 @@ _MARKS = {PASSED: ("PASSED", "green"), FAILED: ("FAILED", "red"), ERROR: ("ERROR
 @handle_errors()
 def test_command(obj: Context, environment: str, pattern: Optional[str], junit: Optional[Path], coverage_file: Optional[Path],
                  parallel: int, run_skipped: bool, keep: bool, as_json: bool) -> None:
-    """Run the tests of tests/*.yml in an ephemeral copy of the environment, then destroy it."""
+    """Run the tests of tests/*.yml and tests/test_*.py in an ephemeral copy of the environment, then destroy it."""
     obj.json_output = as_json
     printer = _Printer(obj, enabled=not as_json)
     said: list[bool] = []

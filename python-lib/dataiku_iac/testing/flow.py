@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .loader import ProjectView
-from .model import TestCase
+from .model import PYTHON, TestCase
 
 
 def recipes_to_run(view: ProjectView, targets: tuple[str, ...], recursive: bool, stop_at: set[str]) -> list[str]:
@@ -41,7 +41,11 @@ def sources_of(view: ProjectView, recipes: list[str]) -> set[str]:
 
 
 def touched(view: Optional[ProjectView], test: TestCase) -> set[str]:
-    """Every dataset the test reads or writes, the datasets its build rewrites included."""
+    """Every dataset the test reads or writes, the datasets its build rewrites included. A Python
+    test's are known only once it runs: it holds all of its project's datasets (under --parallel
+    it waits for the other tests of its project, and they for it)."""
+    if test.kind == PYTHON:
+        return set(view.datasets) if view is not None else set()
     names = test.datasets()
     if view is not None and test.build is not None:
         recipes = recipes_to_run(view, test.build.datasets, test.build.recursive, set(test.given))

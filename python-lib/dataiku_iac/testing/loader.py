@@ -372,6 +372,24 @@ def _rule_name(kind: str, params: dict[str, Any]) -> str:
     return f"{kind}({params['column']})"
 
 
+def parse_rule(raw: Any, dataset: str, view: ProjectView) -> Rule:
+    """One quality rule written as in a test file (`{"not_null": "id"}`), checked as the loader
+    checks a file's rules (schema, columns the dataset declares, regular expressions): the
+    Python tests' `t.check`. ValueError naming every problem."""
+    data = {"tests": [{"name": "rule", "quality": {"dataset": dataset, "rules": [raw]}}]}
+    where: YamlPath = ("tests", 0, "quality", "rules", 0)
+    run = _Load(Path("."), {view.key: view})
+    doc = _File("<rule>", data, {})
+    problems = [f"{issue.message}" + (f" ({issue.hint})" if issue.hint else "") for issue in check(data, "test")]
+    rule = None
+    if not problems:
+        rule = run.rule_of(doc, where, raw, dataset if dataset in view.datasets else None, view)
+        problems = [d.message + (f" ({d.hint})" if d.hint else "") for d in run.errors]
+    if problems or rule is None:
+        raise ValueError(f"invalid rule {raw!r}: {'; '.join(problems)}")
+    return rule
+
+
 def load_tests(root: Path, cfg: LoadedConfig) -> TestSuite:
     """Every test of `root/tests/*.yml`, checked against `cfg`; ConfigError with every problem."""
     files = list_yaml_files(Path(root), TESTS_DIR)

@@ -1,18 +1,18 @@
 """The records of a test run: what the test files declare, and what running them found.
 
-Inert data only (no I/O): the loader (`testing/loader.py`) builds the declarations from
-`tests/*.yml`, the runner (`testing/runner.py`) turns each into `Outcome`s, and the reports
+Inert data only (no I/O): the loaders build the declarations from `tests/*.yml`
+(`testing/loader.py`) and `tests/test_*.py` (`testing/pyload.py`), the runner (`testing/runner.py`) turns each into `Outcome`s, and the reports
 (`testing/report.py`) render those.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 Row = dict[str, Any]
 
-SCHEMA, QUALITY, PIPELINE = "schema", "quality", "pipeline"
+SCHEMA, QUALITY, PIPELINE, PYTHON = "schema", "quality", "pipeline", "python"
 RULE_KINDS = ("not_null", "unique", "in_range", "in_set", "row_count", "regex", "references", "sql")
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -87,7 +87,8 @@ class Build:
 
 @dataclass(frozen=True)
 class TestCase:
-    """One test of a file. `kind` is SCHEMA, QUALITY or PIPELINE."""
+    """One test of a file. `kind` is SCHEMA, QUALITY or PIPELINE (tests/*.yml), or PYTHON (a test
+    function of tests/test_*.py: `function` is called with a `testing.api.TestContext`)."""
     __test__ = False  # not a pytest class
 
     name: str
@@ -104,6 +105,7 @@ class TestCase:
     expect_failure: bool = False
     failure_message: Optional[str] = None  # a regular expression the build's failure must match
     skip: Optional[str] = None
+    function: Optional[Callable[..., Any]] = field(default=None, compare=False)
 
     @property
     def id(self) -> str:
@@ -156,6 +158,10 @@ class Outcome:
     offline: bool = False  # decided from the configuration alone (a schema test before any apply)
     recipes: tuple[str, ...] = ()  # recipes a build ran (coverage)
     phases: dict[str, float] = field(default_factory=dict)  # seconds: fixtures, build, checks
+    # found while running (Python tests, whose datasets are not declared): coverage
+    datasets: tuple[str, ...] = ()  # datasets the test read or checked
+    columns: tuple[tuple[str, str], ...] = ()  # (dataset, column) under a quality rule
+    where: str = ""  # file:line where a Python test failed (the failing assert)
 
     @property
     def id(self) -> str:

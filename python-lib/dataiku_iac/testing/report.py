@@ -66,12 +66,19 @@ def _percent(pair: tuple[int, int]) -> float:
     return 100.0 * pair[0] / pair[1] if pair[1] else 100.0
 
 
-def coverage(tests: Sequence[TestCase], views: dict[str, ProjectView]) -> Coverage:
+def coverage(tests: Sequence[TestCase], views: dict[str, ProjectView], outcomes: Sequence[Outcome] = ()) -> Coverage:
     """Datasets a test asserts on (schema, quality, expect); recipes a test's build runs;
-    declared columns (datasets with a schema in the configuration) under a quality rule."""
+    declared columns (datasets with a schema in the configuration) under a quality rule. A
+    Python test's are known once it ran: what its `outcomes` recorded (datasets it read or
+    checked, recipes its builds ran, columns under its rules)."""
     tested: set[tuple[str, str]] = set()
     run: set[tuple[str, str]] = set()
     ruled: set[tuple[str, str, str]] = set()
+    for outcome in outcomes:
+        project = outcome.test.project
+        tested |= {(project, d) for d in outcome.datasets}
+        run |= {(project, r) for r in outcome.recipes}
+        ruled |= {(project, d, c) for d, c in outcome.columns}
     for test in tests:
         project = test.project
         if test.schema is not None:
@@ -119,7 +126,7 @@ def to_json(outcomes: Sequence[Outcome], cov: Coverage, seconds: float, extra: d
         "tests": [
             {"id": o.id, "file": o.test.file, "line": o.test.line, "name": o.name, "kind": o.test.kind,
              "status": o.status, "message": o.message, "details": o.details, "seconds": round(o.seconds, 3),
-             "offline": o.offline, "phases": o.phases}
+             "offline": o.offline, "phases": o.phases, **({"where": o.where} if o.where else {})}
             for o in outcomes
         ],
         "coverage": cov.to_json(),
@@ -187,7 +194,8 @@ def _testcase(suite: ET.Element, outcome: Outcome) -> None:
         "classname": _classname(outcome.test.file), "name": outcome.name, "time": f"{outcome.seconds:.3f}",
     })
     message = _clean(outcome.message.splitlines()[0][:1000] if outcome.message else "")
-    text = _clean("\n".join(p for p in (outcome.message, outcome.details) if p))
+    parts = (outcome.details,) if outcome.message and outcome.message in outcome.details else (outcome.message, outcome.details)
+    text = _clean("\n".join(p for p in parts if p))  # the message once (a diff's text starts with it)
     if outcome.status == FAILED:
         ET.SubElement(case, "failure", {"message": message, "type": f"{outcome.test.kind}Failure"}).text = text
     elif outcome.status == ERROR:

@@ -28,6 +28,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .checks import dss_rule, is_empty, rule_problem, schema_problems
@@ -35,7 +36,22 @@ from .compare import compare_rows, compare_values
 from .fixtures import columns_of, to_csv
 from .flow import recipes_to_run, sources_of, touched
 from .loader import ProjectView
-from .model import ERROR, FAILED, PASSED, QUALITY, SCHEMA, SKIPPED, Expectation, Outcome, Row, Rule, TestCase
+from .model import (
+    ERROR,
+    FAILED,
+    PASSED,
+    PYTHON,
+    QUALITY,
+    SCHEMA,
+    SKIPPED,
+    Expectation,
+    Outcome,
+    QualityCheck,
+    Row,
+    RowSource,
+    Rule,
+    TestCase,
+)
 
 JOB_DONE_STATES = ("DONE", "FAILED", "ABORTED")
 EMPTY = object()  # Target.holds: a dataset known to hold no rows
@@ -64,6 +80,12 @@ class Target:
     # (project, dataset) -> the rows it is known to hold (a RowSource, or EMPTY): a fixture file
     # several tests give is written once, not re-uploaded by each (only this run writes here)
     holds: dict[tuple[str, str], Any] = field(default_factory=dict)
+    root: Optional[Path] = None  # the configuration directory (Python tests' fixture files)
+    run_id: str = ""
+    fixtures: dict[str, RowSource] = field(default_factory=dict)  # fixture file -> its rows, read once a run
+    # runs a Python test (testing.pyrun.run_python, which sits on top of this module); None: a
+    # Python test errors (a caller that must not run user code leaves it out)
+    python: Optional[Callable[[TestCase, Target], Outcome]] = None
 
     def project(self, test: TestCase) -> Any:
         return self.client().get_project(self.keys[test.project])
@@ -165,7 +187,11 @@ def _run_one(test: TestCase, target: Target) -> list[Outcome]:
     if test.skip:
         return [Outcome(test, test.name, SKIPPED, test.skip)]
     try:
-        if test.kind == SCHEMA:
+        if test.kind == PYTHON:
+            if target.python is None:
+                raise TestError("Python tests are not run here (this runner was given no Python runner)")
+            outcomes = [target.python(test, target)]
+        elif test.kind == SCHEMA:
             outcomes = [_schema(test, target)]
         elif test.kind == QUALITY:
             outcomes = _quality(test, target)
@@ -212,11 +238,15 @@ def _quality(test: TestCase, target: Target) -> list[Outcome]:
     assert test.quality is not None
     if test.build is not None:
         prepare_and_build(test, target)  # a failing build is an error of every rule
-    check = test.quality
+    return check_rules(test, target, test.quality)
+
+
+def check_rules(test: TestCase, target: Target, check: QualityCheck) -> list[Outcome]:
+    """One outcome per rule of `check` on the dataset as it is now, in DSS when DSS has the rule."""
     results: dict[str, Optional[str]] = {}
     in_dss = [r for r in check.rules if dss_rule(r) is not None]
     if in_dss and target.data_quality_api is not False:
-        results.update(_dss_rules(test, target, in_dss))
+        results.update(_dss_rules(test, target, check, in_dss))
     rows: Optional[list[Row]] = None
     outcomes = []
     for rule in check.rules:
@@ -240,11 +270,10 @@ def _quality(test: TestCase, target: Target) -> list[Outcome]:
     return outcomes
 
 
-def _dss_rules(test: TestCase, target: Target, rules: list[Rule]) -> dict[str, Optional[str]]:
+def _dss_rules(test: TestCase, target: Target, check: QualityCheck, rules: list[Rule]) -> dict[str, Optional[str]]:
     """Create the rules on the dataset, compute them in DSS, read their outcome, delete them.
     {} when this DSS has no data-quality API (the rules are then evaluated on rows)."""
-    assert test.quality is not None
-    dataset = target.dataset(test, test.quality.dataset)
+    dataset = target.dataset(test, check.dataset)
     created: list[tuple[Rule, Any]] = []
     try:
         try:
@@ -378,10 +407,7 @@ def prepare_and_build(test: TestCase, target: Target) -> list[str]:
     holds = target.holds
     with _phase("fixtures"):
         for name, source in test.given.items():
-            if holds.get((test.project, name)) is not source:
-                holds.pop((test.project, name), None)
-                write_rows(target, test, name, list(source.rows))
-                holds[(test.project, name)] = source
+            write_given(target, test, name, source)
         for name in sorted(sources_of(view, recipes) - set(test.given)):
             if holds.get((test.project, name)) is not EMPTY:
                 target.dataset(test, name).clear()
@@ -392,6 +418,18 @@ def prepare_and_build(test: TestCase, target: Target) -> list[str]:
     with _phase("build"):
         build(test, target, recipes)
     return recipes
+
+
+def write_given(target: Target, test: TestCase, name: str, source: RowSource) -> None:
+    """The rows of `source` into dataset `name`, unless it holds them already (written by an
+    earlier test from the same fixture file or rows, and not rebuilt since)."""
+    holds = target.holds
+    held = holds.get((test.project, name))
+    same_file = isinstance(held, RowSource) and source.file is not None and held.file == source.file
+    if held is not source and not same_file:
+        holds.pop((test.project, name), None)
+        write_rows(target, test, name, list(source.rows))
+        holds[(test.project, name)] = source
 
 
 def build(test: TestCase, target: Target, recipes: list[str]) -> None:

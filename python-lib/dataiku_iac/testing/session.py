@@ -19,7 +19,9 @@ from ..errors import ConfigError, Diagnostic, IacError
 from ..planner.plan import PlanOptions
 from . import isolation
 from .loader import load_tests, project_views
-from .model import Outcome, TestSuite
+from .model import PYTHON, Outcome, TestCase, TestSuite
+from .pyload import RUN, load_python_tests
+from .pyrun import run_python
 from .report import Coverage, coverage, offline_schema_outcomes
 from .runner import Target, run_tests
 
@@ -35,6 +37,10 @@ class TestOptions:
     keep: bool = False
     run_skipped: bool = False  # run the tests marked `skip` too
     parallelism: int = 4  # concurrent DSS calls of the apply and the destroy
+    # tests/test_*.py: RUN (imported and run: user code, as pytest runs it), SKIP (listed as
+    # skipped from their source, never imported) or REFUSE (an error before anything is applied);
+    # where user code must not run (inside DSS), SKIP or REFUSE
+    python_tests: str = RUN
 
 
 @dataclass
@@ -85,6 +91,11 @@ class TestRun:
         except ConfigError as exc:
             errors.extend(exc.diagnostics)
             suite = TestSuite((), ())
+        python = load_python_tests(self.root, project_views(cfg), self.options.python_tests)
+        errors.extend(python.errors)
+        files = tuple(sorted({*suite.files, *python.files}))
+        order = {f: i for i, f in enumerate(files)}
+        suite = TestSuite(tuple(sorted((*suite.tests, *python.tests), key=lambda t: order[t.file])), files)
         if not errors:
             try:
                 session.connection()  # the DSS URL and API key can be read (no request yet)
@@ -104,7 +115,7 @@ class TestRun:
         started = time.monotonic()
         suite = self.suite or self.check()
         selected = suite.selected(self.options.pattern)
-        tests = [replace(t, skip=None) if self.options.run_skipped else t for t in selected.tests]
+        tests = [replace(t, skip=None) if self.options.run_skipped and not _unimported(t) else t for t in selected.tests]
         selected = TestSuite(tuple(tests), selected.files)
         offline = offline_schema_outcomes(selected, self.views)
         cov = coverage(tests, self.views)
@@ -127,12 +138,14 @@ class TestRun:
             result.phases["apply"] = time.monotonic() - phase
             phase = time.monotonic()
             connection = session.connection()
-            target = Target(connection.client, result.project_keys, self.views)
+            target = Target(connection.client, result.project_keys, self.views, root=self.root, run_id=run.run_id,
+                            python=run_python if self.options.python_tests == RUN else None)
             result.outcomes = run_tests(
                 tests, target, parallel=self.options.parallel, offline=offline,
                 on_start=lambda t: self.on_event("start", t), on_outcomes=lambda o: self.on_event("outcomes", o),
             )
             result.phases["tests"] = time.monotonic() - phase
+            result.coverage = coverage(tests, self.views, result.outcomes)  # with what Python tests touched
         except IacError as exc:
             result.error = str(exc)
         finally:
@@ -217,3 +230,8 @@ class TestRun:
         for key in orphans:
             self.on_event("note", f"deleting project {key}, left by a dead test run of this configuration")
             client.get_project(key).delete(clear_managed_datasets=True)
+
+
+def _unimported(test: TestCase) -> bool:
+    """A Python test listed from its source only (python_tests=SKIP): it stays skipped."""
+    return test.kind == PYTHON and test.function is None
