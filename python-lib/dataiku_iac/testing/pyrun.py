@@ -48,6 +48,9 @@ def _call(test: TestCase, context: TestContext) -> Outcome:
     except TestError as exc:
         where = _where(test, exc)
         return Outcome(test, test.name, ERROR, str(exc), details=_with_place("", where, exc), where=where)
+    except SystemExit as exc:  # sys.exit() in a test must not end the run (its environment would stay)
+        where = _where(test, exc)
+        return Outcome(test, test.name, ERROR, f"the test called sys.exit({exc.code!r})", details=_traceback(exc), where=where)
     except Exception as exc:
         where = _where(test, exc)
         message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -11,8 +11,9 @@ import pytest
 from dataiku_iac.errors import ConfigError
 from dataiku_iac.testing import api, explain
 from dataiku_iac.testing.loader import ProjectView, parse_rule
-from dataiku_iac.testing.model import ERROR, PYTHON, TestCase
+from dataiku_iac.testing.model import ERROR, FAILED, PASSED, PYTHON, SKIPPED, TestCase
 from dataiku_iac.testing.pyload import NOT_RUN_HERE, REFUSE, SKIP, list_python_test_files, load_python_tests
+from dataiku_iac.testing.pyrun import run_python
 from dataiku_iac.testing.runner import Target, run_one
 from dataiku_iac.testing.session import TestOptions, TestRun
 
@@ -263,3 +264,39 @@ def test_the_runner_refuses_or_skips_python_files_where_user_code_must_not_run(t
     [outcome] = run_one(test, Target(lambda: None, {"SHOP": "SHOP_T1"}, VIEWS))
     assert (outcome.status, outcome.message) == (ERROR, "Python tests are not run here (this runner was given no Python runner)")
     assert not marker.exists()
+
+
+def test_how_a_python_test_ends_becomes_its_outcome(tmp_path: Path) -> None:
+    """No DSS needed: these tests never call it."""
+    root = _write(tmp_path, {"tests/test_endings.py": """\
+        import sys
+
+        def test_passes(t):
+            assert t.project_key == "SHOP_T1"
+
+        def test_fails(t):
+            values = [1, 2]
+            assert values == [1, 3], "values differ"
+
+        def test_errors(t):
+            {}["missing"]
+
+        def test_exits(t):
+            sys.exit(3)
+
+        def test_skips(t):
+            t.skip("no data yet")
+        """})
+    target = Target(lambda: None, {"SHOP": "SHOP_T1"}, VIEWS, python=run_python)
+    outcomes = {t.name: run_one(t, target)[0] for t in load_python_tests(root, VIEWS).tests}
+    assert {name: o.status for name, o in outcomes.items()} == {
+        "test_passes": PASSED, "test_fails": FAILED, "test_errors": ERROR, "test_exits": ERROR, "test_skips": SKIPPED}
+    failed = outcomes["test_fails"]
+    assert (failed.message, failed.where) == ("values differ", "tests/test_endings.py:8")
+    assert failed.details == ("values differ\nassert values == [1, 3]  ([1, 2] == [1, 3] is false)\n"
+                              "  first difference at index 1: 2 != 3\ntests/test_endings.py:8: AssertionError")
+    errored = outcomes["test_errors"]
+    assert (errored.message, errored.where) == ("KeyError: 'missing'", "tests/test_endings.py:11")
+    assert 'test_endings.py", line 11, in test_errors' in errored.details and "KeyError" in errored.details
+    assert outcomes["test_exits"].message == "the test called sys.exit(3)"
+    assert outcomes["test_skips"].message == "no data yet"
