@@ -32,11 +32,12 @@ tests:
 
 PYTHON_TESTS = '''\
 """Python tests of the sales pipeline."""
-from dataiku_iac.testing.api import BuildError, TestContext, skip
+from dataiku_iac.testing.api import BuildError, TestContext, skip, uses
 
 PROJECT = "SALES"
 
 
+@uses("by_customer")  # and what its recursive build reads and writes: under --parallel, its locks
 def test_totals_per_customer(t: TestContext) -> None:
     t.given("orders_raw", "tests/fixtures/orders_raw.csv")
     result = t.build("by_customer")
@@ -116,12 +117,12 @@ def test_python_tests_run_with_yaml_tests_in_one_environment(dss: Any, tmp_path:
         "    - {customer: 'ann', total: 31}\n"
         "  unexpected (found, not expected):\n"
         "    + {customer: 'ann', total: 30.1}\n"
-        "tests/test_sales.py:39: RowsMismatch\n"
+        "tests/test_sales.py:40: RowsMismatch\n"
     ) in out, str(result)
     assert (
         "assert names == [\"ann\", \"bob\"]  (['ann', 'ann', 'bob'] == ['ann', 'bob'] is false)\n"
         "  lengths differ: 3 != 2\n"
-        "tests/test_sales.py:47: AssertionError\n"
+        "tests/test_sales.py:48: AssertionError\n"
     ) in out, str(result)
     assert "ERROR tests/test_sales.py::test_unknown_dataset - ValueError: no dataset 'orders_cleen' in project SALES " \
            "(did you mean 'orders_clean'?)" in out
@@ -133,7 +134,7 @@ def test_python_tests_run_with_yaml_tests_in_one_environment(dss: Any, tmp_path:
     body = (root / "junit.xml").read_text(encoding="utf-8")
     xmlschema.XMLSchema(str(XSD)).validate(body)
     assert '<testsuite name="tests/test_sales.py" tests="7" failures="2" errors="1" skipped="1"' in body
-    assert "tests/test_sales.py:47: AssertionError</failure>" in body
+    assert "tests/test_sales.py:48: AssertionError</failure>" in body
     assert [p["projectKey"] for p in dss.client().list_projects() if p["projectKey"].startswith("SALES_T")] == []
 
 
@@ -143,7 +144,7 @@ def test_k_selects_python_tests_and_json_tells_where_they_failed(dss: Any, tmp_p
     result = run_cli(dss, root, "test", "-e", "dev", "-k", "test_sales.py::test_wrong", "--json", expect=1, timeout=300)
     body = result.json()
     assert [(t["id"], t["kind"], t["line"], t["status"], t["where"]) for t in body["tests"]] == [
-        ("tests/test_sales.py::test_wrong_totals", "python", 36, "failed", "tests/test_sales.py:39")]
+        ("tests/test_sales.py::test_wrong_totals", "python", 37, "failed", "tests/test_sales.py:40")]
     assert body["coverage"]["recipes"]["covered"] == 3 and body["coverage"]["untested_datasets"] == [
         "SALES.orders", "SALES.orders_clean", "SALES.orders_raw"]
 

@@ -32,10 +32,10 @@ from ..config.suggest import did_you_mean
 from . import runner
 from .compare import RowsDiff, compare_rows, compare_values
 from .fixtures import FixtureProblem, read_rows
-from .flow import recipes_to_run
+from .flow import closure, recipes_to_run, sources_of
 from .loader import DEFAULT_BUILD_TIMEOUT, DEFAULT_TOLERANCE, ProjectView, parse_rule
 from .model import FAILED, PASSED, QUALITY, Build, QualityCheck, Row, RowSource, TestCase
-from .pyload import SKIP_ATTRIBUTE
+from .pyload import SKIP_ATTRIBUTE, USES_ATTRIBUTE
 
 __all__ = [
     "BuildError",
@@ -46,6 +46,7 @@ __all__ = [
     "TestContext",
     "assert_rows_equal",
     "skip",
+    "uses",
 ]
 
 Rows = Union[str, Path, Sequence[Mapping[str, Any]]]  # a fixture file (relative to the configuration) or rows
@@ -106,6 +107,19 @@ def skip(reason: str) -> Callable[[F], F]:
     return mark
 
 
+def uses(*datasets: str) -> Callable[[F], F]:
+    """Decorator: the test touches only `datasets` and what a recursive build of them reads and
+    writes. Under --parallel it then runs beside tests that touch none of these (without it, a
+    Python test holds every dataset of its project); touching another dataset errors the test."""
+    if not datasets or not all(isinstance(d, str) for d in datasets):
+        raise TypeError("@uses: name the datasets, e.g. @uses('orders_clean')")
+
+    def mark(function: F) -> F:
+        setattr(function, USES_ATTRIBUTE, tuple(datasets))
+        return function
+    return mark
+
+
 def assert_rows_equal(actual: Sequence[Mapping[str, Any]], expected: Sequence[Mapping[str, Any]], *,
                       columns: Optional[Sequence[str]] = None, ordered: bool = False,
                       tolerance: float = DEFAULT_TOLERANCE, label: str = "rows") -> None:
@@ -131,6 +145,8 @@ class TestContext:
         self.datasets_checked: set[str] = set()  # coverage: datasets read or checked
         self.columns_checked: set[tuple[str, str]] = set()  # coverage: columns under a rule
         self.recipes_run: list[str] = []  # coverage: recipes a build ran
+        # @uses(...): the datasets the test may touch (its locks under --parallel); None: any
+        self._allowed = closure(self._view, test.uses) if test.uses is not None else None
 
     # -- where ------------------------------------------------------------------------------
     @property
@@ -208,6 +224,8 @@ class TestContext:
                 raise ValueError(f"dataset {name} is not the output of a recipe: there is nothing to build")
         test = replace(self._test, given=dict(self._given), build=Build(tuple(datasets), recursive, float(timeout)))
         recipes = tuple(recipes_to_run(self._view, tuple(datasets), recursive, set(self._given)))
+        for name in sorted({o for r in recipes for o in self._view.recipes[r][1]} | sources_of(self._view, list(recipes))):
+            self._known(name)  # what the build rewrites or empties, within @uses
         self.recipes_run.extend(r for r in recipes if r not in self.recipes_run)
         started = time.monotonic()
         try:
@@ -266,6 +284,13 @@ class TestContext:
         if not raw:
             raise ValueError("name at least one rule")
         rules = tuple(parse_rule(dict(r), dataset, self._view) for r in raw)
+        for rule in rules:  # the other datasets a rule reads
+            if rule.kind == "references":
+                self._known(str(rule.params["dataset"]))
+            if rule.kind == "sql":
+                for name in self._view.datasets:
+                    if re.search(rf"\b{re.escape(name)}\b", str(rule.params["query"])):
+                        self._known(name)
         self.datasets_checked.add(dataset)
         self.columns_checked |= {(dataset, r.column) for r in rules if r.column and r.kind != "sql"}
         check = QualityCheck(dataset, rules)
@@ -310,6 +335,9 @@ class TestContext:
         if dataset not in self._view.datasets:
             hint = did_you_mean(dataset, self._view.datasets)
             raise ValueError(f"no dataset '{dataset}' in project {self.project}" + (f" ({hint})" if hint else ""))
+        if self._allowed is not None and dataset not in self._allowed:
+            raise ValueError(f"dataset {dataset} is outside this test's @uses({', '.join(map(repr, self._test.uses or ()))}): "
+                             f"add it there (other tests may be using it at the same time)")
 
     def _source(self, rows: Rows) -> RowSource:
         if isinstance(rows, (str, Path)):

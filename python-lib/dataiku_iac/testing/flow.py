@@ -43,11 +43,22 @@ def sources_of(view: ProjectView, recipes: list[str]) -> set[str]:
 def touched(view: Optional[ProjectView], test: TestCase) -> set[str]:
     """Every dataset the test reads or writes, the datasets its build rewrites included. A Python
     test's are known only once it runs: it holds all of its project's datasets (under --parallel
-    it waits for the other tests of its project, and they for it)."""
+    it waits for the other tests of its project, and they for it), unless it declares them with
+    `@uses(...)`: then those and what a recursive build of them reads and writes."""
     if test.kind == PYTHON:
-        return set(view.datasets) if view is not None else set()
+        if view is None:
+            return set()
+        return closure(view, test.uses) if test.uses is not None else set(view.datasets)
     names = test.datasets()
     if view is not None and test.build is not None:
         recipes = recipes_to_run(view, test.build.datasets, test.build.recursive, set(test.given))
         names |= {o for r in recipes for o in view.recipes[r][1]} | sources_of(view, recipes)
     return names
+
+
+def closure(view: ProjectView, datasets: tuple[str, ...]) -> set[str]:
+    """`datasets` and every dataset a recursive build of them reads or writes (what a Python
+    test declaring `@uses(*datasets)` may touch)."""
+    produced = tuple(d for d in datasets if view.producer(d) is not None)
+    recipes = recipes_to_run(view, produced, True, set())
+    return set(datasets) | {o for r in recipes for o in view.recipes[r][1]} | sources_of(view, recipes)

@@ -106,6 +106,7 @@ class TestCase:
     failure_message: Optional[str] = None  # a regular expression the build's failure must match
     skip: Optional[str] = None
     function: Optional[Callable[..., Any]] = field(default=None, compare=False)
+    uses: Optional[tuple[str, ...]] = None  # a Python test's @uses(...): None, any dataset of its project
 
     @property
     def id(self) -> str:

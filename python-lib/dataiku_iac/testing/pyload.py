@@ -29,7 +29,7 @@ import os
 import sys
 import traceback
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -43,6 +43,7 @@ from .model import PYTHON, TestCase
 
 RUN, SKIP, REFUSE = "run", "skip", "refuse"  # what to do with Python test files (`mode`)
 SKIP_ATTRIBUTE = "__dataiku_iac_skip__"  # set by testing.api.skip
+USES_ATTRIBUTE = "__dataiku_iac_uses__"  # set by testing.api.uses
 PROJECT_VARIABLE = "PROJECT"
 MODULE_PREFIX = "dataiku_iac_user_tests"
 NOT_RUN_HERE = "Python test files are not run here (they are code): run them with `dataiku-iac test` on a machine you trust"
@@ -97,7 +98,7 @@ def load_python_tests(root: Path, views: dict[str, ProjectView], mode: str = RUN
             continue
         module = _import(source, found.errors)
         if module is not None:
-            found.tests.extend(_collected(source, module, found.errors))
+            found.tests.extend(_collected(source, module, views, found.errors))
     return found
 
 
@@ -247,7 +248,8 @@ def _import_error(source: _Source, exc: BaseException) -> Diagnostic:
     return Diagnostic(source.rel, line or 0, 0, "", f"importing the file failed: {type(exc).__name__}: {text}{elsewhere}")
 
 
-def _collected(source: _Source, module: types.ModuleType, errors: list[Diagnostic]) -> list[TestCase]:
+def _collected(source: _Source, module: types.ModuleType, views: dict[str, ProjectView],
+               errors: list[Diagnostic]) -> list[TestCase]:
     cases = []
     for node in source.functions:
         function = module.__dict__.get(node.name)
@@ -255,7 +257,14 @@ def _collected(source: _Source, module: types.ModuleType, errors: list[Diagnosti
             errors.append(_at(source, node, f"{node.name} is no longer a function once the file is imported"))
             continue
         skip = getattr(function, SKIP_ATTRIBUTE, None)
-        cases.append(_case(source, node, function, skip))
+        uses = getattr(function, USES_ATTRIBUTE, None)
+        view = views.get(source.project or "")
+        unknown = [d for d in uses or () if view is not None and d not in view.datasets]
+        if unknown:
+            errors.append(_at(source, node, f"test function {node.name}: @uses names no dataset {', '.join(map(repr, unknown))} "
+                                            f"in project {source.project}", did_you_mean(unknown[0], view.datasets if view else {})))
+            continue
+        cases.append(replace(_case(source, node, function, skip), uses=tuple(uses) if uses is not None else None))
     return cases
 
 

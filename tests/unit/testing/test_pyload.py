@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dataiku_iac.errors import ConfigError
 from dataiku_iac.testing import api, explain
+from dataiku_iac.testing.flow import touched
 from dataiku_iac.testing.loader import ProjectView, parse_rule
 from dataiku_iac.testing.model import ERROR, FAILED, PASSED, PYTHON, SKIPPED, TestCase
 from dataiku_iac.testing.pyload import NOT_RUN_HERE, REFUSE, SKIP, list_python_test_files, load_python_tests
@@ -300,3 +301,37 @@ def test_how_a_python_test_ends_becomes_its_outcome(tmp_path: Path) -> None:
     assert 'test_endings.py", line 11, in test_errors' in errored.details and "KeyError" in errored.details
     assert outcomes["test_exits"].message == "the test called sys.exit(3)"
     assert outcomes["test_skips"].message == "no data yet"
+
+
+FLOW = ProjectView("SHOP", {"raw": None, "mid": None, "out": None, "side": None, "other": None},
+                   recipes={"r1": (["raw"], ["mid"]), "r2": (["mid", "side"], ["out"])})
+
+
+def test_uses_narrows_what_a_python_test_holds_and_touches(tmp_path: Path) -> None:
+    root = _write(tmp_path, {"tests/test_uses.py": """\
+        from dataiku_iac.testing.api import uses
+
+        @uses("out")
+        def test_narrow(t):
+            t.rows("other")
+
+        def test_wide(t):
+            pass
+
+        @uses("mid", "nope")
+        def test_unknown(t):
+            pass
+        """})
+    views = {"SHOP": FLOW}
+    found = load_python_tests(root, views)
+    assert [d.render() for d in found.errors] == [
+        "tests/test_uses.py:11:1: error: test function test_unknown: @uses names no dataset 'nope' in project SHOP"]
+    narrow, wide = found.tests
+    # out, and what a recursive build of it reads and writes: the other tests may run beside it
+    assert touched(FLOW, narrow) == {"raw", "mid", "out", "side"}
+    assert touched(FLOW, wide) == {"raw", "mid", "out", "side", "other"}
+    [outcome] = run_one(narrow, Target(lambda: None, {"SHOP": "SHOP_T1"}, views, python=run_python))
+    assert (outcome.status, outcome.message) == (ERROR, "ValueError: dataset other is outside this test's @uses('out'): "
+                                                        "add it there (other tests may be using it at the same time)")
+    with pytest.raises(TypeError, match="name the datasets"):
+        api.uses()
