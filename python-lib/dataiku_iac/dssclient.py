@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from dataiku_iac.errors import DssError, IacError, redact_userinfo
+from dataiku_iac.errors import DssError, IacError, redact_secrets, redact_userinfo
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -218,7 +218,7 @@ def refused(exc: BaseException) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    text = redact_userinfo(str(exc).strip().replace("\n", " "))
+    text = redact_userinfo(redact_secrets(str(exc).strip().replace("\n", " ")))
     return text if len(text) <= 500 else text[:500] + "…"
 
 

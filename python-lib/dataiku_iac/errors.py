@@ -10,7 +10,11 @@ and raises one `ConfigError` carrying all of them, Terraform-style.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import urllib.parse
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -40,6 +44,49 @@ def redact_userinfo(text: str) -> str:
     return _USERINFO.sub(r"\1***@", text)
 
 
+# -- secret values this process holds: never in a message ----------------------------------------
+# A DSS error may repeat the request it refused (Jackson's parse errors quote the document they
+# could not read), and so the value of a secret variable the request carried. Every secret value
+# the process reads (from its secret source, or from DSS when it fingerprints what DSS holds) is
+# remembered here, and every message of an error or a diagnostic has it replaced, in each form a
+# message may quote it: as is, JSON-escaped, URL-encoded. Values shorter than
+# MIN_REDACTED_LENGTH are not looked for (they would blank ordinary words).
+SECRET_REDACTED = "(sensitive value)"
+MIN_REDACTED_LENGTH = 6
+_MAX_REMEMBERED = 4096
+_remembered: OrderedDict[str, None] = OrderedDict()
+_remembered_lock = threading.Lock()
+_forms: tuple[str, ...] = ()  # the remembered forms, longest first (one may hold a shorter one)
+
+
+def remember_secret(value: object) -> None:
+    """Never show `value` in an error or a diagnostic of this process (a secret's value)."""
+    global _forms
+    if not isinstance(value, str) or len(value) < MIN_REDACTED_LENGTH:
+        return
+    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             urllib.parse.quote(value, safe=""), urllib.parse.quote(value), urllib.parse.quote_plus(value)}
+    with _remembered_lock:
+        if all(form in _remembered for form in forms):
+            return
+        for form in forms:
+            _remembered[form] = None
+        while len(_remembered) > _MAX_REMEMBERED:
+            _remembered.popitem(last=False)
+        _forms = tuple(sorted(_remembered, key=len, reverse=True))
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with every remembered secret value (in any of its forms) replaced."""
+    forms = _forms
+    if not forms or not isinstance(text, str):
+        return text
+    for form in forms:
+        if form in text:
+            text = text.replace(form, SECRET_REDACTED)
+    return text
+
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with every control character escaped (ESC -> \\x1b), and the credentials of URLs
     (`user:password@`) redacted: safe to show on a terminal.
@@ -49,7 +96,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     only in free-form text (`keep_newlines`), never in a one-line diagnostic.
     """
     pattern = _UNPRINTABLE_KEEP_LINES if keep_newlines else _UNPRINTABLE
-    return redact_userinfo(pattern.sub(_escape_one, text))
+    return redact_userinfo(pattern.sub(_escape_one, redact_secrets(text)))
 
 
 @dataclass(frozen=True)
@@ -92,8 +139,8 @@ class Diagnostic:
             "line": self.line,
             "column": self.column,
             "path": self.path,
-            "message": self.message,
-            "hint": self.hint,
+            "message": redact_secrets(self.message),
+            "hint": redact_secrets(self.hint) if self.hint else self.hint,
             "severity": self.severity,
         }
 
@@ -102,6 +149,10 @@ class IacError(Exception):
     """Root of every error dataiku-iac raises on purpose. The CLI maps it to exit code 1."""
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        # A message may quote what DSS answered, which may quote a secret value (see remember_secret).
+        super().__init__(*(redact_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(IacError):
@@ -203,7 +254,7 @@ class ErrorReport:
     def from_exception(cls, exc: IacError, warnings: Iterable[Diagnostic] = ()) -> ErrorReport:
         diags = exc.diagnostics if isinstance(exc, ConfigError) else []
         found = [*(exc.warnings if isinstance(exc, ConfigError) else []), *warnings]
-        return cls(kind=type(exc).__name__, message=str(exc), diagnostics=diags, warnings=_unique(found))
+        return cls(kind=type(exc).__name__, message=redact_secrets(str(exc)), diagnostics=diags, warnings=_unique(found))
 
     def to_json(self) -> dict:
         return {

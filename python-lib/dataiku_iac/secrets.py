@@ -56,6 +56,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Iterator, Mapping, Optional, Protocol, TypeVar, Union, runtime_checkable
 
+from dataiku_iac.errors import remember_secret
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.plan import Action, Plan
 
@@ -94,7 +95,9 @@ class EnvironmentSecrets:
         self._environ = environ
 
     def get(self, name: str) -> Optional[str]:
-        return self._environ.get(name)
+        value = self._environ.get(name)
+        remember_secret(value)  # never in a message, should DSS repeat it (errors.remember_secret)
+        return value
 
     def missing(self, name: str) -> str:
         return f"environment variable {name!r}, which is not set"
@@ -113,7 +116,10 @@ class KnownValuesFirst:
 
     def get(self, name: str) -> Optional[str]:
         value = self._values.get(name)
-        return value if value is not None else self._base.get(name)
+        if value is None:
+            return self._base.get(name)
+        remember_secret(value)
+        return value
 
     def missing(self, name: str) -> str:
         return self._base.missing(name)
@@ -245,6 +251,9 @@ class Fingerprinter:
         self._lock = threading.Lock()
 
     def __call__(self, value: str) -> str:
+        # Every secret value is fingerprinted, the configuration's and those DSS holds in their
+        # place: none may be shown in a message (errors.remember_secret).
+        remember_secret(value)
         index = _CACHE.index(self._key, value)
         fingerprint = _CACHE.get(index)
         if fingerprint is None:

@@ -141,7 +141,7 @@ def handle_errors(json_flag: str = "as_json") -> Callable:
             except Exception as exc:  # a bug: say so plainly, keep the traceback for debug mode
                 if os.environ.get("DATAIKU_IAC_DEBUG"):
                     raise
-                click.echo(f"Internal error: {type(exc).__name__}: {exc}", err=True)
+                click.echo(printable(f"Internal error: {type(exc).__name__}: {exc}"), err=True)
                 click.echo("This is a bug in dataiku-iac; run with DATAIKU_IAC_DEBUG=1 for details.", err=True)
                 sys.exit(EXIT_ERROR)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Mapping, Optional
 
-from dataiku_iac.errors import IacError
+from dataiku_iac.errors import IacError, remember_secret
 
 #: where a DSS user sets a user secret (DSS's own words, doc security/user-secrets)
 WHERE_TO_SET = "in DSS, your profile > My account > Other credentials"
@@ -42,7 +42,9 @@ class DssUserSecrets:
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Optional[str]:
-        return self._load().get(name)
+        value = self._load().get(name)
+        remember_secret(value)  # never in a message (errors.remember_secret)
+        return value
 
     def missing(self, name: str) -> str:
         who = f" of DSS user {self.login}" if self.login else ""

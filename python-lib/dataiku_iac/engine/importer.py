@@ -32,7 +32,7 @@ from dataiku_iac.config.edit import append_item
 from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
-from dataiku_iac.errors import IacError
+from dataiku_iac.errors import IacError, remember_secret
 from dataiku_iac.model import Resource, StateHome
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.planner.plan import PlanOptions
@@ -171,6 +171,7 @@ class _Writer:
 
     def secret(self, env_name: str, value: str, what: str) -> dict[str, Any]:
         self.secret_values[env_name] = value
+        remember_secret(value)  # never in a message (errors.remember_secret)
         self.result.secrets.append(f"{what} -> ${env_name}")
         return {"secret_env": env_name}
 
