@@ -15,7 +15,8 @@ project schema, and where the file's top-level keys and the items of its top-lev
 (each resource's declaration, which the model records). Not the positions of every other node:
 they matter only for a diagnostic, and are read again from the file when one is needed
 (`LazyMarks`). Never a secret: a project file holds `{secret_env: NAME}` references, whose values
-are read later from the environment.
+are read later from the environment, and a file the schema refuses is not stored (it may hold a
+secret written inline by mistake, which the schema refuses).
 
 Trust. A cache decides what the tool believes a file says, so it lives where the configuration's
 authors cannot write: a directory private to the OS user running the CLI (0700, owned by them,

@@ -316,9 +316,12 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
     if as_parsed and source.schema_ok:
         return []
     issues = check(doc.data, "project")
-    if run.cache is not None and source.to_cache is not None:
+    # A file the schema refuses is not kept: it may hold a secret written inline by mistake (a
+    # webhook URL, a value beside a secret_env), which the schema refuses and which the cache
+    # would otherwise keep after the file is fixed (docs/security.md).
+    if run.cache is not None and source.to_cache is not None and not issues:
         raw, data_json, marks = source.to_cache
-        run.cache.put(raw, data_json, marks, source.references, not issues if as_parsed else None)
+        run.cache.put(raw, data_json, marks, source.references, True if as_parsed else None)
     return issues
 
 
