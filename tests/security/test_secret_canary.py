@@ -1,0 +1,619 @@
+"""Issue 14 §4: secrets never in logs. A unique canary in every secret-bearing place; every CLI
+command, in every output format it has, and the failure paths; nothing the tool prints or writes
+(stdout, stderr, the state and its history and journal, plan files, reports, imported YAML, the
+config parse cache, HOME) nor what it writes in DSS (project metadata, the state's managed folder)
+may hold any form of any canary (tests/security/canary.py: raw, JSON-escaped, URL-encoded, base64).
+
+Secret-bearing places (docs/security.md): secret project variables (standard and local), a
+webhook reporter's URL and a raw reporter's configuration value (all `{secret_env: IAC_SECRET_…}`,
+values from the runner's environment), the DSS API key (`DKU_API_KEY`), a password in
+`DKU_DSS_URL`'s userinfo, the password and secret property of a connection in DSS (read by the
+engine's connection checks), values DSS holds where the configuration has a secret (drift), and
+the secret-looking variables and reporter URLs of a project `import` adopts.
+
+One emulator and one sweep per module (`sweep` below, run once, in order); each phase of the
+sweep is then judged by its own test, and `test_every_command_and_output_format_is_swept`
+fails when a command or an output option appears that the sweep does not run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import click
+import pytest
+from dataiku_iac.cli.main import cli
+
+from tests import support
+from tests.security import canary as cn
+
+pytestmark = [pytest.mark.xdist_group("secret_canary")]
+
+C = {
+    "std": cn.make("secret project variable (standard)"),
+    "local": cn.make("secret project variable (local)"),
+    "webhook": cn.make("webhook reporter url", shape="url"),
+    "slack": cn.make("raw reporter configuration value", shape="url"),
+    "api_key": cn.make("DSS API key", shape="key"),
+    "url_password": cn.make("password in DKU_DSS_URL", shape="key"),
+    "conn_password": cn.make("connection password in DSS"),
+    "conn_prop": cn.make("connection secret property in DSS"),
+    "rotated": cn.make("rotated secret variable"),
+    "rotated2": cn.make("secret variable rotated during a crash"),
+    "stale": cn.make("secret variable changed after a saved plan"),
+    "dss_side": cn.make("secret variable overwritten in DSS (drift)"),
+    "dss_webhook": cn.make("webhook url overwritten in DSS (drift)", shape="url"),
+    "foreign_var": cn.make("secret-looking variable of an imported project"),
+    "foreign_webhook": cn.make("webhook url of an imported project", shape="url"),
+    "foreign_raw": cn.make("raw reporter token of an imported project"),
+    "inline": cn.make("a secret written inline by mistake"),
+    "wrong_prefix": cn.make("a runner variable a configuration may not read"),
+}
+CANARIES = list(C.values())
+
+KEY = "CANARY"
+MF_KEY = "CANARY_MF"
+FOREIGN = "FOREIGN"
+CONNECTION = "pg_canary"
+STATE_PROJECT, STATE_FOLDER = "IAC_STATE", "iac_state"
+SECRET_ENV = {
+    "IAC_SECRET_CANARY_STD": C["std"].value,
+    "IAC_SECRET_CANARY_LOCAL": C["local"].value,
+    "IAC_SECRET_CANARY_WEBHOOK": C["webhook"].value,
+    "IAC_SECRET_CANARY_SLACK": C["slack"].value,
+}
+
+
+def project_yaml(key: str) -> str:
+    return f"""\
+project:
+  key: {key}
+  name: Canary project
+  variables:
+    standard:
+      region: eu
+      std_token: {{secret_env: IAC_SECRET_CANARY_STD}}
+    local:
+      db_password: {{secret_env: IAC_SECRET_CANARY_LOCAL}}
+managed_folders:
+  - name: reports
+datasets:
+  - name: customers
+    type: sql_table
+    connection: {CONNECTION}
+    schema_name: public
+    table: customers
+  - name: raw
+    type: managed
+    format: csv
+    schema:
+      columns:
+        - {{name: id, type: bigint}}
+scenarios:
+  - id: NIGHTLY
+    name: Nightly
+    steps:
+      - {{type: build, datasets: [raw]}}
+    reporters:
+      - type: webhook
+        url: {{secret_env: IAC_SECRET_CANARY_WEBHOOK}}
+        payload: '{{"text": "${{scenarioName}}"}}'
+      - type: slack-scenario
+        configuration:
+          webhookUrl: {{secret_env: IAC_SECRET_CANARY_SLACK}}
+          useProjectSlackIntegration: false
+"""
+
+
+TESTS_YAML = """\
+tests:
+  - name: raw_has_id
+    schema:
+      dataset: raw
+      columns: [{name: id, type: bigint}]
+  - name: raw_id_is_text
+    schema:
+      dataset: raw
+      columns: [{name: id, type: string}]
+"""
+
+MF_IAC = f"""\
+version: 1
+state:
+  backend: managed_folder
+  project_key: {STATE_PROJECT}
+  folder: {STATE_FOLDER}
+"""
+
+# -- the sweep ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    runs: list[support.CliResult] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (place, text) read outside the CLI's streams
+    error: Optional[str] = None
+    checks: list[str] = field(default_factory=list)  # sanity facts established (the canary did flow)
+
+
+@dataclass
+class Sweep:
+    dss: Any
+    base: Path
+    phases: dict[str, Phase] = field(default_factory=dict)
+    current: Optional[Phase] = None
+    seconds: float = 0.0
+
+    @property
+    def root(self) -> Path:
+        return self.base / "cfg"
+
+    @property
+    def mf_root(self) -> Path:
+        return self.base / "cfg-mf"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        url = self.dss.url.replace("://", f"://svc:{C['url_password'].value}@", 1)
+        return support.cli_env(
+            self.dss,
+            DKU_DSS_URL=url,
+            DKU_API_KEY=C["api_key"].value,
+            HOME=str(self.base / "home"),
+            XDG_CACHE_HOME=str(self.base / "home" / ".cache"),
+            DATAIKU_IAC_CONFIG_CACHE=str(self.base / "config-cache"),
+            **{**SECRET_ENV, **extra},
+        )
+
+    def run(self, *args: str, expect: Optional[int] = 0, root: Optional[Path] = None, env: Optional[dict] = None,
+            **extra: str) -> support.CliResult:
+        assert self.current is not None
+        result = support.run_cli(root or self.root, *args, env=env or self.env(**extra), expect=None, forbid=())
+        self.current.runs.append(result)
+        if expect is not None:
+            assert result.returncode == expect, str(result)
+        return result
+
+    def text(self, place: str, text: str) -> None:
+        assert self.current is not None
+        self.current.texts.append((place, text))
+
+    def check(self, fact: str, ok: bool) -> None:
+        assert ok, f"sanity check failed: {fact}"
+        assert self.current is not None
+        self.current.checks.append(fact)
+
+    def phase(self, name: str, body: Callable[[Sweep], None]) -> None:
+        self.current = self.phases[name] = Phase(name)
+        try:
+            body(self)
+        except Exception:
+            self.current.error = traceback.format_exc()
+        finally:
+            self.dss.admin.clear_faults()
+            self.current = None
+
+    def runs(self) -> list[support.CliResult]:
+        return [r for p in self.phases.values() for r in p.runs]
+
+
+def seed(dss: Any) -> None:
+    dss.reset_all()
+    dss.admin.seed(
+        api_keys=[{"key": C["api_key"].value, "login": "admin", "admin": True, "groups": ["administrators"], "label": "canary"}],
+        connections=[{
+            "name": CONNECTION, "type": "PostgreSQL",
+            "params": {"host": "db.internal", "port": 5432, "db": "dw", "user": "svc", "password": C["conn_password"].value,
+                       "properties": [{"name": "sslpassword", "value": C["conn_prop"].value, "secret": True}]},
+            "allowManagedDatasets": True, "allowManagedFolders": False,
+        }],
+    )
+    support.emulator.ensure_state_folder(dss, STATE_PROJECT, STATE_FOLDER)
+
+
+# The phases, in order. Each takes the sweep; what it runs is recorded for the tests below.
+
+
+def offline(s: Sweep) -> None:
+    s.run("init", str(s.base / "fresh"))
+    s.run("version")
+    s.run("version", "--json")
+    s.run("validate", "-e", "dev", "--offline")
+    s.run("validate", "-e", "dev")
+    s.run("validate", "-e", "dev", "--json")
+
+
+def first_apply(s: Sweep) -> None:
+    s.run("plan", "-e", "dev")
+    s.run("plan", "-e", "dev", "--json")
+    s.run("plan", "-e", "dev", "--out", "first.plan")
+    s.run("apply", "-e", "dev", "first.plan")
+    client = s.dss.client()
+    variables = client.get_project(KEY).get_variables()
+    s.check("DSS holds the secret variables", variables["standard"]["std_token"] == C["std"].value
+            and variables["local"]["db_password"] == C["local"].value)
+    scenario = json.dumps(client.get_project(KEY).get_scenario("NIGHTLY").get_settings().get_raw())
+    s.check("DSS holds the reporters' secrets", C["webhook"].core in scenario and C["slack"].core in scenario)
+    s.check("the engine may read the connection's secret", C["conn_prop"].core in json.dumps(client.list_connections()))
+
+
+def steady(s: Sweep) -> None:
+    s.run("plan", "-e", "dev", "--detailed-exitcode")
+    s.run("plan", "-e", "dev", "--target", f"project.{KEY}", "--json")
+    s.run("apply", "-e", "dev", "--auto-approve", "--json")
+    s.run("drift", "-e", "dev")
+    s.run("drift", "-e", "dev", "--json")
+    for args in (("list",), ("list", "--json"), ("history",), ("history", "--json"), ("show",),
+                 ("show", f"project.{KEY}"), ("show", f"scenario.{KEY}.NIGHTLY"), ("show", "--serial", "1"), ("pull",)):
+        s.run("state", *args, "-e", "dev")
+
+
+def _echo_body(request: dict) -> dict:
+    """An error envelope that repeats the request's body, as servers that echo what they refused do."""
+    return {"errorType": "com.dataiku.dip.exceptions.InvalidParameterException",
+            "message": f"Invalid variables document: {json.dumps(request)}"}
+
+
+def dss_errors(s: Sweep) -> None:
+    """A rotation whose PUT fails with an error echoing the request body, then one answered 504
+    after DSS took it; then the value applied."""
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated"].value}
+    s.run("plan", "-e", "dev", **rotated)
+    echo = _echo_body({"standard": {"std_token": C["std"].value}, "local": {"db_password": C["rotated"].value}})
+    s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}/variables/$", status=400, mode="error", times=0, body=echo)
+    s.run("apply", "-e", "dev", "--auto-approve", expect=1, **rotated)
+    s.run("apply", "-e", "dev", "--auto-approve", "--json", expect=1, **rotated)
+    s.dss.admin.clear_faults()
+    scenario_echo = {"errorType": "java.lang.IllegalArgumentException",
+                     "message": f"bad reporter url {C['webhook'].value} in {json.dumps({'url': C['slack'].value})}"}
+    s.dss.admin.add_fault(method="*", path=rf"/projects/{KEY}/scenarios/NIGHTLY", status=500, mode="error", times=0,
+                          body=scenario_echo)
+    s.run("plan", "-e", "dev", expect=None, **rotated)
+    s.run("drift", "-e", "dev", "--json", expect=None, **rotated)
+    s.run("plan", "-e", "dev", expect=None, DATAIKU_IAC_DEBUG="1", **rotated)  # debug mode: tracebacks
+    s.dss.admin.clear_faults()
+    s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}/variables/$", status=504, mode="after", times=1)
+    s.run("apply", "-e", "dev", "--auto-approve", expect=None, **rotated)
+    s.dss.admin.clear_faults()
+    s.run("apply", "-e", "dev", "--auto-approve", **rotated)
+    s.check("the rotated value reached DSS",
+            s.dss.client().get_project(KEY).get_variables()["local"]["db_password"] == C["rotated"].value)
+    s.run("plan", "-e", "dev", "--detailed-exitcode", **rotated)
+
+
+def drift_of_a_secret(s: Sweep) -> None:
+    """Someone writes other values in DSS where the configuration has secrets."""
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated"].value}
+    project = s.dss.client().get_project(KEY)
+    variables = project.get_variables()
+    variables["local"]["db_password"] = C["dss_side"].value
+    project.set_variables(variables)
+    settings = project.get_scenario("NIGHTLY").get_settings()
+    raw = settings.get_raw()
+    for reporter in raw.get("reporters") or []:
+        config = (reporter.get("messaging") or {}).get("configuration") or {}
+        if "url" in config:
+            config["url"] = C["dss_webhook"].value
+    settings.save()
+    s.check("the overwritten values are in DSS", C["dss_webhook"].core in json.dumps(project.get_scenario("NIGHTLY").get_settings().get_raw()))
+    s.run("drift", "-e", "dev", expect=None, **rotated)
+    s.run("drift", "-e", "dev", "--json", expect=None, **rotated)
+    s.run("plan", "-e", "dev", **rotated)
+    s.run("plan", "-e", "dev", "--json", **rotated)
+    s.run("apply", "-e", "dev", "--auto-approve", **rotated)
+
+
+def crash_and_resume(s: Sweep) -> None:
+    """An apply killed while DSS holds the PUT carrying the new value, then resumed."""
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated2"].value}
+    s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}/variables/$", mode="hang", times=0, status=503, hang_seconds=60)
+    log = s.base / "killed-apply.log"
+    proc = support.spawn_cli(s.root, "apply", "-e", "dev", "--auto-approve", env=s.env(**rotated), log=log)
+    try:
+        support.wait_for(lambda: proc.poll() is not None or any(r["fired"] for r in s.dss.admin.faults()),
+                         timeout=60, what="the PUT carrying the secret")
+        s.check("the apply was in flight when killed", proc.poll() is None)
+    finally:
+        proc.kill()
+        proc.wait()
+    s.dss.admin.clear_faults()
+    s.text("killed apply (stdout+stderr)", log.read_text(errors="replace"))
+    journal = support.state_dir(s.root) / "journal.jsonl"
+    s.check("the killed apply left its journal", journal.is_file())
+    s.text("journal of the killed apply", journal.read_text(errors="replace"))
+    resumed = s.run("apply", "-e", "dev", "--resume", "--auto-approve", expect=None, **rotated)
+    match = re.search(r"state unlock (\S+)", resumed.stderr)
+    if resumed.returncode != 0 and match:
+        s.run("state", "unlock", match.group(1), "-e", "dev")
+        s.run("apply", "-e", "dev", "--resume", "--auto-approve", **rotated)
+    s.run("apply", "-e", "dev", "--auto-approve", **rotated)
+    s.check("the value of the resumed apply reached DSS",
+            s.dss.client().get_project(KEY).get_variables()["local"]["db_password"] == C["rotated2"].value)
+
+
+def stale_plan(s: Sweep) -> None:
+    """A saved plan refused because a secret changed since (the message names it, no value)."""
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated2"].value}
+    s.run("plan", "-e", "dev", "--out", "stale.plan", **{"IAC_SECRET_CANARY_STD": C["stale"].value, **rotated})
+    refused = s.run("apply", "-e", "dev", "stale.plan", "--json", expect=1, **rotated)
+    s.check("the stale plan is refused for its secret", "std_token" in refused.output)
+    s.run("apply", "-e", "dev", "stale.plan", expect=1, **rotated)
+
+
+def state_commands(s: Sweep) -> None:
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated2"].value}
+    pulled = s.run("state", "pull", "-e", "dev")
+    (s.root / "pulled.json").write_text(pulled.stdout)
+    s.run("state", "protect", f"dataset.{KEY}.raw", "-e", "dev")
+    s.run("state", "protect", "--off", f"dataset.{KEY}.raw", "-e", "dev")
+    s.run("state", "mv", f"managed_folder.{KEY}.reports", f"managed_folder.{KEY}.reports_moved", "-e", "dev")
+    s.run("state", "mv", f"managed_folder.{KEY}.reports_moved", f"managed_folder.{KEY}.reports", "-e", "dev")
+    s.run("state", "rm", f"dataset.{KEY}.raw", "-e", "dev")
+    s.run("state", "push", "pulled.json", "-e", "dev", "--force")  # the pulled state: raw owned again
+    history = s.run("state", "history", "-e", "dev", "--json").json()
+    serials = sorted(entry["serial"] for entry in history if isinstance(entry, dict) and "serial" in entry)
+    first = str(serials[0]) if serials else "1"
+    s.run("state", "rollback", first, "-e", "dev", "--dry-run", expect=None, **rotated)
+    s.run("state", "rollback", first, "-e", "dev", "--out", "rollback.plan", expect=None, **rotated)
+    s.run("state", "rollback", first, "-e", "dev", "--plan", "rollback.plan", "--auto-approve", expect=None, **rotated)
+    s.run("state", "rollback", first, "-e", "dev", "--auto-approve", expect=None, **rotated)
+    s.run("state", "restore", str(serials[-1] if serials else 2), "-e", "dev", expect=None)
+    s.run("state", "unlock", "0123456789abcdef", "-e", "dev", expect=None)
+    s.run("apply", "-e", "dev", "--auto-approve", **rotated)
+
+
+def import_foreign(s: Sweep) -> None:
+    """A project the tool never made, holding secret-looking variables and reporter secrets."""
+    client = s.dss.client()
+    project = client.create_project(FOREIGN, "Foreign", "admin")
+    project.set_variables({"standard": {"api_token": C["foreign_var"].value, "plain": "x"}, "local": {"db_password": C["foreign_var"].value}})
+    scenario = project.create_scenario("Alerts", "step_based")
+    settings = scenario.get_settings()
+    settings.get_raw()["reporters"] = [
+        {"id": "r1", "name": "hook", "active": True, "phase": "END",
+         "messaging": {"type": "webhook-scenario", "configuration": {"url": C["foreign_webhook"].value, "method": "POST"}}},
+        {"id": "r2", "name": "chat", "active": True, "phase": "END",
+         "messaging": {"type": "slack-scenario", "configuration": {"authToken": C["foreign_raw"].value, "channel": "#ops"}}},
+    ]
+    settings.save()
+    s.check("DSS holds the foreign secrets", C["foreign_raw"].core in json.dumps(scenario.get_settings().get_raw()))
+    out = s.base / "imported"
+    support.write_config(out, {})
+    s.run("import", "project", FOREIGN, "-e", "dev", "--output", str(out), root=out)
+    s.check("import wrote the project", any((out / "projects").iterdir()))
+    project.create_dataset("late", "Filesystem", params={"connection": "filesystem_managed", "path": "/late"})
+    # The secrets import asked for, set as its message says: the object import and a plan read them.
+    told = {"IAC_SECRET_FOREIGN_API_TOKEN": C["foreign_var"].value, "IAC_SECRET_FOREIGN_DB_PASSWORD": C["foreign_var"].value,
+            "IAC_SECRET_FOREIGN_ALERTS_REPORTER1_URL": C["foreign_webhook"].value,
+            "IAC_SECRET_FOREIGN_ALERTS_REPORTER2_AUTHTOKEN": C["foreign_raw"].value}
+    s.run("import", f"dataset.{FOREIGN}.late", "-e", "dev", "--json", root=out, **told)
+    s.run("plan", "-e", "dev", "--detailed-exitcode", root=out, **told)
+    project.create_dataset("late2", "Filesystem", params={"connection": "filesystem_managed", "path": "/late2"})
+    s.run("import", f"dataset.{FOREIGN}.late2", "-e", "dev", root=out, **told)
+
+
+def the_test_command(s: Sweep) -> None:
+    s.run("test", "-e", "dev", expect=1)
+    s.run("test", "-e", "dev", "--json", "--junit-xml", "report.xml", "--coverage-report", "coverage.json", expect=1)
+    s.check("the reports were written", (s.root / "report.xml").is_file() and (s.root / "coverage.json").is_file())
+
+
+def managed_folder_state(s: Sweep) -> None:
+    """The same configuration with its state in a DSS managed folder; then every file the tool
+    wrote in DSS and the projects' metadata are read back."""
+    root = s.mf_root
+    support.write_config(root, {"canary.yml": project_yaml(MF_KEY)}, iac=MF_IAC)
+    s.run("apply", "-e", "dev", "--auto-approve", root=root)
+    s.run("drift", "-e", "dev", "--json", root=root)
+    s.run("state", "list", "-e", "dev", root=root)
+    client = s.dss.client()
+    for key in client.list_project_keys():
+        project = client.get_project(key)
+        s.text(f"DSS project {key} metadata", json.dumps(project.get_metadata()))
+        for folder in project.list_managed_folders():
+            handle = project.get_managed_folder(folder["id"])
+            for item in handle.list_contents().get("items", []):
+                with handle.get_file(item["path"]) as answer:
+                    s.text(f"DSS {key} folder {folder['name']}{item['path']}", answer.content.decode("utf-8", "replace"))
+    s.check("the state's folder was read", any(place.startswith(f"DSS {STATE_PROJECT}") for place, _ in s.current.texts))  # type: ignore[union-attr]
+
+
+BAD_CONFIGS = {
+    "inline api key": ({"environments/dev.yml": f"dss:\n  api_key: {C['inline'].value}\n"}, {}),
+    "inline webhook url": ({"projects/p.yml": "project: {key: BAD, name: Bad}\nscenarios:\n  - id: S\n    name: S\n"
+                            f"    reporters:\n      - {{type: webhook, url: '{C['inline'].value}'}}\n"}, {}),
+    "secret reference with a value": ({"projects/p.yml": "project:\n  key: BAD\n  name: Bad\n  variables:\n    local:\n"
+                                       f"      token: {{secret_env: IAC_SECRET_X, value: '{C['inline'].value}'}}\n"}, {}),
+    "secret_env of another variable": ({"projects/p.yml": "project:\n  key: BAD\n  name: Bad\n  variables:\n    local:\n"
+                                        "      token: {secret_env: DB_PASSWORD}\n"}, {"DB_PASSWORD": C["wrong_prefix"].value}),
+    # validate checks the reference, not the value (docs/config-reference.md): plan is refused
+    "secret not set": ({"projects/p.yml": "project:\n  key: BAD\n  name: Bad\n  variables:\n    local:\n"
+                        "      token: {secret_env: IAC_SECRET_NOT_SET}\n"}, {}),
+}
+
+
+def validation_errors(s: Sweep) -> None:
+    """Configurations with a mistake on a secret field (each its own directory, not scanned: a
+    secret written inline is in the YAML by the author's mistake; the tool must not repeat it)."""
+    for index, (name, (files, extra)) in enumerate(BAD_CONFIGS.items()):
+        root = s.base / "bad" / str(index)
+        support.write_config(root, {}, files=files)
+        for args in (("validate", "-e", "dev", "--offline"), ("validate", "-e", "dev", "--json"), ("plan", "-e", "dev")):
+            result = s.run(*args, root=root, expect=None, **extra)
+            s.check(f"{name}: {' '.join(args)} refused", result.returncode == 1 or (name == "secret not set" and args[0] == "validate"))
+
+
+def destroy(s: Sweep) -> None:
+    s.run("plan", "-e", "dev", "--destroy")
+    s.run("plan", "-e", "dev", "--destroy", "--json")
+    s.run("destroy", "-e", "dev", "--auto-approve", "--json", "--target", f"scenario.{KEY}.NIGHTLY")
+    s.run("destroy", "-e", "dev", "--auto-approve")
+    s.run("destroy", "-e", "dev", "--auto-approve", root=s.mf_root)
+
+
+PHASES: dict[str, Callable[[Sweep], None]] = {
+    "offline": offline,
+    "first_apply": first_apply,
+    "steady": steady,
+    "dss_errors": dss_errors,
+    "drift_of_a_secret": drift_of_a_secret,
+    "crash_and_resume": crash_and_resume,
+    "stale_plan": stale_plan,
+    "state_commands": state_commands,
+    "import_foreign": import_foreign,
+    "test_command": the_test_command,
+    "managed_folder_state": managed_folder_state,
+    "validation_errors": validation_errors,
+    "destroy": destroy,
+}
+
+
+@pytest.fixture(scope="module")
+def sweep(dss_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+    base = tmp_path_factory.mktemp("canary")
+    seed(dss_emulator)
+    support.write_config(base / "cfg", {"canary.yml": project_yaml(KEY)}, files={"tests/canary.yml": TESTS_YAML})
+    (base / "home").mkdir()
+    result = Sweep(dss_emulator, base)
+    started = time.monotonic()
+    for name, body in PHASES.items():
+        result.phase(name, body)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _scanner() -> cn.Scanner:
+    return cn.Scanner(CANARIES)
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(PHASES))
+def test_no_canary_in_what_each_phase_printed(sweep: Sweep, name: str) -> None:
+    phase = sweep.phases[name]
+    assert phase.error is None, f"phase {name} did not run through:\n{phase.error}"
+    scanner = _scanner()
+    leaks = [str(f) for r in phase.runs for f in scanner.scan(f"$ dataiku-iac {' '.join(r.args)}", r.output)]
+    leaks += [str(f) for f in scanner.scan_all(phase.texts)]
+    assert not leaks, "secret canaries found:\n" + "\n".join(leaks)
+    assert phase.runs or phase.texts
+
+
+def test_no_canary_in_any_file_the_tool_wrote(sweep: Sweep) -> None:
+    scanner = _scanner()
+    leaks = []
+    for label in ("cfg", "cfg-mf", "imported", "home", "config-cache", "fresh"):
+        tree = sweep.base / label
+        if tree.exists():
+            leaks += [str(f) for f in scanner.scan_tree(tree, label=label)]
+    assert not leaks, "secret canaries found:\n" + "\n".join(leaks)
+    files = {Path(p).name for p in scanner.scanned}
+    for expected in ("state.json", "first.plan", "report.xml", "coverage.json", "pulled.json"):
+        assert expected in files, f"{expected} was not written, so not scanned: {sorted(files)}"
+    assert any(p.startswith("config-cache/") for p in scanner.scanned), "the config cache was not scanned"
+    assert any(p.startswith("imported/projects/") for p in scanner.scanned)
+
+
+# -- the sweep covers every command and output format ----------------------------------------
+
+# Options that choose what the tool writes or where: each must be swept.
+OUTPUT_OPTIONS = ("--json", "--out", "--junit-xml", "--coverage-report", "--output", "--plan", "--format")
+
+
+def command_tree() -> dict[tuple[str, ...], click.Command]:
+    found: dict[tuple[str, ...], click.Command] = {}
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, (*path, name))
+        else:
+            found[path] = command
+
+    walk(cli, ())
+    return found
+
+
+def _command_of(args: list[str], tree: dict[tuple[str, ...], click.Command]) -> tuple[str, ...]:
+    for size in (3, 2, 1):
+        if tuple(args[:size]) in tree:
+            return tuple(args[:size])
+    raise AssertionError(f"not a command: {args}")
+
+
+def required_variants(command: click.Command) -> list[tuple[str, ...]]:
+    """The output variants a command must be swept in: plain, and each output option (each
+    choice of a choice option)."""
+    variants: list[tuple[str, ...]] = [()]
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        flag = next((o for o in param.opts if o in OUTPUT_OPTIONS), None)
+        if flag is None:
+            continue
+        if isinstance(param.type, click.Choice):
+            variants += [(flag, str(choice)) for choice in param.type.choices]
+        else:
+            variants.append((flag,))
+    return variants
+
+
+def _variant_swept(variant: tuple[str, ...], runs: list[list[str]]) -> bool:
+    if not variant:
+        return any(not any(a in OUTPUT_OPTIONS for a in args) for args in runs)
+    if len(variant) == 1:
+        return any(variant[0] in args for args in runs)
+    return any(any(args[i:i + 2] == list(variant) for i in range(len(args))) for args in runs)
+
+
+def test_every_command_and_output_format_is_swept(sweep: Sweep) -> None:
+    tree = command_tree()
+    by_command: dict[tuple[str, ...], list[list[str]]] = {}
+    for result in sweep.runs():
+        args = list(result.args)
+        by_command.setdefault(_command_of(args, tree), []).append(args)
+    missing = []
+    for path, command in sorted(tree.items()):
+        runs = by_command.get(path, [])
+        if not runs:
+            missing.append(f"{' '.join(path)}: never run")
+            continue
+        missing += [f"{' '.join(path)} {' '.join(v)}: never run so" for v in required_variants(command)
+                    if not _variant_swept(v, runs)]
+    assert not missing, ("the secret canary sweep (tests/security/test_secret_canary.py) does not run:\n"
+                         + "\n".join(missing) + "\nadd a phase, or a run to a phase, that does")
+
+
+def test_the_sweep_stays_fast(sweep: Sweep) -> None:
+    # One emulator, one apply per environment: the whole sweep is one module's budget.
+    assert sweep.seconds < 240, f"the canary sweep took {sweep.seconds:.0f}s"
+
+
+# -- the scanner can fail ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["raw", "core", "json-escaped", "url-encoded", "form-encoded", "base64", "basic-auth"])
+def test_the_scanner_finds_every_form_of_a_canary(form: str) -> None:
+    import base64
+    import urllib.parse
+
+    value = C["std"].value
+    text = {
+        "raw": f"x {value} y",
+        "core": f"truncated {C['std'].core}…",
+        "json-escaped": json.dumps({"v": value}),
+        "url-encoded": "https://h/p?v=" + urllib.parse.quote(value, safe=""),
+        "form-encoded": "a=1&v=" + urllib.parse.quote_plus(value),
+        "base64": base64.b64encode(value.encode()).decode(),
+        "basic-auth": "Authorization: Basic " + base64.b64encode(f"{C['api_key'].value}:".encode()).decode(),
+    }[form]
+    assert _scanner().scan("sample", text), f"{form} not found in {text!r}"
+    assert not _scanner().scan("clean", "nothing secret here: scrypt-v1:" + "0" * 32)
+
