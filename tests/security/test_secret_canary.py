@@ -32,6 +32,7 @@ from dataiku_iac.cli.main import cli
 
 from tests import support
 from tests.security import canary as cn
+from tests.support import pr_server
 
 pytestmark = [pytest.mark.xdist_group("secret_canary")]
 
@@ -53,6 +54,7 @@ C = {
     "foreign_webhook": cn.make("webhook url of an imported project", shape="url"),
     "foreign_raw": cn.make("raw reporter token of an imported project"),
     "inline": cn.make("a secret written inline by mistake"),
+    "pr_token": cn.make("the CI's token for pull request comments", shape="key"),
     "wrong_prefix": cn.make("a runner variable a configuration may not read"),
 }
 CANARIES = list(C.values())
@@ -346,6 +348,47 @@ def stale_plan(s: Sweep) -> None:
     s.run("apply", "-e", "dev", "stale.plan", expect=1, **rotated)
 
 
+def _pr_env(provider: str, server: pr_server.PrServer, event: Path) -> dict[str, str]:
+    """The CI variables `comment` reads on each provider (tests/e2e/test_pr_comment.py has the same)."""
+    token = C["pr_token"].value
+    if provider == "github":
+        event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
+        return {"GITHUB_TOKEN": token, "GITHUB_API_URL": server.url, "GITHUB_REPOSITORY": "/".join(pr_server.GITHUB_REPO),
+                "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request", "GITHUB_RUN_ID": "99",
+                "GITHUB_SERVER_URL": "https://github.com"}
+    if provider == "gitlab":
+        return {"GITLAB_TOKEN": token, "CI_API_V4_URL": f"{server.url}/api/v4", "CI_PROJECT_ID": pr_server.GITLAB_PROJECT,
+                "CI_MERGE_REQUEST_IID": "7"}
+    return {"SYSTEM_ACCESSTOKEN": token, "SYSTEM_COLLECTIONURI": f"{server.url}/{pr_server.AZURE_ORG}/",
+            "SYSTEM_TEAMPROJECTID": pr_server.AZURE_PROJECT, "BUILD_REPOSITORY_ID": pr_server.AZURE_REPO,
+            "SYSTEM_PULLREQUEST_PULLREQUESTID": "7"}
+
+
+def review(s: Sweep) -> None:
+    """The saved plan whose secret changed (stale_plan), shown in every format and posted as the
+    pull request comment on each provider (a local stand-in of their APIs); then a refused token
+    quoted back by the provider."""
+    plan = "stale.plan"
+    s.check("the reviewed plan changes a secret", "std_token" in s.run("show", plan).stdout)
+    for fmt in ("text", "json", "markdown", "gitlab"):
+        s.run("show", plan, "--format", fmt)
+    server, http = pr_server.start(C["pr_token"].value)
+    try:
+        for provider in ("github", "gitlab", "azure"):
+            s.run("comment", plan, "--provider", provider, **_pr_env(provider, server, s.base / "event.json"))
+        bodies = [json.dumps(r.body) for r in server.requests if r.method != "GET"]
+        s.check("a comment was posted on each provider", len(bodies) == 3)
+        for index, body in enumerate(bodies):
+            s.text(f"comment body #{index + 1}", body)
+        server.token = "another-token"
+        server.echo_credentials = True  # the refusal quotes the credentials it got
+        for provider in ("github", "gitlab", "azure"):
+            s.run("comment", plan, "--provider", provider, expect=1, **_pr_env(provider, server, s.base / "event.json"))
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
 def state_commands(s: Sweep) -> None:
     rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated2"].value}
     pulled = s.run("state", "pull", "-e", "dev")
@@ -465,6 +508,7 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "drift_of_a_secret": drift_of_a_secret,
     "crash_and_resume": crash_and_resume,
     "stale_plan": stale_plan,
+    "review": review,
     "state_commands": state_commands,
     "import_foreign": import_foreign,
     "test_command": the_test_command,
