@@ -60,6 +60,10 @@ def _clone(value: Any) -> Any:
     return value
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _sorted_json(value: Any) -> Any:
     """JSON data with every object's keys sorted, so the same state always serializes the same bytes."""
     if isinstance(value, dict):
@@ -103,19 +107,21 @@ class ResourceState:
         }
 
     @classmethod
-    def from_json(cls, data: Any, source: str) -> ResourceState:
-        """Strictly validated; `source` names the file and location for error messages."""
+    def from_json(cls, data: Any, source: str, *, owned: bool = False) -> ResourceState:
+        """Strictly validated; `source` names the file and location for error messages. `owned`:
+        `data` was parsed for this resource alone (nothing else holds it), so it is kept, not copied."""
         problem = _resource_problem(data)
         if problem:
             raise StateCorruptError(f"{source}: {problem}")
+        keep = _same if owned else _clone
         return cls(
             address=data["address"],
             type=data["type"],
             project_key=data["project_key"],
             name=data["name"],
             dss_id=data["dss_id"],
-            attributes=_clone(data["attributes"]),
-            version_tag=_clone(data["version_tag"]),
+            attributes=keep(data["attributes"]),
+            version_tag=keep(data["version_tag"]),
             depends_on=list(data["depends_on"]),
             protect=data.get("protect", False),
             origin=data.get("origin", "created"),
@@ -283,12 +289,13 @@ class StateDocument:
         return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: Any, source: str) -> StateDocument:
-        """Strict validation; a StateError names `source` and what is wrong."""
+    def from_json(cls, data: Any, source: str, *, owned: bool = False) -> StateDocument:
+        """Strict validation; a StateError names `source` and what is wrong. `owned`: `data` was
+        parsed for this document alone (`parse_state`), so its resources' values are kept, not copied."""
         _check_header(data, source)
         resources = {}
         for key, value in data["resources"].items():
-            rs = ResourceState.from_json(value, f"{source}: resources[{key!r}]")
+            rs = ResourceState.from_json(value, f"{source}: resources[{key!r}]", owned=owned)
             if key != rs.address:
                 raise StateCorruptError(
                     f"{source}: resources[{key!r}]: stored under a key different from its address {rs.address!r}"
@@ -425,12 +432,15 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
+    made = dict(pairs)  # in C; a key given twice makes the dict shorter than the pairs
+    if len(made) == len(pairs):
+        return made
+    seen: set[str] = set()
+    for key, _value in pairs:
         if key in seen:
             raise _DuplicateKey(key)
-        seen[key] = value
-    return seen
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict has a repeated key")
 
 
 def load_json_strict(raw: bytes, source: str) -> Any:
@@ -482,4 +492,4 @@ def peek_header(raw: bytes, source: str) -> dict[str, Any]:
 
 def parse_state(raw: bytes, source: str) -> StateDocument:
     """Bytes of a state file -> validated document. Every failure is a StateError naming `source`."""
-    return StateDocument.from_json(load_json_strict(raw, source), source)
+    return StateDocument.from_json(load_json_strict(raw, source), source, owned=True)
