@@ -291,9 +291,24 @@ def secret_refs(attributes: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
 def secret_ref_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """(path as a tuple of keys and list indexes, reference) for every secret reference in `value`."""
     found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) and _holds_ref(value):
         _collect_refs(value, prefix, found)
     return found
+
+
+def _holds_ref(node: Any) -> bool:
+    """Whether a secret reference is anywhere in `node` (a dict or list). Most resources hold none:
+    this walk builds no path per container, so finding that out costs half of `_collect_refs`."""
+    if isinstance(node, dict):
+        if "secret_env" in node:
+            return True
+        items: Iterable[Any] = node.values()
+    else:
+        items = node
+    for item in items:  # noqa: SIM110 - a loop, not a generator per node (every resource, several times a plan)
+        if isinstance(item, (dict, list)) and _holds_ref(item):
+            return True
+    return False
 
 
 def _collect_refs(node: Any, prefix: tuple[Any, ...], found: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
