@@ -88,6 +88,13 @@ def test_unknown_dataset(t):
 @skip("not today")
 def test_skipped(t):
     raise RuntimeError("never run")
+
+
+def test_step_by_step(t):
+    t.given("orders_raw", "tests/fixtures/orders_raw.csv")
+    t.build("orders_clean")
+    t.build("by_customer", recursive=False)  # reads what the first build made: not emptied
+    t.assert_rows("by_customer", [{"customer": "ann", "n": 2}, {"customer": "bob", "n": 1}], columns=["customer", "n"])
 '''
 
 
@@ -97,7 +104,7 @@ def test_python_tests_run_with_yaml_tests_in_one_environment(dss: Any, tmp_path:
     result = support.run_cli(root, "test", "-e", "dev", "--parallel", "2", "--junit-xml", "junit.xml", env=cli_env(dss),
                              expect=1, timeout=300, forbid=())
     out = result.stdout
-    assert out.startswith("collected 8 tests\n"), str(result)
+    assert out.startswith("collected 9 tests\n"), str(result)
     assert out.count("\ntest environment ") == 1 and out.count("applying the configuration") == 1
     statuses = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("tests/") and "::" in line}
     assert statuses == {
@@ -109,6 +116,7 @@ def test_python_tests_run_with_yaml_tests_in_one_environment(dss: Any, tmp_path:
         "tests/test_sales.py::test_plain_assert": "FAILED",
         "tests/test_sales.py::test_unknown_dataset": "ERROR",
         "tests/test_sales.py::test_skipped": "SKIPPED",
+        "tests/test_sales.py::test_step_by_step": "PASSED",
     }, str(result)
     assert (  # the diff a YAML test prints, and where the assertion failed
         "___ tests/test_sales.py::test_wrong_totals ___\n"
@@ -129,11 +137,11 @@ def test_python_tests_run_with_yaml_tests_in_one_environment(dss: Any, tmp_path:
     # recipes: all three built by Python tests; datasets: orders_clean (YAML), by_customer and
     # orders_clean read by Python tests; columns: order_id and amount under t.check rules
     assert "coverage: datasets 2/4 (50%), recipes 3/3 (100%), columns 0/6 (0%)" in out, str(result)
-    assert result.last_line().startswith("==================== 2 failed, 4 passed, 1 skipped, 1 error in "), str(result)
+    assert result.last_line().startswith("==================== 2 failed, 5 passed, 1 skipped, 1 error in "), str(result)
 
     body = (root / "junit.xml").read_text(encoding="utf-8")
     xmlschema.XMLSchema(str(XSD)).validate(body)
-    assert '<testsuite name="tests/test_sales.py" tests="7" failures="2" errors="1" skipped="1"' in body
+    assert '<testsuite name="tests/test_sales.py" tests="8" failures="2" errors="1" skipped="1"' in body
     assert "tests/test_sales.py:48: AssertionError</failure>" in body
     assert [p["projectKey"] for p in dss.client().list_projects() if p["projectKey"].startswith("SALES_T")] == []
 

@@ -145,6 +145,7 @@ class TestContext:
         self.datasets_checked: set[str] = set()  # coverage: datasets read or checked
         self.columns_checked: set[tuple[str, str]] = set()  # coverage: columns under a rule
         self.recipes_run: list[str] = []  # coverage: recipes a build ran
+        self._built: set[str] = set()  # what this test's builds made: a later build reads it, never empties it
         # @uses(...): the datasets the test may touch (its locks under --parallel); None: any
         self._allowed = closure(self._view, test.uses) if test.uses is not None else None
 
@@ -197,7 +198,8 @@ class TestContext:
     def build(self, *datasets: str, recursive: bool = True, timeout: float = DEFAULT_BUILD_TIMEOUT) -> BuildResult:
         """Build `datasets` as a YAML test's `build` does (one DSS job; recursive: upstream
         recipes too, stopping at the datasets given rows); the inputs the build reads that were
-        not given are emptied first. BuildError when the build fails."""
+        neither given nor made by an earlier build of this test are emptied first. BuildError
+        when the build fails."""
         result = self._build(datasets, recursive, timeout)
         if not result.ok:
             raise BuildError(f"the build failed: {result.message}", result.log, result)
@@ -228,10 +230,13 @@ class TestContext:
             self._known(name)  # what the build rewrites or empties, within @uses
         self.recipes_run.extend(r for r in recipes if r not in self.recipes_run)
         started = time.monotonic()
+        outputs = {o for r in recipes for o in self._view.recipes[r][1]}
+        self._built -= outputs  # rebuilt: known again only if this build succeeds
         try:
-            runner.prepare_and_build(test, self._target)
+            runner.prepare_and_build(test, self._target, frozenset(self._built))
         except runner.BuildFailed as exc:
             return BuildResult(tuple(datasets), recipes, False, str(exc), exc.log, time.monotonic() - started)
+        self._built |= outputs
         return BuildResult(tuple(datasets), recipes, True, seconds=time.monotonic() - started)
 
     # -- data out ---------------------------------------------------------------------------

@@ -399,8 +399,9 @@ def _compared_columns(expectation: Expectation) -> Optional[set[str]]:
     return set(expectation.columns or ()) | set(expectation.values)
 
 
-def prepare_and_build(test: TestCase, target: Target) -> list[str]:
-    """Write the given rows, empty the other datasets the build reads, build; the recipes run."""
+def prepare_and_build(test: TestCase, target: Target, keep: frozenset[str] = frozenset()) -> list[str]:
+    """Write the given rows, empty the other datasets the build reads (but `keep`: what an
+    earlier build of the same Python test made), build; the recipes run."""
     assert test.build is not None
     view = target.views[test.project]
     recipes = recipes_to_run(view, test.build.datasets, test.build.recursive, set(test.given))
@@ -408,7 +409,7 @@ def prepare_and_build(test: TestCase, target: Target) -> list[str]:
     with _phase("fixtures"):
         for name, source in test.given.items():
             write_given(target, test, name, source)
-        for name in sorted(sources_of(view, recipes) - set(test.given)):
+        for name in sorted(sources_of(view, recipes) - set(test.given) - keep):
             if holds.get((test.project, name)) is not EMPTY:
                 target.dataset(test, name).clear()
                 holds[(test.project, name)] = EMPTY
