@@ -211,6 +211,11 @@
     clear(list);
     (plan.notes || []).forEach(function (note) { list.appendChild(el("li", { className: "iac-note", text: "Note: " + note })); });
     (plan.warnings || []).forEach(function (w) { list.appendChild(el("li", { className: "iac-warning", text: "Warning: " + w })); });
+    if (plan.govern) {
+      // The environment requires a Dataiku Govern approval of the plan (policies.require_approval)
+      list.appendChild(el("li", { className: "iac-govern iac-govern-" + plan.govern.state, id: "iac-plan-govern",
+                                  text: "Govern approval " + plan.govern.state + ": " + plan.govern.reason }));
+    }
   }
 
   function renderPlanTree(plan, openState) {

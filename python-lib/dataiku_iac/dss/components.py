@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
+from dataiku_iac.dss import html as render
 from dataiku_iac.dss import service
 from dataiku_iac.dss.user_secrets import WHERE_TO_SET
 from dataiku_iac.errors import IacError
@@ -150,10 +151,12 @@ def apply_macro(config: Mapping[str, Any], client_factory: ClientFactory, projec
     """Dry run (a plan) unless `dry_run` is false; then needs `plan_json` or `confirm_token`."""
     caller, spec, env = _context(config, client_factory, project_key)
     targets, destroy = targets_of(config), bool(config.get("destroy"))
+    plan_json = _plan_json(config.get("plan_json"))
     if config.get("dry_run", True):
         _result, html = service.plan(client_factory, caller, spec, env, targets=targets, destroy=destroy)
+        if plan_json is not None:
+            html += _approval_html(service.approval_of(client_factory, caller, spec, env, plan_json))
         return html
-    plan_json = _plan_json(config.get("plan_json"))
     token = str(config.get("confirm_token") or "").strip() or None
     if plan_json is None and token is None:
         raise ComponentError(
@@ -166,6 +169,14 @@ def apply_macro(config: Mapping[str, Any], client_factory: ClientFactory, projec
     if not report.ok:
         raise ComponentError("apply incomplete: " + _failures(report))
     return html
+
+
+def _approval_html(status: Optional[dict]) -> str:
+    """The Govern approval of the pasted plan (the one an apply would run), when required."""
+    if status is None:
+        return ""
+    kind = {"approved": "ok", "pending": "warn"}.get(status["state"], "error")
+    return render.alert(kind, f"Pasted plan: {service.approval_note(status)}")
 
 
 def _plan_json(raw: Any) -> Optional[dict]:

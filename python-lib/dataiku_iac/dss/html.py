@@ -122,6 +122,14 @@ def apply_html(report: Any, *, source: str, title: str = "dataiku-iac apply") ->
         parts.append(meta_table([("State written", f"serial {state.serial}")]))
     elif report.message:
         parts.append(alert("warn", report.message))
+    govern = getattr(report, "govern", None)
+    if govern is not None and report.result is not None:
+        if govern.get("record_error"):
+            parts.append(alert("warn", f"The outcome could not be written back to Govern change request "
+                                       f"{govern['artifact_id']}: {govern['record_error']}"))
+        else:
+            parts.append(alert("ok", f"Approved in Govern by {govern['approval']['approver']}; the outcome was "
+                                     f"written back to change request {govern['artifact_id']}."))
     return page(title, "".join(parts))
 
 

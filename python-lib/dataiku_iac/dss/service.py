@@ -57,6 +57,7 @@ from dataiku_iac.dss.permissions import (  # noqa: F401 - the service's stable A
 from dataiku_iac.dss.user_secrets import WHERE_TO_SET, for_client_user
 from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.executor import ApplyResult, EventSink
+from dataiku_iac.engine.govern import Govern
 from dataiku_iac.engine.pipeline import PlanResult
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
@@ -104,9 +105,32 @@ def open_session(
             lock_wait_seconds=lock_wait_seconds,
             on_lock_wait=on_lock_wait,
             secrets=secrets,
+            govern=lambda: govern_from_dss(client_factory),
+            actor=login,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def govern_from_dss(client_factory: ClientFactory) -> Govern:
+    """Dataiku Govern as DSS's own integration names it (`/admin/get-govern-node-ref`, DSS
+    administrators only): the plugin holds no Govern secret of its own. Asked at the first call."""
+
+    def client() -> Any:
+        govern_client = client_factory().get_govern_client()
+        if govern_client is None:
+            raise IacError("this DSS has no Dataiku Govern integration enabled (Administration > Settings > "
+                           "Dataiku Govern), which `policies.require_approval: govern` needs")
+        return govern_client
+
+    return Govern(client, describe="Dataiku Govern (the DSS integration)")
+
+
+def approval_note(status: Optional[dict]) -> Optional[str]:
+    """One line on a plan's Govern approval, for the plan's notes."""
+    if status is None:
+        return None
+    return f"Govern approval {status['state']}: {status['reason']}"
 
 
 def plan_token(plan: Plan) -> str:
@@ -183,8 +207,23 @@ def plan(
     ) as session:
         options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
         result = session.plan(options)
+        result.approval_status = session.approval_status(result.plan.to_json())
+        note = approval_note(result.approval_status)
+        if note:
+            result.notes.append(note)
         source = describe_source(session.source)
     return result, render.plan_html(result, token=plan_token(result.plan), source=source)
+
+
+def approval_of(
+    client_factory: ClientFactory, caller: Caller, source_spec: dict, environment: str, plan_json: dict,
+    *, cache_dir: Optional[Path] = None,
+) -> Optional[dict]:
+    """The Govern approval of the saved plan `plan_json` in `environment` (Session.approval_status):
+    None when the environment requires none. Read-only; needs the `plan` permission."""
+    check_permission(client_factory, caller, "plan", ())
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller) as session:
+        return session.approval_status(plan_json)
 
 
 @dataclass
@@ -198,6 +237,13 @@ class ApplyReport:
     message: str = ""
 
     @property
+    def govern(self) -> Optional[dict]:
+        """The approved change request of the plan and whether the outcome was written back to it."""
+        if self.plan.approval is None:
+            return None
+        return {**self.plan.approval.to_json(), "record_error": self.plan.approval_record_error}
+
+    @property
     def ok(self) -> bool:
         return self.result is None or self.result.ok
 
@@ -208,6 +254,8 @@ class ApplyReport:
             body.update(done=r.done, failed=r.failed, skipped=r.skipped, stopped=r.stopped, serial=r.state.serial)
         if self.message:
             body["message"] = self.message
+        if self.govern is not None:
+            body["govern"] = self.govern
         return body
 
 

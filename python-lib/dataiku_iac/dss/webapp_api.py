@@ -290,7 +290,9 @@ class Console:
         shown = self.plans.put(
             caller.login, {"source": source, "environment": environment}, plan_json, tuple(sorted(keys))
         )
-        view = plan_view(plan_json, plan_id=shown.id, notes=result.notes)
+        notes = [n for n in result.notes if n != service.approval_note(result.approval_status)]
+        view = plan_view(plan_json, plan_id=shown.id, notes=notes)
+        view["govern"] = result.approval_status  # None: the environment requires no approval
         view["can_apply"] = self._may_apply(caller, source, environment, plan_json)
         return {"plan": view}
 

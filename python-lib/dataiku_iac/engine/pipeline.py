@@ -59,6 +59,9 @@ class PlanResult:
     # outcome could not be written back to it (the apply itself is done: said, not raised)
     approval: Optional[ChangeRequest] = None
     approval_record_error: Optional[str] = None
+    # What Govern says of this plan (`Session.approval_status`), for callers that show it (the
+    # plugin's plan, apply macro and console); None: not asked, or no approval required
+    approval_status: Optional[dict] = None
 
 
 class PipelineSession(Protocol):

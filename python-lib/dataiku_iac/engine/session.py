@@ -20,7 +20,7 @@ from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.executor import ApplyResult, EventSink
-from dataiku_iac.engine.govern import Govern
+from dataiku_iac.engine.govern import EXIT_PENDING, Govern, verdict
 from dataiku_iac.engine.observe import (
     BackgroundObservation,
     Reuse,
@@ -435,6 +435,23 @@ class Session:
                 )
             self._govern = govern
         return self._govern
+
+    def approval_status(self, plan_json: dict) -> Optional[dict]:
+        """What Govern says of the saved plan `plan_json` under `require_approval: govern`
+        (None when the environment requires no approval): `{approved, state: approved|pending|
+        refused|unknown, reason, change_request}`. Never raises for Govern's sake: a Govern that
+        cannot be read is state `unknown` (the gate itself fails closed)."""
+        if not self.policies.requires_govern:
+            return None
+        digest = str(plan_json.get("digest") or "")
+        try:
+            request = self.approval_gate().find(digest)
+        except IacError as exc:
+            return {"approved": False, "state": "unknown", "reason": f"Govern could not be read: {exc}", "change_request": None}
+        result = verdict(request, digest, submit_hint=": submit its plan JSON with `dataiku-iac govern submit`")
+        state = {0: "approved", EXIT_PENDING: "pending"}.get(result.exit_code, "refused")
+        return {"approved": result.approved, "state": state, "reason": result.reason,
+                "change_request": request.to_json() if request is not None else None}
 
     def applied_by(self) -> str:
         if self.actor:
