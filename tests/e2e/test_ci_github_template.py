@@ -22,7 +22,7 @@ from typing import Any, Iterator, Optional
 import pytest
 from dataiku_iac.planner.plan import digest_of
 
-from tests.support import REPO, pr_server, write_config
+from tests.support import REPO, pr_server, request_count, write_config, writes_since
 from tests.support.emulator import ensure_state_folder
 from tests.support.github_actions import JobResult, WorkflowRun
 
@@ -137,6 +137,7 @@ def plan_comments(github: pr_server.PrServer) -> list[str]:
 
 def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repository: Path, runner_env: dict[str, str], tmp_path: Path) -> None:
     client = dss.client()
+    before = request_count(dss)
     pr = run_workflow(dss, github, repository, runner_env, tmp_path / "pr1", "pull_request")
     assert results(pr) == {"pr-plan": "success", "fork-validate": "skipped", "plan": "skipped", "apply": "skipped"}, pr.jobs["pr-plan"].log()
     job = pr.jobs["pr-plan"]
@@ -153,6 +154,7 @@ def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repositor
     (comment,) = plan_comments(github)
     assert "Plan: 3 to add" in comment
     assert "CI_SALES" not in client.list_project_keys()
+    assert writes_since(dss, before) == []  # pull requests write nothing to DSS
 
     # A fork's pull request: offline checks, no key.
     fork = run_workflow(dss, github, repository, runner_env, tmp_path / "fork", "pull_request", fork=True)
