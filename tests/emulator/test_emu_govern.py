@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -128,3 +131,43 @@ def test_dss_points_at_its_govern_node(dss: Any, govern: Any) -> None:
         dss.client_for("dave-key").get_govern_client()
     dss.reset_all()
     assert client.get_govern_client() is None  # a full reset goes back to the start-up settings
+
+
+def test_both_prefixes_and_injected_faults(govern: Any) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(govern.url + "/public/api/instance-info",
+                                     headers={"Authorization": "Basic Z292ZXJuLWFsaWNlLWtleTo="})  # govern-alice-key:
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read())["nodeType"] == "GOVERN"
+    govern.admin._call("POST", "/faults", {"method": "POST", "path": "^/artifacts$", "status": 503})
+    with pytest.raises(DataikuException):
+        _create(govern.client_for("govern-alice-key"), "refused")
+    assert govern.client().new_artifact_search_request(GovernArtifactSearchQuery()).fetch_next_batch().get_response_hits() == []
+
+
+def test_dss_emulator_govern_serves_a_node_that_persists(tmp_path: Any) -> None:
+    """`dss-emulator --govern --data-dir DIR`: artifacts survive a restart."""
+    import dataikuapi
+
+    def start() -> tuple:
+        proc = subprocess.Popen([sys.executable, "-m", "dss_emulator.cli", "--govern", "--port", "0", "--data-dir", str(tmp_path)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("govern-emulator listening on "), line
+        return proc, line.split("listening on ", 1)[1].split(" ", 1)[0]
+
+    proc, url = start()
+    try:
+        artifact = _create(dataikuapi.GovernClient(url, api_key="govern-alice-key"), "kept", plan_digest="p")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc, url = start()
+    try:
+        kept = dataikuapi.GovernClient(url, api_key="govern-admin-key").get_artifact(artifact.artifact_id)
+        assert kept.get_definition().get_raw()["fields"] == {"plan_digest": "p"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

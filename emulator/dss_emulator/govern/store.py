@@ -121,8 +121,8 @@ class GovernStore:
         self.lock = threading.RLock()
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._seed = copy.deepcopy(seed)
-        self.reset()
-        if self.data_dir is not None and self._file.is_file():
+        self._from_seed()
+        if self.data_dir is not None and self._file.is_file():  # a restart: what was saved, not the seed
             self._load(json.loads(self._file.read_text(encoding="utf-8")))
 
     @property
@@ -131,7 +131,12 @@ class GovernStore:
         return self.data_dir / "govern.json"
 
     def reset(self) -> None:
-        """Back to the seed: no artifact, no file, empty audit log."""
+        """Back to the seed: no artifact, no file, empty audit log (saved)."""
+        with self.lock:
+            self._from_seed()
+            self.save()
+
+    def _from_seed(self) -> None:
         with self.lock:
             seed = copy.deepcopy(self._seed)
             self.groups: Dict[str, Dict[str, Any]] = {g["name"]: g for g in seed.get("groups", [])}
@@ -143,7 +148,6 @@ class GovernStore:
             self.timelines: Dict[str, List[Dict[str, Any]]] = {}
             self.audit: List[Dict[str, Any]] = []
             self.counter = 0
-            self.save()
 
     def seed(self, body: Dict[str, Any]) -> None:
         """Add groups, users and API keys (and blueprints) to the running node."""
