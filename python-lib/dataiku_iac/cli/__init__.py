@@ -1,6 +1,10 @@
 """The `dataiku-iac` command line: the click group and every command module."""
 
-from dataiku_iac.cli.main import cli, main  # isort: skip - the group must exist first
-from dataiku_iac.cli import drift_cmds, govern_cmds, import_cmds, review_cmds, state_cmds, test_cmds  # noqa: F401 - register commands
+from dataiku_iac.cli.main import cli, main, register_command_modules  # isort: skip - the group must exist first
+
+# Imported when a command of theirs (or the list of commands) is first asked for: see main._Commands.
+register_command_modules(
+    *(f"dataiku_iac.cli.{name}" for name in ("drift_cmds", "govern_cmds", "import_cmds", "review_cmds", "state_cmds", "test_cmds"))
+)
 
 __all__ = ["cli", "main"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import json
 import os
 import platform
@@ -171,6 +172,61 @@ def _report(exc: IacError, as_json: bool, warnings: list[Diagnostic]) -> None:
 def cli(ctx: click.Context, root: Path, no_color: bool) -> None:
     """Infrastructure as code for Dataiku DSS: YAML -> plan -> apply, with state and drift."""
     ctx.obj = Context(root, _use_color(no_color))
+
+
+class _Commands(dict):  # type: ignore[type-arg]
+    """The group's command table, completed on demand: the modules defining the commands not in
+    this file are imported by the first lookup of a name the table lacks, or the first listing
+    (help, suggestions), not by every run. A `plan` spends no time importing `test`'s runner, a
+    fifth of the tool's import time."""
+
+    def __init__(self, known: dict[str, click.Command], modules: tuple[str, ...]) -> None:
+        super().__init__(known)
+        self._modules = list(modules)
+
+    def _complete(self) -> None:
+        while self._modules:
+            importlib.import_module(self._modules.pop(0))  # its @cli.command() fills this table
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if not super().__contains__(name):
+            self._complete()
+        return super().get(name, default)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if not super().__contains__(name):
+            self._complete()
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        if not super().__contains__(name):
+            self._complete()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Any:
+        self._complete()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._complete()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._complete()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._complete()
+        return super().values()
+
+    def items(self) -> Any:
+        self._complete()
+        return super().items()
+
+
+def register_command_modules(*modules: str) -> None:
+    """Modules whose commands join the group when first needed (cli/__init__.py names them)."""
+    cli.commands = _Commands(dict(cli.commands), modules)
 
 
 env_option = click.option("-e", "--env", "environment", required=True, help="Environment name (environments/<ENV>.yml).")
