@@ -14,47 +14,19 @@ order, against the DSS emulator (tests/support/github_actions.py plays the runne
 from __future__ import annotations
 
 import json
-import sys
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
 from dataiku_iac.planner.plan import digest_of
 
-from tests.support import REPO, pr_server, request_count, write_config, writes_since
-from tests.support.emulator import ensure_state_folder
+from tests.support import REPO, pr_server, request_count, writes_since
+from tests.support.ci_templates import ANOTHER_DATASET, PROJECT, READONLY_KEY, make_repository, runner_env
 from tests.support.github_actions import JobResult, WorkflowRun
 
 TEMPLATE = REPO / "ci" / "github" / "dataiku-iac.yml"
 TOKEN = "ghs_ci-template-test-token"
-READONLY_KEY = "ci-template-readonly-key"
 OWNER_REPO = "/".join(pr_server.GITHUB_REPO)
-
-IAC = """\
-version: 1
-state:
-  backend: managed_folder
-  project_key: IAC_OPS
-  folder: iac_state
-"""
-PROD = """\
-dss:
-  api_key_env: DKU_API_KEY_PROD
-"""
-PROJECT = """\
-project:
-  key: CI_SALES
-  name: Sales
-  permissions:
-    - {group: readers, role: reader}
-
-datasets:
-  - name: orders
-    type: managed
-    format: parquet
-"""
-
 
 @pytest.fixture
 def github() -> Iterator[pr_server.PrServer]:
@@ -68,41 +40,15 @@ def github() -> Iterator[pr_server.PrServer]:
 
 @pytest.fixture
 def repository(dss: Any, tmp_path: Path) -> Path:
-    """The configuration repository, its state in DSS (every job reads the same), and a read-only key."""
-    dss.admin.seed(api_keys=[{"key": READONLY_KEY, "login": "iac_reader", "groups": ["readers"]}])
-    ensure_state_folder(dss, "IAC_OPS", "iac_state")
-    state_project = dss.client().get_project("IAC_OPS")
-    permissions = state_project.get_permissions()
-    permissions["permissions"].append({"group": "readers", "readProjectContent": True})
-    state_project.set_permissions(permissions)
-    return write_config(tmp_path / "repo", {"sales.yml": PROJECT}, iac=IAC, files={"environments/prod.yml": PROD})
+    return make_repository(dss, tmp_path / "repo")
 
 
 @pytest.fixture
-def runner_env(tmp_path: Path) -> dict[str, str]:
-    """The runner's environment: this machine's, without DSS keys, with a `pip` that checks the
-    template installs the version under test (installing nothing: it is already on PATH)."""
-    import os
-
-    tools = tmp_path / "runner-bin"
-    tools.mkdir()
-    pip = tools / "pip"
-    expected = f"dataiku-iac=={version('dataiku-iac')}"
-    pip.write_text(
-        "#!/bin/sh\n# pip, as the template calls it, on a runner where dataiku-iac is already installed\n"
-        f'[ "$#" -eq 2 ] && [ "$1" = install ] && [ "$2" = "{expected}" ] || '
-        '{ echo "pip stand-in: expected install ' + expected + ', got: $*" >&2; exit 1; }\n'
-        f'echo "{expected} already installed"\n',
-        encoding="utf-8",
-    )
-    pip.chmod(0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DKU_", "GITHUB_", "IAC_SECRET_")) and (not k.startswith("DATAIKU_IAC") or k == "DATAIKU_IAC_CONFIG_CACHE")}
-    env["PATH"] = os.pathsep.join([str(tools), str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+def runner(tmp_path: Path) -> dict[str, str]:
+    return runner_env(tmp_path / "runner-bin")
 
 
-def run_workflow(dss: Any, github: pr_server.PrServer, repository: Path, runner_env: dict[str, str], work: Path,
+def run_workflow(dss: Any, github: pr_server.PrServer, repository: Path, runner: dict[str, str], work: Path,
                  event_name: str, *, fork: bool = False, template: Path = TEMPLATE,
                  before_job: Optional[Any] = None) -> WorkflowRun:
     if event_name == "pull_request":
@@ -113,7 +59,7 @@ def run_workflow(dss: Any, github: pr_server.PrServer, repository: Path, runner_
         event, ref = {"ref": "refs/heads/main"}, "refs/heads/main"
     run = WorkflowRun(
         workflow_file=template, repository=repository, work=work, event_name=event_name, event=event,
-        base_env=runner_env, vars={"DKU_DSS_URL": dss.url},
+        base_env=runner, vars={"DKU_DSS_URL": dss.url},
         secrets={"DSS_READONLY_KEY": READONLY_KEY, "DSS_WRITE_KEY": dss.api_key},
         github={"repository": OWNER_REPO, "ref": ref, "token": TOKEN, "api_url": github.url,
                 "server_url": "https://github.com", "run_id": "4711", "sha": "0" * 40},
@@ -135,10 +81,10 @@ def plan_comments(github: pr_server.PrServer) -> list[str]:
     return [c["body"] for c in github.github.get("7", []) if "dataiku-iac plan env=prod" in c["body"]]
 
 
-def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repository: Path, runner_env: dict[str, str], tmp_path: Path) -> None:
+def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repository: Path, runner: dict[str, str], tmp_path: Path) -> None:
     client = dss.client()
     before = request_count(dss)
-    pr = run_workflow(dss, github, repository, runner_env, tmp_path / "pr1", "pull_request")
+    pr = run_workflow(dss, github, repository, runner, tmp_path / "pr1", "pull_request")
     assert results(pr) == {"pr-plan": "success", "fork-validate": "skipped", "plan": "skipped", "apply": "skipped"}, pr.jobs["pr-plan"].log()
     job = pr.jobs["pr-plan"]
     assert "Using DSS at" in job.log() and "key from DKU_API_KEY_PROD" in job.log()
@@ -148,8 +94,8 @@ def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repositor
     assert "CI_SALES" not in client.list_project_keys()
 
     # The next push to the pull request: the same comment, updated.
-    (repository / "projects" / "sales.yml").write_text(PROJECT + "  - name: customers\n    type: managed\n    format: parquet\n", encoding="utf-8")
-    pr = run_workflow(dss, github, repository, runner_env, tmp_path / "pr2", "pull_request")
+    (repository / "projects" / "sales.yml").write_text(PROJECT + ANOTHER_DATASET, encoding="utf-8")
+    pr = run_workflow(dss, github, repository, runner, tmp_path / "pr2", "pull_request")
     assert_succeeded(pr.jobs["pr-plan"])
     (comment,) = plan_comments(github)
     assert "Plan: 3 to add" in comment
@@ -157,11 +103,11 @@ def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repositor
     assert writes_since(dss, before) == []  # pull requests write nothing to DSS
 
     # A fork's pull request: offline checks, no key.
-    fork = run_workflow(dss, github, repository, runner_env, tmp_path / "fork", "pull_request", fork=True)
+    fork = run_workflow(dss, github, repository, runner, tmp_path / "fork", "pull_request", fork=True)
     assert results(fork) == {"pr-plan": "skipped", "fork-validate": "success", "plan": "skipped", "apply": "skipped"}, fork.jobs["fork-validate"].log()
 
     # The merge: plan with the read-only key, apply exactly that plan (approved) with the write key.
-    merge = run_workflow(dss, github, repository, runner_env, tmp_path / "merge1", "push")
+    merge = run_workflow(dss, github, repository, runner, tmp_path / "merge1", "push")
     assert results(merge)["plan"] == "success", merge.jobs["plan"].log()
     assert merge.jobs["plan"].outputs["changes"] == "true"
     assert "Plan: 3 to add" in merge.jobs["plan"].summary
@@ -170,13 +116,13 @@ def test_pull_request_then_merge(dss: Any, github: pr_server.PrServer, repositor
     assert {d["name"] for d in client.get_project("CI_SALES").list_datasets()} == {"orders", "customers"}
 
     # A merge with nothing to change: no apply.
-    again = run_workflow(dss, github, repository, runner_env, tmp_path / "merge2", "push")
+    again = run_workflow(dss, github, repository, runner, tmp_path / "merge2", "push")
     assert results(again)["plan"] == "success" and again.jobs["plan"].outputs["changes"] == "false", again.jobs["plan"].log()
     assert results(again)["apply"] == "skipped"
 
 
 def test_the_apply_job_refuses_a_plan_that_is_not_the_one_planned(dss: Any, github: pr_server.PrServer, repository: Path,
-                                                                   runner_env: dict[str, str], tmp_path: Path) -> None:
+                                                                   runner: dict[str, str], tmp_path: Path) -> None:
     def swap_the_artifact(job_id: str, run: WorkflowRun) -> None:
         if job_id == "apply":  # another plan, valid in itself (its own digest matches), in place of the planned one
             planned = run.artifacts / "dataiku-iac-plan" / "prod.plan"
@@ -185,7 +131,7 @@ def test_the_apply_job_refuses_a_plan_that_is_not_the_one_planned(dss: Any, gith
             plan["digest"] = digest_of(plan)
             planned.write_text(json.dumps(plan), encoding="utf-8")
 
-    merge = run_workflow(dss, github, repository, runner_env, tmp_path / "merge", "push", before_job=swap_the_artifact)
+    merge = run_workflow(dss, github, repository, runner, tmp_path / "merge", "push", before_job=swap_the_artifact)
     assert results(merge) == {"pr-plan": "skipped", "fork-validate": "skipped", "plan": "success", "apply": "failure"}
     failed = merge.jobs["apply"].steps[-1]
     assert failed.name == "Check the plan is the one planned" and "FAILED" in failed.output, merge.jobs["apply"].log()
@@ -193,11 +139,11 @@ def test_the_apply_job_refuses_a_plan_that_is_not_the_one_planned(dss: Any, gith
 
 
 def test_a_template_calling_the_cli_wrongly_fails(dss: Any, github: pr_server.PrServer, repository: Path,
-                                                  runner_env: dict[str, str], tmp_path: Path) -> None:
+                                                  runner: dict[str, str], tmp_path: Path) -> None:
     broken = tmp_path / "dataiku-iac.yml"
     text = TEMPLATE.read_text(encoding="utf-8")
     assert text.count('--out "$PLAN_FILE"') == 2
     broken.write_text(text.replace('--out "$PLAN_FILE"', '--output "$PLAN_FILE"'), encoding="utf-8")
-    merge = run_workflow(dss, github, repository, runner_env, tmp_path / "merge", "push", template=broken)
+    merge = run_workflow(dss, github, repository, runner, tmp_path / "merge", "push", template=broken)
     assert results(merge)["plan"] == "failure" and results(merge)["apply"] == "skipped"
     assert "No such option '--output'" in merge.jobs["plan"].steps[-1].output

@@ -1,7 +1,7 @@
 """The CI templates in ci/ call the CLI as it is: every `dataiku-iac ...` command line of every
 template (GitHub, GitLab, Jenkins, Azure) names a command that exists and options it takes, with
-values of the right type, as click parses them (in-process; nothing runs). The GitHub template's
-steps also run against the emulator (tests/e2e/test_ci_github_template.py); the templates'
+values of the right type, as click parses them (in-process; nothing runs). The GitHub and GitLab
+templates also run against the emulator (tests/e2e/test_ci_github_template.py, test_ci_gitlab_template.py); the templates'
 schemas and linters run in `make lint-ci`. Also the rules of docs/ci.md each template keeps: the
 read-only key for plans, the write key only where a plan is applied, after its sha256 is checked."""
 
