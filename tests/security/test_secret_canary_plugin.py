@@ -1,0 +1,226 @@
+"""Issue 14 §4 inside DSS: the plugin's macros and scenario steps, with the canaries of
+test_secret_canary.py in the calling user's DSS user secrets (where `{secret_env}` reads them
+inside DSS). Every macro (python-runnables/*) and step (python-steps/*) runs, a missing one fails
+`test_every_macro_and_step_is_swept`; their HTML results, the errors DSS shows for a failed
+macro (the Python error and the macro's output), the scenario runs' details, the library files
+`import-project` writes back, every managed folder file (the state's, the drift reports) and every
+project's metadata are scanned for every form of every canary."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+from dataiku_iac.dss.html import extract_plan_json
+from dataiku_iac.dss.service import write_library_files
+from dataiku_iac.sources.library import list_library_files
+
+from tests.security import canary as cn
+from tests.security.test_secret_canary import (
+    CANARIES,
+    FOREIGN,
+    KEY,
+    SECRET_ENV,
+    STATE_FOLDER,
+    STATE_PROJECT,
+    C,
+    _echo_body,
+    project_yaml,
+    seed,
+)
+
+pytestmark = [pytest.mark.xdist_group("secret_canary")]
+
+REPO = Path(__file__).resolve().parents[2]
+OPS = "OPS"
+LIBRARY = {"source_kind": "library", "library_path": "iac", "environment": "dev"}
+FILES = {
+    "iac.yml": f"version: 1\nstate:\n  backend: managed_folder\n  project_key: {STATE_PROJECT}\n  folder: {STATE_FOLDER}\n",
+    "environments/dev.yml": "variables: {}\n",
+    "projects/canary.yml": project_yaml(KEY),
+}
+
+
+@dataclass
+class PluginSweep:
+    dss: Any
+    texts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    ran: set[str] = field(default_factory=set)  # macros and steps run
+    current: str = ""
+
+    @property
+    def client(self) -> Any:
+        return self.dss.client()
+
+    def text(self, place: str, text: str) -> None:
+        self.texts.setdefault(self.current, []).append((place, text))
+
+    def macro(self, macro_id: str, params: dict, *, fails: Optional[bool] = False) -> str:
+        """Run a macro as its user does; its result (or the error DSS shows for it) is kept.
+        `fails`: whether it must fail (None: either)."""
+        self.ran.add(f"macro {macro_id}")
+        handle = self.client.get_project(OPS).get_macro(f"pyrunnable_dataiku-iac_{macro_id}")
+        try:
+            run_id = handle.run(params=params, wait=True)
+            result = handle.get_result(run_id, as_type="string")
+            html = result.decode("utf-8") if isinstance(result, bytes) else result
+        except Exception as exc:  # DSS answers the macro's failure with its error and output
+            assert fails is not False, f"macro {macro_id} failed: {exc}"
+            self.text(f"macro {macro_id} error", str(exc))
+            return str(exc)
+        assert fails is not True, f"macro {macro_id} did not fail"
+        self.text(f"macro {macro_id} result", html)
+        return html
+
+    def step(self, step_id: str, config: dict, *, name: str) -> Any:
+        """A scenario holding one of our steps, run; its run's details are kept."""
+        self.ran.add(f"step {step_id}")
+        scenario = self.client.get_project(OPS).create_scenario(name, "step_based")
+        settings = scenario.get_settings()
+        settings.raw_steps.append({"id": "s", "type": f"pystep_dataiku-iac_{step_id}", "name": step_id, "params": {"config": config}})
+        settings.save()
+        run = scenario.run_and_wait(no_fail=True)
+        self.text(f"step {step_id} run", json.dumps(run.get_details()))
+        return run
+
+    def phase(self, name: str, body: Callable[[PluginSweep], None]) -> None:
+        self.current = name
+        try:
+            body(self)
+        except Exception:
+            self.errors[name] = traceback.format_exc()
+        finally:
+            self.dss.admin.clear_faults()
+
+
+def set_user_secrets(client: Any, values: dict[str, str]) -> None:
+    """What the user does in Profile > My account > Other credentials (here through the API)."""
+    settings = client.get_user("admin").get_settings()
+    for name, value in values.items():
+        settings.add_secret(name, value)
+    settings.save()
+
+
+def plan_and_apply(s: PluginSweep) -> None:
+    s.macro("plan", LIBRARY)
+    dry = s.macro("apply", LIBRARY)
+    s.macro("apply", {**LIBRARY, "dry_run": False, "plan_json": extract_plan_json(dry)})
+    assert s.client.get_project(KEY).get_variables()["local"]["db_password"] == C["local"].value
+
+
+def failures(s: PluginSweep) -> None:
+    """A rotation refused by DSS with an error echoing the request body: the macro fails."""
+    set_user_secrets(s.client, {"IAC_SECRET_CANARY_LOCAL": C["rotated"].value})
+    echo = _echo_body({"local": {"db_password": C["rotated"].value}, "standard": {"std_token": C["std"].value}})
+    s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}/variables/$", status=400, mode="error", times=0, body=echo)
+    dry = s.macro("apply", LIBRARY)
+    s.macro("apply", {**LIBRARY, "dry_run": False, "plan_json": extract_plan_json(dry)}, fails=True)
+    s.dss.admin.clear_faults()
+    s.macro("apply", {**LIBRARY, "dry_run": False, "plan_json": extract_plan_json(s.macro("plan", LIBRARY))})
+
+
+def drift(s: PluginSweep) -> None:
+    project = s.client.get_project(KEY)
+    variables = project.get_variables()
+    variables["local"]["db_password"] = C["dss_side"].value
+    project.set_variables(variables)
+    s.macro("drift-check", LIBRARY)
+    s.macro("drift-check", {**LIBRARY, "fail_on_drift": True}, fails=True)
+    s.macro("setup-drift-check", {**LIBRARY, "scenario_name": "Drift watch", "report_folder": "drift_reports"})
+    for scenario in s.client.get_project(OPS).list_scenarios():
+        if scenario["name"] == "Drift watch":
+            run = s.client.get_project(OPS).get_scenario(scenario["id"]).run_and_wait(no_fail=True)
+            s.text("the drift scenario's run", json.dumps(run.get_details()))
+    s.step("check-drift", {**LIBRARY, "policy": "fail", "report_folder": "step_reports"}, name="check")
+    s.step("apply-from-git", {**LIBRARY, "policy": "apply_always"}, name="deploy")
+    assert project.get_variables()["local"]["db_password"] == C["rotated"].value
+
+
+def state_and_import(s: PluginSweep) -> None:
+    s.macro("state", {**LIBRARY, "state_action": "list"})
+    history = s.macro("state", {**LIBRARY, "state_action": "history"})
+    s.text("history", history)
+    s.macro("state", {**LIBRARY, "state_action": "unlock", "lock_id": "0123456789abcdef"}, fails=True)
+    s.macro("state", {**LIBRARY, "state_action": "restore", "serial": 1}, fails=None)
+    s.macro("state", {**LIBRARY, "state_action": "rollback", "serial": 1}, fails=False)
+    project = s.client.create_project(FOREIGN, "Foreign", "admin")
+    project.set_variables({"standard": {"api_token": C["foreign_var"].value}, "local": {}})
+    scenario = project.create_scenario("Alerts", "step_based")
+    settings = scenario.get_settings()
+    settings.get_raw()["reporters"] = [{"id": "r1", "name": "hook", "active": True, "phase": "END", "messaging": {
+        "type": "webhook-scenario", "configuration": {"url": C["foreign_webhook"].value, "method": "POST"}}}]
+    settings.save()
+    set_user_secrets(s.client, {"IAC_SECRET_FOREIGN_API_TOKEN": C["foreign_var"].value,
+                                "IAC_SECRET_FOREIGN_ALERTS_REPORTER1_URL": C["foreign_webhook"].value})
+    s.macro("import-project", {**LIBRARY, "import_project": FOREIGN})
+    s.macro("import-project", {**LIBRARY, "import_project": FOREIGN, "write_back": True}, fails=None)
+
+
+PHASES: dict[str, Callable[[PluginSweep], None]] = {
+    "plan_and_apply": plan_and_apply,
+    "failures": failures,
+    "drift": drift,
+    "state_and_import": state_and_import,
+}
+
+
+def read_back_dss(s: PluginSweep) -> None:
+    """What the plugin wrote in DSS: every project's metadata, every managed folder file, the
+    library files."""
+    s.current = "dss"
+    client = s.client
+    for key in client.list_project_keys():
+        project = client.get_project(key)
+        s.text(f"DSS project {key} metadata", json.dumps(project.get_metadata()))
+        for folder in project.list_managed_folders():
+            handle = project.get_managed_folder(folder["id"])
+            for item in handle.list_contents().get("items", []):
+                with handle.get_file(item["path"]) as answer:
+                    s.text(f"DSS {key} folder {folder['name']}{item['path']}", answer.content.decode("utf-8", "replace"))
+    for rel, handle in list_library_files(client.get_project(OPS).get_library(), "iac"):
+        s.text(f"library /iac/{rel}", handle.read())
+
+
+@pytest.fixture(scope="module")
+def plugin_sweep(dss_emulator: Any) -> PluginSweep:
+    seed(dss_emulator)
+    client = dss_emulator.client()
+    client.create_project(OPS, OPS, "admin")
+    for folder in ("drift_reports", "step_reports"):
+        client.get_project(OPS).create_managed_folder(folder)
+    write_library_files(client, OPS, "iac", FILES)
+    set_user_secrets(client, SECRET_ENV)
+    sweep = PluginSweep(dss_emulator)
+    for name, body in PHASES.items():
+        sweep.phase(name, body)
+    read_back_dss(sweep)
+    return sweep
+
+
+@pytest.mark.parametrize("name", [*PHASES, "dss"])
+def test_no_canary_in_what_the_plugin_showed_or_wrote(plugin_sweep: PluginSweep, name: str) -> None:
+    assert name not in plugin_sweep.errors, f"phase {name} did not run through:\n{plugin_sweep.errors[name]}"
+    texts = plugin_sweep.texts.get(name, [])
+    assert texts
+    leaks = [str(f) for f in cn.Scanner(CANARIES).scan_all(texts)]
+    assert not leaks, "secret canaries found:\n" + "\n".join(leaks)
+
+
+def test_every_macro_and_step_is_swept(plugin_sweep: PluginSweep) -> None:
+    present = {f"macro {p.name}" for p in (REPO / "python-runnables").iterdir() if (p / "runnable.json").is_file()}
+    present |= {f"step {p.name}" for p in (REPO / "python-steps").iterdir() if (p / "step.json").is_file()}
+    assert present - plugin_sweep.ran == set(), "the plugin canary sweep does not run: " + ", ".join(sorted(present - plugin_sweep.ran))
+
+
+def test_the_state_folder_and_the_reports_were_read(plugin_sweep: PluginSweep) -> None:
+    places = [place for place, _ in plugin_sweep.texts.get("dss", [])]
+    assert any(p.startswith(f"DSS {STATE_PROJECT} folder {STATE_FOLDER}") for p in places), places
+    assert any("step_reports" in p for p in places) and any("drift_reports" in p for p in places), places
+    assert any(p.startswith("library /iac/projects/foreign") for p in places), places
+
+
