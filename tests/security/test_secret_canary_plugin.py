@@ -1,7 +1,8 @@
 """Issue 14 §4 inside DSS: the plugin's macros and scenario steps, with the canaries of
 test_secret_canary.py in the calling user's DSS user secrets (where `{secret_env}` reads them
 inside DSS). Every macro (python-runnables/*) and step (python-steps/*) runs, a missing one fails
-`test_every_macro_and_step_is_swept`; their HTML results, the errors DSS shows for a failed
+`test_every_macro_and_step_is_swept` (the whole sweep is marked slow; the default run sweeps
+the applying macros and a refused apply); their HTML results, the errors DSS shows for a failed
 macro (the Python error and the macro's output), the scenario runs' details, the library files
 `import-project` writes back, every managed folder file (the state's, the drift reports) and every
 project's metadata are scanned for every form of every canary."""
@@ -186,8 +187,12 @@ def read_back_dss(s: PluginSweep) -> None:
         s.text(f"library /iac/{rel}", handle.read())
 
 
-@pytest.fixture(scope="module")
-def plugin_sweep(dss_emulator: Any) -> PluginSweep:
+# The default run: the macros that apply secrets, and DSS refusing them with an echo of the
+# request (the leak this suite found); the whole sweep, every macro and step, is marked slow.
+FAST = ("plan_and_apply", "failures")
+
+
+def _sweep(dss_emulator: Any, phases: tuple[str, ...]) -> PluginSweep:
     seed(dss_emulator)
     client = dss_emulator.client()
     client.create_project(OPS, OPS, "admin")
@@ -196,27 +201,49 @@ def plugin_sweep(dss_emulator: Any) -> PluginSweep:
     write_library_files(client, OPS, "iac", FILES)
     set_user_secrets(client, SECRET_ENV)
     sweep = PluginSweep(dss_emulator)
-    for name, body in PHASES.items():
-        sweep.phase(name, body)
+    for name in phases:
+        sweep.phase(name, PHASES[name])
     read_back_dss(sweep)
     return sweep
 
 
-@pytest.mark.parametrize("name", [*PHASES, "dss"])
-def test_no_canary_in_what_the_plugin_showed_or_wrote(plugin_sweep: PluginSweep, name: str) -> None:
-    assert name not in plugin_sweep.errors, f"phase {name} did not run through:\n{plugin_sweep.errors[name]}"
-    texts = plugin_sweep.texts.get(name, [])
+@pytest.fixture(scope="module")
+def fast_sweep(dss_emulator: Any) -> PluginSweep:
+    return _sweep(dss_emulator, FAST)
+
+
+@pytest.fixture(scope="module")
+def plugin_sweep(dss_emulator: Any) -> PluginSweep:
+    return _sweep(dss_emulator, tuple(PHASES))
+
+
+def _no_canary(sweep: PluginSweep, name: str) -> None:
+    assert name not in sweep.errors, f"phase {name} did not run through:\n{sweep.errors[name]}"
+    texts = sweep.texts.get(name, [])
     assert texts
     leaks = [str(f) for f in cn.Scanner(CANARIES).scan_all(texts)]
     assert not leaks, "secret canaries found:\n" + "\n".join(leaks)
 
 
+@pytest.mark.parametrize("name", [*FAST, "dss"])
+def test_no_canary_in_what_the_applying_macros_showed_or_wrote(fast_sweep: PluginSweep, name: str) -> None:
+    _no_canary(fast_sweep, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [*PHASES, "dss"])
+def test_no_canary_in_what_any_macro_or_step_showed_or_wrote(plugin_sweep: PluginSweep, name: str) -> None:
+    _no_canary(plugin_sweep, name)
+
+
+@pytest.mark.slow
 def test_every_macro_and_step_is_swept(plugin_sweep: PluginSweep) -> None:
     present = {f"macro {p.name}" for p in (REPO / "python-runnables").iterdir() if (p / "runnable.json").is_file()}
     present |= {f"step {p.name}" for p in (REPO / "python-steps").iterdir() if (p / "step.json").is_file()}
     assert present - plugin_sweep.ran == set(), "the plugin canary sweep does not run: " + ", ".join(sorted(present - plugin_sweep.ran))
 
 
+@pytest.mark.slow
 def test_the_state_folder_and_the_reports_were_read(plugin_sweep: PluginSweep) -> None:
     places = [place for place, _ in plugin_sweep.texts.get("dss", [])]
     assert any(p.startswith(f"DSS {STATE_PROJECT} folder {STATE_FOLDER}") for p in places), places
