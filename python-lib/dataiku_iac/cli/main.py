@@ -14,6 +14,7 @@ import functools
 import gc
 import importlib
 import json
+import logging
 import os
 import platform
 import re
@@ -540,7 +541,28 @@ def main() -> None:
     except click.Abort:
         click.echo("Aborted!", err=True)
         sys.exit(EXIT_ERROR)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except SystemExit as exc:  # a command's own exit code (an error, `plan --detailed-exitcode`)
+        if exc.code is None or isinstance(exc.code, int):
+            _exit(exc.code or EXIT_OK)
+        raise
+    _exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _exit(code: int) -> None:
+    """End the process once the command is done. Tearing the interpreter down frees every object
+    one by one (at N = 10,000 the configuration, the state, the observation and the plan: about
+    0.1-0.2 s of CPU, after the last line is printed); when nothing else runs, the streams are
+    flushed and the process ends without it. Otherwise (another thread alive, a stream that cannot
+    be flushed), the ordinary way."""
+    if threading.active_count() == 1:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)
+        logging.shutdown()  # what the interpreter's exit would do for any log handler
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
