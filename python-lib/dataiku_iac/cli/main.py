@@ -175,7 +175,7 @@ def cli(ctx: click.Context, root: Path, no_color: bool) -> None:
     ctx.obj = Context(root, _use_color(no_color))
 
 
-class _Commands(dict):  # type: ignore[type-arg]
+class _Commands(dict):
     """The group's command table, completed on demand: the modules defining the commands not in
     this file are imported by the first lookup of a name the table lacks, or the first listing
     (help, suggestions), not by every run. A `plan` spends no time importing `test`'s runner, a
