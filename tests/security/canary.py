@@ -3,7 +3,7 @@
 A canary is a unique value put in one secret-bearing place (a secret project variable, a scenario
 reporter's webhook URL, the DSS API key, a connection's password in DSS, a URL's password…). If it
 shows up in anything the tool prints or writes, a secret leaked. A leak may be encoded, so each
-canary is searched for as written, JSON-escaped, URL-encoded (both ways) and base64-encoded (at
+canary is searched for as written, JSON-escaped, HTML-escaped, URL-encoded (both ways) and base64-encoded (at
 every alignment, so a canary embedded in a longer encoded string, `user:KEY` in a Basic auth
 header, is found too), and by its random core alone (a truncated or partly escaped copy).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import urllib.parse
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Canary:
             "url-encoded": urllib.parse.quote(raw, safe=""),
             "url-encoded-path": urllib.parse.quote(raw),
             "form-encoded": urllib.parse.quote_plus(raw),
+            "html-escaped": html.escape(raw),  # HTML results, JUnit XML
         }
         for name, encode in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
             for shift in range(3):

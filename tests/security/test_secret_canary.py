@@ -277,6 +277,7 @@ def dss_errors(s: Sweep) -> None:
     s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}/variables/$", status=400, mode="error", times=0, body=echo)
     s.run("apply", "-e", "dev", "--auto-approve", expect=1, **rotated)
     s.run("apply", "-e", "dev", "--auto-approve", "--json", expect=1, **rotated)
+    s.run("apply", "-e", "dev", "--auto-approve", expect=None, DATAIKU_IAC_DEBUG="1", **rotated)  # tracebacks
     s.dss.admin.clear_faults()
     scenario_echo = {"errorType": "java.lang.IllegalArgumentException",
                      "message": f"bad reporter url {C['webhook'].value} in {json.dumps({'url': C['slack'].value})}"}
@@ -482,6 +483,14 @@ def the_test_command(s: Sweep) -> None:
     s.run("test", "-e", "dev", expect=1)
     s.run("test", "-e", "dev", "--json", "--junit-xml", "report.xml", "--coverage-report", "coverage.json", expect=1)
     s.check("the reports were written", (s.root / "report.xml").is_file() and (s.root / "coverage.json").is_file())
+    # The test environment's apply refused by DSS with an error echoing the secrets it was sent.
+    echo = _echo_body({"standard": {"std_token": C["std"].value}, "local": {"db_password": C["local"].value}})
+    s.dss.admin.add_fault(method="PUT", path=rf"/projects/{KEY}_T[^/]+/variables/$", status=400, mode="error", times=0, body=echo)
+    s.run("test", "-e", "dev", "--junit-xml", "failed-report.xml", expect=1)
+    s.run("test", "-e", "dev", "--json", expect=1)
+    s.check("DSS refused the test environment's variables", sum(rule["fired"] for rule in s.dss.admin.faults()) >= 2)
+    s.dss.admin.clear_faults()
+    s.check("the report of the failed run was written", (s.root / "failed-report.xml").is_file())
 
 
 def managed_folder_state(s: Sweep) -> None:
@@ -683,9 +692,10 @@ def test_every_command_and_output_format_is_swept(sweep: Sweep) -> None:
 # -- the scanner can fail ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("form", ["raw", "core", "json-escaped", "url-encoded", "form-encoded", "base64", "basic-auth"])
+@pytest.mark.parametrize("form", ["raw", "core", "json-escaped", "html-escaped", "url-encoded", "form-encoded", "base64", "basic-auth"])
 def test_the_scanner_finds_every_form_of_a_canary(form: str) -> None:
     import base64
+    import html
     import urllib.parse
 
     value = C["std"].value
@@ -693,6 +703,7 @@ def test_the_scanner_finds_every_form_of_a_canary(form: str) -> None:
         "raw": f"x {value} y",
         "core": f"truncated {C['std'].core}…",
         "json-escaped": json.dumps({"v": value}),
+        "html-escaped": f"<td>{html.escape(value)}</td>",
         "url-encoded": "https://h/p?v=" + urllib.parse.quote(value, safe=""),
         "form-encoded": "a=1&v=" + urllib.parse.quote_plus(value),
         "base64": base64.b64encode(value.encode()).decode(),
