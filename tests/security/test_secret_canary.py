@@ -56,12 +56,15 @@ C = {
     "inline": cn.make("a secret written inline by mistake"),
     "pr_token": cn.make("the CI's token for pull request comments", shape="key"),
     "govern_key": cn.make("the Govern API key (GOVERN_API_KEY)", shape="key"),
+    "aws_secret": cn.make("the S3 state's AWS secret key", shape="key"),
+    "aws_token": cn.make("the S3 state's AWS session token", shape="key"),
     "wrong_prefix": cn.make("a runner variable a configuration may not read"),
 }
 CANARIES = list(C.values())
 
 KEY = "CANARY"
 MF_KEY = "CANARY_MF"
+S3_KEY = "CANARY_S3"
 GOV_KEY = "CANARY_GOV"
 FOREIGN = "FOREIGN"
 CONNECTION = "pg_canary"
@@ -152,6 +155,7 @@ class Phase:
 class Sweep:
     dss: Any
     govern: Any
+    s3: Any
     base: Path
     phases: dict[str, Phase] = field(default_factory=dict)
     current: Optional[Phase] = None
@@ -513,6 +517,33 @@ def managed_folder_state(s: Sweep) -> None:
     s.check("the state's folder was read", any(place.startswith(f"DSS {STATE_PROJECT}") for place, _ in s.current.texts))  # type: ignore[union-attr]
 
 
+def s3_state(s: Sweep) -> None:
+    """The state in S3 (a local S3 stand-in), the AWS credentials canaries: apply, state reads,
+    drift; then a bucket that does not exist. The objects written in the bucket are read back."""
+    from tests.s3_server import BUCKET, REGION
+
+    server = s.s3
+    root = s.base / "cfg-s3"
+    iac = (f"version: 1\nstate:\n  backend: s3\n  bucket: {BUCKET}\n  key_prefix: canary\n  endpoint_url: {server.url}\n"
+           f"  region: {REGION}\n")
+    support.write_config(root, {"canary.yml": project_yaml(S3_KEY)}, iac=iac)
+    aws = {"AWS_ACCESS_KEY_ID": "AKIACANARY", "AWS_SECRET_ACCESS_KEY": C["aws_secret"].value,
+           "AWS_SESSION_TOKEN": C["aws_token"].value, "AWS_DEFAULT_REGION": REGION}
+    s.run("apply", "-e", "dev", "--auto-approve", root=root, **aws)
+    s.run("state", "list", "-e", "dev", "--json", root=root, **aws)
+    s.run("drift", "-e", "dev", root=root, **aws)
+    (root / "iac.yml").write_text(iac.replace(BUCKET, "no-such-bucket-canary"))
+    s.run("plan", "-e", "dev", root=root, expect=None, **aws)
+    s.run("state", "pull", "-e", "dev", root=root, expect=None, **aws)
+    (root / "iac.yml").write_text(iac)
+    s.run("destroy", "-e", "dev", "--auto-approve", root=root, **aws)
+    client = server.client()
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix="canary/").get("Contents", [])]
+    s.check("the state was written in the bucket", any(k.endswith("state.json") for k in keys))
+    for key in keys:
+        s.text(f"s3://{BUCKET}/{key}", client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("utf-8", "replace"))
+
+
 BAD_CONFIGS = {
     "inline api key": ({"environments/dev.yml": f"dss:\n  api_key: {C['inline'].value}\n"}, {}),
     "inline webhook url": ({"projects/p.yml": "project: {key: BAD, name: Bad}\nscenarios:\n  - id: S\n    name: S\n"
@@ -560,18 +591,19 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "import_foreign": import_foreign,
     "test_command": the_test_command,
     "managed_folder_state": managed_folder_state,
+    "s3_state": s3_state,
     "validation_errors": validation_errors,
     "destroy": destroy,
 }
 
 
 @pytest.fixture(scope="module")
-def sweep(dss_emulator: Any, govern_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+def sweep(dss_emulator: Any, govern_emulator: Any, s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Sweep:
     base = tmp_path_factory.mktemp("canary")
     seed(dss_emulator)
     support.write_config(base / "cfg", {"canary.yml": project_yaml(KEY)}, files={"tests/canary.yml": TESTS_YAML})
     (base / "home").mkdir()
-    result = Sweep(dss_emulator, govern_emulator, base)
+    result = Sweep(dss_emulator, govern_emulator, s3_server, base)
     started = time.monotonic()
     for name, body in PHASES.items():
         result.phase(name, body)
@@ -600,7 +632,7 @@ def test_no_canary_in_what_each_phase_printed(sweep: Sweep, name: str) -> None:
 def test_no_canary_in_any_file_the_tool_wrote(sweep: Sweep) -> None:
     scanner = _scanner()
     leaks = []
-    for label in ("cfg", "cfg-mf", "cfg-gov", "imported", "home", "config-cache", "fresh"):
+    for label in ("cfg", "cfg-mf", "cfg-gov", "cfg-s3", "imported", "home", "config-cache", "fresh"):
         tree = sweep.base / label
         if tree.exists():
             leaks += [str(f) for f in scanner.scan_tree(tree, label=label)]
