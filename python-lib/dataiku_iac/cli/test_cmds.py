@@ -7,7 +7,6 @@ configuration or a test file is wrong (then nothing is applied). docs/testing.md
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -17,9 +16,10 @@ import click
 
 from dataiku_iac.cli.main import EXIT_ERROR, Context, _say_target, cli, env_option, handle_errors, json_option
 from dataiku_iac.errors import Diagnostic, printable
+from dataiku_iac.testing.interrupt import interrupts_as_keyboard
 from dataiku_iac.testing.isolation import key_suffix
 from dataiku_iac.testing.model import ERROR, FAILED, PASSED, SKIPPED, Outcome
-from dataiku_iac.testing.report import junit_xml, summary_line, to_json
+from dataiku_iac.testing.report import junit_xml, run_json, run_junit_xml, summary_line
 from dataiku_iac.testing.session import RunResult, TestOptions, TestRun
 
 _MARKS = {PASSED: ("PASSED", "green"), FAILED: ("FAILED", "red"), ERROR: ("ERROR", "red"), SKIPPED: ("SKIPPED", "yellow")}
@@ -57,57 +57,25 @@ def test_command(obj: Context, environment: str, pattern: Optional[str], junit: 
             _write(junit, junit_xml([], [], 0.0, error="the configuration or a test file is invalid; see the command's output"))
         raise
     printer.collected(len(suite.selected(pattern).tests), len(suite.tests))
-    with _interrupt_as_keyboard():
+    with interrupts_as_keyboard():
         result = run.run()
     if junit is not None:
-        _write(junit, junit_xml(result.outcomes, result.files, result.seconds, _properties(result, environment), result.error))
+        _write(junit, run_junit_xml(result, environment))
     if coverage_file is not None:
         _write(coverage_file, (json.dumps(result.coverage.to_json(), indent=2) + "\n").encode("utf-8"))
     failed = result.error is not None or any(o.status in (FAILED, ERROR) for o in result.outcomes)
     if as_json:
-        extra = {"environment": environment, "run_id": result.run_id, "kept": result.kept, "error": result.error,
-                 "phases": {k: round(v, 3) for k, v in result.phases.items()}}
-        click.echo(json.dumps(to_json(result.outcomes, result.coverage, result.seconds, extra), indent=2, default=str))
+        click.echo(json.dumps(run_json(result, environment), indent=2, default=str))
     else:
         printer.summary(result)
     if failed:
         sys.exit(EXIT_ERROR)
 
 
-def _properties(result: RunResult, environment: str) -> dict[str, str]:
-    props = {"environment": environment, "run_id": result.run_id}
-    props.update({f"project.{k}": v for k, v in sorted(result.project_keys.items())})
-    props["coverage"] = result.coverage.line()
-    return props
-
-
 def _write(path: Path, body: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(body)
     tmp.replace(path)
-
-
-class _interrupt_as_keyboard:
-    """Ctrl-C and SIGTERM (a CI job cancelled) become KeyboardInterrupt: the run's `finally`
-    then destroys the test environment before the process exits. SIGINT is taken explicitly, as
-    apply does: a process started in the background by a non-interactive shell (`cmd &` in a CI
-    script) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self._previous: dict = {}
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    def __enter__(self) -> _interrupt_as_keyboard:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
 
 
 class _Printer:

@@ -117,6 +117,30 @@ def summary_line(outcomes: Sequence[Outcome], seconds: float) -> str:
     return f"{', '.join(parts) or 'no tests ran'} in {seconds:.2f}s"
 
 
+def run_json(result: Any, environment: str) -> dict[str, Any]:
+    """A whole run's JSON (`dataiku-iac test --json`, the plugin's report.json): `result` is a
+    `session.RunResult`."""
+    extra = {"environment": environment, "run_id": result.run_id, "kept": result.kept, "error": result.error,
+             "phases": {k: round(v, 3) for k, v in result.phases.items()}}
+    body = to_json(result.outcomes, result.coverage, result.seconds, extra)
+    body["ok"] = body["ok"] and result.error is None  # a run that stopped (the apply failed) is no success
+    return body
+
+
+def run_properties(result: Any, environment: str) -> dict[str, str]:
+    """The JUnit <properties> of a run: the environment, the run id, the test projects' keys
+    and the coverage line."""
+    props = {"environment": environment, "run_id": result.run_id}
+    props.update({f"project.{k}": v for k, v in sorted(result.project_keys.items())})
+    props["coverage"] = result.coverage.line()
+    return props
+
+
+def run_junit_xml(result: Any, environment: str) -> bytes:
+    """A whole run's JUnit XML (`session.RunResult`)."""
+    return junit_xml(result.outcomes, result.files, result.seconds, run_properties(result, environment), result.error)
+
+
 def to_json(outcomes: Sequence[Outcome], cov: Coverage, seconds: float, extra: dict[str, Any]) -> dict[str, Any]:
     return {
         **extra,
@@ -202,3 +226,42 @@ def _testcase(suite: ET.Element, outcome: Outcome) -> None:
         ET.SubElement(case, "error", {"message": message, "type": "TestError"}).text = text
     elif outcome.status == SKIPPED:
         ET.SubElement(case, "skipped", {"message": message}).text = text or None
+
+
+# -- text ---------------------------------------------------------------------------------------
+_MARK_COLORS = {PASSED: "green", FAILED: "red", ERROR: "red", SKIPPED: "yellow"}
+
+
+def failing(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.status in (FAILED, ERROR)]
+
+
+def render_run(result: Any, style: Any) -> str:
+    """A finished run as pytest shows it: one line per outcome, the failures with their details,
+    the short summary and the closing line (`result`: a `session.RunResult`; `style`: an
+    `output.text.Style`). What the plugin's HTML page and its step's log show."""
+    lines = []
+    for outcome in result.outcomes:
+        where = " (offline)" if outcome.offline else ""
+        mark = style(outcome.status.upper(), _MARK_COLORS[outcome.status])
+        lines.append(f"{style(outcome.id)} {mark}{style(where)} ({outcome.seconds:.2f}s)")
+        if outcome.status == SKIPPED and outcome.message:
+            lines.append(style(f"    {outcome.message}", "yellow"))
+    bad = failing(result.outcomes)
+    if bad:
+        lines.append("\n" + style("=" * 35 + " FAILURES " + "=" * 35))
+        for outcome in bad:
+            lines.append(style(f"___ {outcome.id} ___", "red"))
+            if outcome.message and outcome.message not in outcome.details:
+                lines.append(style(outcome.message))
+            if outcome.details:
+                lines.append(style(outcome.details))
+    if result.error:
+        lines.append("\n" + style(f"Error: {result.error}", "red"))
+    lines.append("\n" + style(result.coverage.line()))
+    if bad:
+        lines.append(style("short test summary info"))
+        lines.extend(style(f"{o.status.upper()} {o.id} - {o.message.splitlines()[0] if o.message else ''}") for o in bad)
+    color = "red" if bad or result.error else "green"
+    lines.append(style(f"{'=' * 20} {summary_line(result.outcomes, result.seconds)} {'=' * 20}", color))
+    return "\n".join(lines)
