@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import errors
 
@@ -26,6 +26,20 @@ def plugins(plugin_dirs: List[str]) -> Iterator[Tuple[Path, Dict[str, Any]]]:
 def plugin_config_defaults(desc: Dict[str, Any]) -> Dict[str, Any]:
     """Plugin-level params (plugin.json "params") with their default values."""
     return {p["name"]: p.get("defaultValue") for p in desc.get("params") or [] if "name" in p}
+
+
+def plugin_config(desc: Dict[str, Any], settings: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """What the plugin's code gets as its plugin config: the defaults of plugin.json's params,
+    overlaid with the values an administrator saved in the plugin's settings."""
+    saved = (settings or {}).get("config")
+    return {**plugin_config_defaults(desc), **(saved if isinstance(saved, dict) else {})}
+
+
+def find_plugin(plugin_dirs: List[str], plugin_id: str) -> Dict[str, Any]:
+    for _root, desc in plugins(plugin_dirs):
+        if desc.get("id") == plugin_id:
+            return desc
+    raise errors.not_found(f"Plugin {plugin_id} does not exist")
 
 
 def runnables(plugin_dirs: List[str]) -> Iterator[Dict[str, Any]]:

@@ -59,6 +59,8 @@ class ScenarioEngine:
         self.app = app
         self.fires: Dict[str, Dict[str, Any]] = {}
         self.aborts: Dict[str, threading.Event] = {}
+        self.step_procs: Dict[str, Any] = {}  # run id -> the process of its running plugin step
+        self._local = threading.local()  # the run id of the step this thread executes
         self._lock = threading.Lock()
         self._counter = 0
 
@@ -242,12 +244,14 @@ class ScenarioEngine:
     ) -> str:
         start = int(time.time() * 1000)
         items: List[Dict[str, Any]] = []
+        self._local.run_id = run["runId"]
         try:
             message = self._dispatch_step(proj, step, caller, generation, depth, items)
             return self._record_step(run, step, "SUCCESS", message, items, start)
         except StepFailure as failure:
             log = failure.output + ("" if failure.output.endswith("\n") or not failure.output else "\n") + str(failure)
-            return self._record_step(run, step, failure.outcome, str(failure), items, start, log=log)
+            aborted = self.aborts.get(run["runId"], threading.Event()).is_set()
+            return self._record_step(run, step, "ABORTED" if aborted else failure.outcome, str(failure), items, start, log=log)
         except errors.DSSError as err:
             return self._record_step(run, step, "FAILED", f"{err.error_type}: {err.message}", items, start)
 
@@ -377,11 +381,25 @@ class ScenarioEngine:
 
     def _run_plugin_step(self, proj: ProjectData, stype: str, params: Dict[str, Any], caller: Caller) -> str:
         from .plugins import find_step
-        from .routes.macros import run_plugin_code
+        from .routes.macros import interrupt_then_kill, run_plugin_code
 
         step_dir, plugin = find_step(self.app.store.plugin_dirs, stype)
         config = params.get("config", params)
-        outcome = run_plugin_code(self.app, "step", step_dir / "step.py", plugin, proj.key, config, caller)
+        run_id = getattr(self._local, "run_id", "")
+
+        def started(proc: Any) -> None:
+            with self._lock:
+                self.step_procs[run_id] = proc
+            if self.aborts.get(run_id, threading.Event()).is_set():  # aborted while it started
+                interrupt_then_kill(proc)
+
+        try:
+            outcome = run_plugin_code(
+                self.app, "step", step_dir / "step.py", plugin, proj.key, config, caller, on_start=started
+            )
+        finally:
+            with self._lock:
+                self.step_procs.pop(run_id, None)
         if not outcome.get("ok"):
             raise StepFailure(outcome.get("error") or "Plugin step failed", output=outcome.get("log", ""))
         return outcome.get("log", "")
@@ -393,9 +411,17 @@ class ScenarioEngine:
             return self.fires.get(trigger_run_id)
 
     def abort(self, proj: ProjectData, sid: str) -> None:
+        """Stop the running runs of the scenario: no further step starts, and a running plugin
+        step is interrupted as DSS aborts code (SIGINT, then SIGKILL after a grace period)."""
+        from .routes.macros import interrupt_then_kill
+
         for run in proj.runs.get(sid) or []:
             if "result" not in run and run["runId"] in self.aborts:
                 self.aborts[run["runId"]].set()
+                with self._lock:
+                    proc = self.step_procs.get(run["runId"])
+                if proc is not None:
+                    interrupt_then_kill(proc)
 
     def reset(self) -> None:
         with self._lock:

@@ -191,6 +191,8 @@ class Store:
         ] = {}  # internal tickets for code the emulator runs; never saved
         self.global_variables: Dict[str, Any] = {}
         self.plugin_dirs: List[str] = []
+        # plugin id -> its instance-level settings ({"config": plugin params, "codeEnvName"})
+        self.plugin_settings: Dict[str, Dict[str, Any]] = {}
 
     def apply_seed(self, seed: Dict[str, Any]) -> None:
         with self.lock:
@@ -273,6 +275,10 @@ class Store:
         if path not in self.plugin_dirs:
             self.plugin_dirs.append(path)
             self._write_json("config/instance/plugins.json", self.plugin_dirs)
+
+    def set_plugin_settings(self, plugin_id: str, settings: Dict[str, Any]) -> None:
+        self.plugin_settings[plugin_id] = settings
+        self._write_json(f"config/instance/plugin-settings/{_fname(plugin_id)}", settings)
 
     # ------------------------------------------------------------ projects
 
@@ -446,6 +452,8 @@ class Store:
             self.global_variables = self._read_json(inst / "variables.json")
         if (inst / "plugins.json").exists():
             self.plugin_dirs = self._read_json(inst / "plugins.json")
+        for f in sorted((inst / "plugin-settings").glob("*.json")):
+            self.plugin_settings[_unfname(f.name)] = self._read_json(f)
         for pdir in sorted((self.data_dir / "config" / "projects").glob("*")):
             if (pdir / "params.json").exists():
                 self._load_project(pdir)

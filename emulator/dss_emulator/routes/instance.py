@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 from .. import __version__, defaults, errors
 from ..auth import require_admin
 from ..context import Ctx
-from ..plugins import list_plugins
+from ..plugins import find_plugin, list_plugins, plugin_config
 from ..router import route
 from .common import connection
 
@@ -357,6 +357,39 @@ def list_groups_info(ctx: Ctx) -> List[Dict[str, Any]]:
 @route("GET", "/plugins/")
 def plugins(ctx: Ctx) -> List[Dict[str, Any]]:
     return list_plugins(ctx.store.plugin_dirs)
+
+
+@route("GET", "/plugins/<plugin_id>/settings")
+def get_plugin_settings(ctx: Ctx) -> Dict[str, Any]:
+    """`DSSPlugin.get_settings()`: administrators only (DSS also lets plugin developers). `config`
+    holds the plugin-level params (plugin.json `params`, Administration > Plugins > Settings);
+    presets and parameter sets are not emulated (empty lists)."""
+    require_admin(ctx.caller)
+    desc = find_plugin(ctx.store.plugin_dirs, ctx.params["plugin_id"])
+    saved = ctx.store.plugin_settings.get(desc["id"]) or {}
+    return {
+        "config": plugin_config(desc, saved),
+        "codeEnvName": saved.get("codeEnvName"),
+        "presets": [],
+        "parameterSets": [],
+        "accessibleParameterSetDescs": [],
+    }
+
+
+@route("POST", "/plugins/<plugin_id>/settings")
+def save_plugin_settings(ctx: Ctx) -> Dict[str, Any]:
+    """`DSSPluginSettings.save()`: keeps `config` (the plugin-level params) and `codeEnvName`.
+    Project-level settings (`?projectKey=`) are refused: not emulated."""
+    require_admin(ctx.caller)
+    desc = find_plugin(ctx.store.plugin_dirs, ctx.params["plugin_id"])
+    if ctx.query("projectKey"):
+        raise errors.bad_request("The emulator does not keep project-level plugin settings")
+    body = ctx.body_dict()
+    config = body.get("config")
+    if not isinstance(config, dict):
+        raise errors.bad_request("The plugin settings need a 'config' object")
+    ctx.store.set_plugin_settings(desc["id"], {"config": copy.deepcopy(config), "codeEnvName": body.get("codeEnvName")})
+    return {}
 
 
 @route("GET", "/admin/variables/")

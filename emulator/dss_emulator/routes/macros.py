@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from .. import defaults, errors
 from ..app import App
 from ..auth import ADMIN, READ, WRITE, Caller, project_rights
 from ..context import Ctx, Raw
-from ..plugins import find_runnable, plugin_config_defaults, runnables
+from ..plugins import find_runnable, plugin_config, runnables
 from ..router import route
 
 RUNNER = Path(__file__).resolve().parent.parent / "runner.py"
@@ -31,6 +32,25 @@ MIMETYPES = {
     "FOLDER_FILE": "application/json",
 }
 MACRO_FAILED = "com.dataiku.dip.exceptions.ExternalProcessFailedException"
+# DSS aborts the code it runs as its process wrapper's "niceThenEvilKill" does: SIGINT, then
+# SIGKILL when the process is still alive this many seconds later (docs/emulator.md).
+ABORT_GRACE_SECONDS = 15.0
+
+
+def interrupt_then_kill(proc: subprocess.Popen, grace: float = ABORT_GRACE_SECONDS) -> None:
+    """Abort plugin code like DSS: SIGINT now (Python raises KeyboardInterrupt, so `finally`
+    blocks run), SIGKILL after `grace` seconds if it has not ended by then."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+
+    def kill_later() -> None:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    threading.Thread(target=kill_later, name="abort-grace", daemon=True).start()
 
 
 # ---------------------------------------------------------------- builtin macros
@@ -200,7 +220,8 @@ def run_plugin_code(
             "--dataiku-stand-in (the directory holding the 'dataiku' stand-in package)",
         }
     root, desc = Path(plugin["root"]), plugin["desc"]
-    plugin_config = plugin_config_defaults(desc)
+    with app.store.lock:
+        config_of_plugin = plugin_config(desc, app.store.plugin_settings.get(desc.get("id", "")))
     ticket = _ticket(app, caller)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DKU_")}
     env.update(
@@ -215,9 +236,9 @@ def run_plugin_code(
     )
     if kind == "step":
         env["DKU_PLUGIN_STEP_CONFIG"] = json.dumps(config)
-        env["DKU_PLUGIN_CONFIG"] = json.dumps({"config": config, "pluginConfig": plugin_config})
+        env["DKU_PLUGIN_CONFIG"] = json.dumps({"config": config, "pluginConfig": config_of_plugin})
     else:
-        env["DKU_PLUGIN_CONFIG"] = json.dumps(plugin_config)
+        env["DKU_PLUGIN_CONFIG"] = json.dumps(config_of_plugin)
     with tempfile.TemporaryDirectory(prefix="dss-emulator-run-") as tmp:
         spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_path.write_text(
@@ -227,7 +248,7 @@ def run_plugin_code(
                     "file": str(file),
                     "project_key": project_key,
                     "config": config,
-                    "plugin_config": plugin_config,
+                    "plugin_config": config_of_plugin,
                     "result_path": str(result_path),
                 }
             )
@@ -400,5 +421,5 @@ def macro_abort(ctx: Ctx) -> Dict[str, Any]:
     record["aborted"] = True
     proc = record.get("_proc")
     if proc is not None:
-        proc.kill()
+        interrupt_then_kill(proc)
     return {}
