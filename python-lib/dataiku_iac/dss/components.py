@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
 from dataiku_iac.dss import html as render
-from dataiku_iac.dss import service
+from dataiku_iac.dss import service, testrun
 from dataiku_iac.dss.user_secrets import WHERE_TO_SET
 from dataiku_iac.errors import IacError
 from dataiku_iac.sources.git import check_bound
+from dataiku_iac.testing.interrupt import interrupts_as_keyboard
 
 log = logging.getLogger("dataiku_iac.plugin")
 ClientFactory = Callable[[], Any]
@@ -551,3 +552,88 @@ def _lock_timeout(config: Mapping[str, Any]) -> float:
 
 def _counts(summary: dict) -> str:
     return f"{summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy"
+
+
+# -- tests: the run-tests macro and scenario step ---------------------------------------------------
+
+
+def python_tests_allowed(plugin_config: Optional[Mapping[str, Any]]) -> bool:
+    """The administrators' plugin setting (plugin.json `params`, which only DSS administrators
+    can edit). Fails closed: anything but a true value means no."""
+    return (plugin_config or {}).get(testrun.PYTHON_TESTS_SETTING) is True
+
+
+def step_plugin_config(raw: Any) -> dict:
+    """A step's plugin settings, from `dataiku.customstep.get_plugin_config()`, whose observed
+    shape is {"config": <the step's params>, "pluginConfig": <the plugin's settings>}: only
+    `pluginConfig` is read, so that a step's own params can never pass for an administrator's
+    setting (any other shape: no settings)."""
+    settings = raw.get("pluginConfig") if isinstance(raw, Mapping) else None
+    return dict(settings) if isinstance(settings, Mapping) else {}
+
+
+def _tests_run(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str],
+               plugin_config: Optional[Mapping[str, Any]], out: Callable[[str], None]) -> Any:
+    caller, spec, env = _context(config, client_factory, project_key)
+    pattern = str(config.get("pattern") or "").strip() or None
+    with interrupts_as_keyboard():  # DSS aborts with SIGINT: the environment is destroyed first
+        report, _html = testrun.run_tests(
+            client_factory, caller, spec, env, pattern=pattern, keep=bool(config.get("keep")),
+            python_tests=python_tests_allowed(plugin_config), on_event=_progress(out),
+        )
+    return report
+
+
+def _progress(out: Callable[[str], None]) -> Callable[[str, Any], None]:
+    """The run's progress, as lines of the component's log."""
+
+    def event(kind: str, payload: Any) -> None:
+        if kind == "environment":
+            out(f"test environment {payload.run_id}: project keys suffixed _T{payload.run_id.upper()}")
+        elif kind == "apply":
+            out("applying the configuration to the test environment...")
+        elif kind == "destroy":
+            out(f"destroying the test environment {payload.run_id}...")
+        elif kind == "leftover":
+            out(f"removing leftover test environment {payload.run_id}")
+        elif kind == "note":
+            out(f"note: {payload}")
+        elif kind == "outcomes":
+            for outcome in payload:
+                out(f"{outcome.id} {outcome.status.upper()} ({outcome.seconds:.2f}s)")
+
+    return event
+
+
+def _report_folder(config: Mapping[str, Any]) -> str:
+    return str(config.get("report_folder") or "").strip()
+
+
+def tests_macro(config: Mapping[str, Any], client_factory: ClientFactory, project_key: Optional[str],
+                plugin_config: Optional[Mapping[str, Any]] = None, out: Callable[[str], None] = print) -> str:
+    """The run-tests macro: the run's HTML page (failing tests are shown, not raised: the
+    scenario step is what fails a scenario); with a report folder, the files are written there."""
+    report = _tests_run(config, client_factory, project_key, plugin_config, out)
+    folder = _report_folder(config)
+    if folder and project_key:
+        testrun.write_report(client_factory, project_key, folder, report)
+    from dataiku_iac.sources import describe_source
+
+    return testrun.report_html(report, describe_source(report.source), keep=bool(config.get("keep")))
+
+
+def run_tests_step(config: Mapping[str, Any], client_factory: ClientFactory, project_key: str,
+                   plugin_config: Optional[Mapping[str, Any]] = None, out: Callable[[str], None] = print) -> dict:
+    """The run-tests scenario step: prints the run (the step's log), writes the report into
+    `report_folder` (mandatory), and raises when a test fails or errors or the run stops, so
+    that the step and the scenario run are FAILED with a message naming the failing tests."""
+    folder = _report_folder(config)
+    if not folder:
+        raise ComponentError("report_folder: the managed folder of this project that receives the test report")
+    report = _tests_run(config, client_factory, project_key, plugin_config, out)
+    out(report.text())
+    written = testrun.write_report(client_factory, project_key, folder, report)
+    out(f"Report written to {written}")
+    if not report.ok:
+        raise ComponentError(f"{report.summary()}; report: {written}")
+    return report.to_json()

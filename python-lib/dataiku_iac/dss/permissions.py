@@ -7,6 +7,8 @@ run-as identity (confused-deputy safe), and fail closed: whatever DSS does not c
 
 - read actions (plan, drift, state list/history, validate) pass here: DSS checks read access
   through the caller's own client; `check_read_access` is for clients that are not the caller's;
+- test passes here too: a test run only creates and deletes its own projects, with the
+  caller's client, so DSS checks that the caller may create projects;
 - apply, destroy, import: DSS administrators, or administrators of every project touched;
 - state unlock, rollback, restore: DSS administrators only;
 - changing a state (its lock, journal and serials): `check_state_write`.
@@ -32,6 +34,10 @@ MUTATING_ACTIONS = ("apply", "destroy", "import")
 #: actions reserved to DSS administrators (state repair; reliability-anchors §5.4)
 ADMIN_ACTIONS = ("state_unlock", "state_rollback", "state_restore")
 READ_ACTIONS = ("plan", "drift", "state_list", "state_history", "validate")
+#: running the tests: the run creates its own projects (suffixed keys) in an ephemeral environment
+#: with the caller's client, so DSS itself decides whether the caller may create projects; it
+#: never changes the environment's projects or state (docs/testing.md, "Inside DSS")
+TEST_ACTIONS = ("test",)
 
 
 class PermissionDenied(IacError):
@@ -167,15 +173,16 @@ def check_permission(client_factory: ClientFactory, caller: Caller, action: str,
     """Raise PermissionDenied unless `caller` may perform `action` on every project in
     `project_keys` (effective DSS keys).
 
-    - read actions (plan, drift, state_list, state_history, validate): allowed here; DSS
-      itself checks read access through the caller's client;
+    - read actions (plan, drift, state_list, state_history, validate) and test: allowed here;
+      DSS itself checks read access (and, for a test run, the right to create projects)
+      through the caller's client;
     - apply, destroy, import: DSS administrators, or users who are project admins (owner or
       ADMIN permission) of EVERY project touched; a project that does not exist yet can only
       be created by an administrator;
     - state_unlock, state_rollback, state_restore: DSS administrators only.
     """
     keys = sorted(set(project_keys))
-    if action in READ_ACTIONS:
+    if action in READ_ACTIONS + TEST_ACTIONS:
         return
     if action not in MUTATING_ACTIONS + ADMIN_ACTIONS:
         raise PermissionDenied(f"unknown action {action!r}")

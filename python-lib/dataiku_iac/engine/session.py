@@ -86,8 +86,12 @@ class Session:
         config_cache: Optional[ConfigCache] = None,
         govern: Optional[Callable[[], Optional[Govern]]] = None,
         actor: Optional[str] = None,
+        throwaway_state: bool = False,
     ):
         self.root = Path(root)
+        # A test run's state (testing/isolation.py): local, inside the run's own temporary copy,
+        # and meant to go with it, so a local state is allowed even inside DSS.
+        self.throwaway_state = throwaway_state
         # Where Govern change requests are (`policies.require_approval: govern`): the CLI's from
         # GOVERN_URL/GOVERN_API_KEY, the plugin's from DSS's own integration; called when needed.
         self._govern_factory = govern
@@ -341,7 +345,7 @@ class Session:
 
     def state_writer(self) -> StateWriter:
         spec = self.state_spec()
-        if spec.get("backend") == "local" and self._client_factory is not None:
+        if spec.get("backend") == "local" and self._client_factory is not None and not self.throwaway_state:
             raise StateError(self._no_local_state_in_dss())
         # Only a state kept in DSS gets the connection: local state commands need no credentials.
         connection = None if spec.get("backend") == "local" else self.connection

@@ -1,0 +1,18 @@
+"""Macro "IaC: run tests": the configuration's tests in a throwaway copy of an environment (logic in dataiku_iac.dss.components)."""
+
+import dataiku
+from dataiku.runnables import Runnable
+from dataiku_iac.dss import components
+
+
+class RunTestsMacro(Runnable):
+    def __init__(self, project_key, config, plugin_config):
+        self.project_key = project_key
+        self.config = config
+        self.plugin_config = plugin_config
+
+    def get_progress_target(self):
+        return None
+
+    def run(self, progress_callback):
+        return components.tests_macro(self.config, dataiku.api_client, self.project_key, self.plugin_config)
