@@ -66,14 +66,15 @@ FAILING = PASSING + """\
       columns: [{name: amount, type: string}]
 """
 
-PYTHON_TEST = "def test_orders(dss):\n    assert True\n"
+PYTHON_TEST = 'PROJECT = "SHOP"\n\n\ndef test_context_is_given(t):\n    assert t is not None\n'
 
 
 def _config(tests: str, python: bool = False) -> dict:
     files = {"iac.yml": "version: 1\n", "environments/dev.yml": "variables:\n  team: qa\n",
              "projects/shop.yml": SHOP, "tests/shop.yml": tests}
     if python:
-        files["tests/checks.py"] = PYTHON_TEST
+        files["tests/test_checks.py"] = PYTHON_TEST
+        files["tests/helpers.py"] = "TEAM = 'qa'\n"  # a module a test file may import: withheld too
     return files
 
 
@@ -140,10 +141,11 @@ def test_macro_writes_valid_junit_json_and_coverage_into_the_folder_and_leaves_n
     assert _test_projects(client) == []  # the ephemeral environment was destroyed
 
     # The Python test file was not run (no administrator allowed it): skipped, with the reason.
-    [python] = [t for t in report["tests"] if t["file"] == "tests/checks.py"]
+    [python] = [t for t in report["tests"] if t["file"].endswith(".py")]
+    assert python["id"] == "tests/test_checks.py::all tests of the file", python
     assert python["status"] == "skipped" and "a DSS administrator allows them" in python["message"], python
-    assert report["python_tests"] == {"run": False, "withheld": ["tests/checks.py"]}
-    assert "<skipped" in junit and "tests_checks_py" in junit
+    assert report["python_tests"] == {"run": False, "withheld": ["tests/helpers.py", "tests/test_checks.py"]}
+    assert "<skipped" in junit and "tests_test_checks_py" in junit
 
 
 def test_python_test_files_run_only_when_an_administrator_allows_them(dss, qa):
@@ -155,7 +157,8 @@ def test_python_test_files_run_only_when_an_administrator_allows_them(dss, qa):
     settings.get_raw()["config"]["allow_python_tests"] = True
     settings.save()
     html = run_macro(client, QA, "run-tests", LIBRARY)
-    assert "tests/checks.py" not in html and "a DSS administrator allows them" not in html, html
+    assert "tests passed in environment dev" in html, html
+    assert "all tests of the file" not in html and "a DSS administrator allows them" not in html, html
 
 
 def test_failing_test_fails_the_step_with_its_name_and_the_report_says_why(dss, qa):

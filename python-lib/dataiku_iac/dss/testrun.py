@@ -157,11 +157,20 @@ def withhold_python_tests(root: Path) -> list[str]:
     return [p.relative_to(root).as_posix() for p in found]
 
 
+def is_test_file(rel: str) -> bool:
+    """`tests/test_*.py`, directly in tests/: the files the runner collects tests from (the
+    other `.py` files of tests/ are helpers a test file may import)."""
+    folder, _, name = rel.rpartition("/")
+    return folder == "tests" and name.startswith("test_") and name.endswith(".py")
+
+
 def withheld_outcomes(files: list[str], pattern: Optional[str]) -> list[Outcome]:
-    """One skipped outcome per withheld file (those `-k` selects), so that reports show them."""
+    """One skipped outcome per withheld test file (those `-k` selects), so that reports show
+    them (nothing of the file was read: its test functions are not named)."""
+    tests = [f for f in files if is_test_file(f)]
     cases = tuple(TestCase(name="all tests of the file", file=f, line=1, project="", kind=PYTHON_KIND,
-                           skip=WITHHELD_REASON) for f in files)
-    selected = TestSuite(cases, tuple(files)).selected(pattern).tests
+                           skip=WITHHELD_REASON) for f in tests)
+    selected = TestSuite(cases, tuple(tests)).selected(pattern).tests
     return [Outcome(case, case.name, SKIPPED, WITHHELD_REASON) for case in selected]
 
 
