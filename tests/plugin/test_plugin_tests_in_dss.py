@@ -157,7 +157,8 @@ def test_python_test_files_run_only_when_an_administrator_allows_them(dss, qa):
     settings.get_raw()["config"]["allow_python_tests"] = True
     settings.save()
     html = run_macro(client, QA, "run-tests", LIBRARY)
-    assert "tests passed in environment dev" in html, html
+    assert "tests passed in environment dev: 3 passed" in html, html
+    assert "tests/test_checks.py::test_context_is_given" in html  # run, in the macro's process
     assert "all tests of the file" not in html and "a DSS administrator allows them" not in html, html
 
 

@@ -33,14 +33,14 @@ from dataiku_iac.errors import IacError
 from dataiku_iac.output.text import Style
 from dataiku_iac.secrets import SecretSource
 from dataiku_iac.sources import describe_source, materialize
-from dataiku_iac.testing.model import SKIPPED, Outcome, TestCase, TestSuite
+from dataiku_iac.testing.model import PYTHON, SKIPPED, Outcome, TestCase, TestSuite
+from dataiku_iac.testing.pyload import RUN, SKIP
 from dataiku_iac.testing.report import failing, render_run, run_json, run_junit_xml, summary_line
 from dataiku_iac.testing.session import RunResult, TestOptions, TestRun
 
 #: the plugin-level setting (plugin.json `params`, edited by DSS administrators only) that lets
 #: the in-DSS runner execute Python test files
 PYTHON_TESTS_SETTING = "allow_python_tests"
-PYTHON_KIND = "python"
 WITHHELD_REASON = (
     "Python test files do not run inside DSS unless a DSS administrator allows them "
     "(Administration > Plugins > dataiku-iac > Settings > Run Python test files; docs/security.md)"
@@ -128,7 +128,9 @@ def run_tests(
         root, provenance = materialize(source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir,
                                        user=caller.login)
         withheld = [] if python_tests else withhold_python_tests(root)
-        run = TestRun(root, environment, TestOptions(pattern=pattern, parallel=parallel, keep=keep), environ=environ,
+        # Not allowed: the files are gone, and the runner is told not to import any either.
+        options = TestOptions(pattern=pattern, parallel=parallel, keep=keep, python_tests=RUN if python_tests else SKIP)
+        run = TestRun(root, environment, options, environ=environ,
                       on_event=on_event,
                       session_kwargs={"client_factory": client_factory, "secrets": secrets, "source": provenance,
                                       "throwaway_state": True})
@@ -168,7 +170,7 @@ def withheld_outcomes(files: list[str], pattern: Optional[str]) -> list[Outcome]
     """One skipped outcome per withheld test file (those `-k` selects), so that reports show
     them (nothing of the file was read: its test functions are not named)."""
     tests = [f for f in files if is_test_file(f)]
-    cases = tuple(TestCase(name="all tests of the file", file=f, line=1, project="", kind=PYTHON_KIND,
+    cases = tuple(TestCase(name="all tests of the file", file=f, line=1, project="", kind=PYTHON,
                            skip=WITHHELD_REASON) for f in tests)
     selected = TestSuite(cases, tuple(tests)).selected(pattern).tests
     return [Outcome(case, case.name, SKIPPED, WITHHELD_REASON) for case in selected]
