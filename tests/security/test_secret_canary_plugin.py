@@ -162,10 +162,29 @@ def state_and_import(s: PluginSweep) -> None:
     s.macro("import-project", {**LIBRARY, "import_project": FOREIGN, "write_back": True}, fails=None)
 
 
+TESTS_FILE = """\
+tests:
+  - name: raw_has_id
+    schema: {dataset: raw, columns: [{name: id, type: bigint}]}
+  - name: raw_id_is_text
+    schema: {dataset: raw, columns: [{name: id, type: string}]}
+"""
+
+
+def run_tests_phase(s: PluginSweep) -> None:
+    """run-tests: the configuration, secrets included, applied into a test environment and
+    destroyed; one test fails, so the step fails; the reports land in a folder (read back)."""
+    write_library_files(s.client, OPS, "iac", {"tests/canary.yml": TESTS_FILE})
+    s.macro("run-tests", {**LIBRARY, "report_folder": "test_reports"})
+    run = s.step("run-tests", {**LIBRARY, "report_folder": "test_reports"}, name="tests")
+    assert run.outcome == "FAILED"
+
+
 PHASES: dict[str, Callable[[PluginSweep], None]] = {
     "plan_and_apply": plan_and_apply,
     "failures": failures,
     "drift": drift,
+    "run_tests": run_tests_phase,
     "state_and_import": state_and_import,
 }
 
@@ -196,7 +215,7 @@ def _sweep(dss_emulator: Any, phases: tuple[str, ...]) -> PluginSweep:
     seed(dss_emulator)
     client = dss_emulator.client()
     client.create_project(OPS, OPS, "admin")
-    for folder in ("drift_reports", "step_reports"):
+    for folder in ("drift_reports", "step_reports", "test_reports"):
         client.get_project(OPS).create_managed_folder(folder)
     write_library_files(client, OPS, "iac", FILES)
     set_user_secrets(client, SECRET_ENV)
@@ -248,6 +267,7 @@ def test_the_state_folder_and_the_reports_were_read(plugin_sweep: PluginSweep) -
     places = [place for place, _ in plugin_sweep.texts.get("dss", [])]
     assert any(p.startswith(f"DSS {STATE_PROJECT} folder {STATE_FOLDER}") for p in places), places
     assert any("step_reports" in p for p in places) and any("drift_reports" in p for p in places), places
+    assert any("test_reports" in p and p.endswith("/latest/junit.xml") for p in places), places
     assert any(p.startswith("library /iac/projects/foreign") for p in places), places
 
 
