@@ -130,6 +130,28 @@ def plugin_dir(tmp_path_factory):
         """,
         {"permissions": ["WRITE_CONF"]},
     )
+    _runnable(
+        root,
+        "slow",
+        "HTML",
+        """
+        import time
+        from pathlib import Path
+        from dataiku.runnables import Runnable
+
+        class Slow(Runnable):
+            def __init__(self, project_key, config, plugin_config):
+                self.marker = Path(config["folder"])
+
+            def run(self, progress_callback):
+                self.marker.write_text("started")
+                try:
+                    while True:
+                        time.sleep(0.05)
+                finally:  # an abort must let this run (DSS interrupts before it kills)
+                    self.marker.write_text("cleaned up")
+        """,
+    )
     _write(
         root / "python-steps" / "check" / "step.json", json.dumps({"meta": {"label": "check"}, "params": []})
     )
@@ -286,3 +308,36 @@ def test_a_run_log_holds_what_each_step_printed_even_when_it_failed(project):
     whole = run.get_log()
     assert whole.index("checked marker first") < whole.index("checked marker second")
     raises_dss(NOT_FOUND, lambda: run.get_log("never_ran"), match="never_ran")
+
+
+def _until(condition, seconds=30.0):
+    import time
+
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_abort_interrupts_the_macro_so_its_finally_runs(project, tmp_path):
+    marker = tmp_path / "marker"
+    macro = project.get_macro("pyrunnable_emu-test_slow")
+    run_id = macro.run(params={"folder": str(marker)}, wait=False)
+    assert _until(lambda: marker.exists() and marker.read_text() == "started")
+    macro.abort(run_id)
+    assert _until(lambda: marker.read_text() == "cleaned up")
+    assert _until(lambda: not macro.get_status(run_id)["running"])
+    with pytest.raises(Exception, match="aborted"):
+        macro.get_result(run_id)
+
+
+def test_plugin_settings_reach_the_plugin_code_and_only_admins_change_them(project, dss, dss_client):
+    settings = dss_client.get_plugin(PLUGIN_ID).get_settings()
+    assert settings.get_raw()["config"] == {"level": 3}
+    settings.get_raw()["config"]["level"] = 7
+    settings.save()
+    macro = project.get_macro("pyrunnable_emu-test_table")
+    assert macro.get_result(macro.run(params={"folder": "x"}, admin_params={"secret": "s3"}), as_type="json")["name"] == "7:s3"
+    dss.admin.seed(api_keys=[{"key": "reader", "login": "reader", "groups": ["analysts"]}])
+    with pytest.raises(Exception, match=r"403|[Aa]dmin"):
+        dss.client_for("reader").get_plugin(PLUGIN_ID).get_settings()
