@@ -122,8 +122,11 @@ def serve(socket_path: str, cli_path: str) -> None:
     gc.freeze()
     parent = os.getppid()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
+    # The client waits for the socket's file to exist, and bind() creates it before listen():
+    # a client connecting in between is refused. Bind under another name, listen, then rename.
+    listener.bind(socket_path + ".binding")
     listener.listen(64)
+    os.rename(socket_path + ".binding", socket_path)
     listener.settimeout(1.0)
     sys.stdout.flush()
     sys.stderr.flush()
