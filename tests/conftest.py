@@ -49,3 +49,13 @@ def _config_cache_of_the_session(tmp_path_factory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = before
+
+
+# -- secret values a run remembered to redact (errors.remember_secret) are process-wide: each test
+# starts as a fresh CLI process would, so one test's secrets never blank another test's output ----
+@pytest.fixture(autouse=True)
+def _forget_remembered_secrets():
+    from dataiku_iac.errors import forget_secrets
+
+    forget_secrets()
+    yield

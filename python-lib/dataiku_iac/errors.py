@@ -76,6 +76,14 @@ def remember_secret(value: object) -> None:
         _forms = tuple(sorted(_remembered, key=len, reverse=True))
 
 
+def forget_secrets() -> None:
+    """Forget every remembered value: for a host running unrelated runs in one process (tests)."""
+    global _forms
+    with _remembered_lock:
+        _remembered.clear()
+        _forms = ()
+
+
 def redact_secrets(text: str) -> str:
     """`text` with every remembered secret value (in any of its forms) replaced."""
     forms = _forms
