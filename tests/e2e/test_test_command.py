@@ -203,6 +203,25 @@ def test_kill_9_then_the_next_run_removes_the_leftover_and_nothing_else(dss: Any
     assert leftover in touched and not touched & {"SHOP_TDEADBEEF", "SHOP_T0BADF00D"}, touched
 
 
+def test_a_leftover_run_that_died_before_creating_anything_is_removed(dss: Any, tmp_path: Path) -> None:
+    """Issue 13: a run killed right after taking its state lock leaves a state folder with only
+    `lock.alive`; its destroy plan deletes nothing, so no --force-delete may be asked for it."""
+    from dataclasses import replace
+
+    from dataiku_iac.testing import isolation
+
+    root = _config(tmp_path)
+    run = replace(isolation.prepare_run(root, "dev", {}, keep=False), pid=0)  # pid 0: a dead run
+    isolation.write_run(run)
+    state_dir = run.config / ".dataiku-iac" / "state" / run.test_environment
+    state_dir.mkdir(parents=True)
+    (state_dir / "lock.alive").write_text("", encoding="utf-8")
+    again = run_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact")
+    assert f"removing leftover test environment {run.run_id}" in again.stdout, str(again)
+    assert "could not be destroyed" not in again.stderr + again.stdout, str(again)
+    assert _runs(root) == [] and _test_projects(dss) == []
+
+
 def test_a_run_whose_run_directory_was_lost_is_found_by_its_marks(dss: Any, tmp_path: Path) -> None:
     """A CI runner lost with its checkout: the project's marks prove it is this configuration's
     and its run dead (same host, pid gone)."""

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..address import project_address_of
 from ..config import load_config
+from ..engine.pipeline import state_with_journal
 from ..engine.session import Session
 from ..errors import ConfigError, Diagnostic, IacError
 from ..planner.plan import PlanOptions
@@ -195,15 +197,21 @@ class TestRun:
         """Destroy what the run's state owns, then remove its directory. The directory is kept
         (and its path returned) when the destroy fails: the next run tries again."""
         self.on_event("destroy", run)
+        keys: list[str] = []
         try:
             session = self._session(run.config, run.test_environment)
-            projects = [f"project.{k}" for k in sorted(self.views)] if hasattr(self, "views") else []
-            options = PlanOptions(destroy=True, drop_data=True, allow_destroy=True, force_delete=tuple(projects))
-            _planned, applied = session.apply(options)
-            if applied is not None and not applied.ok:
-                raise IacError(", ".join(f"{a}: {m}" for a, m in applied.failed.items()) or "the destroy stopped")
+            projects, keys = _owned_projects(session)
+            if projects:  # a run that died before creating anything owns nothing: no destroy to plan
+                # Only the run's own projects, each one its state (or journal) holds something in:
+                # a --force-delete naming a project the plan deletes nothing in is refused.
+                options = PlanOptions(destroy=True, drop_data=True, allow_destroy=True, force_delete=tuple(projects))
+                _planned, applied = session.apply(options)
+                if applied is not None and not applied.ok:
+                    raise IacError(", ".join(f"{a}: {m}" for a, m in applied.failed.items()) or "the destroy stopped")
         except (IacError, OSError) as exc:
-            self.on_event("note", f"{what} ({run.run_id}) could not be destroyed: {exc}; the next run tries again")
+            named = f"project {', '.join(keys)}; " if keys else ""
+            self.on_event("note", f"{what} ({run.run_id}; {named}configuration {run.test_environment}) could not be "
+                                  f"destroyed: {exc}; the next run tries again")
             return str(run.path)
         isolation.remove_run_dir(run)
         return None
@@ -230,6 +238,16 @@ class TestRun:
         for key in orphans:
             self.on_event("note", f"deleting project {key}, left by a dead test run of this configuration")
             client.get_project(key).delete(clear_managed_datasets=True)
+
+
+def _owned_projects(session: Session) -> tuple[list[str], list[str]]:
+    """The config addresses (`project.KEY`) of the projects the run's state owns something in,
+    an interrupted apply's journal included, and their DSS keys in the test environment."""
+    state, pending, _journaled = state_with_journal(session.state_reader())
+    addresses = {project_address_of(a) for a in state.resources}
+    addresses |= {project_address_of(str(i["address"])) for i in pending if isinstance(i.get("address"), str)}
+    keys = sorted({r.project_key for r in state.resources.values() if r.project_key})
+    return sorted(addresses), keys
 
 
 def _unimported(test: TestCase) -> bool:
