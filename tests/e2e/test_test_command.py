@@ -203,6 +203,27 @@ def test_kill_9_then_the_next_run_removes_the_leftover_and_nothing_else(dss: Any
     assert leftover in touched and not touched & {"SHOP_TDEADBEEF", "SHOP_T0BADF00D"}, touched
 
 
+def test_a_reader_that_goes_away_does_not_stop_the_destroy(dss: Any, tmp_path: Path) -> None:
+    """Issue 13: `dataiku-iac test -e dev | head -3` — the pipe closes after three lines; the run
+    stops printing, still destroys its environment and exits 141 (128 + SIGPIPE), no traceback."""
+    import subprocess
+
+    from tests.support.cli import CLI
+
+    root = _config(tmp_path)
+    proc = subprocess.Popen([CLI, "--no-color", "-C", str(root), "test", "-e", "dev", "-k", "raw_exact"],
+                            cwd=str(root),
+                            env=cli_env(dss), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None and proc.stderr is not None
+    for _ in range(3):
+        proc.stdout.readline()
+    proc.stdout.close()  # `head -3` exits
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Internal error" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert _test_projects(dss) == [] and _runs(root) == [], "the environment is destroyed all the same"
+
+
 def test_a_leftover_run_that_died_before_creating_anything_is_removed(dss: Any, tmp_path: Path) -> None:
     """Issue 13: a run killed right after taking its state lock leaves a state folder with only
     `lock.alive`; its destroy plan deletes nothing, so no --force-delete may be asked for it."""

@@ -531,8 +531,11 @@ def main() -> None:
     # Measured at N=10,000: loading the configuration 2.57 -> 2.12 s, reading the state
     # 0.78 -> 0.31 s. Reference counting still frees everything acyclic at once.
     gc.set_threshold(50_000, 20, 100)
+    stdout = _PipeSafeStdout.install()
     try:
         code = cli.main(prog_name="dataiku-iac", standalone_mode=False)
+        if stdout.closed_early and not (isinstance(code, int) and code):
+            code = EXIT_PIPE_CLOSED
     except click.ClickException as exc:
         # A usage error (unknown option, bad value) exits 1 like every error: click's own 2
         # would read as "changes present" to a pipeline running `plan --detailed-exitcode`.
@@ -543,9 +546,59 @@ def main() -> None:
         sys.exit(EXIT_ERROR)
     except SystemExit as exc:  # a command's own exit code (an error, `plan --detailed-exitcode`)
         if exc.code is None or isinstance(exc.code, int):
-            _exit(exc.code or EXIT_OK)
+            _exit(exc.code or (EXIT_PIPE_CLOSED if stdout.closed_early else EXIT_OK))
         raise
     _exit(code if isinstance(code, int) else EXIT_OK)
+
+
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
+
+
+class _PipeSafeStdout:
+    """sys.stdout that survives its reader going away (`dataiku-iac test | head -3`): the first
+    write or flush that meets a closed pipe points stdout at /dev/null and the command goes on
+    silently, so what it must finish (the test environment's destroy, an apply's last steps)
+    is not cut short by an exception from a print. main() then exits EXIT_PIPE_CLOSED unless
+    the command had an error code of its own."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.closed_early = False
+
+    @classmethod
+    def install(cls) -> _PipeSafeStdout:
+        wrapper = cls(sys.stdout)
+        sys.stdout = wrapper
+        return wrapper
+
+    def write(self, text: Any) -> int:
+        if self.closed_early:
+            return len(text)
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_early:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        self.closed_early = True
+        try:  # what is still buffered goes nowhere, and the interpreter's last flush finds no broken pipe
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _exit(code: int) -> None:
