@@ -224,6 +224,17 @@ def test_a_reader_that_goes_away_does_not_stop_the_destroy(dss: Any, tmp_path: P
     assert _test_projects(dss) == [] and _runs(root) == [], "the environment is destroyed all the same"
 
 
+def test_a_pattern_that_selects_nothing_exits_5_not_0(dss: Any, tmp_path: Path) -> None:
+    """Issue 13: a CI gate whose -k matches no test must not pass green: exit 5 (as pytest), and
+    the JSON says so; nothing is applied."""
+    root = _config(tmp_path)
+    result = run_cli(dss, root, "test", "-e", "dev", "-k", "no_such_test", expect=5)
+    assert "no tests ran" in result.stdout, str(result)
+    answer = json.loads(run_cli(dss, root, "test", "-e", "dev", "-k", "no_such_test", "--json", expect=5).stdout)
+    assert answer["no_tests_ran"] is True and answer["tests"] == []
+    assert _test_projects(dss) == [] and _runs(root) == []
+
+
 def test_a_leftover_run_that_died_before_creating_anything_is_removed(dss: Any, tmp_path: Path) -> None:
     """Issue 13: a run killed right after taking its state lock leaves a state folder with only
     `lock.alive`; its destroy plan deletes nothing, so no --force-delete may be asked for it."""

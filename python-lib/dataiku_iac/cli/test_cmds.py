@@ -70,6 +70,16 @@ def test_command(obj: Context, environment: str, pattern: Optional[str], junit: 
         printer.summary(result)
     if failed:
         sys.exit(EXIT_ERROR)
+    if _no_test_ran(result):
+        sys.exit(EXIT_NO_TESTS)
+
+
+EXIT_NO_TESTS = 5  # as pytest: no test was selected (-k matched nothing, or there are none), so none ran
+
+
+def _no_test_ran(result: RunResult) -> bool:
+    """A gate that ran nothing must not pass green: no outcome at all (a skipped test has one)."""
+    return result.error is None and not result.outcomes
 
 
 def _write(path: Path, body: bytes) -> None:

@@ -124,6 +124,7 @@ def run_json(result: Any, environment: str) -> dict[str, Any]:
              "phases": {k: round(v, 3) for k, v in result.phases.items()}}
     body = to_json(result.outcomes, result.coverage, result.seconds, extra)
     body["ok"] = body["ok"] and result.error is None  # a run that stopped (the apply failed) is no success
+    body["no_tests_ran"] = result.error is None and not result.outcomes  # the CLI then exits 5, as pytest
     return body
 
 
