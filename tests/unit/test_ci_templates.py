@@ -103,3 +103,12 @@ def test_the_jenkinsfile_never_lets_groovy_interpolate() -> None:
     code = re.sub(r"//[^\n]*", "", code)
     code = re.sub(r"'[^'\n]*'", "", code)
     assert "$" not in code, [line for line in code.splitlines() if "$" in line]
+
+
+@pytest.mark.parametrize("system", sorted(TEMPLATES))
+def test_each_template_says_where_to_install_dataiku_iac_from(system: str) -> None:
+    """dataiku-iac is not on public PyPI: a template copied as is would let a same-named public
+    package into the job holding the write key; each says to use one's own index or a pinned source."""
+    text = TEMPLATES[system].read_text(encoding="utf-8")
+    assert "not on public PyPI" in text and "dependency confusion" in text
+    assert "PIP_INDEX_URL" in text and "git+https://" in text and "@<commit>" in text
