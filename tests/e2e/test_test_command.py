@@ -139,7 +139,13 @@ def test_bad_test_files_are_refused_before_any_request(dss: Any, tmp_path: Path)
         "Error: the configuration has 2 problems.",
     ], str(result)
     assert request_count(dss) == before, "a bad test file must stop the run before DSS is contacted"
-    xmlschema.XMLSchema(str(XSD)).validate((root / "junit.xml").read_text(encoding="utf-8"))
+    junit = (root / "junit.xml").read_text(encoding="utf-8")
+    xmlschema.XMLSchema(str(XSD)).validate(junit)
+    import xml.etree.ElementTree as ET
+
+    text = ET.fromstring(junit).find(".//error").text or ""  # a CI page showing only JUnit tells what is wrong
+    assert "tests/shop.yml:3:23: error: tests[0].schema.dataset: no dataset 'ordrs'" in text, text
+    assert "tests/shop.yml:5:49: error: tests[1].quality.rules[0].unique" in text, text
 
 
 def test_no_dss_credentials_is_refused_before_anything_is_prepared(dss: Any, tmp_path: Path) -> None:
@@ -279,7 +285,7 @@ def test_ctrl_c_destroys_the_environment(dss: Any, tmp_path: Path) -> None:
     _hang_in_the_tests(dss)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        proc = spawn_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact")
+        proc = spawn_cli(dss, root, "test", "-e", "dev", "-k", "raw_exact", "--junit-xml", "junit.xml")
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
@@ -289,3 +295,6 @@ def test_ctrl_c_destroys_the_environment(dss: Any, tmp_path: Path) -> None:
         dss.admin.clear_faults()  # the hung read answers; the run then destroys its environment
     assert proc.wait(timeout=60) == 130
     assert _test_projects(dss) == [] and _runs(root) == []
+    junit = (root / "junit.xml").read_text(encoding="utf-8")  # docs/testing.md: written even when interrupted
+    xmlschema.XMLSchema(str(XSD)).validate(junit)
+    assert "interrupted (Ctrl-C or SIGTERM)" in junit, junit

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 import click
 
 from dataiku_iac.cli.main import EXIT_ERROR, Context, _say_target, cli, env_option, handle_errors, json_option
-from dataiku_iac.errors import Diagnostic, printable
+from dataiku_iac.errors import ConfigError, Diagnostic, printable
 from dataiku_iac.testing.interrupt import interrupts_as_keyboard
 from dataiku_iac.testing.isolation import key_suffix
 from dataiku_iac.testing.model import ERROR, FAILED, PASSED, SKIPPED, Outcome
@@ -52,13 +53,19 @@ def test_command(obj: Context, environment: str, pattern: Optional[str], junit: 
                   session_kwargs={"on_target": say_target_once})
     try:
         suite = run.check()  # every problem of the configuration and the test files, before DSS
-    except Exception:
+    except Exception as exc:
         if junit is not None:
-            _write(junit, junit_xml([], [], 0.0, error="the configuration or a test file is invalid; see the command's output"))
+            _write(junit, junit_xml([], [], 0.0, error=_refusal(exc)))
         raise
     printer.collected(len(suite.selected(pattern).tests), len(suite.tests))
     with interrupts_as_keyboard():
-        result = run.run()
+        try:
+            result = run.run()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the environment is destroyed; the report still written
+            if junit is not None and run.result is not None:
+                interrupted = replace(run.result, error=run.result.error or "interrupted (Ctrl-C or SIGTERM) before the run ended")
+                _write(junit, run_junit_xml(interrupted, environment))
+            raise
     if junit is not None:
         _write(junit, run_junit_xml(result, environment))
     if coverage_file is not None:
@@ -80,6 +87,15 @@ EXIT_NO_TESTS = 5  # as pytest: no test was selected (-k matched nothing, or the
 def _no_test_ran(result: RunResult) -> bool:
     """A gate that ran nothing must not pass green: no outcome at all (a skipped test has one)."""
     return result.error is None and not result.outcomes
+
+
+def _refusal(exc: Exception) -> str:
+    """The JUnit <error> text of a refused configuration or test file: every problem with its
+    file:line, for a CI page that shows only the JUnit report."""
+    head = "the configuration or a test file is invalid"
+    if isinstance(exc, ConfigError) and exc.diagnostics:
+        return head + ":\n" + "\n".join(d.render() for d in exc.diagnostics)
+    return f"{head}: {exc}"
 
 
 def _write(path: Path, body: bytes) -> None:

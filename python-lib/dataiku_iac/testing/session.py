@@ -70,6 +70,11 @@ class TestRun:
         self.on_event = on_event
         self.session_kwargs = session_kwargs or {}
         self.suite: Optional[TestSuite] = None
+        self.result: Optional[RunResult] = None
+
+    def _finished(self, result: RunResult, outcomes: list[Outcome]) -> None:
+        result.outcomes.extend(outcomes)  # so far: replaced by the whole list when the tests end
+        self.on_event("outcomes", outcomes)
 
     def _session(self, root: Path, environment: str) -> Session:
         return Session(root, environment, environ=self.environ, parallelism=self.options.parallelism, **self.session_kwargs)
@@ -122,6 +127,7 @@ class TestRun:
         offline = offline_schema_outcomes(selected, self.views)
         cov = coverage(tests, self.views)
         result = RunResult([], cov, 0.0, suite.files)
+        self.result = result  # filled as the run goes: what an interrupted run's report says
         owner = isolation.owner_digest(self.environment, sorted(self.views))
         phase = time.monotonic()
         self.remove_leftovers(owner)
@@ -144,7 +150,7 @@ class TestRun:
                             python=run_python if self.options.python_tests == RUN else None)
             result.outcomes = run_tests(
                 tests, target, parallel=self.options.parallel, offline=offline,
-                on_start=lambda t: self.on_event("start", t), on_outcomes=lambda o: self.on_event("outcomes", o),
+                on_start=lambda t: self.on_event("start", t), on_outcomes=lambda o: self._finished(result, o),
             )
             result.phases["tests"] = time.monotonic() - phase
             result.coverage = coverage(tests, self.views, result.outcomes)  # with what Python tests touched
