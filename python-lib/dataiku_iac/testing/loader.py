@@ -75,6 +75,30 @@ def project_views(cfg: LoadedConfig) -> dict[str, ProjectView]:
     return views
 
 
+_INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
+
+
+def _fits(value: Any, kind: str) -> bool:
+    """Whether DSS can read `value` (a fixture cell: YAML/JSON scalar or CSV text) as a column of
+    type `kind`. Only numbers and booleans are checked; other types take any text."""
+    if value is None or value == "":
+        return True  # NULL
+    text = str(value).strip()
+    if kind in _INTEGER_TYPES:
+        return not isinstance(value, bool) and re.fullmatch(r"[+-]?\d+", text) is not None
+    if kind in ("float", "double"):
+        if isinstance(value, bool):
+            return False
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+    if kind == "boolean":
+        return isinstance(value, bool) or text.lower() in ("true", "false")
+    return True
+
+
 def _items(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
     items = data.get(section)
     return [i for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)] if isinstance(items, list) else []
@@ -199,7 +223,7 @@ class _Load:
         if "given" in item and "build" not in item and kind != SCHEMA:
             self.error(doc, (*path, "given"), "'given' rows are only written before a build: add 'build'", where="key")
         build = self.build_of(doc, path, item.get("build"), view)
-        given = self.given_of(doc, path, item.get("given") or {}, view, build)
+        given = self.given_of(doc, path, item.get("given") or {}, view, build, typed="expect_failure" not in item)
         case = TestCase(
             name=item["name"], file=doc.file, line=doc.locate(path)[0], project=view.key, kind=kind,
             description=item.get("description", ""), given=given, build=build, skip=item.get("skip"),
@@ -236,7 +260,7 @@ class _Load:
                      float(spec.get("timeout", DEFAULT_BUILD_TIMEOUT)))
 
     def given_of(self, doc: _File, path: YamlPath, given: dict[str, Any], view: ProjectView,
-                 build: Optional[Build]) -> dict[str, RowSource]:
+                 build: Optional[Build], *, typed: bool = True) -> dict[str, RowSource]:
         sources = {}
         for name, value in given.items():
             where: YamlPath = (*path, "given", name)
@@ -249,6 +273,8 @@ class _Load:
             source = self.rows_of(doc, where, value)
             if source is not None:
                 self.check_row_columns(doc, where, name, source, view)
+                if typed:  # a test expecting the build to fail may give bad values on purpose
+                    self.check_row_types(doc, where, name, source, view, value)
                 sources[name] = source
         return sources
 
@@ -276,6 +302,26 @@ class _Load:
         if unknown:
             self.error(doc, path, f"rows for dataset {dataset} name columns its schema lacks: {', '.join(unknown)}",
                        f"its columns: {', '.join(declared)}")
+
+    def check_row_types(self, doc: _File, path: YamlPath, dataset: str, source: RowSource, view: ProjectView,
+                        value: Any) -> None:
+        """A value the dataset's declared column type cannot hold (`temp: warm` for a double) is
+        refused here, with its place, not by DSS at run time."""
+        types = view.column_types.get(dataset, {})
+        for index, row in enumerate(source.rows):
+            if not isinstance(row, dict):
+                continue
+            for column, cell in row.items():
+                kind = types.get(str(column), "")
+                if _fits(cell, kind):
+                    continue
+                problem = f"{cell!r} is no {kind}: column {column} of dataset {dataset} is declared {kind}"
+                if source.file is not None:  # the file's row: CSV line index+2 (after the header), else entry
+                    place = f"line {index + 2}" if source.file.endswith(".csv") else f"row {index + 1}"
+                    self.error(doc, path, f"fixture file {source.file}, {place}: {problem}", "fix the value or the column type")
+                else:
+                    where = (*path, index, column) if isinstance(value, list) else (*path, "rows", index, column)
+                    self.error(doc, where, problem, "fix the value or the column type")
 
     def schema_of(self, doc: _File, path: YamlPath, spec: dict[str, Any], view: ProjectView) -> SchemaCheck:
         self.dataset(doc, (*path, "dataset"), spec["dataset"], view)

@@ -203,3 +203,24 @@ def test_several_projects_need_the_file_to_name_one(tmp_path: Path) -> None:
 def test_no_tests_directory_is_an_empty_suite(tmp_path: Path) -> None:
     suite = _load(_config(tmp_path, {}))
     assert suite.tests == () and suite.files == ()
+
+
+def test_a_given_value_the_column_type_cannot_hold_is_refused_with_its_place(tmp_path: Path) -> None:
+    """Issue 13: `amount: warm` for a double column failed at run time inside DSS; it is refused
+    before the apply, with file:line (inline rows) or the fixture file's line (CSV)."""
+    root = _config(tmp_path, {"tests/a.yml": """\
+tests:
+  - name: inline
+    given:
+      orders_raw: [{id: 1, amount: warm, status: NEW}]
+    build: [orders]
+    expect: {orders: {rows: []}}
+  - name: from_csv
+    given: {orders_raw: tests/raw.csv}
+    build: [orders]
+    expect: {orders: {rows: []}}
+"""}, {"tests/raw.csv": "id,amount,status\n1,2.5,NEW\nx,,PAID\n"})
+    errors = _errors(root)
+    assert any("tests/a.yml:4:" in e and "tests[0].given.orders_raw[0].amount: 'warm' is no double" in e for e in errors), errors
+    assert any("fixture file tests/raw.csv, line 3: 'x' is no bigint" in e for e in errors), errors
+    assert len(errors) == 2, errors
