@@ -171,3 +171,23 @@ def test_dss_emulator_govern_serves_a_node_that_persists(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_approval_call_govern_md_documents(govern: Any) -> None:
+    """docs/govern.md's curl: a raw POST of {"status", "comment"} as bob approves alice's request."""
+    import base64
+    import urllib.request
+
+    artifact = _create(govern.client_for("govern-alice-key"), "cr", plan_digest="d")
+    _to_review(artifact)
+    artifact.get_signoff("review").update_status("WAITING_FOR_APPROVAL")
+    request = urllib.request.Request(
+        f"{govern.url}/dip/publicapi/artifact/{artifact.artifact_id}/workflow/step/review/signoff/approval",
+        data=json.dumps({"status": "APPROVED", "comment": "lgtm"}).encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 "Authorization": "Basic " + base64.b64encode(b"govern-bob-key:").decode()})
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    signoff = artifact.get_signoff("review").get_definition().get_raw()
+    assert signoff["status"] == "APPROVED"
+    assert signoff["approverResponse"]["user"]["login"] == "bob" and signoff["approverResponse"]["comment"] == "lgtm"
