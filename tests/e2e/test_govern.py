@@ -89,6 +89,9 @@ def test_submit_approve_apply_and_the_audit_trail(dss: Any, govern: Any, tmp_pat
     govern.client_for("govern-bob-key").get_artifact(artifact_id).get_signoff("review").add_approval("APPROVED", "ok")
     approved = run_cli(dss, root, "govern", "status", "dev.plan", "--json", env=alice, expect=0).json()
     assert approved["approved"] and approved["change_request"]["approval"]["approver"] == "bob"
+    resubmitted = run_cli(dss, root, "govern", "submit", "dev.plan", env=alice).stdout
+    assert "It is approved (Govern artifact" in resubmitted and "approved by bob" in resubmitted
+    assert "must approve" not in resubmitted
 
     applied = run_cli(dss, root, "apply", "-e", "dev", "dev.plan", env=alice)
     assert "approved by bob" in applied.stdout and f"written back to Govern change request {artifact_id}" in applied.output
@@ -105,8 +108,12 @@ def test_submit_approve_apply_and_the_audit_trail(dss: Any, govern: Any, tmp_pat
 
     # Applied once: the same plan is stale now (the state moved); its status still shows the outcome.
     assert "stale" in run_cli(dss, root, "apply", "-e", "dev", "dev.plan", env=alice, expect=1).stderr
-    shown = run_cli(dss, root, "govern", "status", "dev.plan", env=alice, expect=4).stdout
-    assert "apply status: APPLIED" in shown and "applied_by admin" in shown and "stale" in shown
+    # Reported as applied (exit 0: nothing is pending or refused), not as a refused stale plan.
+    shown = run_cli(dss, root, "govern", "status", "dev.plan", env=alice, expect=0).stdout
+    assert "apply status: APPLIED" in shown and "applied_by admin" in shown
+    assert f"Applied: Govern artifact {artifact_id} was applied by admin" in shown and "Refused" not in shown
+    shown_json = run_cli(dss, root, "govern", "status", "dev.plan", "--json", env=alice, expect=0).json()
+    assert shown_json["applied"] and not shown_json["approved"]
 
     # A newer plan is not unlocked by the approval of the older one.
     (root / "projects" / "governed.yml").write_text(PROJECT + MORE, encoding="utf-8")

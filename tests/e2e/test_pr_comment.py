@@ -215,6 +215,7 @@ def test_a_missing_ci_variable_is_named(provider: str, variable: str, server: pr
     del env[variable]
     failed = _comment(plans["first"], provider, env, expect=1)
     assert f"{variable} is not set" in failed.stderr
+    assert "))" not in failed.stderr  # the permission hint's own parentheses are not wrapped in more
     assert server.requests == [] and failed.stdout == ""
 
 
@@ -293,6 +294,9 @@ def test_a_workflow_that_is_not_about_a_pull_request_is_told_so(server: pr_serve
     failed = _comment(plans["first"], "github", env, expect=1)
     assert "the push event is not about a pull request" in failed.stderr
     assert server.requests == []
+    del env["GITHUB_EVENT_NAME"]
+    unnamed = _comment(plans["first"], "github", env, expect=1)
+    assert "this event is not about a pull request" in unnamed.stderr and "the this" not in unnamed.stderr
 
 
 def test_an_edited_plan_is_not_posted(server: pr_server.PrServer, plans: dict, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import click
 
 from dataiku_iac.cli.main import Context, _read_plan, cli, handle_errors, json_option
 from dataiku_iac.engine.govern import (
+    APPLIED,
     EXIT_REFUSED,
     MARKDOWN_LIMIT,
     Govern,
@@ -54,8 +55,12 @@ def submit(obj: Context, planfile: Path, as_json: bool) -> None:
     said = "Submitted" if created else "Already submitted"
     click.echo(printable(f"{said}: Govern change request {request.artifact_id} ({request.name}), "
                          f"sign-off {request.signoff_status}."))
-    click.echo(f"Someone other than {printable(request.requested_by)} must approve it in Govern; then "
-               f"`dataiku-iac apply -e {printable(str(saved.get('environment')))} {planfile}`.")
+    apply = f"`dataiku-iac apply -e {printable(str(saved.get('environment')))} {planfile}`"
+    result = verdict(request, str(saved["digest"]))
+    if result.approved:
+        click.echo(printable(f"It is approved ({result.reason}); apply it with {apply}."))
+    else:
+        click.echo(f"Someone other than {printable(request.requested_by)} must approve it in Govern; then {apply}.")
 
 
 @govern.command("status")
@@ -74,10 +79,15 @@ def status(obj: Context, planfile: Path, as_json: bool) -> None:
     digest = str(saved["digest"])
     request = _govern().find(digest)
     result = verdict(request, digest, submit_hint=f": run `dataiku-iac govern submit {planfile}`")
-    if stale is not None:
+    if request is not None and request.apply_status == APPLIED:
+        # Applied through its change request: the state moved on because of it, so a stale plan is expected.
+        result = Verdict(False, 0, f"Govern artifact {request.artifact_id} was applied by {request.fields.get('applied_by') or 'someone'}; "
+                                   f"nothing is left to do with this plan")
+    elif stale is not None:
         result = Verdict(False, EXIT_REFUSED, f"the plan cannot be applied any more: {stale}")
     if as_json:
         body = {"plan_digest": digest, "environment": saved.get("environment"), "approved": result.approved,
+                "applied": request is not None and request.apply_status == APPLIED,
                 "reason": result.reason, "change_request": request.to_json() if request is not None else None}
         click.echo(json.dumps(body, indent=2))
     else:
@@ -93,7 +103,8 @@ def _print_status(saved: dict, request: Any, result: Any) -> None:
         outcome = request.to_json()["outcome"]
         if outcome:
             click.echo(printable("Outcome: " + ", ".join(f"{k} {v}" for k, v in outcome.items())))
-    label = "Approved" if result.approved else ("Pending" if result.exit_code == 3 else "Refused")
+    applied = request is not None and request.apply_status == APPLIED and result.exit_code == 0
+    label = "Applied" if applied else "Approved" if result.approved else ("Pending" if result.exit_code == 3 else "Refused")
     click.echo(printable(f"{label}: {result.reason}"))
 
 

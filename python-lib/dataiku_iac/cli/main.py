@@ -33,6 +33,7 @@ from dataiku_iac.cli import scaffold
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.govern import ApprovalError, Govern
+from dataiku_iac.engine.saved_plans import check_unmodified
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
@@ -387,6 +388,8 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
     if planfile is not None and force_delete:
         raise IacError("--force-delete is recorded in a plan: give it to `plan --out`, not with a saved plan file")
     saved = _read_plan(planfile) if planfile else None
+    if saved is not None:  # an edited file is named, as `show` names it (the engine's check cannot)
+        check_unmodified(saved, f"the saved plan file {planfile}")
     if saved is not None and (saved.get("source") or {}).get("kind") == "rollback":
         serial = saved["source"].get("serial")
         raise IacError(f"{planfile} is a rollback plan: apply it with `dataiku-iac state rollback {serial} -e {environment} --plan {planfile}`")

@@ -313,8 +313,8 @@ def post(provider: Provider, env: Mapping[str, str], given: Overrides, render: C
     variable = given.token_env or provider.token_variable
     token = env.get(variable, "")
     if not token:
-        raise CommentError(f"{variable} is not set: the {provider.label} token that posts the comment "
-                           f"({provider.permission_hint})" if variable == provider.token_variable else
+        raise CommentError(f"{variable} is not set: the {provider.label} token that posts the comment"
+                           f"; {provider.permission_hint}" if variable == provider.token_variable else
                            f"{variable} (--token-env) is not set: no {provider.label} token to post the comment")
     target = provider.target(env, given)
     api = Api(provider, target.api_url, token)
@@ -374,8 +374,9 @@ def _github_pull_request(env: Mapping[str, str]) -> str:
     number = ((event.get("pull_request") or {}).get("number")
               or (issue.get("number") if issue.get("pull_request") else None))
     if not number:
-        kind = env.get("GITHUB_EVENT_NAME") or "this"
-        raise CommentError(f"the {kind} event is not about a pull request (GITHUB_EVENT_PATH has no pull_request.number): "
+        name = env.get("GITHUB_EVENT_NAME")
+        kind = f"the {name} event" if name else "this event"
+        raise CommentError(f"{kind} is not about a pull request (GITHUB_EVENT_PATH has no pull_request.number): "
                            "run on pull_request, or give --pull-request")
     return str(number)
 
