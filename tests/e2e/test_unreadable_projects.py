@@ -111,3 +111,12 @@ def test_a_key_that_is_not_an_administrator_is_told_a_project_create_may_be_refu
     assert "'bob', the user of this API key, is not an administrator" in as_bob.stdout
     as_admin = run_cli(dss, root, "plan", "-e", "dev")
     assert "creating a project needs" not in as_admin.output, str(as_admin)
+
+
+def test_a_missing_state_project_is_said_to_be_missing_first(dss: Any, tmp_path: Path) -> None:
+    """An administrator's first run before the state's project exists: the message leads with that."""
+    iac = "state:\n  backend: managed_folder\n  project_key: NOSTATE\n  folder: iac_state\n"
+    root = write_config(tmp_path / "cfg", {"open.yml": PROJECT.format(key="OPEN")}, iac=iac)
+    text = run_cli(dss, root, "plan", "-e", "dev", expect=1).stderr
+    assert "project NOSTATE, which holds the state of this environment (managed folder 'iac_state', path /dev), " \
+           "does not exist or 'admin', the user of this API key, may not read it: create the project" in text, text

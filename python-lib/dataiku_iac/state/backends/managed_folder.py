@@ -159,9 +159,11 @@ class ManagedFolderBlobStore:
         else:
             who += ", the user of this API key,"
         where = f"/{self.prefix}" if self.prefix else "/"
+        # Existence first: on a first run with an administrator's key, a missing project is the likely cause.
         return (
-            f"{who} may not read project {self.project_key}, which holds the state of this environment (managed "
-            f"folder {self.folder_ref!r}, path {where}), or the project does not exist: reading the state (plan, "
+            f"project {self.project_key}, which holds the state of this environment (managed folder "
+            f"{self.folder_ref!r}, path {where}), does not exist or {who} may not read it: create the project and "
+            f"its managed folder first (docs/ci.md, setup), or get the permission: reading the state (plan, "
             f"drift, state list) needs the project permission 'Read project content' (readProjectContent), and "
             f"writing it (apply, destroy, state commands that change it) 'Write project content' "
             f"(writeProjectContent); ask an administrator of that project for it, or use another key"
