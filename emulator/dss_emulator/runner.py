@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import runpy
+import signal
 import sys
 import traceback
 from typing import Any, Dict
@@ -65,6 +66,10 @@ def run_step(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def main() -> int:
+    # DSS starts plugin code as a fresh process where SIGINT raises KeyboardInterrupt, and aborts
+    # it with SIGINT. An emulator started in the background (`cmd &` in a script) has SIGINT
+    # ignored, which its children inherit and Python then leaves ignored: restore DSS's behaviour.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with open(sys.argv[1], encoding="utf-8") as fh:
         spec = json.load(fh)
     code = 0
