@@ -133,6 +133,9 @@ def test_code_env_pins_what_the_engine_needs():
     # DSS gives every code env its own dataikuapi (the DSS version's): never pin it in the plugin env.
     assert "dataiku-api-client" not in names
     assert engine - {"dataiku-api-client"} <= names, engine - names
+    # Issue 13: the run-tests macro and step run `sql` rules on DuckDB; `pip install .[tests]` gets it too.
+    assert "duckdb" in names
+    assert re.search(r'^tests = \["duckdb[^"]*"\]', pyproject, re.M), "the `tests` extra brings DuckDB"
 
 
 def test_zip_is_laid_out_as_dss_installs_it(tmp_path):

@@ -153,7 +153,7 @@ class _Load:
             return None
         doc = _File(rel, parsed.data, parsed.marks)
         if not isinstance(parsed.data, dict):
-            self.error(doc, (), "a test file must be a YAML mapping with a 'tests' list", "e.g. tests:\n  - name: ...")
+            self.error(doc, (), "a test file must be a YAML mapping with a 'tests' list", "e.g. `tests: [{name: ..., schema: ...}]`")
             return None
         for issue in check(parsed.data, "test"):
             self.errors.append(doc.diagnostic(issue.path, issue.message, issue.hint, where=issue.where))

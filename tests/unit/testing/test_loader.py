@@ -224,3 +224,11 @@ tests:
     assert any("tests/a.yml:4:" in e and "tests[0].given.orders_raw[0].amount: 'warm' is no double" in e for e in errors), errors
     assert any("fixture file tests/raw.csv, line 3: 'x' is no bigint" in e for e in errors), errors
     assert len(errors) == 2, errors
+
+
+def test_an_empty_test_file_is_refused_on_one_readable_line(tmp_path: Path) -> None:
+    """Issue 13: the hint showed a literal `\\n` (a newline escaped by the one-line rendering)."""
+    errors = _errors(_config(tmp_path, {"tests/empty.yml": ""}))
+    assert errors == ["tests/empty.yml: error: a test file must be a YAML mapping with a 'tests' list "
+                      "(e.g. `tests: [{name: ..., schema: ...}]`)"], errors
+    assert "\\n" not in errors[0]
