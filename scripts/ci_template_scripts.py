@@ -38,7 +38,7 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
 
 def scripts_of(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
-    if path.name == "Jenkinsfile":
+    if path.name.startswith("Jenkinsfile"):
         return re.findall(r"sh '''(.*?)'''", text, flags=re.S)
     found = []
     for key, value in _walk(yaml.safe_load(text)):

