@@ -18,7 +18,6 @@ import logging
 import os
 import platform
 import re
-import signal
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions
+from dataiku_iac.testing.interrupt import interrupts_as_keyboard
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -485,29 +485,20 @@ class _Progress:
                 click.echo(self.style(f"{change.address}: failed: {detail}", "red"))
 
 
-class _graceful_stop:
-    """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: stop now."""
+class _graceful_stop(interrupts_as_keyboard):
+    """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: stop now.
+    (Taken while the block runs, in the main thread, as `interrupts_as_keyboard` takes them.)"""
 
     def __init__(self, stop: threading.Event, style: Style):
+        super().__init__()
         self.stop = stop
         self.style = style
-        self._previous: dict = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
         if self.stop.is_set():
             raise KeyboardInterrupt
         self.stop.set()
         click.echo(self.style("\nInterrupt received: finishing in-flight operations and saving the state. Interrupt again to stop at once.", "yellow"), err=True)
-
-    def __enter__(self) -> _graceful_stop:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
 
 
 @cli.command()
