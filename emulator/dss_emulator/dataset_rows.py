@@ -118,7 +118,10 @@ def _reader(format_type: str, params: Dict[str, Any], paths: List[str]) -> str:
     if format_type == "csv":
         opts = _csv_options(params)
         args = ", ".join(f"{k} = {v}" for k, v in opts.items())
-        return f"read_csv({files}, {args}, all_varchar = true, null_padding = true, auto_detect = true)"
+        # OFFSET 0 keeps DuckDB (2.0) from pushing the TRY_CAST of cast_expr into the CSV scan, where
+        # it becomes a strict conversion: a cell like "warm" in a double column raised a
+        # ConversionException (an "internal error") instead of reading as nothing, as DSS reads it.
+        return f"(SELECT * FROM read_csv({files}, {args}, all_varchar = true, null_padding = true, auto_detect = true) OFFSET 0)"
     if format_type == "parquet":
         return f"read_parquet({files})"
     if format_type == "json":

@@ -77,6 +77,22 @@ def test_rows_follow_a_rename_and_schema_changes_read_by_name(project):
     assert list(renamed.iter_rows()) == [["Ann", None], ["Bob, Jr.", None], ["tab\there", None]]
 
 
+def test_a_csv_cell_its_column_type_cannot_hold_reads_as_nothing(project):
+    """Issue 13: `warm` in a double column answered "Emulator internal error: ConversionException"
+    (DuckDB turned the lenient cast into a strict one inside the CSV scan); DSS reads it as no value."""
+    src = project.create_upload_dataset("temps")
+    src.uploaded_add_file(io.BytesIO(b"temp,place\nwarm,a\n2.5,b\n"), "t.csv")
+    settings = src.get_settings()
+    settings.set_csv_format(separator=",", style="excel", header_row=True)
+    settings.get_raw()["schema"] = {"columns": [{"name": "temp", "type": "double"}, {"name": "place", "type": "string"}],
+                                    "userModified": True}
+    settings.save()
+    assert list(src.iter_rows()) == [[None, "a"], [2.5, "b"]]
+    dst = project.new_managed_dataset("temps_copy").with_store_into("filesystem_managed").create()
+    src.copy_to(dst, write_mode="OVERWRITE").wait_for_result()
+    assert [r[1] for r in dst.iter_rows()] == ["a", "b"]
+
+
 def test_data_errors_as_dss_reports_them(project):
     raises_dss(NOT_FOUND, lambda: list(project.get_dataset("nope").iter_rows()), "dataset does not exist")
     empty = project.create_upload_dataset("noschema")
