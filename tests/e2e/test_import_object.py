@@ -75,9 +75,11 @@ def test_one_dataset_and_one_folder_adopted_into_a_managed_project(dss: Any, tmp
         (("managed_folder.SHOP.reports", "zzzzzzzz"), "already in the state"),
         (("dataset.SHOP.orders",), "already in the state"),
         (("dataset.OTHER.x",), "no project file declares project OTHER"),
+        # a usage error (click's), reported as one, never as an internal error
+        (("project.SHOP", "--output", str(tmp_path / "out")), "--output is for `import project KEY` only"),
     ):
         failed = run_cli(dss, root, "import", *args, "-e", "dev", env=env, expect=1)
-        assert message in failed.stderr, str(failed)
+        assert message in failed.stderr and "Internal error" not in failed.stderr, str(failed)
     assert (root / "projects" / "shop.yml").read_text() == text
     # In the configuration but not in the state: the error says how to adopt it (an import: entry).
     (root / "projects" / "shop.yml").write_text(text.replace("  - name: returns\n", "  - name: draft\n    type: managed\n  - name: returns\n"))

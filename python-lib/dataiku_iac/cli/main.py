@@ -136,7 +136,7 @@ def handle_errors(json_flag: str = "as_json") -> Callable:
                 _report(exc, as_json, context.warnings if context is not None else [])
                 # A plan that lacks its Govern approval: 3 pending, 4 refused (docs/cli-reference.md)
                 sys.exit(exc.exit_code if isinstance(exc, ApprovalError) else EXIT_ERROR)
-            except click.exceptions.Exit:
+            except (click.exceptions.Exit, click.ClickException):  # usage errors: main() reports them
                 raise
             except KeyboardInterrupt:
                 click.echo("Interrupted.", err=True)
