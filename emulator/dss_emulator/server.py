@@ -231,8 +231,43 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class EmulatorServer:
+class BackgroundServer:
+    """A WSGI app (with `faults`) served by werkzeug's threaded server, in the foreground or on a
+    daemon thread: what the DSS and the Govern emulators share."""
+
+    THREAD_NAME = "emulator"
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self.host = host
+        self.port = self._server.server_port
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Any:
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.THREAD_NAME, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self.app.faults.clear()  # first: releases hanging requests
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class EmulatorServer(BackgroundServer):
     """Run the emulator in a background thread: ``EmulatorServer(port=0).start()``; ``.url``; ``.stop()``."""
+
+    THREAD_NAME = "dss-emulator"
 
     def __init__(
         self,
@@ -258,29 +293,5 @@ class EmulatorServer:
             govern_api_key=govern_api_key,
         )
         self.api_key = api_key
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler
-        )
-        self.host = host
-        self.port = self._server.server_port
+        super().__init__(host, port, self.app)
         self.app.plugin_code.public_url = self.url
-        self._thread: Optional[threading.Thread] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dss-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self.app.faults.clear()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .. import errors
 from ..faults import FaultManager, RequestLog
 from ..router import NoRoute, RouteTable, WrongMethod
+from ..server import BackgroundServer
 from .routes import GOVERN_ROUTES, GCtx, authenticate
 from .store import DEFAULT_GOVERN_ADMIN_KEY, GovernStore, default_govern_seed
 
@@ -166,41 +165,15 @@ class GovernEmulator:
         return {"cleared": True}
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request is too noisy
-        pass
-
-
-class GovernServer:
+class GovernServer(BackgroundServer):
     """``GovernServer(port=0).start()``; ``.url``; ``.stop()``: the Govern node on a thread."""
+
+    THREAD_NAME = "govern-emulator"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = DEFAULT_GOVERN_ADMIN_KEY,
                  data_dir: Optional[Path] = None, latency_ms: int = 0) -> None:
-        self.app = GovernEmulator(api_key=api_key, data_dir=data_dir, latency_ms=latency_ms)
         self.api_key = api_key
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self.host = host
-        self.port = self._server.server_port
-        self._thread: Optional[threading.Thread] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(host, port, GovernEmulator(api_key=api_key, data_dir=data_dir, latency_ms=latency_ms))
 
     def address(self) -> Tuple[str, int]:
         return self.host, self.port
-
-    def start(self) -> GovernServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="govern-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self.app.faults.clear()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
