@@ -51,6 +51,22 @@ def _config_cache_of_the_session(tmp_path_factory):
         os.environ[CACHE_ENV] = before
 
 
+# -- the module cache (modules/cache.py): private to the test session too, never ~/.cache --------
+@pytest.fixture(scope="session", autouse=True)
+def _module_cache_of_the_session(tmp_path_factory):
+    import os
+
+    from dataiku_iac.modules.cache import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("module-cache") / "modules")
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 # -- secret values a run remembered to redact (errors.remember_secret) are process-wide: each test
 # starts as a fresh CLI process would, so one test's secrets never blank another test's output ----
 @pytest.fixture(autouse=True)

@@ -43,3 +43,8 @@ class BareRepo:
         git(self.work, "commit", "--quiet", "-m", message)
         git(self.work, "push", "--quiet", str(self.path), f"HEAD:refs/heads/{self.branch}")
         return git(self.work, "rev-parse", "HEAD")
+
+    def tag(self, name: str) -> None:
+        """Tag the last commit `name` and push the tag."""
+        git(self.work, "tag", name)
+        git(self.work, "push", "--quiet", str(self.path), f"refs/tags/{name}")

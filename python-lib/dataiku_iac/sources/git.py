@@ -189,9 +189,10 @@ def ensure_private_dir(path: Path) -> Path:
 class _Git:
     """A bare cache repository for one URL, locked for the duration of a fetch and export."""
 
-    def __init__(self, url: str, cache: Path, credentials: Optional[GitCredentials]):
+    def __init__(self, url: str, cache: Path, credentials: Optional[GitCredentials], *, fetch: bool = True):
         self.url = url
         self.credentials = credentials
+        self._fetch_on_enter = fetch
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
         self.path = cache / f"{key}.git"
         self._lock_path = cache / f"{key}.lock"
@@ -205,7 +206,8 @@ class _Git:
         if not (self.path / "HEAD").exists():
             git.Repo.init(self.path, bare=True)
         self.repo = git.Repo(self.path)
-        self.fetch()
+        if self._fetch_on_enter:
+            self.fetch()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -248,6 +250,28 @@ class _Git:
             with contextlib.suppress(SourceError):
                 return self._run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").strip()
         raise SourceError(f"{redact_url(self.url)}: no branch, tag or commit {ref!r}")
+
+    def tags(self) -> list[str]:
+        """The names of the tags fetched so far (without `refs/tags/`)."""
+        out = self._run("for-each-ref", "--format=%(refname)", "refs/tags")
+        return [line[len("refs/tags/"):] for line in out.splitlines() if line.startswith("refs/tags/")]
+
+    def has_commit(self, sha: str) -> bool:
+        with contextlib.suppress(SourceError):
+            self._run("cat-file", "-e", f"{sha}^{{commit}}")
+            return True
+        return False
+
+    def show(self, commit: str, path: str) -> Optional[bytes]:
+        """The bytes of `path` at `commit`, or None when it has no such file."""
+        import git
+
+        try:
+            data = self.repo.git.execute(["git", *self._options(), "show", f"{commit}:{path}"],
+                                         env=self.env, stdout_as_string=False)
+        except git.GitCommandError:
+            return None
+        return data if isinstance(data, bytes) else None
 
     def export(self, commit: str, subpath: str, root: Path) -> int:
         import git
@@ -313,6 +337,12 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def open_repository(url: str, cache: Path, credentials: Optional[GitCredentials] = None, *, fetch: bool = True) -> _Git:
+    """A context manager over the bare cache of `url` under `cache` (fetched on entry unless
+    `fetch` is False: offline work from what an earlier fetch brought)."""
+    return _Git(check_url(url), cache, credentials, fetch=fetch)
 
 
 def askpass_answers(env: dict) -> tuple:
