@@ -59,6 +59,8 @@ C = {
     "aws_secret": cn.make("the S3 state's AWS secret key", shape="key"),
     "aws_token": cn.make("the S3 state's AWS session token", shape="key"),
     "wrong_prefix": cn.make("a runner variable a configuration may not read"),
+    "module_url": cn.make("a password in a module's Git URL", shape="key"),
+    "module_default": cn.make("a sensitive module input's default"),
 }
 CANARIES = list(C.values())
 
@@ -558,6 +560,50 @@ BAD_CONFIGS = {
 }
 
 
+def module_commands(s: Sweep) -> None:
+    """`modules get|update|search|show` (no DSS): a registry and a Git module on a local bare
+    repository, the standard library; a call whose Git URL holds a password (refused without
+    repeating it); a registry module whose sensitive input has a default (never shown). The module
+    cache is under HOME (scanned)."""
+    from tests.support.gitrepo import BareRepo
+
+    registry = BareRepo(s.base / "module-registry")
+    registry.commit({
+        "index.yml": "registry: 1\nmodules:\n  ingest:\n    path: ingest\n    description: Ingest\n"
+                     "  token:\n    path: token\n    description: Holds a sensitive input\n",
+        "ingest/module.yml": "module: ingest\nversion: 1.0.0\nresources: [r.yml]\n",
+        "ingest/r.yml": "datasets: []\n",
+        "token/module.yml": "module: token\ninputs:\n  token: {type: string, sensitive: true, default: "
+                            f"'{C['module_default'].value}'}}\nresources: [r.yml]\n",
+        "token/r.yml": "datasets: []\n",
+    })
+    registry.tag("ingest/v1.0.0")
+    root = s.base / "cfg-mod"
+    calls = (f"  - {{name: lib, source: acme/ingest, version: '~> 1.0'}}\n"
+             f"  - {{name: git, source: 'git+{registry.url}//ingest?ref=ingest/v1.0.0'}}\n"
+             "  - {name: std, source: std/build_and_check, inputs: {datasets: [x]}}\n")
+    support.write_config(root, {"mod.yml": f"project:\n  key: MOD\n  name: Modules\nmodules:\n{calls}"},
+                         iac=f"version: 1\nmodule_registries:\n  acme: git+{registry.url}\n")
+    cache = {"DATAIKU_IAC_MODULE_CACHE": str(s.base / "home" / ".cache" / "dataiku-iac" / "modules")}
+    s.run("modules", "get", root=root, **cache)
+    s.check("the lock file was written", (root / "iac.lock.yml").is_file())
+    s.run("modules", "get", "--json", "--offline", root=root, **cache)
+    s.run("modules", "update", root=root, **cache)
+    s.run("modules", "update", "lib", "--json", root=root, **cache)
+    s.run("modules", "search", root=root, **cache)
+    s.run("modules", "search", "sensitive", "--json", root=root, **cache)
+    shown = s.run("modules", "show", "acme/token", root=root, **cache)
+    s.check("show lists the sensitive input", "token (string, (sensitive))" in shown.stdout)
+    s.run("modules", "show", "acme/token", "--json", root=root, **cache)
+    s.run("modules", "show", "std/ingest_sql", "--offline", root=root, **cache)
+    bad = s.base / "bad-module-url"
+    url = f"git+https://svc:{C['module_url'].value}@git.example/m.git"
+    support.write_config(bad, {"bad.yml": f"project:\n  key: BAD\n  name: Bad\nmodules:\n  - {{name: m, source: '{url}'}}\n"})
+    refused = s.run("modules", "get", root=bad, expect=1, **cache)
+    s.check("a credential in a module URL is refused", "must not contain credentials" in refused.stderr)
+    s.run("modules", "get", "--json", root=bad, expect=1, **cache)
+
+
 def validation_errors(s: Sweep) -> None:
     """Configurations with a mistake on a secret field (each its own directory, not scanned: a
     secret written inline is in the YAML by the author's mistake; the tool must not repeat it)."""
@@ -592,6 +638,7 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "test_command": the_test_command,
     "managed_folder_state": managed_folder_state,
     "s3_state": s3_state,
+    "module_commands": module_commands,
     "validation_errors": validation_errors,
     "destroy": destroy,
 }
@@ -632,7 +679,7 @@ def test_no_canary_in_what_each_phase_printed(sweep: Sweep, name: str) -> None:
 def test_no_canary_in_any_file_the_tool_wrote(sweep: Sweep) -> None:
     scanner = _scanner()
     leaks = []
-    for label in ("cfg", "cfg-mf", "cfg-gov", "cfg-s3", "imported", "home", "config-cache", "fresh"):
+    for label in ("cfg", "cfg-mf", "cfg-gov", "cfg-s3", "cfg-mod", "imported", "home", "config-cache", "fresh"):
         tree = sweep.base / label
         if tree.exists():
             leaks += [str(f) for f in scanner.scan_tree(tree, label=label)]

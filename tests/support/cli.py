@@ -61,8 +61,10 @@ class CliResult:
 
 
 def cli_env(dss: Any, **extra: str) -> dict[str, str]:
-    """This process's environment without DKU_* / DATAIKU_IAC* variables, pointed at emulator `dss`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKU_", "DATAIKU_IAC"))}
+    """This process's environment without DKU_* / DATAIKU_IAC* variables, pointed at emulator `dss`
+    (the session's module cache is kept: a run must never fill the user's ~/.cache)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DKU_", "DATAIKU_IAC")) or k == "DATAIKU_IAC_MODULE_CACHE"}
     env.update(DKU_DSS_URL=dss.url, DKU_API_KEY=dss.api_key, NO_COLOR="1", PYTHONUNBUFFERED="1")
     env.update(extra)
     return env

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from dataiku_iac.config.files import ConfinedReadError, check_relative_path, read_confined
 from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
@@ -119,7 +119,135 @@ def std_index() -> Index:
     return parse_index(raw, f"std/{INDEX_FILE}")
 
 
+def configured_registries(config_root: Path) -> dict[str, str]:
+    """iac.yml's `module_registries`, name -> Git URL (without the git+ prefix). The schema
+    (iac.schema.json) checks the shape; what it would refuse is left out here."""
+    try:
+        raw = read_confined(config_root, "iac.yml")
+    except ConfinedReadError:
+        return {}
+    text, _ = decode_utf8(raw, "iac.yml")
+    parsed = parse_yaml(text or "", "iac.yml")
+    data = parsed.data if parsed.usable and isinstance(parsed.data, dict) else {}
+    found = data.get("module_registries")
+    if not isinstance(found, dict):
+        return {}
+    return {k: v[len("git+"):] for k, v in found.items() if isinstance(v, str) and v.startswith("git+") and k != STD}
+
+
 def module_tag_version(tag: str, name: str) -> Optional[str]:
     """"1.2.0" for the tag "NAME/v1.2.0" (or "NAME/1.2.0"); None for another module's tag."""
     prefix = f"{name}/"
     return tag[len(prefix):] if tag.startswith(prefix) else None
+
+
+# -- browsing: `modules search` and `modules show` ----------------------------------------------
+
+
+@dataclass
+class ModuleInfo:
+    """One module of a registry as `modules show` presents it."""
+
+    registry: str
+    entry: IndexEntry
+    versions: list[str]  # newest first
+    definition: Optional[dict[str, Any]] = None  # its module.yml at the newest version, as parsed
+    readme: bool = False
+
+    @property
+    def source(self) -> str:
+        return f"{self.registry}/{self.entry.name}"
+
+
+@dataclass
+class RegistryView:
+    """A registry's index with its modules' versions, and a way to read a module's files."""
+
+    name: str
+    index: Index
+    versions: dict[str, list[str]]
+    read: Callable[[str, str], Optional[bytes]]  # (module name, path in its directory) -> bytes
+
+    def info(self, module: str, with_definition: bool = False) -> Optional[ModuleInfo]:
+        entry = self.index.modules.get(module)
+        if entry is None:
+            return None
+        info = ModuleInfo(self.name, entry, self.versions.get(module, []))
+        if with_definition:
+            raw = self.read(module, "module.yml")
+            if raw is not None:
+                text, _ = decode_utf8(raw, "module.yml")
+                parsed = parse_yaml(text or "", "module.yml")
+                info.definition = parsed.data if parsed.usable and isinstance(parsed.data, dict) else None
+            info.readme = self.read(module, "README.md") is not None
+        return info
+
+
+def open_registry(config_root: Path, name: str, *, offline: bool = False) -> RegistryView:
+    """The registry `name` (std, or one of iac.yml's module_registries); SourceError when it
+    cannot be read, KeyError when no registry has that name."""
+    if name == STD:
+        return _std_view()
+    url = configured_registries(config_root).get(name)
+    if url is None:
+        raise KeyError(name)
+    return _git_view(name, url, offline)
+
+
+def registry_names(config_root: Path) -> list[str]:
+    return [STD, *sorted(configured_registries(config_root))]
+
+
+def _std_view() -> RegistryView:
+    index = std_index()
+    versions = {}
+    for name, entry in index.modules.items():
+        version = _version_in(_std_read(entry, "module.yml"))
+        versions[name] = [version] if version else []
+
+    def read(module: str, rel: str) -> Optional[bytes]:
+        entry = index.modules.get(module)
+        return _std_read(entry, rel) if entry else None
+
+    return RegistryView(STD, index, versions, read)
+
+
+def _std_read(entry: IndexEntry, rel: str) -> Optional[bytes]:
+    try:
+        return read_confined(STD_ROOT, f"{entry.path}/{rel}")
+    except ConfinedReadError:
+        return None
+
+
+def _version_in(raw: Optional[bytes]) -> Optional[str]:
+    if raw is None:
+        return None
+    text, _ = decode_utf8(raw, "module.yml")
+    parsed = parse_yaml(text or "", "module.yml")
+    value = parsed.data.get("version") if parsed.usable and isinstance(parsed.data, dict) else None
+    return str(value) if value is not None else None
+
+
+def _git_view(name: str, url: str, offline: bool) -> RegistryView:
+    from dataiku_iac.modules.cache import cache_root, git_cache
+    from dataiku_iac.modules.versions import Version
+    from dataiku_iac.sources.common import SourceError
+    from dataiku_iac.sources.git import open_repository
+
+    files: dict[tuple[str, str], Optional[bytes]] = {}
+    with open_repository(url, git_cache(cache_root()), fetch=not offline) as repo:
+        head = repo.resolve("HEAD")
+        raw = repo.show(head, INDEX_FILE)
+        if raw is None:
+            raise SourceError(f"registry '{name}' has no {INDEX_FILE} at the head of its default branch")
+        index = parse_index(raw, f"{name}:{INDEX_FILE}")
+        tags = repo.tags()
+        versions: dict[str, list[str]] = {}
+        for module, entry in index.modules.items():
+            found = [(v, t) for t in tags if (v := Version.of_tag(module_tag_version(t, module) or "")) is not None]
+            found.sort(reverse=True)
+            versions[module] = [str(v) for v, _ in found]
+            commit = repo.resolve(found[0][1]) if found else head
+            for rel in ("module.yml", "README.md"):
+                files[(module, rel)] = repo.show(commit, f"{entry.path}/{rel}")
+    return RegistryView(name, index, versions, lambda module, rel: files.get((module, rel)))

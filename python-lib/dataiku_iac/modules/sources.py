@@ -46,6 +46,7 @@ from dataiku_iac.modules.registry import (
     REGISTRY_NAME,
     STD,
     STD_ROOT,
+    configured_registries,
     module_tag_version,
     parse_index,
     std_index,
@@ -110,7 +111,7 @@ def resolve_module(
     text = source.strip()
     if version is not None and (not isinstance(version, str) or not version.strip()):
         raise site.error("'version' must be a non-empty string such as \"~> 1.2\"", path=_sibling(call_path, "version"))
-    if _is_local(text):
+    if is_local(text):
         return _resolve_local(Path(config_root), text, version, site)
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise site.error(f"absolute module paths are not allowed ('{text}')",
@@ -425,22 +426,6 @@ def _registry_url(config_root: Path, registry: str, site: CallSite) -> str:
     return url
 
 
-def configured_registries(config_root: Path) -> dict[str, str]:
-    """iac.yml's `module_registries`, name -> Git URL (without the git+ prefix). The schema
-    (iac.schema.json) checks the shape; what it would refuse is left out here."""
-    try:
-        raw = read_confined(config_root, "iac.yml")
-    except ConfinedReadError:
-        return {}
-    text, _ = decode_utf8(raw, "iac.yml")
-    parsed = parse_yaml(text or "", "iac.yml")
-    data = parsed.data if parsed.usable and isinstance(parsed.data, dict) else {}
-    found = data.get("module_registries")
-    if not isinstance(found, dict):
-        return {}
-    return {k: v[len("git+"):] for k, v in found.items() if isinstance(v, str) and v.startswith("git+") and k != STD}
-
-
 def cache_root_for(target: _Target) -> Path:
     try:
         return cache.cache_root()
@@ -448,7 +433,7 @@ def cache_root_for(target: _Target) -> Path:
         raise target.site.error(f"module '{target.shown}': {exc}") from None
 
 
-def _is_local(text: str) -> bool:
+def is_local(text: str) -> bool:
     return text in (".", "..") or text.startswith(("./", "../"))
 
 
