@@ -191,3 +191,18 @@ def test_a_registry_module_resolves_its_tag_and_its_index_path(tmp_path, config)
     assert _get(config, "acme/ingest", "= 2.0.0-rc1", lock=lock).version == "2.0.0-rc1"
     assert "no module registry named 'other'" in _fail(config, "other/ingest", lock=lock)
     assert "the registry's index has no module 'nope'" in _fail(config, "acme/nope", lock=lock)
+
+
+def test_the_lock_s_declarations_are_checked_after_a_run(repo, config):
+    from dataiku_iac.modules.sources import check_lock_declarations
+
+    first, second = f"git+{repo.url}//ingest?ref=v1.0.0", f"git+{repo.url}//ingest?ref=v1.1.0"
+    lock = _record(config)
+    for source in (first, second):
+        _get(config, source, lock=lock)
+    lock.write([key_of(first, None), key_of(second, None)])
+    assert check_lock_declarations(config, [(first, None), (second, None), ("../local", None)]) == []
+    [warning] = check_lock_declarations(config, [(first, None)])
+    assert warning.severity == "warning" and warning.file == "iac.lock.yml"
+    assert second in warning.message and "no longer called" in warning.message
+    assert "dataiku-iac modules get" in (warning.hint or "")

@@ -30,7 +30,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 from urllib.parse import parse_qs
 
 from dataiku_iac.config.files import ConfinedReadError, is_inside, read_confined
@@ -124,6 +124,20 @@ def resolve_module(
     return _resolve_locked(target, key_of(text, version), active, site, offline)
 
 
+def check_lock_declarations(config_root: Path, calls: Iterable[tuple[str, Optional[str]]]) -> list[Diagnostic]:
+    """After every call of a run was resolved: warnings when iac.lock.yml was written for other
+    calls (its `declarations_hash` differs and it holds entries no call uses). `calls`: the
+    (source, version) of every module call; local ones are left out here. A lock that cannot
+    be read gives its errors (the resolutions reported them already when a call needed it)."""
+    keys = [key_of(source, version) for source, version in calls
+            if isinstance(source, str) and not is_local(source.strip())]
+    try:
+        lock = _lock_of(Path(config_root))
+    except ConfigError as exc:
+        return exc.diagnostics
+    return lock.check_declarations(keys)
+
+
 def _constraint(version: Optional[str], site: CallSite) -> Optional[Constraint]:
     if version is None:
         return None
@@ -135,7 +149,7 @@ def _constraint(version: Optional[str], site: CallSite) -> Optional[Constraint]:
 
 # -- the lock -----------------------------------------------------------------------------------
 
-_lock_memo: dict[str, tuple[tuple[int, int], ModuleLock]] = {}
+_lock_memo: dict[str, tuple[tuple[int, int, int], ModuleLock]] = {}
 
 
 def _lock_of(config_root: Path) -> ModuleLock:
@@ -143,9 +157,9 @@ def _lock_of(config_root: Path) -> ModuleLock:
     path = config_root / LOCK_FILE
     try:
         info = path.stat()
-        signature = (info.st_mtime_ns, info.st_size)
+        signature = (info.st_ino, info.st_mtime_ns, info.st_size)  # the lock is replaced, never edited in place
     except OSError:
-        signature = (0, -1)
+        signature = (0, 0, -1)
     memo = _lock_memo.get(str(path))
     if memo is not None and memo[0] == signature:
         return memo[1]
