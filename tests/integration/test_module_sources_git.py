@@ -206,3 +206,16 @@ def test_the_lock_s_declarations_are_checked_after_a_run(repo, config):
     assert warning.severity == "warning" and warning.file == "iac.lock.yml"
     assert second in warning.message and "no longer called" in warning.message
     assert "dataiku-iac modules get" in (warning.hint or "")
+
+
+def test_the_content_hash_is_the_same_read_in_place_or_from_git(repo, config):
+    """The same files give the same hash whether the module is local or fetched (the lock can be
+    checked against a vendored copy; moving a module into a repository keeps its hash)."""
+    from tests.support.gitrepo import git
+
+    git(repo.work, "checkout", "--quiet", "v1.1.0")
+    shutil.copytree(repo.work / "ingest", config / "modules" / "ingest")
+    (config / "modules" / "ingest" / ".DS_Store").write_text("editor noise")
+    local = _get(config, "../modules/ingest")
+    fetched = _get(config, f"git+{repo.url}//ingest?ref=v1.1.0", lock=_record(config))
+    assert local.content_hash == fetched.content_hash
