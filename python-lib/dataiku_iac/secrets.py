@@ -426,6 +426,8 @@ def settle_unknown(state: S, plan: Plan, desired: DesiredState) -> tuple[S, int]
     found the project in sync (a no-op): that is the value DSS holds. (A project the apply
     writes is recorded anew anyway.) Returns (state, how many), the same object if none."""
     todo = []
+    if plan.options.refresh_only:  # its no-ops compare DSS with the state, not with the configuration
+        return state, 0
     for change in plan.changes:
         entry = state.resources.get(change.address)
         declared = desired.get(change.address)
@@ -448,6 +450,8 @@ def stale_secrets(plan: Plan, desired: DesiredState, key_id: str) -> list[str]:
     variable and its environment variable (never a value). Empty when the plan was made under
     another key than `key_id`: its fingerprints cannot be compared (docs/security.md)."""
     if not plan.fingerprint_key_id or plan.fingerprint_key_id != key_id:
+        return []
+    if plan.options.refresh_only:  # it records DSS's values: no secret of the configuration is written or kept
         return []
     changed = []
     for change in plan.changes:

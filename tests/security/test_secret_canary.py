@@ -260,6 +260,9 @@ def first_apply(s: Sweep) -> None:
 def steady(s: Sweep) -> None:
     s.run("plan", "-e", "dev", "--detailed-exitcode")
     s.run("plan", "-e", "dev", "--target", f"project.{KEY}", "--json")
+    s.run("plan", "-e", "dev", "--exclude", f"dataset.{KEY}.raw", "--json")
+    s.run("plan", "-e", "dev", "--replace", f"scenario.{KEY}.NIGHTLY")
+    s.run("plan", "-e", "dev", "--replace", f"scenario.{KEY}.NIGHTLY", "--json")
     s.run("apply", "-e", "dev", "--auto-approve", "--json")
     s.run("drift", "-e", "dev")
     s.run("drift", "-e", "dev", "--json")
@@ -321,6 +324,10 @@ def drift_of_a_secret(s: Sweep) -> None:
     s.run("drift", "-e", "dev", "--json", expect=None, **rotated)
     s.run("plan", "-e", "dev", **rotated)
     s.run("plan", "-e", "dev", "--json", **rotated)
+    # Accepting DSS's values into the state: the secrets DSS holds are recorded as fingerprints only
+    s.run("plan", "-e", "dev", "--refresh-only", **rotated)
+    s.run("plan", "-e", "dev", "--refresh-only", "--json", **rotated)
+    s.run("apply", "-e", "dev", "--refresh-only", "--auto-approve", "--json", **rotated)
     s.run("apply", "-e", "dev", "--auto-approve", **rotated)
 
 

@@ -235,6 +235,18 @@ env_option = click.option("-e", "--env", "environment", required=True, help="Env
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 allow_destroy_option = click.option("--allow-destroy", is_flag=True, help="Accept deletions where the environment's policy is allow_destroy: false (recorded in the plan).")
 target_option = click.option("--target", "targets", multiple=True, metavar="ADDR", help="Limit to this resource and its dependencies (repeatable).")
+exclude_option = click.option(
+    "--exclude", "excludes", multiple=True, metavar="ADDR",
+    help="Leave out this resource and what depends on it (repeatable; the opposite of --target; recorded in the plan).",
+)
+replace_option = click.option(
+    "--replace", "replace", multiple=True, metavar="ADDR",
+    help="Delete and re-create this resource although nothing forces it (repeatable; recorded in the plan).",
+)
+refresh_only_option = click.option(
+    "--refresh-only", is_flag=True,
+    help="Record DSS's values in the state without changing DSS (accept the changes made outside the tool).",
+)
 force_delete_option = click.option(
     "--force-delete", "force_delete", multiple=True, metavar="ADDR",
     help="Delete ADDR although its project is not marked as managed by this state; project.KEY covers every "
@@ -290,6 +302,9 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @json_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
 @target_option
+@exclude_option
+@replace_option
+@refresh_only_option
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything the state owns.")
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
@@ -297,12 +312,12 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @parallelism_option
 @click.pass_obj
 @handle_errors()
-def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism, as_json=as_json)
     options = PlanOptions(
         targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
-        force_delete=_addresses("--force-delete", force_delete),
+        force_delete=_addresses("--force-delete", force_delete), **_selection(session, excludes, replace, refresh_only),
     )
     result = session.plan(options)
     if out is not None:
@@ -332,6 +347,23 @@ def _targets(session: Session, targets: tuple) -> tuple:
     return tuple(targets)
 
 
+def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: bool) -> dict[str, Any]:
+    """The PlanOptions of --exclude, --replace and --refresh-only, their addresses checked (the
+    planner refuses the combinations that make no sense, with --target and --destroy too)."""
+    if not excludes and not replace:
+        return {"refresh_only": refresh_only}
+    known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    for address in excludes:
+        _addresses("--exclude", (address,))
+        if address not in known:
+            raise IacError(f"--exclude {address}: no such resource in the configuration or the state")
+    for address in replace:
+        _addresses("--replace", (address,))
+        if address not in session.desired.resources:
+            raise IacError(f"--replace {address}: no such resource in the configuration (only a declared resource is re-created)")
+    return {"excludes": tuple(excludes), "replace": tuple(replace), "refresh_only": refresh_only}
+
+
 def _addresses(flag: str, addresses: tuple) -> tuple:
     for address in addresses:
         try:
@@ -353,6 +385,9 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
 @click.option("--resume", is_flag=True, help="Say explicitly that this run completes an interrupted apply (apply always does).")
 @target_option
+@exclude_option
+@replace_option
+@refresh_only_option
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
 @force_delete_option
@@ -361,15 +396,17 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @json_option
 @click.pass_obj
 @handle_errors()
-def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
+def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Make DSS match the configuration (or apply a saved plan exactly)."""
-    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy, force_delete=force_delete)
+    _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy, force_delete=force_delete,
+               selection=(excludes, replace, refresh_only))
 
 
 @cli.command()
 @env_option
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
 @target_option
+@exclude_option
 @click.option("--drop-data", is_flag=True, help="Also delete the stored data of datasets and folders.")
 @allow_destroy_option
 @force_delete_option
@@ -378,15 +415,18 @@ def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve
 @json_option
 @click.pass_obj
 @handle_errors()
-def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
+def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, excludes: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Delete every DSS object the state owns (nothing else)."""
-    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy, force_delete=force_delete)
+    _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy, force_delete=force_delete,
+               selection=(excludes, (), False))
 
 
-def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = ()) -> None:
+def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = (), selection: tuple = ((), (), False)) -> None:
     session = obj.session(environment, parallelism, as_json=as_json)
     if planfile is not None and force_delete:
         raise IacError("--force-delete is recorded in a plan: give it to `plan --out`, not with a saved plan file")
+    if planfile is not None and any(selection):
+        raise IacError("--exclude, --replace and --refresh-only are recorded in a plan: give them to `plan --out`, not with a saved plan file")
     saved = _read_plan(planfile) if planfile else None
     if saved is not None:  # an edited file is named, as `show` names it (the engine's check cannot)
         check_unmodified(saved, f"the saved plan file {planfile}")
@@ -401,7 +441,7 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
         raise IacError("apply needs --auto-approve or a saved plan file when not run interactively")
     options = PlanOptions(
         targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
-        force_delete=_addresses("--force-delete", force_delete),
+        force_delete=_addresses("--force-delete", force_delete), **_selection(session, *selection),
     )
     progress = _Progress(obj.style, enabled=not as_json)
     stop = threading.Event()
@@ -414,7 +454,9 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
     def confirm(plan_record: Plan) -> bool:
         if saved is not None or auto_approve:
             return True
-        answer = click.prompt("\nDo you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False)
+        question = ("Would you like to record these values in the state?" if plan_record.options.refresh_only
+                    else "Do you want to perform these actions?")
+        answer = click.prompt(f"\n{question} Only 'yes' will be accepted", default="", show_default=False)
         if answer.strip() != "yes":
             click.echo("Destroy cancelled." if destroy else "Apply cancelled.")
             cancelled.append(True)

@@ -124,6 +124,8 @@ class Executor:
 
     # -- orchestration -------------------------------------------------------------------
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
+        if plan.options.refresh_only:  # the pipeline writes those (engine/refresh.py): nothing for DSS
+            raise IacError("a refresh-only plan changes nothing in DSS: it is not executed, its records are written")
         doc = state.copy()
         result = ApplyResult(state=doc)
         actions = plan.actionable()

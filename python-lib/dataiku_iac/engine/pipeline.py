@@ -33,6 +33,7 @@ from dataiku_iac.engine.observe import (
 )
 from dataiku_iac.engine.policies import Policies, check_approvable, check_plan, check_unsaved_apply
 from dataiku_iac.engine.reconcile import adopt_pending
+from dataiku_iac.engine.refresh import apply_refresh
 from dataiku_iac.engine.saved_plans import RECONCILE_OPERATION, REPLAY_OPERATION, PlanKind, check_saved_plan
 from dataiku_iac.errors import IacError
 from dataiku_iac.model import DesiredState
@@ -351,6 +352,8 @@ class Pipeline:
         self, goal: Goal, writer: StateWriter, keyed: DesiredState, result: PlanResult,
         on_event: Optional[EventSink], stop: Optional[threading.Event],
     ) -> ApplyResult:
+        if result.plan.options.refresh_only:  # the state takes DSS's values: one write, no DSS call
+            return apply_refresh(result.plan, result.state, writer)
         executor = Executor(
             self.session.connection(),
             writer,

@@ -144,6 +144,9 @@ def _summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes." + (" No objects need to be destroyed." if plan.options.destroy else " DSS matches the configuration.")
     summary = plan.summary()
+    if plan.options.refresh_only:
+        return (f"Refresh-only plan: {summary.get('refresh', 0)} to record, {summary['forget']} to forget "
+                f"(the state takes DSS's values; DSS is not changed).")
     imports = f" {summary['import']} to import," if summary.get("import") else ""
     forget = f", {summary['forget']} to forget" if summary["forget"] else ""
     return f"Plan:{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
@@ -213,7 +216,8 @@ def _projects(entries: list[_Entry], omitted: set[int], listed: int) -> list[str
 def _counts(changes: list[ResourceChange]) -> str:
     words = []
     for action, verb in ((Action.CREATE, "to create"), (Action.UPDATE, "to update"), (Action.REPLACE, "to replace"),
-                         (Action.DELETE, "to destroy"), (Action.FORGET, "to forget")):
+                         (Action.DELETE, "to destroy"), (Action.FORGET, "to forget"),
+                         (Action.REFRESH, "to record in the state")):
         count = sum(1 for c in changes if c.action == action)
         if count:
             words.append(f"{count} {verb}")
@@ -236,7 +240,8 @@ def _entry(change: ResourceChange) -> _Entry:
 
 
 def _symbolled(change: ResourceChange) -> str:
-    symbol = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "-/+", Action.FORGET: "x"}
+    symbol = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "-/+", Action.FORGET: "x",
+              Action.REFRESH: "~"}
     return f"{symbol.get(change.action, ' ')} {change.address}".strip()
 
 

@@ -20,6 +20,7 @@ SYMBOLS = {
     Action.DELETE: "-",
     Action.REPLACE: "-/+",
     Action.FORGET: "x",
+    Action.REFRESH: "~",
     Action.NOOP: " ",
 }
 COLORS = {
@@ -28,6 +29,7 @@ COLORS = {
     Action.DELETE: "red",
     Action.REPLACE: "magenta",
     Action.FORGET: "cyan",
+    Action.REFRESH: "cyan",
     Action.NOOP: "white",
 }
 VERBS = {
@@ -36,6 +38,7 @@ VERBS = {
     Action.DELETE: "will be destroyed",
     Action.REPLACE: "must be replaced",
     Action.FORGET: "will be removed from state (already gone from DSS)",
+    Action.REFRESH: "has changed in DSS: the state will record DSS's values",
 }
 
 
@@ -63,6 +66,8 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     lines: list[str] = []
     for note in notes:
         lines.append(style(f"Note: {note}", "cyan"))
+    if plan.options.refresh_only:
+        return _render_refresh(plan, style, lines)
     actionable = plan.actionable()
     if not actionable:
         lines.extend(style(f"Note: {warning}", "cyan") for warning in plan.warnings)  # e.g. what a destroy keeps
@@ -91,6 +96,31 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     return "\n".join(lines) + "\n"
 
 
+def _render_refresh(plan: Plan, style: Style, lines: list[str]) -> str:
+    """A refresh-only plan, as Terraform words one: what changed in DSS since the state recorded
+    it, which the apply records; nothing to do in DSS."""
+    actionable = plan.actionable()
+    if not actionable:
+        lines.extend(style(f"Note: {warning}", "cyan") for warning in plan.warnings)
+        lines.append("DSS still matches what the state recorded at the last apply: nothing to record.")
+        lines.append(style("No changes.", "green", bold=True) + " The state already records DSS's values.")
+        return "\n".join(lines) + "\n"
+    lines.append("Objects have changed outside of dataiku-iac since the state recorded them:")
+    lines.append("")
+    for change in actionable:
+        lines.extend(render_change(change, style))
+        lines.append("")
+    for warning in plan.warnings:
+        lines.append(style(f"Warning: {warning}", "yellow"))
+    lines.append("This is a refresh-only plan: nothing will be done in DSS to undo these changes. Applying it records "
+                 "DSS's values in the state (the configuration is not changed: a plan afterwards proposes what the "
+                 "configuration asks for).")
+    summary = plan.summary()
+    lines.append(style("Refresh:", bold=True) + f" {summary.get('refresh', 0)} to record, {summary['forget']} to forget "
+                 "(state only; DSS is not changed).")
+    return "\n".join(lines) + "\n"
+
+
 def render_change(change: ResourceChange, style: Style) -> list[str]:
     color = COLORS[change.action]
     symbol = SYMBOLS[change.action]
@@ -105,7 +135,7 @@ def render_change(change: ResourceChange, style: Style) -> list[str]:
         lines.extend(_attributes(change.after or {}, "+", style, color, change.sensitive_fields))
     elif change.action == Action.DELETE:
         lines.extend(_attributes(change.before or {}, "-", style, color, change.sensitive_fields))
-    elif change.action in (Action.UPDATE, Action.REPLACE):
+    elif change.action in (Action.UPDATE, Action.REPLACE, Action.REFRESH):
         for field in change.field_changes:
             lines.extend(_field_change(field, style))
     return lines
@@ -227,6 +257,12 @@ def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str
     if result.stopped:
         run = "destroy" if plan.options.destroy else "apply"
         lines.append(style(f"{run.capitalize()} interrupted: finished in-flight actions and saved the state. Run {run} again to resume.", "yellow"))
+    if plan.options.refresh_only:  # the state took DSS's values; DSS was not touched
+        recorded = sum(1 for c in plan.changes if c.action == Action.REFRESH and c.address in done)
+        forgotten = sum(1 for c in plan.changes if c.action == Action.FORGET and c.address in done)
+        lines.append(style("Refresh complete!", "green", bold=True)
+                     + f" The state records DSS's values: {recorded} recorded, {forgotten} forgotten; DSS was not changed.")
+        return "\n".join(lines) + "\n"
     if plan.options.destroy:  # as Terraform's `destroy`: a destroy plan adds and changes nothing
         verdict = "Destroy complete!" if result.ok else "Destroy incomplete."
         counts = f" Resources: {summary['destroy']} destroyed."

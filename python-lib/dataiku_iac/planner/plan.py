@@ -27,6 +27,9 @@ class Action(str, Enum):
     REPLACE = "replace"  # delete then create: DSS names are unique, so never create-before-delete
     DELETE = "delete"
     FORGET = "forget"  # in state, gone from DSS and config: drop from state, no DSS call
+    # A refresh-only plan's change: the state records DSS's values for the object; DSS is not
+    # touched (Terraform's `-refresh-only`). Only in plans made with PlanOptions.refresh_only.
+    REFRESH = "refresh"
 
     def terraform_actions(self) -> list[str]:
         """The action list in Terraform's JSON plan vocabulary."""
@@ -37,6 +40,7 @@ class Action(str, Enum):
             Action.REPLACE: ["delete", "create"],
             Action.DELETE: ["delete"],
             Action.FORGET: ["forget"],
+            Action.REFRESH: ["no-op"],  # nothing happens to the DSS object: only the state changes
         }[self]
 
 
@@ -165,6 +169,13 @@ class PlanOptions:
     # Addresses whose delete is allowed although their project is not marked as managed by this
     # state (`--force-delete`); a project's address covers every delete in that project.
     force_delete: tuple[str, ...] = ()
+    # `--exclude` (Terraform 1.12's `-exclude`): these resources and what depends on them are left
+    # out (with `destroy`: and what they depend on, which deleting would break them).
+    excludes: tuple[str, ...] = ()
+    # `--replace` (Terraform's `-replace`): delete and create these although nothing forces it.
+    replace: tuple[str, ...] = ()
+    # `--refresh-only`: the plan records DSS's values in the state and changes nothing in DSS.
+    refresh_only: bool = False
 
     def forces_delete(self, address: str) -> bool:
         """Whether `--force-delete` names `address` or the project it is in."""
@@ -176,7 +187,26 @@ class PlanOptions:
             body["allow_destroy"] = True
         if self.force_delete:  # likewise
             body["force_delete"] = list(self.force_delete)
+        if self.excludes:  # likewise
+            body["excludes"] = list(self.excludes)
+        if self.replace:  # likewise
+            body["replace"] = list(self.replace)
+        if self.refresh_only:  # likewise
+            body["refresh_only"] = True
         return body
+
+    @classmethod
+    def from_json(cls, options: dict[str, Any]) -> PlanOptions:
+        return cls(
+            targets=tuple(options.get("targets", ())),
+            destroy=options.get("destroy", False),
+            drop_data=options.get("drop_data", False),
+            allow_destroy=options.get("allow_destroy", False),
+            force_delete=tuple(options.get("force_delete", ())),
+            excludes=tuple(options.get("excludes", ())),
+            replace=tuple(options.get("replace", ())),
+            refresh_only=bool(options.get("refresh_only", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -212,6 +242,9 @@ class Plan:
         destroy = sum(1 for c in self.changes if c.action in (Action.DELETE, Action.REPLACE))
         forget = sum(1 for c in self.changes if c.action == Action.FORGET)
         counts = {"add": add, "change": change, "destroy": destroy, "forget": forget}
+        refresh = sum(1 for c in self.changes if c.action == Action.REFRESH)
+        if refresh:  # only then: other plans keep their exact summary
+            counts["refresh"] = refresh
         imports = sum(1 for c in self.changes if c.importing)
         if imports:  # only then: plans without `import:` entries keep their exact summary
             counts["import"] = imports
@@ -254,7 +287,6 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
-        options = data.get("options", {})
         return cls(
             environment=data["environment"],
             lineage=data["state"]["lineage"],
@@ -262,13 +294,7 @@ class Plan:
             fingerprint_key_id=data["state"].get("fingerprint_key_id", ""),
             config_digest=data["config_digest"],
             changes=tuple(ResourceChange.from_json(c) for c in data["resource_changes"]),
-            options=PlanOptions(
-                targets=tuple(options.get("targets", ())),
-                destroy=options.get("destroy", False),
-                drop_data=options.get("drop_data", False),
-                allow_destroy=options.get("allow_destroy", False),
-                force_delete=tuple(options.get("force_delete", ())),
-            ),
+            options=PlanOptions.from_json(data.get("options", {})),
             warnings=tuple(data.get("warnings", ())),
             tool_version=data.get("tool_version", ""),
             format_version=data["format_version"],

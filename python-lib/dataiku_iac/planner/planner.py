@@ -56,6 +56,7 @@ from dataiku_iac.resources.spec import Identity
 
 # The name, as a planned change of a type found by its DSS id (see _renaming).
 NAME = "name"
+REPLACE_REQUESTED = "replacement requested with --replace"
 
 
 def plan(
@@ -71,15 +72,14 @@ def plan(
     """Compute a plan. `state` is a StateDocument (lineage, serial, resources); `state_home`
     is where that state is stored in DSS, if it is (never deleted)."""
     _check_fingerprinted(desired)
+    _check_options(options)
     wanted = _select_desired(desired, state, options)
     order = {t: i for i, t in enumerate(types())}  # dependency order, then address
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
-    imports = {a: i for a, i in desired.imports.items() if a in wanted}
-    changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports) for a in addresses]
-    kept = _destroy_reasons(changes, state_home) if options.destroy else []
-    _check_conflicts(changes, wanted, state, observed)
-    _check_force_delete(changes, options)
-    _check_safety(changes, state, observed, options, state_home)
+    if options.refresh_only:  # the state catches up with DSS: no DSS change, so none of the checks below
+        changes, kept = refresh_changes(addresses, desired, state, observed)
+    else:
+        changes, kept = _changes(addresses, wanted, desired, state, observed, options, state_home)
     return Plan(
         environment=desired.environment or getattr(state, "environment", ""),
         lineage=state.lineage,
@@ -97,6 +97,36 @@ def plan(
         source=source or {},
         mark_projects=tuple(_projects_to_mark(changes, observed)),
     )
+
+
+def _changes(
+    addresses: list[str], wanted: dict[str, Resource], desired: DesiredState, state: Any, observed: Observation,
+    options: PlanOptions, state_home: Optional[StateHome],
+) -> tuple[list[ResourceChange], list[str]]:
+    """The changes that make DSS match `wanted` (nothing, for a destroy), checked for safety;
+    and the notes of a destroy (what it keeps)."""
+    imports = {a: i for a, i in desired.imports.items() if a in wanted}
+    _check_replace(options, wanted, imports)
+    replaced = set(options.replace)
+    changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
+    kept = _destroy_reasons(changes, state_home) if options.destroy else []
+    _check_conflicts(changes, wanted, state, observed)
+    _check_force_delete(changes, options)
+    _check_safety(changes, state, observed, options, state_home)
+    return changes, kept + _replace_notes(changes, options)
+
+
+def _check_options(options: PlanOptions) -> None:
+    """Options that cannot go together (the CLI says so first; a plan made by another caller too)."""
+    problems = []
+    if options.targets and options.excludes:
+        problems.append("--target and --exclude cannot be used together (as in Terraform): name what to include, or what to leave out")
+    if options.refresh_only and (options.destroy or options.replace or options.force_delete):
+        problems.append("--refresh-only changes nothing in DSS: it cannot be combined with --destroy, --replace or --force-delete")
+    if options.destroy and options.replace:
+        problems.append("--replace is not a destroy option: a destroy deletes, it re-creates nothing")
+    if problems:
+        raise PlanError("; ".join(problems))
 
 
 def _check_fingerprinted(desired: DesiredState) -> None:
@@ -153,29 +183,62 @@ def _sort_key(address: str, order: dict[str, int]) -> tuple[int, str]:
     return (order.get(type_of(address), 99), address)
 
 
-# -- selection (destroy, --target) ------------------------------------------------
+# -- selection (destroy, --target, --exclude, --refresh-only) -----------------------------
 def _select_desired(desired: DesiredState, state: Any, options: PlanOptions) -> dict[str, Resource]:
-    if options.destroy:
+    if options.destroy or options.refresh_only:  # a refresh-only plan looks at what the state records
         return {}
-    if not options.targets:
-        return dict(desired.resources)
-    selected = _closure(options.targets, lambda a: desired.resources[a].depends_on if a in desired.resources else ())
-    return {a: r for a, r in desired.resources.items() if a in selected}
+    if options.targets:
+        selected = _closure(options.targets, lambda a: desired.resources[a].depends_on if a in desired.resources else ())
+        return {a: r for a, r in desired.resources.items() if a in selected}
+    if options.excludes:
+        left_out = excluded(desired, state, options)
+        return {a: r for a, r in desired.resources.items() if a not in left_out}
+    return dict(desired.resources)
 
 
 def _state_addresses(state: Any, desired: DesiredState, options: PlanOptions) -> set[str]:
     owned = set(state.resources)
+    if options.excludes:
+        return owned - excluded(desired, state, options)
     if not options.targets:
         return owned
     if options.destroy:
         # Destroying a target destroys what depends on it too.
-        dependents: dict[str, set[str]] = {}
-        for address, entry in state.resources.items():
-            for dep in entry.depends_on:
-                dependents.setdefault(dep, set()).add(address)
-        return owned & _closure(options.targets, lambda a: dependents.get(a, ()))
+        return owned & _closure(options.targets, lambda a: _state_dependents(state).get(a, ()))
+    if options.refresh_only:  # the targets' records, and those of what they depend on
+        return owned & _closure(options.targets, lambda a: _dependencies(a, desired, state))
     selected = _closure(options.targets, lambda a: desired.resources[a].depends_on if a in desired.resources else ())
     return owned & selected
+
+
+def excluded(desired: DesiredState, state: Any, options: PlanOptions) -> set[str]:
+    """What `--exclude` leaves out of a plan: the named resources and everything that depends on
+    them, in the configuration or in the state (Terraform 1.12's `-exclude`). A destroy also
+    leaves out what they depend on: deleting it would break them (a project deletes its objects)."""
+    dependents: dict[str, set[str]] = {}
+    for address, resource in desired.resources.items():
+        for dep in resource.depends_on:
+            dependents.setdefault(dep, set()).add(address)
+    for dep, users in _state_dependents(state).items():
+        dependents.setdefault(dep, set()).update(users)
+    left_out = _closure(options.excludes, lambda a: dependents.get(a, ()))
+    if options.destroy:
+        left_out = _closure(left_out, lambda a: _dependencies(a, desired, state))
+    return left_out
+
+
+def _state_dependents(state: Any) -> dict[str, set[str]]:
+    dependents: dict[str, set[str]] = {}
+    for address, entry in state.resources.items():
+        for dep in entry.depends_on:
+            dependents.setdefault(dep, set()).add(address)
+    return dependents
+
+
+def _dependencies(address: str, desired: DesiredState, state: Any) -> tuple[str, ...]:
+    resource = desired.resources.get(address)
+    entry = state.resources.get(address)
+    return (*(resource.depends_on if resource is not None else ()), *(entry.depends_on if entry is not None else ()))
 
 
 def _closure(start: Iterable[str], edges: Any) -> set[str]:
@@ -190,9 +253,90 @@ def _closure(start: Iterable[str], edges: Any) -> set[str]:
     return seen
 
 
+# -- --replace ------------------------------------------------------------------------
+def _check_replace(options: PlanOptions, wanted: dict[str, Resource], imports: dict[str, Any]) -> None:
+    """Each `--replace` names a resource this plan declares, that can be re-created on its own."""
+    problems = []
+    for address in options.replace:
+        resource = wanted.get(address)
+        if resource is None:
+            why = "left out by --target/--exclude" if options.targets or options.excludes else "not in the configuration"
+            problems.append(PlanProblem(address, "", f"--replace {address}: {why}: there is nothing to replace"))
+        elif resource.type == "project":
+            problems.append(PlanProblem(address, resource.project_key,
+                f"--replace {address}: replacing a project would delete every object in it with it; replace its "
+                f"objects one by one, or destroy it (`destroy --target {address}`) and apply again"))
+        elif address in imports:
+            problems.append(PlanProblem(address, resource.project_key,
+                f"--replace {address}: it has an `import:` entry (adopted as it is); import it first, then replace it"))
+    if problems:
+        raise PlanError.of(problems)
+
+
+def _replace_notes(changes: list[ResourceChange], options: PlanOptions) -> list[str]:
+    """`--replace` of an object absent from DSS: it is created (as Terraform plans it), said."""
+    named = set(options.replace)
+    return [f"--replace {c.address}: it is not in DSS, so it is created (nothing to delete first)"
+            for c in changes if c.address in named and c.action == Action.CREATE]
+
+
+# -- --refresh-only -------------------------------------------------------------------------
+def refresh_changes(
+    addresses: list[str], desired: DesiredState, state: Any, observed: Observation
+) -> tuple[list[ResourceChange], list[str]]:
+    """A refresh-only plan (Terraform's `-refresh-only`): for each object the state records, what
+    it will record instead, DSS's values (REFRESH), or its removal when DSS no longer has it
+    (FORGET). The configuration plays no part but for `ignore_changes` (never recorded either).
+    Returns the changes (no-ops for the objects DSS still has as recorded) and notes."""
+    changes, notes = [], []
+    for address in addresses:
+        entry = state.resources[address]
+        live = _lookup(address, None, entry, observed)
+        if live is None:
+            changes.append(replace(_removal(address, entry, None), reason="deleted outside dataiku-iac: the state stops recording it"))
+            continue
+        declared = desired.resources.get(address)
+        ignored = declared.ignore_changes if declared is not None else ()
+        fields, recorded = _refreshed_fields(entry, live, ignored)
+        if not spec_for(entry.type).identity.name_is_identity and live.name != entry.name and not ignores_whole(ignored, NAME):
+            notes.append(f"{address} is named {live.name!r} in DSS: a refresh cannot record a rename (the address is the "
+                         f"name); rename it in the configuration and move its state (`dataiku-iac state mv`)")
+        action, reason = (Action.REFRESH, "changed outside dataiku-iac: the state records DSS's values") if fields \
+            else (Action.NOOP, "DSS matches the state")
+        changes.append(ResourceChange(
+            address=address, type=entry.type, project_key=entry.project_key, name=entry.name, action=action,
+            reason=reason, before=dict(entry.attributes), after=recorded, field_changes=tuple(fields),
+            depends_on=tuple(entry.depends_on), dss_id=entry.dss_id,
+            sensitive_fields=tuple(n for n in recorded if handler_for(entry.type).policy.get(n).sensitive),
+        ))
+    return changes, notes
+
+
+def _refreshed_fields(entry: Any, live: Observed, ignored: tuple[str, ...]) -> tuple[list[FieldChange], dict[str, Any]]:
+    """The recorded attributes that DSS has otherwise (compared as drift compares them), and the
+    record with DSS's values: only the keys the record holds (a subset's extra DSS keys are not
+    recorded), the paths `ignore_changes` names kept as recorded."""
+    policy = handler_for(entry.type).policy
+    fields: list[FieldChange] = []
+    record = dict(entry.attributes)
+    for name, applied in sorted(entry.attributes.items()):
+        if ignores_whole(ignored, name):
+            continue
+        current = live.attributes.get(name)
+        if policy.equal(name, without_ignored(ignored, name, applied), current):
+            continue
+        field = policy.get(name)
+        value = with_live_ignored(ignored, name, project_observed(applied, current, field.compare), applied) \
+            if ignored else project_observed(applied, current, field.compare)
+        record[name] = value
+        fields.append(FieldChange(name=name, before=applied, after=value, sensitive=field.sensitive))
+    return fields, record
+
+
 # -- per-address decision ---------------------------------------------------------
 def _decide(
-    address: str, resource: Optional[Resource], entry: Any, observed: Observation, imports: Optional[dict[str, Any]] = None
+    address: str, resource: Optional[Resource], entry: Any, observed: Observation, imports: Optional[dict[str, Any]] = None,
+    replace_requested: bool = False,
 ) -> ResourceChange:
     importing = resource is not None and entry is None and address in (imports or {})
     live = _lookup(address, resource, entry, observed, (imports or {}).get(address))
@@ -210,6 +354,8 @@ def _decide(
     if any(f.forces_replacement for f in fields):
         forced = ", ".join(f.name for f in fields if f.forces_replacement)
         return _change(resource, Action.REPLACE, f"{forced} cannot be changed in place", live, entry, fields, effective)
+    if replace_requested:  # as Terraform's `-replace`: delete and create, whatever the differences
+        return _change(resource, Action.REPLACE, REPLACE_REQUESTED, live, entry, fields, effective)
     effective = _keeping_ignored(resource, effective, live)
     if fields:
         return _change(resource, Action.UPDATE, _update_reason(fields, entry), live, entry, fields, effective)
