@@ -127,7 +127,7 @@ class _Builder:
 
     def _source(self, doc: Any, path: tuple) -> SourceRef:
         line, column = doc.locate(path)
-        return SourceRef(doc.file, line, column)
+        return SourceRef(doc.file_of(path) if doc.module_items else doc.file, line, column)
 
     # -- one project file ------------------------------------------------------------
     def _project_file(self, doc: Any) -> None:
@@ -138,7 +138,8 @@ class _Builder:
         names, complete = {}, {}
         for spec in child_specs():
             names[spec.type], complete[spec.type] = _identities(data.get(spec.section), spec.id_key)
-        ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names, complete=complete)
+        ctx = _FileContext(doc=doc, key=key, effective=self.env.key(key), names=names, complete=complete,
+                           modules=_module_instances(doc))
         self._check_key_length(ctx)
         if "unmanaged" in data and not doc.is_flagged(("unmanaged",)):
             policy = self._guard(partial(_unmanaged_policy, data["unmanaged"]))
@@ -152,6 +153,7 @@ class _Builder:
             self._spec_section(ctx, spec, self._items(doc, spec.section))
         self._zones_of_recipe_groups(ctx)
         self._guard(partial(self._imports, ctx))
+        self._guard(partial(self._moved, ctx))
 
     def _imports(self, ctx: _FileContext) -> None:
         """The file's `import:` entries (as Terraform's import blocks): each names an item of this
@@ -170,11 +172,57 @@ class _Builder:
                 self._error(ctx.doc, ("import", i, "to"), f"{address}: this file declares no {spec.label} {address.name!r}",
                             f"an import adopts an item the config declares: add it under {spec.section} "
                             f"(or run `dataiku-iac import {address}`, which writes it)")
+            elif ctx.address(address.type, address.name) != str(address):
+                self._error(ctx.doc, ("import", i, "to"), f"{address}: the {spec.label} {address.name!r} is declared at "
+                            f"{ctx.address(address.type, address.name)}", "write its address as the plan shows it")
             elif spec.identity.duplicates_possible and not entry.get("id"):
                 self._error(ctx.doc, ("import", i), f"importing {address} needs the {spec.label}'s DSS id",
                             "add `id:` with the id DSS gave it (in its URL)")
             else:
                 self.desired.imports[str(address)] = entry.get("id")
+
+    def _moved(self, ctx: _FileContext) -> None:
+        """The file's `moved:` entries (as Terraform's moved blocks): an object of the state moves
+        to another address of the same DSS object, into or out of a module (docs/modules.md).
+        The session applies them to the state before planning (engine/session.py)."""
+        seen: dict[str, int] = {}
+        declared = set(self.desired.resources)
+        for i, entry in enumerate(ctx.doc.data.get("moved") or []):
+            if ctx.doc.is_flagged(("moved", i)):
+                continue
+            problem = self._moved_problem(ctx, entry, declared)
+            if problem is not None:
+                key, message, hint = problem
+                self._error(ctx.doc, ("moved", i, key), message, hint)
+            elif entry["from"] in seen:
+                line, _ = ctx.doc.locate(("moved", seen[entry["from"]]))
+                self._error(ctx.doc, ("moved", i, "from"), f"{entry['from']} is moved twice (first at line {line})")
+            else:
+                seen[entry["from"]] = i
+                self.desired.moves.append((str(Address.parse(entry["from"])), str(Address.parse(entry["to"]))))
+
+    def _moved_problem(self, ctx: _FileContext, entry: dict, declared: set[str]) -> Optional[tuple[str, str, Optional[str]]]:
+        """(key, message, hint) of what is wrong with one `moved:` entry, or None."""
+        source, target = Address.find(entry["from"]), Address.find(entry["to"])
+        for key, address in (("from", source), ("to", target)):
+            if address is None or not find_spec(address.type) or not spec_for(address.type).named:
+                return key, f"{entry[key]!r} is not the address of an object: {expected()}", None
+            if address.project != ctx.key:
+                return key, f"{address} is not in this file's project {ctx.key}", "a moved entry goes in the file of its project"
+        assert source is not None and target is not None
+        if source.type != target.type:
+            return "to", f"cannot move a {source.type} to a {target.type} address", None
+        if str(source) == str(target):
+            return "to", f"{source} is moved to itself", None
+        if spec_for(source.type).identity.name_is_identity and source.name != target.name:
+            return "to", (f"a {source.type}'s name is its identity in DSS: {source} and {target} are two objects"), \
+                ("a moved entry keeps the DSS object; with a module, choose the call's name_prefix so that the "
+                 "DSS name stays the same")
+        if str(source) in declared:
+            return "from", f"{source} is still declared: a moved entry's `from` must be gone from the configuration", None
+        if str(target) not in declared:
+            return "to", f"{target}: the configuration declares no such object", did_you_mean(str(target), declared)
+        return None
 
     def _spec_section(self, ctx: _FileContext, spec: ResourceSpec, items: list[tuple[int, dict]]) -> None:
         """The items of one type's section, each translated by its spec, then the spec's checks across them."""
@@ -191,6 +239,9 @@ class _Builder:
         """One item (the project's mapping, or an item of a section), translated by its spec's `build`."""
         assert spec.build is not None, f"resource type {spec.type} has no build"
         name = item[spec.id_key]
+        origin = ctx.doc.module_origin(path) if ctx.modules else None
+        if origin is not None and origin.local:
+            _localise(_ProbeContext(self, ctx, spec, path, name), spec, item, origin.local)
         item_ctx = _ItemContext(self, ctx, spec, path, name)
         attrs = spec.build(item, item_ctx)
         if attrs is None:
@@ -228,11 +279,12 @@ class _Builder:
 
     def _resource(self, ctx: _FileContext, type_: str, name: str, path: tuple, attrs: dict, deps=(), protect=False, secrets=None) -> Resource:
         project_address = address_of("project", ctx.key)
-        depends = tuple(sorted({project_address, *deps} - {address_of(type_, ctx.key, name)}))
+        address = ctx.address(type_, name)
+        depends = tuple(sorted({project_address, *deps} - {address}))
         if type_ == "project":
             depends = ()
         return Resource(
-            address=address_of(type_, ctx.key, name),
+            address=address,
             type=type_,
             config_project=ctx.key,
             project_key=ctx.effective,
@@ -296,9 +348,9 @@ class _Builder:
     def _inherit_zone(self, ctx: _FileContext, members: list[tuple[str, dict]], zone: str) -> None:
         if zone not in ctx.names.get(flow_zone.TYPE, set()):
             return  # an unknown zone: reported where it is declared
-        zone_address = address_of(flow_zone.TYPE, ctx.key, zone)
+        zone_address = ctx.address(flow_zone.TYPE, zone)
         for type_, item in members:
-            resource = self.desired.get(address_of(type_, ctx.key, str(item.get("name"))))
+            resource = self.desired.get(ctx.address(type_, str(item.get("name"))))
             if resource is not None:
                 self.desired.add(replace(resource, attributes={**resource.attributes, flow_zone.MEMBER_KEY: zone},
                                          depends_on=tuple(sorted({*resource.depends_on, zone_address}))))
@@ -318,7 +370,7 @@ class _Builder:
 
     def _require(self, ctx: _FileContext, type_: str, name: str, path: tuple, what: str, deps: set) -> None:
         if name in ctx.names[type_]:
-            deps.add(address_of(type_, ctx.key, name))
+            deps.add(ctx.address(type_, name))
         elif ctx.complete[type_]:  # else it may name an object the loader could not read
             label = spec_for(type_).label
             self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", did_you_mean(name, ctx.names[type_]))
@@ -396,6 +448,12 @@ class _FileContext:
     names: dict[str, set[str]]
     # whether `names` holds every object of that type (False when an item has no usable name)
     complete: dict[str, bool] = field(default_factory=dict)
+    # (type, name) -> the module instance that declares it, for the objects module calls brought
+    modules: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def address(self, type_: str, name: str) -> str:
+        """The address of the object `name` of this file's project (with its module prefix)."""
+        return address_of(type_, self.key, name, self.modules.get((type_, name), ""))
 
 
 @dataclass(frozen=True)
@@ -424,7 +482,7 @@ class _ItemContext:
 
     def __init__(self, builder: _Builder, ctx: _FileContext, spec: ResourceSpec, path: tuple, name: str):
         self._builder, self._ctx, self._spec, self._path, self._name = builder, ctx, spec, path, name
-        self._address = address_of(spec.type, ctx.key, name)
+        self._address = ctx.address(spec.type, name)
         self.key, self.effective_key = ctx.key, ctx.effective
         self.deps: set[str] = set()
         self.secrets: dict[str, str] = {}  # the attribute path of a secret reference -> its value
@@ -439,7 +497,7 @@ class _ItemContext:
         return did_you_mean(word, candidates)
 
     def declared(self, type_: str, name: str) -> Optional[dict]:
-        resource = self._builder.desired.get(address_of(type_, self.key, name))
+        resource = self._builder.desired.get(self._ctx.address(type_, name))
         return resource.attributes if resource is not None else None
 
     def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
@@ -477,7 +535,7 @@ class _ItemContext:
         names = self._ctx.names
         found = next((t for t in types if name in names[t]), None)
         if found is not None:
-            self.deps.add(address_of(found, self.key, name))
+            self.deps.add(self._ctx.address(found, name))
         elif all(self._ctx.complete[t] for t in types):  # else it may name an object the loader could not read
             hint = did_you_mean(name, set().union(*(names[t] for t in types)))
             self.error(path, message, hint)
@@ -502,6 +560,80 @@ class _ItemContext:
             # the state is read (secrets.py: fingerprint_desired).
             self.secrets[attribute] = value
         return {"secret_env": env_name} if keep else None
+
+
+class _ProbeContext(_ItemContext):
+    """A dry run of an item's build that only records the names its references use (and where),
+    so that a module's item can name the instance's own objects by their names in the module
+    (`_localise`). Nothing is reported, nothing recorded in the desired model."""
+
+    def __init__(self, builder: _Builder, ctx: _FileContext, spec: ResourceSpec, path: tuple, name: str):
+        super().__init__(builder, ctx, spec, path, name)
+        self.references: list[tuple[tuple, tuple[str, ...], str]] = []  # (path in the item, types, name)
+
+    def error(self, path: tuple, message: str, hint: Optional[str] = None) -> None:
+        return None
+
+    def require(self, type_: str, name: str, path: tuple, what: str) -> None:
+        self.references.append((tuple(path), (type_,), name))
+
+    def require_any(self, types: tuple[str, ...], name: str, path: tuple, message: str) -> None:
+        self.references.append((tuple(path), tuple(types), name))
+
+    def calls(self, name: str, path: tuple, what: str, project: Optional[str] = None) -> None:
+        return None
+
+    def secret(self, path: tuple, env_name: str, attribute: str, what: str) -> Optional[dict]:
+        return {"secret_env": env_name}
+
+    def remap_connection(self, attribute: str, written: Optional[str]) -> Optional[str]:
+        return self._builder._connection(written)
+
+    def remap_code_env(self, attribute: str, written: str) -> str:
+        return self._builder._code_env(written)
+
+    def remap_container(self, attribute: str, written: str) -> str:
+        return self._builder._container(written)
+
+
+def _localise(probe: _ProbeContext, spec: ResourceSpec, item: dict, local: dict[str, dict[str, str]]) -> None:
+    """Rewrite, in a module's item, the references to the instance's own objects (written with
+    their names in the module: `inputs: [raw]`) to their DSS names (`orders_raw`). Which values
+    are references is what the type's own `build` says, through `require` (no list of reference
+    fields kept here). A name the instance does not declare stays: it names an object of the
+    project outside the module (an input such as `${inputs.source}` usually)."""
+    try:
+        assert spec.build is not None
+        spec.build(item, probe)
+    except Exception:
+        return
+    for path, types, name in probe.references:
+        target = next((local[t][name] for t in types if name in local.get(t, {})), None)
+        if target is None or not path:
+            continue
+        parent: Any = item
+        for step in path[:-1]:
+            parent = parent[step] if isinstance(parent, (dict, list)) else None
+        last = path[-1]
+        if (isinstance(parent, dict) and parent.get(last) == name) or (isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent) and parent[last] == name):
+            parent[last] = target
+
+
+def _module_instances(doc: Any) -> dict[tuple[str, str], str]:
+    """(type, name) -> module instance of the objects the document's module calls brought."""
+    found: dict[tuple[str, str], str] = {}
+    if not getattr(doc, "module_items", None):
+        return found
+    sections = {spec.section: spec for spec in child_specs()}
+    for (section, index), origin in doc.module_items.items():
+        spec = sections.get(section)
+        items = doc.data.get(section)
+        if spec is None or not isinstance(items, list) or index >= len(items) or not isinstance(items[index], dict):
+            continue
+        name = items[index].get(spec.id_key)
+        if isinstance(name, str):
+            found[(spec.type, name)] = origin.instance
+    return found
 
 
 def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:

@@ -97,6 +97,9 @@ class DesiredState:
     imports: dict[str, Optional[str]] = field(default_factory=dict)
     # Effective project key -> its `unmanaged:` policy (a project without one: report).
     unmanaged: dict[str, UnmanagedPolicy] = field(default_factory=dict)
+    # The config's `moved:` entries, checked: (from, to) addresses of one DSS object, applied to
+    # the state before planning (docs/modules.md, "Moving resources").
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
     def unmanaged_policy(self, project_key: str) -> UnmanagedPolicy:
         return self.unmanaged.get(project_key) or UnmanagedPolicy()

@@ -61,9 +61,10 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
                 continue
             if name in seen:
                 doc.flagged.add((list_key, index))
-                line, _ = doc.locate((list_key, seen[name], id_key))
+                first = _where(doc, (list_key, seen[name], id_key), (list_key, index))
                 errors.append(doc.diagnostic((list_key, index, id_key),
-                              f"duplicate {what} '{name}' (first defined at line {line})", where="value"))
+                              f"duplicate {what} '{name}' (first defined at {first})", where="value",
+                              hint=_collision_hint(doc, (list_key, index), (list_key, seen[name]))))
             else:
                 seen[name] = index
     # A name that is not a string is the schema's error to report; it cannot clash (nor be hashed).
@@ -72,11 +73,31 @@ def check_duplicate_names(errors: List[Diagnostic], doc: ProjectDocument) -> Non
         name = item.get("name")
         if isinstance(name, str) and name in datasets:
             doc.flagged.add(("managed_folders", index))
-            line, _ = doc.locate(("datasets", datasets[name], "name"))
+            first = _where(doc, ("datasets", datasets[name], "name"), ("managed_folders", index))
             errors.append(doc.diagnostic(("managed_folders", index, "name"),
-                          f"managed folder '{name}' has the same name as a dataset (line {line})",
+                          f"managed folder '{name}' has the same name as a dataset ({first})",
                           "inputs and outputs refer to datasets and folders by name: make them distinct",
                           where="value"))
+
+
+def _where(doc: ProjectDocument, path: YamlPath, seen_from: YamlPath) -> str:
+    """"line N" of the node at `path`, with its file when it is not the file of `seen_from` (an
+    item a module call brought, modules/expand.py)."""
+    line, _ = doc.locate(path)
+    if not doc.module_items:
+        return f"line {line}"
+    file = doc.file_of(path)
+    if file == doc.file_of(seen_from):
+        return f"line {line}"
+    origin = doc.module_origin(path)
+    return f"{file}:{line}" + (f", in module.{origin.instance}" if origin else "")
+
+
+def _collision_hint(doc: ProjectDocument, *paths: YamlPath) -> Optional[str]:
+    """For a name that a module call brought twice: DSS names are flat per project."""
+    if not any(doc.module_origin(p) for p in paths):
+        return None
+    return "DSS names are unique per project: give the module call another name_prefix, or rename the other object"
 
 
 def check_code_files(errors: List[Diagnostic], root: Path, doc: ProjectDocument) -> Dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -47,6 +47,21 @@ class Located:
         return Diagnostic(file, line, column, render_path(shown), message, hint, severity)
 
 
+@dataclass(frozen=True)
+class ModuleOrigin:
+    """Where an item that a module call brought into a project document comes from: the module
+    instance (`orders`, `ingest[customers]`), the call site, and the instance's own objects
+    (type -> name in the module -> DSS name), which its references resolve to first."""
+
+    instance: str
+    call_file: str
+    call_line: int
+    local: Dict[str, Dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self) -> str:
+        return f"module.{self.instance}, called at {self.call_file}:{self.call_line}"
+
+
 @dataclass
 class ProjectDocument(Located):
     """One project file, effective: variables substituted and overrides applied."""
@@ -60,6 +75,27 @@ class ProjectDocument(Located):
     flagged: Set[YamlPath] = field(default_factory=set, repr=False, compare=False)
     # The environment's overrides applied to this document: (target path, address as written).
     overridden: List[Tuple[YamlPath, str]] = field(default_factory=list, repr=False, compare=False)
+    # The items module calls added: (section, index) -> where they come from (modules/expand.py).
+    module_items: Dict[YamlPath, ModuleOrigin] = field(default_factory=dict, repr=False, compare=False)
+
+    def module_origin(self, path: YamlPath) -> Optional[ModuleOrigin]:
+        """The module call that brought the item holding `path`, if one did."""
+        return self.module_items.get(tuple(path[:2])) if self.module_items and len(path) >= 2 else None
+
+    def diagnostic(self, path: YamlPath, message: str, hint: Optional[str] = None,
+                   severity: str = "error", where: str = "entry") -> Diagnostic:
+        """As `Located.diagnostic`; for an item of a module, the message also names the call site
+        (the file and line are the module file's)."""
+        diagnostic = super().diagnostic(path, message, hint, severity, where)
+        origin = self.module_origin(path)
+        if origin is None:
+            return diagnostic
+        return replace(diagnostic, message=f"{diagnostic.message} (in {origin.where()})")
+
+    def file_of(self, path: YamlPath) -> str:
+        """The file the node at `path` was read from (a module's file for a module's item)."""
+        mark, _ = nearest_mark(self.marks, tuple(path))
+        return mark.file if mark is not None else self.file
 
     def is_flagged(self, path: YamlPath) -> bool:
         """Whether the node at `path`, or one of its ancestors, was found wrong by the loader."""

@@ -151,6 +151,8 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
                 raise _Unsupported("items")
             item = node(value)
             return lambda instance: not isinstance(instance, list) or all(item(v) for v in instance)
+        if keyword == "minProperties":
+            return lambda instance: not isinstance(instance, dict) or len(instance) >= value
         if keyword == "minItems":
             return lambda instance: not isinstance(instance, list) or len(instance) >= value
         if keyword == "uniqueItems":

@@ -75,12 +75,15 @@ class _Run:
         self.errors: List[Diagnostic] = []
         self.warnings: List[Diagnostic] = []
         self.all_projects_readable = True
+        self.module_hashes: Dict[str, str] = {}  # module.yml as shown -> the module's content hash
 
     def error(self, file: str, message: str, hint: Optional[str] = None, line: int = 0, column: int = 0) -> None:
         self.errors.append(Diagnostic(file, line, column, "", message, hint))
 
     def issues(self, doc: Located, issues: List[Issue], severity: str = "error") -> None:
         for issue in issues:
+            if isinstance(doc, ProjectDocument) and doc.module_items and doc.is_flagged(issue.path):
+                continue  # a module's value already reported (an unknown reference left unsubstituted)
             diag = doc.diagnostic(issue.path, issue.message, issue.hint, severity, issue.where)
             (self.errors if severity == "error" else self.warnings).append(diag)
             if severity == "error" and isinstance(doc, ProjectDocument):
@@ -156,7 +159,7 @@ def load_config(root: Union[str, Path], environment: Optional[str] = None, *, pr
     if run.errors and strict:
         raise ConfigError(_sorted(run.errors), warnings=_sorted(run.warnings))
     env = _environment_config(environment, env_source)
-    digest = _digest(settings, env, documents)
+    digest = _digest(settings, env, documents, run.module_hashes)
     return LoadedConfig(root, settings, env, documents, _sorted(run.warnings), digest, _sorted(run.errors),
                         settings_marks=settings_source.marks if settings_source is not None else {})
 
@@ -287,6 +290,7 @@ def _environment_config(name: Optional[str], source: Optional[_Source]) -> Optio
 def _load_projects(run: _Run, variables: Dict[str, Any], env: Optional[_Source], overrides: bool = True) -> List[ProjectDocument]:
     docs = _read_projects(run, variables)
     projects = [doc for doc, _, _ in docs]
+    run.module_hashes = _expand_modules(run, projects)
     baselines: Dict[int, _Baseline] = {}
     if env is not None and env.usable and overrides:
         baselines = _apply_overrides(run, env, projects)
@@ -312,7 +316,7 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
     """The schema problems of `doc`. When the document is the file as parsed (no variable to
     substitute, no override) the cache's answer for those bytes stands, and a fresh answer is
     kept for the next run."""
-    as_parsed = not source.references and not doc.overridden
+    as_parsed = not source.references and not doc.overridden and "modules" not in doc.data
     if as_parsed and source.schema_ok:
         return []
     issues = check(doc.data, "project")
@@ -323,6 +327,16 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
         raw, data_json, marks = source.to_cache
         run.cache.put(raw, data_json, marks, source.references, True if as_parsed else None)
     return issues
+
+
+def _expand_modules(run: _Run, projects: List[ProjectDocument]) -> Dict[str, str]:
+    """Expand the documents' module calls into their sections (modules/expand.py), before the
+    overrides, which may then patch a module's resources by their module address."""
+    if not any("modules" in doc.data for doc in projects):
+        return {}
+    from ..modules.expand import expand_modules  # the modules package reads config files: imported when used
+
+    return expand_modules(run.root, projects, run.errors)
 
 
 # The one error a destroy tolerates (it needs no project file): engine/session.py recognises it.
@@ -397,7 +411,7 @@ def _blame_overrides(run: _Run, env: _Source, doc: ProjectDocument, issues: List
 def _override_target(run: _Run, env: _Source, by_key: Dict[str, ProjectDocument],
                      address: Address, text: str) -> Optional[Tuple[ProjectDocument, YamlPath]]:
     doc = by_key.get(address.project)
-    path = ov.find_target(doc.data, address) if doc is not None else None
+    path = ov.find_target(doc.data, address, doc.module_origin) if doc is not None else None
     if path is not None and doc is not None:
         return doc, path
     if run.all_projects_readable:
@@ -416,9 +430,10 @@ def _addresses(doc: ProjectDocument) -> List[str]:
             found.append(address_of(spec.type, key))
             continue
         items = doc.data.get(spec.section)
-        for item in items if isinstance(items, list) else []:
+        for index, item in enumerate(items if isinstance(items, list) else []):
             if isinstance(item, dict) and isinstance(item.get(spec.id_key), str):
-                found.append(address_of(spec.type, key, item[spec.id_key]))
+                origin = doc.module_origin((spec.section, index))
+                found.append(address_of(spec.type, key, item[spec.id_key], origin.instance if origin else ""))
     return found
 
 
@@ -449,13 +464,18 @@ def _warn_env_untouched(run: _Run, env: _Source, projects: List[ProjectDocument]
 
 
 # -- digest & ordering ---------------------------------------------------------------------
-def _digest(settings: Dict[str, Any], env: Optional[EnvironmentConfig], projects: List[ProjectDocument]) -> str:
-    """sha256 of a canonical JSON of everything that shapes a plan (plan staleness)."""
-    payload = {
+def _digest(settings: Dict[str, Any], env: Optional[EnvironmentConfig], projects: List[ProjectDocument],
+            module_hashes: Optional[Dict[str, str]] = None) -> str:
+    """sha256 of a canonical JSON of everything that shapes a plan (plan staleness). The
+    documents are the expanded ones (a module's resources are in them); the content hashes of
+    the modules read cover the rest of their files."""
+    payload: Dict[str, Any] = {
         "settings": settings,
         "environment": {"name": env.name, "data": env.data} if env else None,
         "projects": [{"file": p.file, "data": p.data, "files": p.files} for p in projects],
     }
+    if module_hashes:  # only then: configurations without modules keep their digest
+        payload["modules"] = module_hashes
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -9,7 +9,7 @@ so an error in an overridden value points into the environment file.
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from ..address import Address
 from ..resources.registry import spec_for
@@ -21,8 +21,10 @@ def parse_address(text: str) -> Optional[Address]:
     return Address.find(text)
 
 
-def find_target(data: Any, address: Address) -> Optional[YamlPath]:
-    """The path of the resource `address` names inside one project document, if any."""
+def find_target(data: Any, address: Address, origin_of: Optional[Callable[[YamlPath], Any]] = None) -> Optional[YamlPath]:
+    """The path of the resource `address` names inside one project document, if any.
+    `origin_of(path)` tells the module call an item comes from (ProjectDocument.module_origin):
+    a module address names an item of that instance, an address without one an item of the file."""
     if not isinstance(data, dict):
         return None
     spec = spec_for(address.type)
@@ -33,7 +35,9 @@ def find_target(data: Any, address: Address) -> Optional[YamlPath]:
         return None
     for index, item in enumerate(items):
         if isinstance(item, dict) and item.get(spec.id_key) == address.name:
-            return (spec.section, index)
+            origin = origin_of((spec.section, index)) if origin_of is not None else None
+            if (origin.instance if origin is not None else "") == address.module:
+                return (spec.section, index)
     return None
 
 

@@ -97,6 +97,10 @@ def _assemble(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
         _add_unmanaged(schema)
         schema["$defs"]["import_entry"] = IMPORT_ENTRY
         schema["properties"]["import"] = {"type": "array", "items": {"$ref": "#/$defs/import_entry"}}
+        schema["$defs"]["module_call"] = MODULE_CALL
+        schema["properties"]["modules"] = {"type": "array", "items": {"$ref": "#/$defs/module_call"}}
+        schema["$defs"]["moved_entry"] = _moved_entry()
+        schema["properties"]["moved"] = {"type": "array", "items": {"$ref": "#/$defs/moved_entry"}}
     if kind == "environment":
         names = schema["properties"]["overrides"]["propertyNames"]
         names["pattern"] = config_pattern()
@@ -125,6 +129,47 @@ IMPORT_ENTRY = {
     "required": ["to"],
     "x-context": "an import entry",
 }
+
+
+# A project file's `modules:` entries (docs/modules.md): modules/expand.py expands them.
+MODULE_CALL = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_]+$",
+                 "x-messages": {"pattern": "a module call's name is letters, digits and _ (it is part of addresses)"},
+                 "description": "the instance: its resources' addresses are module.NAME.<type>.<KEY>.<name>"},
+        "source": {"type": "string", "minLength": 1, "description": "./path or ../path (relative to this file), git+https://…, std/NAME, REGISTRY/NAME"},
+        "version": {"type": "string", "minLength": 1, "description": "a version constraint (Git, registry and standard-library modules)"},
+        "inputs": {"type": "object", "description": "the module's inputs (module.yml declares them)"},
+        "name_prefix": {"type": "string", "pattern": "^[A-Za-z0-9_]*$",
+                        "x-messages": {"pattern": "a name prefix is letters, digits and _"},
+                        "description": "prefixed to the name of every object of the module (default: NAME_)"},
+        "for_each": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z0-9_-]+$",
+                              "x-messages": {"pattern": "a for_each key is letters, digits, _ and -"}},
+            "additionalProperties": {"type": ["object", "null"]},
+            "description": "one instance per key (NAME[KEY]), each with these inputs on top of `inputs`",
+        },
+    },
+    "additionalProperties": False,
+    "required": ["name", "source"],
+    "x-context": "a module call",
+}
+
+
+def _moved_entry() -> dict[str, Any]:
+    """A project file's `moved:` entries (as Terraform's moved blocks): the builder checks them."""
+    address = {"type": "string", "pattern": config_pattern(),
+               "x-messages": {"pattern": f"expected an address: {override_shapes()}, optionally after module.NAME."}}
+    return {
+        "type": "object",
+        "properties": {"from": address, "to": address},
+        "additionalProperties": False,
+        "required": ["from", "to"],
+        "x-context": "a moved entry",
+    }
 
 
 def _add_ignore_changes(schema: dict[str, Any]) -> None:

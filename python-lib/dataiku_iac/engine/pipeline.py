@@ -46,6 +46,7 @@ from dataiku_iac.state import StateDocument, StateReader, StateWriter, replay
 
 T = TypeVar("T")
 REKEY_OPERATION = "re-key secret fingerprints"  # the serial an apply writes just to migrate them
+MOVE_OPERATION = "move"  # the serial an apply writes when its plan only moves objects in the state
 INTERRUPTED_NOTE = "an earlier apply was interrupted; the next apply records this reconciliation"
 
 
@@ -87,6 +88,7 @@ class PipelineSession(Protocol):
     def observe(self, desired: DesiredState, state: StateDocument) -> tuple[Observation, dict[str, ProjectContext]]: ...
     def keyed(self, desired: DesiredState, state: StateDocument) -> DesiredState: ...
     def migrated(self, state: StateDocument, notes: list[str]) -> tuple[StateDocument, bool]: ...
+    def moved(self, state: StateDocument) -> tuple[StateDocument, tuple[tuple[str, str], ...]]: ...
     def fingerprinter(self, state: StateDocument) -> Fingerprinter: ...
     def refuse_no_projects(self, state: StateDocument, destroy: bool) -> None: ...
     def approval_gate(self) -> Govern:
@@ -191,6 +193,7 @@ class _Reconciled(NamedTuple):
     contexts: dict[str, ProjectContext]
     notes: list[str]
     rekeyed: bool  # legacy secret fingerprints were re-keyed: worth a serial of their own
+    moves: tuple[tuple[str, str], ...] = ()  # `moved:` entries applied to the state (session.moved)
 
 
 def _yes(plan: Plan) -> bool:
@@ -224,7 +227,9 @@ class Pipeline:
         if pending:
             state = _adopt(state, pending, observation, contexts, notes)
             notes.append(INTERRUPTED_NOTE)
+        state, moves = self._moved(goal, state)
         planned = compute_plan(loaded.keyed, state, observation, goal.options, source=goal.source(self.session), state_home=reader.home())
+        planned = replace(planned, moved=moves) if moves else planned
         if interrupted:
             planned = replace(planned, reconciled_digest=state.content_digest())
         check_plan(planned, self.session.policies)
@@ -278,6 +283,9 @@ class Pipeline:
                 result.state = writer.write(result.state, expected_serial=result.state.serial, operation=REKEY_OPERATION)
             if not result.plan.has_changes or not confirm(result.plan):
                 return result, None
+            if not result.plan.actionable():  # only `moved:` entries: the state alone changes
+                result.state = writer.write(result.state, expected_serial=result.state.serial, operation=MOVE_OPERATION)
+                return result, None
             if result.approval is not None:
                 return result, self._execute_approved(goal, writer, keyed, result, on_event, stop)
             return result, self._execute(goal, writer, keyed, result, on_event, stop)
@@ -290,7 +298,7 @@ class Pipeline:
     ) -> tuple[PlanResult, DesiredState, bool]:
         """Under the lock: fold in an interrupted apply, then plan or check the saved plan, and
         the policies. Returns the plan, the desired model it writes and whether to re-key."""
-        reconciled = self._reconcile(writer, loaded, early_state, saved=saved_plan is not None)
+        reconciled = self._reconcile(goal, writer, loaded, early_state, saved=saved_plan is not None)
         state, keyed = reconciled.state, reconciled.keyed
         if saved_plan is not None:
             planned = check_saved_plan(
@@ -299,6 +307,7 @@ class Pipeline:
         else:
             planned = compute_plan(keyed, state, reconciled.observation, goal.options,
                                    source=goal.source(self.session), state_home=writer.home())
+            planned = replace(planned, moved=reconciled.moves) if reconciled.moves else planned
         check_plan(planned, self.session.policies)
         approval = self._approval(saved_plan)
         state, settled = settle_unknown(state, planned, keyed)
@@ -403,7 +412,7 @@ class Pipeline:
             _cancel(observing)
             raise
 
-    def _reconcile(self, writer: StateWriter, loaded: _Loaded, early_state: StateDocument, *, saved: bool) -> _Reconciled:
+    def _reconcile(self, goal: Goal, writer: StateWriter, loaded: _Loaded, early_state: StateDocument, *, saved: bool) -> _Reconciled:
         """Under the lock: fold a leftover journal in, observe (or keep the early observation),
         re-key legacy fingerprints, adopt what an interrupted apply created."""
         state, pending = _fold_journal(writer, loaded.observing)
@@ -415,7 +424,15 @@ class Pipeline:
         state, rekeyed = self.session.migrated(state, notes)
         if pending:
             state = _record_reconciliation(writer, state, pending, observation, contexts, notes)
-        return _Reconciled(state, keyed, observation, contexts, notes, rekeyed)
+        state, moves = self._moved(goal, state)
+        return _Reconciled(state, keyed, observation, contexts, notes, rekeyed, moves)
+
+    def _moved(self, goal: Goal, state: StateDocument) -> tuple[StateDocument, tuple[tuple[str, str], ...]]:
+        """The configuration's `moved:` entries applied to `state` (a goal that does not read the
+        configuration, a rollback, has none)."""
+        if not goal.reads_config:
+            return state, ()
+        return self.session.moved(state)
 
     def _observation(
         self, loaded: _Loaded, early_state: StateDocument, state: StateDocument, pending: list[dict], *, saved: bool

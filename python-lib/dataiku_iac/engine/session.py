@@ -55,6 +55,7 @@ from dataiku_iac.secrets import (
 )
 from dataiku_iac.state import StateDocument, StateReader, StateWriter, open_state
 from dataiku_iac.state import backends as _backends  # noqa: F401 - registers the DSS-hosted state backends
+from dataiku_iac.state.edits import apply_moves
 
 T = TypeVar("T")
 DEFAULT_PARALLELISM = 4  # DSS serializes much of its config work; more threads rarely help
@@ -203,6 +204,18 @@ class Session:
         if note:
             notes.append(note)
         return state, note is not None
+
+    def moved(self, state: StateDocument) -> tuple[StateDocument, tuple[tuple[str, str], ...]]:
+        """`state` with the configuration's `moved:` entries applied (docs/modules.md): each entry
+        whose `from` the state holds, and whose `to` it does not, gives that object its new
+        address (as `state mv`). The state is not written here: the apply that follows does."""
+        moves = self._desired.moves if self._desired is not None else []
+        due = [(old, new) for old, new in moves if state.get(old) is not None and state.get(new) is None]
+        if not due:
+            return state, ()
+        moved = state.copy()
+        apply_moves(moved, due)
+        return moved, tuple(due)
 
     def validate(self, *, offline: bool = False) -> list[Diagnostic]:
         """Load and build everything; return warnings (errors raise ConfigError). Unless

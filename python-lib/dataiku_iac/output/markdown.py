@@ -149,7 +149,8 @@ def _summary_line(plan: Plan) -> str:
                 f"(the state takes DSS's values; DSS is not changed).")
     imports = f" {summary['import']} to import," if summary.get("import") else ""
     forget = f", {summary['forget']} to forget" if summary["forget"] else ""
-    return f"Plan:{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
+    moves = f", {summary['move']} to move in the state" if summary.get("move") else ""
+    return f"Plan:{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}{moves}."
 
 
 def _body(plan: Plan, entries: list[_Entry], omitted: set[int], listed: int, note: str) -> str:

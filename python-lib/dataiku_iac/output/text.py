@@ -69,6 +69,10 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     if plan.options.refresh_only:
         return _render_refresh(plan, style, lines)
     actionable = plan.actionable()
+    lines.extend(_moves(plan, style))
+    if not actionable and plan.moved:
+        lines.append(style("Plan:", bold=True) + f" 0 to add, 0 to change, 0 to destroy, {len(plan.moved)} to move in the state.")
+        return "\n".join(lines) + "\n"
     if not actionable:
         lines.extend(style(f"Note: {warning}", "cyan") for warning in plan.warnings)  # e.g. what a destroy keeps
         if plan.options.destroy:
@@ -89,9 +93,10 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     summary = plan.summary()
     forget = f", {summary['forget']} to forget" if summary["forget"] else ""
     imports = f" {summary['import']} to import," if summary.get("import") else ""
+    moves = f", {summary['move']} to move in the state" if summary.get("move") else ""
     lines.append(
         style("Plan:", bold=True)
-        + f"{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}."
+        + f"{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}{moves}."
     )
     return "\n".join(lines) + "\n"
 
@@ -119,6 +124,14 @@ def _render_refresh(plan: Plan, style: Style, lines: list[str]) -> str:
     lines.append(style("Refresh:", bold=True) + f" {summary.get('refresh', 0)} to record, {summary['forget']} to forget "
                  "(state only; DSS is not changed).")
     return "\n".join(lines) + "\n"
+
+
+def _moves(plan: Plan, style: Style) -> list[str]:
+    """The `moved:` entries the plan applies (as Terraform: "# A has moved to B")."""
+    if not plan.moved:
+        return []
+    lines = [style(f"  # {old} has moved to {new}", "cyan") for old, new in plan.moved]
+    return [*lines, ""]
 
 
 def render_change(change: ResourceChange, style: Style) -> list[str]:

@@ -235,6 +235,9 @@ class Plan:
     # The public id of the state key the secret fingerprints were made under: a saved plan's
     # fingerprints are compared at apply only under the same key (secrets.py).
     fingerprint_key_id: str = ""
+    # The configuration's `moved:` entries this plan applies to the state: (from, to) addresses
+    # of one DSS object, which keeps its state record (docs/modules.md, "Moving resources").
+    moved: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
@@ -248,6 +251,8 @@ class Plan:
         imports = sum(1 for c in self.changes if c.importing)
         if imports:  # only then: plans without `import:` entries keep their exact summary
             counts["import"] = imports
+        if self.moved:  # likewise for `moved:` entries
+            counts["move"] = len(self.moved)
         return counts
 
     def actionable(self) -> list[ResourceChange]:
@@ -256,7 +261,8 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actionable())
+        """Whether applying would change DSS or the state (a move changes the state alone)."""
+        return bool(self.actionable()) or bool(self.moved)
 
     def to_json(self) -> dict[str, Any]:
         body = {
@@ -274,6 +280,8 @@ class Plan:
         }
         if self.mark_projects:  # only when set: other plans keep their shape
             body["mark_projects"] = list(self.mark_projects)
+        if self.moved:
+            body["moved"] = [{"from": old, "to": new} for old, new in self.moved]
         body["digest"] = digest_of(body)
         return body
 
@@ -302,6 +310,7 @@ class Plan:
             source=data.get("source", {}),
             reconciled_digest=data["state"].get("reconciled_digest"),
             mark_projects=tuple(data.get("mark_projects", ())),
+            moved=tuple((m["from"], m["to"]) for m in data.get("moved", ())),
         )
 
 

@@ -580,7 +580,9 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
         if owner is not None and owner != c.address:
             text = (
                 f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is managed as {owner}. "
-                f"If the config renamed it, move its state with `dataiku-iac state mv {owner} {c.address}`; "
+                f"If the config renamed it or moved it into or out of a module, add a `moved:` entry "
+                f"{{from: {owner}, to: {c.address}}} to the project file, or move its state with "
+                f"`dataiku-iac state mv {owner} {c.address}`; "
                 f"otherwise rename one of them in the config"
                 + _id_note(c.type)
             )

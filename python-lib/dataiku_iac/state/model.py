@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataiku_iac import __version__
 from dataiku_iac import secrets as fp
-from dataiku_iac.address import KEY_RE, TYPE_RE, address_of, syntax_problem
+from dataiku_iac.address import KEY_RE, TYPE_RE, address_of, flat_address, project_of, syntax_problem
 from dataiku_iac.errors import StateCorruptError, StateError
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ def _resource_problem(data: Any) -> str | None:
 def _address_mismatch(data: dict[str, Any]) -> str | None:
     """The address must agree with the type and name: `type.KEY.NAME`, or `type.KEY` for an object
     named after its project (a project's name is its effective DSS key)."""
-    parts = data["address"].split(".", 2)
+    parts = flat_address(data["address"]).split(".", 2)
     if parts[0] != data["type"]:
         return f"address {data['address']!r} does not match its type {data['type']!r}"
     if len(parts) == 3 and parts[2] != data["name"]:
@@ -411,7 +411,7 @@ def _check_identities(resources: dict[str, ResourceState], source: str) -> None:
     effective: dict[str, tuple[str, str]] = {}
     owners: dict[tuple[str, str, str], str] = {}
     for address, rs in resources.items():
-        key = address.split(".", 2)[1]
+        key = project_of(address)
         known = effective.setdefault(key, (rs.project_key, address))
         if known[0] != rs.project_key:
             raise StateCorruptError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-_ADDRESS = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_]+(\.\S(.*\S)?)?$"}
+_ADDRESS = {"type": "string", "pattern": r"^(module\.[A-Za-z0-9_]+(\[[A-Za-z0-9_-]+\])?\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_]+(\.\S(.*\S)?)?$"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
 RESOURCE_SCHEMA = {

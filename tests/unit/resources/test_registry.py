@@ -8,7 +8,18 @@ import re
 from dataclasses import replace
 
 import pytest
-from dataiku_iac.address import Address, AddressError, address_of, config_pattern, project_address_of
+from dataiku_iac.address import (
+    Address,
+    AddressError,
+    address_of,
+    config_pattern,
+    flat_address,
+    module_of,
+    project_address_of,
+    project_of,
+    syntax_problem,
+    type_of,
+)
 from dataiku_iac.config.schema import SCHEMA_DIR, load_schema
 from dataiku_iac.resources.registry import RegistryError, child_specs, project_spec, registered, specs, types
 from dataiku_iac.resources.spec import ConfigSchema
@@ -75,8 +86,26 @@ def test_one_address_grammar() -> None:
     assert project_address_of("scenario.DEMO.nightly") == "project.DEMO"
     named = ", ".join(spec.type for spec in child_specs())  # every registered type, in registration order
     for bad in ("dataset.DEMO", "project.DEMO.x", "no_such_type.DEMO.z", "", " dataset.DEMO.x"):
-        with pytest.raises(AddressError, match=re.escape(f"expected project.KEY or <type>.KEY.NAME with type one of {named}")):
+        with pytest.raises(AddressError, match=re.escape(f"expected project.KEY or [module.NAME.]<type>.KEY.NAME with type one of {named}")):
             Address.parse(bad)
+
+
+def test_module_addresses_are_of_the_same_grammar() -> None:
+    parsed = Address.parse("module.orders.dataset.DEMO.orders_raw")
+    assert parsed == Address("dataset", "DEMO", "orders_raw", "orders")
+    assert str(parsed) == "module.orders.dataset.DEMO.orders_raw"
+    assert str(Address.parse("module.ingest[eu-west].recipe.DEMO.a.b")) == "module.ingest[eu-west].recipe.DEMO.a.b"
+    assert Address.parse("module.ingest[eu-west].recipe.DEMO.a.b").name == "a.b"
+    assert address_of("dataset", "DEMO", "x", "orders") == "module.orders.dataset.DEMO.x"
+    assert project_address_of("module.orders.scenario.DEMO.nightly") == "project.DEMO"
+    assert (type_of("module.orders.scenario.DEMO.n"), project_of("module.orders.scenario.DEMO.n")) == ("scenario", "DEMO")
+    assert flat_address("module.orders.dataset.DEMO.x") == "dataset.DEMO.x" and module_of("dataset.DEMO.x") == ""
+    assert re.match(config_pattern(), "module.orders.dataset.DEMO.x")
+    for bad in ("module.orders.project.DEMO", "module.orders", "module..dataset.DEMO.x", "module.a b.dataset.DEMO.x"):
+        with pytest.raises(AddressError):
+            Address.parse(bad)
+    assert syntax_problem("module.orders.project.DEMO") is not None
+    assert syntax_problem("module.orders.dataset.DEMO.x") is None
 
 
 def test_a_registered_type_adds_its_section_and_addresses_until_unregistered() -> None:

@@ -1,0 +1,157 @@
+"""Modules end to end (docs/modules.md), through the CLI against the emulator: a project calling a
+local module plans, applies and converges; its objects carry module addresses in the state; a
+resource moved into a module with a `moved:` entry keeps its DSS object and its state record
+(no write to DSS), and without the entry the plan refuses instead of recreating it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.helpers import request_count, run_cli, state_dir, version_tags, write_config, writes_since
+
+MODULE_YML = """\
+module: ingest
+version: 1.0.0
+inputs:
+  table: {type: string, pattern: "^[A-Z0-9_]+$", description: the source table}
+  format: {type: string, enum: [csv, parquet], default: parquet}
+outputs:
+  clean_dataset: ${module.prefix}clean
+resources: [resources.yml]
+"""
+
+RESOURCES_YML = """\
+datasets:
+  - name: raw
+    type: managed
+    format: ${inputs.format}
+    description: raw copy of ${inputs.table}
+  - name: clean
+    type: managed
+    format: ${inputs.format}
+recipes:
+  - name: sync_raw
+    type: sync
+    inputs: [raw]
+    outputs: [clean]
+"""
+
+CALLING = """\
+project:
+  key: MODS
+  name: Modules
+modules:
+  - name: orders
+    source: ../modules/ingest
+    inputs: {table: ORDERS}
+  - name: customers
+    source: ../modules/ingest
+    inputs: {table: CUSTOMERS, format: csv}
+datasets:
+  - name: report
+    type: managed
+    description: reads ${module.orders.clean_dataset}
+"""
+
+FLAT = """\
+project:
+  key: MODS
+  name: Modules
+datasets:
+  - name: orders_raw
+    type: managed
+    format: parquet
+    description: raw copy of ORDERS
+  - name: orders_clean
+    type: managed
+    format: parquet
+recipes:
+  - name: orders_sync_raw
+    type: sync
+    inputs: [orders_raw]
+    outputs: [orders_clean]
+"""
+
+MOVED_IN = """\
+project:
+  key: MODS
+  name: Modules
+modules:
+  - name: orders
+    source: ../modules/ingest
+    inputs: {table: ORDERS}
+moved:
+  - {from: dataset.MODS.orders_raw, to: module.orders.dataset.MODS.orders_raw}
+  - {from: dataset.MODS.orders_clean, to: module.orders.dataset.MODS.orders_clean}
+  - {from: recipe.MODS.orders_sync_raw, to: module.orders.recipe.MODS.orders_sync_raw}
+"""
+
+
+def _config(root: Path, project: str) -> Path:
+    return write_config(root, {"mods.yml": project},
+                        files={"modules/ingest/module.yml": MODULE_YML, "modules/ingest/resources.yml": RESOURCES_YML})
+
+
+def _state_addresses(root: Path) -> set[str]:
+    return set(json.loads((state_dir(root) / "state.json").read_text())["resources"])
+
+
+def test_a_project_calling_a_local_module_applies_and_converges(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path / "cfg", CALLING)
+    run_cli(dss, root, "validate", "-e", "dev")
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--json").json()
+    planned = {c["address"]: c["action"] for c in plan["resource_changes"]}
+    assert planned["module.orders.dataset.MODS.orders_raw"] == "create"
+    assert planned["module.customers.recipe.MODS.customers_sync_raw"] == "create"
+    assert planned["dataset.MODS.report"] == "create"
+
+    applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert "Apply complete!" in applied.stdout, str(applied)
+    assert "module.orders.dataset.MODS.orders_raw" in _state_addresses(root)
+
+    client = dss.client()
+    project = client.get_project("MODS")
+    names = {d["name"] for d in project.list_datasets()}
+    assert names == {"orders_raw", "orders_clean", "customers_raw", "customers_clean", "report"}
+    recipe = project.get_recipe("orders_sync_raw").get_settings()
+    assert [i["ref"] for i in recipe.get_recipe_inputs()["main"]["items"]] == ["orders_raw"]
+    settings = project.get_dataset("customers_raw").get_settings().get_raw()
+    assert settings["formatType"] == "csv" and settings["description"] == "raw copy of CUSTOMERS"
+    assert project.get_dataset("report").get_settings().get_raw()["description"] == "reads orders_clean"
+
+    again = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
+    assert again.last_line().startswith("No changes."), str(again)
+    drift = run_cli(dss, root, "drift", "-e", "dev")
+    assert drift.stdout.startswith("No drift."), str(drift)
+
+
+def test_a_resource_moved_into_a_module_keeps_its_dss_object(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path / "cfg", FLAT)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    client = dss.client()
+    tags = version_tags(client, ["MODS"])
+
+    # Without `moved:` entries the same DSS objects would be deleted and created again: refused.
+    (root / "projects" / "mods.yml").write_text(MOVED_IN.split("moved:")[0], encoding="utf-8")
+    refused = run_cli(dss, root, "plan", "-e", "dev", expect=1)
+    assert "moved:" in refused.stderr + refused.stdout, str(refused)
+
+    (root / "projects" / "mods.yml").write_text(MOVED_IN, encoding="utf-8")
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--json").json()
+    assert {m["from"] for m in plan["moved"]} == {"dataset.MODS.orders_raw", "dataset.MODS.orders_clean",
+                                                   "recipe.MODS.orders_sync_raw"}
+    assert [c for c in plan["resource_changes"] if c["action"] != "no-op"] == []
+    text = run_cli(dss, root, "plan", "-e", "dev")
+    assert "# dataset.MODS.orders_raw has moved to module.orders.dataset.MODS.orders_raw" in text.stdout, str(text)
+
+    before = request_count(dss)
+    applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert writes_since(dss, before) == [], "moving resources into a module wrote to DSS"
+    assert version_tags(client, ["MODS"]) == tags
+    addresses = _state_addresses(root)
+    assert "module.orders.recipe.MODS.orders_sync_raw" in addresses and "recipe.MODS.orders_sync_raw" not in addresses, str(applied)
+
+    converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
+    assert converged.last_line().startswith("No changes."), str(converged)
