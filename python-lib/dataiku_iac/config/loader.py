@@ -336,7 +336,7 @@ def _expand_modules(run: _Run, projects: List[ProjectDocument]) -> Dict[str, str
         return {}
     from ..modules.expand import expand_modules  # the modules package reads config files: imported when used
 
-    return expand_modules(run.root, projects, run.errors)
+    return expand_modules(run.root, projects, run.errors, run.warnings)
 
 
 # The one error a destroy tolerates (it needs no project file): engine/session.py recognises it.

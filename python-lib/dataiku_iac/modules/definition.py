@@ -141,9 +141,10 @@ def read_yaml_file(directory: Path, rel: str, shown: str) -> Tuple[Any, MarkMap,
     return (parsed.data if parsed.usable else None), parsed.marks, problems
 
 
-def read_definition(directory: Path, root: Path) -> Tuple[Optional[ModuleDefinition], List[Diagnostic]]:
-    """The module in `directory` and every problem of its module.yml (None when it is unusable)."""
-    base = display_dir(directory, root)
+def read_definition(directory: Path, root: Path, base: Optional[str] = None) -> Tuple[Optional[ModuleDefinition], List[Diagnostic]]:
+    """The module in `directory` and every problem of its module.yml (None when it is unusable);
+    its files named under `base` (default: the directory relative to the config root)."""
+    base = display_dir(directory, root) if base is None else base
     shown = f"{base}/{MODULE_FILE}" if base else MODULE_FILE
     data, marks, problems = read_yaml_file(directory, MODULE_FILE, shown)
     if data is None and not problems:

@@ -38,7 +38,7 @@ from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple
 from dataiku_iac.config.documents import ModuleOrigin, ProjectDocument
 from dataiku_iac.config.paths import Mark, MarkMap, YamlPath, render_path
 from dataiku_iac.config.suggest import did_you_mean
-from dataiku_iac.errors import ConfigError, Diagnostic
+from dataiku_iac.errors import ConfigError, Diagnostic, redact_userinfo
 from dataiku_iac.modules.definition import (
     ConditionError,
     ModuleDefinition,
@@ -49,7 +49,7 @@ from dataiku_iac.modules.definition import (
     unknown_input_hint,
     value_problems,
 )
-from dataiku_iac.modules.sources import resolve_module
+from dataiku_iac.modules.sources import check_lock_declarations, resolve_module
 from dataiku_iac.resources.registry import child_specs
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -128,7 +128,7 @@ class Expander:
         except ConfigError as exc:
             self.errors.extend(exc.diagnostics)
             return
-        module = self._module(resolved.directory, resolved.content_hash)
+        module = self._module(resolved.directory, resolved.content_hash, redact_userinfo(resolved.source))
         if module is None:
             self._error(doc, ("modules", i, "source"), f"module '{call['source']}' cannot be used: see the errors of its files")
             return
@@ -144,26 +144,28 @@ class Expander:
             self._add_items(doc, module, context, instance, prefix, origin_line)
             outputs[instance] = {k: _substitute(v, context) for k, v in module.definition.outputs.items()}
 
-    def _module(self, directory: Path, content_hash: str) -> Optional[_Module]:
-        """The module in `directory`, read and checked once per run (its problems reported once)."""
+    def _module(self, directory: Path, content_hash: str, source: str) -> Optional[_Module]:
+        """The module in `directory`, read and checked once per run (its problems reported once).
+        Its files are named relative to the config root when it is inside, else after `source`
+        (std/ingest_sql/resources.yml), never by the cache directory they are read from."""
         key = directory.resolve()
         if key in self.modules:
             return self.modules[key]
-        definition, problems = read_definition(directory, self.root)
+        inside = display_dir(directory, self.root)
+        base = inside if not Path(inside).is_absolute() else source.rstrip("/")
+        definition, problems = read_definition(directory, self.root, base)
         module = None
         if definition is not None:
             self.hashes[definition.file] = content_hash
-            files = [f for f in (self._resource_file(definition, rel, problems) for rel in definition.resource_files) if f]
-            base = display_dir(directory, self.root)
-            inside = not Path(base).is_absolute()
+            files = [f for f in (self._resource_file(definition, base, rel, problems) for rel in definition.resource_files) if f]
             usable = len(files) == len(definition.resource_files)
-            module = _Module(definition, files, base if inside else None) if usable else None
+            code_dir = inside if not Path(inside).is_absolute() else None
+            module = _Module(definition, files, code_dir) if usable else None
         self.errors.extend(problems)
         self.modules[key] = module
         return module
 
-    def _resource_file(self, definition: ModuleDefinition, rel: str, problems: List[Diagnostic]) -> Optional[_ResourceFile]:
-        base = display_dir(definition.directory, self.root)
+    def _resource_file(self, definition: ModuleDefinition, base: str, rel: str, problems: List[Diagnostic]) -> Optional[_ResourceFile]:
         shown = f"{base}/{rel}" if base else rel
         data, marks, found = read_yaml_file(definition.directory, rel, shown)
         problems.extend(found)
@@ -257,8 +259,8 @@ class Expander:
                     if isinstance(item, dict) and isinstance(item.get(spec.id_key), str):
                         local.setdefault(spec.type, {})[item[spec.id_key]] = prefix + item[spec.id_key]
                         item[spec.id_key] = prefix + item[spec.id_key]
-                    if isinstance(item, dict) and module.code_dir:
-                        _rebase_code_files(item, spec.file_keys, module.code_dir)
+                    if isinstance(item, dict) and spec.file_keys:
+                        self._code_files(doc, module, item, spec.file_keys, resource_file.shown, (section, j))
                     index = len(target)
                     target.append(item)
                     for inner, mark in resource_file.item_marks.get((section, j), ()):
@@ -266,6 +268,20 @@ class Expander:
                     for inner in resource_file.reported.get((section, j), ()):
                         doc.flagged.add((section, index, *inner))
                     doc.module_items[(section, index)] = ModuleOrigin(instance, doc.file, call_line, local)
+
+    def _code_files(self, doc: ProjectDocument, module: _Module, item: Dict[str, Any], file_keys: Tuple[str, ...],
+                    shown: str, path: YamlPath) -> None:
+        """A module's code files are relative to the module directory, the loader reads them
+        relative to the config root: rebased. A module read from elsewhere (Git, a registry, the
+        standard library) cannot have any yet: refused rather than read from the configuration."""
+        if module.code_dir is not None:
+            _rebase_code_files(item, file_keys, module.code_dir)
+            return
+        named = [where for key in file_keys for where in _file_paths(item, key.split("."), ())]
+        if named:
+            self.errors.append(Diagnostic(shown, 0, 0, render_path((*path, *named[0])),
+                                          "code files are supported in local modules only (./ or ../) for now",
+                                          "write the code inline (`code:`), or vendor the module into the configuration"))
 
     # -- outputs in the project's own values ------------------------------------------------
     def _substitute_outputs(self, doc: ProjectDocument, outputs: Dict[str, Dict[str, Any]]) -> None:
@@ -419,6 +435,18 @@ def _rebase_code_files(item: Dict[str, Any], file_keys: Tuple[str, ...], base: s
         _rebase(item, file_key.split("."), base)
 
 
+def _file_paths(node: Any, keys: List[str], path: YamlPath) -> List[YamlPath]:
+    """The paths, inside an item, of the files a spec's file key (`code_file`, `steps.*.code_file`) names."""
+    if not keys:
+        return [path] if isinstance(node, str) else []
+    head, rest = keys[0], keys[1:]
+    if head == "*":
+        return [p for i, entry in enumerate(node if isinstance(node, list) else []) for p in _file_paths(entry, rest, (*path, i))]
+    if not isinstance(node, dict) or head not in node:
+        return []
+    return _file_paths(node[head], rest, (*path, head))
+
+
 def _rebase(node: Any, keys: List[str], base: str) -> None:
     head, rest = keys[0], keys[1:]
     if head == "*":
@@ -468,11 +496,17 @@ class StackedMarks(MutableMapping[YamlPath, Mark]):
         return len(self.added) + sum(1 for p in self.base if p not in self.added)
 
 
-def expand_modules(root: Path, docs: List[ProjectDocument], errors: List[Diagnostic]) -> Dict[str, str]:
+def expand_modules(root: Path, docs: List[ProjectDocument], errors: List[Diagnostic],
+                   warnings: List[Diagnostic]) -> Dict[str, str]:
     """Expand the module calls of every document in place; the content hash of every module read
-    (module.yml as shown -> hash), which the configuration digest covers."""
+    (module.yml as shown -> hash), which the configuration digest covers. Then whether
+    iac.lock.yml was written for these calls (modules/sources.py: a warning when not)."""
     expander = Expander(root, errors)
     for doc in docs:
         expander.expand(doc)
+    calls = [(c["source"], c.get("version")) for doc in docs for c in doc.data.get("modules") or []
+             if isinstance(c, dict) and isinstance(c.get("source"), str)]
+    for diagnostic in check_lock_declarations(root, calls):
+        (warnings if diagnostic.severity == "warning" else errors).append(diagnostic)
     return dict(sorted(expander.hashes.items()))
 
