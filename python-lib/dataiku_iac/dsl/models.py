@@ -1028,6 +1028,32 @@ class ImportEntry(Model):
 
 
 @dataclass
+class ModuleCall(Model):
+    """a module call"""
+
+    #: the instance: its resources' addresses are module.NAME.<type>.<KEY>.<name>
+    name: str
+    #: ./path or ../path (relative to this file), git+https://…, std/NAME, REGISTRY/NAME
+    source: str
+    #: a version constraint (Git, registry and standard-library modules)
+    version: str = UNSET
+    #: the module's inputs (module.yml declares them)
+    inputs: Dict[str, Any] = UNSET
+    #: prefixed to the name of every object of the module (default: NAME_)
+    name_prefix: str = UNSET
+    #: one instance per key (NAME[KEY]), each with these inputs on top of `inputs`
+    for_each: Dict[str, Union[Dict[str, Any], None]] = UNSET
+
+
+@dataclass
+class MovedEntry(Model):
+    """a moved entry"""
+
+    to: str
+    from_: str = field(default=UNSET, metadata={'key': "from"})
+
+
+@dataclass
 class ProjectFile(Model):
     """a project file (projects/NAME.yml or projects/NAME.py)"""
 
@@ -1039,6 +1065,8 @@ class ProjectFile(Model):
     scenarios: List[Scenario] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
     import_: List[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
+    modules: List[ModuleCall] = UNSET
+    moved: List[MovedEntry] = UNSET
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1063,6 +1091,8 @@ __all__ = [
     "FlowZone",
     "ImportEntry",
     "ManagedFolder",
+    "ModuleCall",
+    "MovedEntry",
     "Partitioning",
     "Permission",
     "PrepareStep",
