@@ -20,16 +20,29 @@ import numbers
 import re
 from typing import Any, Callable, Optional
 
-from jsonschema import Draft202012Validator
-
-try:  # jsonschema's own equality (True != 1, 1 == 1.0, recursive) and uniqueness
-    from jsonschema._utils import equal as _equal
-    from jsonschema._utils import uniq as _uniq
-except ImportError:  # pragma: no cover - a jsonschema without them: no fast path
-    _equal = _uniq = None
-
 Check = Callable[[Any], bool]
-_TYPES = Draft202012Validator.TYPE_CHECKER
+
+
+# jsonschema is imported only when a check needs it: importing it (with referencing and attrs)
+# is about a tenth of every command's start, and a valid configuration of strings, which the
+# common case checks, never needs it.
+def _equal(one: Any, two: Any) -> bool:
+    """jsonschema's own equality (True != 1, 1 == 1.0, recursive). Its first two rules, which
+    settle every enum and const of strings, without importing it."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return bool(one == two)
+    from jsonschema._utils import equal
+
+    return bool(equal(one, two))
+
+
+def _uniq(container: Any) -> bool:
+    """jsonschema's own uniqueness."""
+    from jsonschema._utils import uniq
+
+    return bool(uniq(container))
 
 # Keywords with no bearing on validity (annotations, and our own x-* messages).
 _IGNORED = {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"}
@@ -66,15 +79,16 @@ TYPE_PREDICATES: dict[str, Check] = {
 def _type_predicate(type_: str) -> Check:
     predicate = TYPE_PREDICATES.get(type_)
     if predicate is None:
-        return lambda instance: bool(_TYPES.is_type(instance, type_))
+        from jsonschema import Draft202012Validator
+
+        checker = Draft202012Validator.TYPE_CHECKER
+        return lambda instance: bool(checker.is_type(instance, type_))
     return predicate
 
 
 def compile_schema(root: dict[str, Any]) -> Optional[Check]:
     """A function telling whether an instance is valid against `root`; None if the schema
     uses a keyword this module does not implement."""
-    if _equal is None or _uniq is None:
-        return None
     refs: dict[str, Check] = {}
 
     def ref(pointer: str) -> Check:

@@ -21,16 +21,17 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
 
 from ..address import config_pattern, override_shapes
 from ..resources.registry import child_specs, generation, specs
 from .fastschema import compile_schema
 from .paths import YamlPath
 from .suggest import did_you_mean
+
+if TYPE_CHECKING:  # jsonschema is imported when a document is invalid (see fastschema)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 
@@ -219,6 +220,8 @@ def _validator(kind: str) -> Draft202012Validator:
 
 @cache
 def _validator_of(kind: str, generation_: int) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_schema(kind, generation_))
 
 
