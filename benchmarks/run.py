@@ -192,6 +192,20 @@ def _type_counts(desired: Any) -> dict[str, int]:
     return counts
 
 
+def compile_bytecode() -> None:
+    """Compile the tool's and the emulator's modules to bytecode first, as `pip install` does.
+
+    From a source checkout (`make dev` installs it editable) nothing else does when
+    PYTHONDONTWRITEBYTECODE is set, as on the machines this runs on: every CLI step then compiled
+    its 77 modules again, 0.17 s of CPU at each start that no installed copy spends."""
+    import compileall
+
+    import dss_emulator
+
+    for package in (HERE.parent / "python-lib" / "dataiku_iac", Path(dss_emulator.__file__).parent):
+        compileall.compile_dir(str(package), quiet=1)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="dataiku-iac performance benchmark")
     parser.add_argument("--sizes", default="100,1000,10000", help="comma-separated resource counts")
@@ -206,6 +220,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="do not regenerate docs/performance.md and the plot")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    compile_bytecode()
     for n in (int(s) for s in args.sizes.split(",")):
         for latency in (int(s) for s in args.latency.split(",")):
             runs = []
