@@ -1,9 +1,14 @@
 """Cycles in small directed graphs, for the checks of a configuration (dependencies between
-resources, a Flow's datasets, scenarios starting each other) and their messages."""
+resources, a Flow's datasets, scenarios starting each other) and their messages; the walk down a
+graph that impact analysis makes (planner/impact.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from collections import deque
+from typing import Any, Callable, Hashable, Iterable, Optional, TypeVar
+
+Node = TypeVar("Node", bound=Hashable)
+Label = TypeVar("Label")
 
 
 def find_cycle(edges: dict[Any, set[Any]]) -> Optional[list[Any]]:
@@ -47,3 +52,24 @@ def loop_text(cycle: list[str], *, keep: int = 4) -> str:
         return " -> ".join(names)
     hidden = len(names) - 2 * keep
     return " -> ".join([*names[:keep], f"… ({hidden} more) …", *names[-keep:]])
+
+
+def breadth_first(
+    starts: Iterable[Node], successors: Callable[[Node], Iterable[tuple[Node, Label]]]
+) -> list[tuple[Node, Label, Node, int]]:
+    """Every node reachable from `starts`, nearest first and each once, as (node, the label of the
+    edge that reached it first, the node it was reached from, its distance from the starts). The
+    starts themselves are not listed. Iterative: a Flow of any depth is walked without recursion."""
+    starts = list(starts)
+    seen = set(starts)
+    queue: deque[tuple[Node, int]] = deque((start, 0) for start in starts)
+    found: list[tuple[Node, Label, Node, int]] = []
+    while queue:
+        node, depth = queue.popleft()
+        for nxt, label in successors(node):
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            found.append((nxt, label, node, depth + 1))
+            queue.append((nxt, depth + 1))
+    return found

@@ -37,9 +37,11 @@ from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
 from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions
+from dataiku_iac.resources.policy import Impact
 from dataiku_iac.testing.interrupt import interrupts_as_keyboard
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_IMPACT = 6  # `plan --fail-on`: a change of that impact category or worse (docs/impact-analysis.md)
 
 
 class Context:
@@ -301,6 +303,8 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan, to apply exactly this later.")
 @json_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@click.option("--fail-on", "fail_on", type=click.Choice(["breaking", "destructive"]),
+              help="Exit 6 after showing (and saving) the plan when a change is this impact category or worse.")
 @target_option
 @exclude_option
 @replace_option
@@ -312,7 +316,7 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @parallelism_option
 @click.pass_obj
 @handle_errors()
-def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, fail_on: Optional[str], targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism, as_json=as_json)
     options = PlanOptions(
@@ -328,8 +332,22 @@ def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, det
         click.echo(render_plan(result.plan, obj.style, notes=result.notes), nl=False)
         if out is not None:
             click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with `dataiku-iac apply -e {environment} {out}`.")
+    if fail_on is not None:
+        _fail_on(result.plan, Impact(fail_on))
     if detailed_exitcode and result.plan.has_changes:
         sys.exit(EXIT_CHANGES)
+
+
+def _fail_on(plan_record: Plan, threshold: Impact) -> None:
+    """`--fail-on`: exit 6, naming the changes at or above `threshold`, once the plan is shown and saved."""
+    impacted = plan_record.impacted(threshold)
+    if not impacted:
+        return
+    listed = ", ".join(f"{c.address} ({c.impact.category.value})" for c in impacted[:10] if c.impact is not None)
+    more = f" and {len(impacted) - 10} more" if len(impacted) > 10 else ""
+    click.echo(printable(f"Error: --fail-on {threshold.value}: the plan has {len(impacted)} change(s) that are "
+                         f"{threshold.value}{' or worse' if threshold is Impact.BREAKING else ''}: {listed}{more}"), err=True)
+    sys.exit(EXIT_IMPACT)
 
 
 def _targets(session: Session, targets: tuple) -> tuple:

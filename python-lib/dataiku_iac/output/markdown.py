@@ -22,8 +22,9 @@ from typing import Optional
 from urllib.parse import quote
 
 from dataiku_iac.errors import printable
-from dataiku_iac.output.text import VERBS, Style, plural, render_change
+from dataiku_iac.output.text import VERBS, Style, downstream_text, impact_counts_text, plural, render_change
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
+from dataiku_iac.resources.policy import Impact
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Room under GitHub's limit: a CI may wrap the document (a job summary header), and what GitHub
@@ -38,6 +39,8 @@ _PLAIN = Style(color=False)
 # part that is never left out stays well under the smallest --max-chars.
 _LISTED_AT_TOP = 20
 _LONGEST_WARNING = 400
+_LONGEST_REASON = 160  # an impacted change's reasons, at the top
+_DOWNSTREAM_IN_SECTION = 50  # a resource's section lists this much of its downstream
 
 
 def marker(environment: str, digest: str) -> str:
@@ -179,6 +182,7 @@ def _warnings(plan: Plan) -> str:
         if len(destructive) > len(shown):
             lines.append(f"> - …and {len(destructive) - len(shown)} more (in the sections below)")
         lines.append("")
+    lines.extend(_impact_at_top(plan))
     for warning in plan.warnings[:_LISTED_AT_TOP]:
         lines.append(f"> **Warning:** {_text(_shortened(warning))}")
         lines.append("")
@@ -191,8 +195,27 @@ def _warnings(plan: Plan) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _shortened(text: str) -> str:
-    return text if len(text) <= _LONGEST_WARNING else text[: _LONGEST_WARNING - 1] + "…"
+def _shortened(text: str, longest: int = _LONGEST_WARNING) -> str:
+    return text if len(text) <= longest else text[: longest - 1] + "…"
+
+
+def _impact_at_top(plan: Plan) -> list[str]:
+    """The breaking and destructive changes (docs/impact-analysis.md): each with its reasons and how
+    much sits downstream; the downstream objects themselves are in the resource's section."""
+    impacted = plan.impacted(Impact.BREAKING)
+    if not impacted:
+        return []
+    lines = [f"> 💥 **Impact: {impact_counts_text(plan)}.**"]
+    for change in impacted[:_LISTED_AT_TOP]:
+        assert change.impact is not None
+        reasons = _text(_shortened("; ".join(change.impact.reasons), _LONGEST_REASON))
+        count = len(change.impact.downstream)
+        below = f" — {plural(count, 'object')} downstream" if count else ""
+        lines.append(f"> - `{_code(change.address)}` **{change.impact.category.value}**: {reasons}{below}")
+    if len(impacted) > _LISTED_AT_TOP:
+        lines.append(f"> - …and {len(impacted) - _LISTED_AT_TOP} more (in the sections below)")
+    lines.append("")
+    return lines
 
 
 def _forced_by(change: ResourceChange) -> str:
@@ -234,10 +257,28 @@ def _entry(change: ResourceChange) -> _Entry:
         verb = "will be imported" + (" and updated in-place" if change.action == Action.UPDATE else "")
     warn = "⚠️ " if change.action in _DESTRUCTIVE else ""
     summary = f"{warn}<code>{_html(_symbolled(change))}</code> {verb}"
-    diff = _diff(change)
+    diff = _diff(change) + _impact_in_section(change)
     full = f"<details><summary>{summary}</summary>\n\n{diff}\n</details>\n"
     short = f"<details><summary>{summary}</summary>\n\n(diff left out of this comment for its size)\n</details>\n"
     return _Entry(change, full, short)
+
+
+def _impact_in_section(change: ResourceChange) -> str:
+    """A breaking or destructive change's downstream, under its diff (left out with the diff)."""
+    impact = change.impact
+    if impact is None or impact.category is Impact.NON_BREAKING:
+        return ""
+    lines = ["", f"**{impact.category.value.capitalize()}**: {_text('; '.join(impact.reasons))}", ""]
+    if not impact.downstream:
+        lines.append("Downstream: nothing found in the Flow.")
+    else:
+        lines.append(f"Downstream ({len(impact.downstream)}):")
+        lines.append("")
+        for item in impact.downstream[:_DOWNSTREAM_IN_SECTION]:
+            lines.append(f"{'  ' * min(item.depth - 1, 8)}- {_text(downstream_text(item))}")
+        if len(impact.downstream) > _DOWNSTREAM_IN_SECTION:
+            lines.append(f"- …and {len(impact.downstream) - _DOWNSTREAM_IN_SECTION} more (in the full plan)")
+    return "\n".join(lines) + "\n"
 
 
 def _symbolled(change: ResourceChange) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from dataiku_iac.errors import printable
-from dataiku_iac.planner.plan import REDACTED, Action, Plan, ResourceChange
-from dataiku_iac.resources.policy import ABSENT, is_secret_ref
+from dataiku_iac.planner.plan import REDACTED, Action, Downstream, Plan, ResourceChange
+from dataiku_iac.resources.policy import ABSENT, Impact, is_secret_ref
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -86,6 +86,7 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     for change in actionable:
         lines.extend(render_change(change, style))
         lines.append("")
+    lines.extend(render_impact(plan, style))
     for warning in plan.warnings:
         lines.append(style(f"Warning: {warning}", "yellow"))
     for key in plan.mark_projects:
@@ -132,6 +133,56 @@ def _moves(plan: Plan, style: Style) -> list[str]:
         return []
     lines = [style(f"  # {old} has moved to {new}", "cyan") for old, new in plan.moved]
     return [*lines, ""]
+
+
+# The impact section (docs/impact-analysis.md): breaking and destructive changes only.
+IMPACT_MARKS = {Impact.BREAKING: "!", Impact.DESTRUCTIVE: "!!"}
+IMPACT_COLORS = {Impact.BREAKING: "yellow", Impact.DESTRUCTIVE: "red"}
+DOWNSTREAM_SHOWN = 20  # per change; `plan --json` lists them all
+
+
+def render_impact(plan: Plan, style: Style, *, shown: int = DOWNSTREAM_SHOWN) -> list[str]:
+    """The "Impact" section: each breaking or destructive change, why, and what sits downstream
+    of it (indented by distance). Empty when no change is breaking."""
+    impacted = plan.impacted(Impact.BREAKING)
+    if not impacted:
+        return []
+    lines = [style(f"Impact: {impact_counts_text(plan)}.", bold=True), ""]
+    for change in impacted:
+        lines.extend(_impact_lines(change, style, shown))
+        lines.append("")
+    return lines
+
+
+def impact_counts_text(plan: Plan) -> str:
+    """'1 destructive, 2 breaking, 3 non-breaking' (the categories with changes, most severe first)."""
+    counts = plan.impact_counts()
+    words = [f"{counts[i.value]} {i.value}" for i in reversed(Impact) if counts[i.value]]
+    return ", ".join(words) or "no changes"
+
+
+def _impact_lines(change: ResourceChange, style: Style, shown: int) -> list[str]:
+    assert change.impact is not None
+    category = change.impact.category
+    color = IMPACT_COLORS.get(category, "white")
+    lines = [style(f"  {IMPACT_MARKS.get(category, ' ')} {change.address}: {category.value}", color, bold=True)]
+    lines.extend(style(f"      {reason}", color) for reason in change.impact.reasons)
+    downstream = change.impact.downstream
+    if not downstream:
+        lines.append(style("      downstream: nothing found in the Flow", "white"))
+        return lines
+    lines.append(style(f"      downstream ({len(downstream)}):", "white"))
+    lines.extend(f"        {'  ' * min(d.depth - 1, 8)}{downstream_text(d)}" for d in downstream[:shown])
+    if len(downstream) > shown:
+        lines.append(f"        …and {len(downstream) - shown} more (`plan --json` lists them all)")
+    return lines
+
+
+def downstream_text(item: Downstream) -> str:
+    """'recipe.P.r reads dataset.P.d (uses column 'amount')'; an object dataiku-iac does not manage says so."""
+    unmanaged = " (not managed by dataiku-iac)" if not item.managed else ""
+    columns = f" (uses column{'s' if len(item.columns) > 1 else ''} {', '.join(map(repr, item.columns))})" if item.columns else ""
+    return f"{item.address}{unmanaged} {item.relation} {item.via}{columns}"
 
 
 def render_change(change: ResourceChange, style: Style) -> list[str]:

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from dataiku_iac.address import project_address_of
+from dataiku_iac.resources.policy import Impact
 
 PLAN_FORMAT_VERSION = 1
 REDACTED = "(sensitive value)"
@@ -77,6 +78,46 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
+class Downstream:
+    """An object below a breaking change in the Flow: `address` `relation` `via` ("recipe.P.r reads
+    dataset.P.d", "dataset.P.o is written by recipe.P.r", "scenario.P.s builds dataset.P.o")."""
+
+    address: str
+    relation: str
+    via: str
+    depth: int  # 1: next to the changed object; more: further down the Flow
+    managed: bool = True  # False: an object dataiku-iac does not manage (seen in DSS)
+    columns: tuple[str, ...] = ()  # the changed columns a recipe names (its settings show it uses them)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "relation": self.relation, "via": self.via, "depth": self.depth,
+                "managed": self.managed, "columns": list(self.columns)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Downstream:
+        return cls(address=data["address"], relation=data["relation"], via=data["via"], depth=int(data["depth"]),
+                   managed=bool(data.get("managed", True)), columns=tuple(data.get("columns", ())))
+
+
+@dataclass(frozen=True)
+class ChangeImpact:
+    """How a planned change is classified (planner/impact.py, docs/impact-analysis.md)."""
+
+    category: Impact
+    reasons: tuple[str, ...] = ()
+    downstream: tuple[Downstream, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"category": self.category.value, "reasons": list(self.reasons),
+                "downstream": [d.to_json() for d in self.downstream]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChangeImpact:
+        return cls(category=Impact(data["category"]), reasons=tuple(data.get("reasons", ())),
+                   downstream=tuple(Downstream.from_json(d) for d in data.get("downstream", ())))
+
+
+@dataclass(frozen=True)
 class ResourceChange:
     """What the plan does to one resource, and why."""
 
@@ -95,6 +136,8 @@ class ResourceChange:
     # An `import:` entry of the config adopts this existing object: the apply records it in the
     # state (origin "imported"), writing to DSS only if it differs from the config (an update).
     importing: bool = False
+    # The impact analysis of the change (None: a no-op, or a plan saved before impact analysis).
+    impact: Optional[ChangeImpact] = None
 
     def to_json(self) -> dict[str, Any]:
         body = self._to_json()
@@ -103,6 +146,8 @@ class ResourceChange:
             body["sensitive_values"] = secrets
         if self.importing:  # likewise
             body["importing"] = True
+        if self.impact is not None:
+            body["impact"] = self.impact.to_json()
         return body
 
     def _to_json(self) -> dict[str, Any]:
@@ -141,6 +186,7 @@ class ResourceChange:
             dss_id=data.get("dss_id"),
             sensitive_fields=tuple(data.get("sensitive_fields", ())),
             importing=bool(data.get("importing", False)),
+            impact=ChangeImpact.from_json(data["impact"]) if "impact" in data else None,
         )
 
 
@@ -238,6 +284,8 @@ class Plan:
     # The configuration's `moved:` entries this plan applies to the state: (from, to) addresses
     # of one DSS object, which keeps its state record (docs/modules.md, "Moving resources").
     moved: tuple[tuple[str, str], ...] = ()
+    # Whether the changes carry their impact analysis (False: a plan saved by an older version).
+    impact_analysed: bool = False
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
@@ -264,6 +312,23 @@ class Plan:
         """Whether applying would change DSS or the state (a move changes the state alone)."""
         return bool(self.actionable()) or bool(self.moved)
 
+    def impact_counts(self) -> dict[str, int]:
+        """How many changes fall in each impact category."""
+        counts = {impact.value: 0 for impact in Impact}
+        for change in self.changes:
+            if change.impact is not None:
+                counts[change.impact.category.value] += 1
+        return counts
+
+    def highest_impact(self) -> Optional[Impact]:
+        """The most severe category among the changes (None: no classified change)."""
+        found = [c.impact.category for c in self.changes if c.impact is not None]
+        return max(found, key=lambda impact: impact.rank) if found else None
+
+    def impacted(self, at_least: Impact) -> list[ResourceChange]:
+        """The changes classified `at_least` as severe (`plan --fail-on`, the Impact section)."""
+        return [c for c in self.changes if c.impact is not None and c.impact.category.rank >= at_least.rank]
+
     def to_json(self) -> dict[str, Any]:
         body = {
             "format_version": self.format_version,
@@ -282,6 +347,9 @@ class Plan:
             body["mark_projects"] = list(self.mark_projects)
         if self.moved:
             body["moved"] = [{"from": old, "to": new} for old, new in self.moved]
+        if self.impact_analysed:  # absent from plans saved by a version without impact analysis
+            highest = self.highest_impact()
+            body["impact"] = {"highest": highest.value if highest is not None else None, **self.impact_counts()}
         body["digest"] = digest_of(body)
         return body
 
@@ -311,6 +379,7 @@ class Plan:
             reconciled_digest=data["state"].get("reconciled_digest"),
             mark_projects=tuple(data.get("mark_projects", ())),
             moved=tuple((m["from"], m["to"]) for m in data.get("moved", ())),
+            impact_analysed="impact" in data,
         )
 
 

@@ -32,6 +32,7 @@ from dataiku_iac import __version__
 from dataiku_iac.address import project_address_of, type_of
 from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome
+from dataiku_iac.planner.impact import analyse
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import (
     Action,
@@ -80,6 +81,7 @@ def plan(
         changes, kept = refresh_changes(addresses, desired, state, observed)
     else:
         changes, kept = _changes(addresses, wanted, desired, state, observed, options, state_home)
+        changes = analyse(changes, desired, state, observed, options)
     return Plan(
         environment=desired.environment or getattr(state, "environment", ""),
         lineage=state.lineage,
@@ -96,6 +98,7 @@ def plan(
         created_at=created_at or _now(),
         source=source or {},
         mark_projects=tuple(_projects_to_mark(changes, observed)),
+        impact_analysed=not options.refresh_only,  # a refresh-only plan changes nothing in DSS
     )
 
 

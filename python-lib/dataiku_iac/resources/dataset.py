@@ -8,7 +8,7 @@ created with ``overwrite=True`` and deleting one drops its data only when asked 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dataiku_iac import defaults
 from dataiku_iac.model import Resource, clone_json
@@ -25,7 +25,7 @@ from dataiku_iac.resources.base import (
     save_if_changed,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.policy import Effect, Field, FieldPolicy, Impact, ImpactRule, breaking_when_changed
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, ImportContext, ResourceSpec
 
 # Format options a person chooses for a file-based dataset (import writes only these; the rest
@@ -119,19 +119,77 @@ _PARTITIONING_FLAGS = {
     "missing_partitions_as_empty": "considerMissingRequestedPartitionsAsEmpty",
 }
 
+
+# -- impact analysis: what a change of a field does to what reads the dataset ------------------
+def _managed(old: Mapping[str, Any]) -> bool:
+    return old.get("kind") == "managed"
+
+
+def _storage_rule(what: str) -> ImpactRule:
+    """Where the data is (connection, path, table…): a managed dataset's stored data stays where it
+    was and the dataset reads the new place, empty (destructive); any other dataset reads other data."""
+
+    def rule(before: Any, after: Any, old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+        change = f"{what} changes from {before!r} to {after!r}"
+        if _managed(old):
+            return [Effect(Impact.DESTRUCTIVE, f"{change}: the data stored so far stays at the old {what}, the "
+                                               f"dataset starts empty (rebuild it)")]
+        return [Effect(Impact.BREAKING, f"{change}: the dataset reads other data")]
+
+    return rule
+
+
+def _kind_rule(before: Any, after: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Effect]:
+    if _managed(old):
+        return [Effect(Impact.DESTRUCTIVE, f"kind changes from {before!r} to {after!r}: the managed dataset's stored "
+                                           f"data is left behind")]
+    return [Effect(Impact.BREAKING, f"kind changes from {before!r} to {after!r}")]
+
+
+def _format_rule(before: Any, after: Any, old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+    if not before:
+        return []  # DSS had none (a SQL dataset): nothing was read in a format
+    stored = ": the stored data stays in the old format until the dataset is rebuilt" if _managed(old) else ""
+    return [Effect(Impact.BREAKING, f"format changes from {before!r} to {after!r}{stored}")]
+
+
+def _schema_rule(before: Any, after: Any, _old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+    """A column removed (or renamed: the old name is gone) or retyped breaks what reads it; a column
+    added, a comment or a meaning changed does not."""
+    old_types = _column_types(before)
+    new_types = _column_types(after)
+    effects = []
+    removed = [c for c in old_types if c not in new_types]
+    if removed:
+        effects.append(Effect(Impact.BREAKING, f"schema: column{'s' if len(removed) > 1 else ''} "
+                                               f"{', '.join(map(repr, removed))} removed", columns=tuple(removed)))
+    for column, old_type in old_types.items():
+        new_type = new_types.get(column, old_type)
+        if new_type != old_type:
+            effects.append(Effect(Impact.BREAKING, f"schema: column {column!r} retyped from {old_type} to {new_type}",
+                                  columns=(column,)))
+    return effects
+
+
+def _column_types(schema: Any) -> dict[str, Any]:
+    columns = schema.get("columns") if isinstance(schema, dict) else None
+    return {c["name"]: c.get("type") for c in columns or [] if isinstance(c, dict) and isinstance(c.get("name"), str)}
+
+
 POLICY = FieldPolicy(
     fields=(
-        Field("kind", replace=True),
-        Field("connection", replace=True),
-        Field("format"),
+        Field("kind", replace=True, impact=_kind_rule),
+        Field("connection", replace=True, impact=_storage_rule("connection")),
+        Field("format", impact=_format_rule),
+        # Format options (separator, compression…) are not analysed: docs/impact-analysis.md.
         Field("format_params", compare="subset"),
-        Field("path"),
-        Field("table"),
-        Field("schema_name"),
-        Field("catalog"),
-        Field("query"),
-        Field("partitioning", compare="subset"),
-        Field("schema", compare="subset"),
+        Field("path", impact=_storage_rule("path")),
+        Field("table", impact=_storage_rule("table")),
+        Field("schema_name", impact=_storage_rule("SQL schema")),
+        Field("catalog", impact=_storage_rule("catalog")),
+        Field("query", impact=breaking_when_changed("query")),
+        Field("partitioning", compare="subset", impact=breaking_when_changed("partitioning")),
+        Field("schema", compare="subset", impact=_schema_rule),
         Field("description", reset=""),
         # No reset: a short description set in DSS before this key existed stays as it is.
         Field("short_description"),

@@ -220,6 +220,7 @@ SPEC = ResourceSpec(
     identity=Identity.SERVER_ID,
     section="flow_zones",
     schema=SCHEMA,
+    removal_breaks=False,  # nothing reads a zone: its members go back to the default zone
     build=build,
     to_config=to_config,
 )

@@ -5,7 +5,7 @@ recipes that reference the folder)."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dataiku_iac import defaults
 from dataiku_iac.model import Resource
@@ -22,13 +22,25 @@ from dataiku_iac.resources.base import (
     save_if_changed,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import Field, FieldPolicy
+from dataiku_iac.resources.policy import Effect, Field, FieldPolicy, Impact, ImpactRule
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+
+
+def _storage_rule(what: str) -> ImpactRule:
+    """DSS moves no file when a folder's connection or path changes: the files stay at the old place
+    and the folder reads the new one (empty, or another folder's files)."""
+
+    def rule(before: Any, after: Any, _old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+        return [Effect(Impact.DESTRUCTIVE, f"{what} changes from {before!r} to {after!r}: the files stored so far "
+                                           f"stay at the old {what}, the folder no longer reads them")]
+
+    return rule
+
 
 POLICY = FieldPolicy(
     fields=(
-        Field("connection"),
-        Field("path"),
+        Field("connection", impact=_storage_rule("connection")),
+        Field("path", impact=_storage_rule("path")),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
         Field("params", compare="subset"),

@@ -21,10 +21,61 @@ Compare modes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from enum import Enum
+from typing import Any, Callable, Mapping, Optional
 
 UNSET: Any = object()  # "no reset value": a field dropped from config simply stops being managed
 ABSENT: Any = "\x00<absent>"  # marks a map key that must not exist in DSS
+
+
+class Impact(str, Enum):
+    """What a planned change can do to what reads the object (docs/impact-analysis.md), mildest
+    first: `plan --fail-on breaking` fails on breaking and destructive changes."""
+
+    NON_BREAKING = "non-breaking"
+    BREAKING = "breaking"  # what reads the object (recipes, scenarios, the Flow below) may fail or read other data
+    DESTRUCTIVE = "destructive"  # stored data is deleted, or left where the object no longer reads it
+
+    @property
+    def rank(self) -> int:
+        return _IMPACT_ORDER.index(self)
+
+
+_IMPACT_ORDER = (Impact.NON_BREAKING, Impact.BREAKING, Impact.DESTRUCTIVE)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One consequence of a field's change, for the plan's impact analysis (planner/impact.py)."""
+
+    impact: Impact
+    reason: str  # "schema: column 'amount' removed"
+    # The columns it concerns: the recipes reading the object are told whether they name them.
+    columns: tuple[str, ...] = ()
+    # The objects of the project whose downstream is affected, by name (a recipe's removed
+    # outputs); None: the changed object itself.
+    starts: Optional[tuple[str, ...]] = None
+
+
+# A field's impact rule: (value before, value after, the resource's attributes before, after) ->
+# its effects; none: the change breaks nothing. Attributes are logical (kind, connection…).
+ImpactRule = Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], "list[Effect]"]
+
+
+def breaking_when_changed(what: str) -> ImpactRule:
+    """The rule of a field whose every change is breaking (a dataset's partitioning)."""
+
+    def rule(before: Any, after: Any, _old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+        return [Effect(Impact.BREAKING, f"{what} changes from {_short(before)} to {_short(after)}")]
+
+    return rule
+
+
+def _short(value: Any) -> str:
+    import json
+
+    text = json.dumps(normalize(value), sort_keys=True, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 @dataclass(frozen=True)
@@ -37,6 +88,8 @@ class Field:
     reset: Any = UNSET  # value DSS should go back to when the attribute leaves the config
     sensitive: bool = False  # never shown in plans, never stored in state
     key: Optional[Callable[[dict[str, Any]], str]] = None  # for "keyed" lists
+    # What a change of the field does to what reads the object (impact analysis); None: nothing.
+    impact: Optional[ImpactRule] = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dataiku_iac.graphs import find_cycle, loop_text
 from dataiku_iac.model import Resource, clone_json
@@ -36,14 +36,17 @@ from dataiku_iac.resources.base import (
     version_after_save,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import Field, FieldPolicy, same_json
+from dataiku_iac.resources.policy import Effect, Field, FieldPolicy, Impact, same_json
 from dataiku_iac.resources.spec import (
+    WRITES,
     BuildContext,
     BuiltItem,
     CheckContext,
     ConfigSchema,
+    FlowLink,
     ImportContext,
     ResourceSpec,
+    split_ref,
 )
 from dataiku_iac.resources.visual import config_kind, kind_of, schema_defs, typed_attributes
 from dataiku_iac.resources.visual.common import Io, VisualKind, check_columns, missing_columns
@@ -62,11 +65,55 @@ CODE_FILES = {
     "sql_script": ("sql", ".sql"),
 }
 
+
+def _outputs_rule(before: Any, after: Any, _old: Mapping[str, Any], _new: Mapping[str, Any]) -> list[Effect]:
+    """An output the recipe no longer writes: what reads it, or builds it, is no longer fed. (What a
+    recipe computes, its code, inputs and settings, is not judged: its outputs' declared schemas are.)"""
+    removed = sorted(_refs(before) - _refs(after))
+    if not removed:
+        return []
+    names = ", ".join(map(repr, removed))
+    return [Effect(Impact.BREAKING, f"output{'s' if len(removed) > 1 else ''} {names} no longer written by this recipe",
+                   starts=tuple(removed))]
+
+
+def _refs(roles: Any) -> set[str]:
+    return {r for refs in (roles or {}).values() if isinstance(refs, list) for r in refs if isinstance(r, str)}
+
+
+def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
+    """The datasets and folders the recipe reads (with the columns a visual recipe names) and writes."""
+    named = _named_columns(attrs)
+    links = []
+    for relation, role_kind in (("reads", "inputs"), (WRITES, "outputs")):
+        for ref in sorted(_refs(attrs.get(role_kind))):
+            project, name = split_ref(ref)
+            columns = named.get(ref) if relation == "reads" else None
+            links.append(FlowLink(relation, name, ("dataset", "managed_folder"), project, columns))
+    return links
+
+
+def _named_columns(attrs: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Input -> the columns a visual recipe's typed settings name in it (code names none we can see)."""
+    visual = kind_of(attrs.get("kind"))
+    if visual is None:
+        return {}
+    try:
+        uses, _computed = visual.columns(dict(attrs), _io(dict(attrs)))
+    except (KeyError, TypeError, AttributeError):
+        return {}  # settings of an unexpected shape (read from DSS): no column is claimed
+    named: dict[str, set[str]] = {}
+    for _path, ref, column in uses:
+        if isinstance(column, str):
+            named.setdefault(ref, set()).add(column)
+    return {ref: frozenset(columns) for ref, columns in named.items()}
+
+
 POLICY = FieldPolicy(
     fields=(
         Field("kind", replace=True),
         Field("inputs"),
-        Field("outputs"),
+        Field("outputs", impact=_outputs_rule),
         Field("code"),
         Field("code_env"),
         Field("container"),
@@ -499,4 +546,5 @@ SPEC = ResourceSpec(
     build=build,
     to_config=to_config,
     check_items=check_items,
+    flow_links=flow_links,
 )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import datetime
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
@@ -42,7 +42,14 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import Field, FieldPolicy, is_secret_ref
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    BuildContext,
+    ConfigSchema,
+    FlowLink,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+)
 
 POLICY = FieldPolicy(
     fields=(
@@ -1164,6 +1171,26 @@ SCHEMA = ConfigSchema(
 )
 
 
+# A step kind -> how impact analysis says what it does to the datasets and folders it names.
+_STEP_RELATIONS = {"build": "builds", "run_checks": "checks", "compute_metrics": "computes metrics of"}
+
+
+def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
+    """The datasets and folders the scenario's steps build, check or measure, and the datasets whose
+    change triggers it: a breaking change of one of them lists the scenario downstream."""
+    links = []
+    for step in attrs.get("steps") or []:
+        relation = _STEP_RELATIONS.get(str(step.get("type"))) if isinstance(step, dict) else None
+        if relation is None:
+            continue
+        links += [FlowLink(relation, d) for d in step.get("datasets") or [] if isinstance(d, str)]
+        links += [FlowLink(relation, f, ("managed_folder",)) for f in step.get("folders") or [] if isinstance(f, str)]
+    for trigger in attrs.get("triggers") or []:
+        if isinstance(trigger, dict) and trigger.get("type") == "dataset_change":
+            links += [FlowLink("is triggered by", d) for d in trigger.get("datasets") or [] if isinstance(d, str)]
+    return links
+
+
 SPEC = ResourceSpec(
     type="scenario",
     label="scenario",
@@ -1176,4 +1203,5 @@ SPEC = ResourceSpec(
     references=("dataset", "managed_folder", "scenario"),
     build=build,
     to_config=to_config,
+    flow_links=flow_links,
 )

@@ -226,6 +226,35 @@ CheckItems = Callable[[list[BuiltItem], CheckContext], None]
 
 
 @dataclass(frozen=True)
+class FlowLink:
+    """An object's link to a data object (dataset, managed folder) of the Flow: what impact
+    analysis walks to find what sits downstream of a change (planner/impact.py)."""
+
+    # "reads" (a recipe's input), "writes" (its output), "builds", "checks", "computes metrics of"
+    # (a scenario's steps), "is triggered by" (a scenario's dataset trigger)
+    relation: str
+    name: str  # the data object's name
+    types: tuple[str, ...] = ("dataset",)  # the types it may be (a recipe's ref: dataset or folder)
+    project: Optional[str] = None  # another project's key (`KEY.name` references); None: its own
+    # The columns of it the object names (a visual recipe's keys, aggregations…); None: unknown
+    # (code reads whatever it reads).
+    columns: Optional[frozenset[str]] = None
+
+
+WRITES = "writes"  # the relation that leads further down the Flow (to a recipe's outputs)
+
+
+def split_ref(ref: str) -> tuple[Optional[str], str]:
+    """A reference to a data object as configurations and recipes write it: `name` of the same
+    project, or `KEY.name` of project KEY -> (KEY or None, name)."""
+    key, dot, name = ref.partition(".")
+    return (key, name) if dot else (None, ref)
+
+# logical attributes -> the object's links to the Flow's data objects
+FlowLinks = Callable[[Mapping[str, Any]], list[FlowLink]]
+
+
+@dataclass(frozen=True)
 class ConfigSchema:
     """A type's part of the project file's JSON Schema (draft 2020-12).
 
@@ -274,6 +303,12 @@ class ResourceSpec:
     to_config: Optional[ToConfig] = None
     # Optional: the checks across the items of one project's section, after each was built.
     check_items: Optional[CheckItems] = None
+    # -- impact analysis (planner/impact.py, docs/impact-analysis.md) -------------------------
+    # What the object reads, writes or builds of the Flow's datasets and folders (None: nothing).
+    flow_links: Optional[FlowLinks] = None
+    # Whether deleting (or replacing) an object of the type is a breaking change: something may
+    # read it or run it. False where nothing depends on it (a zone: its members go to the default).
+    removal_breaks: bool = True
 
     @property
     def policy(self) -> Any:
