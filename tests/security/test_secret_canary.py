@@ -625,6 +625,9 @@ def validation_errors(s: Sweep) -> None:
 def destroy(s: Sweep) -> None:
     s.run("plan", "-e", "dev", "--destroy")
     s.run("plan", "-e", "dev", "--destroy", "--json")
+    # The impact analysis' reasons and its --fail-on message (deletes: breaking; with --drop-data: destructive).
+    s.run("plan", "-e", "dev", "--destroy", "--fail-on", "destructive")
+    s.run("plan", "-e", "dev", "--destroy", "--drop-data", "--json", "--fail-on", "breaking", expect=6)
     s.run("destroy", "-e", "dev", "--auto-approve", "--json", "--target", f"scenario.{KEY}.NIGHTLY")
     s.run("destroy", "-e", "dev", "--auto-approve")
     s.run("destroy", "-e", "dev", "--auto-approve", root=s.mf_root)
@@ -700,8 +703,9 @@ def test_no_canary_in_any_file_the_tool_wrote(sweep: Sweep) -> None:
 
 # -- the sweep covers every command and output format ----------------------------------------
 
-# Options that choose what the tool writes or where: each must be swept.
-OUTPUT_OPTIONS = ("--json", "--out", "--junit-xml", "--coverage-report", "--output", "--plan", "--format")
+# Options that choose what the tool writes or where: each must be swept. (`plan --fail-on` adds a
+# message naming the changes it fails on.)
+OUTPUT_OPTIONS = ("--json", "--out", "--junit-xml", "--coverage-report", "--output", "--plan", "--format", "--fail-on")
 
 
 def command_tree() -> dict[tuple[str, ...], click.Command]:
