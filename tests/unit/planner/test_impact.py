@@ -291,3 +291,20 @@ def test_text_and_markdown_show_the_impact(tmp_path: Path) -> None:
     assert "> 💥 **Impact: 1 breaking, 1 non-breaking.**" in markdown
     assert f"> - `dataset.{KEY}.orders` **breaking**: schema: column 'amount' removed — 7 objects downstream" in markdown
     assert f"- recipe.{KEY}.compute_totals reads dataset.{KEY}.orders" in markdown
+
+
+def test_a_replacement_asked_for_with_replace_is_breaking(tmp_path: Path) -> None:
+    result = _plan(tmp_path, lambda p: None, PlanOptions(replace=(f"dataset.{KEY}.totals",)))
+    totals = _change(result, f"dataset.{KEY}.totals")
+    assert totals.action == Action.REPLACE and totals.impact is not None
+    assert totals.impact.category is Impact.BREAKING
+    assert totals.impact.reasons == ("replaced (asked for with --replace): DSS deletes the dataset and creates it again",)
+    assert _downstream(totals) == [f"scenario.{KEY}.NIGHTLY builds dataset.{KEY}.totals"]
+
+
+def test_a_refresh_only_plan_is_not_classified(tmp_path: Path) -> None:
+    state, observation = _applied(_desired(tmp_path / "before", PROJECT))
+    observation.projects[KEY].objects["dataset"][0].attributes["format"] = "csv"  # changed in DSS
+    result = plan(_desired(tmp_path / "after", PROJECT), state, observation, PlanOptions(refresh_only=True))
+    assert result.has_changes and all(c.impact is None for c in result.changes)
+    assert "impact" not in result.to_json() and "Impact" not in render_plan(result)
