@@ -126,6 +126,25 @@ def test_a_project_calling_a_local_module_applies_and_converges(dss: Any, tmp_pa
     drift = run_cli(dss, root, "drift", "-e", "dev")
     assert drift.stdout.startswith("No drift."), str(drift)
 
+    # An object a module declares is never written into the project file by import.
+    project_file = (root / "projects" / "mods.yml").read_text()
+    refused = run_cli(dss, root, "import", "dataset.MODS.orders_raw", "-e", "dev", expect=1)
+    assert "module.orders.dataset.MODS.orders_raw" in refused.stderr, str(refused)
+    assert (root / "projects" / "mods.yml").read_text() == project_file
+
+
+def test_an_environment_overrides_a_module_resource_by_its_module_address(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path / "cfg", CALLING)
+    env = (root / "environments" / "dev.yml").read_text()
+    (root / "environments" / "dev.yml").write_text(
+        env + "\noverrides:\n  module.orders.dataset.MODS.orders_clean:\n    description: overridden in dev\n")
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("MODS")
+    assert project.get_dataset("orders_clean").get_settings().get_raw()["description"] == "overridden in dev"
+    assert project.get_dataset("customers_clean").get_settings().get_raw().get("description", "") == ""
+    converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
+    assert converged.last_line().startswith("No changes."), str(converged)
+
 
 def test_a_resource_moved_into_a_module_keeps_its_dss_object(dss: Any, tmp_path: Path) -> None:
     root = _config(tmp_path / "cfg", FLAT)

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import yaml
 
-from dataiku_iac.address import Address, AddressError, address_of
+from dataiku_iac.address import Address, AddressError, address_of, flat_address
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.edit import append_item
@@ -365,10 +365,16 @@ def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> Obje
     reader = session.state_reader()
     if reader.read().get(str(address)) is not None:
         raise IacError(f"{address} is already in the state: `dataiku-iac state show {address}` shows it")
-    if str(address) in desired.resources:
+    declared = _declared_as(desired, address)
+    if declared is not None:
         id_part = "" if not spec.identity.duplicates_possible else ", id: ID"
-        raise IacError(f"{address} is already in the configuration ({document.file}); to adopt the live object "
-                       f"it describes, add `import: [{{to: {address}{id_part}}}]` to that file and apply")
+        where = f"{declared.source.file}, as {declared.address}" if declared.address != str(address) else document.file
+        raise IacError(f"{address} is already in the configuration ({where}); to adopt the live object "
+                       f"it describes, add `import: [{{to: {declared.address}{id_part}}}]` to {document.file} and apply")
+    if address.module:
+        raise IacError(f"{address}: no call of module {address.module} declares it, and import writes an object into "
+                       f"the project file, never into a module: import {flat_address(str(address))}, or declare it in "
+                       f"the module and add an `import:` entry to {document.file}")
     live = _live_project(session, dss_key)
     observed = _find_live(live, spec, address, dss_id)
     _refuse_foreign_marker(live, reader.read())
@@ -409,6 +415,16 @@ class _Edits:
                 path.unlink(missing_ok=True)
             else:
                 path.write_text(text, encoding="utf-8")
+
+
+def _declared_as(desired: Any, address: Address) -> Optional[Resource]:
+    """The configuration's resource for the DSS object `address` names, whatever its module
+    prefix (`dataset.KEY.x` is the object a module call declares as `module.M.dataset.KEY.x`)."""
+    exact = desired.resources.get(str(address))
+    if exact is not None:
+        return exact
+    flat = flat_address(str(address))
+    return next((r for r in desired.resources.values() if r.type == address.type and flat_address(r.address) == flat), None)
 
 
 def _importable_address(text: str) -> Address:
