@@ -368,9 +368,11 @@ def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> Obje
     declared = _declared_as(desired, address)
     if declared is not None:
         id_part = "" if not spec.identity.duplicates_possible else ", id: ID"
-        where = f"{declared.source.file}, as {declared.address}" if declared.address != str(address) else document.file
+        in_module = declared.address != str(address)
+        where = f"{declared.source.file}, as {declared.address}" if in_module else document.file
+        target = document.file if in_module else "that file"
         raise IacError(f"{address} is already in the configuration ({where}); to adopt the live object "
-                       f"it describes, add `import: [{{to: {declared.address}{id_part}}}]` to {document.file} and apply")
+                       f"it describes, add `import: [{{to: {declared.address}{id_part}}}]` to {target} and apply")
     if address.module:
         raise IacError(f"{address}: no call of module {address.module} declares it, and import writes an object into "
                        f"the project file, never into a module: import {flat_address(str(address))}, or declare it in "
