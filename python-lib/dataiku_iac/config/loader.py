@@ -332,11 +332,23 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
 def _expand_modules(run: _Run, projects: List[ProjectDocument]) -> Dict[str, str]:
     """Expand the documents' module calls into their sections (modules/expand.py), before the
     overrides, which may then patch a module's resources by their module address."""
-    if not any("modules" in doc.data for doc in projects):
+    locked = (run.root / "iac.lock.yml").exists()
+    if not locked and not any("modules" in doc.data for doc in projects):
         return {}
     from ..modules.expand import expand_modules  # the modules package reads config files: imported when used
+    from ..modules.sources import check_lock_declarations
 
-    return expand_modules(run.root, projects, run.errors, run.warnings)
+    calls: List[Tuple[str, Optional[str]]] = []
+    for doc in projects:
+        written = doc.data.get("modules")
+        for call in written if isinstance(written, list) else []:
+            if isinstance(call, dict) and isinstance(call.get("source"), str):
+                version = call.get("version")
+                calls.append((call["source"], version if isinstance(version, str) else None))
+    hashes = expand_modules(run.root, projects, run.errors, run.warnings)
+    if locked:  # iac.lock.yml written for other calls than these: a warning (missing entries are errors)
+        run.warnings.extend(check_lock_declarations(run.root, calls))
+    return hashes
 
 
 # The one error a destroy tolerates (it needs no project file): engine/session.py recognises it.
