@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, TypeVar, Union
 
 from dataiku_iac.address import Address, address_of, expected
+from dataiku_iac.compliance.rules import config_diagnostics, rule_problems
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.config.documents import blame_override
@@ -645,7 +646,8 @@ def build_desired(cfg: Any, secrets: SecretsLike = None) -> DesiredState:
 
 
 def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike = None, *,
-                 secret_values: bool = True, cache: Optional[ConfigCache] = None) -> tuple[LoadedConfig, DesiredState]:
+                 secret_values: bool = True, cache: Optional[ConfigCache] = None,
+                 compliance: bool = True) -> tuple[LoadedConfig, DesiredState]:
     """Load and build in one pass: every offline problem of the configuration, at once.
 
     The loader's errors (syntax, schema, duplicates, files) and the builder's (references,
@@ -653,6 +655,8 @@ def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike 
     line, with the warnings found on the way. `secret_values=False` checks secret references
     but not that their values are set (validate, drift): the missing ones are listed in the
     desired model's `unresolved_secrets` instead. `cache`: see config/cache.py.
+    `compliance`: the compliance rules' violations by the configuration are among the problems
+    (severity error) and the warnings (severity warning); `report compliance` reports them itself.
     """
     cfg = load_config(root, environment, strict=False, cache=cache)
     source = secret_source(secrets)
@@ -660,7 +664,9 @@ def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike 
     found = builder.check()
     if found:
         found = _blame_overrides(root, environment, source, cfg, builder, found)
-    problems = [*cfg.errors, *found]
+    ruled = config_diagnostics(cfg, builder.desired) if compliance else rule_problems(cfg)
+    cfg.warnings = _sorted([*cfg.warnings, *(d for d in ruled if d.severity == "warning")])
+    problems = [*cfg.errors, *found, *(d for d in ruled if d.severity != "warning")]
     if problems:
         raise ConfigError(_sorted(problems), warnings=cfg.warnings)
     return cfg, builder.desired

@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "python-lib" / "dataiku_iac"
 
-CORE = ("config", "dsl", "planner", "resources", "state", "engine", "output", "sources", "modules", "testing", "builder.py",
+CORE = ("config", "compliance", "dsl", "planner", "resources", "state", "engine", "output", "sources", "modules", "testing", "builder.py",
         "model.py", "errors.py", "secrets.py", "dssclient.py", "address.py",
         "defaults.py", "graphs.py")
 

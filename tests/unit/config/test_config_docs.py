@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "config-reference.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 # A project file's top-level keys: every registered type's section, and the others (unmanaged, import).
 PROJECT_KEYS = set(load_schema("project")["properties"])
-IAC_KEYS = {"version", "defaults", "state", "policies"}
+IAC_KEYS = {"version", "defaults", "state", "policies", "compliance"}
 STUB = {"key": "P", "name": "p"}
 
 
