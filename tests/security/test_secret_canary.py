@@ -271,6 +271,32 @@ def steady(s: Sweep) -> None:
         s.run("state", *args, "-e", "dev")
 
 
+COMPLIANCE_RULES = """\
+compliance:
+  rules:
+    - {id: variables-listed, kind: required_attribute, types: [project], attribute: variables, values: [none], severity: warning}
+    - {id: lower-case-names, kind: naming, pattern: "[a-z_]+"}
+    - {id: team-tag, kind: required_tags, tags: [team], severity: warning}
+    - {id: no-admin, kind: forbidden_permission, permissions: [admin]}
+"""
+
+
+def compliance(s: Sweep) -> None:
+    """Rules over the secret-bearing project (its variables, its scenario's reporters), broken in the
+    configuration, the state and live DSS: every format of the report, and validate's errors."""
+    iac = s.root / "iac.yml"
+    kept = iac.read_text(encoding="utf-8")
+    iac.write_text(kept + COMPLIANCE_RULES, encoding="utf-8")
+    try:
+        s.run("report", "compliance", "-e", "dev", expect=2)
+        for fmt in ("text", "markdown", "json", "junit"):
+            s.run("report", "compliance", "-e", "dev", "--format", fmt, expect=2)
+        s.run("validate", "-e", "dev", expect=1)
+        s.run("plan", "-e", "dev", expect=1)
+    finally:
+        iac.write_text(kept, encoding="utf-8")
+
+
 def _echo_body(request: dict) -> dict:
     """An error envelope that repeats the request's body, as servers that echo what they refused do."""
     return {"errorType": "com.dataiku.dip.exceptions.InvalidParameterException",
@@ -637,6 +663,7 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "offline": offline,
     "first_apply": first_apply,
     "steady": steady,
+    "compliance": compliance,
     "dss_errors": dss_errors,
     "drift_of_a_secret": drift_of_a_secret,
     "crash_and_resume": crash_and_resume,

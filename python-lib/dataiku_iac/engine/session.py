@@ -14,10 +14,12 @@ from typing import Any, Callable, Optional, TypeVar
 
 from dataiku_iac import defaults
 from dataiku_iac.builder import build_desired, check_config
+from dataiku_iac.compliance.report import ComplianceReport
 from dataiku_iac.config import load_config
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
+from dataiku_iac.engine.compliance import compliance_report
 from dataiku_iac.engine.drift import DriftReport, detect_drift
 from dataiku_iac.engine.executor import ApplyResult, EventSink
 from dataiku_iac.engine.govern import EXIT_PENDING, Govern, verdict
@@ -130,6 +132,9 @@ class Session:
         # Whether the secret variables' values must be set: a plan or an apply writes or compares
         # them; validate checks only the references, drift reports the plan it cannot make.
         self._secret_values = True
+        # Whether the compliance rules' violations are configuration problems (validate, plan,
+        # apply) or what the command reports itself (`report compliance`).
+        self._compliance_checks = True
         # A plan or an apply may run with no project file at all: a destroy needs none, and a plan
         # then explains that deleting what the state holds is `destroy` (refuse_no_projects).
         self.projects_optional = False
@@ -171,7 +176,8 @@ class Session:
             return
         try:
             self._cfg, self._desired = check_config(
-                self.root, self.environment, self.secrets, secret_values=self._secret_values, cache=self.config_cache
+                self.root, self.environment, self.secrets, secret_values=self._secret_values, cache=self.config_cache,
+                compliance=self._compliance_checks,
             )
         except ConfigError as exc:
             if self.projects_optional and [d.message for d in exc.diagnostics] == [NO_PROJECT_FILES]:
@@ -532,6 +538,14 @@ class Session:
         except IacError:
             self.desired  # noqa: B018 - raises ConfigError if the configuration is invalid
             raise
+
+    # -- compliance ---------------------------------------------------------------------------
+    def compliance(self) -> ComplianceReport:
+        """The compliance rules over the configuration, the state and live DSS (engine/compliance.py):
+        the rules' violations are the report's findings here, not errors of the configuration."""
+        self._secret_values = False  # nothing is compared with DSS's secret values
+        self._compliance_checks = False
+        return compliance_report(self)
 
     # -- drift --------------------------------------------------------------------------------
     def drift(self) -> DriftReport:

@@ -1,0 +1,170 @@
+"""The compliance report as text, Markdown and JUnit XML (its JSON is `ComplianceReport.to_json`).
+
+JUnit: one test suite per rule, one test case per object the rule checked (plus one per
+environment policy it checked); a finding of severity error is a `<failure>`, one of severity
+warning a passing case whose `<system-out>` says WARNING (JUnit has no warning outcome, and a
+CI must not fail on one). DSS Project Standards make one more suite, a case per check and project.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from dataiku_iac.compliance.report import ComplianceReport, Finding
+from dataiku_iac.errors import printable
+from dataiku_iac.output.text import Style, plural
+
+
+def render_text(report: ComplianceReport, style: Style = Style()) -> str:
+    lines = [style(f"Compliance of environment {report.environment!r}", bold=True) + _scope(report)]
+    for finding in report.findings:
+        color = "red" if finding.severity == "error" else "yellow"
+        where = f" [{finding.location}]" if finding.location else ""
+        lines.append(style(f"  {finding.severity}: ", color) + style(
+            f"{finding.address}: {finding.message} (rule {finding.rule}; seen in {', '.join(finding.seen_in)}){where}"))
+    lines += _standards_text(report, style)
+    lines.append(_summary(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def _scope(report: ComplianceReport) -> str:
+    return f": {_checked(report)}"
+
+
+def _checked(report: ComplianceReport) -> str:
+    checked = sum(len(a) for a in report.checked.values())
+    sources = "configuration, state and live DSS" if report.live else "configuration and state"
+    return f"{plural(len(report.rules), 'rule')}, {plural(checked, 'check')} over the {sources}"
+
+
+def _summary(report: ComplianceReport, style: Style) -> str:
+    failed = len(report.standards_failures)
+    standards = f", {plural(failed, 'failed Project Standards check')}" if failed else ""
+    text = f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}{standards}."
+    if report.compliant:
+        return style("Compliant: ", "green", bold=True) + text
+    return style("Not compliant: ", "red", bold=True) + text
+
+
+def _standards_text(report: ComplianceReport, style: Style) -> list[str]:
+    standards = report.project_standards
+    if not standards:
+        return []
+    if not standards.get("available"):
+        return [style(f"  DSS Project Standards: not run ({standards.get('reason', 'unavailable')})")]
+    lines = []
+    for key, project in sorted((standards.get("projects") or {}).items()):
+        if project.get("error"):
+            lines.append(style(f"  Project Standards of {key}: not run ({project['error']})", "yellow"))
+            continue
+        checks = project.get("checks") or []
+        lines.append(style(f"  Project Standards of {key}: {plural(len(checks), 'check')}, "
+                           f"{sum(1 for c in checks if c.get('failed'))} failed"))
+        for check in checks:
+            if check.get("failed"):
+                color = "red" if check.get("blocking") else "yellow"
+                lines.append(style(f"    {check.get('severity', '?')}: {check.get('name')}: {check.get('message') or ''}", color))
+    return lines
+
+
+def render_markdown(report: ComplianceReport) -> str:
+    state = "compliant" if report.compliant else "**not compliant**"
+    lines = [f"### Compliance of `{_code(report.environment)}`: {state}", "",
+             f"{_checked(report)}; "
+             f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}.", ""]
+    if report.findings:
+        lines += ["| severity | rule | object | problem | seen in | where |", "| --- | --- | --- | --- | --- | --- |"]
+        lines += [_row(f) for f in report.findings]
+        lines.append("")
+    lines += _standards_markdown(report)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _row(finding: Finding) -> str:
+    cells = [finding.severity, f"`{_code(finding.rule)}`", f"`{_code(finding.address)}`", _cell(finding.message),
+             ", ".join(finding.seen_in), f"`{_code(finding.location)}`" if finding.location else ""]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _standards_markdown(report: ComplianceReport) -> list[str]:
+    standards = report.project_standards
+    if not standards:
+        return []
+    if not standards.get("available"):
+        return [f"DSS Project Standards: not run ({_cell(str(standards.get('reason', 'unavailable')))}).", ""]
+    lines = ["#### DSS Project Standards", "", "| project | check | severity | result | message |", "| --- | --- | --- | --- | --- |"]
+    for key, project in sorted((standards.get("projects") or {}).items()):
+        if project.get("error"):
+            lines.append(f"| `{_code(key)}` | | | not run | {_cell(str(project['error']))} |")
+        for check in project.get("checks") or []:
+            result = "failed" if check.get("failed") else "passed"
+            lines.append(f"| `{_code(key)}` | {_cell(str(check.get('name')))} | {check.get('severity', '')} | {result} | "
+                         f"{_cell(str(check.get('message') or ''))} |")
+    return [*lines, ""]
+
+
+def _cell(text: str) -> str:
+    return html.escape(printable(text)).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    return printable(text).replace("`", "'")
+
+
+def render_junit(report: ComplianceReport) -> str:
+    suites = ET.Element("testsuites", name=f"dataiku-iac compliance {report.environment}")
+    by_case = {(f.rule, f.address): [] for f in report.findings}  # type: dict[tuple[str, str], list[Finding]]
+    for finding in report.findings:
+        by_case[(finding.rule, finding.address)].append(finding)
+    for rule in report.rules:
+        suite = ET.SubElement(suites, "testsuite", name=f"{rule.id} ({rule.kind})")
+        addresses = report.checked.get(rule.id, [])
+        failures = 0
+        for address in addresses:
+            case = ET.SubElement(suite, "testcase", classname=f"compliance.{rule.id}", name=address)
+            failures += _outcome(case, by_case.get((rule.id, address), []))
+        suite.set("tests", str(len(addresses)))
+        suite.set("failures", str(failures))
+    _standards_junit(suites, report.project_standards)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _outcome(case: ET.Element, findings: list[Finding]) -> int:
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        failure = ET.SubElement(case, "failure", message=_xml(errors[0].message), type="compliance")
+        failure.text = _xml("\n".join(_line(f) for f in errors))
+    warnings = [f for f in findings if f.severity == "warning"]
+    if warnings:
+        ET.SubElement(case, "system-out").text = _xml("\n".join(f"WARNING {_line(f)}" for f in warnings))
+    return 1 if errors else 0
+
+
+def _line(finding: Finding) -> str:
+    where = f" at {finding.location}" if finding.location else ""
+    return f"{finding.message} (seen in {', '.join(finding.seen_in)}){where}"
+
+
+def _standards_junit(suites: ET.Element, standards: dict[str, Any]) -> None:
+    if not standards or not standards.get("available"):
+        return
+    suite = ET.SubElement(suites, "testsuite", name="DSS Project Standards")
+    count = failures = 0
+    for key, project in sorted((standards.get("projects") or {}).items()):
+        for check in project.get("checks") or []:
+            count += 1
+            case = ET.SubElement(suite, "testcase", classname=f"project_standards.{key}", name=_xml(str(check.get("name"))))
+            if check.get("failed") and check.get("blocking"):
+                failures += 1
+                ET.SubElement(case, "failure", message=_xml(str(check.get("message") or "")), type="project_standards")
+            elif check.get("failed"):
+                ET.SubElement(case, "system-out").text = _xml(f"WARNING {check.get('message') or ''}")
+    suite.set("tests", str(count))
+    suite.set("failures", str(failures))
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can hold (control characters escaped as printable does)."""
+    return printable(text, keep_newlines=True)

@@ -1,0 +1,144 @@
+"""`report compliance` over the configuration, the state and live DSS (issue 15, item 5).
+
+The configuration keeps every rule; then an admin permission is granted and a dataset created
+with a name the naming rule refuses, both in DSS behind the tool's back: the report finds them,
+seen in `live` only, in every format (the JSON loads, the JUnit XML parses, the Markdown has the
+table), and exits 2. A warning alone exits 0. `validate` and `plan` refuse a configuration that
+breaks an error rule, naming file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from dataiku_iac.cli import scaffold
+
+from tests.e2e.helpers import run_cli, write_config
+
+RULES = """\
+compliance:
+  rules:
+    - id: dataset-names
+      kind: naming
+      types: [dataset]
+      pattern: "[a-z][a-z0-9_]*"
+    - id: no-admin-groups
+      kind: forbidden_permission
+      groups: ["*"]
+      permissions: [admin]
+    - id: project-owner
+      kind: required_attribute
+      types: [project]
+      attribute: owner
+    - id: team-tag
+      kind: required_tags
+      types: [project]
+      tags: ["team:*"]
+      severity: warning
+"""
+
+PROJECT = """\
+project:
+  key: RULED
+  name: Ruled
+  owner: admin
+  tags: ["team:data"]
+  permissions:
+    - group: data_team
+      role: contributor
+datasets:
+  - name: orders
+    type: managed
+    format: csv
+"""
+
+
+def _config(tmp_path: Path, project: str = PROJECT) -> Path:
+    return write_config(tmp_path / "cfg", {"ruled.yml": project}, iac=scaffold.IAC_YML + RULES)
+
+
+def _report(dss: Any, root: Path, fmt: str, expect: int) -> str:
+    return run_cli(dss, root, "report", "compliance", "-e", "dev", "--format", fmt, expect=expect).stdout
+
+
+def test_compliant_configuration_and_dss_exit_0_in_every_format(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    body = json.loads(_report(dss, root, "json", 0))
+    assert body["compliant"] is True and body["findings"] == [], body
+    assert body["summary"]["rules"] == 4 and body["live_checked"] is True
+    suites = ET.fromstring(_report(dss, root, "junit", 0))
+    names = {s.get("name") for s in suites.iter("testsuite")}
+    assert "dataset-names (naming)" in names
+    cases = [c.get("name") for c in suites.iter("testcase")]
+    assert "dataset.RULED.orders" in cases and "project.RULED" in cases
+    assert not list(suites.iter("failure"))
+    assert "Compliant:" in _report(dss, root, "text", 0)
+    assert "compliant" in _report(dss, root, "markdown", 0)
+
+
+def test_changes_made_in_dss_break_rules_the_configuration_keeps(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("RULED")
+    permissions = project.get_permissions()
+    permissions["permissions"].append({"group": "ops", "admin": True, "readProjectContent": True})
+    project.set_permissions(permissions)
+    project.create_dataset("Hand_Made", "Inline", params={}, formatType="csv")
+
+    body = json.loads(_report(dss, root, "json", 2))
+    assert body["compliant"] is False
+    found = {(f["rule"], f["address"]): f for f in body["findings"]}
+    admin = found[("no-admin-groups", "project.RULED")]
+    assert admin["seen_in"] == ["live"] and admin["message"] == "group 'ops' has admin", admin
+    named = found[("dataset-names", "dataset.RULED.Hand_Made")]
+    assert named["seen_in"] == ["live"] and named["severity"] == "error"
+    assert ("dataset-names", "dataset.RULED.orders") not in found
+
+    suites = ET.fromstring(_report(dss, root, "junit", 2))
+    failed = {c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"project.RULED", "dataset.RULED.Hand_Made"}, failed
+    markdown = _report(dss, root, "markdown", 2)
+    assert "**not compliant**" in markdown and "| error | `no-admin-groups` | `project.RULED` |" in markdown
+    text = _report(dss, root, "text", 2)
+    assert "Not compliant: 2 errors, 0 warnings." in text, text
+
+
+def test_a_warning_is_reported_and_exits_0(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path, PROJECT.replace('  tags: ["team:data"]\n', ""))
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    body = json.loads(_report(dss, root, "json", 0))
+    assert [(f["rule"], f["severity"], f["seen_in"]) for f in body["findings"]] == [
+        ("team-tag", "warning", ["config", "state", "live"])]
+    assert body["findings"][0]["location"] == "projects/ruled.yml:1"
+    suites = ET.fromstring(_report(dss, root, "junit", 0))
+    assert "WARNING no tag matches 'team:*'" in "".join(e.text or "" for e in suites.iter("system-out"))
+
+
+def test_validate_and_plan_refuse_a_configuration_that_breaks_an_error_rule(dss: Any, tmp_path: Path) -> None:
+    bad = PROJECT.replace("role: contributor", "role: admin").replace("  owner: admin\n", "")
+    root = _config(tmp_path, bad)
+    for command in (("validate", "-e", "dev", "--offline"), ("plan", "-e", "dev")):
+        result = run_cli(dss, root, *command, expect=1)
+        assert "projects/ruled.yml:1:1: error: permissions: project.RULED: group 'data_team' has admin " \
+               "(compliance rule 'no-admin-groups', forbidden_permission)" in result.stderr, result.stderr
+        assert "error: owner: project.RULED: owner is not set" in result.stderr
+        assert "the configuration has 2 problems" in result.stderr
+    assert run_cli(dss, root, "report", "compliance", "-e", "dev", expect=2).stdout.count("error:") == 2
+
+
+def test_the_example_is_compliant_and_prod_refuses_a_group_admin(dss: Any, tmp_path: Path) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "compliance", root)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    body = json.loads(_report(dss, root, "json", 0))
+    assert body["compliant"] and body["summary"]["rules"] == 3  # the two prod rules are not dev's
+    project = root / "projects" / "sales.yml"
+    project.write_text(project.read_text().replace("role: contributor", "role: admin"))
+    run_cli(dss, root, "validate", "-e", "dev", "--offline")
+    refused = run_cli(dss, root, "validate", "-e", "prod", "--offline", expect=1)
+    assert "group 'data_team' has admin (compliance rule 'no-group-admins-in-prod'" in refused.stderr
