@@ -95,3 +95,14 @@ def test_a_symbolic_link_leaving_the_root_is_refused(tmp_path):
     inside = _module(root, "modules/real")
     os.symlink(tmp_path / "elsewhere" / "mod" / "resources.yml", inside / "extra.yml")
     assert "outside the config root" in _error(root, "../modules/real")
+
+
+def test_a_file_rewritten_with_the_same_size_changes_the_hash(tmp_path):
+    """hash_tree remembers its answers by each file's stat: a rewrite of the same length is seen."""
+    directory = _module(tmp_path)
+    before = _resolve(tmp_path, "../modules/ingest").content_hash
+    assert _resolve(tmp_path, "../modules/ingest").content_hash == before
+    (directory / "resources.yml").write_text("datasets: {}\n")  # as long as "datasets: []\n"
+    assert _resolve(tmp_path, "../modules/ingest").content_hash != before
+    (directory / "extra.yml").write_text("")
+    assert hash_tree(directory, tmp_path).files == 3

@@ -51,14 +51,40 @@ def module_files(directory: Path) -> list[str]:
     return sorted(found)
 
 
+# hash_tree's answers in this process, by the directory and the stat of each of its files: a
+# configuration calling one module 50 times reads and hashes its files once (a changed file has
+# another size, mtime or inode, and is hashed again).
+_memo: dict[tuple[str, str, tuple], TreeHash] = {}
+
+
+def _signature(directory: Path, files: list[str]) -> tuple:
+    stats = []
+    for rel in files:
+        info = os.stat(directory / rel)
+        stats.append((rel, info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(stats)
+
+
 def hash_tree(directory: Path, confine_to: Path) -> TreeHash:
     """The content hash of the module in `directory`. Every file is read as the loader reads
     config files (`read_confined` under `confine_to`): a symbolic link leading outside it, a
     FIFO or a file over the size limit is refused."""
+    files = module_files(directory)
+    try:
+        key = (os.path.realpath(directory), os.path.realpath(confine_to), _signature(directory, files))
+    except OSError:  # a file gone or a dangling link: the reading below says which
+        return _hash_files(directory, confine_to, files)
+    found = _memo.get(key)
+    if found is None:
+        found = _memo[key] = _hash_files(directory, confine_to, files)
+    return found
+
+
+def _hash_files(directory: Path, confine_to: Path, files: list[str]) -> TreeHash:
     rel_dir = os.path.relpath(directory, confine_to)
     lines: list[str] = []
     total = 0
-    for rel in module_files(directory):
+    for rel in files:
         if "\n" in rel:
             raise TreeError(f"the file name {rel!r} holds a line break")
         path = rel if rel_dir == "." else f"{Path(rel_dir).as_posix()}/{rel}"

@@ -112,6 +112,17 @@ def _entry(name: str, body: Any, problem: Any) -> Optional[IndexEntry]:
 
 
 def std_index() -> Index:
+    """The standard library's index (read once per process: it is package data)."""
+    global _std_index
+    if _std_index is None:
+        _std_index = _read_std_index()
+    return _std_index
+
+
+_std_index: Optional[Index] = None
+
+
+def _read_std_index() -> Index:
     try:
         raw = read_confined(STD_ROOT, INDEX_FILE)
     except ConfinedReadError as exc:  # a broken installation

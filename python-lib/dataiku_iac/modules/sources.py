@@ -420,6 +420,20 @@ class _StdTarget(_Target):
 def _module_version(directory: Path) -> Optional[Version]:
     """The `version:` of a module.yml (the standard library's modules carry theirs)."""
     try:
+        info = (directory / MODULE_FILE).stat()
+    except OSError:
+        return None
+    key = (str(directory), info.st_ino, info.st_mtime_ns, info.st_size)
+    if key not in _version_memo:
+        _version_memo[key] = _read_module_version(directory)
+    return _version_memo[key]
+
+
+_version_memo: dict[tuple, Optional[Version]] = {}
+
+
+def _read_module_version(directory: Path) -> Optional[Version]:
+    try:
         raw = read_confined(directory, MODULE_FILE)
     except ConfinedReadError:
         return None
