@@ -178,8 +178,10 @@ class Generator:
         lines.append(f'    """{_docstring(doc or about)}"""')
         lines.append("")
         fields: List[Tuple[bool, List[str]]] = []
+        order: List[str] = []
         for key, sub in properties.items():
             attr = key + "_" if keyword.iskeyword(key) else key
+            order.append(attr)
             if not attr.isidentifier():
                 raise SystemExit(f"{class_name}: the key {key!r} is not a Python name; teach gen_dsl.py to map it")
             description = sub.get("description") if isinstance(sub, dict) else None
@@ -195,6 +197,9 @@ class Generator:
         # dataclasses put the fields without a default first (no kw_only before Python 3.10)
         for _, field_lines in sorted(fields, key=lambda f: f[0]):
             lines.extend(field_lines)
+        # ...and the keys are written back in the schema's order (a class attribute, not a field)
+        lines.append("")
+        lines.append(f"    _order = ({', '.join(json.dumps(a) for a in order)},)")
         return "\n".join(lines)
 
     def run(self) -> str:

@@ -2,7 +2,7 @@
 
 import dataiku
 from dataiku.runnables import Runnable
-from dataiku_iac.dss import components
+from dataiku_iac.dss import components, python_configs
 
 
 class ImportProjectMacro(Runnable):
@@ -15,4 +15,5 @@ class ImportProjectMacro(Runnable):
         return None
 
     def run(self, progress_callback):
-        return components.import_macro(self.config, dataiku.api_client, self.project_key)
+        with python_configs.allowing(self.plugin_config):  # projects/*.py: only if an admin allows
+            return components.import_macro(self.config, dataiku.api_client, self.project_key)

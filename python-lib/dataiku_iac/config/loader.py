@@ -28,6 +28,7 @@ from .checks import check_code_files, check_duplicate_keys, check_duplicate_name
 from .documents import EnvironmentConfig, LoadedConfig, Located, ProjectDocument, blame_override
 from .files import MAX_PROJECT_FILES, ConfinedReadError, list_yaml_files, read_confined
 from .paths import MarkMap, YamlPath
+from .pyconfig import is_python_file, list_python_files, load_python_project
 from .schema import Issue, check, describe_value
 from .suggest import did_you_mean
 from .variables import (
@@ -117,6 +118,12 @@ class _Run:
         if cache is not None and parsed.usable and not parsed.diagnostics and isinstance(parsed.data, dict):
             source.to_cache = (raw, dumps(parsed.data), entry_marks(parsed.marks))
         return source
+
+    def read_python(self, rel: str) -> _Source:
+        """A Python project file, run and compiled to the data a YAML file holds (config/pyconfig.py)."""
+        loaded = load_python_project(self.root, rel)
+        self.errors.extend(loaded.diagnostics)
+        return _Source(rel, loaded.data, loaded.marks, usable=loaded.data is not None, references=True)
 
     def read_mapping(self, rel: str, empty_ok: bool, what: str, cached: bool = False) -> _Source:
         """A YAML file whose top level must be a mapping (an empty file counts as {} if allowed)."""
@@ -358,7 +365,7 @@ NO_PROJECT_FILES = "no project files found under projects/"
 def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDocument, List[Untouched], _Source]]:
     """Every readable project file, variables substituted, with the references left for DSS
     (and the file as read)."""
-    files = list_yaml_files(run.root, "projects")
+    files = sorted(list_yaml_files(run.root, "projects") + list_python_files(run.root, "projects"))
     if not files:
         run.error("projects/", NO_PROJECT_FILES, "add one file per DSS project, e.g. projects/demo.yml")
         return []
@@ -367,7 +374,10 @@ def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDo
         return []
     docs = []
     for rel in files:
-        source = run.read_mapping(rel, empty_ok=False, what="a project file", cached=True)
+        if is_python_file(rel):
+            source = run.read_python(rel)
+        else:
+            source = run.read_mapping(rel, empty_ok=False, what="a project file", cached=True)
         if not source.usable:
             run.all_projects_readable = False
             continue

@@ -98,11 +98,13 @@ class Model:
         raise KeyError(field_name)
 
     def items(self) -> Iterator[Tuple[str, Any]]:
-        """(key, value) of the fields that are set, in declaration order."""
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        """(key, value) of the fields that are set, in the schema's order (the generated classes'
+        `_order`; the dataclass puts the required fields first)."""
+        by_name = {f.name: f for f in dataclasses.fields(self)}
+        for name in getattr(self, "_order", None) or by_name:
+            value = getattr(self, name)
             if value is not UNSET:
-                yield str(f.metadata.get("key", f.name)), value
+                yield str(by_name[name].metadata.get("key", name)), value
 
 
 def keyed(name: str) -> Any:

@@ -20,6 +20,8 @@ class ProjectVariables(Model):
     standard: Dict[str, Any] = UNSET
     local: Dict[str, Any] = UNSET
 
+    _order = ("standard", "local",)
+
 
 @dataclass
 class Permission(Model):
@@ -30,6 +32,8 @@ class Permission(Model):
     role: Union[Literal["reader", "contributor", "admin"], Var] = UNSET
     permissions: List[Union[Literal["read_project_content", "write_project_content", "export_datasets_data", "read_dashboards", "write_dashboards", "moderate_dashboards", "run_scenarios", "manage_dashboard_authorizations", "manage_exposed_elements", "manage_additional_dashboard_users", "execute_app", "share_to_workspaces", "publish_to_data_collections", "admin"], Var]] = UNSET
 
+    _order = ("group", "user", "role", "permissions",)
+
 
 @dataclass
 class ProjectCodeEnv(Model):
@@ -37,6 +41,8 @@ class ProjectCodeEnv(Model):
 
     python: str = UNSET
     r: str = UNSET
+
+    _order = ("python", "r",)
 
 
 @dataclass
@@ -57,6 +63,8 @@ class Project(Model):
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("key", "name", "description", "short_description", "owner", "tags", "variables", "permissions", "code_env", "container", "protect", "ignore_changes",)
+
 
 @dataclass
 class Column(Model):
@@ -67,12 +75,16 @@ class Column(Model):
     comment: str = UNSET
     meaning: str = UNSET
 
+    _order = ("name", "type", "comment", "meaning",)
+
 
 @dataclass
 class DatasetSchema(Model):
     """dataset schema"""
 
     columns: List[Column] = UNSET
+
+    _order = ("columns",)
 
 
 @dataclass
@@ -83,6 +95,8 @@ class DimensionTime(Model):
     period: Union[Literal["YEAR", "MONTH", "DAY", "HOUR"], Var]
     type: Literal["time"] = "time"
 
+    _order = ("name", "type", "period",)
+
 
 @dataclass
 class DimensionValue(Model):
@@ -90,6 +104,8 @@ class DimensionValue(Model):
 
     name: str
     type: Literal["value"] = "value"
+
+    _order = ("name", "type",)
 
 
 @dataclass
@@ -102,6 +118,8 @@ class Partitioning(Model):
     ignore_non_matching_files: Union[bool, Var] = UNSET
     #: read a requested partition that does not exist as empty (DSS: considerMissingRequestedPartitionsAsEmpty)
     missing_partitions_as_empty: Union[bool, Var] = UNSET
+
+    _order = ("dimensions", "file_path_pattern", "ignore_non_matching_files", "missing_partitions_as_empty",)
 
 
 @dataclass
@@ -124,6 +142,8 @@ class DatasetManaged(Model):
     path: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
+
 
 @dataclass
 class DatasetSqlTable(Model):
@@ -145,6 +165,8 @@ class DatasetSqlTable(Model):
     catalog: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "table", "schema_name", "catalog", "ignore_changes",)
+
 
 @dataclass
 class DatasetSqlQuery(Model):
@@ -164,6 +186,8 @@ class DatasetSqlQuery(Model):
     query: str = UNSET
     sql_file: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "query", "sql_file", "ignore_changes",)
 
 
 @dataclass
@@ -186,6 +210,8 @@ class DatasetFilesystem(Model):
     format_params: Dict[str, Any] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
+
 
 @dataclass
 class DatasetUploaded(Model):
@@ -206,6 +232,8 @@ class DatasetUploaded(Model):
     format_params: Dict[str, Any] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "ignore_changes",)
+
 
 @dataclass
 class ManagedFolder(Model):
@@ -220,6 +248,8 @@ class ManagedFolder(Model):
     params: Dict[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "connection", "path", "description", "tags", "zone", "params", "protect", "ignore_changes",)
 
 
 @dataclass
@@ -242,6 +272,8 @@ class RecipePython(Model):
     container: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
+
 
 @dataclass
 class RecipeR(Model):
@@ -263,6 +295,8 @@ class RecipeR(Model):
     container: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
+
 
 @dataclass
 class RecipeSqlQuery(Model):
@@ -280,6 +314,8 @@ class RecipeSqlQuery(Model):
     sql: str = UNSET
     sql_file: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
 
 
 @dataclass
@@ -299,6 +335,8 @@ class RecipeSqlScript(Model):
     sql_file: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
+
 
 @dataclass
 class RecipeSync(Model):
@@ -314,6 +352,8 @@ class RecipeSync(Model):
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "ignore_changes",)
 
 
 @dataclass
@@ -333,6 +373,8 @@ class RecipeShell(Model):
     code_file: str = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "ignore_changes",)
+
 
 @dataclass
 class RecipeGroupingAggregations(Model):
@@ -343,6 +385,8 @@ class RecipeGroupingAggregations(Model):
     concat_separator: str = UNSET
     concat_distinct: Union[bool, Var] = UNSET
     first_last_not_null: Union[bool, Var] = UNSET
+
+    _order = ("functions", "order_by", "concat_separator", "concat_distinct", "first_last_not_null",)
 
 
 @dataclass
@@ -357,6 +401,8 @@ class RecipeGroupingPreFilter(Model):
     match: Union[Literal["all", "any"], Var] = UNSET
     distinct: Union[bool, Var] = UNSET
 
+    _order = ("expression", "sql", "conditions", "match", "distinct",)
+
 
 @dataclass
 class RecipeGroupingComputedColumns(Model):
@@ -366,6 +412,8 @@ class RecipeGroupingComputedColumns(Model):
     type: str = UNSET
     expression: str = UNSET
     sql: str = UNSET
+
+    _order = ("name", "type", "expression", "sql",)
 
 
 @dataclass
@@ -392,6 +440,8 @@ class RecipeGrouping(Model):
     computed_columns: List[RecipeGroupingComputedColumns] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "aggregations", "count", "rename", "pre_filter", "post_filter", "computed_columns", "ignore_changes",)
+
 
 @dataclass
 class RecipeJoinJoinsOn(Model):
@@ -400,6 +450,8 @@ class RecipeJoinJoinsOn(Model):
     left: str
     right: str
     operator: Union[Literal["eq", "ne", "lt", "lte", "gt", "gte", "within_range", "k_nearest", "k_nearest_inferior", "contains", "starts_with"], Var] = UNSET
+
+    _order = ("left", "right", "operator",)
 
 
 @dataclass
@@ -412,6 +464,8 @@ class RecipeJoinJoins(Model):
     on: List[Union[List[str], RecipeJoinJoinsOn]] = UNSET
     match: Union[Literal["all", "any"], Var] = UNSET
 
+    _order = ("with_", "left", "type", "on", "match",)
+
 
 @dataclass
 class RecipeJoinSelect(Model):
@@ -421,6 +475,8 @@ class RecipeJoinSelect(Model):
     columns: List[str] = UNSET
     rename: Dict[str, str] = UNSET
     prefix: str = UNSET
+
+    _order = ("mode", "columns", "rename", "prefix",)
 
 
 @dataclass
@@ -446,6 +502,8 @@ class RecipeJoin(Model):
     post_filter: RecipeGroupingPreFilter = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "joins", "select", "pre_filters", "input_computed_columns", "computed_columns", "post_filter", "ignore_changes",)
+
 
 @dataclass
 class RecipeWindowOrderBy(Model):
@@ -454,6 +512,8 @@ class RecipeWindowOrderBy(Model):
     column: str
     desc: Union[bool, Var] = UNSET
 
+    _order = ("column", "desc",)
+
 
 @dataclass
 class RecipeWindowFrame(Model):
@@ -461,6 +521,8 @@ class RecipeWindowFrame(Model):
 
     preceding: Union[int, Var, Literal["unbounded"]] = UNSET
     following: Union[int, Var, Literal["unbounded"]] = UNSET
+
+    _order = ("preceding", "following",)
 
 
 @dataclass
@@ -474,6 +536,8 @@ class RecipeWindowAggregations(Model):
     concat_separator: str = UNSET
     concat_distinct: Union[bool, Var] = UNSET
     first_last_not_null: Union[bool, Var] = UNSET
+
+    _order = ("functions", "lag_offsets", "lead_offsets", "date_diff_unit", "concat_separator", "concat_distinct", "first_last_not_null",)
 
 
 @dataclass
@@ -502,6 +566,8 @@ class RecipeWindow(Model):
     rename: Dict[str, str] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "partition_by", "order_by", "frame", "aggregations", "ranks", "pre_filter", "post_filter", "computed_columns", "rename", "ignore_changes",)
+
 
 @dataclass
 class PrepareStep(Model):
@@ -514,6 +580,8 @@ class PrepareStep(Model):
     comment: str = UNSET
     group: str = UNSET
     steps: List[PrepareStep] = UNSET
+
+    _order = ("type", "params", "disabled", "name", "comment", "group", "steps",)
 
 
 @dataclass
@@ -534,6 +602,8 @@ class RecipePrepare(Model):
     steps: List[PrepareStep] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "steps", "ignore_changes",)
+
 
 @dataclass
 class RecipeSplitSplits(Model):
@@ -543,6 +613,8 @@ class RecipeSplitSplits(Model):
     share: Union[float, Var] = UNSET
     filter: RecipeGroupingPreFilter = UNSET
     value: Union[str, float, bool] = UNSET
+
+    _order = ("output", "share", "filter", "value",)
 
 
 @dataclass
@@ -569,6 +641,8 @@ class RecipeSplit(Model):
     computed_columns: List[RecipeGroupingComputedColumns] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "mode", "splits", "default_output", "seed", "column", "pre_filter", "computed_columns", "ignore_changes",)
+
 
 @dataclass
 class RecipeSort(Model):
@@ -588,6 +662,8 @@ class RecipeSort(Model):
     order_by: List[Union[str, RecipeWindowOrderBy]] = UNSET
     ranks: List[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "order_by", "ranks", "ignore_changes",)
 
 
 @dataclass
@@ -613,6 +689,8 @@ class RecipeStack(Model):
     post_filter: RecipeGroupingPreFilter = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "columns", "columns_from", "origin_column", "origin_labels", "pre_filters", "post_filter", "ignore_changes",)
+
 
 @dataclass
 class RecipePivotPivotValues(Model):
@@ -620,12 +698,16 @@ class RecipePivotPivotValues(Model):
 
     most_frequent: Union[int, Var]
 
+    _order = ("most_frequent",)
+
 
 @dataclass
 class RecipePivotPivotValues2(Model):
     """'pivot_values' of RecipePivot"""
 
     at_least: Union[int, Var]
+
+    _order = ("at_least",)
 
 
 @dataclass
@@ -637,6 +719,8 @@ class RecipePivotAggregations(Model):
     concat_separator: str = UNSET
     concat_distinct: Union[bool, Var] = UNSET
     first_last_not_null: Union[bool, Var] = UNSET
+
+    _order = ("functions", "order_by", "concat_separator", "concat_distinct", "first_last_not_null",)
 
 
 @dataclass
@@ -664,6 +748,8 @@ class RecipePivot(Model):
     computed_columns: List[RecipeGroupingComputedColumns] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "pivot_columns", "pivot_values", "aggregations", "count", "other_columns", "pre_filter", "computed_columns", "ignore_changes",)
+
 
 @dataclass
 class RecipeSampling(Model):
@@ -688,6 +774,8 @@ class RecipeSampling(Model):
     filter: RecipeGroupingPreFilter = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "method", "records", "ratio", "column", "seed", "filter", "ignore_changes",)
+
 
 @dataclass
 class RecipeDistinct(Model):
@@ -710,6 +798,8 @@ class RecipeDistinct(Model):
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "count", "rename", "pre_filter", "post_filter", "ignore_changes",)
 
 
 @dataclass
@@ -739,6 +829,8 @@ class RecipeTopn(Model):
     rename: Dict[str, str] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "top", "bottom", "order_by", "group_by", "columns", "ranks", "duplicate_count", "pre_filter", "computed_columns", "rename", "ignore_changes",)
+
 
 @dataclass
 class FlowZone(Model):
@@ -748,6 +840,8 @@ class FlowZone(Model):
     color: str = UNSET
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+
+    _order = ("name", "color", "protect", "ignore_changes",)
 
 
 @dataclass
@@ -767,6 +861,8 @@ class TriggerTemporal(Model):
     monthly_run_on: Union[Literal["ON_THE_DAY", "LAST_DAY_OF_THE_MONTH", "FIRST_WEEK", "SECOND_WEEK", "THIRD_WEEK", "FOURTH_WEEK", "LAST_WEEK"], Var] = UNSET
     cron: str = UNSET
 
+    _order = ("type", "name", "active", "frequency", "repeat_every", "hour", "minute", "days", "timezone", "starting_from", "monthly_run_on", "cron",)
+
 
 @dataclass
 class TriggerPeriodic(Model):
@@ -776,6 +872,8 @@ class TriggerPeriodic(Model):
     type: Literal["periodic"] = "periodic"
     name: str = UNSET
     active: Union[bool, Var] = UNSET
+
+    _order = ("type", "name", "active", "every_minutes",)
 
 
 @dataclass
@@ -789,6 +887,8 @@ class TriggerDatasetChange(Model):
     folders: List[str] = UNSET
     grace_delay_seconds: Union[int, Var] = UNSET
 
+    _order = ("type", "name", "active", "datasets", "folders", "grace_delay_seconds",)
+
 
 @dataclass
 class TriggerRaw(Model):
@@ -798,6 +898,8 @@ class TriggerRaw(Model):
     params: Dict[str, Any]
     name: str = UNSET
     active: Union[bool, Var] = UNSET
+
+    _order = ("type", "name", "active", "params",)
 
 
 @dataclass
@@ -812,6 +914,8 @@ class StepBuild(Model):
     folders: List[str] = UNSET
     job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "job_type",)
+
 
 @dataclass
 class StepRunScenario(Model):
@@ -823,6 +927,8 @@ class StepRunScenario(Model):
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
     project: str = UNSET
+
+    _order = ("type", "name", "enabled", "run_condition", "scenario", "project",)
 
 
 @dataclass
@@ -836,6 +942,8 @@ class StepRunMacro(Model):
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
     params: Dict[str, Any] = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "macro", "params",)
+
 
 @dataclass
 class StepSetVariables(Model):
@@ -846,6 +954,8 @@ class StepSetVariables(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
+
+    _order = ("type", "name", "enabled", "run_condition", "variables",)
 
 
 @dataclass
@@ -858,6 +968,8 @@ class StepDefineVariables(Model):
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
     variables: Dict[str, Any] = UNSET
     formulas: Dict[str, str] = UNSET
+
+    _order = ("type", "name", "enabled", "run_condition", "variables", "formulas",)
 
 
 @dataclass
@@ -872,6 +984,8 @@ class StepPython(Model):
     code_file: str = UNSET
     code_env: str = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "code", "code_file", "code_env",)
+
 
 @dataclass
 class StepSql(Model):
@@ -884,6 +998,8 @@ class StepSql(Model):
     connection: str = UNSET
     sql: str = UNSET
     sql_file: str = UNSET
+
+    _order = ("type", "name", "enabled", "run_condition", "connection", "sql", "sql_file",)
 
 
 @dataclass
@@ -898,6 +1014,8 @@ class StepRunChecks(Model):
     folders: List[str] = UNSET
     warnings_as: Union[Literal["WARNING", "FAILED", "SUCCESS"], Var] = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "warnings_as",)
+
 
 @dataclass
 class StepComputeMetrics(Model):
@@ -910,6 +1028,8 @@ class StepComputeMetrics(Model):
     datasets: List[str] = UNSET
     folders: List[str] = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders",)
+
 
 @dataclass
 class StepRaw(Model):
@@ -921,12 +1041,16 @@ class StepRaw(Model):
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
 
+    _order = ("type", "name", "enabled", "run_condition", "params",)
+
 
 @dataclass
 class SecretRef(Model):
     """a secret reference"""
 
     secret_env: str
+
+    _order = ("secret_env",)
 
 
 @dataclass
@@ -946,6 +1070,8 @@ class ReporterMail(Model):
     message: Union[str, SecretRef] = UNSET
     html: Union[bool, Var] = UNSET
 
+    _order = ("type", "name", "active", "phase", "condition", "channel", "to", "from_", "subject", "message", "html",)
+
 
 @dataclass
 class ReporterWebhook(Model):
@@ -962,6 +1088,8 @@ class ReporterWebhook(Model):
     method: Union[Literal["POST", "PUT", "GET"], Var] = UNSET
     payload: Union[str, SecretRef] = UNSET
 
+    _order = ("type", "name", "active", "phase", "condition", "channel", "url", "method", "payload",)
+
 
 @dataclass
 class ReporterRaw(Model):
@@ -974,6 +1102,8 @@ class ReporterRaw(Model):
     phase: Union[Literal["end", "start"], Var] = UNSET
     #: a DSS formula: the reporter sends only when it is true
     condition: str = UNSET
+
+    _order = ("type", "name", "active", "phase", "condition", "configuration",)
 
 
 @dataclass
@@ -995,6 +1125,8 @@ class Scenario(Model):
     reporters: List[Reporter] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
 
+    _order = ("id", "name", "active", "run_as", "description", "tags", "protect", "triggers", "steps", "script", "script_file", "code_env", "reporters", "ignore_changes",)
+
 
 @dataclass
 class UnmanagedPatterns(Model):
@@ -1006,6 +1138,8 @@ class UnmanagedPatterns(Model):
     recipes: List[str] = UNSET
     scenarios: List[str] = UNSET
 
+    _order = ("flow_zones", "managed_folders", "datasets", "recipes", "scenarios",)
+
 
 @dataclass
 class Unmanaged(Model):
@@ -1016,6 +1150,8 @@ class Unmanaged(Model):
     ignore: UnmanagedPatterns = UNSET
     fail: UnmanagedPatterns = UNSET
 
+    _order = ("policy", "report", "ignore", "fail",)
+
 
 @dataclass
 class ImportEntry(Model):
@@ -1025,6 +1161,8 @@ class ImportEntry(Model):
     to: str
     #: the object's DSS id (required for managed folders)
     id: str = UNSET
+
+    _order = ("to", "id",)
 
 
 @dataclass
@@ -1044,6 +1182,8 @@ class ModuleCall(Model):
     #: one instance per key (NAME[KEY]), each with these inputs on top of `inputs`
     for_each: Dict[str, Union[Dict[str, Any], None]] = UNSET
 
+    _order = ("name", "source", "version", "inputs", "name_prefix", "for_each",)
+
 
 @dataclass
 class MovedEntry(Model):
@@ -1051,6 +1191,8 @@ class MovedEntry(Model):
 
     to: str
     from_: str = field(default=UNSET, metadata={'key': "from"})
+
+    _order = ("from_", "to",)
 
 
 @dataclass
@@ -1067,6 +1209,8 @@ class ProjectFile(Model):
     import_: List[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
     modules: List[ModuleCall] = UNSET
     moved: List[MovedEntry] = UNSET
+
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "scenarios", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from dataiku_iac.dss import html as render
+from dataiku_iac.dss import python_configs
 from dataiku_iac.dss.permissions import (  # noqa: F401 - the service's stable API names them too
     ADMIN_ACTIONS,
     MUTATING_ACTIONS,
@@ -95,6 +96,7 @@ def open_session(
         root, provenance = materialize(
             source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir, user=login
         )
+        python_configs.check(root)  # before anything of it is loaded
         yield Session(
             root,
             environment,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from dataiku_iac.dss import html as render
+from dataiku_iac.dss import python_configs
 from dataiku_iac.dss.permissions import Caller, ClientFactory, check_permission
 from dataiku_iac.dss.user_secrets import for_client_user
 from dataiku_iac.errors import IacError
@@ -127,6 +128,7 @@ def run_tests(
     try:
         root, provenance = materialize(source_spec, client_factory=client_factory, work_dir=work, cache_dir=cache_dir,
                                        user=caller.login)
+        python_configs.check(root)  # Python project files: only when an administrator allows them
         withheld = [] if python_tests else withhold_python_tests(root)
         # Not allowed: the files are gone, and the runner is told not to import any either.
         options = TestOptions(pattern=pattern, parallel=parallel, keep=keep, python_tests=RUN if python_tests else SKIP)

@@ -359,6 +359,10 @@ def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> Obje
     if document is None:
         raise IacError(f"no project file declares project {address.project}: {address} must be in a project the "
                        f"configuration manages (to adopt a whole project: dataiku-iac import project KEY)")
+    if document.file.endswith(".py"):
+        raise IacError(f"project {address.project} is written in Python ({document.file}): the import cannot add an item "
+                       f"to it; add the object there yourself, then `import: [{{to: {address}}}]` adopts it on apply "
+                       f"(docs/python-dsl.md)")
     desired = session.desired
     project = desired.resources.get(address_of("project", address.project))
     dss_key = project.project_key if project is not None else address.project
