@@ -54,12 +54,22 @@ PROJECT: dict[str, Any] = {
 }
 
 
-def _desired(root: Path, project: dict[str, Any]) -> Any:
+# Another project's recipe reads the orders (`SALES.orders`).
+REPORTING: dict[str, Any] = {
+    "project": {"key": "REPORTING", "name": "Reporting"},
+    "datasets": [{"name": "kpis", "type": "managed", "format": "parquet"}],
+    "recipes": [{"name": "kpis_from_orders", "type": "python", "inputs": [f"{KEY}.orders"], "outputs": ["kpis"],
+                 "code": "print('kpis')\n"}],
+}
+
+
+def _desired(root: Path, project: dict[str, Any], *others: dict[str, Any]) -> Any:
     (root / "projects").mkdir(parents=True, exist_ok=True)
     (root / "environments").mkdir(exist_ok=True)
     (root / "iac.yml").write_text("version: 1\n")
     (root / "environments" / "dev.yml").write_text("dss: {}\n")
-    (root / "projects" / "sales.yml").write_text(json.dumps(project))
+    for doc in (project, *others):
+        (root / "projects" / f"{doc['project']['key'].lower()}.yml").write_text(json.dumps(doc))
     return build_desired(load_config(root, "dev"), {})
 
 
@@ -68,14 +78,14 @@ def _applied(desired: Any) -> tuple[StateDocument, Observation]:
     state = StateDocument.new("dev")
     state.lineage = LINEAGE
     observation = Observation()
-    project = ProjectObservation(KEY, True, marker=LINEAGE)
-    observation.projects[KEY] = project
     for resource in desired.resources.values():
         dss_id = resource.name
-        state.put(ResourceState(address=resource.address, type=resource.type, project_key=KEY, name=resource.name,
+        project = observation.projects.setdefault(
+            resource.project_key, ProjectObservation(resource.project_key, True, marker=LINEAGE))
+        state.put(ResourceState(address=resource.address, type=resource.type, project_key=resource.project_key, name=resource.name,
                                 dss_id=dss_id, attributes=copy.deepcopy(resource.attributes), version_tag=None,
                                 depends_on=list(resource.depends_on)))
-        observed = Observed(resource.type, KEY, resource.name, dss_id, copy.deepcopy(resource.attributes))
+        observed = Observed(resource.type, resource.project_key, resource.name, dss_id, copy.deepcopy(resource.attributes))
         if resource.type == "project":
             project.project = observed
         else:
@@ -308,3 +318,13 @@ def test_a_refresh_only_plan_is_not_classified(tmp_path: Path) -> None:
     result = plan(_desired(tmp_path / "after", PROJECT), state, observation, PlanOptions(refresh_only=True))
     assert result.has_changes and all(c.impact is None for c in result.changes)
     assert "impact" not in result.to_json() and "Impact" not in render_plan(result)
+
+
+def test_a_recipe_of_another_project_reading_the_dataset_is_downstream(tmp_path: Path) -> None:
+    state, observation = _applied(_desired(tmp_path / "before", PROJECT, REPORTING))
+    after = copy.deepcopy(PROJECT)
+    _datasets(after)["orders"]["partitioning"] = {"dimensions": [{"name": "day", "type": "time", "period": "DAY"}]}
+    result = plan(_desired(tmp_path / "after", after, REPORTING), state, observation)
+    downstream = _downstream(_change(result, f"dataset.{KEY}.orders"))
+    assert "recipe.REPORTING.kpis_from_orders reads dataset.SALES.orders" in downstream
+    assert "dataset.REPORTING.kpis is written by recipe.REPORTING.kpis_from_orders" in downstream
