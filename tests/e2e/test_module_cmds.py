@@ -124,3 +124,25 @@ def test_search_and_show_read_std_and_a_git_registry(tmp_path):
     assert "not-to-be-shown" not in text and "token (string, (sensitive))" in text
     assert "no module registry named 'other'" in run_cli(config, "modules", "show", "other/x", env=env, expect=1).stderr
     assert "has no module 'nope'" in run_cli(config, "modules", "show", "std/nope", env=env, expect=1).stderr
+
+
+def test_a_broken_registry_index_is_reported_and_the_rest_listed(tmp_path):
+    registry = BareRepo(tmp_path / "registry")
+    registry.commit({"index.yml": "registry: 1\nmodules:\n  good: {path: good, description: Fine}\n"
+                                  "  Bad-Name: {path: bad}\n  nopath: {description: no path}\n"})
+    config = write_config(tmp_path / "cfg", {}, iac=f"version: 1\nmodule_registries:\n  acme: git+{registry.url}\n")
+    result = run_cli(config, "modules", "search", "--registry", "acme", env=_env(tmp_path))
+    assert result.stdout.split() == ["acme/good", "-", "Fine"]
+    assert "acme:index.yml:4: error: modules.Bad-Name: a module name is lowercase letters" in result.stderr
+    assert "acme:index.yml:5: error: modules.nopath.path: each module needs a 'path'" in result.stderr
+
+
+def test_a_module_cache_open_to_other_users_is_refused(tmp_path, repo, config):
+    env = _env(tmp_path)
+    cache = tmp_path / "module-cache"
+    cache.mkdir(mode=0o777)
+    cache.chmod(0o777)
+    result = run_cli(config, "modules", "get", env=env, expect=1)
+    assert "projects/shop.yml:6: error: modules[0].source:" in result.stderr
+    assert "refusing the module cache directory ($DATAIKU_IAC_MODULE_CACHE)" in result.stderr
+    assert "expected 700" in result.stderr

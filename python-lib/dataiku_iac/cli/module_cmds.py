@@ -130,8 +130,12 @@ def show(obj: Context, name: str, offline: bool, as_json: bool) -> None:
 
 
 def _open(obj: Context, name: str, offline: bool) -> Any:
+    """The registry `name`; what is wrong in its index is said on stderr (the rest is listed)."""
     try:
-        return open_registry(obj.root, name, offline=offline)
+        view = open_registry(obj.root, name, offline=offline)
+        for problem in view.index.problems:
+            click.echo(problem.render(), err=True)
+        return view
     except KeyError:
         known = ", ".join(registry_names(obj.root))
         raise IacError(f"no module registry named '{name}' (registries: {known}; add one to iac.yml module_registries)") from None

@@ -33,11 +33,11 @@ def cache_root() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         root = Path(base) / "dataiku-iac" / "modules"
     root.parent.mkdir(parents=True, exist_ok=True)
-    return ensure_private_dir(root)
+    return ensure_private_dir(root, f"module cache directory (${CACHE_ENV})" if configured else "module cache directory")
 
 
 def git_cache(root: Path) -> Path:
-    return ensure_private_dir(root / "git")
+    return ensure_private_dir(root / "git", "module cache directory")
 
 
 def _hex(content_hash: str) -> str:

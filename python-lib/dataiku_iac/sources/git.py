@@ -169,7 +169,7 @@ def user_cache_dir(base: Optional[Path], user: Optional[str]) -> Path:
     return ensure_private_dir(root / ("user-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:20]))
 
 
-def ensure_private_dir(path: Path) -> Path:
+def ensure_private_dir(path: Path, what: str = "Git cache directory") -> Path:
     """Create `path` 0700, or check that the existing one is ours alone; SourceError otherwise."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
@@ -182,7 +182,7 @@ def ensure_private_dir(path: Path) -> Path:
     elif info.st_mode & 0o077:
         problem = f"other users may use it (mode {stat.S_IMODE(info.st_mode):o}, expected 700)"
     if problem:
-        raise SourceError(f"refusing the Git cache directory {path}: {problem}; remove it and run again")
+        raise SourceError(f"refusing the {what} {path}: {problem}; remove it and run again")
     return path
 
 
