@@ -22,7 +22,7 @@ from typing import Optional
 from urllib.parse import quote
 
 from dataiku_iac.errors import printable
-from dataiku_iac.output.text import VERBS, Style, downstream_text, impact_counts_text, plural, render_change
+from dataiku_iac.output.text import VERBS, Style, as_tree, downstream_text, impact_counts_text, plural, render_change
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
 from dataiku_iac.resources.policy import Impact
 
@@ -274,8 +274,8 @@ def _impact_in_section(change: ResourceChange) -> str:
     else:
         lines.append(f"Downstream ({len(impact.downstream)}):")
         lines.append("")
-        for item in impact.downstream[:_DOWNSTREAM_IN_SECTION]:
-            lines.append(f"{'  ' * min(item.depth - 1, 8)}- {_text(downstream_text(item))}")
+        for item, level in as_tree(impact.downstream)[:_DOWNSTREAM_IN_SECTION]:
+            lines.append(f"{'  ' * min(level, 8)}- {_text(downstream_text(item))}")
         if len(impact.downstream) > _DOWNSTREAM_IN_SECTION:
             lines.append(f"- …and {len(impact.downstream) - _DOWNSTREAM_IN_SECTION} more (in the full plan)")
     return "\n".join(lines) + "\n"

@@ -172,10 +172,31 @@ def _impact_lines(change: ResourceChange, style: Style, shown: int) -> list[str]
         lines.append(style("      downstream: nothing found in the Flow", "white"))
         return lines
     lines.append(style(f"      downstream ({len(downstream)}):", "white"))
-    lines.extend(f"        {'  ' * min(d.depth - 1, 8)}{downstream_text(d)}" for d in downstream[:shown])
+    lines.extend(f"        {'  ' * min(level, 8)}{downstream_text(d)}" for d, level in as_tree(downstream)[:shown])
     if len(downstream) > shown:
         lines.append(f"        …and {len(downstream) - shown} more (`plan --json` lists them all)")
     return lines
+
+
+def as_tree(downstream: tuple[Downstream, ...]) -> list[tuple[Downstream, int]]:
+    """The downstream objects as a tree for reading: each under the object it was reached from
+    (`via`), depth first, with its level (0: next to the changed object). The plan keeps them
+    nearest first; every object appears once, under the first object that reached it."""
+    children: dict[str, list[Downstream]] = {}
+    listed = {item.address for item in downstream}
+    roots = []
+    for item in downstream:
+        if item.via in listed:
+            children.setdefault(item.via, []).append(item)
+        else:
+            roots.append(item)
+    ordered: list[tuple[Downstream, int]] = []
+    stack = [(item, 0) for item in reversed(roots)]
+    while stack:  # iterative: a Flow may be thousands of objects deep
+        item, level = stack.pop()
+        ordered.append((item, level))
+        stack.extend((child, level + 1) for child in reversed(children.get(item.address, [])))
+    return ordered
 
 
 def downstream_text(item: Downstream) -> str:
