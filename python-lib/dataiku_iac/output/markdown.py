@@ -22,7 +22,15 @@ from typing import Optional
 from urllib.parse import quote
 
 from dataiku_iac.errors import printable
-from dataiku_iac.output.text import VERBS, Style, as_tree, downstream_text, impact_counts_text, plural, render_change
+from dataiku_iac.output.text import (
+    VERBS,
+    Style,
+    as_tree,
+    downstream_text,
+    impact_counts_text,
+    plural,
+    render_change,
+)
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
 from dataiku_iac.resources.policy import Impact
 
