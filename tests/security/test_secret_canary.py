@@ -348,6 +348,18 @@ def drift_of_a_secret(s: Sweep) -> None:
     s.check("the overwritten values are in DSS", C["dss_webhook"].core in json.dumps(project.get_scenario("NIGHTLY").get_settings().get_raw()))
     s.run("drift", "-e", "dev", expect=None, **rotated)
     s.run("drift", "-e", "dev", "--json", expect=None, **rotated)
+    # `pull` writes DSS's values into the YAML, never a secret: with a plain value changed beside
+    # the secrets, it patches the file and the state and reports the secrets (tree scan below).
+    variables = project.get_variables()
+    variables["standard"]["region"] = "apac"
+    project.set_variables(variables)
+    s.run("pull", "-e", "dev", "--dry-run", expect=2, **rotated)
+    s.run("pull", "-e", "dev", "--dry-run", "--json", expect=2, **rotated)
+    pulled = s.run("pull", "-e", "dev", "--json", expect=2, **rotated)
+    s.check("pull wrote the plain value and reported the secrets",
+            "region: apac" in (s.root / "projects" / "canary.yml").read_text()
+            and {r["kind"] for r in pulled.json()["reported"]} == {"secret"})
+    s.run("pull", "-e", "dev", expect=2, **rotated)
     s.run("plan", "-e", "dev", **rotated)
     s.run("plan", "-e", "dev", "--json", **rotated)
     # Accepting DSS's values into the state: the secrets DSS holds are recorded as fingerprints only

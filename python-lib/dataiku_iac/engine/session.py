@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -548,11 +549,11 @@ class Session:
         return compliance_report(self)
 
     # -- drift --------------------------------------------------------------------------------
-    def drift(self) -> DriftReport:
-        """Compare live DSS with the recorded state; also count what an apply would change,
-        told apart: changes of the config not yet applied, and reverts of the drift. A secret
-        whose value is not set does not stop the report (it compares DSS with the state): its
-        pending change is unknown, counted as none and listed in `unknown_secrets`."""
+    def observe_drift(self) -> DriftObservation:
+        """The recorded state (an interrupted apply's journal replayed), the desired model keyed
+        under it, live DSS and the drift between DSS and the state: what `drift` reports and what
+        `pull` writes back into the configuration. Secret values may be unset (drift compares DSS
+        with the state): the missing ones are in `desired.unresolved_secrets`."""
         self._secret_values = False
         reader = self.config_errors_first(self.state_reader)
         state, pending, _interrupted = self.config_errors_first(lambda: state_with_journal(reader))
@@ -572,6 +573,17 @@ class Session:
             state, _notes = adopt_pending(state, pending, observation)
         ignored = {a: r.ignore_changes for a, r in desired.resources.items() if r.ignore_changes}
         report = detect_drift(state, observation, self.environment, ignored=ignored, unmanaged=desired.unmanaged)
+        return DriftObservation(reader, state, desired, observation, report, bool(pending) or _interrupted)
+
+    # -- drift --------------------------------------------------------------------------------
+    def drift(self) -> DriftReport:
+        """Compare live DSS with the recorded state; also count what an apply would change,
+        told apart: changes of the config not yet applied, and reverts of the drift. A secret
+        whose value is not set does not stop the report (it compares DSS with the state): its
+        pending change is unknown, counted as none and listed in `unknown_secrets`."""
+        observed = self.observe_drift()
+        reader, state, desired, observation, report = (
+            observed.reader, observed.state, observed.desired, observed.observation, observed.report)
         if desired.unresolved_secrets:
             desired, _assumed = assume_recorded(desired, state)
             report.unknown_secrets = [f"{d.location()}: {d.message}" for d in desired.unresolved_secrets]
@@ -582,6 +594,16 @@ class Session:
             report.pending = {"error": str(exc)}
             report.pending_error = exc
         return report
+
+
+@dataclass(frozen=True)
+class DriftObservation:
+    reader: StateReader
+    state: StateDocument
+    desired: DesiredState  # keyed under `state`
+    observation: Observation
+    report: DriftReport
+    interrupted: bool  # an interrupted apply's journal was replayed into `state` (not yet written)
 
 
 def _resources(count: int) -> str:

@@ -1,0 +1,206 @@
+"""`dataiku-iac pull`: the changes made in DSS behind the tool's back written into the YAML.
+
+Acceptance (issue 15, item 3): ten attributes of five types changed in DSS through dataikuapi,
+then `pull`: `plan` says `No changes.`, `drift` is clean, and the diff of the project file shows
+only those values, every comment kept. A value that comes from a `${variable}` or from an
+environment override is reported (file:line, DSS's value) and left as written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Callable
+
+from tests.e2e.helpers import assert_no_changes, cli_env, run_cli, write_config
+
+PROJECT = """\
+# The orders project: a comment at the top of the file.
+project:
+  key: PULLED
+  name: Pulled back
+  description: watched by pull   # the project's description
+  tags: [iac, orders]
+  variables:
+    standard:
+      min_amount: 10     # in euros
+      region: emea
+
+flow_zones:
+  # the ingestion zone
+  - name: ingestion
+    color: "#31439c"
+
+managed_folders:
+  - name: reports
+    description: weekly reports
+
+datasets:
+  - name: orders        # where orders land
+    type: managed
+    format: csv
+    description: raw orders
+    zone: ingestion
+    schema:
+      columns:
+        - {name: id, type: bigint}
+        - {name: amount, type: double}   # euros
+  - name: orders_clean
+    type: managed
+    format: parquet
+    description: ${CLEAN_DESCRIPTION}
+
+recipes:
+  - name: clean
+    type: python
+    inputs: [orders]
+    outputs: [orders_clean]
+    code_file: recipes/clean.py   # the code lives in its own file
+
+scenarios:
+  - id: NIGHTLY
+    name: Nightly
+    active: true
+    triggers:
+      - {type: temporal, frequency: Daily, hour: 2, minute: 30}
+    steps:
+      - {type: build, datasets: [orders_clean]}
+"""
+ENV = """\
+dss:
+  api_key_env: DKU_API_KEY
+variables:
+  CLEAN_DESCRIPTION: clean orders
+overrides:
+  managed_folder.PULLED.reports:
+    description: weekly reports (dev)
+"""
+KEY = "PULLED"
+
+
+def _applied(dss: Any, tmp_path: Path) -> Path:
+    root = write_config(tmp_path / "cfg", {"pulled.yml": PROJECT}, env=ENV, files={"recipes/clean.py": 'print("clean")\n'})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    return root
+
+
+def _edit(settings: Any, change: Callable[[dict], None]) -> None:
+    change(settings.get_raw())
+    settings.save()
+
+
+def _diff(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path)
+    project = dss.client().get_project(KEY)
+    project.set_variables({**project.get_variables(), "standard": {"min_amount": 25, "region": "emea"}})
+    metadata = project.get_metadata()
+    metadata["tags"] = ["iac", "orders", "audited"]
+    project.set_metadata(metadata)
+    settings = project.get_settings()
+    dataset = project.get_dataset("orders")
+    _edit(dataset.get_settings(), lambda raw: raw.update(description="orders as they land"))
+    _edit(dataset.get_settings(), lambda raw: raw["schema"]["columns"][1].update(type="float"))
+    recipe = project.get_recipe("clean").get_settings()
+    recipe.set_payload('print("hot fix")\n')
+    recipe.save()
+    _edit(project.get_scenario("NIGHTLY").get_settings(), lambda raw: raw.update(active=False))
+    _edit(project.get_scenario("NIGHTLY").get_settings(), lambda raw: raw["triggers"][0]["params"].update(hour=4))
+    zone = next(z for z in project.get_flow().list_zones() if z.name == "ingestion")
+    zone_settings = zone.get_settings()
+    zone_settings.color = "#ff8800"
+    zone_settings.save()
+    del settings
+    before = (root / "projects" / "pulled.yml").read_text()
+
+    dry = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2)
+    assert "+++ b/projects/pulled.yml" in dry.stdout and "Nothing was written" in dry.stdout
+    assert (root / "projects" / "pulled.yml").read_text() == before
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=0).json()
+    after = (root / "projects" / "pulled.yml").read_text()
+    assert _diff(before, after) == [
+        "-  tags: [iac, orders]",
+        "+  tags: [iac, orders, audited]",
+        "-      min_amount: 10     # in euros",
+        "+      min_amount: 25     # in euros",
+        '-    color: "#31439c"',
+        '+    color: "#ff8800"',
+        "-    description: raw orders",
+        "+    description: orders as they land",
+        "-        - {name: amount, type: double}   # euros",
+        "+        - {name: amount, type: float}    # euros",  # the comment keeps its column
+        "-    active: true",
+        "+    active: false",
+        "-      - {type: temporal, frequency: Daily, hour: 2, minute: 30}",
+        "+      - {type: temporal, frequency: Daily, hour: 4, minute: 30}",
+    ], after
+    assert (root / "recipes" / "clean.py").read_text() == 'print("hot fix")\n'
+    assert result["reported"] == [], result
+    assert len(result["patched"]) == 8
+    assert_no_changes(dss, root)
+    assert run_cli(dss, root, "drift", "-e", "dev", "--json").json()["drift"] is False
+    again = run_cli(dss, root, "pull", "-e", "dev")
+    assert again.stdout.startswith("Nothing to pull.")
+    assert (root / "projects" / "pulled.yml").read_text() == after
+
+
+def test_values_from_variables_and_overrides_are_reported_not_overwritten(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path)
+    project = dss.client().get_project(KEY)
+    _edit(project.get_dataset("orders_clean").get_settings(), lambda raw: raw.update(description="cleaned by hand"))
+    folder = project.get_managed_folder(project.list_managed_folders()[0]["id"])
+    _edit(folder.get_settings(), lambda raw: raw.update(description="edited in the UI"))
+    _edit(project.get_dataset("orders").get_settings(), lambda raw: raw.update(description="orders as they land"))
+    files = {rel: (root / rel).read_text() for rel in ("projects/pulled.yml", "environments/dev.yml")}
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    reported = {r["address"]: r for r in result["reported"]}
+    assert set(reported) == {"dataset.PULLED.orders_clean", "managed_folder.PULLED.reports"}, result
+    variable = reported["dataset.PULLED.orders_clean"]
+    assert variable["kind"] == "variable" and "${CLEAN_DESCRIPTION}" in variable["reason"]
+    assert variable["where"] == "projects/pulled.yml:34" and variable["dss_value"] == "cleaned by hand"
+    override = reported["managed_folder.PULLED.reports"]
+    assert override["kind"] == "override" and override["where"] == "environments/dev.yml:7"
+    assert override["dss_value"] == "edited in the UI"
+    assert [p["path"] for p in result["patched"]] == ["datasets[0].description"]
+    assert (root / "environments" / "dev.yml").read_text() == files["environments/dev.yml"]
+    after = (root / "projects" / "pulled.yml").read_text()
+    assert _diff(files["projects/pulled.yml"], after) == ["-    description: raw orders", "+    description: orders as they land"]
+    assert "description: ${CLEAN_DESCRIPTION}" in after
+
+    text = run_cli(dss, root, "pull", "-e", "dev", expect=2).stdout
+    assert "! dataset.PULLED.orders_clean: datasets[1].description comes from ${CLEAN_DESCRIPTION}: not overwritten" in text
+    assert "at projects/pulled.yml:34" in text and 'DSS has: "cleaned by hand"' in text
+    # What was left is still drift; what was pulled is not.
+    drift = run_cli(dss, root, "drift", "-e", "dev", "--json", expect=2).json()
+    assert {r["address"] for r in drift["resources"]} == {"dataset.PULLED.orders_clean", "managed_folder.PULLED.reports"}
+
+
+def test_a_secret_changed_in_dss_is_reported_never_written(dss: Any, tmp_path: Path) -> None:
+    secret_project = PROJECT.replace("      region: emea\n", "      region: emea\n    local:\n      api_token: {secret_env: IAC_SECRET_PULLED_TOKEN}\n")
+    env = cli_env(dss, IAC_SECRET_PULLED_TOKEN="first-token-value")
+    root = write_config(tmp_path / "cfg", {"pulled.yml": secret_project}, env=ENV, files={"recipes/clean.py": 'print("clean")\n'})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    project = dss.client().get_project(KEY)
+    variables = project.get_variables()
+    variables["local"]["api_token"] = "typed-in-the-ui-3f9a"
+    variables["standard"]["region"] = "apac"
+    project.set_variables(variables)
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2, env=env)
+    assert "typed-in-the-ui-3f9a" not in result.stdout + result.stderr
+    body = result.json()
+    assert [(r["kind"], r["path"], r["dss_value"]) for r in body["reported"]] == [
+        ("secret", "variables.local.api_token.fingerprint", "(sensitive value)")]
+    assert [p["path"] for p in body["patched"]] == ["project.variables.standard.region"]
+    text = (root / "projects" / "pulled.yml").read_text()
+    assert "typed-in-the-ui-3f9a" not in text and "api_token: {secret_env: IAC_SECRET_PULLED_TOKEN}" in text
+    assert "region: apac" in text
+    # Only the secret still differs: the plan writes the configuration's secret back.
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--json", env=env).json()
+    assert [c["address"] for c in plan["resource_changes"] if c["action"] != "no-op"] == ["project.PULLED"]

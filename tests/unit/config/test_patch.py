@@ -1,0 +1,102 @@
+"""config/patch.py: a YAML file patched with only the edited values changing (docs/pull.md)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from dataiku_iac.config.patch import APPEND, REMOVE, Edit, PatchError, layout, patch_text, round_trips
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE_FILES = sorted(p for p in (REPO / "examples").rglob("*.y*ml") if p.suffix in (".yml", ".yaml"))
+
+TEXT = """\
+# top comment
+project:
+  key: P
+  description: old text   # trailing comment
+  tags: [a, b]
+
+flow_zones:
+  # the zone
+  - name: ingestion
+    color: "#31439c"
+  - name: reporting
+
+datasets:
+  - name: orders
+    schema:
+      columns:
+        - {name: id, type: bigint}
+        - {name: amount, type: double}   # euros
+    zone: ingestion
+"""
+
+
+def changed(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_example_file_reads_and_writes_back_byte_for_byte(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert round_trips(text)
+    assert patch_text(text, []) == text
+
+
+def test_examples_are_found() -> None:
+    assert len(EXAMPLE_FILES) >= 10
+
+
+def test_layout_is_read_from_the_file() -> None:
+    assert layout(TEXT) == (2, 4, 2)
+    assert layout("a:\n    b: 1\nc:\n- x\n") == (4, 2, 0)
+
+
+def test_scalars_keep_their_quoting_and_comments() -> None:
+    after = patch_text(TEXT, [Edit(("project", "description"), "new text"), Edit(("flow_zones", 0, "color"), "#ff8800")])
+    assert changed(TEXT, after) == [
+        "-  description: old text   # trailing comment",
+        "+  description: new text   # trailing comment",
+        '-    color: "#31439c"',
+        '+    color: "#ff8800"',
+    ]
+
+
+def test_a_key_added_a_flow_item_edited_an_item_appended_a_key_removed() -> None:
+    after = patch_text(TEXT, [
+        Edit(("flow_zones", 1, "color"), "#00aa00"),
+        Edit(("datasets", 0, "schema", "columns", 1, "type"), "float"),
+        Edit(("datasets", 0, "schema", "columns"), {"name": "note", "type": "string"}, APPEND),
+        Edit(("project", "tags"), "c", APPEND),
+        Edit(("datasets", 0, "zone"), None, REMOVE),
+    ])
+    assert sorted(changed(TEXT, after)) == sorted([
+        "-  tags: [a, b]",
+        "+  tags: [a, b, c]",
+        '+    color: "#00aa00"',
+        "-        - {name: amount, type: double}   # euros",
+        "+        - {name: amount, type: float}    # euros",  # the comment keeps its column
+        "+        - {name: note, type: string}",
+        "-    zone: ingestion",
+    ])
+
+
+def test_strings_that_read_as_other_types_are_quoted() -> None:
+    after = patch_text(TEXT, [Edit(("project", "description"), "true"), Edit(("project", "key"), "1e3")])
+    assert 'description: "true"     # trailing comment' in after and 'key: "1e3"' in after
+
+
+def test_multi_line_text_becomes_a_block_with_its_line_comment_above() -> None:
+    after = patch_text(TEXT, [Edit(("project", "tags"), ["x"]), Edit(("project", "description"), "line one\nline two\n")])
+    assert "  # trailing comment\n  description: |\n    line one\n    line two\n  tags: [x]\n\nflow_zones:" in after
+
+
+def test_a_file_that_does_not_round_trip_gets_a_text_splice_for_one_line_values() -> None:
+    odd = "a:   1\nb: [x,   y]\nc: 'q'\n"
+    assert not round_trips(odd)
+    assert patch_text(odd, [Edit(("a",), 2), Edit(("c",), "r")]) == "a:   2\nb: [x,   y]\nc: 'r'\n"
+    with pytest.raises(PatchError, match="not a change of one-line values"):
+        patch_text(odd, [Edit(("b",), "z", APPEND)])
