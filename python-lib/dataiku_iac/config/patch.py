@@ -188,7 +188,7 @@ def _is_block(value: Any) -> bool:
 def _keep_line_end(parent: Any, key: Any, was_block: bool, is_block: bool) -> None:
     """A block scalar (`|`) ends with its own line break, which the comment or blank lines after a
     one-line value start with (ruamel keeps them on the entry): one of the two must go, or come back."""
-    slot = parent.ca.items.get(key) if isinstance(parent, (CommentedMap, CommentedSeq)) else None
+    slot: Any = parent.ca.items.get(key) if isinstance(parent, (CommentedMap, CommentedSeq)) else None
     token = slot[2] if slot is not None and len(slot) > 2 else None
     if token is None or was_block == is_block:
         return
