@@ -1,11 +1,13 @@
 """Cycles in small directed graphs, for the checks of a configuration (dependencies between
 resources, a Flow's datasets, scenarios starting each other) and their messages; the walk down a
-graph that impact analysis makes (planner/impact.py)."""
+graph that impact analysis makes (planner/impact.py); and the dependency graph of a
+configuration, as `dataiku-iac graph` and the console show it."""
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Hashable, Iterable, Optional, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable, Iterable, Optional, Sequence, TypeVar
 
 Node = TypeVar("Node", bound=Hashable)
 Label = TypeVar("Label")
@@ -73,3 +75,57 @@ def breadth_first(
             found.append((nxt, label, node, depth + 1))
             queue.append((nxt, depth + 1))
     return found
+
+
+# -- the dependency graph of a configuration (`dataiku-iac graph`, the console's picture) -----------
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One resource of the configuration: its address, type, project (as the configuration
+    writes its key) and name."""
+
+    address: str
+    type: str
+    project: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DependencyGraph:
+    """The resources and their dependencies, as the planner orders changes and the executor runs
+    them (`Resource.depends_on`): an edge (A, B) says A depends on B, so B is created first and
+    deleted last. Nodes in registry (dependency) order of their type, then by address; edges
+    sorted: the same configuration always gives the same graph, byte for byte once rendered."""
+
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[tuple[str, str], ...]
+
+    def projects(self) -> list[str]:
+        """The projects, in the order of their first node."""
+        return list(dict.fromkeys(n.project for n in self.nodes))
+
+
+def dependency_graph(resources: Iterable[Any], *, type_order: Sequence[str] = (), targets: Iterable[str] = ()) -> DependencyGraph:
+    """The graph of `resources` (model.Resource: address, type, config_project, name, depends_on);
+    with `targets`, only the targets and what they depend on (as `plan --target` selects).
+    `type_order`: the registry's order of types (unknown types last)."""
+    by_address = {r.address: r for r in resources}
+    selected = set(by_address)
+    if targets:
+        selected = set()
+        todo = [t for t in targets if t in by_address]
+        while todo:
+            address = todo.pop()
+            if address not in selected:
+                selected.add(address)
+                todo.extend(d for d in by_address[address].depends_on if d in by_address)
+    rank = {t: i for i, t in enumerate(type_order)}
+    ordered = sorted(selected, key=lambda a: (rank.get(by_address[a].type, len(rank)), a))
+    nodes = tuple(
+        GraphNode(a, by_address[a].type, by_address[a].config_project, by_address[a].name) for a in ordered
+    )
+    edges = tuple(sorted(
+        (a, dep) for a in selected for dep in set(by_address[a].depends_on) if dep in selected
+    ))
+    return DependencyGraph(nodes, edges)

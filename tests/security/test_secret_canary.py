@@ -241,6 +241,9 @@ def offline(s: Sweep) -> None:
     s.run("validate", "-e", "dev", "--offline")
     s.run("validate", "-e", "dev")
     s.run("validate", "-e", "dev", "--json")
+    s.run("graph", "-e", "dev")
+    for fmt in ("dot", "mermaid", "svg"):
+        s.run("graph", "-e", "dev", "--format", fmt, "--target", f"scenario.{KEY}.NIGHTLY")
 
 
 def first_apply(s: Sweep) -> None:

@@ -193,6 +193,13 @@ class Session:
         if self.on_warnings is not None and self._cfg.warnings:
             self.on_warnings(list(self._cfg.warnings))
 
+    def offline_desired(self) -> DesiredState:
+        """The desired model from the configuration alone, as `validate --offline` checks it: no
+        DSS, no state, no secret value needed (`graph`)."""
+        self._needs_dss = False
+        self._secret_values = False
+        return self.desired
+
     def fingerprinter(self, state: StateDocument) -> Fingerprinter:
         """Fingerprints secret values under `state`'s key (secrets.py)."""
         made = fingerprinter_of(state)
