@@ -1176,10 +1176,13 @@ _STEP_RELATIONS = {"build": "builds", "run_checks": "checks", "compute_metrics":
 
 
 def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
-    """The datasets and folders the scenario's steps build, check or measure, and the datasets whose
-    change triggers it: a breaking change of one of them lists the scenario downstream."""
+    """The datasets and folders the scenario's steps build, check or measure, the datasets whose
+    change triggers it, and the scenarios it runs: a breaking change of one of them (a scenario
+    deleted or replaced) lists the scenario downstream."""
     links = []
     for step in attrs.get("steps") or []:
+        if isinstance(step, dict) and step.get("type") == "run_scenario" and isinstance(step.get("scenario"), str):
+            links.append(FlowLink("runs", step["scenario"], ("scenario",), step.get("project")))
         relation = _STEP_RELATIONS.get(str(step.get("type"))) if isinstance(step, dict) else None
         if relation is None:
             continue

@@ -227,11 +227,12 @@ CheckItems = Callable[[list[BuiltItem], CheckContext], None]
 
 @dataclass(frozen=True)
 class FlowLink:
-    """An object's link to a data object (dataset, managed folder) of the Flow: what impact
-    analysis walks to find what sits downstream of a change (planner/impact.py)."""
+    """An object's link to a data object (dataset, managed folder) of the Flow, or to a scenario it
+    runs: what impact analysis walks to find what sits downstream of a change (planner/impact.py)."""
 
     # "reads" (a recipe's input), "writes" (its output), "builds", "checks", "computes metrics of"
-    # (a scenario's steps), "is triggered by" (a scenario's dataset trigger)
+    # (a scenario's steps), "is triggered by" (a scenario's dataset trigger), "runs" (a scenario's
+    # run_scenario step: the object is then a scenario)
     relation: str
     name: str  # the data object's name
     types: tuple[str, ...] = ("dataset",)  # the types it may be (a recipe's ref: dataset or folder)

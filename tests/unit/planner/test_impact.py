@@ -93,12 +93,13 @@ def _applied(desired: Any) -> tuple[StateDocument, Observation]:
     return state, observation
 
 
-def _plan(tmp_path: Path, change, options: PlanOptions = PlanOptions(), unmanaged: Optional[list[Observed]] = None) -> Plan:
-    """Apply PROJECT on paper, change a copy of it with `change`, plan that."""
-    state, observation = _applied(_desired(tmp_path / "before", PROJECT))
+def _plan(tmp_path: Path, change, options: PlanOptions = PlanOptions(), unmanaged: Optional[list[Observed]] = None,
+          base: dict[str, Any] = PROJECT) -> Plan:
+    """Apply `base` on paper, change a copy of it with `change`, plan that."""
+    state, observation = _applied(_desired(tmp_path / "before", base))
     for obj in unmanaged or []:
         observation.projects[KEY].objects.setdefault(obj.type, []).append(obj)
-    after = copy.deepcopy(PROJECT)
+    after = copy.deepcopy(base)
     change(after)
     return plan(_desired(tmp_path / "after", after), state, observation, options)
 
@@ -328,3 +329,16 @@ def test_a_recipe_of_another_project_reading_the_dataset_is_downstream(tmp_path:
     downstream = _downstream(_change(result, f"dataset.{KEY}.orders"))
     assert "recipe.REPORTING.kpis_from_orders reads dataset.SALES.orders" in downstream
     assert "dataset.REPORTING.kpis is written by recipe.REPORTING.kpis_from_orders" in downstream
+
+
+def test_a_scenario_replaced_lists_the_scenarios_that_run_it(tmp_path: Path) -> None:
+    base = copy.deepcopy(PROJECT)
+    base["scenarios"].append({"id": "WEEKLY", "name": "Weekly", "steps": [{"type": "run_scenario", "scenario": "NIGHTLY"}]})
+    replaced = _plan(tmp_path / "replaced", lambda p: None, PlanOptions(replace=(f"scenario.{KEY}.NIGHTLY",)), base=base)
+    nightly = _change(replaced, f"scenario.{KEY}.NIGHTLY")
+    assert nightly.impact is not None and nightly.impact.category is Impact.BREAKING
+    assert _downstream(nightly) == [f"scenario.{KEY}.WEEKLY runs scenario.{KEY}.NIGHTLY"]
+    # ...and what runs a scenario that builds a changed dataset sits below that dataset.
+    changed = _plan(tmp_path / "changed", lambda p: _datasets(p)["totals"].update(format="csv"), base=base)
+    assert _downstream(_change(changed, f"dataset.{KEY}.totals")) == [
+        f"scenario.{KEY}.NIGHTLY builds dataset.{KEY}.totals", f"scenario.{KEY}.WEEKLY runs scenario.{KEY}.NIGHTLY"]
