@@ -326,7 +326,17 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
     as_parsed = not source.references and not doc.overridden and "modules" not in doc.data
     if as_parsed and source.schema_ok:
         return []
+    expanded = _expanded_key(run, doc)
+    if expanded is not None:
+        hit = run.cache.get(expanded) if run.cache is not None else None
+        if hit is not None and hit.schema_ok:
+            return []
     issues = check(doc.data, "project")
+    if expanded is not None and run.cache is not None and not issues:
+        # The document module calls made: its schema answer kept under its canonical JSON, which
+        # is also a file that parses to exactly this data (JSON is YAML), so the entry is true of
+        # whatever bytes it is found for.
+        run.cache.put(expanded, expanded.decode("utf-8"), [], "${" in expanded.decode("utf-8"), True)
     # A file the schema refuses is not kept: it may hold a secret written inline by mistake (a
     # webhook URL, a value beside a secret_env), which the schema refuses and which the cache
     # would otherwise keep after the file is fixed (docs/security.md).
@@ -334,6 +344,14 @@ def _check_project(run: _Run, doc: ProjectDocument, source: _Source) -> List[Iss
         raw, data_json, marks = source.to_cache
         run.cache.put(raw, data_json, marks, source.references, True if as_parsed else None)
     return issues
+
+
+def _expanded_key(run: _Run, doc: ProjectDocument) -> Optional[bytes]:
+    """The canonical JSON of a document that module calls expanded (the cache's key for its
+    schema answer: the expanded document is not the bytes of any file), None for the others."""
+    if run.cache is None or not doc.module_items:
+        return None
+    return dumps(doc.data).encode("utf-8")
 
 
 def _expand_modules(run: _Run, projects: List[ProjectDocument]) -> Dict[str, str]:

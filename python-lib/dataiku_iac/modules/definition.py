@@ -27,11 +27,11 @@ import ast
 import copy
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from jsonschema import Draft202012Validator
-
+from dataiku_iac.config.fastschema import compile_schema
 from dataiku_iac.config.files import ConfinedReadError, read_confined
 from dataiku_iac.config.paths import MarkMap, YamlPath, nearest_mark, render_path
 from dataiku_iac.config.schema import check, explain
@@ -46,10 +46,23 @@ _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "bo
                "array": "array", "object": "object"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class InputSpec:
     name: str
     definition: Dict[str, Any]  # as written in module.yml
+
+    @cached_property
+    def accepts(self) -> Callable[[Any], bool]:
+        """Whether a value is valid, fast (config/fastschema.py), made once per module read."""
+        fast = compile_schema(self.value_schema())
+        return fast if fast is not None else (lambda value: False)
+
+    @cached_property
+    def validator(self) -> Any:
+        """What explains a wrong value (jsonschema: imported only when a value is wrong)."""
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(self.value_schema())
 
     @property
     def required(self) -> bool:
@@ -190,9 +203,13 @@ def _check_input_definition(definition: ModuleDefinition, spec: InputSpec) -> Li
 def value_problems(spec: InputSpec, value: Any) -> List[str]:
     """What is wrong with `value` for input `spec`, each as "… is …" text; never the value of a
     sensitive input."""
-    validator = Draft202012Validator(spec.value_schema())
+    try:
+        if spec.accepts(value):
+            return []
+    except Exception:
+        pass
     problems = []
-    for error in validator.iter_errors(value):
+    for error in spec.validator.iter_errors(value):
         if spec.sensitive:
             problems.append(f"does not match its definition ({error.validator}); the value is sensitive and not shown")
             continue

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ from dataiku_iac.modules.definition import (
     unknown_input_hint,
     value_problems,
 )
-from dataiku_iac.modules.sources import check_lock_declarations, resolve_module
+from dataiku_iac.modules.sources import ResolvedModule, check_lock_declarations, resolve_module
 from dataiku_iac.resources.registry import child_specs
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -91,6 +92,9 @@ class Expander:
     errors: List[Diagnostic]
     modules: Dict[Path, Optional[_Module]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    # (directory of the calling file, source, version) -> the module it resolved to, this run:
+    # fifty calls of one module are resolved (and hashed) once
+    resolved: Dict[Tuple[str, str, Optional[str]], ResolvedModule] = field(default_factory=dict)
     # Every module file read in this run, for the configuration digest: shown path -> content hash.
     hashes: Dict[str, str] = field(default_factory=dict)
 
@@ -121,13 +125,19 @@ class Expander:
         if not NAME_RE.match(call["name"]):
             return  # the schema reports it
         line, _ = doc.locate(("modules", i))
-        try:
-            resolved = resolve_module(self.root, call["source"], call.get("version"), call_file=doc.file,
-                                      call_line=doc.locate(("modules", i, "source"))[0] or line,
-                                      call_path=f"modules[{i}].source")
-        except ConfigError as exc:
-            self.errors.extend(exc.diagnostics)
-            return
+        version = call.get("version")
+        memo = (posixpath.dirname(doc.file), call["source"], version if isinstance(version, str) else None)
+        resolved = self.resolved.get(memo)
+        if resolved is None:
+            try:
+                resolved = resolve_module(self.root, call["source"], version, call_file=doc.file,
+                                          call_line=doc.locate(("modules", i, "source"))[0] or line,
+                                          call_path=f"modules[{i}].source")
+            except ConfigError as exc:
+                self.errors.extend(exc.diagnostics)
+                return
+            if version is None or isinstance(version, str):
+                self.resolved[memo] = resolved
         module = self._module(resolved.directory, resolved.content_hash, redact_userinfo(resolved.source))
         if module is None:
             self._error(doc, ("modules", i, "source"), f"module '{call['source']}' cannot be used: see the errors of its files")
@@ -248,6 +258,8 @@ class Expander:
                    prefix: str, call_line: int) -> None:
         specs = {spec.section: spec for spec in child_specs()}
         local: Dict[str, Dict[str, str]] = {}
+        origin = ModuleOrigin(instance, doc.file, call_line, local)
+        marks = doc.marks.added if isinstance(doc.marks, StackedMarks) else doc.marks
         for resource_file in module.files:
             for section, items in resource_file.data.items():
                 spec = specs.get(section)
@@ -264,10 +276,10 @@ class Expander:
                     index = len(target)
                     target.append(item)
                     for inner, mark in resource_file.item_marks.get((section, j), ()):
-                        doc.marks[(section, index, *inner)] = mark
+                        marks[(section, index, *inner)] = mark
                     for inner in resource_file.reported.get((section, j), ()):
                         doc.flagged.add((section, index, *inner))
-                    doc.module_items[(section, index)] = ModuleOrigin(instance, doc.file, call_line, local)
+                    doc.module_items[(section, index)] = origin
 
     def _code_files(self, doc: ProjectDocument, module: _Module, item: Dict[str, Any], file_keys: Tuple[str, ...],
                     shown: str, path: YamlPath) -> None:
