@@ -3,7 +3,8 @@
 For each directory under examples/ (each has a dev environment; none is skipped): apply, then
 plan says `No changes.`; a second apply changes nothing in DSS: no POST/PUT/DELETE reaches the
 public API, and no object's versionTag (nor any project document) moves; drift then finds
-nothing and writes nothing.
+nothing and writes nothing; and `pull` has nothing to pull: it writes nothing to DSS, and every
+file of the example stays byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -61,3 +62,14 @@ def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     drift = run_cli(dss, root, "drift", "-e", "dev", env=env)
     assert drift.stdout.startswith("No drift."), str(drift)
     assert writes_since(dss, before_drift) == [], "drift wrote to DSS"
+    files = _config_files(root)
+    before_pull = request_count(dss)
+    pulled = run_cli(dss, root, "pull", "-e", "dev", env=env)
+    assert pulled.stdout.startswith("Nothing to pull."), str(pulled)
+    assert writes_since(dss, before_pull) == [], "pull wrote to DSS"
+    assert _config_files(root) == files, "a pull with nothing to pull changed a file"
+
+
+def _config_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".dataiku-iac" not in p.parts}

@@ -34,6 +34,8 @@ flow_zones:
 managed_folders:
   - name: reports
     description: weekly reports
+  - name: archive
+    description: 'old reports'   # single-quoted on purpose
 
 datasets:
   - name: orders        # where orders land
@@ -90,8 +92,9 @@ def _edit(settings: Any, change: Callable[[dict], None]) -> None:
 
 
 def _diff(before: str, after: str) -> list[str]:
-    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    """The lines removed and added, sorted (difflib groups neighbouring changes its own way)."""
+    return sorted(line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+                  if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
 
 def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, tmp_path: Path) -> None:
@@ -100,8 +103,10 @@ def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, 
     project.set_variables({**project.get_variables(), "standard": {"min_amount": 25, "region": "emea"}})
     metadata = project.get_metadata()
     metadata["tags"] = ["iac", "orders", "audited"]
+    metadata["description"] = "pulled back from DSS"
     project.set_metadata(metadata)
-    settings = project.get_settings()
+    archive = next(f for f in project.list_managed_folders() if f["name"] == "archive")
+    _edit(project.get_managed_folder(archive["id"]).get_settings(), lambda raw: raw.update(description="reports, kept a year"))
     dataset = project.get_dataset("orders")
     _edit(dataset.get_settings(), lambda raw: raw.update(description="orders as they land"))
     _edit(dataset.get_settings(), lambda raw: raw["schema"]["columns"][1].update(type="float"))
@@ -114,7 +119,6 @@ def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, 
     zone_settings = zone.get_settings()
     zone_settings.color = "#ff8800"
     zone_settings.save()
-    del settings
     before = (root / "projects" / "pulled.yml").read_text()
 
     dry = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2)
@@ -123,13 +127,17 @@ def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, 
 
     result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=0).json()
     after = (root / "projects" / "pulled.yml").read_text()
-    assert _diff(before, after) == [
+    assert _diff(before, after) == sorted([
+        "-  description: watched by pull   # the project's description",
+        "+  description: pulled back from DSS   # the project's description",  # and its distance
         "-  tags: [iac, orders]",
         "+  tags: [iac, orders, audited]",
         "-      min_amount: 10     # in euros",
         "+      min_amount: 25     # in euros",
         '-    color: "#31439c"',
         '+    color: "#ff8800"',
+        "-    description: 'old reports'   # single-quoted on purpose",
+        "+    description: 'reports, kept a year'   # single-quoted on purpose",
         "-    description: raw orders",
         "+    description: orders as they land",
         "-        - {name: amount, type: double}   # euros",
@@ -138,10 +146,12 @@ def test_pull_writes_ten_values_of_five_types_and_keeps_every_comment(dss: Any, 
         "+    active: false",
         "-      - {type: temporal, frequency: Daily, hour: 2, minute: 30}",
         "+      - {type: temporal, frequency: Daily, hour: 4, minute: 30}",
-    ], after
+    ]), after
     assert (root / "recipes" / "clean.py").read_text() == 'print("hot fix")\n'
     assert result["reported"] == [], result
-    assert len(result["patched"]) == 8
+    assert len(result["patched"]) == 10  # ten values of six types (the recipe's in its code file)
+    assert {p["address"].split(".")[0] for p in result["patched"]} == {
+        "project", "flow_zone", "managed_folder", "dataset", "recipe", "scenario"}
     assert_no_changes(dss, root)
     assert run_cli(dss, root, "drift", "-e", "dev", "--json").json()["drift"] is False
     again = run_cli(dss, root, "pull", "-e", "dev")
@@ -153,7 +163,8 @@ def test_values_from_variables_and_overrides_are_reported_not_overwritten(dss: A
     root = _applied(dss, tmp_path)
     project = dss.client().get_project(KEY)
     _edit(project.get_dataset("orders_clean").get_settings(), lambda raw: raw.update(description="cleaned by hand"))
-    folder = project.get_managed_folder(project.list_managed_folders()[0]["id"])
+    reports = next(f for f in project.list_managed_folders() if f["name"] == "reports")
+    folder = project.get_managed_folder(reports["id"])
     _edit(folder.get_settings(), lambda raw: raw.update(description="edited in the UI"))
     _edit(project.get_dataset("orders").get_settings(), lambda raw: raw.update(description="orders as they land"))
     files = {rel: (root / rel).read_text() for rel in ("projects/pulled.yml", "environments/dev.yml")}
@@ -163,19 +174,19 @@ def test_values_from_variables_and_overrides_are_reported_not_overwritten(dss: A
     assert set(reported) == {"dataset.PULLED.orders_clean", "managed_folder.PULLED.reports"}, result
     variable = reported["dataset.PULLED.orders_clean"]
     assert variable["kind"] == "variable" and "${CLEAN_DESCRIPTION}" in variable["reason"]
-    assert variable["where"] == "projects/pulled.yml:34" and variable["dss_value"] == "cleaned by hand"
+    assert variable["where"] == "projects/pulled.yml:36" and variable["dss_value"] == "cleaned by hand"
     override = reported["managed_folder.PULLED.reports"]
     assert override["kind"] == "override" and override["where"] == "environments/dev.yml:7"
     assert override["dss_value"] == "edited in the UI"
     assert [p["path"] for p in result["patched"]] == ["datasets[0].description"]
     assert (root / "environments" / "dev.yml").read_text() == files["environments/dev.yml"]
     after = (root / "projects" / "pulled.yml").read_text()
-    assert _diff(files["projects/pulled.yml"], after) == ["-    description: raw orders", "+    description: orders as they land"]
+    assert _diff(files["projects/pulled.yml"], after) == ["+    description: orders as they land", "-    description: raw orders"]
     assert "description: ${CLEAN_DESCRIPTION}" in after
 
     text = run_cli(dss, root, "pull", "-e", "dev", expect=2).stdout
     assert "! dataset.PULLED.orders_clean: datasets[1].description comes from ${CLEAN_DESCRIPTION}: not overwritten" in text
-    assert "at projects/pulled.yml:34" in text and 'DSS has: "cleaned by hand"' in text
+    assert "at projects/pulled.yml:36" in text and 'DSS has: "cleaned by hand"' in text
     # What was left is still drift; what was pulled is not.
     drift = run_cli(dss, root, "drift", "-e", "dev", "--json", expect=2).json()
     assert {r["address"] for r in drift["resources"]} == {"dataset.PULLED.orders_clean", "managed_folder.PULLED.reports"}
@@ -204,3 +215,45 @@ def test_a_secret_changed_in_dss_is_reported_never_written(dss: Any, tmp_path: P
     # Only the secret still differs: the plan writes the configuration's secret back.
     plan = run_cli(dss, root, "plan", "-e", "dev", "--json", env=env).json()
     assert [c["address"] for c in plan["resource_changes"] if c["action"] != "no-op"] == ["project.PULLED"]
+
+
+def test_objects_created_deleted_or_renamed_in_dss_and_conflicts_are_reported(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path)
+    project = dss.client().get_project(KEY)
+    project.get_scenario("NIGHTLY").delete()
+    project.create_managed_folder("hand_made")
+    archive = next(f for f in project.list_managed_folders() if f["name"] == "archive")
+    _edit(project.get_managed_folder(archive["id"]).get_settings(), lambda raw: raw.update(name="archive_2025"))
+    _edit(project.get_dataset("orders").get_settings(), lambda raw: raw.update(description="changed in DSS"))
+    zone = next(z for z in project.get_flow().list_zones() if z.name == "ingestion")
+    zone_settings = zone.get_settings()
+    zone_settings.color = "#ff8800"
+    zone_settings.save()
+    path = root / "projects" / "pulled.yml"
+    path.write_text(path.read_text().replace("description: raw orders", "description: changed in the file"))
+    before = path.read_text()
+
+    # Only the addresses given: the zone is not pulled.
+    only = run_cli(dss, root, "pull", "-e", "dev", "dataset.PULLED.orders", "--json", expect=2).json()
+    assert [(r["address"], r["kind"]) for r in only["reported"]] == [("dataset.PULLED.orders", "conflict")]
+    assert only["reported"][0]["where"] == "projects/pulled.yml:27" and only["patched"] == []
+    assert path.read_text() == before
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    kinds = {(r["address"], r["kind"]) for r in result["reported"]}
+    assert kinds == {
+        ("dataset.PULLED.orders", "conflict"),
+        ("managed_folder.PULLED.archive", "renamed"),
+        ("scenario.PULLED.NIGHTLY", "deleted"),
+        ("managed_folder.PULLED.hand_made", "unmanaged"),
+    }, result
+    hints = {r["address"]: r["hint"] for r in result["reported"]}
+    assert "dataiku-iac state mv managed_folder.PULLED.archive managed_folder.PULLED.archive_2025" in hints["managed_folder.PULLED.archive"]
+    assert "dataiku-iac import managed_folder.PULLED.hand_made ID -e dev" in hints["managed_folder.PULLED.hand_made"]
+    assert "dataiku-iac state rm scenario.PULLED.NIGHTLY" in hints["scenario.PULLED.NIGHTLY"]
+    assert [p["address"] for p in result["patched"]] == ["flow_zone.PULLED.ingestion"]
+    assert _diff(before, path.read_text()) == ['+    color: "#ff8800"', '-    color: "#31439c"']
+
+    text = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2).stdout
+    assert "! dataset.PULLED.orders: datasets[0].description differs in the configuration from what was last applied" in text
+    assert "Nothing pulled: 4 items left for you." in text

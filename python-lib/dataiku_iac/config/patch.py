@@ -168,6 +168,29 @@ def _apply_rt(data: Any, edit: Edit) -> None:
         new = _styled(edit.value, old)
         _assign(parent, last, new)
         _keep_line_end(parent, last, _is_block(old), _is_block(new))
+        _keep_comment_gap(parent, last, old, new)
+
+
+def _keep_comment_gap(parent: Any, key: Any, old: Any, new: Any) -> None:
+    """An end-of-line comment stays at its column when the value gets shorter (comments aligned
+    on purpose stay aligned), and keeps its distance from a value that gets longer (ruamel would
+    leave one space)."""
+    slot: Any = parent.ca.items.get(key) if isinstance(parent, (CommentedMap, CommentedSeq)) else None
+    token = slot[2] if slot is not None and len(slot) > 2 else None
+    if token is None or not token.value.startswith("#") or _is_block(new):
+        return
+    grown = _width(new) - _width(old)
+    if grown > 0:
+        token.column += grown
+
+
+def _width(value: Any) -> int:
+    """How wide a one-line scalar is written (its quotes included)."""
+    if isinstance(value, bool) or value is None:
+        return len(json.dumps(value))
+    if isinstance(value, (DoubleQuotedScalarString, SingleQuotedScalarString)):
+        return len(str(value)) + 2
+    return len(str(value))
 
 
 def _assign(parent: Any, key: Any, value: Any) -> None:

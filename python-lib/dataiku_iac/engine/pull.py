@@ -275,7 +275,7 @@ class _Pull:
                             hint=f"rename it in the configuration, then `dataiku-iac state mv {item.address} "
                                  f"{address_of(item.type, project_of(item.address), str(f.live))}`")
             elif f.sensitive or policy.get(f.name).sensitive:
-                self.report(item, "secret", "a secret changed in DSS: secrets are never written to the configuration",
+                self.report(item, "secret", "is a secret, changed in DSS: secrets are never written to the configuration",
                             path=f.name, dss_value="(sensitive value)", hint="set the new value in the secret source")
             else:
                 pullable.append(f)
@@ -295,7 +295,7 @@ class _Pull:
         new_item, new = _item(spec, name, live, self.env, key, declared)
         if old_item is None or new_item is None:
             why = "; ".join(dict.fromkeys(old.reasons + new.reasons)) or "it has no configuration form"
-            self.report(item, "not_expressible", f"the configuration cannot express this object as DSS now has it: {why}",
+            self.report(item, "not_expressible", f"cannot be written: the configuration cannot express this object as DSS now has it: {why}",
                         path=", ".join(f.name for f in pullable))
             return
         changes = diff_items(old_item, new_item)
@@ -321,7 +321,7 @@ class _Pull:
     def locate_one(self, item: DriftItem, doc: Any, target: YamlPath, change: _Change) -> None:
         shown = render_path(tuple(str(p) if isinstance(p, _Key) else p for p in change.path))
         if _holds_secret(change.old) or _holds_secret(change.new) or (change.path and change.path[-1] == "fingerprint"):
-            self.report(item, "secret", "a secret changed in DSS: secrets are never written to the configuration",
+            self.report(item, "secret", "is a secret, changed in DSS: secrets are never written to the configuration",
                         path=shown, dss_value="(sensitive value)", hint="set the new value in the secret source")
             return
         path = _resolve(doc.data, (*target, *change.path))
@@ -331,7 +331,7 @@ class _Pull:
         shown = render_path(path)
         current = _get(doc.data, path)
         if change.op != APPEND and current is not _MISSING and not _same(current, change.old):
-            self.report(item, "conflict", "the configuration says something else here than what was last applied "
+            self.report(item, "conflict", "differs in the configuration from what was last applied "
                         "(a change not applied yet, or the value written in another form)",
                         path=shown, where=self.where(doc, path), dss_value=change.new,
                         hint="decide which value is right, then apply or change the file")

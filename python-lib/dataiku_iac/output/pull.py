@@ -41,9 +41,9 @@ def _summary(result: PullResult, style: Style) -> str:
     left = f"; {plural(len(result.reported), 'item')} left for you" if result.reported else ""
     if not result.patched and not result.reported:
         return style("Nothing to pull.", "green", bold=True) + f" The configuration matches DSS ({plural(result.checked, 'resource')} checked)."
-    if result.dry_run:
-        return style("Dry run:", bold=True) + f" would write {values} into {files}{left}. Nothing was written."
     if not result.patched:
         return style("Nothing pulled:", "cyan", bold=True) + f" {plural(len(result.reported), 'item')} left for you."
+    if result.dry_run:
+        return style("Dry run:", bold=True) + f" would write {values} into {files}{left}. Nothing was written."
     state = f" and recorded them in the state (serial {result.state_serial})" if result.state_serial is not None else ""
     return style("Pulled", "green", bold=True) + f" {values} into {files}{state}{left}."
