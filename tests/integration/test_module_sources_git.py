@@ -219,3 +219,16 @@ def test_the_content_hash_is_the_same_read_in_place_or_from_git(repo, config):
     local = _get(config, "../modules/ingest")
     fetched = _get(config, f"git+{repo.url}//ingest?ref=v1.1.0", lock=_record(config))
     assert local.content_hash == fetched.content_hash
+
+
+def test_a_locked_commit_the_repository_no_longer_holds_is_an_error(repo, config):
+    source = f"git+{repo.url}//ingest?ref=v1.0.0"
+    lock = _record(config)
+    found = _get(config, source, lock=lock)
+    entry = lock.entries[key_of(source, None)]
+    lock.entries[entry.key] = LockEntry(entry.source, None, "git", found.content_hash, "0" * 40, None, ("orders",))
+    lock.write([entry.key])
+    shutil.rmtree(cache.cache_root(), ignore_errors=True)
+    message = _fail(config, source)
+    assert f"the repository no longer holds commit {'0' * 40}" in message
+    assert "run `dataiku-iac modules update` to lock a commit it holds" in message
