@@ -38,6 +38,7 @@ ROUTES = {
     ("POST", "/api/lock"),
     ("POST", "/api/unlock"),
     ("POST", "/api/drift"),
+    ("POST", "/api/graph"),
 }
 
 

@@ -285,3 +285,41 @@ def test_tabs_work_from_the_keyboard(open_console: Any, world: World) -> None:
     )
     assert all(count == 1 for count in labels), "every input has a label"
     assert json.loads(page.evaluate("() => JSON.stringify(document.activeElement.id)")) == "tab-drift"
+
+
+# -- the Graph tab (issue 15 §7): the dependency graph drawn from the backend's layout ----------------
+
+GRAPH_FLOW = FILES["projects/demo.yml"] + """\
+recipes:
+  - name: copy_orders
+    type: python
+    inputs: [ORDERS]
+    outputs: [TEST_DATA]
+    code: "print('copy')\\n"
+"""
+
+
+def test_the_graph_tab_draws_the_dependency_graph(open_console: Any, world: World, dss: Any) -> None:
+    write_library(dss.client(), OPS_PROJECT, "iac", {"projects/demo.yml": GRAPH_FLOW})
+    ui = open_console(ADMIN, "graph")
+    page, expect = ui.page, ui.expect
+    ui.tab("graph")  # opening the tab draws it
+    expect(page.locator("#iac-graph-summary")).to_have_text("dataiku-iac dev: 4 resources, 5 dependencies.")
+    expect(page.locator("#iac-graph-svg .iac-graph-node")).to_have_count(4)
+    recipe = page.locator(f"#iac-graph-svg [data-address='recipe.{DEMO_KEY}.copy_orders']")
+    expect(recipe).to_contain_text("copy_orders")
+    edges = page.eval_on_selector_all("#iac-graph-svg .iac-graph-edge", "ns => ns.map(n => [n.dataset.from, n.dataset.to])")
+    assert sorted(edges) == [
+        [f"recipe.{DEMO_KEY}.copy_orders", f"dataset.{DEMO_KEY}.ORDERS"],
+        [f"recipe.{DEMO_KEY}.copy_orders", f"dataset.{DEMO_KEY}.TEST_DATA"],
+    ]
+    expect(page.locator("#iac-graph-legend")).to_contain_text("those 3 arrows are not drawn")
+    # dependencies stand left of what depends on them
+    box = {a: page.locator(f"#iac-graph-svg [data-address='{a}'] rect").first.bounding_box()
+           for a in (f"dataset.{DEMO_KEY}.ORDERS", f"recipe.{DEMO_KEY}.copy_orders", f"project.{DEMO_KEY}")}
+    assert box[f"project.{DEMO_KEY}"]["x"] < box[f"dataset.{DEMO_KEY}.ORDERS"]["x"] < box[f"recipe.{DEMO_KEY}.copy_orders"]["x"]
+    ui.shot("graph")
+    # the button draws it again after a change of the configuration
+    write_library(dss.client(), OPS_PROJECT, "iac", {"projects/demo.yml": FILES["projects/demo.yml"]})
+    page.click("#iac-graph-refresh")
+    expect(page.locator("#iac-graph-svg .iac-graph-node")).to_have_count(3)

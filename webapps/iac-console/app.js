@@ -15,7 +15,8 @@
   var POLL_MS = 700;
   var AUTO_OPEN_LIMIT = 25; // small plans open with every diff visible; big ones start folded
 
-  var state = { context: null, plan: null, job: null, pollTimer: null, busy: false };
+  var state = { context: null, plan: null, job: null, pollTimer: null, busy: false, graphShown: false };
+  var SVG_NS = "http://www.w3.org/2000/svg";
 
   function $(id) { return document.getElementById(id); }
 
@@ -98,7 +99,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var TABS = ["plan", "apply", "history", "lock", "drift"];
+  var TABS = ["plan", "apply", "history", "lock", "graph", "drift"];
 
   function selectTab(name, focus) {
     TABS.forEach(function (tab) {
@@ -112,6 +113,7 @@
     if (name === "history") { loadHistory(); }
     if (name === "lock") { loadLock(); }
     if (name === "drift") { loadDrift(false); }
+    if (name === "graph" && !state.graphShown) { loadGraph(); }
   }
 
   function onTabKey(event) {
@@ -183,6 +185,7 @@
     if (state.busy) { return; }
     hideError();
     setBusy("Planning… (reading the configuration and DSS)");
+    state.graphShown = false; // the configuration may have changed: the Graph tab draws it again
     call("POST", "api/plan", target()).then(function (data) {
       state.plan = data.plan;
       renderPlan(data.plan);
@@ -484,6 +487,71 @@
     return details;
   }
 
+  /* ---------------------------------------------------------------- dependency graph */
+
+  function loadGraph() {
+    var t = target();
+    if (!t.environment) { return; }
+    hideError();
+    $("iac-graph-refresh").disabled = true;
+    call("POST", "api/graph", t).then(function (data) {
+      state.graphShown = true;
+      renderGraph(data.graph);
+    }).catch(showError).then(function () { $("iac-graph-refresh").disabled = false; });
+  }
+
+  function svg(tag, attrs, children) {
+    // The layout comes from the backend (output/graph.py); names go in as text, never as markup.
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") { node.textContent = attrs[name]; } else { node.setAttribute(name, attrs[name]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  function edgePath(from, to, graph) {
+    // From the dependent's left side to its dependency's right side (dependencies stand on the left).
+    var x1 = from.x, y1 = from.y + graph.node_height / 2;
+    var x2 = to.x + graph.node_width, y2 = to.y + graph.node_height / 2;
+    var bend = Math.max(20, (x1 - x2) / 2);
+    return "M " + x1 + " " + y1 + " C " + (x1 - bend) + " " + y1 + ", " + (x2 + bend) + " " + y2 + ", " + x2 + " " + y2;
+  }
+
+  function renderGraph(graph) {
+    show($("iac-graph-empty"), false);
+    show($("iac-graph"), true);
+    $("iac-graph-summary").textContent = graph.title + ".";
+    $("iac-graph-legend").textContent = "An arrow points from an object to what it depends on (created first, on the left)." +
+      (graph.hidden_project_edges ? " Every object also depends on its project: those " + graph.hidden_project_edges +
+       " arrows are not drawn." : "");
+    var canvas = $("iac-graph-canvas");
+    clear(canvas);
+    var byAddress = {};
+    graph.nodes.forEach(function (node) { byAddress[node.address] = node; });
+    var marker = svg("marker", { id: "iac-arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7",
+      markerHeight: "7", orient: "auto-start-reverse" }, [svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#888" })]);
+    var picture = svg("svg", { width: graph.width, height: graph.height, viewBox: "0 0 " + graph.width + " " + graph.height,
+      role: "img", "aria-label": graph.title, id: "iac-graph-svg" }, [svg("defs", {}, [marker])]);
+    graph.edges.forEach(function (edge) {
+      var path = svg("path", { d: edgePath(byAddress[edge.from], byAddress[edge.to], graph), fill: "none", stroke: "#888",
+        "stroke-width": "1.2", "marker-end": "url(#iac-arrow)", "class": "iac-graph-edge",
+        "data-from": edge.from, "data-to": edge.to }, [svg("title", { text: edge.from + " depends on " + edge.to })]);
+      picture.appendChild(path);
+    });
+    graph.nodes.forEach(function (node) {
+      picture.appendChild(svg("g", { "class": "iac-graph-node", "data-address": node.address, "data-type": node.type }, [
+        svg("title", { text: node.address }),
+        svg("rect", { x: node.x, y: node.y, width: graph.node_width, height: graph.node_height, rx: "6", fill: "#fff",
+          stroke: node.color, "stroke-width": "1.5" }),
+        svg("rect", { x: node.x, y: node.y, width: "5", height: graph.node_height, fill: node.color }),
+        svg("text", { x: node.x + 12, y: node.y + 16, fill: node.color, "font-size": "10", text: node.type + " · " + node.project }),
+        svg("text", { x: node.x + 12, y: node.y + 32, fill: "#222", "font-size": "12", text: node.label })
+      ]));
+    });
+    canvas.appendChild(picture);
+  }
+
   /* ---------------------------------------------------------------- wiring */
 
   function wire() {
@@ -501,6 +569,7 @@
     $("iac-history-refresh").addEventListener("click", loadHistory);
     $("iac-lock-refresh").addEventListener("click", loadLock);
     $("iac-unlock-button").addEventListener("click", unlock);
+    $("iac-graph-refresh").addEventListener("click", loadGraph);
     TABS.forEach(function (tab) {
       $("tab-" + tab).addEventListener("click", function () { selectTab(tab); });
       $("tab-" + tab).addEventListener("keydown", onTabKey);

@@ -33,7 +33,7 @@ ClientFactory = Callable[[], Any]
 MUTATING_ACTIONS = ("apply", "destroy", "import")
 #: actions reserved to DSS administrators (state repair; reliability-anchors §5.4)
 ADMIN_ACTIONS = ("state_unlock", "state_rollback", "state_restore")
-READ_ACTIONS = ("plan", "drift", "state_list", "state_history", "validate")
+READ_ACTIONS = ("plan", "drift", "state_list", "state_history", "validate", "graph")
 #: running the tests: the run creates its own projects (suffixed keys) in an ephemeral environment
 #: with the caller's client, so DSS itself decides whether the caller may create projects; it
 #: never changes the environment's projects or state (docs/testing.md, "Inside DSS")
@@ -173,7 +173,7 @@ def check_permission(client_factory: ClientFactory, caller: Caller, action: str,
     """Raise PermissionDenied unless `caller` may perform `action` on every project in
     `project_keys` (effective DSS keys).
 
-    - read actions (plan, drift, state_list, state_history, validate) and test: allowed here;
+    - read actions (plan, drift, state_list, state_history, validate, graph) and test: allowed here;
       DSS itself checks read access (and, for a test run, the right to create projects)
       through the caller's client;
     - apply, destroy, import: DSS administrators, or users who are project admins (owner or

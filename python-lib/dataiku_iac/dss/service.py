@@ -63,7 +63,11 @@ from dataiku_iac.engine.pipeline import PlanResult
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import IacError, StalePlanError
+from dataiku_iac.graphs import dependency_graph
+from dataiku_iac.output.graph import layout as graph_layout
+from dataiku_iac.output.graph import to_svg as graph_svg
 from dataiku_iac.planner.plan import Plan, PlanOptions
+from dataiku_iac.resources.registry import types
 from dataiku_iac.secrets import SecretSource
 from dataiku_iac.sources import describe_source, materialize
 
@@ -215,6 +219,29 @@ def plan(
             result.notes.append(note)
         source = describe_source(session.source)
     return result, render.plan_html(result, token=plan_token(result.plan), source=source)
+
+
+def graph(
+    client_factory: ClientFactory,
+    caller: Caller,
+    source_spec: dict,
+    environment: str,
+    *,
+    cache_dir: Optional[Path] = None,
+    secrets: Optional[SecretSource] = None,
+) -> tuple[dict, list[str], str]:
+    """The configuration's dependency graph, laid out for the console (`dataiku-iac graph`):
+    read from the configuration only (no DSS object, no state, no secret value). Returns the
+    layout (output.graph.Layout.to_json), the DSS keys of the projects it shows (the caller must
+    be able to read them) and the picture as SVG."""
+    check_permission(client_factory, caller, "graph", ())
+    with open_session(client_factory, source_spec, environment, cache_dir=cache_dir, caller=caller, secrets=secrets) as session:
+        desired = session.offline_desired()
+        found = dependency_graph(desired.resources.values(), type_order=types())
+        keys = sorted({r.project_key for r in desired.resources.values()})
+    placed = graph_layout(found)
+    title = f"dataiku-iac {environment}: {len(found.nodes)} resources, {len(found.edges)} dependencies"
+    return {**placed.to_json(), "title": title, "dependencies": len(found.edges)}, keys, graph_svg(placed, title=title)
 
 
 def approval_of(

@@ -444,6 +444,16 @@ class Console:
         self._last_drift[scope] = {"view": view, "project_keys": sorted(keys)}
         return {"drift": view}
 
+    def graph(self, caller: Caller, body: Any) -> dict:
+        """The configuration's dependency graph, laid out on the server (output/graph.py): the page
+        draws it from coordinates and text, no graph library, nothing from a CDN."""
+        source, environment = self._target(caller, body)
+        view, keys, _svg = service.graph(
+            self.client_factory, self.service_caller(caller), source, environment, secrets=caller.secrets
+        )
+        self.require_read(caller, keys, source)
+        return {"graph": view}
+
     def _scheduled_drift(self, environment: str) -> Optional[dict]:
         """The last report of the scheduled drift check (check-drift step), if the settings name
         its folder: `drift/<env>/latest.json`, dated by the newest timestamped copy beside it."""
@@ -567,6 +577,7 @@ def define_routes(app: Any, console: Console) -> None:
         ("POST", "/api/lock", "iac_lock", lambda: handle(lambda c: console.lock(c, json_body()))),
         ("POST", "/api/unlock", "iac_unlock", lambda: handle(lambda c: console.unlock(c, json_body()))),
         ("POST", "/api/drift", "iac_drift", lambda: handle(lambda c: console.drift(c, json_body()))),
+        ("POST", "/api/graph", "iac_graph", lambda: handle(lambda c: console.graph(c, json_body()))),
     ]
     for method, path, name, view in routes:
         app.add_url_rule(path, name, view, methods=[method])
