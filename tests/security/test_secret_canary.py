@@ -663,6 +663,21 @@ def validation_errors(s: Sweep) -> None:
             s.check(f"{name}: {' '.join(args)} refused", result.returncode == 1 or (name == "secret not set" and args[0] == "validate"))
 
 
+def convert_commands(s: Sweep) -> None:
+    """`convert` both ways on the sweep's project (secret references everywhere a secret goes):
+    the Python file and the YAML made back from it hold the references, never a value; the
+    Python configuration then loads and validates with the secrets set (cfg-py is scanned)."""
+    py_root = s.base / "cfg-py"
+    support.write_config(py_root, {}, iac=(s.root / "iac.yml").read_text(encoding="utf-8"),
+                         env=(s.root / "environments" / "dev.yml").read_text(encoding="utf-8"))
+    shown = s.run("convert", "projects/canary.yml")
+    s.check("the Python conversion keeps the secret references", "secret_env" in shown.stdout)
+    s.run("convert", "projects/canary.yml", "--output", str(py_root / "projects" / "canary.py"))
+    s.run("convert", "projects/canary.py", "--output", "back.yml", root=py_root)
+    s.check("the YAML made back holds the references", "secret_env" in (py_root / "back.yml").read_text(encoding="utf-8"))
+    s.run("validate", "-e", "dev", "--offline", "--json", root=py_root)
+
+
 def destroy(s: Sweep) -> None:
     s.run("plan", "-e", "dev", "--destroy")
     s.run("plan", "-e", "dev", "--destroy", "--json")
@@ -692,6 +707,7 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "s3_state": s3_state,
     "module_commands": module_commands,
     "validation_errors": validation_errors,
+    "convert_commands": convert_commands,
     "destroy": destroy,
 }
 
@@ -731,7 +747,7 @@ def test_no_canary_in_what_each_phase_printed(sweep: Sweep, name: str) -> None:
 def test_no_canary_in_any_file_the_tool_wrote(sweep: Sweep) -> None:
     scanner = _scanner()
     leaks = []
-    for label in ("cfg", "cfg-mf", "cfg-gov", "cfg-s3", "cfg-mod", "imported", "home", "config-cache", "fresh"):
+    for label in ("cfg", "cfg-mf", "cfg-gov", "cfg-s3", "cfg-mod", "cfg-py", "imported", "home", "config-cache", "fresh"):
         tree = sweep.base / label
         if tree.exists():
             leaks += [str(f) for f in scanner.scan_tree(tree, label=label)]
