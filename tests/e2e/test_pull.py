@@ -9,10 +9,11 @@ environment override is reported (file:line, DSS's value) and left as written.
 from __future__ import annotations
 
 import difflib
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.e2e.helpers import assert_no_changes, cli_env, run_cli, write_config
+from tests.e2e.helpers import EXAMPLES, assert_no_changes, cli_env, run_cli, write_config
 
 PROJECT = """\
 # The orders project: a comment at the top of the file.
@@ -257,3 +258,48 @@ def test_objects_created_deleted_or_renamed_in_dss_and_conflicts_are_reported(ds
     text = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2).stdout
     assert "! dataset.PULLED.orders: datasets[0].description differs in the configuration from what was last applied" in text
     assert "Nothing pulled: 4 items left for you." in text
+
+
+def test_values_a_module_brings_are_reported_not_patched(dss: Any, tmp_path: Path) -> None:
+    root = tmp_path / "modules"
+    shutil.copytree(EXAMPLES / "modules", root, ignore=shutil.ignore_patterns(".dataiku-iac"))
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("SHOP_DEV")
+    _edit(project.get_scenario("orders_ingest").get_settings(), lambda raw: raw.update(active=False))
+    metadata = project.get_metadata()
+    metadata["description"] = "Shop orders"
+    project.set_metadata(metadata)
+    before = {p: p.read_bytes() for p in root.rglob("*.yml")}
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    assert [(r["address"], r["kind"], r["where"]) for r in result["reported"]] == [
+        ("module.orders.scenario.SHOP.orders_ingest", "module", "projects/shop.yml:8")], result
+    assert [p["path"] for p in result["patched"]] == ["project.description"]
+    changed = [p for p, text in before.items() if p.read_bytes() != text]
+    assert changed == [root / "projects" / "shop.yml"]
+    assert "  description: Shop orders\n" in changed[0].read_text()
+
+
+PYTHON_PROJECT = """\
+from dataiku_iac.dsl import DatasetManaged, Project, ProjectFile
+
+config = ProjectFile(
+    project=Project(key="PY_PULL", name="From Python", description="written in Python"),
+    datasets=[DatasetManaged(name="part_0", format="parquet")],
+)
+"""
+
+
+def test_values_of_a_python_project_file_are_reported_not_patched(dss: Any, tmp_path: Path) -> None:
+    root = write_config(tmp_path / "cfg", {"py_pull.py": PYTHON_PROJECT})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("PY_PULL")
+    metadata = project.get_metadata()
+    metadata["description"] = "edited in the UI"
+    project.set_metadata(metadata)
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    assert [(r["address"], r["kind"]) for r in result["reported"]] == [("project.PY_PULL", "not_located")], result
+    assert "projects/py_pull.py, which is not a YAML file" in result["reported"][0]["reason"]
+    assert result["patched"] == [] and result["files"] == []
+    assert (root / "projects" / "py_pull.py").read_text() == PYTHON_PROJECT

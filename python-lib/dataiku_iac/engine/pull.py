@@ -305,7 +305,14 @@ class _Pull:
     def locate(self, item: DriftItem, key: str, changes: list[_Change], old_files: dict[str, str],
                new_files: dict[str, str], new_item: dict[str, Any]) -> None:
         doc = self.cfg.project(key)
-        target = ov.find_target(doc.data, Address.parse(item.address)) if doc is not None else None
+        address = Address.parse(item.address)
+        target = ov.find_target(doc.data, address) if doc is not None else None
+        module = _module_call(doc, address) if doc is not None and target is None else None
+        if module is not None:
+            self.report(item, "module", f"comes from {module.where()}: not overwritten (a module's value is changed "
+                        f"through its inputs or in the module itself)", where=f"{module.call_file}:{module.call_line}",
+                        path=", ".join(f.name for f in item.fields))
+            return
         if doc is None or target is None:
             self.report(item, "not_located", "the configuration's item for it was not found (not in a YAML project file?)")
             return
@@ -378,8 +385,13 @@ class _Pull:
                                                           "path": "(code)", "value": None, "removed": False})
 
     def origin(self, doc: Any, path: YamlPath) -> Optional[tuple[str, str, str]]:
-        """(kind, file:line, reason) when the value at `path` is not the project file's own: an
-        environment override, or a `${variable}`; None when it is."""
+        """(kind, file:line, reason) when the value at `path` is not the project file's own: an item
+        a module call brought, an environment override, or a `${variable}`; None when it is."""
+        module = doc.module_origin(path)
+        if module is not None:
+            return ("module", f"{module.call_file}:{module.call_line}",
+                    f"comes from {module.where()}: not overwritten (a module's value is changed through its inputs or "
+                    f"in the module itself)")
         mark, _found = nearest_mark(doc.marks, path)
         if mark is not None and mark.file != doc.file:
             return ("override", f"{mark.file}:{mark.line}",
@@ -442,6 +454,14 @@ class _Pull:
                                          "hint": "change it by hand"})
         self.edits.pop(address, None)
         self.code.pop(address, None)
+
+
+def _module_call(doc: Any, address: Address) -> Any:
+    """The module call that made the object at `address` (a `module.NAME.` address), if any."""
+    instance = getattr(address, "module", None)
+    if not instance:
+        return None
+    return next((o for o in doc.module_items.values() if o.instance == instance), None)
 
 
 def _variables(value: Any) -> list[str]:
