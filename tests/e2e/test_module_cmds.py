@@ -146,3 +146,18 @@ def test_a_module_cache_open_to_other_users_is_refused(tmp_path, repo, config):
     assert "projects/shop.yml:6: error: modules[0].source:" in result.stderr
     assert "refusing the module cache directory ($DATAIKU_IAC_MODULE_CACHE)" in result.stderr
     assert "expected 700" in result.stderr
+
+
+def test_get_reads_the_calls_of_python_project_files_too(tmp_path):
+    project = """from dataiku_iac.dsl import ModuleCall, Project, ProjectFile
+
+config = ProjectFile(
+    project=Project(key="PY", name="Python"),
+    modules=[ModuleCall(name="nightly", source="std/build_and_check", version="~> 1.0",
+                        inputs={"datasets": ["x"]})],
+)
+"""
+    config = write_config(tmp_path / "cfg", {"py.py": project})
+    result = run_cli(config, "modules", "get", env=_env(tmp_path))
+    assert "nightly: std/build_and_check" in result.stdout and "(projects/py.py:5)" in result.stdout
+    assert _lock(config)["modules"][0]["calls"] == ["nightly"]

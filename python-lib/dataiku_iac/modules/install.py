@@ -1,7 +1,8 @@
 """`modules get` and `modules update`: resolve every module call of the configuration and
 write iac.lock.yml (docs/modules.md, "The lock file").
 
-The calls are the `modules:` entries of the project files (projects/*.yml). Every call is
+The calls are the `modules:` entries of the project files (projects/*.yml, and projects/*.py
+run as the loader runs them). Every call is
 resolved (a local one too, so that its mistakes show now); the non-local ones are locked.
 `get` honours the entries already in the lock and adds the missing ones; `update` resolves
 anew the calls it names (all without names) and keeps the others. Entries no call uses any
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Optional
 
 from dataiku_iac.config.files import ConfinedReadError, list_yaml_files, read_confined
 from dataiku_iac.config.paths import render_path
+from dataiku_iac.config.pyconfig import is_python_file, list_python_files, load_python_project
 from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError
 from dataiku_iac.modules.lock import Key, LockEntry, key_of, load_lock
@@ -70,8 +72,8 @@ def collect_calls(config_root: Path) -> list[ModuleCall]:
     or a call is malformed where the lock needs it (name, source, version)."""
     calls: list[ModuleCall] = []
     problems: list[Diagnostic] = []
-    for rel in list_yaml_files(config_root, "projects"):
-        data, marks = _read(config_root, rel, problems)
+    for rel in sorted(list_yaml_files(config_root, "projects") + list_python_files(config_root, "projects")):
+        data, marks = _read_python(config_root, rel, problems) if is_python_file(rel) else _read(config_root, rel, problems)
         entries = data.get("modules") if isinstance(data, dict) else None
         if entries is None:
             continue
@@ -102,6 +104,13 @@ def _read(root: Path, rel: str, problems: list[Diagnostic]) -> tuple[Any, Any]:
         problems.extend(parsed.diagnostics)
         return None, {}
     return parsed.data, parsed.marks
+
+
+def _read_python(root: Path, rel: str, problems: list[Diagnostic]) -> tuple[Any, Any]:
+    """A Python project file, run as the loader runs it (config/pyconfig.py)."""
+    loaded = load_python_project(root, rel)
+    problems.extend(d for d in loaded.diagnostics if d.severity == "error")
+    return loaded.data, loaded.marks
 
 
 def _at(file: str, marks: Any, path: tuple, message: str) -> Diagnostic:
