@@ -20,8 +20,9 @@ import os
 import random
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -47,7 +48,41 @@ class _TimeoutAdapter(HTTPAdapter):
     def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
+        slots = getattr(_in_flight, "slots", None)
+        if slots is None:
+            return super().send(request, **kwargs)
+        with slots:
+            response = super().send(request, **kwargs)
+            if not kwargs.get("stream"):
+                # The body is read while the slot is held (requests would read it just after):
+                # a slot is a request in flight, and decoding its answer is not. Its status is
+                # known first, as when the response hook runs before the body is read.
+                _last_status.value = response.status_code
+                response.content  # noqa: B018
+            return response
+
+
+_in_flight = threading.local()
+
+
+def hold_slots(slots: Optional[threading.Semaphore]) -> None:
+    """From now on, each request this thread makes holds one of `slots` while it is in flight,
+    from sending it to the end of its answer (None: no limit). Threads sharing `slots` have at
+    most that many requests in flight together, however many they are: the observation runs
+    more threads than its parallelism, so that one thread decodes an answer while another's
+    request is in flight (engine/observe.py)."""
+    _in_flight.slots = slots
+
+
+@contextmanager
+def holding_slots(slots: Optional[threading.Semaphore]) -> Iterator[None]:
+    """`hold_slots` for the requests this thread makes inside the block."""
+    before = getattr(_in_flight, "slots", None)
+    hold_slots(slots)
+    try:
+        yield
+    finally:
+        hold_slots(before)
 
 
 _last_status = threading.local()

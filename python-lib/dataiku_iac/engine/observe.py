@@ -34,7 +34,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
-from dataiku_iac.dssclient import DssConnection, with_retries
+from dataiku_iac.dssclient import DssConnection, hold_slots, holding_slots, with_retries
 from dataiku_iac.errors import DssPermissionError, IacError
 from dataiku_iac.model import DesiredState, clone_json
 from dataiku_iac.planner.observed import Observation, ProjectObservation
@@ -112,7 +112,13 @@ class Observer:
         self.contexts: dict[str, ProjectContext] = {}
         self._summaries: Optional[dict[str, dict]] = None
         self._before = connection.requests.count
-        self._pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="observe")
+        # Twice `parallelism` threads, `parallelism` requests in flight (dssclient.holding_slots):
+        # while one thread decodes and translates an answer (a list of 140 full dataset
+        # documents: a few ms of CPU), another thread's request is in flight.
+        self.slots = threading.BoundedSemaphore(self.parallelism)
+        self._pool = ThreadPoolExecutor(
+            max_workers=2 * self.parallelism, thread_name_prefix="observe", initializer=hold_slots, initargs=(self.slots,)
+        )
 
     @property
     def keys(self) -> set[str]:
@@ -164,7 +170,10 @@ class Observer:
         child_types = [spec.type for spec in child_specs()]  # in registration order: folders first
         documents = {(k, n): self._pool.submit(document, k, n) for k in keys for n in ProjectHandler.DOCUMENTS}
         listings = {(k, t): self._pool.submit(listing, k, t) for k in keys for t in child_types}
-        to_read: list[tuple[str, str, dict]] = []
+        # Each listed recipe or scenario: what the state recorded, when that stands for its read
+        # (None: read in round 2). Settled as each project's lists arrive, while the other
+        # projects' requests are in flight, not after the last one.
+        to_read: list[tuple[str, str, dict, Optional[Observed]]] = []
         for key in keys:
             docs = {name: documents[(key, name)].result() for name in ProjectHandler.DOCUMENTS}
             project = self.observation.projects[key]
@@ -173,7 +182,7 @@ class Observer:
             for type_ in child_types:
                 observed, items = listings[(key, type_)].result()
                 project.objects[type_] = observed
-                to_read.extend((key, type_, item) for item in items)
+                to_read.extend((key, type_, item, self._recorded(key, type_, item)) for item in items)
 
         # Round 2: the per-object reads, once every project's folders are known (recipes and
         # scenarios name folders by id; the translation gives their names).
@@ -183,10 +192,9 @@ class Observer:
             return handler.observed_from(key, doc, self.contexts[key])
 
         slots: list[Any] = []
-        for key, type_, item in to_read:
-            recorded = self.reuse(key, type_, item) if self.reuse is not None else None
+        for key, type_, item, recorded in to_read:
             slots.append(recorded if recorded is not None else self._pool.submit(read, key, type_, item))
-        for (key, type_, _item), slot in zip(to_read, slots):
+        for (key, type_, _item, _recorded), slot in zip(to_read, slots):
             read_back = slot if isinstance(slot, Observed) else slot.result()
             self.observation.projects[key].objects[type_].append(read_back)
         # What one type's list told of other types' objects (a zone list: every object's zone).
@@ -194,6 +202,9 @@ class Observer:
             objects = self.observation.projects[key].objects
             for type_ in child_types:
                 handler_for(type_).complete_observation(objects, self.contexts[key])
+
+    def _recorded(self, key: str, type_: str, item: dict) -> Optional[Observed]:
+        return self.reuse(key, type_, item) if self.reuse is not None else None
 
     def _call(self, fn: Callable[[], T]) -> T:
         if self.cancel.is_set():
@@ -360,9 +371,16 @@ class BackgroundObservation:
         self._thread = threading.Thread(target=self._run, args=(sorted(set(project_keys)),), name="observe-background", daemon=True)
         self._thread.start()
 
+    @property
+    def slots(self) -> threading.Semaphore:
+        """What the observation's requests hold while in flight: a request of another thread
+        holding one too (`dssclient.holding_slots`) counts among the observation's parallelism."""
+        return self._observer.slots
+
     def _run(self, keys: list[str]) -> None:
         try:
-            self._observer.observe(keys)
+            with holding_slots(self._observer.slots):
+                self._observer.observe(keys)
         except BaseException as exc:  # re-raised in the caller's thread by finish()
             self._error = exc
 

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple, Optional, Protocol, TypeVar
 
-from dataiku_iac.dssclient import DssConnection
+from dataiku_iac.dssclient import DssConnection, holding_slots
 from dataiku_iac.engine.executor import ApplyResult, EventSink, Executor
 from dataiku_iac.engine.govern import ChangeRequest, Govern
 from dataiku_iac.engine.observe import (
@@ -389,17 +389,21 @@ class Pipeline:
         return _run
 
     def _load(self, goal: Goal, reader: StateReader, state: StateDocument, *, observe: bool) -> _Loaded:
-        """The goal's desired model, its connections and code envs checked in DSS, then (if
-        `observe`) DSS observed on a thread for the projects `state` names, while the secrets are
-        fingerprinted, the lock is taken and the journal replayed; the caller finishes it.
+        """The goal's desired model; then (if `observe`) DSS observed on a thread for the
+        projects `state` names, while its connections and code envs are checked in DSS, the
+        secrets are fingerprinted, the lock is taken and the journal replayed; the caller
+        finishes it. A failed check cancels the observation (which only reads).
 
         The desired model is loaded *before* the first DSS request, not beside it: a bad
         configuration must fail with no DSS call at all (the bad-input contract), even a read.
+        The check's two lists go beside the observation's first requests, not before them (two
+        round trips less before the observation's), and count among its parallelism.
         """
         desired = goal.desired(self.session, reader, state)
-        self.session.check_targets_once(desired)
         observing = self.session.start_observing(state, desired) if observe else None
         try:
+            with holding_slots(observing.slots if observing is not None else None):
+                self.session.check_targets_once(desired)
             return _Loaded(desired, self.session.keyed(desired, state), observing)
         except BaseException:
             _cancel(observing)
