@@ -162,6 +162,8 @@ def test_the_lock_s_commit_is_honoured_when_the_tag_moves(repo, config):
         ("git+{url}//nothing?ref=v1.0.0", None, "nothing under 'nothing'"),
         ("git+{url}//ingest?ref=v9", None, "no branch, tag or commit 'v9'"),
         ("git+{url}//../x", None, "'..' is not allowed"),
+        ("git+{url}//ingest?ref=--upload-pack=evil", None, "is not a tag, branch or commit name"),
+        ("git+{url}//ingest?ref=v1..v2", None, "is not a tag, branch or commit name"),
     ],
 )
 def test_bad_git_sources_are_reported_at_the_call_site(repo, config, source, version, expected):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -56,6 +57,7 @@ from dataiku_iac.sources.common import SourceError, check_rel
 from dataiku_iac.sources.git import check_url, open_repository
 
 MODULE_FILE = "module.yml"
+_REF = re.compile(r"^[A-Za-z0-9._/-]+$")  # as sources/git.py accepts for a config source
 _SOURCE_HINT = "a module source is ./path or ../path (relative to this file), git+https://host/repo.git//dir?ref=TAG, std/NAME or REGISTRY/NAME"
 
 
@@ -267,6 +269,8 @@ class _GitTarget(_Target):
             if set(params) != {"ref"} or len(params["ref"]) != 1 or not params["ref"][0]:
                 raise site.error(f"'{shown}': the only query parameter of a Git source is ?ref=TAG, BRANCH or COMMIT")
             ref = params["ref"][0]
+            if not _REF.match(ref) or ref.startswith("-") or ".." in ref:
+                raise site.error(f"'{shown}': '{ref}' is not a tag, branch or commit name")
         scheme_end = body.find("://")
         split_at = body.find("//", scheme_end + 3) if scheme_end >= 0 else -1
         url, subdir = (body[:split_at], body[split_at + 2:].strip("/")) if split_at >= 0 else (body, "")
