@@ -230,6 +230,9 @@ def test_objects_created_deleted_or_renamed_in_dss_and_conflicts_are_reported(ds
     zone_settings = zone.get_settings()
     zone_settings.color = "#ff8800"
     zone_settings.save()
+    metadata = project.get_metadata()
+    metadata["label"] = "Pulled back, renamed"  # the project's display name: a value, not a rename
+    project.set_metadata(metadata)
     path = root / "projects" / "pulled.yml"
     path.write_text(path.read_text().replace("description: raw orders", "description: changed in the file"))
     before = path.read_text()
@@ -252,8 +255,9 @@ def test_objects_created_deleted_or_renamed_in_dss_and_conflicts_are_reported(ds
     assert "dataiku-iac state mv managed_folder.PULLED.archive managed_folder.PULLED.archive_2025" in hints["managed_folder.PULLED.archive"]
     assert "dataiku-iac import managed_folder.PULLED.hand_made ID -e dev" in hints["managed_folder.PULLED.hand_made"]
     assert "dataiku-iac state rm scenario.PULLED.NIGHTLY" in hints["scenario.PULLED.NIGHTLY"]
-    assert [p["address"] for p in result["patched"]] == ["flow_zone.PULLED.ingestion"]
-    assert _diff(before, path.read_text()) == ['+    color: "#ff8800"', '-    color: "#31439c"']
+    assert sorted(p["address"] for p in result["patched"]) == ["flow_zone.PULLED.ingestion", "project.PULLED"]
+    assert _diff(before, path.read_text()) == sorted(['+    color: "#ff8800"', '-    color: "#31439c"',
+                                                      "-  name: Pulled back", "+  name: Pulled back, renamed"])
 
     text = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2).stdout
     assert "! dataset.PULLED.orders: datasets[0].description differs in the configuration from what was last applied" in text

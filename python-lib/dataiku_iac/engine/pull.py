@@ -270,7 +270,7 @@ class _Pull:
         policy = handler_for(item.type).policy
         pullable = []
         for f in item.fields:
-            if f.name == "name":
+            if f.name == "name" and f.name not in entry.attributes:  # drift's rename of an object found by id
                 self.report(item, "renamed", f"renamed in DSS to {f.live!r}", path="name", dss_value=f.live,
                             hint=f"rename it in the configuration, then `dataiku-iac state mv {item.address} "
                                  f"{address_of(item.type, project_of(item.address), str(f.live))}`")
