@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: dev demo test test-fast test-slow test-browser lint lint-ci ci-tools typecheck fmt plugin bench fault clean
+.PHONY: dev demo test test-fast test-slow test-browser lint lint-ci ci-tools typecheck typecheck-examples fmt plugin bench fault clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,6 +78,16 @@ lint-ci: dev ci-tools
 # mypy over python-lib and the emulator; the settings (strict on the pure core) are in pyproject.toml.
 typecheck: dev
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory typecheck-examples
+
+# The examples' Python project files (the typed DSL, docs/python-dsl.md), strict, as a user's
+# type checker sees them: one run per example, from its directory (each has its own `projects`).
+typecheck-examples: dev
+	@set -e; for projects in examples/*/projects; do \
+		ls $$projects/*.py >/dev/null 2>&1 || continue; \
+		echo "mypy --strict $$projects/*.py"; \
+		(cd $$projects/.. && $(CURDIR)/$(BIN)/mypy --config-file= --strict --explicit-package-bases --no-incremental projects/*.py); \
+	done
 
 fmt: dev
 	$(BIN)/ruff format python-lib emulator tests scripts benchmarks

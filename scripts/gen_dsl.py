@@ -10,6 +10,8 @@ fails until the committed file is regenerated.
     python scripts/gen_dsl.py --check    # exit 1 if the committed module is not what this generates
 
 How the schema maps to Python (docs/python-dsl.md):
+- lists are `Sequence[...]`, mappings `Mapping[str, ...]` (covariant: a `list[RecipeSync]`
+  passes for a `Sequence[Recipe]`);
 - an object with properties is a dataclass; required keys come first (no default), the others
   default to UNSET (left out of the compiled data, as a key not written);
 - a family of objects told apart by `type` (datasets, recipes, triggers, steps, reporters,
@@ -43,7 +45,7 @@ docs/python-dsl.md explains how to write a project in Python with these classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Literal, Union
+from typing import Any, Literal, Mapping, Sequence, Union
 
 from dataiku_iac.dsl.base import UNSET, Model, Var
 '''
@@ -107,7 +109,7 @@ class Generator:
         members = []
         for variant, required in self.variants(name) or []:
             if not variant:
-                members.append("Dict[str, Any]")
+                members.append("Mapping[str, Any]")
                 continue
             node = self.defs[variant]
             node = {**node, "required": list(dict.fromkeys([*required, *node.get("required", [])]))}
@@ -138,11 +140,13 @@ class Generator:
                 return self.object_class(camel(owner) + camel(key), node, f"'{key}' of {owner}")
             extra = node.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                return f"Dict[str, {self.type_of(extra, owner, key)}]"
-            return "Dict[str, Any]"
+                return f"Mapping[str, {self.type_of(extra, owner, key)}]"
+            return "Mapping[str, Any]"
         if kind == "array":
             items = node.get("items")
-            return f"List[{self.type_of(items, owner, key)}]" if isinstance(items, dict) else "List[Any]"
+            # Sequence and Mapping, not List and Dict: they are covariant, so a list[RecipeSync]
+            # is a Sequence[Recipe] to a type checker (a list is invariant)
+            return f"Sequence[{self.type_of(items, owner, key)}]" if isinstance(items, dict) else "Sequence[Any]"
         return _SCALARS.get(kind or "", "Any")
 
     def type_of_def(self, name: str) -> str:

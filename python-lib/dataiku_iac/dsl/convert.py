@@ -16,6 +16,7 @@ import json
 import keyword
 import re
 import typing
+from collections import abc
 from functools import cache
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Tuple, Union
@@ -68,12 +69,12 @@ def build(annotation: Any, value: Any, path: Tuple[Any, ...]) -> Any:
         return _model(annotation, value, path)
     if origin is Union:
         return _union(typing.get_args(annotation), value, path)
-    if origin is list:
+    if origin in (list, abc.Sequence):
         if not isinstance(value, list):
             raise ConvertError(path, "expected a list")
         (item,) = typing.get_args(annotation)
         return [build(item, v, (*path, i)) for i, v in enumerate(value)]
-    if origin is dict:
+    if origin in (dict, abc.Mapping):
         if not isinstance(value, dict):
             raise ConvertError(path, "expected a mapping")
         _, item = typing.get_args(annotation)
@@ -105,7 +106,7 @@ def _union(options: Tuple[Any, ...], value: Any, path: Tuple[Any, ...]) -> Any:
     if isinstance(value, dict):
         return _mapping_option(options, value, path)
     if isinstance(value, list):
-        listed = [o for o in options if typing.get_origin(o) is list]
+        listed = [o for o in options if typing.get_origin(o) in (list, abc.Sequence)]
         if not listed:
             raise ConvertError(path, "a list is not allowed here")
         return build(listed[0], value, path)
@@ -134,7 +135,7 @@ def _mapping_option(options: Tuple[Any, ...], value: Dict[str, Any], path: Tuple
     for cls in classes:
         if cls not in typed and set(value) <= set(_fields(cls)):
             return _model(cls, value, path)
-    plain = [o for o in options if typing.get_origin(o) is dict or o is Any]
+    plain = [o for o in options if typing.get_origin(o) in (dict, abc.Mapping) or o is Any]
     if plain:
         return build(plain[0], value, path)
     kinds = ", ".join(str(_fixed_type(c)) for c in typed)

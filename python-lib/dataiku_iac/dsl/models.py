@@ -8,7 +8,7 @@ docs/python-dsl.md explains how to write a project in Python with these classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Literal, Union
+from typing import Any, Literal, Mapping, Sequence, Union
 
 from dataiku_iac.dsl.base import UNSET, Model, Var
 
@@ -17,8 +17,8 @@ from dataiku_iac.dsl.base import UNSET, Model, Var
 class ProjectVariables(Model):
     """'variables' of Project"""
 
-    standard: Dict[str, Any] = UNSET
-    local: Dict[str, Any] = UNSET
+    standard: Mapping[str, Any] = UNSET
+    local: Mapping[str, Any] = UNSET
 
     _order = ("standard", "local",)
 
@@ -30,7 +30,7 @@ class Permission(Model):
     group: str = UNSET
     user: str = UNSET
     role: Union[Literal["reader", "contributor", "admin"], Var] = UNSET
-    permissions: List[Union[Literal["read_project_content", "write_project_content", "export_datasets_data", "read_dashboards", "write_dashboards", "moderate_dashboards", "run_scenarios", "manage_dashboard_authorizations", "manage_exposed_elements", "manage_additional_dashboard_users", "execute_app", "share_to_workspaces", "publish_to_data_collections", "admin"], Var]] = UNSET
+    permissions: Sequence[Union[Literal["read_project_content", "write_project_content", "export_datasets_data", "read_dashboards", "write_dashboards", "moderate_dashboards", "run_scenarios", "manage_dashboard_authorizations", "manage_exposed_elements", "manage_additional_dashboard_users", "execute_app", "share_to_workspaces", "publish_to_data_collections", "admin"], Var]] = UNSET
 
     _order = ("group", "user", "role", "permissions",)
 
@@ -54,14 +54,14 @@ class Project(Model):
     description: str = UNSET
     short_description: str = UNSET
     owner: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     variables: ProjectVariables = UNSET
-    permissions: List[Permission] = UNSET
+    permissions: Sequence[Permission] = UNSET
     code_env: Union[str, ProjectCodeEnv] = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("key", "name", "description", "short_description", "owner", "tags", "variables", "permissions", "code_env", "container", "protect", "ignore_changes",)
 
@@ -82,7 +82,7 @@ class Column(Model):
 class DatasetSchema(Model):
     """dataset schema"""
 
-    columns: List[Column] = UNSET
+    columns: Sequence[Column] = UNSET
 
     _order = ("columns",)
 
@@ -112,7 +112,7 @@ class DimensionValue(Model):
 class Partitioning(Model):
     """partitioning"""
 
-    dimensions: List[Dimension]
+    dimensions: Sequence[Dimension]
     file_path_pattern: str = UNSET
     #: ignore files whose path the pattern does not match (DSS: ignoreNonMatchingFile)
     ignore_non_matching_files: Union[bool, Var] = UNSET
@@ -131,16 +131,16 @@ class DatasetManaged(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     schema: DatasetSchema = UNSET
     partitioning: Partitioning = UNSET
     format: Union[Literal["csv", "parquet", "avro", "orc"], Var] = UNSET
-    format_params: Dict[str, Any] = UNSET
+    format_params: Mapping[str, Any] = UNSET
     path: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
 
@@ -155,15 +155,15 @@ class DatasetSqlTable(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     schema: DatasetSchema = UNSET
     partitioning: Partitioning = UNSET
     schema_name: str = UNSET
     catalog: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "table", "schema_name", "catalog", "ignore_changes",)
 
@@ -177,15 +177,15 @@ class DatasetSqlQuery(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     schema: DatasetSchema = UNSET
     partitioning: Partitioning = UNSET
     query: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "query", "sql_file", "ignore_changes",)
 
@@ -200,15 +200,15 @@ class DatasetFilesystem(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     schema: DatasetSchema = UNSET
     partitioning: Partitioning = UNSET
     format: str = UNSET
-    format_params: Dict[str, Any] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    format_params: Mapping[str, Any] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
 
@@ -222,15 +222,15 @@ class DatasetUploaded(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
     schema: DatasetSchema = UNSET
     partitioning: Partitioning = UNSET
     format: str = UNSET
-    format_params: Dict[str, Any] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    format_params: Mapping[str, Any] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "ignore_changes",)
 
@@ -243,11 +243,11 @@ class ManagedFolder(Model):
     connection: str = UNSET
     path: str = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "connection", "path", "description", "tags", "zone", "params", "protect", "ignore_changes",)
 
@@ -257,12 +257,12 @@ class RecipePython(Model):
     """a recipe of type python"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["python"] = "python"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
@@ -270,7 +270,7 @@ class RecipePython(Model):
     code_env: str = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
 
@@ -280,12 +280,12 @@ class RecipeR(Model):
     """a recipe of type r"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["r"] = "r"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
@@ -293,7 +293,7 @@ class RecipeR(Model):
     code_env: str = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
 
@@ -303,17 +303,17 @@ class RecipeSqlQuery(Model):
     """a recipe of type sql_query"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["sql_query"] = "sql_query"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     sql: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
 
@@ -323,17 +323,17 @@ class RecipeSqlScript(Model):
     """a recipe of type sql_script"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["sql_script"] = "sql_script"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     sql: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
 
@@ -343,15 +343,15 @@ class RecipeSync(Model):
     """a recipe of type sync"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["sync"] = "sync"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "ignore_changes",)
 
@@ -361,17 +361,17 @@ class RecipeShell(Model):
     """a recipe of type shell"""
 
     name: str
-    outputs: Union[List[str], Dict[str, List[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["shell"] = "shell"
-    inputs: Union[List[str], Dict[str, List[str]]] = UNSET
-    params: Dict[str, Any] = UNSET
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
     code_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "ignore_changes",)
 
@@ -380,7 +380,7 @@ class RecipeShell(Model):
 class RecipeGroupingAggregations(Model):
     """'aggregations' of RecipeGrouping"""
 
-    functions: List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "median", "stddev", "concat", "first", "last", "mode"], Var]]
+    functions: Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "median", "stddev", "concat", "first", "last", "mode"], Var]]
     order_by: str = UNSET
     concat_separator: str = UNSET
     concat_distinct: Union[bool, Var] = UNSET
@@ -397,7 +397,7 @@ class RecipeGroupingPreFilter(Model):
     expression: str = UNSET
     #: an SQL expression
     sql: str = UNSET
-    conditions: List[Dict[str, Any]] = UNSET
+    conditions: Sequence[Mapping[str, Any]] = UNSET
     match: Union[Literal["all", "any"], Var] = UNSET
     distinct: Union[bool, Var] = UNSET
 
@@ -421,24 +421,24 @@ class RecipeGrouping(Model):
     """a recipe of type grouping"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["grouping"] = "grouping"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    keys: List[str] = UNSET
-    aggregations: Dict[str, Union[List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "median", "stddev", "concat", "first", "last", "mode"], Var]], RecipeGroupingAggregations]] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    keys: Sequence[str] = UNSET
+    aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "median", "stddev", "concat", "first", "last", "mode"], Var]], RecipeGroupingAggregations]] = UNSET
     count: Union[bool, Var] = UNSET
-    rename: Dict[str, str] = UNSET
+    rename: Mapping[str, str] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "aggregations", "count", "rename", "pre_filter", "post_filter", "computed_columns", "ignore_changes",)
 
@@ -461,7 +461,7 @@ class RecipeJoinJoins(Model):
     with_: str = field(default=UNSET, metadata={'key': "with"})
     left: str = UNSET
     type: Union[Literal["inner", "left", "right", "outer", "cross", "advanced", "left_anti", "right_anti"], Var] = UNSET
-    on: List[Union[List[str], RecipeJoinJoinsOn]] = UNSET
+    on: Sequence[Union[Sequence[str], RecipeJoinJoinsOn]] = UNSET
     match: Union[Literal["all", "any"], Var] = UNSET
 
     _order = ("with_", "left", "type", "on", "match",)
@@ -472,8 +472,8 @@ class RecipeJoinSelect(Model):
     """'select' of RecipeJoin"""
 
     mode: Union[Literal["auto", "all", "manual"], Var] = UNSET
-    columns: List[str] = UNSET
-    rename: Dict[str, str] = UNSET
+    columns: Sequence[str] = UNSET
+    rename: Mapping[str, str] = UNSET
     prefix: str = UNSET
 
     _order = ("mode", "columns", "rename", "prefix",)
@@ -484,23 +484,23 @@ class RecipeJoin(Model):
     """a recipe of type join"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
-    joins: List[RecipeJoinJoins]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    joins: Sequence[RecipeJoinJoins]
     type: Literal["join"] = "join"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    select: Dict[str, Union[Literal["auto", "all"], Var, List[str], RecipeJoinSelect]] = UNSET
-    pre_filters: Dict[str, RecipeGroupingPreFilter] = UNSET
-    input_computed_columns: Dict[str, List[RecipeGroupingComputedColumns]] = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    select: Mapping[str, Union[Literal["auto", "all"], Var, Sequence[str], RecipeJoinSelect]] = UNSET
+    pre_filters: Mapping[str, RecipeGroupingPreFilter] = UNSET
+    input_computed_columns: Mapping[str, Sequence[RecipeGroupingComputedColumns]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "joins", "select", "pre_filters", "input_computed_columns", "computed_columns", "post_filter", "ignore_changes",)
 
@@ -529,7 +529,7 @@ class RecipeWindowFrame(Model):
 class RecipeWindowAggregations(Model):
     """'aggregations' of RecipeWindow"""
 
-    functions: List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last", "lag", "lead", "lag_diff", "lead_diff"], Var]]
+    functions: Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last", "lag", "lead", "lag_diff", "lead_diff"], Var]]
     lag_offsets: Union[str, int] = UNSET
     lead_offsets: Union[str, int] = UNSET
     date_diff_unit: str = UNSET
@@ -545,26 +545,26 @@ class RecipeWindow(Model):
     """a recipe of type window"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["window"] = "window"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    partition_by: List[str] = UNSET
-    order_by: List[Union[str, RecipeWindowOrderBy]] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    partition_by: Sequence[str] = UNSET
+    order_by: Sequence[Union[str, RecipeWindowOrderBy]] = UNSET
     frame: RecipeWindowFrame = UNSET
-    aggregations: Dict[str, Union[List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last", "lag", "lead", "lag_diff", "lead_diff"], Var]], RecipeWindowAggregations]] = UNSET
-    ranks: List[Union[Literal["rank", "dense_rank", "row_number", "cume_dist", "ntile"], Var]] = UNSET
+    aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last", "lag", "lead", "lag_diff", "lead_diff"], Var]], RecipeWindowAggregations]] = UNSET
+    ranks: Sequence[Union[Literal["rank", "dense_rank", "row_number", "cume_dist", "ntile"], Var]] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
-    rename: Dict[str, str] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
+    rename: Mapping[str, str] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "partition_by", "order_by", "frame", "aggregations", "ranks", "pre_filter", "post_filter", "computed_columns", "rename", "ignore_changes",)
 
@@ -574,12 +574,12 @@ class PrepareStep(Model):
     """a prepare step"""
 
     type: str = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     disabled: Union[bool, Var] = UNSET
     name: str = UNSET
     comment: str = UNSET
     group: str = UNSET
-    steps: List[PrepareStep] = UNSET
+    steps: Sequence[PrepareStep] = UNSET
 
     _order = ("type", "params", "disabled", "name", "comment", "group", "steps",)
 
@@ -589,18 +589,18 @@ class RecipePrepare(Model):
     """a recipe of type prepare"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["prepare"] = "prepare"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    steps: List[PrepareStep] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    steps: Sequence[PrepareStep] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "steps", "ignore_changes",)
 
@@ -622,24 +622,24 @@ class RecipeSplit(Model):
     """a recipe of type split"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["split"] = "split"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
+    payload: Mapping[str, Any] = UNSET
     mode: Union[Literal["random", "filters", "values"], Var] = UNSET
-    splits: List[RecipeSplitSplits] = UNSET
+    splits: Sequence[RecipeSplitSplits] = UNSET
     default_output: Union[str, None] = UNSET
     seed: Union[int, Var] = UNSET
     column: str = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "mode", "splits", "default_output", "seed", "column", "pre_filter", "computed_columns", "ignore_changes",)
 
@@ -649,19 +649,19 @@ class RecipeSort(Model):
     """a recipe of type sort"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["sort"] = "sort"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    order_by: List[Union[str, RecipeWindowOrderBy]] = UNSET
-    ranks: List[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    order_by: Sequence[Union[str, RecipeWindowOrderBy]] = UNSET
+    ranks: Sequence[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "order_by", "ranks", "ignore_changes",)
 
@@ -671,23 +671,23 @@ class RecipeStack(Model):
     """a recipe of type stack"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["stack"] = "stack"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
+    payload: Mapping[str, Any] = UNSET
     columns: Union[Literal["union", "intersect", "from_dataset"], Var] = UNSET
     columns_from: str = UNSET
     origin_column: str = UNSET
-    origin_labels: Dict[str, str] = UNSET
-    pre_filters: Dict[str, RecipeGroupingPreFilter] = UNSET
+    origin_labels: Mapping[str, str] = UNSET
+    pre_filters: Mapping[str, RecipeGroupingPreFilter] = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "columns", "columns_from", "origin_column", "origin_labels", "pre_filters", "post_filter", "ignore_changes",)
 
@@ -714,7 +714,7 @@ class RecipePivotPivotValues2(Model):
 class RecipePivotAggregations(Model):
     """'aggregations' of RecipePivot"""
 
-    functions: List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]]
+    functions: Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]]
     order_by: str = UNSET
     concat_separator: str = UNSET
     concat_distinct: Union[bool, Var] = UNSET
@@ -728,25 +728,25 @@ class RecipePivot(Model):
     """a recipe of type pivot"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
-    pivot_columns: List[str]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    pivot_columns: Sequence[str]
     type: Literal["pivot"] = "pivot"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    keys: Union[List[str], Literal["all_others"], Var] = UNSET
-    pivot_values: Union[Literal["all"], Var, List[Union[str, float, bool, List[Union[str, float, bool, None]], None]], RecipePivotPivotValues, RecipePivotPivotValues2] = UNSET
-    aggregations: Dict[str, Union[List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    keys: Union[Sequence[str], Literal["all_others"], Var] = UNSET
+    pivot_values: Union[Literal["all"], Var, Sequence[Union[str, float, bool, Sequence[Union[str, float, bool, None]], None]], RecipePivotPivotValues, RecipePivotPivotValues2] = UNSET
+    aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
     count: Union[bool, Var] = UNSET
-    other_columns: Dict[str, Union[List[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
+    other_columns: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "pivot_columns", "pivot_values", "aggregations", "count", "other_columns", "pre_filter", "computed_columns", "ignore_changes",)
 
@@ -756,23 +756,23 @@ class RecipeSampling(Model):
     """a recipe of type sampling"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["sampling"] = "sampling"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
+    payload: Mapping[str, Any] = UNSET
     method: Union[Literal["full", "head", "tail", "random", "random_approx", "random_ratio", "column_values", "stratified", "stratified_ratio", "rebalance", "rebalance_ratio"], Var] = UNSET
     records: Union[int, Var] = UNSET
     ratio: Union[float, Var] = UNSET
     column: str = UNSET
     seed: Union[int, Var] = UNSET
     filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "method", "records", "ratio", "column", "seed", "filter", "ignore_changes",)
 
@@ -782,22 +782,22 @@ class RecipeDistinct(Model):
     """a recipe of type distinct"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
     type: Literal["distinct"] = "distinct"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
-    keys: List[str] = UNSET
+    payload: Mapping[str, Any] = UNSET
+    keys: Sequence[str] = UNSET
     count: Union[bool, Var] = UNSET
-    rename: Dict[str, str] = UNSET
+    rename: Mapping[str, str] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "count", "rename", "pre_filter", "post_filter", "ignore_changes",)
 
@@ -807,27 +807,27 @@ class RecipeTopn(Model):
     """a recipe of type topn"""
 
     name: str
-    inputs: Union[List[str], Dict[str, List[str]]]
-    outputs: Union[List[str], Dict[str, List[str]]]
-    order_by: List[Union[str, RecipeWindowOrderBy]]
+    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    order_by: Sequence[Union[str, RecipeWindowOrderBy]]
     type: Literal["topn"] = "topn"
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
-    payload: Dict[str, Any] = UNSET
+    payload: Mapping[str, Any] = UNSET
     top: Union[int, Var] = UNSET
     bottom: Union[int, Var] = UNSET
-    group_by: List[str] = UNSET
-    columns: List[str] = UNSET
-    ranks: List[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
+    group_by: Sequence[str] = UNSET
+    columns: Sequence[str] = UNSET
+    ranks: Sequence[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
     duplicate_count: Union[bool, Var] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
-    computed_columns: List[RecipeGroupingComputedColumns] = UNSET
-    rename: Dict[str, str] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
+    rename: Mapping[str, str] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "top", "bottom", "order_by", "group_by", "columns", "ranks", "duplicate_count", "pre_filter", "computed_columns", "rename", "ignore_changes",)
 
@@ -839,7 +839,7 @@ class FlowZone(Model):
     name: str
     color: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("name", "color", "protect", "ignore_changes",)
 
@@ -855,7 +855,7 @@ class TriggerTemporal(Model):
     repeat_every: Union[int, Var] = UNSET
     hour: Union[int, Var] = UNSET
     minute: Union[int, Var] = UNSET
-    days: List[Union[Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"], Var]] = UNSET
+    days: Sequence[Union[Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"], Var]] = UNSET
     timezone: str = UNSET
     starting_from: str = UNSET
     monthly_run_on: Union[Literal["ON_THE_DAY", "LAST_DAY_OF_THE_MONTH", "FIRST_WEEK", "SECOND_WEEK", "THIRD_WEEK", "FOURTH_WEEK", "LAST_WEEK"], Var] = UNSET
@@ -883,8 +883,8 @@ class TriggerDatasetChange(Model):
     type: Literal["dataset_change"] = "dataset_change"
     name: str = UNSET
     active: Union[bool, Var] = UNSET
-    datasets: List[str] = UNSET
-    folders: List[str] = UNSET
+    datasets: Sequence[str] = UNSET
+    folders: Sequence[str] = UNSET
     grace_delay_seconds: Union[int, Var] = UNSET
 
     _order = ("type", "name", "active", "datasets", "folders", "grace_delay_seconds",)
@@ -895,7 +895,7 @@ class TriggerRaw(Model):
     """a trigger of a type the configuration does not type (passed to DSS as written)"""
 
     type: str
-    params: Dict[str, Any]
+    params: Mapping[str, Any]
     name: str = UNSET
     active: Union[bool, Var] = UNSET
 
@@ -910,8 +910,8 @@ class StepBuild(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: List[str] = UNSET
-    folders: List[str] = UNSET
+    datasets: Sequence[str] = UNSET
+    folders: Sequence[str] = UNSET
     job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "job_type",)
@@ -940,7 +940,7 @@ class StepRunMacro(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    params: Dict[str, Any] = UNSET
+    params: Mapping[str, Any] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "macro", "params",)
 
@@ -949,7 +949,7 @@ class StepRunMacro(Model):
 class StepSetVariables(Model):
     """a step of type set_variables"""
 
-    variables: Dict[str, Any]
+    variables: Mapping[str, Any]
     type: Literal["set_variables"] = "set_variables"
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
@@ -966,8 +966,8 @@ class StepDefineVariables(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    variables: Dict[str, Any] = UNSET
-    formulas: Dict[str, str] = UNSET
+    variables: Mapping[str, Any] = UNSET
+    formulas: Mapping[str, str] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "variables", "formulas",)
 
@@ -1010,8 +1010,8 @@ class StepRunChecks(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: List[str] = UNSET
-    folders: List[str] = UNSET
+    datasets: Sequence[str] = UNSET
+    folders: Sequence[str] = UNSET
     warnings_as: Union[Literal["WARNING", "FAILED", "SUCCESS"], Var] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "warnings_as",)
@@ -1025,8 +1025,8 @@ class StepComputeMetrics(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: List[str] = UNSET
-    folders: List[str] = UNSET
+    datasets: Sequence[str] = UNSET
+    folders: Sequence[str] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders",)
 
@@ -1036,7 +1036,7 @@ class StepRaw(Model):
     """a step of a type the configuration does not type (passed to DSS as written)"""
 
     type: str
-    params: Dict[str, Any]
+    params: Mapping[str, Any]
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
@@ -1084,7 +1084,7 @@ class ReporterWebhook(Model):
     #: a DSS formula: the reporter sends only when it is true
     condition: str = UNSET
     channel: str = UNSET
-    url: Dict[str, Any] = UNSET
+    url: Mapping[str, Any] = UNSET
     method: Union[Literal["POST", "PUT", "GET"], Var] = UNSET
     payload: Union[str, SecretRef] = UNSET
 
@@ -1096,7 +1096,7 @@ class ReporterRaw(Model):
     """a reporter of a type the configuration does not type (passed to DSS as written)"""
 
     type: str
-    configuration: Dict[str, Any]
+    configuration: Mapping[str, Any]
     name: str = UNSET
     active: Union[bool, Var] = UNSET
     phase: Union[Literal["end", "start"], Var] = UNSET
@@ -1115,15 +1115,15 @@ class Scenario(Model):
     active: Union[bool, Var] = UNSET
     run_as: str = UNSET
     description: str = UNSET
-    tags: List[str] = UNSET
+    tags: Sequence[str] = UNSET
     protect: Union[bool, Var] = UNSET
-    triggers: List[Trigger] = UNSET
-    steps: List[Step] = UNSET
+    triggers: Sequence[Trigger] = UNSET
+    steps: Sequence[Step] = UNSET
     script: str = UNSET
     script_file: str = UNSET
     code_env: str = UNSET
-    reporters: List[Reporter] = UNSET
-    ignore_changes: Union[Literal["all"], Var, List[str]] = UNSET
+    reporters: Sequence[Reporter] = UNSET
+    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
 
     _order = ("id", "name", "active", "run_as", "description", "tags", "protect", "triggers", "steps", "script", "script_file", "code_env", "reporters", "ignore_changes",)
 
@@ -1132,11 +1132,11 @@ class Scenario(Model):
 class UnmanagedPatterns(Model):
     """the patterns of an unmanaged policy (section: [glob, ...])"""
 
-    flow_zones: List[str] = UNSET
-    managed_folders: List[str] = UNSET
-    datasets: List[str] = UNSET
-    recipes: List[str] = UNSET
-    scenarios: List[str] = UNSET
+    flow_zones: Sequence[str] = UNSET
+    managed_folders: Sequence[str] = UNSET
+    datasets: Sequence[str] = UNSET
+    recipes: Sequence[str] = UNSET
+    scenarios: Sequence[str] = UNSET
 
     _order = ("flow_zones", "managed_folders", "datasets", "recipes", "scenarios",)
 
@@ -1176,11 +1176,11 @@ class ModuleCall(Model):
     #: a version constraint (Git, registry and standard-library modules)
     version: str = UNSET
     #: the module's inputs (module.yml declares them)
-    inputs: Dict[str, Any] = UNSET
+    inputs: Mapping[str, Any] = UNSET
     #: prefixed to the name of every object of the module (default: NAME_)
     name_prefix: str = UNSET
     #: one instance per key (NAME[KEY]), each with these inputs on top of `inputs`
-    for_each: Dict[str, Union[Dict[str, Any], None]] = UNSET
+    for_each: Mapping[str, Union[Mapping[str, Any], None]] = UNSET
 
     _order = ("name", "source", "version", "inputs", "name_prefix", "for_each",)
 
@@ -1200,15 +1200,15 @@ class ProjectFile(Model):
     """a project file (projects/NAME.yml or projects/NAME.py)"""
 
     project: Project
-    datasets: List[Dataset] = UNSET
-    managed_folders: List[ManagedFolder] = UNSET
-    recipes: List[Recipe] = UNSET
-    flow_zones: List[FlowZone] = UNSET
-    scenarios: List[Scenario] = UNSET
+    datasets: Sequence[Dataset] = UNSET
+    managed_folders: Sequence[ManagedFolder] = UNSET
+    recipes: Sequence[Recipe] = UNSET
+    flow_zones: Sequence[FlowZone] = UNSET
+    scenarios: Sequence[Scenario] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
-    import_: List[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
-    modules: List[ModuleCall] = UNSET
-    moved: List[MovedEntry] = UNSET
+    import_: Sequence[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
+    modules: Sequence[ModuleCall] = UNSET
+    moved: Sequence[MovedEntry] = UNSET
 
     _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "scenarios", "unmanaged", "import_", "modules", "moved",)
 
@@ -1216,7 +1216,7 @@ class ProjectFile(Model):
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
 Dimension = Union[DimensionTime, DimensionValue]
 Recipe = Union[RecipePython, RecipeR, RecipeSqlQuery, RecipeSqlScript, RecipeSync, RecipeShell, RecipeGrouping, RecipeJoin, RecipeWindow, RecipePrepare, RecipeSplit, RecipeSort, RecipeStack, RecipePivot, RecipeSampling, RecipeDistinct, RecipeTopn]
-Reporter = Union[ReporterMail, ReporterWebhook, ReporterRaw, Dict[str, Any]]
+Reporter = Union[ReporterMail, ReporterWebhook, ReporterRaw, Mapping[str, Any]]
 Step = Union[StepBuild, StepRunScenario, StepRunMacro, StepSetVariables, StepDefineVariables, StepPython, StepSql, StepRunChecks, StepComputeMetrics, StepRaw]
 Trigger = Union[TriggerTemporal, TriggerPeriodic, TriggerDatasetChange, TriggerRaw]
 

@@ -161,3 +161,23 @@ def test_any_variation_of_a_corpus_file_converts_to_python_and_back(data: dict[s
 def test_a_key_no_class_has_is_an_error_naming_it() -> None:
     with pytest.raises(ConvertError, match="unknown key 'formt'"):
         project_from_data({"project": {"key": "A", "name": "A"}, "datasets": [{"name": "d", "type": "managed", "formt": 1}]})
+
+
+PYTHON_EXAMPLES = sorted(f for d in EXAMPLES for f in (d / "projects").glob("[!_]*.py"))
+
+
+def test_some_example_is_written_in_python() -> None:
+    assert PYTHON_EXAMPLES
+
+
+@pytest.mark.parametrize("py", PYTHON_EXAMPLES, ids=_id)
+def test_a_python_example_converted_to_yaml_builds_the_same_model_in_every_environment(py: Path, tmp_path: Path) -> None:
+    example = py.parents[1]
+    copy = tmp_path / "yaml"
+    shutil.copytree(example, copy)
+    rel = py.relative_to(example).as_posix()
+    text, suffix = convert_file(copy, rel)
+    (copy / rel).unlink()
+    (copy / rel).with_suffix(suffix).write_text(text, encoding="utf-8")
+    for env in sorted(p.stem for p in (example / "environments").glob("*.yml")):
+        assert desired_model(copy, env) == desired_model(example, env), env
