@@ -126,6 +126,17 @@ def test_a_project_calling_a_local_module_applies_and_converges(dss: Any, tmp_pa
     drift = run_cli(dss, root, "drift", "-e", "dev")
     assert drift.stdout.startswith("No drift."), str(drift)
 
+    # pull never writes into a module (its files are shared by every call): reported instead.
+    module_files = {p: p.read_text() for p in (root / "modules").rglob("*.yml")}
+    raw = project.get_dataset("orders_raw").get_settings()
+    raw.get_raw()["description"] = "edited in DSS"
+    raw.save()
+    pulled = run_cli(dss, root, "pull", "-e", "dev", expect=None)
+    assert "module.orders, called at projects/mods.yml" in pulled.stdout + pulled.stderr, str(pulled)
+    assert {p: p.read_text() for p in module_files} == module_files
+    raw.get_raw()["description"] = "raw copy of ORDERS"
+    raw.save()
+
     # An object a module declares is never written into the project file by import.
     project_file = (root / "projects" / "mods.yml").read_text()
     refused = run_cli(dss, root, "import", "dataset.MODS.orders_raw", "-e", "dev", expect=1)
