@@ -91,3 +91,12 @@ def test_a_lock_entry_no_call_uses_is_a_warning(dss: Any, tmp_path: Path) -> Non
     tidy = run_cli(dss, root, "modules", "get", env=env)
     assert "- dropped std/build_and_check" in tidy.stdout
     assert "warning" not in run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env).stderr
+
+
+def test_a_broken_lock_file_is_reported_once_at_its_line(dss: Any, tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    (root / "iac.lock.yml").write_text("version: 1\nmodules: {}\n")
+    result = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1)
+    lines = [line for line in result.stderr.splitlines() if "iac.lock.yml" in line]
+    assert lines == ["iac.lock.yml:2:10: error: modules: 'modules' must be a list (the lock file is written by "
+                     "`dataiku-iac modules get`; remove it and run that command again)"], result.stderr

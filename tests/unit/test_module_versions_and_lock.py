@@ -72,6 +72,7 @@ def test_the_lock_round_trips_and_records_the_declarations(tmp_path):
         ("version: 1\nmodules:\n  - {source: x, kind: std, content_hash: 'h1:A'}\n  - {source: x, kind: std, content_hash: 'h1:B'}\n",
          4, "a second entry for x"),
         ("version: 1\nmodules: [\n", 0, "YAML syntax error"),
+        ("version: 1\nmodules: {}\n", 2, "'modules' must be a list"),
     ],
 )
 def test_a_broken_lock_file_is_an_error_at_its_line(tmp_path, text, line, message):
@@ -82,3 +83,15 @@ def test_a_broken_lock_file_is_an_error_at_its_line(tmp_path, text, line, messag
     assert diag.file == "iac.lock.yml" and message in diag.message
     if line:
         assert diag.line == line
+
+
+def test_only_entries_no_call_uses_make_a_declarations_warning(tmp_path):
+    lock = load_lock(tmp_path)
+    lock.record(_entry("a"))
+    lock.record(_entry("b"))
+    lock.write([key_of("a", None), key_of("b", None)])
+    lock = load_lock(tmp_path)
+    assert lock.check_declarations([key_of("a", None), key_of("b", None)]) == []
+    assert lock.check_declarations([key_of("a", None), key_of("b", None), key_of("c", None)]) == []  # c: an error elsewhere
+    [warning] = lock.check_declarations([key_of("a", None)])
+    assert "(b no longer called)" in warning.message and warning.severity == "warning"

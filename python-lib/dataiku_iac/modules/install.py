@@ -20,7 +20,7 @@ from dataiku_iac.config.paths import render_path
 from dataiku_iac.config.pyconfig import is_python_file, list_python_files, load_python_project
 from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError
-from dataiku_iac.modules.lock import Key, LockEntry, key_of, load_lock
+from dataiku_iac.modules.lock import Key, LockEntry, declarations_hash, key_of, load_lock
 from dataiku_iac.modules.sources import ResolvedModule, is_local, resolve_module
 
 
@@ -169,7 +169,7 @@ def lock_modules(config_root: Path, *, update: Optional[Iterable[str]] = None, o
             report.added.append(entry)
         elif (old.commit, old.content_hash) != (entry.commit, entry.content_hash):
             report.updated.append((old, entry))
-    if lock.changed or lock.check_declarations(keys) or (keys and not lock.exists):
+    if lock.changed or (lock.exists and lock.declarations != declarations_hash(keys)) or (keys and not lock.exists):
         lock.write(keys)
         report.written = True
     return report

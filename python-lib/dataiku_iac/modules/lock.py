@@ -135,9 +135,11 @@ class ModuleLock:
         if not self.exists or self.declarations == declarations_hash(keys):
             return []
         stale = sorted(k for k in self.entries if k not in keys)
-        what = ", ".join(_label(k) for k in stale) if stale else "the module declarations"
+        if not stale:  # calls added or changed: their missing entries are the errors to show
+            return []
         return [Diagnostic(LOCK_FILE, 0, 0, "declarations_hash",
-                           f"{LOCK_FILE} was written for other module calls ({what} no longer called)",
+                           f"{LOCK_FILE} was written for other module calls "
+                           f"({', '.join(_label(k) for k in stale)} no longer called)",
                            "run `dataiku-iac modules get` to tidy the lock file", severity="warning")]
 
     def write(self, keys: Iterable[Key]) -> None:
@@ -204,7 +206,9 @@ def _read_body(data: Any, marks: Any, lock: ModuleLock) -> list[Diagnostic]:
         return [problem(("version",), f"unsupported lock file (expected 'version: {LOCK_VERSION}')")]
     declared = data.get("declarations_hash")
     lock.declarations = declared if isinstance(declared, str) else None
-    items = data.get("modules") or []
+    items = data.get("modules")
+    if items is None:
+        items = []
     if not isinstance(items, list):
         return [problem(("modules",), "'modules' must be a list")]
     problems = []
