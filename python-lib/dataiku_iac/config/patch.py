@@ -120,8 +120,8 @@ def patch_text(text: str, edits: Sequence[Edit]) -> str:
         return text
     expected = apply_to_data(_data(text), edits)
     problem = ""
-    if round_trips(text):
-        result = _round_trip_patch(text, edits)
+    result = _round_trip_patch(text, edits)
+    if result is not None:
         problem = _problem(text, result, edits, expected)
         if not problem:
             return result
@@ -133,9 +133,16 @@ def patch_text(text: str, edits: Sequence[Edit]) -> str:
                      f"that can be written in place")
 
 
-def _round_trip_patch(text: str, edits: Sequence[Edit]) -> str:
-    rt = _round_tripper(text)
-    data = rt.load(text)
+def _round_trip_patch(text: str, edits: Sequence[Edit]) -> Optional[str]:
+    """`text` with `edits` made on its round-trip tree; None when the file does not read and write
+    back byte for byte without them (its layout is not one ruamel.yaml keeps)."""
+    try:
+        rt = _round_tripper(text)
+        data = rt.load(text)
+        if _dump(rt, data) != text:
+            return None
+    except Exception:  # any failure means "not safely": the caller falls back
+        return None
     for edit in _ordered(edits):
         _apply_rt(data, edit)
     return _dump(rt, data)

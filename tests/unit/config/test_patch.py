@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dataiku_iac.config.patch import APPEND, REMOVE, Edit, PatchError, layout, patch_text, round_trips
+from dataiku_iac.config.yamlsafe import parse_yaml
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE_FILES = sorted(p for p in (REPO / "examples").rglob("*.y*ml") if p.suffix in (".yml", ".yaml"))
@@ -100,3 +101,45 @@ def test_a_file_that_does_not_round_trip_gets_a_text_splice_for_one_line_values(
     assert patch_text(odd, [Edit(("a",), 2), Edit(("c",), "r")]) == "a:   2\nb: [x,   y]\nc: 'r'\n"
     with pytest.raises(PatchError, match="not a change of one-line values"):
         patch_text(odd, [Edit(("b",), "z", APPEND)])
+
+
+def _scalar_leaves(node: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _scalar_leaves(value, (*path, key))]
+    if isinstance(node, list):
+        return [leaf for index, value in enumerate(node) for leaf in _scalar_leaves(value, (*path, index))]
+    return [(path, node)]
+
+
+def _other(value: object) -> object:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    return f"{value}_x" if value is not None else "set"
+
+
+def _comments(text: str) -> list[str]:
+    return [line[line.index("#"):] for line in text.splitlines() if "#" in line and line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLE_FILES if "/projects/" in str(p)], ids=lambda p: str(p.relative_to(REPO)))
+def test_each_one_line_value_of_an_example_changes_its_own_line_only(path: Path) -> None:
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text)
+    leaves = _scalar_leaves(parse_yaml(text, path.name).data)
+    assert leaves
+    step = max(1, len(leaves) // 8)  # 8 values spread over the file: each patch is a round trip (~0.2 s)
+    for leaf, value in leaves[::step]:
+        node = root
+        for elem in leaf:
+            node = dict((k.value, v) for k, v in node.value)[elem] if isinstance(node, yaml.MappingNode) else node.value[elem]
+        if node.start_mark.line != node.end_mark.line or (isinstance(value, str) and "${" in value):
+            continue
+        after = patch_text(text, [Edit(leaf, _other(value))])
+        lines = changed(text, after)
+        assert len(lines) == 2 and lines[0].startswith("-") and lines[1].startswith("+"), (leaf, lines)
+        assert lines[0][1:].strip().split(":")[0] == lines[1][1:].strip().split(":")[0], (leaf, lines)
+        assert _comments(after) == _comments(text), leaf
