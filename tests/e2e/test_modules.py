@@ -185,3 +185,30 @@ def test_a_resource_moved_into_a_module_keeps_its_dss_object(dss: Any, tmp_path:
 
     converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
     assert converged.last_line().startswith("No changes."), str(converged)
+
+
+def test_a_saved_plan_made_before_a_module_changed_is_stale(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path / "cfg", CALLING)
+    plan_file = root / "saved.tfplan.json"
+    run_cli(dss, root, "plan", "-e", "dev", "--out", str(plan_file))
+    resources = root / "modules" / "ingest" / "resources.yml"
+    resources.write_text(RESOURCES_YML.replace("raw copy of", "copy of"), encoding="utf-8")
+    before = request_count(dss)
+    refused = run_cli(dss, root, "apply", "-e", "dev", str(plan_file), expect=1)
+    assert "stale" in refused.stderr and "configuration changed" in refused.stderr, str(refused)
+    assert writes_since(dss, before) == []
+
+
+def test_a_move_alone_is_applied_from_a_saved_plan(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path / "cfg", FLAT)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    (root / "projects" / "mods.yml").write_text(MOVED_IN, encoding="utf-8")
+    plan_file = root / "move.tfplan.json"
+    shown = run_cli(dss, root, "plan", "-e", "dev", "--out", str(plan_file))
+    assert "3 to move in the state" in shown.stdout, str(shown)
+    before = request_count(dss)
+    run_cli(dss, root, "apply", "-e", "dev", str(plan_file))
+    assert writes_since(dss, before) == []
+    assert "module.orders.dataset.MODS.orders_clean" in _state_addresses(root)
+    converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
+    assert converged.last_line().startswith("No changes."), str(converged)

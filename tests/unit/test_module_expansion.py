@@ -286,3 +286,13 @@ def test_conditions_are_a_small_safe_language() -> None:
     assert condition_problem("[x for x in inputs.mode]", inputs) is not None
     assert evaluate("inputs.rows <= inputs.max_rows", {"rows": 1, "max_rows": 2}) is True
     assert evaluate("not (inputs.rows < 0) and inputs.mode != null", {"rows": 1, "mode": None}) is False
+
+
+def test_inputs_take_the_environments_variables_and_module_files_do_not(tmp_path: Path) -> None:
+    project = CALLS.replace("inputs: {table: ORDERS}", "inputs: {table: \"${TABLE}\"}")
+    resources = RESOURCES_YML.replace("    type: managed\n", "    type: managed\n    tags: [\"${TABLE}\"]\n", 1)
+    root = tree(tmp_path, project, {"environments/dev.yml": "variables: {TABLE: FROM_ENV}\n",
+                                    "modules/ingest/resources.yml": resources})
+    raw = desired(root).resources["module.orders.dataset.DEMO.orders_raw"]
+    assert raw.attributes["description"] == "raw FROM_ENV (orders)"
+    assert raw.attributes["tags"] == ["${TABLE}"]  # a module sees its inputs only: left for DSS
