@@ -124,6 +124,8 @@ def test_search_and_show_read_std_and_a_git_registry(tmp_path):
     assert "not-to-be-shown" not in text and "token (string, (sensitive))" in text
     assert "no module registry named 'other'" in run_cli(config, "modules", "show", "other/x", env=env, expect=1).stderr
     assert "has no module 'nope'" in run_cli(config, "modules", "show", "std/nope", env=env, expect=1).stderr
+    assert run_cli(config, "modules", "show", "churn", env=env).stdout.startswith("acme/churn 0.3.0\n")
+    assert "no registry has a module 'nope'" in run_cli(config, "modules", "show", "nope", env=env, expect=1).stderr
 
 
 def test_a_broken_registry_index_is_reported_and_the_rest_listed(tmp_path):

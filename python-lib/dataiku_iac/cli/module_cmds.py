@@ -110,16 +110,18 @@ def search(obj: Context, text: str, registries: tuple, offline: bool, as_json: b
 
 
 @modules.command("show")
-@click.argument("name", metavar="REGISTRY/NAME")
+@click.argument("name", metavar="[REGISTRY/]NAME")
 @offline_option
 @json_option
 @click.pass_obj
 @handle_errors()
 def show(obj: Context, name: str, offline: bool, as_json: bool) -> None:
-    """Show a registry module: description, versions, inputs and outputs (std/NAME for the standard library)."""
-    registry, slash, module = name.partition("/")
-    if not slash or not module:
-        raise IacError(f"'{name}' is not REGISTRY/NAME (e.g. std/ingest_sql)")
+    """Show a registry module: description, versions, inputs and outputs (NAME alone: the one registry that has it)."""
+    registry, slash, module = name.rpartition("/")
+    if slash and (not registry or not module or "/" in registry):
+        raise IacError(f"'{name}' is not REGISTRY/NAME or NAME (e.g. std/ingest_sql)")
+    if not slash:
+        registry = _only_registry_with(obj, module, offline)
     info = _open(obj, registry, offline).info(module, with_definition=True)
     if info is None:
         raise IacError(f"registry '{registry}' has no module '{module}' (try `dataiku-iac modules search`)")
@@ -127,6 +129,17 @@ def show(obj: Context, name: str, offline: bool, as_json: bool) -> None:
         click.echo(json.dumps(_info_json(info, full=True), indent=2))
         return
     click.echo(printable(render_module(info), keep_newlines=True), nl=False)
+
+
+def _only_registry_with(obj: Context, module: str, offline: bool) -> str:
+    """The registry holding `module`, when exactly one of std and iac.yml's registries does."""
+    holders = [name for name in registry_names(obj.root) if module in _open(obj, name, offline).index.modules]
+    if len(holders) == 1:
+        return holders[0]
+    if not holders:
+        raise IacError(f"no registry has a module '{module}' (registries: {', '.join(registry_names(obj.root))}; "
+                       "try `dataiku-iac modules search`)")
+    raise IacError(f"several registries have a module '{module}': name one ({', '.join(f'{h}/{module}' for h in holders)})")
 
 
 def _open(obj: Context, name: str, offline: bool) -> Any:
