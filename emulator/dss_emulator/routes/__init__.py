@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     datasets,
     flow,
     folders,
+    footprint,
     instance,
     jobs,
     library,

@@ -42,3 +42,25 @@ def compliance(obj: Context, environment: str, fmt: str) -> None:
         click.echo(render_text(result, obj.style), nl=False)
     if not result.compliant:
         sys.exit(EXIT_CHANGES)
+
+
+@report.command()
+@env_option
+@click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True,
+              help="markdown (a PR comment, a wiki page) or json.")
+@click.pass_obj
+@handle_errors()
+def footprint(obj: Context, environment: str, fmt: str) -> None:
+    """What each project of the configuration occupies and runs in DSS, with recommendations (read-only)."""
+    from dataiku_iac.engine.footprint import collect
+    from dataiku_iac.output.footprint import render_markdown
+
+    session = obj.session(environment, as_json=fmt == "json")
+    desired = session.offline_desired()  # the projects to look at: no secret value is needed
+    session.check_targets_once(desired)
+    projects = [(r.project_key, r.config_project) for r in desired.resources.values() if r.type == "project"]
+    result = collect(session.connection(), environment, projects, parallelism=session.parallelism)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        click.echo(render_markdown(result), nl=False)
