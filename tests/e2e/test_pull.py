@@ -13,7 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.e2e.helpers import EXAMPLES, assert_no_changes, cli_env, run_cli, write_config
+from dataiku_iac.state import open_state
+
+from tests.e2e.helpers import EXAMPLES, assert_no_changes, cli_env, run_cli, state_dir, write_config
 
 PROJECT = """\
 # The orders project: a comment at the top of the file.
@@ -307,3 +309,33 @@ def test_values_of_a_python_project_file_are_reported_not_patched(dss: Any, tmp_
     assert "projects/py_pull.py, which is not a YAML file" in result["reported"][0]["reason"]
     assert result["patched"] == [] and result["files"] == []
     assert (root / "projects" / "py_pull.py").read_text() == PYTHON_PROJECT
+
+
+def test_pull_writes_nothing_while_another_run_holds_the_lock(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path)
+    project = dss.client().get_project(KEY)
+    _edit(project.get_dataset("orders").get_settings(), lambda raw: raw.update(description="changed in DSS"))
+    before = (root / "projects" / "pulled.yml").read_text()
+    state = (state_dir(root) / "state.json").read_text()
+    writer = open_state({"backend": "local"}, environment="dev", config_root=root)
+    held = writer.lock("apply (another pipeline)")
+    try:
+        result = run_cli(dss, root, "pull", "-e", "dev", "--lock-timeout", "500ms", expect=1)
+    finally:
+        writer.unlock(held.id)
+    assert f"lock ID {held.id}" in result.stderr and "still held after waiting 0.5 s" in result.stderr, str(result)
+    assert (root / "projects" / "pulled.yml").read_text() == before
+    assert (state_dir(root) / "state.json").read_text() == state
+
+
+def test_an_object_the_configuration_no_longer_declares_is_reported(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path)
+    project = dss.client().get_project(KEY)
+    archive = next(f for f in project.list_managed_folders() if f["name"] == "archive")
+    _edit(project.get_managed_folder(archive["id"]).get_settings(), lambda raw: raw.update(description="changed in DSS"))
+    path = root / "projects" / "pulled.yml"
+    path.write_text(path.read_text().replace("  - name: archive\n    description: 'old reports'   # single-quoted on purpose\n", ""))
+    before = path.read_text()
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    assert [(r["address"], r["kind"]) for r in result["reported"]] == [("managed_folder.PULLED.archive", "not_declared")]
+    assert path.read_text() == before

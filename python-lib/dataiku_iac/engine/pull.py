@@ -313,6 +313,10 @@ class _Pull:
                         f"through its inputs or in the module itself)", where=f"{module.call_file}:{module.call_line}",
                         path=", ".join(f.name for f in item.fields))
             return
+        if item.address not in self.observed.desired.resources:
+            self.report(item, "not_declared", "the configuration does not declare it any more: the next apply deletes it",
+                        hint="to keep it, declare it again (then pull), or `dataiku-iac state rm` it to leave it unmanaged")
+            return
         if doc is None or target is None:
             self.report(item, "not_located", "the configuration's item for it was not found (not in a YAML project file?)")
             return
