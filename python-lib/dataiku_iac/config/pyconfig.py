@@ -121,8 +121,10 @@ def _run(root: Path, rel: str, text: str, result: PythonProject) -> Optional[Dic
 def _forget_modules_under(root: Path, before: set[str]) -> None:
     base = str(root.resolve())
     for name in set(sys.modules) - before:
-        origin = getattr(sys.modules[name], "__file__", None) or ""
-        if origin.startswith(base + os.sep):
+        module = sys.modules[name]
+        # a namespace package (`projects`, no __init__.py) has no __file__, only a __path__
+        places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or [])]
+        if any(str(place).startswith(base + os.sep) for place in places):
             del sys.modules[name]
 
 

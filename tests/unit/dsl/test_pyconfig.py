@@ -160,3 +160,16 @@ def test_helpers_and_printing_do_not_leak(tmp_path: Path, capsys: pytest.Capture
     assert out.out == "" and "hello" in out.err
     write(root, {"projects/_names.py": "NAME = 'Second'\n"})
     assert [d.data["project"]["name"] for d in load_config(root, "dev").projects] == ["Second"]
+
+
+def test_two_configurations_in_one_process_import_their_own_helpers(tmp_path: Path) -> None:
+    """The webapp and the tests load many configurations in one process: `projects._names` is each
+    configuration's own (the namespace package `projects` is forgotten with its modules)."""
+    for name in ("First", "Second"):
+        root = write(tmp_path / name, {"environments/dev.yml": "", "projects/_names.py": f"NAME = {name!r}\n",
+                                       "projects/p.py": """\
+            from dataiku_iac.dsl import Project, ProjectFile
+            from projects._names import NAME
+            config = ProjectFile(project=Project(key="P", name=NAME))
+            """})
+        assert [d.data["project"]["name"] for d in load_config(root, "dev").projects] == [name]
