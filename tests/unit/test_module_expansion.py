@@ -296,3 +296,12 @@ def test_inputs_take_the_environments_variables_and_module_files_do_not(tmp_path
     raw = desired(root).resources["module.orders.dataset.DEMO.orders_raw"]
     assert raw.attributes["description"] == "raw FROM_ENV (orders)"
     assert raw.attributes["tags"] == ["${TABLE}"]  # a module sees its inputs only: left for DSS
+
+
+def test_outputs_of_for_each_instances_are_read_per_key(tmp_path: Path) -> None:
+    project = CALLS.replace("${module.orders.described}", "${module.region[eu].described} ${module.region[us].nope} ${module.region.clean}")
+    found = rendered(tree(tmp_path, project))
+    assert any("module call 'region[us]' has no output 'nope'" in m for m in found), found
+    assert any("${module.region.clean}" in m and "read per key: ${module.region[eu].clean}" in m for m in found), found
+    fixed = CALLS.replace("${module.orders.described}", "${module.region[eu].described}")
+    assert desired(tree(tmp_path, fixed)).resources["dataset.DEMO.report"].attributes["description"] == "clean copy of EU"

@@ -105,7 +105,7 @@ class Expander:
         doc.marks = StackedMarks(doc.marks)
         outputs: Dict[str, Dict[str, Any]] = {}
         names: Dict[str, int] = {}
-        self.failed: set[str] = set()  # instances not expanded (reported): their outputs are unknown, not missing
+        self.failed = set()  # calls and instances not expanded (reported): their outputs are unknown, not missing
         for i, call in enumerate(calls):
             if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not isinstance(call.get("source"), str):
                 continue  # the schema says what is missing
@@ -116,14 +116,15 @@ class Expander:
                             "each call's name is the start of its resources' addresses: make it unique")
                 continue
             names[name] = i
-            self._call(doc, i, call, outputs)
-            self.failed |= {name} if name not in outputs else set()
+            if not self._call(doc, i, call, outputs):
+                self.failed.add(name)
         self._substitute_outputs(doc, outputs)
 
     # -- one call ---------------------------------------------------------------------------
-    def _call(self, doc: ProjectDocument, i: int, call: Dict[str, Any], outputs: Dict[str, Dict[str, Any]]) -> None:
+    def _call(self, doc: ProjectDocument, i: int, call: Dict[str, Any], outputs: Dict[str, Dict[str, Any]]) -> bool:
+        """Expand one call; False when its module could not be read (reported)."""
         if not NAME_RE.match(call["name"]):
-            return  # the schema reports it
+            return False  # the schema reports it
         line, _ = doc.locate(("modules", i))
         version = call.get("version")
         memo = (posixpath.dirname(doc.file), call["source"], version if isinstance(version, str) else None)
@@ -135,13 +136,13 @@ class Expander:
                                           call_path=f"modules[{i}].source")
             except ConfigError as exc:
                 self.errors.extend(exc.diagnostics)
-                return
+                return False
             if version is None or isinstance(version, str):
                 self.resolved[memo] = resolved
         module = self._module(resolved.directory, resolved.content_hash, redact_userinfo(resolved.source))
         if module is None:
             self._error(doc, ("modules", i, "source"), f"module '{call['source']}' cannot be used: see the errors of its files")
-            return
+            return False
         for instance, written, path, key in _instances(call, i):
             prefix = _prefix(call, key)
             written = self._with_outputs(doc, path, written, outputs)
@@ -153,6 +154,7 @@ class Expander:
             origin_line = doc.locate(("modules", i, "for_each", key) if key is not None else ("modules", i))[0] or line
             self._add_items(doc, module, context, instance, prefix, origin_line)
             outputs[instance] = {k: _substitute(v, context) for k, v in module.definition.outputs.items()}
+        return True
 
     def _module(self, directory: Path, content_hash: str, source: str) -> Optional[_Module]:
         """The module in `directory`, read and checked once per run (its problems reported once).
@@ -322,10 +324,12 @@ class Expander:
         def lookup(instance: str, name: str) -> Tuple[bool, Any]:
             if instance in outputs and name in outputs[instance]:
                 return True, outputs[instance][name]
-            if instance in self.failed or instance.split("[")[0] in self.failed:
+            if instance in self.failed:
                 return False, None  # that call's own errors are reported
             if instance not in outputs:
-                hint = did_you_mean(instance, sorted(outputs)) or "a value may use the outputs of the module calls listed before it"
+                keyed = sorted(o for o in outputs if o.startswith(f"{instance}["))
+                hint = (f"a for_each call's outputs are read per key: ${{module.{keyed[0]}.{name}}}" if keyed else
+                        did_you_mean(instance, sorted(outputs)) or "a value may use the outputs of the module calls listed before it")
                 self._error(doc, path, f"'${{module.{instance}.{name}}}': no module call '{instance}' before this value", hint)
             else:
                 self._error(doc, path, f"'${{module.{instance}.{name}}}': module call '{instance}' has no output '{name}'",
