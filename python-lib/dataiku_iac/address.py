@@ -110,6 +110,22 @@ def module_of(address: str) -> str:
     return split_module(address)[0]
 
 
+_INSTANCE_ADDRESS = re.compile(r"^module\.([A-Za-z0-9_]+(?:\[[A-Za-z0-9_-]+\])?)$")
+
+
+def module_instance(text: str) -> Optional[str]:
+    """The instance `module.NAME` or `module.NAME[KEY]` stands for (every object of a call, as
+    `--target` and `--exclude` take it), or None for any other text."""
+    match = _INSTANCE_ADDRESS.match(text)
+    return match.group(1) if match else None
+
+
+def in_instance(address: str, instance: str) -> bool:
+    """Whether `address` is an object of `instance` (of any key of it, for a for_each call's name)."""
+    module = module_of(address)
+    return bool(module) and (module == instance or ("[" not in instance and module.startswith(f"{instance}[")))
+
+
 def type_of(address: str) -> str:
     return flat_address(address).split(".", 1)[0]
 

@@ -123,6 +123,15 @@ def test_a_project_calling_a_local_module_applies_and_converges(dss: Any, tmp_pa
 
     again = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
     assert again.last_line().startswith("No changes."), str(again)
+    dss.client().get_project("MODS").get_dataset("customers_clean").delete()
+    targeted = run_cli(dss, root, "plan", "-e", "dev", "--target", "module.orders", "--json").json()
+    assert targeted["options"]["targets"] == ["module.orders.dataset.MODS.orders_clean", "module.orders.dataset.MODS.orders_raw",
+                                              "module.orders.recipe.MODS.orders_sync_raw"]
+    assert {c["address"] for c in targeted["resource_changes"] if c["action"] != "no-op"} == set()
+    excluded = run_cli(dss, root, "plan", "-e", "dev", "--exclude", "module.customers", "--json").json()
+    assert {c["address"] for c in excluded["resource_changes"] if c["action"] != "no-op"} == set()
+    recreated = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--target", "module.customers")
+    assert "module.customers.dataset.MODS.customers_clean" in recreated.stdout, str(recreated)
     drift = run_cli(dss, root, "drift", "-e", "dev")
     assert drift.stdout.startswith("No drift."), str(drift)
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 import click
 
 from dataiku_iac import __version__
-from dataiku_iac.address import Address
+from dataiku_iac.address import Address, in_instance, module_instance
 from dataiku_iac.cli import scaffold
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.dssclient import DssTarget
@@ -358,14 +358,29 @@ def _targets(session: Session, targets: tuple) -> tuple:
         return ()
     session.projects_optional = True  # `destroy --target` needs no project file
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    chosen: list[str] = []
     for target in targets:
+        if module_instance(target) is not None:
+            chosen += _instance_addresses("--target", target, known)
+            continue
         try:
             Address.parse(target)
         except ValueError as exc:
             raise IacError(str(exc)) from None
         if target not in known:
             raise IacError(f"--target {target}: no such resource in the configuration or the state")
-    return tuple(targets)
+        chosen.append(target)
+    return tuple(dict.fromkeys(chosen))
+
+
+def _instance_addresses(flag: str, text: str, known: set[str]) -> list[str]:
+    """`module.NAME` (every instance of a call) or `module.NAME[KEY]`: the addresses of its objects."""
+    instance = module_instance(text)
+    assert instance is not None
+    found = sorted(a for a in known if in_instance(a, instance))
+    if not found:
+        raise IacError(f"{flag} {text}: no object of module call {instance} in the configuration or the state")
+    return found
 
 
 def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: bool) -> dict[str, Any]:
@@ -374,15 +389,20 @@ def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: 
     if not excludes and not replace:
         return {"refresh_only": refresh_only}
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    chosen: list[str] = []
     for address in excludes:
+        if module_instance(address) is not None:
+            chosen += _instance_addresses("--exclude", address, known)
+            continue
         _addresses("--exclude", (address,))
         if address not in known:
             raise IacError(f"--exclude {address}: no such resource in the configuration or the state")
+        chosen.append(address)
     for address in replace:
         _addresses("--replace", (address,))
         if address not in session.desired.resources:
             raise IacError(f"--replace {address}: no such resource in the configuration (only a declared resource is re-created)")
-    return {"excludes": tuple(excludes), "replace": tuple(replace), "refresh_only": refresh_only}
+    return {"excludes": tuple(dict.fromkeys(chosen)), "replace": tuple(replace), "refresh_only": refresh_only}
 
 
 def _addresses(flag: str, addresses: tuple) -> tuple:

@@ -14,6 +14,8 @@ from dataiku_iac.address import (
     address_of,
     config_pattern,
     flat_address,
+    in_instance,
+    module_instance,
     module_of,
     project_address_of,
     project_of,
@@ -104,6 +106,10 @@ def test_module_addresses_are_of_the_same_grammar() -> None:
     for bad in ("module.orders.project.DEMO", "module.orders", "module..dataset.DEMO.x", "module.a b.dataset.DEMO.x"):
         with pytest.raises(AddressError):
             Address.parse(bad)
+    assert (module_instance("module.orders"), module_instance("module.a[eu]"), module_instance("module.a.dataset.D.x")) == ("orders", "a[eu]", None)
+    assert in_instance("module.a[eu].dataset.D.x", "a") and in_instance("module.a[eu].dataset.D.x", "a[eu]")
+    assert not in_instance("module.a[eu].dataset.D.x", "a[us]") and not in_instance("module.ab.dataset.D.x", "a")
+    assert not in_instance("dataset.D.x", "a")
     assert syntax_problem("module.orders.project.DEMO") is not None
     assert syntax_problem("module.orders.dataset.DEMO.x") is None
 
