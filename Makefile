@@ -86,7 +86,7 @@ typecheck-examples: dev
 	@set -e; for projects in examples/*/projects; do \
 		ls $$projects/*.py >/dev/null 2>&1 || continue; \
 		echo "mypy --strict $$projects/*.py"; \
-		(cd $$projects/.. && $(CURDIR)/$(BIN)/mypy --config-file= --strict --explicit-package-bases --no-incremental projects/*.py); \
+		(cd $$projects/.. && $(abspath $(BIN))/mypy --config-file= --strict --explicit-package-bases --no-incremental projects/*.py); \
 	done
 
 fmt: dev
