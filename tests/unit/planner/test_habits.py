@@ -234,3 +234,25 @@ def test_refreshed_state_refuses_a_plan_that_changes_dss() -> None:
     desired, state, observed = _drifted_format()
     with pytest.raises(PlanError, match="not a refresh-only plan"):
         refreshed_state(plan(desired, state, observed), state)
+
+
+def test_a_replacement_is_a_deletion_for_allow_destroy_false() -> None:
+    from dataiku_iac.engine.policies import Policies, check_plan
+
+    desired, state, observed = load_case(GOLDEN / "demo_in_sync")
+    strict = Policies(require_saved_plan=False, allow_destroy=False, drift="fail", environment="prod", sources={})
+    with pytest.raises(UnsafeOperationError, match=rf"would delete or replace 1 DSS object\(s\): {DATASET} \(replaced\)"):
+        check_plan(plan(desired, state, observed, PlanOptions(replace=(DATASET,))), strict)
+    check_plan(plan(desired, state, observed, PlanOptions(replace=(DATASET,), allow_destroy=True)), strict)
+    desired, state, observed = load_case(GOLDEN / "dataset_deleted_outside")
+    check_plan(plan(desired, state, observed, PlanOptions(refresh_only=True)), strict)  # a forget is no deletion
+
+
+def test_the_executor_never_runs_a_refresh_only_plan() -> None:
+    from dataiku_iac.engine.executor import Executor
+    from dataiku_iac.errors import IacError
+
+    desired, state, observed = _drifted_format()
+    refresh = plan(desired, state, observed, PlanOptions(refresh_only=True))
+    with pytest.raises(IacError, match="a refresh-only plan changes nothing in DSS"):
+        Executor(None, None, desired, {}).apply(refresh, state)  # type: ignore[arg-type]
