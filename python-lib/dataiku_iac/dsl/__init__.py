@@ -12,5 +12,6 @@ docs/python-dsl.md explains the rest (variables, mixing with YAML, errors, `data
 from dataiku_iac.dsl.base import UNSET, Location, Model, Var, to_data, var
 from dataiku_iac.dsl.models import *  # noqa: F403 (the generated classes are the DSL)
 from dataiku_iac.dsl.models import __all__ as _models
+from dataiku_iac.dsl.parse import ConvertError, from_data
 
-__all__ = ["UNSET", "Location", "Model", "Var", "to_data", "var", *_models]
+__all__ = ["UNSET", "ConvertError", "Location", "Model", "Var", "from_data", "to_data", "var", *_models]

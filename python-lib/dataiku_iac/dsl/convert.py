@@ -11,15 +11,11 @@ Comments of a YAML file are not carried over.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import keyword
 import re
-import typing
-from collections import abc
-from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -27,126 +23,12 @@ from ..config.paths import render_path
 from ..config.pyconfig import load_python_project
 from ..config.yamlsafe import decode_utf8, parse_yaml
 from ..errors import ConfigError, Diagnostic
-from . import models
 from .base import Model, Var
+from .parse import ConvertError, fixed_type, project_from_data
 
 LINE_WIDTH = 100
 INDENT = "    "
 _WHOLE_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-
-
-class ConvertError(ValueError):
-    """A mapping no DSL class can hold (a key the schema does not know, a value of the wrong shape)."""
-
-    def __init__(self, path: Tuple[Any, ...], message: str):
-        super().__init__(message)
-        self.path = path
-
-
-# -- data -> models ---------------------------------------------------------------------------
-@cache
-def _hints(cls: type) -> Dict[str, Any]:
-    return typing.get_type_hints(cls, vars(models))
-
-
-def _fields(cls: type) -> Dict[str, dataclasses.Field[Any]]:
-    return {str(f.metadata.get("key", f.name)): f for f in dataclasses.fields(cls)}
-
-
-def project_from_data(data: Any) -> models.ProjectFile:
-    """The DSL objects that compile back to `data` (a project file's mapping, as written)."""
-    built = build(models.ProjectFile, data, ())
-    assert isinstance(built, models.ProjectFile)
-    return built
-
-
-def build(annotation: Any, value: Any, path: Tuple[Any, ...]) -> Any:
-    """`value` as the Python value of a field annotated `annotation`."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return value
-    if isinstance(annotation, type) and issubclass(annotation, Model):
-        return _model(annotation, value, path)
-    if origin is Union:
-        return _union(typing.get_args(annotation), value, path)
-    if origin in (list, abc.Sequence):
-        if not isinstance(value, list):
-            raise ConvertError(path, "expected a list")
-        (item,) = typing.get_args(annotation)
-        return [build(item, v, (*path, i)) for i, v in enumerate(value)]
-    if origin in (dict, abc.Mapping):
-        if not isinstance(value, dict):
-            raise ConvertError(path, "expected a mapping")
-        _, item = typing.get_args(annotation)
-        return {k: build(item, v, (*path, k)) for k, v in value.items()}
-    if annotation is Var and isinstance(value, str):
-        return Var(value)
-    return value
-
-
-def _model(cls: type, value: Any, path: Tuple[Any, ...]) -> Model:
-    if not isinstance(value, dict):
-        raise ConvertError(path, f"expected a mapping for {cls.__name__}")
-    fields, hints = _fields(cls), _hints(cls)
-    kwargs = {}
-    for key, item in value.items():
-        found = fields.get(key)
-        if found is None:
-            raise ConvertError((*path, key), f"unknown key '{key}' for {cls.__name__}")
-        kwargs[found.name] = build(hints[found.name], item, (*path, key))
-    try:
-        made = cls(**kwargs)
-    except TypeError as exc:
-        raise ConvertError(path, f"{cls.__name__}: {exc}") from None
-    assert isinstance(made, Model)
-    return made
-
-
-def _union(options: Tuple[Any, ...], value: Any, path: Tuple[Any, ...]) -> Any:
-    if isinstance(value, dict):
-        return _mapping_option(options, value, path)
-    if isinstance(value, list):
-        listed = [o for o in options if typing.get_origin(o) in (list, abc.Sequence)]
-        if not listed:
-            raise ConvertError(path, "a list is not allowed here")
-        return build(listed[0], value, path)
-    if isinstance(value, str) and not _takes_plain_string(options, value) and Var in options:
-        return Var(value)
-    return value
-
-
-def _takes_plain_string(options: Tuple[Any, ...], value: str) -> bool:
-    for option in options:
-        if option is str:
-            return True
-        if typing.get_origin(option) is Literal and value in typing.get_args(option):
-            return True
-    return False
-
-
-def _mapping_option(options: Tuple[Any, ...], value: Dict[str, Any], path: Tuple[Any, ...]) -> Any:
-    """The class of a mapping among a Union's: the one whose `type` is the mapping's, else the
-    first whose keys fit, else a plain mapping."""
-    classes = [o for o in options if isinstance(o, type) and issubclass(o, Model)]
-    typed = [c for c in classes if _fixed_type(c) is not None]
-    for cls in typed:
-        if _fixed_type(cls) == value.get("type"):
-            return _model(cls, value, path)
-    for cls in classes:
-        if cls not in typed and set(value) <= set(_fields(cls)):
-            return _model(cls, value, path)
-    plain = [o for o in options if typing.get_origin(o) in (dict, abc.Mapping) or o is Any]
-    if plain:
-        return build(plain[0], value, path)
-    kinds = ", ".join(str(_fixed_type(c)) for c in typed)
-    raise ConvertError(path, f"no class takes this mapping (type {value.get('type')!r}; the types are {kinds})")
-
-
-def _fixed_type(cls: type) -> Optional[str]:
-    found = _fields(cls).get("type")
-    if found is None or not isinstance(found.default, str):
-        return None
-    return found.default
 
 
 # -- models -> Python source ------------------------------------------------------------------
@@ -188,7 +70,7 @@ def _render_flat(value: Any) -> Optional[str]:
 
 def _arguments(model: Model) -> List[Tuple[str, Any]]:
     """The set fields to write: all but a `type` the class fixes (DatasetManaged is type managed)."""
-    fixed = _fixed_type(type(model))
+    fixed = fixed_type(type(model))
     return [(k, v) for k, v in model.items() if not (k == "type" and v == fixed)]
 
 

@@ -88,3 +88,13 @@ def test_a_model_remembers_the_line_that_made_it() -> None:
     made = models.FlowZone(name="raw")
     assert made.where is not None
     assert (made.where.file, made.where.line) == (__file__, line)
+
+
+def test_from_data_reads_a_yaml_snippet_into_the_classes() -> None:
+    snippet = {"name": "orders", "type": "sql_table", "table": "orders", "connection": "dw",
+               "partitioning": {"dimensions": [{"name": "day", "type": "time", "period": "DAY"}]}}
+    made = dsl.from_data(models.DatasetSqlTable, snippet)
+    assert isinstance(made.partitioning.dimensions[0], models.DimensionTime)
+    assert to_data(made) == snippet
+    with pytest.raises(dsl.ConvertError, match="unknown key 'tabel'"):
+        dsl.from_data(models.DatasetSqlTable, {"name": "x", "tabel": "t"})
