@@ -1,7 +1,7 @@
 """Build dist/dataiku-iac-plugin-<version>.zip, laid out as DSS installs a plugin.
 
 plugin.json at the root of the archive, then the component folders DSS reads (python-lib/,
-python-runnables/, python-steps/, custom-recipes/, webapps/, parameter-sets/, code-env/,
+python-runnables/, python-steps/, python-project-standards-check-specs/, custom-recipes/, webapps/, parameter-sets/, code-env/,
 resource/). Tests, caches and build leftovers are never included. The archive is
 reproducible: entries sorted, fixed timestamps. `make plugin` runs this.
 """
@@ -19,6 +19,7 @@ COMPONENT_DIRS = (
     "python-lib",
     "python-runnables",
     "python-steps",
+    "python-project-standards-check-specs",
     "custom-recipes",
     "webapps",
     "parameter-sets",

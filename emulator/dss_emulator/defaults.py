@@ -540,3 +540,10 @@ def group_doc(spec: Dict[str, Any]) -> Dict[str, Any]:
         "azureADGroupNames": [],
     }
     return deep_merge(doc, {k: v for k, v in spec.items() if k != "name"})
+
+
+def project_standards_default_scope() -> Dict[str, Any]:
+    """The scope of the projects no other scope selects (its name and emptiness are doubts:
+    docs/emulator.md)."""
+    return {"name": "default", "description": "Applies to the projects no other scope selects", "checks": [],
+            "selectionMethod": "BY_PROJECT", "selectedProjects": [], "selectedFolders": [], "selectedTags": []}

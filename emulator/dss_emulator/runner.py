@@ -1,13 +1,16 @@
 """Run a plugin macro (runnable.py) or scenario step (step.py) in a fresh Python process.
 
 Invoked by the emulator as ``python runner.py SPEC.json``; it must not import dss_emulator. The spec gives
-``kind`` ("macro"|"step"), ``file``, ``project_key``, ``config``, ``plugin_config`` and ``result_path``.
+``kind`` ("macro"|"step"|"check"), ``file``, ``project_key``, ``config``, ``plugin_config`` and ``result_path``.
 The ``dataiku`` stand-in and the plugin's python-lib are on PYTHONPATH; the environment carries
 DKU_DSS_URL / DKU_API_KEY / DKU_CURRENT_PROJECT_KEY (and the step config for steps).
 For a macro, the single ``Runnable`` subclass of the module is built with 0-3 of
 (project_key, config, plugin_config) and ``run(progress_callback)`` is called. The result (None, str,
 object with ``to_json()``, or dict) is written to ``result_path`` as JSON: {ok, kind, value, error}.
-A step is a module-level script: a non-zero exit or an exception is a failure.
+A step is a module-level script: a non-zero exit or an exception is a failure. A Project Standards
+check spec: the single ``ProjectStandardsCheckSpec`` subclass of the module is built without
+arguments, given ``config``, ``plugin_config``, ``project`` (a dataikuapi project handle) and
+``original_project_key``, and its ``run()`` result is written as JSON.
 """
 
 from __future__ import annotations
@@ -60,6 +63,23 @@ def run_macro(spec: Dict[str, Any]) -> Dict[str, Any]:
     return _encode(instance.run(lambda *_args, **_kwargs: None))
 
 
+def run_check(spec: Dict[str, Any]) -> Dict[str, Any]:
+    import dataiku  # the stand-in, on PYTHONPATH
+    from dataiku.project_standards import ProjectStandardsCheckSpec
+
+    namespace = runpy.run_path(spec["file"], run_name="__dku_check__")
+    found = [v for v in namespace.values()
+             if inspect.isclass(v) and issubclass(v, ProjectStandardsCheckSpec) and v is not ProjectStandardsCheckSpec]
+    if len(found) != 1:
+        raise RuntimeError(f"Expected exactly one class inheriting ProjectStandardsCheckSpec, found {len(found)}")
+    instance = found[0]()
+    instance.config = spec.get("config") or {}
+    instance.plugin_config = spec.get("plugin_config") or {}
+    instance.project = dataiku.api_client().get_project(spec["project_key"])
+    instance.original_project_key = spec["project_key"]
+    return _encode(instance.run())
+
+
 def run_step(spec: Dict[str, Any]) -> Dict[str, Any]:
     runpy.run_path(spec["file"], run_name="__main__")
     return {"kind": "none", "value": ""}
@@ -74,7 +94,7 @@ def main() -> int:
         spec = json.load(fh)
     code = 0
     try:
-        out = run_macro(spec) if spec["kind"] == "macro" else run_step(spec)
+        out = {"macro": run_macro, "check": run_check}.get(spec["kind"], run_step)(spec)
         out["ok"] = True
     except SystemExit as exc:  # a step calling exit(): 0/None is success
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -35,6 +35,9 @@ BEHAVIOURS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     # What a create (POST of a dataset, folder, recipe or scenario) answers: the created document
     # ("document"), or only the key naming it ("identity": all dataikuapi reads of the answer).
     "create_answer": ("document", ("document", "identity")),
+    # Whether this DSS has Project Standards (DSS 13.x+): "absent" answers 404 to its routes, as
+    # an older DSS does.
+    "project_standards": ("available", ("available", "absent")),
 }
 
 

@@ -193,6 +193,10 @@ class Store:
         self.plugin_dirs: List[str] = []
         # plugin id -> its instance-level settings ({"config": plugin params, "codeEnvName"})
         self.plugin_settings: Dict[str, Dict[str, Any]] = {}
+        # Project Standards (routes/project_standards.py): the check library, the scopes (the
+        # default one first) and each project's last report; in memory only
+        self.project_standards: Dict[str, Any] = {
+            "checks": {}, "scopes": {"default": defaults.project_standards_default_scope()}, "reports": {}}
 
     def apply_seed(self, seed: Dict[str, Any]) -> None:
         with self.lock:

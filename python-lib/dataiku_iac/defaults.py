@@ -18,7 +18,10 @@ STATE_BACKEND = "local"
 LOCAL_STATE_PATH = ".dataiku-iac/state"  # relative to the configuration directory
 S3_KEY_PREFIX = "dataiku-iac"  # the s3 backend's key prefix (then the environment's name)
 
-POLICIES: dict[str, Any] = {"require_saved_plan": False, "allow_destroy": True, "drift": "fail", "require_approval": "none"}
+POLICIES: dict[str, Any] = {
+    "require_saved_plan": False, "allow_destroy": True, "drift": "fail", "drift_resources": {},
+    "drift_revert_max_deletions": 0, "require_approval": "none",
+}
 
 API_KEY_ENV = "DKU_API_KEY"  # the variable holding the DSS API key (dss.api_key_env)
 

@@ -149,7 +149,8 @@ def test_zip_is_laid_out_as_dss_installs_it(tmp_path):
     assert tops <= {"plugin.json", *build_plugin.COMPONENT_DIRS}
     assert {"python-lib", "python-runnables", "python-steps", "custom-recipes", "code-env"} <= tops
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n or n.endswith(".pyc") or ".egg-info" in n]
-    for kind, name in (("python-runnables", "runnable"), ("python-steps", "step"), ("custom-recipes", "recipe")):
+    for kind, name in (("python-runnables", "runnable"), ("python-steps", "step"), ("custom-recipes", "recipe"),
+                       ("python-project-standards-check-specs", "project_standards_check_spec")):
         for desc in descriptors(kind, f"{name}.json"):
             folder = desc.parent.name
             assert f"{kind}/{folder}/{name}.json" in names and f"{kind}/{folder}/{name}.py" in names

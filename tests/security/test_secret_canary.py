@@ -272,6 +272,7 @@ def steady(s: Sweep) -> None:
     s.run("apply", "-e", "dev", "--auto-approve", "--json")
     s.run("drift", "-e", "dev")
     s.run("drift", "-e", "dev", "--json")
+    s.run("drift", "-e", "dev", "--revert")
     for args in (("list",), ("list", "--json"), ("history",), ("history", "--json"), ("show",),
                  ("show", f"project.{KEY}"), ("show", f"scenario.{KEY}.NIGHTLY"), ("show", "--serial", "1"), ("pull",)):
         s.run("state", *args, "-e", "dev")
@@ -337,10 +338,7 @@ def dss_errors(s: Sweep) -> None:
     s.run("plan", "-e", "dev", "--detailed-exitcode", **rotated)
 
 
-def drift_of_a_secret(s: Sweep) -> None:
-    """Someone writes other values in DSS where the configuration has secrets."""
-    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated"].value}
-    project = s.dss.client().get_project(KEY)
+def _overwrite_secrets(s: Sweep, project: Any) -> None:
     variables = project.get_variables()
     variables["local"]["db_password"] = C["dss_side"].value
     project.set_variables(variables)
@@ -352,8 +350,27 @@ def drift_of_a_secret(s: Sweep) -> None:
             config["url"] = C["dss_webhook"].value
     settings.save()
     s.check("the overwritten values are in DSS", C["dss_webhook"].core in json.dumps(project.get_scenario("NIGHTLY").get_settings().get_raw()))
+
+
+def drift_of_a_secret(s: Sweep) -> None:
+    """Someone writes other values in DSS where the configuration has secrets."""
+    rotated = {"IAC_SECRET_CANARY_LOCAL": C["rotated"].value}
+    project = s.dss.client().get_project(KEY)
+    _overwrite_secrets(s, project)
     s.run("drift", "-e", "dev", expect=None, **rotated)
     s.run("drift", "-e", "dev", "--json", expect=None, **rotated)
+    # Under a revert policy the configured values go back to DSS (the revert's output scanned too)
+    env_file = s.root / "environments" / "dev.yml"
+    kept = env_file.read_text(encoding="utf-8")
+    env_file.write_text(kept + "policies:\n  drift: revert\n", encoding="utf-8")
+    try:
+        s.run("drift", "-e", "dev", "--revert", "--json", **rotated)
+        s.check("the revert put the configured secret back", project.get_variables()["local"]["db_password"] == C["rotated"].value)
+        _overwrite_secrets(s, project)
+        s.run("drift", "-e", "dev", "--revert", **rotated)
+    finally:
+        env_file.write_text(kept, encoding="utf-8")
+    _overwrite_secrets(s, project)
     # `pull` writes DSS's values into the YAML, never a secret: with a plain value changed beside
     # the secrets, it patches the file and the state and reports the secrets (tree scan below).
     variables = project.get_variables()

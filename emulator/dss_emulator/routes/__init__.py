@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     macros,
     metrics,
     notebooks,
+    project_standards,
     projects,
     recipes,
     scenarios,

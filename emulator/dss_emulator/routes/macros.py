@@ -244,7 +244,7 @@ def run_plugin_code(
         spec_path.write_text(
             json.dumps(
                 {
-                    "kind": "macro" if kind == "macro" else "step",
+                    "kind": kind if kind in ("macro", "check") else "step",
                     "file": str(file),
                     "project_key": project_key,
                     "config": config,

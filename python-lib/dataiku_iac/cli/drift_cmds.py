@@ -1,4 +1,5 @@
-"""`dataiku-iac drift`: exit 0 when DSS matches the recorded state, 2 when it drifted."""
+"""`dataiku-iac drift`: exit 0 when DSS matches the recorded state, 2 when it drifted (each
+drifted resource as its drift policy says: `fail`, `alert`, or `revert` with `--revert`)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ import sys
 import click
 
 from dataiku_iac.cli.main import EXIT_CHANGES, Context, cli, env_option, handle_errors, json_option
-from dataiku_iac.engine.policies import drift_exit_code
+from dataiku_iac.engine.drift import DriftReport
+from dataiku_iac.engine.policies import Policies
 from dataiku_iac.output.drift import render_drift
 
 
 @cli.command()
 @env_option
 @json_option
+@click.option("--revert", is_flag=True, help="Re-apply the configuration to undo the drift of the resources whose drift policy is revert (through the state lock; refused beyond policies.drift_revert_max_deletions).")
 @click.pass_obj
 @handle_errors()
-def drift(obj: Context, environment: str, as_json: bool) -> None:
-    """Report changes made in DSS behind the tool's back (exit 2 when any, 0 under `policies.drift: warn`)."""
+def drift(obj: Context, environment: str, as_json: bool, revert: bool) -> None:
+    """Report changes made in DSS behind the tool's back (exit 2 when a drifted resource's policy is fail, or revert and not reverted)."""
     session = obj.session(environment, as_json=as_json)
-    report = session.drift()
+    report = session.drift_check(revert=revert)
     policies = session.policies
     if as_json:
         body = report.to_json()
@@ -28,12 +31,20 @@ def drift(obj: Context, environment: str, as_json: bool) -> None:
         click.echo(json.dumps(body, indent=2, default=str))
     else:
         click.echo(render_drift(report, obj.style), nl=False)
-        if report.has_drift and policies.drift == "warn" and not report.forbidden:
-            click.echo(obj.style(f"Warning: drift is reported, not failed ({policies.where('drift')}: warn); exit code 0.", "yellow"))
-        elif report.forbidden and policies.drift == "warn":
-            click.echo(obj.style(f"Drift fails although {policies.where('drift')} says warn: objects an `unmanaged: fail` "
-                                 f"policy forbids are in DSS; exit code {EXIT_CHANGES}.", "red"))
-    # an `unmanaged: fail` policy fails the check whatever `policies.drift` says
-    code = EXIT_CHANGES if report.forbidden else drift_exit_code(policies, report.has_drift, changes_code=EXIT_CHANGES)
-    if code:
-        sys.exit(code)
+        _say_policies(obj, report, policies, revert)
+    if report.failing:
+        sys.exit(EXIT_CHANGES)
+
+
+def _say_policies(obj: Context, report: DriftReport, policies: Policies, revert: bool) -> None:
+    waiting = [i.address for i in report.to_revert] if not revert else []
+    if waiting:
+        click.echo(obj.style(f"{len(waiting)} drifted resource(s) have the drift policy revert: "
+                             f"`dataiku-iac drift -e {report.environment} --revert` reverts them.", "yellow"))
+    if not report.remaining or report.failing:
+        if report.forbidden and policies.drift in ("warn", "alert"):
+            click.echo(obj.style(f"Drift fails although {policies.where('drift')} says {policies.drift}: objects an "
+                                 f"`unmanaged: fail` policy forbids are in DSS; exit code {EXIT_CHANGES}.", "red"))
+        return
+    click.echo(obj.style(f"Warning: drift is reported, not failed ({policies.where('drift')}: {policies.drift}"
+                         f"{', or its drift_resources' if policies.drift_resources else ''}); exit code 0.", "yellow"))

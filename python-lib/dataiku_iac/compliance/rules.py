@@ -249,6 +249,52 @@ def _policy_problems(entry: _Written) -> list[Diagnostic]:
     return []
 
 
+def rule_from_params(params: Mapping[str, Any]) -> tuple[Optional[Rule], list[str]]:
+    """A rule from flat parameters (a DSS Project Standards check's: lists as lists or
+    comma-separated text), with the problems that make it unusable. `environment_policy` has no
+    meaning inside one project and is refused."""
+    kind = str(params.get("kind") or "")
+    if kind not in KINDS or kind == "environment_policy":
+        return None, [f"kind must be one of {', '.join(k for k in KINDS if k != 'environment_policy')}, not {kind!r}"]
+    listed = {key: _listed(params.get(key)) for key in ("types", "tags", "values", "groups", "users", "permissions")}
+    data: dict[str, Any] = {"id": str(params.get("id") or kind), "kind": kind, **{k: v for k, v in listed.items() if v}}
+    for key in ("pattern", "attribute"):
+        if params.get(key):
+            data[key] = str(params[key])
+    problems = [f"a {kind} rule needs {key}" for key in REQUIRED_KEYS[kind] if key not in data]
+    if problems:
+        return None, problems
+    attribute = _attribute(kind, data)
+    types_ = tuple(data.get("types") or (s.type for s in specs() if not attribute or attribute in s.handler.policy.names()))
+    problems += [problem for problem in (_type_problem(t, attribute) for t in types_) if problem]
+    regex = None
+    if kind == "naming":
+        try:
+            regex = re.compile(data["pattern"])
+        except re.error as exc:
+            problems.append(f"pattern: not a regular expression: {exc}")
+    rule = Rule(id=data["id"], kind=kind, severity="error", types=types_, pattern=data.get("pattern", ""),
+                tags=tuple(data.get("tags") or ()), attribute=attribute, values=tuple(data.get("values") or ()),
+                groups=tuple(data.get("groups") or ()), users=tuple(data.get("users") or ()),
+                permissions=tuple(data.get("permissions") or ()), _regex=regex)
+    return (None if problems else rule), problems
+
+
+def _type_problem(type_: str, attribute: str) -> Optional[str]:
+    spec = find_spec(type_)
+    if spec is None:
+        return f"unknown resource type {type_!r}"
+    if attribute and attribute not in spec.handler.policy.names():
+        return f"a {spec.label} has no attribute {attribute!r}"
+    return None
+
+
+def _listed(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value or []]
+
+
 # -- checking -----------------------------------------------------------------------------------
 def check_subject(rule: Rule, address: str, subject: Subject) -> list[Violation]:
     """The violations of `rule` by one object (nothing when the rule does not cover its type)."""

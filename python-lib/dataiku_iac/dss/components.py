@@ -24,7 +24,7 @@ log = logging.getLogger("dataiku_iac.plugin")
 ClientFactory = Callable[[], Any]
 
 DRIFT_STEP_TYPE = "pystep_dataiku-iac_check-drift"
-DRIFT_POLICIES = ("fail", "warn")
+DRIFT_POLICIES = ("fail", "warn", "environment")
 APPLY_POLICIES = ("plan_only", "apply_if_no_deletes", "apply_always")
 
 
@@ -460,12 +460,17 @@ def check_drift_step(
     managed folder of `project_key` if set, prints it (the step's log), and raises on drift
     when the policy is "fail" (the step and so the scenario fail; DSS reporters can then
     mail the run). With "warn", drift is reported and the step succeeds, unless it includes
-    objects a project's `unmanaged: fail` policy forbids."""
+    objects a project's `unmanaged: fail` policy forbids. With "environment", each drifted
+    resource is handled as the environment's drift policies say (`policies.drift`,
+    `drift_resources`): `revert` re-applies the configuration to undo it (engine/revert.py, as
+    the step's user, who must be allowed to apply), and the step fails on `fail`, on a refused
+    revert, and on forbidden objects."""
     policy = str(config.get("policy") or "fail")
     if policy not in DRIFT_POLICIES:
         raise ComponentError(f"policy: {policy!r} is not one of {', '.join(DRIFT_POLICIES)}")
     caller, spec, env = _context(config, client_factory, project_key)
-    report, html = service.drift(client_factory, caller, spec, env, policy=policy)
+    by_environment = policy == "environment"
+    report, html = service.drift(client_factory, caller, spec, env, policy=policy, revert=by_environment)
     from dataiku_iac.output.drift import render_drift
     from dataiku_iac.output.text import Style
 
@@ -475,11 +480,23 @@ def check_drift_step(
     if written:
         out(f"Report written to {written}")
     # objects an `unmanaged: fail` policy forbids fail the step whatever its policy says
+    if by_environment and report.failing:
+        raise ComponentError(drift_summary(report) + _revert_note(report) + (f"; report: {written}" if written else ""))
+    if by_environment:
+        if report.remaining:
+            out("WARNING: " + drift_summary(report))
+        return report.to_json()
     if report.has_drift and (policy == "fail" or report.forbidden):
         raise ComponentError(drift_summary(report) + (f"; report: {written}" if written else ""))
     if report.has_drift:
         out("WARNING: " + drift_summary(report))
     return report.to_json()
+
+
+def _revert_note(report: Any) -> str:
+    if report.revert_refused:
+        return f"; revert refused: {report.revert_refused}"
+    return f"; reverted: {', '.join(report.reverted)}" if report.reverted else ""
 
 
 def write_report(
@@ -637,3 +654,30 @@ def run_tests_step(config: Mapping[str, Any], client_factory: ClientFactory, pro
     if not report.ok:
         raise ComponentError(f"{report.summary()}; report: {written}")
     return report.to_json()
+
+
+def project_standards_check(config: Mapping[str, Any], project: Any) -> dict:
+    """The Project Standards check spec `compliance-rule` (python-project-standards-check-specs/):
+    one compliance rule (compliance/rules.py), written in the check's parameters, over the live
+    objects of `project` (a dataikuapi project handle), observed as a plan observes them. Returns
+    the run result as DSS reads it: {status, severity, message, details}."""
+    from dataiku_iac.address import address_of
+    from dataiku_iac.compliance.rules import check_subject, rule_from_params
+    from dataiku_iac.dssclient import DssConnection
+    from dataiku_iac.engine.observe import observe
+
+    rule, problems = rule_from_params(config)
+    if rule is None:
+        return {"status": "RUN_ERROR", "severity": None, "message": "; ".join(problems), "details": {}}
+    key = project.project_key
+    observation, _contexts = observe(DssConnection(factory=lambda: project.client), [key])
+    live = observation.project(key)
+    objects = [live.project, *live.all_objects()] if live is not None and live.project is not None else []
+    found = [f"{v.address}: {v.message}" for obj in objects
+             for v in check_subject(rule, address_of(obj.type, key, obj.name), obj)]
+    if not found:
+        return {"status": "RUN_SUCCESS", "severity": 0, "message": f"{len(objects)} objects keep the rule", "details": {}}
+    severity = min(5, max(1, int(config.get("severity") or 3)))
+    listed = "; ".join(found[:10]) + (" …" if len(found) > 10 else "")
+    return {"status": "RUN_SUCCESS", "severity": severity, "message": f"{len(found)} problem(s): {listed}",
+            "details": {"problems": found}}

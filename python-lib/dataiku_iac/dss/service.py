@@ -60,6 +60,7 @@ from dataiku_iac.engine.drift import DriftReport
 from dataiku_iac.engine.executor import ApplyResult, EventSink
 from dataiku_iac.engine.govern import Govern
 from dataiku_iac.engine.pipeline import PlanResult
+from dataiku_iac.engine.revert import revert_drift
 from dataiku_iac.engine.rollback import DATA_NOTE, apply_rollback, plan_rollback
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import IacError, StalePlanError
@@ -368,17 +369,34 @@ def drift(
     cache_dir: Optional[Path] = None,
     policy: Optional[str] = None,
     secrets: Optional[SecretSource] = None,
+    revert: bool = False,
 ) -> tuple[DriftReport, str]:
-    """Compare live DSS with the recorded state (read-only). Returns the report and its HTML
-    (`policy` is only shown in the HTML, e.g. "fail" or "warn")."""
+    """Compare live DSS with the recorded state; each drifted resource carries its drift policy
+    (`policies.drift`, `drift_resources`). Read-only unless `revert`: then the drift whose
+    policy is `revert` is reverted (engine/revert.py), which needs the `apply` permission on
+    its projects (a caller without it gets the drift reported, the revert refused). Returns the
+    report and its HTML (`policy` is only shown in the HTML, e.g. "fail" or "warn")."""
     check_permission(client_factory, caller, "drift", ())
     with open_session(
         client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
         caller=caller, secrets=secrets,
     ) as session:
-        report = session.drift()
+        report = session.drift_check()
+        if revert and report.to_revert:
+            report = _revert(client_factory, caller, session, report)
         source = describe_source(session.source)
     return report, render.drift_html(report, source=source, policy=policy)
+
+
+def _revert(client_factory: ClientFactory, caller: Caller, session: Session, report: DriftReport) -> DriftReport:
+    """The revert of `report`'s drift, as an apply by `caller` (who must be allowed to apply there)."""
+    try:
+        check_permission(client_factory, caller, "apply", {i.project_key for i in report.to_revert})
+        check_state_write(client_factory, caller, session)
+    except PermissionDenied as exc:
+        report.revert_refused = str(exc)
+        return report
+    return revert_drift(session, report, operation=f"revert drift for DSS user {caller.login}")
 
 
 # -- import ----------------------------------------------------------------------------------

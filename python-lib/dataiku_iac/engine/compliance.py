@@ -1,5 +1,8 @@
 """`report compliance`: the rules (compliance/rules.py) over the configuration, the state and live
-DSS, and DSS's own Project Standards where the instance has them.
+DSS, and DSS's own Project Standards where the instance has them (DSS 13.x+): each managed
+project's checks are run by DSS (`DSSProject.start_run_project_standards_checks`, its scope's
+checks) and their report included as DSS gives it, never re-implemented. A DSS without the
+feature answers 404: the report says they were not run, and why.
 
 Read-only: the state is read (a leftover journal folded in memory, as `plan` does), DSS is
 observed with the same requests as a plan, nothing is written.
@@ -12,6 +15,7 @@ from typing import Any
 from dataiku_iac import defaults
 from dataiku_iac.compliance.report import ComplianceReport, evaluate
 from dataiku_iac.compliance.rules import load_rules
+from dataiku_iac.dssclient import last_status
 from dataiku_iac.engine.pipeline import state_with_journal
 from dataiku_iac.engine.reconcile import adopt_pending
 
@@ -27,4 +31,52 @@ def compliance_report(session: Any) -> ComplianceReport:
         state, _notes = adopt_pending(state, pending, observation)
     rules, _problems = load_rules(session.config)  # their problems were the configuration's errors
     policies = {**defaults.POLICIES, **session.config.policies}
-    return evaluate(rules, session.environment, policies, desired=desired, state=state, observation=observation)
+    report = evaluate(rules, session.environment, policies, desired=desired, state=state, observation=observation)
+    settings = standards_settings(session.config)
+    if settings["run"]:
+        keys = sorted(k for k, p in observation.projects.items() if p.exists)
+        report.project_standards = project_standards(session.connection().client(), keys, settings["fail_at_severity"])
+    return report
+
+
+def standards_settings(cfg: Any) -> dict:
+    """`compliance.project_standards` of iac.yml, the environment file's keys on top."""
+    base = ((cfg.settings or {}).get("compliance") or {}).get("project_standards") or {}
+    env = ((cfg.environment.data if cfg.environment is not None else {}).get("compliance") or {}).get("project_standards") or {}
+    return {"run": True, "fail_at_severity": FAIL_AT_SEVERITY, **base, **env}
+
+
+FAIL_AT_SEVERITY = 4  # DSS's HIGH: a failed check of this severity or more makes the report non-compliant
+NO_PROJECT_STANDARDS = ("this DSS has no Project Standards (DSS 13.x or later; its API answered 404): "
+                        "DSS's own checks were not run")
+
+
+def project_standards(client: Any, project_keys: list[str], fail_at: int) -> dict:
+    """Run each project's Project Standards checks in DSS; {available, reason, projects: {KEY:
+    {scope, checks: [{id, name, status, severity, severity_category, message, failed, blocking}]}
+    or {error}}}. A check fails when DSS ran it and found an issue (severity 1-5) or could not run
+    it (RUN_ERROR); it is blocking from severity `fail_at`."""
+    projects: dict[str, Any] = {}
+    for key in project_keys:
+        try:
+            ran = client.get_project(key).start_run_project_standards_checks().wait_for_result()
+        except Exception as exc:  # dataikuapi raises its own errors; the status tells a missing feature
+            if last_status() == 404:
+                return {"available": False, "reason": NO_PROJECT_STANDARDS, "projects": {}}
+            projects[key] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        projects[key] = {"scope": ran.scope, "checks": [_check(i, info, fail_at) for i, info in sorted(ran.checks_run_info.items())]}
+    return {"available": True, "reason": "", "projects": projects}
+
+
+def _check(check_id: str, info: Any, fail_at: int) -> dict:
+    result, check = info.result, info.check
+    status = result.status if result is not None else "RUN_ERROR"
+    severity = result.severity if result is not None else None
+    issue = status == "RUN_SUCCESS" and bool(severity)
+    return {
+        "id": check_id, "name": check.name if check is not None else check_id, "status": status,
+        "severity": severity, "severity_category": result.severity_category if result is not None else None,
+        "message": result.message if result is not None else "", "failed": issue or status == "RUN_ERROR",
+        "blocking": issue and int(severity or 0) >= fail_at,
+    }

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 
 from dataiku_iac.address import address_of, project_of
+from dataiku_iac.engine.policies import drift_policy
 from dataiku_iac.model import UnmanagedPolicy
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import REDACTED
@@ -49,6 +50,13 @@ class DriftItem:
     kind: str  # changed | deleted | unmanaged
     fields: tuple[DriftedField, ...] = ()
     policy: str = ""  # unmanaged: its project's `unmanaged:` policy for it (report | fail)
+    on_drift: str = ""  # the environment's drift policy for it: fail | alert | revert ("": not applied)
+
+    @property
+    def revertible(self) -> bool:
+        """Whether an apply can undo it: an owned object changed or deleted (an apply never deletes
+        what the state does not own)."""
+        return self.kind in ("changed", "deleted")
 
     def to_json(self) -> dict:
         body = {
@@ -61,6 +69,8 @@ class DriftItem:
         }
         if self.policy:
             body["policy"] = self.policy
+        if self.on_drift:
+            body["on_drift"] = self.on_drift
         return body
 
 
@@ -77,6 +87,9 @@ class DriftReport:
     pending_error: Optional[Exception] = field(default=None, repr=False, compare=False)
     # unmanaged objects their project's `unmanaged:` policy ignores (addresses): not drift
     ignored: list[str] = field(default_factory=list)
+    # the drift a revert undid (addresses), and why a revert was refused or failed ("": it was not)
+    reverted: list[str] = field(default_factory=list)
+    revert_refused: str = ""
 
     @property
     def has_drift(self) -> bool:
@@ -87,6 +100,25 @@ class DriftReport:
         """Unmanaged objects their project's policy says `fail` for: the check fails whatever
         `policies.drift` (or the plugin step's "Report only") says."""
         return [i for i in self.items if i.policy == "fail"]
+
+    @property
+    def to_revert(self) -> list[DriftItem]:
+        """The drifted resources whose policy is `revert` and that an apply can undo."""
+        return [i for i in self.items if i.on_drift == "revert" and i.revertible and i.address not in self.reverted]
+
+    @property
+    def failing(self) -> list[DriftItem]:
+        """What fails the drift check under the environment's drift policies (`with_policies`):
+        objects an `unmanaged: fail` policy forbids, resources whose policy is `fail`, and those
+        whose policy is `revert` that were not reverted (no `--revert`, a refused or failed revert,
+        or an unmanaged object, which no apply deletes)."""
+        return [i for i in self.items
+                if i.policy == "fail" or i.on_drift == "fail" or (i.on_drift == "revert" and i.address not in self.reverted)]
+
+    @property
+    def remaining(self) -> list[DriftItem]:
+        """The drift not reverted."""
+        return [i for i in self.items if i.address not in self.reverted]
 
     def counts(self) -> dict[str, int]:
         counts = {"changed": 0, "deleted": 0, "unmanaged": 0}
@@ -106,7 +138,15 @@ class DriftReport:
             "pending_reverts": self.reverts,
             "pending_unknown_secrets": self.unknown_secrets,
             "resources": [i.to_json() for i in self.items],
+            "reverted": list(self.reverted),
+            "revert_refused": self.revert_refused or None,
         }
+
+
+def with_policies(report: DriftReport, policies: Any) -> DriftReport:
+    """`report` with each item's drift policy (engine/policies.drift_policy) set."""
+    report.items = [replace(i, on_drift=drift_policy(policies, i.address)) for i in report.items]
+    return report
 
 
 def detect_drift(

@@ -6,7 +6,12 @@
   made with `--allow-destroy`. The override is recorded in the plan's options (and so in a saved
   plan and its digest): the reviewer sees it, and `apply FILE` needs no second flag. Forgetting
   (dropping from state an object already gone from DSS) is not a deletion.
-- `drift: fail|warn`: whether `drift` exits 2 (fail, the default) or 0 (warn) when it finds drift.
+- `drift: fail|alert|revert` (`warn`: alert's older name), and per resource `drift_resources`
+  (address glob -> policy; the strictest match wins): what a drifted resource makes of the drift
+  check. `fail`: it exits 2 (the drift scenario step fails); `alert`: it is reported, exit 0;
+  `revert`: `drift --revert` and the drift step re-apply the configuration to undo it
+  (engine/revert.py), refused when the plan would delete or replace more than
+  `drift_revert_max_deletions` objects, or would also apply configuration changes (then it fails).
 - `require_approval: govern`: only saved plans whose Dataiku Govern change request was approved,
   for exactly that plan digest, by someone other than its submitter, are applied
   (engine/govern.py; `none`, the default: no approval asked).
@@ -17,7 +22,8 @@ maps the third to an exit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from dataiku_iac import defaults
@@ -34,6 +40,8 @@ class Policies:
     environment: str
     sources: dict  # policy name -> file that sets it ("environments/prod.yml", "iac.yml", "default")
     require_approval: str = "none"
+    drift_resources: dict = field(default_factory=dict)  # address glob -> fail | alert | revert
+    drift_revert_max_deletions: int = 0
 
     @property
     def requires_govern(self) -> bool:
@@ -52,7 +60,7 @@ def policies_of(settings: Any, environment: str) -> Policies:
     for name in defaults.POLICIES:
         if name in env_policies:
             sources[name] = settings.environment.file
-        elif name in iac_policies:
+        elif name in iac_policies and _written_in_iac(settings, name):
             sources[name] = "iac.yml"
         else:
             sources[name] = "default"
@@ -64,7 +72,15 @@ def policies_of(settings: Any, environment: str) -> Policies:
         environment=environment,
         sources=sources,
         require_approval=str(merged["require_approval"]),
+        drift_resources=dict(merged["drift_resources"] or {}),
+        drift_revert_max_deletions=int(merged["drift_revert_max_deletions"]),
     )
+
+
+def _written_in_iac(settings: Any, name: str) -> bool:
+    """Whether iac.yml itself sets `policies.<name>` (its loaded settings also hold the defaults)."""
+    marks = getattr(settings, "settings_marks", None)
+    return marks is None or ("policies", name) in marks
 
 
 def check_unsaved_apply(policies: Policies, *, destroy: bool) -> None:
@@ -112,6 +128,19 @@ def check_plan(plan: Plan, policies: Policies) -> None:
         f"and this plan would delete or replace {len(removed)} DSS object(s): {listed}. If that is intended, "
         f"plan again with --allow-destroy (it is recorded in the plan for the reviewer)"
     )
+
+
+DRIFT_STRICTNESS = ("fail", "revert", "alert")  # where several patterns match, the first of these wins
+
+
+def drift_policy(policies: Policies, address: str) -> str:
+    """`fail`, `alert` or `revert` for a drifted resource: the strictest `drift_resources` pattern
+    matching its address, else the environment's `drift` (`warn` read as `alert`)."""
+    matched = {policy for glob, policy in policies.drift_resources.items() if fnmatchcase(address, glob)}
+    found = next((p for p in DRIFT_STRICTNESS if p in matched), None)
+    if found is not None:
+        return found
+    return "alert" if policies.drift in ("warn", "alert") else policies.drift
 
 
 def drift_exit_code(policies: Policies, has_drift: bool, *, changes_code: int = 2) -> int:

@@ -21,7 +21,7 @@ from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.config.loader import NO_PROJECT_FILES
 from dataiku_iac.dssclient import DssConnection, DssTarget, with_retries
 from dataiku_iac.engine.compliance import compliance_report
-from dataiku_iac.engine.drift import DriftReport, detect_drift
+from dataiku_iac.engine.drift import DriftReport, detect_drift, with_policies
 from dataiku_iac.engine.executor import ApplyResult, EventSink
 from dataiku_iac.engine.govern import EXIT_PENDING, Govern, verdict
 from dataiku_iac.engine.observe import (
@@ -39,6 +39,7 @@ from dataiku_iac.engine.pipeline import ConfigGoal, Pipeline, PlanResult, state_
 from dataiku_iac.engine.policies import Policies, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
 from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
+from dataiku_iac.engine.revert import revert_drift
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError, redact_userinfo
 from dataiku_iac.model import DesiredState
 from dataiku_iac.planner.observed import Observation
@@ -556,6 +557,13 @@ class Session:
         return compliance_report(self)
 
     # -- drift --------------------------------------------------------------------------------
+    def drift_check(self, *, revert: bool = False) -> DriftReport:
+        """`drift` with each drifted resource's policy (`policies.drift`, `drift_resources`); with
+        `revert`, the drift whose policy is `revert` reverted through the apply pipeline
+        (engine/revert.py). `report.failing` is what fails the check."""
+        report = with_policies(self.drift(), self.policies)
+        return revert_drift(self, report) if revert else report
+
     def observe_drift(self) -> DriftObservation:
         """The recorded state (an interrupted apply's journal replayed), the desired model keyed
         under it, live DSS and the drift between DSS and the state: what `drift` reports and what

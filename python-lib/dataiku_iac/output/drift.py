@@ -26,6 +26,10 @@ def render_drift(report: DriftReport, style: Style) -> str:
             lines.extend(_item(item, style))
         if report.ignored:
             lines.append(f"  ({plural(len(report.ignored), 'unmanaged object')} ignored by its project's `unmanaged:` policy)")
+    if report.reverted:
+        lines.append(style(f"\nReverted (drift policy revert): {', '.join(report.reverted)}.", "green"))
+    if report.revert_refused:
+        lines.append(style(f"\nRevert refused: {report.revert_refused}", "red"))
     pending = report.pending or {}
     if "error" in pending:
         lines.append(style(f"\nThe configuration cannot be planned: {pending['error']}", "yellow"))

@@ -23,7 +23,8 @@ def test_roadmap_demo_is_accepted_as_written(tree):
 def test_settings_defaults_when_iac_yml_is_missing_or_empty(tree):
     cfg = tree.write({"projects/demo.yml": DEMO}).load()
     assert cfg.settings["state"] == {"backend": "local", "path": ".dataiku-iac/state"}
-    assert cfg.settings["policies"] == {"require_saved_plan": False, "allow_destroy": True, "drift": "fail", "require_approval": "none"}
+    assert cfg.settings["policies"] == {"require_saved_plan": False, "allow_destroy": True, "drift": "fail", "drift_resources": {},
+                                          "drift_revert_max_deletions": 0, "require_approval": "none"}
     tree.write({"iac.yml": "# nothing yet\n"})
     assert tree.load().settings == cfg.settings
 
@@ -176,7 +177,8 @@ def test_policies_and_state_merge_iac_and_environment(tree):
         "projects/demo.yml": DEMO,
         "iac.yml": "state: {backend: s3, bucket: b}\npolicies: {drift: warn, allow_destroy: false}\n",
     }, env="policies: {drift: fail}\nstate: {key_prefix: dev/}\n").load()
-    assert cfg.policies == {"require_saved_plan": False, "allow_destroy": False, "drift": "fail", "require_approval": "none"}
+    assert cfg.policies == {"require_saved_plan": False, "allow_destroy": False, "drift": "fail", "drift_resources": {},
+                            "drift_revert_max_deletions": 0, "require_approval": "none"}
     assert cfg.state == {"backend": "s3", "bucket": "b", "key_prefix": "dev/"}
 
 
