@@ -142,3 +142,14 @@ def test_the_example_is_compliant_and_prod_refuses_a_group_admin(dss: Any, tmp_p
     run_cli(dss, root, "validate", "-e", "dev", "--offline")
     refused = run_cli(dss, root, "validate", "-e", "prod", "--offline", expect=1)
     assert "group 'data_team' has admin (compliance rule 'no-group-admins-in-prod'" in refused.stderr
+
+
+def test_a_rule_added_after_the_apply_does_not_stop_a_destroy(dss: Any, tmp_path: Path) -> None:
+    root = _config(tmp_path)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    iac = root / "iac.yml"
+    iac.write_text(iac.read_text() + "    - {id: no-orders, kind: naming, types: [dataset], pattern: 'x.*'}\n")
+    assert "name 'orders' does not match 'x.*'" in run_cli(dss, root, "plan", "-e", "dev", expect=1).stderr
+    run_cli(dss, root, "plan", "-e", "dev", "--destroy")
+    run_cli(dss, root, "destroy", "-e", "dev", "--auto-approve")
+    assert "RULED" not in {p["projectKey"] for p in dss.client().list_projects()}

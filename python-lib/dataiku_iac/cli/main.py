@@ -321,6 +321,8 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, fail_on: Optional[str], targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism, as_json=as_json)
+    if destroy:
+        session.destroying()
     options = PlanOptions(
         targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
         force_delete=_addresses("--force-delete", force_delete), **_selection(session, excludes, replace, refresh_only),
@@ -464,6 +466,8 @@ def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, 
 
 def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = (), selection: tuple = ((), (), False)) -> None:
     session = obj.session(environment, parallelism, as_json=as_json)
+    if destroy:
+        session.destroying()
     if planfile is not None and force_delete:
         raise IacError("--force-delete is recorded in a plan: give it to `plan --out`, not with a saved plan file")
     if planfile is not None and any(selection):

@@ -398,9 +398,17 @@ class Session:
         return self.state_writer()
 
     # -- plan and apply: engine/pipeline.py -----------------------------------------------------
+    def destroying(self) -> None:
+        """This session destroys: the compliance rules' violations by the configuration do not stop
+        it (they judge what an apply makes, and a destroy makes nothing; a rule added after the
+        apply must not keep the objects alive). Call it before the configuration is loaded."""
+        self._compliance_checks = False
+
     def plan(self, options: PlanOptions = PlanOptions()) -> PlanResult:
         """A read-only plan of the configuration: replays a leftover journal in memory, writes nothing."""
         self.projects_optional = True
+        if options.destroy:
+            self.destroying()
         result = Pipeline(self).plan(ConfigGoal(options))
         note = self._project_create_note(result.plan)
         if note:
@@ -450,6 +458,8 @@ class Session:
         that person in it."""
         self.projects_optional = True
         saved_destroy = bool(((saved_plan or {}).get("options") or {}).get("destroy"))
+        if options.destroy or saved_destroy:
+            self.destroying()
         return Pipeline(self).apply(
             ConfigGoal(options, saved_destroy=saved_destroy), saved_plan=saved_plan, confirm=confirm,
             on_plan=on_plan, on_event=on_event, stop=stop, lock_ttl=lock_ttl, operation=operation,
