@@ -173,3 +173,19 @@ def test_validate_reports_errors_and_warnings_of_the_rules_in_one_run(tmp_path: 
     assert [(f.rule, f.address, f.seen_in, f.location) for f in report.errors] == [
         ("names", "dataset.P.Orders", ["config"], "projects/p.yml:6")]
     assert report.exit_code() == 2 and not report.live
+
+
+def test_a_rule_from_a_project_standards_checks_parameters() -> None:
+    from dataiku_iac.compliance.rules import rule_from_params
+
+    rule, problems = rule_from_params({"kind": "forbidden_permission", "groups": "ops, data_*", "permissions": "admin"})
+    assert problems == [] and rule is not None
+    assert rule.groups == ("ops", "data_*") and rule.attribute == "permissions" and rule.types == ("project",)
+    rows = [{"group": "data_team", "permissions": ["admin"]}]
+    assert _messages(rule, _object("project", "P", permissions=rows)) == ["group 'data_team' has admin"]
+    assert rule_from_params({"kind": "environment_policy"})[1][0].startswith("kind must be one of naming, ")
+    assert rule_from_params({"kind": "naming"})[1] == ["a naming rule needs pattern"]
+    assert rule_from_params({"kind": "required_attribute", "types": "dataset", "attribute": "owner"})[1] == [
+        "a dataset has no attribute 'owner'"]
+    assert rule_from_params({"kind": "naming", "types": ["datasets"], "pattern": "(["})[1] == [
+        "unknown resource type 'datasets'", "pattern: not a regular expression: unterminated character set at position 1"]
