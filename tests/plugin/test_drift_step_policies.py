@@ -5,7 +5,8 @@ comes back, through the apply pipeline and the state lock), and fails when the r
 
 from __future__ import annotations
 
-from plugin_helpers import demo_config, upload_library
+import pytest
+from plugin_helpers import demo_config, run_macro, upload_library
 
 OPS = "OPS"
 LIBRARY = {"source_kind": "library", "library_path": "iac", "environment": "dev"}
@@ -79,3 +80,15 @@ def test_per_resource_fail_fails_the_step_and_the_rest_is_reverted(dss, state_pr
     assert run.outcome == "FAILED" and "reverted: dataset.PLUG_DEMO.TEST_DATA" in str(run.get_details())
     assert project.get_dataset("TEST_DATA").get_settings().get_raw()["description"] == "as configured"
     assert folder.get_settings().get_raw()["name"] == "renamed_in_the_ui"
+
+
+def test_the_setup_macro_schedules_the_environments_policies(dss, state_project):
+    client = dss.client()
+    upload_library(client, OPS, "iac", demo_config())
+    run_macro(client, OPS, "setup-drift-check", {**LIBRARY, "policy": "environment"})
+    project = client.get_project(OPS)
+    [item] = [s for s in project.list_scenarios() if s["name"] == "IaC drift check (dev)"]
+    [step] = project.get_scenario(item["id"]).get_settings().raw_steps
+    assert step["params"]["config"]["policy"] == "environment"
+    with pytest.raises(Exception, match="policy: 'revert' is not one of fail, warn, environment"):
+        run_macro(client, OPS, "setup-drift-check", {**LIBRARY, "policy": "revert"})

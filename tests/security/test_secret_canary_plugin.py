@@ -138,6 +138,7 @@ def drift(s: PluginSweep) -> None:
             run = s.client.get_project(OPS).get_scenario(scenario["id"]).run_and_wait(no_fail=True)
             s.text("the drift scenario's run", json.dumps(run.get_details()))
     s.step("check-drift", {**LIBRARY, "policy": "fail", "report_folder": "step_reports"}, name="check")
+    s.step("check-drift", {**LIBRARY, "policy": "environment", "report_folder": "step_reports"}, name="check-env")
     s.step("apply-from-git", {**LIBRARY, "policy": "apply_always"}, name="deploy")
     assert project.get_variables()["local"]["db_password"] == C["rotated"].value
 

@@ -279,6 +279,8 @@ def setup_drift_scenario_macro(config: Mapping[str, Any], client_factory: Client
     step_config.setdefault("library_project", project_key if step_config.get("source_kind", "library") == "library" else None)
     step_config = {k: v for k, v in step_config.items() if v is not None}
     step_config["policy"] = str(config.get("policy") or "fail")
+    if step_config["policy"] not in DRIFT_POLICIES:
+        raise ComponentError(f"policy: {step_config['policy']!r} is not one of {', '.join(DRIFT_POLICIES)}")
     if config.get("report_folder"):
         step_config["report_folder"] = str(config["report_folder"])
     name = str(config.get("scenario_name") or f"IaC drift check ({config['environment']})")
