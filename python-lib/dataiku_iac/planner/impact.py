@@ -115,9 +115,13 @@ class FlowGraph:
     """The objects that exist once the plan is applied, with their links to the Flow's datasets and
     folders, indexed for the walk from a changed object to what sits below it."""
 
-    def __init__(self, nodes: Iterable[_Node], gone: Iterable[str] = ()) -> None:
+    def __init__(self, nodes: Iterable[_Node], gone: Iterable[tuple[str, str, str, str]] = ()) -> None:
+        """`gone`: (address, project, type, name) of each object the plan deletes."""
         self.nodes: dict[str, _Node] = {}
-        self._gone = set(gone)  # deleted by the plan: never downstream of anything
+        self._gone = {address for address, *_ in gone}  # deleted by the plan: never downstream of anything
+        # A deleted object named by a link is found by its name: its address may be a module's
+        # (module.NAME.dataset.P.d), which the name alone does not give.
+        self._gone_by_name = {(key, type_, name): address for address, key, type_, name in gone}
         self._by_name: dict[tuple[str, str, str], str] = {}  # (project, type, name) -> address
         self._users: dict[tuple[str, str], list[tuple[_Node, FlowLink]]] = {}  # (project, name) -> links to it
         for node in nodes:
@@ -131,13 +135,14 @@ class FlowGraph:
     def after(
         cls, changes: list[ResourceChange], desired: DesiredState, state: Any, observed: Observation, options: PlanOptions
     ) -> FlowGraph:
-        gone = {c.address for c in changes if c.action in (Action.DELETE, Action.FORGET)}
+        gone = [(c.address, c.project_key, c.type, c.name) for c in changes if c.action in (Action.DELETE, Action.FORGET)]
         nodes: list[_Node] = []
         declared = {} if options.destroy else desired.resources
         for address, resource in declared.items():
             nodes.append(_node(address, resource.type, resource.project_key, resource.name, True, resource.attributes))
+        deleted = {address for address, *_ in gone}
         for address, entry in state.resources.items():  # owned, not declared (a destroy, --target): as recorded
-            if address not in declared and address not in gone:
+            if address not in declared and address not in deleted:
                 nodes.append(_node(address, entry.type, entry.project_key, entry.name, True, entry.attributes or {}))
         owned = {(e.type, e.project_key, e.dss_id) for e in state.resources.values()}
         for key, project in observed.projects.items():
@@ -201,6 +206,10 @@ class FlowGraph:
             address = self._by_name.get((key, type_, link.name))
             if address is not None:
                 return self.nodes[address]
+        for type_ in link.types:
+            address = self._gone_by_name.get((key, type_, link.name))
+            if address is not None:
+                return _Node(address, type_, key, link.name, True, ())
         return _Node(address_of(link.types[0], key, link.name), link.types[0], key, link.name, True, ())
 
 

@@ -342,3 +342,22 @@ def test_a_scenario_replaced_lists_the_scenarios_that_run_it(tmp_path: Path) -> 
     changed = _plan(tmp_path / "changed", lambda p: _datasets(p)["totals"].update(format="csv"), base=base)
     assert _downstream(_change(changed, f"dataset.{KEY}.totals")) == [
         f"scenario.{KEY}.NIGHTLY builds dataset.{KEY}.totals", f"scenario.{KEY}.WEEKLY runs scenario.{KEY}.NIGHTLY"]
+
+
+def test_a_module_call_removed_has_nothing_downstream(tmp_path: Path) -> None:
+    """The objects of a module call are deleted together: the recipe's output, deleted too, is not
+    downstream of it (found by its module address, which its name alone does not give)."""
+    module = {"modules/sync/module.yml": "module: sync\nresources: [r.yml]\n",
+              "modules/sync/r.yml": "datasets:\n  - {name: raw, type: managed}\n  - {name: clean, type: managed}\n"
+                                    "recipes:\n  - {name: sync, type: sync, inputs: [raw], outputs: [clean]}\n"}
+    for root in (tmp_path / "before", tmp_path / "after"):
+        for rel, text in module.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+    calling = {"project": {"key": KEY, "name": "Sales"}, "modules": [{"name": "customers", "source": "../modules/sync"}]}
+    state, observation = _applied(_desired(tmp_path / "before", calling))
+    result = plan(_desired(tmp_path / "after", {"project": {"key": KEY, "name": "Sales"}}), state, observation, PlanOptions())
+    sync = _change(result, f"module.customers.recipe.{KEY}.customers_sync")
+    assert sync.action is Action.DELETE and sync.impact is not None
+    assert sync.impact.downstream == ()
+    assert "is written by" not in render_plan(result)
