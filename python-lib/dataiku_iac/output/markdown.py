@@ -30,6 +30,7 @@ from dataiku_iac.output.text import (
     impact_counts_text,
     plural,
     render_change,
+    selection_warning,
 )
 from dataiku_iac.planner.plan import Action, Plan, ResourceChange
 from dataiku_iac.resources.policy import Impact
@@ -153,7 +154,11 @@ def _head(plan: Plan, digest: str) -> str:
 
 def _summary_line(plan: Plan) -> str:
     if not plan.has_changes:
-        return "No changes." + (" No objects need to be destroyed." if plan.options.destroy else " DSS matches the configuration.")
+        if plan.options.destroy:
+            return "No changes. No objects need to be destroyed."
+        if plan.options.targets or plan.options.excludes:  # what was left out was not compared
+            return "No changes in the objects this plan covers (--target/--exclude: those left out may have changes)."
+        return "No changes. DSS matches the configuration."
     summary = plan.summary()
     if plan.options.refresh_only:
         return (f"Refresh-only plan: {summary.get('refresh', 0)} to record, {summary['forget']} to forget "
@@ -193,6 +198,9 @@ def _warnings(plan: Plan) -> str:
     lines.extend(_impact_at_top(plan))
     for warning in plan.warnings[:_LISTED_AT_TOP]:
         lines.append(f"> **Warning:** {_text(_shortened(warning))}")
+        lines.append("")
+    if plan.has_changes and selection_warning(plan):
+        lines.append(f"> **Warning:** {_text(selection_warning(plan))}")
         lines.append("")
     for key in plan.mark_projects[:_LISTED_AT_TOP]:
         lines.append(f"> Note: project `{_code(key)}` will be marked as managed by this state before the first change in it.")

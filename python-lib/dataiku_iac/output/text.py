@@ -73,10 +73,15 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     if not actionable and plan.moved:
         lines.append(style("Plan:", bold=True) + f" 0 to add, 0 to change, 0 to destroy, {len(plan.moved)} to move in the state.")
         return "\n".join(lines) + "\n"
+    selection = selection_warning(plan)
     if not actionable:
         lines.extend(style(f"Note: {warning}", "cyan") for warning in plan.warnings)  # e.g. what a destroy keeps
+        if selection:
+            lines.append(style(f"Warning: {selection}", "yellow"))
         if plan.options.destroy:
             lines.append(style("No changes.", "green", bold=True) + " No objects need to be destroyed.")
+        elif selection:  # what was left out was not compared: "DSS matches the configuration" would be a guess
+            lines.append(style("No changes", "green", bold=True) + " in the objects this plan covers.")
         else:
             lines.append("DSS matches the configuration: nothing to do.")
             lines.append(style("No changes.", "green", bold=True))
@@ -89,6 +94,8 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
     lines.extend(render_impact(plan, style))
     for warning in plan.warnings:
         lines.append(style(f"Warning: {warning}", "yellow"))
+    if selection:
+        lines.append(style(f"Warning: {selection}", "yellow"))
     for key in plan.mark_projects:
         lines.append(style(f"Note: project {key} will be marked as managed by this state (project metadata) before the first change in it.", "cyan"))
     summary = plan.summary()
@@ -100,6 +107,17 @@ def render_plan(plan: Plan, style: Style = Style(), *, notes: Iterable[str] = ()
         + f"{imports} {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy{forget}{moves}."
     )
     return "\n".join(lines) + "\n"
+
+
+def selection_warning(plan: Plan) -> str:
+    """Terraform's "resource targeting is in effect": a plan made with --target or --exclude did not
+    look at the objects it left out, which may have changes of their own (empty otherwise)."""
+    options = plan.options
+    if not (options.targets or options.excludes):
+        return ""
+    flag = "--target" if options.targets else "--exclude"
+    return (f"{flag} is in effect: this plan covers only the objects it selects; those it leaves out may have "
+            "changes of their own (a plan without it shows every change the configuration asks for)")
 
 
 def _render_refresh(plan: Plan, style: Style, lines: list[str]) -> str:
@@ -354,6 +372,14 @@ def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str
     else:
         verdict = "Apply complete!" if result.ok else "Apply incomplete."
         imported = f" {summary['import']} imported," if summary["import"] else ""
-        counts = f" Resources:{imported} {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed."
+        moved = f", {len(plan.moved)} moved in the state" if plan.moved else ""  # written before the first change
+        counts = f" Resources:{imported} {summary['add']} added, {summary['change']} changed, {summary['destroy']} destroyed{moved}."
     lines.append(style(verdict, "green" if result.ok else "red", bold=True) + counts)
     return "\n".join(lines) + "\n"
+
+
+def render_moves_applied(plan: Plan, serial: int, style: Style = Style()) -> str:
+    """The end of an apply whose plan only moves objects in the state (`moved:` entries): no DSS
+    call, one state serial written."""
+    return (style("Apply complete!", "green", bold=True)
+            + f" Resources: 0 added, 0 changed, 0 destroyed, {len(plan.moved)} moved in the state (serial {serial}; DSS was not changed).\n")
