@@ -191,6 +191,7 @@ def test_a_resource_moved_into_a_module_keeps_its_dss_object(dss: Any, tmp_path:
     assert version_tags(client, ["MODS"]) == tags
     addresses = _state_addresses(root)
     assert "module.orders.recipe.MODS.orders_sync_raw" in addresses and "recipe.MODS.orders_sync_raw" not in addresses, str(applied)
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed, 3 moved in the state" in applied.stdout, str(applied)
 
     converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
     assert converged.last_line().startswith("No changes."), str(converged)
@@ -216,8 +217,9 @@ def test_a_move_alone_is_applied_from_a_saved_plan(dss: Any, tmp_path: Path) -> 
     shown = run_cli(dss, root, "plan", "-e", "dev", "--out", str(plan_file))
     assert "3 to move in the state" in shown.stdout, str(shown)
     before = request_count(dss)
-    run_cli(dss, root, "apply", "-e", "dev", str(plan_file))
+    applied = run_cli(dss, root, "apply", "-e", "dev", str(plan_file))
     assert writes_since(dss, before) == []
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed, 3 moved in the state" in applied.stdout, str(applied)
     assert "module.orders.dataset.MODS.orders_clean" in _state_addresses(root)
     converged = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")
     assert converged.last_line().startswith("No changes."), str(converged)

@@ -35,7 +35,7 @@ from dataiku_iac.engine.govern import ApprovalError, Govern
 from dataiku_iac.engine.saved_plans import check_unmodified
 from dataiku_iac.engine.session import DEFAULT_PARALLELISM, Session
 from dataiku_iac.errors import ConfigError, Diagnostic, ErrorReport, IacError, LockError, printable
-from dataiku_iac.output.text import Style, plural, render_apply_summary, render_plan
+from dataiku_iac.output.text import Style, plural, render_apply_summary, render_moves_applied, render_plan
 from dataiku_iac.planner.plan import Action, Plan, PlanOptions
 from dataiku_iac.resources.policy import Impact
 from dataiku_iac.testing.interrupt import interrupts_as_keyboard
@@ -510,13 +510,19 @@ def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_ap
 
     with _graceful_stop(stop, obj.style):
         planned, applied = session.apply(options, saved_plan=saved, confirm=confirm, on_plan=show_plan, on_event=progress, stop=stop)
+    moves_written = applied is None and not cancelled and bool(planned.plan.moved) and not planned.plan.actionable()
     if as_json:
         body = _apply_json(planned.plan, applied)
+        if moves_written:  # the state alone changed: a serial was written, no DSS call
+            body.update({"applied": True, "ok": True, "done": [], "failed": {}, "skipped": [], "stopped": False,
+                         "serial": planned.state.serial})
         if planned.approval is not None:
             body["govern"] = {**planned.approval.to_json(), "record_error": planned.approval_record_error}
         click.echo(json.dumps(body, indent=2, default=str))
     elif applied is not None:
         click.echo("\n" + render_apply_summary(applied, planned.plan, obj.style), nl=False)
+    elif moves_written:
+        click.echo("\n" + render_moves_applied(planned.plan, planned.state.serial, obj.style), nl=False)
     if planned.approval is not None and applied is not None and not as_json:
         recorded = (f"could not be written back to Govern change request {planned.approval.artifact_id}: "
                     f"{planned.approval_record_error}") if planned.approval_record_error else \
