@@ -73,6 +73,10 @@ def test_the_lock_round_trips_and_records_the_declarations(tmp_path):
          4, "a second entry for x"),
         ("version: 1\nmodules: [\n", 0, "YAML syntax error"),
         ("version: 1\nmodules: {}\n", 2, "'modules' must be a list"),
+        ("version: 1\nmodules:\n  - {source: 'git+https://h/r.git', kind: git, content_hash: 'h1:A'}\n", 3,
+         "a git entry needs its 'commit'"),
+        ("version: 1\nmodules:\n  - {source: acme/m, kind: registry, commit: main, content_hash: 'h1:A'}\n", 3,
+         "a registry entry needs its 'commit' (the full hexadecimal commit id)"),
     ],
 )
 def test_a_broken_lock_file_is_an_error_at_its_line(tmp_path, text, line, message):
@@ -95,3 +99,4 @@ def test_only_entries_no_call_uses_make_a_declarations_warning(tmp_path):
     assert lock.check_declarations([key_of("a", None), key_of("b", None), key_of("c", None)]) == []  # c: an error elsewhere
     [warning] = lock.check_declarations([key_of("a", None)])
     assert "(b no longer called)" in warning.message and warning.severity == "warning"
+    assert warning.line == 3  # the line of declarations_hash, after the header and version

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +45,8 @@ LOCK_VERSION = 1
 HEADER = "# Written by dataiku-iac modules get / modules update: do not edit by hand.\n"
 Key = tuple[str, str]  # (source, version constraint or "")
 _KINDS = ("git", "registry", "std")
+_FETCHED = ("git", "registry")  # kinds read from a Git repository: pinned by a commit
+_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # a full SHA-1 or SHA-256 commit id
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class ModuleLock:
     path: Path
     entries: dict[Key, LockEntry] = field(default_factory=dict)
     declarations: Optional[str] = None  # declarations_hash as read
+    declarations_line: int = 0  # its line in the file (0: not written there)
     exists: bool = False
     mode: str = "verify"
     refresh: Optional[set[Key]] = None  # record mode: keys to resolve anew (None: none)
@@ -137,7 +141,7 @@ class ModuleLock:
         stale = sorted(k for k in self.entries if k not in keys)
         if not stale:  # calls added or changed: their missing entries are the errors to show
             return []
-        return [Diagnostic(LOCK_FILE, 0, 0, "declarations_hash",
+        return [Diagnostic(LOCK_FILE, self.declarations_line, 0, "declarations_hash",
                            f"{LOCK_FILE} was written for other module calls "
                            f"({', '.join(_label(k) for k in stale)} no longer called)",
                            "run `dataiku-iac modules get` to tidy the lock file", severity="warning")]
@@ -206,6 +210,8 @@ def _read_body(data: Any, marks: Any, lock: ModuleLock) -> list[Diagnostic]:
         return [problem(("version",), f"unsupported lock file (expected 'version: {LOCK_VERSION}')")]
     declared = data.get("declarations_hash")
     lock.declarations = declared if isinstance(declared, str) else None
+    mark = marks.get(("declarations_hash",))
+    lock.declarations_line = mark.line if mark else 0
     items = data.get("modules")
     if items is None:
         items = []
@@ -234,6 +240,9 @@ def _entry(item: Any) -> LockEntry | str:
         return "an entry needs a 'source' and a 'content_hash' (h1:…)"
     if item.get("kind") not in _KINDS:
         return f"'kind' must be one of {', '.join(_KINDS)}"
+    if item["kind"] in _FETCHED and not _COMMIT.match(item.get("commit") or ""):
+        # without it a run would read whatever a branch name points at, or look for commit ''
+        return f"a {item['kind']} entry needs its 'commit' (the full hexadecimal commit id)"
     calls = item.get("calls") or []
     if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
         return "'calls' must be a list of call names"
