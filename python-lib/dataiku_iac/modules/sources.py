@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -54,10 +53,9 @@ from dataiku_iac.modules.registry import (
 )
 from dataiku_iac.modules.versions import Constraint, Version, VersionError
 from dataiku_iac.sources.common import SourceError, check_rel
-from dataiku_iac.sources.git import check_url, open_repository
+from dataiku_iac.sources.git import check_url, is_ref_name, open_repository
 
 MODULE_FILE = "module.yml"
-_REF = re.compile(r"^[A-Za-z0-9._/-]+$")  # as sources/git.py accepts for a config source
 _SOURCE_HINT = "a module source is ./path or ../path (relative to this file), git+https://host/repo.git//dir?ref=TAG, std/NAME or REGISTRY/NAME"
 
 
@@ -243,9 +241,7 @@ def _git_errors(target: _Target) -> Any:
     def wrap() -> Iterator[None]:
         try:
             yield
-        except SourceError as exc:
-            raise target.site.error(f"module '{target.shown}': {exc}") from None
-        except TreeError as exc:
+        except (SourceError, TreeError) as exc:
             raise target.site.error(f"module '{target.shown}': {exc}") from None
 
     return wrap()
@@ -269,7 +265,7 @@ class _GitTarget(_Target):
             if set(params) != {"ref"} or len(params["ref"]) != 1 or not params["ref"][0]:
                 raise site.error(f"'{shown}': the only query parameter of a Git source is ?ref=TAG, BRANCH or COMMIT")
             ref = params["ref"][0]
-            if not _REF.match(ref) or ref.startswith("-") or ".." in ref:
+            if not is_ref_name(ref):
                 raise site.error(f"'{shown}': '{ref}' is not a tag, branch or commit name")
         scheme_end = body.find("://")
         split_at = body.find("//", scheme_end + 3) if scheme_end >= 0 else -1

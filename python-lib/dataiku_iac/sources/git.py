@@ -124,6 +124,12 @@ def check_url(url: object) -> str:
     raise SourceError(f"unsupported git URL scheme {parts.scheme!r}")
 
 
+def is_ref_name(ref: str) -> bool:
+    """Whether `ref` may name a branch, tag or commit on Git's command line: no option (leading
+    '-'), no range ('..'), only a name's characters. Config sources and module sources ask here."""
+    return bool(_REF.match(ref)) and not ref.startswith("-") and ".." not in ref
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None and not (parts.username and parts.scheme in ("http", "https")):
@@ -135,7 +141,7 @@ def redact_url(url: str) -> str:
 def from_git(spec: dict, work: Path, cache_dir: Optional[Path] = None, user: Optional[str] = None) -> tuple[Path, dict]:
     url = check_url(spec.get("url"))
     ref = str(spec.get("ref") or "HEAD").strip()
-    if not _REF.match(ref) or ref.startswith("-") or ".." in ref:
+    if not is_ref_name(ref):
         raise SourceError(f"invalid git ref {ref!r}")
     subpath = str(spec.get("subpath") or "").strip().strip("/")
     if subpath:
