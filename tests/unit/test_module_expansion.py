@@ -305,3 +305,14 @@ def test_outputs_of_for_each_instances_are_read_per_key(tmp_path: Path) -> None:
     assert any("${module.region.clean}" in m and "read per key: ${module.region[eu].clean}" in m for m in found), found
     fixed = CALLS.replace("${module.orders.described}", "${module.region[eu].described}")
     assert desired(tree(tmp_path, fixed)).resources["dataset.DEMO.report"].attributes["description"] == "clean copy of EU"
+
+
+def test_a_module_requiring_another_dataiku_iac_is_refused(tmp_path: Path) -> None:
+    found = rendered(tree(tmp_path, CALLS, {"modules/ingest/module.yml": MODULE_YML.replace(
+        "version: 1.0.0\n", "version: 1.0.0\nrequires: {dataiku_iac: \">= 99.0\", dss: \">= 13.0\"}\n")}))
+    assert any(m.startswith("modules/ingest/module.yml:3") and "requires dataiku-iac >= 99.0" in m for m in found), found
+    bad = rendered(tree(tmp_path, CALLS, {"modules/ingest/module.yml": MODULE_YML.replace(
+        "version: 1.0.0\n", "version: 1.0.0\nrequires: {dataiku_iac: \"about two\"}\n")}))
+    assert any("invalid version constraint" in m for m in bad), bad
+    assert desired(tree(tmp_path, CALLS, {"modules/ingest/module.yml": MODULE_YML.replace(
+        "version: 1.0.0\n", "version: 1.0.0\nrequires: {dataiku_iac: \">= 0.1\"}\n")})).resources

@@ -31,6 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from dataiku_iac import __version__
 from dataiku_iac.config.fastschema import compile_schema
 from dataiku_iac.config.files import ConfinedReadError, read_confined
 from dataiku_iac.config.paths import MarkMap, YamlPath, nearest_mark, render_path
@@ -38,6 +39,7 @@ from dataiku_iac.config.schema import check, explain
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import Diagnostic
+from dataiku_iac.modules.versions import Constraint, Version, VersionError
 
 MODULE_FILE = "module.yml"
 # Keys of an input's definition that are not JSON Schema (what `_value_schema` leaves out).
@@ -171,6 +173,7 @@ def read_definition(directory: Path, root: Path, base: Optional[str] = None) -> 
         problems.append(definition.diagnostic(issue.path, issue.message, issue.hint))
     if problems:
         return None, problems
+    problems += _requirement_problems(definition)
     definition.inputs = {name: InputSpec(name, spec) for name, spec in (data.get("inputs") or {}).items()}
     for spec in definition.inputs.values():
         problems += _check_input_definition(definition, spec)
@@ -182,6 +185,24 @@ def read_definition(directory: Path, root: Path, base: Optional[str] = None) -> 
                                                   "e.g. inputs.min_rows <= inputs.max_rows"))
         definition.validations.append(Validation(entry["condition"], entry["error_message"], line))
     return (None if problems else definition), problems
+
+
+def _requirement_problems(definition: ModuleDefinition) -> List[Diagnostic]:
+    """`requires.dataiku_iac`: a version constraint this dataiku-iac must meet (`requires.dss` is
+    informative: the DSS version is not known offline)."""
+    wanted = (definition.data.get("requires") or {}).get("dataiku_iac")
+    if not isinstance(wanted, str):
+        return []
+    path = ("requires", "dataiku_iac")
+    try:
+        constraint = Constraint.parse(wanted)
+        allowed = constraint.allows(Version.parse(__version__))
+    except VersionError as exc:
+        return [definition.diagnostic(path, f"invalid version constraint: {exc}", 'e.g. ">= 0.4, < 1.0"')]
+    if allowed:
+        return []
+    return [definition.diagnostic(path, f"module {definition.name} requires dataiku-iac {wanted}; this is {__version__}",
+                                  "upgrade dataiku-iac, or use a version of the module made for this one")]
 
 
 def _check_input_definition(definition: ModuleDefinition, spec: InputSpec) -> List[Diagnostic]:
