@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from dataiku_iac.config.files import ConfinedReadError, list_yaml_files, read_confined
+from dataiku_iac.config.files import list_yaml_files
 from dataiku_iac.config.paths import render_path
 from dataiku_iac.config.pyconfig import is_python_file, list_python_files, load_python_project
-from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError
+from dataiku_iac.modules.definition import read_yaml_file
 from dataiku_iac.modules.lock import Key, LockEntry, declarations_hash, key_of, load_lock
 from dataiku_iac.modules.sources import ResolvedModule, is_local, resolve_module
 
@@ -90,20 +90,9 @@ def collect_calls(config_root: Path) -> list[ModuleCall]:
 
 
 def _read(root: Path, rel: str, problems: list[Diagnostic]) -> tuple[Any, Any]:
-    try:
-        raw = read_confined(root, rel)
-    except ConfinedReadError as exc:
-        problems.append(Diagnostic(rel, 0, 0, "", exc.problem.message, exc.problem.hint))
-        return None, {}
-    text, problem = decode_utf8(raw, rel)
-    if problem is not None or text is None:
-        problems.append(problem or Diagnostic(rel, 0, 0, "", "unreadable"))
-        return None, {}
-    parsed = parse_yaml(text, rel)
-    if not parsed.usable:
-        problems.extend(parsed.diagnostics)
-        return None, {}
-    return parsed.data, parsed.marks
+    data, marks, found = read_yaml_file(root, rel, rel)
+    problems.extend(d for d in found if d.severity == "error")
+    return data, marks
 
 
 def _read_python(root: Path, rel: str, problems: list[Diagnostic]) -> tuple[Any, Any]:

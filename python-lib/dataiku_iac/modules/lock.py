@@ -35,10 +35,9 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from dataiku_iac.config.files import ConfinedReadError, read_confined
 from dataiku_iac.config.paths import render_path
-from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import ConfigError, Diagnostic
+from dataiku_iac.modules.definition import read_yaml_file
 
 LOCK_FILE = "iac.lock.yml"
 LOCK_VERSION = 1
@@ -178,18 +177,12 @@ def load_lock(config_root: Path) -> ModuleLock:
     lock = ModuleLock(path)
     if not path.exists() and not path.is_symlink():
         return lock
-    try:
-        raw = read_confined(Path(config_root), LOCK_FILE)
-    except ConfinedReadError as exc:
-        raise ConfigError([Diagnostic(LOCK_FILE, 0, 0, "", exc.problem.message, exc.problem.hint)]) from None
-    text, problem = decode_utf8(raw, LOCK_FILE)
-    if problem is not None or text is None:
-        raise ConfigError([problem or Diagnostic(LOCK_FILE, 0, 0, "", "unreadable")])
-    parsed = parse_yaml(text, LOCK_FILE)
-    if not parsed.usable:
-        raise ConfigError(parsed.diagnostics)
+    data, marks, found = read_yaml_file(Path(config_root), LOCK_FILE, LOCK_FILE)
+    errors = [d for d in found if d.severity == "error"]
+    if errors:
+        raise ConfigError(errors)
     lock.exists = True
-    problems = _read_body(parsed.data, parsed.marks, lock)
+    problems = _read_body(data, marks, lock)
     if problems:
         raise ConfigError(problems)
     return lock

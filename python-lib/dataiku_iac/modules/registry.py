@@ -137,10 +137,7 @@ def configured_registries(config_root: Path) -> dict[str, str]:
         raw = read_confined(config_root, "iac.yml")
     except ConfinedReadError:
         return {}
-    text, _ = decode_utf8(raw, "iac.yml")
-    parsed = parse_yaml(text or "", "iac.yml")
-    data = parsed.data if parsed.usable and isinstance(parsed.data, dict) else {}
-    found = data.get("module_registries")
+    found = yaml_mapping(raw, "iac.yml").get("module_registries")
     if not isinstance(found, dict):
         return {}
     return {k: v[len("git+"):] for k, v in found.items() if isinstance(v, str) and v.startswith("git+") and k != STD}
@@ -187,9 +184,7 @@ class RegistryView:
         if with_definition:
             raw = self.read(module, "module.yml")
             if raw is not None:
-                text, _ = decode_utf8(raw, "module.yml")
-                parsed = parse_yaml(text or "", "module.yml")
-                info.definition = parsed.data if parsed.usable and isinstance(parsed.data, dict) else None
+                info.definition = yaml_mapping(raw, "module.yml") or None
             info.readme = self.read(module, "README.md") is not None
         return info
 
@@ -213,7 +208,7 @@ def _std_view() -> RegistryView:
     index = std_index()
     versions = {}
     for name, entry in index.modules.items():
-        version = _version_in(_std_read(entry, "module.yml"))
+        version = version_in(_std_read(entry, "module.yml"))
         versions[name] = [version] if version else []
 
     def read(module: str, rel: str) -> Optional[bytes]:
@@ -230,13 +225,19 @@ def _std_read(entry: IndexEntry, rel: str) -> Optional[bytes]:
         return None
 
 
-def _version_in(raw: Optional[bytes]) -> Optional[str]:
-    if raw is None:
-        return None
-    text, _ = decode_utf8(raw, "module.yml")
-    parsed = parse_yaml(text or "", "module.yml")
-    value = parsed.data.get("version") if parsed.usable and isinstance(parsed.data, dict) else None
+def version_in(raw: Optional[bytes]) -> Optional[str]:
+    """The `version:` a module.yml's bytes declare (None when it declares none or is unreadable)."""
+    value = yaml_mapping(raw, "module.yml").get("version") if raw is not None else None
     return str(value) if value is not None else None
+
+
+def yaml_mapping(raw: bytes, file: str) -> dict[str, Any]:
+    """The top-level mapping of a YAML file's bytes; {} when they are not one. For browsing and
+    look-ups only: what is wrong with the file is reported by whatever reads it in earnest (the
+    loader, the module's resolution)."""
+    text, _ = decode_utf8(raw, file)
+    parsed = parse_yaml(text or "", file)
+    return parsed.data if parsed.usable and isinstance(parsed.data, dict) else {}
 
 
 def _git_view(name: str, url: str, offline: bool) -> RegistryView:

@@ -34,7 +34,6 @@ from typing import Any, Iterable, Iterator, Optional
 from urllib.parse import parse_qs
 
 from dataiku_iac.config.files import ConfinedReadError, is_inside, read_confined
-from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
 from dataiku_iac.errors import ConfigError, Diagnostic, redact_userinfo
 from dataiku_iac.modules import cache
 from dataiku_iac.modules.cache import git_cache
@@ -50,6 +49,7 @@ from dataiku_iac.modules.registry import (
     module_tag_version,
     parse_index,
     std_index,
+    version_in,
 )
 from dataiku_iac.modules.versions import Constraint, Version, VersionError
 from dataiku_iac.sources.common import SourceError, check_rel
@@ -437,10 +437,8 @@ def _read_module_version(directory: Path) -> Optional[Version]:
         raw = read_confined(directory, MODULE_FILE)
     except ConfinedReadError:
         return None
-    text, _ = decode_utf8(raw, MODULE_FILE)
-    parsed = parse_yaml(text or "", MODULE_FILE)
-    value = parsed.data.get("version") if parsed.usable and isinstance(parsed.data, dict) else None
-    return Version.of_tag(str(value)) if value is not None else None
+    value = version_in(raw)
+    return Version.of_tag(value) if value is not None else None
 
 
 def _registry_url(config_root: Path, registry: str, site: CallSite) -> str:
