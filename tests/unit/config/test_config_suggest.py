@@ -38,3 +38,7 @@ def test_every_suggestion_comes_from_the_one_helper():
     users = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "difflib" in p.read_text("utf-8"))
     # difflib also compares and diffs whole files for `pull` (config/patch.py, engine/pull.py): no suggestion there
     assert users == ["config/patch.py", "config/suggest.py", "engine/pull.py"]
+    closeness = ("get_close_matches", ".ratio(", "quick_ratio")  # how a "did you mean" picks a word
+    guessers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                      if any(word in p.read_text("utf-8") for word in closeness))
+    assert guessers == ["config/suggest.py"]
