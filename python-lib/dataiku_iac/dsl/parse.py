@@ -14,6 +14,7 @@ from collections import abc
 from functools import cache
 from typing import Any, Dict, Literal, Optional, Tuple, Type, TypeVar, Union
 
+from ..config.suggest import did_you_mean
 from . import models
 from .base import Model, Var
 
@@ -77,7 +78,8 @@ def _model(cls: type, value: Any, path: Tuple[Any, ...]) -> Model:
     for key, item in value.items():
         found = fields.get(key)
         if found is None:
-            raise ConvertError((*path, key), f"unknown key '{key}' for {cls.__name__}")
+            hint = did_you_mean(key, fields)
+            raise ConvertError((*path, key), f"unknown key '{key}' for {cls.__name__}" + (f" ({hint})" if hint else ""))
         kwargs[found.name] = build(hints[found.name], item, (*path, key))
     try:
         made = cls(**kwargs)

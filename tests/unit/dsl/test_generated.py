@@ -96,5 +96,5 @@ def test_from_data_reads_a_yaml_snippet_into_the_classes() -> None:
     made = dsl.from_data(models.DatasetSqlTable, snippet)
     assert isinstance(made.partitioning.dimensions[0], models.DimensionTime)
     assert to_data(made) == snippet
-    with pytest.raises(dsl.ConvertError, match="unknown key 'tabel'"):
+    with pytest.raises(dsl.ConvertError, match=r"unknown key 'tabel' for DatasetSqlTable \(did you mean 'table'\?\)"):
         dsl.from_data(models.DatasetSqlTable, {"name": "x", "tabel": "t"})
