@@ -191,14 +191,19 @@ def is_subset(desired: Any, observed: Any) -> bool:
     if isinstance(desired, dict):
         if not isinstance(observed, dict):
             return False
-        for key, value in desired.items():  # noqa: SIM110 - a loop, not a generator per node (hot path)
-            if not is_subset(value, observed.get(key, ABSENT)):
+        for key, value in desired.items():
+            found = observed.get(key, ABSENT)
+            if type(value) is str and type(found) is str and value == found:
+                continue  # most leaves of a no-op plan: same_json's first answer, without the call
+            if not is_subset(value, found):
                 return False
         return True
     if isinstance(desired, list):
         if not isinstance(observed, list) or len(desired) != len(observed):
             return False
-        for wanted, found in zip(desired, observed):  # noqa: SIM110 - as above
+        for wanted, found in zip(desired, observed):
+            if type(wanted) is str and type(found) is str and wanted == found:
+                continue  # as above
             if not is_subset(wanted, found):
                 return False
         return True
