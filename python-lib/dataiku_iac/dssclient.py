@@ -68,9 +68,8 @@ _in_flight = threading.local()
 def hold_slots(slots: Optional[threading.Semaphore]) -> None:
     """From now on, each request this thread makes holds one of `slots` while it is in flight,
     from sending it to the end of its answer (None: no limit). Threads sharing `slots` have at
-    most that many requests in flight together, however many they are: the observation runs
-    more threads than its parallelism, so that one thread decodes an answer while another's
-    request is in flight (engine/observe.py)."""
+    most that many requests in flight together, however many they are: the observation's pool
+    and the thread checking the remapped connections beside it (engine/observe.py)."""
     _in_flight.slots = slots
 
 

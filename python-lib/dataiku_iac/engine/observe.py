@@ -112,12 +112,14 @@ class Observer:
         self.contexts: dict[str, ProjectContext] = {}
         self._summaries: Optional[dict[str, dict]] = None
         self._before = connection.requests.count
-        # Twice `parallelism` threads, `parallelism` requests in flight (dssclient.holding_slots):
-        # while one thread decodes and translates an answer (a list of 140 full dataset
-        # documents: a few ms of CPU), another thread's request is in flight.
+        # `parallelism` requests in flight, the pool's and those of another thread holding the
+        # same slots (dssclient.holding_slots: the remapped connections' check, beside the
+        # observation's first requests). Twice as many threads, so that one decodes an answer
+        # while another's request is in flight, measured no faster on the 2-CPU machine and
+        # spent more CPU: not done.
         self.slots = threading.BoundedSemaphore(self.parallelism)
         self._pool = ThreadPoolExecutor(
-            max_workers=2 * self.parallelism, thread_name_prefix="observe", initializer=hold_slots, initargs=(self.slots,)
+            max_workers=self.parallelism, thread_name_prefix="observe", initializer=hold_slots, initargs=(self.slots,)
         )
 
     @property
