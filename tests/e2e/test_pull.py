@@ -9,6 +9,7 @@ environment override is reported (file:line, DSS's value) and left as written.
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -339,3 +340,70 @@ def test_an_object_the_configuration_no_longer_declares_is_reported(dss: Any, tm
     result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
     assert [(r["address"], r["kind"]) for r in result["reported"]] == [("managed_folder.PULLED.archive", "not_declared")]
     assert path.read_text() == before
+
+
+CRON_PROJECT = """\
+project:
+  key: CRONNED
+  name: Cronned
+  owner: admin
+  description: watched by pull
+  permissions:
+    - group: data_team
+      role: contributor
+scenarios:
+  - id: NIGHTLY
+    name: Nightly
+    active: true
+    triggers:
+      - type: temporal
+        cron: "30 2 * * *"   # half past two
+    steps:
+      - {type: build, datasets: [orders]}
+datasets:
+  - name: orders
+    type: managed
+    format: csv
+    description: raw orders
+"""
+NO_ADMINS = """\
+compliance:
+  rules:
+    - id: no-group-admins
+      kind: forbidden_permission
+      groups: ["*"]
+      permissions: [admin]
+"""
+
+
+def test_a_cron_trigger_is_pulled_as_cron_and_a_rule_breaking_value_is_reported_not_written(dss: Any, tmp_path: Path) -> None:
+    from dataiku_iac.cli import scaffold
+
+    root = write_config(tmp_path / "cfg", {"cronned.yml": CRON_PROJECT}, iac=scaffold.IAC_YML + NO_ADMINS)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("CRONNED")
+    _edit(project.get_scenario("NIGHTLY").get_settings(), lambda raw: raw["triggers"][0]["params"].update(hour=4))
+    permissions = project.get_permissions()
+    for entry in permissions["permissions"]:
+        if entry.get("group") == "data_team":
+            entry["admin"] = True
+    project.set_permissions(permissions)
+    _edit(project.get_dataset("orders").get_settings(), lambda raw: raw.update(description="orders as they land"))
+    path = root / "projects" / "cronned.yml"
+    before = path.read_text()
+
+    dry = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", expect=2)
+    assert "please report this" not in dry.stdout + dry.stderr
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    assert _diff(before, path.read_text()) == sorted([
+        '-        cron: "30 2 * * *"   # half past two',
+        '+        cron: "30 4 * * *"   # half past two',
+        "+    description: orders as they land",
+        "-    description: raw orders",
+    ]), json.dumps(result, indent=1)
+    [reported] = result["reported"]
+    assert reported["address"] == "project.CRONNED" and reported["kind"] == "compliance", reported
+    assert "no-group-admins" in reported["reason"] and "please report this" not in reported["reason"]
+    assert reported["where"] == "projects/cronned.yml:8" and reported["path"] == "project.permissions[0].role"
+    assert reported["dss_value"] == "admin"
+    assert "role: contributor" in path.read_text()

@@ -56,6 +56,23 @@ def parse_cron(expression: str) -> dict[str, Any]:
     return {"frequency": "Weekly", "hour": hour, "minute": minute, "days": parse_days(dow)}
 
 
+def to_cron(trigger: dict[str, Any]) -> Optional[str]:
+    """The cron expression of a temporal trigger's `frequency`, `hour`, `minute` and `days` (as
+    `parse_cron` gives them), or None when cron cannot say it (monthly, a repeat, a day list
+    on a daily schedule)."""
+    frequency, minute, hour = trigger.get("frequency"), trigger.get("minute", 0), trigger.get("hour", 0)
+    if not isinstance(minute, int) or not isinstance(hour, int) or not 0 <= minute <= 59 or not 0 <= hour <= 23:
+        return None
+    days = trigger.get("days")
+    if frequency == "Hourly" and not days:
+        return f"{minute} * * * *"
+    if frequency == "Daily" and not days:
+        return f"{minute} {hour} * * *"
+    if frequency == "Weekly" and days and all(d in DAYS for d in days):
+        return f"{minute} {hour} * * {','.join(d[:3].upper() for d in DAYS if d in days)}"
+    return None
+
+
 def parse_days(text: str) -> list[str]:
     """'1-5' -> Monday … Friday; 'SAT,SUN' -> Sunday, Saturday (always in Sunday-first order)."""
     indexes: set[int] = set()

@@ -298,8 +298,17 @@ class _Pull:
             self.report(item, "not_expressible", f"cannot be written: the configuration cannot express this object as DSS now has it: {why}",
                         path=", ".join(f.name for f in pullable))
             return
+        written = self.declared_item(item)
+        if spec.written_form is not None and isinstance(written, dict):  # the item's own words (`cron:`)
+            old_item, new_item = spec.written_form(written, old_item), spec.written_form(written, new_item)
         changes = diff_items(old_item, new_item)
         self.locate(item, key, changes, old.files, new.files, new_item)
+
+    def declared_item(self, item: DriftItem) -> Any:
+        """The configuration's item for `item` as its project file has it (_MISSING if none)."""
+        doc = self.cfg.project(project_of(item.address))
+        target = ov.find_target(doc.data, Address.parse(item.address)) if doc is not None else None
+        return _get(doc.data, target) if doc is not None and target is not None else _MISSING
 
     # finding each change in the project file
     def locate(self, item: DriftItem, key: str, changes: list[_Change], old_files: dict[str, str],
@@ -451,11 +460,11 @@ class _Pull:
             out = attempt
         return out
 
-    def drop(self, address: str, kind: str, reason: str) -> None:
+    def drop(self, address: str, kind: str, reason: str, hint: str = "change it by hand") -> None:
         for record in self.patched.pop(address, []):
             self.result.reported.append({"address": address, "kind": kind, "path": record["path"], "reason": reason,
                                          "where": f"{record['file']}:{record['line']}", "dss_value": record["value"],
-                                         "hint": "change it by hand"})
+                                         "hint": hint})
         self.edits.pop(address, None)
         self.code.pop(address, None)
 
@@ -547,12 +556,32 @@ def _rebuilt(session: Any, state: Any, texts: dict[str, str]) -> Any:
         try:
             _cfg, desired = check_config(root, session.environment, session.secrets, secret_values=False)
         except ConfigError as exc:
-            raise IacError("the patched configuration does not validate (please report this): "
-                           + "; ".join(f"{d.file}:{d.line}: {d.message}" for d in exc.diagnostics[:5])) from None
+            raise _Invalid(exc.diagnostics) from None
     desired = session.keyed(desired, state)
     if desired.unresolved_secrets:
         desired, _assumed = assume_recorded(desired, state)
     return desired
+
+
+class _Invalid(IacError):
+    """The patched configuration does not validate: its problems (Diagnostics). Caught where the
+    patch is checked (the resources at fault are dropped); raised on only if the patches that each
+    validate alone do not validate together."""
+
+    def __init__(self, diagnostics: list[Any]):
+        super().__init__("the patches pull made each validate, but not together (please report this); nothing was "
+                         "written: " + "; ".join(f"{d.file}:{d.line}: {d.message}" for d in diagnostics[:5]))
+        self.diagnostics = diagnostics
+
+
+def _refused(diagnostics: list[Any]) -> tuple[str, str, str]:
+    """(kind, reason, hint) of a resource whose patch alone makes the configuration invalid: a
+    compliance rule DSS's value breaks, or a value the file cannot take as written."""
+    shown = "; ".join(f"{d.file}:{d.line}: {d.message}" for d in diagnostics[:3])
+    if diagnostics and all("(compliance rule " in d.message for d in diagnostics):
+        return ("compliance", f"DSS's value breaks a compliance rule: not written ({shown})",
+                "`apply` puts the configuration's value back in DSS; or change the rule if DSS is right")
+    return ("cannot_write", f"not written: the patched file would not validate ({shown})", "change it by hand")
 
 
 def _converged(resource: Any, live: Any) -> tuple[set[str], set[str]]:
@@ -601,6 +630,19 @@ def _check(run: _Pull, texts: dict[str, str]) -> tuple[Any, list[str]]:
     return desired, failed
 
 
+def _drop_invalid(run: _Pull) -> None:
+    """Each resource whose patch alone makes the configuration invalid is reported and dropped
+    (tried one by one: only when the whole patch does not validate)."""
+    for address in list(run.patched):
+        texts = run.patch([address])
+        if not texts:
+            continue
+        try:
+            _rebuilt(run.session, run.observed.state, texts)
+        except _Invalid as exc:
+            run.drop(address, *_refused(exc.diagnostics))
+
+
 def _item_of(observed: Any, address: str) -> DriftItem:
     return next(i for i in observed.report.items if i.address == address)
 
@@ -621,7 +663,12 @@ def pull(session: Any, addresses: tuple[str, ...] = (), *, dry_run: bool = False
     texts = run.patch(list(run.patched))
     desired = None
     if texts:
-        desired, failed = _check(run, texts)
+        try:
+            desired, failed = _check(run, texts)
+        except _Invalid:
+            _drop_invalid(run)  # one object that cannot be patched never stops the others
+            texts = run.patch(list(run.patched))
+            desired, failed = _check(run, texts) if texts else (None, [])
         for address in failed:
             run.drop(address, "not_reproduced", "the patched item would not describe DSS's value; not written")
         if failed:

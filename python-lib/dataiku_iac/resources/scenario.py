@@ -886,6 +886,36 @@ def _trigger_to_config(trigger: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+_CRON_FIELDS = ("frequency", "hour", "minute", "days")  # what a cron expression stands for
+
+
+def written_form(declared: Mapping[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """`item` (to_config's) with each temporal trigger the configuration writes as `cron:` in
+    that form: its cron expression as written when it still says the same schedule, else the
+    expression of the new one (a schedule cron cannot say is left as fields)."""
+    from dataiku_iac.config.schedule import ScheduleError, parse_cron, to_cron
+
+    declared_triggers = declared.get("triggers")
+    if not isinstance(declared_triggers, list):
+        return item
+    for written, trigger in zip(declared_triggers, item.get("triggers") or []):
+        if not isinstance(written, Mapping) or not isinstance(written.get("cron"), str) or trigger.get("type") != "temporal":
+            continue
+        fields = {k: trigger[k] for k in _CRON_FIELDS if k in trigger}
+        if set(trigger) - set(_CRON_FIELDS) - {"type", "name", "active", "timezone"}:
+            continue  # a repeat, a start date…: not a cron schedule
+        try:
+            same = {"hour": 0, **parse_cron(written["cron"])} == {"hour": 0, **fields}  # hourly: hour 0
+        except ScheduleError:
+            same = False
+        cron = written["cron"] if same else to_cron(fields)
+        if cron is not None:
+            for key in _CRON_FIELDS:
+                trigger.pop(key, None)
+            trigger["cron"] = cron
+    return item
+
+
 def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
     kind = step.get("type")
     item: dict[str, Any] = {"type": kind}
@@ -1206,5 +1236,6 @@ SPEC = ResourceSpec(
     references=("dataset", "managed_folder", "scenario"),
     build=build,
     to_config=to_config,
+    written_form=written_form,
     flow_links=flow_links,
 )

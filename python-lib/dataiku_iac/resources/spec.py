@@ -302,6 +302,10 @@ class ResourceSpec:
     # objects are only observed).
     build: Optional[Build] = None
     to_config: Optional[ToConfig] = None
+    # Optional: (the configuration's item, an item `to_config` wrote) -> that item in the words the
+    # configuration's item uses where the schema offers two (a trigger's `cron:`), so that `pull`
+    # edits the item in its own vocabulary.
+    written_form: Optional[Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]]] = None
     # Optional: the checks across the items of one project's section, after each was built.
     check_items: Optional[CheckItems] = None
     # -- impact analysis (planner/impact.py, docs/impact-analysis.md) -------------------------

@@ -53,3 +53,23 @@ def test_names_added_to_a_list_keep_its_order() -> None:
 
 def test_equal_values_make_no_change() -> None:
     assert changes({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2}]}) == []
+
+
+def test_a_cron_trigger_is_compared_in_its_cron_words() -> None:
+    from dataiku_iac.config.schedule import to_cron
+    from dataiku_iac.resources.scenario import written_form
+
+    declared = {"id": "S", "triggers": [{"type": "temporal", "cron": "30 2 * * mon-fri"}, {"type": "temporal", "frequency": "Daily"}]}
+    applied = {"id": "S", "triggers": [
+        {"type": "temporal", "frequency": "Weekly", "hour": 2, "minute": 30,
+         "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]},
+        {"type": "temporal", "frequency": "Daily", "hour": 1, "minute": 0}]}
+    live = {"id": "S", "triggers": [{**applied["triggers"][0], "hour": 4}, {**applied["triggers"][1], "hour": 3}]}
+    old, new = written_form(declared, applied), written_form(declared, live)
+    assert old["triggers"][0] == {"type": "temporal", "cron": "30 2 * * mon-fri"}  # as written: no change there
+    assert changes(old, new) == [
+        (("triggers", 0, "cron"), "30 2 * * mon-fri", "30 4 * * MON,TUE,WED,THU,FRI", SET),
+        (("triggers", 1, "hour"), 1, 3, SET),  # a trigger written with fields keeps them
+    ]
+    assert to_cron({"frequency": "Hourly", "hour": 0, "minute": 5}) == "5 * * * *"
+    assert to_cron({"frequency": "Monthly", "hour": 0, "minute": 5}) is None
