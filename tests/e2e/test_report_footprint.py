@@ -79,6 +79,7 @@ def test_the_footprint_report_in_json(dss: Any, tmp_path: Path) -> None:
     assert datasets["raw"]["records"] == 0 and datasets["orphan"]["size_bytes"] is None
     recipes = {r["name"]: r for r in project["recipes"]}
     assert recipes["cleaning"]["last_run"] is not None and recipes["copy_clean"]["last_run"] is None
+    assert recipes["cleaning"]["type"] == "python"
     kinds = sorted((r["kind"], r["address"]) for r in body["recommendations"])
     assert kinds == [
         ("dataset_unread", f"dataset.{KEY}.orphan"),

@@ -19,9 +19,9 @@ def _project() -> ProjectObservation:
     objects = {
         "dataset": [_observed("dataset", n) for n in ("raw", "clean", "lonely")],
         "recipe": [
-            _observed("recipe", "clean_it", type="python", inputs={"main": ["raw"]}, outputs={"main": ["clean"]}),
-            _observed("recipe", "share", type="sync", inputs={"main": ["clean", "OTHER.shared"]}, outputs={"main": ["copy"]}),
-            _observed("recipe", "idle", type="sync", inputs={"main": ["clean"]}, outputs={"main": ["nowhere"]}),
+            _observed("recipe", "clean_it", kind="python", inputs={"main": ["raw"]}, outputs={"main": ["clean"]}),
+            _observed("recipe", "share", kind="sync", inputs={"main": ["clean", "OTHER.shared"]}, outputs={"main": ["copy"]}),
+            _observed("recipe", "idle", kind="sync", inputs={"main": ["clean"]}, outputs={"main": ["nowhere"]}),
         ],
         "scenario": [_observed("scenario", "NIGHTLY", active=False), _observed("scenario", "HOURLY", active=True)],
         "managed_folder": [Observed("managed_folder", KEY, "copy", "f1234", {})],
@@ -51,6 +51,7 @@ def test_summary_and_recommendations() -> None:
     assert recipes["clean_it"].last_run is not None and recipes["clean_it"].last_run.job_id == "new"
     assert recipes["share"].last_run is not None and recipes["share"].last_run.job_id == "folder"  # its folder, by id
     assert recipes["idle"].last_run is None
+    assert (recipes["clean_it"].type, recipes["share"].type) == ("python", "sync")  # the recipe's `kind` attribute
     assert [(r.kind, r.address) for r in found.recommendations] == [
         ("dataset_unread", "dataset.P.lonely"),
         ("recipe_never_run", "recipe.P.idle"),

@@ -154,7 +154,7 @@ def summarise(
         runs = [last_builds[o] for o in built]
         last = max(runs, key=lambda j: j.ended_at or "~") if runs else None
         result.recipes.append(RecipeFootprint(address_of("recipe", config_key, recipe.name), recipe.name,
-                                              str(recipe.attributes.get("type") or ""), last))
+                                              str(recipe.attributes.get("kind") or ""), last))
     for scenario in sorted(project.objects.get("scenario", []), key=lambda s: s.dss_id):
         result.scenarios.append(ScenarioFootprint(address_of("scenario", config_key, scenario.dss_id), scenario.dss_id,
                                                   scenario.attributes.get("active") is not False))
