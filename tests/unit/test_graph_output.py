@@ -4,6 +4,7 @@ byte for byte the same for the same configuration, whatever order its resources 
 from __future__ import annotations
 
 import random
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,8 +13,20 @@ import pytest
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.graphs import DependencyGraph, GraphNode, dependency_graph
-from dataiku_iac.output.graph import FORMATS, NODE_WIDTH, layout, render, to_dot, to_mermaid, to_svg
-from dataiku_iac.resources.registry import types
+from dataiku_iac.output.graph import (
+    FORMATS,
+    NODE_WIDTH,
+    OTHER_COLOR,
+    color_of,
+    layout,
+    render,
+    to_dot,
+    to_mermaid,
+    to_svg,
+)
+from dataiku_iac.resources.registry import find_spec, registered, specs, types
+
+from tests.support import throwaway_type
 
 CASE = Path(__file__).resolve().parents[1] / "golden" / "full_project_create" / "config"
 P = "DEMO_PROJECT"
@@ -165,3 +178,13 @@ def test_a_long_name_is_cut_in_pictures_only() -> None:
 def test_dependencies_outside_the_graph_are_not_edges() -> None:
     lone = SimpleNamespace(address="dataset.K.a", type="dataset", config_project="K", name="a", depends_on=("project.K",))
     assert dependency_graph([lone]).edges == ()
+
+
+def test_each_type_is_drawn_in_its_spec_s_colour_and_a_type_without_one_in_grey() -> None:
+    """The colours live in the resource specs (one spec per type, no type table in output/)."""
+    drawn = {n["type"]: n["color"] for n in layout(_graph(_resources())).to_json()["nodes"]}
+    assert len(drawn) == 5 and len(set(drawn.values())) == 5  # the example's types, told apart
+    assert all(color == find_spec(type_).color for type_, color in drawn.items())  # type: ignore[union-attr]
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", spec.color) for spec in specs())
+    with registered(throwaway_type.SPEC) as spec:
+        assert spec.color == "" and color_of(spec.type) == OTHER_COLOR

@@ -19,21 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataiku_iac.graphs import DependencyGraph, GraphNode
+from dataiku_iac.resources.registry import find_spec
 
 FORMATS = ("dot", "mermaid", "svg")
 NODE_WIDTH, NODE_HEIGHT = 190, 42
 COLUMN_GAP, ROW_GAP, MARGIN = 70, 14, 16
 LABEL_CHARS = 26  # a longer name is cut, with "…" (the full address is the node's tooltip)
-# One colour per type (the console's palette); other types are grey.
-COLORS = {
-    "project": "#5b6770",
-    "flow_zone": "#8a6d3b",
-    "managed_folder": "#0a6e8a",
-    "dataset": "#2f6fb0",
-    "recipe": "#b35c00",
-    "scenario": "#6b4fa0",
-}
-OTHER_COLOR = "#707070"
+OTHER_COLOR = "#707070"  # a type whose spec names no colour (each spec holds its own: `color`)
 
 
 def render(graph: DependencyGraph, fmt: str, *, title: str = "") -> str:
@@ -140,7 +132,8 @@ class Layout:
 
 
 def color_of(type_: str) -> str:
-    return COLORS.get(type_, OTHER_COLOR)
+    spec = find_spec(type_)
+    return spec.color if spec is not None and spec.color else OTHER_COLOR
 
 
 def layout(graph: DependencyGraph, *, project_edges: bool = False) -> Layout:

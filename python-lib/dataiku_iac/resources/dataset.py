@@ -586,6 +586,7 @@ def _partitioning_to_config(logical: dict[str, Any]) -> dict[str, Any]:
 SPEC = ResourceSpec(
     type="dataset",
     label="dataset",
+    color="#2f6fb0",
     handler=DatasetHandler(),
     section="datasets",
     schema=ConfigSchema(in_project_schema=True),

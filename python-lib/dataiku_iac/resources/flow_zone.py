@@ -216,6 +216,7 @@ SCHEMA = ConfigSchema(
 SPEC = ResourceSpec(
     type=TYPE,
     label="flow zone",
+    color="#8a6d3b",
     handler=FlowZoneHandler(),
     identity=Identity.SERVER_ID,
     section="flow_zones",

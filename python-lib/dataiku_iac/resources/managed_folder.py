@@ -178,6 +178,7 @@ def _refuse_declared_twice(item: dict[str, Any], ctx: BuildContext) -> None:
 SPEC = ResourceSpec(
     type="managed_folder",
     label="managed folder",
+    color="#0a6e8a",
     handler=ManagedFolderHandler(),
     identity=Identity.SERVER_ID,
     section="managed_folders",

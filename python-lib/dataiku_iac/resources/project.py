@@ -525,6 +525,7 @@ SCHEMA = ConfigSchema(
 SPEC = ResourceSpec(
     type="project",
     label="project",
+    color="#5b6770",
     handler=ProjectHandler(),
     named=False,
     section="project",

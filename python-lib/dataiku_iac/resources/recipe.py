@@ -537,6 +537,7 @@ def _check_flow_cycle(built: list[BuiltItem], ctx: CheckContext) -> None:
 SPEC = ResourceSpec(
     type="recipe",
     label="recipe",
+    color="#b35c00",
     handler=RecipeHandler(),
     section="recipes",
     # The code kinds' item schemas are in project.schema.json; the visual kinds' come with their modules.

@@ -1227,6 +1227,7 @@ def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
 SPEC = ResourceSpec(
     type="scenario",
     label="scenario",
+    color="#6b4fa0",
     handler=ScenarioHandler(),
     identity=Identity.REQUESTED_ID,
     section="scenarios",

@@ -284,6 +284,7 @@ class ResourceSpec:
     # Whether addresses have a name part (`type.KEY.NAME`): all types but the project
     # (`project.KEY`), the container of the others.
     named: bool = True
+    color: str = ""  # in pictures of the dependency graph (output/graph.py, the console); grey when empty
     # -- the configuration --------------------------------------------------------------------
     # The key of the project file holding the type's items: a list ("datasets"), or for the
     # project itself its one mapping ("project").
