@@ -360,18 +360,21 @@ def _targets(session: Session, targets: tuple) -> tuple:
         return ()
     session.projects_optional = True  # `destroy --target` needs no project file
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
+    return _known_addresses("--target", targets, known)
+
+
+def _known_addresses(flag: str, addresses: tuple, known: set[str]) -> tuple:
+    """The addresses `flag` names, each of the configuration or the state; `module.NAME[KEY]`
+    stands for its objects'."""
     chosen: list[str] = []
-    for target in targets:
-        if module_instance(target) is not None:
-            chosen += _instance_addresses("--target", target, known)
+    for address in addresses:
+        if module_instance(address) is not None:
+            chosen += _instance_addresses(flag, address, known)
             continue
-        try:
-            Address.parse(target)
-        except ValueError as exc:
-            raise IacError(str(exc)) from None
-        if target not in known:
-            raise IacError(f"--target {target}: no such resource in the configuration or the state")
-        chosen.append(target)
+        _addresses(flag, (address,))
+        if address not in known:
+            raise IacError(f"{flag} {address}: no such resource in the configuration or the state")
+        chosen.append(address)
     return tuple(dict.fromkeys(chosen))
 
 
@@ -391,20 +394,12 @@ def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: 
     if not excludes and not replace:
         return {"refresh_only": refresh_only}
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
-    chosen: list[str] = []
-    for address in excludes:
-        if module_instance(address) is not None:
-            chosen += _instance_addresses("--exclude", address, known)
-            continue
-        _addresses("--exclude", (address,))
-        if address not in known:
-            raise IacError(f"--exclude {address}: no such resource in the configuration or the state")
-        chosen.append(address)
+    chosen = _known_addresses("--exclude", excludes, known)
     for address in replace:
         _addresses("--replace", (address,))
         if address not in session.desired.resources:
             raise IacError(f"--replace {address}: no such resource in the configuration (only a declared resource is re-created)")
-    return {"excludes": tuple(dict.fromkeys(chosen)), "replace": tuple(replace), "refresh_only": refresh_only}
+    return {"excludes": chosen, "replace": tuple(replace), "refresh_only": refresh_only}
 
 
 def _addresses(flag: str, addresses: tuple) -> tuple:
