@@ -152,7 +152,9 @@ def test_target_limits_the_plan_to_the_target_and_its_dependencies(dss: Any, tmp
     rest = run_cli(dss, root, "plan", "-e", "dev")
     assert rest.last_line() == "Plan: 4 to add, 0 to change, 0 to destroy.", str(rest)
     unknown = run_cli(dss, root, "plan", "-e", "dev", "--target", "dataset.PLANS.nope", expect=1)
-    assert "no such resource" in unknown.stderr
+    assert "--target dataset.PLANS.nope: no such resource" in unknown.stderr
+    malformed = run_cli(dss, root, "plan", "-e", "dev", "--target", "dataset.PLANS", expect=1)
+    assert "--target dataset.PLANS: invalid address" in malformed.stderr
 
 
 def test_detailed_exitcode(dss: Any, tmp_path: Path) -> None:
