@@ -1,4 +1,4 @@
-"""The DSS emulator as a subprocess, and its admin API (request counter and log)."""
+"""The DSS emulator as a subprocess, and its admin API (request counter and log); timing a CLI run."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -17,6 +18,20 @@ from typing import Any, Optional
 
 API_KEY = "bench-admin-key"
 BIN = Path(sys.executable).parent
+
+
+def cli(root: Path, env: dict, *args: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of one CLI run (a new process; CPU: user + system of the child). A
+    failure (exit other than 0 or 2) ends the benchmark with the command's output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([str(BIN / "dataiku-iac"), "--no-color", "-C", str(root), *args], env=env,
+                          capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"dataiku-iac {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def free_port() -> int:

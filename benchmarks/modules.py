@@ -25,7 +25,6 @@ import argparse
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from dataiku_iac.builder import check_config  # noqa: E402
-from emulator_process import BIN, Emulator  # noqa: E402
+from emulator_process import Emulator, cli  # noqa: E402
 
 DATASETS = 25
 
@@ -101,19 +100,6 @@ def in_process(root: Path) -> Timing:
     started, cpu = time.perf_counter(), time.process_time()
     check_config(root, "dev")
     return time.perf_counter() - started, time.process_time() - cpu
-
-
-def cli(root: Path, env: dict, *args: str) -> Timing:
-    """(wall, CPU) seconds of one CLI run (a new process; CPU: user + system of the child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([str(BIN / "dataiku-iac"), "--no-color", "-C", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"dataiku-iac {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:

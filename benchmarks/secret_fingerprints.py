@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from dataiku_iac.secrets import Fingerprinter, new_key  # noqa: E402
-from emulator_process import BIN, Emulator  # noqa: E402
+from emulator_process import Emulator, cli  # noqa: E402
 
 
 def one_fingerprint() -> tuple[float, float]:
@@ -57,19 +55,6 @@ def write_config(root: Path, projects: int, secrets: int, *, secret: bool) -> No
             value = f"{{secret_env: IAC_SECRET_V{index}}}" if secret else f"plain-{index}"
             lines.append(f"      v{s}: {value}\n")
         (root / "projects" / f"fp{p}.yml").write_text("".join(lines))
-
-
-def cli(root: Path, env: dict, *args: str) -> tuple[float, float]:
-    """(wall, CPU) seconds of one CLI run (CPU: user + system of the child process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([str(BIN / "dataiku-iac"), "--no-color", "-C", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"dataiku-iac {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
