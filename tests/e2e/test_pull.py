@@ -407,3 +407,38 @@ def test_a_cron_trigger_is_pulled_as_cron_and_a_rule_breaking_value_is_reported_
     assert reported["where"] == "projects/cronned.yml:8" and reported["path"] == "project.permissions[0].role"
     assert reported["dss_value"] == "admin"
     assert "role: contributor" in path.read_text()
+
+
+def test_a_value_holding_a_module_reference_is_reported_not_overwritten(dss: Any, tmp_path: Path) -> None:
+    root = tmp_path / "local-module"
+    shutil.copytree(EXAMPLES / "local-module", root, ignore=shutil.ignore_patterns(".dataiku-iac"))
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project("LANDING_DEV")
+    _edit(project.get_dataset("orders_report").get_settings(), lambda raw: raw.update(description="Built by hand"))
+    before = (root / "projects" / "landing.yml").read_text()
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    [reported] = result["reported"]
+    assert reported["address"] == "dataset.LANDING.orders_report" and reported["kind"] == "reference", result
+    assert "${module.orders.clean}" in reported["reason"] and reported["where"] == "projects/landing.yml:19"
+    assert reported["dss_value"] == "Built by hand"
+    assert (root / "projects" / "landing.yml").read_text() == before
+
+
+def test_a_column_inserted_in_dss_between_others_keeps_every_comment(dss: Any, tmp_path: Path) -> None:
+    project_text = PROJECT.replace(
+        "        - {name: id, type: bigint}\n        - {name: amount, type: double}   # euros\n",
+        "        - {name: id, type: bigint}\n        # the time column\n        - {name: ts, type: date}\n"
+        "        - {name: amount, type: double}   # euros\n")
+    root = write_config(tmp_path / "cfg", {"pulled.yml": project_text}, env=ENV, files={"recipes/clean.py": 'print("clean")\n'})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    dataset = dss.client().get_project(KEY).get_dataset("orders")
+    _edit(dataset.get_settings(), lambda raw: raw["schema"]["columns"].insert(1, {"name": "region", "type": "string"}))
+    path = root / "projects" / "pulled.yml"
+    before = path.read_text()
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=0).json()
+    assert [p["path"] for p in result["patched"]] == ["datasets[0].schema.columns[1]"], result
+    assert _diff(before, path.read_text()) == ["+        - {name: region, type: string}"]
+    assert "        - {name: region, type: string}\n        # the time column\n        - {name: ts, type: date}\n" in path.read_text()
+    assert_no_changes(dss, root)

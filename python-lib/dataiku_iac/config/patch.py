@@ -39,7 +39,7 @@ from ruamel.yaml.scalarstring import (
 from .paths import YamlPath, render_path
 from .yamlsafe import parse_yaml, resolve_plain
 
-SET, REMOVE, APPEND = "set", "remove", "append"
+SET, REMOVE, APPEND, INSERT = "set", "remove", "append", "insert"
 _QUOTED = (DoubleQuotedScalarString, SingleQuotedScalarString, LiteralScalarString, FoldedScalarString)
 
 
@@ -50,7 +50,8 @@ class PatchError(Exception):
 @dataclass(frozen=True)
 class Edit:
     """One change of a file: `set` the node at `path` (a missing mapping key is added), `remove`
-    it (a mapping key or a list item), or `append` `value` to the list at `path`."""
+    it (a mapping key or a list item), `append` `value` to the list at `path`, or `insert` it into
+    a list at index `path[-1]` (of the list with the removals made: inserts come after them)."""
 
     path: YamlPath
     value: Any = None
@@ -150,12 +151,13 @@ def _round_trip_patch(text: str, edits: Sequence[Edit]) -> Optional[str]:
 
 def _ordered(edits: Sequence[Edit]) -> list[Edit]:
     """Sets first (paths are those of the file as read), then removes from the last index down,
-    then appends: no edit moves the node another one names."""
+    then inserts from the first index up, then appends: no edit moves the node another one names."""
     sets = [e for e in edits if e.op == SET]
     removes = sorted((e for e in edits if e.op == REMOVE), key=lambda e: [str(p) if isinstance(p, str) else p for p in e.path],
                      reverse=True)
+    inserts = sorted((e for e in edits if e.op == INSERT), key=lambda e: [str(p) if isinstance(p, str) else p for p in e.path])
     appends = [e for e in edits if e.op == APPEND]
-    return [*sets, *removes, *appends]
+    return [*sets, *removes, *inserts, *appends]
 
 
 def _apply_rt(data: Any, edit: Edit) -> None:
@@ -166,6 +168,11 @@ def _apply_rt(data: Any, edit: Edit) -> None:
     if edit.op == APPEND:
         target = parent[last] if last is not None else parent
         target.append(_like_siblings(edit.value, target))
+    elif edit.op == INSERT:
+        assert isinstance(last, int)  # an insert's path ends with the index
+        parent.insert(last, _like_siblings(edit.value, parent))
+        if last > 0:
+            _comments_follow(parent, last)
     elif edit.op == REMOVE:
         del parent[last]
     elif isinstance(parent, dict) and last not in parent:
@@ -176,6 +183,30 @@ def _apply_rt(data: Any, edit: Edit) -> None:
         _assign(parent, last, new)
         _keep_line_end(parent, last, _is_block(old), _is_block(new))
         _keep_comment_gap(parent, last, old, new)
+
+
+def _comments_follow(sequence: Any, index: int) -> None:
+    """After an insert at `index`: the comment lines that stood above the next item (ruamel keeps
+    them on the item before, where the new one now follows) go after the new item, above the next."""
+    before, new = sequence[index - 1], sequence[index]
+    if isinstance(before, CommentedMap) and not _is_flow(before) and len(before):
+        slot: Any = before.ca.items.get(next(reversed(before)))
+        position = 2
+    else:
+        slot, position = sequence.ca.items.get(index - 1), 0
+    token = slot[position] if slot is not None and len(slot) > position else None
+    if token is None:
+        return
+    head, newline, rest = token.value.partition("\n")
+    if not rest.strip():
+        return
+    moved = copy.copy(token)
+    moved.value = "\n" + rest
+    token.value = head + newline
+    if isinstance(new, CommentedMap) and not _is_flow(new) and len(new):
+        new.ca.items[next(reversed(new))] = [None, None, moved, None]
+    else:
+        sequence.ca.items[index] = [moved, None, None, None]
 
 
 def _keep_comment_gap(parent: Any, key: Any, old: Any, new: Any) -> None:
@@ -368,6 +399,8 @@ def apply_to_data(data: Any, edits: Sequence[Edit]) -> Any:
         last = edit.path[-1] if edit.path else None
         if edit.op == APPEND:
             (parent[last] if last is not None else parent).append(copy.deepcopy(edit.value))
+        elif edit.op == INSERT:
+            parent.insert(last, copy.deepcopy(edit.value))
         elif edit.op == REMOVE:
             del parent[last]
         else:
@@ -397,6 +430,11 @@ def _edited_lines(text: str, edits: Sequence[Edit]) -> set[int]:
     root = yaml.compose(text)
     lines: set[int] = set()
     for edit in edits:
+        if edit.op == INSERT:  # lines are added; a flow list is written again
+            node = _node(root, edit.path[:-1])
+            if node is not None and getattr(node, "flow_style", False):
+                lines.update(range(node.start_mark.line, node.end_mark.line + 1))
+            continue
         target = edit.path if edit.op != SET or _node(root, edit.path) is not None else edit.path[:-1]
         node = _node(root, target)
         if node is None:

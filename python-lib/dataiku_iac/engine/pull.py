@@ -39,7 +39,7 @@ from typing import Any, Optional
 from dataiku_iac.address import Address, address_of, project_of
 from dataiku_iac.builder import check_config
 from dataiku_iac.config import overrides as ov
-from dataiku_iac.config.patch import APPEND, REMOVE, SET, Edit, PatchError, patch_text
+from dataiku_iac.config.patch import APPEND, INSERT, REMOVE, SET, Edit, PatchError, patch_text
 from dataiku_iac.config.paths import YamlPath, nearest_mark, render_path
 from dataiku_iac.config.yamlsafe import parse_yaml
 from dataiku_iac.defaults import LOCAL_STATE_PATH
@@ -50,6 +50,7 @@ from dataiku_iac.secrets import assume_recorded
 
 _MISSING = object()
 _VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")  # any `${…}`: a module's output, a variable
 _YAML_SUFFIXES = (".yml", ".yaml")
 _KEYS = ("name", "id")  # the key of a list of items: patched by it, not by position
 
@@ -199,13 +200,16 @@ def _keyed_diff(old: list[Any], new: list[Any], path: tuple[Any, ...]) -> Option
         return None
     before, after = [i[key] for i in old], [i[key] for i in new]
     kept = [k for k in after if k in before]
-    if [k for k in before if k in after] != kept or after[: len(kept)] != kept:
-        return None  # reordered, or new items between old ones: the list is written whole
+    if [k for k in before if k in after] != kept:
+        return None  # reordered: the list is written whole
     changes: list[_Change] = []
     by_key = {i[key]: i for i in old}
-    for item in new:
+    last_kept = max((i for i, k in enumerate(after) if k in before), default=-1)
+    for index, item in enumerate(new):
         if item[key] in by_key:
             changes.extend(diff_items(by_key[item[key]], item, (*path, _Key(key, item[key]))))
+        elif index < last_kept:  # between old items: inserted at its place, the others' comments kept
+            changes.append(_Change((*path, index), _MISSING, item, INSERT))
         else:
             changes.append(_Change(path, _MISSING, item, APPEND))
     changes.extend(_Change((*path, _Key(key, k)), by_key[k], _MISSING, REMOVE) for k in before if k not in after)
@@ -344,13 +348,14 @@ class _Pull:
             self.report(item, "secret", "is a secret, changed in DSS: secrets are never written to the configuration",
                         path=shown, dss_value="(sensitive value)", hint="set the new value in the secret source")
             return
-        path = _resolve(doc.data, (*target, *change.path))
+        path = _resolve(doc.data, (*target, *change.path)) if change.op != INSERT else \
+            _inserted_at(doc.data, (*target, *change.path))
         if path is None:
             self.report(item, "not_located", "not found in the configuration's item", path=shown, dss_value=change.new)
             return
         shown = render_path(path)
         current = _get(doc.data, path)
-        if change.op != APPEND and current is not _MISSING and not _same(current, change.old):
+        if change.op not in (APPEND, INSERT) and current is not _MISSING and not _same(current, change.old):
             self.report(item, "conflict", "differs in the configuration from what was last applied "
                         "(a change not applied yet, or the value written in another form)",
                         path=shown, where=self.where(doc, path), dss_value=change.new,
@@ -360,14 +365,15 @@ class _Pull:
             self.report(item, "not_located", "DSS dropped a value the item does not write (it comes from a default)",
                         path=shown, where=self.where(doc, path), dss_value=None)
             return
-        origin = self.origin(doc, path)
+        origin = self.origin(doc, path if change.op != INSERT else path[:-1])
         if origin is not None:
             kind, where, reason = origin
             self.report(item, kind, reason, path=shown, where=where, dss_value=change.new,
                         hint="change it where it is defined, if DSS's value is right for every environment that uses it")
             return
         edit = Edit(path, None if change.new is _MISSING else change.new, change.op)
-        self.add(item.address, doc.file, edit, {"address": item.address, "file": doc.file, "line": doc.locate(path)[0],
+        self.add(item.address, doc.file, edit, {"address": item.address, "file": doc.file,
+                                                 "line": doc.locate(path if change.op != INSERT else path[:-1])[0],
                                                  "path": render_path(path), "value": _shown(change.new),
                                                  "removed": change.op == REMOVE})
 
@@ -412,9 +418,12 @@ class _Pull:
         raw = _get(self.raw(doc.file), path)
         if raw is _MISSING:
             raw = self.raw_ancestor(doc.file, path)
-        names = sorted(set(_variables(raw)))
+        names = sorted(set(_references(raw)))
         if names:
-            return ("variable", self.where(doc, path),
+            # a `${VARIABLE}` of the environment, or any other reference (`${module.NAME.OUTPUT}`):
+            # the value is computed, and the reference is never overwritten
+            kind = "variable" if all(_VARIABLE.fullmatch("${" + n + "}") for n in names) else "reference"
+            return (kind, self.where(doc, path),
                     f"comes from {', '.join('${' + n + '}' for n in names)}: not overwritten")
         return None
 
@@ -477,13 +486,14 @@ def _module_call(doc: Any, address: Address) -> Any:
     return next((o for o in doc.module_items.values() if o.instance == instance), None)
 
 
-def _variables(value: Any) -> list[str]:
+def _references(value: Any) -> list[str]:
+    """What each `${…}` of `value` names (its strings, at any depth)."""
     if isinstance(value, str):
-        return _VARIABLE.findall(value)
+        return _REFERENCE.findall(value)
     if isinstance(value, dict):
-        return [n for v in value.values() for n in _variables(v)]
+        return [n for v in value.values() for n in _references(v)]
     if isinstance(value, list):
-        return [n for v in value for n in _variables(v)]
+        return [n for v in value for n in _references(v)]
     return []
 
 
@@ -511,6 +521,12 @@ def _resolve(data: Any, path: tuple[Any, ...]) -> Optional[YamlPath]:
         if node is _MISSING and elem is not path[-1]:
             return None
     return tuple(out)
+
+
+def _inserted_at(data: Any, path: tuple[Any, ...]) -> Optional[YamlPath]:
+    """The path of an item inserted at index `path[-1]` of the list at `path[:-1]`."""
+    where = _resolve(data, path[:-1])
+    return (*where, path[-1]) if where is not None and isinstance(_get(data, where), list) else None
 
 
 def _get(data: Any, path: Optional[YamlPath]) -> Any:

@@ -6,7 +6,7 @@ import difflib
 from pathlib import Path
 
 import pytest
-from dataiku_iac.config.patch import APPEND, REMOVE, Edit, PatchError, layout, patch_text, round_trips
+from dataiku_iac.config.patch import APPEND, INSERT, REMOVE, Edit, PatchError, layout, patch_text, round_trips
 from dataiku_iac.config.yamlsafe import parse_yaml
 
 REPO = Path(__file__).resolve().parents[3]
@@ -143,3 +143,14 @@ def test_each_one_line_value_of_an_example_changes_its_own_line_only(path: Path)
         assert len(lines) == 2 and lines[0].startswith("-") and lines[1].startswith("+"), (leaf, lines)
         assert lines[0][1:].strip().split(":")[0] == lines[1][1:].strip().split(":")[0], (leaf, lines)
         assert _comments(after) == _comments(text), leaf
+
+
+def test_an_item_inserted_into_a_list_keeps_the_comments_of_the_others() -> None:
+    text = ("columns:\n  - name: id\n    type: bigint\n  # the time column\n  - name: ts\n    type: date   # utc\n"
+            "flow:\n  - {name: id, type: bigint}   # key\n  # the time column\n  - {name: ts, type: date}\n")
+    after = patch_text(text, [Edit(("columns", 1), {"name": "amount", "type": "double"}, INSERT),
+                              Edit(("flow", 1), {"name": "amount", "type": "double"}, INSERT)])
+    assert after == ("columns:\n  - name: id\n    type: bigint\n  - name: amount\n    type: double\n  # the time column\n"
+                     "  - name: ts\n    type: date   # utc\n"
+                     "flow:\n  - {name: id, type: bigint}   # key\n  - {name: amount, type: double}\n  # the time column\n"
+                     "  - {name: ts, type: date}\n")

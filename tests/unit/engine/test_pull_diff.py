@@ -3,6 +3,7 @@ the item with DSS's values (docs/pull.md, "Which values, in which words")."""
 
 from __future__ import annotations
 
+from dataiku_iac.config.patch import INSERT
 from dataiku_iac.engine.pull import _MISSING, APPEND, REMOVE, SET, _Key, diff_items
 
 
@@ -35,8 +36,10 @@ def test_a_reordered_named_list_is_rewritten_in_place_or_whole() -> None:
     old = [{"name": "a", "v": 1}, {"name": "b"}]
     assert changes(old, [{"name": "b"}, {"name": "a", "v": 1}]) == [
         ((0, "name"), "a", "b", SET), ((0, "v"), 1, None, REMOVE), ((1, "name"), "b", "a", SET), ((1, "v"), None, 1, SET)]
-    new = [{"name": "c"}, {"name": "a", "v": 1}, {"name": "b"}]  # a new item first: the list is written whole
-    assert changes(old, new) == [((), old, new, SET)]
+    new = [{"name": "c"}, {"name": "a", "v": 1}, {"name": "x"}, {"name": "b"}, {"name": "z"}]
+    # new items before or between old ones are inserted at their place (the others' comments kept)
+    assert changes(old, new) == [((0,), None, {"name": "c"}, INSERT), ((2,), None, {"name": "x"}, INSERT),
+                                 ((), None, {"name": "z"}, APPEND)]
 
 
 def test_lists_of_the_same_length_item_by_item() -> None:
