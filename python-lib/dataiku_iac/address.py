@@ -35,9 +35,12 @@ KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")  # a project key (as written, or effecti
 _CONFIG_KEY = "[A-Z][A-Z0-9_]*"
 _CONFIG_NAME = "[A-Za-z0-9_]+"
 MODULE_PREFIX = "module."
-# An instance of a module call: its name, with the key of a for_each call in brackets.
-INSTANCE_RE = re.compile(r"^[A-Za-z0-9_]+(\[[A-Za-z0-9_-]+\])?$")
-_MODULE_RE = re.compile(r"^module\.([A-Za-z0-9_]+(?:\[[A-Za-z0-9_-]+\])?)\.(?=.)")
+# An instance of a module call: its name, with the key of a for_each call in brackets. The
+# patterns the module expansion checks call names, keys and ${module.INSTANCE.OUTPUT} with.
+CALL_NAME = "[A-Za-z0-9_]+"
+INSTANCE_KEY = "[A-Za-z0-9_-]+"
+INSTANCE = rf"{CALL_NAME}(?:\[{INSTANCE_KEY}\])?"
+_MODULE_RE = re.compile(rf"^module\.({INSTANCE})\.(?=.)")
 
 
 class AddressError(ValueError):
@@ -110,7 +113,7 @@ def module_of(address: str) -> str:
     return split_module(address)[0]
 
 
-_INSTANCE_ADDRESS = re.compile(r"^module\.([A-Za-z0-9_]+(?:\[[A-Za-z0-9_-]+\])?)$")
+_INSTANCE_ADDRESS = re.compile(rf"^module\.({INSTANCE})$")
 
 
 def module_instance(text: str) -> Optional[str]:

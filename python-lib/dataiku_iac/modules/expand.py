@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple
 
+from dataiku_iac.address import CALL_NAME, INSTANCE, INSTANCE_KEY
 from dataiku_iac.config.documents import ModuleOrigin, ProjectDocument
 from dataiku_iac.config.paths import Mark, MarkMap, YamlPath, render_path
 from dataiku_iac.config.suggest import did_you_mean
@@ -53,15 +54,15 @@ from dataiku_iac.modules.definition import (
 from dataiku_iac.modules.sources import ResolvedModule, check_lock_declarations, resolve_module
 from dataiku_iac.resources.registry import child_specs
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
-FOR_EACH_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+NAME_RE = re.compile(rf"^{CALL_NAME}$")  # the address grammar's (address.py): module.NAME[KEY]
+FOR_EACH_KEY_RE = re.compile(rf"^{INSTANCE_KEY}$")
 _MODULE_VARS = ("name", "prefix", "key")
 # In a module's files: ${inputs.NAME}, ${module.name|prefix|key}; $${...} is a literal ${...}.
 _LOCAL_REF = re.compile(r"\$(\$?)\{(inputs|module)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE_LOCAL = re.compile(r"^\$\{(inputs|module)\.([A-Za-z_][A-Za-z0-9_]*)\}$")
 # In a project file: ${module.INSTANCE.OUTPUT}.
-_OUTPUT_REF = re.compile(r"\$\{module\.([A-Za-z0-9_]+(?:\[[A-Za-z0-9_-]+\])?)\.([A-Za-z_][A-Za-z0-9_]*)\}")
-_WHOLE_OUTPUT = re.compile(r"^\$\{module\.([A-Za-z0-9_]+(?:\[[A-Za-z0-9_-]+\])?)\.([A-Za-z_][A-Za-z0-9_]*)\}$")
+_OUTPUT_REF = re.compile(rf"\$\{{module\.({INSTANCE})\.([A-Za-z_][A-Za-z0-9_]*)\}}")
+_WHOLE_OUTPUT = re.compile(rf"^\$\{{module\.({INSTANCE})\.([A-Za-z_][A-Za-z0-9_]*)\}}$")
 
 
 @dataclass
