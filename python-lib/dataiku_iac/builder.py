@@ -105,6 +105,8 @@ class _Builder:
                 continue  # a second file with the same key: reported by the loader
             built.add(doc.key)
             self._guard(partial(self._project_file, doc))
+        self.desired.sensitive_values = frozenset(
+            value for doc in self.cfg.projects for value in getattr(doc, "sensitive_values", ()))
         if not self._check_calls():
             self._check_cycles()
         return self.diagnostics

@@ -100,6 +100,10 @@ class DesiredState:
     # The config's `moved:` entries, checked: (from, to) addresses of one DSS object, applied to
     # the state before planning (docs/modules.md, "Moving resources").
     moves: list[tuple[str, str]] = field(default_factory=list)
+    # The values of module inputs declared `sensitive: true` (docs/modules.md): an attribute that
+    # holds one, whole or inside a string, is shown as "(sensitive value)" by plans and drift
+    # (planner/plan.py, `holds_sensitive`). Never in a repr.
+    sensitive_values: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
     def unmanaged_policy(self, project_key: str) -> UnmanagedPolicy:
         return self.unmanaged.get(project_key) or UnmanagedPolicy()

@@ -61,6 +61,7 @@ C = {
     "wrong_prefix": cn.make("a runner variable a configuration may not read"),
     "module_url": cn.make("a password in a module's Git URL", shape="key"),
     "module_default": cn.make("a sensitive module input's default"),
+    "module_input": cn.make("a sensitive module input written into a description"),
 }
 CANARIES = list(C.values())
 
@@ -173,15 +174,15 @@ class Sweep:
 
     def env(self, **extra: str) -> dict[str, str]:
         url = self.dss.url.replace("://", f"://svc:{C['url_password'].value}@", 1)
-        return support.cli_env(
-            self.dss,
-            DKU_DSS_URL=url,
-            DKU_API_KEY=C["api_key"].value,
-            HOME=str(self.base / "home"),
-            XDG_CACHE_HOME=str(self.base / "home" / ".cache"),
-            DATAIKU_IAC_CONFIG_CACHE=str(self.base / "config-cache"),
-            **{**SECRET_ENV, **extra},
-        )
+        return support.cli_env(self.dss, **{
+            "DKU_DSS_URL": url,
+            "DKU_API_KEY": C["api_key"].value,
+            "HOME": str(self.base / "home"),
+            "XDG_CACHE_HOME": str(self.base / "home" / ".cache"),
+            "DATAIKU_IAC_CONFIG_CACHE": str(self.base / "config-cache"),  # a phase may name its own
+            **SECRET_ENV,
+            **extra,
+        })
 
     def run(self, *args: str, expect: Optional[int] = 0, root: Optional[Path] = None, env: Optional[dict] = None,
             **extra: str) -> support.CliResult:
@@ -672,6 +673,39 @@ def module_commands(s: Sweep) -> None:
     s.run("modules", "get", "--json", root=bad, expect=1, **cache)
 
 
+def module_sensitive_input(s: Sweep) -> None:
+    """A local module's sensitive input (its default) written into a dataset's description: every
+    plan output, the saved plan and its `show` formats, the apply of that saved plan (which must
+    write the value, not "(sensitive value)"), drift and pull of a value edited in DSS. Its own
+    configuration and config cache, not scanned: the module file holds the value by design, and
+    the state records it as DSS holds it (docs/modules.md, "Sensitive inputs")."""
+    root = s.base / "cfg-sensitive"
+    module = ("module: token\ninputs:\n  secret: {type: string, sensitive: true, default: "
+              f"'{C['module_input'].value}'}}\nresources: [r.yml]\n")
+    resources = "datasets:\n  - {name: store, type: managed, description: 'key=${inputs.secret}'}\n"
+    support.write_config(root, {"sens.yml": "project: {key: SENS, name: Sensitive}\nmodules:\n"
+                                            "  - {name: tok, source: ../modules/token}\n"},
+                         files={"modules/token/module.yml": module, "modules/token/r.yml": resources})
+    cache = {"DATAIKU_IAC_CONFIG_CACHE": str(s.base / "config-cache-sensitive")}
+    s.run("plan", "-e", "dev", root=root, **cache)
+    s.run("plan", "-e", "dev", "--json", "--out", "sens.plan", root=root, **cache)
+    s.text("the saved plan", (root / "sens.plan").read_text(encoding="utf-8"))
+    for fmt in ("text", "json", "markdown", "gitlab"):
+        s.run("show", "sens.plan", "--format", fmt, root=root, **cache)
+    s.run("apply", "-e", "dev", "sens.plan", root=root, **cache)
+    dataset = s.dss.client().get_project("SENS").get_dataset("tok_store")
+    s.check("the saved plan's apply wrote the value", dataset.get_settings().get_raw()["description"] == f"key={C['module_input'].value}")
+    settings = dataset.get_settings()
+    settings.get_raw()["description"] = f"edited key={C['module_input'].value}"
+    settings.save()
+    s.run("plan", "-e", "dev", "--json", root=root, **cache)
+    drift = s.run("drift", "-e", "dev", expect=None, root=root, **cache)
+    s.check("drift reports the edit", "tok_store" in drift.stdout)
+    s.run("drift", "-e", "dev", "--json", expect=None, root=root, **cache)
+    s.run("pull", "-e", "dev", "--dry-run", "--json", expect=None, root=root, **cache)
+    s.run("destroy", "-e", "dev", "--auto-approve", root=root, **cache)
+
+
 def validation_errors(s: Sweep) -> None:
     """Configurations with a mistake on a secret field (each its own directory, not scanned: a
     secret written inline is in the YAML by the author's mistake; the tool must not repeat it)."""
@@ -726,6 +760,7 @@ PHASES: dict[str, Callable[[Sweep], None]] = {
     "managed_folder_state": managed_folder_state,
     "s3_state": s3_state,
     "module_commands": module_commands,
+    "module_sensitive_input": module_sensitive_input,
     "validation_errors": validation_errors,
     "convert_commands": convert_commands,
     "destroy": destroy,

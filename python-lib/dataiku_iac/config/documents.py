@@ -77,6 +77,8 @@ class ProjectDocument(Located):
     overridden: List[Tuple[YamlPath, str]] = field(default_factory=list, repr=False, compare=False)
     # The items module calls added: (section, index) -> where they come from (modules/expand.py).
     module_items: Dict[YamlPath, ModuleOrigin] = field(default_factory=dict, repr=False, compare=False)
+    # The values of the sensitive inputs of the module calls expanded here (modules/expand.py).
+    sensitive_values: Set[str] = field(default_factory=set, repr=False, compare=False)
 
     def module_origin(self, path: YamlPath) -> Optional[ModuleOrigin]:
         """The module call that brought the item holding `path`, if one did."""

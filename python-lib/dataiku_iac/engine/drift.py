@@ -21,7 +21,7 @@ from dataiku_iac.address import address_of, project_of
 from dataiku_iac.engine.policies import drift_policy
 from dataiku_iac.model import UnmanagedPolicy
 from dataiku_iac.planner.observed import Observation
-from dataiku_iac.planner.plan import REDACTED
+from dataiku_iac.planner.plan import REDACTED, holds_sensitive
 from dataiku_iac.resources.policy import ignores_whole, project_observed, without_ignored
 from dataiku_iac.resources.registry import handler_for, spec_for
 
@@ -156,13 +156,16 @@ def detect_drift(
     *,
     ignored: Optional[Mapping[str, tuple[str, ...]]] = None,
     unmanaged: Optional[Mapping[str, UnmanagedPolicy]] = None,
+    sensitive: frozenset[str] = frozenset(),
 ) -> DriftReport:
     """`ignored`: address -> the attribute paths its `ignore_changes` names (never drift);
-    `unmanaged`: effective project key -> its `unmanaged:` policy (default: report)."""
+    `unmanaged`: effective project key -> its `unmanaged:` policy (default: report);
+    `sensitive`: the values of the modules' sensitive inputs (a field holding one is shown
+    "(sensitive value)", DesiredState.sensitive_values)."""
     report = DriftReport(environment=environment, checked=len(state.resources))
     for address in sorted(state.resources):
         entry = state.resources[address]
-        item = _check(entry, observation, (ignored or {}).get(address, ()))
+        item = _check(entry, observation, (ignored or {}).get(address, ()), sensitive)
         if item is not None:
             report.items.append(item)
     for item in _unmanaged(state, observation):
@@ -174,7 +177,8 @@ def detect_drift(
     return report
 
 
-def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = ()) -> Optional[DriftItem]:
+def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = (),
+           sensitive: frozenset[str] = frozenset()) -> Optional[DriftItem]:
     live = _live(entry, observation)
     if live is None:
         return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "deleted")
@@ -188,7 +192,9 @@ def _check(entry: Any, observation: Observation, ignored: tuple[str, ...] = ()) 
         if policy.equal(name, recorded, current):
             continue
         compare = policy.get(name).compare
-        fields.append(DriftedField(name, recorded, project_observed(recorded, current, compare), policy.get(name).sensitive))
+        live_value = project_observed(recorded, current, compare)
+        hidden = policy.get(name).sensitive or holds_sensitive(recorded, sensitive) or holds_sensitive(live_value, sensitive)
+        fields.append(DriftedField(name, recorded, live_value, hidden))
     if not fields:
         return None
     return DriftItem(entry.address, entry.type, entry.project_key, entry.name, "changed", tuple(fields))

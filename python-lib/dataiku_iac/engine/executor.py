@@ -29,7 +29,7 @@ from dataiku_iac.dssclient import DssConnection, RetryPolicy, classify, may_stil
 from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome
-from dataiku_iac.planner.plan import Action, Plan, PlanOptions, ResourceChange
+from dataiku_iac.planner.plan import REDACTED, Action, Plan, PlanOptions, ResourceChange
 from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
 from dataiku_iac.resources.project import ProjectHandler
 from dataiku_iac.resources.registry import handler_for, spec_for
@@ -446,7 +446,7 @@ class Executor:
             config_project=declared.config_project,
             project_key=declared.project_key,
             name=declared.name,
-            attributes=dict(change.after or declared.attributes),
+            attributes=_unhidden(change, declared),
             depends_on=declared.depends_on,
             protect=declared.protect,
             source=declared.source,
@@ -692,6 +692,17 @@ def _find_project(client: Any, project_key: str) -> Optional[Observed]:
     if project_key not in summaries:
         return None
     return ProjectHandler().observe_project(client, project_key, summaries[project_key])
+
+
+def _unhidden(change: ResourceChange, declared: Resource) -> dict[str, Any]:
+    """The attributes to write: the plan's, but a saved plan's sensitive values (a module's
+    sensitive input, shown "(sensitive value)" in the file) from the configuration, which the
+    saved plan's digest check has found unchanged since (engine/saved_plans.py)."""
+    attributes = dict(change.after or declared.attributes)
+    for name in change.sensitive_fields:
+        if attributes.get(name) == REDACTED and name in declared.attributes:
+            attributes[name] = declared.attributes[name]
+    return attributes
 
 
 def _gone(exc: BaseException) -> bool:

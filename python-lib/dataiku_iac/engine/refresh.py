@@ -14,7 +14,7 @@ from dataclasses import replace
 from dataiku_iac.engine.executor import ApplyResult
 from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import PlanError
-from dataiku_iac.planner.plan import Action, Plan
+from dataiku_iac.planner.plan import REDACTED, Action, Plan
 from dataiku_iac.state import StateDocument, StateWriter
 
 REFRESH_OPERATION = "refresh-only"  # the operation of the serial it writes (`state history`)
@@ -32,6 +32,10 @@ def refreshed_state(plan: Plan, state: StateDocument) -> StateDocument:
             entry = doc.resources.get(change.address)
             if entry is None:  # the state was checked as the plan's (serial); never expected
                 raise PlanError(f"{change.address}: the refresh-only plan records an object the state does not hold")
+            hidden = [name for name in change.sensitive_fields if (change.after or {}).get(name) == REDACTED]
+            if hidden:  # a saved plan shows a sensitive value, never holds it: nothing true to record
+                raise PlanError(f"{change.address}: the saved refresh-only plan hides the sensitive value(s) of "
+                                f"{', '.join(hidden)}: apply --refresh-only without a saved plan")
             # DSS's values, no longer what an apply verified at a version: observed again next time
             tag = {k: v for k, v in entry.version_tag.items() if k != IN_SYNC} if entry.version_tag else entry.version_tag
             doc.resources[change.address] = replace(entry, attributes=dict(change.after or {}), version_tag=tag)

@@ -597,7 +597,8 @@ class Session:
         if pending:
             state, _notes = adopt_pending(state, pending, observation)
         ignored = {a: r.ignore_changes for a, r in desired.resources.items() if r.ignore_changes}
-        report = detect_drift(state, observation, self.environment, ignored=ignored, unmanaged=desired.unmanaged)
+        report = detect_drift(state, observation, self.environment, ignored=ignored, unmanaged=desired.unmanaged,
+                              sensitive=desired.sensitive_values)
         return DriftObservation(reader, state, desired, observation, report, bool(pending) or _interrupted)
 
     # -- drift --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from dataiku_iac.address import CALL_NAME, INSTANCE, INSTANCE_KEY
 from dataiku_iac.config.documents import ModuleOrigin, ProjectDocument
 from dataiku_iac.config.paths import Mark, MarkMap, YamlPath, render_path
 from dataiku_iac.config.suggest import did_you_mean
-from dataiku_iac.errors import ConfigError, Diagnostic, redact_userinfo
+from dataiku_iac.errors import ConfigError, Diagnostic, redact_userinfo, remember_secret
 from dataiku_iac.modules.definition import (
     ConditionError,
     ModuleDefinition,
@@ -151,6 +151,7 @@ class Expander:
             if values is None:
                 self.failed.add(instance)
                 continue
+            doc.sensitive_values.update(sensitive_values(module.definition, values))
             context = {"inputs": values, "module": {"name": instance, "prefix": prefix, "key": key}}
             origin_line = doc.locate(("modules", i, "for_each", key) if key is not None else ("modules", i))[0] or line
             self._add_items(doc, module, context, instance, prefix, origin_line)
@@ -399,6 +400,32 @@ def _substitute(value: Any, context: Dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [_substitute(v, context) for v in value]
     return value
+
+
+def sensitive_values(definition: ModuleDefinition, values: Dict[str, Any]) -> List[str]:
+    """The values of the sensitive inputs among `values`, as they may appear in a resource: each
+    string, number and its rendering, and each of those inside a list or mapping. Each is
+    remembered, never to be shown in a message (errors.remember_secret)."""
+    found: List[str] = []
+
+    def leaves(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                leaves(item)
+        elif isinstance(value, list):
+            for item in value:
+                leaves(item)
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != "":
+            found.append(value if isinstance(value, str) else json.dumps(value))
+
+    for name, spec in definition.inputs.items():
+        if spec.sensitive and values.get(name) is not None:
+            leaves(values[name])
+            if not isinstance(values[name], str):
+                found.append(_render(values[name]))  # ${inputs.X} of a list or mapping writes its JSON
+    for value in found:
+        remember_secret(value)
+    return found
 
 
 def _render(value: Any) -> str:

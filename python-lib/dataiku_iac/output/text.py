@@ -256,17 +256,21 @@ def _attributes(attrs: dict, symbol: str, style: Style, color: str, sensitive: I
 
     hidden = set(sensitive)
     for name in sorted(attrs):
-        value = REDACTED if name in hidden else attrs[name]
+        value = attrs[name]
         if value in (None, "", [], {}):
+            continue
+        if name in hidden:  # as Terraform: unquoted
+            lines.append(style(f"      {symbol} {name} = {REDACTED}", color))
             continue
         lines.extend(style(line, color) for line in _assignment(name, value, f"      {symbol} "))
     return lines
 
 
 def _field_change(field: Any, style: Style) -> list[str]:
-    before = REDACTED if field.sensitive else field.before
-    after = REDACTED if field.sensitive else field.after
     marker = style("  # forces replacement", "red") if field.forces_replacement else ""
+    if field.sensitive:  # as Terraform: neither side, unquoted
+        return [style(f"      ~ {field.name} = {REDACTED}", "yellow") + marker]
+    before, after = field.before, field.after
     if isinstance(before, dict) and isinstance(after, dict):
         leaves = _leaf_changes(field.name, before, after)
         if leaves:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 from dataiku_iac.address import project_address_of
 from dataiku_iac.resources.policy import Impact
@@ -198,6 +198,29 @@ def _secret_paths(value: Any, prefix: str = "") -> list[str]:
     if "secret_env" in value and prefix:
         return [prefix]
     return [p for key, item in value.items() for p in _secret_paths(item, f"{prefix}.{key}" if prefix else str(key))]
+
+
+# A sensitive value this short is hidden only where it is the whole value: inside a longer string
+# it would hide every value that happens to contain it ("ab" in "table").
+_SHORTEST_HIDDEN_INSIDE = 6
+
+
+def holds_sensitive(value: Any, sensitive: Collection[str]) -> bool:
+    """Whether `value` holds one of the `sensitive` values (a module's sensitive inputs,
+    DesiredState.sensitive_values): as a whole, inside a string, or in a list or mapping."""
+    if not sensitive:
+        return False
+    if isinstance(value, str):
+        return any(s == value or (len(s) >= _SHORTEST_HIDDEN_INSIDE and s in value) for s in sensitive)
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return json.dumps(value) in sensitive
+    if isinstance(value, dict):
+        return any(holds_sensitive(k, sensitive) or holds_sensitive(v, sensitive) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(holds_sensitive(v, sensitive) for v in value)
+    return False
 
 
 def _redact(attributes: Optional[dict[str, Any]], sensitive: tuple[str, ...]) -> Optional[dict[str, Any]]:

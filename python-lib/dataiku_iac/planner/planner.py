@@ -40,6 +40,7 @@ from dataiku_iac.planner.plan import (
     Plan,
     PlanOptions,
     ResourceChange,
+    holds_sensitive,
 )
 from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.policy import (
@@ -79,9 +80,10 @@ def plan(
     addresses = sorted(set(wanted) | _state_addresses(state, desired, options), key=lambda a: _sort_key(a, order))
     if options.refresh_only:  # the state catches up with DSS: no DSS change, so none of the checks below
         changes, kept = refresh_changes(addresses, desired, state, observed)
+        changes = hide_sensitive(changes, desired.sensitive_values)
     else:
         changes, kept = _changes(addresses, wanted, desired, state, observed, options, state_home)
-        changes = analyse(changes, desired, state, observed, options)
+        changes = analyse(hide_sensitive(changes, desired.sensitive_values), desired, state, observed, options)
     return Plan(
         environment=desired.environment or getattr(state, "environment", ""),
         lineage=state.lineage,
@@ -184,6 +186,26 @@ def _now() -> str:
 
 def _sort_key(address: str, order: dict[str, int]) -> tuple[int, str]:
     return (order.get(type_of(address), 99), address)
+
+
+# -- sensitive module inputs --------------------------------------------------------------
+def hide_sensitive(changes: list[ResourceChange], sensitive: frozenset[str]) -> list[ResourceChange]:
+    """The changes with each attribute that holds a sensitive module input's value (on either
+    side) marked sensitive, as a sensitive field is: every rendering of the plan shows
+    "(sensitive value)" for it, and impact rules, which may quote values, skip it."""
+    if not sensitive:
+        return changes
+    return [_hidden(change, sensitive) for change in changes]
+
+
+def _hidden(change: ResourceChange, sensitive: frozenset[str]) -> ResourceChange:
+    names = {name for attributes in (change.before, change.after) if attributes
+             for name, value in attributes.items() if holds_sensitive(value, sensitive)}
+    names |= {f.name for f in change.field_changes if holds_sensitive(f.before, sensitive) or holds_sensitive(f.after, sensitive)}
+    if not names:
+        return change
+    fields = tuple(replace(f, sensitive=True) if f.name in names else f for f in change.field_changes)
+    return replace(change, field_changes=fields, sensitive_fields=tuple(sorted(set(change.sensitive_fields) | names)))
 
 
 # -- selection (destroy, --target, --exclude, --refresh-only) -----------------------------
