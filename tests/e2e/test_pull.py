@@ -307,7 +307,10 @@ def test_values_of_a_python_project_file_are_reported_not_patched(dss: Any, tmp_
 
     result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
     assert [(r["address"], r["kind"]) for r in result["reported"]] == [("project.PY_PULL", "not_located")], result
-    assert "projects/py_pull.py, which is not a YAML file" in result["reported"][0]["reason"]
+    [reported] = result["reported"]
+    assert "projects/py_pull.py, which is not a YAML file" in reported["reason"]
+    assert reported["path"] == "project.description" and reported["where"] == "projects/py_pull.py:4", reported
+    assert reported["dss_value"] == "edited in the UI"
     assert result["patched"] == [] and result["files"] == []
     assert (root / "projects" / "py_pull.py").read_text() == PYTHON_PROJECT
 
@@ -441,4 +444,24 @@ def test_a_column_inserted_in_dss_between_others_keeps_every_comment(dss: Any, t
     assert [p["path"] for p in result["patched"]] == ["datasets[0].schema.columns[1]"], result
     assert _diff(before, path.read_text()) == ["+        - {name: region, type: string}"]
     assert "        - {name: region, type: string}\n        # the time column\n        - {name: ts, type: date}\n" in path.read_text()
+    assert_no_changes(dss, root)
+
+
+def test_inline_code_changed_in_dss_is_patched_in_its_block(dss: Any, tmp_path: Path) -> None:
+    project_text = PROJECT.replace(
+        "    code_file: recipes/clean.py   # the code lives in its own file\n",
+        "    code: |\n      import dataiku\n      # clean the orders\n")
+    root = write_config(tmp_path / "cfg", {"pulled.yml": project_text}, env=ENV)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    recipe = dss.client().get_project(KEY).get_recipe("clean").get_settings()
+    recipe.set_payload("import dataiku\n# clean the orders, twice\nprint('x')\n")
+    recipe.save()
+    path = root / "projects" / "pulled.yml"
+    before = path.read_text()
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=0).json()
+    assert [p["path"] for p in result["patched"]] == ["recipes[0].code"], result
+    assert _diff(before, path.read_text()) == sorted([
+        "-      # clean the orders", "+      # clean the orders, twice", "+      print('x')"])
+    assert not (root / "recipes").exists()
     assert_no_changes(dss, root)

@@ -119,3 +119,19 @@ def test_a_project_not_applied_yet_is_said_so(dss: Any, tmp_path: Path) -> None:
     body = run_cli(dss, root, "report", "footprint", "-e", "dev", "--format", "json").json()
     assert body["projects"] == [{**body["projects"][0], "exists": False}]
     assert "Not in DSS (not applied yet)." in run_cli(dss, root, "report", "footprint", "-e", "dev").stdout
+
+
+def test_every_recipe_of_the_sales_example_has_its_type(dss: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.e2e.helpers import EXAMPLES, cli_env
+    from tests.support.cli import example_secrets
+
+    root = tmp_path / "sales"
+    shutil.copytree(EXAMPLES / "sales-pipeline", root, ignore=shutil.ignore_patterns(".dataiku-iac"))
+    env = cli_env(dss, **example_secrets(root))
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    body = run_cli(dss, root, "report", "footprint", "-e", "dev", "--format", "json", env=env).json()
+    types = {r["name"]: r["type"] for p in body["projects"] for r in p["recipes"]}
+    assert types and all(types.values()), types
+    assert {"python", "sql_query"} <= set(types.values()), types

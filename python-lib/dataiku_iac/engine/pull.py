@@ -334,13 +334,27 @@ class _Pull:
             self.report(item, "not_located", "the configuration's item for it was not found (not in a YAML project file?)")
             return
         if not doc.file.endswith(_YAML_SUFFIXES):
-            self.report(item, "not_located", f"declared in {doc.file}, which is not a YAML file: change it there by hand")
+            self.report_python(item, doc, target, changes, sorted(set(old_files) | set(new_files)))
             return
         for change in changes:
             self.locate_one(item, doc, target, change)
         for rel in sorted(set(old_files) | set(new_files)):
             if old_files.get(rel) != new_files.get(rel):
                 self.locate_code(item, doc, target, rel, old_files.get(rel), new_files.get(rel), new_item)
+
+    def report_python(self, item: DriftItem, doc: Any, target: YamlPath, changes: list[_Change], code: list[str]) -> None:
+        """Each change of an object a Python project file declares, reported with its config path,
+        the .py file and line of the constructor that wrote it (the DSL records them) and DSS's value:
+        pull does not write Python."""
+        reason = f"declared in {doc.file}, which is not a YAML file: pull does not write Python; change it there by hand"
+        for change in changes:
+            path = _resolve(doc.data, (*target, *change.path)) or tuple(target)
+            secret = _holds_secret(change.old) or _holds_secret(change.new) or change.path[-1:] == ("fingerprint",)
+            self.report(item, "not_located", reason, path=render_path(path), where=_python_where(doc, path),
+                        dss_value="(sensitive value)" if secret else change.new, hint="change the Python code that builds it")
+        if code:  # a code file or inline code the object holds
+            self.report(item, "not_located", f"its code changed in DSS; {reason}", path=render_path(tuple(target)),
+                        where=_python_where(doc, tuple(target)), hint="copy the code from DSS by hand")
 
     def locate_one(self, item: DriftItem, doc: Any, target: YamlPath, change: _Change) -> None:
         shown = render_path(tuple(str(p) if isinstance(p, _Key) else p for p in change.path))
@@ -384,6 +398,9 @@ class _Pull:
         inner = _path_of_value(new_item, rel)
         path = _resolve(doc.data, (*target, *inner)) if inner is not None else None
         current = _get(doc.data, path) if path is not None else _MISSING
+        if path is not None and current is _MISSING and old is not None and new is not None:
+            self.locate_inline_code(item, doc, path[:-1], old, new)
+            return
         if not isinstance(current, str) or new is None:
             self.report(item, "not_located", "its code changed in DSS, and the item does not name a code file "
                         "(inline code?)", path=rel, dss_value=None, hint="copy the code from DSS by hand")
@@ -402,6 +419,25 @@ class _Pull:
         self.code.setdefault(item.address, {})[current] = new
         self.patched.setdefault(item.address, []).append({"address": item.address, "file": current, "line": 0,
                                                           "path": "(code)", "value": None, "removed": False})
+
+    def locate_inline_code(self, item: DriftItem, doc: Any, parent: YamlPath, old: str, new: str) -> None:
+        """Code the item writes inline (`code: |`) where `to_config` names a file: the key of the
+        item holding the code as last applied takes DSS's code, in its block style."""
+        holder = _get(doc.data, parent)
+        keys = [k for k, v in holder.items() if v == old] if isinstance(holder, dict) else []
+        if len(keys) != 1:
+            self.report(item, "conflict", "its code changed in DSS, and the item's code (written inline, not in a file) "
+                        "differs from what was last applied", path=render_path(parent), where=self.where(doc, parent),
+                        hint="merge the code from DSS by hand")
+            return
+        path = (*parent, keys[0])
+        origin = self.origin(doc, path)
+        if origin is not None:
+            self.report(item, origin[0], origin[2], path=render_path(path), where=origin[1], hint="copy the code from DSS by hand")
+            return
+        self.add(item.address, doc.file, Edit(path, new), {"address": item.address, "file": doc.file,
+                                                           "line": doc.locate(path)[0], "path": render_path(path),
+                                                           "value": "(code)", "removed": False})
 
     def origin(self, doc: Any, path: YamlPath) -> Optional[tuple[str, str, str]]:
         """(kind, file:line, reason) when the value at `path` is not the project file's own: an item
@@ -476,6 +512,12 @@ class _Pull:
                                          "hint": hint})
         self.edits.pop(address, None)
         self.code.pop(address, None)
+
+
+def _python_where(doc: Any, path: YamlPath) -> str:
+    """file:line of the DSL constructor (or mapping) that wrote `path` in a Python project file."""
+    mark, _found = nearest_mark(doc.marks, path)
+    return f"{mark.file}:{mark.line}" if mark is not None else doc.file
 
 
 def _module_call(doc: Any, address: Address) -> Any:
