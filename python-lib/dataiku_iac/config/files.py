@@ -116,3 +116,28 @@ def list_yaml_files(root: Path, folder: str) -> list[str]:
                 continue
             names.append(f"{folder}/{entry.name}")
     return sorted(names)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write `text` (UTF-8) to `path` whole or not at all: into a new file beside it, renamed over
+    it, so that a kill, a full disk or a text that cannot be encoded leaves the old file, never half
+    of the new one. The file keeps its permission bits (a new one gets the umask's, as with
+    `write_text`); a symbolic link is followed, as `write_text` would."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode: Optional[int] = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

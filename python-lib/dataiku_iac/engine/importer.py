@@ -29,6 +29,7 @@ from dataiku_iac.address import Address, AddressError, address_of, flat_address
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.edit import append_item
+from dataiku_iac.config.files import replace_text
 from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
@@ -412,7 +413,7 @@ class _Edits:
             path = self.root / rel
             self.before[rel] = path.read_text(encoding="utf-8") if path.exists() else None
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            replace_text(path, text)
 
     def undo(self) -> None:
         for rel, text in self.before.items():
@@ -420,7 +421,7 @@ class _Edits:
             if text is None:
                 path.unlink(missing_ok=True)
             else:
-                path.write_text(text, encoding="utf-8")
+                replace_text(path, text)
 
 
 def _declared_as(desired: Any, address: Address) -> Optional[Resource]:

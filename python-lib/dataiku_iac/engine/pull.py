@@ -39,6 +39,7 @@ from typing import Any, Optional
 from dataiku_iac.address import Address, address_of, project_of
 from dataiku_iac.builder import check_config
 from dataiku_iac.config import overrides as ov
+from dataiku_iac.config.files import replace_text
 from dataiku_iac.config.patch import APPEND, INSERT, REMOVE, SET, Edit, PatchError, patch_text
 from dataiku_iac.config.paths import YamlPath, nearest_mark, render_path
 from dataiku_iac.config.yamlsafe import parse_yaml
@@ -760,12 +761,12 @@ def _write(session: Any, run: _Pull, desired: Any) -> int:
         updated = _refreshed(state, run, desired)
         try:
             for rel, (before, after) in run.result.files.items():
-                (session.root / rel).write_text(after, encoding="utf-8")
-                written[rel] = before
+                written[rel] = before  # before writing: a write that fails half-way is undone too
+                replace_text(session.root / rel, after)
             doc = writer.write(updated, expected_serial=state.serial, operation=f"pull -e {session.environment}")
         except BaseException:
             for rel, before in written.items():
-                (session.root / rel).write_text(before, encoding="utf-8")
+                replace_text(session.root / rel, before)
             raise
         return int(doc.serial)
     finally:

@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import yaml
 
+from dataiku_iac.config.files import replace_text
 from dataiku_iac.config.paths import render_path
 from dataiku_iac.errors import ConfigError, Diagnostic
 from dataiku_iac.modules.definition import read_yaml_file
@@ -154,14 +153,7 @@ class ModuleLock:
             "modules": [self.entries[k].to_yaml() for k in sorted(self.entries)],
         }
         text = HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False, allow_unicode=True)
-        handle, tmp = tempfile.mkstemp(prefix=".iac.lock.", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_text(self.path, text)
         self.declarations = declarations_hash(keys)
         self.exists = True
         self.changed = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from dataiku_iac.config.files import (
     check_relative_path,
     list_yaml_files,
     read_confined,
+    replace_text,
 )
 
 
@@ -116,3 +118,30 @@ def test_list_yaml_files_skips_hidden_files_and_directories(tmp_path):
     (folder / "sub.yml").mkdir()
     assert list_yaml_files(tmp_path, "projects") == ["projects/a.yaml", "projects/b.yml"]
     assert list_yaml_files(tmp_path, "missing") == []
+
+
+def test_replace_text_writes_the_whole_file_keeping_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "projects" / "sales.yml"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o640)
+    replace_text(target, "new: é\n")
+    assert target.read_text(encoding="utf-8") == "new: é\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["sales.yml"]  # no temporary file left
+
+
+def test_replace_text_that_fails_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "sales.yml"
+    target.write_text("old\n")
+    with pytest.raises(UnicodeEncodeError):
+        replace_text(target, "half written\n" + "\ud800")  # write_text would leave the file empty
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["sales.yml"]
+
+
+def test_replace_text_through_a_link_writes_the_linked_file(tmp_path: Path) -> None:
+    (tmp_path / "real.yml").write_text("old\n")
+    (tmp_path / "link.yml").symlink_to("real.yml")
+    replace_text(tmp_path / "link.yml", "new\n")
+    assert (tmp_path / "link.yml").is_symlink() and (tmp_path / "real.yml").read_text() == "new\n"
