@@ -465,3 +465,19 @@ def test_inline_code_changed_in_dss_is_patched_in_its_block(dss: Any, tmp_path: 
         "-      # clean the orders", "+      # clean the orders, twice", "+      print('x')"])
     assert not (root / "recipes").exists()
     assert_no_changes(dss, root)
+
+
+def test_a_value_from_a_default_of_iac_yml_is_reported_not_written_as_a_new_key(dss: Any, tmp_path: Path) -> None:
+    project_text = PROJECT.replace("  - name: orders_clean\n    type: managed\n    format: parquet\n",
+                                   "  - name: orders_clean\n    type: managed\n")
+    root = write_config(tmp_path / "cfg", {"pulled.yml": project_text}, env=ENV, files={"recipes/clean.py": 'print("clean")\n'})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    _edit(dss.client().get_project(KEY).get_dataset("orders_clean").get_settings(), lambda raw: raw.update(formatType="parquet"))
+    path = root / "projects" / "pulled.yml"
+    before = path.read_text()
+
+    result = run_cli(dss, root, "pull", "-e", "dev", "--json", expect=2).json()
+    assert [(r["address"], r["kind"], r["path"]) for r in result["reported"]] == [
+        ("dataset.PULLED.orders_clean", "not_located", "datasets[1].format")], result
+    assert "default" in result["reported"][0]["reason"] and result["reported"][0]["dss_value"] == "parquet"
+    assert path.read_text() == before

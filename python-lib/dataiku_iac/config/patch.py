@@ -210,16 +210,26 @@ def _comments_follow(sequence: Any, index: int) -> None:
 
 
 def _keep_comment_gap(parent: Any, key: Any, old: Any, new: Any) -> None:
-    """An end-of-line comment stays at its column when the value gets shorter (comments aligned
-    on purpose stay aligned), and keeps its distance from a value that gets longer (ruamel would
-    leave one space)."""
+    """An end-of-line comment stays at its column (comments aligned on purpose stay aligned) while
+    the new value ends at least two spaces before it; a value that gets longer than that pushes it
+    right, the comment keeping its distance from the value (ruamel would leave one space)."""
     slot: Any = parent.ca.items.get(key) if isinstance(parent, (CommentedMap, CommentedSeq)) else None
     token = slot[2] if slot is not None and len(slot) > 2 else None
     if token is None or not token.value.startswith("#") or _is_block(new):
         return
     grown = _width(new) - _width(old)
-    if grown > 0:
+    start = _value_column(parent, key)
+    if grown > 0 and (start is None or start + _width(new) + 2 > token.column):
         token.column += grown
+
+
+def _value_column(parent: Any, key: Any) -> Optional[int]:
+    """The column the value at `key` of `parent` starts at in the file as read (None: unknown)."""
+    try:
+        line_column = parent.lc.value(key) if isinstance(parent, CommentedMap) else parent.lc.item(key)
+        return int(line_column[1])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
 
 
 def _width(value: Any) -> int:

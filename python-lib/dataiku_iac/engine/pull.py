@@ -376,6 +376,12 @@ class _Pull:
                         path=shown, where=self.where(doc, path), dss_value=change.new,
                         hint="decide which value is right, then apply or change the file")
             return
+        if change.op == SET and current is _MISSING and change.old is not _MISSING:
+            # applied, yet not written in the item: a default (iac.yml's `defaults:`, the tool's)
+            self.report(item, "not_located", "comes from a default (iac.yml's `defaults:`, or the tool's), not from the "
+                        "item: not written", path=shown, where=self.where(doc, path), dss_value=change.new,
+                        hint="write the key in the item (or change the default), if DSS's value is right")
+            return
         if change.op == REMOVE and current is _MISSING:
             self.report(item, "not_located", "DSS dropped a value the item does not write (it comes from a default)",
                         path=shown, where=self.where(doc, path), dss_value=None)

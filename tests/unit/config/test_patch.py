@@ -154,3 +154,9 @@ def test_an_item_inserted_into_a_list_keeps_the_comments_of_the_others() -> None
                      "  - name: ts\n    type: date   # utc\n"
                      "flow:\n  - {name: id, type: bigint}   # key\n  - {name: amount, type: double}\n  # the time column\n"
                      "  - {name: ts, type: date}\n")
+
+
+def test_an_end_of_line_comment_keeps_its_column_while_the_longer_value_leaves_room() -> None:
+    text = "a:\n  role: reader          # aligned\n  name: x   # close\n"
+    after = patch_text(text, [Edit(("a", "role"), "contributor"), Edit(("a", "name"), "a longer name")])
+    assert after == "a:\n  role: contributor     # aligned\n  name: a longer name   # close\n"
