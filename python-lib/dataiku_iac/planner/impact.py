@@ -77,8 +77,7 @@ def effects_of(change: ResourceChange, options: PlanOptions) -> Optional[list[Ef
     elif change.action == Action.DELETE and (spec is None or spec.removal_breaks):
         effects.append(Effect(Impact.BREAKING, f"the {_label(change)} is deleted"))
     if change.action in (Action.DELETE, Action.REPLACE) and options.drop_data and spec is not None and spec.holds_data:
-        what = "its managed datasets' and output folders' data" if change.type == "project" else "its stored data"
-        effects.append(Effect(Impact.DESTRUCTIVE, f"--drop-data: {what} is deleted"))
+        effects.append(Effect(Impact.DESTRUCTIVE, f"--drop-data: {spec.data_held} is deleted"))
     return effects
 
 

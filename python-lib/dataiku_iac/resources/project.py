@@ -532,6 +532,7 @@ SPEC = ResourceSpec(
     id_key="key",
     schema=SCHEMA,
     holds_data=True,
+    data_held="its managed datasets' and output folders' data",
     build=build,
     to_config=to_config,
 )

@@ -299,6 +299,8 @@ class ResourceSpec:
     # -- behaviour ----------------------------------------------------------------------------
     # Deleting the object can delete stored data (kept unless --drop-data): the plan warns.
     holds_data: bool = False
+    # What --drop-data deletes with it, in the impact analysis's reason (planner/impact.py).
+    data_held: str = "its stored data"
     # config item -> logical attributes, and back (a type without them cannot be configured: its
     # objects are only observed).
     build: Optional[Build] = None
