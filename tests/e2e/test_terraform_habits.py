@@ -132,6 +132,30 @@ def test_replace_really_recreates_the_dss_object(dss: Any, tmp_path: Path) -> No
     assert run_cli(dss, root, "plan", "-e", "dev").last_line().startswith("No changes.")
 
 
+def test_replace_of_a_folder_replaces_the_recipes_dss_deletes_with_it(dss: Any, tmp_path: Path) -> None:
+    """DSS deletes the recipes that read or write a managed folder it deletes: the plan replaces
+    them too, so that the apply leaves the Flow as configured (it used to leave them deleted)."""
+    project = PROJECT + """\
+  - name: export_b
+    type: python
+    inputs: [b]
+    outputs: [exports]
+    code: "print('export')\\n"
+"""
+    root = write_config(tmp_path / "cfg", {"habits.yml": project})
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    folder, recipe = f"managed_folder.{KEY}.exports", f"recipe.{KEY}.export_b"
+    plan_file = root / "replace.json"
+    planned = run_cli(dss, root, "plan", "-e", "dev", "--replace", folder, "--out", str(plan_file))
+    assert f"# {recipe} must be replaced" in planned.stdout, str(planned)
+    assert f"DSS deletes it with the managed folder the plan replaces: {folder}" in planned.stdout
+    assert _by_action(json.loads(plan_file.read_text()))["replace"] == {folder, recipe}
+    applied = run_cli(dss, root, "apply", "-e", "dev", str(plan_file))
+    assert "Apply complete! Resources: 2 added, 0 changed, 2 destroyed." in applied.stdout, str(applied)
+    assert list_names(dss.client(), KEY)["recipe"] == ["a_to_b", "export_b"]
+    assert run_cli(dss, root, "plan", "-e", "dev").last_line().startswith("No changes.")
+
+
 def test_replace_of_a_dataset_deletes_then_creates_it(dss: Any, tmp_path: Path) -> None:
     root = _applied(dss, tmp_path)
     before = request_count(dss)

@@ -59,6 +59,7 @@ from dataiku_iac.resources.spec import Identity
 # The name, as a planned change of a type found by its DSS id (see _renaming).
 NAME = "name"
 REPLACE_REQUESTED = "replacement requested with --replace"
+FOLDER_USER_REPLACED = "DSS deletes it with the managed folder the plan replaces:"
 
 
 def plan(
@@ -114,11 +115,28 @@ def _changes(
     _check_replace(options, wanted, imports)
     replaced = set(options.replace)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
+    changes = _replacing_folder_users(changes)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
     return changes, kept + _replace_notes(changes, options)
+
+
+def _replacing_folder_users(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """DSS deletes the recipes that read or write a managed folder it deletes. A managed recipe
+    using a folder the plan replaces is replaced with it (created again after the folder), else
+    the apply would leave it deleted in DSS. The executor's delete of such a recipe finds it gone."""
+    replaced = {c.address for c in changes if c.type == "managed_folder" and c.action == Action.REPLACE}
+    if not replaced:
+        return changes
+    out = []
+    for change in changes:
+        folders = sorted(replaced & set(change.depends_on))
+        if change.type == "recipe" and folders and change.action in (Action.NOOP, Action.UPDATE):
+            change = replace(change, action=Action.REPLACE, reason=f"{FOLDER_USER_REPLACED} {', '.join(folders)}")
+        out.append(change)
+    return out
 
 
 def _check_options(options: PlanOptions) -> None:
