@@ -75,7 +75,7 @@ def _check_dry_run(dss: Any, root: Path, result: CliResult) -> None:
 def _check_diff(dss: Any, root: Path, result: CliResult) -> None:
     assert _changed_lines(result.stdout) == [
         "-      min_amount: 0               # orders below this amount are dropped by clean_orders",
-        "+      min_amount: 10               # orders below this amount are dropped by clean_orders",
+        "+      min_amount: 10              # orders below this amount are dropped by clean_orders",
         "-    description: Orders as they land   # someone will edit this in the DSS UI",
         "+    description: Orders as they land, deduplicated by the warehouse   # someone will edit this in the DSS UI",
         "-        hour: 2                   # in the DSS server's time zone",
