@@ -91,6 +91,8 @@ def test_revert_restores_the_dss_value_through_the_pipeline(dss: Any, tmp_path: 
 
     body = _drift(dss, root, "--revert", expect=0)
     assert body["reverted"] == [f"dataset.{KEY}.orders", f"dataset.{KEY}.scratch"] and body["revert_refused"] is None
+    # what an apply would still revert: nothing (the counts were taken before the revert)
+    assert body["pending_reverts"] == {"add": 0, "change": 0, "destroy": 0, "forget": 0}, body
     assert _description(dss, "orders") == "raw orders"
     assert _description(dss, "scratch") == "scratch data"  # re-created
     assert run_cli(dss, root, "drift", "-e", "dev").stdout.startswith("No drift.")

@@ -95,6 +95,7 @@ def _check_reverted(dss: Any, root: Path, result: CliResult) -> None:
     assert _description(dss) == "Orders as they land, deduplicated by the warehouse"
     trigger = _dss_project(dss).get_scenario("NIGHTLY").get_settings().get_raw()["triggers"][0]
     assert trigger["params"]["hour"] == 5, "drift --revert touched the scenario, whose policy is alert"
+    assert "An apply would revert the drift above (the configuration did not change): 0 to add, 1 to change" in result.stdout
 
 
 def _check_replaced(dss: Any, root: Path, result: CliResult) -> None:

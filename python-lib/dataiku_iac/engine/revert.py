@@ -106,4 +106,12 @@ def revert_drift(session: Any, report: DriftReport, *, operation: str = REVERT_O
     if not applied.ok:
         failed = "; ".join(f"{a}: {why}" for a, why in sorted(applied.failed.items())) or "stopped"
         report.revert_refused = f"the revert did not complete ({failed})"
+    elif report.reverts and "result" in planned:
+        report.reverts = _left_to_revert(report.reverts, planned["result"].plan.summary())
     return report
+
+
+def _left_to_revert(reverts: dict[str, int], done: dict[str, int]) -> dict[str, int]:
+    """What an apply would still revert once the revert `done` counts is applied (the report's
+    counts were taken before it: they must not announce, as still to do, what was just reverted)."""
+    return {kind: max(0, count - done.get(kind, 0)) for kind, count in reverts.items()}
