@@ -153,3 +153,20 @@ def test_a_rule_added_after_the_apply_does_not_stop_a_destroy(dss: Any, tmp_path
     run_cli(dss, root, "plan", "-e", "dev", "--destroy")
     run_cli(dss, root, "destroy", "-e", "dev", "--auto-approve")
     assert "RULED" not in {p["projectKey"] for p in dss.client().list_projects()}
+
+
+def test_a_module_object_is_one_finding_seen_in_config_state_and_live(dss: Any, tmp_path: Path) -> None:
+    """Live DSS names a module's object by its DSS name; the report matches it to the module
+    address the state and the configuration use (as drift does), not a second, unlocated one."""
+    root = tmp_path / "example"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "local-module", root)
+    rule = "compliance:\n  rules:\n    - {id: team-tag, kind: required_tags, types: [dataset], tags: ['team:*'], severity: warning}\n"
+    (root / "iac.yml").write_text((root / "iac.yml").read_text() + rule)
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    body = json.loads(_report(dss, root, "json", 0))
+    found = {f["address"]: f for f in body["findings"]}
+    assert len(found) == len(body["findings"]) == 7, sorted(found)  # 3 instances x 2 datasets + orders_report
+    raw = found["module.orders.dataset.LANDING.orders_raw"]
+    assert raw["seen_in"] == ["config", "state", "live"] and raw["location"].startswith("modules/landing/resources.yml:"), raw
+    assert all(f["location"] for f in body["findings"]), body["findings"]
+    assert "dataset.LANDING.orders_raw" not in found

@@ -100,7 +100,7 @@ def evaluate(rules: list[Rule], environment: str, policies: Mapping[str, Any], *
     """Every active rule of `environment` over the desired model, the state and the observation
     (either may be None: not read)."""
     report = ComplianceReport(environment, [r for r in rules if r.applies_to(environment)], live=observation is not None)
-    seen = [*_config(desired), *_state(state), *_live(observation, _config_keys(desired, state))]
+    seen = [*_config(desired), *_state(state), *_live(observation, _config_keys(desired, state), _owners(desired, state))]
     found: dict[tuple[str, str, str, str], Finding] = {}
     for rule in report.rules:
         checked = report.checked.setdefault(rule.id, [])
@@ -150,16 +150,27 @@ def _config_keys(desired: Any, state: Any) -> dict[str, str]:
     return keys
 
 
-def _live(observation: Any, config_keys: Mapping[str, str]) -> Iterable[_Seen]:
+def _owners(desired: Any, state: Any) -> dict[tuple[str, str, str], str]:
+    """(effective project key, type, DSS id or name) -> the address the state or the configuration
+    gives the object: a module's object is `module.NAME.…`, never a second, unlocated address
+    built from its DSS name. The state's record wins (matched by DSS id, as drift matches)."""
+    owners = {(r.project_key, r.type, r.name): a for a, r in desired.resources.items()}
+    if state is not None:
+        owners.update({(e.project_key, e.type, e.dss_id): a for a, e in state.resources.items()})
+    return owners
+
+
+def _live(observation: Any, config_keys: Mapping[str, str], owners: Mapping[tuple[str, str, str], str]) -> Iterable[_Seen]:
     if observation is None:
         return
     for key, project in sorted(observation.projects.items()):
         if not project.exists or project.project is None:
             continue
         written = config_keys.get(key, key)
-        yield _Seen(address_of("project", written), project.project, "live")
+        yield _Seen(owners.get((key, "project", key), address_of("project", written)), project.project, "live")
         for obj in sorted(project.all_objects(), key=lambda o: (o.type, o.name)):
-            yield _Seen(address_of(obj.type, written, obj.name), obj, "live")
+            address = owners.get((key, obj.type, obj.dss_id)) or owners.get((key, obj.type, obj.name))
+            yield _Seen(address or address_of(obj.type, written, obj.name), obj, "live")
 
 
 def live_only(report: ComplianceReport) -> list[Finding]:
