@@ -100,3 +100,14 @@ def test_a_sensitive_module_input_is_never_shown(dss: Any, tmp_path: Path) -> No
     print(pulled.stdout, pulled.stderr, pulled_json.stdout, state.stdout, state.stderr)
     _nowhere(applied.stdout, converged.stdout, updated.stdout, drift.stdout, drift.stderr, drift_json.stdout,
              pulled.stdout, pulled.stderr, pulled_json.stdout)
+
+
+def test_a_module_source_built_from_a_variable_is_an_error_at_its_line(dss: Any, tmp_path: Path) -> None:
+    calling = ("project:\n  key: TRIAL\n  name: Trial\n  variables:\n    standard: {repo: mods}\nmodules:\n"
+               "  - name: m\n    source: git+file:///tmp/${repo}.git\n")
+    root = write_config(tmp_path / "cfg", {"trial.yml": calling})
+    for args in (("validate", "-e", "dev", "--offline"), ("plan", "-e", "dev"), ("modules", "get")):
+        refused = run_cli(dss, root, *args, expect=1)
+        assert "projects/trial.yml:8:13: error: modules[0].source: a module's 'source' must be written out: it is resolved, and locked, " \
+               "before any variable" in refused.stderr, str(refused)
+        assert "iac.lock.yml:" not in refused.stderr and "warning" not in refused.stderr, str(refused)

@@ -33,6 +33,8 @@ from .schema import Issue, check, describe_value
 from .suggest import did_you_mean
 from .variables import (
     DSS_BUILTINS,
+    MODULE_SOURCE_WITH_VARIABLE,
+    MODULE_SOURCE_WITH_VARIABLE_HINT,
     Untouched,
     project_variable_names,
     scalar_variables,
@@ -401,8 +403,20 @@ def _read_projects(run: _Run, variables: Dict[str, Any]) -> List[Tuple[ProjectDo
             continue
         # No "${" in any string: substituting would only copy the data.
         data, untouched = substitute(source.data, variables) if source.references else (source.data, [])
-        docs.append((ProjectDocument(rel, data, {}, source.marks), untouched, source))
+        doc = ProjectDocument(rel, data, {}, source.marks)
+        built = _module_sources_built(source.data) if source.references else []
+        for path in built:
+            run.errors.append(doc.diagnostic(path, MODULE_SOURCE_WITH_VARIABLE, MODULE_SOURCE_WITH_VARIABLE_HINT, where="value"))
+        docs.append((doc, [u for u in untouched if u.path not in built], source))
     return docs
+
+
+def _module_sources_built(data: Any) -> List[YamlPath]:
+    """The paths of the module calls' `source:` values holding a `${…}` (docs/modules.md, "Source
+    forms"): as written, before any variable is substituted in them."""
+    calls = data.get("modules") if isinstance(data, dict) else None
+    return [("modules", i, "source") for i, call in enumerate(calls if isinstance(calls, list) else [])
+            if isinstance(call, dict) and isinstance(call.get("source"), str) and "${" in call["source"]]
 
 
 def _apply_overrides(run: _Run, env: _Source, projects: List[ProjectDocument]) -> Dict[int, _Baseline]:

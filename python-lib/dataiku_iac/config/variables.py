@@ -39,6 +39,13 @@ DSS_BUILTINS = frozenset({
 })
 
 
+# A module call's `source:` is resolved (and locked) as written: never built from variables
+# (docs/modules.md, "Source forms"). Said by the loader and by `modules get`.
+MODULE_SOURCE_WITH_VARIABLE = "a module's 'source' must be written out: it is resolved, and locked, before any variable"
+MODULE_SOURCE_WITH_VARIABLE_HINT = ("write the source in full; for a source per environment, call the module once per "
+                                    "source, or give what differs as an input")
+
+
 @dataclass(frozen=True)
 class Untouched:
     """A ``${NAME}`` left for DSS, where it was found."""

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Optional
 from dataiku_iac.config.files import list_yaml_files
 from dataiku_iac.config.paths import render_path
 from dataiku_iac.config.pyconfig import is_python_file, list_python_files, load_python_project
+from dataiku_iac.config.variables import MODULE_SOURCE_WITH_VARIABLE, MODULE_SOURCE_WITH_VARIABLE_HINT
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError
 from dataiku_iac.modules.definition import read_yaml_file
 from dataiku_iac.modules.lock import Key, LockEntry, declarations_hash, key_of, load_lock
@@ -32,6 +33,7 @@ class ModuleCall:
     file: str
     line: int
     path: str  # YAML path of its `source`, e.g. modules[1].source
+    column: int = 0  # of its `source` value
 
     @property
     def key(self) -> Key:
@@ -102,10 +104,11 @@ def _read_python(root: Path, rel: str, problems: list[Diagnostic]) -> tuple[Any,
     return loaded.data, loaded.marks
 
 
-def _at(file: str, marks: Any, path: tuple, message: str) -> Diagnostic:
+def _at(file: str, marks: Any, path: tuple, message: str, hint: Optional[str] = None, *, value: bool = False) -> Diagnostic:
+    """A diagnostic at the entry `path` (its key), or at its value (`value`), as the loader places them."""
     mark = marks.get(path)
-    line, column = mark.entry_position() if mark is not None else (0, 0)
-    return Diagnostic(file, line, column, render_path(path), message)
+    line, column = ((mark.line, mark.column) if value else mark.entry_position()) if mark is not None else (0, 0)
+    return Diagnostic(file, line, column, render_path(path), message, hint)
 
 
 def _call(rel: str, marks: Any, i: int, entry: Any, problems: list[Diagnostic]) -> Optional[ModuleCall]:
@@ -119,14 +122,17 @@ def _call(rel: str, marks: Any, i: int, entry: Any, problems: list[Diagnostic]) 
     if version is not None and not isinstance(version, str):
         bad.append(("version", "'version' must be a string such as \"~> 1.2\""))
     if isinstance(source, str) and "${" in source:
-        bad.append(("source", "a module's 'source' must be written out: it is resolved before any variable"))
+        problems.append(_at(rel, marks, (*here, "source"), MODULE_SOURCE_WITH_VARIABLE, MODULE_SOURCE_WITH_VARIABLE_HINT, value=True))
+        return None
     for key, message in bad:
         problems.append(_at(rel, marks, (*here, key) if key in entry else here, message))
     if bad:
         return None
-    mark = marks.get((*here, "source")) or marks.get(here)
+    value = marks.get((*here, "source"))
+    mark = value or marks.get(here)
     line = mark.line if mark is not None else 0
-    return ModuleCall(str(name), str(source), version, rel, line, render_path((*here, "source")))
+    return ModuleCall(str(name), str(source), version, rel, line, render_path((*here, "source")),
+                      value.column if value is not None else 0)
 
 
 def lock_modules(config_root: Path, *, update: Optional[Iterable[str]] = None, offline: bool = False) -> LockReport:
@@ -140,7 +146,7 @@ def lock_modules(config_root: Path, *, update: Optional[Iterable[str]] = None, o
     report, problems = LockReport(), []
     for call in calls:
         try:
-            found = resolve_module(config_root, call.source, call.version, call_file=call.file, call_line=call.line,
+            found = resolve_module(config_root, call.source, call.version, call_file=call.file, call_line=call.line, call_column=call.column,
                                    lock=lock, offline=offline, call_path=call.path)
         except ConfigError as exc:
             problems.extend(exc.diagnostics)
