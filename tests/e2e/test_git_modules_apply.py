@@ -42,7 +42,7 @@ def test_git_and_registry_modules_are_planned_from_the_lock_and_the_cache(dss: A
     assert os.environ.get("DATAIKU_IAC_MODULE_CACHE") != env["DATAIKU_IAC_MODULE_CACHE"]
 
     not_locked = run_cli(dss, root, "plan", "-e", "dev", env=env, expect=1)
-    assert "projects/git.yml:6: error: modules[0].source:" in not_locked.stderr and "modules get" in not_locked.stderr
+    assert "projects/git.yml:6:13: error: modules[0].source:" in not_locked.stderr and "modules get" in not_locked.stderr
     run_cli(dss, root, "modules", "get", env=env)
     applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
     assert "module.lib.dataset.GITMOD.lib_raw" in applied.stdout, str(applied)
@@ -62,5 +62,5 @@ def test_git_and_registry_modules_are_planned_from_the_lock_and_the_cache(dss: A
     assert "1 to add" in cached.stdout
     shutil.rmtree(tmp_path / "module-cache")
     gone = run_cli(dss, root, "plan", "-e", "dev", env=env, expect=1)
-    assert "projects/git.yml:6: error: modules[0].source: module 'git+file://" in gone.stderr
-    assert "projects/git.yml:8: error: modules[1].source: module 'acme/ingest'" in gone.stderr
+    assert "projects/git.yml:6:13: error: modules[0].source: module 'git+file://" in gone.stderr
+    assert "projects/git.yml:8:13: error: modules[1].source: module 'acme/ingest'" in gone.stderr

@@ -91,7 +91,7 @@ def test_errors_name_the_call_and_nothing_is_written(tmp_path, repo):
     result = run_cli(config, "modules", "get", env=_env(tmp_path), expect=1)
     assert 'projects/shop.yml:6: error: modules[0].version: module' in result.stderr
     assert 'no version matches "~> 5.0"' in result.stderr
-    assert "projects/shop.yml:9: error: modules[1].source: no module directory at 'modules/nowhere'" in result.stderr
+    assert "projects/shop.yml:9:13: error: modules[1].source: no module directory at 'modules/nowhere'" in result.stderr
     assert "2 problems" in result.stderr
     assert not (config / "iac.lock.yml").exists()
     unknown = run_cli(config, "modules", "update", "nosuch", env=_env(tmp_path), expect=1)
@@ -145,7 +145,7 @@ def test_a_module_cache_open_to_other_users_is_refused(tmp_path, repo, config):
     cache.mkdir(mode=0o777)
     cache.chmod(0o777)
     result = run_cli(config, "modules", "get", env=env, expect=1)
-    assert "projects/shop.yml:6: error: modules[0].source:" in result.stderr
+    assert "projects/shop.yml:6:13: error: modules[0].source:" in result.stderr
     assert "refusing the module cache directory ($DATAIKU_IAC_MODULE_CACHE)" in result.stderr
     assert "expected 700" in result.stderr
 

@@ -62,7 +62,7 @@ def test_validate_and_plan_check_the_lock(dss: Any, tmp_path: Path) -> None:
     lock_text = (root / "iac.lock.yml").read_text()
     (root / "iac.lock.yml").unlink()
     missing = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env, expect=1)
-    assert ("projects/shop.yml:9: error: modules[0].source: module 'std/ingest_sql' (version \"~> 1.0\") "
+    assert ("projects/shop.yml:9:13: error: modules[0].source: module 'std/ingest_sql' (version \"~> 1.0\") "
             "is not in iac.lock.yml (run `dataiku-iac modules get`") in missing.stderr
     assert "3 problems" in missing.stderr
 
@@ -71,7 +71,7 @@ def test_validate_and_plan_check_the_lock(dss: Any, tmp_path: Path) -> None:
     medallion["content_hash"] = "h1:" + "A" * 43 + "="
     (root / "iac.lock.yml").write_text(yaml.safe_dump(lock, sort_keys=False))
     changed = run_cli(dss, root, "plan", "-e", "dev", env=env, expect=1)
-    assert "projects/shop.yml:19: error: modules[1].source: module 'std/medallion' changed" in changed.stderr
+    assert "projects/shop.yml:19:13: error: modules[1].source: module 'std/medallion' changed" in changed.stderr
     assert "run `dataiku-iac modules update sales`" in changed.stderr
     updated = run_cli(dss, root, "modules", "update", "sales", env=env)
     assert "~ updated std/medallion" in updated.stdout

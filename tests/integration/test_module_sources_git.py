@@ -172,6 +172,16 @@ def test_bad_git_sources_are_reported_at_the_call_site(repo, config, source, ver
     assert "s3cretpass" not in message
 
 
+@pytest.mark.parametrize("source", ["git+https://alice:s3cretpass@git.example/x.git", "git+https://s3cretpass@git.example/x.git",
+                                    "git+ssh://git:s3cretpass@git.example/x.git"])
+def test_credentials_in_a_module_source_are_refused_with_the_modules_advice(config, source):
+    message = _fail(config, source, lock=_record(config))
+    assert "a module source must not contain credentials" in message and "s3cretpass" not in message
+    # the ways a module reaches a private repository (docs/modules.md), not a configuration source's
+    assert "SSH" in message and "Git credential helper" in message
+    assert "DSS user secret" not in message and "plugin preset" not in message
+
+
 def test_a_registry_module_resolves_its_tag_and_its_index_path(tmp_path, config):
     registry = BareRepo(tmp_path / "registry")
     index = "registry: 1\nmodules:\n  ingest:\n    path: pipelines/ingest\n    description: Ingest a table\n"

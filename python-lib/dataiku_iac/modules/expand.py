@@ -110,6 +110,9 @@ class Expander:
         for i, call in enumerate(calls):
             if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not isinstance(call.get("source"), str):
                 continue  # the schema says what is missing
+            if "${" in call["source"]:  # the loader reports it (a source is never built from variables)
+                self.failed.add(call["name"])
+                continue
             name = call["name"]
             if name in names:
                 line, _ = doc.locate(("modules", names[name], "name"))
@@ -131,9 +134,11 @@ class Expander:
         memo = (posixpath.dirname(doc.file), call["source"], version if isinstance(version, str) else None)
         resolved = self.resolved.get(memo)
         if resolved is None:
+            value = doc.marks.get(("modules", i, "source"))  # errors point at the source's value
             try:
                 resolved = resolve_module(self.root, call["source"], version, call_file=doc.file,
-                                          call_line=doc.locate(("modules", i, "source"))[0] or line,
+                                          call_line=value.line if value is not None else line,
+                                          call_column=value.column if value is not None else 0,
                                           call_path=f"modules[{i}].source")
             except ConfigError as exc:
                 self.errors.extend(exc.diagnostics)

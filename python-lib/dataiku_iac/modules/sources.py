@@ -31,7 +31,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from dataiku_iac.config.files import ConfinedReadError, is_inside, read_confined
 from dataiku_iac.errors import ConfigError, Diagnostic, redact_userinfo
@@ -83,9 +83,12 @@ class CallSite:
     file: str
     line: int
     path: str = "source"
+    column: int = 0  # of the source's value (0: unknown)
 
     def error(self, message: str, hint: Optional[str] = None, path: Optional[str] = None) -> ModuleSourceError:
-        return ModuleSourceError([Diagnostic(self.file, self.line, 0, self.path if path is None else path, message, hint)])
+        """At the source's value; at its line only for a sibling `path` (its `version`)."""
+        column = self.column if path is None else 0
+        return ModuleSourceError([Diagnostic(self.file, self.line, column, self.path if path is None else path, message, hint)])
 
 
 class ModuleSourceError(ConfigError):
@@ -102,10 +105,11 @@ def resolve_module(
     lock: Any = None,
     offline: bool = False,
     call_path: str = "source",
+    call_column: int = 0,
 ) -> ResolvedModule:
     """The module `source` names, as seen from the call in `call_file` (relative to
     `config_root`, as diagnostics name files) at `call_line`. Raises ModuleSourceError."""
-    site = CallSite(call_file, call_line, call_path)
+    site = CallSite(call_file, call_line, call_path, call_column)
     if not isinstance(source, str) or not source.strip():
         raise site.error("a module call needs a 'source'", _SOURCE_HINT)
     text = source.strip()
@@ -270,6 +274,10 @@ class _GitTarget(_Target):
         scheme_end = body.find("://")
         split_at = body.find("//", scheme_end + 3) if scheme_end >= 0 else -1
         url, subdir = (body[:split_at], body[split_at + 2:].strip("/")) if split_at >= 0 else (body, "")
+        if _has_credentials(url):  # said for modules: sources/git.py's advice is for a configuration's Git source
+            raise site.error(f"'{shown}': a module source must not contain credentials",
+                             "reach a private repository over SSH (git+ssh://, the runner's SSH key) or HTTPS with "
+                             "the runner's own Git credential helper (docs/modules.md, \"Source forms\")")
         try:
             check_url(url)
             if subdir:
@@ -439,6 +447,15 @@ def _read_module_version(directory: Path) -> Optional[Version]:
         return None
     value = version_in(raw)
     return Version.of_tag(value) if value is not None else None
+
+
+def _has_credentials(url: str) -> bool:
+    """A password, or an HTTP(S) user name (a token), in `url`'s user info: as sources/git.py refuses."""
+    try:
+        parts = urlsplit(url)
+        return parts.password is not None or bool(parts.username and parts.scheme in ("http", "https"))
+    except ValueError:
+        return False  # check_url reports what is no URL
 
 
 def _registry_url(config_root: Path, registry: str, site: CallSite) -> str:
