@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..errors import Diagnostic
+from .yamlsafe import decode_utf8
+
 MAX_FILE_BYTES = 1024 * 1024
 MAX_PROJECT_FILES = 1000
 
@@ -65,6 +68,18 @@ def read_confined(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> byte
             f"'{rel}' resolves outside the config root (through a symbolic link)",
             "symbolic links may only point to files inside the config directory"))
     return _read_regular(target, rel, max_bytes)
+
+
+def read_text(root: Path, rel: str, shown: Optional[str] = None) -> tuple[Optional[str], list[Diagnostic]]:
+    """The UTF-8 text of `root/rel`, read as `read_confined` reads, and the problems that kept it
+    from being read, named after `shown` (default `rel`); the text is None when there is one."""
+    name = shown or rel
+    try:
+        raw = read_confined(root, rel)
+    except ConfinedReadError as exc:
+        return None, [Diagnostic(name, 0, 0, "", exc.problem.message, exc.problem.hint)]
+    text, problem = decode_utf8(raw, name)
+    return text, [problem] if problem is not None else []
 
 
 def _read_regular(target: str, rel: str, max_bytes: int) -> bytes:

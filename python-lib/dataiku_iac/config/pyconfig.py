@@ -25,9 +25,8 @@ from typing import Any, Dict, List, Optional
 
 from ..dsl.base import Location, Model, compile_located
 from ..errors import Diagnostic
-from .files import ConfinedReadError, read_confined
+from .files import read_text
 from .paths import Mark, MarkMap, YamlPath, render_path
-from .yamlsafe import decode_utf8
 
 PYTHON_SUFFIX = ".py"
 CONFIG_NAME = "config"  # the module-level name a Python project file assigns
@@ -67,14 +66,8 @@ def python_config_files(root: Path) -> List[str]:
 def load_python_project(root: Path, rel: str) -> PythonProject:
     """Run `root/rel` and compile the `config` it assigns."""
     result = PythonProject(rel)
-    try:
-        raw = read_confined(root, rel)
-    except ConfinedReadError as exc:
-        result.diagnostics.append(Diagnostic(rel, 0, 0, "", exc.problem.message, exc.problem.hint))
-        return result
-    text, problem = decode_utf8(raw, rel)
-    if problem is not None:
-        result.diagnostics.append(problem)
+    text, problems = read_text(root, rel)
+    result.diagnostics.extend(problems)
     if text is None:
         return result
     namespace = _run(root, rel, text, result)

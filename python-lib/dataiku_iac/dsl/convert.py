@@ -19,9 +19,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from ..config.files import read_text
 from ..config.paths import render_path
 from ..config.pyconfig import load_python_project
-from ..config.yamlsafe import decode_utf8, parse_yaml
+from ..config.yamlsafe import parse_yaml
 from ..errors import ConfigError, Diagnostic
 from .base import Model, Var
 from .parse import ConvertError, fixed_type, project_from_data
@@ -167,9 +168,7 @@ def convert_file(root: Path, rel: str) -> Tuple[str, str]:
 
 
 def read_yaml_project(root: Path, rel: str) -> Dict[str, Any]:
-    raw = (root / rel).read_bytes()
-    text, problem = decode_utf8(raw, rel)
-    problems: List[Diagnostic] = [problem] if problem is not None else []
+    text, problems = read_text(root, rel)
     if text is None:
         raise ConfigError(problems)
     parsed = parse_yaml(text, rel)

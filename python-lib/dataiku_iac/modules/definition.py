@@ -33,11 +33,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from dataiku_iac import __version__
 from dataiku_iac.config.fastschema import compile_schema
-from dataiku_iac.config.files import ConfinedReadError, read_confined
+from dataiku_iac.config.files import read_text
 from dataiku_iac.config.paths import MarkMap, YamlPath, nearest_mark, render_path
 from dataiku_iac.config.schema import check, explain
 from dataiku_iac.config.suggest import did_you_mean
-from dataiku_iac.config.yamlsafe import decode_utf8, parse_yaml
+from dataiku_iac.config.yamlsafe import parse_yaml
 from dataiku_iac.errors import Diagnostic
 from dataiku_iac.modules.versions import Constraint, Version, VersionError
 
@@ -144,16 +144,11 @@ def display_dir(directory: Path, root: Path) -> str:
 
 def read_yaml_file(directory: Path, rel: str, shown: str) -> Tuple[Any, MarkMap, List[Diagnostic]]:
     """A module file parsed (data, marks naming it `shown`, problems); data None when unusable."""
-    try:
-        raw = read_confined(directory, rel)
-    except ConfinedReadError as exc:
-        return None, {}, [Diagnostic(shown, 0, 0, "", exc.problem.message, exc.problem.hint)]
-    text, problem = decode_utf8(raw, shown)
+    text, problems = read_text(directory, rel, shown)
     if text is None:
-        return None, {}, [problem] if problem is not None else []
+        return None, {}, problems
     parsed = parse_yaml(text, shown)
-    problems = list(parsed.diagnostics) + ([problem] if problem is not None else [])
-    return (parsed.data if parsed.usable else None), parsed.marks, problems
+    return (parsed.data if parsed.usable else None), parsed.marks, problems + list(parsed.diagnostics)
 
 
 def read_definition(directory: Path, root: Path, base: Optional[str] = None) -> Tuple[Optional[ModuleDefinition], List[Diagnostic]]:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.documents import LoadedConfig, Located
-from ..config.files import ConfinedReadError, list_yaml_files, read_confined
+from ..config.files import list_yaml_files, read_text
 from ..config.paths import MarkMap, YamlPath
 from ..config.schema import check
 from ..config.suggest import did_you_mean
-from ..config.yamlsafe import decode_utf8, parse_yaml
+from ..config.yamlsafe import parse_yaml
 from ..errors import ConfigError, Diagnostic
 from .fixtures import FixtureProblem, read_rows
 from .model import (
@@ -137,14 +137,8 @@ class _Load:
 
     # -- files --------------------------------------------------------------------------
     def read(self, rel: str) -> Optional[_File]:
-        try:
-            raw = read_confined(self.root, rel)
-        except ConfinedReadError as exc:
-            self.errors.append(Diagnostic(rel, 0, 0, "", exc.problem.message, exc.problem.hint))
-            return None
-        text, problem = decode_utf8(raw, rel)
-        if problem is not None:
-            self.errors.append(problem)
+        text, problems = read_text(self.root, rel)
+        self.errors.extend(problems)
         if text is None:
             return None
         parsed = parse_yaml(text, rel)

@@ -33,9 +33,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config.files import ConfinedReadError, read_confined
+from ..config.files import read_text
 from ..config.suggest import did_you_mean
-from ..config.yamlsafe import decode_utf8
 from ..errors import Diagnostic
 from . import explain
 from .loader import TESTS_DIR, ProjectView
@@ -104,14 +103,8 @@ def load_python_tests(root: Path, views: dict[str, ProjectView], mode: str = RUN
 
 # -- reading the source, without running it ---------------------------------------------------
 def _parse(root: Path, rel: str, errors: list[Diagnostic]) -> Optional[_Source]:
-    try:
-        raw = read_confined(root, rel)
-    except ConfinedReadError as exc:
-        errors.append(Diagnostic(rel, 0, 0, "", exc.problem.message, exc.problem.hint))
-        return None
-    text, problem = decode_utf8(raw, rel)
-    if problem is not None:
-        errors.append(problem)
+    text, problems = read_text(root, rel)
+    errors.extend(problems)
     if text is None:
         return None
     try:

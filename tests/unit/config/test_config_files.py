@@ -13,6 +13,7 @@ from dataiku_iac.config.files import (
     check_relative_path,
     list_yaml_files,
     read_confined,
+    read_text,
     replace_text,
 )
 
@@ -145,3 +146,13 @@ def test_replace_text_through_a_link_writes_the_linked_file(tmp_path: Path) -> N
     (tmp_path / "link.yml").symlink_to("real.yml")
     replace_text(tmp_path / "link.yml", "new\n")
     assert (tmp_path / "link.yml").is_symlink() and (tmp_path / "real.yml").read_text() == "new\n"
+
+
+def test_read_text_gives_the_text_or_the_problems_named_after_the_file_shown(tmp_path: Path) -> None:
+    (tmp_path / "ok.yml").write_text("a: é\n", encoding="utf-8")
+    (tmp_path / "latin1.yml").write_bytes(b"a: 1\nb: \xe9\n")
+    assert read_text(tmp_path, "ok.yml") == ("a: é\n", [])
+    text, [problem] = read_text(tmp_path, "latin1.yml", "modules/m/latin1.yml")
+    assert text is None and (problem.file, problem.line) == ("modules/m/latin1.yml", 2) and "UTF-8" in problem.message
+    text, [missing] = read_text(tmp_path, "../outside.yml")
+    assert text is None and missing.file == "../outside.yml" and "'..' is not allowed" in missing.message
