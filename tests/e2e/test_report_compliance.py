@@ -97,6 +97,8 @@ def test_changes_made_in_dss_break_rules_the_configuration_keeps(dss: Any, tmp_p
     assert admin["seen_in"] == ["live"] and admin["message"] == "group 'ops' has admin", admin
     named = found[("dataset-names", "dataset.RULED.Hand_Made")]
     assert named["seen_in"] == ["live"] and named["severity"] == "error"
+    # seen only in DSS, yet located: at the object's item, else at its project's
+    assert admin["location"] == named["location"] == "projects/ruled.yml:1", (admin, named)
     assert ("dataset-names", "dataset.RULED.orders") not in found
 
     suites = ET.fromstring(_report(dss, root, "junit", 2))
@@ -104,13 +106,20 @@ def test_changes_made_in_dss_break_rules_the_configuration_keeps(dss: Any, tmp_p
     assert failed == {"project.RULED", "dataset.RULED.Hand_Made"}, failed
     markdown = _report(dss, root, "markdown", 2)
     assert "**not compliant**" in markdown and "| error | `no-admin-groups` | `project.RULED` |" in markdown
+    assert "&#x27;" not in markdown and "group `ops` has admin" in markdown, markdown
+    assert "`Hand_Made`" in markdown and "`[a-z][a-z0-9_]*`" in markdown
     text = _report(dss, root, "text", 2)
     assert "Not compliant: 2 errors, 0 warnings." in text, text
 
 
 def test_a_warning_is_reported_and_exits_0(dss: Any, tmp_path: Path) -> None:
     root = _config(tmp_path, PROJECT.replace('  tags: ["team:data"]\n', ""))
-    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    applied = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    # a rule's warning is shown by the commands that change DSS (and validate), not by every command
+    assert "compliance rule 'team-tag'" in applied.stderr
+    assert "compliance rule 'team-tag'" in run_cli(dss, root, "validate", "-e", "dev").stderr
+    for command in (("drift", "-e", "dev"), ("pull", "-e", "dev"), ("report", "footprint", "-e", "dev")):
+        assert "compliance rule" not in run_cli(dss, root, *command).stderr, command
     body = json.loads(_report(dss, root, "json", 0))
     assert [(f["rule"], f["severity"], f["seen_in"]) for f in body["findings"]] == [
         ("team-tag", "warning", ["config", "state", "live"])]

@@ -92,7 +92,7 @@ def test_the_footprint_report_in_markdown_says_there_is_no_price(dss: Any, tmp_p
     root = _applied(dss, tmp_path)
     text = run_cli(dss, root, "report", "footprint", "-e", "dev").stdout
     assert text.startswith("# Footprint of environment `dev`")
-    assert f"## Project `{KEY}`" in text and "Data directories: **2.00 KB** in 1 files" in text
+    assert f"## Project `{KEY}`" in text and "Data directories: **2.00 KB** in 1 file" in text
     assert "| orphan | not computed | not computed | nothing |" in text
     assert f"- `recipe.{KEY}.copy_clean`: no job DSS lists built the outputs" in text
     assert "Cost in money is not computed" in text

@@ -29,6 +29,7 @@ import click
 from dataiku_iac import __version__
 from dataiku_iac.address import Address, in_instance, module_instance
 from dataiku_iac.cli import scaffold
+from dataiku_iac.compliance.rules import is_rule_finding
 from dataiku_iac.config.cache import ConfigCache
 from dataiku_iac.dssclient import DssTarget
 from dataiku_iac.engine.govern import ApprovalError, Govern
@@ -53,9 +54,14 @@ class Context:
         # the JSON answer (`--json`), so that an error found later (DSS) never hides them.
         self.warnings: list[Diagnostic] = []
         self.json_output = False
+        self.rule_warnings = False
 
-    def session(self, environment: str, parallelism: int = DEFAULT_PARALLELISM, *, as_json: bool = False) -> Session:
+    def session(self, environment: str, parallelism: int = DEFAULT_PARALLELISM, *, as_json: bool = False,
+                rule_warnings: bool = False) -> Session:
+        """`rule_warnings`: the compliance rules' warnings are shown too (validate, plan, apply and
+        destroy; the other commands leave them to those and to `report compliance`, which lists them)."""
         self.json_output = as_json
+        self.rule_warnings = rule_warnings
         session = Session(
             self.root, environment, parallelism=parallelism,
             lock_wait_seconds=self.lock_wait_seconds, on_lock_wait=_say_waiting(self.lock_wait_seconds),
@@ -66,6 +72,8 @@ class Context:
         return session
 
     def _warn(self, warnings: list[Diagnostic]) -> None:
+        if not self.rule_warnings:
+            warnings = [w for w in warnings if not is_rule_finding(w)]
         self.warnings.extend(warnings)
         if not self.json_output:
             for warning in warnings:
@@ -286,7 +294,7 @@ def init(obj: Context, directory: Optional[Path]) -> None:
 @handle_errors()
 def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> None:
     """Check the configuration, then its connections and code envs in DSS (read-only; --offline: not)."""
-    session = obj.session(environment, as_json=as_json)
+    session = obj.session(environment, as_json=as_json, rule_warnings=True)
     warnings = session.validate(offline=offline)  # every offline problem at once (ConfigError)
     count = len(session.desired.resources)
     notes = [] if offline else session.check_targets()  # a credential that cannot be read is an error
@@ -320,7 +328,7 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @handle_errors()
 def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, fail_on: Optional[str], targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
-    session = obj.session(environment, parallelism, as_json=as_json)
+    session = obj.session(environment, parallelism, as_json=as_json, rule_warnings=True)
     if destroy:
         session.destroying()
     options = PlanOptions(
@@ -460,7 +468,7 @@ def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, 
 
 
 def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = (), selection: tuple = ((), (), False)) -> None:
-    session = obj.session(environment, parallelism, as_json=as_json)
+    session = obj.session(environment, parallelism, as_json=as_json, rule_warnings=True)
     if destroy:
         session.destroying()
     if planfile is not None and force_delete:

@@ -10,6 +10,7 @@ as they come (`project_standards`), never re-implemented here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -100,7 +101,10 @@ def evaluate(rules: list[Rule], environment: str, policies: Mapping[str, Any], *
     """Every active rule of `environment` over the desired model, the state and the observation
     (either may be None: not read)."""
     report = ComplianceReport(environment, [r for r in rules if r.applies_to(environment)], live=observation is not None)
-    seen = [*_config(desired), *_state(state), *_live(observation, _config_keys(desired, state), _owners(desired, state))]
+    declared = list(_config(desired))
+    located = {item.address: item.location for item in declared}
+    seen = [*declared, *(_located(item, located) for item in
+                         [*_state(state), *_live(observation, _config_keys(desired, state), _owners(desired, state))])]
     found: dict[tuple[str, str, str, str], Finding] = {}
     for rule in report.rules:
         checked = report.checked.setdefault(rule.id, [])
@@ -134,6 +138,13 @@ def _config(desired: Any) -> Iterable[_Seen]:
         source = resource.source
         location = f"{source.file}:{source.line}" if source.line else source.file
         yield _Seen(address, resource, "config", location)
+
+
+def _located(item: _Seen, located: Mapping[str, str]) -> _Seen:
+    """An object of the state or of DSS at its item in the configuration, or else at its project's
+    (where it would be declared): a finding seen only in DSS still says which file to look at."""
+    location = located.get(item.address) or located.get(address_of("project", project_of(item.address))) or ""
+    return dataclasses.replace(item, location=location)
 
 
 def _state(state: Any) -> Iterable[_Seen]:

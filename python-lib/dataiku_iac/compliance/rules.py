@@ -396,9 +396,17 @@ def config_diagnostics(cfg: LoadedConfig, desired: Any) -> list[Diagnostic]:
     return found
 
 
+_RULE_MARK = " (compliance rule "  # how a violation's diagnostic message names its rule
+
+
 def describe(violation: Violation) -> str:
     rule = violation.rule
-    return f"{violation.address}: {violation.message} (compliance rule {rule.id!r}, {rule.kind})"
+    return f"{violation.address}: {violation.message}{_RULE_MARK}{rule.id!r}, {rule.kind})"
+
+
+def is_rule_finding(diagnostic: Diagnostic) -> bool:
+    """Whether `diagnostic` is a rule's violation (as `config_diagnostics` makes them)."""
+    return _RULE_MARK in diagnostic.message
 
 
 def _at_resource(violation: Violation, resource: Any) -> Diagnostic:

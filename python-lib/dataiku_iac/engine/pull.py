@@ -38,6 +38,7 @@ from typing import Any, Optional
 
 from dataiku_iac.address import Address, address_of, project_of
 from dataiku_iac.builder import check_config
+from dataiku_iac.compliance.rules import is_rule_finding
 from dataiku_iac.config import overrides as ov
 from dataiku_iac.config.files import replace_text
 from dataiku_iac.config.patch import APPEND, INSERT, REMOVE, SET, Edit, PatchError, patch_text
@@ -643,7 +644,7 @@ def _refused(diagnostics: list[Any]) -> tuple[str, str, str]:
     """(kind, reason, hint) of a resource whose patch alone makes the configuration invalid: a
     compliance rule DSS's value breaks, or a value the file cannot take as written."""
     shown = "; ".join(f"{d.file}:{d.line}: {d.message}" for d in diagnostics[:3])
-    if diagnostics and all("(compliance rule " in d.message for d in diagnostics):
+    if diagnostics and all(is_rule_finding(d) for d in diagnostics):
         return ("compliance", f"DSS's value breaks a compliance rule: not written ({shown})",
                 "`apply` puts the configuration's value back in DSS; or change the rule if DSS is right")
     return ("cannot_write", f"not written: the patched file would not validate ({shown})", "change it by hand")

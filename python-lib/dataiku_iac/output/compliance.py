@@ -9,6 +9,7 @@ CI must not fail on one). DSS Project Standards make one more suite, a case per 
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -105,8 +106,15 @@ def _standards_markdown(report: ComplianceReport) -> list[str]:
     return [*lines, ""]
 
 
+_QUOTED = re.compile(r"(?<!\w)'([^'\n]*)'(?!\w)")  # 'Hand_Made', '[a-z][a-z0-9_]*' (not the ' of DSS's)
+
+
 def _cell(text: str) -> str:
-    return html.escape(printable(text)).replace("|", "\\|")
+    """A table cell: the message's quoted names and patterns as code spans, the rest escaped
+    for HTML (quotes left as they are) and `|` escaped for the table."""
+    parts = _QUOTED.split(printable(text))
+    cells = [f"`{_code(part)}`" if i % 2 else html.escape(part, quote=False) for i, part in enumerate(parts)]
+    return "".join(cells).replace("|", "\\|")
 
 
 def _code(text: str) -> str:

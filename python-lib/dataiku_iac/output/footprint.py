@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dataiku_iac.engine.footprint import FootprintReport, LastJob, ProjectFootprint, human_size
+from dataiku_iac.output.text import plural
 
 NO_COST = ("Cost in money is not computed: DSS gives sizes, files and job durations, not prices; "
            "multiply by your own storage and compute prices (docs/footprint.md).")
@@ -43,7 +44,7 @@ def _project(project: ProjectFootprint) -> list[str]:
     if project.storage is not None:
         storage = project.storage
         parts = ", ".join(f"{_cell(k)} {human_size(v)}" for k, v in storage["categories"].items())
-        lines.append(f"Data directories: **{human_size(storage['size_bytes'])}** in {storage['files']} files"
+        lines.append(f"Data directories: **{human_size(storage['size_bytes'])}** in {plural(storage['files'], 'file') if storage['files'] is not None else 'unknown files'}"
                      + (f" ({parts})" if parts else "") + ".")
     else:
         lines.append(f"Data directories: unknown ({_cell(project.storage_note)}).")
