@@ -11,7 +11,8 @@ fails until the committed file is regenerated.
 
 How the schema maps to Python (docs/python-dsl.md):
 - lists are `Sequence[...]`, mappings `Mapping[str, ...]` (covariant: a `list[RecipeSync]`
-  passes for a `Sequence[Recipe]`);
+  passes for a `Sequence[Recipe]`); lists of strings are `Union[List[str], Tuple[str, ...]]`
+  (a str is a Sequence[str]: `tags="team:x"` must not type-check);
 - an object with properties is a dataclass; required keys come first (no default), the others
   default to UNSET (left out of the compiled data, as a key not written);
 - a family of objects told apart by `type` (datasets, recipes, triggers, steps, reporters,
@@ -45,7 +46,7 @@ docs/python-dsl.md explains how to write a project in Python with these classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence, Union
+from typing import Any, List, Literal, Mapping, Sequence, Tuple, Union
 
 from dataiku_iac.dsl.base import UNSET, Model, Var
 '''
@@ -146,7 +147,12 @@ class Generator:
             items = node.get("items")
             # Sequence and Mapping, not List and Dict: they are covariant, so a list[RecipeSync]
             # is a Sequence[Recipe] to a type checker (a list is invariant)
-            return f"Sequence[{self.type_of(items, owner, key)}]" if isinstance(items, dict) else "Sequence[Any]"
+            if not isinstance(items, dict):
+                return "Sequence[Any]"
+            item = self.type_of(items, owner, key)
+            # a str is a Sequence[str] too: lists of strings are lists or tuples, so that a type
+            # checker refuses `tags="team:x"` (a list of one string is `tags=["team:x"]`)
+            return "Union[List[str], Tuple[str, ...]]" if item == "str" else f"Sequence[{item}]"
         return _SCALARS.get(kind or "", "Any")
 
     def type_of_def(self, name: str) -> str:

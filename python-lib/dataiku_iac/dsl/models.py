@@ -8,7 +8,7 @@ docs/python-dsl.md explains how to write a project in Python with these classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence, Union
+from typing import Any, List, Literal, Mapping, Sequence, Tuple, Union
 
 from dataiku_iac.dsl.base import UNSET, Model, Var
 
@@ -54,14 +54,14 @@ class Project(Model):
     description: str = UNSET
     short_description: str = UNSET
     owner: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     variables: ProjectVariables = UNSET
     permissions: Sequence[Permission] = UNSET
     code_env: Union[str, ProjectCodeEnv] = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("key", "name", "description", "short_description", "owner", "tags", "variables", "permissions", "code_env", "container", "protect", "ignore_changes",)
 
@@ -131,7 +131,7 @@ class DatasetManaged(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
@@ -140,7 +140,7 @@ class DatasetManaged(Model):
     format: Union[Literal["csv", "parquet", "avro", "orc"], Var] = UNSET
     format_params: Mapping[str, Any] = UNSET
     path: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
 
@@ -155,7 +155,7 @@ class DatasetSqlTable(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
@@ -163,7 +163,7 @@ class DatasetSqlTable(Model):
     partitioning: Partitioning = UNSET
     schema_name: str = UNSET
     catalog: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "table", "schema_name", "catalog", "ignore_changes",)
 
@@ -177,7 +177,7 @@ class DatasetSqlQuery(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
@@ -185,7 +185,7 @@ class DatasetSqlQuery(Model):
     partitioning: Partitioning = UNSET
     query: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "query", "sql_file", "ignore_changes",)
 
@@ -200,7 +200,7 @@ class DatasetFilesystem(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
@@ -208,7 +208,7 @@ class DatasetFilesystem(Model):
     partitioning: Partitioning = UNSET
     format: str = UNSET
     format_params: Mapping[str, Any] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "path", "ignore_changes",)
 
@@ -222,7 +222,7 @@ class DatasetUploaded(Model):
     connection: str = UNSET
     description: str = UNSET
     short_description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
@@ -230,7 +230,7 @@ class DatasetUploaded(Model):
     partitioning: Partitioning = UNSET
     format: str = UNSET
     format_params: Mapping[str, Any] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "connection", "description", "short_description", "tags", "zone", "params", "protect", "schema", "partitioning", "format", "format_params", "ignore_changes",)
 
@@ -243,11 +243,11 @@ class ManagedFolder(Model):
     connection: str = UNSET
     path: str = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     params: Mapping[str, Any] = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "connection", "path", "description", "tags", "zone", "params", "protect", "ignore_changes",)
 
@@ -257,12 +257,12 @@ class RecipePython(Model):
     """a recipe of type python"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["python"] = "python"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
@@ -270,7 +270,7 @@ class RecipePython(Model):
     code_env: str = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
 
@@ -280,12 +280,12 @@ class RecipeR(Model):
     """a recipe of type r"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["r"] = "r"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
@@ -293,7 +293,7 @@ class RecipeR(Model):
     code_env: str = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "code_env", "container", "ignore_changes",)
 
@@ -303,17 +303,17 @@ class RecipeSqlQuery(Model):
     """a recipe of type sql_query"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["sql_query"] = "sql_query"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     sql: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
 
@@ -323,17 +323,17 @@ class RecipeSqlScript(Model):
     """a recipe of type sql_script"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["sql_script"] = "sql_script"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     sql: str = UNSET
     sql_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "sql", "sql_file", "ignore_changes",)
 
@@ -343,15 +343,15 @@ class RecipeSync(Model):
     """a recipe of type sync"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["sync"] = "sync"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "ignore_changes",)
 
@@ -361,17 +361,17 @@ class RecipeShell(Model):
     """a recipe of type shell"""
 
     name: str
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["shell"] = "shell"
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]] = UNSET
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]] = UNSET
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     zone: str = UNSET
     protect: Union[bool, Var] = UNSET
     code: str = UNSET
     code_file: str = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "zone", "protect", "code", "code_file", "ignore_changes",)
 
@@ -421,24 +421,24 @@ class RecipeGrouping(Model):
     """a recipe of type grouping"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["grouping"] = "grouping"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
-    keys: Sequence[str] = UNSET
+    keys: Union[List[str], Tuple[str, ...]] = UNSET
     aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "median", "stddev", "concat", "first", "last", "mode"], Var]], RecipeGroupingAggregations]] = UNSET
     count: Union[bool, Var] = UNSET
     rename: Mapping[str, str] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "aggregations", "count", "rename", "pre_filter", "post_filter", "computed_columns", "ignore_changes",)
 
@@ -461,7 +461,7 @@ class RecipeJoinJoins(Model):
     with_: str = field(default=UNSET, metadata={'key': "with"})
     left: str = UNSET
     type: Union[Literal["inner", "left", "right", "outer", "cross", "advanced", "left_anti", "right_anti"], Var] = UNSET
-    on: Sequence[Union[Sequence[str], RecipeJoinJoinsOn]] = UNSET
+    on: Sequence[Union[List[str], Tuple[str, ...], RecipeJoinJoinsOn]] = UNSET
     match: Union[Literal["all", "any"], Var] = UNSET
 
     _order = ("with_", "left", "type", "on", "match",)
@@ -472,7 +472,7 @@ class RecipeJoinSelect(Model):
     """'select' of RecipeJoin"""
 
     mode: Union[Literal["auto", "all", "manual"], Var] = UNSET
-    columns: Sequence[str] = UNSET
+    columns: Union[List[str], Tuple[str, ...]] = UNSET
     rename: Mapping[str, str] = UNSET
     prefix: str = UNSET
 
@@ -484,23 +484,23 @@ class RecipeJoin(Model):
     """a recipe of type join"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     joins: Sequence[RecipeJoinJoins]
     type: Literal["join"] = "join"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
-    select: Mapping[str, Union[Literal["auto", "all"], Var, Sequence[str], RecipeJoinSelect]] = UNSET
+    select: Mapping[str, Union[Literal["auto", "all"], Var, List[str], Tuple[str, ...], RecipeJoinSelect]] = UNSET
     pre_filters: Mapping[str, RecipeGroupingPreFilter] = UNSET
     input_computed_columns: Mapping[str, Sequence[RecipeGroupingComputedColumns]] = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "joins", "select", "pre_filters", "input_computed_columns", "computed_columns", "post_filter", "ignore_changes",)
 
@@ -545,17 +545,17 @@ class RecipeWindow(Model):
     """a recipe of type window"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["window"] = "window"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
-    partition_by: Sequence[str] = UNSET
+    partition_by: Union[List[str], Tuple[str, ...]] = UNSET
     order_by: Sequence[Union[str, RecipeWindowOrderBy]] = UNSET
     frame: RecipeWindowFrame = UNSET
     aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last", "lag", "lead", "lag_diff", "lead_diff"], Var]], RecipeWindowAggregations]] = UNSET
@@ -564,7 +564,7 @@ class RecipeWindow(Model):
     post_filter: RecipeGroupingPreFilter = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
     rename: Mapping[str, str] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "partition_by", "order_by", "frame", "aggregations", "ranks", "pre_filter", "post_filter", "computed_columns", "rename", "ignore_changes",)
 
@@ -589,18 +589,18 @@ class RecipePrepare(Model):
     """a recipe of type prepare"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["prepare"] = "prepare"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
     steps: Sequence[PrepareStep] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "steps", "ignore_changes",)
 
@@ -622,12 +622,12 @@ class RecipeSplit(Model):
     """a recipe of type split"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["split"] = "split"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
@@ -639,7 +639,7 @@ class RecipeSplit(Model):
     column: str = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "mode", "splits", "default_output", "seed", "column", "pre_filter", "computed_columns", "ignore_changes",)
 
@@ -649,19 +649,19 @@ class RecipeSort(Model):
     """a recipe of type sort"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["sort"] = "sort"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
     order_by: Sequence[Union[str, RecipeWindowOrderBy]] = UNSET
     ranks: Sequence[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "order_by", "ranks", "ignore_changes",)
 
@@ -671,12 +671,12 @@ class RecipeStack(Model):
     """a recipe of type stack"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["stack"] = "stack"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
@@ -687,7 +687,7 @@ class RecipeStack(Model):
     origin_labels: Mapping[str, str] = UNSET
     pre_filters: Mapping[str, RecipeGroupingPreFilter] = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "columns", "columns_from", "origin_column", "origin_labels", "pre_filters", "post_filter", "ignore_changes",)
 
@@ -728,25 +728,25 @@ class RecipePivot(Model):
     """a recipe of type pivot"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    pivot_columns: Sequence[str]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    pivot_columns: Union[List[str], Tuple[str, ...]]
     type: Literal["pivot"] = "pivot"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
-    keys: Union[Sequence[str], Literal["all_others"], Var] = UNSET
+    keys: Union[List[str], Tuple[str, ...], Literal["all_others"], Var] = UNSET
     pivot_values: Union[Literal["all"], Var, Sequence[Union[str, float, bool, Sequence[Union[str, float, bool, None]], None]], RecipePivotPivotValues, RecipePivotPivotValues2] = UNSET
     aggregations: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
     count: Union[bool, Var] = UNSET
     other_columns: Mapping[str, Union[Sequence[Union[Literal["count", "count_distinct", "min", "max", "avg", "sum", "stddev", "concat", "first", "last"], Var]], RecipePivotAggregations]] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "pivot_columns", "pivot_values", "aggregations", "count", "other_columns", "pre_filter", "computed_columns", "ignore_changes",)
 
@@ -756,12 +756,12 @@ class RecipeSampling(Model):
     """a recipe of type sampling"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["sampling"] = "sampling"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
@@ -772,7 +772,7 @@ class RecipeSampling(Model):
     column: str = UNSET
     seed: Union[int, Var] = UNSET
     filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "method", "records", "ratio", "column", "seed", "filter", "ignore_changes",)
 
@@ -782,22 +782,22 @@ class RecipeDistinct(Model):
     """a recipe of type distinct"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     type: Literal["distinct"] = "distinct"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
-    keys: Sequence[str] = UNSET
+    keys: Union[List[str], Tuple[str, ...]] = UNSET
     count: Union[bool, Var] = UNSET
     rename: Mapping[str, str] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     post_filter: RecipeGroupingPreFilter = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "keys", "count", "rename", "pre_filter", "post_filter", "ignore_changes",)
 
@@ -807,27 +807,27 @@ class RecipeTopn(Model):
     """a recipe of type topn"""
 
     name: str
-    inputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
-    outputs: Union[Sequence[str], Mapping[str, Sequence[str]]]
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
     order_by: Sequence[Union[str, RecipeWindowOrderBy]]
     type: Literal["topn"] = "topn"
     params: Mapping[str, Any] = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     zone: str = UNSET
     #: raw payload keys, merged over the typed settings
     payload: Mapping[str, Any] = UNSET
     top: Union[int, Var] = UNSET
     bottom: Union[int, Var] = UNSET
-    group_by: Sequence[str] = UNSET
-    columns: Sequence[str] = UNSET
+    group_by: Union[List[str], Tuple[str, ...]] = UNSET
+    columns: Union[List[str], Tuple[str, ...]] = UNSET
     ranks: Sequence[Union[Literal["row_number", "rank", "dense_rank"], Var]] = UNSET
     duplicate_count: Union[bool, Var] = UNSET
     pre_filter: RecipeGroupingPreFilter = UNSET
     computed_columns: Sequence[RecipeGroupingComputedColumns] = UNSET
     rename: Mapping[str, str] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "top", "bottom", "order_by", "group_by", "columns", "ranks", "duplicate_count", "pre_filter", "computed_columns", "rename", "ignore_changes",)
 
@@ -839,7 +839,7 @@ class FlowZone(Model):
     name: str
     color: str = UNSET
     protect: Union[bool, Var] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("name", "color", "protect", "ignore_changes",)
 
@@ -883,8 +883,8 @@ class TriggerDatasetChange(Model):
     type: Literal["dataset_change"] = "dataset_change"
     name: str = UNSET
     active: Union[bool, Var] = UNSET
-    datasets: Sequence[str] = UNSET
-    folders: Sequence[str] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    folders: Union[List[str], Tuple[str, ...]] = UNSET
     grace_delay_seconds: Union[int, Var] = UNSET
 
     _order = ("type", "name", "active", "datasets", "folders", "grace_delay_seconds",)
@@ -910,8 +910,8 @@ class StepBuild(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: Sequence[str] = UNSET
-    folders: Sequence[str] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    folders: Union[List[str], Tuple[str, ...]] = UNSET
     job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "job_type",)
@@ -1010,8 +1010,8 @@ class StepRunChecks(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: Sequence[str] = UNSET
-    folders: Sequence[str] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    folders: Union[List[str], Tuple[str, ...]] = UNSET
     warnings_as: Union[Literal["WARNING", "FAILED", "SUCCESS"], Var] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "warnings_as",)
@@ -1025,8 +1025,8 @@ class StepComputeMetrics(Model):
     name: str = UNSET
     enabled: Union[bool, Var] = UNSET
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
-    datasets: Sequence[str] = UNSET
-    folders: Sequence[str] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    folders: Union[List[str], Tuple[str, ...]] = UNSET
 
     _order = ("type", "name", "enabled", "run_condition", "datasets", "folders",)
 
@@ -1115,7 +1115,7 @@ class Scenario(Model):
     active: Union[bool, Var] = UNSET
     run_as: str = UNSET
     description: str = UNSET
-    tags: Sequence[str] = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     triggers: Sequence[Trigger] = UNSET
     steps: Sequence[Step] = UNSET
@@ -1123,7 +1123,7 @@ class Scenario(Model):
     script_file: str = UNSET
     code_env: str = UNSET
     reporters: Sequence[Reporter] = UNSET
-    ignore_changes: Union[Literal["all"], Var, Sequence[str]] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
     _order = ("id", "name", "active", "run_as", "description", "tags", "protect", "triggers", "steps", "script", "script_file", "code_env", "reporters", "ignore_changes",)
 
@@ -1132,11 +1132,11 @@ class Scenario(Model):
 class UnmanagedPatterns(Model):
     """the patterns of an unmanaged policy (section: [glob, ...])"""
 
-    flow_zones: Sequence[str] = UNSET
-    managed_folders: Sequence[str] = UNSET
-    datasets: Sequence[str] = UNSET
-    recipes: Sequence[str] = UNSET
-    scenarios: Sequence[str] = UNSET
+    flow_zones: Union[List[str], Tuple[str, ...]] = UNSET
+    managed_folders: Union[List[str], Tuple[str, ...]] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    recipes: Union[List[str], Tuple[str, ...]] = UNSET
+    scenarios: Union[List[str], Tuple[str, ...]] = UNSET
 
     _order = ("flow_zones", "managed_folders", "datasets", "recipes", "scenarios",)
 

@@ -18,7 +18,7 @@ config = ProjectFile(
         DatasetManaged(name="b", format="xlsx"),
         DatasetManaged(name="c", format=var("fmt"), protect="yes"),
     ],
-    recipes=[RecipeSync(name="r", inputs=["a"], outputs=["b"])],
+    recipes=[RecipeSync(name="r", inputs=["a"], outputs=["b"], tags=("t",)), RecipeSync(name="s", inputs=["a"], outputs="b")],
 )
 """
 
@@ -31,4 +31,5 @@ def test_mypy_reports_the_mistakes_of_a_python_project_file_and_nothing_else(tmp
     errors = sorted(line.split(": error: ")[0].rsplit(":", 1)[1] + " " + line.split("[")[-1]
                     for line in out.splitlines() if ": error: " in line)
     assert status == 1
-    assert errors == ["6 call-arg]", "7 arg-type]", "8 arg-type]"], out
+    # line 10: `outputs="b"`, a string where a list of strings goes (a str is a Sequence[str])
+    assert errors == ["10 arg-type]", "6 call-arg]", "7 arg-type]", "8 arg-type]"], out
