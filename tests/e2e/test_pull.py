@@ -481,3 +481,20 @@ def test_a_value_from_a_default_of_iac_yml_is_reported_not_written_as_a_new_key(
         ("dataset.PULLED.orders_clean", "not_located", "datasets[1].format")], result
     assert "default" in result["reported"][0]["reason"] and result["reported"][0]["dss_value"] == "parquet"
     assert path.read_text() == before
+
+
+def test_the_sales_example_s_cron_trigger_moved_in_dss_is_pulled_as_cron(dss: Any, tmp_path: Path) -> None:
+    from tests.support.cli import example_secrets
+
+    root = tmp_path / "sales"
+    shutil.copytree(EXAMPLES / "sales-pipeline", root, ignore=shutil.ignore_patterns(".dataiku-iac"))
+    env = cli_env(dss, **example_secrets(root))
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
+    key = next(p["projectKey"] for p in dss.client().list_projects() if p["projectKey"].startswith("SALES"))
+    scenario = dss.client().get_project(key).get_scenario("NIGHTLY_BUILD")
+    _edit(scenario.get_settings(), lambda raw: raw["triggers"][0]["params"].update(hour=4))
+
+    dry = run_cli(dss, root, "pull", "-e", "dev", "--dry-run", "--json", expect=2, env=env)
+    body = dry.json()
+    assert body["reported"] == [] and [p["path"] for p in body["patched"]] == ["scenarios[0].triggers[0].cron"], body
+    assert "please report this" not in dry.stderr
