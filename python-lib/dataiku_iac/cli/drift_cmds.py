@@ -46,5 +46,9 @@ def _say_policies(obj: Context, report: DriftReport, policies: Policies, revert:
             click.echo(obj.style(f"Drift fails although {policies.where('drift')} says {policies.drift}: objects an "
                                  f"`unmanaged: fail` policy forbids are in DSS; exit code {EXIT_CHANGES}.", "red"))
         return
-    click.echo(obj.style(f"Warning: drift is reported, not failed ({policies.where('drift')}: {policies.drift}"
-                         f"{', or its drift_resources' if policies.drift_resources else ''}); exit code 0.", "yellow"))
+    if policies.drift in ("warn", "alert"):
+        why = f"{policies.where('drift')}: {policies.drift}{', or its drift_resources' if policies.drift_resources else ''}"
+    else:  # the environment's policy fails drift: what is left was matched by a drift_resources pattern
+        alerted = [i.address for i in report.remaining if i.on_drift == "alert"]
+        why = f"{policies.where('drift_resources')} says alert for {', '.join(alerted[:5])}{' …' if len(alerted) > 5 else ''}"
+    click.echo(obj.style(f"Warning: drift is reported, not failed ({why}); exit code 0.", "yellow"))
