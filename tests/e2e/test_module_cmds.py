@@ -4,6 +4,7 @@ cache; registries searched and shown; errors at the call's file and line."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -117,7 +118,7 @@ def test_search_and_show_read_std_and_a_git_registry(tmp_path):
     assert run_cli(config, "modules", "search", "nothing-like-this", env=env).stdout == "No module matches.\n"
 
     shown = run_cli(config, "modules", "show", "std/medallion", env=env).stdout
-    assert "keys (array, required)" in shown and "gold = ${module.prefix}gold" in shown and "README.md" in shown
+    assert "keys (array, required, minItems 1, items {\"type\": \"string\", \"minLength\": 1})" in shown and "gold = ${module.prefix}gold" in shown and "README.md" in shown
     churn = run_cli(config, "modules", "show", "acme/churn", "--json", env=env).json()
     assert churn["versions"] == ["0.3.0"] and churn["inputs"][0]["sensitive"] and "default" not in churn["inputs"][0]
     text = run_cli(config, "modules", "show", "acme/churn", env=env).stdout
@@ -163,3 +164,28 @@ config = ProjectFile(
     result = run_cli(config, "modules", "get", env=_env(tmp_path))
     assert "nightly: std/build_and_check" in result.stdout and "(projects/py.py:5)" in result.stdout
     assert _lock(config)["modules"][0]["calls"] == ["nightly"]
+
+
+def test_search_takes_several_words_and_show_a_local_module_with_its_checks(tmp_path):
+    pair = {"modules/pair/module.yml": "module: pair\nversion: 0.2.0\ndescription: Raw and clean\ninputs:\n"
+                                       "  table: {type: string, pattern: \"^[A-Z]+$\"}\n"
+                                       "  format: {type: string, enum: [csv, parquet], default: csv}\n"
+                                       "  token: {type: string, sensitive: true, default: not-to-be-shown}\n"
+                                       "resources: [r.yml]\n",
+            "modules/pair/r.yml": "datasets: []\n"}
+    config = write_config(tmp_path / "cfg", {}, files=pair)
+    env = _env(tmp_path)
+    both = run_cli(config, "modules", "search", "sql", "ingest", "--offline", env=env).stdout  # every word, unquoted
+    assert both.startswith("std/ingest_sql") and "medallion" not in both
+    assert run_cli(config, "modules", "search", "sql", "nothing-like-this", "--offline", env=env).stdout == "No module matches.\n"
+
+    shown = run_cli(config, "modules", "show", "./modules/pair", env=env).stdout
+    assert shown.startswith("./modules/pair 0.2.0\n  Raw and clean\n"), shown
+    assert 'table (string, required, pattern "^[A-Z]+$")' in shown
+    assert 'format (string, default "csv", enum ["csv", "parquet"])' in shown
+    assert "not-to-be-shown" not in shown and "token (string, (sensitive))" in shown
+    as_json = run_cli(config, "modules", "show", "./modules/pair", "--json", env=env).json()
+    assert as_json["inputs"][1]["checks"] == {"enum": ["csv", "parquet"]}
+    assert "not-to-be-shown" not in json.dumps(as_json)
+    missing = run_cli(config, "modules", "show", "./modules/none", env=env, expect=1).stderr
+    assert "no module at './modules/none'" in missing and "registry" not in missing

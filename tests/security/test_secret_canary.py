@@ -687,6 +687,9 @@ def module_sensitive_input(s: Sweep) -> None:
                                             "  - {name: tok, source: ../modules/token}\n"},
                          files={"modules/token/module.yml": module, "modules/token/r.yml": resources})
     cache = {"DATAIKU_IAC_CONFIG_CACHE": str(s.base / "config-cache-sensitive")}
+    shown = s.run("modules", "show", "./modules/token", root=root, **cache)
+    s.check("show lists the local module's sensitive input", "secret (string, (sensitive))" in shown.stdout)
+    s.run("modules", "show", "./modules/token", "--json", root=root, **cache)
     s.run("plan", "-e", "dev", root=root, **cache)
     s.run("plan", "-e", "dev", "--json", "--out", "sens.plan", root=root, **cache)
     s.text("the saved plan", (root / "sens.plan").read_text(encoding="utf-8"))

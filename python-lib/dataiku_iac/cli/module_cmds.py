@@ -4,6 +4,7 @@ registries' indexes (docs/modules.md). No DSS is contacted."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Optional
 
 import click
@@ -12,7 +13,8 @@ from dataiku_iac.cli.main import Context, cli, handle_errors, json_option
 from dataiku_iac.errors import IacError, printable
 from dataiku_iac.modules.install import LockReport, lock_modules
 from dataiku_iac.modules.lock import LOCK_FILE, LockEntry
-from dataiku_iac.modules.registry import ModuleInfo, open_registry, registry_names
+from dataiku_iac.modules.registry import IndexEntry, ModuleInfo, open_registry, registry_names, yaml_mapping
+from dataiku_iac.modules.sources import is_local
 from dataiku_iac.sources.common import SourceError
 
 offline_option = click.option("--offline", is_flag=True, help="Use only the module cache: never contact a Git server.")
@@ -85,14 +87,15 @@ def _label(entry: LockEntry) -> str:
 
 
 @modules.command("search")
-@click.argument("text", required=False, default="")
+@click.argument("words", nargs=-1, metavar="[TEXT]...")
 @click.option("--registry", "registries", multiple=True, metavar="NAME", help="Search this registry only (repeatable; default: std and every registry of iac.yml).")
 @offline_option
 @json_option
 @click.pass_obj
 @handle_errors()
-def search(obj: Context, text: str, registries: tuple, offline: bool, as_json: bool) -> None:
+def search(obj: Context, words: tuple[str, ...], registries: tuple, offline: bool, as_json: bool) -> None:
     """List the registries' modules whose name, description or keywords hold every word of TEXT."""
+    text = " ".join(words)  # `search sql schedule` as `search "sql schedule"`
     found: list[ModuleInfo] = []
     for name in registries or registry_names(obj.root):
         view = _open(obj, name, offline)
@@ -110,13 +113,40 @@ def search(obj: Context, text: str, registries: tuple, offline: bool, as_json: b
 
 
 @modules.command("show")
-@click.argument("name", metavar="[REGISTRY/]NAME")
+@click.argument("name", metavar="[REGISTRY/]NAME|./PATH")
 @offline_option
 @json_option
 @click.pass_obj
 @handle_errors()
 def show(obj: Context, name: str, offline: bool, as_json: bool) -> None:
-    """Show a registry module: description, versions, inputs and outputs (NAME alone: the one registry that has it)."""
+    """Show a module: description, versions, inputs and outputs (NAME alone: the one registry that has it; ./PATH: a local module)."""
+    if is_local(name):
+        info = _local_module(obj, name)
+    else:
+        info = _registry_module(obj, name, offline)
+    if as_json:
+        click.echo(json.dumps(_info_json(info, full=True), indent=2))
+        return
+    click.echo(printable(render_module(info), keep_newlines=True), nl=False)
+
+
+def _local_module(obj: Context, name: str) -> ModuleInfo:
+    """The module in the directory `name` (./ or ../, relative to the configuration's root)."""
+    directory = Path(obj.root) / name
+    file = directory / "module.yml"
+    try:
+        raw = file.read_bytes()
+    except OSError:
+        raise IacError(f"no module at '{name}': {file} cannot be read (a local module is a directory with a module.yml)") from None
+    definition = yaml_mapping(raw, f"{name.rstrip('/')}/module.yml")
+    parent, _, base = name.rstrip("/").rpartition("/")
+    version = definition.get("version")
+    return ModuleInfo(parent or ".", IndexEntry(base, name, str(definition.get("description") or "")),
+                      [str(version)] if isinstance(version, (str, int, float)) else [], definition,
+                      (directory / "README.md").is_file())
+
+
+def _registry_module(obj: Context, name: str, offline: bool) -> ModuleInfo:
     registry, slash, module = name.rpartition("/")
     if slash and (not registry or not module or "/" in registry):
         raise IacError(f"'{name}' is not REGISTRY/NAME or NAME (e.g. std/ingest_sql)")
@@ -125,10 +155,7 @@ def show(obj: Context, name: str, offline: bool, as_json: bool) -> None:
     info = _open(obj, registry, offline).info(module, with_definition=True)
     if info is None:
         raise IacError(f"registry '{registry}' has no module '{module}' (try `dataiku-iac modules search`)")
-    if as_json:
-        click.echo(json.dumps(_info_json(info, full=True), indent=2))
-        return
-    click.echo(printable(render_module(info), keep_newlines=True), nl=False)
+    return info
 
 
 def _only_registry_with(obj: Context, module: str, offline: bool) -> str:
@@ -156,6 +183,11 @@ def _open(obj: Context, name: str, offline: bool) -> Any:
         raise IacError(f"registry '{name}': {exc}") from None
 
 
+# The JSON-Schema checks an input may declare (docs/modules.md, "inputs"), shown with it.
+_INPUT_CHECKS = ("enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                 "minLength", "maxLength", "minItems", "maxItems", "items")
+
+
 def _inputs(info: ModuleInfo) -> list[dict[str, Any]]:
     definition = info.definition or {}
     inputs = definition.get("inputs") if isinstance(definition.get("inputs"), dict) else {}
@@ -167,6 +199,9 @@ def _inputs(info: ModuleInfo) -> list[dict[str, Any]]:
                                "description": spec.get("description", ""), "sensitive": sensitive}
         if "default" in spec and not sensitive:  # a sensitive input's default is never shown
             row["default"] = spec["default"]
+        checks = {k: v for k, v in spec.items() if k in _INPUT_CHECKS}
+        if checks:
+            row["checks"] = checks
         rows.append(row)
     return rows
 
@@ -203,11 +238,13 @@ def render_module(info: ModuleInfo) -> str:
     lines.append("Inputs:" if inputs else "Inputs: none")
     for row in inputs:
         default = "(sensitive)" if row["sensitive"] else ("required" if row["required"] else f"default {json.dumps(row['default'])}")
-        lines.append(f"  {row['name']} ({row['type']}, {default})" + (f": {row['description']}" if row["description"] else ""))
+        checks = "".join(f", {key} {json.dumps(value)}" for key, value in row.get("checks", {}).items())
+        lines.append(f"  {row['name']} ({row['type']}, {default}{checks})" + (f": {row['description']}" if row["description"] else ""))
     outputs = _outputs(info)
     lines.append("Outputs:" if outputs else "Outputs: none")
     for row in outputs:
         lines.append(f"  {row['name']} = {row['value']}" + (f": {row['description']}" if row["description"] else ""))
     if info.readme:
-        lines.append(f"More in the module's README.md ({info.entry.path}/README.md in the registry).")
+        where = "" if is_local(info.entry.path) else " in the registry"
+        lines.append(f"More in the module's README.md ({info.entry.path.rstrip('/')}/README.md{where}).")
     return "\n".join(lines) + "\n"
