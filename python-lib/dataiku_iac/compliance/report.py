@@ -48,7 +48,8 @@ class ComplianceReport:
     # rule id -> the addresses it checked (each a test case of the JUnit report)
     checked: dict[str, list[str]] = field(default_factory=dict)
     live: bool = True  # whether live DSS was read
-    # DSS Project Standards: {"available": bool, "reason": str, "projects": {KEY: {...}}}
+    # DSS Project Standards: {"status": ran | unavailable | disabled, "available", "reason",
+    # "fail_at_severity", "projects": {KEY: {...}}} (engine/compliance.py); {}: not asked (offline)
     project_standards: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -64,6 +65,12 @@ class ComplianceReport:
         """The failed Project Standards checks whose DSS severity is an error (engine/compliance.py)."""
         return [c for p in (self.project_standards.get("projects") or {}).values()
                 for c in p.get("checks") or [] if c.get("failed") and c.get("blocking")]
+
+    def standards_counts(self) -> dict[str, int]:
+        """The Project Standards checks: how many DSS ran, passed, found an issue (failed), could
+        not run (not_run: RUN_ERROR), and of the failed how many block (DSS severity >= fail_at)."""
+        checks = [c for p in (self.project_standards.get("projects") or {}).values() for c in p.get("checks") or []]
+        return count_checks(checks)
 
     @property
     def compliant(self) -> bool:
@@ -84,6 +91,13 @@ class ComplianceReport:
             "findings": [f.to_json() for f in self.findings],
             "project_standards": self.project_standards or None,
         }
+
+
+def count_checks(checks: list[dict[str, Any]]) -> dict[str, int]:
+    not_run = sum(1 for c in checks if c.get("status") == "RUN_ERROR")
+    failed = sum(1 for c in checks if c.get("failed")) - not_run
+    return {"checks": len(checks), "passed": len(checks) - failed - not_run, "failed": failed, "not_run": not_run,
+            "blocking": sum(1 for c in checks if c.get("failed") and c.get("blocking"))}
 
 
 @dataclass(frozen=True)

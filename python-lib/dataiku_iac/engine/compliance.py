@@ -36,6 +36,9 @@ def compliance_report(session: Any) -> ComplianceReport:
     if settings["run"]:
         keys = sorted(k for k, p in observation.projects.items() if p.exists)
         report.project_standards = project_standards(session.connection().client(), keys, settings["fail_at_severity"])
+    else:
+        report.project_standards = {"status": "disabled", "available": None, "reason": NOT_ASKED,
+                                    "fail_at_severity": settings["fail_at_severity"], "projects": {}}
     return report
 
 
@@ -47,12 +50,14 @@ def standards_settings(cfg: Any) -> dict:
 
 
 FAIL_AT_SEVERITY = 4  # DSS's HIGH: a failed check of this severity or more makes the report non-compliant
+NOT_ASKED = "compliance.project_standards.run is false: DSS's own checks were not asked for"
 NO_PROJECT_STANDARDS = ("this DSS has no Project Standards (DSS 13.x or later; its API answered 404): "
                         "DSS's own checks were not run")
 
 
 def project_standards(client: Any, project_keys: list[str], fail_at: int) -> dict:
-    """Run each project's Project Standards checks in DSS; {available, reason, projects: {KEY:
+    """Run each project's Project Standards checks in DSS; {status (ran | unavailable), available,
+    reason, fail_at_severity, projects: {KEY:
     {scope, checks: [{id, name, status, severity, severity_category, message, failed, blocking}]}
     or {error}}}. A check fails when DSS ran it and found an issue (severity 1-5) or could not run
     it (RUN_ERROR); it is blocking from severity `fail_at`."""
@@ -62,11 +67,12 @@ def project_standards(client: Any, project_keys: list[str], fail_at: int) -> dic
             ran = client.get_project(key).start_run_project_standards_checks().wait_for_result()
         except Exception as exc:  # dataikuapi raises its own errors; the status tells a missing feature
             if last_status() == 404:
-                return {"available": False, "reason": NO_PROJECT_STANDARDS, "projects": {}}
+                return {"status": "unavailable", "available": False, "reason": NO_PROJECT_STANDARDS,
+                        "fail_at_severity": fail_at, "projects": {}}
             projects[key] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         projects[key] = {"scope": ran.scope, "checks": [_check(i, info, fail_at) for i, info in sorted(ran.checks_run_info.items())]}
-    return {"available": True, "reason": "", "projects": projects}
+    return {"status": "ran", "available": True, "reason": "", "fail_at_severity": fail_at, "projects": projects}
 
 
 def _check(check_id: str, info: Any, fail_at: int) -> dict:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from dataiku_iac.compliance.report import ComplianceReport, Finding
+from dataiku_iac.compliance.report import ComplianceReport, Finding, count_checks
 from dataiku_iac.errors import printable
 from dataiku_iac.output.text import Style, plural
 
@@ -41,12 +41,44 @@ def _checked(report: ComplianceReport) -> str:
 
 
 def _summary(report: ComplianceReport, style: Style) -> str:
-    failed = len(report.standards_failures)
-    standards = f", {plural(failed, 'failed Project Standards check')}" if failed else ""
-    text = f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}{standards}."
+    text = f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}{_standards_summary(report)}."
     if report.compliant:
         return style("Compliant: ", "green", bold=True) + text
     return style("Not compliant: ", "red", bold=True) + text
+
+
+def _standards_summary(report: ComplianceReport) -> str:
+    """'; Project Standards: 2 of 3 checks failed or not run, 1 blocking (DSS severity 4 or more)':
+    the same counts as each project's line, and which of them make the report non-compliant."""
+    counts = report.standards_counts()
+    bad = counts["failed"] + counts["not_run"]
+    if not bad:
+        return ""
+    fail_at = report.project_standards.get("fail_at_severity", "?")
+    return (f"; Project Standards: {bad} of {plural(counts['checks'], 'check')} failed or not run, "
+            f"{counts['blocking']} blocking (DSS severity {fail_at} or more)")
+
+
+def _project_line(key: str, project: dict[str, Any]) -> str:
+    checks = project.get("checks") or []
+    counts = count_checks(checks)
+    scope = f" (scope {project['scope']})" if project.get("scope") else ""
+    return (f"Project Standards of {key}{scope}: {plural(len(checks), 'check')}, {counts['passed']} passed, "
+            f"{counts['failed']} failed ({counts['blocking']} blocking), {counts['not_run']} not run")
+
+
+def _check_status(check: dict[str, Any]) -> str:
+    """What DSS said of one check: its status, its severity when it ran, and whether it blocks."""
+    if check.get("status") == "RUN_ERROR":
+        return "RUN_ERROR (DSS could not run the check)"
+    severity = check.get("severity")
+    category = f" ({check['severity_category']})" if check.get("severity_category") else ""
+    outcome = "failed, blocking" if check.get("blocking") else ("failed" if check.get("failed") else "passed")
+    return f"{check.get('status')}, severity {severity}{category}, {outcome}" if severity else f"{check.get('status')}, {outcome}"
+
+
+def _not_run(standards: dict[str, Any]) -> str:
+    return f"DSS Project Standards: not run ({standards.get('reason') or 'unavailable'})"
 
 
 def _standards_text(report: ComplianceReport, style: Style) -> list[str]:
@@ -54,19 +86,17 @@ def _standards_text(report: ComplianceReport, style: Style) -> list[str]:
     if not standards:
         return []
     if not standards.get("available"):
-        return [style(f"  DSS Project Standards: not run ({standards.get('reason', 'unavailable')})")]
+        return [style(f"  {_not_run(standards)}")]
     lines = []
     for key, project in sorted((standards.get("projects") or {}).items()):
         if project.get("error"):
             lines.append(style(f"  Project Standards of {key}: not run ({project['error']})", "yellow"))
             continue
-        checks = project.get("checks") or []
-        lines.append(style(f"  Project Standards of {key}: {plural(len(checks), 'check')}, "
-                           f"{sum(1 for c in checks if c.get('failed'))} failed"))
-        for check in checks:
+        lines.append(style(f"  {_project_line(key, project)}"))
+        for check in project.get("checks") or []:
             if check.get("failed"):
                 color = "red" if check.get("blocking") else "yellow"
-                lines.append(style(f"    {check.get('severity', '?')}: {check.get('name')}: {check.get('message') or ''}", color))
+                lines.append(style(f"    {_check_status(check)}: {check.get('name')}: {check.get('message') or ''}", color))
     return lines
 
 
@@ -74,7 +104,8 @@ def render_markdown(report: ComplianceReport) -> str:
     state = "compliant" if report.compliant else "**not compliant**"
     lines = [f"### Compliance of `{_code(report.environment)}`: {state}", "",
              f"{_checked(report)}; "
-             f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}.", ""]
+             f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
+             f"{_standards_summary(report)}.", ""]
     if report.findings:
         lines += ["| severity | rule | object | problem | seen in | where |", "| --- | --- | --- | --- | --- | --- |"]
         lines += [_row(f) for f in report.findings]
@@ -94,16 +125,22 @@ def _standards_markdown(report: ComplianceReport) -> list[str]:
     if not standards:
         return []
     if not standards.get("available"):
-        return [f"DSS Project Standards: not run ({_cell(str(standards.get('reason', 'unavailable')))}).", ""]
-    lines = ["#### DSS Project Standards", "", "| project | check | severity | result | message |", "| --- | --- | --- | --- | --- |"]
+        return [_cell(_not_run(standards)) + ".", ""]
+    lines = ["#### DSS Project Standards", "", "| project | check | status | severity | result | message |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for key, project in sorted((standards.get("projects") or {}).items()):
         if project.get("error"):
-            lines.append(f"| `{_code(key)}` | | | not run | {_cell(str(project['error']))} |")
+            lines.append(f"| `{_code(key)}` | | | | not run | {_cell(str(project['error']))} |")
         for check in project.get("checks") or []:
-            result = "failed" if check.get("failed") else "passed"
-            lines.append(f"| `{_code(key)}` | {_cell(str(check.get('name')))} | {check.get('severity', '')} | {result} | "
-                         f"{_cell(str(check.get('message') or ''))} |")
+            lines.append(f"| `{_code(key)}` | {_cell(str(check.get('name')))} | {_cell(str(check.get('status') or ''))} | "
+                         f"{check.get('severity') or ''} | {_result(check)} | {_cell(str(check.get('message') or ''))} |")
     return [*lines, ""]
+
+
+def _result(check: dict[str, Any]) -> str:
+    if check.get("status") == "RUN_ERROR":
+        return "not run"
+    return "**failed, blocking**" if check.get("blocking") else ("failed" if check.get("failed") else "passed")
 
 
 _QUOTED = re.compile(r"(?<!\w)'([^'\n]*)'(?!\w)")  # 'Hand_Made', '[a-z][a-z0-9_]*' (not the ' of DSS's)
@@ -156,9 +193,18 @@ def _line(finding: Finding) -> str:
 
 
 def _standards_junit(suites: ET.Element, standards: dict[str, Any]) -> None:
-    if not standards or not standards.get("available"):
+    """One suite, a case per check and project; when DSS's checks were not run (no Project
+    Standards in this DSS, or `run: false`), one skipped case that says why."""
+    if not standards:
         return
     suite = ET.SubElement(suites, "testsuite", name="DSS Project Standards")
+    if not standards.get("available"):
+        case = ET.SubElement(suite, "testcase", classname="project_standards", name="DSS Project Standards")
+        ET.SubElement(case, "skipped", message=_xml(_not_run(standards)))
+        suite.set("tests", "1")
+        suite.set("failures", "0")
+        suite.set("skipped", "1")
+        return
     count = failures = 0
     for key, project in sorted((standards.get("projects") or {}).items()):
         for check in project.get("checks") or []:
@@ -168,7 +214,7 @@ def _standards_junit(suites: ET.Element, standards: dict[str, Any]) -> None:
                 failures += 1
                 ET.SubElement(case, "failure", message=_xml(str(check.get("message") or "")), type="project_standards")
             elif check.get("failed"):
-                ET.SubElement(case, "system-out").text = _xml(f"WARNING {check.get('message') or ''}")
+                ET.SubElement(case, "system-out").text = _xml(f"WARNING {_check_status(check)}: {check.get('message') or ''}")
     suite.set("tests", str(count))
     suite.set("failures", str(failures))
 
