@@ -7,6 +7,7 @@ configuration change nobody reviewed, is refused and fails the check instead."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,8 @@ def test_a_revert_beyond_the_deletion_limit_is_refused_and_fails(dss: Any, tmp_p
     assert body["reverted"] == []
     assert body["revert_refused"].startswith(
         f"the revert would delete or replace 1 DSS object(s) (dataset.{KEY}.orders), more than "
-        "policies.drift_revert_max_deletions in default allows (0)"), body["revert_refused"]
+        "policies.drift_revert_max_deletions (not set in iac.yml nor in environment 'dev''s file: the default) "
+        "allows (0)"), body["revert_refused"]
     raw = dss.client().get_project(KEY).get_dataset("orders").get_settings().get_raw()
     assert raw["params"]["connection"] == "filesystem_folders"  # nothing was done
     text = run_cli(dss, root, "drift", "-e", "dev", "--revert", expect=2).stdout
@@ -124,3 +126,40 @@ def test_a_revert_never_applies_configuration_changes(dss: Any, tmp_path: Path) 
         f"the revert would also apply configuration changes not yet applied (dataset.{KEY}.orders)"), body
     assert _description(dss, "orders") == "edited in the UI"
     assert json.loads(run_cli(dss, root, "state", "history", "-e", "dev", "--json").stdout)[0]["serial"] == 1
+
+
+def test_every_failing_exit_says_why(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path, f'  drift: fail\n  drift_resources:\n    "dataset.{KEY}.hand*": revert\n')
+    _describe(dss, "orders", "edited in the UI")
+    failed = run_cli(dss, root, "drift", "-e", "dev", expect=2).stdout
+    assert (f"Drift fails: dataset.{KEY}.orders drifted, and their drift policy is fail (policies.drift in "
+            "environments/dev.yml or its drift_resources).") in failed, failed
+    assert failed.rstrip().endswith("Exit code 2.")
+    as_json = run_cli(dss, root, "drift", "-e", "dev", "--json", expect=2)
+    assert json.loads(as_json.stdout)["resources"] and "Drift fails: " in as_json.stderr  # the JSON stays whole
+
+    run_cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    dss.client().get_project(KEY).create_dataset("handmade", "Inline", params={}, formatType="csv")
+    unmanaged = run_cli(dss, root, "drift", "-e", "dev", "--revert", expect=2).stdout
+    assert (f"Drift fails: dataset.{KEY}.handmade are not managed by dataiku-iac and their drift policy is revert, "
+            "but a revert never deletes what the state does not own") in unmanaged, unmanaged
+    assert "--revert: no drifted resource has the drift policy revert (nor one an apply can undo): nothing was " \
+           "reverted." in unmanaged
+    _assert_documented(_drift(dss, root, expect=2))
+
+
+def _assert_documented(body: dict) -> None:
+    """Every key of the JSON is one docs/cli-reference.md's `drift --json` describes."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cli-reference.md").read_text()
+    described = doc.split("`drift --json` gives `", 1)[1].split("`;", 1)[0]
+    words = set(re.findall(r"[a-z_]+", described))
+    keys = set(body) | {k for r in body["resources"] for k in r} | {k for r in body["resources"] for f in r["fields"] for k in f}
+    assert {"policy", "on_drift", "reverted", "revert_refused"} <= keys and keys <= words, keys - words
+
+
+def test_after_a_revert_nothing_is_announced_as_left_to_revert(dss: Any, tmp_path: Path) -> None:
+    root = _applied(dss, tmp_path, "  drift: revert\n")
+    _describe(dss, "orders", "edited in the UI")
+    text = run_cli(dss, root, "drift", "-e", "dev", "--revert").stdout
+    assert f"Reverted (drift policy revert): dataset.{KEY}.orders." in text
+    assert "An apply would revert" not in text and "Nothing is left to revert: DSS matches what was last applied." in text

@@ -48,7 +48,12 @@ class Policies:
         return self.require_approval == "govern"
 
     def where(self, name: str) -> str:
-        return f"policies.{name} in {self.sources.get(name, 'the configuration')}"
+        """`policies.drift in environments/prod.yml`, or for a policy nobody sets, that its value
+        is the tool's default (`sources` says "default", which is no file)."""
+        source = self.sources.get(name, "the configuration")
+        if source == "default":
+            return f"policies.{name} (not set in iac.yml nor in environment {self.environment!r}'s file: the default)"
+        return f"policies.{name} in {source}"
 
 
 def policies_of(settings: Any, environment: str) -> Policies:
