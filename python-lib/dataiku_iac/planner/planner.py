@@ -401,7 +401,7 @@ def _decide(
         return _change(resource, Action.REPLACE, REPLACE_REQUESTED, live, entry, fields, effective)
     effective = _keeping_ignored(resource, effective, live)
     if fields:
-        return _change(resource, Action.UPDATE, _update_reason(fields, entry), live, entry, fields, effective)
+        return _change(resource, Action.UPDATE, _update_reason(fields, entry, resource.type), live, entry, fields, effective)
     return _change(resource, Action.NOOP, "in sync", live, entry, effective=effective)
 
 
@@ -488,8 +488,26 @@ def _change(
     )
 
 
-def _update_reason(fields: list[FieldChange], entry: Any) -> str:
-    return "DSS differs from the config on: " + ", ".join(f.name for f in fields)
+def _update_reason(fields: list[FieldChange], entry: Any, type_: str = "") -> str:
+    """Why an update, per field, as the state tells it: DSS still holds what the last apply wrote
+    (the configuration changed), or the configuration still says what it wrote (changed in DSS
+    since), or neither; without a record (an import), that DSS differs from the configuration."""
+    if entry is None or not type_:
+        return "DSS differs from the config on: " + ", ".join(f.name for f in fields)
+    policy = handler_for(type_).policy
+    config, dss, both = [], [], []
+    for f in fields:
+        recorded = entry.attributes.get(f.name)
+        if f.name in entry.attributes and policy.equal(f.name, recorded, f.before):
+            config.append(f.name)
+        elif f.name in entry.attributes and recorded == f.after:
+            dss.append(f.name)
+        else:
+            both.append(f.name)
+    parts = [f"{label}{', '.join(names)}" for label, names in (
+        ("the config changed: ", config), ("changed in DSS since the last apply: ", dss),
+        ("DSS differs from the config on: ", both)) if names]
+    return "; ".join(parts)
 
 
 def _effective(resource: Resource, entry: Any) -> dict[str, Any]:
