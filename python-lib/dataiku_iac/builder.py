@@ -25,6 +25,7 @@ from dataiku_iac.address import Address, address_of, expected
 from dataiku_iac.compliance.rules import config_diagnostics, rule_problems
 from dataiku_iac.config import LoadedConfig, load_config
 from dataiku_iac.config.cache import ConfigCache
+from dataiku_iac.config.checks import check_drift_globs
 from dataiku_iac.config.documents import blame_override
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import ConfigError, Diagnostic
@@ -667,7 +668,9 @@ def check_config(root: Union[str, Path], environment: str, secrets: SecretsLike 
     if found:
         found = _blame_overrides(root, environment, source, cfg, builder, found)
     ruled = config_diagnostics(cfg, builder.desired) if compliance else rule_problems(cfg)
-    cfg.warnings = _sorted([*cfg.warnings, *(d for d in ruled if d.severity == "warning")])
+    # against a complete model only (a configuration with errors may lack the resources a glob names)
+    globs = [] if cfg.errors or found else check_drift_globs(cfg, builder.desired.resources)
+    cfg.warnings = _sorted([*cfg.warnings, *(d for d in ruled if d.severity == "warning"), *globs])
     problems = [*cfg.errors, *found, *(d for d in ruled if d.severity != "warning")]
     if problems:
         raise ConfigError(_sorted(problems), warnings=cfg.warnings)

@@ -163,3 +163,14 @@ def test_after_a_revert_nothing_is_announced_as_left_to_revert(dss: Any, tmp_pat
     text = run_cli(dss, root, "drift", "-e", "dev", "--revert").stdout
     assert f"Reverted (drift policy revert): dataset.{KEY}.orders." in text
     assert "An apply would revert" not in text and "Nothing is left to revert: DSS matches what was last applied." in text
+
+
+def test_a_drift_resources_glob_matching_no_resource_is_a_located_warning(dss: Any, tmp_path: Path) -> None:
+    policies = f'  drift: alert\n  drift_resources:\n    "dataset.{KEY}.*": fail\n    "dataset.POLICDE.*": revert\n'
+    env = f"dss:\n  api_key_env: DKU_API_KEY\npolicies:\n{policies}"
+    root = write_config(tmp_path / "cfg", {"policed.yml": PROJECT}, env=env)
+    result = run_cli(dss, root, "validate", "-e", "dev", "--offline")
+    assert ('environments/dev.yml:7:5: warning: policies.drift_resources["dataset.POLICDE.*"]: '
+            "'dataset.POLICDE.*' matches no resource of the configuration") in result.stderr, result.stderr
+    assert f"did you mean 'dataset.{KEY}.*'?" in result.stderr
+    assert f"'dataset.{KEY}.*' matches" not in result.stderr

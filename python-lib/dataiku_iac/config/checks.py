@@ -5,14 +5,16 @@ References between resources (unknown inputs, cycles) are the model builder's jo
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import Diagnostic
 from ..resources.registry import child_specs
-from .documents import ProjectDocument
+from .documents import Located, ProjectDocument
 from .files import ConfinedReadError, read_confined
-from .paths import YamlPath
+from .paths import MarkMap, YamlPath
+from .suggest import did_you_mean
 from .yamlsafe import decode_utf8
 
 
@@ -144,3 +146,38 @@ def _read_code(errors: List[Diagnostic], root: Path, doc: ProjectDocument, path:
                                      "save the file as UTF-8", where="value"))
         return None
     return text
+
+
+class _IacYml(Located):
+    """iac.yml as a located document (the loader keeps its marks on the LoadedConfig)."""
+
+    def __init__(self, marks: MarkMap) -> None:
+        self.file = "iac.yml"
+        self.marks = marks
+
+
+def check_drift_globs(cfg: Any, addresses: Iterable[str]) -> List[Diagnostic]:
+    """A warning for each `policies.drift_resources` glob that matches no address of the
+    configuration (`dataset.SALSE.*`): its policy would never apply to a managed resource. A
+    warning, not an error: a glob may be meant for unmanaged objects only. Located at the glob in
+    the environment file, or in iac.yml, with the closest address pattern as a hint."""
+    known = sorted(set(addresses))
+    candidates = {*known, *(f"{a.rsplit('.', 1)[0]}.*" for a in known if a.count(".") >= 2)}
+    found = []
+    env = cfg.environment
+    for doc, policies in ((env, (env.data if env is not None else {}).get("policies")),
+                          (_IacYml(cfg.settings_marks), (cfg.settings or {}).get("policies"))):
+        globs = (policies or {}).get("drift_resources") if isinstance(policies, dict) else None
+        if doc is None or not isinstance(globs, dict):
+            continue
+        if doc is not env and ("policies", "drift_resources") not in cfg.settings_marks:
+            continue  # iac.yml's loaded settings also hold the defaults
+        for glob in globs:
+            if not isinstance(glob, str) or any(fnmatchcase(a, glob) for a in known):
+                continue
+            hint = did_you_mean(glob, candidates) or "an address glob, as `dataiku-iac state list` shows them"
+            found.append(doc.diagnostic(("policies", "drift_resources", glob),
+                                        f"{glob!r} matches no resource of the configuration; "
+                                        f"its drift policy applies to none of them (only to unmanaged objects it may match)",
+                                        hint, "warning", where="key"))
+    return found
