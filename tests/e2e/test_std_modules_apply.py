@@ -85,7 +85,7 @@ def test_a_lock_entry_no_call_uses_is_a_warning(dss: Any, tmp_path: Path) -> Non
     project = (root / "projects" / "shop.yml").read_text()
     (root / "projects" / "shop.yml").write_text(project.split("  # scenario nightly_build_and_check")[0])
     result = run_cli(dss, root, "validate", "-e", "dev", "--offline", env=env)
-    assert ("iac.lock.yml: warning: declarations_hash: iac.lock.yml was written for other module calls "
+    assert ("iac.lock.yml:3: warning: declarations_hash: iac.lock.yml was written for other module calls "
             "(std/build_and_check (~> 1.0) no longer called) (run `dataiku-iac modules get` to tidy the lock file)"
             ) in result.stderr
     tidy = run_cli(dss, root, "modules", "get", env=env)
