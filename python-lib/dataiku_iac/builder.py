@@ -131,7 +131,7 @@ class _Builder:
 
     def _source(self, doc: Any, path: tuple) -> SourceRef:
         line, column = doc.locate(path)
-        return SourceRef(doc.file_of(path) if doc.module_items else doc.file, line, column)
+        return SourceRef(doc.file_of(path) if doc.module_items else doc.file, line, column, doc.file, tuple(path))
 
     # -- one project file ------------------------------------------------------------
     def _project_file(self, doc: Any) -> None:

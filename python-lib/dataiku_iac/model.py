@@ -30,6 +30,10 @@ class SourceRef:
     file: str
     line: int = 0
     column: int = 0
+    # The project document holding the item (its file) and the item's path there: a check of one
+    # attribute (compliance rules) locates it at its own key, with a module item's call site.
+    document: str = field(default="", compare=False)
+    path: tuple = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

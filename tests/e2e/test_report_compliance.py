@@ -133,7 +133,7 @@ def test_validate_and_plan_refuse_a_configuration_that_breaks_an_error_rule(dss:
     root = _config(tmp_path, bad)
     for command in (("validate", "-e", "dev", "--offline"), ("plan", "-e", "dev")):
         result = run_cli(dss, root, *command, expect=1)
-        assert "projects/ruled.yml:1:1: error: permissions: project.RULED: group 'data_team' has admin " \
+        assert "projects/ruled.yml:5:3: error: permissions: project.RULED: group 'data_team' has admin " \
                "(compliance rule 'no-admin-groups', forbidden_permission)" in result.stderr, result.stderr
         assert "error: owner: project.RULED: owner is not set" in result.stderr
         assert "the configuration has 2 problems" in result.stderr
@@ -176,6 +176,17 @@ def test_a_module_object_is_one_finding_seen_in_config_state_and_live(dss: Any, 
     found = {f["address"]: f for f in body["findings"]}
     assert len(found) == len(body["findings"]) == 7, sorted(found)  # 3 instances x 2 datasets + orders_report
     raw = found["module.orders.dataset.LANDING.orders_raw"]
-    assert raw["seen_in"] == ["config", "state", "live"] and raw["location"].startswith("modules/landing/resources.yml:"), raw
+    assert raw["seen_in"] == ["config", "state", "live"], raw
+    # at the item's tags: line, with the call site, as the module's other errors
+    lines = (root / "modules" / "landing" / "resources.yml").read_text().splitlines()
+    tags_line = next(i for i, line in enumerate(lines, 1) if line.strip().startswith("tags:"))
+    call_line = next(i for i, line in enumerate((root / "projects" / "landing.yml").read_text().splitlines(), 1)
+                     if "- name: orders" in line)
+    assert raw["location"] == (f"modules/landing/resources.yml:{tags_line} "
+                               f"(in module.orders, called at projects/landing.yml:{call_line})"), raw
+    validated = run_cli(dss, root, "validate", "-e", "dev", "--offline").stderr
+    assert (f"modules/landing/resources.yml:{tags_line}:5: warning: tags: module.orders.dataset.LANDING.orders_raw: "
+            "no tag matches 'team:*' (compliance rule 'team-tag', required_tags) (in module.orders, called at "
+            f"projects/landing.yml:{call_line})") in validated, validated
     assert all(f["location"] for f in body["findings"]), body["findings"]
     assert "dataset.LANDING.orders_raw" not in found

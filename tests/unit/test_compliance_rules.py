@@ -165,7 +165,7 @@ def test_validate_reports_errors_and_warnings_of_the_rules_in_one_run(tmp_path: 
     assert [d.render() for d in caught.value.diagnostics] == [
         "projects/p.yml:6:5: error: name: dataset.P.Orders: name 'Orders' does not match '[a-z_]+' (compliance rule 'names', naming)"]
     assert [d.render() for d in caught.value.warnings] == [
-        "projects/p.yml:1:1: warning: tags: project.P: no tag matches 'pii' (compliance rule 'tags', required_tags)",
+        "projects/p.yml:4:3: warning: tags: project.P: no tag matches 'pii' (compliance rule 'tags', required_tags)",
         "projects/p.yml:6:5: warning: tags: dataset.P.Orders: no tag matches 'pii' (compliance rule 'tags', required_tags)",
         "projects/p.yml:6:5: warning: tags: dataset.P.Orders: no tag matches 'team' (compliance rule 'tags', required_tags)"]
     cfg, desired = check_config(root, "dev", secret_values=False, compliance=False)  # report compliance's view

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 from dataiku_iac.address import address_of, project_of
-from dataiku_iac.compliance.rules import Rule, Violation, check_policies, check_subject
+from dataiku_iac.compliance.rules import Rule, Violation, check_policies, check_subject, locate_violation
 
 WHERE = ("config", "state", "live")
 EXIT_VIOLATIONS = 2  # an error-severity finding (or a failed Project Standards check of severity error)
@@ -111,9 +111,10 @@ class _Seen:
 
 
 def evaluate(rules: list[Rule], environment: str, policies: Mapping[str, Any], *, desired: Any,
-             state: Any = None, observation: Any = None) -> ComplianceReport:
+             state: Any = None, observation: Any = None, documents: Optional[Mapping[str, Any]] = None) -> ComplianceReport:
     """Every active rule of `environment` over the desired model, the state and the observation
-    (either may be None: not read)."""
+    (either may be None: not read). `documents` (project file -> its ProjectDocument) locates a
+    configured object's finding at the attribute's line, a module item's with its call site."""
     report = ComplianceReport(environment, [r for r in rules if r.applies_to(environment)], live=observation is not None)
     declared = list(_config(desired))
     located = {item.address: item.location for item in declared}
@@ -126,7 +127,10 @@ def evaluate(rules: list[Rule], environment: str, policies: Mapping[str, Any], *
             if item.subject.type in rule.types and item.address not in checked:
                 checked.append(item.address)
             for violation in check_subject(rule, item.address, item.subject):
-                _record(found, violation, item.where, item.location)
+                location = item.location
+                if item.where == "config" and documents is not None:
+                    location = locate_violation(violation, item.subject, documents)
+                _record(found, violation, item.where, location)
         for violation in check_policies(rule, environment, policies):
             checked.append(violation.address)
             _record(found, violation, "config", "")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
@@ -387,11 +387,12 @@ def config_diagnostics(cfg: LoadedConfig, desired: Any) -> list[Diagnostic]:
     rules, problems = load_rules(cfg)
     environment = cfg.environment.name if cfg.environment is not None else ""
     found = list(problems)
+    documents = {doc.file: doc for doc in cfg.projects}
     for rule in rules:
         if not rule.applies_to(environment):
             continue
         for address, resource in sorted(desired.resources.items()):
-            found += [_at_resource(v, resource) for v in check_subject(rule, address, resource)]
+            found += [_at_resource(v, resource, documents) for v in check_subject(rule, address, resource)]
         found += [_at_policy(v, cfg) for v in check_policies(rule, environment, cfg.policies)]
     return found
 
@@ -409,10 +410,25 @@ def is_rule_finding(diagnostic: Diagnostic) -> bool:
     return _RULE_MARK in diagnostic.message
 
 
-def _at_resource(violation: Violation, resource: Any) -> Diagnostic:
+def _at_resource(violation: Violation, resource: Any, documents: Mapping[str, Any]) -> Diagnostic:
+    """At the attribute's key in the item (its `tags:` line; the item's line when it is not
+    written), a module item's message naming the call site as other module errors do."""
     source = resource.source
+    doc = documents.get(source.document)
+    if doc is not None and source.path:
+        located: Diagnostic = doc.diagnostic((*source.path, violation.attribute), describe(violation),
+                                 violation.rule.description or None, violation.rule.severity, where="key")
+        return replace(located, path=violation.attribute)
     return Diagnostic(source.file or "projects/", source.line, source.column, violation.attribute, describe(violation),
                       violation.rule.description or None, violation.rule.severity)
+
+
+def locate_violation(violation: Violation, resource: Any, documents: Mapping[str, Any]) -> str:
+    """`file:line` of a violation by a configured resource, with a module item's call site
+    (`modules/landing/resources.yml:9 (in module.orders, called at projects/landing.yml:7)`)."""
+    located = _at_resource(violation, resource, documents)
+    suffix = located.message[len(describe(violation)):].strip()
+    return (f"{located.file}:{located.line}" if located.line else located.file) + (f" {suffix}" if suffix else "")
 
 
 def _at_policy(violation: Violation, cfg: LoadedConfig) -> Diagnostic:

@@ -31,7 +31,9 @@ def compliance_report(session: Any) -> ComplianceReport:
         state, _notes = adopt_pending(state, pending, observation)
     rules, _problems = load_rules(session.config)  # their problems were the configuration's errors
     policies = {**defaults.POLICIES, **session.config.policies}
-    report = evaluate(rules, session.environment, policies, desired=desired, state=state, observation=observation)
+    documents = {doc.file: doc for doc in session.config.projects}
+    report = evaluate(rules, session.environment, policies, desired=desired, state=state, observation=observation,
+                      documents=documents)
     settings = standards_settings(session.config)
     if settings["run"]:
         keys = sorted(k for k, p in observation.projects.items() if p.exists)
