@@ -13,6 +13,9 @@ changed is rewritten:
     config/projects/<KEY>/scenarios/<id>.json (+ <id>.py for script scenarios)
     config/projects/<KEY>/flow_zones.json            the flow zones, in creation order
     config/projects/<KEY>/sql_notebooks.json         the SQL notebooks, in creation order
+    config/projects/<KEY>/objects/<kind>.json        any other kind of project object (saved models,
+                                                     dashboards, webapps…): {id: document}, in creation order
+    config/instance/objects/<kind>.json              any other kind of instance object (API Deployer…)
     config/projects/<KEY>/lib/...                    project library files, as real files
     managed_folders/<KEY>/<id>/...                   managed-folder contents, as real files
     uploads/<KEY>/datasets/<name>/...                the files of UploadedFiles datasets
@@ -122,7 +125,14 @@ class ProjectData:
         self.runs: Dict[str, List[Dict[str, Any]]] = {}
         self.zones: Dict[str, Dict[str, Any]] = {}  # zone id -> zone (the default zone only once edited)
         self.sql_notebooks: Dict[str, Dict[str, Any]] = {}  # notebook id -> its content
+        # Every other kind of project object, by kind ("savedmodels", "dashboards"…): id -> document.
+        # A route module owns its kinds; Store.collection/save_collection keep them (see module doc).
+        self.collections: Dict[str, Dict[str, Dict[str, Any]]] = {}
         self.library = library
+
+    def collection(self, kind: str) -> Dict[str, Dict[str, Any]]:
+        """The project's objects of `kind` (id -> document), created empty on first use."""
+        return self.collections.setdefault(kind, {})
 
 
 class Store:
@@ -191,6 +201,8 @@ class Store:
         ] = {}  # internal tickets for code the emulator runs; never saved
         self.global_variables: Dict[str, Any] = {}
         self.plugin_dirs: List[str] = []
+        # Every other kind of instance object, by kind: id -> document (save_instance_collection)
+        self.instance_collections: Dict[str, Dict[str, Dict[str, Any]]] = {}
         # plugin id -> its instance-level settings ({"config": plugin params, "codeEnvName"})
         self.plugin_settings: Dict[str, Dict[str, Any]] = {}
         # Project Standards (routes/project_standards.py): the check library, the scopes (the
@@ -405,6 +417,17 @@ class Store:
     def save_sql_notebooks(self, proj: ProjectData) -> None:
         self._write_json(self._project_rel(proj.key) + "/sql_notebooks.json", list(proj.sql_notebooks.values()))
 
+    def save_collection(self, proj: ProjectData, kind: str) -> None:
+        """Persist the project's objects of `kind` (one file per kind: these are small documents)."""
+        self._write_json(f"{self._project_rel(proj.key)}/objects/{_fname(kind)}", proj.collection(kind))
+
+    def instance_collection(self, kind: str) -> Dict[str, Dict[str, Any]]:
+        """The instance's objects of `kind` (id -> document; API Deployer services, deployments…)."""
+        return self.instance_collections.setdefault(kind, {})
+
+    def save_instance_collection(self, kind: str) -> None:
+        self._write_json(f"config/instance/objects/{_fname(kind)}", self.instance_collection(kind))
+
     def rename_in_zones(self, proj: ProjectData, object_type: str, old: str, new: Optional[str]) -> None:
         """Point the project's zone references to a local object at its new id (drop them if None)."""
         changed = False
@@ -458,6 +481,8 @@ class Store:
             self.plugin_dirs = self._read_json(inst / "plugins.json")
         for f in sorted((inst / "plugin-settings").glob("*.json")):
             self.plugin_settings[_unfname(f.name)] = self._read_json(f)
+        for f in sorted((inst / "objects").glob("*.json")):
+            self.instance_collections[_unfname(f.name)] = self._read_json(f)
         for pdir in sorted((self.data_dir / "config" / "projects").glob("*")):
             if (pdir / "params.json").exists():
                 self._load_project(pdir)
@@ -490,6 +515,8 @@ class Store:
             proj.zones = {z["id"]: z for z in self._read_json(pdir / "flow_zones.json")}
         if (pdir / "sql_notebooks.json").exists():
             proj.sql_notebooks = {n["id"]: n for n in self._read_json(pdir / "sql_notebooks.json")}
+        for f in sorted((pdir / "objects").glob("*.json")):
+            proj.collections[_unfname(f.name)] = self._read_json(f)
         runs_root = self.data_dir / "scenarios" / key if self.data_dir else None
         for sid in proj.scenarios:
             rdir = runs_root / quote(sid, safe="") / "runs" if runs_root else None

@@ -108,3 +108,23 @@ def test_console_script_start_contract(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_collections_of_other_kinds_survive_a_restart(tmp_path):
+    """Project and instance collections (the kinds a route module owns) are kept per kind."""
+    from dss_emulator.store import Store
+
+    store = Store(tmp_path / "data")
+    proj = store.add_project("KEEP", {"projectKey": "KEEP", "name": "Kept"})
+    proj.collection("savedmodels")["a1"] = {"id": "a1", "name": "churn"}
+    proj.collection("savedmodels")["b2"] = {"id": "b2", "name": "upsell"}
+    store.save_collection(proj, "savedmodels")
+    store.instance_collection("api-deployer/infras")["prod"] = {"id": "prod"}
+    store.save_instance_collection("api-deployer/infras")
+
+    again = Store(tmp_path / "data")
+    assert list(again.projects["KEEP"].collection("savedmodels")) == ["a1", "b2"]
+    assert again.projects["KEEP"].collection("savedmodels")["b2"]["name"] == "upsell"
+    assert again.instance_collection("api-deployer/infras") == {"prod": {"id": "prod"}}
+    again.reset()
+    assert "KEEP" not in again.projects
