@@ -156,3 +156,30 @@ def replace_text(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class FileEdits:
+    """Files written under the config root as one change that can be taken back: `write` records
+    each file's previous text (None: it did not exist) before replacing it, so a write that fails
+    half-way is undone too, and `undo` puts every recorded file back (or removes the new ones).
+    Import and pull write the configuration this way under the state lock and undo it when the
+    state cannot be written: the configuration and the state never disagree."""
+
+    def __init__(self, root: Path, texts: dict[str, str]):
+        self.root, self.texts = root, texts
+        self.before: dict[str, Optional[str]] = {}
+
+    def write(self) -> None:
+        for rel, text in self.texts.items():
+            path = self.root / rel
+            self.before[rel] = path.read_text(encoding="utf-8") if path.exists() else None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_text(path, text)
+
+    def undo(self) -> None:
+        for rel, text in self.before.items():
+            path = self.root / rel
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                replace_text(path, text)

@@ -29,7 +29,7 @@ from dataiku_iac.address import Address, AddressError, address_of, flat_address
 from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.config.edit import append_item
-from dataiku_iac.config.files import replace_text
+from dataiku_iac.config.files import FileEdits
 from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
 from dataiku_iac.engine.observe import observe
@@ -396,32 +396,8 @@ def import_object(session: Any, text: str, dss_id: Optional[str] = None) -> Obje
     original = (session.root / document.file).read_text(encoding="utf-8")
     edits = {**writer.pending, document.file: append_item(original, spec.section, item, _dump_value)}
     result.files, result.left_out = writer.result.files, writer.result.left_out
-    result.plan_summary = _adopt_one(session, str(address), live, observed, _Edits(session.root, edits))
+    result.plan_summary = _adopt_one(session, str(address), live, observed, FileEdits(session.root, edits))
     return result
-
-
-class _Edits:
-    """The files one object's import writes, written under the state lock and undone if the
-    adoption fails: the configuration and the state never disagree about the object."""
-
-    def __init__(self, root: Path, texts: dict[str, str]):
-        self.root, self.texts = root, texts
-        self.before: dict[str, Optional[str]] = {}
-
-    def write(self) -> None:
-        for rel, text in self.texts.items():
-            path = self.root / rel
-            self.before[rel] = path.read_text(encoding="utf-8") if path.exists() else None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            replace_text(path, text)
-
-    def undo(self) -> None:
-        for rel, text in self.before.items():
-            path = self.root / rel
-            if text is None:
-                path.unlink(missing_ok=True)
-            else:
-                replace_text(path, text)
 
 
 def _declared_as(desired: Any, address: Address) -> Optional[Resource]:
@@ -484,7 +460,7 @@ def _dump_value(value: Any) -> str:
     return yaml.dump(value, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
 
 
-def _adopt_one(session: Any, address: str, live: ProjectObservation, observed: Any, edits: _Edits) -> dict:
+def _adopt_one(session: Any, address: str, live: ProjectObservation, observed: Any, edits: FileEdits) -> dict:
     """Write the files, record the object in the state as built from them (undoing the files if that
     fails), then check its plan is empty."""
     writer = session.state_writer()

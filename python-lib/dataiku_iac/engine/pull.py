@@ -40,7 +40,7 @@ from dataiku_iac.address import Address, address_of, project_of
 from dataiku_iac.builder import check_config
 from dataiku_iac.compliance.rules import is_rule_finding
 from dataiku_iac.config import overrides as ov
-from dataiku_iac.config.files import replace_text
+from dataiku_iac.config.files import FileEdits
 from dataiku_iac.config.patch import APPEND, INSERT, REMOVE, SET, Edit, PatchError, patch_text
 from dataiku_iac.config.paths import YamlPath, nearest_mark, render_path
 from dataiku_iac.config.yamlsafe import parse_yaml
@@ -756,7 +756,6 @@ def _write(session: Any, run: _Pull, desired: Any) -> int:
     observed = run.observed
     writer = session.state_writer()
     lock = writer.lock(f"pull -e {session.environment}")
-    written: dict[str, str] = {}
     try:
         state = writer.read()
         if state.serial != observed.state.serial:
@@ -766,14 +765,12 @@ def _write(session: Any, run: _Pull, desired: Any) -> int:
             if path.read_text(encoding="utf-8") != before:
                 raise IacError(f"{rel} changed while pull ran: run pull again")
         updated = _refreshed(state, run, desired)
+        edits = FileEdits(session.root, {rel: after for rel, (_before, after) in run.result.files.items()})
         try:
-            for rel, (before, after) in run.result.files.items():
-                written[rel] = before  # before writing: a write that fails half-way is undone too
-                replace_text(session.root / rel, after)
+            edits.write()
             doc = writer.write(updated, expected_serial=state.serial, operation=f"pull -e {session.environment}")
         except BaseException:
-            for rel, before in written.items():
-                replace_text(session.root / rel, before)
+            edits.undo()
             raise
         return int(doc.serial)
     finally:
