@@ -11,48 +11,18 @@ README writes it, and every key must be met, so a command dropped from the READM
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from tests.e2e.helpers import EXAMPLES, CliResult, cli_env, run_cli, state_dir
+from tests.e2e.helpers import EXAMPLES, CliResult, state_dir
+from tests.e2e.walkthrough import run_step, shell_env, walkthrough_steps
 
 EXAMPLE = EXAMPLES / "day-two"
 README = EXAMPLE / "README.md"
 KEY = "ORDERS"
 PROJECT_FILE = Path("projects") / "orders.yml"
-
-
-@dataclass(frozen=True)
-class Step:
-    line: int  # in the README
-    command: str
-    exit_code: int
-    prints: tuple[str, ...]
-
-
-def walkthrough_steps(text: str) -> list[Step]:
-    """The commands of the `sh` blocks after '## Walk-through', with their promised exit code and output."""
-    steps, started, in_block = [], False, False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        started = started or raw == "## Walk-through"
-        if raw.startswith("```"):
-            in_block = not in_block and started and raw.strip() == "```sh"
-            continue
-        if not in_block or not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        comment_at = re.search(r"\s{2,}#\s", raw)
-        command = (raw[:comment_at.start()] if comment_at else raw).strip()
-        comment = raw[comment_at.end():].strip() if comment_at else ""
-        code = re.match(r"exit (\d+)", comment)
-        steps.append(Step(number, command, int(code.group(1)) if code else 0, tuple(re.findall(r'"([^"]*)"', comment))))
-    return steps
 
 
 # -- what some commands promise beyond a line of output ------------------------------------------
@@ -152,34 +122,15 @@ CHECKS: dict[str, Check] = {
 }
 
 
-# -- running a step as the user would --------------------------------------------------------
-def _shell_env(dss: Any) -> dict[str, str]:
-    """The user's shell: this interpreter's environment first on PATH (its `python` has dataikuapi,
-    its `dataiku-iac` is this checkout's), an identity for `git commit`, the emulator's URL and key."""
-    env = cli_env(dss)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.update(GIT_AUTHOR_NAME="Day Two", GIT_AUTHOR_EMAIL="day2@example.com", GIT_COMMITTER_NAME="Day Two",
-               GIT_COMMITTER_EMAIL="day2@example.com", GIT_CONFIG_NOSYSTEM="1", GIT_PAGER="cat")
-    return env
-
-
-def _run(dss: Any, root: Path, step: Step) -> CliResult:
-    words = shlex.split(step.command)
-    if words[0] == "dataiku-iac" and not re.search(r"[|&;<>$`]", step.command):
-        return run_cli(dss, root, *words[1:], expect=None)  # the CLI as the suite runs it (same argv)
-    done = subprocess.run(["bash", "-c", step.command], cwd=root, env=_shell_env(dss), capture_output=True,
-                          text=True, timeout=120)
-    return CliResult(["bash", "-c", step.command], done.returncode, done.stdout, done.stderr)
-
-
 def test_the_readme_commands_run_and_print_what_the_readme_says(dss: Any, tmp_path: Path) -> None:
     steps = walkthrough_steps(README.read_text())
     root = tmp_path / "day-two"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".dataiku-iac", "__pycache__"))
     met: set[str] = set()
+    env = shell_env(dss)
     for step in steps:
-        result = _run(dss, root, step)
-        where = f"README.md:{step.line}: {step.command}\n{result}"
+        result = run_step(dss, root, step, env)
+        where = step.where(result)
         assert result.returncode == step.exit_code, where
         assert "Traceback" not in result.output, where
         for text in step.prints:
