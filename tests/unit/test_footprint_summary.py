@@ -3,10 +3,16 @@ data-directories footprint summarise to, and the recommendations, without DSS.""
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataiku_iac.engine.footprint import FootprintReport, human_size, storage_of, summarise
 from dataiku_iac.output.footprint import render_markdown
 from dataiku_iac.planner.observed import ProjectObservation
 from dataiku_iac.resources.base import Observed
+from dataiku_iac.resources.registry import registered
+from dataiku_iac.resources.spec import READS, FlowLink
+
+from tests.support.throwaway_type import SPEC as NOTEBOOK
 
 KEY = "P_DEV"
 
@@ -77,3 +83,25 @@ def test_markdown_escapes_and_says_there_is_no_price() -> None:
     assert "Data directories: unknown (refused)." in text
     assert "Cost in money is not computed" in text
     assert report.to_json()["cost"] is None
+
+
+def test_what_any_type_reads_or_a_recipe_writes_counts_through_the_specs_flow_links() -> None:
+    """The footprint knows no type by name beyond datasets, recipes and scenarios it reports: an
+    object of another type whose spec `reads` a dataset (a chart insight, an ML task's training
+    set) keeps it from being 'unread'; a recipe's output that is not a dataset is found in the jobs
+    by its DSS id, whatever type the recipe's `flow_links` say it may be."""
+    reader = dataclasses.replace(NOTEBOOK, flow_links=lambda attrs: [FlowLink(READS, str(attrs["shows"]))])
+    project = _project()
+    project.objects[NOTEBOOK.type] = [_observed(NOTEBOOK.type, "chart", shows="lonely")]
+    project.objects["recipe"].append(_observed("recipe", "evaluate", kind="python", inputs={"main": ["clean"]},
+                                               outputs={"main": ["store"]}))
+    project.objects["managed_folder"].append(Observed("managed_folder", KEY, "store", "mes42", {}))
+    jobs = [*JOBS, {"def": {"id": "eval", "outputs": [{"type": "MANAGED_FOLDER", "id": "mes42"}]},
+                    "state": "DONE", "startTime": 30_000, "endTime": 31_000}]
+    with registered(reader):
+        found = summarise("P", project, jobs, {}, None, "refused")
+    datasets = {d.name: d for d in found.datasets}
+    assert datasets["lonely"].read_by == (f"{NOTEBOOK.label} chart",)
+    recipes = {r.name: r for r in found.recipes}
+    assert recipes["evaluate"].last_run is not None and recipes["evaluate"].last_run.job_id == "eval"
+    assert "dataset.P.lonely" not in [r.address for r in found.recommendations]

@@ -9,7 +9,7 @@ runs, with simple recommendations. Read-only, and only what DSS exposes already:
   of each dataset and its duration;
 - the Flow as the engine observes it (recipes' inputs and outputs, scenarios' `active`).
 
-Recommendations: a dataset no recipe reads, a recipe whose outputs no listed job built, a disabled
+Recommendations: a dataset nothing in the project reads (the `reads` links of every type's spec), a recipe whose outputs no listed job built, a disabled
 scenario. No cost in money: DSS gives no price model (docs/footprint.md). `summarise` is pure;
 `collect` makes the DSS calls.
 """
@@ -24,6 +24,9 @@ from dataiku_iac.address import address_of
 from dataiku_iac.dssclient import DssConnection, classify
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.planner.observed import ProjectObservation
+from dataiku_iac.resources.base import Observed
+from dataiku_iac.resources.registry import find_spec, spec_for
+from dataiku_iac.resources.spec import READS, WRITES, FlowLink
 
 SIZE_METRIC = "basic:SIZE"
 RECORDS_METRIC = "records:COUNT_RECORDS"
@@ -56,7 +59,7 @@ class DatasetFootprint:
     name: str
     size_bytes: Optional[int]  # the last computed basic:SIZE; None: never computed
     records: Optional[int]  # the last computed records:COUNT_RECORDS
-    read_by: tuple[str, ...]  # the recipes that read it
+    read_by: tuple[str, ...]  # what reads it: recipes by name, other objects as "label name"
     last_build: Optional[LastJob]
 
     def to_json(self) -> dict[str, Any]:
@@ -137,21 +140,15 @@ def summarise(
     result = ProjectFootprint(project.project_key, config_key, storage=storage, storage_note=storage_note)
     recipes = sorted(project.objects.get("recipe", []), key=lambda r: r.name)
     last_builds = _last_builds(jobs)
-    readers: dict[str, list[str]] = {}
-    for recipe in recipes:
-        for ref in _refs(recipe.attributes.get("inputs")):
-            readers.setdefault(ref, []).append(recipe.name)
+    readers = _readers(project)
     for dataset in sorted(project.objects.get("dataset", []), key=lambda d: d.name):
         values = metrics.get(dataset.name, {})
         result.datasets.append(DatasetFootprint(
             address_of("dataset", config_key, dataset.name), dataset.name, _int(values.get(SIZE_METRIC)),
             _int(values.get(RECORDS_METRIC)), tuple(sorted(set(readers.get(dataset.name, [])))), last_builds.get(dataset.name),
         ))
-    folder_ids = {f.name: f.dss_id for f in project.objects.get("managed_folder", [])}  # jobs name folders by id
     for recipe in recipes:
-        outputs = _refs(recipe.attributes.get("outputs"))
-        built = [o for o in outputs if o in last_builds] + [folder_ids[o] for o in outputs if folder_ids.get(o) in last_builds]
-        runs = [last_builds[o] for o in built]
+        runs = [last_builds[o] for o in _output_ids(project, recipe) if o in last_builds]
         last = max(runs, key=lambda j: j.ended_at or "~") if runs else None
         result.recipes.append(RecipeFootprint(address_of("recipe", config_key, recipe.name), recipe.name,
                                               str(recipe.attributes.get("kind") or ""), last))
@@ -168,7 +165,7 @@ def _recommendations(project: ProjectFootprint) -> list[Recommendation]:
         if not dataset.read_by:
             size = f" ({human_size(dataset.size_bytes)} at its last metrics)" if dataset.size_bytes else ""
             found.append(Recommendation("dataset_unread", dataset.address,
-                f"no recipe reads dataset {dataset.name}{size}: if nothing outside the Flow uses it (a dashboard, an "
+                f"nothing in the project reads dataset {dataset.name}{size}: if nothing outside the Flow uses it (an "
                 f"export, another project), consider removing it or clearing its data"))
     for recipe in project.recipes:
         if recipe.last_run is None:
@@ -182,12 +179,38 @@ def _recommendations(project: ProjectFootprint) -> list[Recommendation]:
     return found
 
 
-def _refs(roles: Any) -> list[str]:
-    """The dataset names of a recipe's `inputs`/`outputs` ({role: [refs]}; a ref of another
-    project, `KEY.name`, is not this project's dataset)."""
-    if not isinstance(roles, dict):
+def _links(obj: Observed) -> list[FlowLink]:
+    """The object's links to the Flow as its type's spec declares them (`flow_links`), those to
+    this project's objects only (a `KEY.name` of another project is not this project's)."""
+    spec = find_spec(obj.type)
+    if spec is None or spec.flow_links is None:
         return []
-    return [ref for refs in roles.values() if isinstance(refs, list) for ref in refs if isinstance(ref, str) and "." not in ref]
+    return [link for link in spec.flow_links(obj.attributes) if link.project is None]
+
+
+def _readers(project: ProjectObservation) -> dict[str, list[str]]:
+    """Dataset name -> what reads it: every object whose type's `flow_links` say it `reads` it (a
+    recipe's input, and so an ML task's training set or a chart's dataset when their types say so;
+    not a scenario that builds or checks it: that uses nothing of its rows). Recipes by name, as
+    the report always listed them; other objects as 'label name'."""
+    readers: dict[str, list[str]] = {}
+    for obj in project.all_objects():
+        for link in _links(obj):
+            if link.relation == READS and "dataset" in link.types:
+                spec = spec_for(obj.type)
+                readers.setdefault(link.name, []).append(obj.name if obj.type == "recipe" else f"{spec.label} {obj.name}")
+    return readers
+
+
+def _output_ids(project: ProjectObservation, recipe: Observed) -> list[str]:
+    """What DSS's jobs call the recipe's outputs: a dataset by its name, any other object (a
+    managed folder, a model evaluation store, a saved model) by its DSS id."""
+    ids = []
+    for link in _links(recipe):
+        if link.relation == WRITES:
+            found = next((o for t in link.types for o in project.objects.get(t, []) if o.name == link.name), None)
+            ids.append(found.dss_id if found is not None else link.name)
+    return ids
 
 
 def _last_builds(jobs: list[dict]) -> dict[str, LastJob]:

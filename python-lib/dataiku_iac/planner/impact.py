@@ -36,7 +36,6 @@ from dataiku_iac.resources.spec import WRITES, FlowLink, split_ref
 
 WRITTEN_BY = "is written by"  # a recipe's output, seen from below
 NO_LONGER_WRITTEN_BY = "is no longer written by"  # an output the recipe stops writing
-_DATA_TYPES = ("dataset", "managed_folder")  # what a recipe's reference may name
 
 
 def analyse(
@@ -156,6 +155,7 @@ class FlowGraph:
         first: the graph's walk (graphs.breadth_first) from the changed object's address."""
         columns = tuple(dict.fromkeys(c for e in effects for c in e.columns))
         starts = [ref for e in effects if e.starts is not None for ref in e.starts]
+        written = _written_before(change)
         whole = any(e.starts is None for e in effects if e.impact is not Impact.NON_BREAKING)
         origin = _Node(change.address, change.type, change.project_key, change.name, True,
                        _own_links(change, self.nodes.get(change.address)))
@@ -166,7 +166,8 @@ class FlowGraph:
             if address == origin.address:
                 for ref in starts:
                     key, name = split_ref(ref)
-                    below.append((self._resolve(FlowLink(WRITES, name, _DATA_TYPES, key), origin.project_key),
+                    types = written.get((key, name), ("dataset",))
+                    below.append((self._resolve(FlowLink(WRITES, name, types, key), origin.project_key),
                                   NO_LONGER_WRITTEN_BY, None))
             if address != origin.address or whole:
                 below += self._below(origin if address == origin.address else (self.nodes.get(address) or extra[address]))
@@ -210,6 +211,14 @@ class FlowGraph:
             if address is not None:
                 return _Node(address, type_, key, link.name, True, ())
         return _Node(address_of(link.types[0], key, link.name), link.types[0], key, link.name, True, ())
+
+
+def _written_before(change: ResourceChange) -> dict[tuple[Optional[str], str], tuple[str, ...]]:
+    """(project, name) -> the types of each object the changed object wrote before the change, as
+    its spec's `flow_links` say (a recipe's output may be a dataset, a folder, or whatever its spec
+    names): an output it stops writing is found among those types."""
+    return {(link.project, link.name): link.types for link in _links_of(change.type, change.before or {})
+            if link.relation == WRITES}
 
 
 def _own_links(change: ResourceChange, node: Optional[_Node]) -> tuple[FlowLink, ...]:

@@ -243,6 +243,7 @@ class FlowLink:
 
 
 WRITES = "writes"  # the relation that leads further down the Flow (to a recipe's outputs)
+READS = "reads"  # uses the object's contents (a recipe's input; `report footprint` counts these as use)
 
 
 def split_ref(ref: str) -> tuple[Optional[str], str]:

@@ -8,6 +8,7 @@ an apply would leave them), changes the configuration, and plans.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -17,13 +18,18 @@ from dataiku_iac.builder import build_desired
 from dataiku_iac.config import load_config
 from dataiku_iac.output.markdown import render_markdown
 from dataiku_iac.output.text import render_plan
-from dataiku_iac.planner.impact import effects_of
+from dataiku_iac.planner.impact import FlowGraph, effects_of
+from dataiku_iac.planner.impact import _node as flow_node
 from dataiku_iac.planner.observed import Observation, ProjectObservation
 from dataiku_iac.planner.plan import Action, FieldChange, Plan, PlanOptions, ResourceChange
 from dataiku_iac.planner.planner import plan
 from dataiku_iac.resources.base import Observed
-from dataiku_iac.resources.policy import Impact
+from dataiku_iac.resources.policy import Effect, Impact
+from dataiku_iac.resources.registry import registered
+from dataiku_iac.resources.spec import READS, WRITES, FlowLink
 from dataiku_iac.state import ResourceState, StateDocument
+
+from tests.support.throwaway_type import SPEC as NOTEBOOK
 
 KEY = "SALES"
 LINEAGE = "00000000-0000-4000-8000-000000000000"
@@ -361,3 +367,28 @@ def test_a_module_call_removed_has_nothing_downstream(tmp_path: Path) -> None:
     assert sync.action is Action.DELETE and sync.impact is not None
     assert sync.impact.downstream == ()
     assert "is written by" not in render_plan(result)
+
+
+def test_an_output_of_another_type_no_longer_written_is_found_by_the_types_its_spec_names() -> None:
+    """The outputs a changed object stops writing are looked up among the types its own
+    `flow_links` gave them before the change, not among datasets and folders only: an evaluation
+    recipe's model evaluation store, say. Here a test type writes an object of its own type, which
+    another object of that type reads."""
+    def links(attrs: dict[str, Any]) -> list[FlowLink]:
+        if "writes" in attrs:
+            return [FlowLink(WRITES, attrs["writes"], (NOTEBOOK.type,))]
+        return [FlowLink(READS, attrs["reads"], (NOTEBOOK.type,))] if "reads" in attrs else []
+
+    def node(name: str, **attrs: Any) -> Any:
+        return flow_node(f"{NOTEBOOK.type}.{KEY}.{name}", NOTEBOOK.type, KEY, name, True, attrs)
+
+    with registered(dataclasses.replace(NOTEBOOK, flow_links=links)):
+        graph = FlowGraph([node("writer", writes="store"), node("store"), node("reader", reads="store")])
+        change = ResourceChange(f"{NOTEBOOK.type}.{KEY}.writer", NOTEBOOK.type, KEY, "writer", Action.UPDATE, "",
+                                before={"writes": "store"}, after={})
+        effect = Effect(Impact.BREAKING, "output 'store' no longer written", starts=("store",))
+        found = [f"{d.address} {d.relation} {d.via}" for d in graph.downstream(change, [effect])]
+    assert found == [
+        f"{NOTEBOOK.type}.{KEY}.store is no longer written by {NOTEBOOK.type}.{KEY}.writer",
+        f"{NOTEBOOK.type}.{KEY}.reader reads {NOTEBOOK.type}.{KEY}.store",
+    ]
