@@ -39,3 +39,13 @@ def test_a_type_read_one_by_one_costs_one_read_per_object() -> None:
     with registered(replace(throwaway_type.SPEC, handler=handler)):
         limit = limits.observation(objects)
     assert limit.detail["object_reads"] == 3
+
+
+def test_a_type_the_create_table_does_not_describe_costs_one_create_request() -> None:
+    """A type registered after the benchmark was written (an ML task, a dashboard) counts one POST
+    per create: the first apply's limit stays a lower bound instead of failing on the type."""
+    objects = {"a": SimpleNamespace(project_key="P", type=throwaway_type.TYPE, attributes={"language": "sql"},
+                                    depends_on=())}
+    with registered(throwaway_type.SPEC):
+        limit = limits.first_apply(SimpleNamespace(resources=objects))
+    assert (limit.writes, limit.detail["saves_after_create"], limit.detail["reads_for_saves"]) == (1, 0, 0)
