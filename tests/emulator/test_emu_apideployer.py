@@ -82,6 +82,9 @@ def test_publish_deploy_split_and_promote(dss_client, project):
     raises_dss(NOT_FOUND, lambda: deployer.create_deployment("d", "scoring", "no-infra", "v1"))
     deployment = deployer.create_deployment("scoring-prod", "scoring", "prod-infra", "v1")
     assert [d.id for d in deployer.list_deployments()] == ["scoring-prod"]
+    light = deployment.get_status().get_light()
+    assert light["deploymentBasicInfo"]["generationsMapping"] == {"mode": "SINGLE_GENERATION", "generation": "v1"}
+    assert light["neverEverDeployed"] is True and [p["id"] for p in light["packages"]] == ["v1", "v2"]
     assert deployment.get_status().get_health() == "OUT_OF_SYNC"  # created, not yet updated
     deployment.start_update().wait_for_result()
     assert deployment.get_status().get_health() == "HEALTHY"
@@ -95,7 +98,7 @@ def test_publish_deploy_split_and_promote(dss_client, project):
     settings.get_raw()["generationsMapping"]["entries"][1] = {"generation": "v2", "proba": 0.1}
     settings.save()
     mapping = deployment.get_settings().get_raw()["generationsMapping"]
-    assert mapping["hashBasedOn"] == "NOTHING" and [e["proba"] for e in mapping["entries"]] == [0.9, 0.1]
+    assert mapping["strategy"] == "RANDOM" and [e["proba"] for e in mapping["entries"]] == [0.9, 0.1]
     assert deployment.get_status().get_health() == "OUT_OF_SYNC"
     deployment.start_update().wait_for_result()
     assert deployment.get_update().get_raw()["generationsMapping"] == mapping

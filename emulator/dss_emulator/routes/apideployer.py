@@ -17,7 +17,7 @@ the rest of the instance's configuration (the ``dss`` pytest fixture resets full
   infraId, version}), ``GET .../deployments/{id}`` (light: ``deploymentBasicInfo``, the settings),
   ``GET .../status`` (heavy: ``health``, ``healthMessages``, ``apiNodes``), ``GET``/``PUT
   .../settings`` (``generationsMapping``: ``SINGLE_GENERATION`` {generation} or
-  ``MULTI_GENERATION`` {entries: [{generation, proba}], hashBasedOn}, validated as below),
+  ``MULTI_GENERATION`` {strategy RANDOM|HASH_BASED, entries: [{generation, proba}]}, validated as below),
   ``POST .../actions/update`` (a future; the deployment then serves its settings), ``GET
   .../update`` and ``.../last-update``, ``DELETE .../deployments/{id}`` (refused while enabled).
 
@@ -47,7 +47,7 @@ ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 STAGES = [{"id": "Development", "desc": ""}, {"id": "Test", "desc": ""}, {"id": "Production", "desc": ""}]
 INFRA_TYPES = ("STATIC", "K8S", "AZURE_ML", "SAGEMAKER", "SNOWPARK", "VERTEX_AI", "DATABRICKS")
 GOVERN_POLICIES = ("PREVENT", "WARN", "NO_CHECK")
-HASH_MODES = ("NOTHING", "COLUMN")
+STRATEGIES = ("RANDOM", "HASH_BASED")  # DSS 9.0.5 front end's GENERATION_MAPPING_STRATEGIES
 PROBA_TOLERANCE = 1e-6
 
 
@@ -314,10 +314,10 @@ def checked_mapping(mapping: Any, versions: Dict[str, Any], service_id: str) -> 
     total = sum(float(e["proba"]) for e in entries)
     if abs(total - 1.0) > PROBA_TOLERANCE:
         raise errors.bad_request(f"The probabilities of the generations must sum to 1 (they sum to {total:g})")
-    hash_mode = mapping.get("hashBasedOn", "NOTHING")
-    if hash_mode not in HASH_MODES:
-        raise errors.bad_request(f"Unknown hashBasedOn {hash_mode!r} (one of {', '.join(HASH_MODES)})")
-    checked = {**clone(mapping), "hashBasedOn": hash_mode}
+    strategy = mapping.get("strategy", "RANDOM")
+    if strategy not in STRATEGIES:
+        raise errors.bad_request(f"Unknown generations strategy {strategy!r} (one of {', '.join(STRATEGIES)})")
+    checked = {**clone(mapping), "strategy": strategy}
     checked["entries"] = [{"generation": e["generation"], "proba": e["proba"]} for e in entries]
     return checked
 
@@ -340,10 +340,14 @@ def list_deployments(ctx: Ctx) -> List[Dict[str, Any]]:
 def _deployment_light(ctx: Ctx, deployment: Dict[str, Any]) -> Dict[str, Any]:
     settings = deployment["settings"]
     infra = _collection(ctx, INFRAS).get(settings["infraId"]) or {}
+    service = _collection(ctx, SERVICES).get(settings["publishedServiceId"]) or {"settings": {}, "versions": {}}
     return {
         "deploymentBasicInfo": clone(settings),
-        "infraBasicInfo": {k: infra.get(k) for k in ("id", "stage", "type")},
-        "publishedServiceId": settings["publishedServiceId"],
+        "infraBasicInfo": {"id": infra.get("id"), "type": infra.get("type"), "stage": infra.get("stage"),
+                           "apiNodeUrls": [n.get("url") for n in infra.get("apiNodes") or []]},
+        "serviceBasicInfo": {k: service["settings"].get(k) for k in ("id", "name")},
+        "packages": [{"id": v} for v in service["versions"]],
+        "neverEverDeployed": not deployment["updates"],
     }
 
 
@@ -358,8 +362,10 @@ def create_deployment(ctx: Ctx) -> Dict[str, Any]:
     _get(ctx, INFRAS, str(infra_id), "Infrastructure")
     mapping = checked_mapping({"mode": "SINGLE_GENERATION", "generation": body.get("version")},
                               service["versions"], str(service_id))
+    # The keys DSS's own deployment settings form edits (research notes); their defaults are guesses.
     settings = {"id": deployment_id, "publishedServiceId": service_id, "infraId": infra_id, "enabled": True,
-                "generationsMapping": mapping, "tags": [], "envSelection": {"envMode": "INHERIT"}}
+                "generationsMapping": mapping, "tags": [], "auth": {"authMode": "INHERIT_DEV"},
+                "endpointsServerSideConfigs": []}
     defaults.stamp_creation(settings, ctx.login)
     _collection(ctx, DEPLOYMENTS)[deployment_id] = {"settings": settings, "deployed": None, "updates": []}
     ctx.store.save_instance_collection(DEPLOYMENTS)
