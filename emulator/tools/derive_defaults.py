@@ -293,6 +293,120 @@ def pivot_and_sampling_defaults(root: Path, out: Path) -> None:
           {"selection": selection, "engineParams": {}})
 
 
+MLTASK_BINARY = "ml_task/export_binary_classification_dss1355.json"
+MLTASK_REGRESSION = "ml_task/git_regression_after_guess.json"
+PROPENSITY = "propensityModeling"  # causal-ML block of the prediction document, kept as DSS writes it
+
+
+def _grid(values: list, low: float, high: float, limit: float = 1, scaling: str = "LINEAR") -> dict:
+    """A numerical hyper-parameter as DSS writes them (explicit values, a range for random search)."""
+    return {"gridMode": "EXPLICIT", "randomMode": "RANGE", "limit": {"min": limit}, "values": values,
+            "range": {"min": low, "max": high, "nbValues": 3, "scaling": scaling}}
+
+
+def _newer_algorithms() -> dict:
+    """Algorithms newer than the 13.5.5 sample that dataikuapi 15 reads (CatBoostSettings,
+    TabICL*Settings): their keys are dataikuapi's, their values guessed."""
+    def catboost() -> dict:
+        return {"learning_rate": _grid([0.1], 0.01, 0.3, 1e-23, "LOGARITHMIC"), "max_depth": _grid([6], 3, 10),
+                "l2_leaf_reg": _grid([3.0], 1.0, 10.0, 0.0), "border_count": _grid([254], 32, 255),
+                "random_strength": _grid([1.0], 0.5, 2.0, 0.0), "min_data_in_leaf": _grid([1], 1, 20),
+                "bagging_temperature": _grid([1.0], 0.0, 10.0, 0.0), "border_count_mode_auto": True,
+                "bootstrap_type": "Auto", "grow_policy": "SymmetricTree", "nthread": 4, "n_estimators": 300,
+                "enable_early_stopping": True, "early_stopping_rounds": 4, "enabled": False}
+
+    def tabicl(**extra: object) -> dict:
+        return {"n_estimators": _grid([32], 8, 64), "norm_none": True, "norm_power": True, "norm_quantile": False,
+                "norm_quantile_rtdl": False, "norm_robust": False, "random_state": 1337, "n_jobs": 4,
+                "batch_size": 8, "outlier_threshold": 4.0, "enabled": False, **extra}
+
+    shift = {"values": {"true": {"enabled": True}, "false": {"enabled": False}}}
+    return {
+        "catboost_classification": catboost(), "catboost_regression": catboost(),
+        "tabicl_classification": tabicl(softmax_temperature=0.9, class_shift=shift),
+        "tabiclv2_classification": tabicl(softmax_temperature=0.9, offload_mode="auto", class_shuffle_method="shift"),
+        "tabiclv2_regression": tabicl(offload_mode="auto"),
+    }
+
+
+def mltask_defaults(root: Path, out: Path) -> None:
+    """The ML task settings (params.json) before the guess fills them, its per-feature handlings, and
+    the visual analysis around it."""
+    doc = load(root, MLTASK_BINARY)
+    for key in ("predictionType", "targetVariable", "id", "initiator", "name"):
+        doc[key] = None
+    doc["weight"] = {"weightMethod": None}
+    doc["preprocessing"]["per_feature"] = {}
+    doc["preprocessing"]["target_remapping"] = []
+    modeling: dict = {}
+    for key, algorithm in doc["modeling"].items():
+        if isinstance(algorithm, dict) and "enabled" in algorithm and key != PROPENSITY:
+            algorithm["enabled"] = False
+        modeling[key] = algorithm
+        if key == "xgboost":
+            modeling.update(_newer_algorithms())
+    modeling["metrics"]["evaluationMetric"] = None
+    doc["modeling"] = modeling
+    write(out, "mltask_prediction.json", f"{MLTASK_BINARY} (DSS 13.5.5 params.json after the guess); the null "
+          "keys, per_feature, target_remapping, weightMethod, evaluationMetric and the algorithms' enabled flags are "
+          "filled by the emulator's guess (ml_guess.py); HAND-MADE: modeling.catboost_*, tabicl*_* (newer than "
+          "13.5.5, read by dataikuapi 15: keys from its CatBoostSettings / TabICL*Settings, values guessed)", doc)
+    binary = load(root, MLTASK_BINARY)["preprocessing"]["per_feature"]
+    regression = load(root, MLTASK_REGRESSION)["preprocessing"]["per_feature"]
+    picked = {"NUMERIC": binary["80_Total night charge"], "CATEGORY": binary["80_International plan"],
+              "DATE": regression["date"], "TARGET_NUMERIC": regression["sales"], "TARGET_CATEGORY": binary["80_Churn"]}
+    for feature in picked.values():
+        feature["role"] = None
+        feature["state"]["recordedMeaning"] = None
+    write(out, "mltask_features.json", f"per_feature entries of {MLTASK_BINARY} (NUMERIC, CATEGORY, TARGET_CATEGORY) "
+          f"and {MLTASK_REGRESSION} (DATE: its 'date' column, TARGET_NUMERIC); role and recordedMeaning filled by "
+          "the guess", picked)
+    core = load(root, "other/analysis_core_params_dss1355.json")
+    core["inputDatasetSmartName"] = None
+    core["name"] = None
+    core.pop("creationTag", None)
+    write(out, "analysis_core_params.json", "other/analysis_core_params_dss1355.json (the visual analysis holding "
+          "an ML task, DSS 13.5.5); inputDatasetSmartName, name and the tags filled on create", core)
+    clustering_defaults(doc, out)
+
+
+def clustering_defaults(prediction: dict, out: Path) -> None:
+    """No real clustering task was found: the prediction document's common blocks with DSS's clustering
+    algorithm keys (dataikuapi's DSSClusteringMLTaskSettings); parameters guessed."""
+    preprocessing = copy.deepcopy(prediction["preprocessing"])
+    preprocessing.pop("target_remapping")
+    preprocessing["reduce"] = {"disable": True, "enable": False, "kept_variance": 0.9}
+    preprocessing["outliers"] = {"method": "NONE", "min_n": 5, "min_cum_ratio": 0.01}
+    k = [3, 5]
+    modeling = {
+        "kmeans_clustering": {"enabled": False, "k": k, "seed": 1337, "n_jobs": 2},
+        "mini_batch_kmeans_clustering": {"enabled": False, "k": k, "seed": 1337},
+        "ward_clustering": {"enabled": False, "k": k},
+        "spectral_clustering": {"enabled": False, "k": k, "affinity_nearest_neighbors": True, "affinity_rbf": False,
+                                "affinity_polynomial": False, "affinity_sigmoid": False, "gamma": 1.0, "coef0": 0.0,
+                                "seed": 1337},
+        "db_scan_clustering": {"enabled": False, "epsilon": 0.5, "min_sample_ratio": 0.01},
+        "hdb_scan_clustering": {"enabled": False, "min_cluster_size": 5, "min_samples": 5},
+        "gmm_clustering": {"enabled": False, "k": k, "max_iterations": 100, "seed": 1337},
+        "two_step": {"enabled": False, "k": k, "init_cluster_count": 30, "max_iterations": 10, "seed": 1337},
+        "isolation_forest": {"enabled": False, "n_estimators": 100, "max_samples": 256, "max_features": 1.0,
+                             "contamination": 0.01, "bootstrap": False, "seed": 1337, "max_anomalies": 1000},
+        "mllib_kmeans_clustering": {"enabled": False, "k": k, "max_iterations": 20, "seed": 1337},
+        "mllib_gaussian_mixture_clustering": {"enabled": False, "k": k, "max_iterations": 20, "seed": 1337},
+        "h2o_kmeans": {"enabled": False, "k": k, "max_iterations": 10},
+        "custom_python": [], "custom_mllib": [], "plugin_python": {},
+        "metrics": {"evaluationMetric": "SILHOUETTE"},
+    }
+    doc = {"taskType": "CLUSTERING", "preprocessing": preprocessing, "modeling": modeling}
+    for key in ("guessPolicy", "id", "initiator", "diagnosticsSettings", "name", "backendType",
+                "maxConcurrentModelTraining", "gpuConfig", "envSelection", "containerSelection", "sparkParams",
+                "sparkCheckpoint", "predictionDisplayScript", "predictionDisplayCharts", "customMeasures", "labels"):
+        doc[key] = copy.deepcopy(prediction[key])
+    write(out, "mltask_clustering.json", "HAND-MADE (no real clustering ML task document found): the common blocks "
+          "of mltask_prediction.json (DSS 13.5.5) with DSS's clustering algorithm keys from dataikuapi's "
+          "DSSClusteringMLTaskSettings; the algorithm parameters are guesses (docs/emulator.md)", doc)
+
+
 def derive(root: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset_defaults(root, out)
@@ -302,6 +416,7 @@ def derive(root: Path, out: Path) -> None:
     scenario_defaults(root, out)
     hand_made_defaults(root, out)
     pivot_and_sampling_defaults(root, out)
+    mltask_defaults(root, out)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     library,
     macros,
     metrics,
+    mltasks,
     notebooks,
     project_standards,
     projects,

@@ -1,0 +1,291 @@
+"""Visual analyses and their ML tasks (the "lab"), as dataikuapi's DSSProject, DSSAnalysis and DSSMLTask
+(dss/project.py, dss/analysis.py, dss/ml.py) call them.
+
+Store layout (other modules read it; docs/emulator.md "Visual ML" says the same):
+
+* ``proj.collection("analyses")``: analysisId -> the analysis definition as ``GET /projects/K/lab/A/``
+  answers it: DSS's ``core_params.json`` (inputDatasetSmartName, script, charts, name, tags…) plus
+  ``projectKey`` and ``id``.
+* ``proj.collection("mltasks")``: mlTaskId -> ``{"analysisId", "mlTaskId", "settings": <params.json, as
+  GET .../settings answers it>, "sessions": [{"sessionId", "trainDate", "modelIds": [...]}],
+  "models": {<fullModelId>: {"snippet": {...}, "details": {...}}}}``. Trained models live with their
+  task (ml_training.py makes them); deployToFlow copies one into a saved model version
+  (routes/savedmodels.py).
+
+Routes (trailing slashes as dataikuapi writes them; the router takes both):
+``POST|GET /projects/K/models/lab/``, ``GET .../models/lab/A/T/status``, ``GET|POST .../settings``,
+``PUT .../guess``, ``DELETE .../models/lab/A/T/``; ``POST|GET /projects/K/lab/``,
+``GET|PUT|DELETE /projects/K/lab/A/``, ``POST|GET /projects/K/lab/A/models/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from .. import defaults, errors, ml_guess
+from ..auth import READ, WRITE
+from ..context import Ctx
+from ..jsoncopy import clone
+from ..router import route
+from ..store import ProjectData
+
+ANALYSES = "analyses"
+MLTASKS = "mltasks"
+TASK_TYPES = ("PREDICTION", "CLUSTERING")
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def analysis_of(proj: ProjectData, analysis_id: str) -> Dict[str, Any]:
+    analysis = proj.collection(ANALYSES).get(analysis_id)
+    if analysis is None:
+        raise errors.not_found(f"Analysis {analysis_id} does not exist in project {proj.key}")
+    return analysis
+
+
+def task_of(proj: ProjectData, analysis_id: str, task_id: str) -> Dict[str, Any]:
+    analysis_of(proj, analysis_id)
+    task = proj.collection(MLTASKS).get(task_id)
+    if task is None or task["analysisId"] != analysis_id:
+        raise errors.not_found(f"ML task {analysis_id}/{task_id} does not exist in project {proj.key}")
+    return task
+
+
+def _new_id(pool: Dict[str, Any]) -> str:
+    new = defaults.random_id(8)
+    while new in pool:
+        new = defaults.random_id(8)
+    return new
+
+
+def save_lab(ctx: Ctx, proj: ProjectData) -> None:
+    ctx.store.save_collection(proj, ANALYSES)
+    ctx.store.save_collection(proj, MLTASKS)
+
+
+# ---------------------------------------------------------------- creation
+
+
+def _new_analysis(ctx: Ctx, proj: ProjectData, dataset: Any, name: str) -> Dict[str, Any]:
+    if not isinstance(dataset, str) or dataset not in proj.datasets:
+        raise errors.not_found(f"Dataset {proj.key}.{dataset} does not exist")
+    analysis = defaults.load("analysis_core_params.json")
+    analysis.update(inputDatasetSmartName=dataset, name=name)
+    defaults.stamp_creation(analysis, ctx.login)
+    analysis = {"projectKey": proj.key, "id": _new_id(proj.collection(ANALYSES)), **analysis}
+    proj.collection(ANALYSES)[analysis["id"]] = analysis
+    return analysis
+
+
+def _analysis_name(body: Dict[str, Any]) -> str:
+    """DSS's name for an analysis made by a create-ML-task call (13.5.5 sample: "Quick modeling of
+    <target> on <dataset>"; for clustering the same without target: a guess)."""
+    if body.get("taskType") == "CLUSTERING":
+        return "Quick modeling on {}".format(body.get("inputDataset"))
+    return "Quick modeling of {} on {}".format(body.get("targetVariable"), body.get("inputDataset"))
+
+
+def _new_task(ctx: Ctx, proj: ProjectData, analysis: Dict[str, Any], body: Dict[str, Any]) -> Dict[str, Any]:
+    task_type = body.get("taskType")
+    if task_type not in TASK_TYPES:
+        raise errors.bad_request(f"Unsupported ML task type {task_type!r} (one of {', '.join(TASK_TYPES)})")
+    request = dict(body, inputDataset=analysis["inputDatasetSmartName"])
+    if task_type == "PREDICTION" and not request.get("targetVariable"):
+        raise errors.bad_request("A prediction ML task needs a targetVariable")
+    task_id = _new_id(proj.collection(MLTASKS))
+    make = ml_guess.prediction_settings if task_type == "PREDICTION" else ml_guess.clustering_settings
+    settings = make(ctx.store, proj, request, task_id, ctx.login)
+    task = {"analysisId": analysis["id"], "mlTaskId": task_id, "settings": settings, "sessions": [], "models": {}}
+    proj.collection(MLTASKS)[task_id] = task
+    return task
+
+
+@route("POST", "/projects/<pk>/models/lab/")
+def create_ml_task(ctx: Ctx) -> Dict[str, Any]:
+    """A new analysis on the dataset holding one new ML task (DSSProject.create_*_ml_task)."""
+    proj = ctx.project(WRITE)
+    body = ctx.body_dict()
+    analysis = _new_analysis(ctx, proj, body.get("inputDataset"), _analysis_name(body))
+    try:
+        task = _new_task(ctx, proj, analysis, body)
+    except errors.DSSError:
+        del proj.collection(ANALYSES)[analysis["id"]]
+        raise
+    save_lab(ctx, proj)
+    return {"analysisId": analysis["id"], "mlTaskId": task["mlTaskId"]}
+
+
+@route("POST", "/projects/<pk>/lab/<analysis_id>/models/")
+def create_ml_task_in_analysis(ctx: Ctx) -> Dict[str, Any]:
+    proj = ctx.project(WRITE)
+    analysis = analysis_of(proj, ctx.params["analysis_id"])
+    task = _new_task(ctx, proj, analysis, ctx.body_dict())
+    save_lab(ctx, proj)
+    return {"analysisId": analysis["id"], "mlTaskId": task["mlTaskId"]}
+
+
+# ---------------------------------------------------------------- listing
+
+
+def task_summary(proj: ProjectData, task: Dict[str, Any]) -> Dict[str, Any]:
+    """A list item. Real DSS's items are not evidenced beyond analysisId, mlTaskId and taskType (code
+    reading them); the rest is a guess (docs/emulator.md)."""
+    settings, analysis = task["settings"], proj.collection(ANALYSES)[task["analysisId"]]
+    summary = {
+        "projectKey": proj.key,
+        "analysisId": task["analysisId"],
+        "analysisName": analysis.get("name"),
+        "mlTaskId": task["mlTaskId"],
+        "name": settings.get("name"),
+        "taskType": settings.get("taskType"),
+        "backendType": settings.get("backendType"),
+        "inputDatasetSmartName": analysis.get("inputDatasetSmartName"),
+    }
+    if settings.get("taskType") == "PREDICTION":
+        summary.update(predictionType=settings.get("predictionType"), targetVariable=settings.get("targetVariable"))
+    return summary
+
+
+def _summaries(proj: ProjectData, analysis_id: Any = None) -> Dict[str, List[Dict[str, Any]]]:
+    tasks = proj.collection(MLTASKS).values()
+    return {"mlTasks": [task_summary(proj, t) for t in tasks if analysis_id in (None, t["analysisId"])]}
+
+
+@route("GET", "/projects/<pk>/models/lab/")
+def list_ml_tasks(ctx: Ctx) -> Dict[str, List[Dict[str, Any]]]:
+    return _summaries(ctx.project(READ))
+
+
+@route("GET", "/projects/<pk>/lab/<analysis_id>/models/")
+def list_analysis_ml_tasks(ctx: Ctx) -> Dict[str, List[Dict[str, Any]]]:
+    proj = ctx.project(READ)
+    return _summaries(proj, analysis_of(proj, ctx.params["analysis_id"])["id"])
+
+
+# ---------------------------------------------------------------- one ML task
+
+
+def _task(ctx: Ctx, need: str) -> tuple:
+    proj = ctx.project(need)
+    return proj, task_of(proj, ctx.params["analysis_id"], ctx.params["task_id"])
+
+
+@route("GET", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/status")
+def task_status(ctx: Ctx) -> Dict[str, Any]:
+    """The guess is done on create and training on its request, so both flags are always False (what
+    wait_guess_complete / wait_train_complete wait for). fullModelIds: as get_trained_models_ids reads."""
+    _proj, task = _task(ctx, READ)
+    return {
+        "guessing": False,
+        "training": False,
+        "fullModelIds": [
+            {"id": model_id, "fullModelId": clone(model["details"]["fullModelId"])}
+            for model_id, model in task["models"].items()
+        ],
+    }
+
+
+@route("GET", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/settings")
+def get_task_settings(ctx: Ctx) -> Dict[str, Any]:
+    _proj, task = _task(ctx, READ)
+    return clone(task["settings"])
+
+
+@route("POST", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/settings")
+def save_task_settings(ctx: Ctx) -> Dict[str, Any]:
+    """DSSMLTaskSettings.save: the whole document; its identity (id, taskType) stays the task's."""
+    proj, task = _task(ctx, WRITE)
+    body = ctx.body_dict()
+    for key in ("id", "taskType"):
+        if key in body and body[key] != task["settings"].get(key):
+            raise errors.bad_request(f"Cannot change the {key} of ML task {task['mlTaskId']}")
+    settings = clone(body)
+    settings["id"], settings["taskType"] = task["settings"]["id"], task["settings"]["taskType"]
+    task["settings"] = settings
+    ctx.store.save_collection(proj, MLTASKS)
+    return {}
+
+
+@route("PUT", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/guess")
+def reguess_task(ctx: Ctx) -> Dict[str, Any]:
+    proj, task = _task(ctx, WRITE)
+    if task["settings"].get("taskType") != "PREDICTION":
+        return {}  # dataikuapi: core parameters are "only valid for prediction tasks"
+    dataset = proj.collection(ANALYSES)[task["analysisId"]]["inputDatasetSmartName"]
+    query = {k: ctx.query(k) for k in ("targetVariable", "predictionType", "fullReguess")}
+    task["settings"] = ml_guess.reguess(ctx.store, proj, task["settings"], query, dataset)
+    ctx.store.save_collection(proj, MLTASKS)
+    return {}
+
+
+@route("DELETE", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/")
+def delete_task(ctx: Ctx) -> Dict[str, Any]:
+    """The task and its trained models go; the analysis stays (DSS keeps an analysis without task)."""
+    proj, task = _task(ctx, WRITE)
+    del proj.collection(MLTASKS)[task["mlTaskId"]]
+    ctx.store.save_collection(proj, MLTASKS)
+    return {}
+
+
+# ---------------------------------------------------------------- analyses
+
+
+def analysis_summary(proj: ProjectData, analysis: Dict[str, Any]) -> Dict[str, Any]:
+    """A list item of GET /projects/K/lab/ (only ``analysisId`` is evidenced; the rest a guess)."""
+    tasks = [t for t in proj.collection(MLTASKS).values() if t["analysisId"] == analysis["id"]]
+    return {
+        "projectKey": proj.key,
+        "analysisId": analysis["id"],
+        "analysisName": analysis.get("name"),
+        "inputDatasetSmartName": analysis.get("inputDatasetSmartName"),
+        "nbMLTasks": len(tasks),
+        "tags": clone(analysis.get("tags", [])),
+    }
+
+
+@route("POST", "/projects/<pk>/lab/")
+def create_analysis(ctx: Ctx) -> Dict[str, Any]:
+    proj = ctx.project(WRITE)
+    dataset = ctx.body_dict().get("inputDataset")
+    analysis = _new_analysis(ctx, proj, dataset, f"Analyze {dataset}")
+    ctx.store.save_collection(proj, ANALYSES)
+    return {"id": analysis["id"]}
+
+
+@route("GET", "/projects/<pk>/lab/")
+def list_analyses(ctx: Ctx) -> List[Dict[str, Any]]:
+    proj = ctx.project(READ)
+    return [analysis_summary(proj, a) for a in proj.collection(ANALYSES).values()]
+
+
+@route("GET", "/projects/<pk>/lab/<analysis_id>/")
+def get_analysis(ctx: Ctx) -> Dict[str, Any]:
+    proj = ctx.project(READ)
+    return clone(analysis_of(proj, ctx.params["analysis_id"]))
+
+
+@route("PUT", "/projects/<pk>/lab/<analysis_id>/")
+def put_analysis(ctx: Ctx) -> Dict[str, Any]:
+    proj = ctx.project(WRITE)
+    old = analysis_of(proj, ctx.params["analysis_id"])
+    new = clone(ctx.body_dict())
+    new.update(projectKey=proj.key, id=old["id"], creationTag=clone(old.get("creationTag")))
+    new["versionTag"] = clone(old.get("versionTag", {}))
+    defaults.bump(new, ctx.login)
+    proj.collection(ANALYSES)[old["id"]] = new
+    ctx.store.save_collection(proj, ANALYSES)
+    return {}
+
+
+@route("DELETE", "/projects/<pk>/lab/<analysis_id>/")
+def delete_analysis(ctx: Ctx) -> Dict[str, Any]:
+    """An analysis goes with its ML tasks and their trained models."""
+    proj = ctx.project(WRITE)
+    analysis = analysis_of(proj, ctx.params["analysis_id"])
+    del proj.collection(ANALYSES)[analysis["id"]]
+    tasks = proj.collection(MLTASKS)
+    for task_id in [t for t, task in tasks.items() if task["analysisId"] == analysis["id"]]:
+        del tasks[task_id]
+    save_lab(ctx, proj)
+    return {}
