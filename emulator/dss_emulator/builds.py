@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from . import dataset_rows, errors, python_recipes
+from . import dataset_rows, errors, ml_training, python_recipes, saved_models
 from .app import App
 from .jsoncopy import clone
 from .recipe_sql import COMPILERS, Input, Unsupported, compile_pivot, output_refs
@@ -49,6 +49,15 @@ def _inputs(recipe: Dict[str, Any]) -> List[str]:
         for i in r.get("items") or []
         if i.get("ref")
     ]
+
+
+def buildable(proj: ProjectData, kind: str) -> Dict[str, Any]:
+    """The project's objects of a job output's type (DATASET, MANAGED_FOLDER, SAVED_MODEL)."""
+    if kind == "MANAGED_FOLDER":
+        return proj.folders
+    if kind == "SAVED_MODEL":
+        return proj.collection(saved_models.SAVED_MODELS)
+    return proj.datasets
 
 
 def producer(proj: ProjectData, dataset: str) -> Optional[str]:
@@ -226,7 +235,9 @@ class JobRun:
         self._set_activity(activity, state="RUNNING", startTime=started)
         self.log(activity, "INFO", f"Running recipe {recipe}")
         try:
-            written = run_recipe(self.app, self.pk, recipe, self.auto_schema, self.generation, self.login)
+            written = run_recipe(
+                self.app, self.pk, recipe, self.auto_schema, self.generation, self.login, self.job_id
+            )
         except (ActivityFailed, Unsupported, errors.DSSError) as exc:
             self._built(recipe, started, False)
             return self._failed(activity, recipe, str(exc))
@@ -280,7 +291,7 @@ def start_job(
     targets = [
         o["id"]
         for o in outputs
-        if o.get("type", "DATASET") == "DATASET" and o.get("projectKey", proj.key) == proj.key
+        if o.get("type", "DATASET") in ("DATASET", "SAVED_MODEL") and o.get("projectKey", proj.key) == proj.key
     ]
     recipes = Planner(app, proj, job_type).plan(targets)
     status = app.runtime.new_job(proj.key, job_type, outputs, login)
@@ -334,8 +345,10 @@ class Snapshot:
 
 
 def run_recipe(
-    app: App, pk: str, name: str, auto_schema: bool, generation: int, login: str = "admin"
+    app: App, pk: str, name: str, auto_schema: bool, generation: int, login: str = "admin", job_id: str = ""
 ) -> Dict[str, int]:
+    if _recipe_type(app, pk, name) in ml_training.TRAINING_RECIPES.values():
+        return run_training_recipe(app, pk, name, generation, login, job_id)
     snap = Snapshot(app, pk, name)
     rtype = snap.recipe.get("type")
     if rtype == "python":
@@ -366,6 +379,29 @@ def run_recipe(
             rows.drop_temp_views(views)
     _save_outputs(app, snap, schemas)
     return {w.dataset: c for w, c in zip(writes, counts)}
+
+
+def _recipe_type(app: App, pk: str, name: str) -> Any:
+    with app.store.lock:
+        proj = app.store.projects.get(pk)
+        return (proj.recipes.get(name) or {}).get("type") if proj else None
+
+
+def run_training_recipe(app: App, pk: str, name: str, generation: int, login: str, job_id: str) -> Dict[str, int]:
+    """A visual-ML training recipe: a new version of its saved model, trained (deterministically,
+    ml_training.py) on the train dataset's current rows (saved_models.retrain)."""
+    with app.store.lock:
+        proj = app.store.projects.get(pk)
+        if proj is None or name not in proj.recipes:
+            raise ActivityFailed(f"Recipe {pk}.{name} does not exist")
+        if app.store.generation != generation:
+            raise ActivityFailed("The emulator was reset while the job ran")
+        recipe = proj.recipes[name]
+        versions = {ref: data_version(app, proj, ref) for ref in _inputs(recipe)}
+        saved_models.retrain(app.store, proj, name, job_id, login)
+        for ref in output_refs(recipe):
+            app.runtime.set_build_record(pk, ref, {"recipe": recipe_version(proj, name), "inputs": versions})
+    return {}
 
 
 def _output_item(recipe: Dict[str, Any], ref: str) -> Dict[str, Any]:

@@ -290,11 +290,7 @@ class ScenarioEngine:
                 target = self.app.store.projects.get(pk)
                 kind = build.get("type", "DATASET")
                 item_id = build.get("itemId")
-                pool = (
-                    {}
-                    if target is None
-                    else (target.folders if kind == "MANAGED_FOLDER" else target.datasets)
-                )
+                pool = {} if target is None else builds.buildable(target, kind)
                 if item_id not in pool:
                     raise StepFailure(f"{kind} {pk}.{item_id} does not exist")
                 outputs.append(

@@ -370,6 +370,22 @@ def mltask_defaults(root: Path, out: Path) -> None:
     clustering_defaults(doc, out)
 
 
+def saved_model_defaults(root: Path, out: Path) -> None:
+    """A visual-ML saved model as deployToFlow writes it, and its training recipe."""
+    doc = load(root, "saved_model/git_regression_at_creation_initial_version.json")
+    for key in ("name", "activeVersion", "lastExportedFrom", "miniTask", "lastTrainIndex", "lastTrainJobId"):
+        doc[key] = None
+    for key in ("versionTag", "creationTag"):
+        doc.pop(key)
+    write(out, "saved_model_dss_managed.json", "saved_model/git_regression_at_creation_initial_version.json (written "
+          "by deployToFlow, DSS 10 era); the null keys are filled on deploy, versionTag/creationTag stamped", doc)
+    recipe = load(root, "recipe/prediction_training_recipe.json")
+    for key in ("type", "inputs", "outputs", "versionTag", "creationTag"):
+        recipe.pop(key)
+    write(out, "recipe_ml_training.json", "recipe/prediction_training_recipe.json (the training recipe deployToFlow "
+          "creates; DSS 10 era) without its type, roles and tags", recipe)
+
+
 def clustering_defaults(prediction: dict, out: Path) -> None:
     """No real clustering task was found: the prediction document's common blocks with DSS's clustering
     algorithm keys (dataikuapi's DSSClusteringMLTaskSettings); parameters guessed."""
@@ -417,6 +433,7 @@ def derive(root: Path, out: Path) -> None:
     hand_made_defaults(root, out)
     pivot_and_sampling_defaults(root, out)
     mltask_defaults(root, out)
+    saved_model_defaults(root, out)
 
 
 def main() -> None:

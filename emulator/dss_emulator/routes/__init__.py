@@ -19,5 +19,6 @@ from . import (  # noqa: F401
     project_standards,
     projects,
     recipes,
+    savedmodels,
     scenarios,
 )

@@ -17,7 +17,7 @@ def _check_outputs(ctx: Ctx, proj: ProjectData, outputs: List[Dict[str, Any]]) -
         kind = out.get("type") or "DATASET"
         pk = out.get("projectKey") or proj.key
         target = ctx.store.projects.get(pk)
-        pool = {} if target is None else (target.folders if kind == "MANAGED_FOLDER" else target.datasets)
+        pool = {} if target is None else builds.buildable(target, kind)
         if out.get("id") not in pool:
             raise errors.not_found("{} {}.{} does not exist".format(kind.lower(), pk, out.get("id")))
         checked.append({"type": kind, "id": out["id"], "projectKey": pk, "partition": out.get("partition")})

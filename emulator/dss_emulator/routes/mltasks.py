@@ -8,21 +8,26 @@ Store layout (other modules read it; docs/emulator.md "Visual ML" says the same)
   ``projectKey`` and ``id``.
 * ``proj.collection("mltasks")``: mlTaskId -> ``{"analysisId", "mlTaskId", "settings": <params.json, as
   GET .../settings answers it>, "sessions": [{"sessionId", "trainDate", "modelIds": [...]}],
-  "models": {<fullModelId>: {"snippet": {...}, "details": {...}}}}``. Trained models live with their
+  "models": {<fullModelId>: {"snippet": {...}, "details": {...}, "fullModelId": {projectKey, analysisId,
+  mlTaskId, sessionId, preprocessingId, modelId}}}}``. Trained models live with their
   task (ml_training.py makes them); deployToFlow copies one into a saved model version
   (routes/savedmodels.py).
 
 Routes (trailing slashes as dataikuapi writes them; the router takes both):
 ``POST|GET /projects/K/models/lab/``, ``GET .../models/lab/A/T/status``, ``GET|POST .../settings``,
 ``PUT .../guess``, ``DELETE .../models/lab/A/T/``; ``POST|GET /projects/K/lab/``,
-``GET|PUT|DELETE /projects/K/lab/A/``, ``POST|GET /projects/K/lab/A/models/``.
+``GET|PUT|DELETE /projects/K/lab/A/``, ``POST|GET /projects/K/lab/A/models/``; training:
+``POST .../models/lab/A/T/train``, ``GET .../models-snippets``, ``GET .../models/M/details``,
+``PUT .../models/M/user-meta``, ``DELETE .../models/M``, ``POST .../models/M/actions/deployToFlow`` and
+``.../redeployToFlow`` (saved_models.py).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List
 
-from .. import defaults, errors, ml_guess
+from .. import defaults, errors, ml_guess, ml_training, saved_models
 from ..auth import READ, WRITE
 from ..context import Ctx
 from ..jsoncopy import clone
@@ -180,7 +185,7 @@ def task_status(ctx: Ctx) -> Dict[str, Any]:
         "guessing": False,
         "training": False,
         "fullModelIds": [
-            {"id": model_id, "fullModelId": clone(model["details"]["fullModelId"])}
+            {"id": model_id, "fullModelId": clone(model["fullModelId"])}
             for model_id, model in task["models"].items()
         ],
     }
@@ -289,3 +294,110 @@ def delete_analysis(ctx: Ctx) -> Dict[str, Any]:
         del tasks[task_id]
     save_lab(ctx, proj)
     return {}
+
+
+# ---------------------------------------------------------------- training
+
+
+def _full_model_id(proj: ProjectData, task: Dict[str, Any], session: int, pp: int, model: int) -> Dict[str, str]:
+    return {"projectKey": proj.key, "analysisId": task["analysisId"], "mlTaskId": task["mlTaskId"],
+            "sessionId": f"s{session}", "preprocessingId": f"pp{pp}", "modelId": f"m{model}"}
+
+
+def _preprocessing_index(task: Dict[str, Any]) -> int:
+    """DSS numbers a session's preprocessing (pp1, pp2…): a new one when the data handling changed
+    since the previous session (sample ids: s3-pp2-m1)."""
+    handling = json.dumps(
+        [task["settings"].get("preprocessing"), task["settings"].get("splitParams")], sort_keys=True)
+    sessions = task["sessions"]
+    if sessions and sessions[-1].get("handling") == handling:
+        return int(sessions[-1]["preprocessingId"][2:])
+    return 1 + max([int(s["preprocessingId"][2:]) for s in sessions] or [0])
+
+
+@route("POST", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/train")
+def train_task(ctx: Ctx) -> Dict[str, Any]:
+    """start_train / train: every enabled algorithm is trained at once (ml_training.py); the answer
+    carries the session id train() filters the models by."""
+    proj, task = _task(ctx, WRITE)
+    settings = task["settings"]
+    algorithms = ml_training.enabled_algorithms(settings)
+    if not algorithms:
+        raise errors.bad_request(f"ML task {task['mlTaskId']} has no enabled algorithm to train")
+    dataset = proj.collection(ANALYSES)[task["analysisId"]]["inputDatasetSmartName"]
+    session = len(task["sessions"]) + 1
+    pp = _preprocessing_index(task)
+    model_ids = []
+    for index, (key, params) in enumerate(algorithms, start=1):
+        parts = _full_model_id(proj, task, session, pp, index)
+        full_id = "A-{projectKey}-{analysisId}-{mlTaskId}-{sessionId}-{preprocessingId}-{modelId}".format(**parts)
+        spec = ml_training.spec_from_task(settings, key, params)
+        model = ml_training.train(ctx.store, proj, dataset, spec, full_id, parts,
+                                  ml_training.display_name(key, parts["sessionId"]))
+        model["fullModelId"] = parts
+        task["models"][full_id] = model
+        model_ids.append(full_id)
+    body = ctx.body_dict()
+    task["sessions"].append({
+        "sessionId": f"s{session}", "preprocessingId": f"pp{pp}", "modelIds": model_ids,
+        "sessionName": body.get("sessionName"), "sessionDescription": body.get("sessionDescription"),
+        "trainDate": defaults.now_ms(), "handling": json.dumps(
+            [settings.get("preprocessing"), settings.get("splitParams")], sort_keys=True),
+    })
+    ctx.store.save_collection(proj, MLTASKS)
+    return {"sessionId": f"s{session}"}
+
+
+def _model(ctx: Ctx, task: Dict[str, Any]) -> Dict[str, Any]:
+    model = task["models"].get(ctx.params["model_id"])
+    if model is None:
+        raise errors.not_found("Trained model {} does not exist in ML task {}".format(ctx.params["model_id"], task["mlTaskId"]))
+    return model
+
+
+@route("GET", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models-snippets")
+def model_snippets(ctx: Ctx) -> Dict[str, Any]:
+    """{model id: snippet}, for the ids asked (``modelsIds`` in the body of this GET) or all."""
+    _proj, task = _task(ctx, READ)
+    wanted = ctx.body_dict().get("modelsIds")
+    ids = list(task["models"]) if wanted is None else [i for i in wanted if i in task["models"]]
+    return {i: clone(task["models"][i]["snippet"]) for i in ids}
+
+
+@route("GET", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models/<model_id>/details")
+def model_details(ctx: Ctx) -> Dict[str, Any]:
+    _proj, task = _task(ctx, READ)
+    return clone(_model(ctx, task)["details"])
+
+
+@route("PUT", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models/<model_id>/user-meta")
+def save_model_user_meta(ctx: Ctx) -> Dict[str, Any]:
+    proj, task = _task(ctx, WRITE)
+    model = _model(ctx, task)
+    meta = ctx.body_dict()
+    model["details"]["userMeta"] = clone(meta)
+    model["snippet"]["userMeta"] = clone(meta)
+    ctx.store.save_collection(proj, MLTASKS)
+    return {}
+
+
+@route("DELETE", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models/<model_id>")
+def delete_model(ctx: Ctx) -> Dict[str, Any]:
+    proj, task = _task(ctx, WRITE)
+    del task["models"][_model(ctx, task)["details"]["fullModelId"]]
+    ctx.store.save_collection(proj, MLTASKS)
+    return {}
+
+
+@route("POST", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models/<model_id>/actions/deployToFlow")
+def deploy_to_flow(ctx: Ctx) -> Dict[str, str]:
+    proj, task = _task(ctx, WRITE)
+    model = _model(ctx, task)
+    return saved_models.deploy(ctx.store, proj, task["settings"], ctx.params["model_id"], model, ctx.body_dict(), ctx.login)
+
+
+@route("POST", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/models/<model_id>/actions/redeployToFlow")
+def redeploy_to_flow(ctx: Ctx) -> Dict[str, Any]:
+    proj, task = _task(ctx, WRITE)
+    model = _model(ctx, task)
+    return saved_models.redeploy(ctx.store, proj, task["settings"], ctx.params["model_id"], model, ctx.body_dict(), ctx.login)

@@ -39,7 +39,9 @@ def _object_exists(ctx: Ctx, proj: ProjectData, ref: Any) -> bool:
         return False
     pk, name = split_ref(proj, ref)
     target = ctx.store.projects.get(pk)
-    return target is not None and (name in target.datasets or name in target.folders)
+    return target is not None and (
+        name in target.datasets or name in target.folders or name in target.collection("savedmodels")
+    )
 
 
 def _writer_of(proj: ProjectData, ref: str) -> Optional[str]:

@@ -1,0 +1,262 @@
+"""Deterministic "training" of visual-ML models: no real ML, plausible metrics.
+
+A trained model's metrics are a function of (the input dataset's rows, the task's target, prediction
+type and input features, the algorithm and its parameters, the split's seed, ratio and mode): the same
+inputs give the same metrics, any change gives others. The formulas are in docs/emulator.md
+("Deterministic training"); they stay within each metric's plausible range (AUC in [0.6, 0.95), R2 in
+[0.3, 0.95), RMSE from the target's standard deviation…).
+
+A training *spec* is what one model is trained from, whether it comes from an ML task (one spec per
+enabled algorithm) or from a training recipe's payload (the deployed model's algorithm):
+``{"taskType", "predictionType", "targetVariable", "preprocessing", "splitParams", "modeling"}`` where
+``modeling`` is the single-algorithm modeling of DSS's training-recipe payload (``algorithm``, its
+``<key>_grid`` parameters, ``metrics``, ``grid_search_params``…).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import dataset_rows, errors
+from .jsoncopy import clone
+from .rows import ident
+from .store import ProjectData, Store
+
+TRAINING_RECIPES = {"PREDICTION": "prediction_training", "CLUSTERING": "clustering_training"}
+SAMPLE_ROWS = 100000
+NOT_ALGORITHMS = {"propensityModeling"}
+# Modeling keys whose DSS algorithm name is not the key in upper case (dataikuapi's algorithm maps).
+ALGORITHM_NAMES = {
+    "svc_classifier": "SVC_CLASSIFICATION", "sgd_classifier": "SGD_CLASSIFICATION", "lars_params": "LARS",
+    "keras": "KERAS_CODE", "deep_learning_sparkling": "SPARKLING_DEEP_LEARNING", "gbm_sparkling": "SPARKLING_GBM",
+    "rf_sparkling": "SPARKLING_RF", "glm_sparkling": "SPARKLING_GLM", "nb_sparkling": "SPARKLING_NB",
+    "mllib_logit": "MLLIB_LOGISTIC_REGRESSION", "mllib_naive_bayes": "MLLIB_NAIVE_BAYES",
+    "mllib_linreg": "MLLIB_LINEAR_REGRESSION", "mllib_rf": "MLLIB_RANDOM_FOREST", "mllib_gbt": "MLLIB_GBT",
+    "mllib_dt": "MLLIB_DECISION_TREE", "db_scan_clustering": "DBSCAN", "hdb_scan_clustering": "HDBSCAN",
+    "spectral_clustering": "SPECTRAL", "ward_clustering": "WARD", "kmeans_clustering": "KMEANS",
+    "mini_batch_kmeans_clustering": "MINIBATCH_KMEANS", "gmm_clustering": "GAUSSIAN_MIXTURE",
+    "two_step": "TWO_STEP", "isolation_forest": "ISOLATION_FOREST", "mllib_kmeans_clustering": "MLLIB_KMEANS",
+    "mllib_gaussian_mixture_clustering": "MLLIB_GAUSSIAN_MIXTURE", "h2o_kmeans": "H20_KMEANS",
+}
+# How DSS names a trained model ("Random forest (s1)"), for the common algorithms; others: the key.
+DISPLAY_NAMES = {
+    "random_forest_classification": "Random forest", "random_forest_regression": "Random forest",
+    "logistic_regression": "Logistic Regression", "ridge_regression": "Ridge (L2) regression",
+    "lasso_regression": "Lasso (L1) regression", "leastsquare_regression": "Ordinary Least Squares",
+    "gbt_classification": "Gradient Boosted Trees", "gbt_regression": "Gradient Boosted Trees",
+    "decision_tree_classification": "Decision Tree", "decision_tree_regression": "Decision Tree",
+    "xgboost": "XGBoost", "lightgbm_classification": "LightGBM", "lightgbm_regression": "LightGBM",
+    "extra_trees": "Extra Trees", "knn": "KNN", "neural_network": "Neural Network",
+    "kmeans_clustering": "KMeans", "isolation_forest": "Isolation Forest",
+}
+
+
+def algorithm_name(key: str, prediction_type: Optional[str]) -> str:
+    if key == "xgboost":
+        return "XGBOOST_REGRESSION" if prediction_type == "REGRESSION" else "XGBOOST_CLASSIFICATION"
+    return ALGORITHM_NAMES.get(key, key.upper())
+
+
+def enabled_algorithms(settings: Dict[str, Any]) -> List[Tuple[str, Dict[str, Any]]]:
+    """(modeling key, its parameters) of each algorithm the task trains, in the document's order."""
+    modeling = settings.get("modeling") or {}
+    found = [
+        (key, algo) for key, algo in modeling.items()
+        if isinstance(algo, dict) and algo.get("enabled") is True and key not in NOT_ALGORITHMS
+    ]
+    for custom in ("custom_python", "custom_mllib"):
+        found += [(str(a.get("name") or custom), a) for a in modeling.get(custom) or [] if a.get("enabled")]
+    return found
+
+
+def single_modeling(settings: Dict[str, Any], key: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    """One algorithm's modeling as DSS's training-recipe payload holds it (sample keys: algorithm,
+    <algorithm>_grid, metrics, grid_search_params, gridLength…); the `<key>_grid` name is a guess."""
+    modeling = settings.get("modeling") or {}
+    return {
+        "computeLearningCurves": False,
+        "max_ensemble_nodes_serialized": modeling.get("max_ensemble_nodes_serialized", 6000),
+        "pluginAlgoCustomGridSearch": False,
+        f"{key}_grid": clone(params),
+        "metrics": clone(modeling.get("metrics") or {}),
+        "autoOptimizeThreshold": True,
+        "forcedClassifierThreshold": 0.0,
+        "grid_search_params": clone(modeling.get("gridSearchParams") or {}),
+        "skipExpensiveReports": bool(modeling.get("skipExpensiveReports", False)),
+        "algorithm": algorithm_name(key, settings.get("predictionType")),
+        "gridLength": grid_length(params),
+    }
+
+
+def grid_length(params: Dict[str, Any]) -> int:
+    """How many points the explicit grid has (product of the numbers of values)."""
+    size = 1
+    for value in params.values():
+        if isinstance(value, dict) and isinstance(value.get("values"), list) and value.get("gridMode") == "EXPLICIT":
+            size *= max(1, len(value["values"]))
+    return size
+
+
+def spec_from_task(settings: Dict[str, Any], key: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "taskType": settings.get("taskType"),
+        "predictionType": settings.get("predictionType"),
+        "targetVariable": settings.get("targetVariable"),
+        "preprocessing": clone(settings.get("preprocessing") or {}),
+        "splitParams": clone(settings.get("splitParams") or {}),
+        "modeling": single_modeling(settings, key, params),
+    }
+
+
+# ---------------------------------------------------------------- the data
+
+
+class DataFacts:
+    """What training reads of the dataset: a digest of its rows, their count, the target's spread."""
+
+    def __init__(self, digest: str, rows: int, target_std: float, target_mean: float) -> None:
+        self.digest, self.rows, self.target_std, self.target_mean = digest, rows, target_std, target_mean
+
+
+def data_facts(store: Store, proj: ProjectData, dataset: str, target: Optional[str]) -> DataFacts:
+    doc = proj.datasets.get(dataset)
+    if doc is None:
+        raise errors.not_found(f"Dataset {proj.key}.{dataset} does not exist")
+    if not dataset_rows.schema_columns(doc):
+        raise errors.bad_request(f"Dataset {proj.key}.{dataset} has no schema: cannot train on it")
+    holds_rows = doc.get("type") in dataset_rows.FILE_SOURCED or store.rows.has_rows(proj.key, dataset)
+    if not holds_rows:
+        return DataFacts(hashlib.sha256(b"no rows").hexdigest(), 0, 1.0, 0.0)
+    sql = f"SELECT * FROM ({dataset_rows.read_sql(store, proj.key, doc)}) LIMIT {SAMPLE_ROWS}"
+    rows = store.rows.query(f"SELECT * FROM ({sql}) ORDER BY ALL")
+    digest = hashlib.sha256(json.dumps([[str(v) for v in r] for r in rows]).encode("utf-8")).hexdigest()
+    std, mean = 1.0, 0.0
+    names = [c["name"] for c in dataset_rows.schema_columns(doc)]
+    if target is not None and target in names:
+        found = store.rows.query(
+            f"SELECT stddev_pop(TRY_CAST({ident(target)} AS DOUBLE)), avg(TRY_CAST({ident(target)} AS DOUBLE)) FROM ({sql})"
+        )[0]
+        std = float(found[0]) if found[0] is not None and found[0] > 0 else 1.0
+        mean = float(found[1]) if found[1] is not None else 0.0
+    return DataFacts(digest, len(rows), std, mean)
+
+
+# ---------------------------------------------------------------- the metrics
+
+
+def draws(spec: Dict[str, Any], facts: DataFacts) -> List[float]:
+    """Eight numbers in [0, 1) that depend on everything the training depends on, and nothing else."""
+    split = spec.get("splitParams") or {}
+    features = sorted(
+        name for name, f in ((spec.get("preprocessing") or {}).get("per_feature") or {}).items()
+        if f.get("role") == "INPUT"
+    )
+    modeling = {k: v for k, v in (spec.get("modeling") or {}).items() if k != "metrics"}
+    key = json.dumps(
+        [facts.digest, spec.get("taskType"), spec.get("predictionType"), spec.get("targetVariable"), features,
+         modeling, split.get("ssdSeed"), split.get("ssdTrainingRatio"), split.get("kfold"), split.get("nFolds")],
+        sort_keys=True, default=str,
+    )
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return [int.from_bytes(digest[i: i + 4], "big") / 2**32 for i in range(0, 32, 4)]
+
+
+def classification_metrics(u: List[float], multiclass: bool) -> Dict[str, float]:
+    auc = 0.6 + 0.35 * u[0]
+    accuracy = 0.5 + (auc - 0.5) * (0.8 + 0.2 * u[1])
+    precision = min(0.99, accuracy - 0.05 + 0.1 * u[2])
+    recall = min(0.99, accuracy - 0.05 + 0.1 * u[3])
+    metrics = {
+        "auc": auc, "accuracy": accuracy, "precision": precision, "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall), "logLoss": -math.log(accuracy),
+        "hammingLoss": 1 - accuracy,
+    }
+    if not multiclass:
+        metrics.update(mcc=2 * accuracy - 1, lift=1 + 2 * (auc - 0.5), averagePrecision=(precision + auc) / 2)
+    return {k: round(v, 6) for k, v in metrics.items()}
+
+
+def regression_metrics(u: List[float], facts: DataFacts) -> Dict[str, float]:
+    r2 = 0.3 + 0.65 * u[0]
+    rmse = facts.target_std * math.sqrt(1 - r2)
+    mae = rmse * (0.7 + 0.1 * u[1])
+    scale = abs(facts.target_mean) or 1.0
+    metrics = {
+        "r2": r2, "evs": min(0.99, r2 + 0.01 * u[2]), "pearson": math.sqrt(r2), "rmse": rmse, "mse": rmse * rmse,
+        "mae": mae, "mape": min(5.0, mae / scale), "rmsle": math.log1p(rmse / scale),
+    }
+    return {k: round(v, 6) for k, v in metrics.items()}
+
+
+def clustering_metrics(u: List[float], facts: DataFacts) -> Dict[str, float]:
+    return {"silhouette": round(0.2 + 0.5 * u[0], 6), "inertia": round(facts.rows * (1 + 4 * u[1]), 6),
+            "nbClusters": 3 + int(u[2] * 3)}
+
+
+def metrics_of(spec: Dict[str, Any], facts: DataFacts) -> Dict[str, float]:
+    u = draws(spec, facts)
+    if spec.get("taskType") == "CLUSTERING":
+        return clustering_metrics(u, facts)
+    if spec.get("predictionType") == "REGRESSION":
+        return regression_metrics(u, facts)
+    return classification_metrics(u, spec.get("predictionType") == "MULTICLASS")
+
+
+# ---------------------------------------------------------------- a trained model
+
+
+def train(
+    store: Store, proj: ProjectData, dataset: str, spec: Dict[str, Any], full_id: str,
+    id_parts: Dict[str, str], user_name: str,
+) -> Dict[str, Any]:
+    """``{"snippet", "details"}`` of one model trained from `spec` on `dataset`. The snippet is what
+    dataikuapi's get_performance_metrics returns (minus its bookkeeping keys); details what
+    get_trained_model_details wraps ("facts" present for clustering, as dataikuapi tests)."""
+    facts = data_facts(store, proj, dataset, spec.get("targetVariable"))
+    metrics = metrics_of(spec, facts)
+    now = int(time.time() * 1000)
+    ratio = float((spec.get("splitParams") or {}).get("ssdTrainingRatio") or 0.8)
+    train_rows = round(facts.rows * ratio)
+    train_info = {"state": "DONE", "startTime": now, "endTime": now, "preprocessingTime": 0, "trainingTime": 0,
+                  "trainRows": train_rows, "testRows": facts.rows - train_rows}
+    user_meta = {"name": user_name, "description": "", "labels": [], "clusterLabels": [], "starred": False}
+    modeling = spec["modeling"]
+    snippet = {
+        "fullModelId": full_id, "sessionId": id_parts.get("sessionId", ""), "algorithm": modeling.get("algorithm"),
+        "taskType": spec.get("taskType"), "predictionType": spec.get("predictionType"),
+        "trainDate": now, "sessionDate": now, "backendType": "PY_MEMORY", "userMeta": clone(user_meta),
+        "trainInfo": clone(train_info), "gridLength": modeling.get("gridLength", 1), **metrics,
+    }
+    grid: Dict[str, Any] = next((v for k, v in modeling.items() if k.endswith("_grid")), {})
+    details: Dict[str, Any] = {
+        "fullModelId": full_id, "modeling": clone(modeling), "preprocessing": clone(spec.get("preprocessing") or {}),
+        "splitDesc": {"trainRows": train_rows, "testRows": facts.rows - train_rows, "splitParams": clone(spec.get("splitParams") or {})},
+        "trainInfo": train_info, "userMeta": user_meta, "actualParams": {"resolved": resolved_params(grid)},
+        "coreParams": {"taskType": spec.get("taskType"), "prediction_type": spec.get("predictionType"),
+                       "target_variable": spec.get("targetVariable")},
+        "perf": {"metrics": dict(metrics)},
+        "iperf": {}, "mlDiagnostics": {"diagnostics": []},
+    }
+    if spec.get("taskType") == "CLUSTERING":
+        details["facts"] = {"clusters": [{"clusterName": f"cluster_{i}", "facts": []} for i in range(int(metrics["nbClusters"]))]}
+    return {"snippet": snippet, "details": details}
+
+
+def resolved_params(grid: Dict[str, Any]) -> Dict[str, Any]:
+    """Post-search parameters: the first explicit value of each searched parameter (the emulator
+    does no search), other parameters as set."""
+    resolved: Dict[str, Any] = {}
+    for name, value in grid.items():
+        if isinstance(value, dict) and isinstance(value.get("values"), list):
+            resolved[name] = value["values"][0] if value["values"] else None
+        elif name != "enabled":
+            resolved[name] = clone(value)
+    return resolved
+
+
+def display_name(key: str, session_id: str) -> str:
+    return f"{DISPLAY_NAMES.get(key, key)} ({session_id})"
