@@ -379,6 +379,12 @@ def saved_model_defaults(root: Path, out: Path) -> None:
         doc.pop(key)
     write(out, "saved_model_dss_managed.json", "saved_model/git_regression_at_creation_initial_version.json (written "
           "by deployToFlow, DSS 10 era); the null keys are filled on deploy, versionTag/creationTag stamped", doc)
+    mlflow = load(root, "saved_model/git_mlflow_pyfunc_as_created_2022.json")
+    mlflow["name"] = None
+    mlflow["miniTask"]["predictionType"] = None
+    write(out, "saved_model_api_created.json", "saved_model/git_mlflow_pyfunc_as_created_2022.json (what POST "
+          "/projects/K/savedmodels/ wrote for an MLflow model; no versionTag/creationTag yet); name and "
+          "miniTask.predictionType filled on create", mlflow)
     recipe = load(root, "recipe/prediction_training_recipe.json")
     for key in ("type", "inputs", "outputs", "versionTag", "creationTag"):
         recipe.pop(key)

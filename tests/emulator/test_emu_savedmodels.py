@@ -105,3 +105,32 @@ def test_a_scoring_recipe_may_read_a_saved_model(project, deployed):
     recipe = creator.create()
     inputs = recipe.get_settings().get_recipe_inputs()
     assert inputs["model"]["items"][0]["ref"] == saved.id
+
+
+def test_flow_graph_zones_and_recipe_run(project, deployed):
+    saved, recipe = deployed
+    graph = project.get_flow().get_graph()
+    assert graph.nodes[saved.id]["type"] == "COMPUTABLE_SAVED_MODEL"
+    assert graph.nodes[saved.id]["predecessors"] == [recipe]
+    assert [type(o).__name__ for o in graph.get_successor_computables(recipe, as_type="object")] == ["DSSSavedModel"]
+    zone = project.get_flow().create_zone("Models")
+    zone.add_item(saved)
+    assert {(i.id if hasattr(i, "id") else i.name) for i in zone.items} == {saved.id, recipe}
+    assert saved.get_zone().id == zone.id
+    project.get_recipe(recipe).run()
+    assert len(saved.list_versions()) == 2
+    saved.delete()
+    assert project.get_flow().get_zone(zone.id).items == []
+
+
+def test_create_mlflow_and_external_models(project):
+    mlflow = project.create_mlflow_pyfunc_model("From MLflow", "REGRESSION")
+    raw = mlflow.get_settings().get_raw()
+    assert (raw["savedModelType"], raw["contentType"], raw["name"]) == ("MLFLOW_PYFUNC", "mlflow_python/prediction/py_memory", "From MLflow")
+    assert raw["miniTask"]["predictionType"] == "REGRESSION" and "activeVersion" not in raw and "versionTag" not in raw
+    assert mlflow.list_versions() == [] and mlflow.get_active_version() is None
+    proxy = project.create_external_model("Proxy", "BINARY_CLASSIFICATION", {"protocol": "sagemaker", "region": "eu-west-1"})
+    assert proxy.get_settings().get_raw()["proxyModelConfiguration"]["protocol"] == "sagemaker"
+    assert [m["id"] for m in project.list_saved_models()] == [mlflow.id, proxy.id]
+    raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_mlflow_pyfunc_model("", "REGRESSION"))
+    raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_mlflow_pyfunc_model("x", "RANKING"))

@@ -31,6 +31,7 @@ DEFAULT_COLOR = "#2ab1ac"  # dataikuapi's create_zone default
 NODE_TYPES = {
     "DATASET": "COMPUTABLE_DATASET",
     "MANAGED_FOLDER": "COMPUTABLE_FOLDER",
+    "SAVED_MODEL": "COMPUTABLE_SAVED_MODEL",
     "RECIPE": "RUNNABLE_RECIPE",
 }
 Ref = Tuple[str, str]  # (objectType, objectId) of a local object
@@ -43,13 +44,17 @@ def _node(ref: str, ntype: str) -> Dict[str, Any]:
     return {"ref": ref, "type": ntype, "predecessors": [], "successors": []}
 
 
+def computables(proj: ProjectData) -> Dict[str, Dict[str, Any]]:
+    """The project's flow objects a recipe reads or writes, by zone object type."""
+    return {"DATASET": proj.datasets, "MANAGED_FOLDER": proj.folders, "SAVED_MODEL": proj.collection("savedmodels")}
+
+
 def graph_nodes(proj: ProjectData) -> Dict[str, Dict[str, Any]]:
-    """Every dataset, folder and recipe of the project, linked through the recipes' roles."""
+    """Every dataset, folder, saved model and recipe of the project, linked through the recipes' roles."""
     nodes: Dict[str, Dict[str, Any]] = {}
-    for name in proj.datasets:
-        nodes[name] = _node(name, NODE_TYPES["DATASET"])
-    for fid in proj.folders:
-        nodes[fid] = _node(fid, NODE_TYPES["MANAGED_FOLDER"])
+    for object_type, pool in computables(proj).items():
+        for object_id in pool:
+            nodes[object_id] = _node(object_id, NODE_TYPES[object_type])
     for rname, recipe in proj.recipes.items():
         node = nodes.setdefault(rname, _node(rname, NODE_TYPES["RECIPE"]))
         node["subType"] = recipe.get("type")
@@ -191,7 +196,7 @@ def _parse_ref(ctx: Ctx, proj: ProjectData, ref: Any, *, local_only: bool) -> Tu
 
 
 def _exists(proj: ProjectData, object_type: str, object_id: str) -> bool:
-    pool = {"DATASET": proj.datasets, "MANAGED_FOLDER": proj.folders, "RECIPE": proj.recipes}.get(object_type)
+    pool = {**computables(proj), "RECIPE": proj.recipes}.get(object_type)
     return pool is not None and object_id in pool
 
 
@@ -204,7 +209,7 @@ def _moving_together(proj: ProjectData, object_type: str, object_id: str) -> Set
         return {(object_type, object_id)}
     group: Set[Ref] = {("RECIPE", recipe)}
     for ref in _role_refs(proj.recipes[recipe], "outputs"):
-        kind = "MANAGED_FOLDER" if ref in proj.folders else "DATASET"
+        kind = next((t for t, pool in computables(proj).items() if ref in pool), "DATASET")
         if _exists(proj, kind, ref):
             group.add((kind, ref))
     return group
@@ -275,7 +280,7 @@ def _members(proj: ProjectData, zone_id: str) -> Set[Ref]:
     }
     if zone_id != DEFAULT_ZONE:
         return {(r["objectType"], r["objectId"]) for r in proj.zones[zone_id]["items"]}
-    every = {("DATASET", n) for n in proj.datasets} | {("MANAGED_FOLDER", f) for f in proj.folders}
+    every = {(object_type, object_id) for object_type, pool in computables(proj).items() for object_id in pool}
     return (every | {("RECIPE", r) for r in proj.recipes}) - explicit
 
 

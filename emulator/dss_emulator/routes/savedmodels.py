@@ -3,7 +3,7 @@ DSSSavedModel (dss/savedmodel.py) call them. The store layout is saved_models.py
 "savedmodels" and "savedmodel_versions"); visual-ML saved models are made by an ML task's deployToFlow
 (routes/mltasks.py) and get versions from redeployToFlow and from builds of their training recipe.
 
-Routes: ``GET /projects/K/savedmodels/``; ``GET|PUT|DELETE /projects/K/savedmodels/ID``;
+Routes: ``GET|POST /projects/K/savedmodels/`` (POST: MLflow and proxy models, empty); ``GET|PUT|DELETE /projects/K/savedmodels/ID``;
 ``GET .../ID/versions``; ``GET .../versions/V/details`` and ``.../snippet``;
 ``PUT .../versions/V/user-meta``; ``POST .../versions/V/actions/setActive``;
 ``POST .../ID/actions/delete-versions``.
@@ -31,6 +31,40 @@ def list_saved_models(ctx: Ctx) -> List[Dict[str, Any]]:
     """The full documents (dataikuapi reads ``id``; what else a real list item holds is unknown)."""
     proj = ctx.project(READ)
     return [clone(doc) for doc in proj.collection(SAVED_MODELS).values()]
+
+
+# savedModelType -> contentType of a saved model created through the API. MLFLOW_PYFUNC's is the real
+# sample's (mlflow_python/prediction/py_memory); PROXY_MODEL's is a guess built the same way.
+API_CREATED_CONTENT = {"MLFLOW_PYFUNC": "mlflow_python/{}/py_memory", "PROXY_MODEL": "proxy_model/{}/py_memory"}
+PREDICTION_TYPES = (None, "BINARY_CLASSIFICATION", "MULTICLASS", "REGRESSION")
+
+
+@route("POST", "/projects/<pk>/savedmodels/")
+def create_saved_model(ctx: Ctx) -> Dict[str, Any]:
+    """create_mlflow_pyfunc_model / create_external_model: an empty saved model (its versions are
+    imported later, not emulated). Visual-ML (DSS_MANAGED) ones come from an ML task's deployToFlow."""
+    proj = ctx.project(WRITE)
+    body = ctx.body_dict()
+    kind, name, prediction_type = body.get("savedModelType"), body.get("name"), body.get("predictionType")
+    if kind not in API_CREATED_CONTENT:
+        raise errors.bad_request(f"Cannot create a saved model of type {kind!r} (one of {', '.join(API_CREATED_CONTENT)})")
+    if not isinstance(name, str) or not name.strip():
+        raise errors.bad_request("A saved model needs a name")
+    if prediction_type not in PREDICTION_TYPES:
+        raise errors.bad_request(f"Unsupported prediction type {prediction_type!r}")
+    doc = defaults.load("saved_model_api_created.json")
+    doc.update(savedModelType=kind, name=name,
+               contentType=API_CREATED_CONTENT[str(kind)].format("prediction" if prediction_type else "none"))
+    doc["miniTask"]["predictionType"] = prediction_type
+    if kind == "PROXY_MODEL":
+        doc["proxyModelConfiguration"] = clone(body.get("proxyModelConfiguration") or {})
+    pool = proj.collection(SAVED_MODELS)
+    sm_id = defaults.random_id(8)
+    while sm_id in pool:
+        sm_id = defaults.random_id(8)
+    pool[sm_id] = {"projectKey": proj.key, "id": sm_id, **doc}
+    save(ctx.store, proj)
+    return ctx.created(clone(pool[sm_id]), "id")
 
 
 @route("GET", "/projects/<pk>/savedmodels/<sm_id>")
