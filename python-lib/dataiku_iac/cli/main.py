@@ -259,6 +259,10 @@ refresh_only_option = click.option(
     "--refresh-only", is_flag=True,
     help="Record DSS's values in the state without changing DSS (accept the changes made outside the tool).",
 )
+train_option = click.option(
+    "--train", is_flag=True,
+    help="Also retrain the saved models in scope: a job builds each, DSS trains a new version (recorded in the plan).",
+)
 force_delete_option = click.option(
     "--force-delete", "force_delete", multiple=True, metavar="ADDR",
     help="Delete ADDR although its project is not marked as managed by this state; project.KEY covers every "
@@ -319,6 +323,7 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @exclude_option
 @replace_option
 @refresh_only_option
+@train_option
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything the state owns.")
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
@@ -326,14 +331,14 @@ def validate(obj: Context, environment: str, offline: bool, as_json: bool) -> No
 @parallelism_option
 @click.pass_obj
 @handle_errors()
-def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, fail_on: Optional[str], targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
+def plan(obj: Context, environment: str, out: Optional[Path], as_json: bool, detailed_exitcode: bool, fail_on: Optional[str], targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, train: bool, destroy: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int) -> None:
     """Show what apply would change in DSS."""
     session = obj.session(environment, parallelism, as_json=as_json, rule_warnings=True)
     if destroy:
         session.destroying()
     options = PlanOptions(
         targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, allow_destroy=allow_destroy,
-        force_delete=_addresses("--force-delete", force_delete), **_selection(session, excludes, replace, refresh_only),
+        force_delete=_addresses("--force-delete", force_delete), **_selection(session, excludes, replace, refresh_only, train),
     )
     result = session.plan(options)
     keep_until_exit(result)
@@ -396,18 +401,18 @@ def _instance_addresses(flag: str, text: str, known: set[str]) -> list[str]:
     return found
 
 
-def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: bool) -> dict[str, Any]:
-    """The PlanOptions of --exclude, --replace and --refresh-only, their addresses checked (the
+def _selection(session: Session, excludes: tuple, replace: tuple, refresh_only: bool, train: bool = False) -> dict[str, Any]:
+    """The PlanOptions of --exclude, --replace, --refresh-only and --train, their addresses checked (the
     planner refuses the combinations that make no sense, with --target and --destroy too)."""
     if not excludes and not replace:
-        return {"refresh_only": refresh_only}
+        return {"refresh_only": refresh_only, "train": train}
     known = set(session.desired.resources) | set(session.state_reader().read().resources)
     chosen = _known_addresses("--exclude", excludes, known)
     for address in replace:
         _addresses("--replace", (address,))
         if address not in session.desired.resources:
             raise IacError(f"--replace {address}: no such resource in the configuration (only a declared resource is re-created)")
-    return {"excludes": chosen, "replace": tuple(replace), "refresh_only": refresh_only}
+    return {"excludes": chosen, "replace": tuple(replace), "refresh_only": refresh_only, "train": train}
 
 
 def _addresses(flag: str, addresses: tuple) -> tuple:
@@ -434,6 +439,7 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @exclude_option
 @replace_option
 @refresh_only_option
+@train_option
 @click.option("--drop-data", is_flag=True, help="Deleted datasets and folders also lose their stored data.")
 @allow_destroy_option
 @force_delete_option
@@ -442,10 +448,10 @@ def _write_plan(path: Path, plan_record: Plan) -> None:
 @json_option
 @click.pass_obj
 @handle_errors()
-def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
+def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, resume: bool, targets: tuple, excludes: tuple, replace: tuple, refresh_only: bool, train: bool, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Make DSS match the configuration (or apply a saved plan exactly)."""
     _run_apply(obj, environment, planfile, auto_approve, targets, drop_data, parallelism, as_json, destroy=False, allow_destroy=allow_destroy, force_delete=force_delete,
-               selection=(excludes, replace, refresh_only))
+               selection=(excludes, replace, refresh_only, train))
 
 
 @cli.command()
@@ -464,17 +470,17 @@ def apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve
 def destroy(obj: Context, environment: str, auto_approve: bool, targets: tuple, excludes: tuple, drop_data: bool, allow_destroy: bool, force_delete: tuple, parallelism: int, as_json: bool) -> None:
     """Delete every DSS object the state owns (nothing else)."""
     _run_apply(obj, environment, None, auto_approve, targets, drop_data, parallelism, as_json, destroy=True, allow_destroy=allow_destroy, force_delete=force_delete,
-               selection=(excludes, (), False))
+               selection=(excludes, (), False, False))
 
 
-def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = (), selection: tuple = ((), (), False)) -> None:
+def _run_apply(obj: Context, environment: str, planfile: Optional[Path], auto_approve: bool, targets: tuple, drop_data: bool, parallelism: int, as_json: bool, *, destroy: bool, allow_destroy: bool = False, force_delete: tuple = (), selection: tuple = ((), (), False, False)) -> None:
     session = obj.session(environment, parallelism, as_json=as_json, rule_warnings=True)
     if destroy:
         session.destroying()
     if planfile is not None and force_delete:
         raise IacError("--force-delete is recorded in a plan: give it to `plan --out`, not with a saved plan file")
     if planfile is not None and any(selection):
-        raise IacError("--exclude, --replace and --refresh-only are recorded in a plan: give them to `plan --out`, not with a saved plan file")
+        raise IacError("--exclude, --replace, --refresh-only and --train are recorded in a plan: give them to `plan --out`, not with a saved plan file")
     saved = _read_plan(planfile) if planfile else None
     if saved is not None:  # an edited file is named, as `show` names it (the engine's check cannot)
         check_unmodified(saved, f"the saved plan file {planfile}")

@@ -845,6 +845,64 @@ class FlowZone(Model):
 
 
 @dataclass
+class MlTaskFeatures(Model):
+    """'features' of MlTask"""
+
+    role: Union[Literal["input", "reject"], Var] = UNSET
+    type: Union[Literal["numeric", "category", "text", "vector", "image"], Var] = UNSET
+
+    _order = ("role", "type",)
+
+
+@dataclass
+class MlTaskHyperparameterSearch(Model):
+    """'hyperparameter_search' of MlTask"""
+
+    strategy: Union[Literal["grid", "random", "bayesian"], Var] = UNSET
+    validation: Union[Literal["kfold", "split"], Var] = UNSET
+    folds: Union[int, Var] = UNSET
+    split_ratio: Union[float, Var] = UNSET
+    seed: Union[int, Var] = UNSET
+    stratified: Union[bool, Var] = UNSET
+    iterations: Union[int, Var] = UNSET
+    timeout: Union[int, Var] = UNSET
+
+    _order = ("strategy", "validation", "folds", "split_ratio", "seed", "stratified", "iterations", "timeout",)
+
+
+@dataclass
+class MlTaskSplit(Model):
+    """'split' of MlTask"""
+
+    ratio: Union[float, Var] = UNSET
+    seed: Union[int, Var] = UNSET
+    mode: Union[Literal["random", "sorted"], Var] = UNSET
+    stratified: Union[bool, Var] = UNSET
+
+    _order = ("ratio", "seed", "mode", "stratified",)
+
+
+@dataclass
+class MlTask(Model):
+    """ml task"""
+
+    name: str
+    dataset: str
+    task: Union[Literal["prediction", "clustering"], Var] = UNSET
+    prediction_type: Union[Literal["binary_classification", "multiclass", "regression"], Var] = UNSET
+    target: str = UNSET
+    features: Mapping[str, MlTaskFeatures] = UNSET
+    algorithms: Mapping[str, Union[Mapping[str, Union[str, float, bool, Sequence[Union[str, float, bool]]]], None]] = UNSET
+    hyperparameter_search: MlTaskHyperparameterSearch = UNSET
+    metric: str = UNSET
+    split: MlTaskSplit = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "dataset", "task", "prediction_type", "target", "features", "algorithms", "hyperparameter_search", "metric", "split", "protect", "ignore_changes",)
+
+
+@dataclass
 class TriggerTemporal(Model):
     """a trigger of type temporal"""
 
@@ -912,9 +970,10 @@ class StepBuild(Model):
     run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
     datasets: Union[List[str], Tuple[str, ...]] = UNSET
     folders: Union[List[str], Tuple[str, ...]] = UNSET
+    saved_models: Union[List[str], Tuple[str, ...]] = UNSET
     job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
 
-    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "job_type",)
+    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "saved_models", "job_type",)
 
 
 @dataclass
@@ -1032,6 +1091,20 @@ class StepComputeMetrics(Model):
 
 
 @dataclass
+class StepTrain(Model):
+    """a step of type train"""
+
+    saved_models: Union[List[str], Tuple[str, ...]]
+    type: Literal["train"] = "train"
+    name: str = UNSET
+    enabled: Union[bool, Var] = UNSET
+    run_condition: Union[Literal["on_success", "always", "on_failure"], Var] = UNSET
+    job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
+
+    _order = ("type", "name", "enabled", "run_condition", "saved_models", "job_type",)
+
+
+@dataclass
 class StepRaw(Model):
     """a step of a type the configuration does not type (passed to DSS as written)"""
 
@@ -1135,10 +1208,11 @@ class UnmanagedPatterns(Model):
     flow_zones: Union[List[str], Tuple[str, ...]] = UNSET
     managed_folders: Union[List[str], Tuple[str, ...]] = UNSET
     datasets: Union[List[str], Tuple[str, ...]] = UNSET
+    ml_tasks: Union[List[str], Tuple[str, ...]] = UNSET
     recipes: Union[List[str], Tuple[str, ...]] = UNSET
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "recipes", "scenarios",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "recipes", "scenarios",)
 
 
 @dataclass
@@ -1204,20 +1278,21 @@ class ProjectFile(Model):
     managed_folders: Sequence[ManagedFolder] = UNSET
     recipes: Sequence[Recipe] = UNSET
     flow_zones: Sequence[FlowZone] = UNSET
+    ml_tasks: Sequence[MlTask] = UNSET
     scenarios: Sequence[Scenario] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
     import_: Sequence[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "scenarios", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "scenarios", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
 Dimension = Union[DimensionTime, DimensionValue]
 Recipe = Union[RecipePython, RecipeR, RecipeSqlQuery, RecipeSqlScript, RecipeSync, RecipeShell, RecipeGrouping, RecipeJoin, RecipeWindow, RecipePrepare, RecipeSplit, RecipeSort, RecipeStack, RecipePivot, RecipeSampling, RecipeDistinct, RecipeTopn]
 Reporter = Union[ReporterMail, ReporterWebhook, ReporterRaw, Mapping[str, Any]]
-Step = Union[StepBuild, StepRunScenario, StepRunMacro, StepSetVariables, StepDefineVariables, StepPython, StepSql, StepRunChecks, StepComputeMetrics, StepRaw]
+Step = Union[StepBuild, StepRunScenario, StepRunMacro, StepSetVariables, StepDefineVariables, StepPython, StepSql, StepRunChecks, StepComputeMetrics, StepTrain, StepRaw]
 Trigger = Union[TriggerTemporal, TriggerPeriodic, TriggerDatasetChange, TriggerRaw]
 
 __all__ = [
@@ -1235,6 +1310,10 @@ __all__ = [
     "FlowZone",
     "ImportEntry",
     "ManagedFolder",
+    "MlTask",
+    "MlTaskFeatures",
+    "MlTaskHyperparameterSearch",
+    "MlTaskSplit",
     "ModuleCall",
     "MovedEntry",
     "Partitioning",
@@ -1292,6 +1371,7 @@ __all__ = [
     "StepRunScenario",
     "StepSetVariables",
     "StepSql",
+    "StepTrain",
     "Trigger",
     "TriggerDatasetChange",
     "TriggerPeriodic",

@@ -28,9 +28,10 @@ from typing import Any, Callable, Optional
 from dataiku_iac.dssclient import DssConnection, RetryPolicy, classify, may_still_run, refused, with_retries
 from dataiku_iac.engine.observe import IN_SYNC
 from dataiku_iac.errors import DssError, IacError, StateError, UnsafeOperationError
-from dataiku_iac.model import DesiredState, Resource, StateHome
+from dataiku_iac.model import DesiredState, Resource, StateHome, clone_json
 from dataiku_iac.planner.plan import REDACTED, Action, Plan, PlanOptions, ResourceChange
 from dataiku_iac.resources.base import Observed, ProjectContext, version_tag_of
+from dataiku_iac.resources.policy import RECORDED, TRAIN
 from dataiku_iac.resources.project import ProjectHandler
 from dataiku_iac.resources.registry import handler_for, spec_for
 from dataiku_iac.state import ResourceState, StateDocument
@@ -462,7 +463,7 @@ class Executor:
             project_key=resource.project_key,
             name=resource.name,
             dss_id=observed.dss_id if observed is not None else (prior.dss_id if prior else resource.name),
-            attributes=dict(declared.attributes if declared else resource.attributes),
+            attributes=_with_recorded(resource.type, dict(declared.attributes if declared else resource.attributes), observed, prior),
             version_tag=observed.version_tag if observed is not None else None,
             depends_on=list(resource.depends_on),
             protect=resource.protect or bool(prior and prior.protect),
@@ -692,6 +693,21 @@ def _find_project(client: Any, project_key: str) -> Optional[Observed]:
     if project_key not in summaries:
         return None
     return ProjectHandler().observe_project(client, project_key, summaries[project_key])
+
+
+def _with_recorded(type_: str, attributes: dict[str, Any], observed: Optional[Observed], prior: Optional[ResourceState]) -> dict[str, Any]:
+    """The attributes the state records: the declared ones, and the type's recorded ones (DSS's data,
+    such as a saved model's versions: compare mode RECORDED) as DSS had them after the write."""
+    attributes.pop(TRAIN, None)  # a plan's instruction (--train), never a recorded value
+    for recorded in handler_for(type_).policy.fields:
+        name = recorded.name
+        if recorded.compare != RECORDED:
+            continue
+        if observed is not None and name in observed.attributes:
+            attributes[name] = clone_json(observed.attributes[name])
+        elif prior is not None and name in prior.attributes:
+            attributes[name] = clone_json(prior.attributes[name])
+    return attributes
 
 
 def _unhidden(change: ResourceChange, declared: Resource) -> dict[str, Any]:

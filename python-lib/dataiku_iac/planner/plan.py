@@ -245,6 +245,8 @@ class PlanOptions:
     replace: tuple[str, ...] = ()
     # `--refresh-only`: the plan records DSS's values in the state and changes nothing in DSS.
     refresh_only: bool = False
+    # `--train`: the saved models in scope are retrained (an update of each, trainable types only).
+    train: bool = False
 
     def forces_delete(self, address: str) -> bool:
         """Whether `--force-delete` names `address` or the project it is in."""
@@ -262,6 +264,8 @@ class PlanOptions:
             body["replace"] = list(self.replace)
         if self.refresh_only:  # likewise
             body["refresh_only"] = True
+        if self.train:  # likewise
+            body["train"] = True
         return body
 
     @classmethod
@@ -275,6 +279,7 @@ class PlanOptions:
             excludes=tuple(options.get("excludes", ())),
             replace=tuple(options.get("replace", ())),
             refresh_only=bool(options.get("refresh_only", False)),
+            train=bool(options.get("train", False)),
         )
 
 

@@ -45,6 +45,8 @@ from dataiku_iac.planner.plan import (
 from dataiku_iac.resources.base import Observed
 from dataiku_iac.resources.policy import (
     ABSENT,
+    RECORDED,
+    TRAIN,
     UNSET,
     ignores_whole,
     is_secret_ref,
@@ -114,13 +116,62 @@ def _changes(
     imports = {a: i for a, i in desired.imports.items() if a in wanted}
     _check_replace(options, wanted, imports)
     replaced = set(options.replace)
+    _check_live(wanted, state, observed)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
-    changes = _replacing_folder_users(changes)
+    changes = _training(_with_create_notes(_replacing_folder_users(changes)), wanted, options)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
     return changes, kept + _replace_notes(changes, options)
+
+
+def _check_live(wanted: dict[str, Resource], state: Any, observed: Observation) -> None:
+    """What a type's `check_live` refuses of the live objects (a pinned version DSS does not have):
+    plan errors at the item's file and line."""
+    problems: list[PlanProblem] = []
+    for address, resource in wanted.items():
+        spec = find_spec(resource.type)
+        if spec is None or spec.check_live is None:
+            continue
+        live = _lookup(address, resource, state.resources.get(address), observed)
+        where = f"{resource.source.file}:{resource.source.line}: " if resource.source.file else ""
+        problems.extend(PlanProblem(address, resource.project_key, f"{where}{address}: {text}")
+                        for text in spec.check_live(resource, live))
+    if problems:
+        raise PlanError.of(problems)
+
+
+def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """A create's reason says what creating the object does beyond the object (spec.create_note)."""
+    out = []
+    for change in changes:
+        spec = find_spec(change.type)
+        if spec is not None and spec.create_note and change.action in (Action.CREATE, Action.REPLACE):
+            change = replace(change, reason=f"{change.reason}; {spec.create_note}")
+        out.append(change)
+    return out
+
+
+TRAIN_REASON = "apply --train: a job builds it, DSS trains a new version and makes it active"
+
+
+def _training(changes: list[ResourceChange], wanted: dict[str, Resource], options: PlanOptions) -> list[ResourceChange]:
+    """With --train, each object of a trainable type in scope (a saved model) that exists is updated
+    with the attribute TRAIN, which its handler's update reads: it is retrained. A create trains
+    already; without --train nothing is."""
+    if not options.train:
+        return changes
+    out = []
+    for change in changes:
+        spec = find_spec(change.type)
+        if spec is not None and spec.trainable and change.address in wanted and change.action in (Action.NOOP, Action.UPDATE):
+            reason = TRAIN_REASON if change.action == Action.NOOP else f"{change.reason}; {TRAIN_REASON}"
+            field = FieldChange(TRAIN, before=None, after="a new version")
+            change = replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: True},
+                             field_changes=(*change.field_changes, field))
+        out.append(change)
+    return out
 
 
 def _replacing_folder_users(changes: list[ResourceChange]) -> list[ResourceChange]:
@@ -148,6 +199,8 @@ def _check_options(options: PlanOptions) -> None:
         problems.append("--refresh-only changes nothing in DSS: it cannot be combined with --destroy, --replace or --force-delete")
     if options.destroy and options.replace:
         problems.append("--replace is not a destroy option: a destroy deletes, it re-creates nothing")
+    if options.train and (options.destroy or options.refresh_only):
+        problems.append("--train retrains saved models: it cannot be combined with --destroy or --refresh-only")
     if problems:
         raise PlanError("; ".join(problems))
 
@@ -602,7 +655,8 @@ def reverts_drift(change: ResourceChange, entry: Any) -> bool:
     recorded = entry.attributes
     if change.action == Action.CREATE:
         after = change.after or {}
-        if set(recorded) - set(after):
+        data = {f.name for f in policy.fields if f.compare == RECORDED}  # DSS's data the state records
+        if set(recorded) - set(after) - data:
             return False  # the config stopped declaring a field
         return all(name in recorded and policy.equal(name, value, recorded[name]) for name, value in after.items())
     return all(

@@ -53,7 +53,7 @@ POLICY = FieldPolicy(fields=(Field("color"),))
 # -- the members' side ----------------------------------------------------------------------------
 MEMBER_KEY = "zone"  # the item key and logical attribute of a member
 # The member types and their DSS object types in zone references ({objectType, objectId}).
-MEMBER_TYPES = {"dataset": "DATASET", "managed_folder": "MANAGED_FOLDER", "recipe": "RECIPE"}
+MEMBER_TYPES = {"dataset": "DATASET", "managed_folder": "MANAGED_FOLDER", "recipe": "RECIPE", "saved_model": "SAVED_MODEL"}
 # A member's field: a member that stops declaring its zone goes back to the default zone.
 MEMBER_FIELD = Field(MEMBER_KEY, reset=DEFAULT_ZONE)
 _MEMBERSHIPS = "flow_zone.members"  # ProjectContext.learn: "OBJECTTYPE:objectId" -> zone name
@@ -191,6 +191,8 @@ def _object(project: Any, type_: str, dss_id: str) -> Any:
         return project.get_dataset(dss_id)
     if type_ == "managed_folder":
         return project.get_managed_folder(dss_id)
+    if type_ == "saved_model":
+        return project.get_saved_model(dss_id)
     return project.get_recipe(dss_id)
 
 

@@ -16,6 +16,9 @@ Compare modes:
 - ``keyed``: lists of mappings compared as sets keyed by `key` (permission rows).
 - ``map``: a mapping whose declared keys are compared exactly; a key removed from the
   config (present in prior state) must be absent in DSS (project variables).
+- ``recorded``: never a difference. DSS's data that the state records as DSS had it after each
+  apply (a saved model's trained versions): `state show` tells it, no plan and no drift report
+  ever compares it, and the configuration never declares it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Mapping, Optional
 
+RECORDED = "recorded"  # the compare mode of what the state records of DSS's data (see above)
+# The attribute a plan made with `--train` adds to the change of a trainable type's object (a saved
+# model): its update trains it (spec.trainable). Never in the configuration nor in the state.
+TRAIN = "train"
 UNSET: Any = object()  # "no reset value": a field dropped from config simply stops being managed
 ABSENT: Any = "\x00<absent>"  # marks a map key that must not exist in DSS
 
@@ -264,6 +271,7 @@ _COMPARATORS: dict[str, Callable[[Any, Any, Field], bool]] = {
     "items": _items,
     "keyed": _keyed,
     "map": _map,
+    RECORDED: lambda _desired, _observed, _policy: True,
 }
 
 

@@ -51,6 +51,8 @@ from dataiku_iac.resources.spec import (
 from dataiku_iac.resources.visual import config_kind, kind_of, schema_defs, typed_attributes
 from dataiku_iac.resources.visual.common import Io, VisualKind, check_columns, missing_columns
 
+# The recipes DSS makes to train a saved model: the saved model's (resources/saved_model.py).
+TRAINING_RECIPE_TYPES = ("prediction_training", "clustering_training")
 CODE_TYPES = ("python", "r", "shell", "sql_query", "sql_script")
 ENV_TYPES = ("python", "r")
 # The recipe types the configuration can express (import leaves the others out, unmanaged): the
@@ -138,7 +140,9 @@ class RecipeHandler(ResourceHandler):
     per_object_read = True
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
-        return list(client.get_project(project_key).list_recipes())
+        # A saved model's training recipe is the saved model's (resources/saved_model.py): two types
+        # must never manage one DSS object, and import must not write it as a recipe.
+        return [r for r in client.get_project(project_key).list_recipes() if _raw_item(r).get("type") not in TRAINING_RECIPE_TYPES]
 
     def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = client.get_project(project_key).get_recipe(item["name"]).get_settings().data
@@ -222,6 +226,11 @@ class RecipeHandler(ResourceHandler):
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         # Deleting a recipe never deletes its outputs (their data is not touched).
         client.get_project(project_key).get_recipe(dss_id).delete()
+
+
+def _raw_item(item: Any) -> dict[str, Any]:
+    raw = getattr(item, "_data", item)
+    return raw if isinstance(raw, dict) else {}
 
 
 def patch_document(doc: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:

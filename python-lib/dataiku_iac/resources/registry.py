@@ -20,6 +20,7 @@ from dataiku_iac.resources.base import ResourceHandler
 from dataiku_iac.resources.dataset import SPEC as DATASET
 from dataiku_iac.resources.flow_zone import SPEC as FLOW_ZONE
 from dataiku_iac.resources.managed_folder import SPEC as MANAGED_FOLDER
+from dataiku_iac.resources.ml_task import SPEC as ML_TASK
 from dataiku_iac.resources.project import SPEC as PROJECT
 from dataiku_iac.resources.recipe import SPEC as RECIPE
 from dataiku_iac.resources.scenario import SPEC as SCENARIO
@@ -103,6 +104,7 @@ REGISTRY.register(PROJECT)
 REGISTRY.register(FLOW_ZONE)
 REGISTRY.register(MANAGED_FOLDER)
 REGISTRY.register(DATASET)
+REGISTRY.register(ML_TASK)
 REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
 

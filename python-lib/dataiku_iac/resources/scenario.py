@@ -414,6 +414,11 @@ STEP_TYPES = {
 _STEP_KIND = {dss: kind for kind, dss in STEP_TYPES.items()}
 # DSS step types that have a typed config: a raw step of such a type is refused (it would read back typed).
 TYPED_DSS_STEPS = {dss: kind for kind, dss in STEP_TYPES.items() if dss != kind}
+# A `train` step is DSS's "Build / Train" step (build_flowitem) naming saved models only: the
+# configuration's word for it, read back as a build step of saved models (`saved_models`).
+TRAIN_STEP = "train"
+SAVED_MODEL = "saved_model"
+SAVED_MODELS = "saved_models"
 # The flow items a build, a check or a metrics step names, by the params key DSS keeps them under.
 _ITEMS_KEY = {"build": "builds", "run_checks": "checks", "compute_metrics": "computes"}
 
@@ -457,15 +462,23 @@ def step_to_logical(step: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]
 
 def _flow_items_to_logical(items: list[Any], ctx: ProjectContext) -> dict[str, list[Any]]:
     items = [i for i in items if isinstance(i, dict)]
-    return {
+    logical = {
         "datasets": [i.get("itemId") for i in items if i.get("type", "DATASET") == "DATASET"],
         "folders": [ctx.folder_name(i.get("itemId")) or i.get("itemId") for i in items if i.get("type") == "MANAGED_FOLDER"],
     }
+    # Saved models, by the id DSS gave them (a build step that trains them): only when there are some,
+    # so that the steps that build none read back as they always did.
+    models = [ctx.name_of(SAVED_MODEL, i.get("itemId")) or i.get("itemId") for i in items if i.get("type") == "SAVED_MODEL"]
+    if models:
+        logical[SAVED_MODELS] = models
+    return logical
 
 
 def _flow_items_to_dss(logical: dict[str, Any], ctx: ProjectContext) -> list[dict[str, Any]]:
     items = [{"type": "DATASET", "itemId": d, "partitionsSpec": ""} for d in logical.get("datasets") or []]
     items += [{"type": "MANAGED_FOLDER", "itemId": ctx.folder_id(f) or f, "partitionsSpec": ""} for f in logical.get("folders") or []]
+    items += [{"type": "SAVED_MODEL", "itemId": ctx.dss_id_of(SAVED_MODEL, m) or m, "partitionsSpec": ""}
+              for m in logical.get(SAVED_MODELS) or []]
     return items
 
 
@@ -691,6 +704,8 @@ def _require_items(item: dict[str, Any], path: tuple[Any, ...], what: str, ctx: 
         ctx.require("dataset", name, path + ("datasets", i), what)
     for i, name in enumerate(item.get("folders") or []):
         ctx.require("managed_folder", name, path + ("folders", i), what)
+    for i, name in enumerate(item.get(SAVED_MODELS) or []):
+        ctx.require(SAVED_MODEL, name, path + (SAVED_MODELS, i), what)
 
 
 def _temporal(item: dict[str, Any], path: tuple[Any, ...], trigger: dict[str, Any], ctx: BuildContext) -> None:
@@ -725,10 +740,14 @@ def _step(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dic
     }
     if "name" in item:
         step["name"] = item["name"]
+    if kind == TRAIN_STEP:  # DSS's build step, of saved models only
+        step["type"] = kind = "build"
     if kind in ("build", "run_checks", "compute_metrics"):
         _require_items(item, path, f"{kind} step", ctx)
         step["datasets"] = list(item.get("datasets") or [])
         step["folders"] = list(item.get("folders") or [])
+        if kind == "build" and item.get(SAVED_MODELS):
+            step[SAVED_MODELS] = list(item[SAVED_MODELS])
         copy_keys(item, step, "job_type", "warnings_as")
     elif kind == "run_scenario":
         _run_scenario(item, path, step, ctx)
@@ -918,6 +937,8 @@ def written_form(declared: Mapping[str, Any], item: dict[str, Any]) -> dict[str,
 
 def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
     kind = step.get("type")
+    if kind == "build" and step.get(SAVED_MODELS) and not step.get("datasets") and not step.get("folders"):
+        kind = TRAIN_STEP  # the configuration's word for a build of saved models only
     item: dict[str, Any] = {"type": kind}
     if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
         item["name"] = step["name"]
@@ -926,6 +947,8 @@ def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: Imp
     if step.get("run_condition") not in (None, "on_success"):
         item["run_condition"] = step["run_condition"]
     skip = {"type", "name", "enabled", "run_condition"}
+    if kind == TRAIN_STEP:
+        skip.update(("datasets", "folders"))
     if kind == "python":
         item["code_file"] = _write_code(ctx, f"{SCRIPT_DIR}/{scenario_id}_step{index + 1}.py", step.get("code") or "")
         skip.add("code")
@@ -999,7 +1022,7 @@ def _either(context: str, *keys: str, both: bool = True) -> dict[str, Any]:
     """At least one of `keys` (a build step's datasets or folders); `both=False`: exactly one."""
     rule: dict[str, Any] = {
         "anyOf": [{"required": [key]} for key in keys],
-        "x-messages": {"anyOf": f"{context} needs {' or '.join(repr(k) for k in keys)}" + (" (or both)" if both else "")},
+        "x-messages": {"anyOf": f"{context} needs {' or '.join(repr(k) for k in keys)}" + (" (or several)" if both and len(keys) > 2 else " (or both)" if both else "")},
     }
     if not both:
         rule.update({"not": {"required": list(keys)}, "x-locate": keys[-1]})
@@ -1094,11 +1117,11 @@ def _trigger_defs() -> dict[str, Any]:
 
 def _step_defs() -> dict[str, Any]:
     items = {"datasets": _REF_LIST, "folders": _REF_LIST}
+    job_type = {"enum": ["RECURSIVE_BUILD", DEFAULT_JOB_TYPE, "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD",
+                         "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], "default": DEFAULT_JOB_TYPE}
     own: dict[str, dict[str, Any]] = {
-        "build": {**items, "job_type": {
-            "enum": ["RECURSIVE_BUILD", DEFAULT_JOB_TYPE, "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD",
-                     "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"],
-            "default": DEFAULT_JOB_TYPE}},
+        "build": {**items, SAVED_MODELS: _REF_LIST, "job_type": job_type},
+        TRAIN_STEP: {SAVED_MODELS: _REF_LIST, "job_type": job_type},
         "run_scenario": {"scenario": {"$ref": "#/$defs/name"}, "project": {"$ref": "#/$defs/project_key"}},
         "run_macro": {"macro": _NONEMPTY, "params": _PASSTHROUGH},
         "set_variables": {"variables": _PASSTHROUGH},
@@ -1111,7 +1134,8 @@ def _step_defs() -> dict[str, Any]:
         "compute_metrics": dict(items),
     }
     extra: dict[str, dict[str, Any]] = {
-        "build": {"allOf": [_either("a step of type build", "datasets", "folders")]},
+        "build": {"allOf": [_either("a step of type build", "datasets", "folders", SAVED_MODELS)]},
+        TRAIN_STEP: {"required": [SAVED_MODELS]},
         "run_scenario": {"required": ["scenario"]},
         "run_macro": {"required": ["macro"]},
         "set_variables": {"required": ["variables"]},
@@ -1126,7 +1150,7 @@ def _step_defs() -> dict[str, Any]:
         "enabled": {"type": "boolean", "default": True},
         "run_condition": {"enum": ["on_success", "always", "on_failure"], "default": "on_success"},
     }
-    return _kinds("step", tuple(STEP_TYPES), common, own, extra, {"params": _PASSTHROUGH})
+    return _kinds("step", (*STEP_TYPES, TRAIN_STEP), common, own, extra, {"params": _PASSTHROUGH})
 
 
 def _reporter_defs() -> dict[str, Any]:
@@ -1218,6 +1242,7 @@ def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
             continue
         links += [FlowLink(relation, d) for d in step.get("datasets") or [] if isinstance(d, str)]
         links += [FlowLink(relation, f, ("managed_folder",)) for f in step.get("folders") or [] if isinstance(f, str)]
+        links += [FlowLink("trains", m, (SAVED_MODEL,)) for m in step.get(SAVED_MODELS) or [] if isinstance(m, str)]
     for trigger in attrs.get("triggers") or []:
         if isinstance(trigger, dict) and trigger.get("type") == "dataset_change":
             links += [FlowLink("is triggered by", d) for d in trigger.get("datasets") or [] if isinstance(d, str)]

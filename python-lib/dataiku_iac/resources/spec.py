@@ -318,6 +318,17 @@ class ResourceSpec:
     # Whether deleting (or replacing) an object of the type is a breaking change: something may
     # read it or run it. False where nothing depends on it (a zone: its members go to the default).
     removal_breaks: bool = True
+    # -- what a plan checks and says beyond the fields ----------------------------------------
+    # Optional: (the desired resource, the live object or None) -> what the configuration asks that
+    # DSS cannot do with that object (a saved model's pin of a version it does not have): plan errors
+    # at the item's file and line.
+    check_live: Optional[Callable[[Any, Any], list[str]]] = None
+    # What creating one does beyond the object itself, said in the create's reason in the plan
+    # ("creating it trains its ML task once…"): nothing a plan does is silent.
+    create_note: str = ""
+    # Whether `apply --train` (`plan --train`) retrains its objects: the plan then updates each one in
+    # scope with the attribute `policy.TRAIN`, which its handler's `update` reads (saved models).
+    trainable: bool = False
 
     @property
     def policy(self) -> Any:

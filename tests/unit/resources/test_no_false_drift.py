@@ -57,7 +57,14 @@ def _api_shape(type_: str, path: Path) -> dict:
         doc.setdefault("id", stem.upper())
     elif type_ == "flow_zone":
         doc.setdefault("id", "Ab1Cd2E")  # the API's zone documents carry the id DSS gave the zone
+    elif type_ == "ml_task":  # the settings and the visual analysis holding them (two reads)
+        analysis = {"id": "AnLs1234", "name": stem, "inputDatasetSmartName": "customers"}
+        doc = {"analysisId": "AnLs1234", "mlTaskId": doc.get("id") or "MlTk1234", "settings": doc, "analysis": analysis}
     return doc
+
+
+# Where a type's first field lives when its document wraps others (an ML task's dataset: its analysis's).
+_FIRST_FIELD_AT = {"ml_task": ("analysis", "inputDatasetSmartName")}
 
 
 def _perturb(doc: dict, seed: int) -> dict:
@@ -158,6 +165,9 @@ def test_a_real_change_is_seen(type_: str, name: str, doc: dict) -> None:
     field = "tags" if "tags" in handler.policy.names() else handler.policy.names()[0]
     if field == "tags":
         target["tags"] = list(target.get("tags") or []) + ["changed-behind-our-back"]
+    elif type_ in _FIRST_FIELD_AT:
+        holder, key = _FIRST_FIELD_AT[type_]
+        target[holder][key] = "changed-behind-our-back"
     else:
         target[field] = "changed-behind-our-back"
     observed = handler.to_logical(changed, ctx)

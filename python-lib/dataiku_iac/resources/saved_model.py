@@ -1,0 +1,359 @@
+"""Saved models: the model of a visual ML task, deployed to the Flow, with its versions. docs/ml.md.
+
+DSS makes a visual saved model one way only: from a model the ML task trained, deployed to the Flow
+(`DSSMLTask.deploy_to_flow`), which creates the saved model, its first version and the training
+recipe that retrains it. So **creating a saved model trains its ML task once** (one training
+session), takes the model of the configured `algorithm` from that session and deploys it; the plan
+says so in the create's reason. Nothing else trains: `apply --train` retrains the saved models in
+scope (a job that builds each, as DSS's "Build / Train" does: a new version) and a scenario's
+`train` step does it on DSS's side.
+
+DSS gives a saved model an id of its own (8 characters) and accepts two of one name: the object is
+found again by the id the state records (Identity.SERVER_ID).
+
+**Versions are data, not configuration.** Every training adds one; the state records them as DSS
+lists them after each apply (`versions`, a recorded attribute: never compared, never planned), and
+no plan deletes one. `active_version` is the one choice the configuration may pin: changing it is
+an update (DSS's `setActive` of that version), rolling back is changing it back. A pin naming a
+version DSS does not have is a plan error listing the versions it has. Deleting a saved model
+deletes its versions (`holds_data`).
+
+The training recipe DSS creates with the saved model belongs to it: the recipe type neither
+observes nor manages `prediction_training` and `clustering_training` recipes (two types must
+never manage one DSS object), and the saved model reads its training dataset from that recipe.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping, Optional
+
+from dataiku_iac.model import Resource
+from dataiku_iac.resources import flow_zone, ml_task
+from dataiku_iac.resources.base import (
+    Observed,
+    ProjectContext,
+    ResourceHandler,
+    save_if_changed,
+    version_tag_of,
+)
+from dataiku_iac.resources.policy import RECORDED, TRAIN, Field, FieldPolicy, breaking_when_changed
+from dataiku_iac.resources.recipe import TRAINING_RECIPE_TYPES
+from dataiku_iac.resources.spec import (
+    READS,
+    BuildContext,
+    ConfigSchema,
+    FlowLink,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+)
+
+TYPE = "saved_model"
+_TRAIN_DATASET = "_trainDataset"  # what list_items adds to a listed saved model: its training recipe's input
+
+POLICY = FieldPolicy(
+    fields=(
+        Field("ml_task", replace=True),
+        Field("algorithm", replace=True, impact=breaking_when_changed("the algorithm")),
+        Field("train_dataset", replace=True),
+        Field("active_version", impact=breaking_when_changed("the active version")),
+        Field("versions", compare=RECORDED),
+        flow_zone.MEMBER_FIELD,
+    )
+)
+
+
+class SavedModelHandler(ResourceHandler):
+    type = TYPE
+    policy = POLICY
+    per_object_read = True  # its versions are another request per saved model
+    renames_in_place = True
+
+    def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
+        project = client.get_project(project_key)
+        models = [dict(m) for m in project.list_saved_models() if isinstance(m, dict) and m.get("id")]
+        if models:  # the training recipes tell each model's training dataset: one list for the project
+            trained_from = training_datasets(list(project.list_recipes(as_type="listitems")))
+            for model in models:
+                model[_TRAIN_DATASET] = trained_from.get(model["id"])
+        return models
+
+    def item_id(self, item: dict[str, Any]) -> Optional[str]:
+        return item.get("id")
+
+    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
+        model = client.get_project(project_key).get_saved_model(item["id"])
+        doc = dict(model.get_settings().get_raw())
+        doc["id"] = item["id"]
+        doc[_TRAIN_DATASET] = item.get(_TRAIN_DATASET)
+        doc["_versions"] = list(model.list_versions())
+        return doc
+
+    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
+        return version_tag_of(client.get_project(project_key).get_saved_model(dss_id).get_settings().get_raw())
+
+    def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
+        ctx.remember(TYPE, doc.get("name") or doc["id"], doc["id"])  # scenario steps and recipes name it by id
+        return Observed(TYPE, project_key, doc.get("name") or doc["id"], doc["id"], self.to_logical(doc, ctx),
+                        version_tag=version_tag_of(doc))
+
+    def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
+        versions = [v for v in doc.get("_versions") or [] if isinstance(v, dict)]
+        origin = origin_task(doc.get("lastExportedFrom"))
+        task_name = ctx.name_of(ml_task.TYPE, origin) if origin else None
+        mini = doc.get("miniTask") or {}
+        prediction_type = str(mini.get("predictionType")).lower() if mini.get("taskType", "PREDICTION") == "PREDICTION" and mini.get("predictionType") else None
+        return {
+            "ml_task": task_name or origin,
+            "algorithm": _algorithm_of(versions, doc.get("activeVersion"), prediction_type),
+            "train_dataset": doc.get(_TRAIN_DATASET),
+            "active_version": doc.get("activeVersion"),
+            "versions": [str(v.get("id")) for v in versions if v.get("id") is not None],
+        }
+
+    def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
+        """Train the ML task once, deploy the model of the configured algorithm to the Flow."""
+        attrs = resource.attributes
+        task_id = ctx.dss_id_of(ml_task.TYPE, attrs["ml_task"])
+        if task_id is None:
+            raise ValueError(f"ML task {attrs['ml_task']!r} of project {resource.project_key} is not known to exist")
+        analysis_id, mltask_id = ml_task.ids_of(task_id)
+        task = client.get_project(resource.project_key).get_ml_task(analysis_id, mltask_id)
+        model_id = _trained_model(task, attrs, resource.address)
+        deployed = task.deploy_to_flow(model_id, resource.name, attrs["train_dataset"])
+        sm_id = deployed["savedModelId"]
+        ctx.remember(TYPE, resource.name, sm_id)
+        observed = self._save(client, resource, sm_id, ctx)
+        return flow_zone.place(client, resource, observed, ctx)
+
+    def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
+        if resource.attributes.get(TRAIN):
+            train(client, resource.project_key, current.dss_id)
+        return flow_zone.place(client, resource, self._save(client, resource, current.dss_id, ctx), ctx, current=current)
+
+    def _save(self, client: Any, resource: Resource, sm_id: str, ctx: ProjectContext) -> Observed:
+        """Its name as configured (one settings save), then the pinned version activated."""
+        model = client.get_project(resource.project_key).get_saved_model(sm_id)
+        settings = model.get_settings()
+        raw = settings.get_raw()
+        before = copy.deepcopy(raw)
+        raw["name"] = resource.name
+        save_if_changed(settings, raw, before)
+        pinned = resource.attributes.get("active_version")
+        versions = list(model.list_versions())
+        if pinned is not None and raw.get("activeVersion") != pinned:
+            known = [str(v.get("id")) for v in versions if isinstance(v, dict)]
+            if pinned not in known:
+                raise ValueError(f"{resource.address}: no version {pinned!r} (its versions: {', '.join(known) or 'none'})")
+            model.set_active_version(pinned)
+            versions = list(model.list_versions())
+        doc = dict(model.get_settings().get_raw())
+        doc.update({"id": sm_id, "_versions": versions, _TRAIN_DATASET: resource.attributes.get("train_dataset")})
+        ctx.remember(TYPE, resource.name, sm_id)
+        return self.observed_from(resource.project_key, doc, ctx)
+
+    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        """Delete the saved model (DSS deletes its versions with it) and its training recipe, which
+        would otherwise be left writing to nothing."""
+        project = client.get_project(project_key)
+        recipes = [r for r in project.list_recipes(as_type="listitems") if _trains(_raw(r), dss_id)]
+        project.get_saved_model(dss_id).delete()
+        for recipe in recipes:
+            project.get_recipe(_raw(recipe)["name"]).delete()
+
+
+def train(client: Any, project_key: str, sm_id: str) -> None:
+    """Retrain a saved model as DSS's "Build / Train" does: a job that builds it (its training recipe
+    runs, a new version becomes active). Waits for the job; raises if it fails."""
+    job = client.get_project(project_key).new_job("NON_RECURSIVE_FORCED_BUILD")
+    job.with_output(sm_id, object_type="SAVED_MODEL")
+    job.start_and_wait()
+
+
+def _trained_model(task: Any, attrs: Mapping[str, Any], address: str) -> str:
+    """One training session of the ML task; the id of its model of the configured algorithm."""
+    ids = list(task.train(session_name=f"dataiku-iac: {address}"))
+    if not ids:
+        raise ValueError(f"{address}: the ML task's training session produced no model")
+    wanted = attrs.get("algorithm")
+    if wanted is None:
+        return str(ids[0])
+    names = {*ml_task.snippet_names(str(wanted), "binary_classification"), *ml_task.snippet_names(str(wanted), "regression")}
+    snippets = task.get_trained_model_snippet(ids=ids)
+    for model_id in ids:
+        algorithm = str((snippets.get(model_id) or {}).get("algorithm") or "")
+        if algorithm in names or algorithm.lower() == str(wanted):
+            return str(model_id)
+    found = sorted({str((s or {}).get("algorithm")) for s in snippets.values()})
+    raise ValueError(f"{address}: the training session has no model of algorithm {wanted!r} (it trained: {', '.join(found)})")
+
+
+def _raw(item: Any) -> dict[str, Any]:
+    raw = item._data if hasattr(item, "_data") else item
+    return raw if isinstance(raw, dict) else {}
+
+
+def _trains(recipe: Mapping[str, Any], sm_id: str) -> bool:
+    if recipe.get("type") not in TRAINING_RECIPE_TYPES:
+        return False
+    outputs = (recipe.get("outputs") or {}).get("main") or {}
+    items = outputs.get("items") if isinstance(outputs, dict) else outputs
+    return any(isinstance(i, dict) and i.get("ref") == sm_id for i in items or [])
+
+
+def training_datasets(recipes: list[Any]) -> dict[str, str]:
+    """Saved model id -> the dataset its training recipe reads."""
+    out: dict[str, str] = {}
+    for item in recipes:
+        recipe = _raw(item)
+        if recipe.get("type") not in TRAINING_RECIPE_TYPES:
+            continue
+        inputs = (recipe.get("inputs") or {}).get("main") or {}
+        refs = [i.get("ref") for i in (inputs.get("items") if isinstance(inputs, dict) else inputs) or [] if isinstance(i, dict)]
+        outputs = (recipe.get("outputs") or {}).get("main") or {}
+        for output in (outputs.get("items") if isinstance(outputs, dict) else outputs) or []:
+            if isinstance(output, dict) and output.get("ref") and refs:
+                out[str(output["ref"])] = str(refs[0])
+    return out
+
+
+def origin_task(full_model_id: Any) -> Optional[str]:
+    """`lastExportedFrom` ("A-<KEY>-<analysisId>-<mlTaskId>-s1-pp1-m1") -> "<analysisId>/<mlTaskId>"."""
+    if not isinstance(full_model_id, str) or not full_model_id.startswith("A-"):
+        return None
+    parts = full_model_id.split("-")
+    # The project key may hold no '-' (DSS keys are [A-Z0-9_]); the ids follow it.
+    return f"{parts[2]}/{parts[3]}" if len(parts) >= 4 else None
+
+
+def _algorithm_of(versions: list[dict[str, Any]], active: Any, prediction_type: Optional[str]) -> Optional[str]:
+    """The configuration's name of the algorithm of the active version (its snippet says it)."""
+    for version in versions:
+        if version.get("id") != active:
+            continue
+        nested = version.get("snippet")
+        snippet: dict[str, Any] = nested if isinstance(nested, dict) else version
+        algorithm = snippet.get("algorithm")
+        if not isinstance(algorithm, str):
+            return None
+        for name in ml_task.PREDICTION_ALGORITHMS:
+            if algorithm in ml_task.snippet_names(name, prediction_type):
+                return name
+        return algorithm.lower()
+    return None
+
+
+# -- config <-> logical ------------------------------------------------------------------------------
+def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
+    """A `saved_models` item -> logical attributes."""
+    task_name = item["ml_task"]
+    ctx.require(ml_task.TYPE, task_name, ("ml_task",), "its ML task")
+    task = ctx.declared(ml_task.TYPE, task_name) or {}
+    attrs: dict[str, Any] = {"ml_task": task_name}
+    declared = [a["algorithm"] for a in task.get("algorithms") or []]
+    if "algorithm" in item:
+        if declared and item["algorithm"] not in declared:
+            ctx.error(("algorithm",), f"ML task {task_name!r} does not enable algorithm {item['algorithm']!r}",
+                      ctx.did_you_mean(item["algorithm"], declared) or f"its algorithms: {', '.join(declared)}")
+        attrs["algorithm"] = item["algorithm"]
+    elif len(declared) == 1:
+        attrs["algorithm"] = declared[0]
+    elif declared:
+        ctx.error((), f"ML task {task_name!r} enables {len(declared)} algorithms: say which one this saved model deploys",
+                  f"algorithm: {declared[0]}")
+    train_dataset = item.get("train_dataset") or task.get("dataset")
+    if "train_dataset" in item:
+        ctx.require("dataset", item["train_dataset"], ("train_dataset",), "its training dataset")
+    if train_dataset:
+        attrs["train_dataset"] = train_dataset
+    if "active_version" in item:
+        attrs["active_version"] = str(item["active_version"])
+    flow_zone.build_membership(item, attrs, ctx)
+    return attrs
+
+
+def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
+    """Logical attributes -> a `saved_models` item. The active version is not pinned (DSS's choice
+    stays DSS's: a pin is a decision someone writes); the versions are data."""
+    from dataiku_iac.resources.flow_zone import WRITABLE_NAME
+
+    if not WRITABLE_NAME.match(name):
+        ctx.not_expressed(f"the saved model's name {name!r} is not a name the configuration can write")
+        return None
+    task = attrs.get("ml_task")
+    if not task or not ctx.exists(ml_task.TYPE, str(task)):
+        ctx.not_expressed("its ML task is not in the project (a saved model the configuration cannot make again)")
+        return None
+    item: dict[str, Any] = {"name": name, "ml_task": task}
+    if attrs.get("algorithm"):
+        item["algorithm"] = attrs["algorithm"]
+    declared_task = ctx.declared(ml_task.TYPE, str(task)) or {}
+    if attrs.get("train_dataset") and attrs["train_dataset"] != declared_task.get("dataset"):
+        item["train_dataset"] = attrs["train_dataset"]
+    return flow_zone.membership_to_config(item, attrs)
+
+
+def check_live(resource: Resource, live: Optional[Observed]) -> list[str]:
+    """A pinned version must be one DSS has (listed); a saved model that does not exist yet has
+    none to pin."""
+    pinned = resource.attributes.get("active_version")
+    if pinned is None:
+        return []
+    if live is None:
+        return [f"active_version {pinned!r}: the saved model does not exist yet, so it has no version to pin "
+                "(its versions are made by training: pin one once it exists)"]
+    versions = [str(v) for v in live.attributes.get("versions") or []]
+    if pinned in versions:
+        return []
+    return [f"active_version {pinned!r} is not a version of the saved model in DSS "
+            f"(its versions: {', '.join(versions) or 'none'})"]
+
+
+def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
+    """A saved model reads its training dataset, and is trained from its ML task."""
+    links = []
+    if attrs.get("train_dataset"):
+        links.append(FlowLink(READS, str(attrs["train_dataset"]), ("dataset",)))
+    if attrs.get("ml_task"):
+        links.append(FlowLink("is trained by", str(attrs["ml_task"]), (ml_task.TYPE,)))
+    return links
+
+
+SCHEMA = ConfigSchema(
+    defs={
+        TYPE: {
+            "type": "object",
+            "properties": {
+                "name": {"$ref": "#/$defs/name"},
+                "ml_task": {"$ref": "#/$defs/name"},
+                "algorithm": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                "train_dataset": {"$ref": "#/$defs/name"},
+                "active_version": {"type": ["string", "integer"], "minLength": 1},
+                "zone": {"$ref": "#/$defs/name"},
+                "protect": {"$ref": "#/$defs/protect"},
+            },
+            "additionalProperties": False,
+            "required": ["name", "ml_task"],
+        }
+    }
+)
+
+SPEC = ResourceSpec(
+    type=TYPE,
+    label="saved model",
+    color="#d63384",
+    handler=SavedModelHandler(),
+    identity=Identity.SERVER_ID,
+    section="saved_models",
+    schema=SCHEMA,
+    references=("flow_zone", "dataset", ml_task.TYPE),
+    holds_data=True,
+    data_held="its trained versions",
+    flow_links=flow_links,
+    build=build,
+    to_config=to_config,
+    check_live=check_live,
+    create_note="creating it trains its ML task once (a training session) and deploys the model to the Flow",
+    trainable=True,
+)
