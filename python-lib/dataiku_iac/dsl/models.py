@@ -1202,6 +1202,56 @@ class Scenario(Model):
 
 
 @dataclass
+class ApiEndpoint(Model):
+    """api endpoint"""
+
+    name: str
+    type: Union[Literal["prediction", "clustering", "forecast", "python_function"], Var]
+    saved_model: str = UNSET
+    code_file: str = UNSET
+    function: str = UNSET
+
+    _order = ("name", "type", "saved_model", "code_file", "function",)
+
+
+@dataclass
+class ApiService(Model):
+    """api service"""
+
+    name: str
+    endpoints: Sequence[ApiEndpoint]
+    packages: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "endpoints", "packages", "protect", "ignore_changes",)
+
+
+@dataclass
+class ApiGeneration(Model):
+    """api generation"""
+
+    package: str
+    traffic: Union[int, Var] = UNSET
+
+    _order = ("package", "traffic",)
+
+
+@dataclass
+class ApiDeployment(Model):
+    """api deployment"""
+
+    name: str
+    service: str
+    infra: str
+    generations: Sequence[ApiGeneration]
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "service", "infra", "generations", "protect", "ignore_changes",)
+
+
+@dataclass
 class UnmanagedPatterns(Model):
     """the patterns of an unmanaged policy (section: [glob, ...])"""
 
@@ -1211,8 +1261,10 @@ class UnmanagedPatterns(Model):
     ml_tasks: Union[List[str], Tuple[str, ...]] = UNSET
     recipes: Union[List[str], Tuple[str, ...]] = UNSET
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
+    api_services: Union[List[str], Tuple[str, ...]] = UNSET
+    api_deployments: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "recipes", "scenarios",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "recipes", "scenarios", "api_services", "api_deployments",)
 
 
 @dataclass
@@ -1280,12 +1332,14 @@ class ProjectFile(Model):
     flow_zones: Sequence[FlowZone] = UNSET
     ml_tasks: Sequence[MlTask] = UNSET
     scenarios: Sequence[Scenario] = UNSET
+    api_services: Sequence[ApiService] = UNSET
+    api_deployments: Sequence[ApiDeployment] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
     import_: Sequence[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "scenarios", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1296,6 +1350,10 @@ Step = Union[StepBuild, StepRunScenario, StepRunMacro, StepSetVariables, StepDef
 Trigger = Union[TriggerTemporal, TriggerPeriodic, TriggerDatasetChange, TriggerRaw]
 
 __all__ = [
+    "ApiDeployment",
+    "ApiEndpoint",
+    "ApiGeneration",
+    "ApiService",
     "Column",
     "Dataset",
     "DatasetFilesystem",

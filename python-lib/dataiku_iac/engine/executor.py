@@ -419,6 +419,11 @@ class Executor:
         dss_id = change.dss_id or change.name
         seq = self._journal("intent", change, "delete")
         lingering = False
+        if spec_for(change.type).deleted_with_project:
+            # No call of its own: the plan deletes its project too, after it (planner checks it).
+            self._journal("outcome", change, "delete", ok=True, seq=seq)
+            self._remove(doc, change.address)
+            return False
 
         def call() -> None:
             nonlocal lingering

@@ -740,10 +740,28 @@ def _check_safety(
             texts.extend(_unowned_in_project(change, state, observed))
         if change.type in _recipe_referenced_types() and not _forced(change, options):
             texts.extend(_unowned_recipe_users(change, state, observed))
+        texts.extend(_deleted_only_with_project(change, changes))
         problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
     problems.extend(_marker_problems(changes, state, observed, options))
     if problems:
         raise UnsafeOperationError.of(problems, prefix="refusing to plan: ")
+
+
+def _deleted_only_with_project(change: ResourceChange, changes: list[ResourceChange]) -> list[str]:
+    """An object DSS's public API cannot delete alone (spec.deleted_with_project) is removed only
+    with its project."""
+    spec = find_spec(change.type)
+    if spec is None or not spec.deleted_with_project:
+        return []
+    project = project_address_of(change.address)
+    if any(c.address == project and c.action == Action.DELETE for c in changes):
+        return []
+    verb = "replaced" if change.action == Action.REPLACE else "deleted"
+    return [
+        f"{change.address} cannot be {verb}: DSS's public API has no call that deletes it (a {spec.label} goes "
+        f"only with its project); keep it in the configuration, or delete it in DSS and stop managing it "
+        f"(`dataiku-iac state rm {change.address}`)"
+    ]
 
 
 def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> list[PlanProblem]:

@@ -16,6 +16,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
+from dataiku_iac.resources.api_deployment import SPEC as API_DEPLOYMENT
+from dataiku_iac.resources.api_service import SPEC as API_SERVICE
 from dataiku_iac.resources.base import ResourceHandler
 from dataiku_iac.resources.dataset import SPEC as DATASET
 from dataiku_iac.resources.flow_zone import SPEC as FLOW_ZONE
@@ -107,6 +109,8 @@ REGISTRY.register(DATASET)
 REGISTRY.register(ML_TASK)
 REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
+REGISTRY.register(API_SERVICE)
+REGISTRY.register(API_DEPLOYMENT)
 
 
 def register(spec: ResourceSpec) -> None:

@@ -329,6 +329,10 @@ class ResourceSpec:
     # Whether `apply --train` (`plan --train`) retrains its objects: the plan then updates each one in
     # scope with the attribute `policy.TRAIN`, which its handler's `update` reads (saved models).
     trainable: bool = False
+    # DSS's public API cannot delete the object alone (dataikuapi has no call: API services); it goes
+    # with its project. A plan refuses to remove one unless its project is deleted too, and the
+    # apply makes no call for it (the project's delete, which comes after, removes it).
+    deleted_with_project: bool = False
 
     @property
     def policy(self) -> Any:

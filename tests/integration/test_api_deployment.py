@@ -1,0 +1,201 @@
+"""API services and their deployments through the API Deployer (resources/api_service.py,
+api_deployment.py), run as a user does (the CLI in a subprocess) against the emulator: validate with
+file:line errors, plan, apply, no changes, drift, import back to no changes, an A/B split then a
+promotion as plan changes, and packages that are never deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.cli import cli_env, run_cli, write_config
+
+KEY = "APID"
+CODE = "def api_py_function(features):\n    return {'score': 1}\n"
+PROJECT = f"""\
+project:
+  key: {KEY}
+  name: API deployment
+
+api_services:
+  - name: scoring
+    endpoints:
+      - name: score
+        type: python_function
+        code_file: api/score.py
+    packages: [v1, v2]
+
+api_deployments:
+  - name: scoring_prod
+    service: scoring
+    infra: ${{API_INFRA}}
+    generations:
+      - package: v1
+        traffic: 90
+      - package: v2
+        traffic: 10
+"""
+
+
+def _config(tmp_path: Path, text: str = PROJECT) -> Path:
+    from dataiku_iac.cli import scaffold
+
+    return write_config(tmp_path / "cfg", {"apid.yml": text}, env=scaffold.DEV_YML.replace("variables: {}", "variables:\n  API_INFRA: prod-infra"),
+                        files={"api/score.py": CODE})
+
+
+def _infra(dss: Any, infra_id: str = "prod-infra") -> None:
+    dss.client().get_apideployer().create_infra(infra_id, "Production", "STATIC")
+
+
+def _no_changes(dss: Any, root: Path) -> None:
+    out = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss)).last_line()
+    assert out.startswith("No changes."), out
+
+
+def _mapping(dss: Any, deployment: str = "scoring_prod") -> dict[str, Any]:
+    return dss.client().get_apideployer().get_deployment(deployment).get_settings().get_raw()["generationsMapping"]
+
+
+def test_validate_reports_traffic_and_unknown_packages_at_their_lines(dss: Any, tmp_path: Path) -> None:
+    bad = (PROJECT.replace("        traffic: 10\n", "        traffic: 20\n")
+           + "  - name: scoring_test\n    service: scoring\n    infra: test-infra\n    generations:\n      - package: v3\n"
+           + "  - name: other\n    service: scorin\n    infra: x\n    generations:\n      - package: v1\n")
+    root = _config(tmp_path, bad)
+    out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert re.search(r"projects/apid\.yml:17:5\b.*api_deployments\[0\]\.generations: the traffic of the generations sums to 110, not 100", out), out
+    assert re.search(r"projects/apid\.yml:26:9\b.*generations\[0\]\.package: package 'v3' is not one of the packages of its API service \(its service's packages: v1, v2\)", out), out
+    assert re.search(r"projects/apid\.yml:28:5\b.*unknown API service 'scorin'.*did you mean 'scoring'", out), out
+    split_without_traffic = PROJECT.replace("        traffic: 90\n", "")
+    out = run_cli(_config(tmp_path / "b", split_without_traffic), "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert "an A/B split gives each generation its `traffic`" in out, out
+    run_cli(_config(tmp_path / "good"), "validate", "-e", "dev", "--offline", env=cli_env(dss))
+
+
+def test_ab_split_promotion_drift_and_import(dss: Any, tmp_path: Path) -> None:
+    _infra(dss)
+    root = _config(tmp_path)
+    plan = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss), expect=2).stdout
+    assert "api_service.APID.scoring" in plan and "api_deployment.APID.scoring_prod" in plan, plan
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    client = dss.client()
+    service = client.get_project(KEY).get_api_service("scoring")
+    assert service.get_settings().endpoints[0]["code"] == CODE
+    assert [p["id"] for p in service.list_packages()] == ["v1", "v2"]
+    assert [v["id"] for v in client.get_apideployer().get_service("scoring").get_status().get_versions()] == ["v1", "v2"]
+    assert _mapping(dss)["entries"] == [{"generation": "v1", "proba": 0.9}, {"generation": "v2", "proba": 0.1}]
+    deployment = client.get_apideployer().get_deployment("scoring_prod")
+    assert deployment.get_status().get_health() == "HEALTHY"  # updated after its settings were saved
+    _no_changes(dss, root)
+
+    # Promotion, first to 0/100, then to v2 alone: plan changes of the generations, then deployed.
+    promoted = PROJECT.replace("traffic: 90", "traffic: 0").replace("traffic: 10", "traffic: 100")
+    (root / "projects" / "apid.yml").write_text(promoted, encoding="utf-8")
+    plan = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss), expect=2).stdout
+    assert "api_deployment.APID.scoring_prod" in plan and "api_service" not in plan.split("Plan:")[0].replace(
+        "api_service.APID.scoring", ""), plan
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert [e["proba"] for e in _mapping(dss)["entries"]] == [0, 1]
+    single = PROJECT.replace("      - package: v1\n        traffic: 90\n", "").replace("        traffic: 10\n", "")
+    (root / "projects" / "apid.yml").write_text(single, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert _mapping(dss) == {"mode": "SINGLE_GENERATION", "generation": "v2"}
+    assert deployment.get_status().get_health() == "HEALTHY"
+    _no_changes(dss, root)
+
+    # Drift: a published version deleted by hand (the service publishes it again), then the split
+    # changed in DSS (the plan puts the single generation back).
+    client.get_apideployer().get_service("scoring").delete_version("v1")
+    drift = run_cli(root, "drift", "-e", "dev", env=cli_env(dss), expect=2).stdout
+    assert "api_service.APID.scoring" in drift, drift
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert "v1" in [v["id"] for v in client.get_apideployer().get_service("scoring").get_status().get_versions()]
+    settings = deployment.get_settings()
+    settings.get_raw()["generationsMapping"] = {"mode": "MULTI_GENERATION", "entries": [
+        {"generation": "v1", "proba": 0.5}, {"generation": "v2", "proba": 0.5}]}
+    settings.save()
+    drift = run_cli(root, "drift", "-e", "dev", env=cli_env(dss), expect=2).stdout
+    assert "api_deployment.APID.scoring_prod" in drift, drift
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert _mapping(dss) == {"mode": "SINGLE_GENERATION", "generation": "v2"}
+    _no_changes(dss, root)
+
+
+def test_import_writes_services_and_their_deployments_and_plans_no_changes(dss: Any, tmp_path: Path) -> None:
+    """A project made with dataikuapi: a service with a python function, packaged, published and
+    deployed with a split; a service the configuration cannot express (a SQL query endpoint); and a
+    deployment of another project's service, which is never this project's."""
+    client = dss.client()
+    _infra(dss)
+    for key in (KEY, "OTHER"):
+        project = client.create_project(key, key, "admin")
+        service = project.create_api_service("scoring")
+        settings = service.get_settings()
+        settings.get_raw()["endpoints"].append({"id": "score", "type": "PY_FUNCTION", "code": CODE})
+        settings.save()
+        for package in ("v1", "v2"):
+            service.create_package(package)
+            service.publish_package(package, published_service_id=None if key == KEY else "other_scoring")
+    lookup = client.get_project(KEY).create_api_service("lookup")
+    settings = lookup.get_settings()
+    settings.get_raw()["endpoints"].append({"id": "q", "type": "SQL_QUERY"})
+    settings.save()
+    deployer = client.get_apideployer()
+    deployment = deployer.create_deployment("scoring_prod", "scoring", "prod-infra", "v1")
+    settings = deployment.get_settings()
+    settings.get_raw()["generationsMapping"] = {"mode": "MULTI_GENERATION", "strategy": "RANDOM", "entries": [
+        {"generation": "v1", "proba": 0.75}, {"generation": "v2", "proba": 0.25}]}
+    settings.save()
+    deployment.start_update().wait_for_result()
+    deployer.create_deployment("other_prod", "other_scoring", "prod-infra", "v2")
+
+    root = write_config(tmp_path / "cfg", {})
+    output = run_cli(root, "import", "project", KEY, "-e", "dev", env=cli_env(dss)).output
+    assert "lookup" in output and "SQL_QUERY" in output, output  # reported, left unmanaged
+    written = yaml.safe_load((root / "projects" / "apid.yml").read_text(encoding="utf-8"))
+    assert written["api_services"] == [{"name": "scoring", "packages": ["v1", "v2"], "endpoints": [
+        {"name": "score", "type": "python_function", "code_file": "api_services/scoring_score.py"}]}], written
+    assert written["api_deployments"] == [{"name": "scoring_prod", "service": "scoring", "infra": "prod-infra",
+                                           "generations": [{"package": "v1", "traffic": 75}, {"package": "v2", "traffic": 25}]}]
+    assert (root / "api_services" / "scoring_score.py").read_text(encoding="utf-8") == CODE
+    run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
+    _no_changes(dss, root)
+
+
+def test_packages_are_never_deleted_and_a_service_goes_only_with_its_project(dss: Any, tmp_path: Path) -> None:
+    _infra(dss)
+    root = _config(tmp_path)
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    service = dss.client().get_project(KEY).get_api_service("scoring")
+
+    # v3 added, v1 dropped from the config: v3 is created and published, v1 stays (a deployment serves it).
+    changed = PROJECT.replace("packages: [v1, v2]", "packages: [v2, v3]").replace(
+        "      - package: v1\n        traffic: 90\n      - package: v2\n        traffic: 10\n",
+        "      - package: v2\n        traffic: 50\n      - package: v3\n        traffic: 50\n")
+    (root / "projects" / "apid.yml").write_text(changed, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert [p["id"] for p in service.list_packages()] == ["v1", "v2", "v3"]
+    assert [e["generation"] for e in _mapping(dss)["entries"]] == ["v2", "v3"]
+    _no_changes(dss, root)
+
+    # An endpoint changed: the service is updated, its packages are not (a new one is the way to ship it).
+    new_code = CODE.replace("1}", "2}")
+    (root / "api" / "score.py").write_text(new_code, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert service.get_settings().endpoints[0]["code"] == new_code
+    assert [p["id"] for p in service.list_packages()] == ["v1", "v2", "v3"]
+
+    # Removing the service alone is refused (DSS's public API cannot delete it); destroy deletes the
+    # deployment, then the project (which takes its service).
+    alone = changed.split("api_services:")[0]
+    (root / "projects" / "apid.yml").write_text(alone, encoding="utf-8")
+    out = run_cli(root, "plan", "-e", "dev", env=cli_env(dss), expect=1).output
+    assert "api_service.APID.scoring cannot be deleted: DSS's public API has no call that deletes it" in out, out
+    (root / "projects" / "apid.yml").write_text(changed, encoding="utf-8")
+    run_cli(root, "destroy", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert dss.client().get_apideployer().list_deployments() == []
+    assert KEY not in dss.client().list_project_keys()
