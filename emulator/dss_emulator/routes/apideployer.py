@@ -363,7 +363,7 @@ def create_deployment(ctx: Ctx) -> Dict[str, Any]:
     mapping = checked_mapping({"mode": "SINGLE_GENERATION", "generation": body.get("version")},
                               service["versions"], str(service_id))
     # The keys DSS's own deployment settings form edits (research notes); their defaults are guesses.
-    settings = {"id": deployment_id, "publishedServiceId": service_id, "infraId": infra_id, "enabled": True,
+    settings: Dict[str, Any] = {"id": deployment_id, "publishedServiceId": service_id, "infraId": infra_id, "enabled": True,
                 "generationsMapping": mapping, "tags": [], "auth": {"authMode": "INHERIT_DEV"},
                 "endpointsServerSideConfigs": []}
     defaults.stamp_creation(settings, ctx.login)

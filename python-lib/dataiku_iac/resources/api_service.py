@@ -35,7 +35,7 @@ from dataiku_iac.resources.policy import Field, FieldPolicy
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
 
 TYPE = "api_service"
-SAVED_MODEL = "saved_model"  # the type an endpoint's `saved_model` names, when registered
+SAVED_MODEL = "saved_model"  # the type an endpoint's `saved_model` names (its ids learned by its handler)
 CODE_DIR = "api_services"  # where import writes a python function endpoint's code
 DEFAULT_FUNCTION = "api_py_function"  # DSS's userFunctionName of a new PY_FUNCTION endpoint
 PACKAGE_ID = r"^[A-Za-z0-9_.-]+$"
@@ -76,8 +76,10 @@ class ApiServiceHandler(ResourceHandler):
         return Observed(TYPE, project_key, doc["_id"], doc["_id"], self.to_logical(doc, ctx))
 
     def to_logical(self, doc: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
+        endpoints = doc.get("endpoints") or []
         return {
-            "endpoints": [_endpoint_to_logical(e, ctx) for e in doc.get("endpoints") or []],
+            # Not a list: a document the tool did not write; kept as it is, so that it differs
+            "endpoints": [_endpoint_to_logical(e, ctx) for e in endpoints] if isinstance(endpoints, list) else endpoints,
             "packages": dict(doc.get("_packages") or {}),
         }
 
@@ -127,9 +129,11 @@ def _package_states(client: Any, service: Any) -> dict[str, bool]:
     return {package: package in published for package in packages}
 
 
-def _endpoint_to_logical(endpoint: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
+def _endpoint_to_logical(endpoint: Any, ctx: ProjectContext) -> Any:
+    if not isinstance(endpoint, dict):
+        return endpoint
     dss_type = endpoint.get("type")
-    logical: dict[str, Any] = {"name": endpoint.get("id"), "type": LOGICAL_TYPES.get(dss_type, dss_type)}
+    logical: dict[str, Any] = {"name": endpoint.get("id"), "type": LOGICAL_TYPES.get(str(dss_type), dss_type)}
     if dss_type in MODEL_TYPES.values():
         ref = endpoint.get("modelRef")
         logical["saved_model"] = ctx.name_of(SAVED_MODEL, ref) or ref if isinstance(ref, str) else ref
@@ -156,13 +160,6 @@ def _endpoints_to_dss(wanted: list[dict[str, Any]], current: list[dict[str, Any]
     return result
 
 
-def _saved_models_managed() -> bool:
-    """Whether a saved model type is registered (an endpoint's `saved_model` is then checked)."""
-    from dataiku_iac.resources.registry import REGISTRY  # the registry imports this module
-
-    return REGISTRY.find(SAVED_MODEL) is not None
-
-
 def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     """An `api_services` item -> logical attributes."""
     endpoints = ctx.each(("endpoints",), item.get("endpoints") or [], lambda path, e: _build_endpoint(path, e, item, ctx))
@@ -185,8 +182,8 @@ def _build_endpoint(path: tuple[Any, ...], endpoint: dict[str, Any], item: dict[
         if not model:
             ctx.error(path, f"a {kind} endpoint scores a saved model: it needs `saved_model`", "saved_model: NAME")
             return None
-        if _saved_models_managed():
-            ctx.require(SAVED_MODEL, model, path + ("saved_model",), "the saved model its endpoint scores")
+        # No saved model type is registered before this one yet: the name is taken as DSS's saved model id,
+        # unchecked (docs/config-reference.md says so); with that type, `ctx.require` it here.
         logical["saved_model"] = model
         for key in ("code_file", "function"):
             if key in endpoint:
