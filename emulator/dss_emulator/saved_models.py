@@ -47,6 +47,13 @@ def versions_of(proj: ProjectData, sm_id: str) -> Dict[str, Dict[str, Any]]:
     return proj.collection(VERSIONS).setdefault(sm_id, {})
 
 
+def active_version(proj: ProjectData, sm_id: str) -> Optional[Dict[str, Any]]:
+    """The saved model's active version ``{"id", "snippet", "details"}`` (what scoring and evaluation
+    recipes use), or None when it has none."""
+    active = saved_model_of(proj, sm_id).get("activeVersion")
+    return versions_of(proj, sm_id).get(active) if isinstance(active, str) else None
+
+
 def save(store: Store, proj: ProjectData) -> None:
     store.save_collection(proj, SAVED_MODELS)
     store.save_collection(proj, VERSIONS)

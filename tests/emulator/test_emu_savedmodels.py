@@ -43,6 +43,15 @@ def test_list_get_save_and_delete(project, deployed):
     assert recipe not in [r.name for r in project.list_recipes()]
 
 
+def test_delete_alone_keeps_the_training_recipe(dss, project, deployed):
+    saved, recipe = deployed
+    dss.admin.set_behaviour(saved_model_delete="alone")
+    saved.delete()
+    assert project.list_saved_models() == [] and [r.name for r in project.list_recipes()] == [recipe]
+    project.get_recipe(recipe).delete()
+    assert project.list_recipes() == []
+
+
 def test_build_runs_the_training_recipe(project, deployed):
     saved, _recipe = deployed
     job = project.new_job("NON_RECURSIVE_FORCED_BUILD").with_output(saved.id, object_type="SAVED_MODEL")
@@ -134,3 +143,28 @@ def test_create_mlflow_and_external_models(project):
     assert [m["id"] for m in project.list_saved_models()] == [mlflow.id, proxy.id]
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_mlflow_pyfunc_model("", "REGRESSION"))
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_mlflow_pyfunc_model("x", "RANKING"))
+
+
+def test_restart_keeps_ml_tasks_models_and_versions(tmp_path):
+    from dss_emulator.pytest_plugin import start_subprocess, stop_subprocess
+
+    handle = start_subprocess(tmp_path / "data")
+    try:
+        project = handle.client().create_project("KEEPML", "Kept ML", "admin")
+        dataset_with_rows(project, "churn", ROWS)
+        task = project.create_prediction_ml_task("churn", "churned")
+        model_id = task.train()[0]
+        sm_id = task.deploy_to_flow(model_id, "Churn", "churn")["savedModelId"]
+        before = project.get_saved_model(sm_id).get_version_details("initial").get_performance_metrics()
+    finally:
+        stop_subprocess(handle)
+    handle = start_subprocess(tmp_path / "data")
+    try:
+        project = handle.client().get_project("KEEPML")
+        assert project.list_ml_tasks()["mlTasks"][0]["mlTaskId"] == task.mltask_id
+        assert project.get_ml_task(task.analysis_id, task.mltask_id).get_trained_models_ids()[0] == model_id
+        saved = project.get_saved_model(sm_id)
+        assert saved.get_version_details("initial").get_performance_metrics() == before
+        assert saved.get_active_version()["id"] == "initial"
+    finally:
+        stop_subprocess(handle)
