@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from emu_helpers import ILLEGAL_ARGUMENT, NOT_FOUND, UNAUTHORIZED, raises_dss
+from emu_helpers import ILLEGAL_ARGUMENT, NOT_FOUND, UNAUTHORIZED, dataset_with_rows, raises_dss
 
 CODE = "def api_py_function(x):\n    return x\n"
 
@@ -132,3 +132,23 @@ def test_infras_are_for_administrators(dss, dss_client):
     bob = dss.client_for("bob-key").get_apideployer()
     raises_dss(UNAUTHORIZED, lambda: bob.create_infra("x", "Test", "STATIC"), "administrator")
     raises_dss(UNAUTHORIZED, lambda: bob.get_infra("dev-infra").get_settings())
+
+
+def test_a_package_freezes_the_active_version_of_each_endpoints_saved_model(project):
+    """The package of a prediction endpoint records the saved model version active when it is made;
+    activating another version later changes the next package only."""
+    rows = b"age,plan,churned\n" + b"".join(f"{20 + i},{['a', 'b'][i % 2]},{['y', 'n'][i % 3 % 2]}\n".encode()
+                                          for i in range(20))
+    dataset_with_rows(project, "churn", rows)
+    task = project.create_prediction_ml_task("churn", "churned")
+    saved = project.get_saved_model(task.deploy_to_flow(task.train()[0], "Churn", "churn")["savedModelId"])
+    service = project.create_api_service("churn_api")
+    settings = service.get_settings()
+    settings.add_prediction_endpoint("predict", saved.id)
+    settings.save()
+    service.create_package("v1")
+    project.new_job("NON_RECURSIVE_FORCED_BUILD").with_output(saved.id, object_type="SAVED_MODEL").start_and_wait()
+    retrained = saved.get_active_version()["id"]
+    service.create_package("v2")
+    frozen = [service.get_package_summary(p)["endpoints"][0] for p in ("v1", "v2")]
+    assert [(e["modelRef"], e["modelVersion"]) for e in frozen] == [(saved.id, "initial"), (saved.id, retrained)]
