@@ -76,7 +76,7 @@ def test_validate_reports_traffic_and_unknown_packages_at_their_lines(dss: Any, 
     run_cli(_config(tmp_path / "good"), "validate", "-e", "dev", "--offline", env=cli_env(dss))
 
 
-def test_ab_split_promotion_drift_and_import(dss: Any, tmp_path: Path) -> None:
+def test_ab_split_promotion_and_drift(dss: Any, tmp_path: Path) -> None:
     _infra(dss)
     root = _config(tmp_path)
     plan = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss), expect=2).stdout
@@ -152,10 +152,13 @@ def test_import_writes_services_and_their_deployments_and_plans_no_changes(dss: 
     settings.save()
     deployment.start_update().wait_for_result()
     deployer.create_deployment("other_prod", "other_scoring", "prod-infra", "v2")
+    lookup.create_package("l1")
+    lookup.publish_package("l1")
+    deployer.create_deployment("lookup_prod", "lookup", "prod-infra", "l1")  # its service is not importable
 
     root = write_config(tmp_path / "cfg", {})
     output = run_cli(root, "import", "project", KEY, "-e", "dev", env=cli_env(dss)).output
-    assert "lookup" in output and "SQL_QUERY" in output, output  # reported, left unmanaged
+    assert "lookup" in output and "SQL_QUERY" in output and "lookup_prod" in output, output  # reported, left unmanaged
     written = yaml.safe_load((root / "projects" / "apid.yml").read_text(encoding="utf-8"))
     assert written["api_services"] == [{"name": "scoring", "packages": ["v1", "v2"], "endpoints": [
         {"name": "score", "type": "python_function", "code_file": "api_services/scoring_score.py"}]}], written

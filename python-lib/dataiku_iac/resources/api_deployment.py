@@ -164,10 +164,15 @@ def _check_traffic(item: dict[str, Any], generations: list[dict[str, Any]], ctx:
 
 def to_config(name: str, attributes: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
     """Logical attributes -> an `api_deployments` item (a single generation without its traffic)."""
-    if not ctx.exists(SERVICE_TYPE, attributes.get("service") or ""):
-        ctx.not_expressed(f"its published service {attributes.get('service')!r} is no API service of this project")
+    service = ctx.declared(SERVICE_TYPE, attributes.get("service") or "")
+    if service is None:
+        ctx.not_expressed(f"its API service {attributes.get('service')!r} is not in the imported configuration")
         return None
     generations = [dict(g) for g in attributes.get("generations") or []]
+    unknown = [g.get("package") for g in generations if g.get("package") not in (service.get("packages") or [])]
+    if unknown:
+        ctx.not_expressed(f"it serves {', '.join(map(str, unknown))}, which its API service has no package of")
+        return None
     if len(generations) == 1:
         generations = [{"package": generations[0]["package"]}]
     return {"name": name, "service": attributes.get("service"), "infra": attributes.get("infra"),
