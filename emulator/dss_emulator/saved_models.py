@@ -59,10 +59,16 @@ def save(store: Store, proj: ProjectData) -> None:
     store.save_collection(proj, VERSIONS)
 
 
+_last_issued = [0]  # the last version id this emulator process gave (callers hold the store lock)
+
+
 def next_version_id(proj: ProjectData, sm_id: str) -> str:
-    """Epoch milliseconds, after every numeric id the saved model already has."""
+    """Epoch milliseconds, after every id this emulator gave and every numeric id the saved model
+    already has (so two versions made in the same millisecond, or after a restart, never collide)."""
     numeric = [int(v) for v in versions_of(proj, sm_id) if v.isdigit()]
-    return str(max([defaults.now_ms()] + [n + 1 for n in numeric]))
+    issued = max([defaults.now_ms(), _last_issued[0] + 1] + [n + 1 for n in numeric])
+    _last_issued[0] = issued
+    return str(issued)
 
 
 def mini_task(settings: Dict[str, Any]) -> Dict[str, Any]:

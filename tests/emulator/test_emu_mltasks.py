@@ -139,3 +139,11 @@ def test_new_analysis_and_definition(project):
     definition.save()
     assert analysis.get_definition().get_raw()["name"] == "Mine"
     raises_dss(NOT_FOUND, lambda: project.get_analysis("nope").get_definition())
+
+
+def test_analyses_follow_a_dataset_rename(project):
+    task = project.create_prediction_ml_task("churn", "churned")
+    project.get_dataset("churn").rename("customers")
+    assert project.get_analysis(task.analysis_id).get_definition().get_raw()["inputDatasetSmartName"] == "customers"
+    assert project.list_ml_tasks()["mlTasks"][0]["inputDatasetSmartName"] == "customers"
+    assert len(task.train()) == 2

@@ -11,6 +11,7 @@ from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 from .common import apply_metadata, check_name, connection, keep_server_fields, metadata_of
+from .mltasks import ANALYSES, rename_analysis_inputs
 
 CONNECTION_FREE_TYPES = {"UploadedFiles", "FilesInFolder", "Inline"}
 
@@ -272,4 +273,6 @@ def rename_dataset(ctx: Ctx) -> Dict[str, Any]:
     ctx.store.save_dataset(proj, new)
     for rname in rename_refs(proj, old, new):
         ctx.store.save_recipe(proj, rname)
+    if rename_analysis_inputs(proj, old, new):
+        ctx.store.save_collection(proj, ANALYSES)
     return {}

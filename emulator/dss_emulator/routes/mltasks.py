@@ -64,6 +64,16 @@ def _new_id(pool: Dict[str, Any]) -> str:
     return new
 
 
+def rename_analysis_inputs(proj: ProjectData, old: str, new: str) -> bool:
+    """A dataset rename: the analyses reading it follow (as the recipes do); whether any changed."""
+    changed = False
+    for analysis in proj.collection(ANALYSES).values():
+        if analysis.get("inputDatasetSmartName") == old:
+            analysis["inputDatasetSmartName"] = new
+            changed = True
+    return changed
+
+
 def save_lab(ctx: Ctx, proj: ProjectData) -> None:
     ctx.store.save_collection(proj, ANALYSES)
     ctx.store.save_collection(proj, MLTASKS)
