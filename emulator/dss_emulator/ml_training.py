@@ -202,8 +202,35 @@ def metrics_of(spec: Dict[str, Any], facts: DataFacts) -> Dict[str, float]:
     if spec.get("taskType") == "CLUSTERING":
         return clustering_metrics(u, facts)
     if spec.get("predictionType") == "REGRESSION":
-        return regression_metrics(u, facts)
-    return classification_metrics(u, spec.get("predictionType") == "MULTICLASS")
+        metrics = regression_metrics(u, facts)
+    else:
+        metrics = classification_metrics(u, spec.get("predictionType") == "MULTICLASS")
+    if (spec.get("splitParams") or {}).get("kfold"):
+        # K-fold cross-test: DSS adds each metric's standard deviation across folds ("aucstd").
+        metrics.update({f"{k}std": round(abs(v) * 0.02 * (0.5 + u[7]), 6) for k, v in list(metrics.items())})
+    return metrics
+
+
+def per_cut_data(metrics: Dict[str, float]) -> Dict[str, List[float]]:
+    """Binary classification: the threshold-dependent metrics at each cut 0, 0.025… 1 (precision
+    rising and recall falling with the cut, around the model's values at 0.5)."""
+    cuts = [round(i / 40, 3) for i in range(41)]
+    precision = [min(0.99, metrics["precision"] * (0.8 + 0.4 * c)) for c in cuts]
+    recall = [max(0.01, min(0.99, metrics["recall"] * (1.2 - 0.4 * c))) for c in cuts]
+    f1 = [2 * p * r / (p + r) for p, r in zip(precision, recall)]
+    accuracy = [metrics["accuracy"] * (1 - 0.2 * abs(c - 0.5)) for c in cuts]
+    return {"cut": cuts, **{name: [round(v, 6) for v in values] for name, values in
+                            (("precision", precision), ("recall", recall), ("f1", f1), ("accuracy", accuracy))}}
+
+
+def performance(spec: Dict[str, Any], metrics: Dict[str, float]) -> Dict[str, Any]:
+    """The details' ``perf``: the metrics, and for binary classification the per-cut data and the
+    threshold used (0.5: the emulator optimises nothing)."""
+    perf: Dict[str, Any] = {"metrics": dict(metrics)}
+    if spec.get("taskType") == "PREDICTION" and spec.get("predictionType") == "BINARY_CLASSIFICATION":
+        perf.update(tiMetrics={k: metrics[k] for k in ("auc", "logLoss", "lift") if k in metrics},
+                    perCutData=per_cut_data(metrics), usedThreshold=0.5)
+    return perf
 
 
 # ---------------------------------------------------------------- a trained model
@@ -227,9 +254,9 @@ def train(
     modeling = spec["modeling"]
     snippet = {
         "fullModelId": full_id, "sessionId": id_parts.get("sessionId", ""), "algorithm": modeling.get("algorithm"),
-        "taskType": spec.get("taskType"), "predictionType": spec.get("predictionType"),
-        "trainDate": now, "sessionDate": now, "backendType": "PY_MEMORY", "userMeta": clone(user_meta),
-        "trainInfo": clone(train_info), "gridLength": modeling.get("gridLength", 1), **metrics,
+        "predictionType": spec.get("predictionType"), "trainDate": now, "sessionDate": now, "backendType": "PY_MEMORY",
+        "userMeta": clone(user_meta), "trainInfo": clone(train_info), "gridLength": modeling.get("gridLength", 1),
+        "gridsearchData": {}, "topImportance": [], **metrics,
     }
     grid: Dict[str, Any] = next((v for k, v in modeling.items() if k.endswith("_grid")), {})
     details: Dict[str, Any] = {
@@ -238,7 +265,7 @@ def train(
         "trainInfo": train_info, "userMeta": user_meta, "actualParams": {"resolved": resolved_params(grid)},
         "coreParams": {"taskType": spec.get("taskType"), "prediction_type": spec.get("predictionType"),
                        "target_variable": spec.get("targetVariable")},
-        "perf": {"metrics": dict(metrics)},
+        "perf": performance(spec, metrics),
         "iperf": {}, "mlDiagnostics": {"diagnostics": []},
     }
     if spec.get("taskType") == "CLUSTERING":

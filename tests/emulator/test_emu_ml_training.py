@@ -35,6 +35,9 @@ def test_train_gives_one_model_per_enabled_algorithm(project):
     assert details.get_modeling_settings()["algorithm"] == "RANDOM_FOREST_CLASSIFICATION"
     assert details.get_user_meta()["name"] == "Random forest (s1)"
     assert "resolved" in details.get_actual_modeling_params()
+    perf = details.get_raw()["perf"]
+    assert perf["usedThreshold"] == 0.5 and len(perf["perCutData"]["cut"]) == len(perf["perCutData"]["f1"]) == 41
+    assert set(metrics) >= {"auc", "f1", "precision", "recall", "logLoss", "predictionType"} and "aucstd" not in metrics
     again = task.train()
     assert [i.split("-")[-3] for i in again] == ["s2", "s2"] and task.get_trained_models_ids(session_id="s2") == again
     assert task.get_trained_model_details(again[0]).get_performance_metrics()["auc"] == metrics["auc"]
@@ -53,6 +56,15 @@ def test_metrics_change_with_what_training_depends_on(project):
     settings.get_algorithm_settings("RANDOM_FOREST_CLASSIFICATION")["n_estimators"]["values"] = [300]
     settings.save()
     assert task.get_trained_model_details(task.train()[0]).get_performance_metrics()["auc"] != first
+
+
+def test_kfold_adds_standard_deviations(project):
+    task = project.create_prediction_ml_task("churn", "churned")
+    settings = task.get_settings()
+    settings.get_split_params().set_split_kfold(n_folds=5)
+    settings.save()
+    metrics = task.get_trained_model_details(task.train()[0]).get_performance_metrics()
+    assert metrics["aucstd"] > 0 and metrics["f1std"] > 0
 
 
 def test_regression_and_clustering_metrics(project):
