@@ -13,9 +13,9 @@ configuration declares its endpoints and the packages that must exist:
   after its endpoints are saved) and publishes it to the API Deployer (published service id = the
   service's id); it never updates nor deletes one. Packages DSS holds and the configuration does
   not name are left alone: removing a package from the configuration stops managing it (a
-  deployment may still serve it). The logical attribute is a mapping package -> published, compared
-  as a subset (`packages: {v1: true}`): a package missing in the project, or not on the deployer,
-  is a change.
+  deployment may still serve it). The logical attribute is a mapping package -> its state, compared
+  as a subset (`packages: {v1: published}`): a package missing in the project, or not on the
+  deployer ("unpublished"), is a change.
 
 **No delete.** dataikuapi (15.2) has no call that deletes an API service: it goes with its project.
 The spec says so (`deleted_with_project`): a plan refuses to remove a service unless its project
@@ -45,6 +45,8 @@ WRITABLE_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")  # the schema's $defs/name
 MODEL_TYPES = {"prediction": "STD_PREDICTION", "clustering": "STD_CLUSTERING", "forecast": "STD_FORECAST"}
 ENDPOINT_TYPES = {**MODEL_TYPES, "python_function": "PY_FUNCTION"}
 LOGICAL_TYPES = {dss: logical for logical, dss in ENDPOINT_TYPES.items()}
+
+PUBLISHED, UNPUBLISHED = "published", "unpublished"  # a package's state: on the API Deployer or not
 
 POLICY = FieldPolicy(fields=(Field("endpoints"), Field("packages", compare="subset")))
 
@@ -104,7 +106,7 @@ class ApiServiceHandler(ResourceHandler):
         for package in resource.attributes.get("packages") or {}:
             if package not in states:
                 service.create_package(package)
-            if not states.get(package):
+            if states.get(package) != PUBLISHED:
                 service.publish_package(package)
         doc = dict(service.get_settings().get_raw(), _id=resource.name, _packages=_package_states(client, service))
         return self.observed_from(resource.project_key, doc, ctx)
@@ -114,9 +116,9 @@ class ApiServiceHandler(ResourceHandler):
         raise NotImplementedError("DSS's public API cannot delete an API service: it is deleted with its project")
 
 
-def _package_states(client: Any, service: Any) -> dict[str, bool]:
+def _package_states(client: Any, service: Any) -> dict[str, str]:
     """Each design package of the service -> whether the API Deployer has it (as a version of the
-    published service of the same id)."""
+    published service of the same id): PUBLISHED or UNPUBLISHED."""
     packages = [p["id"] for p in service.list_packages()]
     if not packages:
         return {}
@@ -126,7 +128,7 @@ def _package_states(client: Any, service: Any) -> dict[str, bool]:
         if last_status() != 404:
             raise
         published = set()  # never published (or no deployer on this node)
-    return {package: package in published for package in packages}
+    return {package: PUBLISHED if package in published else UNPUBLISHED for package in packages}
 
 
 def _endpoint_to_logical(endpoint: Any, ctx: ProjectContext) -> Any:
@@ -170,7 +172,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
                       "give each endpoint its own name")
     attrs: dict[str, Any] = {"endpoints": endpoints}
     if "packages" in item:
-        attrs["packages"] = {str(package): True for package in item["packages"]}
+        attrs["packages"] = {str(package): PUBLISHED for package in item["packages"]}
     return attrs
 
 
