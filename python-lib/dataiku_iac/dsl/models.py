@@ -903,6 +903,22 @@ class MlTask(Model):
 
 
 @dataclass
+class SavedModel(Model):
+    """saved model"""
+
+    name: str
+    ml_task: str
+    algorithm: str = UNSET
+    train_dataset: str = UNSET
+    active_version: Union[str, int] = UNSET
+    zone: str = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "ml_task", "algorithm", "train_dataset", "active_version", "zone", "protect", "ignore_changes",)
+
+
+@dataclass
 class TriggerTemporal(Model):
     """a trigger of type temporal"""
 
@@ -1259,12 +1275,13 @@ class UnmanagedPatterns(Model):
     managed_folders: Union[List[str], Tuple[str, ...]] = UNSET
     datasets: Union[List[str], Tuple[str, ...]] = UNSET
     ml_tasks: Union[List[str], Tuple[str, ...]] = UNSET
+    saved_models: Union[List[str], Tuple[str, ...]] = UNSET
     recipes: Union[List[str], Tuple[str, ...]] = UNSET
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
     api_services: Union[List[str], Tuple[str, ...]] = UNSET
     api_deployments: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "recipes", "scenarios", "api_services", "api_deployments",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "recipes", "scenarios", "api_services", "api_deployments",)
 
 
 @dataclass
@@ -1331,6 +1348,7 @@ class ProjectFile(Model):
     recipes: Sequence[Recipe] = UNSET
     flow_zones: Sequence[FlowZone] = UNSET
     ml_tasks: Sequence[MlTask] = UNSET
+    saved_models: Sequence[SavedModel] = UNSET
     scenarios: Sequence[Scenario] = UNSET
     api_services: Sequence[ApiService] = UNSET
     api_deployments: Sequence[ApiDeployment] = UNSET
@@ -1339,7 +1357,7 @@ class ProjectFile(Model):
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1416,6 +1434,7 @@ __all__ = [
     "ReporterMail",
     "ReporterRaw",
     "ReporterWebhook",
+    "SavedModel",
     "Scenario",
     "SecretRef",
     "Step",

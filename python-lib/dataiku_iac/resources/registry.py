@@ -25,6 +25,7 @@ from dataiku_iac.resources.managed_folder import SPEC as MANAGED_FOLDER
 from dataiku_iac.resources.ml_task import SPEC as ML_TASK
 from dataiku_iac.resources.project import SPEC as PROJECT
 from dataiku_iac.resources.recipe import SPEC as RECIPE
+from dataiku_iac.resources.saved_model import SPEC as SAVED_MODEL
 from dataiku_iac.resources.scenario import SPEC as SCENARIO
 from dataiku_iac.resources.spec import ResourceSpec
 
@@ -107,6 +108,7 @@ REGISTRY.register(FLOW_ZONE)
 REGISTRY.register(MANAGED_FOLDER)
 REGISTRY.register(DATASET)
 REGISTRY.register(ML_TASK)
+REGISTRY.register(SAVED_MODEL)
 REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
 REGISTRY.register(API_SERVICE)

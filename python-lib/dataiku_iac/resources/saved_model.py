@@ -54,10 +54,10 @@ _TRAIN_DATASET = "_trainDataset"  # what list_items adds to a listed saved model
 
 POLICY = FieldPolicy(
     fields=(
+        Field("active_version", impact=breaking_when_changed("the active version")),
         Field("ml_task", replace=True),
         Field("algorithm", replace=True, impact=breaking_when_changed("the algorithm")),
         Field("train_dataset", replace=True),
-        Field("active_version", impact=breaking_when_changed("the active version")),
         Field("versions", compare=RECORDED),
         flow_zone.MEMBER_FIELD,
     )
@@ -67,28 +67,27 @@ POLICY = FieldPolicy(
 class SavedModelHandler(ResourceHandler):
     type = TYPE
     policy = POLICY
-    per_object_read = True  # its versions are another request per saved model
     renames_in_place = True
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
+        """The saved models, each with its versions and training dataset: read here rather than per
+        object in the observation's second round, so that the scenarios and recipes read then, which
+        name saved models by id, find their names (observed_from remembers them)."""
         project = client.get_project(project_key)
         models = [dict(m) for m in project.list_saved_models() if isinstance(m, dict) and m.get("id")]
-        if models:  # the training recipes tell each model's training dataset: one list for the project
-            trained_from = training_datasets(list(project.list_recipes(as_type="listitems")))
-            for model in models:
-                model[_TRAIN_DATASET] = trained_from.get(model["id"])
+        if not models:
+            return []
+        trained_from = training_datasets(list(project.list_recipes(as_type="listitems")))  # one list for all
+        for item in models:
+            model = project.get_saved_model(item["id"])
+            if "activeVersion" not in item:  # a list of summaries: the document is read
+                item.update(model.get_settings().get_raw())
+            item[_TRAIN_DATASET] = trained_from.get(item["id"])
+            item["_versions"] = list(model.list_versions())
         return models
 
     def item_id(self, item: dict[str, Any]) -> Optional[str]:
         return item.get("id")
-
-    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
-        model = client.get_project(project_key).get_saved_model(item["id"])
-        doc = dict(model.get_settings().get_raw())
-        doc["id"] = item["id"]
-        doc[_TRAIN_DATASET] = item.get(_TRAIN_DATASET)
-        doc["_versions"] = list(model.list_versions())
-        return doc
 
     def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
         return version_tag_of(client.get_project(project_key).get_saved_model(dss_id).get_settings().get_raw())
@@ -111,6 +110,14 @@ class SavedModelHandler(ResourceHandler):
             "active_version": doc.get("activeVersion"),
             "versions": [str(v.get("id")) for v in versions if v.get("id") is not None],
         }
+
+    def complete_observation(self, objects: dict[str, list[Observed]], ctx: ProjectContext) -> None:
+        """Name each saved model's ML task: the tasks are read beside the saved models (both per object),
+        so an ML task's name may be learned after a saved model that names it by id was translated."""
+        for observed in objects.get(TYPE, []):
+            task = observed.attributes.get("ml_task")
+            if isinstance(task, str) and "/" in task:
+                observed.attributes["ml_task"] = ctx.name_of(ml_task.TYPE, task) or task
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         """Train the ML task once, deploy the model of the configured algorithm to the Flow."""

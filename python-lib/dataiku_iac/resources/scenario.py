@@ -958,7 +958,7 @@ def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: Imp
         item["sql_file"] = _write_code(ctx, f"{SCRIPT_DIR}/{scenario_id}_step{index + 1}.sql", step.get("sql") or "")
         item["connection"] = ctx.config_connection(step.get("connection"))
         skip.update(("sql", "connection"))
-    elif kind not in STEP_TYPES:
+    elif kind not in STEP_TYPES and kind != TRAIN_STEP:
         item["params"] = step.get("params") or {}  # a raw step: its params even when empty
         skip.add("params")
     for key, value in step.items():
@@ -1259,7 +1259,7 @@ SPEC = ResourceSpec(
     id_key="id",
     schema=SCHEMA,
     file_keys=("script_file", "steps.*.code_file", "steps.*.sql_file"),
-    references=("dataset", "managed_folder", "scenario"),
+    references=("dataset", "managed_folder", SAVED_MODEL, "scenario"),
     build=build,
     to_config=to_config,
     written_form=written_form,

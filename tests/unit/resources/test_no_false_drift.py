@@ -60,11 +60,14 @@ def _api_shape(type_: str, path: Path) -> dict:
     elif type_ == "ml_task":  # the settings and the visual analysis holding them (two reads)
         analysis = {"id": "AnLs1234", "name": stem, "inputDatasetSmartName": "customers"}
         doc = {"analysisId": "AnLs1234", "mlTaskId": doc.get("id") or "MlTk1234", "settings": doc, "analysis": analysis}
+    elif type_ == "saved_model":  # the API's documents carry the id; the list of versions is another read
+        doc.setdefault("id", "SvMd1234")
+        doc.setdefault("_versions", [{"id": doc.get("activeVersion"), "active": True}])
     return doc
 
 
 # Where a type's first field lives when its document wraps others (an ML task's dataset: its analysis's).
-_FIRST_FIELD_AT = {"ml_task": ("analysis", "inputDatasetSmartName")}
+_FIRST_FIELD_AT = {"ml_task": ("analysis", "inputDatasetSmartName"), "saved_model": ("", "activeVersion")}
 
 
 def _perturb(doc: dict, seed: int) -> dict:
@@ -167,7 +170,7 @@ def test_a_real_change_is_seen(type_: str, name: str, doc: dict) -> None:
         target["tags"] = list(target.get("tags") or []) + ["changed-behind-our-back"]
     elif type_ in _FIRST_FIELD_AT:
         holder, key = _FIRST_FIELD_AT[type_]
-        target[holder][key] = "changed-behind-our-back"
+        (target[holder] if holder else target)[key] = "changed-behind-our-back"
     else:
         target[field] = "changed-behind-our-back"
     observed = handler.to_logical(changed, ctx)
