@@ -171,6 +171,8 @@ def prediction_settings(
     """The settings of a new PREDICTION task, after the guess."""
     dataset, target = body["inputDataset"], body.get("targetVariable")
     policy = body.get("guessPolicy") or "DEFAULT"
+    if body.get("predictionType") not in (None,) + PREDICTION_TYPES:
+        raise errors.bad_request(f"Unsupported prediction type {body['predictionType']!r} (one of {', '.join(PREDICTION_TYPES)})")
     if policy not in PREDICTION_POLICIES:
         raise errors.bad_request(f"Unknown guess policy {policy!r} (one of {', '.join(PREDICTION_POLICIES)})")
     data = profile(store, proj, dataset, target)
@@ -178,8 +180,6 @@ def prediction_settings(
     if target not in by_name:
         raise errors.bad_request(f"Target variable {target!r} is not a column of dataset {dataset}")
     prediction_type = body.get("predictionType") or guess_prediction_type(by_name[target])
-    if prediction_type not in PREDICTION_TYPES:
-        raise errors.bad_request(f"Unsupported prediction type {prediction_type!r} (one of {', '.join(PREDICTION_TYPES)})")
     settings = defaults.load("mltask_prediction.json")
     family = "regression" if prediction_type == "REGRESSION" else "classification"
     settings.update(

@@ -61,6 +61,9 @@ def test_prediction_types_and_policies(project):
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_prediction_ml_task("churn", "nope"), "not a column")
     raises_dss(ILLEGAL_ARGUMENT, lambda: project.create_prediction_ml_task("churn", "age", guess_policy="FAST"))
     raises_dss(NOT_FOUND, lambda: project.create_prediction_ml_task("ghost", "age"))
+    forecast = lambda: project.create_timeseries_forecasting_ml_task("churn", "spend", "age")  # noqa: E731
+    raises_dss(ILLEGAL_ARGUMENT, forecast, "Unsupported prediction type")
+    assert len(project.list_analyses()) == 3  # a refused create leaves no analysis behind
 
 
 def test_schema_only_dataset_is_guessed_from_its_types(project):
