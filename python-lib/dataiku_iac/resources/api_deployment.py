@@ -173,6 +173,9 @@ def to_config(name: str, attributes: dict[str, Any], ctx: ImportContext) -> Opti
     if unknown:
         ctx.not_expressed(f"it serves {', '.join(map(str, unknown))}, which its API service has no package of")
         return None
+    if any(isinstance(g.get("traffic"), bool) or not isinstance(g.get("traffic"), int) for g in generations):
+        ctx.not_expressed("its traffic split is not in whole percentages, which the configuration writes")
+        return None
     if len(generations) == 1:
         generations = [{"package": generations[0]["package"]}]
     return {"name": name, "service": attributes.get("service"), "infra": attributes.get("infra"),
