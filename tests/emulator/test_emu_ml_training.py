@@ -25,6 +25,7 @@ def test_train_gives_one_model_per_enabled_algorithm(project):
     ids = task.train()
     assert len(ids) == 2 and all(i.startswith(f"A-TRAIN-{task.analysis_id}-{task.mltask_id}-s1-pp1-m") for i in ids)
     assert task.get_trained_models_ids() == ids
+    assert task.get_status()["headSessionTask"]["backendType"] == "PY_MEMORY"
     # (get_trained_models_ids(algorithm=...) calls dict.iteritems in dataikuapi 15: unusable on Python 3)
     snippets = task.get_trained_model_snippet(ids=ids)
     assert [snippets[i]["algorithm"] for i in ids] == ["RANDOM_FOREST_CLASSIFICATION", "LOGISTIC_REGRESSION"]

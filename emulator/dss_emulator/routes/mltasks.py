@@ -189,11 +189,14 @@ def _task(ctx: Ctx, need: str) -> tuple:
 @route("GET", "/projects/<pk>/models/lab/<analysis_id>/<task_id>/status")
 def task_status(ctx: Ctx) -> Dict[str, Any]:
     """The guess is done on create and training on its request, so both flags are always False (what
-    wait_guess_complete / wait_train_complete wait for). fullModelIds: as get_trained_models_ids reads."""
+    wait_guess_complete / wait_train_complete wait for). fullModelIds: as get_trained_models_ids reads.
+    headSessionTask: the task's settings (a Dataiku plugin reads its backendType there; that it is the
+    whole current settings document is a guess)."""
     _proj, task = _task(ctx, READ)
     return {
         "guessing": False,
         "training": False,
+        "headSessionTask": clone(task["settings"]),
         "fullModelIds": [
             {"id": model_id, "fullModelId": clone(model["fullModelId"])}
             for model_id, model in task["models"].items()
