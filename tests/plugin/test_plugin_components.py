@@ -143,3 +143,30 @@ def test_drift_report_recipe_rows(dss, sources, tmp_path):
     state_rows = run_recipe(dss, OPS, "iac_drift", {**sources["library"], "mode": "state"}, tmp_path / "rows2")
     assert {"dataset.PLUG_DEMO.TEST_DATA", "project.PLUG_DEMO"} <= {r["address"] for r in state_rows}
     assert REPO.exists()
+
+
+def test_apply_macro_trains_the_saved_models_only_when_asked(dss, state_project):
+    """The apply macro's `train` parameter is `apply --train`: its dry run shows the retraining, its
+    apply makes a new version; without it the plan has nothing to do."""
+    client = dss.client()
+    files = demo_config("PLUG_ML")
+    files["projects/demo.yml"] = (
+        "project:\n  key: PLUG_ML\n  name: Plugin ML\n"
+        "datasets:\n  - name: customers\n    type: managed\n    schema:\n      columns:\n"
+        "        - {name: age, type: bigint}\n        - {name: churned, type: boolean}\n"
+        "ml_tasks:\n  - name: churn\n    dataset: customers\n    prediction_type: binary_classification\n"
+        "    target: churned\n    algorithms: {random_forest: {}}\n"
+        "saved_models:\n  - name: churn_model\n    ml_task: churn\n"
+    )
+    upload_library(client, OPS, "ml", files)
+    params = {"source_kind": "library", "library_path": "ml", "environment": "dev"}
+    created = extract_plan_json(run_macro(client, OPS, "apply", params))
+    run_macro(client, OPS, "apply", {**params, "dry_run": False, "plan_json": created})
+    model = client.get_project("PLUG_ML").get_saved_model(client.get_project("PLUG_ML").list_saved_models()[0]["id"])
+    assert [v["id"] for v in model.list_versions()] == ["initial"]
+    assert "No changes." in run_macro(client, OPS, "plan", params)
+    dry = run_macro(client, OPS, "apply", {**params, "train": True})
+    retrain = extract_plan_json(dry)
+    assert retrain["options"]["train"] is True and retrain["summary"]["change"] == 1, retrain["summary"]
+    run_macro(client, OPS, "apply", {**params, "train": True, "dry_run": False, "plan_json": retrain})
+    assert len(model.list_versions()) == 2

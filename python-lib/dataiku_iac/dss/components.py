@@ -152,9 +152,10 @@ def apply_macro(config: Mapping[str, Any], client_factory: ClientFactory, projec
     """Dry run (a plan) unless `dry_run` is false; then needs `plan_json` or `confirm_token`."""
     caller, spec, env = _context(config, client_factory, project_key)
     targets, destroy = targets_of(config), bool(config.get("destroy"))
+    train = bool(config.get("train"))  # retrain the saved models in scope (apply --train)
     plan_json = _plan_json(config.get("plan_json"))
     if config.get("dry_run", True):
-        _result, html = service.plan(client_factory, caller, spec, env, targets=targets, destroy=destroy)
+        _result, html = service.plan(client_factory, caller, spec, env, targets=targets, destroy=destroy, train=train)
         if plan_json is not None:
             html += _approval_html(service.approval_of(client_factory, caller, spec, env, plan_json))
         return html
@@ -165,7 +166,7 @@ def apply_macro(config: Mapping[str, Any], client_factory: ClientFactory, projec
         )
     report, html = service.apply(
         client_factory, caller, spec, env, plan_json=plan_json, confirm_token=token, targets=targets,
-        destroy=destroy, drop_data=bool(config.get("drop_data")),
+        destroy=destroy, drop_data=bool(config.get("drop_data")), train=train,
     )
     if not report.ok:
         raise ComponentError("apply incomplete: " + _failures(report))

@@ -196,6 +196,7 @@ def plan(
     targets: Iterable[str] = (),
     destroy: bool = False,
     drop_data: bool = False,
+    train: bool = False,
     environ: Optional[dict] = None,
     parallelism: int = DEFAULT_PARALLELISM,
     cache_dir: Optional[Path] = None,
@@ -212,7 +213,7 @@ def plan(
         client_factory, source_spec, environment, environ=environ, parallelism=parallelism, cache_dir=cache_dir,
         caller=caller, secrets=secrets,
     ) as session:
-        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, train=train)
         result = session.plan(options)
         result.approval_status = session.approval_status(result.plan.to_json())
         note = approval_note(result.approval_status)
@@ -301,6 +302,7 @@ def apply(
     targets: Iterable[str] = (),
     destroy: bool = False,
     drop_data: bool = False,
+    train: bool = False,
     on_event: Optional[EventSink] = None,
     stop: Optional[threading.Event] = None,
     environ: Optional[dict] = None,
@@ -343,7 +345,7 @@ def apply(
             check_permission(client_factory, caller, action, touched_projects(planned))
             return True
 
-        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data)
+        options = PlanOptions(targets=_targets(session, targets), destroy=destroy, drop_data=drop_data, train=train)
         planned, applied = session.apply(
             options,
             saved_plan=plan_json,
