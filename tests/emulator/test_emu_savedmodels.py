@@ -101,6 +101,9 @@ def test_versions_activate_and_delete(project, deployed):
     assert [v["id"] for v in saved.list_versions()] == ["initial"]
     raises_dss(NOT_FOUND, lambda: saved.set_active_version(latest))
     raises_dss(NOT_FOUND, lambda: saved.get_version_details(latest))
+    metrics = saved.get_metric_values("initial")
+    auc = saved.get_version_details("initial").get_performance_metrics()["auc"]
+    assert metrics.get_global_value("model_perf:AUC") == auc
     details = saved.get_version_details("initial")
     details.get_user_meta()["description"] = "first"
     details.save_user_meta()

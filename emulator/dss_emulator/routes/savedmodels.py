@@ -6,7 +6,7 @@ DSSSavedModel (dss/savedmodel.py) call them. The store layout is saved_models.py
 Routes: ``GET|POST /projects/K/savedmodels/`` (POST: MLflow and proxy models, empty); ``GET|PUT|DELETE /projects/K/savedmodels/ID``;
 ``GET .../ID/versions``; ``GET .../versions/V/details`` and ``.../snippet``;
 ``PUT .../versions/V/user-meta``; ``POST .../versions/V/actions/setActive``;
-``POST .../ID/actions/delete-versions``.
+``POST .../ID/actions/delete-versions``; ``GET .../ID/metrics/V``.
 """
 
 from __future__ import annotations
@@ -185,3 +185,27 @@ def delete_versions(ctx: Ctx) -> Dict[str, Any]:
         versions.pop(version_id, None)
     save(ctx.store, proj)
     return {}
+
+
+# Snippet keys that are not metrics (get_performance_metrics strips the same, plus predictionType).
+NOT_METRICS = {"gridsearchData", "trainDate", "topImportance", "backendType", "userMeta", "sessionDate",
+               "trainInfo", "fullModelId", "gridLength", "algorithm", "sessionId", "predictionType"}
+
+
+@route("GET", "/projects/<pk>/savedmodels/<sm_id>/metrics/<version_id>")
+def version_metrics(ctx: Ctx) -> Dict[str, Any]:
+    """get_metric_values(version): the version's performance metrics as DSS's ComputedMetrics
+    (``{metrics: [{metric, lastValues, displayedAsMetric}]}``, as the dataset metrics routes answer).
+    The metric ids ``model_perf:<METRIC>`` (upper case) are a GUESS: no real saved-model metric was found."""
+    proj = ctx.project(READ)
+    version = _version(proj, ctx.params["sm_id"], ctx.params["version_id"])
+    snippet, computed = version["snippet"], version["snippet"].get("trainDate") or 0
+    return {"metrics": [
+        {
+            "metric": {"id": f"model_perf:{key.upper()}", "metricType": key.upper(), "type": "model_perf",
+                       "dataType": "DOUBLE"},
+            "lastValues": [{"partition": "NP", "value": str(value), "dataType": "DOUBLE", "computed": computed}],
+            "displayedAsMetric": True,
+        }
+        for key, value in snippet.items() if key not in NOT_METRICS and isinstance(value, (int, float))
+    ]}
