@@ -184,6 +184,10 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
             return lambda instance: not _is_number(instance) or instance >= value
         if keyword == "maximum":
             return lambda instance: not _is_number(instance) or instance <= value
+        if keyword == "exclusiveMinimum":
+            return lambda instance: not _is_number(instance) or instance > value
+        if keyword == "exclusiveMaximum":
+            return lambda instance: not _is_number(instance) or instance < value
         if keyword == "allOf":
             subs = [node(s) for s in value]
             return lambda instance: all(s(instance) for s in subs)

@@ -153,3 +153,13 @@ def test_type_predicates_are_jsonschemas_type_checker(value):
     checker = Draft202012Validator.TYPE_CHECKER
     for type_, predicate in TYPE_PREDICATES.items():
         assert predicate(value) == checker.is_type(value, type_), (type_, value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1e-9, 0.5, 1, 1.0, 2, -1, True, False, "0.5", None])
+def test_exclusive_bounds_agree(value):
+    """An ML task's split ratio is in (0, 1), bounds excluded: a schema with exclusiveMinimum and
+    exclusiveMaximum still compiles (else the whole project schema would fall back to jsonschema)."""
+    schema = {"type": "object", "properties": {"ratio": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}}}
+    compiled = compile_schema(schema)
+    assert compiled is not None
+    assert compiled({"ratio": value}) is Draft202012Validator(schema).is_valid({"ratio": value}), value

@@ -1,6 +1,5 @@
 # The module's recipe code: its path in resources.yml is relative to the module directory.
 # Every call of the module runs the same code on its own datasets (the recipe's input and output).
-import dataiku
 from dataiku import recipe
 
 source = recipe.get_inputs_as_datasets()[0]
