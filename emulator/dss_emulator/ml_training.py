@@ -249,7 +249,8 @@ def train(
     ratio = float((spec.get("splitParams") or {}).get("ssdTrainingRatio") or 0.8)
     train_rows = round(facts.rows * ratio)
     train_info = {"state": "DONE", "startTime": now, "endTime": now, "preprocessingTime": 0, "trainingTime": 0,
-                  "trainRows": train_rows, "testRows": facts.rows - train_rows}
+                  "trainRows": train_rows, "testRows": facts.rows - train_rows,
+                  "targetMean": facts.target_mean, "targetStd": facts.target_std}
     user_meta = {"name": user_name, "description": "", "labels": [], "clusterLabels": [], "starred": False}
     modeling = spec["modeling"]
     snippet = {
@@ -287,3 +288,58 @@ def resolved_params(grid: Dict[str, Any]) -> Dict[str, Any]:
 
 def display_name(key: str, session_id: str) -> str:
     return f"{DISPLAY_NAMES.get(key, key)} ({session_id})"
+
+
+# ---------------------------------------------------------------- using a trained model
+
+
+def spec_from_details(details: Dict[str, Any]) -> Dict[str, Any]:
+    """The training spec a model (or saved model version) was trained from, read back from its details."""
+    core = details.get("coreParams") or {}
+    return {
+        "taskType": core.get("taskType"), "predictionType": core.get("prediction_type"),
+        "targetVariable": core.get("target_variable"), "preprocessing": details.get("preprocessing") or {},
+        "splitParams": (details.get("splitDesc") or {}).get("splitParams") or {},
+        "modeling": details.get("modeling") or {},
+    }
+
+
+def evaluate(store: Store, proj: ProjectData, dataset: str, details: Dict[str, Any]) -> Dict[str, float]:
+    """The metrics of a trained model on `dataset`'s rows (for evaluation recipes): the training
+    formulas on those rows, so evaluating on the rows it was trained on gives its own metrics."""
+    spec = spec_from_details(details)
+    return metrics_of(spec, data_facts(store, proj, dataset, spec.get("targetVariable")))
+
+
+def classes_of(details: Dict[str, Any]) -> List[str]:
+    """A classifier's classes in DSS's order (the target remapping's mapped values)."""
+    remapping = (details.get("preprocessing") or {}).get("target_remapping") or []
+    return [str(r["sourceValue"]) for r in sorted(remapping, key=lambda r: r.get("mappedValue", 0))]
+
+
+def predict(details: Dict[str, Any], row: Dict[str, Any]) -> Dict[str, Any]:
+    """A deterministic prediction for one row (for scoring recipes), a function of the model's id and
+    the row's values: classification ``{"prediction", "proba_<class>"…}`` (probabilities summing to
+    1, the prediction the most probable class, 0.5 threshold for binary), regression
+    ``{"prediction"}`` (the train target's mean ± its standard deviation), clustering
+    ``{"cluster": "cluster_<i>"}``."""
+    key = json.dumps([details.get("fullModelId"), sorted((str(k), str(v)) for k, v in row.items())])
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    u = [int.from_bytes(digest[i: i + 4], "big") / 2**32 for i in range(0, 32, 4)]
+    core = details.get("coreParams") or {}
+    if core.get("taskType") == "CLUSTERING":
+        clusters = (details.get("facts") or {}).get("clusters") or [{"clusterName": "cluster_0"}]
+        return {"cluster": clusters[int(u[0] * len(clusters))]["clusterName"]}
+    if core.get("prediction_type") == "REGRESSION":
+        info = details.get("trainInfo") or {}
+        mean, std = float(info.get("targetMean", 0.0)), float(info.get("targetStd", 1.0))
+        return {"prediction": round(mean + std * (2 * u[0] - 1), 6)}
+    classes = classes_of(details) or ["0", "1"]
+    weights = [u[i % 8] + 1e-9 for i in range(len(classes))]
+    probas = [w / sum(weights) for w in weights]
+    best = max(range(len(classes)), key=lambda i: probas[i])
+    if len(classes) == 2:
+        best = 1 if probas[1] >= 0.5 else 0
+    out: Dict[str, Any] = {"prediction": classes[best]}
+    out.update({f"proba_{c}": round(p, 6) for c, p in zip(classes, probas)})
+    return out
