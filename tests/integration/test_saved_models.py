@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support.cli import cli_env, run_cli, write_config
@@ -174,3 +175,25 @@ def test_scenario_train_step_impact_and_import(dss: Any, tmp_path: Path) -> None
     assert written["scenarios"][0]["steps"][0]["saved_models"] == ["churn_model"], written
     cli(dss, imported, "validate", "-e", "dev", "--offline")
     assert cli(dss, imported, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
+@pytest.mark.parametrize("behaviour", ["with_recipe", "alone"])
+def test_deleting_a_saved_model_warns_of_its_versions_and_takes_its_training_recipe(dss: Any, tmp_path: Path, behaviour: str) -> None:
+    """Whether DSS's delete takes the training recipe is unverified (emulator switch
+    saved_model_delete): either way none is left writing to nothing."""
+    key = "SMD" + ("R" if behaviour == "with_recipe" else "A")
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "cfg", {"smd.yml": text})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    dss.admin.set_behaviour(saved_model_delete=behaviour)
+    try:
+        (root / "projects" / "smd.yml").write_text(text[: text.index("saved_models:")], encoding="utf-8")
+        plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
+        assert f"saved_model.{key}.churn_model will be destroyed" in plan and "keep their stored data" in plan, plan
+        cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    finally:
+        dss.admin.set_behaviour(saved_model_delete="with_recipe")
+    project = dss.client().get_project(key)
+    assert project.list_saved_models() == []
+    assert [r["name"] for r in project.list_recipes()] == []
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")

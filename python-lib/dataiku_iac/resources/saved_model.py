@@ -162,12 +162,14 @@ class SavedModelHandler(ResourceHandler):
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         """Delete the saved model (DSS deletes its versions with it) and its training recipe, which
-        would otherwise be left writing to nothing."""
+        would otherwise be left writing to nothing. Whether DSS's delete takes the training recipe
+        with it is not documented (docs/emulator.md, switch saved_model_delete): the recipes are
+        listed after the delete, and those still there deleted."""
         project = client.get_project(project_key)
-        recipes = [r for r in project.list_recipes(as_type="listitems") if _trains(_raw(r), dss_id)]
         project.get_saved_model(dss_id).delete()
-        for recipe in recipes:
-            project.get_recipe(_raw(recipe)["name"]).delete()
+        for recipe in project.list_recipes(as_type="listitems"):
+            if _trains(_raw(recipe), dss_id):
+                project.get_recipe(_raw(recipe)["name"]).delete()
 
 
 def train(client: Any, project_key: str, sm_id: str) -> None:
