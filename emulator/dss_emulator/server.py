@@ -38,9 +38,10 @@ BEHAVIOURS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     # Whether this DSS has Project Standards (DSS 13.x+): "absent" answers 404 to its routes, as
     # an older DSS does.
     "project_standards": ("available", ("available", "absent")),
-    # What DELETE /projects/{pk}/savedmodels/{id} takes with the saved model: its training recipe
-    # too ("with_recipe", as a managed folder's delete takes its recipes) or nothing ("alone").
-    "saved_model_delete": ("with_recipe", ("with_recipe", "alone")),
+    # What DELETE /projects/{pk}/savedmodels/{id} takes with the saved model: nothing ("alone", as
+    # dataikuapi documents it, like a dataset's) or its training recipe too ("with_recipe", as a
+    # managed folder's or streaming endpoint's delete takes the recipes using it).
+    "saved_model_delete": ("alone", ("alone", "with_recipe")),
 }
 
 

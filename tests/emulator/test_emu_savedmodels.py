@@ -26,7 +26,7 @@ def deployed(project):
     return project.get_saved_model(answer["savedModelId"]), answer["trainRecipeName"]
 
 
-def test_list_get_save_and_delete(project, deployed):
+def test_list_get_save_and_delete(dss, project, deployed):
     saved, recipe = deployed
     assert [m["id"] for m in project.list_saved_models()] == [saved.id]
     settings = saved.get_settings()
@@ -37,16 +37,16 @@ def test_list_get_save_and_delete(project, deployed):
     again = saved.get_settings().get_raw()
     assert (again["name"], again["activeVersion"], again["tags"]) == ("Renamed", "initial", ["ml"])
     assert again["versionTag"]["versionNumber"] == 1 and again["projectKey"] == "SM" and again["id"] == saved.id
+    dss.admin.set_behaviour(saved_model_delete="with_recipe")
     saved.delete()
     assert project.list_saved_models() == [] and [r.name for r in project.list_recipes()] == []
     raises_dss(NOT_FOUND, lambda: saved.get_settings())
     assert recipe not in [r.name for r in project.list_recipes()]
 
 
-def test_delete_alone_keeps_the_training_recipe(dss, project, deployed):
+def test_delete_alone_keeps_the_training_recipe(project, deployed):
     saved, recipe = deployed
-    dss.admin.set_behaviour(saved_model_delete="alone")
-    saved.delete()
+    saved.delete()  # the default: the saved model and its versions only
     assert project.list_saved_models() == [] and [r.name for r in project.list_recipes()] == [recipe]
     project.get_recipe(recipe).delete()
     assert project.list_recipes() == []
@@ -132,6 +132,7 @@ def test_flow_graph_zones_and_recipe_run(project, deployed):
     project.get_recipe(recipe).run()
     assert len(saved.list_versions()) == 2
     saved.delete()
+    project.get_recipe(recipe).delete()
     assert project.get_flow().get_zone(zone.id).items == []
 
 

@@ -94,8 +94,8 @@ def put_saved_model(ctx: Ctx) -> Dict[str, Any]:
 
 @route("DELETE", "/projects/<pk>/savedmodels/<sm_id>")
 def delete_saved_model(ctx: Ctx) -> Dict[str, Any]:
-    """The saved model, its versions and (switch ``saved_model_delete``, default ``with_recipe``) its
-    training recipe: whether DSS deletes the recipe is UNVERIFIED (docs/emulator.md)."""
+    """The saved model and its versions; its training recipe too under the switch
+    ``saved_model_delete: with_recipe``: whether DSS deletes the recipe is UNVERIFIED (docs/emulator.md)."""
     proj = ctx.project(WRITE)
     sm_id = saved_model_of(proj, ctx.params["sm_id"])["id"]
     recipe = training_recipe_of(proj, sm_id) if ctx.app.behaviour("saved_model_delete") == "with_recipe" else None
