@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from . import dataset_rows, errors, ml_training, python_recipes, saved_models
+from . import dataset_rows, errors, evaluation_stores, ml_scoring, ml_training, python_recipes, saved_models
 from .app import App
 from .jsoncopy import clone
 from .recipe_sql import COMPILERS, Input, Unsupported, compile_pivot, output_refs
@@ -57,6 +57,8 @@ def buildable(proj: ProjectData, kind: str) -> Dict[str, Any]:
         return proj.folders
     if kind == "SAVED_MODEL":
         return proj.collection(saved_models.SAVED_MODELS)
+    if kind == "MODEL_EVALUATION_STORE":
+        return proj.collection(evaluation_stores.STORES)
     return proj.datasets
 
 
@@ -291,7 +293,7 @@ def start_job(
     targets = [
         o["id"]
         for o in outputs
-        if o.get("type", "DATASET") in ("DATASET", "SAVED_MODEL") and o.get("projectKey", proj.key) == proj.key
+        if o.get("type", "DATASET") in ("DATASET", "SAVED_MODEL", "MODEL_EVALUATION_STORE") and o.get("projectKey", proj.key) == proj.key
     ]
     recipes = Planner(app, proj, job_type).plan(targets)
     status = app.runtime.new_job(proj.key, job_type, outputs, login)
@@ -325,10 +327,17 @@ class Snapshot:
             self.payload = proj.payloads.get(name, "")
             self.variables = {**app.store.global_variables, **proj.variables, **proj.local_variables}
             self.inputs: List[Tuple[str, Dict[str, Any]]] = []
+            # A scoring or evaluation recipe's saved model (input) and evaluation store (output) are
+            # not datasets: ml_scoring reads and writes them.
+            models, stores = proj.collection(saved_models.SAVED_MODELS), proj.collection(evaluation_stores.STORES)
             for ref in _inputs(self.recipe):
+                if ref in models:
+                    continue
                 doc = self._dataset(app, pk, ref, "input")
                 self.inputs.append((ref, doc))
-            self.outputs = {ref: self._dataset(app, pk, ref, "output") for ref in output_refs(self.recipe)}
+            self.outputs = {
+                ref: self._dataset(app, pk, ref, "output") for ref in output_refs(self.recipe) if ref not in stores
+            }
             self.versions = {ref: data_version(app, proj, ref) for ref, _d in self.inputs}
             self.recipe_version = recipe_version(proj, name)
 
@@ -347,8 +356,11 @@ class Snapshot:
 def run_recipe(
     app: App, pk: str, name: str, auto_schema: bool, generation: int, login: str = "admin", job_id: str = ""
 ) -> Dict[str, int]:
-    if _recipe_type(app, pk, name) in ml_training.TRAINING_RECIPES.values():
+    rtype_of = _recipe_type(app, pk, name)
+    if rtype_of in ml_training.TRAINING_RECIPES.values():
         return run_training_recipe(app, pk, name, generation, login, job_id)
+    if rtype_of in ml_scoring.ML_RECIPES:
+        return run_ml_recipe(app, pk, name, auto_schema, generation, login)
     snap = Snapshot(app, pk, name)
     rtype = snap.recipe.get("type")
     if rtype == "python":
@@ -402,6 +414,64 @@ def run_training_recipe(app: App, pk: str, name: str, generation: int, login: st
         for ref in output_refs(recipe):
             app.runtime.set_build_record(pk, ref, {"recipe": recipe_version(proj, name), "inputs": versions})
     return {}
+
+
+def run_ml_recipe(app: App, pk: str, name: str, auto_schema: bool, generation: int, login: str) -> Dict[str, int]:
+    """A scoring or evaluation recipe (ml_scoring.py): the input rows scored with the saved model's
+    active version go to the dataset output; an evaluation adds a model evaluation (performance and
+    drift metrics) to its store, and fails when one of the store's checks ends in ERROR."""
+    snap = Snapshot(app, pk, name)
+    rtype = snap.recipe.get("type")
+    with app.store.lock:
+        proj = app.store.projects[pk]
+        model = ml_scoring.model_facts(app.store, proj, ml_scoring.model_of(snap.recipe) or "")
+    if len(snap.inputs) != 1:
+        raise ActivityFailed(f"Recipe {name} must read one dataset (role main)")
+    payload = json.loads(snap.payload or "{}")
+    rows = app.store.rows
+    ref, doc = snap.inputs[0]
+    columns = dataset_rows.schema_columns(doc)
+    mains = ml_scoring.role_refs(snap.recipe.get("outputs"), "main")
+    with rows.lock:
+        try:
+            rows.create_temp_view("__in_0", dataset_rows.read_sql(app.store, doc["_pk"], doc))
+            inputs = [Input(ref, "__in_0", columns)]
+            scored, names = ml_scoring.scoring_select(rows, model, "__in_0", [c["name"] for c in columns])
+            if rtype == ml_scoring.EVALUATION:
+                written = ml_scoring.evaluation_select(model, scored, [c["name"] for c in columns],
+                                                       list(payload.get("outputs") or []))
+            else:
+                written = scored
+            writes, schemas = _writes(app, snap, {m: written for m in mains}, inputs, auto_schema)
+            metrics: Dict[str, float] = {}
+            shifts: Dict[str, float] = {}
+            if rtype == ml_scoring.EVALUATION and not payload.get("dontComputePerformance"):
+                metrics = ml_scoring.performance(rows, model, scored, names)
+            if rtype == ml_scoring.EVALUATION:
+                shifts = ml_scoring.drift(rows, model, "__in_0", columns)
+            if app.store.generation != generation:
+                raise ActivityFailed("The emulator was reset while the job ran")
+            counts = rows.write_many(writes)
+        finally:
+            rows.drop_temp_views(["__in_0"])
+    _save_outputs(app, snap, schemas)
+    mes_id = ml_scoring.store_of_recipe(snap.recipe)
+    if rtype == ml_scoring.EVALUATION and mes_id:
+        _record_evaluation(app, pk, mes_id, model, ref, payload, metrics, shifts, login)
+    return {w.dataset: c for w, c in zip(writes, counts)}
+
+
+def _record_evaluation(
+    app: App, pk: str, mes_id: str, model: ml_scoring.Model, dataset: str, payload: Dict[str, Any],
+    metrics: Dict[str, float], shifts: Dict[str, float], login: str,
+) -> None:
+    with app.store.lock:
+        proj = app.store.projects[pk]
+        info = ml_scoring.record_evaluation(proj, mes_id, model, dataset, payload, metrics, shifts, login)
+        evaluation_stores.save(app.store, proj)
+    failed = [c["name"] for c in info["checks"] if c["value"]["outcome"] == "ERROR"]
+    if failed:
+        raise ActivityFailed(f"Checks failed on evaluation {info['evaluation']['ref']['evaluationId']}: {', '.join(failed)}")
 
 
 def _output_item(recipe: Dict[str, Any], ref: str) -> Dict[str, Any]:

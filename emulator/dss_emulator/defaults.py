@@ -251,6 +251,8 @@ def new_project_params(
 
 # ---------------------------------------------------------------- recipes
 
+ML_RECIPE_TYPES = ("prediction_scoring", "clustering_scoring", "evaluation")
+
 
 def recipe_base(rtype: str) -> Dict[str, Any]:
     if rtype in CODE_RECIPE_TYPES or rtype.startswith("CustomCode_"):
@@ -261,6 +263,8 @@ def recipe_base(rtype: str) -> Dict[str, Any]:
         return load("recipe_sync.json")
     if rtype == "shaker":
         return load("recipe_shaker.json")
+    if rtype in ML_RECIPE_TYPES:  # the training, scoring and evaluation samples share one skeleton
+        return load("recipe_ml_training.json")
     return load("recipe_visual.json")
 
 

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     data,
     data_quality,
     datasets,
+    evaluationstores,
     flow,
     folders,
     footprint,

@@ -32,6 +32,8 @@ NODE_TYPES = {
     "DATASET": "COMPUTABLE_DATASET",
     "MANAGED_FOLDER": "COMPUTABLE_FOLDER",
     "SAVED_MODEL": "COMPUTABLE_SAVED_MODEL",
+    # A guess: dataikuapi's flow graph reader names no node type for evaluation stores.
+    "MODEL_EVALUATION_STORE": "COMPUTABLE_MODEL_EVALUATION_STORE",
     "RECIPE": "RUNNABLE_RECIPE",
 }
 Ref = Tuple[str, str]  # (objectType, objectId) of a local object
@@ -46,7 +48,8 @@ def _node(ref: str, ntype: str) -> Dict[str, Any]:
 
 def computables(proj: ProjectData) -> Dict[str, Dict[str, Any]]:
     """The project's flow objects a recipe reads or writes, by zone object type."""
-    return {"DATASET": proj.datasets, "MANAGED_FOLDER": proj.folders, "SAVED_MODEL": proj.collection("savedmodels")}
+    return {"DATASET": proj.datasets, "MANAGED_FOLDER": proj.folders, "SAVED_MODEL": proj.collection("savedmodels"),
+            "MODEL_EVALUATION_STORE": proj.collection("evaluationstores")}
 
 
 def graph_nodes(proj: ProjectData) -> Dict[str, Dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from .. import defaults, errors
+from .. import defaults, errors, ml_scoring
 from ..auth import READ, WRITE
 from ..context import Ctx
 from ..jsoncopy import clone
@@ -41,6 +41,7 @@ def _object_exists(ctx: Ctx, proj: ProjectData, ref: Any) -> bool:
     target = ctx.store.projects.get(pk)
     return target is not None and (
         name in target.datasets or name in target.folders or name in target.collection("savedmodels")
+        or name in target.collection("evaluationstores")
     )
 
 
@@ -134,6 +135,8 @@ def create_recipe(ctx: Ctx) -> Dict[str, Any]:
         _check_inputs(ctx, proj, proto)
         _create_outputs(ctx, proj, proto, settings)
         _check_outputs(ctx, proj, proto)
+        if rtype in ml_scoring.ML_RECIPES:
+            ml_scoring.check_roles(proj, rtype, proto)
     doc = defaults.new_recipe(proj.key, name, rtype, proto)
     for role in doc["inputs"].values():
         for item in role.get("items", []):
@@ -145,6 +148,8 @@ def create_recipe(ctx: Ctx) -> Dict[str, Any]:
     raw_payload = settings.get("rawPayload")
     if raw and raw_payload is not None:
         payload = raw_payload if isinstance(raw_payload, str) else json.dumps(raw_payload)
+    elif rtype in ml_scoring.ML_RECIPES:
+        payload = ml_scoring.creation_payload(proj, rtype, proto)
     else:
         payload = defaults.default_payload(rtype, settings)
     proj.recipes[name] = doc
