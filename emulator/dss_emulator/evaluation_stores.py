@@ -117,7 +117,7 @@ def add_evaluation(
     ref = {"projectKey": proj.key, "mesId": mes_id, "evaluationId": evaluation_id,
            "fullId": f"ME-{proj.key}-{mes_id}-{evaluation_id}"}
     body = {k: clone(v) for k, v in evaluation.items() if k != "evaluationId"}
-    user_meta = {"name": body.pop("name", None) or evaluation_id, "description": "", "labels": [], "starred": False}
+    user_meta: Dict[str, Any] = {"name": body.pop("name", None) or evaluation_id, "description": "", "labels": [], "starred": False}
     info: Dict[str, Any] = {
         "evaluation": {"ref": ref, "created": now, "runId": evaluation_id, "userMeta": user_meta,
                        "createdBy": {"login": login}, **body},
