@@ -160,3 +160,21 @@ def test_import_writes_the_task_and_plans_no_changes(dss: Any, tmp_path: Path) -
     assert item["algorithms"], item
     run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
+
+
+def test_a_clustering_task_converges(dss: Any, tmp_path: Path) -> None:
+    """A clustering task: no target nor prediction type; its algorithms are DSS's own keys; its saved
+    model deploys its one algorithm."""
+    text = PROJECT.replace(f"key: {KEY}", "key: MLC").split("ml_tasks:")[0] + (
+        "ml_tasks:\n  - name: segments\n    dataset: customers\n    task: clustering\n"
+        "    features:\n      customer_id: {role: reject}\n    algorithms:\n      kmeans_clustering: {}\n"
+        "saved_models:\n  - name: segments_model\n    ml_task: segments\n"
+    )
+    root = write_config(tmp_path / "cfg", {"mlc.yml": text})
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    raw = task_settings(dss, "MLC")
+    assert raw["taskType"] == "CLUSTERING" and raw["modeling"]["kmeans_clustering"]["enabled"] is True
+    project = dss.client().get_project("MLC")
+    [model] = project.list_saved_models()
+    assert project.get_saved_model(model["id"]).get_active_version()["snippet"]["algorithm"] == "KMEANS"
+    assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")

@@ -80,6 +80,19 @@ _SNIPPET_NAMES: dict[str, tuple[str, ...]] = {
     "lightgbm_classification": ("LIGHTGBM_CLASSIFICATION",),
     "lightgbm_regression": ("LIGHTGBM_REGRESSION",),
     "xgboost": ("XGBOOST_CLASSIFICATION", "XGBOOST_REGRESSION"),
+    # clustering, after dataikuapi's DSSClusteringMLTaskSettings._algorithm_remap
+    "db_scan_clustering": ("DBSCAN",),
+    "hdb_scan_clustering": ("HDBSCAN",),
+    "spectral_clustering": ("SPECTRAL",),
+    "ward_clustering": ("WARD",),
+    "kmeans_clustering": ("KMEANS",),
+    "mini_batch_kmeans_clustering": ("MINIBATCH_KMEANS",),
+    "gmm_clustering": ("GAUSSIAN_MIXTURE",),
+    "two_step": ("TWO_STEP",),
+    "isolation_forest": ("ISOLATION_FOREST",),
+    "mllib_kmeans_clustering": ("MLLIB_KMEANS",),
+    "mllib_gaussian_mixture_clustering": ("MLLIB_GAUSSIAN_MIXTURE",),
+    "h2o_kmeans": ("H20_KMEANS",),
 }
 # Keys of DSS's `modeling` that are not algorithms.
 _NOT_ALGORITHMS = {"gridSearchParams", "metrics", "grid_search", "skipExpensiveReports", "custom_python", "plugin_python",
@@ -127,6 +140,15 @@ def snippet_names(algorithm: str, prediction_type: Optional[str]) -> tuple[str, 
     if key is None:
         return ()
     return _SNIPPET_NAMES.get(key, (key.upper(),))
+
+
+def algorithm_of_snippet(snippet_name: str, prediction_type: Optional[str]) -> str:
+    """A trained model's algorithm as its snippet names it ("RANDOM_FOREST_CLASSIFICATION",
+    "KMEANS") -> the configuration's name of it."""
+    for key, names in _SNIPPET_NAMES.items():
+        if snippet_name in names:
+            return _algorithm_name(key, prediction_type)
+    return snippet_name.lower()
 
 
 def _algorithm_name(key: str, prediction_type: Optional[str]) -> str:

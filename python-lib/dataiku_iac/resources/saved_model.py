@@ -188,7 +188,8 @@ def _trained_model(task: Any, attrs: Mapping[str, Any], address: str) -> str:
     wanted = attrs.get("algorithm")
     if wanted is None:
         return str(ids[0])
-    names = {*ml_task.snippet_names(str(wanted), "binary_classification"), *ml_task.snippet_names(str(wanted), "regression")}
+    names = {*ml_task.snippet_names(str(wanted), "binary_classification"), *ml_task.snippet_names(str(wanted), "regression"),
+             *ml_task.snippet_names(str(wanted), None)}
     snippets = task.get_trained_model_snippet(ids=ids)
     for model_id in ids:
         algorithm = str((snippets.get(model_id) or {}).get("algorithm") or "")
@@ -244,12 +245,7 @@ def _algorithm_of(versions: list[dict[str, Any]], active: Any, prediction_type: 
         nested = version.get("snippet")
         snippet: dict[str, Any] = nested if isinstance(nested, dict) else version
         algorithm = snippet.get("algorithm")
-        if not isinstance(algorithm, str):
-            return None
-        for name in ml_task.PREDICTION_ALGORITHMS:
-            if algorithm in ml_task.snippet_names(name, prediction_type):
-                return name
-        return algorithm.lower()
+        return ml_task.algorithm_of_snippet(algorithm, prediction_type) if isinstance(algorithm, str) else None
     return None
 
 

@@ -104,3 +104,10 @@ def test_versions_are_never_a_difference() -> None:
 def test_train_is_recorded_in_a_saved_plan() -> None:
     assert PlanOptions.from_json(PlanOptions(train=True).to_json()).train is True
     assert "train" not in PlanOptions().to_json()  # plans without it keep their exact shape
+
+
+def test_a_snippets_algorithm_is_named_as_the_configuration_names_it() -> None:
+    assert ml_task.algorithm_of_snippet("RANDOM_FOREST_REGRESSION", "regression") == "random_forest"
+    assert ml_task.algorithm_of_snippet("XGBOOST_CLASSIFICATION", "binary_classification") == "xgboost"
+    assert ml_task.algorithm_of_snippet("KMEANS", None) == "kmeans_clustering"
+    assert ml_task.snippet_names("kmeans_clustering", None) == ("KMEANS",)
