@@ -202,3 +202,81 @@ def test_packages_are_never_deleted_and_a_service_goes_only_with_its_project(dss
     run_cli(root, "destroy", "-e", "dev", "--auto-approve", env=cli_env(dss))
     assert dss.client().get_apideployer().list_deployments() == []
     assert KEY not in dss.client().list_project_keys()
+
+
+MODELS = """\
+project:
+  key: APSM
+  name: Churn API
+
+datasets:
+  - name: customers
+    type: managed
+    schema:
+      columns:
+        - {name: age, type: bigint}
+        - {name: plan, type: string}
+        - {name: churned, type: boolean}
+
+ml_tasks:
+  - name: churn
+    dataset: customers
+    prediction_type: binary_classification
+    target: churned
+    algorithms:
+      random_forest: {n_estimators: 50}
+
+saved_models:
+  - name: churn_model
+    ml_task: churn
+    algorithm: random_forest
+
+api_services:
+  - name: churn_api
+    endpoints:
+      - name: predict
+        type: prediction
+        saved_model: churn_model
+    packages: [v1]
+
+api_deployments:
+  - name: churn_api_prod
+    service: churn_api
+    infra: prod-infra
+    generations:
+      - package: v1
+"""
+
+
+def test_a_prediction_endpoint_on_a_saved_model_of_the_configuration(dss: Any, tmp_path: Path) -> None:
+    """The endpoint names a configured saved model: created after it, with DSS's id as modelRef; a
+    retrained model ships as a new package, A/B tested against the old one, then promoted."""
+    _infra(dss)
+    typo = MODELS.replace("        saved_model: churn_model\n", "        saved_model: churn_mdl\n")
+    out = run_cli(write_config(tmp_path / "bad", {"apsm.yml": typo}), "validate", "-e", "dev", "--offline",
+                  env=cli_env(dss), expect=1).output
+    assert re.search(r"projects/apsm\.yml:32:\d+\b.*unknown saved model 'churn_mdl'.*did you mean 'churn_model'", out), out
+
+    root = write_config(tmp_path / "cfg", {"apsm.yml": MODELS})
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    project = dss.client().get_project("APSM")
+    model = project.get_saved_model(project.list_saved_models()[0]["id"])
+    service = project.get_api_service("churn_api")
+    assert service.get_settings().endpoints[0]["modelRef"] == model.id
+    assert service.get_package_summary("v1")["endpoints"][0]["modelVersion"] == "initial"
+    _no_changes(dss, root)
+
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", "--train", env=cli_env(dss))
+    retrained = model.get_active_version()["id"]
+    ab = MODELS.replace("packages: [v1]", "packages: [v1, v2]").replace(
+        "      - package: v1\n", "      - package: v1\n        traffic: 80\n      - package: v2\n        traffic: 20\n")
+    (root / "projects" / "apsm.yml").write_text(ab, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert service.get_package_summary("v2")["endpoints"][0]["modelVersion"] == retrained != "initial"
+    assert [e["proba"] for e in _mapping(dss, "churn_api_prod")["entries"]] == [0.8, 0.2]
+    _no_changes(dss, root)
+    (root / "projects" / "apsm.yml").write_text(ab.replace("        traffic: 80\n      - package: v2\n        traffic: 20\n", "")
+                                                .replace("      - package: v1\n", "      - package: v2\n"), encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert _mapping(dss, "churn_api_prod") == {"mode": "SINGLE_GENERATION", "generation": "v2"}
+    _no_changes(dss, root)

@@ -184,8 +184,7 @@ def _build_endpoint(path: tuple[Any, ...], endpoint: dict[str, Any], item: dict[
         if not model:
             ctx.error(path, f"a {kind} endpoint scores a saved model: it needs `saved_model`", "saved_model: NAME")
             return None
-        # No saved model type is registered before this one yet: the name is taken as DSS's saved model id,
-        # unchecked (docs/config-reference.md says so); with that type, `ctx.require` it here.
+        ctx.require(SAVED_MODEL, model, path + ("saved_model",), "the saved model its endpoint scores")
         logical["saved_model"] = model
         for key in ("code_file", "function"):
             if key in endpoint:
@@ -272,6 +271,7 @@ SPEC = ResourceSpec(
     section="api_services",
     schema=SCHEMA,
     file_keys=("endpoints.*.code_file",),
+    references=(SAVED_MODEL,),
     deleted_with_project=True,
     build=build,
     to_config=to_config,
