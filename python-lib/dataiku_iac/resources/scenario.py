@@ -911,9 +911,11 @@ _CRON_FIELDS = ("frequency", "hour", "minute", "days")  # what a cron expression
 def written_form(declared: Mapping[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     """`item` (to_config's) with each temporal trigger the configuration writes as `cron:` in
     that form: its cron expression as written when it still says the same schedule, else the
-    expression of the new one (a schedule cron cannot say is left as fields)."""
+    expression of the new one (a schedule cron cannot say is left as fields); and each build step
+    of saved models in the word the configuration uses for it (`build` or `train`)."""
     from dataiku_iac.config.schedule import ScheduleError, parse_cron, to_cron
 
+    _steps_as_written(declared, item)
     declared_triggers = declared.get("triggers")
     if not isinstance(declared_triggers, list):
         return item
@@ -933,6 +935,17 @@ def written_form(declared: Mapping[str, Any], item: dict[str, Any]) -> dict[str,
                 trigger.pop(key, None)
             trigger["cron"] = cron
     return item
+
+
+def _steps_as_written(declared: Mapping[str, Any], item: dict[str, Any]) -> None:
+    """A step the configuration writes `build` with only `saved_models` stays `build` (to_config
+    writes such a step `train`: the same DSS step)."""
+    declared_steps = declared.get("steps")
+    if not isinstance(declared_steps, list):
+        return
+    for written, step in zip(declared_steps, item.get("steps") or []):
+        if isinstance(written, Mapping) and written.get("type") == "build" and step.get("type") == TRAIN_STEP:
+            step["type"] = "build"
 
 
 def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:

@@ -111,3 +111,11 @@ def test_a_snippets_algorithm_is_named_as_the_configuration_names_it() -> None:
     assert ml_task.algorithm_of_snippet("XGBOOST_CLASSIFICATION", "binary_classification") == "xgboost"
     assert ml_task.algorithm_of_snippet("KMEANS", None) == "kmeans_clustering"
     assert ml_task.snippet_names("kmeans_clustering", None) == ("KMEANS",)
+
+
+def test_pull_keeps_a_build_step_of_saved_models_in_the_configurations_words() -> None:
+    from dataiku_iac.resources import scenario
+
+    imported = {"steps": [{"type": "train", "saved_models": ["m"]}, {"type": "train", "saved_models": ["n"]}]}
+    declared = {"steps": [{"type": "build", "saved_models": ["m"]}, {"type": "train", "saved_models": ["n"]}]}
+    assert [s["type"] for s in scenario.written_form(declared, imported)["steps"]] == ["build", "train"]
