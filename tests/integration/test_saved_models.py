@@ -132,6 +132,12 @@ def test_create_trains_once_then_train_only_when_asked_and_pin_versions(dss: Any
     (root / "projects" / "smt.yml").write_text(pinned.replace("active_version: initial", f"active_version: '{trained[1]}'"), encoding="utf-8")
     cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     assert sm.get_active_version()["id"] == trained[1]
+    # Drift: someone activates another version in DSS; the pin puts it back.
+    sm.set_active_version("initial")
+    drift = cli(dss, root, "drift", "-e", "dev", expect=2).stdout
+    assert "saved_model.SMT.churn_model" in drift and "active_version" in drift, drift
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert sm.get_active_version()["id"] == trained[1]
     (root / "projects" / "smt.yml").write_text(pinned.replace("active_version: initial", "active_version: '12345'"), encoding="utf-8")
     out = cli(dss, root, "plan", "-e", "dev", expect=1).output
     assert re.search(r"projects/smt\.yml:27: saved_model\.SMT\.churn_model: active_version '12345' is not a version", out), out
