@@ -26,13 +26,21 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dataiku_iac.dssclient import last_status
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, save_if_changed
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    READS,
+    BuildContext,
+    ConfigSchema,
+    FlowLink,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+)
 
 TYPE = "api_service"
 SAVED_MODEL = "saved_model"  # the type an endpoint's `saved_model` names (its ids learned by its handler)
@@ -262,6 +270,13 @@ SCHEMA = ConfigSchema(
     }
 )
 
+def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
+    """The saved models its endpoints score: what impact analysis walks down to from a saved model's
+    change (a new active version is what the service's next package freezes)."""
+    models = {e.get("saved_model") for e in attrs.get("endpoints") or [] if isinstance(e, dict)}
+    return [FlowLink(READS, name, (SAVED_MODEL,)) for name in sorted(m for m in models if isinstance(m, str))]
+
+
 SPEC = ResourceSpec(
     type=TYPE,
     label="API service",
@@ -272,6 +287,7 @@ SPEC = ResourceSpec(
     schema=SCHEMA,
     file_keys=("endpoints.*.code_file",),
     references=(SAVED_MODEL,),
+    flow_links=flow_links,
     deleted_with_project=True,
     build=build,
     to_config=to_config,
