@@ -203,3 +203,20 @@ def test_deleting_a_saved_model_warns_of_its_versions_and_takes_its_training_rec
     assert project.list_saved_models() == []
     assert [r["name"] for r in project.list_recipes()] == []
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
+def test_a_saved_model_is_deployed_again_from_a_replaced_ml_task(dss: Any, tmp_path: Path) -> None:
+    """A new target replaces the ML task; the saved model deployed from it is replaced in the same
+    plan (trained from the new task), so the next plan has nothing to do."""
+    key = "SMR"
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "cfg", {"smr.yml": text})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    old_id = model(dss, key).id
+    (root / "projects" / "smr.yml").write_text(text.replace("    target: churned\n", "    target: plan\n"), encoding="utf-8")
+    plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
+    assert f"ml_task.{key}.churn must be replaced" in plan and f"saved_model.{key}.churn_model must be replaced" in plan, plan
+    assert f"made from what the plan replaces: ml_task.{key}.churn" in plan, plan
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert model(dss, key).id != old_id
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")

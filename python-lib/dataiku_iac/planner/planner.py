@@ -62,6 +62,7 @@ from dataiku_iac.resources.spec import Identity
 NAME = "name"
 REPLACE_REQUESTED = "replacement requested with --replace"
 FOLDER_USER_REPLACED = "DSS deletes it with the managed folder the plan replaces:"
+REPLACED_WITH = "made from what the plan replaces:"
 
 
 def plan(
@@ -118,7 +119,7 @@ def _changes(
     replaced = set(options.replace)
     _check_live(wanted, state, observed)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
-    changes = _training(_with_create_notes(_replacing_folder_users(changes)), wanted, options)
+    changes = _training(_with_create_notes(_replaced_with(_replacing_folder_users(changes))), wanted, options)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
@@ -140,6 +141,23 @@ def _check_live(wanted: dict[str, Resource], state: Any, observed: Observation) 
                         for text in spec.check_live(resource, live))
     if problems:
         raise PlanError.of(problems)
+
+
+def _replaced_with(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """An object whose type is replaced with what it references (spec.replaced_with: a saved model
+    and the ML task it is deployed from) is replaced in the same plan as that object, created again
+    after it; else the next plan would find it bound to an object that no longer exists."""
+    replaced = {c.address: c.type for c in changes if c.action == Action.REPLACE}
+    if not replaced:
+        return changes
+    out = []
+    for change in changes:
+        spec = find_spec(change.type)
+        causes = sorted(a for a in change.depends_on if spec is not None and replaced.get(a) in spec.replaced_with)
+        if causes and change.action in (Action.NOOP, Action.UPDATE):
+            change = replace(change, action=Action.REPLACE, reason=f"{REPLACED_WITH} {', '.join(causes)}")
+        out.append(change)
+    return out
 
 
 def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:

@@ -361,4 +361,5 @@ SPEC = ResourceSpec(
     check_live=check_live,
     create_note="creating it trains its ML task once (a training session) and deploys the model to the Flow",
     trainable=True,
+    replaced_with=(ml_task.TYPE,),  # deployed from a task the plan replaces (a new target): deployed again
 )

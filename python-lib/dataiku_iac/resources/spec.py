@@ -329,6 +329,9 @@ class ResourceSpec:
     # Whether `apply --train` (`plan --train`) retrains its objects: the plan then updates each one in
     # scope with the attribute `policy.TRAIN`, which its handler's `update` reads (saved models).
     trainable: bool = False
+    # The referenced types whose replacement replaces this object too, in the same plan (a saved model
+    # deployed from an ML task the plan replaces: it is deployed again from the new one).
+    replaced_with: tuple[str, ...] = ()
     # DSS's public API cannot delete the object alone (dataikuapi has no call: API services); it goes
     # with its project. A plan refuses to remove one unless its project is deleted too, and the
     # apply makes no call for it (the project's delete, which comes after, removes it).
