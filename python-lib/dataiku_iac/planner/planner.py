@@ -172,6 +172,7 @@ def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
 
 
 TRAIN_REASON = "apply --train: a job builds it, DSS trains a new version and makes it active"
+TRAIN_PINNED = " (then the pinned active_version is activated again)"
 
 
 def _training(changes: list[ResourceChange], wanted: dict[str, Resource], options: PlanOptions) -> list[ResourceChange]:
@@ -184,7 +185,8 @@ def _training(changes: list[ResourceChange], wanted: dict[str, Resource], option
     for change in changes:
         spec = find_spec(change.type)
         if spec is not None and spec.trainable and change.address in wanted and change.action in (Action.NOOP, Action.UPDATE):
-            reason = TRAIN_REASON if change.action == Action.NOOP else f"{change.reason}; {TRAIN_REASON}"
+            why = TRAIN_REASON + (TRAIN_PINNED if (change.after or {}).get("active_version") is not None else "")
+            reason = why if change.action == Action.NOOP else f"{change.reason}; {why}"
             field = FieldChange(TRAIN, before=None, after="a new version")
             change = replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: True},
                              field_changes=(*change.field_changes, field))
