@@ -152,9 +152,15 @@ def test_import_writes_the_task_and_plans_no_changes(dss: Any, tmp_path: Path) -
     definition.get_raw()["name"] = "churn_model"
     analysis.set_definition(definition)
 
+    # One left with the name DSS gave its analysis, which the configuration cannot write: reported.
+    other = project.create_prediction_ml_task("customers", "fee", prediction_type="REGRESSION")
+    default_name = project.get_analysis(other.analysis_id).get_definition().get_raw()["name"]
+
     root = write_config(tmp_path / "cfg", {})
-    run_cli(root, "import", "project", "MLI", "-e", "dev", env=cli_env(dss))
+    output = run_cli(root, "import", "project", "MLI", "-e", "dev", env=cli_env(dss)).output
+    assert default_name in output, output
     written = yaml.safe_load((root / "projects" / "mli.yml").read_text(encoding="utf-8"))
+    assert len(written["ml_tasks"]) == 1, written
     item = written["ml_tasks"][0]
     assert item["name"] == "churn_model" and item["target"] == "churned" and item["prediction_type"] == "binary_classification", item
     assert item["algorithms"], item
