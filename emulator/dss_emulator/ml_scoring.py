@@ -10,10 +10,10 @@ the row (docs/emulator.md "Scoring and evaluation"). For draw ``k`` of a row,
 ``u_k = first 8 hex digits of md5("<fullModelId>|<k>|" + the row's input columns as JSON) / 2^32``
 (the target column, when the scored data has one, is left out: it must not decide the prediction):
 
-* classification: one weight ``0.05 + u_k`` per class (the distinct target values of the training
-  dataset, sorted), ``proba_<class>`` = weight / sum of weights, ``prediction`` = the likeliest class;
+* classification: one weight ``0.05 + u_k`` per class (the version's target remapping, in DSS's
+  order; else the distinct target values of the training dataset, sorted), ``proba_<class>`` = weight / sum of weights, ``prediction`` = the likeliest class;
 * regression: ``prediction = mean + std * (2 * u_0 - 1)`` with the training target's mean and
-  population standard deviation;
+  population standard deviation (the version's trainInfo.targetMean/targetStd, else the data's);
 * clustering: ``cluster = "cluster_" + floor(u_0 * nbClusters)``.
 
 An evaluation's metrics are real arithmetic on the scored rows (accuracy, log loss… or MAE, RMSE,
@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import dataset_rows, defaults, errors, evaluation_stores, saved_models
+from . import dataset_rows, defaults, errors, evaluation_stores, ml_training, saved_models
 from .rows import RowStore, ident, literal
 from .store import ProjectData, Store
 
@@ -115,6 +115,10 @@ class Model:
     train_sql: Optional[str] = None  # the training dataset's rows
     train_columns: List[Dict[str, Any]] = field(default_factory=list)
     clusters: int = 3
+    # What the version recorded at training (ml_training: target remapping, trainInfo.targetMean/Std);
+    # the training dataset's current rows stand in when a version lacks them.
+    trained_classes: List[str] = field(default_factory=list)
+    trained_spread: Optional[Tuple[float, float]] = None
 
     @property
     def classification(self) -> bool:
@@ -130,6 +134,11 @@ def model_facts(store: Store, proj: ProjectData, sm_id: str) -> Model:
     model = Model(sm_id, str(doc.get("name")), f"S-{proj.key}-{sm_id}-{version['id']}",
                   str(mini.get("taskType") or "PREDICTION"), mini.get("predictionType"), mini.get("targetVariable"),
                   clusters=int(version["snippet"].get("nbClusters") or 3))
+    details = version.get("details") or {}
+    model.trained_classes = ml_training.classes_of(details)
+    info = details.get("trainInfo") or {}
+    if "targetMean" in info:
+        model.trained_spread = (float(info["targetMean"]), float(info.get("targetStd") or 1.0))
     recipe = saved_models.training_recipe_of(proj, sm_id)
     train = next(iter(role_refs(proj.recipes[recipe].get("inputs"), "main")), None) if recipe else None
     train_doc = proj.datasets.get(train or "")
@@ -140,6 +149,8 @@ def model_facts(store: Store, proj: ProjectData, sm_id: str) -> Model:
 
 
 def classes(rows: RowStore, model: Model) -> List[str]:
+    if model.trained_classes:
+        return model.trained_classes
     if model.train_sql is None or model.target is None:
         raise errors.bad_request(f"Saved model {model.sm_id} has no training data to take its classes from")
     found = rows.query(
@@ -152,6 +163,8 @@ def classes(rows: RowStore, model: Model) -> List[str]:
 
 
 def target_spread(rows: RowStore, model: Model) -> Tuple[float, float]:
+    if model.trained_spread is not None:
+        return model.trained_spread
     if model.train_sql is None or model.target is None:
         return 0.0, 1.0
     t = f"TRY_CAST({ident(model.target)} AS DOUBLE)"
