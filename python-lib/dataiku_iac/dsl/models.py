@@ -919,6 +919,23 @@ class SavedModel(Model):
 
 
 @dataclass
+class ModelEvaluationStore(Model):
+    """model evaluation store"""
+
+    name: str
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    metrics: Union[List[str], Tuple[str, ...]] = UNSET
+    run_checks_on_build: Union[bool, Var] = UNSET
+    checks: Sequence[Any] = UNSET
+    zone: str = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "description", "tags", "metrics", "run_checks_on_build", "checks", "zone", "protect", "ignore_changes",)
+
+
+@dataclass
 class TriggerTemporal(Model):
     """a trigger of type temporal"""
 
@@ -1276,12 +1293,13 @@ class UnmanagedPatterns(Model):
     datasets: Union[List[str], Tuple[str, ...]] = UNSET
     ml_tasks: Union[List[str], Tuple[str, ...]] = UNSET
     saved_models: Union[List[str], Tuple[str, ...]] = UNSET
+    model_evaluation_stores: Union[List[str], Tuple[str, ...]] = UNSET
     recipes: Union[List[str], Tuple[str, ...]] = UNSET
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
     api_services: Union[List[str], Tuple[str, ...]] = UNSET
     api_deployments: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "recipes", "scenarios", "api_services", "api_deployments",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "model_evaluation_stores", "recipes", "scenarios", "api_services", "api_deployments",)
 
 
 @dataclass
@@ -1349,6 +1367,7 @@ class ProjectFile(Model):
     flow_zones: Sequence[FlowZone] = UNSET
     ml_tasks: Sequence[MlTask] = UNSET
     saved_models: Sequence[SavedModel] = UNSET
+    model_evaluation_stores: Sequence[ModelEvaluationStore] = UNSET
     scenarios: Sequence[Scenario] = UNSET
     api_services: Sequence[ApiService] = UNSET
     api_deployments: Sequence[ApiDeployment] = UNSET
@@ -1357,7 +1376,7 @@ class ProjectFile(Model):
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "model_evaluation_stores", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1390,6 +1409,7 @@ __all__ = [
     "MlTaskFeatures",
     "MlTaskHyperparameterSearch",
     "MlTaskSplit",
+    "ModelEvaluationStore",
     "ModuleCall",
     "MovedEntry",
     "Partitioning",

@@ -53,7 +53,8 @@ POLICY = FieldPolicy(fields=(Field("color"),))
 # -- the members' side ----------------------------------------------------------------------------
 MEMBER_KEY = "zone"  # the item key and logical attribute of a member
 # The member types and their DSS object types in zone references ({objectType, objectId}).
-MEMBER_TYPES = {"dataset": "DATASET", "managed_folder": "MANAGED_FOLDER", "recipe": "RECIPE", "saved_model": "SAVED_MODEL"}
+MEMBER_TYPES = {"dataset": "DATASET", "managed_folder": "MANAGED_FOLDER", "recipe": "RECIPE", "saved_model": "SAVED_MODEL",
+                "model_evaluation_store": "MODEL_EVALUATION_STORE"}
 # A member's field: a member that stops declaring its zone goes back to the default zone.
 MEMBER_FIELD = Field(MEMBER_KEY, reset=DEFAULT_ZONE)
 _MEMBERSHIPS = "flow_zone.members"  # ProjectContext.learn: "OBJECTTYPE:objectId" -> zone name
@@ -193,6 +194,8 @@ def _object(project: Any, type_: str, dss_id: str) -> Any:
         return project.get_managed_folder(dss_id)
     if type_ == "saved_model":
         return project.get_saved_model(dss_id)
+    if type_ == "model_evaluation_store":
+        return project.get_model_evaluation_store(dss_id)
     return project.get_recipe(dss_id)
 
 

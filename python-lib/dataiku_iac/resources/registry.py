@@ -23,6 +23,7 @@ from dataiku_iac.resources.dataset import SPEC as DATASET
 from dataiku_iac.resources.flow_zone import SPEC as FLOW_ZONE
 from dataiku_iac.resources.managed_folder import SPEC as MANAGED_FOLDER
 from dataiku_iac.resources.ml_task import SPEC as ML_TASK
+from dataiku_iac.resources.model_evaluation_store import SPEC as MODEL_EVALUATION_STORE
 from dataiku_iac.resources.project import SPEC as PROJECT
 from dataiku_iac.resources.recipe import SPEC as RECIPE
 from dataiku_iac.resources.saved_model import SPEC as SAVED_MODEL
@@ -109,6 +110,7 @@ REGISTRY.register(MANAGED_FOLDER)
 REGISTRY.register(DATASET)
 REGISTRY.register(ML_TASK)
 REGISTRY.register(SAVED_MODEL)
+REGISTRY.register(MODEL_EVALUATION_STORE)
 REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
 REGISTRY.register(API_SERVICE)
