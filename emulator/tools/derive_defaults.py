@@ -429,6 +429,23 @@ def clustering_defaults(prediction: dict, out: Path) -> None:
           "DSSClusteringMLTaskSettings; the algorithm parameters are guesses (docs/emulator.md)", doc)
 
 
+def evaluation_defaults(root: Path, out: Path) -> None:
+    """The model evaluation store as created, and the scoring and evaluation recipes' payloads (the
+    emulator's ml_scoring.py and routes/evaluationstores.py fill the blanked keys)."""
+    store = load(root, "model_evaluation_store/git_at_creation.json")
+    store["name"] = None
+    for key in ("versionTag", "creationTag"):
+        store.pop(key, None)
+    write(out, "model_evaluation_store.json", 'model_evaluation_store/git_at_creation.json (a store as DSS 10 wrote it at creation; name filled, versionTag/creationTag stamped on create)', store)
+    evaluation = load(root, "recipe/evaluation_recipe_multiclass_2023.payload.json")
+    evaluation["dataDriftColumnHandling"] = {}
+    evaluation["predictionType"] = None
+    write(out, "payload_evaluation.json", "recipe/evaluation_recipe_multiclass_2023.payload.json (a DSS 12 evaluation recipe's payload, dataDriftColumnHandling emptied); at creation predictionType is set from the saved model, and for REGRESSION outputs/metrics become the 2022 regression sample's (ml_scoring.REGRESSION_PAYLOAD)", evaluation)
+    scoring = load(root, "recipe/prediction_scoring_recipe_2023.payload.json")
+    scoring["predictionType"] = None
+    write(out, "payload_prediction_scoring.json", "recipe/prediction_scoring_recipe_2023.payload.json (a DSS 12 scoring recipe's payload); predictionType set from the saved model at creation", scoring)
+
+
 def derive(root: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset_defaults(root, out)
@@ -440,6 +457,7 @@ def derive(root: Path, out: Path) -> None:
     pivot_and_sampling_defaults(root, out)
     mltask_defaults(root, out)
     saved_model_defaults(root, out)
+    evaluation_defaults(root, out)
 
 
 def main() -> None:
