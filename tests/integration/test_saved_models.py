@@ -158,6 +158,12 @@ def test_scenario_train_step_impact_and_import(dss: Any, tmp_path: Path) -> None
     scenario.run_and_wait()
     assert len(versions(dss, key)) == 2  # trained on DSS's side: data, not drift
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+    # The state records the new version once asked to take DSS's values (or at the next write).
+    refresh = cli(dss, root, "plan", "-e", "dev", "--refresh-only", "--detailed-exitcode", expect=2).stdout
+    assert f"saved_model.{key}.churn_model" in refresh and "versions" in refresh, refresh
+    cli(dss, root, "apply", "-e", "dev", "--refresh-only", "--auto-approve")
+    shown = cli(dss, root, "state", "show", "-e", "dev", f"saved_model.{key}.churn_model").json()
+    assert shown["attributes"]["versions"] == versions(dss, key), shown
 
     # Impact: the ML task's features change; the saved model trained from it is downstream.
     changed = text.replace("      logistic_regression: {}\n", "      logistic_regression: {}\n    features:\n      plan: {role: reject}\n")

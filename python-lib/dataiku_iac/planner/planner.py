@@ -51,6 +51,7 @@ from dataiku_iac.resources.policy import (
     ignores_whole,
     is_secret_ref,
     project_observed,
+    same_json,
     with_live_ignored,
     without_ignored,
 )
@@ -439,9 +440,12 @@ def _refreshed_fields(entry: Any, live: Observed, ignored: tuple[str, ...]) -> t
         if ignores_whole(ignored, name):
             continue
         current = live.attributes.get(name)
-        if policy.equal(name, without_ignored(ignored, name, applied), current):
-            continue
         field = policy.get(name)
+        if field.compare == RECORDED:  # DSS's data (a saved model's versions): recorded as DSS has it now
+            if same_json(applied, current):
+                continue
+        elif policy.equal(name, without_ignored(ignored, name, applied), current):
+            continue
         value = with_live_ignored(ignored, name, project_observed(applied, current, field.compare), applied) \
             if ignored else project_observed(applied, current, field.compare)
         record[name] = value
