@@ -280,3 +280,15 @@ def test_a_prediction_endpoint_on_a_saved_model_of_the_configuration(dss: Any, t
     run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
     assert _mapping(dss, "churn_api_prod") == {"mode": "SINGLE_GENERATION", "generation": "v2"}
     _no_changes(dss, root)
+
+
+def test_an_infrastructure_missing_on_the_target_is_refused_before_any_write(dss: Any, tmp_path: Path) -> None:
+    """`validate -e ENV` and `plan` ask the target's API Deployer for its infrastructures: a
+    deployment naming one it lacks is an error at its `infra:` line, and nothing is created."""
+    _infra(dss)
+    root = write_config(tmp_path / "cfg", {"apid.yml": PROJECT.replace("${API_INFRA}", "prod-infr")}, files={"api/score.py": CODE})
+    for command in ("validate", "plan"):
+        out = run_cli(root, command, "-e", "dev", env=cli_env(dss), expect=1).output
+        assert re.search(r"projects/apid\.yml:16:\d+: error: .*infrastructure 'prod-infr' does not exist on the API "
+                         r"Deployer of the DSS of environment 'dev'.*did you mean 'prod-infra'", out), out
+    assert KEY not in dss.client().list_project_keys()

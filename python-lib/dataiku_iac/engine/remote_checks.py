@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 from dataiku_iac.config.suggest import did_you_mean
 from dataiku_iac.errors import Diagnostic
 from dataiku_iac.model import DesiredState, Resource
-from dataiku_iac.resources.registry import spec_for
+from dataiku_iac.resources.registry import spec_for, specs
 
 # Connection types, as DSS names them (dataikuapi dss/dataset.py; S3 connections report "EC2").
 SQL_TYPES = frozenset({
@@ -306,3 +306,19 @@ def _locate(use: _Use, message: str, hint: Optional[str], environment: Any, conf
     env_file = environment.file if environment is not None else "the environment file"
     note = f"{section}: {use.target!r} is not remapped in {env_file}"
     return _at_field(resource, [attribute], f"{message} ({note})", hint, config)
+
+
+def check_type_targets(client: Any, desired: DesiredState, *, where: str, config: Any = None) -> list[Diagnostic]:
+    """What each type's `check_target` finds missing on the target DSS (an API deployment's
+    infrastructure), at the field that names it; types without the check, or without resources in
+    the model, make no request."""
+    problems = []
+    for spec in specs():
+        if spec.check_target is None:
+            continue
+        resources = sorted((r for r in desired.resources.values() if r.type == spec.type), key=lambda r: r.address)
+        if resources:
+            for found in spec.check_target(client, resources):
+                message = found.message.replace("{where}", where)
+                problems.append(_at_field(found.resource, [found.field], message, found.hint, config))
+    return problems

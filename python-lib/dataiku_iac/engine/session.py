@@ -38,7 +38,12 @@ from dataiku_iac.engine.observe import trust_list_version_tags as trust_list_ver
 from dataiku_iac.engine.pipeline import ConfigGoal, Pipeline, PlanResult, state_with_journal
 from dataiku_iac.engine.policies import Policies, policies_of
 from dataiku_iac.engine.reconcile import adopt_pending
-from dataiku_iac.engine.remote_checks import check_targets, connection_names, read_inventory
+from dataiku_iac.engine.remote_checks import (
+    check_targets,
+    check_type_targets,
+    connection_names,
+    read_inventory,
+)
 from dataiku_iac.engine.revert import revert_drift
 from dataiku_iac.errors import ConfigError, Diagnostic, IacError, LockError, StateError, redact_userinfo
 from dataiku_iac.model import DesiredState
@@ -284,6 +289,7 @@ class Session:
         url = self._target().url if self._client_factory is None else "this DSS"
         where = f"the DSS of environment {self.environment!r} ({redact_userinfo(url)})"
         problems = check_targets(desired, inventory, self.settings.environment, where=where, config=self._cfg)
+        problems += check_type_targets(client, desired, where=where, config=self._cfg)
         if problems:
             raise ConfigError(problems)
         self._targets_checked = True

@@ -28,7 +28,14 @@ from dataiku_iac.dssclient import last_status
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, save_if_changed
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    BuildContext,
+    ConfigSchema,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+    TargetProblem,
+)
 
 TYPE = "api_deployment"
 SERVICE_TYPE = "api_service"
@@ -120,6 +127,25 @@ class ApiDeploymentHandler(ResourceHandler):
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         # DSS deletes only a disabled deployment: dataikuapi disables it first.
         client.get_apideployer().get_deployment(dss_id).delete(disable_first=True)
+
+
+def check_target(client: Any, resources: list[Resource]) -> list[TargetProblem]:
+    """Every deployment's infrastructure must exist on the target's API Deployer (one list request,
+    before anything is planned). Not checked when the deployer does not answer the list (a node
+    without one, or a key without deployer rights): the create then fails with DSS's error."""
+    from dataiku_iac.config.suggest import did_you_mean  # as policy.py: config's package imports the registry
+
+    try:
+        infras = {x["infraBasicInfo"]["id"] for x in client.get_apideployer().list_infras(as_objects=False)}
+    except Exception:
+        if last_status() in (401, 403, 404):
+            return []
+        raise
+    return [
+        TargetProblem(r, "infra", f"infrastructure {r.attributes['infra']!r} does not exist on the API Deployer of {{where}}",
+                      did_you_mean(r.attributes["infra"], infras) or f"its infrastructures: {', '.join(sorted(infras)) or 'none'}")
+        for r in resources if r.attributes.get("infra") not in infras
+    ]
 
 
 def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
@@ -219,6 +245,7 @@ SPEC = ResourceSpec(
     section="api_deployments",
     schema=SCHEMA,
     references=(SERVICE_TYPE,),
+    check_target=check_target,
     build=build,
     to_config=to_config,
 )

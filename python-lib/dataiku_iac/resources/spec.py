@@ -257,6 +257,16 @@ FlowLinks = Callable[[Mapping[str, Any]], list[FlowLink]]
 
 
 @dataclass(frozen=True)
+class TargetProblem:
+    """What a type's `check_target` found missing on the target DSS, for one resource."""
+
+    resource: Any  # the desired Resource
+    field: str  # the item key naming what is missing ("infra"), where the problem is reported
+    message: str  # may say "{where}": the target DSS, as the other target checks name it
+    hint: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class ConfigSchema:
     """A type's part of the project file's JSON Schema (draft 2020-12).
 
@@ -332,6 +342,12 @@ class ResourceSpec:
     # The referenced types whose replacement replaces this object too, in the same plan (a saved model
     # deployed from an ML task the plan replaces: it is deployed again from the new one).
     replaced_with: tuple[str, ...] = ()
+    # Optional: (a DSS client, the type's desired resources) -> what they name that the target DSS
+    # lacks, checked by `validate -e ENV`, `plan` and `apply` before anything else, with the
+    # connections and code envs (engine/remote_checks.py): TargetProblem(resource, field, message,
+    # hint), reported at that field's file and line. Read-only calls; "{where}" in a message names
+    # the target DSS. (An API deployment's infrastructure.)
+    check_target: Optional[Callable[[Any, list[Any]], list[TargetProblem]]] = None
     # DSS's public API cannot delete the object alone (dataikuapi has no call: API services); it goes
     # with its project. A plan refuses to remove one unless its project is deleted too, and the
     # apply makes no call for it (the project's delete, which comes after, removes it).
