@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -155,6 +156,21 @@ def version_tags(client: Any, project_keys: Iterable[str]) -> dict[tuple, Any]:
         for item in project.list_scenarios():
             tags[(key, "scenario", item["id"])] = project.get_scenario(item["id"]).get_settings().get_raw().get("versionTag")
     return tags
+
+
+PREPARE_SCRIPT = "prepare-dev.sh"
+
+
+def prepare_example(dss: Any, root: Path, env: dict[str, str]) -> None:
+    """Run the example's `prepare-dev.sh`, when it has one, as its README's first steps do: what
+    must happen in DSS before its first full apply (an administrator's API infrastructure, rows
+    built before a model trains on them). `dataiku-iac` and `python` are this checkout's."""
+    script = root / PREPARE_SCRIPT
+    if not script.is_file():
+        return
+    shell = {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])}
+    done = subprocess.run(["bash", str(script)], cwd=root, env=shell, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{script}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
 def unmark_project(client: Any, project_key: str) -> None:

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import EXAMPLES, cli_env, request_count, run_cli, version_tags, writes_since
+from tests.e2e.helpers import (
+    EXAMPLES,
+    cli_env,
+    prepare_example,
+    request_count,
+    run_cli,
+    version_tags,
+    writes_since,
+)
 from tests.support import example_secrets
 
 
@@ -43,6 +51,7 @@ def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     shutil.copytree(example, root, ignore=shutil.ignore_patterns(".dataiku-iac", "*.tfplan.json"))
     env = cli_env(dss, **example_secrets(root))  # the secrets its reporters reference, set as a user does
     run_cli(dss, root, "validate", "-e", "dev", env=env)
+    prepare_example(dss, root, env)  # what its README does in DSS before the first full apply
     first = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
     assert "Apply complete!" in first.stdout, str(first)
     plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", env=env)

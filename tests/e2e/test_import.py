@@ -20,6 +20,7 @@ import yaml
 from tests.e2e import samples
 from tests.e2e.helpers import (
     cli_env,
+    prepare_example,
     request_count,
     run_cli,
     state_dir,
@@ -225,6 +226,7 @@ def test_projects_the_tool_made_import_back_to_an_empty_plan(dss: Any, tmp_path:
     source = tmp_path / "source"
     shutil.copytree(example, source)
     env = cli_env(dss, **example_secrets(source))  # the secrets its reporters reference
+    prepare_example(dss, source, env)
     run_cli(dss, source, "apply", "-e", "dev", "--auto-approve", env=env)
     state = yaml.safe_load((state_dir(source) / "state.json").read_text())
     keys = sorted({r["project_key"] for r in state["resources"].values()})

@@ -3,9 +3,11 @@
 The README's walk-through is the script (tests/e2e/walkthrough.py), against two emulators (dev,
 the `dss` fixture, and prod, started here: API Deployer objects belong to a DSS instance, so the
 two environments are two nodes, as in real life): dev converges, promotes to prod, a second model
-version is trained, pinned, and the active version is rolled back by pinning the first one again. CHECKS holds what the README's lines cannot show (DSS's own view of the
-objects, the plan's exact changes), keyed by the command as the README writes it; every key must
-be met. Then the live dev project is imported into an empty directory and plans `No changes.`.
+version is trained, pinned and shipped as an A/B split, and the active version is rolled back by
+pinning the first one again. CHECKS holds what the README's lines cannot show (DSS's own view of
+the objects, the plan's exact changes), keyed by the command as the README writes it (and its
+occurrence, for a command run twice); every key must be met. Then the live dev project is
+imported into an empty directory and plans `No changes.`.
 """
 
 from __future__ import annotations
@@ -33,18 +35,68 @@ def _check_built(dss: Any, root: Path, result: CliResult) -> None:
 
 
 def _check_promoted(dss: Any, root: Path, result: CliResult) -> None:
-    project = PROD_NODE[0].client().get_project(PROD)
+    """Prod has dev's objects, on its own connection and API infrastructure."""
+    dev, prod = dss.client(), PROD_NODE[0].client()
+    project = prod.get_project(PROD)
     for item in project.list_datasets():
         connection = project.get_dataset(item["name"]).get_settings().get_raw()["params"].get("connection")
         assert connection == PROD_CONNECTION, (item["name"], connection)
-    assert sorted(r["name"] for r in project.list_recipes()) == sorted(
-        r["name"] for r in dss.client().get_project(DEV).list_recipes())
+    assert _objects(prod, PROD) == _objects(dev, DEV)
+    deployment = prod.get_apideployer().get_deployment("churn_api_live").get_settings().get_raw()
+    assert deployment["infraId"] == "prod-infra", deployment
+
+
+def _objects(client: Any, key: str) -> dict[str, list[str]]:
+    project = client.get_project(key)
+    return {
+        "datasets": sorted(d["name"] for d in project.list_datasets()),
+        "recipes": sorted(r["name"] for r in project.list_recipes()),
+        "ml_tasks": sorted(t["analysisName"] for t in project.list_ml_tasks()["mlTasks"]),
+        "saved_models": sorted(m["name"] for m in project.list_saved_models()),
+        "api_services": sorted(s["id"] for s in project.list_api_services()),
+        "scenarios": sorted(s["id"] for s in project.list_scenarios()),
+    }
+
+
+def _versions(dss: Any) -> list[dict]:
+    project = dss.client().get_project(DEV)
+    (model,) = project.list_saved_models()
+    return list(project.get_saved_model(model["id"]).list_versions())
+
+
+TRAINED: list[str] = []  # the dev model's version ids after the second training
+
+
+def _check_trained(dss: Any, root: Path, result: CliResult) -> None:
+    versions = _versions(dss)
+    assert len(versions) == 2 and [v["id"] for v in versions if v.get("active")] != ["initial"], versions
+    TRAINED[:] = sorted(v["id"] for v in versions)
+
+
+def _check_rollback_plan(dss: Any, root: Path, result: CliResult) -> None:
+    """The plan is exactly the pin going back: one update, of one field, from the second version to
+    the first."""
+    plan = run_cli(dss, root, "plan", "-e", "dev", "--json").json()
+    changes = [c for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]]
+    assert [(c["address"], c["action"]) for c in changes] == [("saved_model.CHURN.churn_model", "update")], changes
+    (second,) = [v for v in TRAINED if v != "initial"]
+    fields = [(f["name"], f["before"], f["after"]) for f in changes[0]["change"]["fields"]]
+    assert fields == [("active_version", second, "initial")], fields
+
+
+def _check_rolled_back(dss: Any, root: Path, result: CliResult) -> None:
+    versions = _versions(dss)
+    assert [v["id"] for v in versions if v.get("active")] == ["initial"], versions
+    assert sorted(v["id"] for v in versions) == TRAINED, "a version was deleted"
 
 
 Check = Callable[[Any, Path, CliResult], None]
-CHECKS: dict[str, Check] = {
+CHECKS: dict[Any, Check] = {  # by command, or (command, occurrence) for a command the README runs twice
     "python in_dss.py build CHURN_DEV customers": _check_built,
     "DKU_DSS_URL=$DKU_DSS_URL_PROD dataiku-iac apply -e prod --auto-approve": _check_promoted,
+    "dataiku-iac apply -e dev --train --auto-approve": _check_trained,
+    "dataiku-iac plan -e dev --detailed-exitcode": _check_rollback_plan,
+    ("python in_dss.py versions CHURN_DEV churn_model", 2): _check_rolled_back,
 }
 
 
@@ -69,17 +121,20 @@ def prod(tmp_path: Path) -> Iterator[Any]:
 
 def _walk(dss: Any, prod: Any, root: Path) -> None:
     env = shell_env(dss, DKU_DSS_URL_PROD=prod.url, DKU_API_KEY_PROD=prod.api_key)
-    met: set[str] = set()
+    met: set[Any] = set()
+    seen: dict[str, int] = {}
     for step in walkthrough_steps(README.read_text()):
         result = run_step(dss, root, step, env)
         assert result.returncode == step.exit_code, step.where(result)
         assert "Traceback" not in result.output, step.where(result)
         for text in step.prints:
             assert text in result.stdout, f"{text!r} not printed\n{step.where(result)}"
-        check: Optional[Check] = CHECKS.get(step.command)
+        seen[step.command] = seen.get(step.command, 0) + 1
+        key = next((k for k in ((step.command, seen[step.command]), step.command) if k in CHECKS), None)
+        check: Optional[Check] = CHECKS.get(key)
         if check is not None:
             check(dss, root, result)
-            met.add(step.command)
+            met.add(key)
     assert met == set(CHECKS), f"the README no longer runs: {sorted(set(CHECKS) - met)}"
 
 
@@ -102,4 +157,7 @@ def test_the_ml_pipeline_converges_promotes_rolls_back_and_imports_back(dss: Any
     root = tmp_path / "ml-pipeline"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".dataiku-iac", "__pycache__"))
     _walk(dss, prod, root)
+    mapping = dss.client().get_apideployer().get_deployment("churn_api_live").get_settings().get_raw()["generationsMapping"]
+    assert mapping["mode"] == "MULTI_GENERATION", mapping  # the A/B split, as the deployer serves it
+    assert sorted((e["generation"], e["proba"]) for e in mapping["entries"]) == [("v1", 0.9), ("v2", 0.1)], mapping
     _import_into_an_empty_directory(dss, root, tmp_path)
