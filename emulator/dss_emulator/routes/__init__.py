@@ -22,4 +22,6 @@ from . import (  # noqa: F401
     recipes,
     savedmodels,
     scenarios,
+    webapps,
+    wiki,
 )
