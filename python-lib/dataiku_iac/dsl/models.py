@@ -1285,6 +1285,53 @@ class ApiDeployment(Model):
 
 
 @dataclass
+class WebappBackend(Model):
+    """'backend' of Webapp"""
+
+    enabled: Union[bool, Var] = UNSET
+    auto_start: Union[bool, Var] = UNSET
+    code_env: str = UNSET
+
+    _order = ("enabled", "auto_start", "code_env",)
+
+
+@dataclass
+class Webapp(Model):
+    """webapp"""
+
+    name: str
+    type: Union[Literal["standard", "bokeh", "dash", "streamlit", "shiny"], Var] = UNSET
+    html_file: str = UNSET
+    css_file: str = UNSET
+    js_file: str = UNSET
+    python_file: str = UNSET
+    ui_file: str = UNSET
+    server_file: str = UNSET
+    backend: WebappBackend = UNSET
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "type", "html_file", "css_file", "js_file", "python_file", "ui_file", "server_file", "backend", "description", "tags", "protect", "ignore_changes",)
+
+
+@dataclass
+class WikiArticle(Model):
+    """wiki article"""
+
+    name: str
+    content_file: str = UNSET
+    content: str = UNSET
+    parent: str = UNSET
+    home: Union[bool, Var] = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "content_file", "content", "parent", "home", "protect", "ignore_changes",)
+
+
+@dataclass
 class UnmanagedPatterns(Model):
     """the patterns of an unmanaged policy (section: [glob, ...])"""
 
@@ -1298,8 +1345,10 @@ class UnmanagedPatterns(Model):
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
     api_services: Union[List[str], Tuple[str, ...]] = UNSET
     api_deployments: Union[List[str], Tuple[str, ...]] = UNSET
+    webapps: Union[List[str], Tuple[str, ...]] = UNSET
+    wiki_articles: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "model_evaluation_stores", "recipes", "scenarios", "api_services", "api_deployments",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "model_evaluation_stores", "recipes", "scenarios", "api_services", "api_deployments", "webapps", "wiki_articles",)
 
 
 @dataclass
@@ -1371,12 +1420,14 @@ class ProjectFile(Model):
     scenarios: Sequence[Scenario] = UNSET
     api_services: Sequence[ApiService] = UNSET
     api_deployments: Sequence[ApiDeployment] = UNSET
+    webapps: Sequence[Webapp] = UNSET
+    wiki_articles: Sequence[WikiArticle] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
     import_: Sequence[ImportEntry] = field(default=UNSET, metadata={'key': "import"})
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "model_evaluation_stores", "scenarios", "api_services", "api_deployments", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "model_evaluation_stores", "scenarios", "api_services", "api_deployments", "webapps", "wiki_articles", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1476,4 +1527,7 @@ __all__ = [
     "TriggerTemporal",
     "Unmanaged",
     "UnmanagedPatterns",
+    "Webapp",
+    "WebappBackend",
+    "WikiArticle",
 ]

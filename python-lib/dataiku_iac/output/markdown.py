@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from dataiku_iac.errors import printable
 from dataiku_iac.output.text import (
+    CONTEXT_INDENT,
     VERBS,
     Style,
     as_tree,
@@ -322,6 +323,8 @@ def _diff(change: ResourceChange) -> str:
             body.append(whole + (indent + stripped[1:] if own_symbol else line[1:]))
         elif stripped.startswith("-/+ "):
             body.append("!" + indent + stripped)
+        elif len(indent) >= CONTEXT_INDENT and stripped:  # an unchanged line of a text diff ("- item" too)
+            body.append(" " + line)
         elif stripped[:1] in _DIFF_SYMBOL:
             body.append(_DIFF_SYMBOL[stripped[:1]] + indent + stripped[1:])
         else:

@@ -6,6 +6,7 @@ Renderers return strings; the CLI decides where they go. Colors are applied thro
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -275,6 +276,8 @@ def _field_change(field: Any, style: Style) -> list[str]:
         leaves = _leaf_changes(field.name, before, after)
         if leaves:
             return [style(line, "yellow") + marker for line in leaves]
+    if _is_text(before) and _is_text(after) and ("\n" in before or "\n" in after):
+        return [style(f"      ~ {field.name}:", "yellow") + marker] + _text_diff(before, after, style)
     if _is_short(before) and _is_short(after):
         text = f"      ~ {field.name} = {fmt(before)} -> {fmt(after)}"
         return [style(text, "yellow") + marker]
@@ -283,6 +286,36 @@ def _field_change(field: Any, style: Style) -> list[str]:
         lines.append(style(f"          - {line}", "red"))
     for line in fmt(after, indent=True).splitlines():
         lines.append(style(f"          + {line}", "green"))
+    return lines
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ABSENT
+
+
+# A text diff's unchanged lines are indented this deep, past the "- "/"+ " of changed lines (10
+# spaces and the symbol): the Markdown plan (output/markdown.py) tells them apart so, as a context
+# line of markdown may itself start with "- ".
+CONTEXT_INDENT = 12
+
+
+def _text_diff(before: str, after: str, style: Style) -> list[str]:
+    """Two texts (code, markdown) as the lines that differ, with two lines of context around each
+    change, hunks separated by "...": a one-word edit of a long file shows as the lines it touched,
+    not both files whole."""
+    lines: list[str] = []
+    diff = difflib.unified_diff(before.replace("\r\n", "\n").splitlines(), after.replace("\r\n", "\n").splitlines(),
+                                lineterm="", n=2)
+    for line in list(diff)[2:]:  # after the "---"/"+++" header (a removed "-- x" reads "--- x")
+        if line.startswith("@@"):
+            if lines:
+                lines.append(style(" " * CONTEXT_INDENT + "...", "white"))
+        elif line.startswith("-"):
+            lines.append(style(f"          - {line[1:]}", "red"))
+        elif line.startswith("+"):
+            lines.append(style(f"          + {line[1:]}", "green"))
+        else:
+            lines.append(" " * CONTEXT_INDENT + line[1:])
     return lines
 
 

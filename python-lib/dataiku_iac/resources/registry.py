@@ -29,6 +29,8 @@ from dataiku_iac.resources.recipe import SPEC as RECIPE
 from dataiku_iac.resources.saved_model import SPEC as SAVED_MODEL
 from dataiku_iac.resources.scenario import SPEC as SCENARIO
 from dataiku_iac.resources.spec import ResourceSpec
+from dataiku_iac.resources.webapp import SPEC as WEBAPP
+from dataiku_iac.resources.wiki_article import SPEC as WIKI_ARTICLE
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -115,6 +117,8 @@ REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
 REGISTRY.register(API_SERVICE)
 REGISTRY.register(API_DEPLOYMENT)
+REGISTRY.register(WEBAPP)
+REGISTRY.register(WIKI_ARTICLE)
 
 
 def register(spec: ResourceSpec) -> None:

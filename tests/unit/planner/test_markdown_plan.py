@@ -247,5 +247,20 @@ def test_a_long_value_s_lines_keep_the_symbol_of_their_change() -> None:
             assert "+         - an indented dash" in block and "+       + a plus" in block
         else:
             assert block[1] == "!       code:"
-            assert block[2:4] == ["-           SELECT 0", "-           -- old"]
-            assert block[4:] == ["+           " + line for line in code.rstrip("\n").splitlines()]
+            # A text diff: its removed lines are the old value's, its added lines the new one's
+            assert [line for line in block[2:] if line.startswith("-")] == ["-           SELECT 0", "-           -- old"]
+            assert [line for line in block[2:] if line.startswith("+")] == ["+           " + line for line in code.rstrip("\n").splitlines()]
+            assert len(block) == 2 + 2 + len(code.rstrip("\n").splitlines())
+
+
+def test_a_text_diff_shows_the_changed_lines_with_context_kept_as_context() -> None:
+    """Markdown whose unchanged lines start with "- " (a list): in the Markdown plan they stay
+    context lines, only the changed line is a removal and an addition."""
+    before = "# Sources\n\n- orders\n- customers\n- returns\n\nmore\nlines\nhere\nend\n"
+    after = before.replace("- customers\n", "- customers (CRM)\n")
+    change = ResourceChange(address="wiki_article.P.a", type="wiki_article", project_key="P", name="a",
+                            action=Action.UPDATE, reason="the config changed: content", before={"content": before},
+                            after={"content": after}, field_changes=(FieldChange("content", before, after),))
+    block = _markdown(_plan("dev", [change])).split("```diff\n", 1)[1].split("\n```\n", 1)[0].splitlines()[2:]
+    assert [line for line in block if line[:1] in "+-"] == ["-           - customers", "+           - customers (CRM)"]
+    assert "             - orders" in block and not any("end" in line for line in block)  # two lines of context

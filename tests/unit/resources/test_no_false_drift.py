@@ -57,6 +57,11 @@ def _api_shape(type_: str, path: Path) -> dict:
         doc.setdefault("id", stem.upper())
     elif type_ == "flow_zone":
         doc.setdefault("id", "Ab1Cd2E")  # the API's zone documents carry the id DSS gave the zone
+    elif type_ == "webapp":  # the API's settings carry the id (the code files are not vendored)
+        doc.setdefault("id", "AbC1dE2")
+    elif type_ == "wiki_article":  # the API wraps the metadata with the markdown (two files on disk)
+        body = path.with_suffix(".md")
+        doc = {"article": {**doc, "id": "1"}, "payload": body.read_text() if body.exists() else "", "_id": "1"}
     elif type_ == "ml_task":  # the settings and the visual analysis holding them (two reads)
         analysis = {"id": "AnLs1234", "name": stem, "inputDatasetSmartName": "customers"}
         doc = {"analysisId": "AnLs1234", "mlTaskId": doc.get("id") or "MlTk1234", "settings": doc, "analysis": analysis}
@@ -168,6 +173,8 @@ def test_a_real_change_is_seen(type_: str, name: str, doc: dict) -> None:
     field = "tags" if "tags" in handler.policy.names() else handler.policy.names()[0]
     if field == "tags":
         target["tags"] = list(target.get("tags") or []) + ["changed-behind-our-back"]
+    elif type_ == "wiki_article":  # its first field, the markdown, is the payload
+        target["payload"] = "changed-behind-our-back"
     elif type_ in _FIRST_FIELD_AT:
         holder, key = _FIRST_FIELD_AT[type_]
         (target[holder] if holder else target)[key] = "changed-behind-our-back"
