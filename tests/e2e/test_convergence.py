@@ -50,8 +50,8 @@ def test_example_converges(dss: Any, tmp_path: Path, example: Path) -> None:
     root = tmp_path / example.name
     shutil.copytree(example, root, ignore=shutil.ignore_patterns(".dataiku-iac", "*.tfplan.json"))
     env = cli_env(dss, **example_secrets(root))  # the secrets its reporters reference, set as a user does
-    run_cli(dss, root, "validate", "-e", "dev", env=env)
     prepare_example(dss, root, env)  # what its README does in DSS before the first full apply
+    run_cli(dss, root, "validate", "-e", "dev", env=env)
     first = run_cli(dss, root, "apply", "-e", "dev", "--auto-approve", env=env)
     assert "Apply complete!" in first.stdout, str(first)
     plan = run_cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", env=env)
