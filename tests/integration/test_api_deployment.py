@@ -292,3 +292,33 @@ def test_an_infrastructure_missing_on_the_target_is_refused_before_any_write(dss
         assert re.search(r"projects/apid\.yml:16:\d+: error: .*infrastructure 'prod-infr' does not exist on the API "
                          r"Deployer of the DSS of environment 'dev'.*did you mean 'prod-infra'", out), out
     assert KEY not in dss.client().list_project_keys()
+
+
+def test_import_writes_a_prediction_endpoint_only_with_its_saved_model(dss: Any, tmp_path: Path) -> None:
+    """A service scoring a saved model import writes (named by its configuration name), and one
+    scoring a saved model whose name the configuration cannot write (reported, left unmanaged)."""
+    from tests.emulator.emu_helpers import dataset_with_rows
+
+    project = dss.client().create_project("APIM", "Imported models", "admin")
+    rows = b"age,plan,churned\n" + b"".join(f"{20 + i},{['a', 'b'][i % 2]},{['y', 'n'][i % 3 % 2]}\n".encode() for i in range(20))
+    dataset_with_rows(project, "customers", rows)
+    task = project.create_prediction_ml_task("customers", "churned")
+    analysis = project.get_analysis(task.analysis_id)
+    definition = analysis.get_definition()
+    definition.get_raw()["name"] = "churn"  # a name the configuration can write
+    analysis.set_definition(definition)
+    trained = task.train()[0]
+    for model_name, service_id in (("churn_model", "churn_api"), ("Churn model (old)", "old_api")):
+        model_id = task.deploy_to_flow(trained, model_name, "customers")["savedModelId"]
+        service = project.create_api_service(service_id)
+        settings = service.get_settings()
+        settings.add_prediction_endpoint("predict", model_id)
+        settings.save()
+    root = write_config(tmp_path / "cfg", {})
+    output = run_cli(root, "import", "project", "APIM", "-e", "dev", env=cli_env(dss)).output
+    assert "old_api" in output and "Churn model (old)" in output, output
+    written = yaml.safe_load((root / "projects" / "apim.yml").read_text(encoding="utf-8"))
+    assert written["api_services"] == [
+        {"name": "churn_api", "endpoints": [{"name": "predict", "type": "prediction", "saved_model": "churn_model"}]}]
+    run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
+    _no_changes(dss, root)

@@ -221,6 +221,10 @@ def to_config(name: str, attributes: dict[str, Any], ctx: ImportContext) -> Opti
             return None
         written: dict[str, Any] = {"name": endpoint["name"], "type": endpoint["type"]}
         if endpoint["type"] in MODEL_TYPES:
+            if ctx.declared(SAVED_MODEL, str(endpoint.get("saved_model"))) is None:
+                ctx.not_expressed(f"endpoint {endpoint['name']} scores saved model {endpoint.get('saved_model')!r}, "
+                                  "which the imported configuration does not declare")
+                return None
             written["saved_model"] = endpoint.get("saved_model")
         else:
             rel = f"{CODE_DIR}/{name}_{endpoint['name']}.py"
