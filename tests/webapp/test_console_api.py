@@ -162,6 +162,19 @@ def test_plan_is_a_tree_of_projects_resources_and_fields(as_user: Any, world: Wo
     assert shown["source"]["kind"] == "library" and shown["source"]["project_key"] == OPS_PROJECT
 
 
+def test_a_plan_asked_with_train_is_an_apply_train_plan(as_user: Any, world: World) -> None:
+    """The console's "Retrain the saved models" box is `apply --train`: the plan records it (the
+    apply of that exact plan retrains) and the page is told so; anything but a boolean is refused."""
+    alice = as_user(ALICE)
+    assert plan(alice, world)["train"] is False
+    response = alice.post("/api/plan", world.target(train=True))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    shown = response.get_json()["plan"]
+    assert shown["train"] is True and shown["summary"]["add"] == 3
+    refused = alice.post("/api/plan", world.target(train="yes"))
+    assert refused.status_code == 400 and "'train' must be true or false" in error_of(refused)["message"]
+
+
 def test_plan_of_an_update_shows_per_leaf_diffs(as_user: Any, world: World, dss: Any) -> None:
     admin = as_user(ADMIN)
     assert apply_plan(admin, plan(admin, world))["status"] == "succeeded"

@@ -186,7 +186,9 @@
     hideError();
     setBusy("Planning… (reading the configuration and DSS)");
     state.graphShown = false; // the configuration may have changed: the Graph tab draws it again
-    call("POST", "api/plan", target()).then(function (data) {
+    var body = target();
+    body.train = $("iac-train-check").checked; // apply --train: retrain the saved models in scope
+    call("POST", "api/plan", body).then(function (data) {
       state.plan = data.plan;
       renderPlan(data.plan);
       selectTab("plan");
@@ -213,6 +215,9 @@
     var list = $("iac-plan-notes");
     clear(list);
     (plan.notes || []).forEach(function (note) { list.appendChild(el("li", { className: "iac-note", text: "Note: " + note })); });
+    if (plan.train) {
+      list.appendChild(el("li", { className: "iac-note", text: "Note: applying this plan retrains the saved models it updates (a new version each)." }));
+    }
     (plan.warnings || []).forEach(function (w) { list.appendChild(el("li", { className: "iac-warning", text: "Warning: " + w })); });
     if (plan.govern) {
       // The environment requires a Dataiku Govern approval of the plan (policies.require_approval)

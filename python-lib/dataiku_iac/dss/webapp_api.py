@@ -276,9 +276,13 @@ class Console:
 
     def plan(self, caller: Caller, body: Any) -> dict:
         source, environment = self._target(caller, body)
+        train = body.get("train", False)  # apply --train: the saved models in scope are retrained
+        if not isinstance(train, bool):
+            raise ApiError("'train' must be true or false.")
         who = self.service_caller(caller)
         try:
-            result, _html = service.plan(self.client_factory, who, source, environment, **self._common(caller))
+            result, _html = service.plan(self.client_factory, who, source, environment, train=train,
+                                         **self._common(caller))
         except PlanError as exc:
             raise self._withhold(caller, exc) from None
         plan_json = result.plan.to_json()

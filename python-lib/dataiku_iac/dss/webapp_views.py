@@ -29,6 +29,7 @@ def plan_view(plan_json: dict, *, plan_id: str, notes: Iterable[str] = ()) -> di
         "environment": plan_json["environment"],
         "created_at": plan_json.get("created_at", ""),
         "summary": plan_json["summary"],
+        "train": bool((plan_json.get("options") or {}).get("train")),  # applying it retrains saved models
         "has_changes": any(c["action"] != "no-op" for c in changes),
         "warnings": list(plan_json.get("warnings", [])),
         "notes": list(notes),
