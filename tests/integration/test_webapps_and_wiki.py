@@ -193,3 +193,30 @@ def test_import_writes_code_and_markdown_files_and_plans_no_changes(dss: Any, tm
     assert "content_file" not in articles["Empty page"]
     run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
+
+
+def test_many_articles_moved_side_by_side_keep_the_wiki_whole(dss: Any, tmp_path: Path) -> None:
+    """Twelve articles created, then all moved under new parents with the home changed, at a
+    parallelism of 8: each move is a read-modify-write of the wiki's one taxonomy document, so
+    without the wiki's lock a save would drop another's move (DSS refuses a taxonomy leaving out an
+    article; the emulator too)."""
+    flat = "\n".join(f"  - name: page_{i}\n    content: \"page {i}\"" for i in range(12))
+    project = f"project:\n  key: WP\n  name: Pages\n\nwiki_articles:\n{flat}\n"
+    root = write_config(tmp_path / "cfg", {"wp.yml": project})
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", "--parallelism", "8", env=cli_env(dss))
+    assert sorted(wiki_tree(dss, "WP")[0]) == sorted(f"page_{i}" for i in range(12))  # created side by side
+    # Pages 1..11 under page_0 (odd) or page_2 (even), page_5 home.
+    nested = "\n".join(
+        f"  - name: page_{i}\n    content: \"page {i}\""
+        + ("" if i in (0, 2) else f"\n    parent: page_{0 if i % 2 else 2}")
+        + ("\n    home: true" if i == 5 else "")
+        for i in range(12))
+    (root / "projects" / "wp.yml").write_text(f"project:\n  key: WP\n  name: Pages\n\nwiki_articles:\n{nested}\n",
+                                              encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", "--parallelism", "8", env=cli_env(dss))
+    tree, home, _ = wiki_tree(dss, "WP")
+    by_parent = {node[0]: sorted(node[1]) for node in tree if isinstance(node, tuple)}
+    assert by_parent == {"page_0": sorted(f"page_{i}" for i in range(1, 12, 2)),
+                         "page_2": sorted(f"page_{i}" for i in range(4, 12, 2))}, tree
+    assert home == "page_5"
+    assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
