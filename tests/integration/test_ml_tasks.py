@@ -38,6 +38,7 @@ ml_tasks:
     features:
       customer_id: {{role: reject}}
       plan: {{role: input, type: category}}
+      monthly_fee: {{handling: {{rescaling: MINMAX}}}}
     algorithms:
       random_forest: {{n_estimators: [50, 100], max_tree_depth: 8}}
       logistic_regression: {{C: [0.1, 1.0]}}
@@ -83,8 +84,8 @@ def test_validate_reports_each_mistake_at_its_file_and_line(dss: Any, tmp_path: 
     assert re.search(r"projects/mlt\.yml:\d+:\d+\b.*a clustering ML task has no `target`", out), out
     bad = PROJECT.replace("      random_forest:", "      random_forst:").replace("    split: {ratio: 0.75, seed: 42}\n", "    split: {ratio: 1.5}\n")
     out = run_cli(write_config(tmp_path / "bad2", {"mlt.yml": bad}), "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
-    assert re.search(r"projects/mlt\.yml:25:7\b.*no algorithm 'random_forst'.*did you mean 'random_forest'", out), out
-    assert re.search(r"projects/mlt\.yml:29:\d+\b.*split\.ratio: must be less than 1", out), out
+    assert re.search(r"projects/mlt\.yml:26:7\b.*no algorithm 'random_forst'.*did you mean 'random_forest'", out), out
+    assert re.search(r"projects/mlt\.yml:30:\d+\b.*split\.ratio: must be less than 1", out), out
     run_cli(write_config(tmp_path / "good", {"mlt.yml": PROJECT}), "validate", "-e", "dev", "--offline", env=cli_env(dss))
 
 
@@ -105,6 +106,7 @@ def test_plan_apply_no_changes_drift_and_state(dss: Any, tmp_path: Path) -> None
     per_feature = raw["preprocessing"]["per_feature"]
     assert per_feature["customer_id"]["role"] == "REJECT" and per_feature["plan"]["type"] == "CATEGORY"
     assert per_feature["age"]["role"] == "INPUT"  # not declared: DSS's guess
+    assert per_feature["monthly_fee"]["rescaling"] == "MINMAX"
     assert sessions(dss) == 0  # nothing trained
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
 

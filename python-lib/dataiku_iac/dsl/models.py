@@ -850,8 +850,9 @@ class MlTaskFeatures(Model):
 
     role: Union[Literal["input", "reject"], Var] = UNSET
     type: Union[Literal["numeric", "category", "text", "vector", "image"], Var] = UNSET
+    handling: Mapping[str, Any] = UNSET
 
-    _order = ("role", "type",)
+    _order = ("role", "type", "handling",)
 
 
 @dataclass

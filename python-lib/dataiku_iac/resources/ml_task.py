@@ -108,9 +108,11 @@ _SEARCH_KEYS = {"strategy": "strategy", "validation": "mode", "folds": "nFolds",
 # split: the configuration's key -> DSS's splitParams key
 _SPLIT_VALUES = {"mode": {"random": "RANDOM", "sorted": "SORTED"}}
 _SPLIT_KEYS = {"ratio": "ssdTrainingRatio", "seed": "ssdSeed", "mode": "ssdSplitMode", "stratified": "ssdStratified"}
-# features: typed keys (lower case in the configuration, upper case in DSS); any other key of a
-# feature is DSS's own per-feature setting, as DSS writes it (`rescaling: MINMAX`).
+# features: typed keys (lower case in the configuration, upper case in DSS); DSS's own per-feature
+# settings go under `handling:`, as DSS writes them (`rescaling: MINMAX`); the logical attribute has
+# them all flat, as DSS's per_feature entry does.
 _FEATURE_TYPED = ("role", "type")
+HANDLING = "handling"
 FEATURE_ROLES = ("input", "reject")
 FEATURE_TYPES = ("numeric", "category", "text", "vector", "image")
 # What a feature's `state` records: DSS's bookkeeping of who chose the handling, never configuration.
@@ -461,7 +463,14 @@ def _build_features(features: Mapping[str, Any], target: Any, ctx: BuildContext)
             ctx.error(("features", column), f"{column!r} is the target: DSS handles it as the target, not as a feature",
                       "remove it from features")
             continue
-        out[column] = {k: (_lower(v) if k in _FEATURE_TYPED else v) for k, v in (handling or {}).items()}
+        declared = dict(handling or {})
+        feature = dict(declared.pop(HANDLING, None) or {})  # DSS's keys, flat beside role and type
+        for key in _FEATURE_TYPED:
+            if key in feature:
+                ctx.error(("features", column, HANDLING, key), f"{key!r} has its own key: a setting has one place",
+                          f"write `{key}:` beside `handling:`")
+        feature.update({k: _lower(v) for k, v in declared.items()})
+        out[column] = feature
     return out
 
 
@@ -529,7 +538,13 @@ SCHEMA = ConfigSchema(
                     "type": "object",
                     "additionalProperties": {
                         "type": "object",
-                        "properties": {"role": {"enum": list(FEATURE_ROLES)}, "type": {"enum": list(FEATURE_TYPES)}},
+                        "properties": {
+                            "role": {"enum": list(FEATURE_ROLES)},
+                            "type": {"enum": list(FEATURE_TYPES)},
+                            # DSS's own per-feature settings, as DSS writes them (rescaling: MINMAX)
+                            "handling": {"$ref": "#/$defs/passthrough"},
+                        },
+                        "additionalProperties": False,
                     },
                 },
                 "algorithms": {
