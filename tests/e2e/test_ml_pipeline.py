@@ -41,7 +41,9 @@ def _check_promoted(dss: Any, root: Path, result: CliResult) -> None:
     for item in project.list_datasets():
         connection = project.get_dataset(item["name"]).get_settings().get_raw()["params"].get("connection")
         assert connection == PROD_CONNECTION, (item["name"], connection)
-    assert _objects(prod, PROD) == _objects(dev, DEV)
+    promoted = _objects(prod, PROD)
+    assert promoted == _objects(dev, DEV)
+    assert all(promoted.values()), promoted  # every kind of object the example declares is there
     deployment = prod.get_apideployer().get_deployment("churn_api_live").get_settings().get_raw()
     assert deployment["infraId"] == "prod-infra", deployment
 
@@ -55,6 +57,8 @@ def _objects(client: Any, key: str) -> dict[str, list[str]]:
         "saved_models": sorted(m["name"] for m in project.list_saved_models()),
         "api_services": sorted(s["id"] for s in project.list_api_services()),
         "scenarios": sorted(s["id"] for s in project.list_scenarios()),
+        "webapps": sorted(w.name for w in project.list_webapps()),
+        "wiki_articles": sorted(a.get_data().get_name() for a in project.get_wiki().list_articles()),
     }
 
 
