@@ -157,8 +157,8 @@ class WebappHandler(ResourceHandler):
 def patch_document(raw: dict[str, Any], name: str, attrs: dict[str, Any]) -> None:
     """Write the declared attributes into a webapp's settings document (only those keys)."""
     raw["name"] = name
-    if "type" in attrs:
-        raw["type"] = TYPES[attrs["type"]]
+    if "type" in attrs:  # a plugin's webapp type (never declared) is kept as DSS has it
+        raw["type"] = TYPES.get(attrs["type"], attrs["type"])
     params = raw.setdefault("params", {})
     for attribute, _ in CODE_PIECES.values():
         if attribute in attrs:

@@ -13,7 +13,7 @@ import string
 from typing import Any, Callable
 
 import pytest
-from dataiku_iac.resources import dataset, recipe, scenario
+from dataiku_iac.resources import dataset, recipe, scenario, webapp
 from dataiku_iac.resources.base import ProjectContext
 from dataiku_iac.resources.registry import handler_for
 from hypothesis import given, settings
@@ -26,6 +26,7 @@ PATCH: dict[str, Callable[[dict, dict, ProjectContext], None]] = {
     "dataset": lambda doc, attrs, _ctx: dataset.patch_document(doc, attrs),
     "recipe": recipe.patch_document,
     "scenario": scenario.patch_document,
+    "webapp": lambda doc, attrs, _ctx: webapp.patch_document(doc, doc.get("name", "w"), attrs),
 }
 SAMPLES = {type_: [doc for t, _name, doc in DOCUMENTS if t == type_] for type_ in PATCH}
 # What each handler's create patches into (dataset and recipe: what DSS answers a create with).
@@ -33,6 +34,7 @@ CREATED = {
     "dataset": lambda attrs: {"name": "d", "projectKey": "P", **CREATED_DATASET[attrs["kind"]](attrs["connection"])},
     "recipe": lambda attrs: {"recipe": {"name": "r", "type": attrs["kind"]}, "payload": ""},
     "scenario": lambda _attrs: {"id": "S", "params": {"steps": []}, "triggers": [], "reporters": []},
+    "webapp": lambda attrs: {"id": "W", "name": "w", "type": webapp.TYPES[attrs["type"]], "params": {}},
 }
 
 
@@ -199,7 +201,26 @@ def scenario_case(draw) -> tuple[dict, dict]:
     return attrs, (CREATED["scenario"](attrs) if base is None else copy.deepcopy(base))
 
 
-CASES = {"dataset": dataset_case(), "recipe": recipe_case(), "scenario": scenario_case()}
+@st.composite
+def declared_webapp(draw) -> dict:
+    """A webapp as a configuration declares it: its type, some of its code, some backend settings."""
+    kind = draw(st.sampled_from(sorted(webapp.TYPE_CODE)))
+    code = {webapp.CODE_PIECES[key][0]: TEXT for key in webapp.TYPE_CODE[kind]}
+    backend = {"auto_start": st.booleans(), "code_env": st.sampled_from(["inherit", "builtin"]) | NAME}
+    if kind == "standard":
+        backend["enabled"] = st.booleans()
+    return draw(some_of({"type": st.just(kind)}, {**code, "backend": st.fixed_dictionaries({}, optional=backend),
+                                         "description": TEXT, "tags": TAGS}))
+
+
+@st.composite
+def webapp_case(draw) -> tuple[dict, dict]:
+    base = draw(st.sampled_from([None, *SAMPLES["webapp"]]))
+    attrs = draw(declared_webapp())
+    return attrs, (CREATED["webapp"](attrs) if base is None else copy.deepcopy(base))
+
+
+CASES = {"dataset": dataset_case(), "recipe": recipe_case(), "scenario": scenario_case(), "webapp": webapp_case()}
 
 
 # Five real documents per patched type, unless fewer exist: then the type says here how many it
