@@ -93,3 +93,15 @@ def test_ids_with_characters_to_escape_reach_the_article(wiki, dss_client):
     assert wiki.get_article("Résumé & notes").article_id == article.article_id
     article.delete()
     assert wiki.list_articles() == []
+
+
+def test_attachments_are_uploaded_listed_and_read_back(wiki):
+    import io
+
+    article = wiki.create_article("With files")
+    article.upload_attachement(io.BytesIO(b"a,b\n1,2\n"), "data (v1).csv")
+    attachments = article.get_data().get_metadata()["attachments"]
+    assert [a["details"]["objectDisplayName"] for a in attachments] == ["data v1.csv"]  # dataikuapi cleans the name
+    with article.get_uploaded_file(attachments[0]["smartId"]) as stream:
+        assert stream.content == b"a,b\n1,2\n"
+    raises_dss(NOT_FOUND, lambda: wiki.create_article("Other").get_uploaded_file(attachments[0]["smartId"]))

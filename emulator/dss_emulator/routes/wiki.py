@@ -14,21 +14,26 @@
   (dataikuapi resolves a name through this GET, unescaped); ``PUT`` (id escaped) saves name and
   payload, answering the saved data; ``DELETE`` (id escaped) removes the article, its children taking
   its place in the taxonomy (a guess), and clears the home if it was the home.
+* ``POST /projects/{pk}/wiki/{id}/upload`` (multipart ``file``) attaches a file to the article and
+  ``GET .../uploads/{upload id}`` answers its bytes; the attachment's entry in ``article.attachments``
+  is a guess (no public real article with attachments was found).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import defaults, errors
 from ..auth import READ, WRITE
-from ..context import Ctx
+from ..context import Ctx, Raw
 from ..jsoncopy import clone
 from ..router import route
 from ..store import ProjectData
 
 WIKI = "wiki"  # "settings" -> {taxonomy, homeArticleId?, lastId}
 ARTICLES = "wiki_articles"  # article id -> {"article": metadata, "payload": markdown}
+UPLOADS = "wiki_uploads"  # upload id -> {"articleId", "filename", "data": base64}
 SETTINGS = "settings"
 
 
@@ -200,3 +205,33 @@ def delete_article(ctx: Ctx) -> Dict[str, Any]:
     del proj.collection(ARTICLES)[article_id]
     _save(ctx, proj)
     return {}
+
+
+@route("POST", "/projects/<pk>/wiki/<aid>/upload")
+def upload_attachment(ctx: Ctx) -> Dict[str, Any]:
+    proj = ctx.project(WRITE)
+    stored = _article(ctx, proj)
+    upload = ctx.request.files.get("file")
+    if upload is None or not upload.filename:
+        raise errors.bad_request("No file uploaded")
+    upload_id = defaults.random_id(8)
+    data = upload.read()
+    proj.collection(UPLOADS)[upload_id] = {"articleId": stored["article"]["id"], "filename": upload.filename,
+                                           "data": base64.b64encode(data).decode("ascii")}
+    entry = {"attachmentType": "FILE", "smartId": upload_id,
+             "details": {"objectDisplayName": upload.filename, "size": len(data)}}
+    stored["article"].setdefault("attachments", []).append(entry)
+    defaults.bump(stored["article"], ctx.login)
+    _save(ctx, proj)
+    ctx.store.save_collection(proj, UPLOADS)
+    return clone(entry)
+
+
+@route("GET", "/projects/<pk>/wiki/<aid>/uploads/<upload_id>")
+def get_attachment(ctx: Ctx) -> Raw:
+    proj = ctx.project(READ)
+    article_id = _article(ctx, proj, by_name=True)["article"]["id"]
+    upload = proj.collection(UPLOADS).get(ctx.params["upload_id"])
+    if upload is None or upload["articleId"] != article_id:
+        raise errors.not_found(f"Attachment {ctx.params['upload_id']} does not exist on wiki article {article_id}")
+    return Raw(base64.b64decode(upload["data"]))
