@@ -94,6 +94,14 @@ def _check_rolled_back(dss: Any, root: Path, result: CliResult) -> None:
     assert sorted(v["id"] for v in versions) == TRAINED, "a version was deleted"
 
 
+def _check_put_back(dss: Any, root: Path, result: CliResult) -> None:
+    """After a training in DSS and the apply that reverted its activation: the pin is active again,
+    and the version DSS trained is kept beside the two others."""
+    versions = _versions(dss)
+    assert [v["id"] for v in versions if v.get("active")] == ["initial"], versions
+    assert len(versions) == 3 and set(TRAINED) < {v["id"] for v in versions}, versions
+
+
 Check = Callable[[Any, Path, CliResult], None]
 CHECKS: dict[Any, Check] = {  # by command, or (command, occurrence) for a command the README runs twice
     "python in_dss.py build CHURN_DEV customers": _check_built,
@@ -101,6 +109,7 @@ CHECKS: dict[Any, Check] = {  # by command, or (command, occurrence) for a comma
     "dataiku-iac apply -e dev --train --auto-approve": _check_trained,
     "dataiku-iac plan -e dev --detailed-exitcode": _check_rollback_plan,
     ("python in_dss.py versions CHURN_DEV churn_model", 2): _check_rolled_back,
+    ("python in_dss.py versions CHURN_DEV churn_model", 3): _check_put_back,
 }
 
 
