@@ -833,6 +833,51 @@ class RecipeTopn(Model):
 
 
 @dataclass
+class RecipeScore(Model):
+    """a recipe of type score"""
+
+    name: str
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    model: str
+    type: Literal["score"] = "score"
+    params: Mapping[str, Any] = UNSET
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    zone: str = UNSET
+    #: raw payload keys, merged over the typed settings
+    payload: Mapping[str, Any] = UNSET
+    probabilities: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "model", "probabilities", "ignore_changes",)
+
+
+@dataclass
+class RecipeEvaluate(Model):
+    """a recipe of type evaluate"""
+
+    name: str
+    inputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    outputs: Union[List[str], Tuple[str, ...], Mapping[str, Union[List[str], Tuple[str, ...]]]]
+    model: str
+    type: Literal["evaluate"] = "evaluate"
+    params: Mapping[str, Any] = UNSET
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    zone: str = UNSET
+    #: raw payload keys, merged over the typed settings
+    payload: Mapping[str, Any] = UNSET
+    compute_performance: Union[bool, Var] = UNSET
+    labels: Mapping[str, str] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "type", "inputs", "outputs", "params", "description", "tags", "protect", "zone", "payload", "model", "compute_performance", "labels", "ignore_changes",)
+
+
+@dataclass
 class FlowZone(Model):
     """flow zone"""
 
@@ -1433,7 +1478,7 @@ class ProjectFile(Model):
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
 Dimension = Union[DimensionTime, DimensionValue]
-Recipe = Union[RecipePython, RecipeR, RecipeSqlQuery, RecipeSqlScript, RecipeSync, RecipeShell, RecipeGrouping, RecipeJoin, RecipeWindow, RecipePrepare, RecipeSplit, RecipeSort, RecipeStack, RecipePivot, RecipeSampling, RecipeDistinct, RecipeTopn]
+Recipe = Union[RecipePython, RecipeR, RecipeSqlQuery, RecipeSqlScript, RecipeSync, RecipeShell, RecipeGrouping, RecipeJoin, RecipeWindow, RecipePrepare, RecipeSplit, RecipeSort, RecipeStack, RecipePivot, RecipeSampling, RecipeDistinct, RecipeTopn, RecipeScore, RecipeEvaluate]
 Reporter = Union[ReporterMail, ReporterWebhook, ReporterRaw, Mapping[str, Any]]
 Step = Union[StepBuild, StepRunScenario, StepRunMacro, StepSetVariables, StepDefineVariables, StepPython, StepSql, StepRunChecks, StepComputeMetrics, StepTrain, StepRaw]
 Trigger = Union[TriggerTemporal, TriggerPeriodic, TriggerDatasetChange, TriggerRaw]
@@ -1473,6 +1518,7 @@ __all__ = [
     "ProjectVariables",
     "Recipe",
     "RecipeDistinct",
+    "RecipeEvaluate",
     "RecipeGrouping",
     "RecipeGroupingAggregations",
     "RecipeGroupingComputedColumns",
@@ -1489,6 +1535,7 @@ __all__ = [
     "RecipePython",
     "RecipeR",
     "RecipeSampling",
+    "RecipeScore",
     "RecipeShell",
     "RecipeSort",
     "RecipeSplit",

@@ -48,7 +48,7 @@ from dataiku_iac.resources.spec import (
     ResourceSpec,
     split_ref,
 )
-from dataiku_iac.resources.visual import config_kind, kind_of, schema_defs, typed_attributes
+from dataiku_iac.resources.visual import config_kind, id_roles, kind_of, schema_defs, typed_attributes
 from dataiku_iac.resources.visual.common import Io, VisualKind, check_columns, missing_columns
 
 # The recipes DSS makes to train a saved model: the saved model's (resources/saved_model.py).
@@ -86,12 +86,16 @@ def _refs(roles: Any) -> set[str]:
 def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
     """The datasets and folders the recipe reads (with the columns a visual recipe names) and writes."""
     named = _named_columns(attrs)
+    typed = id_roles(attrs.get("kind"))  # a saved model read, an evaluation store written
     links = []
     for relation, role_kind in (("reads", "inputs"), (WRITES, "outputs")):
-        for ref in sorted(_refs(attrs.get(role_kind))):
+        roles = attrs.get(role_kind) or {}
+        for ref, role in sorted({(r, role) for role, refs in roles.items() if isinstance(refs, list)
+                                 for r in refs if isinstance(r, str)}):
             project, name = split_ref(ref)
             columns = named.get(ref) if relation == "reads" else None
-            links.append(FlowLink(relation, name, ("dataset", "managed_folder"), project, columns))
+            types = (typed[role],) if role in typed else ("dataset", "managed_folder")
+            links.append(FlowLink(relation, name, types, project, columns))
     return links
 
 
@@ -168,8 +172,8 @@ class RecipeHandler(ResourceHandler):
         kind = recipe.get("type")
         attrs: dict[str, Any] = {
             "kind": kind,
-            "inputs": _roles_to_logical(recipe.get("inputs") or {}, ctx),
-            "outputs": _roles_to_logical(recipe.get("outputs") or {}, ctx),
+            "inputs": _roles_to_logical(recipe.get("inputs") or {}, ctx, id_roles(kind)),
+            "outputs": _roles_to_logical(recipe.get("outputs") or {}, ctx, id_roles(kind)),
             "params": clone_json(recipe.get("params") or {}),
             "description": recipe.get("description") or "",
             "tags": list(recipe.get("tags") or []),
@@ -236,10 +240,11 @@ def _raw_item(item: Any) -> dict[str, Any]:
 def patch_document(doc: dict[str, Any], attrs: dict[str, Any], ctx: ProjectContext) -> None:
     """Write declared logical attributes into a `{recipe, payload}` document, in place."""
     recipe = doc.setdefault("recipe", {})
+    typed = id_roles(attrs.get("kind", recipe.get("type")))
     if "inputs" in attrs:
-        recipe["inputs"] = _roles_to_dss(recipe.get("inputs") or {}, attrs["inputs"], ctx, "deps")
+        recipe["inputs"] = _roles_to_dss(recipe.get("inputs") or {}, attrs["inputs"], ctx, "deps", typed)
     if "outputs" in attrs:
-        recipe["outputs"] = _roles_to_dss(recipe.get("outputs") or {}, attrs["outputs"], ctx, "appendMode")
+        recipe["outputs"] = _roles_to_dss(recipe.get("outputs") or {}, attrs["outputs"], ctx, "appendMode", typed)
     if "params" in attrs:
         recipe["params"] = deep_merge(recipe.get("params") or {}, attrs["params"])
     if "code_env" in attrs:
@@ -295,8 +300,11 @@ def _patch_payload(doc: dict[str, Any], visual: VisualKind, attrs: dict[str, Any
 def _as_creator_would(visual: VisualKind, name: str, attrs: dict[str, Any], ctx: ProjectContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """The prototype and creation settings dataikuapi's creator of this kind POSTs, with the
     outputs existing already (`with_existing_output`): DSS then builds the initial payload."""
-    inputs = _roles_to_dss({}, attrs.get("inputs") or {}, ctx, "deps")
-    outputs = _roles_to_dss({}, attrs.get("outputs") or {}, ctx, "appendMode")
+    declared = attrs.get("inputs") or {}
+    ordered = {role: declared[role] for role in visual.input_roles if role in declared}  # as the creator sends them
+    ordered.update({role: refs for role, refs in declared.items() if role not in ordered})
+    inputs = _roles_to_dss({}, ordered, ctx, "deps", visual.id_roles)
+    outputs = _roles_to_dss({}, attrs.get("outputs") or {}, ctx, "appendMode", visual.id_roles)
     io = _io(attrs)
     for role in inputs.values():  # the creators send bare references
         role["items"] = [{"ref": item["ref"]} for item in role["items"]]
@@ -316,34 +324,40 @@ def _as_creator_would(visual: VisualKind, name: str, attrs: dict[str, Any], ctx:
     return prototype, creation
 
 
-def _ref_to_logical(ref: str, ctx: ProjectContext) -> str:
+def _ref_to_logical(ref: str, ctx: ProjectContext, type_: Optional[str] = None) -> str:
+    if type_ is not None:  # a role whose objects DSS names by id (a saved model, an evaluation store)
+        return ctx.name_of(type_, ref) or ref
     return ctx.folder_name(ref) or ref
 
 
-def _ref_to_dss(name: str, ctx: ProjectContext) -> str:
+def _ref_to_dss(name: str, ctx: ProjectContext, type_: Optional[str] = None) -> str:
+    if type_ is not None:
+        return ctx.dss_id_of(type_, name) or name
     return ctx.folder_id(name) or name
 
 
-def _roles_to_logical(roles: dict[str, Any], ctx: ProjectContext) -> dict[str, list[str]]:
+def _roles_to_logical(roles: dict[str, Any], ctx: ProjectContext, typed: Mapping[str, str] = {}) -> dict[str, list[str]]:
     logical = {}
     for role, body in roles.items():
         if not isinstance(body, dict):
             continue  # not a role (a key some DSS version added): nothing to read
         items = [item for item in body.get("items") or [] if isinstance(item, dict) and isinstance(item.get("ref"), str)]
-        refs = [_ref_to_logical(item["ref"], ctx) for item in items]
+        refs = [_ref_to_logical(item["ref"], ctx, typed.get(role)) for item in items]
         if refs:
             logical[role] = refs
     return logical
 
 
-def _roles_to_dss(current: dict[str, Any], logical: dict[str, Any], ctx: ProjectContext, extra: str) -> dict[str, Any]:
+def _roles_to_dss(
+    current: dict[str, Any], logical: dict[str, Any], ctx: ProjectContext, extra: str, typed: Mapping[str, str] = {}
+) -> dict[str, Any]:
     """DSS's role -> items structure; existing items keep their server-side keys."""
     result = {}
     for role, names in logical.items():
         existing = {item.get("ref"): item for item in (current.get(role) or {}).get("items") or []}
         items = []
         for name in names:
-            ref = _ref_to_dss(name, ctx)
+            ref = _ref_to_dss(name, ctx, typed.get(role))
             default: dict[str, Any] = {"ref": ref, "deps": []} if extra == "deps" else {"ref": ref, "appendMode": False}
 
             items.append(existing.get(ref, default))
@@ -357,8 +371,11 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     the project (or another project's objects, `KEY.name`); the checks across recipes (one writer
     per output, no Flow cycle) are `check_items`'."""
     inputs, outputs = roles_of(item.get("inputs")), roles_of(item.get("outputs"))
+    visual = config_kind(item["type"])
+    typed_outputs = dict(visual.typed_outputs) if visual is not None else {}
     for role_kind, roles in (("inputs", inputs), ("outputs", outputs)):
         what = "input" if role_kind == "inputs" else "output"
+        types = ("dataset", "managed_folder", *(typed_outputs if role_kind == "outputs" else ()))
         for role, refs in roles.items():
             for position, ref in enumerate(refs):
                 if "." in ref:
@@ -366,12 +383,14 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
                     # projects is not enforced (documented in docs/config-reference.md).
                     continue
                 where = (role_kind,) + ((role, position) if isinstance(item.get(role_kind), dict) else (position,))
-                message = f"recipe {what} {ref!r} is not a dataset or managed folder of project {ctx.key}"
-                ctx.require_any(("dataset", "managed_folder"), ref, where, message)
+                kinds = ", ".join(t.replace("_", " ") for t in types[:-1]) + " or " + types[-1].replace("_", " ")
+                message = f"recipe {what} {ref!r} is not a {kinds} of project {ctx.key}"
+                ctx.require_any(types, ref, where, message)
     input_refs = {r for refs in inputs.values() for r in refs}
     for ref in sorted({r for refs in outputs.values() for r in refs} & input_refs):
         ctx.error(("outputs",), f"recipe {item.get('name')!r} writes {ref!r}, which is also its input")
-    visual = config_kind(item["type"])
+    if visual is not None:
+        _typed_roles(visual, item, inputs, outputs, ctx)
     attrs: dict[str, Any] = {"kind": visual.type if visual else item["type"], "inputs": inputs, "outputs": outputs}
     if visual is not None:
         attrs.update(_build_visual(visual, item, ctx, _io(attrs)))
@@ -394,6 +413,27 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
         attrs["tags"] = list(item["tags"])
     flow_zone.build_membership(item, attrs, ctx)
     return attrs
+
+
+def _typed_roles(visual: VisualKind, item: dict[str, Any], inputs: dict[str, list[str]],
+                 outputs: dict[str, list[str]], ctx: BuildContext) -> None:
+    """The roles DSS fills with ids: an input a key names (a scoring recipe's `model:`), and the
+    outputs of a type with a role of its own (an evaluation store among an evaluate recipe's outputs)."""
+    for key, role in visual.ref_keys.items():
+        if isinstance(item.get(key), str):
+            type_ = visual.id_roles[role]
+            ctx.require(type_, item[key], (key,), f"its {type_.replace('_', ' ')}")
+            inputs[role] = [item[key]]
+    for type_, role in visual.typed_outputs.items():
+        main = outputs.get("main") or []
+        moved = [ref for ref in main if ctx.declared(type_, ref) is not None]
+        if moved:
+            outputs[role] = outputs.get(role, []) + moved
+            rest = [ref for ref in main if ref not in moved]
+            if rest:
+                outputs["main"] = rest
+            else:
+                outputs.pop("main")
 
 
 def _build_visual(visual: VisualKind, item: dict[str, Any], ctx: BuildContext, io: Io) -> dict[str, Any]:
@@ -465,11 +505,23 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
         (_, ref, column), _columns = missing[0]
         ctx.not_expressed(f"it names column {column!r}, which the schema of its input {ref!r} lacks")
         return None
+    inputs, outputs = dict(attrs.get("inputs") or {}), dict(attrs.get("outputs") or {})
+    named: dict[str, Any] = {}
+    if visual is not None:
+        for key, role in visual.ref_keys.items():  # `model: NAME`, not an input role
+            refs = inputs.pop(role, [])
+            if len(refs) != 1:
+                ctx.not_expressed(f"its {role!r} role holds {len(refs)} objects (the configuration names one)")
+                return None
+            named[key] = refs[0]
+        for role in visual.typed_outputs.values():  # listed among the outputs
+            outputs["main"] = list(outputs.get("main") or []) + list(outputs.pop(role, []))
     item: dict[str, Any] = {
         "name": name,
         "type": visual.config_type if visual else kind,
-        "inputs": _roles_to_config(attrs.get("inputs")),
-        "outputs": _roles_to_config(attrs.get("outputs")),
+        **named,
+        "inputs": _roles_to_config(inputs),
+        "outputs": _roles_to_config(outputs),
     }
     if kind in CODE_TYPES:
         folder, ext = CODE_FILES[kind]
@@ -552,7 +604,7 @@ SPEC = ResourceSpec(
     # The code kinds' item schemas are in project.schema.json; the visual kinds' come with their modules.
     schema=ConfigSchema(in_project_schema=True, defs=schema_defs()),
     file_keys=("code_file", "sql_file"),
-    references=("flow_zone", "dataset", "managed_folder"),
+    references=("flow_zone", "dataset", "managed_folder", "saved_model", "model_evaluation_store"),
     build=build,
     to_config=to_config,
     check_items=check_items,

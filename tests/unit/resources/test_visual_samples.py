@@ -105,6 +105,10 @@ def test_a_change_to_the_typed_settings_is_written_and_read_back(name: str, doc:
         changed["post_filter"] = {"expression": "x > 1", "distinct": True}
     elif "pre_filter" in changed:  # split
         changed["pre_filter"] = {"sql": "x > 1"}
+    elif "probabilities" in changed:  # score
+        changed["probabilities"] = not changed["probabilities"]
+    elif "labels" in changed:  # evaluate
+        changed["labels"], changed["compute_performance"] = {"source": "weekly"}, not changed["compute_performance"]
     else:  # prepare
         changed["steps"] = [*changed["steps"], {"type": "ColumnRenamer", "params": {"renamings": []}, "disabled": True}]
     patched = copy.deepcopy(doc)

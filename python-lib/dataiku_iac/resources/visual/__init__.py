@@ -10,11 +10,13 @@ from typing import Any, Optional
 
 from dataiku_iac.resources.visual import (
     distinct,
+    evaluate,
     grouping,
     join,
     pivot,
     prepare,
     sampling,
+    score,
     sort,
     split,
     stack,
@@ -25,7 +27,7 @@ from dataiku_iac.resources.visual.common import VisualKind
 
 KINDS: dict[str, VisualKind] = {kind.type: kind for kind in (
     grouping.KIND, join.KIND, window.KIND, prepare.KIND, split.KIND, sort.KIND, stack.KIND, pivot.KIND, sampling.KIND,
-    distinct.KIND, topn.KIND,
+    distinct.KIND, topn.KIND, score.KIND, evaluate.KIND,
 )}
 BY_CONFIG_TYPE: dict[str, VisualKind] = {kind.config_type: kind for kind in KINDS.values()}
 
@@ -36,6 +38,12 @@ def kind_of(dss_type: Any) -> Optional[VisualKind]:
 
 def config_kind(config_type: Any) -> Optional[VisualKind]:
     return BY_CONFIG_TYPE.get(config_type) if isinstance(config_type, str) else None
+
+
+def id_roles(dss_type: Any) -> dict[str, str]:
+    """The roles of a recipe type whose objects DSS names by id -> those objects' type."""
+    kind = kind_of(dss_type)
+    return dict(kind.id_roles) if kind is not None else {}
 
 
 def typed_attributes() -> tuple[tuple[str, str], ...]:

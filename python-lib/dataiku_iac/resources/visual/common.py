@@ -81,6 +81,15 @@ class VisualKind:
     write_params: Callable[[Attrs, Attrs, Io], None] = lambda attrs, params, io: None
     # The params keys those attributes own ("selection.samplingMethod" -> the typed key): `params:` may not set them
     owned_params: Mapping[str, str] = field(default_factory=dict)
+    # Roles whose objects DSS names by id, not by name -> the type of those objects (a scoring
+    # recipe's `model` role holds a saved model's id). `ref_keys`: the item keys that name such an
+    # input (`model: churn_model` -> role `model`); `typed_outputs`: an output of that type goes
+    # to that role (an evaluation store among an evaluate recipe's outputs -> `evaluationStore`).
+    ref_keys: Mapping[str, str] = field(default_factory=dict)  # item key -> input role
+    typed_outputs: Mapping[str, str] = field(default_factory=dict)  # object type -> output role
+    id_roles: Mapping[str, str] = field(default_factory=dict)  # role -> object type
+    # The order of the input roles in the prototype DSS's creator sends (a scoring creator: model first).
+    input_roles: tuple[str, ...] = ("main",)
 
     def config_of(self, attrs: Attrs) -> Attrs:
         if self.to_config is not None:
