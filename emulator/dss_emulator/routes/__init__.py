@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     apideployer,
     apiservices,
+    dashboards,
     data,
     data_quality,
     datasets,
@@ -10,6 +11,7 @@ from . import (  # noqa: F401
     flow,
     folders,
     footprint,
+    insights,
     instance,
     jobs,
     library,
