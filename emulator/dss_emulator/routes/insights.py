@@ -62,8 +62,8 @@ def create_insight(ctx: Ctx) -> Dict[str, Any]:
     kind = proto.get("type")
     if kind not in TYPES:
         raise errors.bad_request(f"Unknown insight type {kind!r}")
-    params = proto.get("params") if isinstance(proto.get("params"), dict) else {}
-    params = _with_default_params(str(kind), clone(params))
+    given = proto.get("params")
+    params = _with_default_params(str(kind), clone(given) if isinstance(given, dict) else {})
     _check_target(proj, str(kind), params)
     doc: Dict[str, Any] = {
         "type": kind,

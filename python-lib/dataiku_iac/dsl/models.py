@@ -29,10 +29,20 @@ class Permission(Model):
 
     group: str = UNSET
     user: str = UNSET
-    role: Union[Literal["reader", "contributor", "admin"], Var] = UNSET
+    role: Union[Literal["reader", "contributor", "admin", "dashboard_reader"], Var] = UNSET
     permissions: Sequence[Union[Literal["read_project_content", "write_project_content", "export_datasets_data", "read_dashboards", "write_dashboards", "moderate_dashboards", "run_scenarios", "manage_dashboard_authorizations", "manage_exposed_elements", "manage_additional_dashboard_users", "execute_app", "share_to_workspaces", "publish_to_data_collections", "admin"], Var]] = UNSET
 
     _order = ("group", "user", "role", "permissions",)
+
+
+@dataclass
+class ProjectDashboardAuthorizations(Model):
+    """'dashboard_authorizations' of Project"""
+
+    all: Union[bool, Var] = UNSET
+    datasets: Union[List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("all", "datasets",)
 
 
 @dataclass
@@ -57,13 +67,14 @@ class Project(Model):
     tags: Union[List[str], Tuple[str, ...]] = UNSET
     variables: ProjectVariables = UNSET
     permissions: Sequence[Permission] = UNSET
+    dashboard_authorizations: ProjectDashboardAuthorizations = UNSET
     code_env: Union[str, ProjectCodeEnv] = UNSET
     #: inherit | none | a container config name
     container: str = UNSET
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("key", "name", "description", "short_description", "owner", "tags", "variables", "permissions", "code_env", "container", "protect", "ignore_changes",)
+    _order = ("key", "name", "description", "short_description", "owner", "tags", "variables", "permissions", "dashboard_authorizations", "code_env", "container", "protect", "ignore_changes",)
 
 
 @dataclass
@@ -1331,6 +1342,99 @@ class ApiDeployment(Model):
 
 
 @dataclass
+class InsightChartMeasures(Model):
+    """'measures' of InsightChart"""
+
+    aggregation: Union[Literal["avg", "sum", "count", "countd", "min", "max"], Var]
+    column: str = UNSET
+
+    _order = ("column", "aggregation",)
+
+
+@dataclass
+class InsightChartFilters(Model):
+    """'filters' of InsightChart"""
+
+    column: str
+    exclude: Sequence[Union[str, float, bool]] = UNSET
+    min: Union[float, Var] = UNSET
+    max: Union[float, Var] = UNSET
+
+    _order = ("column", "exclude", "min", "max",)
+
+
+@dataclass
+class InsightChart(Model):
+    """'chart' of Insight"""
+
+    type: str = UNSET
+    dimensions: Union[List[str], Tuple[str, ...]] = UNSET
+    measures: Sequence[InsightChartMeasures] = UNSET
+    filters: Sequence[InsightChartFilters] = UNSET
+
+    _order = ("type", "dimensions", "measures", "filters",)
+
+
+@dataclass
+class Insight(Model):
+    """insight"""
+
+    name: str
+    type: Union[Literal["chart", "metric", "model_report", "dataset_table", "static_file", "web_app", "article", "scenario_run_button", "project_activity", "managed-folder_content", "eda", "filters"], Var]
+    dataset: str = UNSET
+    saved_model: str = UNSET
+    metric: str = UNSET
+    chart: InsightChart = UNSET
+    params: Mapping[str, Any] = UNSET
+    listed: Union[bool, Var] = UNSET
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "type", "dataset", "saved_model", "metric", "chart", "params", "listed", "description", "tags", "protect", "ignore_changes",)
+
+
+@dataclass
+class DashboardTile(Model):
+    """dashboard tile"""
+
+    x: Union[int, Var]
+    y: Union[int, Var]
+    width: Union[int, Var]
+    height: Union[int, Var]
+    insight: str = UNSET
+    text: str = UNSET
+
+    _order = ("insight", "text", "x", "y", "width", "height",)
+
+
+@dataclass
+class DashboardPages(Model):
+    """'pages' of Dashboard"""
+
+    title: str = UNSET
+    tiles: Sequence[DashboardTile] = UNSET
+
+    _order = ("title", "tiles",)
+
+
+@dataclass
+class Dashboard(Model):
+    """dashboard"""
+
+    name: str
+    listed: Union[bool, Var] = UNSET
+    pages: Sequence[DashboardPages] = UNSET
+    description: str = UNSET
+    tags: Union[List[str], Tuple[str, ...]] = UNSET
+    protect: Union[bool, Var] = UNSET
+    ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
+
+    _order = ("name", "listed", "pages", "description", "tags", "protect", "ignore_changes",)
+
+
+@dataclass
 class WebappBackend(Model):
     """'backend' of Webapp"""
 
@@ -1391,10 +1495,12 @@ class UnmanagedPatterns(Model):
     scenarios: Union[List[str], Tuple[str, ...]] = UNSET
     api_services: Union[List[str], Tuple[str, ...]] = UNSET
     api_deployments: Union[List[str], Tuple[str, ...]] = UNSET
+    insights: Union[List[str], Tuple[str, ...]] = UNSET
+    dashboards: Union[List[str], Tuple[str, ...]] = UNSET
     webapps: Union[List[str], Tuple[str, ...]] = UNSET
     wiki_articles: Union[List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "model_evaluation_stores", "recipes", "scenarios", "api_services", "api_deployments", "webapps", "wiki_articles",)
+    _order = ("flow_zones", "managed_folders", "datasets", "ml_tasks", "saved_models", "model_evaluation_stores", "recipes", "scenarios", "api_services", "api_deployments", "insights", "dashboards", "webapps", "wiki_articles",)
 
 
 @dataclass
@@ -1466,6 +1572,8 @@ class ProjectFile(Model):
     scenarios: Sequence[Scenario] = UNSET
     api_services: Sequence[ApiService] = UNSET
     api_deployments: Sequence[ApiDeployment] = UNSET
+    insights: Sequence[Insight] = UNSET
+    dashboards: Sequence[Dashboard] = UNSET
     webapps: Sequence[Webapp] = UNSET
     wiki_articles: Sequence[WikiArticle] = UNSET
     unmanaged: Union[Literal["report", "ignore", "fail"], Var, Unmanaged] = UNSET
@@ -1473,7 +1581,7 @@ class ProjectFile(Model):
     modules: Sequence[ModuleCall] = UNSET
     moved: Sequence[MovedEntry] = UNSET
 
-    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "model_evaluation_stores", "scenarios", "api_services", "api_deployments", "webapps", "wiki_articles", "unmanaged", "import_", "modules", "moved",)
+    _order = ("project", "datasets", "managed_folders", "recipes", "flow_zones", "ml_tasks", "saved_models", "model_evaluation_stores", "scenarios", "api_services", "api_deployments", "insights", "dashboards", "webapps", "wiki_articles", "unmanaged", "import_", "modules", "moved",)
 
 
 Dataset = Union[DatasetManaged, DatasetSqlTable, DatasetSqlQuery, DatasetFilesystem, DatasetUploaded]
@@ -1489,6 +1597,9 @@ __all__ = [
     "ApiGeneration",
     "ApiService",
     "Column",
+    "Dashboard",
+    "DashboardPages",
+    "DashboardTile",
     "Dataset",
     "DatasetFilesystem",
     "DatasetManaged",
@@ -1501,6 +1612,10 @@ __all__ = [
     "DimensionValue",
     "FlowZone",
     "ImportEntry",
+    "Insight",
+    "InsightChart",
+    "InsightChartFilters",
+    "InsightChartMeasures",
     "ManagedFolder",
     "MlTask",
     "MlTaskFeatures",
@@ -1514,6 +1629,7 @@ __all__ = [
     "PrepareStep",
     "Project",
     "ProjectCodeEnv",
+    "ProjectDashboardAuthorizations",
     "ProjectFile",
     "ProjectVariables",
     "Recipe",

@@ -68,6 +68,8 @@ ROLES = {
         "write_dashboards",
         "run_scenarios",
     ),
+    # Sees the project's dashboards (and the objects `dashboard_authorizations` opens), not its Flow.
+    "dashboard_reader": ("read_dashboards",),
 }
 
 
@@ -110,6 +112,8 @@ POLICY = FieldPolicy(
         Field("tags", compare="set", reset=[]),
         Field("owner"),
         Field("permissions", compare="keyed", key=_permission_key, reset=[]),
+        # What dashboard-only readers may see through the dashboards' insights (docs/dashboards.md).
+        Field("dashboard_authorizations"),
         Field("variables", compare="map"),
         Field("code_env", compare="subset", reset={"python": "inherit", "r": "inherit"}),
         Field("container", reset="inherit"),
@@ -124,6 +128,7 @@ _DOCUMENT_OF = {
     "tags": "metadata",
     "owner": "permissions",
     "permissions": "permissions",
+    "dashboard_authorizations": "permissions",
     "variables": "variables",
     "code_env": "settings",
     "container": "settings",
@@ -179,6 +184,7 @@ class ProjectHandler(ResourceHandler):
             "tags": list(metadata.get("tags") or []),
             "owner": permissions.get("owner"),
             "permissions": [_row_to_logical(r) for r in permissions.get("permissions") or []],
+            "dashboard_authorizations": dashboard_authorizations_of(permissions.get("dashboardAuthorizations")),
             "variables": {
                 "standard": dict(variables.get("standard") or {}),
                 "local": dict(variables.get("local") or {}),
@@ -303,6 +309,9 @@ class ProjectHandler(ResourceHandler):
             patched["owner"] = attrs["owner"]
         if "permissions" in attrs:
             patched["permissions"] = [_row_to_dss(row) for row in attrs["permissions"]]
+        if "dashboard_authorizations" in attrs:
+            patched["dashboardAuthorizations"] = write_dashboard_authorizations(
+                attrs["dashboard_authorizations"], patched.get("dashboardAuthorizations"))
         return patched
 
     @staticmethod
@@ -343,6 +352,27 @@ def _row_to_dss(row: dict[str, Any]) -> dict[str, Any]:
     return dss
 
 
+def dashboard_authorizations_of(doc: Any) -> dict[str, Any]:
+    """DSS's `dashboardAuthorizations` -> {all, datasets}: the datasets readable (READ) through dashboards."""
+    doc = doc if isinstance(doc, dict) else {}
+    datasets = [a["objectRef"].get("objectId") for a in doc.get("authorizations") or []
+                if isinstance(a, dict) and isinstance(a.get("objectRef"), dict)
+                and a["objectRef"].get("objectType") == "DATASET" and "READ" in (a.get("modes") or [])]
+    return {"all": bool(doc.get("allAuthorized")), "datasets": sorted(str(d) for d in datasets)}
+
+
+def write_dashboard_authorizations(wanted: dict[str, Any], current: Any) -> dict[str, Any]:
+    """The declared datasets as READ authorizations; the authorizations of other objects (saved
+    models, folders…), which the configuration does not speak of, are kept as DSS has them."""
+    doc = copy.deepcopy(current) if isinstance(current, dict) else {}
+    kept = [a for a in doc.get("authorizations") or []
+            if not (isinstance(a, dict) and (a.get("objectRef") or {}).get("objectType") == "DATASET")]
+    doc["allAuthorized"] = bool(wanted.get("all"))
+    doc["authorizations"] = kept + [{"objectRef": {"objectId": name, "objectType": "DATASET"}, "modes": ["READ"]}
+                                    for name in wanted.get("datasets") or []]
+    return doc
+
+
 def expand_role(role: str) -> list[str]:
     return sorted(ROLES[role])
 
@@ -362,6 +392,10 @@ def build(item: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
         attrs["tags"] = list(item["tags"])
     if "permissions" in item:
         attrs["permissions"] = [_permission(row) for row in item["permissions"]]
+    if "dashboard_authorizations" in item:
+        written = item["dashboard_authorizations"]
+        attrs["dashboard_authorizations"] = {"all": bool(written.get("all", False)),
+                                             "datasets": sorted(set(written.get("datasets") or []))}
     if "variables" in item:
         attrs["variables"] = _variables(item["variables"], ctx)
     if "code_env" in item:
@@ -410,6 +444,9 @@ def to_config(key: str, attrs: dict[str, Any], ctx: ImportContext) -> dict[str, 
         item["tags"] = list(attrs["tags"])
     if attrs.get("permissions"):
         item["permissions"] = [_permission_to_config(row) for row in attrs["permissions"]]
+    authorizations = attrs.get("dashboard_authorizations") or {}
+    if authorizations.get("all") or authorizations.get("datasets"):
+        item["dashboard_authorizations"] = {k: v for k, v in authorizations.items() if v}
     variables = _variables_to_config(key, attrs.get("variables") or {}, ctx)
     if variables:
         item["variables"] = variables
@@ -462,6 +499,14 @@ SCHEMA = ConfigSchema(
                     "additionalProperties": False,
                 },
                 "permissions": {"type": "array", "items": {"$ref": "#/$defs/permission"}},
+                "dashboard_authorizations": {
+                    "type": "object",
+                    "properties": {
+                        "all": {"type": "boolean"},
+                        "datasets": {"type": "array", "items": {"$ref": "#/$defs/name"}, "uniqueItems": True},
+                    },
+                    "additionalProperties": False,
+                },
                 "code_env": {
                     "anyOf": [
                         {"$ref": "#/$defs/code_env_name"},

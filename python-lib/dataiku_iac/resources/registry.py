@@ -19,8 +19,10 @@ from typing import Iterator, Optional
 from dataiku_iac.resources.api_deployment import SPEC as API_DEPLOYMENT
 from dataiku_iac.resources.api_service import SPEC as API_SERVICE
 from dataiku_iac.resources.base import ResourceHandler
+from dataiku_iac.resources.dashboard import SPEC as DASHBOARD
 from dataiku_iac.resources.dataset import SPEC as DATASET
 from dataiku_iac.resources.flow_zone import SPEC as FLOW_ZONE
+from dataiku_iac.resources.insight import SPEC as INSIGHT
 from dataiku_iac.resources.managed_folder import SPEC as MANAGED_FOLDER
 from dataiku_iac.resources.ml_task import SPEC as ML_TASK
 from dataiku_iac.resources.model_evaluation_store import SPEC as MODEL_EVALUATION_STORE
@@ -117,6 +119,8 @@ REGISTRY.register(RECIPE)
 REGISTRY.register(SCENARIO)
 REGISTRY.register(API_SERVICE)
 REGISTRY.register(API_DEPLOYMENT)
+REGISTRY.register(INSIGHT)
+REGISTRY.register(DASHBOARD)
 REGISTRY.register(WEBAPP)
 REGISTRY.register(WIKI_ARTICLE)
 
