@@ -135,3 +135,22 @@ def test_a_failed_check_fails_the_evaluation_job(project):
     state, log = build(project, mes.id, "MODEL_EVALUATION_STORE")
     assert state == "FAILED" and "drift below 0.2" in log
     assert len(mes.list_model_evaluations()) == 1  # recorded, then checked
+
+
+def test_clustering_scoring_assigns_clusters(project):
+    from dataikuapi.dss.recipe import ClusteringScoringRecipeCreator
+
+    task = project.create_clustering_ml_task("train")
+    model = project.get_saved_model(task.deploy_to_flow(task.train()[0], "Segments", "train")["savedModelId"])
+    creator = ClusteringScoringRecipeCreator("segment_new", project)
+    creator.with_input_model(model.id)
+    creator.with_input("new")
+    creator.with_new_output("new_segmented", "filesystem_managed")
+    recipe = creator.create()
+    assert recipe.get_settings().get_recipe_raw_definition()["type"] == "clustering_scoring"
+    assert build(project, "new_segmented")[0] == "DONE"
+    scored = project.get_dataset("new_segmented")
+    assert [c["name"] for c in scored.get_settings().get_raw()["schema"]["columns"]][-1] == "cluster"
+    clusters = model.get_version_details(model.get_active_version()["id"]).get_raw()["facts"]["clusters"]
+    names = {c["clusterName"] for c in clusters}
+    assert {row[-1] for row in scored.iter_rows()} <= names
