@@ -15,6 +15,9 @@ from . import errors
 from .store import Store
 
 READ, WRITE, ADMIN, RUN = "read", "write", "admin", "run"
+# Reading the project's dashboards and the insights they show: `readProjectContent` or
+# `readDashboards` alone (a dashboard-only reader, who sees nothing else of the project).
+DASHBOARDS = "dashboards"
 
 
 @dataclass
@@ -79,18 +82,20 @@ def authenticate(store: Store, headers: Any) -> Caller:
 def project_rights(params: Dict[str, Any], caller: Caller) -> Dict[str, bool]:
     """Effective flags of ``caller`` on a project (admins and the owner have every right)."""
     if caller.admin or params.get("owner") == caller.login:
-        return {"read": True, "write": True, "admin": True, "run": True}
-    rights = {"read": False, "write": False, "admin": False, "run": False}
+        return {"read": True, "write": True, "admin": True, "run": True, DASHBOARDS: True}
+    rights = {"read": False, "write": False, "admin": False, "run": False, DASHBOARDS: False}
     for row in params.get("permissions") or []:
         applies = row.get("user") == caller.login or (row.get("group") in caller.groups)
         if not applies:
             continue
         if row.get("admin"):
-            return {"read": True, "write": True, "admin": True, "run": True}
+            return {"read": True, "write": True, "admin": True, "run": True, DASHBOARDS: True}
         if row.get("writeProjectContent"):
-            rights.update(read=True, write=True, run=True)
+            rights.update(read=True, write=True, run=True, dashboards=True)
         if row.get("readProjectContent"):
-            rights["read"] = True
+            rights.update(read=True, dashboards=True)
+        if row.get("readDashboards"):
+            rights[DASHBOARDS] = True
         if row.get("runScenarios"):
             rights.update(run=True)
     return rights
@@ -98,6 +103,10 @@ def project_rights(params: Dict[str, Any], caller: Caller) -> Dict[str, bool]:
 
 def check_project(params: Dict[str, Any], caller: Caller, need: str, project_key: str) -> None:
     rights = project_rights(params, caller)
+    if need == DASHBOARDS:
+        if not rights[DASHBOARDS]:
+            raise errors.project_unreadable()
+        return
     if not rights[READ]:
         # DSS answers the same for an invisible project as for a missing one.
         raise errors.project_unreadable()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from emu_helpers import ILLEGAL_ARGUMENT, NOT_FOUND, dataset_with_rows, raises_dss
+from emu_helpers import ILLEGAL_ARGUMENT, NOT_FOUND, UNAUTHORIZED, dataset_with_rows, raises_dss
 
 ROWS = b"age,plan,churned\n" + b"".join(f"{20 + i},{['gold', 'silver'][i % 2]},{['left', 'stayed'][i % 3 == 0]}\n".encode()
                                          for i in range(20))
@@ -117,3 +117,25 @@ def test_dashboard_save_moves_a_tile_and_delete_keeps_the_insights(project):
     dashboard.delete()
     assert project.list_dashboards() == [] and [i.id for i in project.list_insights()] == [insight.insight_id]
     raises_dss(NOT_FOUND, dashboard.get_settings)
+
+
+def test_a_dashboard_only_reader_sees_promoted_dashboards_and_their_insights_only(dss, project):
+    """`readDashboards` alone: the listed dashboards and the insights they show, nothing else."""
+    dss.admin.seed(api_keys=[{"key": "exec-key", "login": "exec", "admin": False, "groups": ["executives"]}])
+    shown, hidden = chart(project), chart(project)
+    box = {"left": 0, "top": 0, "width": 1, "height": 1}
+    promoted = project.create_dashboard("Promoted", {"listed": True, "pages": [{"grid": {"tiles": [
+        {"tileType": "INSIGHT", "insightId": shown.insight_id, "box": box}]}}]})
+    private = project.create_dashboard("Private", {"pages": [{"grid": {"tiles": [
+        {"tileType": "INSIGHT", "insightId": hidden.insight_id, "box": box}]}}]})
+    permissions = project.get_permissions()
+    permissions["permissions"] = [{"group": "executives", "readDashboards": True}]
+    project.set_permissions(permissions)
+    as_exec = dss.client_for("exec-key").get_project("DASH")
+    assert [d.id for d in as_exec.list_dashboards()] == [promoted.dashboard_id]
+    assert [i.id for i in as_exec.list_insights()] == [shown.insight_id]
+    assert as_exec.get_insight(shown.insight_id).get_settings().name == "Plans"
+    raises_dss(UNAUTHORIZED, as_exec.get_dashboard(private.dashboard_id).get_settings, "not promoted")
+    raises_dss(UNAUTHORIZED, as_exec.get_insight(hidden.insight_id).get_settings, "no dashboard you may see")
+    raises_dss(UNAUTHORIZED, as_exec.get_dataset("customers").get_settings, "Failed to read project permissions")
+    raises_dss(UNAUTHORIZED, lambda: as_exec.create_dashboard("Mine"))

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from .. import defaults, errors
-from ..auth import READ, WRITE
+from ..auth import DASHBOARDS as READ_DASHBOARDS
+from ..auth import READ, WRITE, project_rights
 from ..context import Ctx
 from ..jsoncopy import clone
 from ..router import route
@@ -37,11 +38,20 @@ def dashboard_of(proj: ProjectData, dashboard_id: str) -> Dict[str, Any]:
     return doc
 
 
+def visible_dashboards(ctx: Ctx, proj: ProjectData) -> List[Dict[str, Any]]:
+    """The dashboards the caller may see: all for project readers; for a dashboard-only reader
+    (`readDashboards` alone), the listed (promoted) ones and their own."""
+    every = list(proj.collection(DASHBOARDS).values())
+    if project_rights(proj.params, ctx.caller)[READ]:
+        return every
+    return [d for d in every if d.get("listed") or d.get("owner") == ctx.login]
+
+
 @route("GET", "/projects/<pk>/dashboards/")
 def list_dashboards(ctx: Ctx) -> List[Dict[str, Any]]:
     """What DSSDashboardListItem reads: id, name, listed, owner, numPages, numTiles, projectKey, tags."""
-    proj = ctx.project(READ)
-    return [_list_item(doc) for doc in proj.collection(DASHBOARDS).values()]
+    proj = ctx.project(READ_DASHBOARDS)
+    return [_list_item(doc) for doc in visible_dashboards(ctx, proj)]
 
 
 def _list_item(doc: Dict[str, Any]) -> Dict[str, Any]:
@@ -130,8 +140,11 @@ def _tile(proj: ProjectData, tile: Any) -> Dict[str, Any]:
 
 @route("GET", "/projects/<pk>/dashboards/<dashboard_id>/")
 def get_dashboard(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(READ)
-    return clone(dashboard_of(proj, ctx.params["dashboard_id"]))
+    proj = ctx.project(READ_DASHBOARDS)
+    doc = dashboard_of(proj, ctx.params["dashboard_id"])
+    if not any(d is doc for d in visible_dashboards(ctx, proj)):
+        raise errors.forbidden(f"You may not read dashboard {proj.key}.{doc['id']}: it is not promoted")
+    return clone(doc)
 
 
 @route("PUT", "/projects/<pk>/dashboards/<dashboard_id>/")

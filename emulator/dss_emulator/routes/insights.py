@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from .. import defaults, errors
-from ..auth import READ, WRITE
+from ..auth import DASHBOARDS as READ_DASHBOARDS
+from ..auth import READ, WRITE, project_rights
 from ..context import Ctx
 from ..jsoncopy import clone
 from ..router import route
@@ -45,10 +46,23 @@ def _save(ctx: Ctx, proj: ProjectData) -> None:
     ctx.store.save_collection(proj, INSIGHTS)
 
 
+def visible_insights(ctx: Ctx, proj: ProjectData) -> List[Dict[str, Any]]:
+    """The insights the caller may see: all for project readers; for a dashboard-only reader, those
+    the dashboards they may see show."""
+    every = list(proj.collection(INSIGHTS).values())
+    if project_rights(proj.params, ctx.caller)[READ]:
+        return every
+    from .dashboards import visible_dashboards  # the dashboards module builds on this one
+
+    shown = {t.get("insightId") for d in visible_dashboards(ctx, proj) for p in d.get("pages") or []
+             for t in (p.get("grid") or {}).get("tiles") or []}
+    return [i for i in every if i["id"] in shown]
+
+
 @route("GET", "/projects/<pk>/insights/")
 def list_insights(ctx: Ctx) -> List[Dict[str, Any]]:
-    proj = ctx.project(READ)
-    return [{k: clone(doc[k]) for k in LIST_KEYS if k in doc} for doc in proj.collection(INSIGHTS).values()]
+    proj = ctx.project(READ_DASHBOARDS)
+    return [{k: clone(doc[k]) for k in LIST_KEYS if k in doc} for doc in visible_insights(ctx, proj)]
 
 
 @route("POST", "/projects/<pk>/insights/")
@@ -130,8 +144,11 @@ def _default_name(proj: ProjectData, kind: str, params: Dict[str, Any]) -> str:
 
 @route("GET", "/projects/<pk>/insights/<insight_id>/")
 def get_insight(ctx: Ctx) -> Dict[str, Any]:
-    proj = ctx.project(READ)
-    return clone(insight_of(proj, ctx.params["insight_id"]))
+    proj = ctx.project(READ_DASHBOARDS)
+    doc = insight_of(proj, ctx.params["insight_id"])
+    if not any(i is doc for i in visible_insights(ctx, proj)):
+        raise errors.forbidden(f"You may not read insight {proj.key}.{doc['id']}: no dashboard you may see shows it")
+    return clone(doc)
 
 
 @route("POST", "/projects/<pk>/insights/<insight_id>/")
