@@ -69,6 +69,12 @@ recipes:
     inputs: [new_customers]
     outputs: [churn_monitoring]
     labels: {{source: weekly}}
+
+scenarios:
+  - id: WEEKLY
+    name: Weekly evaluation
+    steps:
+      - {{type: build, model_evaluation_stores: [churn_monitoring]}}
 """
 TRAIN = b"age,spend,churned\n" + b"".join(f"{20 + i % 40},{10 + (i * 7) % 90}.5,{['left', 'stayed'][i % 2]}\n".encode() for i in range(30))
 NEW = b"age,spend,churned\n" + b"".join(f"{50 + i % 20},{80 + i % 15}.5,{['left', 'stayed'][i % 3 == 0]}\n".encode() for i in range(12))
@@ -136,6 +142,11 @@ def test_apply_jobs_drift_impact_and_import(dss: Any, tmp_path: Path) -> None:
     assert info.model_full_id == f"S-{KEY}-{sm_id}-initial" and 0 <= info.metrics["accuracy"] <= 1
     assert info.metrics["data_drift"] > 0.5 and set(info.get_raw()["evaluation"]["dataDrift"]["columns"]) == {"age", "spend"}
     assert info.get_raw()["evaluation"]["labels"] == [{"key": "source", "value": "weekly"}]
+    scenario = project.get_scenario("WEEKLY")
+    step = scenario.get_settings().get_raw()["params"]["steps"][0]
+    assert step["params"]["builds"][0]["type"] == "MODEL_EVALUATION_STORE" and step["params"]["builds"][0]["itemId"] == mes.id
+    assert scenario.run_and_wait().get_info()["result"]["outcome"] == "SUCCESS"
+    assert len(mes.list_model_evaluations()) == 2  # a second evaluation, from the scenario's build
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
 
     # Drift: probabilities switched off in DSS.
@@ -171,5 +182,7 @@ def test_apply_jobs_drift_impact_and_import(dss: Any, tmp_path: Path) -> None:
     assert recipes["evaluate_new"] == {"name": "evaluate_new", "type": "evaluate", "model": "churn_model",
                                        "inputs": ["new_customers"], "outputs": ["churn_monitoring"],
                                        "labels": {"source": "weekly"}}, recipes
+    steps = written["scenarios"][0]["steps"]
+    assert steps[0]["type"] == "build" and steps[0]["model_evaluation_stores"] == ["churn_monitoring"], steps
     cli(dss, imported, "validate", "-e", "dev", "--offline")
     assert cli(dss, imported, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")

@@ -1061,9 +1061,10 @@ class StepBuild(Model):
     datasets: Union[List[str], Tuple[str, ...]] = UNSET
     folders: Union[List[str], Tuple[str, ...]] = UNSET
     saved_models: Union[List[str], Tuple[str, ...]] = UNSET
+    model_evaluation_stores: Union[List[str], Tuple[str, ...]] = UNSET
     job_type: Union[Literal["RECURSIVE_BUILD", "NON_RECURSIVE_FORCED_BUILD", "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD", "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], Var] = UNSET
 
-    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "saved_models", "job_type",)
+    _order = ("type", "name", "enabled", "run_condition", "datasets", "folders", "saved_models", "model_evaluation_stores", "job_type",)
 
 
 @dataclass

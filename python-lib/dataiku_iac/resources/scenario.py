@@ -419,6 +419,10 @@ TYPED_DSS_STEPS = {dss: kind for kind, dss in STEP_TYPES.items() if dss != kind}
 TRAIN_STEP = "train"
 SAVED_MODEL = "saved_model"
 SAVED_MODELS = "saved_models"
+# A build step may name model evaluation stores: DSS builds one by running the evaluation recipe
+# writing it (a new model evaluation, then the store's checks).
+EVALUATION_STORE = "model_evaluation_store"
+EVALUATION_STORES = "model_evaluation_stores"
 # The flow items a build, a check or a metrics step names, by the params key DSS keeps them under.
 _ITEMS_KEY = {"build": "builds", "run_checks": "checks", "compute_metrics": "computes"}
 
@@ -471,6 +475,10 @@ def _flow_items_to_logical(items: list[Any], ctx: ProjectContext) -> dict[str, l
     models = [ctx.name_of(SAVED_MODEL, i.get("itemId")) or i.get("itemId") for i in items if i.get("type") == "SAVED_MODEL"]
     if models:
         logical[SAVED_MODELS] = models
+    stores = [ctx.name_of(EVALUATION_STORE, i.get("itemId")) or i.get("itemId") for i in items
+              if i.get("type") == "MODEL_EVALUATION_STORE"]
+    if stores:
+        logical[EVALUATION_STORES] = stores
     return logical
 
 
@@ -479,6 +487,8 @@ def _flow_items_to_dss(logical: dict[str, Any], ctx: ProjectContext) -> list[dic
     items += [{"type": "MANAGED_FOLDER", "itemId": ctx.folder_id(f) or f, "partitionsSpec": ""} for f in logical.get("folders") or []]
     items += [{"type": "SAVED_MODEL", "itemId": ctx.dss_id_of(SAVED_MODEL, m) or m, "partitionsSpec": ""}
               for m in logical.get(SAVED_MODELS) or []]
+    items += [{"type": "MODEL_EVALUATION_STORE", "itemId": ctx.dss_id_of(EVALUATION_STORE, m) or m, "partitionsSpec": ""}
+              for m in logical.get(EVALUATION_STORES) or []]
     return items
 
 
@@ -706,6 +716,8 @@ def _require_items(item: dict[str, Any], path: tuple[Any, ...], what: str, ctx: 
         ctx.require("managed_folder", name, path + ("folders", i), what)
     for i, name in enumerate(item.get(SAVED_MODELS) or []):
         ctx.require(SAVED_MODEL, name, path + (SAVED_MODELS, i), what)
+    for i, name in enumerate(item.get(EVALUATION_STORES) or []):
+        ctx.require(EVALUATION_STORE, name, path + (EVALUATION_STORES, i), what)
 
 
 def _temporal(item: dict[str, Any], path: tuple[Any, ...], trigger: dict[str, Any], ctx: BuildContext) -> None:
@@ -748,6 +760,8 @@ def _step(item: dict[str, Any], path: tuple[Any, ...], ctx: BuildContext) -> dic
         step["folders"] = list(item.get("folders") or [])
         if kind == "build" and item.get(SAVED_MODELS):
             step[SAVED_MODELS] = list(item[SAVED_MODELS])
+        if kind == "build" and item.get(EVALUATION_STORES):
+            step[EVALUATION_STORES] = list(item[EVALUATION_STORES])
         copy_keys(item, step, "job_type", "warnings_as")
     elif kind == "run_scenario":
         _run_scenario(item, path, step, ctx)
@@ -950,7 +964,7 @@ def _steps_as_written(declared: Mapping[str, Any], item: dict[str, Any]) -> None
 
 def _step_to_config(scenario_id: str, index: int, step: dict[str, Any], ctx: ImportContext) -> dict[str, Any]:
     kind = step.get("type")
-    if kind == "build" and step.get(SAVED_MODELS) and not step.get("datasets") and not step.get("folders"):
+    if kind == "build" and step.get(SAVED_MODELS) and not any(step.get(k) for k in ("datasets", "folders", EVALUATION_STORES)):
         kind = TRAIN_STEP  # the configuration's word for a build of saved models only
     item: dict[str, Any] = {"type": kind}
     if step.get("name") and not DEFAULT_STEP_NAME.match(step["name"]):
@@ -1133,7 +1147,7 @@ def _step_defs() -> dict[str, Any]:
     job_type = {"enum": ["RECURSIVE_BUILD", DEFAULT_JOB_TYPE, "RECURSIVE_FORCED_BUILD", "RECURSIVE_MISSING_ONLY_BUILD",
                          "FIND_OUTPUTS_RECURSIVE_BUILD", "REVERSE_FORCED_BUILD"], "default": DEFAULT_JOB_TYPE}
     own: dict[str, dict[str, Any]] = {
-        "build": {**items, SAVED_MODELS: _REF_LIST, "job_type": job_type},
+        "build": {**items, SAVED_MODELS: _REF_LIST, EVALUATION_STORES: _REF_LIST, "job_type": job_type},
         TRAIN_STEP: {SAVED_MODELS: _REF_LIST, "job_type": job_type},
         "run_scenario": {"scenario": {"$ref": "#/$defs/name"}, "project": {"$ref": "#/$defs/project_key"}},
         "run_macro": {"macro": _NONEMPTY, "params": _PASSTHROUGH},
@@ -1147,7 +1161,7 @@ def _step_defs() -> dict[str, Any]:
         "compute_metrics": dict(items),
     }
     extra: dict[str, dict[str, Any]] = {
-        "build": {"allOf": [_either("a step of type build", "datasets", "folders", SAVED_MODELS)]},
+        "build": {"allOf": [_either("a step of type build", "datasets", "folders", SAVED_MODELS, EVALUATION_STORES)]},
         TRAIN_STEP: {"required": [SAVED_MODELS]},
         "run_scenario": {"required": ["scenario"]},
         "run_macro": {"required": ["macro"]},
@@ -1256,6 +1270,7 @@ def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
         links += [FlowLink(relation, d) for d in step.get("datasets") or [] if isinstance(d, str)]
         links += [FlowLink(relation, f, ("managed_folder",)) for f in step.get("folders") or [] if isinstance(f, str)]
         links += [FlowLink("trains", m, (SAVED_MODEL,)) for m in step.get(SAVED_MODELS) or [] if isinstance(m, str)]
+        links += [FlowLink(relation, m, (EVALUATION_STORE,)) for m in step.get(EVALUATION_STORES) or [] if isinstance(m, str)]
     for trigger in attrs.get("triggers") or []:
         if isinstance(trigger, dict) and trigger.get("type") == "dataset_change":
             links += [FlowLink("is triggered by", d) for d in trigger.get("datasets") or [] if isinstance(d, str)]
@@ -1272,7 +1287,7 @@ SPEC = ResourceSpec(
     id_key="id",
     schema=SCHEMA,
     file_keys=("script_file", "steps.*.code_file", "steps.*.sql_file"),
-    references=("dataset", "managed_folder", SAVED_MODEL, "scenario"),
+    references=("dataset", "managed_folder", SAVED_MODEL, EVALUATION_STORE, "scenario"),
     build=build,
     to_config=to_config,
     written_form=written_form,
