@@ -166,10 +166,25 @@ def _import_into_an_empty_directory(dss: Any, root: Path, tmp_path: Path) -> Non
     assert plan.last_line().startswith("No changes."), str(plan)
 
 
+def _dashboard_reports_its_own_model(node: Any, key: str) -> None:
+    """The dashboard's model report shows that DSS's saved model: the configuration names it, each
+    environment's DSS gave it an id of its own."""
+    project = node.client().get_project(key)
+    [model] = project.list_saved_models()
+    [dashboard] = project.list_dashboards()
+    reports = {i.id: i for i in project.list_insights() if i.type == "saved-model_report"}
+    [report] = reports.values()
+    assert project.get_insight(report.id).get_settings().get_raw()["params"]["savedModelSmartId"] == model["id"]
+    tiles = project.get_dashboard(dashboard.id).get_settings().get_raw()["pages"][0]["grid"]["tiles"]
+    assert report.id in {t.get("insightId") for t in tiles}, tiles
+
+
 def test_the_ml_pipeline_converges_promotes_rolls_back_and_imports_back(dss: Any, prod: Any, tmp_path: Path) -> None:
     root = tmp_path / "ml-pipeline"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".dataiku-iac", "__pycache__"))
     _walk(dss, prod, root)
+    _dashboard_reports_its_own_model(dss, "CHURN_DEV")
+    _dashboard_reports_its_own_model(prod, "CHURN")
     mapping = dss.client().get_apideployer().get_deployment("churn_api_live").get_settings().get_raw()["generationsMapping"]
     assert mapping["mode"] == "MULTI_GENERATION", mapping  # the A/B split, as the deployer serves it
     assert sorted((e["generation"], e["proba"]) for e in mapping["entries"]) == [("v1", 0.9), ("v2", 0.1)], mapping
