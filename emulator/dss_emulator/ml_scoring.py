@@ -16,8 +16,8 @@ the row (docs/emulator.md "Scoring and evaluation"). For draw ``k`` of a row,
   population standard deviation (the version's trainInfo.targetMean/targetStd, else the data's);
 * clustering: ``cluster = "cluster_" + floor(u_0 * nbClusters)``.
 
-An evaluation's metrics are real arithmetic on the scored rows (accuracy, log loss… or MAE, RMSE,
-R2…) and its data drift is a mean shift: for each numeric input column found in the training
+An evaluation's metrics are real arithmetic on the scored rows (accuracy, log loss, binary AUC… or
+MAE, RMSE, R2…) and its data drift is a mean shift: for each numeric input column found in the training
 dataset, ``|mean(evaluated) - mean(train)| / stddev_pop(train)`` (1 when the training column is
 constant and the means differ); ``data_drift`` is their average, capped at 1.
 """
@@ -232,7 +232,11 @@ def performance(rows: RowStore, model: Model, scored: str, names: List[str]) -> 
             f"count(*) FROM ({scored}) WHERE {t} IS NOT NULL")[0]
         if not count:
             return {}
-        return {"accuracy": round(accuracy, 6), "hammingLoss": round(1 - accuracy, 6), "logLoss": round(log_loss, 6)}
+        found = {"accuracy": round(accuracy, 6), "hammingLoss": round(1 - accuracy, 6), "logLoss": round(log_loss, 6)}
+        auc = _binary_auc(rows, scored, truth, names) if len(names) == 2 else None
+        if auc is not None:
+            found["auc"] = round(auc, 6)
+        return found
     y = f"TRY_CAST({t} AS DOUBLE)"
     mae, mse, ss_res, ss_tot, pearson, count = rows.query(
         f"SELECT avg(abs(prediction - {y})), avg((prediction - {y}) ^ 2), sum((prediction - {y}) ^ 2), "
@@ -242,6 +246,21 @@ def performance(rows: RowStore, model: Model, scored: str, names: List[str]) -> 
         return {}
     found = {"mae": mae, "mse": mse, "rmse": mse ** 0.5, "r2": 1 - ss_res / ss_tot if ss_tot else 0.0, "pearson": pearson}
     return {k: round(float(v), 6) for k, v in found.items() if v is not None}
+
+
+def _binary_auc(rows: RowStore, scored: str, truth: str, names: List[str]) -> Optional[float]:
+    """ROC AUC of the second class (DSS's positive class, mapped to 1) by the Mann-Whitney rank
+    formula on its probability (ties get their average rank); None without both classes."""
+    positive, score = literal(names[1]), ident("proba_" + names[1])
+    found = rows.query(
+        f"SELECT sum(CASE WHEN t = {positive} THEN r ELSE 0 END), count(*) FILTER (WHERE t = {positive}), "
+        f"count(*) FILTER (WHERE t <> {positive}) FROM (SELECT {truth} AS t, "
+        f"rank() OVER (ORDER BY {score}) + (count(*) OVER (PARTITION BY {score}) - 1) / 2.0 AS r "
+        f"FROM ({scored}) WHERE {truth} IS NOT NULL)")[0]
+    rank_sum, n_pos, n_neg = found
+    if not n_pos or not n_neg:
+        return None
+    return (float(rank_sum) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def drift(rows: RowStore, model: Model, view: str, columns: List[Dict[str, Any]]) -> Dict[str, float]:

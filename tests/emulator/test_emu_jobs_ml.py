@@ -116,6 +116,13 @@ def test_evaluation_records_metrics_and_drift(project):
     info = evaluations[0].get_full_info()
     assert info.model_full_id == f"S-SCORE-{model.id}-initial" and info.target_variable == "churned"
     assert 0 <= info.metrics["accuracy"] <= 1 and info.metrics["hammingLoss"] == pytest.approx(1 - info.metrics["accuracy"])
+    scoring(project, model)  # the same version on the same rows: the probabilities the evaluation used
+    assert build(project, "new_scored")[0] == "DONE"
+    scored = [(r[2], float(r[4])) for r in project.get_dataset("new_scored").iter_rows()]
+    positives = [p for truth, p in scored if truth == "stayed"]
+    negatives = [p for truth, p in scored if truth == "left"]
+    pairs = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
+    assert info.metrics["auc"] == pytest.approx(pairs / (len(positives) * len(negatives)), abs=1e-6)
     shifts = info.get_raw()["evaluation"]["dataDrift"]["columns"]
     assert set(shifts) == {"age", "spend"} and shifts["age"] > 1  # ages 50-69 against 20-59
     assert info.metrics["data_drift"] == 1.0
