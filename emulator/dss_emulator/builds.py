@@ -77,6 +77,9 @@ def recipe_version(proj: ProjectData, name: str) -> str:
 
 
 def data_version(app: App, proj: ProjectData, dataset: str) -> Any:
+    model = proj.collection(saved_models.SAVED_MODELS).get(dataset)
+    if model is not None:  # a scoring recipe's model: its active version is what it reads
+        return {"activeVersion": model.get("activeVersion")}
     doc = proj.datasets.get(dataset)
     if doc is None:
         return None
@@ -338,7 +341,7 @@ class Snapshot:
             self.outputs = {
                 ref: self._dataset(app, pk, ref, "output") for ref in output_refs(self.recipe) if ref not in stores
             }
-            self.versions = {ref: data_version(app, proj, ref) for ref, _d in self.inputs}
+            self.versions = {ref: data_version(app, proj, ref) for ref in _inputs(self.recipe)}
             self.recipe_version = recipe_version(proj, name)
 
     @staticmethod

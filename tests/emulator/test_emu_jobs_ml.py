@@ -161,3 +161,17 @@ def test_clustering_scoring_assigns_clusters(project):
     clusters = model.get_version_details(model.get_active_version()["id"]).get_raw()["facts"]["clusters"]
     names = {c["clusterName"] for c in clusters}
     assert {row[-1] for row in scored.iter_rows()} <= names
+
+
+def test_a_smart_build_scores_again_when_the_active_version_changes(project):
+    model = deploy(project)
+    scoring(project, model)
+
+    def smart_build():
+        job = project.new_job("RECURSIVE_BUILD").with_output("new_scored").start_and_wait()
+        return [a["recipeName"] for a in job.get_status()["baseStatus"]["activities"].values()]
+
+    assert smart_build()[-1] == "score_new"  # (the saved model, never built by a job, is trained first)
+    assert smart_build() == []  # nothing changed
+    build(project, model.id, "SAVED_MODEL")  # a new version, activated
+    assert smart_build() == ["score_new"]
