@@ -4,6 +4,7 @@ a user presses "Build" or "Run", or looks at a saved model's versions. Uses the 
 
     python in_dss.py setup INFRA [STAGE] [CONNECTION]   # an API Deployer infrastructure (and a connection)
     python in_dss.py build PROJECT_KEY DATASET          # build a dataset ("Build" in the Flow)
+    python in_dss.py evaluate PROJECT_KEY STORE_NAME    # build an evaluation store: one evaluation
     python in_dss.py run PROJECT_KEY SCENARIO_ID        # run a scenario and wait for it
     python in_dss.py versions PROJECT_KEY MODEL_NAME    # a saved model's versions, oldest first
     python in_dss.py newest PROJECT_KEY MODEL_NAME      # the id of its newest version
@@ -43,6 +44,19 @@ def build(project_key: str, dataset: str) -> int:
     return 0 if rows else 1
 
 
+def evaluate(project_key: str, store_name: str) -> int:
+    """Build the evaluation store (its evaluation recipe runs: one model evaluation, its checks),
+    then print the evaluation's metrics."""
+    project = _client().get_project(project_key)
+    store = next(s for s in project.list_model_evaluation_stores() if s.get_settings().get_raw()["name"] == store_name)
+    job = project.new_job("NON_RECURSIVE_FORCED_BUILD").with_output(store.id, object_type="MODEL_EVALUATION_STORE")
+    state = job.start_and_wait(no_fail=True).get_status()["baseStatus"]["state"]
+    metrics = store.get_latest_model_evaluation().get_full_info().metrics
+    shown = ", ".join(f"{k} {float(metrics[k]):.3f}" for k in ("accuracy", "data_drift") if metrics.get(k) is not None)
+    print(f"{store_name}: evaluation {state}: {shown}")
+    return 0 if state == "DONE" else 1
+
+
 def run(project_key: str, scenario_id: str) -> int:
     done = _client().get_project(project_key).get_scenario(scenario_id).run_and_wait(no_fail=True)
     outcome = done.get_info()["result"]["outcome"]
@@ -67,7 +81,7 @@ def newest(project_key: str, model_name: str) -> int:
     return 0
 
 
-COMMANDS = {"setup": setup, "build": build, "run": run, "versions": versions, "newest": newest}
+COMMANDS = {"setup": setup, "build": build, "evaluate": evaluate, "run": run, "versions": versions, "newest": newest}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

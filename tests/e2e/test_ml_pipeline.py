@@ -58,8 +58,24 @@ def _objects(client: Any, key: str) -> dict[str, list[str]]:
         "api_services": sorted(s["id"] for s in project.list_api_services()),
         "scenarios": sorted(s["id"] for s in project.list_scenarios()),
         "webapps": sorted(w.name for w in project.list_webapps()),
+        "model_evaluation_stores": sorted(s.get_settings().get_raw()["name"] for s in project.list_model_evaluation_stores()),
+        "insights": sorted(i.name for i in project.list_insights()),
+        "dashboards": sorted(d.name for d in project.list_dashboards()),
         "wiki_articles": sorted(a.get_data().get_name() for a in project.get_wiki().list_articles()),
     }
+
+
+def _check_evaluated(dss: Any, root: Path, result: CliResult) -> None:
+    """The evaluation recipe recorded one evaluation of the active version in the store, with its
+    drift, and the store's checks passed the drift check (the accuracy one only warns)."""
+    project = dss.client().get_project(DEV)
+    (store,) = project.list_model_evaluation_stores()
+    evaluations = store.list_model_evaluations()
+    assert len(evaluations) == 1, evaluations
+    metrics = evaluations[0].get_full_info().metrics
+    assert 0 <= metrics["data_drift"] <= 0.2, metrics
+    rows = list(project.get_dataset("new_customers_scored").iter_rows())
+    assert len(rows) == 60
 
 
 def _versions(dss: Any) -> list[dict]:
@@ -106,6 +122,7 @@ Check = Callable[[Any, Path, CliResult], None]
 CHECKS: dict[Any, Check] = {  # by command, or (command, occurrence) for a command the README runs twice
     "python in_dss.py build CHURN_DEV customers": _check_built,
     "DKU_DSS_URL=$DKU_DSS_URL_PROD dataiku-iac apply -e prod --auto-approve": _check_promoted,
+    "python in_dss.py evaluate CHURN_DEV churn_monitoring": _check_evaluated,
     "dataiku-iac apply -e dev --train --auto-approve": _check_trained,
     "dataiku-iac plan -e dev --detailed-exitcode": _check_rollback_plan,
     ("python in_dss.py versions CHURN_DEV churn_model", 2): _check_rolled_back,
@@ -175,7 +192,8 @@ def _dashboard_reports_its_own_model(node: Any, key: str) -> None:
     reports = {i.id: i for i in project.list_insights() if i.type == "saved-model_report"}
     [report] = reports.values()
     assert project.get_insight(report.id).get_settings().get_raw()["params"]["savedModelSmartId"] == model["id"]
-    tiles = project.get_dashboard(dashboard.id).get_settings().get_raw()["pages"][0]["grid"]["tiles"]
+    pages = project.get_dashboard(dashboard.id).get_settings().get_raw()["pages"]
+    tiles = [t for page in pages for t in page["grid"]["tiles"]]
     assert report.id in {t.get("insightId") for t in tiles}, tiles
 
 

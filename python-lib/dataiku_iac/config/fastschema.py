@@ -194,6 +194,9 @@ def compile_schema(root: dict[str, Any]) -> Optional[Check]:
         if keyword == "anyOf":
             subs = [node(s) for s in value]
             return lambda instance: any(s(instance) for s in subs)
+        if keyword == "oneOf":
+            subs = [node(s) for s in value]
+            return lambda instance: sum(1 for s in subs if s(instance)) == 1
         if keyword == "not":
             sub = node(value)
             return lambda instance: not sub(instance)

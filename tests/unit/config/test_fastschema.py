@@ -163,3 +163,13 @@ def test_exclusive_bounds_agree(value):
     compiled = compile_schema(schema)
     assert compiled is not None
     assert compiled({"ratio": value}) is Draft202012Validator(schema).is_valid({"ratio": value}), value
+
+
+@pytest.mark.parametrize("value", [{"insight": "a"}, {"text": "b"}, {"insight": "a", "text": "b"}, {}, {"x": 1}, [], "t"])
+def test_one_of_agrees(value):
+    """A dashboard tile shows an insight or a text, exactly one (oneOf): such a schema still compiles
+    (else the whole project schema would fall back to jsonschema)."""
+    schema = {"type": "object", "properties": {"tile": {"oneOf": [{"required": ["insight"]}, {"required": ["text"]}]}}}
+    compiled = compile_schema(schema)
+    assert compiled is not None
+    assert compiled({"tile": value}) is Draft202012Validator(schema).is_valid({"tile": value}), value
