@@ -122,6 +122,22 @@ def test_plan_apply_drift_and_import(dss: Any, tmp_path: Path) -> None:
     assert dashboard_doc(dss)["pages"][0]["grid"]["tiles"][1]["box"]["left"] == 0
     assert no_changes(dss, root)
 
+    # An insight replaced (its type changes: DSS cannot change it in place) gets a new id: the
+    # dashboard showing it is updated in the same apply, so the next plan has nothing to do.
+    replaced = PROJECT.replace('    type: metric\n    dataset: customers\n    metric: "records:COUNT_RECORDS"\n',
+                               '    type: dataset_table\n    params: {datasetSmartName: customers}\n')
+    (root / "projects" / "db.yml").write_text(replaced, encoding="utf-8")
+    plan = run_cli(root, "plan", "-e", "dev", env=cli_env(dss)).stdout
+    assert re.search(r"dashboard\.DB\.overview.*\n.*names by id what the plan replaces: insight\.DB\.row_count", plan), plan
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    table = next(i.id for i in project.list_insights() if i.name == "row_count")
+    assert table != insights["row_count"].id
+    assert dashboard_doc(dss)["pages"][0]["grid"]["tiles"][2]["insightId"] == table
+    assert no_changes(dss, root)
+    (root / "projects" / "db.yml").write_text(PROJECT, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert no_changes(dss, root)
+
     # Import into an empty configuration (this state gone for good: the project's marker removed as
     # the import's message says): the same items, and no changes.
     metadata = project.get_metadata()

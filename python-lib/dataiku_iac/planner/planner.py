@@ -64,6 +64,9 @@ NAME = "name"
 REPLACE_REQUESTED = "replacement requested with --replace"
 FOLDER_USER_REPLACED = "DSS deletes it with the managed folder the plan replaces:"
 REPLACED_WITH = "made from what the plan replaces:"
+REWRITTEN_WITH = "names by id what the plan replaces:"
+# The field change of such an update: the ids it writes are DSS's, known once the apply made them.
+NEW_IDS = "ids of replaced references"
 
 
 def plan(
@@ -120,7 +123,8 @@ def _changes(
     replaced = set(options.replace)
     _check_live(wanted, state, observed)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
-    changes = _training(_with_create_notes(_replaced_with(_replacing_folder_users(changes))), wanted, options)
+    changes = _rewritten_with(_replaced_with(_replacing_folder_users(changes)))
+    changes = _training(_with_create_notes(changes), wanted, options)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
@@ -157,6 +161,25 @@ def _replaced_with(changes: list[ResourceChange]) -> list[ResourceChange]:
         causes = sorted(a for a in change.depends_on if spec is not None and replaced.get(a) in spec.replaced_with)
         if causes and change.action in (Action.NOOP, Action.UPDATE):
             change = replace(change, action=Action.REPLACE, reason=f"{REPLACED_WITH} {', '.join(causes)}")
+        out.append(change)
+    return out
+
+
+def _rewritten_with(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """An object that names a referenced object by its DSS id (spec.rewritten_with: a dashboard's
+    tiles, their insights) is updated in the plan that replaces that object, after it: its write
+    then names the new object. Else DSS would keep the old id, and only the next plan would see it."""
+    replaced = {c.address: c.type for c in changes if c.action == Action.REPLACE}
+    if not replaced:
+        return changes
+    out = []
+    for change in changes:
+        spec = find_spec(change.type)
+        causes = sorted(a for a in change.depends_on if spec is not None and replaced.get(a) in spec.rewritten_with)
+        if causes and change.action == Action.NOOP:
+            field = FieldChange(NEW_IDS, before="the replaced objects' ids", after="the new objects' ids")
+            change = replace(change, action=Action.UPDATE, reason=f"{REWRITTEN_WITH} {', '.join(causes)}",
+                             field_changes=(*change.field_changes, field))
         out.append(change)
     return out
 

@@ -271,6 +271,7 @@ SPEC = ResourceSpec(
     section="dashboards",
     schema=SCHEMA,
     references=(INSIGHT,),
+    rewritten_with=(INSIGHT,),  # a replaced insight has a new id: the tiles are written again
     removal_breaks=False,  # nothing reads a dashboard
     build=build,
     to_config=to_config,

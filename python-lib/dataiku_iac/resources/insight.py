@@ -377,6 +377,7 @@ SPEC = ResourceSpec(
     section="insights",
     schema=SCHEMA,
     references=("dataset", "saved_model"),
+    rewritten_with=("saved_model",),  # a replaced saved model has a new id: the report is written again
     flow_links=flow_links,
     build=build,
     to_config=to_config,

@@ -342,6 +342,10 @@ class ResourceSpec:
     # The referenced types whose replacement replaces this object too, in the same plan (a saved model
     # deployed from an ML task the plan replaces: it is deployed again from the new one).
     replaced_with: tuple[str, ...] = ()
+    # The referenced types whose replacement (a new DSS id for the same name) makes this object an
+    # update in the same plan, whose write names the new object by its new id (a dashboard's tiles,
+    # an insight's saved model): the object itself is kept.
+    rewritten_with: tuple[str, ...] = ()
     # Optional: (a DSS client, the type's desired resources) -> what they name that the target DSS
     # lacks, checked by `validate -e ENV`, `plan` and `apply` before anything else, with the
     # connections and code envs (engine/remote_checks.py): TargetProblem(resource, field, message,
