@@ -27,7 +27,7 @@ from ..store import ProjectData
 
 INSIGHTS = "insights"
 # The insight types the emulator accepts (the types seen in real documents).
-TYPES = ("chart", "metrics", "saved-model_report", "static_file", "text", "dataset_table", "eda", "filters",
+TYPES = ("chart", "metrics", "saved-model_report", "static_file", "dataset_table", "eda", "filters",
          "article", "web_app", "scenario_run_button", "project_activity", "managed-folder_content")
 # What a settings save cannot change.
 SERVER_FIELDS = ("projectKey", "id", "type", "creationTag", "versionTag")
