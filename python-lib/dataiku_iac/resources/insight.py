@@ -313,10 +313,17 @@ def _written_chart(chart: dict[str, Any]) -> dict[str, Any]:
 
 
 def flow_links(attrs: Any) -> list[FlowLink]:
-    """An insight reads the dataset it shows: impact analysis lists it downstream of the dataset."""
-    if attrs.get("dataset"):
-        return [FlowLink(READS, str(attrs["dataset"]), ("dataset",))]
-    return []
+    """An insight reads the dataset it shows: impact analysis lists it downstream of the dataset, and
+    a chart names its columns (a removed column it charts breaks it; another does not)."""
+    if not attrs.get("dataset"):
+        return []
+    chart = attrs.get("chart")
+    columns: Optional[frozenset[str]] = None
+    if isinstance(chart, dict) and "params" not in attrs:  # raw params may name columns too: unknown
+        named = [*chart.get("dimensions", []), *(m.get("column") for m in chart.get("measures", [])),
+                 *(f.get("column") for f in chart.get("filters", []))]
+        columns = frozenset(str(c) for c in named if c)
+    return [FlowLink(READS, str(attrs["dataset"]), ("dataset",), columns=columns)]
 
 
 _MEASURE = {

@@ -91,3 +91,15 @@ def test_observed_objects_are_observed_records() -> None:
     observed = insight.InsightHandler().observed_from("P", doc, ProjectContext("P"))
     assert isinstance(observed, Observed) and observed.dss_id == "abc1234"
     assert (observed.attributes["dataset"], observed.attributes["metric"]) == ("d", "m")
+
+
+def test_a_chart_tells_impact_analysis_the_columns_it_names() -> None:
+    chart = {"type": "bar", "dimensions": ["plan"], "measures": [{"column": "spend", "aggregation": "avg"},
+                                                               {"aggregation": "count"}],
+             "filters": [{"column": "region", "exclude": ["x"]}]}
+    [link] = insight.flow_links({"type": "chart", "dataset": "customers", "chart": chart})
+    assert (link.name, link.columns) == ("customers", frozenset({"plan", "spend", "region"}))
+    [raw] = insight.flow_links({"type": "chart", "dataset": "customers", "chart": chart, "params": {"def": {}}})
+    assert raw.columns is None
+    [metric] = insight.flow_links({"type": "metric", "dataset": "customers", "metric": "records:COUNT_RECORDS"})
+    assert metric.columns is None
