@@ -47,6 +47,7 @@ from dataiku_iac.resources.policy import (
     ABSENT,
     RECORDED,
     TRAIN,
+    TRAIN_FROM_SOURCE,
     UNSET,
     ignores_whole,
     is_secret_ref,
@@ -123,13 +124,14 @@ def _changes(
     replaced = set(options.replace)
     _check_live(wanted, state, observed)
     changes = [_decide(a, wanted.get(a), state.resources.get(a), observed, imports, a in replaced) for a in addresses]
-    changes = _rewritten_with(_replaced_with(_replacing_folder_users(changes)))
-    changes = _training(_with_create_notes(changes), wanted, options)
+    changes = _with_create_notes(_rewritten_with(_replaced_with(_replacing_folder_users(changes))))
+    stale = _stale_training(changes, wanted, observed)
+    changes = _training(changes, wanted, options, stale)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
-    return changes, kept + _replace_notes(changes, options)
+    return changes, kept + _replace_notes(changes, options) + _stale_notes(stale, options)
 
 
 def _check_live(wanted: dict[str, Resource], state: Any, observed: Observation) -> None:
@@ -197,22 +199,61 @@ def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
 
 TRAIN_REASON = "apply --train: a job builds it, DSS trains a new version and makes it active"
 TRAIN_PINNED = " (then the pinned active_version is activated again)"
+TRAIN_FROM_SOURCE_REASON = ("apply --train: its ML task's settings changed since it was deployed ({settings}): the ML task "
+                            "trains in the lab with them and the model is redeployed to the Flow as a new version")
+TRAIN_FROM_SOURCE_PINNED = " (not made active: active_version is pinned)"
 
 
-def _training(changes: list[ResourceChange], wanted: dict[str, Resource], options: PlanOptions) -> list[ResourceChange]:
+def _stale_training(changes: list[ResourceChange], wanted: dict[str, Resource], observed: Observation) -> dict[str, list[str]]:
+    """Address -> the settings of its training source that the config declares otherwise than what
+    the existing object was last trained from (spec.stale_training), for the objects the plan
+    keeps or updates; read from DSS (the live object), so a lost state changes nothing."""
+    out: dict[str, list[str]] = {}
+    for change in changes:
+        spec = find_spec(change.type)
+        resource = wanted.get(change.address)
+        if spec is None or spec.stale_training is None or resource is None or change.action not in (Action.NOOP, Action.UPDATE):
+            continue
+        live = observed.find(change.type, change.project_key, dss_id=change.dss_id) if change.dss_id else None
+        settings = spec.stale_training(resource, live.attributes, wanted) if live is not None else []
+        if settings:
+            out[change.address] = settings
+    return out
+
+
+def _stale_notes(stale: dict[str, list[str]], options: PlanOptions) -> list[str]:
+    """Without --train, a saved model whose ML task changed since its deployment keeps the old settings."""
+    if options.train:
+        return []
+    return [f"{address} was deployed with other settings of its ML task ({', '.join(settings)}): it keeps them until "
+            "a retraining with apply --train, which trains the ML task with the new ones and redeploys it"
+            for address, settings in sorted(stale.items())]
+
+
+def _training(
+    changes: list[ResourceChange], wanted: dict[str, Resource], options: PlanOptions, stale: dict[str, list[str]]
+) -> list[ResourceChange]:
     """With --train, each object of a trainable type in scope (a saved model) that exists is updated
-    with the attribute TRAIN, which its handler's update reads: it is retrained. A create trains
-    already; without --train nothing is."""
+    with the attribute TRAIN, which its handler's update reads: it is retrained — by its own
+    training (True: a new version) or, when its source changed since (`stale`), from the source's
+    new settings (TRAIN_FROM_SOURCE). A create trains already; without --train nothing is."""
     if not options.train:
         return changes
     out = []
     for change in changes:
         spec = find_spec(change.type)
         if spec is not None and spec.trainable and change.address in wanted and change.action in (Action.NOOP, Action.UPDATE):
-            why = TRAIN_REASON + (TRAIN_PINNED if (change.after or {}).get("active_version") is not None else "")
+            pinned = (change.after or {}).get("active_version") is not None
+            settings = stale.get(change.address)
+            if settings:
+                why = TRAIN_FROM_SOURCE_REASON.format(settings=", ".join(settings)) + (TRAIN_FROM_SOURCE_PINNED if pinned else "")
+                mode, shown = TRAIN_FROM_SOURCE, "retrains with the ML task's new settings"
+            else:
+                why = TRAIN_REASON + (TRAIN_PINNED if pinned else "")
+                mode, shown = True, "a new version"
             reason = why if change.action == Action.NOOP else f"{change.reason}; {why}"
-            field = FieldChange(TRAIN, before=None, after="a new version")
-            change = replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: True},
+            field = FieldChange(TRAIN, before=None, after=shown)
+            change = replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: mode},
                              field_changes=(*change.field_changes, field))
         out.append(change)
     return out

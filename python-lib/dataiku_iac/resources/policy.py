@@ -31,6 +31,9 @@ RECORDED = "recorded"  # the compare mode of what the state records of DSS's dat
 # The attribute a plan made with `--train` adds to the change of a trainable type's object (a saved
 # model): its update trains it (spec.trainable). Never in the configuration nor in the state.
 TRAIN = "train"
+# Its value when the object is trained from its source's current settings rather than its own
+# (a saved model whose ML task changed since it was deployed: trained in the lab, redeployed).
+TRAIN_FROM_SOURCE = "from_source"
 UNSET: Any = object()  # "no reset value": a field dropped from config simply stops being managed
 ABSENT: Any = "\x00<absent>"  # marks a map key that must not exist in DSS
 

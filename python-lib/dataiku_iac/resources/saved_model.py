@@ -37,7 +37,14 @@ from dataiku_iac.resources.base import (
     save_if_changed,
     version_tag_of,
 )
-from dataiku_iac.resources.policy import RECORDED, TRAIN, Field, FieldPolicy, breaking_when_changed
+from dataiku_iac.resources.policy import (
+    RECORDED,
+    TRAIN,
+    TRAIN_FROM_SOURCE,
+    Field,
+    FieldPolicy,
+    breaking_when_changed,
+)
 from dataiku_iac.resources.recipe import TRAINING_RECIPE_TYPES
 from dataiku_iac.resources.spec import (
     READS,
@@ -51,6 +58,11 @@ from dataiku_iac.resources.spec import (
 
 TYPE = "saved_model"
 _TRAIN_DATASET = "_trainDataset"  # what list_items adds to a listed saved model: its training recipe's input
+_TRAIN_PAYLOAD = "_trainPayload"  # and its training recipe's payload (what a retraining trains from)
+# The ML task's settings a deployment copies into the saved model (its `miniTask`: the algorithms,
+# the search, the metric) and its training recipe (the payload's features handling and split):
+# what `trained_with` records, compared with what the configuration declares for the ML task.
+TASK_SETTINGS = ("features", "algorithms", "hyperparameter_search", "metric", "split")
 
 POLICY = FieldPolicy(
     fields=(
@@ -59,6 +71,7 @@ POLICY = FieldPolicy(
         Field("algorithm", replace=True, impact=breaking_when_changed("the algorithm")),
         Field("train_dataset", replace=True),
         Field("versions", compare=RECORDED),
+        Field("trained_with", compare=RECORDED),  # DSS's copy of the ML task's settings, read by stale_training
         flow_zone.MEMBER_FIELD,
     )
 )
@@ -77,12 +90,14 @@ class SavedModelHandler(ResourceHandler):
         models = [dict(m) for m in project.list_saved_models() if isinstance(m, dict) and m.get("id")]
         if not models:
             return []
-        trained_from = training_datasets(list(project.list_recipes(as_type="listitems")))  # one list for all
+        recipes = list(project.list_recipes(as_type="listitems"))  # one list for all
+        trained_from, recipe_of = training_datasets(recipes), training_recipes(recipes)
         for item in models:
             model = project.get_saved_model(item["id"])
             if "activeVersion" not in item:  # a list of summaries: the document is read
                 item.update(model.get_settings().get_raw())
             item[_TRAIN_DATASET] = trained_from.get(item["id"])
+            item[_TRAIN_PAYLOAD] = _payload(project, recipe_of.get(item["id"]))
             item["_versions"] = list(model.list_versions())
         return models
 
@@ -109,6 +124,7 @@ class SavedModelHandler(ResourceHandler):
             "train_dataset": doc.get(_TRAIN_DATASET),
             "active_version": doc.get("activeVersion"),
             "versions": [str(v.get("id")) for v in versions if v.get("id") is not None],
+            "trained_with": trained_with(mini, doc.get(_TRAIN_PAYLOAD), ctx),
         }
 
     def complete_observation(self, objects: dict[str, list[Observed]], ctx: ProjectContext) -> None:
@@ -135,9 +151,25 @@ class SavedModelHandler(ResourceHandler):
         return flow_zone.place(client, resource, observed, ctx)
 
     def update(self, client: Any, resource: Resource, current: Observed, ctx: ProjectContext) -> Observed:
-        if resource.attributes.get(TRAIN):
+        mode = resource.attributes.get(TRAIN)
+        if mode == TRAIN_FROM_SOURCE:
+            self._redeploy(client, resource, current.dss_id, ctx)
+        elif mode:
             train(client, resource.project_key, current.dss_id)
         return flow_zone.place(client, resource, self._save(client, resource, current.dss_id, ctx), ctx, current=current)
+
+    def _redeploy(self, client: Any, resource: Resource, sm_id: str, ctx: ProjectContext) -> None:
+        """Its ML task's settings changed since it was deployed: the task trains in the lab (a session
+        with its current settings), and the model of the configured algorithm is redeployed into this
+        saved model (DSS's redeploy_to_flow: a new version, and the training recipe now trains with
+        these settings). A pinned active_version stays active: the new version is not activated."""
+        attrs = resource.attributes
+        task_id = ctx.dss_id_of(ml_task.TYPE, attrs["ml_task"])
+        if task_id is None:
+            raise ValueError(f"ML task {attrs['ml_task']!r} of project {resource.project_key} is not known to exist")
+        task = client.get_project(resource.project_key).get_ml_task(*ml_task.ids_of(task_id))
+        model_id = _trained_model(task, attrs, resource.address)
+        task.redeploy_to_flow(model_id, saved_model_id=sm_id, activate=attrs.get("active_version") is None)
 
     def _save(self, client: Any, resource: Resource, sm_id: str, ctx: ProjectContext) -> Observed:
         """Its name as configured (one settings save), then the pinned version activated."""
@@ -156,7 +188,10 @@ class SavedModelHandler(ResourceHandler):
             model.set_active_version(pinned)
             versions = list(model.list_versions())
         doc = dict(model.get_settings().get_raw())
-        doc.update({"id": sm_id, "_versions": versions, _TRAIN_DATASET: resource.attributes.get("train_dataset")})
+        project = client.get_project(resource.project_key)
+        recipe = training_recipes(list(project.list_recipes(as_type="listitems"))).get(sm_id)
+        doc.update({"id": sm_id, "_versions": versions, _TRAIN_DATASET: resource.attributes.get("train_dataset"),
+                    _TRAIN_PAYLOAD: _payload(project, recipe)})
         ctx.remember(TYPE, resource.name, sm_id)
         return self.observed_from(resource.project_key, doc, ctx)
 
@@ -210,6 +245,54 @@ def _trains(recipe: Mapping[str, Any], sm_id: str) -> bool:
     outputs = (recipe.get("outputs") or {}).get("main") or {}
     items = outputs.get("items") if isinstance(outputs, dict) else outputs
     return any(isinstance(i, dict) and i.get("ref") == sm_id for i in items or [])
+
+
+def training_recipes(recipes: list[Any]) -> dict[str, str]:
+    """Saved model id -> the name of its training recipe."""
+    out: dict[str, str] = {}
+    for item in recipes:
+        recipe = _raw(item)
+        if recipe.get("type") not in TRAINING_RECIPE_TYPES or not recipe.get("name"):
+            continue
+        outputs = (recipe.get("outputs") or {}).get("main") or {}
+        for output in (outputs.get("items") if isinstance(outputs, dict) else outputs) or []:
+            if isinstance(output, dict) and output.get("ref"):
+                out.setdefault(str(output["ref"]), str(recipe["name"]))
+    return out
+
+
+def _payload(project: Any, recipe: Optional[str]) -> Optional[dict[str, Any]]:
+    """A training recipe's payload (JSON), or None without one."""
+    if not recipe:
+        return None
+    payload = project.get_recipe(recipe).get_settings().get_json_payload()
+    return payload if isinstance(payload, dict) else None
+
+
+def trained_with(mini_task: Mapping[str, Any], payload: Any, ctx: ProjectContext) -> Optional[dict[str, Any]]:
+    """The ML task's settings the saved model was last deployed with, as the ML task's logical
+    attributes say them: DSS copies the task's modeling (algorithms, search, metric) into the saved
+    model's `miniTask` and its features handling and split into the training recipe's payload, at
+    deploy_to_flow and redeploy_to_flow (a retraining changes neither). None when either is missing."""
+    if not mini_task or not isinstance(payload, dict):
+        return None
+    settings = {**mini_task, "preprocessing": payload.get("preprocessing") or {}, "splitParams": payload.get("splitParams") or {}}
+    logical = ml_task.MlTaskHandler().to_logical({"settings": settings, "analysis": {}}, ctx)
+    return {name: logical.get(name) for name in TASK_SETTINGS}
+
+
+def stale_training(resource: Resource, live: Mapping[str, Any], wanted: Mapping[str, Resource]) -> list[str]:
+    """The settings the configuration declares for the saved model's ML task otherwise than the saved
+    model was deployed with (compared as the ML task compares them: declared features and keys only).
+    Empty when it is up to date, or when what it was deployed with is not known."""
+    deployed = live.get("trained_with")
+    task = next((r for r in wanted.values() if r.type == ml_task.TYPE and r.project_key == resource.project_key
+                 and r.name == resource.attributes.get("ml_task")), None)
+    if not isinstance(deployed, dict) or task is None:
+        return []
+    declared = task.attributes
+    return [name for name in TASK_SETTINGS
+            if name in declared and not ml_task.POLICY.equal(name, declared[name], deployed.get(name))]
 
 
 def training_datasets(recipes: list[Any]) -> dict[str, str]:
@@ -361,5 +444,6 @@ SPEC = ResourceSpec(
     check_live=check_live,
     create_note="creating it trains its ML task once (a training session) and deploys the model to the Flow",
     trainable=True,
+    stale_training=stale_training,
     replaced_with=(ml_task.TYPE,),  # deployed from a task the plan replaces (a new target): deployed again
 )

@@ -339,6 +339,12 @@ class ResourceSpec:
     # Whether `apply --train` (`plan --train`) retrains its objects: the plan then updates each one in
     # scope with the attribute `policy.TRAIN`, which its handler's `update` reads (saved models).
     trainable: bool = False
+    # Optional, with `trainable`: (the desired resource, the live object's attributes, every desired
+    # resource by address) -> what its training source declares otherwise than what the object was
+    # last trained from (a saved model deployed from settings its ML task no longer has: the names
+    # of those settings). Non-empty: `--train` trains it from the source again (the plan says so),
+    # and a plan without `--train` warns that it is stale. Empty: up to date, or not known.
+    stale_training: Optional[Callable[[Any, Mapping[str, Any], Mapping[str, Any]], list[str]]] = None
     # The referenced types whose replacement replaces this object too, in the same plan (a saved model
     # deployed from an ML task the plan replaces: it is deployed again from the new one).
     replaced_with: tuple[str, ...] = ()
