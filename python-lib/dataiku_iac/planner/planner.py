@@ -245,6 +245,7 @@ def _training(
         if spec is not None and spec.trainable and change.address in wanted and change.action in (Action.NOOP, Action.UPDATE):
             pinned = (change.after or {}).get("active_version") is not None
             settings = stale.get(change.address)
+            mode: Any
             if settings:
                 why = TRAIN_FROM_SOURCE_REASON.format(settings=", ".join(settings)) + (TRAIN_FROM_SOURCE_PINNED if pinned else "")
                 mode, shown = TRAIN_FROM_SOURCE, "retrains with the ML task's new settings"
