@@ -95,6 +95,9 @@ def _round_tripper(text: str) -> YAML:
     rt = YAML(typ="rt", pure=True)
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a long value
+    # A one-key mapping in a flow list keeps its braces (`[{package: v1}]`): ruamel writes it
+    # `[package: v1]` otherwise, and such a file would never write back as it reads.
+    rt.brace_single_entry_mapping_in_flow_sequence = True
     mapping, sequence, offset = layout(text)
     rt.indent(mapping=mapping, sequence=sequence, offset=offset)
     return rt

@@ -47,6 +47,13 @@ def test_every_example_file_reads_and_writes_back_byte_for_byte(path: Path) -> N
     assert patch_text(text, []) == text
 
 
+def test_one_key_mappings_in_a_flow_list_keep_their_braces() -> None:
+    text = "generations: [{package: v1}]\nmeasures: [{column: a, aggregation: avg}, {aggregation: count}]\n"
+    assert round_trips(text)
+    after = patch_text(text + "name: x\n", [Edit(("name",), "y")])
+    assert after == text + "name: y\n"
+
+
 def test_examples_are_found() -> None:
     assert len(EXAMPLE_FILES) >= 10
 
