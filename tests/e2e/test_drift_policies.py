@@ -108,7 +108,7 @@ def test_a_revert_beyond_the_deletion_limit_is_refused_and_fails(dss: Any, tmp_p
     assert body["reverted"] == []
     assert body["revert_refused"].startswith(
         f"the revert would delete or replace 1 DSS object(s) (dataset.{KEY}.orders), more than "
-        "policies.drift_revert_max_deletions (not set in iac.yml nor in environment 'dev''s file: the default) "
+        "policies.drift_revert_max_deletions (not set in iac.yml nor in the file of environment 'dev': the default) "
         "allows (0)"), body["revert_refused"]
     raw = dss.client().get_project(KEY).get_dataset("orders").get_settings().get_raw()
     assert raw["params"]["connection"] == "filesystem_folders"  # nothing was done

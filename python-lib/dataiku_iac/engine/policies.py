@@ -52,7 +52,7 @@ class Policies:
         is the tool's default (`sources` says "default", which is no file)."""
         source = self.sources.get(name, "the configuration")
         if source == "default":
-            return f"policies.{name} (not set in iac.yml nor in environment {self.environment!r}'s file: the default)"
+            return f"policies.{name} (not set in iac.yml nor in the file of environment {self.environment!r}: the default)"
         return f"policies.{name} in {source}"
 
 
