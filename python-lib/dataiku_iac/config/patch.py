@@ -91,7 +91,7 @@ def layout(text: str) -> tuple[int, int, int]:
     return max(mapping, 1), max(sequence, offset + 2), offset
 
 
-def _round_tripper(text: str) -> YAML:
+def _round_tripper(text: str, braces: bool) -> YAML:
     rt = YAML(typ="rt", pure=True)
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a long value
@@ -100,7 +100,23 @@ def _round_tripper(text: str) -> YAML:
     rt.brace_single_entry_mapping_in_flow_sequence = True
     mapping, sequence, offset = layout(text)
     rt.indent(mapping=mapping, sequence=sequence, offset=offset)
+    # ruamel does not remember whether a one-key mapping in a flow sequence had its braces
+    # (`[{package: v1}]` and `[package: v1]` read the same): the caller tries both ways
+    rt.brace_single_entry_mapping_in_flow_sequence = braces
     return rt
+
+
+def _round_trip(text: str) -> Optional[tuple[YAML, Any]]:
+    """A round tripper and the file read by it, when it writes the file back byte for byte; else None."""
+    for braces in (True, False):  # braces first: the form people (and import) write
+        try:
+            rt = _round_tripper(text, braces)
+            data = rt.load(text)
+            if _dump(rt, data) == text:
+                return rt, data
+        except Exception:  # any failure means "not safely": the caller falls back
+            return None
+    return None
 
 
 def _dump(rt: YAML, data: Any) -> str:
@@ -111,11 +127,7 @@ def _dump(rt: YAML, data: Any) -> str:
 
 def round_trips(text: str) -> bool:
     """Whether the file reads and writes back byte for byte (no edit)."""
-    try:
-        rt = _round_tripper(text)
-        return _dump(rt, rt.load(text)) == text
-    except Exception:  # any failure means "not safely": the caller falls back
-        return False
+    return _round_trip(text) is not None
 
 
 def patch_text(text: str, edits: Sequence[Edit]) -> str:
@@ -140,13 +152,10 @@ def patch_text(text: str, edits: Sequence[Edit]) -> str:
 def _round_trip_patch(text: str, edits: Sequence[Edit]) -> Optional[str]:
     """`text` with `edits` made on its round-trip tree; None when the file does not read and write
     back byte for byte without them (its layout is not one ruamel.yaml keeps)."""
-    try:
-        rt = _round_tripper(text)
-        data = rt.load(text)
-        if _dump(rt, data) != text:
-            return None
-    except Exception:  # any failure means "not safely": the caller falls back
+    read = _round_trip(text)
+    if read is None:
         return None
+    rt, data = read
     for edit in _ordered(edits):
         _apply_rt(data, edit)
     return _dump(rt, data)

@@ -167,3 +167,15 @@ def test_an_end_of_line_comment_keeps_its_column_while_the_longer_value_leaves_r
     text = "a:\n  role: reader          # aligned\n  name: x   # close\n"
     after = patch_text(text, [Edit(("a", "role"), "contributor"), Edit(("a", "name"), "a longer name")])
     assert after == "a:\n  role: contributor     # aligned\n  name: a longer name   # close\n"
+
+
+def test_a_one_key_mapping_in_a_flow_sequence_keeps_its_braces_or_their_absence() -> None:
+    # ruamel writes `[{package: v1}]` back as `[package: v1]` unless told to brace it: the file
+    # must read and write back as written either way, and an edit elsewhere must not rewrite it
+    braced = "deployments:\n  - name: prod\n    infra: x   # per environment\n    generations: [{package: v1}]\n"
+    bare = braced.replace("[{package: v1}]", "[package: v1]")
+    assert round_trips(braced) and round_trips(bare)
+    for text in (braced, bare):
+        after = patch_text(text, [Edit(("deployments",), {"name": "test", "infra": "y"}, op=APPEND)])
+        assert after.startswith(text), after
+        assert parse_yaml(after, "x.yml").data["deployments"][1] == {"name": "test", "infra": "y"}
