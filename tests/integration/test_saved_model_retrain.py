@@ -113,3 +113,26 @@ def test_a_pinned_saved_model_is_redeployed_without_being_activated(dss: Any, tm
     assert len(after) == 2 and "80" in str(n_estimators(after[1])), after
     assert saved_model(dss).get_active_version()["id"] == "initial"
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
+def test_a_new_algorithm_is_redeployed_into_the_saved_model_keeping_its_versions(dss: Any, tmp_path: Path) -> None:
+    both = CHANGED
+    root = write_config(tmp_path / "cfg", {"smr.yml": both})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    sm_id = saved_model(dss).id
+    (root / "projects" / "smr.yml").write_text(both.replace("algorithm: random_forest", "algorithm: logistic_regression"), encoding="utf-8")
+    plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
+    assert "saved_model.SMR.churn_model will be updated" in plan and "replaced" not in plan, plan
+    assert "changing algorithm trains its ML task again" in plan, plan  # never silent
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    after = versions(dss)
+    assert saved_model(dss).id == sm_id and len(after) == 2 and after[0]["id"] == "initial", after
+    assert saved_model(dss).get_active_version()["id"] == after[1]["id"]
+    assert after[1]["details"]["modeling"]["algorithm"] == "LOGISTIC_REGRESSION", after[1]["details"]["modeling"]
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+    # Back to the forest under a pin: redeployed, not activated, and the plan converges.
+    pinned = both + "    active_version: initial\n"
+    (root / "projects" / "smr.yml").write_text(pinned, encoding="utf-8")
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert len(versions(dss)) == 3 and saved_model(dss).get_active_version()["id"] == "initial"
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")

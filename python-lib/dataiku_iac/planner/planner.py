@@ -131,7 +131,7 @@ def _changes(
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
     _check_safety(changes, state, observed, options, state_home)
-    return changes, kept + _replace_notes(changes, options) + _stale_notes(stale, options)
+    return changes, kept + _replace_notes(changes, options) + _stale_notes(stale, changes, options)
 
 
 def _check_live(wanted: dict[str, Resource], state: Any, observed: Observation) -> None:
@@ -199,8 +199,8 @@ def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
 
 TRAIN_REASON = "apply --train: a job builds it, DSS trains a new version and makes it active"
 TRAIN_PINNED = " (then the pinned active_version is activated again)"
-TRAIN_FROM_SOURCE_REASON = ("apply --train: its ML task's settings changed since it was deployed ({settings}): the ML task "
-                            "trains in the lab with them and the model is redeployed to the Flow as a new version")
+TRAIN_FROM_SOURCE_REASON = ("{why}: the ML task trains in the lab with its settings and the model is "
+                            "redeployed to the Flow as a new version")
 TRAIN_FROM_SOURCE_PINNED = " (not made active: active_version is pinned)"
 
 
@@ -221,43 +221,54 @@ def _stale_training(changes: list[ResourceChange], wanted: dict[str, Resource], 
     return out
 
 
-def _stale_notes(stale: dict[str, list[str]], options: PlanOptions) -> list[str]:
-    """Without --train, a saved model whose ML task changed since its deployment keeps the old settings."""
+def _stale_notes(stale: dict[str, list[str]], changes: list[ResourceChange], options: PlanOptions) -> list[str]:
+    """Without --train, a saved model whose ML task changed since its deployment keeps the old
+    settings (unless the plan trains it anyway: a new algorithm)."""
     if options.train:
         return []
+    training = {c.address for c in changes if (c.after or {}).get(TRAIN)}
     return [f"{address} was deployed with other settings of its ML task ({', '.join(settings)}): it keeps them until "
             "a retraining with apply --train, which trains the ML task with the new ones and redeploys it"
-            for address, settings in sorted(stale.items())]
+            for address, settings in sorted(stale.items()) if address not in training]
 
 
 def _training(
     changes: list[ResourceChange], wanted: dict[str, Resource], options: PlanOptions, stale: dict[str, list[str]]
 ) -> list[ResourceChange]:
-    """With --train, each object of a trainable type in scope (a saved model) that exists is updated
-    with the attribute TRAIN, which its handler's update reads: it is retrained — by its own
-    training (True: a new version) or, when its source changed since (`stale`), from the source's
-    new settings (TRAIN_FROM_SOURCE). A create trains already; without --train nothing is."""
-    if not options.train:
-        return changes
+    """Each object of a trainable type (a saved model) that exists is updated with the attribute
+    TRAIN, which its handler's update reads, when it is to be trained: with --train (in scope), by
+    its own training (True: a new version) or, when its source changed since (`stale`), from the
+    source's settings (TRAIN_FROM_SOURCE); and whatever the options when the update changes a field
+    made by training from the source (spec.trains_when_changed: a saved model's algorithm). A create
+    trains already; nothing else does."""
     out = []
     for change in changes:
         spec = find_spec(change.type)
         if spec is not None and spec.trainable and change.address in wanted and change.action in (Action.NOOP, Action.UPDATE):
-            pinned = (change.after or {}).get("active_version") is not None
-            settings = stale.get(change.address)
-            mode: Any
-            if settings:
-                why = TRAIN_FROM_SOURCE_REASON.format(settings=", ".join(settings)) + (TRAIN_FROM_SOURCE_PINNED if pinned else "")
-                mode, shown = TRAIN_FROM_SOURCE, "retrains with the ML task's new settings"
-            else:
-                why = TRAIN_REASON + (TRAIN_PINNED if pinned else "")
-                mode, shown = True, "a new version"
-            reason = why if change.action == Action.NOOP else f"{change.reason}; {why}"
-            field = FieldChange(TRAIN, before=None, after=shown)
-            change = replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: mode},
-                             field_changes=(*change.field_changes, field))
+            change = _trained(change, spec.trains_when_changed, stale.get(change.address) if options.train else None, options.train)
         out.append(change)
     return out
+
+
+def _trained(change: ResourceChange, trains_when_changed: tuple[str, ...], stale: Optional[list[str]], train: bool) -> ResourceChange:
+    """`change` with the training it makes (TRAIN, a field of the plan and the reason), if any."""
+    pinned = (change.after or {}).get("active_version") is not None
+    forced = [f.name for f in change.field_changes if f.name in trains_when_changed]
+    mode: Any
+    if forced or stale:
+        whys = ([f"changing {', '.join(forced)} trains its ML task again"] if forced else []) + (
+            [f"apply --train: its ML task's settings changed since it was deployed ({', '.join(stale)})"] if stale else [])
+        why = TRAIN_FROM_SOURCE_REASON.format(why="; ".join(whys)) + (TRAIN_FROM_SOURCE_PINNED if pinned else "")
+        mode, shown = TRAIN_FROM_SOURCE, "retrains with the ML task's new settings"
+    elif train:
+        why = TRAIN_REASON + (TRAIN_PINNED if pinned else "")
+        mode, shown = True, "a new version"
+    else:
+        return change
+    reason = why if change.action == Action.NOOP else f"{change.reason}; {why}"
+    field = FieldChange(TRAIN, before=None, after=shown)
+    return replace(change, action=Action.UPDATE, reason=reason, after={**(change.after or {}), TRAIN: mode},
+                   field_changes=(*change.field_changes, field))
 
 
 def _replacing_folder_users(changes: list[ResourceChange]) -> list[ResourceChange]:

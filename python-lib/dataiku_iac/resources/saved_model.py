@@ -68,7 +68,8 @@ POLICY = FieldPolicy(
     fields=(
         Field("active_version", impact=breaking_when_changed("the active version")),
         Field("ml_task", replace=True),
-        Field("algorithm", replace=True, impact=breaking_when_changed("the algorithm")),
+        # Changed in place: the model of the new algorithm is redeployed into it (spec.trains_when_changed).
+        Field("algorithm", impact=breaking_when_changed("the algorithm")),
         Field("train_dataset", replace=True),
         Field("versions", compare=RECORDED),
         Field("trained_with", compare=RECORDED),  # DSS's copy of the ML task's settings, read by stale_training
@@ -120,7 +121,7 @@ class SavedModelHandler(ResourceHandler):
         prediction_type = str(mini.get("predictionType")).lower() if mini.get("taskType", "PREDICTION") == "PREDICTION" and mini.get("predictionType") else None
         return {
             "ml_task": task_name or origin,
-            "algorithm": _algorithm_of(versions, doc.get("activeVersion"), prediction_type),
+            "algorithm": _algorithm_of(versions, doc.get("activeVersion"), prediction_type, doc.get(_TRAIN_PAYLOAD)),
             "train_dataset": doc.get(_TRAIN_DATASET),
             "active_version": doc.get("activeVersion"),
             "versions": [str(v.get("id")) for v in versions if v.get("id") is not None],
@@ -159,10 +160,10 @@ class SavedModelHandler(ResourceHandler):
         return flow_zone.place(client, resource, self._save(client, resource, current.dss_id, ctx), ctx, current=current)
 
     def _redeploy(self, client: Any, resource: Resource, sm_id: str, ctx: ProjectContext) -> None:
-        """Its ML task's settings changed since it was deployed: the task trains in the lab (a session
-        with its current settings), and the model of the configured algorithm is redeployed into this
-        saved model (DSS's redeploy_to_flow: a new version, and the training recipe now trains with
-        these settings). A pinned active_version stays active: the new version is not activated."""
+        """Its ML task's settings changed since it was deployed, or its algorithm did: the task trains in
+        the lab (a session with its current settings), and the model of the configured algorithm is
+        redeployed into this saved model (DSS's redeploy_to_flow: a new version, the training recipe
+        now trains it). A pinned active_version stays active: the new version is not activated."""
         attrs = resource.attributes
         task_id = ctx.dss_id_of(ml_task.TYPE, attrs["ml_task"])
         if task_id is None:
@@ -320,8 +321,14 @@ def origin_task(full_model_id: Any) -> Optional[str]:
     return f"{parts[2]}/{parts[3]}" if len(parts) >= 4 else None
 
 
-def _algorithm_of(versions: list[dict[str, Any]], active: Any, prediction_type: Optional[str]) -> Optional[str]:
-    """The configuration's name of the algorithm of the active version (its snippet says it)."""
+def _algorithm_of(versions: list[dict[str, Any]], active: Any, prediction_type: Optional[str], payload: Any) -> Optional[str]:
+    """The configuration's name of the algorithm the saved model trains: its training recipe's
+    (the payload's `modeling.algorithm`, set by each deployment), else the active version's (its
+    snippet says it). Not the active version's first: a pinned version of another algorithm stays
+    active when the model of a new one is redeployed."""
+    trains = ((payload.get("modeling") or {}) if isinstance(payload, dict) else {}).get("algorithm")
+    if isinstance(trains, str) and trains:
+        return ml_task.algorithm_of_snippet(trains, prediction_type)
     for version in versions:
         if version.get("id") != active:
             continue
@@ -445,5 +452,6 @@ SPEC = ResourceSpec(
     create_note="creating it trains its ML task once (a training session) and deploys the model to the Flow",
     trainable=True,
     stale_training=stale_training,
+    trains_when_changed=("algorithm",),
     replaced_with=(ml_task.TYPE,),  # deployed from a task the plan replaces (a new target): deployed again
 )

@@ -345,6 +345,10 @@ class ResourceSpec:
     # of those settings). Non-empty: `--train` trains it from the source again (the plan says so),
     # and a plan without `--train` warns that it is stale. Empty: up to date, or not known.
     stale_training: Optional[Callable[[Any, Mapping[str, Any], Mapping[str, Any]], list[str]]] = None
+    # With `stale_training`: the fields whose change is made by training from the source again, with
+    # or without `--train` (a saved model's `algorithm`: the model of the new one is redeployed into
+    # it, its versions kept); the plan says so in the update's reason.
+    trains_when_changed: tuple[str, ...] = ()
     # The referenced types whose replacement replaces this object too, in the same plan (a saved model
     # deployed from an ML task the plan replaces: it is deployed again from the new one).
     replaced_with: tuple[str, ...] = ()
