@@ -178,3 +178,59 @@ def test_promotion_to_an_environment_with_another_connection(dss: Any, tmp_path:
     tiles = dashboard_doc(dss, "DP_PROD")["pages"][0]["grid"]["tiles"]
     assert [t.get("insightId") for t in tiles[1:]] == [insights["spend_by_plan"], insights["row_count"]]
     assert no_changes(dss, root, "prod") and no_changes(dss, root, "dev")
+
+
+FREE_TEXT_NAMES = """\
+project:
+  key: FT
+  name: Churn
+
+datasets:
+  - name: sales
+    type: managed
+    connection: filesystem_managed
+
+insights:
+  - name: Sales by region (bar)
+    type: chart
+    dataset: sales
+    chart:
+      type: bar
+      dimensions: [region]
+      measures: [{aggregation: count}]
+
+dashboards:
+  - name: Churn overview
+    listed: true
+    pages:
+      - tiles:
+          - {insight: Sales by region (bar), x: 0, y: 0, width: 6, height: 4}
+"""
+
+
+def test_free_text_names_validate_apply_address_and_import(dss: Any, tmp_path: Path) -> None:
+    """DSS names dashboards and insights in free text ("Churn overview"): the configuration writes
+    them as DSS does, addresses name them with their blanks, and an import writes them back."""
+    root = write_config(tmp_path / "cfg", {"ft.yml": FREE_TEXT_NAMES})
+    run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    project = dss.client().get_project("FT")
+    [insight] = [i for i in project.list_insights() if i.name == "Sales by region (bar)"]
+    [dashboard] = [d for d in project.list_dashboards() if d.name == "Churn overview"]
+    tiles = project.get_dashboard(dashboard.id).get_settings().get_raw()["pages"][0]["grid"]["tiles"]
+    assert [t["insightId"] for t in tiles] == [insight.id]
+    shown = run_cli(root, "state", "show", "dashboard.FT.Churn overview", "-e", "dev", env=cli_env(dss)).stdout
+    assert dashboard.id in shown, shown
+    assert no_changes(dss, root)
+
+    metadata = project.get_metadata()
+    del metadata["custom"]["kv"]["dataiku-iac.lineage"]
+    project.set_metadata(metadata)
+    imported = write_config(tmp_path / "imported", {})
+    out = run_cli(imported, "import", "project", "FT", "-e", "dev", env=cli_env(dss)).output
+    assert "Check: plan after import -> No changes." in out, out
+    written = yaml.safe_load((imported / "projects" / "ft.yml").read_text(encoding="utf-8"))
+    declared = yaml.safe_load(FREE_TEXT_NAMES)
+    assert [d for d in written["dashboards"] if d["name"] == "Churn overview"] == declared["dashboards"], written
+    assert [i["name"] for i in written["insights"]] == ["Sales by region (bar)"], written
+    assert no_changes(dss, imported)

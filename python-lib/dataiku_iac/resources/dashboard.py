@@ -199,7 +199,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
 
 
 def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
-    from dataiku_iac.resources.flow_zone import WRITABLE_NAME
+    from dataiku_iac.resources.webapp import WRITABLE_NAME  # free text, as DSS names dashboards
 
     if not WRITABLE_NAME.match(name):
         ctx.not_expressed(f"the dashboard's name {name!r} is not a name the configuration can write")
@@ -227,7 +227,7 @@ SCHEMA = ConfigSchema(
         "dashboard_tile": {
             "type": "object",
             "properties": {
-                "insight": {"$ref": "#/$defs/name"},
+                "insight": {"$ref": "#/$defs/display_name"},
                 "text": {"type": "string"},
                 "x": _PLACE, "y": _PLACE,
                 "width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1},
@@ -239,7 +239,7 @@ SCHEMA = ConfigSchema(
         TYPE: {
             "type": "object",
             "properties": {
-                "name": {"$ref": "#/$defs/name"},
+                "name": {"$ref": "#/$defs/display_name"},  # DSS's are free text ("Churn overview")
                 "listed": {"type": "boolean"},
                 "pages": {
                     "type": "array",

@@ -285,7 +285,7 @@ def _chart(written: dict[str, Any]) -> dict[str, Any]:
 
 def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
     """Logical attributes -> an `insights` item: the typed settings, no DSS default under `params`."""
-    from dataiku_iac.resources.flow_zone import WRITABLE_NAME
+    from dataiku_iac.resources.webapp import WRITABLE_NAME  # free text, as DSS names insights
 
     if not WRITABLE_NAME.match(name):
         ctx.not_expressed(f"the insight's name {name!r} is not a name the configuration can write")
@@ -348,7 +348,7 @@ SCHEMA = ConfigSchema(
         TYPE: {
             "type": "object",
             "properties": {
-                "name": {"$ref": "#/$defs/name"},
+                "name": {"$ref": "#/$defs/display_name"},  # DSS's are free text ("Sales by region")
                 "type": {"enum": [*TYPED, *RAW_TYPES]},
                 "dataset": {"$ref": "#/$defs/name"},
                 "saved_model": {"$ref": "#/$defs/name"},
