@@ -84,3 +84,60 @@ def test_the_saved_model_is_created_before_the_service_and_the_service_is_below_
     assert change["address"] == f"saved_model.{KEY}.churn_model", change
     below = [(d["address"], d["relation"]) for d in change["impact"]["downstream"]]
     assert (f"api_service.{KEY}.churn_api", "reads") in below, change["impact"]
+
+
+def test_what_names_a_replaced_saved_model_by_id_is_written_again_in_the_same_apply(dss: Any, tmp_path: Path) -> None:
+    """Changing a saved model's algorithm replaces it (a new DSS id). The scoring and evaluation
+    recipes, the API service's endpoint and the scenario's train step name it by id: the same plan
+    updates them after it, so one apply converges (before, each kept the dead id until the next plan)."""
+    text = (PROJECT.replace("churn_modl", "churn_model")
+            .replace("    target: churned\n", "    target: churned\n    algorithms:\n      random_forest: {}\n"
+                     "      logistic_regression: {}\n")
+            + """
+model_evaluation_stores:
+  - name: monitoring
+
+scenarios:
+  - id: RETRAIN
+    name: Retrain
+    steps:
+      - {type: train, saved_models: [churn_model]}
+""").replace("""              writer.write_row_dict({"plan": "abc"[n % 3], "churned": n % 2})
+""", """              writer.write_row_dict({"plan": "abc"[n % 3], "churned": n % 2})
+  - name: score
+    type: score
+    model: churn_model
+    inputs: [customers]
+    outputs: [scored]
+  - name: evaluate
+    type: evaluate
+    model: churn_model
+    inputs: [customers]
+    outputs: [monitoring]
+""").replace("""recipes:""", """  - name: scored
+    type: managed
+
+recipes:""", 1)
+    assert "type: score" in text and "type: evaluate" in text and "name: scored" in text
+    root = write_config(tmp_path / "cfg", {"glue.yml": text})
+    project = dss.client().get_project(KEY)
+    run_cli(root, "apply", "-e", "dev", "--target", f"recipe.{KEY}.rows", "--auto-approve", env=cli_env(dss))
+    project.get_dataset("customers").build()
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    (old,) = [m["id"] for m in project.list_saved_models()]
+
+    root = write_config(tmp_path / "cfg", {"glue.yml": text.replace("algorithm: random_forest", "algorithm: logistic_regression")})
+    plan = run_cli(root, "plan", "-e", "dev", "--json", env=cli_env(dss)).json()
+    actions = {c["address"]: c["action"] for c in plan["resource_changes"] if c["action"] != "no-op"}
+    assert actions == {f"saved_model.{KEY}.churn_model": "replace", f"recipe.{KEY}.score": "update",
+                       f"recipe.{KEY}.evaluate": "update", f"api_service.{KEY}.churn_api": "update",
+                       f"scenario.{KEY}.RETRAIN": "update"}, actions
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    (new,) = [m["id"] for m in project.list_saved_models()]
+    assert new != old
+    for recipe in ("score", "evaluate"):
+        refs = project.get_recipe(recipe).get_settings().get_recipe_raw_definition()["inputs"]["model"]["items"]
+        assert [r["ref"] for r in refs] == [new], (recipe, refs)
+    assert project.get_api_service("churn_api").get_settings().get_raw()["endpoints"][0]["modelRef"] == new
+    after = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss), expect=None)
+    assert after.returncode == 0 and after.last_line().startswith("No changes."), after.output

@@ -291,6 +291,7 @@ SPEC = ResourceSpec(
     schema=SCHEMA,
     file_keys=("endpoints.*.code_file",),
     references=(SAVED_MODEL,),
+    rewritten_with=(SAVED_MODEL,),  # an endpoint's modelRef is the saved model's id: written again after a replace
     flow_links=flow_links,
     deleted_with_project=True,
     build=build,

@@ -605,6 +605,10 @@ SPEC = ResourceSpec(
     schema=ConfigSchema(in_project_schema=True, defs=schema_defs()),
     file_keys=("code_file", "sql_file"),
     references=("flow_zone", "dataset", "managed_folder", "saved_model", "model_evaluation_store"),
+    # A scoring or evaluation recipe names its saved model and its evaluation store by DSS id: one the
+    # plan replaces has a new id, so the recipe is written again after it (a replaced folder instead
+    # replaces its recipes: DSS deletes them with it).
+    rewritten_with=("saved_model", "model_evaluation_store"),
     build=build,
     to_config=to_config,
     check_items=check_items,

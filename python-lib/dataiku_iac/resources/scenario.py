@@ -1288,6 +1288,9 @@ SPEC = ResourceSpec(
     schema=SCHEMA,
     file_keys=("script_file", "steps.*.code_file", "steps.*.sql_file"),
     references=("dataset", "managed_folder", SAVED_MODEL, EVALUATION_STORE, "scenario"),
+    # A train (build) step names its saved models by DSS id, an evaluation store's build too: one the
+    # plan replaces has a new id, so the scenario is written again after it.
+    rewritten_with=(SAVED_MODEL, EVALUATION_STORE),
     build=build,
     to_config=to_config,
     written_form=written_form,
