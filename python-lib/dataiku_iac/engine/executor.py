@@ -47,6 +47,9 @@ class ApplyResult:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     stopped: bool = False
+    # Replaces that failed after their delete went through: the old object is gone, the new one
+    # was not made (an apply summary counts them as destroyed, and says so).
+    deleted_only: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +125,7 @@ class Executor:
         self._to_mark: set[str] = set()
         self._marked: set[str] = set()
         self._mark_lock = threading.Lock()
+        self._replace_deleted: set[str] = set()  # replaces whose delete half is done
 
     # -- orchestration -------------------------------------------------------------------
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
@@ -144,6 +148,7 @@ class Executor:
             self._learn_version_tags(doc)
         finally:
             result.stopped = result.stopped or self.stop.is_set()
+            result.deleted_only = sorted(a for a in self._replace_deleted if a not in result.done)
             result.state = self._compact(doc, state)
         if self._journal_broken is not None:
             raise JournalFailure(f"could not write the apply journal: {self._journal_broken}") from None
@@ -224,6 +229,7 @@ class Executor:
                 self._check_before_delete(change)
                 self._mark_before_write(change)
                 lingering = self._delete(change, doc)
+                self._replace_deleted.add(change.address)
                 if lingering and not spec_for(change.type).identity.duplicates_possible:
                     # DSS may still carry out the delete whose answer was lost; landing after
                     # the re-create, it would delete the new object of the same name.

@@ -378,6 +378,8 @@ def _clean(value: Any) -> Any:
 def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str:
     summary = {"add": 0, "change": 0, "destroy": 0, "import": 0}
     done = set(result.done)
+    deleted_only = set(getattr(result, "deleted_only", ()))
+    summary["destroy"] += len(deleted_only)  # a failed replace whose delete went through: destroyed all the same
     for change in plan.changes:
         if change.address not in done:
             continue
@@ -392,6 +394,9 @@ def render_apply_summary(result: Any, plan: Plan, style: Style = Style()) -> str
     lines = []
     for address, message in sorted(result.failed.items()):
         lines.append(style(f"Error: {address}: {message}", "red"))
+    for address in sorted(deleted_only):
+        lines.append(style(f"Warning: {address} was deleted but not created again (its replace failed): the next "
+                           "plan creates it", "yellow"))
     if result.skipped:
         lines.append(style(f"Skipped (a dependency failed or the run stopped): {', '.join(sorted(result.skipped))}", "yellow"))
     if result.stopped:
