@@ -131,7 +131,8 @@ class _Builder:
 
     def _source(self, doc: Any, path: tuple) -> SourceRef:
         line, column = doc.locate(path)
-        return SourceRef(doc.file_of(path) if doc.module_items else doc.file, line, column, doc.file, tuple(path))
+        return SourceRef(doc.file_of(path) if doc.module_items else doc.file, line, column, doc.file, tuple(path),
+                         _overridden_keys(doc, tuple(path)))
 
     # -- one project file ------------------------------------------------------------
     def _project_file(self, doc: Any) -> None:
@@ -741,3 +742,19 @@ def _identities(items: Any, id_key: str) -> tuple[set[str], bool]:
     names = {item.get(id_key) for item in items if isinstance(item, dict)}
     complete = all(isinstance(item, dict) and isinstance(item.get(id_key), str) for item in items)
     return {n for n in names if isinstance(n, str)}, complete
+
+
+def _overridden_keys(doc: Any, path: tuple) -> tuple:
+    """(key, file, line) of each key of the item at `path` that an environment override wrote (its
+    mark is in another file): only for the items overrides target, so marks are read only there."""
+    if not any(tuple(target) == path for target, _ in getattr(doc, "overridden", ()) or ()):
+        return ()
+    item: Any = doc.data
+    for step in path:
+        item = item[step] if isinstance(item, (dict, list)) else None
+    out = []
+    for key in item if isinstance(item, dict) else ():
+        mark = doc.marks.get((*path, key))
+        if mark is not None and mark.file != doc.file:
+            out.append((str(key), mark.file, mark.key_line or mark.line))
+    return tuple(out)

@@ -34,6 +34,16 @@ class SourceRef:
     # attribute (compliance rules) locates it at its own key, with a module item's call site.
     document: str = field(default="", compare=False)
     path: tuple = field(default=(), compare=False)
+    # The item's keys an environment override set: (key, file, line) in the environment file, so a
+    # problem with such a value is reported where it is written.
+    overridden: tuple = field(default=(), compare=False)
+
+    def of(self, key: str) -> tuple[str, int]:
+        """(file, line) where the item's `key` is written: the override's, else the item's."""
+        for name, file, line in self.overridden:
+            if name == key:
+                return file, line
+        return self.file, self.line
 
 
 @dataclass(frozen=True)

@@ -200,9 +200,13 @@ def test_deleting_a_saved_model_warns_of_its_versions_and_takes_its_training_rec
     dss.admin.set_behaviour(saved_model_delete=behaviour)
     try:
         (root / "projects" / "smd.yml").write_text(text[: text.index("saved_models:")], encoding="utf-8")
-        plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
-        assert f"saved_model.{key}.churn_model will be destroyed" in plan and "keep their stored data" in plan, plan
-        cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+        refused = cli(dss, root, "plan", "-e", "dev", expect=1).output
+        assert "DSS deletes 1 trained version (initial) with it" in refused and "--drop-data" in refused, refused
+        plan = cli(dss, root, "plan", "-e", "dev", "--drop-data", "--detailed-exitcode", expect=2).stdout
+        assert f"saved_model.{key}.churn_model will be destroyed" in plan, plan
+        assert f"saved_model.{key}.churn_model: deleting it deletes 1 trained version (initial)" in plan, plan
+        assert "keep their stored data" not in plan, plan  # false for a saved model: DSS deletes its versions
+        cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--drop-data")
     finally:
         dss.admin.set_behaviour(saved_model_delete="with_recipe")
     project = dss.client().get_project(key)
@@ -220,9 +224,100 @@ def test_a_saved_model_is_deployed_again_from_a_replaced_ml_task(dss: Any, tmp_p
     cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     old_id = model(dss, key).id
     (root / "projects" / "smr.yml").write_text(text.replace("    target: churned\n", "    target: plan\n"), encoding="utf-8")
-    plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
+    plan = cli(dss, root, "plan", "-e", "dev", "--drop-data", "--detailed-exitcode", expect=2).stdout
     assert f"ml_task.{key}.churn must be replaced" in plan and f"saved_model.{key}.churn_model must be replaced" in plan, plan
     assert f"made from what the plan replaces: ml_task.{key}.churn" in plan, plan
-    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--drop-data")
     assert model(dss, key).id != old_id
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
+def test_a_target_or_feature_that_is_no_column_is_refused_before_any_delete(dss: Any, tmp_path: Path) -> None:
+    """A typo'd target would replace the ML task, and DSS refuses it only at the create, after the
+    old task is deleted: validate refuses it against the declared schema, plan against DSS's."""
+    bad = PROJECT.replace("    target: churned\n", "    target: churnd\n    features:\n      agee: {role: reject}\n")
+    out = cli(dss, write_config(tmp_path / "a", {"smt.yml": bad}), "validate", "-e", "dev", "--offline", expect=1).output
+    assert re.search(r"projects/smt\.yml:21:\d+\b.*target 'churnd' is not a column of dataset 'customers'.*did you mean 'churned'", out), out
+    assert re.search(r"projects/smt\.yml:23:\d+\b.*feature 'agee' is not a column of dataset 'customers'.*did you mean 'age'", out), out
+    # The dataset's schema not declared: the plan checks DSS's.
+    key = "SMC"
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "b", {"smc.yml": text})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    undeclared = text.replace(text[text.index("    schema:"):text.index("ml_tasks:")], "\n")
+    (root / "projects" / "smc.yml").write_text(undeclared.replace("    target: churned\n", "    target: churnd\n"), encoding="utf-8")
+    cli(dss, root, "validate", "-e", "dev", "--offline")
+    out = cli(dss, root, "plan", "-e", "dev", expect=1).output
+    assert re.search(r"projects/smc\.yml:\d+: ml_task\.SMC\.churn: target 'churnd' is not a column of dataset 'customers' "
+                     r"in DSS \(did you mean 'churned'\?\)", out), out
+    assert len(dss.client().get_project(key).list_ml_tasks()["mlTasks"]) == 1
+
+
+def test_losing_trained_versions_is_destructive_and_asked_for(dss: Any, tmp_path: Path) -> None:
+    """A replace cascaded from the ML task deletes the saved model's versions: the plan is refused
+    without --drop-data, destructive with it, says which versions, and gives the cascade as the
+    reason; a pin the replace would delete is a plan error."""
+    key = "SMX"
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "cfg", {"smx.yml": text})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    retarget = text.replace("    target: churned\n", "    target: plan\n")
+    (root / "projects" / "smx.yml").write_text(retarget, encoding="utf-8")
+    out = cli(dss, root, "plan", "-e", "dev", expect=1).output
+    assert f"saved_model.{key}.churn_model would be replaced (made from what the plan replaces: ml_task.{key}.churn)" in out, out
+    assert "DSS deletes 1 trained version (initial) with it" in out and "--drop-data" in out, out
+    plan = cli(dss, root, "plan", "-e", "dev", "--drop-data", "--fail-on", "destructive", expect=None)
+    assert plan.returncode not in (0, 2), plan.output
+    assert f"saved_model.{key}.churn_model: replacing it deletes 1 trained version (initial)" in plan.output, plan.output
+    assert "keep their stored data" not in plan.output, plan.output
+    breaking = cli(dss, root, "plan", "-e", "dev", "--drop-data", "--fail-on", "breaking", expect=None).output
+    assert "asked for with --replace" not in breaking, breaking
+    assert f"replaced (made from what the plan replaces: ml_task.{key}.churn)" in breaking, breaking
+    pinned = retarget.replace("    zone: models\n", "    zone: models\n    active_version: initial\n")
+    (root / "projects" / "smx.yml").write_text(pinned, encoding="utf-8")
+    out = cli(dss, root, "plan", "-e", "dev", "--drop-data", expect=1).output
+    assert re.search(rf"projects/smx\.yml:27: saved_model\.{key}\.churn_model: active_version 'initial' pins a version "
+                     "that this plan deletes", out), out
+    # Removing the saved model: the same consent.
+    (root / "projects" / "smx.yml").write_text(text[: text.index("saved_models:")], encoding="utf-8")
+    out = cli(dss, root, "plan", "-e", "dev", expect=1).output
+    assert f"saved_model.{key}.churn_model would be deleted (removed from config)" in out, out
+    assert versions(dss, key) == ["initial"]
+
+
+def test_a_replace_that_fails_after_its_delete_is_counted_and_recovers(dss: Any, tmp_path: Path) -> None:
+    """DSS refuses the new ML task after the old one was deleted: the summary counts the delete,
+    and the next plan re-creates the task without replacing the intact saved model (no raw id
+    compared to a name), its versions kept."""
+    key = "SMF"
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "cfg", {"smf.yml": text})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    sm_id = model(dss, key).id
+    (root / "projects" / "smf.yml").write_text(text.replace("    target: churned\n", "    target: plan\n"), encoding="utf-8")
+    dss.admin.add_fault(method="POST", path=rf"/projects/{key}/models/lab/?$", status=400, nth=1, times=0)
+    try:
+        out = cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--drop-data", expect=1).output
+    finally:
+        dss.admin.clear_faults()
+    assert "0 added, 0 changed, 1 destroyed" in out, out
+    assert f"ml_task.{key}.churn was deleted but not created again" in out, out
+    assert dss.client().get_project(key).list_ml_tasks()["mlTasks"] == []
+    (root / "projects" / "smf.yml").write_text(text, encoding="utf-8")
+    plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode", expect=2).stdout
+    assert f"ml_task.{key}.churn will be created" in plan, plan
+    assert f"saved_model.{key}.churn_model" not in plan, plan
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert model(dss, key).id == sm_id and versions(dss, key) == ["initial"]
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
+def test_a_pin_set_by_an_override_is_reported_in_the_environment_file(dss: Any, tmp_path: Path) -> None:
+    from dataiku_iac.cli import scaffold
+
+    env = scaffold.DEV_YML + f'overrides:\n  "saved_model.{KEY}.churn_model":\n    active_version: "12345"\n'
+    root = write_config(tmp_path / "cfg", {"smt.yml": PROJECT}, env=env)
+    out = cli(dss, root, "plan", "-e", "dev", expect=1).output
+    line = env.splitlines().index('    active_version: "12345"') + 1
+    assert re.search(rf"environments/dev\.yml:{line}: saved_model\.{KEY}\.churn_model: active_version '12345': the saved "
+                     "model does not exist yet", out), out

@@ -71,13 +71,32 @@ def effects_of(change: ResourceChange, options: PlanOptions) -> Optional[list[Ef
     spec = find_spec(change.type)
     if change.action == Action.REPLACE:
         forced = ", ".join(f.name for f in change.field_changes if f.forces_replacement)
-        why = f"{forced} cannot change in place" if forced else "asked for with --replace"
+        why = f"{forced} cannot change in place" if forced else _replace_cause(change.reason)
         effects.append(Effect(Impact.BREAKING, f"replaced ({why}): DSS deletes the {_label(change)} and creates it again"))
     elif change.action == Action.DELETE and (spec is None or spec.removal_breaks):
         effects.append(Effect(Impact.BREAKING, f"the {_label(change)} is deleted"))
-    if change.action in (Action.DELETE, Action.REPLACE) and options.drop_data and spec is not None and spec.holds_data:
+    lost = data_always_lost(change)
+    if lost:
+        effects.append(Effect(Impact.DESTRUCTIVE, f"DSS deletes {lost} with the {_label(change)}"))
+    elif change.action in (Action.DELETE, Action.REPLACE) and options.drop_data and spec is not None and spec.holds_data:
         effects.append(Effect(Impact.DESTRUCTIVE, f"--drop-data: {spec.data_held} is deleted"))
     return effects
+
+
+def data_always_lost(change: ResourceChange) -> Optional[str]:
+    """What a delete or replace loses whatever --drop-data says (spec.data_always_deleted: a saved
+    model's trained versions), from what the object holds now; None when nothing."""
+    spec = find_spec(change.type)
+    if change.action not in (Action.DELETE, Action.REPLACE) or spec is None or spec.data_always_deleted is None:
+        return None
+    return spec.data_always_deleted(change.before or {})
+
+
+def _replace_cause(reason: str) -> str:
+    """Why a replace no field forces happens: asked for with --replace, or its own reason (a
+    cascade: "made from what the plan replaces: ml_task.P.t"), without the create's note."""
+    cause = (reason or "").split(";")[0].strip()
+    return "asked for with --replace" if not cause or "--replace" in cause else cause
 
 
 def _field_effects(change: ResourceChange) -> list[Effect]:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import replace
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from dataiku_iac import __version__
 from dataiku_iac.address import project_address_of, type_of
 from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome
-from dataiku_iac.planner.impact import analyse
+from dataiku_iac.planner.impact import analyse, data_always_lost
 from dataiku_iac.planner.observed import Observation
 from dataiku_iac.planner.plan import (
     Action,
@@ -127,6 +127,7 @@ def _changes(
     changes = _with_create_notes(_rewritten_with(_replaced_with(_replacing_folder_users(changes))))
     stale = _stale_training(changes, wanted, observed)
     changes = _training(changes, wanted, options, stale)
+    _check_replaced(changes, wanted)
     kept = _destroy_reasons(changes, state_home) if options.destroy else []
     _check_conflicts(changes, wanted, state, observed)
     _check_force_delete(changes, options)
@@ -143,11 +144,49 @@ def _check_live(wanted: dict[str, Resource], state: Any, observed: Observation) 
         if spec is None or spec.check_live is None:
             continue
         live = _lookup(address, resource, state.resources.get(address), observed)
-        where = f"{resource.source.file}:{resource.source.line}: " if resource.source.file else ""
-        problems.extend(PlanProblem(address, resource.project_key, f"{where}{address}: {text}")
-                        for text in spec.check_live(resource, live))
+        peers = _peer_finder(resource, wanted, state, observed)
+        problems.extend(_located_problem(resource, found) for found in spec.check_live(resource, live, peers))
     if problems:
         raise PlanError.of(problems)
+
+
+def _peer_finder(
+    resource: Resource, wanted: dict[str, Resource], state: Any, observed: Observation
+) -> Callable[[str, str], tuple[Optional[Resource], Optional[Observed]]]:
+    """(type, name) -> the object of that name in the resource's project: as configured (None when
+    not) and as DSS has it (None when it does not): what a check reads of the objects referenced."""
+    by_name = {(r.type, r.project_key, r.name): r for r in wanted.values()}
+
+    def find(type_: str, name: str) -> tuple[Optional[Resource], Optional[Observed]]:
+        desired = by_name.get((type_, resource.project_key, name))
+        if desired is not None:
+            return desired, _lookup(desired.address, desired, state.resources.get(desired.address), observed)
+        return None, observed.find(type_, resource.project_key, name=name)
+
+    return find
+
+
+def _check_replaced(changes: list[ResourceChange], wanted: dict[str, Resource]) -> None:
+    """What a type's `check_replace` refuses of a planned replace (a pinned version the replace
+    deletes): plan errors where the value is written."""
+    problems: list[PlanProblem] = []
+    for change in changes:
+        spec = find_spec(change.type)
+        resource = wanted.get(change.address)
+        if change.action != Action.REPLACE or resource is None or spec is None or spec.check_replace is None:
+            continue
+        problems.extend(_located_problem(resource, found) for found in spec.check_replace(resource, change))
+    if problems:
+        raise PlanError.of(problems)
+
+
+def _located_problem(resource: Resource, found: Any) -> PlanProblem:
+    """A check's finding (a text, or (attribute, text)) at the file and line of the attribute: an
+    environment override's when one set it, else the item's."""
+    attribute, text = found if isinstance(found, tuple) else ("", found)
+    file, line = resource.source.of(attribute) if attribute else (resource.source.file, resource.source.line)
+    where = f"{file}:{line}: " if file else ""
+    return PlanProblem(resource.address, resource.project_key, f"{where}{resource.address}: {text}")
 
 
 def _replaced_with(changes: list[ResourceChange]) -> list[ResourceChange]:
@@ -624,6 +663,8 @@ def _change(
     if live is not None:
         observed = live.attributes
         before = {name: project_observed(value, observed.get(name), policy.get(name).compare) for name, value in effective.items()}
+        # What the state records of DSS's data (a saved model's versions): what a replace would lose.
+        before.update({f.name: observed[f.name] for f in policy.fields if f.compare == RECORDED and f.name in observed})
     dss_id = live.dss_id if live is not None else (entry.dss_id if entry is not None else None)
     return ResourceChange(
         address=resource.address,
@@ -841,10 +882,32 @@ def _check_safety(
         if change.type in _recipe_referenced_types() and not _forced(change, options):
             texts.extend(_unowned_recipe_users(change, state, observed))
         texts.extend(_deleted_only_with_project(change, changes))
+        texts.extend(_data_loss_consent(change, options))
         problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
     problems.extend(_marker_problems(changes, state, observed, options))
     if problems:
         raise UnsafeOperationError.of(problems, prefix="refusing to plan: ")
+
+
+def _loses_data(change: ResourceChange) -> bool:
+    spec = find_spec(change.type)
+    return spec is not None and spec.data_always_deleted is not None
+
+
+def _data_loss_consent(change: ResourceChange, options: PlanOptions) -> list[str]:
+    """Data DSS deletes with the object whatever --drop-data says (a saved model's trained
+    versions) is lost only with --drop-data given: an irreversible loss is asked for, never implied
+    (a replace made by another change, a removed item)."""
+    lost = data_always_lost(change)
+    if not lost or options.drop_data:
+        return []
+    verb = "replaced" if change.action == Action.REPLACE else "deleted"
+    why = f" ({change.reason.split(';')[0]})" if change.reason else ""
+    return [
+        f"{change.address} would be {verb}{why}, and DSS deletes {lost} with it, which cannot be undone; "
+        f"if that is intended, plan again with --drop-data (it also deletes the stored data of the datasets and "
+        f"folders the plan deletes), else keep it as it is"
+    ]
 
 
 def _deleted_only_with_project(change: ResourceChange, changes: list[ResourceChange]) -> list[str]:
@@ -1092,8 +1155,11 @@ def _format_warnings(changes: list[ResourceChange]) -> list[str]:
 
 
 def _warnings(changes: list[ResourceChange], options: PlanOptions) -> list[str]:
-    warnings = []
-    deletes = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE) and _holds_data(c.type)]
+    warnings: list[str] = []
+    lost = [(c, data_always_lost(c)) for c in changes]
+    warnings.extend(f"{c.address}: {'replacing' if c.action == Action.REPLACE else 'deleting'} it deletes {what} "
+                    "(DSS deletes them with it; this cannot be undone)" for c, what in lost if what)
+    deletes = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE) and _holds_data(c.type) and not _loses_data(c)]
     if deletes and not options.drop_data:
         warnings.append("objects deleted or replaced keep their stored data (use --drop-data to delete it)")
     if deletes and options.drop_data:

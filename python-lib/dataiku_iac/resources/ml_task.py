@@ -20,6 +20,7 @@ take: changing one replaces the ML task (DSS guesses again from scratch for a ne
 from __future__ import annotations
 
 import copy
+import difflib
 from typing import Any, Mapping, Optional
 
 from dataiku_iac.model import Resource
@@ -443,6 +444,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
         for key in ("target", "prediction_type"):
             if key in item:
                 ctx.error((key,), f"a clustering ML task has no `{key}`", "remove it, or write task: prediction")
+    _check_columns(item, column_names((ctx.declared("dataset", item["dataset"]) or {}).get("schema")), ctx)
     if "features" in item:
         attrs["features"] = _build_features(item["features"], item.get("target"), ctx)
     if "algorithms" in item:
@@ -454,6 +456,30 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     if "split" in item:
         attrs["split"] = dict(item["split"])
     return attrs
+
+
+def column_names(schema: Any) -> Optional[list[str]]:
+    """The columns a dataset's schema declares, or None when it declares none (nothing to check)."""
+    columns = [str(c["name"]) for c in (schema or {}).get("columns") or [] if isinstance(c, dict) and c.get("name")]
+    return columns or None
+
+
+def unknown_columns(item: Mapping[str, Any], columns: list[str]) -> list[tuple[tuple[Any, ...], str]]:
+    """(path, column) of the target and the features that are not columns of the dataset: DSS
+    refuses such a target when the task is created (after a replace deleted the old task)."""
+    named: list[tuple[tuple[Any, ...], Any]] = [(("target",), item["target"])] if isinstance(item.get("target"), str) else []
+    named += [(("features", column), column) for column in item.get("features") or {}]
+    return [(path, column) for path, column in named if column not in columns]
+
+
+def _check_columns(item: Mapping[str, Any], columns: Optional[list[str]], ctx: BuildContext) -> None:
+    """The target and the features must be columns of the dataset's declared schema."""
+    if columns is None:
+        return
+    for path, column in unknown_columns(item, columns):
+        what = "target" if path == ("target",) else "feature"
+        ctx.error(path, f"{what} {column!r} is not a column of dataset {item['dataset']!r}",
+                  ctx.did_you_mean(column, columns) or f"its columns: {', '.join(columns)}")
 
 
 def _build_features(features: Mapping[str, Any], target: Any, ctx: BuildContext) -> dict[str, Any]:
@@ -521,6 +547,27 @@ def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
         return []
     columns = frozenset(attrs.get("features") or {}) | ({attrs["target"]} if attrs.get("target") else set())
     return [FlowLink(READS, str(attrs["dataset"]), ("dataset",), columns=frozenset(columns) or None)]
+
+
+def check_live(resource: Resource, _live: Optional[Observed], find: Any) -> list[tuple[str, str]]:
+    """The target and the features must be columns of the dataset as DSS has it, when the
+    configuration does not declare its schema (validate checks a declared one): DSS refuses an
+    unknown target only when the task is created, after a replace deleted the old one."""
+    declared, live = find("dataset", resource.attributes.get("dataset"))
+    if declared is not None and column_names(declared.attributes.get("schema")):
+        return []
+    columns = column_names(live.attributes.get("schema")) if live is not None else None
+    if columns is None:
+        return []
+    item = {"target": resource.attributes.get("target"), "features": resource.attributes.get("features")}
+    out = []
+    for path, column in unknown_columns(item, columns):
+        what = "target" if path == ("target",) else "feature"
+        close = [c for c in difflib.get_close_matches(column, columns, n=1)]
+        hint = f"did you mean {close[0]!r}?" if close else f"its columns: {', '.join(columns)}"
+        out.append((path[0], f"{what} {column!r} is not a column of dataset {resource.attributes.get('dataset')!r} "
+                             f"in DSS ({hint})"))
+    return out
 
 
 _SCALAR = {"type": ["string", "number", "boolean"]}
@@ -600,4 +647,5 @@ SPEC = ResourceSpec(
     flow_links=flow_links,
     build=build,
     to_config=to_config,
+    check_live=check_live,
 )

@@ -16,6 +16,8 @@ Compare modes:
 - ``keyed``: lists of mappings compared as sets keyed by `key` (permission rows).
 - ``map``: a mapping whose declared keys are compared exactly; a key removed from the
   config (present in prior state) must be absent in DSS (project variables).
+- ``known``: ``exact`` when DSS tells the value; None (DSS's document names an object that is gone,
+  so the value cannot be told: a saved model whose ML task was deleted) is no difference.
 - ``recorded``: never a difference. DSS's data that the state records as DSS had it after each
   apply (a saved model's trained versions): `state show` tells it, no plan and no drift report
   ever compares it, and the configuration never declares it.
@@ -28,6 +30,7 @@ from enum import Enum
 from typing import Any, Callable, Mapping, Optional
 
 RECORDED = "recorded"  # the compare mode of what the state records of DSS's data (see above)
+KNOWN = "known"  # exact, but a value DSS can no longer tell (None) is no difference (see above)
 # The attribute a plan made with `--train` adds to the change of a trainable type's object (a saved
 # model): its update trains it (spec.trainable). Never in the configuration nor in the state.
 TRAIN = "train"
@@ -275,6 +278,7 @@ _COMPARATORS: dict[str, Callable[[Any, Any, Field], bool]] = {
     "keyed": _keyed,
     "map": _map,
     RECORDED: lambda _desired, _observed, _policy: True,
+    KNOWN: lambda desired, observed, policy: observed is None or _exact(desired, observed, policy),
 }
 
 

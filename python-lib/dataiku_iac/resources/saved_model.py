@@ -38,6 +38,7 @@ from dataiku_iac.resources.base import (
     version_tag_of,
 )
 from dataiku_iac.resources.policy import (
+    KNOWN,
     RECORDED,
     TRAIN,
     TRAIN_FROM_SOURCE,
@@ -67,7 +68,9 @@ TASK_SETTINGS = ("features", "algorithms", "hyperparameter_search", "metric", "s
 POLICY = FieldPolicy(
     fields=(
         Field("active_version", impact=breaking_when_changed("the active version")),
-        Field("ml_task", replace=True),
+        # Told by the id of the task it was deployed from: None once that task is gone (deleted by a
+        # replace that failed to create it again), which is no reason to replace the saved model.
+        Field("ml_task", replace=True, compare=KNOWN),
         # Changed in place: the model of the new algorithm is redeployed into it (spec.trains_when_changed).
         Field("algorithm", impact=breaking_when_changed("the algorithm")),
         Field("train_dataset", replace=True),
@@ -134,7 +137,9 @@ class SavedModelHandler(ResourceHandler):
         for observed in objects.get(TYPE, []):
             task = observed.attributes.get("ml_task")
             if isinstance(task, str) and "/" in task:
-                observed.attributes["ml_task"] = ctx.name_of(ml_task.TYPE, task) or task
+                # An id no ML task of the project has: that task is gone. None, never the raw id
+                # compared to a name (which would replace the saved model, deleting its versions).
+                observed.attributes["ml_task"] = ctx.name_of(ml_task.TYPE, task)
 
     def create(self, client: Any, resource: Resource, ctx: ProjectContext) -> Observed:
         """Train the ML task once, deploy the model of the configured algorithm to the Flow."""
@@ -389,20 +394,42 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
     return flow_zone.membership_to_config(item, attrs)
 
 
-def check_live(resource: Resource, live: Optional[Observed]) -> list[str]:
+def check_live(resource: Resource, live: Optional[Observed], _find: Any = None) -> list[tuple[str, str]]:
     """A pinned version must be one DSS has (listed); a saved model that does not exist yet has
-    none to pin."""
+    none to pin. Reported where the pin is written (an environment override's line)."""
     pinned = resource.attributes.get("active_version")
     if pinned is None:
         return []
     if live is None:
-        return [f"active_version {pinned!r}: the saved model does not exist yet, so it has no version to pin "
-                "(its versions are made by training: pin one once it exists)"]
+        return [("active_version", f"active_version {pinned!r}: the saved model does not exist yet, so it has no "
+                 "version to pin (its versions are made by training: pin one once it exists)")]
     versions = [str(v) for v in live.attributes.get("versions") or []]
     if pinned in versions:
         return []
-    return [f"active_version {pinned!r} is not a version of the saved model in DSS "
-            f"(its versions: {', '.join(versions) or 'none'})"]
+    return [("active_version", f"active_version {pinned!r} is not a version of the saved model in DSS "
+             f"(its versions: {', '.join(versions) or 'none'})")]
+
+
+def check_replace(resource: Resource, change: Any) -> list[tuple[str, str]]:
+    """A replace deletes every version, the pinned one with them: the new saved model has only the
+    version its first training makes, so the pin cannot hold."""
+    pinned = resource.attributes.get("active_version")
+    if pinned is None:
+        return []
+    cause = str(change.reason or "").split(";")[0]
+    return [("active_version", f"active_version {pinned!r} pins a version that this plan deletes: the saved model "
+             f"is replaced ({cause}) and DSS deletes its versions with it; remove the pin (pin a version of the new "
+             "saved model once it is trained), or undo the change that replaces it")]
+
+
+def versions_lost(attrs: Mapping[str, Any]) -> Optional[str]:
+    """What deleting the saved model loses: its trained versions (DSS deletes them with it), as
+    "3 trained versions (initial, 1733312345678, 1733319999999)"."""
+    versions = [str(v) for v in attrs.get("versions") or []]
+    if not versions:
+        return None
+    shown = ", ".join(versions[:5]) + (", …" if len(versions) > 5 else "")
+    return f"{len(versions)} trained version{'s' if len(versions) > 1 else ''} ({shown})"
 
 
 def flow_links(attrs: Mapping[str, Any]) -> list[FlowLink]:
@@ -445,10 +472,12 @@ SPEC = ResourceSpec(
     references=("flow_zone", "dataset", ml_task.TYPE),
     holds_data=True,
     data_held="its trained versions",
+    data_always_deleted=versions_lost,
     flow_links=flow_links,
     build=build,
     to_config=to_config,
     check_live=check_live,
+    check_replace=check_replace,
     create_note="creating it trains its ML task once (a training session) and deploys the model to the Flow",
     trainable=True,
     stale_training=stale_training,

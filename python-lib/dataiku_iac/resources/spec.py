@@ -312,6 +312,10 @@ class ResourceSpec:
     holds_data: bool = False
     # What --drop-data deletes with it, in the impact analysis's reason (planner/impact.py).
     data_held: str = "its stored data"
+    # Data DSS deletes with the object whatever --drop-data says (a saved model's trained versions):
+    # its attributes (state or live) -> what is lost ("3 trained versions: initial, 1733…"), None
+    # when nothing is. Such a delete or replace is destructive, and needs --drop-data as consent.
+    data_always_deleted: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
     # config item -> logical attributes, and back (a type without them cannot be configured: its
     # objects are only observed).
     build: Optional[Build] = None
@@ -329,10 +333,15 @@ class ResourceSpec:
     # read it or run it. False where nothing depends on it (a zone: its members go to the default).
     removal_breaks: bool = True
     # -- what a plan checks and says beyond the fields ----------------------------------------
-    # Optional: (the desired resource, the live object or None) -> what the configuration asks that
-    # DSS cannot do with that object (a saved model's pin of a version it does not have): plan errors
-    # at the item's file and line.
-    check_live: Optional[Callable[[Any, Any], list[str]]] = None
+    # Optional: (the desired resource, the live object or None, find) -> what the configuration asks
+    # that DSS cannot do with that object (a saved model's pin of a version it does not have, an ML
+    # task's target that is no column of its dataset): plan errors, each a text or (attribute, text),
+    # at the attribute's file and line. `find(type, name)` -> (the configured resource or None, the
+    # live object or None) of another object of the project.
+    check_live: Optional[Callable[[Any, Any, Any], list[Any]]] = None
+    # (resource, planned replace) -> what the replace would break that the configuration asks
+    # (a pinned version the replace deletes): plan errors, each a text or (attribute, text).
+    check_replace: Optional[Callable[[Any, Any], list[Any]]] = None
     # What creating one does beyond the object itself, said in the create's reason in the plan
     # ("creating it trains its ML task once…"): nothing a plan does is silent.
     create_note: str = ""

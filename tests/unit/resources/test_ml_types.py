@@ -91,9 +91,10 @@ def test_a_pin_must_name_a_version_dss_has() -> None:
     live = Observed("saved_model", "P", "m", "SM1", {"versions": ["initial", "1733312345678"]})
     assert saved_model.check_live(_resource(active_version="initial"), live) == []
     assert saved_model.check_live(_resource(), None) == []
-    [problem] = saved_model.check_live(_resource(active_version="42"), live)
+    [(attribute, problem)] = saved_model.check_live(_resource(active_version="42"), live)
+    assert attribute == "active_version"  # located where the pin is written (an override's line)
     assert "'42' is not a version" in problem and "its versions: initial, 1733312345678" in problem
-    [problem] = saved_model.check_live(_resource(active_version="initial"), None)
+    [(_, problem)] = saved_model.check_live(_resource(active_version="initial"), None)
     assert "does not exist yet" in problem
 
 
