@@ -170,6 +170,9 @@ class ConfigError(IacError):
     def __init__(self, diagnostics: list[Diagnostic], warnings: Iterable[Diagnostic] = ()):
         self.diagnostics = list(diagnostics)
         self.warnings = list(warnings)
+        # The checks against DSS (connections, code envs, API infrastructures) were not run: a
+        # configuration with errors sends no request (docs/acceptance-tests.md, bad input)
+        self.dss_checks_pending = False
         count = len(self.diagnostics)
         first = self.diagnostics[0].render() if self.diagnostics else "invalid configuration"
         summary = first if count == 1 else f"{count} configuration errors; first: {first}"

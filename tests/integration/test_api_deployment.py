@@ -294,6 +294,29 @@ def test_an_infrastructure_missing_on_the_target_is_refused_before_any_write(dss
     assert KEY not in dss.client().list_project_keys()
 
 
+def test_static_errors_say_that_the_checks_against_dss_are_still_to_come(dss: Any, tmp_path: Path) -> None:
+    """A traffic sum of 95, a typo'd service and an infrastructure the deployer lacks: validate
+    and plan report the two static errors, send DSS no request (a bad configuration never reaches
+    it, docs/acceptance-tests.md) and say that the infrastructure is checked once they are fixed."""
+    _infra(dss)
+    bad = (PROJECT.replace("${API_INFRA}", "prod-infr").replace("        traffic: 10\n", "        traffic: 5\n")
+           + "  - name: other\n    service: scorin\n    infra: prod-infra\n    generations:\n      - package: v1\n")
+    root = write_config(tmp_path / "cfg", {"apid.yml": bad}, files={"api/score.py": CODE})
+    pending = "Its checks against DSS (connections, code envs, API infrastructures) run once these are fixed"
+    before = dss.admin.stats()["requests"]
+    for command in ("validate", "plan"):
+        out = run_cli(root, command, "-e", "dev", env=cli_env(dss), expect=1).output
+        assert "the traffic of the generations sums to 95, not 100" in out, out
+        assert re.search(r"unknown API service 'scorin'.*did you mean 'scoring'", out), out
+        assert "Error: the configuration has 2 problems.\n" + pending in out, out
+    assert dss.admin.stats()["requests"] == before
+    out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert "sums to 95" in out and pending not in out, out  # offline: no check against DSS to come
+    fixed = bad.replace("        traffic: 5\n", "        traffic: 10\n").replace("service: scorin\n", "service: scoring\n")
+    root = write_config(tmp_path / "fixed", {"apid.yml": fixed}, files={"api/score.py": CODE})
+    out = run_cli(root, "validate", "-e", "dev", env=cli_env(dss), expect=1).output
+    assert "infrastructure 'prod-infr' does not exist" in out and pending not in out, out
+
 def test_import_writes_a_prediction_endpoint_only_with_its_saved_model(dss: Any, tmp_path: Path) -> None:
     """A service scoring a saved model import writes (named by its configuration name), and one
     scoring a saved model whose name the configuration cannot write (reported, left unmanaged)."""

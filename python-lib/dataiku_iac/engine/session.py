@@ -192,6 +192,7 @@ class Session:
                 self._desired = build_desired(self._cfg, self.secrets)
                 self._no_project_files = True
                 return
+            exc.dss_checks_pending = self._needs_dss
             credentials = self._credential_problems() if self._needs_dss else self._url_problems()
             if not credentials:
                 raise
