@@ -185,6 +185,9 @@ def test_scenario_train_step_impact_and_import(dss: Any, tmp_path: Path) -> None
     assert "recipes" not in written, written  # the training recipe is the saved model's
     assert written["scenarios"][0]["steps"][0]["type"] == "train", written
     assert written["scenarios"][0]["steps"][0]["saved_models"] == ["churn_model"], written
+    # The import records what an apply records: the versions DSS has (a recorded attribute)
+    shown = cli(dss, imported, "state", "show", "-e", "dev", f"saved_model.{key}.churn_model").json()
+    assert shown["attributes"]["versions"] == versions(dss, key), shown
     cli(dss, imported, "validate", "-e", "dev", "--offline")
     assert cli(dss, imported, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
 

@@ -474,7 +474,7 @@ class Executor:
             project_key=resource.project_key,
             name=resource.name,
             dss_id=observed.dss_id if observed is not None else (prior.dss_id if prior else resource.name),
-            attributes=_with_recorded(resource.type, dict(declared.attributes if declared else resource.attributes), observed, prior),
+            attributes=with_recorded(resource.type, dict(declared.attributes if declared else resource.attributes), observed, prior),
             version_tag=observed.version_tag if observed is not None else None,
             depends_on=list(resource.depends_on),
             protect=resource.protect or bool(prior and prior.protect),
@@ -706,7 +706,7 @@ def _find_project(client: Any, project_key: str) -> Optional[Observed]:
     return ProjectHandler().observe_project(client, project_key, summaries[project_key])
 
 
-def _with_recorded(type_: str, attributes: dict[str, Any], observed: Optional[Observed], prior: Optional[ResourceState]) -> dict[str, Any]:
+def with_recorded(type_: str, attributes: dict[str, Any], observed: Optional[Observed], prior: Optional[ResourceState]) -> dict[str, Any]:
     """The attributes the state records: the declared ones, and the type's recorded ones (DSS's data,
     such as a saved model's versions: compare mode RECORDED) as DSS had them after the write."""
     attributes.pop(TRAIN, None)  # a plan's instruction (--train), never a recorded value

@@ -32,6 +32,7 @@ from dataiku_iac.config.edit import append_item
 from dataiku_iac.config.files import FileEdits
 from dataiku_iac.config.yamlsafe import resolve_plain
 from dataiku_iac.dssclient import with_retries
+from dataiku_iac.engine.executor import with_recorded
 from dataiku_iac.engine.observe import observe
 from dataiku_iac.errors import IacError, remember_secret
 from dataiku_iac.model import Resource, StateHome
@@ -65,15 +66,16 @@ class ImportResult:
 
 
 def adopted_entry(resource: Resource, observed: Observed) -> ResourceState:
-    """The state entry of an object adopted as it is in DSS: the configuration's attributes, DSS's id
-    and version."""
+    """The state entry of an object adopted as it is in DSS: the configuration's attributes (and,
+    as an apply records them, the type's recorded ones as DSS has them: a saved model's
+    versions), DSS's id and version."""
     return ResourceState(
         address=resource.address,
         type=resource.type,
         project_key=resource.project_key,
         name=resource.name,
         dss_id=observed.dss_id,
-        attributes=dict(resource.attributes),
+        attributes=with_recorded(resource.type, dict(resource.attributes), observed, None),
         version_tag=observed.version_tag,
         depends_on=list(resource.depends_on),
         protect=resource.protect,

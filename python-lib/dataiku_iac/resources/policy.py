@@ -19,7 +19,7 @@ Compare modes:
 - ``known``: ``exact`` when DSS tells the value; None (DSS's document names an object that is gone,
   so the value cannot be told: a saved model whose ML task was deleted) is no difference.
 - ``recorded``: never a difference. DSS's data that the state records as DSS had it after each
-  apply (a saved model's trained versions): `state show` tells it, no plan and no drift report
+  apply and import (a saved model's trained versions): `state show` tells it, no plan and no drift report
   ever compares it, and the configuration never declares it.
 """
 

@@ -12,7 +12,7 @@ DSS gives a saved model an id of its own (8 characters) and accepts two of one n
 found again by the id the state records (Identity.SERVER_ID).
 
 **Versions are data, not configuration.** Every training adds one; the state records them as DSS
-lists them after each apply (`versions`, a recorded attribute: never compared, never planned), and
+lists them after each apply and import (`versions`, a recorded attribute: never compared, never planned), and
 no plan deletes one. `active_version` is the one choice the configuration may pin: changing it is
 an update (DSS's `setActive` of that version), rolling back is changing it back. A pin naming a
 version DSS does not have is a plan error listing the versions it has. Deleting a saved model
