@@ -32,8 +32,14 @@ ml_tasks:
     dataset: customers
     prediction_type: binary_classification
     target: churned
+    features:
+      plan: {{role: input, type: category}}
+      age: {{role: input, type: numeric}}
     algorithms:
       random_forest: {{n_estimators: 50}}
+    hyperparameter_search: {{strategy: grid, validation: kfold, folds: 3}}
+    metric: roc_auc
+    split: {{ratio: 0.8, seed: 42}}
 
 saved_models:
   - name: churn_model
@@ -69,6 +75,8 @@ def test_train_after_the_ml_task_changed_redeploys_with_its_new_settings(dss: An
     cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     first = versions(dss)
     assert [v["id"] for v in first] == ["initial"] and "50" in str(n_estimators(first[0])), first
+    plan = cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode")  # every setting declared: none stale
+    assert plan.last_line().startswith("No changes.") and "deployed with other settings" not in plan.output, plan.output
 
     # Up to date: --train is the plain retraining (the recipe's job), as before.
     plan = cli(dss, root, "plan", "-e", "dev", "--train", "--detailed-exitcode", expect=2).stdout
@@ -105,12 +113,15 @@ def test_a_pinned_saved_model_is_redeployed_without_being_activated(dss: Any, tm
     pinned = PROJECT + "    active_version: initial\n"
     root = write_config(tmp_path / "cfg", {"smr.yml": PROJECT})
     cli(dss, root, "apply", "-e", "dev", "--auto-approve")
-    (root / "projects" / "smr.yml").write_text(pinned.replace("n_estimators: 50", "n_estimators: 80"), encoding="utf-8")
+    changed = pinned.replace("n_estimators: 50", "n_estimators: 80").replace("age: {role: input, type: numeric}", "age: {role: reject}")
+    (root / "projects" / "smr.yml").write_text(changed, encoding="utf-8")
     plan = cli(dss, root, "plan", "-e", "dev", "--train", "--detailed-exitcode", expect=2).stdout
+    assert "settings changed since it was deployed (features, algorithms)" in plan, plan
     assert "not made active: active_version is pinned" in plan, plan
     cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--train")
     after = versions(dss)
     assert len(after) == 2 and "80" in str(n_estimators(after[1])), after
+    assert after[1]["details"]["preprocessing"]["per_feature"]["age"]["role"] == "REJECT", after[1]["details"]["preprocessing"]
     assert saved_model(dss).get_active_version()["id"] == "initial"
     assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
 
