@@ -158,6 +158,9 @@ def deploy(
 ) -> Dict[str, str]:
     """deployToFlow: a new saved model (version ``initial`` = the lab model, active) and its training
     recipe reading the train dataset."""
+    failure = ml_training.failure_of(model)
+    if failure is not None:  # a guess of DSS's refusal (docs/emulator.md)
+        raise errors.bad_request(f"Cannot deploy model {model_id}: its training failed ({failure})")
     name, train, test = body.get("modelName"), body.get("trainDatasetRef"), body.get("testDatasetRef")
     if not isinstance(name, str) or not name.strip():
         raise errors.bad_request("modelName is missing")
@@ -243,6 +246,9 @@ def retrain(store: Store, proj: ProjectData, recipe: str, job_id: str, login: st
     name = "{} - v{}".format(payload.get("modelVersionNamePrefix") or saved.get("name"), index)
     model = ml_training.train(store, proj, train, spec, f"S-{proj.key}-{sm_id}-{version_id}",
                               {"sessionId": ""}, name)
+    failure = ml_training.failure_of(model)
+    if failure is not None:  # the job fails with it; no version is added
+        raise errors.bad_request(failure)
     activate = saved.get("publishPolicy") != "MANUAL"
     add_version(proj, sm_id, version_id, model, {"origin": "TRAIN_RECIPE", "jobId": job_id, "recipe": recipe}, activate)
     saved.update(lastTrainIndex=index, lastTrainJobId=job_id)

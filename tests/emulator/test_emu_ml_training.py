@@ -127,3 +127,23 @@ def test_redeploy_adds_an_epoch_millisecond_version(project):
     payload = json.loads(project.get_recipe("train_Churn").get_settings().get_payload())
     assert payload["modeling"]["algorithm"] == "LOGISTIC_REGRESSION"
     assert saved.get_settings().get_raw()["lastExportedFrom"] == second
+
+
+def test_training_on_an_empty_dataset_fails_as_dss_does(project):
+    """A dataset written with no row: each model of the session fails (no metric), it cannot be
+    deployed, and a training job on it fails with the reason, adding no version."""
+    dataset_with_rows(project, "nobody", ROWS.split(b"\n")[0] + b"\n")
+    task = project.create_prediction_ml_task("nobody", "churned")
+    ids = task.train()
+    info = task.get_trained_model_snippet(ids=ids)[ids[0]]["trainInfo"]
+    assert info["state"] == "FAILED" and "train set is empty" in info["failure"]["message"], info
+    raises_dss(ILLEGAL_ARGUMENT, lambda: task.deploy_to_flow(ids[0], "nobody_model", "nobody"), "its training failed")
+    good = project.create_prediction_ml_task("churn", "churned")
+    deployed = good.deploy_to_flow(good.train()[0], "model", "nobody")  # retrained on the empty one
+    job = project.new_job("NON_RECURSIVE_FORCED_BUILD")
+    job.with_output(deployed["savedModelId"], object_type="SAVED_MODEL")
+    done = job.start_and_wait(no_fail=True)
+    assert done.get_status()["baseStatus"]["state"] == "FAILED"
+    log = done.get_log()
+    assert "train set is empty (dataset TRAIN.nobody has no rows)" in log, log
+    assert [v["id"] for v in project.get_saved_model(deployed["savedModelId"]).list_versions()] == ["initial"]

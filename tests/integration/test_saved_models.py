@@ -324,3 +324,23 @@ def test_a_pin_set_by_an_override_is_reported_in_the_environment_file(dss: Any, 
     line = env.splitlines().index('    active_version: "12345"') + 1
     assert re.search(rf"environments/dev\.yml:{line}: saved_model\.{KEY}\.churn_model: active_version '12345': the saved "
                      "model does not exist yet", out), out
+
+
+def test_a_training_on_an_empty_dataset_fails_the_apply_with_dss_reason(dss: Any, tmp_path: Path) -> None:
+    """DSS fails the training of a train set without rows: the saved model's create reports why."""
+    import io
+
+    key = "SME"
+    text = PROJECT.replace(f"key: {KEY}", f"key: {key}")
+    root = write_config(tmp_path / "cfg", {"sme.yml": text[: text.index("saved_models:")]})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    project = dss.client().get_project(key)
+    upload = project.create_upload_dataset("header_only")
+    upload.uploaded_add_file(io.BytesIO(b"age,plan,churned\n"), "customers.csv")
+    upload.autodetect_settings(infer_storage_types=True).save()
+    upload.copy_to(project.get_dataset("customers")).wait_for_result()  # written, with no row
+    (root / "projects" / "sme.yml").write_text(text, encoding="utf-8")
+    out = cli(dss, root, "apply", "-e", "dev", "--auto-approve", expect=1).output
+    assert re.search(rf"saved_model\.{key}\.churn_model: .*DSS failed to train the ML task's model, so there is nothing to "
+                     rf"deploy: .*train set is empty \(dataset {key}\.customers has no rows\)", out), out
+    assert project.list_saved_models() == []

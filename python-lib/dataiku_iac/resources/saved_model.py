@@ -227,17 +227,27 @@ def _trained_model(task: Any, attrs: Mapping[str, Any], address: str) -> str:
     if not ids:
         raise ValueError(f"{address}: the ML task's training session produced no model")
     wanted = attrs.get("algorithm")
+    snippets = task.get_trained_model_snippet(ids=ids)
     if wanted is None:
-        return str(ids[0])
+        return _succeeded(str(ids[0]), snippets, address)
     names = {*ml_task.snippet_names(str(wanted), "binary_classification"), *ml_task.snippet_names(str(wanted), "regression"),
              *ml_task.snippet_names(str(wanted), None)}
-    snippets = task.get_trained_model_snippet(ids=ids)
     for model_id in ids:
         algorithm = str((snippets.get(model_id) or {}).get("algorithm") or "")
         if algorithm in names or algorithm.lower() == str(wanted):
-            return str(model_id)
+            return _succeeded(str(model_id), snippets, address)
     found = sorted({str((s or {}).get("algorithm")) for s in snippets.values()})
     raise ValueError(f"{address}: the training session has no model of algorithm {wanted!r} (it trained: {', '.join(found)})")
+
+
+def _succeeded(model_id: str, snippets: Mapping[str, Any], address: str) -> str:
+    """The model, unless DSS failed its training (its snippet's trainInfo says so, with why: an
+    empty train set, say): nothing to deploy, and the reason is the apply's error."""
+    info = (snippets.get(model_id) or {}).get("trainInfo") or {}
+    if info.get("state") == "FAILED":
+        why = (info.get("failure") or {}).get("message") or "no reason given"
+        raise ValueError(f"{address}: DSS failed to train the ML task's model, so there is nothing to deploy: {why}")
+    return model_id
 
 
 def _raw(item: Any) -> dict[str, Any]:
