@@ -87,7 +87,7 @@ def test_the_saved_model_is_created_before_the_service_and_the_service_is_below_
 
 
 def test_what_names_a_replaced_saved_model_by_id_is_written_again_in_the_same_apply(dss: Any, tmp_path: Path) -> None:
-    """Changing a saved model's algorithm replaces it (a new DSS id). The scoring and evaluation
+    """A replaced saved model comes back with a new DSS id. The scoring and evaluation
     recipes, the API service's endpoint and the scenario's train step name it by id: the same plan
     updates them after it, so one apply converges (before, each kept the dead id until the next plan)."""
     text = (PROJECT.replace("churn_modl", "churn_model")
@@ -126,13 +126,15 @@ recipes:""", 1)
     run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
     (old,) = [m["id"] for m in project.list_saved_models()]
 
-    root = write_config(tmp_path / "cfg", {"glue.yml": text.replace("algorithm: random_forest", "algorithm: logistic_regression")})
-    plan = run_cli(root, "plan", "-e", "dev", "--json", env=cli_env(dss)).json()
+    # Replaced on request (changing the algorithm is an update since saved models redeploy in place);
+    # its versions go with it, so --drop-data is the consent the plan asks for.
+    replaced = ("--replace", f"saved_model.{KEY}.churn_model", "--drop-data")
+    plan = run_cli(root, "plan", "-e", "dev", "--json", *replaced, env=cli_env(dss)).json()
     actions = {c["address"]: c["action"] for c in plan["resource_changes"] if c["action"] != "no-op"}
     assert actions == {f"saved_model.{KEY}.churn_model": "replace", f"recipe.{KEY}.score": "update",
                        f"recipe.{KEY}.evaluate": "update", f"api_service.{KEY}.churn_api": "update",
                        f"scenario.{KEY}.RETRAIN": "update"}, actions
-    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", *replaced, env=cli_env(dss))
     (new,) = [m["id"] for m in project.list_saved_models()]
     assert new != old
     for recipe in ("score", "evaluate"):
