@@ -174,10 +174,10 @@ def _report(exc: IacError, as_json: bool, warnings: list[Diagnostic]) -> None:
         for diag in [*exc.warnings, *exc.diagnostics]:
             click.echo(diag.render(), err=True)
         count = len(exc.diagnostics)
+        if exc.dss_checks_pending:  # before the last line, which scripts read
+            click.echo("Note: the checks against DSS (connections, code envs, API infrastructures) run once these "
+                       "problems are fixed: a configuration with errors sends DSS no request.", err=True)
         click.echo(f"Error: the configuration has {count} problem{'s' if count != 1 else ''}.", err=True)
-        if exc.dss_checks_pending:
-            click.echo("Its checks against DSS (connections, code envs, API infrastructures) run once these are fixed: "
-                       "a configuration with errors sends DSS no request.", err=True)
         return
     click.echo(printable(f"Error: {exc}", keep_newlines=True), err=True)
 
