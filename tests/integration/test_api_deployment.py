@@ -282,6 +282,28 @@ def test_a_prediction_endpoint_on_a_saved_model_of_the_configuration(dss: Any, t
     _no_changes(dss, root)
 
 
+def test_a_new_package_freezes_the_active_version_set_in_the_same_apply(dss: Any, tmp_path: Path) -> None:
+    """One apply pins the saved model to another version and creates package v2: the service is
+    written after the saved model (it references it), so v2 freezes the NEW active version."""
+    _infra(dss)
+    pinned = MODELS.replace("    algorithm: random_forest\n", "    algorithm: random_forest\n    active_version: initial\n")
+    root = write_config(tmp_path / "cfg", {"apsm.yml": MODELS})
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    (root / "projects" / "apsm.yml").write_text(pinned, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", "--train", env=cli_env(dss))  # a version, not activated
+    project = dss.client().get_project("APSM")
+    model = project.get_saved_model(project.list_saved_models()[0]["id"])
+    trained = [v["id"] for v in model.list_versions() if v["id"] != "initial"]
+    assert len(trained) == 1 and model.get_active_version()["id"] == "initial", model.list_versions()
+    both = pinned.replace("active_version: initial", f"active_version: {trained[0]}").replace("packages: [v1]", "packages: [v1, v2]")
+    (root / "projects" / "apsm.yml").write_text(both, encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    service = project.get_api_service("churn_api")
+    assert service.get_package_summary("v1")["endpoints"][0]["modelVersion"] == "initial"
+    assert service.get_package_summary("v2")["endpoints"][0]["modelVersion"] == trained[0]
+    _no_changes(dss, root)
+
+
 def test_an_infrastructure_missing_on_the_target_is_refused_before_any_write(dss: Any, tmp_path: Path) -> None:
     """`validate -e ENV` and `plan` ask the target's API Deployer for its infrastructures: a
     deployment naming one it lacks is an error at its `infra:` line, and nothing is created."""
