@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dataiku_iac.output.text import Style, fmt, plural
+from dataiku_iac.output.text import Style, fmt, is_short_change, plural, value_change_lines
 
 if TYPE_CHECKING:  # output renders the engine's records without depending on the engine
     from dataiku_iac.engine.drift import DriftItem, DriftReport
@@ -60,7 +60,11 @@ def _item(item: DriftItem, style: Style) -> list:
         return [style(f"  ? {item.address} exists in DSS but is not managed by dataiku-iac", "cyan")]
     lines = [style(f"  ~ {item.address} changed outside dataiku-iac", "yellow")]
     for f in item.fields:
-        recorded = "(sensitive value)" if f.sensitive else fmt(f.recorded)
-        live = "(sensitive value)" if f.sensitive else fmt(f.live)
-        lines.append(f"      ~ {f.name}: {recorded} (applied) -> {live} (in DSS)")
+        if f.sensitive:
+            lines.append(f"      ~ {f.name}: (sensitive value) (applied) -> (sensitive value) (in DSS)")
+        elif is_short_change(f.recorded, f.live):
+            lines.append(f"      ~ {f.name}: {fmt(f.recorded)} (applied) -> {fmt(f.live)} (in DSS)")
+        else:  # as a plan shows a change: a structure's changed leaves, a code's changed lines
+            lines.append(f"      ~ {f.name}, applied -> in DSS:")
+            lines.extend("    " + line for line in value_change_lines(f.name, f.recorded, f.live, style, unmanaged_keys=True))
     return lines

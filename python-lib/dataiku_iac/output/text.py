@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from dataiku_iac.errors import printable
 from dataiku_iac.planner.plan import REDACTED, Action, Downstream, Plan, ResourceChange
@@ -271,17 +271,25 @@ def _field_change(field: Any, style: Style) -> list[str]:
     marker = style("  # forces replacement", "red") if field.forces_replacement else ""
     if field.sensitive:  # as Terraform: neither side, unquoted
         return [style(f"      ~ {field.name} = {REDACTED}", "yellow") + marker]
-    before, after = field.before, field.after
-    if isinstance(before, dict) and isinstance(after, dict):
-        leaves = _leaf_changes(field.name, before, after)
+    return value_change_lines(field.name, field.before, field.after, style, marker)
+
+
+def value_change_lines(name: str, before: Any, after: Any, style: Style, marker: str = "", *,
+                       unmanaged_keys: bool = False) -> list[str]:
+    """How one value changed, as plan and drift both show it: the changed leaves of a structure
+    (`~ pages[0].tiles[1].x = 6 -> 9`), the changed lines of a text, or both values whole when
+    short or of different kinds. `unmanaged_keys`: a key only `before` has is shown as removed
+    (drift: DSS dropped it); a plan skips it, the configuration does not manage it."""
+    if _is_nested(before) and _is_nested(after) and type(before) is type(after):
+        leaves = _structure_changes(name, before, after, unmanaged_keys)
         if leaves:
-            return [style(line, "yellow") + marker for line in leaves]
+            return [style(line, _leaf_color(line)) + marker for line in leaves]
     if _is_text(before) and _is_text(after) and ("\n" in before or "\n" in after):
-        return [style(f"      ~ {field.name}:", "yellow") + marker] + _text_diff(before, after, style)
+        return [style(f"      ~ {name}:", "yellow") + marker] + _text_diff(before, after, style)
     if _is_short(before) and _is_short(after):
-        text = f"      ~ {field.name} = {fmt(before)} -> {fmt(after)}"
+        text = f"      ~ {name} = {fmt(before)} -> {fmt(after)}"
         return [style(text, "yellow") + marker]
-    lines = [style(f"      ~ {field.name}:", "yellow") + marker]
+    lines = [style(f"      ~ {name}:", "yellow") + marker]
     for line in fmt(before, indent=True).splitlines():
         lines.append(style(f"          - {line}", "red"))
     for line in fmt(after, indent=True).splitlines():
@@ -319,7 +327,78 @@ def _text_diff(before: str, after: str, style: Style) -> list[str]:
     return lines
 
 
-def _leaf_changes(prefix: str, before: dict, after: dict) -> list[str]:
+def _is_structure(value: Any) -> bool:
+    return isinstance(value, (dict, list))
+
+
+def _is_nested(value: Any) -> bool:
+    """A mapping, or a list holding mappings or lists: diffed leaf by leaf."""
+    return isinstance(value, dict) or (isinstance(value, list) and any(_is_structure(v) for v in value))
+
+
+def _leaf_color(line: str) -> str:
+    return {"+": "green", "-": "red"}.get(line.lstrip()[:1], "yellow")
+
+
+def _structure_changes(path: str, before: Any, after: Any, unmanaged_keys: bool = False) -> list[str]:
+    """One line per differing leaf of two mappings or lists, nested at any depth:
+    `~ variables.standard.x = 1 -> 2`, `~ pages[0].tiles[1].x = 6 -> 9`; an item added to or
+    removed from a list is one `+`/`-` line with the item."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return _leaf_changes(path, before, after, unmanaged_keys)
+    if isinstance(before, list) and isinstance(after, list):
+        return _list_changes(path, before, after, unmanaged_keys)
+    if before == after:
+        return []
+    if before == ABSENT:
+        return [f"      + {path} = {fmt(after)}"]
+    return [f"      ~ {path} = {fmt(before)} -> {fmt(after)}"]
+
+
+def _list_changes(path: str, before: list, after: list, unmanaged_keys: bool) -> list[str]:
+    """Two lists item by item: matched by their `id` or `name` when every item of both has a
+    distinct one (a reordered list shows what moved, not everything), else by position."""
+    if not any(_is_structure(entry) for entry in before + after):  # tags, columns' names: both lists whole
+        return [] if before == after else [f"      ~ {path} = {fmt(before)} -> {fmt(after)}"]
+    key = _identity_key(before, after)
+    if key is None:
+        lines = []
+        for index in range(max(len(before), len(after))):
+            item = f"{path}[{index}]"
+            if index >= len(after):
+                lines.append(f"      - {item} = {fmt(before[index])}")
+            elif index >= len(before):
+                lines.append(f"      + {item} = {fmt(after[index])}")
+            else:
+                lines.extend(_structure_changes(item, before[index], after[index], unmanaged_keys))
+        return lines
+    old_by_key = {entry[key]: entry for entry in before}
+    new_keys = {entry[key] for entry in after}
+    lines = [f"      - {path}[{key}={fmt(entry[key])}] = {fmt(entry)}" for entry in before if entry[key] not in new_keys]
+    for entry in after:
+        item = f"{path}[{key}={fmt(entry[key])}]"
+        if entry[key] not in old_by_key:
+            lines.append(f"      + {item} = {fmt(entry)}")
+        else:
+            lines.extend(_structure_changes(item, old_by_key[entry[key]], entry, unmanaged_keys))
+    if not lines and [e[key] for e in before] != [e[key] for e in after]:
+        lines.append(f"      ~ {path} order = {fmt([e[key] for e in before])} -> {fmt([e[key] for e in after])}")
+    return lines
+
+
+def _identity_key(before: list, after: list) -> Optional[str]:
+    """`id` or `name` when every item of both lists is a mapping with a distinct scalar one."""
+    items = before + after
+    if not items or not all(isinstance(entry, dict) for entry in items):
+        return None
+    for key in ("id", "name"):
+        if all(isinstance(entry.get(key), (str, int)) for entry in items) and all(
+                len({e[key] for e in side}) == len(side) for side in (before, after)):
+            return key
+    return None
+
+
+def _leaf_changes(prefix: str, before: dict, after: dict, unmanaged_keys: bool = False) -> list[str]:
     """One line per differing leaf of two mappings: `~ variables.standard.x = 1 -> 2`."""
     lines = []
     for key in sorted(set(before) | set(after), key=str):
@@ -329,11 +408,13 @@ def _leaf_changes(prefix: str, before: dict, after: dict) -> list[str]:
             if old != new:
                 lines.append(f"      ~ {path} = {REDACTED} (from ${new['secret_env']})")
             continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            lines.extend(_leaf_changes(path, old, new))
+        if _is_structure(old) and type(old) is type(new):
+            lines.extend(_structure_changes(path, old, new, unmanaged_keys))
         elif new == ABSENT and key in after:
             lines.append(f"      - {path} = {fmt(old)}  (removed)")
         elif key not in after:
+            if unmanaged_keys:
+                lines.append(f"      - {path} = {fmt(old)}  (removed)")
             continue  # a key DSS has that the config does not manage
         elif old == ABSENT:
             lines.append(f"      + {path} = {fmt(new)}")
@@ -347,6 +428,11 @@ def _assignment(name: str, value: Any, prefix: str) -> list[str]:
         return [f"{prefix}{name} = {fmt(value)}"]
     body = fmt(value, indent=True).splitlines()
     return [f"{prefix}{name} = {body[0]}"] + [f"{' ' * len(prefix)}{line}" for line in body[1:]]
+
+
+def is_short_change(before: Any, after: Any) -> bool:
+    """Both values fit on one line and neither is a structure to diff leaf by leaf."""
+    return _is_short(before) and _is_short(after) and not (_is_nested(before) and _is_nested(after))
 
 
 def _is_short(value: Any) -> bool:
