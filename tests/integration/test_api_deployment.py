@@ -202,7 +202,27 @@ def test_packages_are_never_deleted_and_a_service_goes_only_with_its_project(dss
     run_cli(root, "destroy", "-e", "dev", "--auto-approve", env=cli_env(dss))
     assert dss.client().get_apideployer().list_deployments() == []
     assert KEY not in dss.client().list_project_keys()
+    # The published service the tool made, all of its versions this service's, no deployment left: gone too
+    assert dss.client().get_apideployer().list_services(as_objects=False) == []
 
+
+def test_destroy_keeps_a_published_service_with_versions_from_elsewhere(dss: Any, tmp_path: Path) -> None:
+    """Another project published its own `scoring` service's package to the same published service:
+    destroy deletes this project and its deployment, the published service stays with every version."""
+    _infra(dss)
+    root = _config(tmp_path)
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    other = dss.client().create_project("OTHERAPI", "Other", "admin").create_api_service("scoring")
+    settings = other.get_settings()
+    settings.get_raw()["endpoints"] = [{"id": "score", "type": "PY_FUNCTION", "code": CODE, "userFunctionName": "api_py_function"}]
+    settings.save()
+    other.create_package("v9")
+    other.publish_package("v9")
+    run_cli(root, "destroy", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    deployer = dss.client().get_apideployer()
+    assert deployer.list_deployments() == [] and KEY not in dss.client().list_project_keys()
+    assert [s["serviceBasicInfo"]["id"] for s in deployer.list_services(as_objects=False)] == ["scoring"]
+    assert {v["id"] for v in deployer.get_service("scoring").get_status().get_versions()} == {"v1", "v2", "v9"}
 
 MODELS = """\
 project:

@@ -426,7 +426,9 @@ class Executor:
         seq = self._journal("intent", change, "delete")
         lingering = False
         if spec_for(change.type).deleted_with_project:
-            # No call of its own: the plan deletes its project too, after it (planner checks it).
+            # No delete of its own: the plan deletes its project too, after it (planner checks it);
+            # what it made outside the project (a published API service) goes now, if it is ours.
+            with_retries(lambda: handler.delete_with_project(self.connection.client(), change.project_key, dss_id), policy=self.retry)
             self._journal("outcome", change, "delete", ok=True, seq=seq)
             self._remove(doc, change.address)
             return False

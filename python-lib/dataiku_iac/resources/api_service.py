@@ -19,7 +19,8 @@ configuration declares its endpoints and the packages that must exist:
 
 **No delete.** dataikuapi (15.2) has no call that deletes an API service: it goes with its project.
 The spec says so (`deleted_with_project`): a plan refuses to remove a service unless its project
-is deleted too, and the apply makes no call for it (the project's delete removes it).
+is deleted too, and the apply deletes no API service (the project's delete removes it); it deletes
+the published service of the same id when nothing else uses it (`delete_with_project`).
 """
 
 from __future__ import annotations
@@ -123,6 +124,24 @@ class ApiServiceHandler(ResourceHandler):
         # Never called: the spec's deleted_with_project makes the project's delete remove it.
         raise NotImplementedError("DSS's public API cannot delete an API service: it is deleted with its project")
 
+    def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
+        """The published service of the same id goes with the service when it is the tool's and
+        nothing uses it: no deployment left (another project's or instance's would still serve it)
+        and every version one of this service's packages (none published from elsewhere).
+        Otherwise it stays, with its versions (docs/api-deployment.md)."""
+        service = client.get_project(project_key).get_api_service(dss_id)
+        ours = {p for p, state in _package_states(client, service).items() if state == PUBLISHED}
+        published = client.get_apideployer().get_service(dss_id)
+        try:
+            status = published.get_status()
+        except Exception:
+            if last_status() == 404:
+                return  # never published, or already gone
+            raise
+        if status.get_deployments() or not _only_versions_of(status.get_versions(), ours, project_key, dss_id):
+            return
+        published.delete()
+
 
 def _package_states(client: Any, service: Any) -> dict[str, str]:
     """Each design package of the service -> whether the API Deployer has it (as a version of the
@@ -137,6 +156,18 @@ def _package_states(client: Any, service: Any) -> dict[str, str]:
             raise
         published = set()  # never published (or no deployer on this node)
     return {package: PUBLISHED if package in published else UNPUBLISHED for package in packages}
+
+
+def _only_versions_of(versions: list[dict[str, Any]], ours: set[str], project_key: str, service_id: str) -> bool:
+    """Whether every version of a published service is a package this service published (its id
+    among the packages the state knows published, from this project's service when DSS says where
+    it came from)."""
+    for version in versions:
+        origin = version.get("designNodeInfo") or {}
+        if version.get("id") not in ours or origin.get("projectKey", project_key) != project_key \
+                or origin.get("serviceId", service_id) != service_id:
+            return False
+    return True
 
 
 def _endpoint_to_logical(endpoint: Any, ctx: ProjectContext) -> Any:

@@ -191,6 +191,11 @@ class ResourceHandler:
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         raise NotImplementedError
 
+    def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
+        """For a type deleted with its project (spec.deleted_with_project), called when the plan
+        deletes the object, before the project goes: removes what the object made outside the
+        project (an API service's published service), if anything."""
+
     def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
         """Look up one object by logical name (used to reconcile an interrupted create)."""
         for item in self.observe(client, project_key, ctx):
