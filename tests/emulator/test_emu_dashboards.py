@@ -11,9 +11,29 @@ ROWS = b"age,plan,churned\n" + b"".join(f"{20 + i},{['gold', 'silver'][i % 2]},{
 
 @pytest.fixture
 def project(dss_client):
+    """A project without the dashboard DSS makes with it (the tests below count the ones they make)."""
     project = dss_client.create_project("DASH", "Dashboards", "admin")
+    for default in project.list_dashboards():
+        project.get_dashboard(default.id).delete()
     dataset_with_rows(project, "customers", ROWS)
     return project
+
+
+def test_a_new_project_has_its_default_dashboard_as_dss_makes_it(dss, dss_client):
+    """git_default_dashboard_as_created_2023.json: "<project name>'s default dashboard", listed,
+    owned by the creator, one empty page, versionTag == creationTag."""
+    dss.admin.seed(api_keys=[{"key": "maker-key", "login": "maker", "admin": True}])
+    project = dss.client_for("maker-key").create_project("CHURN", "Churn analysis", "admin")
+    [item] = project.list_dashboards()
+    assert (item.name, item.listed, item.owner, item.num_pages, item.num_tiles) == (
+        "Churn analysis's default dashboard", True, "maker", 1, 0)
+    raw = project.get_dashboard(item.id).get_settings().get_raw()
+    [page] = raw["pages"]
+    assert len(item.id) == 7 and len(page["id"]) == 7 and page["grid"] == {"tiles": []} and page["showTitle"] is False
+    assert raw["showGrid"] is True and raw["tags"] == [] and raw["checklists"] == {"checklists": []}
+    assert raw["versionTag"] == raw["creationTag"] and raw["versionTag"]["versionNumber"] == 0
+    project.get_dashboard(item.id).delete()  # an ordinary dashboard: it may go
+    assert project.list_dashboards() == []
 
 
 def chart(project, dataset="customers", **extra):

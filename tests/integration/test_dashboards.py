@@ -65,9 +65,14 @@ def no_changes(dss: Any, root: Path, env: str = "dev") -> bool:
     return run_cli(root, "plan", "-e", env, "--detailed-exitcode", env=cli_env(dss)).last_line().startswith("No changes.")
 
 
+def configured_dashboards(project: Any) -> list[Any]:
+    """The project's dashboards but the default one DSS makes with every project."""
+    return [d for d in project.list_dashboards() if not d.name.endswith("'s default dashboard")]
+
+
 def dashboard_doc(dss: Any, key: str = KEY) -> dict[str, Any]:
     project = dss.client().get_project(key)
-    [item] = project.list_dashboards()
+    [item] = configured_dashboards(project)
     return project.get_dashboard(item.id).get_settings().get_raw()
 
 
@@ -159,7 +164,7 @@ def test_plan_apply_drift_and_import(dss: Any, tmp_path: Path) -> None:
     del written["dashboards"]
     (imported / "projects" / "db.yml").write_text(yaml.safe_dump(written, sort_keys=False), encoding="utf-8")
     run_cli(imported, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
-    assert project.list_dashboards() == [] and len(project.list_insights()) == 2
+    assert configured_dashboards(project) == [] and len(project.list_insights()) == 2
     assert no_changes(dss, imported)
 
 
@@ -231,6 +236,38 @@ def test_free_text_names_validate_apply_address_and_import(dss: Any, tmp_path: P
     assert "Check: plan after import -> No changes." in out, out
     written = yaml.safe_load((imported / "projects" / "ft.yml").read_text(encoding="utf-8"))
     declared = yaml.safe_load(FREE_TEXT_NAMES)
-    assert [d for d in written["dashboards"] if d["name"] == "Churn overview"] == declared["dashboards"], written
+    assert written["dashboards"] == declared["dashboards"], written  # not DSS's untouched default one
     assert [i["name"] for i in written["insights"]] == ["Sales by region (bar)"], written
     assert no_changes(dss, imported)
+
+
+def test_the_default_dashboard_dss_makes_is_left_to_dss_until_a_user_edits_it(dss: Any, tmp_path: Path) -> None:
+    """DSS makes "<project name>'s default dashboard" with every project: as DSS made it (one empty
+    page) it is DSS's own, neither drift nor imported; with a tile a user put on it, an ordinary
+    dashboard (unmanaged, never deleted; imported)."""
+    root = write_config(tmp_path / "cfg", {"ft.yml": FREE_TEXT_NAMES})
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    project = dss.client().get_project("FT")
+    [default] = [d for d in project.list_dashboards() if d.name == "Churn's default dashboard"]
+    run_cli(root, "drift", "-e", "dev", env=cli_env(dss), expect=0)
+    declaring = FREE_TEXT_NAMES + "  - name: Churn's default dashboard\n    listed: true\n"
+    out = run_cli(write_config(tmp_path / "declaring", {"ft.yml": declaring}), "validate", "-e", "dev", "--offline",
+                  env=cli_env(dss), expect=1).output
+    assert re.search(r"projects/ft\.yml:\d+:\d+\b.*what DSS makes with every project", out), out
+
+    settings = project.get_dashboard(default.id).get_settings()
+    settings.get_raw()["pages"][0]["grid"]["tiles"] = [
+        {"tileType": "TEXT", "tileParams": {"text": "Hello"}, "box": {"left": 0, "top": 0, "width": 2, "height": 1}}]
+    settings.save()
+    drift = run_cli(root, "drift", "-e", "dev", env=cli_env(dss), expect=2).stdout
+    assert "dashboard.FT.Churn's default dashboard" in drift, drift
+    assert no_changes(dss, root)  # unmanaged: never deleted
+    metadata = project.get_metadata()
+    del metadata["custom"]["kv"]["dataiku-iac.lineage"]
+    project.set_metadata(metadata)
+    imported = write_config(tmp_path / "imported", {})
+    out = run_cli(imported, "import", "project", "FT", "-e", "dev", env=cli_env(dss)).output
+    assert "Check: plan after import -> No changes." in out, out
+    written = yaml.safe_load((imported / "projects" / "ft.yml").read_text(encoding="utf-8"))
+    assert {"name": "Churn's default dashboard", "listed": True,
+            "pages": [{"tiles": [{"text": "Hello", "x": 0, "y": 0, "width": 2, "height": 1}]}]} in written["dashboards"]

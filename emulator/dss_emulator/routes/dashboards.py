@@ -85,13 +85,37 @@ def create_dashboard(ctx: Ctx) -> Dict[str, Any]:
         if key in body:
             doc[key] = clone(body[key])
     defaults.stamp_creation(doc, ctx.login)
+    stored = _store_new(proj, doc)
+    ctx.store.save_collection(proj, DASHBOARDS)
+    return ctx.created(clone(stored), "id")
+
+
+def add_default_dashboard(proj: ProjectData, owner: str) -> Dict[str, Any]:
+    """The dashboard DSS makes with every new project (the vendored sample
+    git_default_dashboard_as_created_2023.json, a project's first commit): "<project name>'s default
+    dashboard", listed (promoted), owned by the project's creator, one empty page."""
+    doc: Dict[str, Any] = {
+        "pages": _pages(proj, None),
+        "owner": owner,
+        "listed": True,
+        "name": f"{proj.params.get('name') or proj.key}'s default dashboard",
+        "showGrid": True,
+        "tags": [],
+        "customFields": {},
+        "checklists": {"checklists": []},
+    }
+    defaults.stamp_creation(doc, owner)
+    return _store_new(proj, doc)
+
+
+def _store_new(proj: ProjectData, doc: Dict[str, Any]) -> Dict[str, Any]:
+    """`doc` stored under a new random id (7 characters, as on disk); the stored document."""
     pool = proj.collection(DASHBOARDS)
     dashboard_id = defaults.random_id(7)
     while dashboard_id in pool:
         dashboard_id = defaults.random_id(7)
     pool[dashboard_id] = {"projectKey": proj.key, "id": dashboard_id, **doc}
-    ctx.store.save_collection(proj, DASHBOARDS)
-    return ctx.created(clone(pool[dashboard_id]), "id")
+    return pool[dashboard_id]
 
 
 def _pages(proj: ProjectData, pages: Any) -> List[Dict[str, Any]]:

@@ -13,6 +13,7 @@ from ..router import route
 from ..runtime import ROOT_FOLDER
 from ..store import ProjectData
 from .common import PROJECT_KEY_RE, apply_metadata, check_env_selection, metadata_of
+from .dashboards import DASHBOARDS, add_default_dashboard
 
 # Keys of params.json served by /permissions rather than /settings.
 PERMISSION_KEYS = ("permissions",)
@@ -94,6 +95,8 @@ def create_project(ctx: Ctx) -> Dict[str, Any]:
         _check_project_code_envs(ctx, body["settings"])
         params["settings"] = defaults.deep_merge(params["settings"], body["settings"])
     proj = ctx.store.add_project(key, params)
+    add_default_dashboard(proj, ctx.login)  # as DSS does with every new project (docs/emulator.md)
+    ctx.store.save_collection(proj, DASHBOARDS)
     proj.library.mkdir("python")
     proj.library.mkdir("R")
     proj.library.write(

@@ -32,6 +32,9 @@ from dataiku_iac.resources.policy import Field, FieldPolicy
 from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
 
 TYPE = "dashboard"
+# DSS makes "<project name>'s default dashboard" with every project (dss-samples/dashboard/
+# git_default_dashboard_as_created_2023.json): listed, one empty page.
+DEFAULT_SUFFIX = "'s default dashboard"
 _BOX = (("x", "left"), ("y", "top"), ("width", "width"), ("height", "height"))
 
 POLICY = FieldPolicy(
@@ -52,7 +55,9 @@ class DashboardHandler(ResourceHandler):
     list_has_version_numbers = False
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
-        return [dict(d._data) for d in client.get_project(project_key).list_dashboards()]
+        """The project's dashboards but DSS's own default one while it is as DSS made it."""
+        items = [dict(d._data) for d in client.get_project(project_key).list_dashboards()]
+        return [item for item in items if not as_dss_made_it(item)]
 
     def item_id(self, item: dict[str, Any]) -> Optional[str]:
         return item.get("id")
@@ -115,6 +120,17 @@ class DashboardHandler(ResourceHandler):
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         client.get_project(project_key).get_dashboard(dss_id).delete()
+
+
+def as_dss_made_it(item: dict[str, Any]) -> bool:
+    """Whether a dashboard list item is DSS's default dashboard as DSS made it with the project
+    (its name, listed, one page, no tile, no tag). Such a dashboard is DSS's, as the default Flow
+    zone is: not observed, so neither drift (an unmanaged object in every project the tool
+    creates) nor import (a second one of that name in every environment the imported
+    configuration creates the project in) sees it. Once a user puts a tile on it, it is an
+    ordinary dashboard."""
+    return (str(item.get("name") or "").endswith(DEFAULT_SUFFIX) and bool(item.get("listed"))
+            and item.get("numPages") == 1 and item.get("numTiles") == 0 and not item.get("tags"))
 
 
 def _page_of(page: dict[str, Any], ctx: ProjectContext) -> dict[str, Any]:
@@ -192,6 +208,12 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
                           **{k: tile[k] for k, _ in _BOX}})
         pages.append({**({"title": page["title"]} if page.get("title") else {}), "tiles": tiles})
     attrs: dict[str, Any] = {"pages": pages or [{"tiles": []}], "listed": bool(item.get("listed", False))}
+    if as_dss_made_it({"name": item["name"], "listed": attrs["listed"], "numPages": len(attrs["pages"]),
+                       "numTiles": sum(len(p["tiles"]) for p in attrs["pages"]), "tags": item.get("tags")}):
+        ctx.error(("name",), f"a listed dashboard named '…{DEFAULT_SUFFIX}' with one empty page is what DSS makes "
+                  "with every project, which dataiku-iac leaves to DSS",
+                  "give it a tile, a tag or another name, or leave it out of the configuration")
+        return None
     for key in ("description", "tags"):
         if key in item:
             attrs[key] = copy.deepcopy(item[key])
