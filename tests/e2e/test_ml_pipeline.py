@@ -188,7 +188,7 @@ def _dashboard_reports_its_own_model(node: Any, key: str) -> None:
     environment's DSS gave it an id of its own."""
     project = node.client().get_project(key)
     [model] = project.list_saved_models()
-    [dashboard] = project.list_dashboards()
+    [dashboard] = [d for d in project.list_dashboards() if d.name == "churn_overview"]  # not DSS's default one
     reports = {i.id: i for i in project.list_insights() if i.type == "saved-model_report"}
     [report] = reports.values()
     assert project.get_insight(report.id).get_settings().get_raw()["params"]["savedModelSmartId"] == model["id"]
