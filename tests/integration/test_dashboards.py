@@ -271,3 +271,27 @@ def test_the_default_dashboard_dss_makes_is_left_to_dss_until_a_user_edits_it(ds
     written = yaml.safe_load((imported / "projects" / "ft.yml").read_text(encoding="utf-8"))
     assert {"name": "Churn's default dashboard", "listed": True,
             "pages": [{"tiles": [{"text": "Hello", "x": 0, "y": 0, "width": 2, "height": 1}]}]} in written["dashboards"]
+
+
+def test_validate_a_tile_with_both_or_neither_content(dss: Any, tmp_path: Path) -> None:
+    bad = PROJECT.replace('{text: "# Customers", x: 0', '{text: "# Customers", insight: row_count, x: 0').replace(
+        "{insight: row_count, x: 6", "{x: 6")
+    root = write_config(tmp_path / "cfg", {"db.yml": bad})
+    out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert re.search(r"projects/db\.yml:39:\d+\b.*a tile has exactly one of insight: or text:", out), out
+    assert re.search(r"projects/db\.yml:41:\d+\b.*a tile has exactly one of insight: or text:", out), out
+    assert "allowed shapes" not in out, out
+
+
+def test_validate_refuses_tiles_past_the_grid_or_over_each_other(dss: Any, tmp_path: Path) -> None:
+    bad = PROJECT.replace("{insight: row_count, x: 6, y: 1, width: 3", "{insight: row_count, x: 5, y: 1, width: 3").replace(
+        '{text: "# Customers", x: 0, y: 0, width: 12', '{text: "# Customers", x: 4, y: 0, width: 12')
+    root = write_config(tmp_path / "cfg", {"db.yml": bad})
+    out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert re.search(r"projects/db\.yml:39:\d+\b.*ends at column 16 .*grid of 12 columns", out), out
+    assert re.search(r"projects/db\.yml:41:\d+\b.*overlaps tiles\[1\] \(insight 'spend_by_plan'\)", out), out
+    # DSS 13's dashboards are 36 columns wide: declared, the same tiles fit
+    wide = bad.replace("    listed: true\n    description: What", "    listed: true\n    columns: 36\n    description: What")
+    wide = wide.replace("{insight: row_count, x: 5,", "{insight: row_count, x: 6,")
+    root = write_config(tmp_path / "wide", {"db.yml": wide})
+    run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))

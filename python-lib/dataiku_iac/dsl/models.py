@@ -1426,13 +1426,14 @@ class Dashboard(Model):
 
     name: str
     listed: Union[bool, Var] = UNSET
+    columns: Union[Literal[12, 36], Var] = UNSET
     pages: Sequence[DashboardPages] = UNSET
     description: str = UNSET
     tags: Union[List[str], Tuple[str, ...]] = UNSET
     protect: Union[bool, Var] = UNSET
     ignore_changes: Union[Literal["all"], Var, List[str], Tuple[str, ...]] = UNSET
 
-    _order = ("name", "listed", "pages", "description", "tags", "protect", "ignore_changes",)
+    _order = ("name", "listed", "columns", "pages", "description", "tags", "protect", "ignore_changes",)
 
 
 @dataclass

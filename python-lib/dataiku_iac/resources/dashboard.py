@@ -35,6 +35,7 @@ TYPE = "dashboard"
 # DSS makes "<project name>'s default dashboard" with every project (dss-samples/dashboard/
 # git_default_dashboard_as_created_2023.json): listed, one empty page.
 DEFAULT_SUFFIX = "'s default dashboard"
+GRID_COLUMNS = 12  # the width of DSS's dashboard grid before DSS 13 (`columns: 36` for DSS 13's)
 _BOX = (("x", "left"), ("y", "top"), ("width", "width"), ("height", "height"))
 
 POLICY = FieldPolicy(
@@ -43,6 +44,7 @@ POLICY = FieldPolicy(
         Field("listed", reset=False),
         Field("description", reset=""),
         Field("tags", compare="set", reset=[]),
+        Field("columns"),
     )
 )
 
@@ -81,6 +83,8 @@ class DashboardHandler(ResourceHandler):
             "listed": bool(doc.get("listed")),
             "description": doc.get("description") or "",
             "tags": list(doc.get("tags") or []),
+            # DSS 13's grid is 36 columns wide (columnNumber); before, 12 and not written
+            **({"columns": int(doc["columnNumber"])} if isinstance(doc.get("columnNumber"), (int, float)) else {}),
         }
 
     def complete_observation(self, objects: dict[str, list[Observed]], ctx: ProjectContext) -> None:
@@ -113,6 +117,8 @@ class DashboardHandler(ResourceHandler):
         for key in ("listed", "description"):
             if key in attrs:
                 raw[key] = attrs[key]
+        if "columns" in attrs:
+            raw["columnNumber"] = attrs["columns"]
         if "tags" in attrs:
             raw["tags"] = list(attrs["tags"])
         saved = save_if_changed(settings, raw, before)
@@ -206,6 +212,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
                 ctx.require(INSIGHT, tile["insight"], (*path, "insight"), "the insight it shows")
             tiles.append({**({"insight": tile["insight"]} if "insight" in tile else {"text": tile["text"]}),
                           **{k: tile[k] for k, _ in _BOX}})
+        check_layout(tiles, p_index, item.get("columns", GRID_COLUMNS), ctx)
         pages.append({**({"title": page["title"]} if page.get("title") else {}), "tiles": tiles})
     attrs: dict[str, Any] = {"pages": pages or [{"tiles": []}], "listed": bool(item.get("listed", False))}
     if as_dss_made_it({"name": item["name"], "listed": attrs["listed"], "numPages": len(attrs["pages"]),
@@ -214,10 +221,37 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
                   "with every project, which dataiku-iac leaves to DSS",
                   "give it a tile, a tag or another name, or leave it out of the configuration")
         return None
-    for key in ("description", "tags"):
+    for key in ("description", "tags", "columns"):
         if key in item:
             attrs[key] = copy.deepcopy(item[key])
     return attrs
+
+
+def check_layout(tiles: list[dict[str, Any]], page: int, columns: int, ctx: BuildContext) -> None:
+    """The tiles of one page fit DSS's grid (`columns` wide; it grows downwards) and none covers
+    another: DSS would draw them over each other, or past the page's right edge."""
+    for index, tile in enumerate(tiles):
+        path = ("pages", page, "tiles", index)
+        if tile["x"] + tile["width"] > columns:
+            ctx.error((*path, "width"), f"the tile ends at column {tile['x'] + tile['width']} (x {tile['x']} + width "
+                      f"{tile['width']}), past the dashboard's grid of {columns} columns")
+        for other_index, other in enumerate(tiles[:index]):
+            if _overlap(tile, other):
+                ctx.error(path, f"the tile overlaps tiles[{other_index}] ({_what(other)}) on page {page}: "
+                          "two tiles cannot share a cell of the grid")
+                break
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def _what(tile: dict[str, Any]) -> str:
+    if "insight" in tile:
+        return f"insight {tile['insight']!r}"
+    text = str(tile.get("text", "")).splitlines()[0] if tile.get("text") else ""
+    return f"text {text[:30]!r}"
 
 
 def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[dict[str, Any]]:
@@ -238,6 +272,8 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
     item: dict[str, Any] = {"name": name}
     if attrs.get("listed"):
         item["listed"] = True
+    if attrs.get("columns", GRID_COLUMNS) != GRID_COLUMNS:
+        item["columns"] = attrs["columns"]
     if pages != [{"tiles": []}]:
         item["pages"] = copy.deepcopy(pages)
     return described(item, attrs)
@@ -255,6 +291,7 @@ SCHEMA = ConfigSchema(
                 "width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1},
             },
             "oneOf": [{"required": ["insight"]}, {"required": ["text"]}],
+            "x-messages": {"oneOf": "a tile has exactly one of insight: or text:"},
             "required": ["x", "y", "width", "height"],
             "additionalProperties": False,
         },
@@ -263,6 +300,8 @@ SCHEMA = ConfigSchema(
             "properties": {
                 "name": {"$ref": "#/$defs/display_name"},  # DSS's are free text ("Churn overview")
                 "listed": {"type": "boolean"},
+                "columns": {"enum": [12, 36],
+                            "x-messages": {"enum": "DSS's dashboard grid is 12 columns wide (DSS 12 and before) or 36 (DSS 13)"}},
                 "pages": {
                     "type": "array",
                     "items": {
