@@ -243,7 +243,7 @@ def check_layout(tiles: list[dict[str, Any]], page: int, columns: int, ctx: Buil
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+    return bool(a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
             and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
 
 
