@@ -295,3 +295,21 @@ def test_validate_refuses_tiles_past_the_grid_or_over_each_other(dss: Any, tmp_p
     wide = wide.replace("{insight: row_count, x: 5,", "{insight: row_count, x: 6,")
     root = write_config(tmp_path / "wide", {"db.yml": wide})
     run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
+
+
+def test_validate_checks_a_charts_columns_against_the_declared_schema(dss: Any, tmp_path: Path) -> None:
+    declared = PROJECT.replace("    connection: filesystem_managed\n", "    connection: filesystem_managed\n    schema:\n"
+                               "      columns:\n        - {name: plan, type: string}\n        - {name: spend, type: double}\n"
+                               "        - {name: region, type: string}\n")
+    bad = declared.replace("dimensions: [plan]", "dimensions: [regoin]").replace("{column: spend, aggregation", "{column: spnd, aggregation")
+    lines = bad.splitlines()
+
+    def line_of(text: str) -> int:
+        return next(n for n, line in enumerate(lines, 1) if text in line)
+
+    root = write_config(tmp_path / "cfg", {"db.yml": bad})
+    out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
+    assert re.search(rf"projects/db\.yml:{line_of('[regoin]')}:\d+\b.*column 'regoin' is not in the schema of dataset "
+                     r"'customers'.*did you mean 'region'", out), out
+    assert re.search(rf"projects/db\.yml:{line_of('spnd')}:\d+\b.*column 'spnd' is not in the schema.*did you mean 'spend'", out), out
+    run_cli(write_config(tmp_path / "good", {"db.yml": declared}), "validate", "-e", "dev", "--offline", env=cli_env(dss))

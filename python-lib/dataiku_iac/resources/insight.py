@@ -43,6 +43,7 @@ from dataiku_iac.resources.spec import (
     ImportContext,
     ResourceSpec,
 )
+from dataiku_iac.resources.visual.common import input_columns
 
 TYPE = "insight"
 
@@ -265,6 +266,8 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
         attrs["metric"] = item["metric"]
     if "chart" in item and "chart" in needs:
         attrs["chart"] = _chart(item["chart"])
+        if isinstance(item.get("dataset"), str):
+            check_chart_columns(item["chart"], item["dataset"], ctx)
     if "params" in item:
         attrs["params"] = copy.deepcopy(item["params"])
     attrs["listed"] = bool(item.get("listed", False))
@@ -272,6 +275,24 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
         if key in item:
             attrs[key] = copy.deepcopy(item[key])
     return attrs
+
+
+def check_chart_columns(chart: dict[str, Any], dataset: str, ctx: BuildContext) -> None:
+    """Every column a chart names (dimensions, measures, filters) is in its dataset's declared
+    schema, as a recipe's are (visual.common.input_columns): else an error at it with a "did you
+    mean". A dataset without a declared schema is not checked (its columns are DSS's)."""
+    columns = input_columns(ctx, dataset)
+    if columns is None:
+        return
+    named: list[tuple[tuple[Any, ...], Any]] = [(("chart", "dimensions", i), d) for i, d in enumerate(chart.get("dimensions") or [])]
+    for key in ("measures", "filters"):
+        named += [(("chart", key, i, "column"), entry.get("column"))
+                  for i, entry in enumerate(chart.get(key) or []) if isinstance(entry, dict) and "column" in entry]
+    for path, column in named:
+        if isinstance(column, str) and column not in columns:
+            shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
+            ctx.error(path, f"column {column!r} is not in the schema of dataset {dataset!r}",
+                      ctx.did_you_mean(column, columns) or f"its declared columns: {shown}")
 
 
 def _chart(written: dict[str, Any]) -> dict[str, Any]:
