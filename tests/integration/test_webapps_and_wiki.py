@@ -220,3 +220,20 @@ def test_many_articles_moved_side_by_side_keep_the_wiki_whole(dss: Any, tmp_path
                          "page_2": sorted(f"page_{i}" for i in range(4, 12, 2))}, tree
     assert home == "page_5"
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
+
+
+def test_moving_the_home_updates_both_articles_and_leaves_no_drift(dss: Any, tmp_path: Path) -> None:
+    """`home: true` moved from one article to another: DSS changes the old home too (a side effect
+    of the new home's update), so the plan shows both and the apply records both; before, the old
+    home's state kept `home: true` and `drift` reported it forever while `plan` said No changes."""
+    root = write_config(tmp_path / "cfg", {"wm.yml": PROJECT.replace(f"key: {KEY}", "key: WM")}, files=FILES)
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    moved = (PROJECT.replace(f"key: {KEY}", "key: WM").replace("    home: true\n", "")
+             .replace('  - name: Runbook\n', '  - name: Runbook\n    home: true\n'))
+    (root / "projects" / "wm.yml").write_text(moved, encoding="utf-8")
+    plan = run_cli(root, "plan", "-e", "dev", "--detailed-exitcode", env=cli_env(dss), expect=2).stdout
+    assert "wiki_article.WM.Runbook" in plan and "wiki_article.WM.Project description" in plan, plan
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert wiki_tree(dss, "WM")[1] == "Runbook"
+    assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
+    run_cli(root, "drift", "-e", "dev", env=cli_env(dss))  # exit 0: the state is what DSS has

@@ -21,9 +21,11 @@ would drop the other's entry). The design:
 - an article's parent is created before it and deleted after it (`ctx.require`): parents then
   exist when their children move under them.
 
-`home: true` on one article makes it the wiki's home (two are refused by `check_items`); an
-article that does not say so leaves the home as DSS has it (the first article DSS creates is its
-home). Sibling order is DSS's: a move appends the article under its new parent.
+`home: true` on one article makes it the wiki's home (two are refused by `check_items`), and
+the project's other articles then declare `home: false`: moving the home from A to B plans an
+update of A too (the honest plan: DSS changes A as a side effect of B's update), whose record is
+`home: false` whichever of the two updates runs first. When no article says `home`, the home stays
+as DSS has it (the first article DSS creates is its home). Sibling order is DSS's: a move appends the article under its new parent.
 """
 
 from __future__ import annotations
@@ -179,6 +181,10 @@ def _place(wiki: Any, resource: Resource, article_id: str, ctx: ProjectContext) 
         changed = True
     if changed:
         settings.save()
+    if resource.attributes.get("home") is False:
+        # Another article of this apply declares `home: true` (check_items): its create or update,
+        # before or after this one, leaves this article not home.
+        return False
     return bool(settings.get_home_article_id() == article_id)
 
 
@@ -206,8 +212,12 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
 
 
 def check_items(items: list[BuiltItem], ctx: CheckContext) -> None:
-    """A wiki has one home article."""
+    """A wiki has one home article; when one is declared, the others declare they are not (see
+    the module's doc: moving the home is then an update of both articles)."""
     homes = [built for built in items if built.attributes.get("home")]
+    if homes:
+        for built in items:
+            built.attributes.setdefault("home", False)
     for extra in homes[1:]:
         ctx.error((extra.index, "home"), f"articles {homes[0].item['name']!r} and {extra.item['name']!r} are both "
                   "the wiki's home: a wiki has one home article", "keep `home: true` on one article")
