@@ -255,9 +255,9 @@ def test_objects_created_deleted_or_renamed_in_dss_and_conflicts_are_reported(ds
         ("managed_folder.PULLED.hand_made", "unmanaged"),
     }, result
     hints = {r["address"]: r["hint"] for r in result["reported"]}
-    assert "dataiku-iac state mv managed_folder.PULLED.archive managed_folder.PULLED.archive_2025" in hints["managed_folder.PULLED.archive"]
-    assert "dataiku-iac import managed_folder.PULLED.hand_made ID -e dev" in hints["managed_folder.PULLED.hand_made"]
-    assert "dataiku-iac state rm scenario.PULLED.NIGHTLY" in hints["scenario.PULLED.NIGHTLY"]
+    assert "dataiku-iac state mv -e dev managed_folder.PULLED.archive managed_folder.PULLED.archive_2025" in hints["managed_folder.PULLED.archive"]
+    assert "dataiku-iac import -e dev managed_folder.PULLED.hand_made ID" in hints["managed_folder.PULLED.hand_made"]
+    assert "dataiku-iac state rm -e dev scenario.PULLED.NIGHTLY" in hints["scenario.PULLED.NIGHTLY"]
     assert sorted(p["address"] for p in result["patched"]) == ["flow_zone.PULLED.ingestion", "project.PULLED"]
     assert _diff(before, path.read_text()) == sorted(['+    color: "#ff8800"', '-    color: "#31439c"',
                                                       "-  name: Pulled back", "+  name: Pulled back, renamed"])

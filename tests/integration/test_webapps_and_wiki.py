@@ -161,6 +161,11 @@ def test_a_webapp_left_out_goes_only_with_its_project(dss: Any, tmp_path: Path) 
                                               encoding="utf-8")
     out = run_cli(root, "plan", "-e", "dev", env=cli_env(dss), expect=1).output
     assert "webapp.WD.churn_dash cannot be deleted" in out, out
+    assert "(`dataiku-iac state rm -e dev webapp.WD.churn_dash`)" in out, out  # pasteable: the environment given
+    # A name with a space is quoted for the shell.
+    (root / "projects" / "wd.yml").write_text(PROJECT.replace(f"key: {KEY}", "key: WD").split("webapps:")[0], encoding="utf-8")
+    out = run_cli(root, "plan", "-e", "dev", env=cli_env(dss), expect=1).output
+    assert "(`dataiku-iac state rm -e dev 'webapp.WD.Sales board'`)" in out, out
     # Articles left out are deleted (children before their parent).
     only_webapps = PROJECT.replace(f"key: {KEY}", "key: WD").split("wiki_articles:")[0]
     (root / "projects" / "wd.yml").write_text(only_webapps, encoding="utf-8")

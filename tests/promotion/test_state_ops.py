@@ -186,7 +186,7 @@ def test_state_mv_follows_a_config_key_change(dss, tmp_path):
     before = _run(dss, root, "plan", "-e", "dev", expect=1)
     # The plan refuses, and names the command that follows the rename.
     assert "is managed as project.OPS" in before.stderr, str(before)
-    assert "`dataiku-iac state mv project.OPS project.OPS_DEV`" in before.stderr, str(before)
+    assert "`dataiku-iac state mv -e dev project.OPS project.OPS_DEV`" in before.stderr, str(before)
     moved = _run(dss, root, "state", "mv", "project.OPS", "project.OPS_DEV", "-e", "dev")
     assert "Moved dataset.OPS.raw to dataset.OPS_DEV.raw." in moved.stdout
     assert _run(dss, root, "plan", "-e", "dev").last_line() == "No changes."
@@ -203,7 +203,7 @@ def test_protection_survives_the_removal_of_its_yaml(dss, tmp_path):
     dss.admin.clear_requests()
     refused = _run(dss, root, "plan", "-e", "dev", expect=1)
     assert "dataset.OPS.report is protected and would be deleted" in refused.stderr
-    assert "dataiku-iac state protect --off dataset.OPS.report" in refused.stderr
+    assert "dataiku-iac state protect -e dev --off dataset.OPS.report" in refused.stderr
     _run(dss, root, "apply", "-e", "dev", "--auto-approve", expect=1)
     assert writes(dss) == []
     _run(dss, root, "state", "protect", "--off", "dataset.OPS.report", "-e", "dev")

@@ -38,6 +38,7 @@ from typing import Any, Optional
 
 from dataiku_iac.address import Address, address_of, project_of
 from dataiku_iac.builder import check_config
+from dataiku_iac.commands import command_line
 from dataiku_iac.compliance.rules import is_rule_finding
 from dataiku_iac.config import overrides as ov
 from dataiku_iac.config.files import FileEdits
@@ -257,15 +258,16 @@ class _Pull:
                                      "where": where, "dss_value": _shown(dss_value), "hint": hint})
 
     def run(self, items: list[DriftItem]) -> None:
+        env = self.session.environment
         for item in items:
             if item.kind == "deleted":
                 self.report(item, "deleted", "deleted in DSS",
-                            hint=f"run `dataiku-iac apply -e {self.session.environment}` to create it again, or remove it from the "
-                                 f"configuration and run `dataiku-iac state rm {item.address}`")
+                            hint=f"run `{command_line('apply', environment=env)}` to create it again, or remove it from the "
+                                 f"configuration and run `{command_line('state rm', item.address, environment=env)}`")
             elif item.kind == "unmanaged":
                 self.report(item, "unmanaged", "created in DSS; the configuration does not declare it",
-                            hint=f"adopt it with `dataiku-iac import {item.address}"
-                                 f"{' ID' if spec_for(item.type).identity.duplicates_possible else ''} -e {self.session.environment}`, "
+                            hint=f"adopt it with `{command_line('import', item.address, environment=env)}"
+                                 f"{' ID' if spec_for(item.type).identity.duplicates_possible else ''}`, "
                                  f"or delete it in DSS")
             else:
                 self.pull_resource(item)
@@ -278,8 +280,7 @@ class _Pull:
         for f in item.fields:
             if f.name == "name" and f.name not in entry.attributes:  # drift's rename of an object found by id
                 self.report(item, "renamed", f"renamed in DSS to {f.live!r}", path="name", dss_value=f.live,
-                            hint=f"rename it in the configuration, then `dataiku-iac state mv {item.address} "
-                                 f"{address_of(item.type, project_of(item.address), str(f.live))}`")
+                            hint=f"rename it in the configuration, then `{command_line('state mv', item.address, address_of(item.type, project_of(item.address), str(f.live)), environment=self.session.environment)}`")
             elif f.sensitive or policy.get(f.name).sensitive:
                 self.report(item, "secret", "is a secret, changed in DSS: secrets are never written to the configuration",
                             path=f.name, dss_value="(sensitive value)", hint="set the new value in the secret source")

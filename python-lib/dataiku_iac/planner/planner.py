@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from dataiku_iac import __version__
 from dataiku_iac.address import project_address_of, type_of
+from dataiku_iac.commands import command_line
 from dataiku_iac.errors import PlanError, PlanProblem, UnsafeOperationError
 from dataiku_iac.model import DesiredState, Resource, StateHome
 from dataiku_iac.planner.impact import analyse, data_always_lost
@@ -128,10 +129,11 @@ def _changes(
     stale = _stale_training(changes, wanted, observed)
     changes = _training(changes, wanted, options, stale)
     _check_replaced(changes, wanted)
-    kept = _destroy_reasons(changes, state_home) if options.destroy else []
-    _check_conflicts(changes, wanted, state, observed)
+    env = desired.environment or getattr(state, "environment", "")
+    kept = _destroy_reasons(changes, state_home, env) if options.destroy else []
+    _check_conflicts(changes, wanted, state, observed, env)
     _check_force_delete(changes, options)
-    _check_safety(changes, state, observed, options, state_home)
+    _check_safety(changes, state, observed, options, state_home, env)
     return changes, kept + _replace_notes(changes, options) + _stale_notes(stale, changes, options)
 
 
@@ -827,7 +829,9 @@ def _summary(changes: list[ResourceChange]) -> dict[str, int]:
 
 
 # -- checks -----------------------------------------------------------------------
-def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], state: Any, observed: Observation) -> None:
+def _check_conflicts(
+    changes: list[ResourceChange], wanted: dict[str, Any], state: Any, observed: Observation, env: str
+) -> None:
     # DSS may give a scenario the id another one is configured with (ids derived from names).
     owners = {(e.type, e.project_key, e.dss_id): e.address for e in state.resources.values()}
     problems: list[PlanProblem] = []
@@ -840,14 +844,14 @@ def _check_conflicts(changes: list[ResourceChange], wanted: dict[str, Any], stat
                 f"{c.address}: the {c.type} DSS holds as {c.dss_id!r} in project {c.project_key} is managed as {owner}. "
                 f"If the config renamed it or moved it into or out of a module, add a `moved:` entry "
                 f"{{from: {owner}, to: {c.address}}} to the project file, or move its state with "
-                f"`dataiku-iac state mv {owner} {c.address}`; "
+                f"`{command_line('state mv', owner, c.address, environment=env)}`; "
                 f"otherwise rename one of them in the config"
                 + _id_note(c.type)
             )
         else:
             text = (
                 f"{c.address} already exists in DSS (project {c.project_key}) but is not managed by dataiku-iac; "
-                f"adopt it with `dataiku-iac import project {c.project_key}` or rename it in the config"
+                f"adopt it with `{command_line('import project', c.project_key, environment=env)}` or rename it in the config"
             )
         problems.append(PlanProblem(c.address, c.project_key, text))
     if problems:
@@ -865,25 +869,26 @@ def _holds_data(type_: str) -> bool:
 
 
 def _check_safety(
-    changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions, home: Optional[StateHome]
+    changes: list[ResourceChange], state: Any, observed: Observation, options: PlanOptions, home: Optional[StateHome],
+    env: str,
 ) -> None:
     problems: list[PlanProblem] = []
     for change in changes:
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
-        problems.extend(_state_home_problems(change, home))
+        problems.extend(_state_home_problems(change, home, env))
         entry = state.resources.get(change.address)
         texts = []
         if entry is not None and entry.protect:
             texts.append(
                 f"{change.address} is protected and would be {'replaced' if change.action == Action.REPLACE else 'deleted'}; "
-                f"remove the protection first (`dataiku-iac state protect --off {change.address}`)"
+                f"remove the protection first (`{command_line('state protect', '--off', change.address, environment=env)}`)"
             )
         if change.type == "project" and change.action == Action.DELETE:
             texts.extend(_unowned_in_project(change, state, observed))
         if change.type in _recipe_referenced_types() and not _forced(change, options):
             texts.extend(_unowned_recipe_users(change, state, observed))
-        texts.extend(_deleted_only_with_project(change, changes))
+        texts.extend(_deleted_only_with_project(change, changes, env))
         texts.extend(_data_loss_consent(change, options))
         problems.extend(PlanProblem(change.address, change.project_key, text) for text in texts)
     problems.extend(_marker_problems(changes, state, observed, options))
@@ -912,7 +917,7 @@ def _data_loss_consent(change: ResourceChange, options: PlanOptions) -> list[str
     ]
 
 
-def _deleted_only_with_project(change: ResourceChange, changes: list[ResourceChange]) -> list[str]:
+def _deleted_only_with_project(change: ResourceChange, changes: list[ResourceChange], env: str) -> list[str]:
     """An object DSS's public API cannot delete alone (spec.deleted_with_project) is removed only
     with its project."""
     spec = find_spec(change.type)
@@ -925,11 +930,11 @@ def _deleted_only_with_project(change: ResourceChange, changes: list[ResourceCha
     return [
         f"{change.address} cannot be {verb}: DSS's public API has no call that deletes it (a {spec.label} goes "
         f"only with its project); keep it in the configuration, or delete it in DSS and stop managing it "
-        f"(`dataiku-iac state rm {change.address}`)"
+        f"(`{command_line('state rm', change.address, environment=env)}`)"
     ]
 
 
-def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> list[PlanProblem]:
+def _state_home_problems(change: ResourceChange, home: Optional[StateHome], env: str) -> list[PlanProblem]:
     """The state's own folder and its project: deleting them would delete the state and its
     history (no flag allows it; `state rm` stops managing them without touching DSS)."""
     if home is None or change.project_key != home.project_key:
@@ -943,12 +948,12 @@ def _state_home_problems(change: ResourceChange, home: Optional[StateHome]) -> l
         return []
     text = (
         f"{what}: it is never {verb} by dataiku-iac; keep {change.address} in the configuration as it is, or stop "
-        f"managing it without touching DSS (`dataiku-iac state rm {change.address}`)"
+        f"managing it without touching DSS (`{command_line('state rm', change.address, environment=env)}`)"
     )
     return [PlanProblem(change.address, change.project_key, text)]
 
 
-def _destroy_reasons(changes: list[ResourceChange], home: Optional[StateHome]) -> list[str]:
+def _destroy_reasons(changes: list[ResourceChange], home: Optional[StateHome], env: str) -> list[str]:
     """A destroy deletes everything the state owns (the reason says so, not "removed from
     config"), but the state's own folder and project: those are kept (no-ops) rather than the
     destroy refused; returns a note for each one kept."""
@@ -958,10 +963,11 @@ def _destroy_reasons(changes: list[ResourceChange], home: Optional[StateHome]) -
             changes[index] = change = replace(change, reason="destroy requested")
         elif change.action == Action.FORGET:
             changes[index] = change = replace(change, reason="gone from DSS")
-        if change.action == Action.DELETE and home is not None and _state_home_problems(change, home):
+        if change.action == Action.DELETE and home is not None and _state_home_problems(change, home, env):
             changes[index] = replace(change, action=Action.NOOP, reason="kept: holds the state of this environment")
             notes.append(f"{change.address} is kept: it holds the state of this environment ({home.where}), which "
-                         f"dataiku-iac never deletes (`dataiku-iac state rm {change.address}` stops managing it)")
+                         f"dataiku-iac never deletes (`{command_line('state rm', change.address, environment=env)}` "
+                         "stops managing it)")
     return notes
 
 

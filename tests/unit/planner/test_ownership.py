@@ -64,7 +64,7 @@ def test_the_folder_holding_the_state_is_never_deleted() -> None:
     desired, state, observed = _with_state_folder()
     message = _refusal(desired, state, observed, state_home=HOME)
     assert f"managed_folder.{KEY}.iac_state is the managed folder holding the state of this environment" in message
-    assert "never deleted" in message and f"dataiku-iac state rm managed_folder.{KEY}.iac_state" in message
+    assert "never deleted" in message and f"dataiku-iac state rm -e dev managed_folder.{KEY}.iac_state" in message
     # No flag overrides it, and without the home (another backend) the folder is an ordinary one.
     assert "never deleted" in _refusal(desired, state, observed, PlanOptions(force_delete=(f"project.{KEY}",)), state_home=HOME)
     assert plan(desired, state, observed).summary()["destroy"] == 2
@@ -77,7 +77,7 @@ def test_destroy_keeps_the_folder_and_project_holding_the_state_with_a_note() ->
     assert kept == {f"project.{KEY}", f"managed_folder.{KEY}.iac_state"}
     assert result.summary()["destroy"] == len(state.resources) - 2 > 0, "everything else is destroyed"
     notes = [w for w in result.warnings if "is kept: it holds the state of this environment" in w]
-    assert len(notes) == 2 and any(f"dataiku-iac state rm managed_folder.{KEY}.iac_state" in n for n in notes)
+    assert len(notes) == 2 and any(f"dataiku-iac state rm -e dev managed_folder.{KEY}.iac_state" in n for n in notes)
 
 
 def test_another_folder_of_the_state_project_can_be_deleted() -> None:
