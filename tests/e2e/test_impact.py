@@ -89,6 +89,6 @@ def test_a_dataset_deleted_with_drop_data_is_destructive(dss: Any, tmp_path: Pat
 
     dropped = run_cli(dss, root, "plan", "-e", "dev", "--drop-data", "--fail-on", "destructive", expect=6)
     assert f"  !! dataset.{KEY}.scratch: destructive\n" in dropped.stdout
-    assert "--drop-data: its stored data is deleted" in dropped.stdout
+    assert "--drop-data: DSS deletes its stored data" in dropped.stdout
     assert "Impact: 1 destructive.\n" in dropped.stdout
     assert f"dataset.{KEY}.scratch (destructive)" in dropped.stderr

@@ -90,6 +90,17 @@ def test_plan_apply_no_changes_drift_rename_and_import(dss: Any, tmp_path: Path)
     cli(dss, root, "apply", "-e", "dev", "--auto-approve")
     assert store(dss).id == first_id and store(dss).get_settings().get_raw()["name"] == "churn_watch"
 
+    # Removed from the configuration: DSS deletes its evaluations with it, so the plan asks for --drop-data.
+    (root / "projects" / "mest.yml").write_text(PROJECT.split("model_evaluation_stores:")[0], encoding="utf-8")
+    refused = cli(dss, root, "plan", "-e", "dev", expect=1).output
+    assert "DSS deletes the model evaluations it holds with it" in refused and "--drop-data" in refused, refused
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve", expect=1)
+    assert store(dss).id == first_id  # kept
+    plan = cli(dss, root, "plan", "-e", "dev", "--drop-data").stdout
+    assert "DSS deletes the model evaluations it holds with the model evaluation store" in plan, plan
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--drop-data")
+    assert dss.client().get_project(KEY).list_model_evaluation_stores() == []
+
 
 
 def test_import_writes_the_store_and_plans_no_changes(dss: Any, tmp_path: Path) -> None:

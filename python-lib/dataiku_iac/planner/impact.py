@@ -79,7 +79,7 @@ def effects_of(change: ResourceChange, options: PlanOptions) -> Optional[list[Ef
     if lost:
         effects.append(Effect(Impact.DESTRUCTIVE, f"DSS deletes {lost} with the {_label(change)}"))
     elif change.action in (Action.DELETE, Action.REPLACE) and options.drop_data and spec is not None and spec.holds_data:
-        effects.append(Effect(Impact.DESTRUCTIVE, f"--drop-data: {spec.data_held} is deleted"))
+        effects.append(Effect(Impact.DESTRUCTIVE, f"--drop-data: DSS deletes {spec.data_held}"))
     return effects
 
 

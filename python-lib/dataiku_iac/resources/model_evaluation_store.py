@@ -9,12 +9,16 @@ What the configuration manages: the metrics the store shows (`metrics`, DSS's
 `metrics.displayedState.metrics`), its **checks** (DSS's `metricsChecks.checks`, numericRange
 checks on the evaluations' metrics: `{metric: data_drift, max: 0.2, severity: error}`) and whether
 they run on each build (`metricsChecks.runOnBuild`), description, tags and zone. The evaluations
-are data (the runs of evaluation recipes): deleting a store deletes them (`holds_data`).
+are data (the runs of evaluation recipes): DSS deletes them with the store, whatever --drop-data
+says, so a delete or replace of a store is planned only with --drop-data (`data_always_deleted`,
+as a saved model's versions). The state does not count them (a new evaluation is not drift):
+every store is taken to hold some.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
@@ -270,6 +274,12 @@ SCHEMA = ConfigSchema(
     }
 )
 
+def evaluations_lost(attrs: Mapping[str, Any]) -> Optional[str]:
+    """What deleting the store loses whatever --drop-data says: its evaluations (not counted: see
+    the module's doc)."""
+    return "the model evaluations it holds"
+
+
 SPEC = ResourceSpec(
     type=TYPE,
     label="model evaluation store",
@@ -281,6 +291,7 @@ SPEC = ResourceSpec(
     references=("flow_zone",),
     holds_data=True,
     data_held="its model evaluations",
+    data_always_deleted=evaluations_lost,
     build=build,
     to_config=to_config,
 )

@@ -239,7 +239,7 @@ def test_a_delete_is_breaking_and_destructive_with_drop_data(tmp_path: Path) -> 
         # What the deleted recipe wrote and stays: its folder (the dataset is deleted too).
         assert _downstream(export) == [f"managed_folder.{KEY}.reports is written by recipe.{KEY}.export"]
     assert _change(dropped, f"dataset.{KEY}.totals").impact.reasons == (  # type: ignore[union-attr]
-        "the dataset is deleted", "--drop-data: its stored data is deleted")
+        "the dataset is deleted", "--drop-data: DSS deletes its stored data")
 
 
 def test_an_unmanaged_recipe_is_listed_downstream(tmp_path: Path) -> None:
