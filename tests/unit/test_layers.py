@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "python-lib" / "dataiku_iac"
 
 CORE = ("config", "compliance", "dsl", "planner", "resources", "state", "engine", "output", "sources", "modules", "testing", "builder.py",
-        "model.py", "errors.py", "secrets.py", "dssclient.py", "address.py",
+        "model.py", "errors.py", "secrets.py", "dssclient.py", "address.py", "commands.py",
         "defaults.py", "graphs.py")
 
 
