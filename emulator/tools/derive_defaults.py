@@ -446,6 +446,18 @@ def evaluation_defaults(root: Path, out: Path) -> None:
     write(out, "payload_prediction_scoring.json", "recipe/prediction_scoring_recipe_2023.payload.json (a DSS 12 scoring recipe's payload); predictionType set from the saved model at creation", scoring)
 
 
+def insight_defaults(root: Path, out: Path) -> None:
+    """A chart insight's params as POST /projects/K/insights/ fills them (routes/insights.py)."""
+    params = load(root, "insight/export_chart_dss1355.json")["params"]
+    params.pop("datasetSmartName", None)
+    chart = params["def"]
+    for key in ("userEditedName", "thumbnailData", "name"):
+        chart.pop(key, None)
+    chart["genericMeasures"] = []
+    chart["genericDimension0"] = []
+    write(out, "insight_chart_params.json", "insight/export_chart_dss1355.json (DSS 13.5.5): a chart insight's params with its definition's dimensions, measures, name and thumbnail emptied; what POST /projects/K/insights/ fills under a chart prototype's params (a guess: no public document shows a chart created through the API)", params)
+
+
 def derive(root: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset_defaults(root, out)
@@ -458,6 +470,7 @@ def derive(root: Path, out: Path) -> None:
     mltask_defaults(root, out)
     saved_model_defaults(root, out)
     evaluation_defaults(root, out)
+    insight_defaults(root, out)
 
 
 def main() -> None:
