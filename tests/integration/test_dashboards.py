@@ -128,7 +128,12 @@ def test_plan_apply_drift_and_import(dss: Any, tmp_path: Path) -> None:
     assert no_changes(dss, root)
 
     # An insight replaced (its type changes: DSS cannot change it in place) gets a new id: the
-    # dashboard showing it is updated in the same apply, so the next plan has nothing to do.
+    # dashboard showing it is updated in the same apply, so the next plan has nothing to do. The
+    # tile's display settings set in DSS (its title) stay: the tile shows the same insight.
+    settings = dashboard.get_settings()
+    settings.get_raw()["pages"][0]["grid"]["tiles"][2].update(title="Rows counted", showTitle="YES")
+    settings.save()
+    assert no_changes(dss, root)  # display settings are DSS's
     replaced = PROJECT.replace('    type: metric\n    dataset: customers\n    metric: "records:COUNT_RECORDS"\n',
                                '    type: dataset_table\n    params: {datasetSmartName: customers}\n')
     (root / "projects" / "db.yml").write_text(replaced, encoding="utf-8")
@@ -137,7 +142,9 @@ def test_plan_apply_drift_and_import(dss: Any, tmp_path: Path) -> None:
     run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
     table = next(i.id for i in project.list_insights() if i.name == "row_count")
     assert table != insights["row_count"].id
-    assert dashboard_doc(dss)["pages"][0]["grid"]["tiles"][2]["insightId"] == table
+    tile = dashboard_doc(dss)["pages"][0]["grid"]["tiles"][2]
+    assert tile["insightId"] == table and (tile.get("title"), tile.get("showTitle")) == ("Rows counted", "YES"), tile
+    assert tile.get("insightType") != "metrics", tile  # the old insight's type is not kept
     assert no_changes(dss, root)
     (root / "projects" / "db.yml").write_text(PROJECT, encoding="utf-8")
     run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))

@@ -9,7 +9,8 @@ a new one is a private dashboard, `listed: false`).
 
 A tile's place is `x`, `y`, `width`, `height` on DSS's grid (its box's left, top, width, height).
 Pages and tiles are compared in order, as written; DSS's page ids and the tiles' display settings
-(title, click action, tile params) are DSS's and kept as they are when a tile stays where it was.
+(title, click action, tile params) are DSS's and kept as they are when a tile stays where it was;
+when its insight is replaced (a new id), the tile keeps its display settings, not the old insight's.
 Tiles of other kinds (images, iframes…) cannot be written: a dashboard holding one is not imported.
 """
 
@@ -188,6 +189,8 @@ def _write_tile(tile: dict[str, Any], old: Any, ctx: ProjectContext, address: st
             raise ValueError(f"{address}: insight {tile['insight']!r} is not known to exist")
         fresh: dict[str, Any] = {"tileType": "INSIGHT", "insightId": insight_id}
         same = isinstance(old, dict) and old.get("tileType") == "INSIGHT" and old.get("insightId") == insight_id
+        if not same and _shows_replaced(old, tile["insight"], ctx):
+            return _rewritten(old, insight_id, box)
     else:
         fresh = {"tileType": "TEXT", "tileParams": {"text": tile["text"]}}
         same = isinstance(old, dict) and old.get("tileType") == "TEXT"
@@ -198,6 +201,26 @@ def _write_tile(tile: dict[str, Any], old: Any, ctx: ProjectContext, address: st
     if "text" in tile:
         kept["tileParams"] = {**(kept.get("tileParams") or {}), "text": tile["text"]}
     return kept
+
+
+# What a tile's settings hold for the insight it shows (its type, the chart's options): not kept
+# when the insight is replaced by one of another type; the display settings (title, click action,
+# border...) are the tile's own.
+_INSIGHT_KEYS = ("insightId", "insightType", "tileParams")
+
+
+def _shows_replaced(old: Any, name: str, ctx: ProjectContext) -> bool:
+    """Whether DSS's tile showed the insight now named `name` before it was replaced (a new id):
+    its old id is known by that name, or by no name any more (the replaced insight is gone)."""
+    if not (isinstance(old, dict) and old.get("tileType") == "INSIGHT"):
+        return False
+    return ctx.name_of(INSIGHT, str(old.get("insightId"))) in (None, name)
+
+
+def _rewritten(old: dict[str, Any], insight_id: str, box: dict[str, Any]) -> dict[str, Any]:
+    """DSS's tile with its display settings, showing the insight's new id at `box`."""
+    kept = {k: copy.deepcopy(v) for k, v in old.items() if k not in _INSIGHT_KEYS}
+    return {**kept, "insightId": insight_id, "box": {**(old.get("box") or {}), **box}}
 
 
 # -- config <-> logical ------------------------------------------------------------------------------
