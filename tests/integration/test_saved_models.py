@@ -344,3 +344,28 @@ def test_a_training_on_an_empty_dataset_fails_the_apply_with_dss_reason(dss: Any
     assert re.search(rf"saved_model\.{key}\.churn_model: .*DSS failed to train the ML task's model, so there is nothing to "
                      rf"deploy: .*train set is empty \(dataset {key}\.customers has no rows\)", out), out
     assert project.list_saved_models() == []
+
+
+def test_two_saved_models_of_one_task_trained_in_parallel_each_deploy_their_algorithm(dss: Any, tmp_path: Path) -> None:
+    """Sibling creates of one ML task run in parallel (no edge between them); each trains the task
+    under the per-task training lock (saved_model._training_lock): one session each, and each saved
+    model is the model of its own algorithm from its own session."""
+    two = PROJECT + """  - name: churn_lr
+    ml_task: churn
+    algorithm: logistic_regression
+    zone: models
+"""
+    root = write_config(tmp_path / "cfg", {"smt.yml": two})
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve", "--parallelism", "4")
+    project = dss.client().get_project(KEY)
+    origins = {}
+    for listed in project.list_saved_models():
+        sm = project.get_saved_model(listed["id"])
+        details = sm.get_version_details(sm.get_active_version()["id"]).get_raw()
+        origins[sm.get_settings().get_raw()["name"]] = (details["modeling"]["algorithm"], details["smOrigin"]["fullModelId"])
+    assert {name: algorithm for name, (algorithm, _) in origins.items()} == {
+        "churn_model": "RANDOM_FOREST_CLASSIFICATION", "churn_lr": "LOGISTIC_REGRESSION"}, origins
+    # A full model id is A-<project>-<analysis>-<task>-<session>-<preprocessing>-<model>.
+    assert len({full_id.split("-")[4] for _, full_id in origins.values()}) == 2, origins
+    assert sessions(dss) == 4  # two sessions of the two enabled algorithms
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")

@@ -214,6 +214,19 @@ class ResourceHandler:
         return self.find(client, resource.project_key, resource.name, ctx)
 
 
+_OBJECT_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
+_OBJECT_LOCKS_GUARD = threading.Lock()
+
+
+def object_lock(*key: str) -> threading.Lock:
+    """One lock per DSS object named by `key` (e.g. ("wiki", project key)), for the writes of sibling
+    actions that the executor runs in parallel and that DSS would refuse or mix when they overlap on
+    one object: a project's wiki settings, an ML task's training session. Per process: concurrent
+    applies are already excluded by the state lock."""
+    with _OBJECT_LOCKS_GUARD:
+        return _OBJECT_LOCKS.setdefault(tuple(key), threading.Lock())
+
+
 def create_answer(client: Any, create: Callable[[], T]) -> tuple[T, Any]:
     """Run a dataikuapi create on `client`; return its result and what DSS answered the create with.
 

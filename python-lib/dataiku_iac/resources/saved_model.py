@@ -26,6 +26,7 @@ never manage one DSS object), and the saved model reads its training dataset fro
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any, Mapping, Optional
 
 from dataiku_iac.model import Resource
@@ -34,6 +35,7 @@ from dataiku_iac.resources.base import (
     Observed,
     ProjectContext,
     ResourceHandler,
+    object_lock,
     save_if_changed,
     version_tag_of,
 )
@@ -149,8 +151,9 @@ class SavedModelHandler(ResourceHandler):
             raise ValueError(f"ML task {attrs['ml_task']!r} of project {resource.project_key} is not known to exist")
         analysis_id, mltask_id = ml_task.ids_of(task_id)
         task = client.get_project(resource.project_key).get_ml_task(analysis_id, mltask_id)
-        model_id = _trained_model(task, attrs, resource.address)
-        deployed = task.deploy_to_flow(model_id, resource.name, attrs["train_dataset"])
+        with _training_lock(resource.project_key, task_id):
+            model_id = _trained_model(task, attrs, resource.address)
+            deployed = task.deploy_to_flow(model_id, resource.name, attrs["train_dataset"])
         sm_id = deployed["savedModelId"]
         ctx.remember(TYPE, resource.name, sm_id)
         observed = self._save(client, resource, sm_id, ctx)
@@ -174,8 +177,9 @@ class SavedModelHandler(ResourceHandler):
         if task_id is None:
             raise ValueError(f"ML task {attrs['ml_task']!r} of project {resource.project_key} is not known to exist")
         task = client.get_project(resource.project_key).get_ml_task(*ml_task.ids_of(task_id))
-        model_id = _trained_model(task, attrs, resource.address)
-        task.redeploy_to_flow(model_id, saved_model_id=sm_id, activate=attrs.get("active_version") is None)
+        with _training_lock(resource.project_key, task_id):
+            model_id = _trained_model(task, attrs, resource.address)
+            task.redeploy_to_flow(model_id, saved_model_id=sm_id, activate=attrs.get("active_version") is None)
 
     def _save(self, client: Any, resource: Resource, sm_id: str, ctx: ProjectContext) -> Observed:
         """Its name as configured (one settings save), then the pinned version activated."""
@@ -219,6 +223,15 @@ def train(client: Any, project_key: str, sm_id: str) -> None:
     job = client.get_project(project_key).new_job("NON_RECURSIVE_FORCED_BUILD")
     job.with_output(sm_id, object_type="SAVED_MODEL")
     job.start_and_wait()
+
+
+def _training_lock(project_key: str, task_id: str) -> threading.Lock:
+    """Several saved models of one ML task (one per algorithm) are sibling actions the executor runs
+    in parallel; each trains the task. A task has one training state (its status' `training` flag,
+    what train() waits on), so two sessions started side by side overlap on it; what DSS does then is
+    not documented. Each saved model's session, and the deploy of its model, runs alone: distinct
+    sessions, one after the other (per process: concurrent applies are excluded by the state lock)."""
+    return object_lock("ml_task_training", project_key, task_id)
 
 
 def _trained_model(task: Any, attrs: Mapping[str, Any], address: str) -> str:

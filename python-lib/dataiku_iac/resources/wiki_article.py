@@ -35,7 +35,7 @@ import threading
 from typing import Any, Optional
 
 from dataiku_iac.model import Resource
-from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler
+from dataiku_iac.resources.base import Observed, ProjectContext, ResourceHandler, object_lock
 from dataiku_iac.resources.policy import Field, FieldPolicy
 from dataiku_iac.resources.spec import (
     BuildContext,
@@ -54,14 +54,9 @@ _PARENTS = "wiki_article.parent"  # ProjectContext.learn: article id -> its pare
 
 POLICY = FieldPolicy(fields=(Field("content"), Field("parent"), Field("home")))
 
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
 def _wiki_lock(project_key: str) -> threading.Lock:
     """The lock of one project's wiki settings (see the module's doc)."""
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(project_key, threading.Lock())
+    return object_lock("wiki", project_key)
 
 
 class WikiArticleHandler(ResourceHandler):
