@@ -245,8 +245,8 @@ SCHEMA = ConfigSchema(
             "type": "object",
             "properties": {
                 "name": {"$ref": "#/$defs/name"},
-                "description": {"type": "string"},
-                "tags": {"type": "array", "items": {"type": "string"}},
+                "description": {"$ref": "#/$defs/text"},
+                "tags": {"$ref": "#/$defs/tags"},
                 "metrics": {"type": "array", "items": _METRIC, "uniqueItems": True},
                 "run_checks_on_build": {"type": "boolean"},
                 "checks": {
