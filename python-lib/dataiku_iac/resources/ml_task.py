@@ -20,7 +20,6 @@ take: changing one replaces the ML task (DSS guesses again from scratch for a ne
 from __future__ import annotations
 
 import copy
-import difflib
 from typing import Any, Mapping, Optional
 
 from dataiku_iac.model import Resource
@@ -553,6 +552,7 @@ def check_live(resource: Resource, _live: Optional[Observed], find: Any) -> list
     """The target and the features must be columns of the dataset as DSS has it, when the
     configuration does not declare its schema (validate checks a declared one): DSS refuses an
     unknown target only when the task is created, after a replace deleted the old one."""
+    from dataiku_iac.config.suggest import did_you_mean  # as policy.py: config's package imports the registry
     declared, live = find("dataset", resource.attributes.get("dataset"))
     if declared is not None and column_names(declared.attributes.get("schema")):
         return []
@@ -563,8 +563,7 @@ def check_live(resource: Resource, _live: Optional[Observed], find: Any) -> list
     out = []
     for path, column in unknown_columns(item, columns):
         what = "target" if path == ("target",) else "feature"
-        close = [c for c in difflib.get_close_matches(column, columns, n=1)]
-        hint = f"did you mean {close[0]!r}?" if close else f"its columns: {', '.join(columns)}"
+        hint = did_you_mean(column, columns) or f"its columns: {', '.join(columns)}"
         out.append((path[0], f"{what} {column!r} is not a column of dataset {resource.attributes.get('dataset')!r} "
                              f"in DSS ({hint})"))
     return out
