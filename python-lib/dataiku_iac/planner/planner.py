@@ -193,40 +193,44 @@ def _located_problem(resource: Resource, found: Any) -> PlanProblem:
     return PlanProblem(resource.address, resource.project_key, f"{where}{resource.address}: {text}")
 
 
-def _replaced_with(changes: list[ResourceChange]) -> list[ResourceChange]:
-    """An object whose type is replaced with what it references (spec.replaced_with: a saved model
-    and the ML task it is deployed from) is replaced in the same plan as that object, created again
-    after it; else the next plan would find it bound to an object that no longer exists."""
+def _cascade(changes: list[ResourceChange], types_of: Callable[[Any], tuple[str, ...]],
+             turn: Callable[[ResourceChange, list[str]], ResourceChange]) -> list[ResourceChange]:
+    """The changes of the objects that reference an object this plan replaces, of a type their spec
+    lists (`types_of(spec)`), become `turn(change, the replaced addresses they reference)`."""
     replaced = {c.address: c.type for c in changes if c.action == Action.REPLACE}
     if not replaced:
         return changes
     out = []
     for change in changes:
         spec = find_spec(change.type)
-        causes = sorted(a for a in change.depends_on if spec is not None and replaced.get(a) in spec.replaced_with)
-        if causes and change.action in (Action.NOOP, Action.UPDATE):
-            change = replace(change, action=Action.REPLACE, reason=f"{REPLACED_WITH} {', '.join(causes)}")
-        out.append(change)
+        types = types_of(spec) if spec is not None else ()
+        causes = sorted(a for a in change.depends_on if replaced.get(a) in types)
+        out.append(turn(change, causes) if causes else change)
     return out
+
+
+def _replaced_with(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """An object whose type is replaced with what it references (spec.replaced_with: a saved model
+    and the ML task it is deployed from) is replaced in the same plan as that object, created again
+    after it; else the next plan would find it bound to an object that no longer exists."""
+    def replaced_too(change: ResourceChange, causes: list[str]) -> ResourceChange:
+        if change.action not in (Action.NOOP, Action.UPDATE):
+            return change
+        return replace(change, action=Action.REPLACE, reason=f"{REPLACED_WITH} {', '.join(causes)}")
+    return _cascade(changes, lambda spec: spec.replaced_with, replaced_too)
 
 
 def _rewritten_with(changes: list[ResourceChange]) -> list[ResourceChange]:
     """An object that names a referenced object by its DSS id (spec.rewritten_with: a dashboard's
     tiles, their insights) is updated in the plan that replaces that object, after it: its write
     then names the new object. Else DSS would keep the old id, and only the next plan would see it."""
-    replaced = {c.address: c.type for c in changes if c.action == Action.REPLACE}
-    if not replaced:
-        return changes
-    out = []
-    for change in changes:
-        spec = find_spec(change.type)
-        causes = sorted(a for a in change.depends_on if spec is not None and replaced.get(a) in spec.rewritten_with)
-        if causes and change.action == Action.NOOP:
-            field = FieldChange(NEW_IDS, before="the replaced objects' ids", after="the new objects' ids")
-            change = replace(change, action=Action.UPDATE, reason=f"{REWRITTEN_WITH} {', '.join(causes)}",
-                             field_changes=(*change.field_changes, field))
-        out.append(change)
-    return out
+    def rewritten(change: ResourceChange, causes: list[str]) -> ResourceChange:
+        if change.action != Action.NOOP:
+            return change
+        field = FieldChange(NEW_IDS, before="the replaced objects' ids", after="the new objects' ids")
+        return replace(change, action=Action.UPDATE, reason=f"{REWRITTEN_WITH} {', '.join(causes)}",
+                       field_changes=(*change.field_changes, field))
+    return _cascade(changes, lambda spec: spec.rewritten_with, rewritten)
 
 
 def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
