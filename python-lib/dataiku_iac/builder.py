@@ -378,7 +378,8 @@ class _Builder:
             deps.add(ctx.address(type_, name))
         elif ctx.complete[type_]:  # else it may name an object the loader could not read
             label = spec_for(type_).label
-            self._error(ctx.doc, path, f"{what} names unknown {label} {name!r} in project {ctx.key}", did_you_mean(name, ctx.names[type_]))
+            self._error(ctx.doc, path, f"{what} names an unknown {label} {name!r} in project {ctx.key}",
+                        did_you_mean(name, ctx.names[type_]))
 
     def _each(self, ctx: _FileContext, path: tuple, entries: Any, build: Callable[[tuple, dict], Any]) -> list[Any]:
         """Build each entry of a list (triggers, steps), skipping those the loader flagged."""

@@ -82,7 +82,7 @@ def test_validate_reports_an_unknown_insight_and_dataset_at_their_lines(dss: Any
     root = write_config(tmp_path / "cfg", {"db.yml": bad})
     out = run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss), expect=1).output
     assert re.search(r"projects/db\.yml:28:\d+\b.*unknown dataset 'custmers'.*did you mean 'customers'", out), out
-    assert re.search(r"projects/db\.yml:41:\d+\b.*unknown insight 'row_cont'.*did you mean 'row_count'", out), out
+    assert re.search(r"projects/db\.yml:41:\d+\b.*tile \d+( of page \d+)? names an unknown insight 'row_cont'.*did you mean 'row_count'", out), out
     wrong = PROJECT.replace("    metric: \"records:COUNT_RECORDS\"\n", "    metric: \"records:COUNT_RECORDS\"\n    saved_model: m\n")
     out = run_cli(write_config(tmp_path / "wrong", {"db.yml": wrong}), "validate", "-e", "dev", "--offline",
                   env=cli_env(dss), expect=1).output

@@ -73,7 +73,7 @@ def test_validate_reports_each_mistake_at_its_file_and_line(dss: Any, tmp_path: 
     assert re.search(r"projects/zf\.yml:9:11\b.*duplicate flow zone name 'clean'", out), out
     assert re.search(r"projects/zf\.yml:11:12\b.*a colour is written #RRGGBB", out), out
     assert re.search(r"projects/zf\.yml:12:5\b.*'default' is the name of DSS's own zone", out), out
-    assert re.search(r"projects/zf\.yml:21:\d+\b.*datasets\[0\]\.zone: its zone names unknown flow zone 'rwa'.*did you mean 'raw'", out), out
+    assert re.search(r"projects/zf\.yml:21:\d+\b.*datasets\[0\]\.zone: its zone names an unknown flow zone 'rwa'.*did you mean 'raw'", out), out
     assert re.search(r"projects/zf\.yml:24:\d+\b.*datasets\[1\]\.zone: 'orders_clean' declares zone 'raw' and 'compute_orders_clean' zone 'clean'.*one flow zone", out), out
     run_cli(write_config(tmp_path / "good", {"zf.yml": PROJECT}), "validate", "-e", "dev", "--offline", env=cli_env(dss))
 

@@ -151,7 +151,7 @@ def check_target(client: Any, resources: list[Resource]) -> list[TargetProblem]:
 def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     """An `api_deployments` item -> logical attributes; its packages must be its service's."""
     service = item["service"]
-    ctx.require(SERVICE_TYPE, service, ("service",), "the API service it deploys")
+    ctx.require(SERVICE_TYPE, service, ("service",), "the deployment")
     declared = ctx.declared(SERVICE_TYPE, service)
     packages = list((declared or {}).get("packages") or {})
     generations = ctx.each(("generations",), item["generations"], lambda path, g: _generation(path, g, packages, declared, ctx))

@@ -223,7 +223,7 @@ def _build_endpoint(path: tuple[Any, ...], endpoint: dict[str, Any], item: dict[
         if not model:
             ctx.error(path, f"a {kind} endpoint scores a saved model: it needs `saved_model`", "saved_model: NAME")
             return None
-        ctx.require(SAVED_MODEL, model, path + ("saved_model",), "the saved model its endpoint scores")
+        ctx.require(SAVED_MODEL, model, path + ("saved_model",), f"endpoint {endpoint['name']!r}")
         logical["saved_model"] = model
         for key in ("code_file", "function"):
             if key in endpoint:

@@ -232,7 +232,7 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
         for t_index, tile in enumerate(page.get("tiles") or []):
             path = ("pages", p_index, "tiles", t_index)
             if "insight" in tile:
-                ctx.require(INSIGHT, tile["insight"], (*path, "insight"), "the insight it shows")
+                ctx.require(INSIGHT, tile["insight"], (*path, "insight"), f"tile {t_index + 1}" + (f" of page {p_index + 1}" if p_index else ""))
             tiles.append({**({"insight": tile["insight"]} if "insight" in tile else {"text": tile["text"]}),
                           **{k: tile[k] for k, _ in _BOX}})
         check_layout(tiles, p_index, item.get("columns", GRID_COLUMNS), ctx)

@@ -257,10 +257,10 @@ def build(item: dict[str, Any], ctx: BuildContext) -> Optional[dict[str, Any]]:
     if kind not in TYPED and "params" not in item:
         ctx.error((), f"an insight of DSS type {kind!r} is written with its raw DSS `params:`")
     if "dataset" in item and "dataset" in needs:
-        ctx.require("dataset", item["dataset"], ("dataset",), "the dataset it shows")
+        ctx.require("dataset", item["dataset"], ("dataset",), "the insight")
         attrs["dataset"] = item["dataset"]
     if "saved_model" in item and "saved_model" in needs:
-        ctx.require("saved_model", item["saved_model"], ("saved_model",), "the saved model it reports on")
+        ctx.require("saved_model", item["saved_model"], ("saved_model",), "the insight")
         attrs["saved_model"] = item["saved_model"]
     if "metric" in item and "metric" in needs:
         attrs["metric"] = item["metric"]

@@ -64,7 +64,7 @@ CASES = {
             name: s
             steps: [{type: build, datasets: [raws]}]
         """,
-        10, "scenarios[0].steps[0].datasets[0]", "build step names unknown dataset 'raws' in project P", "did you mean 'raw'?"),
+        10, "scenarios[0].steps[0].datasets[0]", "build step names an unknown dataset 'raws' in project P", "did you mean 'raw'?"),
     "a trigger naming an unknown folder": (
         """\
         scenarios:
@@ -72,7 +72,7 @@ CASES = {
             name: s
             triggers: [{type: dataset_change, folders: [model]}]
         """,
-        10, "scenarios[0].triggers[0].folders[0]", "trigger names unknown managed folder 'model' in project P", "did you mean 'models'?"),
+        10, "scenarios[0].triggers[0].folders[0]", "trigger names an unknown managed folder 'model' in project P", "did you mean 'models'?"),
     "a run_scenario step naming an unknown scenario": (
         """\
         scenarios:
@@ -81,7 +81,7 @@ CASES = {
             name: s
             steps: [{type: run_scenario, scenario: NIGHTLX}]
         """,
-        11, "scenarios[1].steps[0].scenario", "run_scenario step names unknown scenario 'NIGHTLX' in project P", "did you mean 'NIGHTLY'?"),
+        11, "scenarios[1].steps[0].scenario", "run_scenario step names an unknown scenario 'NIGHTLX' in project P", "did you mean 'NIGHTLY'?"),
     "a cron DSS cannot express": (
         """\
         scenarios:
