@@ -127,6 +127,8 @@ def test_plan_apply_drift_and_changes(dss: Any, tmp_path: Path) -> None:
     drift = run_cli(root, "drift", "-e", "dev", env=cli_env(dss), expect=2).stdout
     assert "webapp.WW.Sales board" in drift and "wiki_article.WW.Runbook" in drift, drift
     assert "wiki_article.WW.Project description" in drift, drift  # no longer home
+    plan = run_cli(root, "plan", "-e", "dev", env=cli_env(dss)).stdout
+    assert "if its backend is running, the apply restarts it" in plan.split("# webapp.WW.Sales board")[1], plan
     run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
     assert webapps(dss)["Sales board"]["params"]["python"] == FILES["webapps/sales/backend.py"]
     assert webapp.get_state().running  # restarted on the code it serves

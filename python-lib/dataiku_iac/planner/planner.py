@@ -234,12 +234,15 @@ def _rewritten_with(changes: list[ResourceChange]) -> list[ResourceChange]:
 
 
 def _with_create_notes(changes: list[ResourceChange]) -> list[ResourceChange]:
-    """A create's reason says what creating the object does beyond the object (spec.create_note)."""
+    """A create's (an update's) reason says what creating (updating) the object does beyond the
+    object (spec.create_note, spec.update_note)."""
     out = []
     for change in changes:
         spec = find_spec(change.type)
         if spec is not None and spec.create_note and change.action in (Action.CREATE, Action.REPLACE):
             change = replace(change, reason=f"{change.reason}; {spec.create_note}")
+        elif spec is not None and spec.update_note and change.action == Action.UPDATE:
+            change = replace(change, reason=f"{change.reason}; {spec.update_note}" if change.reason else spec.update_note)
         out.append(change)
     return out
 

@@ -345,6 +345,8 @@ class ResourceSpec:
     # What creating one does beyond the object itself, said in the create's reason in the plan
     # ("creating it trains its ML task once…"): nothing a plan does is silent.
     create_note: str = ""
+    # The same for an in-place update ("if its backend is running, the apply restarts it").
+    update_note: str = ""
     # Whether `apply --train` (`plan --train`) retrains its objects: the plan then updates each one in
     # scope with the attribute `policy.TRAIN`, which its handler's `update` reads (saved models).
     trainable: bool = False

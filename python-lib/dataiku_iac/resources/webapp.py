@@ -305,6 +305,7 @@ SPEC = ResourceSpec(
     schema=SCHEMA,
     file_keys=tuple(CODE_PIECES),
     deleted_with_project=True,
+    update_note="if its backend is running, the apply restarts it (to serve what is applied)",
     build=build,
     to_config=to_config,
 )
