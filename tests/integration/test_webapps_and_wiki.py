@@ -175,6 +175,19 @@ def test_a_webapp_left_out_goes_only_with_its_project(dss: Any, tmp_path: Path) 
     assert wiki_tree(dss, "WD")[0] == []
 
 
+def test_a_destroy_whose_project_delete_fails_keeps_its_webapps_in_the_state(dss: Any, tmp_path: Path) -> None:
+    # Webapps go with their project: until its delete succeeds, they still exist in DSS.
+    only_webapps = PROJECT.replace(f"key: {KEY}", "key: WF").split("wiki_articles:")[0]
+    root = write_config(tmp_path / "cfg", {"wf.yml": only_webapps}, files=FILES)
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    dss.admin.add_fault(method="DELETE", path=r"^/projects/WF$", status=403, nth=1, times=0)
+    destroyed = run_cli(root, "destroy", "-e", "dev", "--auto-approve", env=cli_env(dss), expect=None)
+    assert [r["status"] for r in dss.admin.requests() if r["method"] == "DELETE" and r["path"] == "/projects/WF"] == [403], destroyed
+    listed = run_cli(root, "state", "list", "-e", "dev", env=cli_env(dss)).stdout
+    assert "webapp.WF.churn_dash" in listed and "webapp.WF.Sales board" in listed, (listed, destroyed)
+    assert sorted(webapps(dss, "WF")) == ["Sales board", "churn_dash"]
+
+
 def test_import_writes_code_and_markdown_files_and_plans_no_changes(dss: Any, tmp_path: Path) -> None:
     client = dss.client()
     project = client.create_project("WI", "Imported", "admin")

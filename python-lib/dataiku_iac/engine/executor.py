@@ -126,6 +126,8 @@ class Executor:
         self._marked: set[str] = set()
         self._mark_lock = threading.Lock()
         self._replace_deleted: set[str] = set()  # replaces whose delete half is done
+        # Deletes of deleted_with_project objects, by project key: done by the project's delete.
+        self._with_project: dict[str, list[ResourceChange]] = {}
 
     # -- orchestration -------------------------------------------------------------------
     def apply(self, plan: Plan, state: StateDocument) -> ApplyResult:
@@ -423,14 +425,13 @@ class Executor:
         """Delete; True if an attempt's answer was lost (DSS may still carry that request out)."""
         handler = handler_for(change.type)
         dss_id = change.dss_id or change.name
-        seq = self._journal("intent", change, "delete")
         lingering = False
         if spec_for(change.type).deleted_with_project:
-            # No delete of its own: the plan deletes its project too, after it (planner checks it);
-            # what it made outside the project (a published API service) goes now, if it is ours.
-            with_retries(lambda: handler.delete_with_project(self.connection.client(), change.project_key, dss_id), policy=self.retry)
-            self._journal("outcome", change, "delete", ok=True, seq=seq)
-            self._remove(doc, change.address)
+            # No delete of its own: the plan deletes its project too, after it (planner checks it).
+            # It stays in the state until that delete succeeds (see _delete_with_project): if the
+            # project's delete is refused or fails, the object still is in DSS.
+            with self._lock:
+                self._with_project.setdefault(change.project_key, []).append(change)
             return False
 
         def call() -> None:
@@ -443,10 +444,27 @@ class Executor:
                 lingering = lingering or may_still_run(exc)
                 raise
 
+        seq = self._journal("intent", change, "delete")
         with_retries(call, policy=self.retry)
         self._journal("outcome", change, "delete", ok=True, seq=seq)
         self._remove(doc, change.address)
+        if change.type == "project":
+            self._delete_with_project(change.project_key, doc)
         return lingering
+
+    def _delete_with_project(self, project_key: str, doc: StateDocument) -> None:
+        """After a project's delete: its deleted_with_project objects are gone with it; what they
+        made outside the project (a published API service) goes now, if it is ours."""
+        with self._lock:
+            changes = self._with_project.pop(project_key, [])
+        for change in changes:
+            seq = self._journal("intent", change, "delete")
+            with_retries(functools.partial(self._delete_outside, change), policy=self.retry)
+            self._journal("outcome", change, "delete", ok=True, seq=seq)
+            self._remove(doc, change.address)
+
+    def _delete_outside(self, change: ResourceChange) -> None:
+        handler_for(change.type).delete_with_project(self.connection.client(), change.project_key, change.dss_id or change.name)
 
     # -- helpers ---------------------------------------------------------------------------
     def _resource(self, change: ResourceChange) -> Resource:

@@ -192,9 +192,9 @@ class ResourceHandler:
         raise NotImplementedError
 
     def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
-        """For a type deleted with its project (spec.deleted_with_project), called when the plan
-        deletes the object, before the project goes: removes what the object made outside the
-        project (an API service's published service), if anything."""
+        """For a type deleted with its project (spec.deleted_with_project), called once the plan
+        deleted its project: removes what the object made outside the project (an API service's
+        published service), if anything."""
 
     def find(self, client: Any, project_key: str, name: str, ctx: ProjectContext) -> Optional[Observed]:
         """Look up one object by logical name (used to reconcile an interrupted create)."""
