@@ -109,7 +109,7 @@ class ApiServiceHandler(ResourceHandler):
         raw = settings.get_raw()
         before = copy.deepcopy(raw)
         if "endpoints" in resource.attributes:
-            raw["endpoints"] = _endpoints_to_dss(resource.attributes["endpoints"], raw.get("endpoints") or [], ctx)
+            raw["endpoints"] = _endpoints_to_dss(resource.attributes["endpoints"], raw.get("endpoints") or [], ctx, resource.address)
         save_if_changed(settings, raw, before)
         states = _package_states(client, service)
         for package in resource.attributes.get("packages") or {}:
@@ -127,10 +127,8 @@ class ApiServiceHandler(ResourceHandler):
     def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
         """The published service of the same id goes with the service when it is the tool's and
         nothing uses it: no deployment left (another project's or instance's would still serve it)
-        and every version one of this service's packages (none published from elsewhere).
-        Otherwise it stays, with its versions (docs/api-deployment.md)."""
-        service = client.get_project(project_key).get_api_service(dss_id)
-        ours = {p for p, state in _package_states(client, service).items() if state == PUBLISHED}
+        and every version published from this service (none from elsewhere). Otherwise it stays,
+        with its versions (docs/api-deployment.md). Called once the project is deleted."""
         published = client.get_apideployer().get_service(dss_id)
         try:
             status = published.get_status()
@@ -138,7 +136,7 @@ class ApiServiceHandler(ResourceHandler):
             if last_status() == 404:
                 return  # never published, or already gone
             raise
-        if status.get_deployments() or not _only_versions_of(status.get_versions(), ours, project_key, dss_id):
+        if status.get_deployments() or not _only_versions_of(status.get_versions(), project_key, dss_id):
             return
         published.delete()
 
@@ -158,14 +156,14 @@ def _package_states(client: Any, service: Any) -> dict[str, str]:
     return {package: PUBLISHED if package in published else UNPUBLISHED for package in packages}
 
 
-def _only_versions_of(versions: list[dict[str, Any]], ours: set[str], project_key: str, service_id: str) -> bool:
-    """Whether every version of a published service is a package this service published (its id
-    among the packages the state knows published, from this project's service when DSS says where
-    it came from)."""
+def _only_versions_of(versions: list[dict[str, Any]], project_key: str, service_id: str) -> bool:
+    """Whether every version of a published service came from this project's service, as DSS
+    says (`designNodeInfo`). A version without it (uploaded, or from another node) is not ours.
+    The state cannot tell instead: it records only the packages the configuration still lists,
+    and the project (with its package list) is gone when this is asked."""
     for version in versions:
         origin = version.get("designNodeInfo") or {}
-        if version.get("id") not in ours or origin.get("projectKey", project_key) != project_key \
-                or origin.get("serviceId", service_id) != service_id:
+        if origin.get("projectKey") != project_key or origin.get("serviceId") != service_id:
             return False
     return True
 
@@ -184,7 +182,8 @@ def _endpoint_to_logical(endpoint: Any, ctx: ProjectContext) -> Any:
     return logical
 
 
-def _endpoints_to_dss(wanted: list[dict[str, Any]], current: list[dict[str, Any]], ctx: ProjectContext) -> list[dict[str, Any]]:
+def _endpoints_to_dss(wanted: list[dict[str, Any]], current: list[dict[str, Any]], ctx: ProjectContext,
+                      address: str) -> list[dict[str, Any]]:
     """The configured endpoints over DSS's: an endpoint kept (same id and type) keeps the keys the
     configuration does not manage (test queries, explanations…)."""
     by_id = {(e.get("id"), e.get("type")): e for e in current}
@@ -194,7 +193,11 @@ def _endpoints_to_dss(wanted: list[dict[str, Any]], current: list[dict[str, Any]
         doc = copy.deepcopy(by_id.get((endpoint["name"], dss_type), {}))
         doc.update(id=endpoint["name"], type=dss_type)
         if dss_type in MODEL_TYPES.values():
-            doc["modelRef"] = ctx.dss_id_of(SAVED_MODEL, endpoint["saved_model"]) or endpoint["saved_model"]
+            model_id = ctx.dss_id_of(SAVED_MODEL, endpoint["saved_model"])
+            if model_id is None:  # its name is no modelRef: DSS would take it for an id
+                raise ValueError(f"{address}: saved model {endpoint['saved_model']!r} of endpoint "
+                                 f"{endpoint['name']!r} is not known to exist")
+            doc["modelRef"] = model_id
         else:
             doc.update(code=endpoint.get("code", ""), userFunctionName=endpoint.get("function", DEFAULT_FUNCTION))
         result.append(doc)
