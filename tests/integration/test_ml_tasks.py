@@ -169,6 +169,13 @@ def test_import_writes_the_task_and_plans_no_changes(dss: Any, tmp_path: Path) -
     run_cli(root, "validate", "-e", "dev", "--offline", env=cli_env(dss))
     assert last_line(dss, root, "plan", "-e", "dev", "--detailed-exitcode").startswith("No changes.")
 
+    # Left out of the configuration: the task goes, its analysis (the user's scripts, charts) stays.
+    del written["ml_tasks"]
+    (root / "projects" / "mli.yml").write_text(yaml.safe_dump(written), encoding="utf-8")
+    run_cli(root, "apply", "-e", "dev", "--auto-approve", env=cli_env(dss))
+    assert task.analysis_id in [a["analysisId"] for a in project.list_analyses()]
+    assert project.get_analysis(task.analysis_id).list_ml_tasks()["mlTasks"] == []
+
 
 def test_a_clustering_task_converges(dss: Any, tmp_path: Path) -> None:
     """A clustering task: no target nor prediction type; its algorithms are DSS's own keys; its saved

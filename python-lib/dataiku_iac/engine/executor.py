@@ -434,10 +434,14 @@ class Executor:
                 self._with_project.setdefault(change.project_key, []).append(change)
             return False
 
+        with self._lock:
+            entry = doc.resources.get(change.address)
+        origin = entry.origin if entry is not None else "created"
+
         def call() -> None:
             nonlocal lingering
             try:
-                handler.delete(self.connection.client(), change.project_key, dss_id, drop_data=self.drop_data)
+                handler.delete_recorded(self.connection.client(), change.project_key, dss_id, drop_data=self.drop_data, origin=origin)
             except Exception as exc:
                 if _gone(exc):  # a retried delete whose first attempt went through
                     return

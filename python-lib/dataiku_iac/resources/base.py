@@ -191,6 +191,12 @@ class ResourceHandler:
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
         raise NotImplementedError
 
+    def delete_recorded(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool, origin: str) -> None:
+        """The delete the executor calls, with the state's `origin` of the object ("created" by the
+        tool or "imported"): a type whose delete also removes a container the tool made for it
+        (an ML task's visual analysis) overrides it to leave an imported object's container alone."""
+        self.delete(client, project_key, dss_id, drop_data=drop_data)
+
     def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
         """For a type deleted with its project (spec.deleted_with_project), called once the plan
         deleted its project: removes what the object made outside the project (an API service's

@@ -278,11 +278,18 @@ class MlTaskHandler(ResourceHandler):
         return Observed(TYPE, resource.project_key, resource.name, dss_id, self.to_logical(doc, ctx))
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
-        """Delete the ML task, and its visual analysis when nothing else is left in it (the analysis was
-        made for it; another ML task someone added to it in DSS is kept, with the analysis)."""
+        self.delete_recorded(client, project_key, dss_id, drop_data=drop_data, origin="created")
+
+    def delete_recorded(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool, origin: str) -> None:
+        """Delete the ML task, and its visual analysis when the tool created it (the analysis was
+        made for the task) and nothing else is left in it (another ML task someone added in DSS is
+        kept, with the analysis). An imported task's analysis is the user's (its scripts,
+        charts): it stays."""
         analysis_id, mltask_id = ids_of(dss_id)
         project = client.get_project(project_key)
         project.get_ml_task(analysis_id, mltask_id).delete()
+        if origin == "imported":
+            return
         analysis = project.get_analysis(analysis_id)
         left = analysis.list_ml_tasks()
         left = left.get("mlTasks", []) if isinstance(left, dict) else left
