@@ -120,9 +120,6 @@ class ApiServiceHandler(ResourceHandler):
         doc = dict(service.get_settings().get_raw(), _id=resource.name, _packages=_package_states(client, service))
         return self.observed_from(resource.project_key, doc, ctx)
 
-    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
-        # Never called: the spec's deleted_with_project makes the project's delete remove it.
-        raise NotImplementedError("DSS's public API cannot delete an API service: it is deleted with its project")
 
     def delete_with_project(self, client: Any, project_key: str, dss_id: str) -> None:
         """The published service of the same id goes with the service when it is the tool's and

@@ -189,6 +189,8 @@ class ResourceHandler:
         raise NotImplementedError
 
     def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
+        # A deleted_with_project type keeps this: the executor never calls it for one (the
+        # project's delete removes it, then delete_with_project runs).
         raise NotImplementedError
 
     def delete_recorded(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool, origin: str) -> None:

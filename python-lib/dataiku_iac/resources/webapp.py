@@ -149,9 +149,6 @@ class WebappHandler(ResourceHandler):
             webapp.start_or_restart_backend().wait_for_result()
         return self.observed_from(resource.project_key, saved, ctx)
 
-    def delete(self, client: Any, project_key: str, dss_id: str, *, drop_data: bool) -> None:
-        # Never called: the spec's deleted_with_project makes the project's delete remove it.
-        raise NotImplementedError("DSS's public API cannot delete a webapp: it is deleted with its project")
 
 
 def patch_document(raw: dict[str, Any], name: str, attrs: dict[str, Any]) -> None:

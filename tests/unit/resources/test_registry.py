@@ -158,3 +158,13 @@ def test_the_project_and_scenarios_bring_their_own_schema_fragments() -> None:
     assert schema["properties"]["project"] == {"$ref": "#/$defs/project"}
     assert next(iter(schema["properties"])) == "project" and schema["required"] == ["project"]
     assert "key" in schema["$defs"]["project"]["required"] and "id" in schema["$defs"]["scenario"]["required"]
+
+
+def test_a_type_deleted_with_its_project_has_no_delete_of_its_own() -> None:
+    """The executor never calls `delete` for one (its project's delete removes it): a handler's
+    own `delete` would be dead code (resources/base.py keeps the default)."""
+    from dataiku_iac.resources.base import ResourceHandler
+
+    with_project = [s for s in specs() if s.deleted_with_project]
+    assert {s.type for s in with_project} >= {"api_service", "webapp"}
+    assert [s.type for s in with_project if type(s.handler).delete is not ResourceHandler.delete] == []
