@@ -30,7 +30,7 @@ from dataiku_iac.resources.base import (
 )
 from dataiku_iac.resources.insight import TYPE as INSIGHT
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import BuildContext, ConfigSchema, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import READS, BuildContext, ConfigSchema, FlowLink, Identity, ImportContext, ResourceSpec
 
 TYPE = "dashboard"
 # DSS makes "<project name>'s default dashboard" with every project (dss-samples/dashboard/
@@ -346,6 +346,14 @@ SCHEMA = ConfigSchema(
     }
 )
 
+def flow_links(attrs: Any) -> list[FlowLink]:
+    """The insights its tiles show: impact analysis walks from a dataset or saved model through the
+    insight that shows it down to the dashboard."""
+    names = {tile.get("insight") for page in attrs.get("pages") or [] if isinstance(page, dict)
+             for tile in page.get("tiles") or [] if isinstance(tile, dict)}
+    return [FlowLink(READS, name, (INSIGHT,)) for name in sorted(n for n in names if isinstance(n, str))]
+
+
 SPEC = ResourceSpec(
     type=TYPE,
     label="dashboard",
@@ -357,6 +365,7 @@ SPEC = ResourceSpec(
     references=(INSIGHT,),
     rewritten_with=(INSIGHT,),  # a replaced insight has a new id: the tiles are written again
     removal_breaks=False,  # nothing reads a dashboard
+    flow_links=flow_links,
     build=build,
     to_config=to_config,
 )

@@ -335,7 +335,11 @@ def _written_chart(chart: dict[str, Any]) -> dict[str, Any]:
 
 def flow_links(attrs: Any) -> list[FlowLink]:
     """An insight reads the dataset it shows: impact analysis lists it downstream of the dataset, and
-    a chart names its columns (a removed column it charts breaks it; another does not)."""
+    a chart names its columns (a removed column it charts breaks it; another does not). A model
+    report reads its saved model instead: it lists below the model's changes (a new active version
+    is what the report shows)."""
+    if attrs.get("saved_model") and not attrs.get("dataset"):
+        return [FlowLink(READS, str(attrs["saved_model"]), ("saved_model",))]
     if not attrs.get("dataset"):
         return []
     chart = attrs.get("chart")

@@ -392,3 +392,23 @@ def test_an_output_of_another_type_no_longer_written_is_found_by_the_types_its_s
         f"{NOTEBOOK.type}.{KEY}.store is no longer written by {NOTEBOOK.type}.{KEY}.writer",
         f"{NOTEBOOK.type}.{KEY}.reader reads {NOTEBOOK.type}.{KEY}.store",
     ]
+
+
+def test_a_saved_model_change_lists_its_model_report_and_the_dashboard_showing_it() -> None:
+    """A model report reads its saved model (no dataset): it, and the dashboard with its tile, sit
+    below a change of the model's active version."""
+    def node(type_: str, name: str, **attrs: Any) -> Any:
+        return flow_node(f"{type_}.{KEY}.{name}", type_, KEY, name, True, attrs)
+
+    graph = FlowGraph([
+        node("saved_model", "churn_model"),
+        node("insight", "churn_report", type="model_report", saved_model="churn_model"),
+        node("dashboard", "ml", pages=[{"tiles": [{"insight": "churn_report"}, {"text": "# ML"}]}]),
+    ])
+    change = ResourceChange(f"saved_model.{KEY}.churn_model", "saved_model", KEY, "churn_model", Action.UPDATE, "",
+                            before={"active_version": "a"}, after={"active_version": "b"})
+    found = [f"{d.address} {d.relation} {d.via}" for d in graph.downstream(change, [Effect(Impact.BREAKING, "pin")])]
+    assert found == [
+        f"insight.{KEY}.churn_report reads saved_model.{KEY}.churn_model",
+        f"dashboard.{KEY}.ml reads insight.{KEY}.churn_report",
+    ]
