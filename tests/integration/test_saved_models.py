@@ -326,6 +326,18 @@ def test_a_pin_set_by_an_override_is_reported_in_the_environment_file(dss: Any, 
                      "model does not exist yet", out), out
 
 
+def test_a_pin_to_initial_on_a_saved_model_the_plan_creates_converges(dss: Any, tmp_path: Path) -> None:
+    """DSS's first deployment makes version 'initial', the active one: a pin to it holds from the
+    create (the walk-through's config re-applied after a destroy), the next plan has nothing to do."""
+    from dataiku_iac.cli import scaffold
+
+    env = scaffold.DEV_YML + f'overrides:\n  "saved_model.{KEY}.churn_model":\n    active_version: initial\n'
+    root = write_config(tmp_path / "cfg", {"smt.yml": PROJECT}, env=env)
+    cli(dss, root, "apply", "-e", "dev", "--auto-approve")
+    assert versions(dss) == ["initial"] and model(dss).get_settings().get_raw()["activeVersion"] == "initial"
+    assert cli(dss, root, "plan", "-e", "dev", "--detailed-exitcode").last_line().startswith("No changes.")
+
+
 def test_a_training_on_an_empty_dataset_fails_the_apply_with_dss_reason(dss: Any, tmp_path: Path) -> None:
     """DSS fails the training of a train set without rows: the saved model's create reports why."""
     import io

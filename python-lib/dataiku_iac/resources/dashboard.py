@@ -30,7 +30,15 @@ from dataiku_iac.resources.base import (
 )
 from dataiku_iac.resources.insight import TYPE as INSIGHT
 from dataiku_iac.resources.policy import Field, FieldPolicy
-from dataiku_iac.resources.spec import READS, BuildContext, ConfigSchema, FlowLink, Identity, ImportContext, ResourceSpec
+from dataiku_iac.resources.spec import (
+    READS,
+    BuildContext,
+    ConfigSchema,
+    FlowLink,
+    Identity,
+    ImportContext,
+    ResourceSpec,
+)
 
 TYPE = "dashboard"
 # DSS makes "<project name>'s default dashboard" with every project (dss-samples/dashboard/

@@ -417,15 +417,24 @@ def to_config(name: str, attrs: dict[str, Any], ctx: ImportContext) -> Optional[
     return flow_zone.membership_to_config(item, attrs)
 
 
+# The version DSS's first deploy_to_flow makes (dss-samples and dataikuapi: activeVersion "initial"):
+# the one version a saved model the plan creates is known to have once it exists.
+FIRST_VERSION = "initial"
+
+
 def check_live(resource: Resource, live: Optional[Observed], _find: Any = None) -> list[tuple[str, str]]:
     """A pinned version must be one DSS has (listed); a saved model that does not exist yet has
-    none to pin. Reported where the pin is written (an environment override's line)."""
+    none to pin but the first version its create makes. Reported where the pin is written (an
+    environment override's line)."""
     pinned = resource.attributes.get("active_version")
     if pinned is None:
         return []
+    if live is None and pinned == FIRST_VERSION:
+        return []  # the create deploys version 'initial', the active one: the pin holds (re-applying after a destroy)
     if live is None:
         return [("active_version", f"active_version {pinned!r}: the saved model does not exist yet, so it has no "
-                 "version to pin (its versions are made by training: pin one once it exists)")]
+                 "version to pin but 'initial', the one its create makes (its versions are made by training: pin another once "
+                 "it exists)")]
     versions = [str(v) for v in live.attributes.get("versions") or []]
     if pinned in versions:
         return []
