@@ -94,7 +94,9 @@ def test_a_pin_must_name_a_version_dss_has() -> None:
     [(attribute, problem)] = saved_model.check_live(_resource(active_version="42"), live)
     assert attribute == "active_version"  # located where the pin is written (an override's line)
     assert "'42' is not a version" in problem and "its versions: initial, 1733312345678" in problem
-    [(_, problem)] = saved_model.check_live(_resource(active_version="initial"), None)
+    # Not yet created: 'initial' is the version its create makes (active); any other is refused.
+    assert saved_model.check_live(_resource(active_version="initial"), None) == []
+    [(_, problem)] = saved_model.check_live(_resource(active_version="1733312345678"), None)
     assert "does not exist yet" in problem
 
 
