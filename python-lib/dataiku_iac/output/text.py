@@ -356,8 +356,9 @@ def _structure_changes(path: str, before: Any, after: Any, unmanaged_keys: bool 
 
 
 def _list_changes(path: str, before: list, after: list, unmanaged_keys: bool) -> list[str]:
-    """Two lists item by item: matched by their `id` or `name` when every item of both has a
-    distinct one (a reordered list shows what moved, not everything), else by position."""
+    """Two lists item by item: matched by an identifying key (`id`, `name`, else another, see
+    _identity_key) when there is one (a reordered list shows what moved, not everything), else by
+    position."""
     if not any(_is_structure(entry) for entry in before + after):  # tags, columns' names: both lists whole
         return [] if before == after else [f"      ~ {path} = {fmt(before)} -> {fmt(after)}"]
     key = _identity_key(before, after)
@@ -387,15 +388,26 @@ def _list_changes(path: str, before: list, after: list, unmanaged_keys: bool) ->
 
 
 def _identity_key(before: list, after: list) -> Optional[str]:
-    """`id` or `name` when every item of both lists is a mapping with a distinct scalar one."""
+    """What matches the items of two lists of mappings: `id` or `name` when every item of both has a
+    distinct scalar one; else the first other key every item has with a distinct text value in each
+    list, some of them in both (an A/B `package`, an `algorithm`): a generation removed reads as that
+    one removed, not as every later one shifted. None: matched by position. Numbers are no key
+    there (a tile's `x`, a `traffic` share): they are what changes."""
     items = before + after
     if not items or not all(isinstance(entry, dict) for entry in items):
         return None
     for key in ("id", "name"):
-        if all(isinstance(entry.get(key), (str, int)) for entry in items) and all(
-                len({e[key] for e in side}) == len(side) for side in (before, after)):
+        if all(isinstance(entry.get(key), (str, int)) for entry in items) and _distinct(key, before, after):
             return key
+    for key in items[0]:
+        if all(isinstance(entry.get(key), str) for entry in items) and _distinct(key, before, after) \
+                and {e[key] for e in before} & {e[key] for e in after}:
+            return str(key)
     return None
+
+
+def _distinct(key: str, before: list, after: list) -> bool:
+    return all(len({e[key] for e in side}) == len(side) for side in (before, after))
 
 
 def _leaf_changes(prefix: str, before: dict, after: dict, unmanaged_keys: bool = False) -> list[str]:

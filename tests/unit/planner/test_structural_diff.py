@@ -45,6 +45,16 @@ def test_a_list_of_named_items_is_matched_by_name() -> None:
                      '      + columns[name="c"] = {"name": "c", "type": "string"}']
 
 
+def test_items_without_id_or_name_are_matched_by_a_distinct_text_key() -> None:
+    """An A/B promotion: v1 removed, v2 takes all the traffic. Matched by `package` (in every item,
+    distinct), not by position (which read as v1 renamed v2 and v2 removed)."""
+    before = [{"package": "v1", "traffic": 50}, {"package": "v2", "traffic": 50}]
+    after = [{"package": "v2", "traffic": 100}]
+    lines = render_change(_update("generations", before, after), Style())[3:]
+    assert lines == ['      - generations[package="v1"] = {"package": "v1", "traffic": 50}',
+                     '      ~ generations[package="v2"].traffic = 50 -> 100']
+
+
 def test_a_removed_tile_is_one_line() -> None:
     after = copy.deepcopy(PAGES)
     del after[1]["tiles"][0]
