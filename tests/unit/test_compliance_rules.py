@@ -129,7 +129,9 @@ def test_definition_problems_are_located_and_their_rules_left_out(tmp_path: Path
     cfg = load_config(_write(tmp_path, IAC), "dev")
     rules, problems = load_rules(cfg)
     assert [r.id for r in rules] == ["names", "tags"]
-    assert rules[1].types == ("project", "managed_folder", "dataset", "recipe", "scenario")  # every type with tags
+    # every type with tags, in registry order (not a flow zone, ML task, saved model, API service or deployment, wiki article)
+    assert rules[1].types == ("project", "managed_folder", "dataset", "model_evaluation_store", "recipe", "scenario",
+                              "insight", "dashboard", "webapp")
     rendered = [p.render() for p in problems]
     assert rendered == [
         "iac.yml:14:14: error: compliance.rules[2].types: unknown resource type 'datasets' (known types: project, "
