@@ -13,6 +13,7 @@ from dataiku_iac.compliance.report import evaluate
 from dataiku_iac.compliance.rules import Rule, check_policies, check_subject, load_rules
 from dataiku_iac.config import load_config
 from dataiku_iac.errors import ConfigError
+from dataiku_iac.resources import registry
 from dataiku_iac.resources.base import Observed
 
 
@@ -134,8 +135,8 @@ def test_definition_problems_are_located_and_their_rules_left_out(tmp_path: Path
                               "insight", "dashboard", "webapp")
     rendered = [p.render() for p in problems]
     assert rendered == [
-        "iac.yml:14:14: error: compliance.rules[2].types: unknown resource type 'datasets' (known types: project, "
-        "flow_zone, managed_folder, dataset, recipe, scenario)",
+        "iac.yml:14:14: error: compliance.rules[2].types: unknown resource type 'datasets' (known types: "
+        f"{', '.join(registry.types())})",
         "iac.yml:15:16: error: compliance.rules[2].pattern: not a regular expression: unterminated character set at position 1",
         "iac.yml:19:16: error: compliance.rules[3].pattern: `pattern` is not a key of a required_tags rule "
         "(a required_tags rule takes types, tags)",
