@@ -8,6 +8,7 @@ a user presses "Build" or "Run", or looks at a saved model's versions. Uses the 
     python in_dss.py run PROJECT_KEY SCENARIO_ID        # run a scenario and wait for it
     python in_dss.py versions PROJECT_KEY MODEL_NAME    # a saved model's versions, oldest first
     python in_dss.py newest PROJECT_KEY MODEL_NAME      # the id of its newest version
+    python in_dss.py unmark PROJECT_KEY                 # release a project from its dataiku-iac state
 """
 
 from __future__ import annotations
@@ -81,7 +82,21 @@ def newest(project_key: str, model_name: str) -> int:
     return 0
 
 
-COMMANDS = {"setup": setup, "build": build, "evaluate": evaluate, "run": run, "versions": versions, "newest": newest}
+def unmark(project_key: str) -> int:
+    """What a user does in the project's Metadata tab to give up the state that manages it: delete
+    the `dataiku-iac.lineage` key (docs/state-format.md, "Ownership"). Another state's `import
+    project` refuses a project that key names."""
+    project = _client().get_project(project_key)
+    metadata = project.get_metadata()
+    kv = metadata.setdefault("custom", {}).setdefault("kv", {})
+    removed = kv.pop("dataiku-iac.lineage", None)
+    project.set_metadata(metadata)
+    print(f"{project_key}: " + ("released from state lineage " + removed if removed else "not marked by any state"))
+    return 0
+
+
+COMMANDS = {"setup": setup, "build": build, "evaluate": evaluate, "run": run, "versions": versions, "newest": newest,
+            "unmark": unmark}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

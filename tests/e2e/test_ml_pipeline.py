@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 from dss_emulator.pytest_plugin import start_subprocess, stop_subprocess
 
-from tests.e2e.helpers import EXAMPLES, CliResult, run_cli, unmark_project
-from tests.e2e.walkthrough import run_step, shell_env, walkthrough_steps
+from tests.e2e.helpers import EXAMPLES, CliResult, run_cli
+from tests.e2e.walkthrough import Step, run_step, shell_env, walkthrough_steps
 
 EXAMPLE = EXAMPLES / "ml-pipeline"
 README = EXAMPLE / "README.md"
@@ -175,7 +175,12 @@ def _import_into_an_empty_directory(dss: Any, root: Path, tmp_path: Path) -> Non
     (fresh / "environments").mkdir(parents=True)
     shutil.copy(root / "environments" / "dev.yml", fresh / "environments" / "dev.yml")
     shutil.copy(root / "iac.yml", fresh / "iac.yml")
-    unmark_project(dss.client(), DEV)  # the walk-through's state is given up (the importer refuses another state's project)
+    # The walk-through's state is given up as the README's step 7 says (the importer refuses
+    # another state's project): its command, run in the walk-through's directory.
+    unmark = Step(0, f"python in_dss.py unmark {DEV}", 0, (f"{DEV}: released from state lineage ",))
+    released = run_step(dss, root, unmark, shell_env(dss))
+    assert released.returncode == 0 and unmark.prints[0] in released.stdout, unmark.where(released)
+    assert "dataiku-iac.lineage" not in dss.client().get_project(DEV).get_metadata()["custom"]["kv"]
     imported = run_cli(dss, fresh, "import", "project", DEV, "-e", "dev")
     assert "Check: plan after import -> No changes." in imported.stdout, str(imported)
     assert "not imported" not in imported.stdout, str(imported)
