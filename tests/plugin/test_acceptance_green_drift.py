@@ -206,7 +206,7 @@ def test_an_imported_project_has_a_green_drift_check_that_a_ui_change_turns_red(
     assert "(recipe.SHOP.join_orders [joins])" in message, message
     log = red.get_log(step["stepId"])
     assert "~ recipe.SHOP.join_orders changed outside dataiku-iac" in log, log
-    assert "~ joins, applied -> in DSS:" in log and '~ joins[0].type = "left" -> "inner"' in log, log
+    assert "~ joins, applied -> in DSS:" in log and '~ joins[left="orders"].type = "left" -> "inner"' in log, log
     report = _latest_report(client)
     [drifted] = report["resources"]
     assert drifted["address"] == "recipe.SHOP.join_orders" and [f["name"] for f in drifted["fields"]] == ["joins"], drifted
