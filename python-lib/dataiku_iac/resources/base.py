@@ -235,6 +235,29 @@ def object_lock(*key: str) -> threading.Lock:
         return _OBJECT_LOCKS.setdefault(tuple(key), threading.Lock())
 
 
+class DocumentByIdHandler(ResourceHandler):
+    """A type whose list carries neither the settings nor a versionTag (dashboards, insights): each
+    object is read whole by its DSS id, `read_document` says how."""
+
+    per_object_read = True
+    list_has_version_numbers = False
+
+    def read_document(self, client: Any, project_key: str, dss_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def item_id(self, item: dict[str, Any]) -> Optional[str]:
+        return item.get("id")
+
+    def listed_version(self, item: dict[str, Any]) -> Optional[dict[str, Any]]:
+        return None
+
+    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
+        return self.read_document(client, project_key, item["id"])
+
+    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
+        return version_tag_of(self.read_document(client, project_key, dss_id))
+
+
 def create_answer(client: Any, create: Callable[[], T]) -> tuple[T, Any]:
     """Run a dataikuapi create on `client`; return its result and what DSS answered the create with.
 

@@ -21,9 +21,9 @@ from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
+    DocumentByIdHandler,
     Observed,
     ProjectContext,
-    ResourceHandler,
     described,
     save_if_changed,
     version_tag_of,
@@ -58,29 +58,18 @@ POLICY = FieldPolicy(
 )
 
 
-class DashboardHandler(ResourceHandler):
+class DashboardHandler(DocumentByIdHandler):
     type = TYPE
     policy = POLICY
-    per_object_read = True  # the list carries counts, not the pages
     renames_in_place = True
-    list_has_version_numbers = False
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         """The project's dashboards but DSS's own default one while it is as DSS made it."""
         items = [dict(d._data) for d in client.get_project(project_key).list_dashboards()]
         return [item for item in items if not as_dss_made_it(item)]
 
-    def item_id(self, item: dict[str, Any]) -> Optional[str]:
-        return item.get("id")
-
-    def listed_version(self, item: dict[str, Any]) -> Optional[dict[str, Any]]:
-        return None
-
-    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
-        return dict(client.get_project(project_key).get_dashboard(item["id"]).get_settings().get_raw())
-
-    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
-        return version_tag_of(client.get_project(project_key).get_dashboard(dss_id).get_settings().get_raw())
+    def read_document(self, client: Any, project_key: str, dss_id: str) -> dict[str, Any]:
+        return dict(client.get_project(project_key).get_dashboard(dss_id).get_settings().get_raw())
 
     def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         return Observed(TYPE, project_key, doc.get("name") or doc["id"], doc["id"], self.to_logical(doc, ctx),

@@ -25,9 +25,9 @@ from typing import Any, Optional
 
 from dataiku_iac.model import Resource
 from dataiku_iac.resources.base import (
+    DocumentByIdHandler,
     Observed,
     ProjectContext,
-    ResourceHandler,
     deep_merge,
     described,
     save_if_changed,
@@ -77,27 +77,16 @@ POLICY = FieldPolicy(
 )
 
 
-class InsightHandler(ResourceHandler):
+class InsightHandler(DocumentByIdHandler):
     type = TYPE
     policy = POLICY
-    per_object_read = True  # the list carries no params
     renames_in_place = True
-    list_has_version_numbers = False  # nor a versionTag
 
     def list_items(self, client: Any, project_key: str) -> list[dict[str, Any]]:
         return [dict(i._data) for i in client.get_project(project_key).list_insights()]
 
-    def item_id(self, item: dict[str, Any]) -> Optional[str]:
-        return item.get("id")
-
-    def listed_version(self, item: dict[str, Any]) -> Optional[dict[str, Any]]:
-        return None
-
-    def read_item(self, client: Any, project_key: str, item: dict[str, Any]) -> dict[str, Any]:
-        return dict(client.get_project(project_key).get_insight(item["id"]).get_settings().get_raw())
-
-    def read_version(self, client: Any, project_key: str, dss_id: str) -> Optional[dict[str, Any]]:
-        return version_tag_of(client.get_project(project_key).get_insight(dss_id).get_settings().get_raw())
+    def read_document(self, client: Any, project_key: str, dss_id: str) -> dict[str, Any]:
+        return dict(client.get_project(project_key).get_insight(dss_id).get_settings().get_raw())
 
     def observed_from(self, project_key: str, doc: dict[str, Any], ctx: ProjectContext) -> Observed:
         ctx.remember(TYPE, doc.get("name") or doc["id"], doc["id"])  # dashboard tiles name insights by id
